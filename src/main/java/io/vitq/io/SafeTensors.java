@@ -1,0 +1,143 @@
+package io.vitq.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Reads a safetensors file: an 8-byte little-endian header length, a JSON header
+ * ({@code name -> {dtype, shape, data_offsets}} plus optional {@code __metadata__}), then the
+ * raw data. The data region is memory-mapped; tensors are views into it.
+ */
+public final class SafeTensors {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_HEADER = 100L << 20;
+
+    private final Path path;
+    private final Map<String, RawTensor> tensors;
+    private final Map<String, String> metadata;
+
+    private SafeTensors(Path path, Map<String, RawTensor> tensors, Map<String, String> metadata) {
+        this.path = path;
+        this.tensors = tensors;
+        this.metadata = metadata;
+    }
+
+    public static SafeTensors read(Path path) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < 8) throw new CheckpointException(path + ": not a safetensors file (only " + size + " bytes)");
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(lenBuf, 0);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
+                throw new CheckpointException(path + ": not a safetensors file (header length " + headerLen + ")");
+            }
+            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+            ch.read(hb, 8);
+            JsonNode header;
+            try {
+                header = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new CheckpointException(path + ": not a safetensors file (header is not JSON)");
+            }
+            if (header == null || !header.isObject()) {
+                throw new CheckpointException(path + ": not a safetensors file (header is not a JSON object)");
+            }
+            long dataStart = 8 + headerLen;
+            long dataLen = size - dataStart;
+            if (dataLen > Integer.MAX_VALUE) {
+                throw new CheckpointException(path + ": data section over 2 GiB is not supported yet");
+            }
+            MappedByteBuffer data = ch.map(FileChannel.MapMode.READ_ONLY, dataStart, dataLen);
+            Map<String, RawTensor> tensors = new LinkedHashMap<>();
+            Map<String, String> meta = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String name = e.getKey();
+                JsonNode v = e.getValue();
+                if (name.equals("__metadata__")) {
+                    v.fields().forEachRemaining(m -> meta.put(m.getKey(), m.getValue().asText()));
+                    continue;
+                }
+                String where = path + ": tensor '" + name + "'";
+                DType dtype = DType.parse(v.path("dtype").asText(), where);
+                JsonNode shapeNode = v.path("shape");
+                int[] shape = new int[shapeNode.size()];
+                for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asInt();
+                JsonNode off = v.path("data_offsets");
+                long begin = off.path(0).asLong(-1), end = off.path(1).asLong(-1);
+                if (begin < 0 || end < begin || end > dataLen) {
+                    throw new CheckpointException(where + ": data offsets [" + begin + ", " + end + ") outside the file");
+                }
+                ByteBuffer slice = data.slice((int) begin, (int) (end - begin));
+                tensors.put(name, new RawTensor(name, dtype, shape, slice));
+            }
+            return new SafeTensors(path, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(meta));
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    public Path path() { return path; }
+
+    public Map<String, RawTensor> tensors() { return tensors; }
+
+    public Map<String, String> metadata() { return metadata; }
+
+    public boolean has(String name) { return tensors.containsKey(name); }
+
+    public RawTensor get(String name) {
+        RawTensor t = tensors.get(name);
+        if (t == null) throw new CheckpointException(path + ": missing tensor '" + name + "'");
+        return t;
+    }
+
+    /** Writes float32 tensors and string metadata; written to a temporary file, then renamed. */
+    public static void writeF32(Path out, Map<String, io.vitq.tensor.Tensor> tensors, Map<String, String> metadata)
+            throws IOException {
+        Map<String, Object> header = new LinkedHashMap<>();
+        if (metadata != null && !metadata.isEmpty()) header.put("__metadata__", metadata);
+        long offset = 0;
+        for (Map.Entry<String, io.vitq.tensor.Tensor> e : tensors.entrySet()) {
+            long len = 4L * e.getValue().size();
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("dtype", "F32");
+            info.put("shape", e.getValue().shape());
+            info.put("data_offsets", new long[]{offset, offset + len});
+            header.put(e.getKey(), info);
+            offset += len;
+        }
+        byte[] hj = JSON.writeValueAsBytes(header);
+        int pad = (8 - hj.length % 8) % 8;
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer head = ByteBuffer.allocate(8 + hj.length + pad).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(hj.length + pad).put(hj);
+            for (int i = 0; i < pad; i++) head.put((byte) ' ');
+            head.flip();
+            while (head.hasRemaining()) ch.write(head);
+            for (io.vitq.tensor.Tensor t : tensors.values()) {
+                ByteBuffer b = ByteBuffer.allocate(4 * t.size()).order(ByteOrder.LITTLE_ENDIAN);
+                b.asFloatBuffer().put(t.data());
+                while (b.hasRemaining()) ch.write(b);
+            }
+        }
+        Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+}
