@@ -1,0 +1,29 @@
+package io.vitq.model;
+
+import io.vitq.tensor.Tensor;
+
+import java.util.List;
+
+/** A classification model: images [B, 3, S, S] (normalised) to logits [B, classes]. */
+public interface Model {
+    String name();
+
+    InputSpec inputSpec();
+
+    int numClasses();
+
+    long parameterCount();
+
+    /** Human-readable architecture lines for {@code vitq info}. */
+    List<String> describe();
+
+    /** Every Linear layer (quantizable weight) in forward order, with its op id. */
+    List<Linear> linears();
+
+    /** Every attention module's matmul pair in forward order. */
+    List<AttentionOp> attentionOps();
+
+    Tensor forward(Tensor images, Executor ex);
+
+    default Tensor forward(Tensor images) { return forward(images, FloatExecutor.INSTANCE); }
+}
