@@ -1,0 +1,47 @@
+package io.vitq.eval;
+
+import io.vitq.model.Executor;
+import io.vitq.model.Model;
+import io.vitq.tensor.Parallel;
+import io.vitq.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.IntConsumer;
+
+/** Runs a model over batches and measures top-1/top-5 and throughput. */
+public final class Evaluator {
+    private Evaluator() {}
+
+    /**
+     * @param progress called with the number of images done after each batch (may be null)
+     */
+    public static EvalResult run(Model model, Executor ex, String dataName, Iterator<Batch> batches, int batchSize,
+                                 IntConsumer progress) {
+        List<Prediction> preds = new ArrayList<>();
+        int labelled = 0, c1 = 0, c5 = 0;
+        long forwardNanos = 0, start = System.nanoTime();
+        while (batches.hasNext()) {
+            Batch b = batches.next();
+            long t0 = System.nanoTime();
+            Tensor logits = model.forward(b.images(), ex);
+            forwardNanos += System.nanoTime() - t0;
+            int nc = logits.dim(1);
+            for (int i = 0; i < b.labels().length; i++) {
+                TopK top = TopK.of(logits.data(), i * nc, nc, 5);
+                int label = b.labels()[i];
+                preds.add(new Prediction(b.paths()[i], label, top));
+                if (label >= 0) {
+                    labelled++;
+                    if (top.top1() == label) c1++;
+                    if (top.contains(label)) c5++;
+                }
+            }
+            if (progress != null) progress.accept(preds.size());
+        }
+        double wall = (System.nanoTime() - start) / 1e9;
+        return new EvalResult(model.name(), dataName, preds.size(), labelled, c1, c5, forwardNanos / 1e9, wall,
+                batchSize, Parallel.threads(), preds);
+    }
+}

@@ -1,0 +1,95 @@
+package io.vitq.eval;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/** Markdown, JSON and CSV renderings of an evaluation; files are written atomically. */
+public final class Reports {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private Reports() {}
+
+    public static String markdown(EvalResult r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| model | data | images | top-1 % | top-5 % | images/s (forward) | images/s (end to end) |\n");
+        sb.append("|---|---|---:|---:|---:|---:|---:|\n");
+        sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %.1f | %.1f |%n", r.model(), r.data(), r.images(),
+                pct(r.top1()), pct(r.top5()), r.forwardImagesPerSecond(), r.wallImagesPerSecond()));
+        return sb.toString();
+    }
+
+    private static String pct(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    public static Map<String, Object> summary(EvalResult r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", r.model());
+        m.put("data", r.data());
+        m.put("images", r.images());
+        m.put("labelled", r.labelled());
+        m.put("top1_correct", r.top1Correct());
+        m.put("top5_correct", r.top5Correct());
+        m.put("top1", Double.isNaN(r.top1()) ? null : r.top1());
+        m.put("top5", Double.isNaN(r.top5()) ? null : r.top5());
+        m.put("forward_images_per_second", r.forwardImagesPerSecond());
+        m.put("end_to_end_images_per_second", r.wallImagesPerSecond());
+        m.put("forward_seconds", r.forwardSeconds());
+        m.put("wall_seconds", r.wallSeconds());
+        m.put("batch", r.batch());
+        m.put("threads", r.threads());
+        return m;
+    }
+
+    public static void writeJson(Path file, Map<String, Object> summary) throws IOException {
+        writeAtomically(file, w -> JSON.writeValue(w, summary));
+    }
+
+    /** CSV: path, label, top-5 classes and their probabilities, one image per row. */
+    public static void writePredictions(Path file, EvalResult r) throws IOException {
+        writeAtomically(file, w -> {
+            w.write("path,label,top1,top2,top3,top4,top5,p1,p2,p3,p4,p5\n");
+            for (Prediction p : r.predictions()) {
+                StringBuilder sb = new StringBuilder(csv(p.path())).append(',').append(p.label());
+                for (int c : p.top().classes()) sb.append(',').append(c);
+                for (float pr : p.top().probs()) sb.append(',').append(String.format(Locale.ROOT, "%.6g", pr));
+                w.write(sb.append('\n').toString());
+            }
+        });
+    }
+
+    private static String csv(String s) {
+        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0) return s;
+        return '"' + s.replace("\"", "\"\"") + '"';
+    }
+
+    @FunctionalInterface
+    interface WriterBody {
+        void write(Writer w) throws IOException;
+    }
+
+    /** Writes to a temporary sibling, then renames: no half-written report on failure. */
+    static void writeAtomically(Path file, WriterBody body) throws IOException {
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (dir != null && !Files.isDirectory(dir)) throw new IOException(dir + ": no such directory");
+        Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
+        try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+            body.write(w);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}

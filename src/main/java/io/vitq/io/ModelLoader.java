@@ -1,0 +1,121 @@
+package io.vitq.io;
+
+import io.vitq.model.InputSpec;
+import io.vitq.model.Model;
+import io.vitq.model.ModelException;
+import io.vitq.model.ModelZoo;
+import io.vitq.model.VisionTransformer;
+import io.vitq.model.ViTConfig;
+import io.vitq.model.Weights;
+import io.vitq.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Turns what the user typed ({@code --model} as a zoo name or a checkpoint path, optional
+ * {@code --checkpoint}) into a model: finds the weights file, reads it, maps the keys and builds
+ * the architecture. Notes for the user (assumptions, ignored tensors) are collected in
+ * {@link Loaded#notes()}.
+ */
+public final class ModelLoader {
+
+    public record Loaded(Model model, Path checkpoint, List<String> notes) {}
+
+    private ModelLoader() {}
+
+    /** Directories searched for {@code <zoo-name>*.safetensors|.pth} when only a zoo name is given. */
+    public static List<Path> searchPath() {
+        List<Path> dirs = new ArrayList<>();
+        String env = System.getenv("VITQ_MODELS");
+        if (env != null) for (String s : env.split(java.io.File.pathSeparator)) if (!s.isBlank()) dirs.add(Path.of(s));
+        String home = System.getProperty("vitq.home");
+        if (home != null) {
+            dirs.add(Path.of(home, "models"));
+            dirs.add(Path.of(home, "demo", "models"));
+        }
+        dirs.add(Path.of("models"));
+        dirs.add(Path.of("demo", "models"));
+        dirs.add(Path.of(System.getProperty("user.home"), ".cache", "vitq", "models"));
+        return dirs;
+    }
+
+    public static Loaded load(String modelArg, Path checkpoint) {
+        List<String> notes = new ArrayList<>();
+        ModelZoo.Entry entry = ModelZoo.get(modelArg);
+        Path file = checkpoint;
+        if (entry == null) {
+            Path asPath = Path.of(modelArg);
+            if (checkpoint == null && Files.exists(asPath)) {
+                file = asPath;
+            } else if (checkpoint == null) {
+                throw new ModelException("unknown model '" + modelArg + "': not a zoo name (see 'vitq models') and no such file");
+            } else {
+                throw new ModelException("unknown model '" + modelArg + "' (see 'vitq models'); to use a checkpoint of"
+                        + " another architecture pass it as --model FILE");
+            }
+            entry = ModelZoo.matchFileName(file.getFileName().toString());
+            if (entry != null) notes.add("architecture and preprocessing of '" + entry.name() + "' (from the file name)");
+        } else if (file == null) {
+            file = find(entry.name());
+        }
+        if (!Files.exists(file)) throw new ModelException(file + ": no such checkpoint file");
+        Weights w = toWeights(file, Checkpoints.load(file));
+        Model model = entry != null ? entry.build(w) : inferred(file, w, notes);
+        List<String> unused = w.unused();
+        if (!unused.isEmpty()) {
+            notes.add("ignored " + unused.size() + " tensor(s) not used by the model: "
+                    + String.join(", ", unused.subList(0, Math.min(8, unused.size())))
+                    + (unused.size() > 8 ? ", ..." : ""));
+        }
+        return new Loaded(model, file, notes);
+    }
+
+    private static Path find(String name) {
+        for (Path dir : searchPath()) {
+            if (!Files.isDirectory(dir)) continue;
+            try (Stream<Path> s = Files.list(dir)) {
+                var hit = s.filter(p -> {
+                    String f = p.getFileName().toString();
+                    return f.startsWith(name) && (f.endsWith(".safetensors") || f.endsWith(".pth") || f.endsWith(".pt")
+                            || f.endsWith(".bin"));
+                }).sorted().findFirst();
+                if (hit.isPresent()) return hit.get();
+            } catch (IOException ignored) {
+                // unreadable directory: keep searching
+            }
+        }
+        throw new ModelException("no weights found for '" + name + "': pass --checkpoint FILE (timm safetensors or .pth),"
+                + " or put " + name + ".safetensors in one of " + searchPath());
+    }
+
+    /** An architecture not named in the zoo: infer it from the tensor shapes. */
+    private static Model inferred(Path file, Weights w, List<String> notes) {
+        if (w.has("patch_embed.proj.weight") && w.has("blocks.0.norm1.weight")) {
+            ViTConfig cfg = VisionTransformer.inferConfig(w, null);
+            InputSpec spec = InputSpec.of(cfg.imgSize(), true);
+            notes.add("architecture inferred from tensor shapes: ViT, " + cfg.heads() + " heads assumed (head dim 64)");
+            notes.add("preprocessing assumed (timm's ViT default): " + spec.describe());
+            String name = file.getFileName().toString().replaceFirst("\\.(safetensors|pth|pt|bin)$", "");
+            return VisionTransformer.load(name, cfg, spec, w);
+        }
+        throw new ModelException(file + ": not a ViT/DeiT checkpoint with timm key names (no 'patch_embed.proj.weight'"
+                + " and 'blocks.0.*' tensors)");
+    }
+
+    static Weights toWeights(Path file, Map<String, RawTensor> raw) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (var e : raw.entrySet()) {
+            RawTensor r = e.getValue();
+            if (!r.dtype().isFloating()) continue; // index buffers (relative_position_index) are recomputed
+            m.put(e.getKey(), new Tensor(r.toFloats(), r.shape()));
+        }
+        return new Weights(file.toString(), m);
+    }
+}
