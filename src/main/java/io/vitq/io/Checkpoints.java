@@ -1,0 +1,60 @@
+package io.vitq.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Loads weights from any supported checkpoint file, recognised by its first bytes rather than its
+ * extension (timm and DeiT files are often named .pth, .pt, .bin or .tar regardless of format).
+ */
+public final class Checkpoints {
+    private Checkpoints() {}
+
+    /** Tensors by name in file order, from a safetensors file or a PyTorch checkpoint (zip or legacy). */
+    public static Map<String, RawTensor> load(Path path) {
+        requireNonEmptyFile(path);
+        byte[] head = head(path, 9);
+        // safetensors first: its 8-byte length could start with "PK", but a zip's first 8 bytes never
+        // read as a length that fits the file followed by '{'.
+        if (isSafetensors(path, head)) return SafeTensors.read(path).tensors();
+        if (head.length >= 2 && head[0] == 'P' && head[1] == 'K') return PthReader.read(path);
+        // torch.save's legacy stream starts with a pickle (PROTO opcode, protocol 2..5) of its magic number.
+        if (head.length >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5) return PthReader.read(path);
+        throw new CheckpointException(path + ": not a safetensors or PyTorch checkpoint");
+    }
+
+    /** 8-byte little-endian header length that fits the file, then the JSON header's '{'. */
+    private static boolean isSafetensors(Path path, byte[] head) {
+        if (head.length < 9 || head[8] != '{') return false;
+        long headerLen = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        try {
+            return headerLen >= 2 && headerLen <= Files.size(path) - 8;
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    static void requireNonEmptyFile(Path path) {
+        if (Files.isDirectory(path)) throw new CheckpointException(path + ": is a directory, not a checkpoint file");
+        if (!Files.exists(path)) throw new CheckpointException(path + ": no such file");
+        try {
+            if (Files.size(path) == 0) throw new CheckpointException(path + ": empty file, not a checkpoint");
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Up to n leading bytes of the file. */
+    static byte[] head(Path path, int n) {
+        try (InputStream in = Files.newInputStream(path)) {
+            return in.readNBytes(n);
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+}

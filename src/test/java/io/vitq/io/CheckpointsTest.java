@@ -1,0 +1,82 @@
+package io.vitq.io;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static io.vitq.io.PthReaderTest.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+class CheckpointsTest {
+    private static final Path GOLDEN_PTH = Path.of("/work/shared/golden/vit_tiny_patch16_224.model_key.pth");
+    private static final Path VIT_SAFETENSORS = Path.of("/work/shared/data/vit_tiny_patch16_224.augreg_in21k_ft_in1k/"
+            + "vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void dispatchesOnContentNotExtension() throws IOException {
+        // a zip checkpoint named .safetensors, a legacy one named .bin
+        Path zip = Files.copy(resource("tiny_state_dict.pth"), tmp.resolve("weights.safetensors"));
+        assertMatches(expected("tiny_state_dict_expected.json"), Checkpoints.load(zip));
+        Path legacy = Files.copy(resource("tiny_state_dict_legacy.pth"), tmp.resolve("weights.bin"));
+        assertMatches(expected("tiny_state_dict_expected.json"), Checkpoints.load(legacy));
+
+        // a safetensors file named .pth
+        Path st = tmp.resolve("weights.pth");
+        Files.write(st, safetensors("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 1.5f, -2f));
+        Map<String, RawTensor> t = Checkpoints.load(st);
+        assertArrayEquals(new float[]{1.5f, -2f}, t.get("w").toFloats());
+    }
+
+    @Test
+    void clearErrorsForMissingDirectoryEmptyAndUnknownFiles() throws IOException {
+        Path missing = tmp.resolve("nope.pth");
+        assertEquals(missing + ": no such file", message(missing));
+        assertEquals(tmp + ": is a directory, not a checkpoint file", message(tmp));
+        Path empty = Files.createFile(tmp.resolve("empty.pth"));
+        assertEquals(empty + ": empty file, not a checkpoint", message(empty));
+        Path text = Files.writeString(tmp.resolve("notes.pth"), "hello, this is not a checkpoint");
+        assertEquals(text + ": not a safetensors or PyTorch checkpoint", message(text));
+        Path oneByte = Files.write(tmp.resolve("one.pth"), new byte[]{'P'});
+        assertEquals(oneByte + ": not a safetensors or PyTorch checkpoint", message(oneByte));
+    }
+
+    @Test
+    void realVitTinyPthMatchesTheSafetensorsRelease() {
+        if (!Files.exists(GOLDEN_PTH) || !Files.exists(VIT_SAFETENSORS)) {
+            System.out.println("SKIPPED realVitTinyPthMatchesTheSafetensorsRelease: /work/shared golden data absent");
+            Assumptions.assumeTrue(false, "/work/shared golden data absent");
+        }
+        Map<String, RawTensor> pth = Checkpoints.load(GOLDEN_PTH);
+        Map<String, RawTensor> st = SafeTensors.read(VIT_SAFETENSORS).tensors();
+        assertEquals(st.keySet(), pth.keySet());
+        for (Map.Entry<String, RawTensor> e : st.entrySet()) {
+            RawTensor p = pth.get(e.getKey());
+            assertArrayEquals(e.getValue().shape(), p.shape(), e.getKey());
+            // bit-exact: compare raw float bits, not with a tolerance
+            assertArrayEquals(e.getValue().toFloats(), p.toFloats(), 0f, e.getKey());
+        }
+    }
+
+    private static String message(Path p) {
+        return assertThrows(CheckpointException.class, () -> Checkpoints.load(p)).getMessage();
+    }
+
+    private static byte[] safetensors(String header, float... values) {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + 4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h);
+        for (float v : values) b.putFloat(v);
+        return b.array();
+    }
+}
