@@ -1,0 +1,107 @@
+package io.vitq.data;
+
+import java.nio.file.Path;
+
+/**
+ * timm 0.4.12's eval transform on PIL images, reproduced step by step:
+ * torchvision {@code Resize(resizeSize)} on the shorter side, {@code CenterCrop(inputSize)},
+ * {@code ToTensor} and {@code Normalize}. The output is CHW float32, written into a caller's array
+ * so that a batch tensor [B,3,S,S] is filled in place. Thread-safe (holds no mutable state).
+ */
+public final class EvalTransform {
+    private final Preprocessing config;
+    private final float[] mean, std;
+
+    public EvalTransform(Preprocessing config) {
+        this.config = config;
+        this.mean = config.mean();
+        this.std = config.std();
+    }
+
+    public Preprocessing config() { return config; }
+
+    /** Number of floats one image produces: 3 * inputSize * inputSize. */
+    public int imageFloats() {
+        int s = config.inputSize();
+        return 3 * s * s;
+    }
+
+    /** Decodes {@code path} and writes its preprocessed CHW values to {@code out[offset ...]}. */
+    public void load(Path path, float[] out, int offset) {
+        apply(ImageDecoder.decode(path), out, offset);
+    }
+
+    /** Preprocesses a decoded image into a new array of {@link #imageFloats()} values. */
+    public float[] apply(RgbImage image) {
+        float[] out = new float[imageFloats()];
+        apply(image, out, 0);
+        return out;
+    }
+
+    /** Preprocesses a decoded image into {@code out[offset ... offset + imageFloats())}. */
+    public void apply(RgbImage image, float[] out, int offset) {
+        if (offset < 0 || offset + imageFloats() > out.length) {
+            throw new IllegalArgumentException("output array of " + out.length + " floats has no room for "
+                    + imageFloats() + " at offset " + offset);
+        }
+        toTensor(resizeAndCrop(image), out, offset);
+    }
+
+    /** The resized and centre-cropped 8-bit image (what PIL holds before ToTensor). */
+    public RgbImage resizeAndCrop(RgbImage image) {
+        return centerCrop(resizeShorterSide(image, config.resizeSize(), config.interpolation()), config.inputSize());
+    }
+
+    /**
+     * torchvision 0.11 {@code F.resize(img, size)} with an int size: the shorter side becomes
+     * {@code size}, the longer {@code int(size * long / short)} (truncated); no-op if the shorter
+     * side already has that size.
+     */
+    static RgbImage resizeShorterSide(RgbImage image, int size, Interpolation filter) {
+        int w = image.width(), h = image.height();
+        int shorter = Math.min(w, h), longer = Math.max(w, h);
+        if (shorter == size) return image;
+        int newLong = (int) ((double) ((long) size * longer) / shorter);
+        int newW = w <= h ? size : newLong, newH = w <= h ? newLong : size;
+        return PilResize.resize(image, newW, newH, filter);
+    }
+
+    /**
+     * torchvision 0.11 {@code F.center_crop}: offsets {@code int(round((side - crop) / 2.0))} with
+     * Python's round-half-to-even; a side smaller than the crop is first zero-padded by
+     * {@code (crop - side) // 2} before and the rest after, as torchvision does.
+     */
+    static RgbImage centerCrop(RgbImage image, int crop) {
+        int w = image.width(), h = image.height();
+        int padLeft = w < crop ? (crop - w) / 2 : 0, padTop = h < crop ? (crop - h) / 2 : 0;
+        int paddedW = Math.max(w, crop), paddedH = Math.max(h, crop);
+        int left = (int) Math.rint((paddedW - crop) / 2.0) - padLeft;
+        int top = (int) Math.rint((paddedH - crop) / 2.0) - padTop;
+        if (left >= 0 && top >= 0 && left + crop <= w && top + crop <= h) return image.crop(left, top, crop, crop);
+        RgbImage out = RgbImage.blank(crop, crop);
+        for (int y = 0; y < crop; y++) {
+            int sy = top + y;
+            if (sy < 0 || sy >= h) continue;
+            for (int x = 0; x < crop; x++) {
+                int sx = left + x;
+                if (sx < 0 || sx >= w) continue;
+                System.arraycopy(image.rgb(), 3 * (sy * w + sx), out.rgb(), 3 * (y * crop + x), 3);
+            }
+        }
+        return out;
+    }
+
+    /** ToTensor ({@code byte / 255} in float32) then Normalize ({@code (x - mean) / std} in float32), HWC to CHW. */
+    private void toTensor(RgbImage image, float[] out, int offset) {
+        int plane = image.width() * image.height();
+        byte[] rgb = image.rgb();
+        for (int c = 0; c < 3; c++) {
+            float m = mean[c], s = std[c];
+            int o = offset + c * plane;
+            for (int p = 0; p < plane; p++) {
+                float x = (rgb[3 * p + c] & 0xff) / 255f;
+                out[o + p] = (x - m) / s;
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package io.vitq.data;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads an image list: one image per line, {@code <path> <label>}.
+ *
+ * <ul>
+ *   <li>The label is the last token of the line, after a tab, a comma or spaces, and must be an
+ *       integer >= 0; the path is everything before it. So paths may contain spaces, quotes and
+ *       commas. Accepted: {@code images/x.JPEG<TAB>0} (CALIB32's calib32.txt),
+ *       {@code ./data/x.JPEG, 472} (VAL1300's dataset.txt), {@code x.jpg 3}.</li>
+ *   <li>Labels are optional, but all or none: if the first image line has no label (its last
+ *       token is not an integer), the whole line of every entry is its path and the labels are
+ *       {@link Dataset#NO_LABEL}; if it has one, every line must have one.</li>
+ *   <li>Relative paths are relative to the list file's folder. Blank lines and lines starting
+ *       with {@code #} are skipped; a UTF-8 byte-order mark and CRLF line ends are accepted.</li>
+ * </ul>
+ * Errors name the file and line: {@code list.txt:12: expected '<path> <label>' ...}; missing
+ * images are reported with their line and path.
+ */
+public final class ListFile {
+    private static final int MAX_MISSING_SHOWN = 5;
+
+    private ListFile() {}
+
+    /** Reads the first {@code limit} entries of {@code listFile} and checks that those images exist. */
+    public static ImageList read(Path listFile, int limit) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(listFile, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new DatasetException(listFile + ": cannot read (No such file)", e);
+        } catch (IOException e) {
+            throw new DatasetException(listFile + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        Path folder = listFile.toAbsolutePath().normalize().getParent();
+        List<ImageList.Entry> entries = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        int missingCount = 0;
+        Boolean labelled = null; // decided by the first image line
+        for (int n = 0; n < lines.size() && entries.size() < limit; n++) {
+            String line = lines.get(n);
+            if (n == 0 && line.startsWith("\uFEFF")) line = line.substring(1);
+            line = line.strip();
+            if (line.isEmpty() || line.startsWith("#")) continue;
+            String where = listFile + ":" + (n + 1);
+            if (labelled == null) labelled = splitLabel(line, where) != null;
+            ImageList.Entry entry = parseLine(line, labelled, folder, where);
+            if (!Files.isRegularFile(entry.path())) {
+                if (missingCount++ < MAX_MISSING_SHOWN) missing.add(where + ": image not found: " + entry.path());
+            }
+            entries.add(entry);
+        }
+        if (missingCount > 0) {
+            throw new DatasetException(missingCount + " image(s) listed in " + listFile + " not found:\n  "
+                    + String.join("\n  ", missing) + (missingCount > missing.size() ? "\n  ..." : ""));
+        }
+        if (entries.isEmpty()) throw new DatasetException(listFile + ": no images listed");
+        return new ImageList(listFile.toString(), entries, List.of());
+    }
+
+    /** One non-blank, non-comment, stripped line to an entry; {@code labelled}: the file's convention. */
+    static ImageList.Entry parseLine(String line, boolean labelled, Path folder, String where) {
+        String[] split = splitLabel(line, where);
+        if (!labelled) {
+            if (line.indexOf('\t') >= 0) {
+                throw new DatasetException(where + ": has a tab-separated label, but the first line has none");
+            }
+            return new ImageList.Entry(folder.resolve(line).normalize(), Dataset.NO_LABEL);
+        }
+        if (split == null) {
+            throw new DatasetException(where + ": expected '<path> <label>' with an integer label >= 0, got '"
+                    + line + "'");
+        }
+        int label;
+        try {
+            label = Integer.parseInt(split[1]);
+        } catch (NumberFormatException e) {
+            throw new DatasetException(where + ": label " + split[1] + " is too large");
+        }
+        return new ImageList.Entry(folder.resolve(split[0]).normalize(), label);
+    }
+
+    /**
+     * {path, label} if the line ends in a separator and a non-negative integer, else null.
+     * A tab marks the label unambiguously, so a tab followed by anything else is an error.
+     */
+    private static String[] splitLabel(String line, String where) {
+        int sep = -1;
+        for (int i = line.length() - 1; i >= 0; i--) {
+            char c = line.charAt(i);
+            if (c == '\t' || c == ',' || Character.isWhitespace(c)) { sep = i; break; }
+        }
+        if (sep < 0) return null;
+        String label = line.substring(sep + 1);
+        if (label.isEmpty() || !label.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+            if (line.indexOf('\t') >= 0) {
+                throw new DatasetException(where + ": expected '<path><TAB><label>' with an integer label >= 0, got '"
+                        + line + "'");
+            }
+            return null;
+        }
+        // Drop the separator run: spaces and at most one comma ("./data/x.JPEG, 472").
+        String path = line.substring(0, sep + 1).strip();
+        if (path.endsWith(",")) path = path.substring(0, path.length() - 1).strip();
+        if (path.isEmpty()) throw new DatasetException(where + ": expected '<path> <label>', got '" + line + "'");
+        return new String[] {path, label};
+    }
+}

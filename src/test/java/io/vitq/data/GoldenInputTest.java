@@ -1,0 +1,52 @@
+package io.vitq.data;
+
+import io.vitq.io.RawTensor;
+import io.vitq.io.SafeTensors;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The mandatory end-to-end check: our decode + resize + crop + normalise against timm's own
+ * preprocessed input for 4 VAL1300 images (copied with the tensor from shared/golden).
+ * These images are 227x227, so this exercises bicubic upsampling to 248.
+ */
+class GoldenInputTest {
+    private static final List<String> IMAGES = List.of("ILSVRC2012_val_00000347.JPEG", "ILSVRC2012_val_00000355.JPEG",
+            "ILSVRC2012_val_00000361.JPEG", "ILSVRC2012_val_00000363.JPEG");
+    /** One 8-bit step after normalisation with std 0.5. */
+    private static final double ONE_STEP = 1.0 / 255 / 0.5;
+
+    @Test
+    void matchesTimmPreprocessedInput() {
+        RawTensor golden = SafeTensors.read(TestData.resource("golden/vit_tiny_input.safetensors")).get("input");
+        assertArrayEquals(new int[] {4, 3, 224, 224}, golden.shape());
+        float[] expected = golden.toFloats();
+
+        EvalTransform transform = new EvalTransform(Preprocessing.vitAugReg(224));
+        float[] actual = new float[expected.length];
+        for (int i = 0; i < IMAGES.size(); i++) {
+            Path image = TestData.resource("golden/" + IMAGES.get(i));
+            transform.load(image, actual, i * transform.imageFloats());
+        }
+
+        int identical = 0, withinStep = 0;
+        double maxDiff = 0;
+        for (int i = 0; i < expected.length; i++) {
+            double d = Math.abs(expected[i] - actual[i]);
+            if (d < 1e-6) identical++;
+            if (d <= ONE_STEP + 1e-6) withinStep++;
+            maxDiff = Math.max(maxDiff, d);
+        }
+        double fracIdentical = identical / (double) expected.length;
+        double fracWithinStep = withinStep / (double) expected.length;
+        System.out.printf("golden input: %d values, identical %.6f, within one 8-bit step %.6f, max |diff| %.3g%n",
+                expected.length, fracIdentical, fracWithinStep, maxDiff);
+        assertTrue(fracWithinStep >= 0.999, "within one step: " + fracWithinStep);
+        assertTrue(fracIdentical >= 0.999, "identical: " + fracIdentical + ", max diff " + maxDiff);
+    }
+}
