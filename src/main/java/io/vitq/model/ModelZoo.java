@@ -38,6 +38,7 @@ public final class ModelZoo {
         vit("deit_small_distilled_patch16_224", 224, 16, 384, 12, 6, false, "DeiT-S distilled");
         vit("deit_base_distilled_patch16_224", 224, 16, 768, 12, 12, false, "DeiT-B distilled");
         vit("deit_base_distilled_patch16_384", 384, 16, 768, 12, 12, false, "DeiT-B distilled @384");
+        SwinTransformer.registerZoo();
     }
 
     private ModelZoo() {}
