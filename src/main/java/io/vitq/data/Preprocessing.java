@@ -36,6 +36,15 @@ public record Preprocessing(int inputSize, double cropPct, Interpolation interpo
         return new Preprocessing(inputSize, 0.9, Interpolation.BICUBIC, INCEPTION_MEAN, INCEPTION_STD);
     }
 
+    /**
+     * The eval setting timm uses for the ViT, DeiT and Swin families: bicubic, crop_pct 0.9 below 384
+     * and 1.0 at 384 and above; inception mean/std (0.5) for the AugReg ViTs, ImageNet mean/std otherwise.
+     */
+    public static Preprocessing timm(int inputSize, boolean inceptionNorm) {
+        return new Preprocessing(inputSize, inputSize >= 384 ? 1.0 : 0.9, Interpolation.BICUBIC,
+                inceptionNorm ? INCEPTION_MEAN : IMAGENET_MEAN, inceptionNorm ? INCEPTION_STD : IMAGENET_STD);
+    }
+
     /** timm's eval defaults for ImageNet models: crop 0.875, bilinear interpolation, ImageNet mean/std. */
     public static Preprocessing imagenetDefault(int inputSize) {
         return new Preprocessing(inputSize, 0.875, Interpolation.BILINEAR, IMAGENET_MEAN, IMAGENET_STD);

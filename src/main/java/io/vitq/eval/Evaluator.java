@@ -1,5 +1,6 @@
 package io.vitq.eval;
 
+import io.vitq.data.Batch;
 import io.vitq.model.Executor;
 import io.vitq.model.Model;
 import io.vitq.tensor.Parallel;
@@ -31,7 +32,7 @@ public final class Evaluator {
             for (int i = 0; i < b.labels().length; i++) {
                 TopK top = TopK.of(logits.data(), i * nc, nc, 5);
                 int label = b.labels()[i];
-                preds.add(new Prediction(b.paths()[i], label, top));
+                preds.add(new Prediction(b.paths().get(i).toString(), label, top));
                 if (label >= 0) {
                     labelled++;
                     if (top.top1() == label) c1++;

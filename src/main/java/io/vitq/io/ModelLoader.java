@@ -1,9 +1,10 @@
 package io.vitq.io;
 
-import io.vitq.model.InputSpec;
+import io.vitq.data.Preprocessing;
 import io.vitq.model.Model;
 import io.vitq.model.ModelException;
 import io.vitq.model.ModelZoo;
+import io.vitq.model.SwinTransformer;
 import io.vitq.model.VisionTransformer;
 import io.vitq.model.ViTConfig;
 import io.vitq.model.Weights;
@@ -99,14 +100,21 @@ public final class ModelLoader {
     private static Model inferred(Path file, Weights w, List<String> notes) {
         if (w.has("patch_embed.proj.weight") && w.has("blocks.0.norm1.weight")) {
             ViTConfig cfg = VisionTransformer.inferConfig(w, null);
-            InputSpec spec = InputSpec.of(cfg.imgSize(), true);
+            Preprocessing spec = Preprocessing.timm(cfg.imgSize(), true);
             notes.add("architecture inferred from tensor shapes: ViT, " + cfg.heads() + " heads assumed (head dim 64)");
             notes.add("preprocessing assumed (timm's ViT default): " + spec.describe());
             String name = file.getFileName().toString().replaceFirst("\\.(safetensors|pth|pt|bin)$", "");
             return VisionTransformer.load(name, cfg, spec, w);
         }
-        throw new ModelException(file + ": not a ViT/DeiT checkpoint with timm key names (no 'patch_embed.proj.weight'"
-                + " and 'blocks.0.*' tensors)");
+        if (SwinTransformer.looksLikeSwin(w)) {
+            String name = file.getFileName().toString().replaceFirst("\\.(safetensors|pth|pt|bin)$", "");
+            SwinTransformer m = SwinTransformer.fromCheckpoint(name, w);
+            notes.add("architecture inferred from tensor shapes: Swin, image size " + m.config().imgSize() + " assumed");
+            notes.add("preprocessing assumed (timm's Swin default): " + m.preprocessing().describe());
+            return m;
+        }
+        throw new ModelException(file + ": not a ViT/DeiT/Swin checkpoint with timm key names (no 'patch_embed.proj.weight' with 'blocks.0.*'"
+                + " or 'layers.0.blocks.0.*' tensors)");
     }
 
     static Weights toWeights(Path file, Map<String, RawTensor> raw) {

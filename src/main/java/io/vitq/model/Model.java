@@ -1,5 +1,6 @@
 package io.vitq.model;
 
+import io.vitq.data.Preprocessing;
 import io.vitq.tensor.Tensor;
 
 import java.util.List;
@@ -8,7 +9,7 @@ import java.util.List;
 public interface Model {
     String name();
 
-    InputSpec inputSpec();
+    Preprocessing preprocessing();
 
     int numClasses();
 

@@ -1,5 +1,6 @@
 package io.vitq.model;
 
+import io.vitq.data.Preprocessing;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,7 +19,7 @@ public final class ModelZoo {
         Model build(Entry entry, Weights w);
     }
 
-    public record Entry(String name, String family, String summary, InputSpec input, Builder builder) {
+    public record Entry(String name, String family, String summary, Preprocessing input, Builder builder) {
         public Model build(Weights w) { return builder.build(this, w); }
     }
 
@@ -47,7 +48,7 @@ public final class ModelZoo {
                             String summary) {
         boolean distilled = name.contains("distilled");
         ViTConfig expected = ViTConfig.of(img, patch, dim, depth, heads).withDistillation(distilled);
-        register(new Entry(name, "vit", summary, InputSpec.of(img, augreg), (e, w) -> {
+        register(new Entry(name, "vit", summary, Preprocessing.timm(img, augreg), (e, w) -> {
             ViTConfig found = VisionTransformer.inferConfig(w, heads);
             checkSame(e.name(), w, "image size", expected.imgSize(), found.imgSize());
             checkSame(e.name(), w, "patch size", expected.patch(), found.patch());

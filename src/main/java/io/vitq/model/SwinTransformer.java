@@ -1,5 +1,6 @@
 package io.vitq.model;
 
+import io.vitq.data.Preprocessing;
 import io.vitq.tensor.Activation;
 import io.vitq.tensor.AttentionKernel;
 import io.vitq.tensor.LayerNormKernel;
@@ -198,7 +199,7 @@ public final class SwinTransformer implements Model {
 
     private final String name;
     private final SwinConfig cfg;
-    private final InputSpec inputSpec;
+    private final Preprocessing preprocessing;
     private final PatchEmbed patchEmbed;
     private final Stage[] stages;
     private final LayerNorm norm;
@@ -206,10 +207,10 @@ public final class SwinTransformer implements Model {
     /** Buffers of the last forward, reused by the next one that fits (taken atomically: forwards may run concurrently). */
     private final AtomicReference<SoftReference<Buffers>> spare = new AtomicReference<>();
 
-    private SwinTransformer(String name, SwinConfig cfg, InputSpec inputSpec, Weights weights) {
+    private SwinTransformer(String name, SwinConfig cfg, Preprocessing preprocessing, Weights weights) {
         this.name = name;
         this.cfg = cfg;
-        this.inputSpec = inputSpec;
+        this.preprocessing = preprocessing;
         SwinCheckpoint w = SwinCheckpoint.of(weights);
         if (w.has("absolute_pos_embed")) {
             throw new ModelException(weights.source() + ": Swin with an absolute position embedding (ape=True) is not supported");
@@ -235,14 +236,14 @@ public final class SwinTransformer implements Model {
         head = w.linear("head.fc", cfg.numClasses(), cfg.numFeatures());
     }
 
-    public static SwinTransformer load(String name, SwinConfig cfg, InputSpec spec, Weights w) {
+    public static SwinTransformer load(String name, SwinConfig cfg, Preprocessing spec, Weights w) {
         return new SwinTransformer(name, cfg, spec, w);
     }
 
     /** A Swin checkpoint not named in the zoo: architecture from tensor shapes (see {@link #inferConfig(Weights, Integer)}). */
     public static SwinTransformer fromCheckpoint(String name, Weights w) {
         SwinConfig c = inferConfig(w);
-        return load(name, c, InputSpec.of(c.imgSize(), false), w);
+        return load(name, c, Preprocessing.timm(c.imgSize(), false), w);
     }
 
     public SwinConfig config() { return cfg; }
@@ -251,7 +252,7 @@ public final class SwinTransformer implements Model {
 
     @Override public String name() { return name; }
 
-    @Override public InputSpec inputSpec() { return inputSpec; }
+    @Override public Preprocessing preprocessing() { return preprocessing; }
 
     @Override public int numClasses() { return cfg.numClasses(); }
 
@@ -431,7 +432,7 @@ public final class SwinTransformer implements Model {
     }
 
     private static void zoo(String name, SwinConfig expected, String summary) {
-        ModelZoo.register(new ModelZoo.Entry(name, "swin", summary, InputSpec.of(expected.imgSize(), false), (e, w) -> {
+        ModelZoo.register(new ModelZoo.Entry(name, "swin", summary, Preprocessing.timm(expected.imgSize(), false), (e, w) -> {
             // infer at the default image size first, so a wrong window is reported as such
             SwinConfig found = inferConfig(w);
             check(e.name(), w, "patch size", expected.patch(), found.patch());

@@ -1,5 +1,6 @@
 package io.vitq.model;
 
+import io.vitq.data.Preprocessing;
 import io.vitq.tensor.Activation;
 import io.vitq.tensor.AttentionKernel;
 import io.vitq.tensor.Parallel;
@@ -64,17 +65,17 @@ public final class VisionTransformer implements Model {
 
     private final String name;
     private final ViTConfig cfg;
-    private final InputSpec inputSpec;
+    private final Preprocessing preprocessing;
     private final Linear patchEmbed;      // patch_embed.proj as [D, C*p*p] over im2col patches
     private final float[] clsToken, distToken, posEmbed;
     private final Block[] blocks;
     private final LayerNorm norm;
     private final Linear head, headDist;
 
-    private VisionTransformer(String name, ViTConfig cfg, InputSpec inputSpec, Weights w) {
+    private VisionTransformer(String name, ViTConfig cfg, Preprocessing preprocessing, Weights w) {
         this.name = name;
         this.cfg = cfg;
-        this.inputSpec = inputSpec;
+        this.preprocessing = preprocessing;
         int D = cfg.dim(), p = cfg.patch(), C = cfg.inChans();
         float[] pw = w.data("patch_embed.proj.weight", D, C, p, p);
         patchEmbed = new Linear("patch_embed.proj", pw, w.data("patch_embed.proj.bias", D), D, C * p * p);
@@ -88,7 +89,7 @@ public final class VisionTransformer implements Model {
         headDist = cfg.distilled() ? Linear.load(w, "head_dist", cfg.numClasses(), D) : null;
     }
 
-    public static VisionTransformer load(String name, ViTConfig cfg, InputSpec spec, Weights w) {
+    public static VisionTransformer load(String name, ViTConfig cfg, Preprocessing spec, Weights w) {
         return new VisionTransformer(name, cfg, spec, w);
     }
 
@@ -98,7 +99,7 @@ public final class VisionTransformer implements Model {
 
     @Override public String name() { return name; }
 
-    @Override public InputSpec inputSpec() { return inputSpec; }
+    @Override public Preprocessing preprocessing() { return preprocessing; }
 
     @Override public int numClasses() { return cfg.numClasses(); }
 

@@ -3,7 +3,7 @@ package io.vitq.bench;
 import io.vitq.model.AttentionOp;
 import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
-import io.vitq.model.InputSpec;
+import io.vitq.data.Preprocessing;
 import io.vitq.model.Linear;
 import io.vitq.model.SwinCheckpoint;
 import io.vitq.model.SwinConfig;
@@ -52,7 +52,7 @@ public class SwinForwardBench {
 
     @Setup
     public void setup() {
-        model = SwinTransformer.load("swin_tiny_random", SWIN_T, InputSpec.of(224, false),
+        model = SwinTransformer.load("swin_tiny_random", SWIN_T, Preprocessing.timm(224, false),
                 SwinCheckpoint.random(SWIN_T, 1, false));
         SplittableRandom r = new SplittableRandom(2);
         float[] x = new float[BATCH * 3 * 224 * 224];

@@ -1,6 +1,6 @@
 package io.vitq.bench;
 
-import io.vitq.model.InputSpec;
+import io.vitq.data.Preprocessing;
 import io.vitq.model.RandomWeights;
 import io.vitq.model.VisionTransformer;
 import io.vitq.model.ViTConfig;
@@ -50,7 +50,7 @@ public class VitForwardBench {
             case "vit_base_patch16_224" -> ViTConfig.of(224, 16, 768, 12, 12);
             default -> throw new IllegalArgumentException(model);
         };
-        vit = VisionTransformer.load(model, cfg, InputSpec.of(224, true), RandomWeights.vit(cfg, 1));
+        vit = VisionTransformer.load(model, cfg, Preprocessing.timm(224, true), RandomWeights.vit(cfg, 1));
         images = Tensor.zeros(batch, 3, 224, 224);
         SplittableRandom r = new SplittableRandom(2);
         float[] d = images.data();

@@ -1,5 +1,6 @@
 package io.vitq.model;
 
+import io.vitq.data.Preprocessing;
 import io.vitq.tensor.MathOps;
 import io.vitq.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -215,7 +216,7 @@ class SwinReferenceTest {
 
     /** Runs model and reference; every probe and the logits agree to 1e-4 of max(1, max |ref|). */
     static void compare(String label, SwinConfig c, Weights w, int B) {
-        SwinTransformer model = SwinTransformer.load(label, c, InputSpec.of(c.imgSize(), false), w);
+        SwinTransformer model = SwinTransformer.load(label, c, Preprocessing.timm(c.imgSize(), false), w);
         float[] img = randomImages(B, c.imgSize(), 42);
         Map<String, float[]> seen = new HashMap<>();
         Map<String, int[]> shapes = new HashMap<>();
@@ -315,8 +316,8 @@ class SwinReferenceTest {
         Weights w = SwinCheckpoint.random(t, 4, true);
         Model m = ModelZoo.get("swin_tiny_patch4_window7_224").build(w);
         assertEquals(28_288_354L, m.parameterCount(), "timm's Swin-T parameter count");
-        assertEquals(224, m.inputSpec().size());
-        assertEquals(0.9, m.inputSpec().cropPct());
+        assertEquals(224, m.preprocessing().inputSize());
+        assertEquals(0.9, m.preprocessing().cropPct());
         assertEquals(1.0, ModelZoo.get("swin_base_patch4_window12_384").input().cropPct());
         System.out.printf("swin zoo Swin-T: %d params, %.3f GFLOPs (%.3f GMACs) per image%n", m.parameterCount(),
                 t.flopsPerImage() / 1e9, t.flopsPerImage() / 2e9);

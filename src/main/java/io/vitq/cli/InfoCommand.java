@@ -1,0 +1,41 @@
+package io.vitq.cli;
+
+import io.vitq.io.ModelLoader;
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Architecture, parameter count, preprocessing and quantizable ops of a model.")
+final class InfoCommand implements Callable<Integer> {
+    @Mixin ModelOptions modelOptions;
+
+    @Option(names = "--ops", description = "Also list every quantizable op id with its shape.")
+    boolean ops;
+
+    @Override
+    public Integer call() {
+        ModelLoader.Loaded l = modelOptions.load();
+        Model m = l.model();
+        System.out.println("model:         " + m.name());
+        System.out.println("checkpoint:    " + l.checkpoint());
+        for (String line : m.describe()) System.out.println("architecture:  " + line);
+        System.out.printf(Locale.ROOT, "parameters:    %,d (%.1f MB as float32)%n", m.parameterCount(), m.parameterCount() * 4 / 1e6);
+        System.out.println("preprocessing: " + m.preprocessing().describe());
+        System.out.println("quantizable:   " + m.linears().size() + " linear layers, " + 2 * m.attentionOps().size()
+                + " attention matmuls");
+        if (ops) {
+            for (Linear lin : m.linears()) System.out.printf(Locale.ROOT, "  %-40s linear  [%d, %d]%n", lin.id(), lin.out(), lin.in());
+            for (var a : m.attentionOps()) {
+                System.out.printf(Locale.ROOT, "  %-40s matmul  q.k^T, %d heads x %d tokens%n", a.matmul1Id(), a.spec().heads(), a.spec().tokens());
+                System.out.printf(Locale.ROOT, "  %-40s matmul  softmax.v%n", a.matmul2Id());
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,66 @@
+package io.vitq.cli;
+
+import io.vitq.data.Batch;
+import io.vitq.data.BatchLoader;
+import io.vitq.data.Dataset;
+import io.vitq.data.EvalTransform;
+import io.vitq.data.Preprocessing;
+import io.vitq.tensor.Tensor;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+
+/** Images for the commands: datasets as streamed batches, single files as one batch; option checks. */
+final class Inputs {
+    private Inputs() {}
+
+    /** A dataset streamed as preprocessed batches (decoding overlaps the forward). */
+    static final class Source implements AutoCloseable {
+        private final Dataset dataset;
+        private final BatchLoader loader;
+
+        Source(Dataset dataset, BatchLoader loader) {
+            this.dataset = dataset;
+            this.loader = loader;
+        }
+
+        int size() { return dataset.size(); }
+
+        Iterator<Batch> iterator() { return loader; }
+
+        @Override
+        public void close() { loader.close(); }
+    }
+
+    static Source open(Path data, Preprocessing pre, Integer limit, int batch) {
+        if (!Files.exists(data)) throw new Main.UserException(data + ": no such file or directory (--data)");
+        Dataset ds = limit == null ? Dataset.open(data) : Dataset.open(data, limit);
+        if (ds.size() == 0) throw new Main.UserException(data + ": no images found");
+        return new Source(ds, new BatchLoader(ds, new EvalTransform(pre), batch));
+    }
+
+    /** Decodes and preprocesses the given image files into one batch [N, 3, S, S]. */
+    static Tensor preprocess(List<Path> images, Preprocessing pre) {
+        EvalTransform t = new EvalTransform(pre);
+        int S = pre.inputSize(), per = t.imageFloats();
+        float[] x = new float[images.size() * per];
+        for (int i = 0; i < images.size(); i++) t.load(images.get(i), x, i * per);
+        return new Tensor(x, images.size(), 3, S, S);
+    }
+
+    static void checkPositive(String option, int value) {
+        if (value <= 0) throw new Main.UserException(option + " must be a positive number, got " + value);
+    }
+
+    /** An output file's directory must exist before any work starts. */
+    static void checkOutput(String option, Path file) {
+        if (file == null) return;
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir != null && !Files.isDirectory(dir)) {
+            throw new Main.UserException(option + " " + file + ": directory " + dir + " does not exist");
+        }
+        if (Files.isDirectory(file)) throw new Main.UserException(option + " " + file + ": is a directory");
+    }
+}

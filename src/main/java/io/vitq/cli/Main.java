@@ -1,0 +1,63 @@
+package io.vitq.cli;
+
+import io.vitq.io.CheckpointException;
+import io.vitq.model.ModelException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.Callable;
+
+/** Entry point: picocli subcommands; user mistakes become one-line errors with a non-zero exit code. */
+@Command(name = "vitq", mixinStandardHelpOptions = true, version = "vitq 0.1.0",
+        description = "Post-training quantization of vision transformers for the JVM.%n"
+                + "Without a command, runs the embedded demo (evaluation of the shipped ViT-Ti on 200 ImageNet images).",
+        subcommands = {DemoCommand.class, EvalCommand.class, PredictCommand.class, InfoCommand.class,
+                ModelsCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Callable<Integer> {
+
+    /** Exit codes: 0 ok, 1 failed (bad input file, data), 2 usage error. */
+    public static final int EXIT_ERROR = 1;
+
+    @Override
+    public Integer call() throws Exception {
+        return new DemoCommand().call();
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("vitq: error: " + userMessage(ex));
+            if (Boolean.getBoolean("vitq.debug")) ex.printStackTrace(cmd.getErr());
+            return EXIT_ERROR;
+        });
+        return cl.execute(args);
+    }
+
+    /** A one-line message for an exception; unexpected ones keep their type so a bug report is useful. */
+    static String userMessage(Throwable ex) {
+        if (ex instanceof UncheckedIOException u) ex = u.getCause();
+        if (ex instanceof ModelException || ex instanceof CheckpointException || ex instanceof UserException
+                || ex instanceof io.vitq.data.DatasetException || ex instanceof io.vitq.data.ImageLoadException
+                || ex instanceof IllegalArgumentException || ex instanceof IOException) {
+            String m = ex.getMessage();
+            if (ex instanceof java.nio.file.NoSuchFileException) m = m + ": no such file";
+            if (ex instanceof java.nio.file.AccessDeniedException) m = m + ": permission denied";
+            return m;
+        }
+        if (ex instanceof OutOfMemoryError) {
+            return "out of memory: use a smaller --batch or raise the heap (VITQ_HEAP=-Xmx20g ./vitq ...)";
+        }
+        return ex + " (internal error; rerun with -Dvitq.debug=true for the stack trace)";
+    }
+
+    /** A user mistake detected by a command (bad option value, missing output directory). */
+    public static final class UserException extends RuntimeException {
+        public UserException(String message) { super(message); }
+    }
+}
