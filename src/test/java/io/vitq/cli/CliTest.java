@@ -1,0 +1,158 @@
+package io.vitq.cli;
+
+import io.vitq.io.SafeTensors;
+import io.vitq.tensor.Tensor;
+import io.vitq.testutil.TestData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line as a user meets it: results on good input, one-line errors on bad input. */
+class CliTest {
+    record Run(int exit, String out, String err) {}
+
+    static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static final String MODEL = TestData.VIT_TINY.toString();
+
+    /** A user error: non-zero exit, the message names what is wrong, no stack trace, nothing on stdout. */
+    static void assertUserError(Run r, int exit, String... mentions) {
+        assertEquals(exit, r.exit(), r.err());
+        for (String m : mentions) assertTrue(r.err().contains(m), "stderr should mention '" + m + "': " + r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+        assertFalse(r.err().contains("Exception"), "no exception class names: " + r.err());
+    }
+
+    @Test
+    void evalWritesTableJsonAndPredictions(@TempDir Path tmp) throws Exception {
+        Path json = tmp.resolve("summary.json"), csv = tmp.resolve("pred.csv");
+        Run r = run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--limit", "8",
+                "--batch", "4", "--json", json.toString(), "--predictions", csv.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("| vit_tiny_patch16_224 |"), r.out());
+        String js = Files.readString(json);
+        assertTrue(js.contains("\"images\" : 8"), js);
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals(9, lines.size());
+        assertTrue(lines.get(0).startsWith("path,label,top1"));
+        assertTrue(lines.get(1).contains("ILSVRC2012_val_00000347.JPEG,472,472,"), lines.get(1));
+    }
+
+    @Test
+    void predictPrintsClassNames() {
+        Run r = run("predict", "--model", MODEL, TestData.demo("val/data/ILSVRC2012_val_00000347.JPEG").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("472") && r.out().contains("canoe"), r.out());
+    }
+
+    @Test
+    void infoDescribesTheModel() {
+        Run r = run("info", "--model", MODEL, "--ops");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("5,717,416"), r.out());
+        assertTrue(r.out().contains("blocks.11.attn.matmul2"), r.out());
+        assertTrue(r.out().contains("crop_pct 0.9"), r.out());
+    }
+
+    @Test
+    void missingCheckpoint() {
+        assertUserError(run("info", "--model", "vit_tiny_patch16_224", "--checkpoint", "/nonexistent/w.safetensors"),
+                1, "/nonexistent/w.safetensors");
+    }
+
+    @Test
+    void unknownModelName() {
+        assertUserError(run("info", "--model", "resnet50"), 1, "unknown model 'resnet50'");
+    }
+
+    @Test
+    void notACheckpoint(@TempDir Path tmp) throws Exception {
+        Path f = tmp.resolve("notes.safetensors");
+        Files.writeString(f, "hello, not weights");
+        assertUserError(run("info", "--model", f.toString()), 1, f.toString());
+    }
+
+    @Test
+    void misshapenTensorIsNamed(@TempDir Path tmp) throws Exception {
+        SafeTensors st = SafeTensors.read(TestData.VIT_TINY);
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        st.tensors().forEach((k, v) -> m.put(k, new Tensor(v.toFloats(), v.shape())));
+        m.put("blocks.3.mlp.fc2.weight", new Tensor(new float[192 * 700], 192, 700));
+        Path f = tmp.resolve("vit_tiny_patch16_224.broken.safetensors");
+        SafeTensors.writeF32(f, m, Map.of());
+        assertUserError(run("info", "--model", f.toString()), 1, "blocks.3.mlp.fc2.weight", "[192, 700]", "[192, 768]");
+    }
+
+    @Test
+    void missingTensorIsNamed(@TempDir Path tmp) throws Exception {
+        SafeTensors st = SafeTensors.read(TestData.VIT_TINY);
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        st.tensors().forEach((k, v) -> { if (!k.equals("norm.bias")) m.put(k, new Tensor(v.toFloats(), v.shape())); });
+        Path f = tmp.resolve("vit_tiny_patch16_224.nonorm.safetensors");
+        SafeTensors.writeF32(f, m, Map.of());
+        assertUserError(run("info", "--model", f.toString()), 1, "missing tensor 'norm.bias'");
+    }
+
+    @Test
+    void notAnImage(@TempDir Path tmp) throws Exception {
+        Path f = tmp.resolve("cat.jpg");
+        Files.writeString(f, "this is text");
+        assertUserError(run("predict", "--model", MODEL, f.toString()), 1, f.toString());
+    }
+
+    @Test
+    void missingImage() {
+        assertUserError(run("predict", "--model", MODEL, "/nonexistent/cat.jpg"), 1, "/nonexistent/cat.jpg");
+    }
+
+    @Test
+    void missingDataFolder() {
+        assertUserError(run("eval", "--model", MODEL, "--data", "/nonexistent/val"), 1, "/nonexistent/val");
+    }
+
+    @Test
+    void badOptionValues(@TempDir Path tmp) {
+        assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--batch", "0"),
+                1, "--batch");
+        Run r = run("eval", "--model", MODEL, "--data", "x", "--batch", "abc");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--batch"), r.err());
+        assertEquals(2, run("eval", "--bogus").exit());
+        Path out = tmp.resolve("no/such/dir/out.json");
+        assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(),
+                "--json", out.toString()), 1, "does not exist");
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void badListFileLine(@TempDir Path tmp) throws Exception {
+        Path list = tmp.resolve("list.txt");
+        Files.writeString(list, "a.jpg 1\nb.jpg one\n");
+        Run r = run("eval", "--model", MODEL, "--data", list.toString());
+        assertUserError(r, 1, "list.txt");
+    }
+}
