@@ -1,0 +1,104 @@
+package io.vitq.model;
+
+import io.vitq.data.Preprocessing;
+import io.vitq.io.ModelLoader;
+import io.vitq.tensor.Tensor;
+import io.vitq.testutil.TestData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class VitModelTest {
+
+    static Tensor randomImages(int b, int size, long seed) {
+        Tensor x = Tensor.zeros(b, 3, size, size);
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] d = x.data();
+        for (int i = 0; i < d.length; i++) d[i] = (float) r.nextDouble(-1, 1);
+        return x;
+    }
+
+    /** DeiT distilled: the logits are the mean of head(cls) and head_dist(dist). */
+    @Test
+    void distilledAveragesTheTwoHeads() {
+        ViTConfig c = new ViTConfig(64, 16, 3, 64, 2, 2, 128, 10, 2, 1e-6f);
+        Weights w = RandomWeights.vit(c, 7);
+        VisionTransformer m = VisionTransformer.load("deit_micro_distilled", c, Preprocessing.timm(64, false), w);
+        Tensor x = randomImages(3, 64, 1);
+        float[][] norms = new float[2][];
+        float[] logits = m.forward(x, FloatExecutor.INSTANCE, (name, data, shape) -> {
+            if (name.equals("blocks.1")) {
+                // recompute the final norm of token 0 and token 1 independently
+                norms[0] = new float[3 * 64];
+                norms[1] = new float[3 * 64];
+                for (int b = 0; b < 3; b++)
+                    for (int t = 0; t < 2; t++)
+                        io.vitq.tensor.LayerNormKernel.forward(data, (b * c.tokens() + t) * 64, 64, norms[t], b * 64, 64, 1, 64,
+                                w.data("norm.weight", 64), w.data("norm.bias", 64), 1e-6f, false);
+            }
+        }).data();
+        float[] hw = w.data("head.weight", 10, 64), hb = w.data("head.bias", 10);
+        float[] dw = w.data("head_dist.weight", 10, 64), db = w.data("head_dist.bias", 10);
+        for (int b = 0; b < 3; b++)
+            for (int k = 0; k < 10; k++) {
+                double a = hb[k], d = db[k];
+                for (int j = 0; j < 64; j++) {
+                    a += hw[k * 64 + j] * norms[0][b * 64 + j];
+                    d += dw[k * 64 + j] * norms[1][b * 64 + j];
+                }
+                assertEquals((a + d) / 2, logits[b * 10 + k], 1e-5);
+            }
+    }
+
+    @Test
+    void inferConfigFromShapes() {
+        ViTConfig c = new ViTConfig(384, 32, 3, 128, 3, 2, 256, 7, 1, 1e-6f);
+        ViTConfig found = VisionTransformer.inferConfig(RandomWeights.vit(c, 1), 2);
+        assertEquals(c, found);
+        ViTConfig defaultHeads = VisionTransformer.inferConfig(RandomWeights.vit(c, 1), null);
+        assertEquals(2, defaultHeads.heads(), "head dim 64 assumed");
+    }
+
+    @Test
+    void zooRejectsWrongArchitecture() {
+        Weights small = RandomWeights.vit(ViTConfig.of(224, 16, 384, 12, 6), 1);
+        ModelException e = assertThrows(ModelException.class, () -> ModelZoo.get("vit_tiny_patch16_224").build(small));
+        assertTrue(e.getMessage().contains("embed dim 384") && e.getMessage().contains("192"), e.getMessage());
+    }
+
+    @Test
+    void wrongInputShapeIsRejected() {
+        ViTConfig c = new ViTConfig(64, 16, 3, 64, 1, 2, 128, 10, 1, 1e-6f);
+        VisionTransformer m = VisionTransformer.load("micro", c, Preprocessing.timm(64, true), RandomWeights.vit(c, 1));
+        assertThrows(IllegalArgumentException.class, () -> m.forward(randomImages(1, 32, 1)));
+    }
+
+    /** An unnamed checkpoint: architecture inferred, preprocessing assumed and said so. */
+    @Test
+    void unnamedCheckpointIsInferred(@TempDir Path tmp) throws Exception {
+        Path f = tmp.resolve("my_model.safetensors");
+        Files.copy(TestData.VIT_TINY, f);
+        ModelLoader.Loaded l = ModelLoader.load(f.toString(), null);
+        assertEquals("my_model", l.model().name());
+        assertTrue(String.join("\n", l.notes()).contains("3 heads assumed"), l.notes().toString());
+        assertEquals(5_717_416L, l.model().parameterCount());
+    }
+
+    /** The same weights as a DeiT-style {'model': state_dict} .pth give identical logits. */
+    @Test
+    void pthAndSafetensorsGiveIdenticalLogits() {
+        Path pth = TestData.sharedOrSkip("golden/vit_tiny_patch16_224.model_key.pth");
+        Model a = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
+        Model b = ModelLoader.load("vit_tiny_patch16_224", pth).model();
+        Tensor x = randomImages(2, 224, 3);
+        assertArrayEquals(a.forward(x).data(), b.forward(x).data(), 0f);
+    }
+}
