@@ -1,12 +1,11 @@
 package io.vitq.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Row-wise LayerNorm over the last dimension: {@code y = (x - mean) / sqrt(var + eps) * gamma + beta}. */
 public final class LayerNormKernel {
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
 
     private LayerNormKernel() {}
 
@@ -28,7 +27,7 @@ public final class LayerNormKernel {
         FloatVector acc = FloatVector.zero(FS);
         int i = 0;
         for (; i < bound; i += FS.length()) acc = acc.add(FloatVector.fromArray(FS, x, xo + i));
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = SoftmaxKernel.sumLanes(acc);
         for (; i < n; i++) sum += x[xo + i];
         float mean = sum / n;
 
@@ -38,7 +37,7 @@ public final class LayerNormKernel {
             FloatVector d = FloatVector.fromArray(FS, x, xo + i).sub(vmean);
             sq = d.fma(d, sq);
         }
-        float ss = sq.reduceLanes(VectorOperators.ADD);
+        float ss = SoftmaxKernel.sumLanes(sq);
         for (; i < n; i++) { float d = x[xo + i] - mean; ss += d * d; }
         float rstd = (float) (1.0 / Math.sqrt(ss / n + eps));
 

@@ -4,9 +4,16 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Numerically stable softmax over a row, with the attention scale (and an optional additive bias) fused in. */
+/**
+ * Numerically stable softmax over a row, with the attention scale (and an optional additive bias)
+ * fused in. Deterministic: the exponential is our own polynomial ({@link VectorMath#exp}) and lane
+ * sums run in a fixed order, so the interpreter, C1 and C2 give bit-identical results (the Vector
+ * API's EXP and reduceLanes(ADD) may not), which calibration's first-maximum-wins searches rely on.
+ */
 public final class SoftmaxKernel {
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
+    /** Below this, exp underflows (float exp(-87.34) is the smallest normal): the result is 0. */
+    private static final float EXP_MIN = -87.3f;
 
     private SoftmaxKernel() {}
 
@@ -34,13 +41,15 @@ public final class SoftmaxKernel {
         FloatVector vm = FloatVector.broadcast(FS, max);
         FloatVector vsum = FloatVector.zero(FS);
         for (i = 0; i < bound; i += FS.length()) {
-            FloatVector e = FloatVector.fromArray(FS, s, off + i).sub(vm).lanewise(VectorOperators.EXP);
+            FloatVector y = FloatVector.fromArray(FS, s, off + i).sub(vm);
+            FloatVector e = VectorMath.exp(y.max(EXP_MIN)).blend(0f, y.compare(VectorOperators.LT, EXP_MIN));
             e.intoArray(s, off + i);
             vsum = vsum.add(e);
         }
-        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(vsum);
         for (; i < n; i++) {
-            float e = (float) Math.exp(s[off + i] - max);
+            float y = s[off + i] - max;
+            float e = y < EXP_MIN ? 0f : (float) Math.exp(y);
             s[off + i] = e;
             sum += e;
         }
@@ -50,5 +59,14 @@ public final class SoftmaxKernel {
         }
         float inv = 1f / sum;
         for (; i < n; i++) s[off + i] *= inv;
+    }
+
+    /** Sum of the lanes in lane order (reduceLanes(ADD) leaves the order to the JIT). */
+    static float sumLanes(FloatVector v) {
+        float[] t = new float[FS.length()];
+        v.intoArray(t, 0);
+        float sum = 0f;
+        for (float x : t) sum += x;
+        return sum;
     }
 }
