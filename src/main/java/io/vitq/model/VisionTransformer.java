@@ -97,6 +97,9 @@ public final class VisionTransformer implements Model {
 
     public Block[] blocks() { return blocks.clone(); }
 
+    /** The final LayerNorm ({@code norm}). */
+    public LayerNorm norm() { return norm; }
+
     @Override public String name() { return name; }
 
     @Override public Preprocessing preprocessing() { return preprocessing; }

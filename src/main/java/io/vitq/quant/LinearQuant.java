@@ -1,0 +1,38 @@
+package io.vitq.quant;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Linear op (including the patch embedding, a Linear over im2col patches): its weight, always
+ * quantized with a row granularity, and its input, uniform per tensor, twin GELU (fc2 in PTQ4ViT)
+ * or null when the input stays float (the image entering the patch embedding).
+ */
+public record LinearQuant(UniformOperand weight, OperandQuant input, Map<String, String> info) implements OpQuant {
+    public LinearQuant {
+        if (weight == null) throw new IllegalArgumentException("linear op: weight quantizer missing");
+        if (!weight.granularity().appliesToRows())
+            throw new IllegalArgumentException("linear op: weight granularity " + weight.granularity().jsonName()
+                    + " does not apply to weight rows");
+        if (input instanceof TwinSoftmaxOperand)
+            throw new IllegalArgumentException("linear op: twin-softmax is for matmul2's probabilities, not a Linear input");
+        if (input instanceof UniformOperand u && u.granularity() != Granularity.PER_TENSOR)
+            throw new IllegalArgumentException("linear op: a uniform input must be per-tensor, got " + u.granularity().jsonName());
+        info = info == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(info));
+    }
+
+    public LinearQuant(UniformOperand weight, OperandQuant input) { this(weight, input, Map.of()); }
+
+    @Override
+    public String kind() { return "linear"; }
+
+    @Override
+    public List<OperandQuant> operands() {
+        List<OperandQuant> l = new ArrayList<>(2);
+        l.add(weight);
+        if (input != null) l.add(input);
+        return List.copyOf(l);
+    }
+}

@@ -1,0 +1,29 @@
+package io.vitq.quant;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Plan-level metadata: what was quantized, by which method, at which default bit widths (ops may
+ * override them per operand), with which metric and calibration set, when and by which vitq.
+ * Only model, method and the bits are required; the other strings may be null. {@code options}
+ * holds further method settings as strings (e.g. "alpha" → "0.01", "rounds" → "3").
+ */
+public record PlanInfo(String model, String method, int weightBits, int activationBits, String metric,
+                       String calibration, String created, String vitqVersion, Map<String, String> options) {
+    public PlanInfo {
+        if (model == null || model.isBlank()) throw new IllegalArgumentException("plan: model name missing");
+        if (method == null || method.isBlank()) throw new IllegalArgumentException("plan: method missing");
+        QuantChecks.bits(weightBits, "plan weight bits");
+        QuantChecks.bits(activationBits, "plan activation bits");
+        options = options == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(options));
+    }
+
+    public PlanInfo(String model, String method, int weightBits, int activationBits) {
+        this(model, method, weightBits, activationBits, null, null, null, null, Map.of());
+    }
+
+    /** "W8A8"-style label of the default bit widths. */
+    public String bitsLabel() { return "W" + weightBits + "A" + activationBits; }
+}

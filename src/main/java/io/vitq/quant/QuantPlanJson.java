@@ -1,0 +1,330 @@
+package io.vitq.quant;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads and writes {@link QuantPlan} as human-readable JSON:
+ * <pre>
+ * { "format": "vitq-quant-plan", "version": 1,
+ *   "model": "vit_small_patch16_224", "method": "ptq4vit", "weightBits": 8, "activationBits": 8,
+ *   "metric": "hessian", "calibration": "...", "created": "...", "vitqVersion": "...", "options": {..},
+ *   "ops": {
+ *     "patch_embed.proj": { "kind": "linear",
+ *         "weight": { "quantizer": "uniform", "bits": 8, "granularity": "per-output-channel", "scales": [ .. ] },
+ *         "input": null },
+ *     "blocks.0.attn.matmul2": { "kind": "matmul",
+ *         "a": { "quantizer": "twin-softmax", "bits": 8, "split": 0.0625, "mode": "clean" },
+ *         "b": { "quantizer": "uniform", "bits": 8, "granularity": "per-head", "scales": [ .. ] } },
+ *     "blocks.0.mlp.fc2": { "kind": "linear", "weight": { .. },
+ *         "input": { "quantizer": "twin-gelu", "bits": 8, "positiveStep": .., "negativeStep": .. } } } }
+ * </pre>
+ * Ops are written in the plan's (forward) order. Floats are written as the shortest decimal that
+ * identifies them ({@link Float#toString}) and read back with {@link Float#parseFloat} from the
+ * exact decimal text, so every scale survives a round trip bit for bit (no detour through double).
+ * An operand that is null or absent stays float. Reading is strict: unknown or missing fields and
+ * wrong types are {@link PlanFormatException}s naming the file and the field.
+ */
+public final class QuantPlanJson {
+    public static final String FORMAT = "vitq-quant-plan";
+    public static final int VERSION = 1;
+
+    private static final ObjectMapper READER = new ObjectMapper()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    private static final JsonFactory FACTORY = new JsonFactory();
+
+    private QuantPlanJson() {}
+
+    // ---------------------------------------------------------------- writing
+
+    /** Writes the plan to a temporary file beside {@code file}, then renames it (no half-written plan). */
+    public static void write(QuantPlan plan, Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try {
+            Files.writeString(tmp, toJson(plan), StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    public static String toJson(QuantPlan plan) {
+        StringWriter out = new StringWriter();
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.setPrettyPrinter(new DefaultPrettyPrinter().withSeparators(
+                    Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER)));
+            PlanInfo info = plan.info();
+            g.writeStartObject();
+            g.writeStringField("format", FORMAT);
+            g.writeNumberField("version", VERSION);
+            g.writeStringField("model", info.model());
+            g.writeStringField("method", info.method());
+            g.writeNumberField("weightBits", info.weightBits());
+            g.writeNumberField("activationBits", info.activationBits());
+            optional(g, "metric", info.metric());
+            optional(g, "calibration", info.calibration());
+            optional(g, "created", info.created());
+            optional(g, "vitqVersion", info.vitqVersion());
+            if (!info.options().isEmpty()) writeStrings(g, "options", info.options());
+            g.writeObjectFieldStart("ops");
+            for (Map.Entry<String, OpQuant> e : plan.ops().entrySet()) {
+                g.writeObjectFieldStart(e.getKey());
+                g.writeStringField("kind", e.getValue().kind());
+                switch (e.getValue()) {
+                    case LinearQuant l -> {
+                        writeOperand(g, "weight", l.weight());
+                        writeOperand(g, "input", l.input());
+                    }
+                    case MatmulQuant m -> {
+                        writeOperand(g, "a", m.a());
+                        writeOperand(g, "b", m.b());
+                    }
+                }
+                if (!e.getValue().info().isEmpty()) writeStrings(g, "info", e.getValue().info());
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a StringWriter does not fail
+        }
+        return out + "\n";
+    }
+
+    private static void optional(JsonGenerator g, String name, String value) throws IOException {
+        if (value != null) g.writeStringField(name, value);
+    }
+
+    private static void writeStrings(JsonGenerator g, String name, Map<String, String> map) throws IOException {
+        g.writeObjectFieldStart(name);
+        for (Map.Entry<String, String> e : map.entrySet()) g.writeStringField(e.getKey(), e.getValue());
+        g.writeEndObject();
+    }
+
+    private static void writeOperand(JsonGenerator g, String name, OperandQuant o) throws IOException {
+        if (o == null) {
+            g.writeNullField(name);
+            return;
+        }
+        g.writeObjectFieldStart(name);
+        g.writeStringField("quantizer", o.quantizerName());
+        g.writeNumberField("bits", o.bits());
+        switch (o) {
+            case UniformOperand u -> {
+                g.writeStringField("granularity", u.granularity().jsonName());
+                g.writeArrayFieldStart("scales");
+                for (int i = 0; i < u.scaleCount(); i++) g.writeNumber(u.scale(i));
+                g.writeEndArray();
+            }
+            case TwinSoftmaxOperand t -> {
+                g.writeNumberField("split", t.split());
+                g.writeStringField("mode", modeName(t.mode()));
+            }
+            case TwinGeluOperand t -> {
+                g.writeNumberField("positiveStep", t.positiveStep());
+                g.writeNumberField("negativeStep", t.negativeStep());
+            }
+        }
+        g.writeEndObject();
+    }
+
+    private static String modeName(TwinSoftmaxQuantizer.Mode mode) {
+        return mode == TwinSoftmaxQuantizer.Mode.CLEAN ? "clean" : "reference-quirk";
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    /** Reads a plan file; content errors are {@link PlanFormatException}s naming the file and field. */
+    public static QuantPlan read(Path file) throws IOException {
+        return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+    }
+
+    /** Parses plan JSON; {@code source} names it in error messages (a file name). */
+    public static QuantPlan parse(String json, String source) {
+        JsonNode root;
+        try {
+            root = READER.readTree(json);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new PlanFormatException(source + ": not valid JSON" + where + ": " + e.getOriginalMessage(), e);
+        }
+        Reader r = new Reader(source);
+        if (root == null || !root.isObject()) throw r.error("", "expected a JSON object");
+        r.onlyFields(root, "", Set.of("format", "version", "model", "method", "weightBits", "activationBits", "metric",
+                "calibration", "created", "vitqVersion", "options", "ops"));
+        String format = r.string(root, "", "format", true);
+        if (!FORMAT.equals(format)) throw r.error("format", "expected \"" + FORMAT + "\", got \"" + format + "\"");
+        int version = r.integer(root, "", "version");
+        if (version != VERSION) throw r.error("version", "this vitq reads version " + VERSION + ", got " + version);
+        PlanInfo info = r.wrap("", () -> new PlanInfo(r.string(root, "", "model", true), r.string(root, "", "method", true),
+                r.integer(root, "", "weightBits"), r.integer(root, "", "activationBits"),
+                r.string(root, "", "metric", false), r.string(root, "", "calibration", false),
+                r.string(root, "", "created", false), r.string(root, "", "vitqVersion", false),
+                r.strings(root, "", "options")));
+        JsonNode opsNode = root.get("ops");
+        if (opsNode == null || !opsNode.isObject()) throw r.error("ops", "expected an object of op id → quantization");
+        LinkedHashMap<String, OpQuant> ops = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = opsNode.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            ops.put(e.getKey(), r.op(e.getValue(), "ops[\"" + e.getKey() + "\"]"));
+        }
+        return r.wrap("ops", () -> new QuantPlan(info, ops));
+    }
+
+    /** Tree walking with the file name and field path at hand for messages. */
+    private record Reader(String source) {
+        PlanFormatException error(String path, String what) {
+            return new PlanFormatException(source + ": " + (path.isEmpty() ? "" : path + ": ") + what);
+        }
+
+        <T> T wrap(String path, java.util.function.Supplier<T> make) {
+            try {
+                return make.get();
+            } catch (IllegalArgumentException e) {
+                throw new PlanFormatException(source + ": " + (path.isEmpty() ? "" : path + ": ") + e.getMessage(), e);
+            }
+        }
+
+        static String join(String path, String field) { return path.isEmpty() ? field : path + "." + field; }
+
+        void onlyFields(JsonNode obj, String path, Set<String> allowed) {
+            for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
+                String f = it.next();
+                if (!allowed.contains(f)) throw error(join(path, f), "unknown field (expected one of " + new java.util.TreeSet<>(allowed) + ")");
+            }
+        }
+
+        String string(JsonNode obj, String path, String field, boolean required) {
+            JsonNode n = obj.get(field);
+            if (n == null || n.isNull()) {
+                if (required) throw error(join(path, field), "missing");
+                return null;
+            }
+            if (!n.isTextual()) throw error(join(path, field), "expected a string, got " + n.getNodeType().name().toLowerCase());
+            return n.textValue();
+        }
+
+        int integer(JsonNode obj, String path, String field) {
+            JsonNode n = obj.get(field);
+            if (n == null || n.isNull()) throw error(join(path, field), "missing");
+            if (!n.isIntegralNumber() || !n.canConvertToInt()) throw error(join(path, field), "expected an integer, got " + n);
+            return n.intValue();
+        }
+
+        float number(JsonNode n, String path) {
+            if (n == null || n.isNull()) throw error(path, "missing");
+            if (!n.isNumber()) throw error(path, "expected a number, got " + n);
+            // the decimal text is exact (BigDecimal), so one correctly rounded parse gives the written float
+            return Float.parseFloat(n.numberValue().toString());
+        }
+
+        Map<String, String> strings(JsonNode obj, String path, String field) {
+            JsonNode n = obj.get(field);
+            if (n == null || n.isNull()) return Map.of();
+            String p = join(path, field);
+            if (!n.isObject()) throw error(p, "expected an object of strings");
+            LinkedHashMap<String, String> m = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getValue().isTextual()) throw error(join(p, e.getKey()), "expected a string, got " + e.getValue());
+                m.put(e.getKey(), e.getValue().textValue());
+            }
+            return m;
+        }
+
+        OpQuant op(JsonNode n, String path) {
+            if (!n.isObject()) throw error(path, "expected an object");
+            String kind = string(n, path, "kind", true);
+            Map<String, String> info;
+            switch (kind) {
+                case "linear" -> {
+                    onlyFields(n, path, Set.of("kind", "weight", "input", "info"));
+                    OperandQuant w = operand(n, path, "weight");
+                    if (w == null) throw error(join(path, "weight"), "missing");
+                    if (!(w instanceof UniformOperand uw))
+                        throw error(join(path, "weight"), "weights use the uniform quantizer, got " + w.quantizerName());
+                    OperandQuant in = operand(n, path, "input");
+                    info = strings(n, path, "info");
+                    return wrap(path, () -> new LinearQuant(uw, in, info));
+                }
+                case "matmul" -> {
+                    onlyFields(n, path, Set.of("kind", "a", "b", "info"));
+                    OperandQuant a = operand(n, path, "a"), b = operand(n, path, "b");
+                    info = strings(n, path, "info");
+                    return wrap(path, () -> new MatmulQuant(a, b, info));
+                }
+                default -> throw error(join(path, "kind"), "expected \"linear\" or \"matmul\", got \"" + kind + "\"");
+            }
+        }
+
+        OperandQuant operand(JsonNode parent, String parentPath, String field) {
+            JsonNode n = parent.get(field);
+            String path = join(parentPath, field);
+            if (n == null || n.isNull()) return null;
+            if (!n.isObject()) throw error(path, "expected an object or null");
+            String quantizer = string(n, path, "quantizer", true);
+            int bits = integer(n, path, "bits");
+            switch (quantizer) {
+                case "uniform" -> {
+                    onlyFields(n, path, Set.of("quantizer", "bits", "granularity", "scales"));
+                    String gName = string(n, path, "granularity", true);
+                    Granularity g = Granularity.fromJsonName(gName);
+                    if (g == null) throw error(join(path, "granularity"), "unknown granularity \"" + gName
+                            + "\" (per-tensor, per-output-channel, row-blocks, per-head)");
+                    JsonNode arr = n.get("scales");
+                    if (arr == null || !arr.isArray() || arr.isEmpty())
+                        throw error(join(path, "scales"), "expected a non-empty array of numbers");
+                    float[] scales = new float[arr.size()];
+                    for (int i = 0; i < scales.length; i++) {
+                        String p = join(path, "scales") + "[" + i + "]";
+                        scales[i] = number(arr.get(i), p);
+                        if (!QuantChecks.isValidScale(scales[i]))
+                            throw error(p, "expected a positive finite scale, got " + arr.get(i));
+                    }
+                    return wrap(path, () -> new UniformOperand(bits, g, scales));
+                }
+                case "twin-softmax" -> {
+                    onlyFields(n, path, Set.of("quantizer", "bits", "split", "mode"));
+                    float split = number(n.get("split"), join(path, "split"));
+                    String mode = string(n, path, "mode", true);
+                    TwinSoftmaxQuantizer.Mode m = switch (mode) {
+                        case "clean" -> TwinSoftmaxQuantizer.Mode.CLEAN;
+                        case "reference-quirk" -> TwinSoftmaxQuantizer.Mode.REFERENCE_QUIRK;
+                        default -> throw error(join(path, "mode"), "expected \"clean\" or \"reference-quirk\", got \"" + mode + "\"");
+                    };
+                    return wrap(path, () -> new TwinSoftmaxOperand(bits, split, m));
+                }
+                case "twin-gelu" -> {
+                    onlyFields(n, path, Set.of("quantizer", "bits", "positiveStep", "negativeStep"));
+                    float pos = number(n.get("positiveStep"), join(path, "positiveStep"));
+                    float neg = number(n.get("negativeStep"), join(path, "negativeStep"));
+                    return wrap(path, () -> new TwinGeluOperand(bits, pos, neg));
+                }
+                default -> throw error(join(path, "quantizer"),
+                        "expected \"uniform\", \"twin-softmax\" or \"twin-gelu\", got \"" + quantizer + "\"");
+            }
+        }
+    }
+}

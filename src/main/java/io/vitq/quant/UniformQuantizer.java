@@ -1,0 +1,132 @@
+package io.vitq.quant;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Signed symmetric uniform quantizer with zero-point 0 (the quantizer of every weight and every
+ * ordinary activation in BasePTQ and PTQ4ViT):
+ * {@code q = clamp(rint(x / scale), -2^(k-1), 2^(k-1) - 1)}, {@code x̂ = q · scale}.
+ *
+ * <p>Exactness conventions, as the reference (PyTorch) computes them: {@code x / scale} is a float
+ * division (not a multiplication by {@code 1/scale}, which differs in the last bit), rounding is
+ * half to even ({@link Math#rint}, never {@link Math#round}), and the product is a float product.
+ * The vectorised array methods give bit-identical results to the scalar {@link #fakeQuant(float, float)}.
+ *
+ * <p>Scales must be positive and finite, inputs finite: anything else is an
+ * {@link IllegalArgumentException} naming the op (the check costs one multiply-add per element).
+ * The quantizer is stateless apart from its bit width; the scale is an argument because one
+ * tensor uses several scales (per channel, block or head) and the calibration tries many.
+ */
+public final class UniformQuantizer {
+    private static final VectorSpecies<Float> FS = Rounding.FS;
+
+    private final int bits;
+    private final float minCode, maxCode;
+
+    /** @param bits 2..16 (2..8 for the published settings; more for mixed precision) */
+    public UniformQuantizer(int bits) {
+        this.bits = QuantChecks.bits(bits, "uniform quantizer");
+        this.minCode = -(1 << (bits - 1));
+        this.maxCode = (1 << (bits - 1)) - 1;
+    }
+
+    public int bits() { return bits; }
+
+    /** {@code -2^(k-1)}. */
+    public int minCode() { return (int) minCode; }
+
+    /** {@code 2^(k-1) - 1}. */
+    public int maxCode() { return (int) maxCode; }
+
+    /** Validates a scale, with the op id in the message. */
+    public static float checkScale(String opId, float scale) { return QuantChecks.scale(opId, scale); }
+
+    /** The integer code of one finite value (scale is not checked here: hot path). */
+    public int code(float x, float scale) { return (int) Rounding.rintClamp(x / scale, minCode, maxCode); }
+
+    /** Quantize-dequantize one finite value (scale is not checked here: hot path). */
+    public float fakeQuant(float x, float scale) { return Rounding.rintClamp(x / scale, minCode, maxCode) * scale; }
+
+    /** The value a code stands for. */
+    public float decode(int code, float scale) { return code * scale; }
+
+    /**
+     * {@code dst[dstOff + i] = fakeQuant(src[srcOff + i], scale)} for i in [0, len), vectorised.
+     * {@code dst} may be {@code src} at the same offset (in place); other overlaps are not allowed.
+     * Inputs are checked block by block before the block is written: after an error, elements of
+     * earlier blocks may already be quantized.
+     */
+    public void fakeQuant(String opId, float scale, float[] src, int srcOff, float[] dst, int dstOff, int len) {
+        QuantChecks.scale(opId, scale);
+        QuantChecks.range(src, srcOff, len);
+        QuantChecks.range(dst, dstOff, len);
+        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
+            int n = Math.min(QuantChecks.BLOCK, len - b);
+            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
+            fakeQuantFinite(scale, src, srcOff + b, dst, dstOff + b, n);
+        }
+    }
+
+    private void fakeQuantFinite(float scale, float[] src, int srcOff, float[] dst, int dstOff, int len) {
+        int i = 0, upper = FS.loopBound(len);
+        for (; i < upper; i += FS.length()) {
+            FloatVector x = FloatVector.fromArray(FS, src, srcOff + i);
+            Rounding.rintClamp(x.div(scale), minCode, maxCode).mul(scale).intoArray(dst, dstOff + i);
+        }
+        for (; i < len; i++) dst[dstOff + i] = fakeQuant(src[srcOff + i], scale);
+    }
+
+    /** In-place form of {@link #fakeQuant(String, float, float[], int, float[], int, int)}. */
+    public void fakeQuantInPlace(String opId, float scale, float[] x, int off, int len) {
+        fakeQuant(opId, scale, x, off, x, off, len);
+    }
+
+    /** Scalar reference of the array method (same checks); the tests hold the vector path to it. */
+    void fakeQuantScalar(String opId, float scale, float[] src, int srcOff, float[] dst, int dstOff, int len) {
+        QuantChecks.scale(opId, scale);
+        QuantChecks.range(src, srcOff, len);
+        QuantChecks.range(dst, dstOff, len);
+        for (int i = 0; i < len; i++) {
+            float x = src[srcOff + i];
+            if (!Float.isFinite(x)) throw QuantChecks.nonFinite(opId, src, srcOff, len);
+            dst[dstOff + i] = fakeQuant(x, scale);
+        }
+    }
+
+    /** Integer codes as signed bytes (bits ≤ 8). */
+    public void codes(String opId, float scale, float[] src, int srcOff, byte[] dst, int dstOff, int len) {
+        QuantChecks.requireByteCodes(bits, opId);
+        QuantChecks.scale(opId, scale);
+        QuantChecks.range(src, srcOff, len);
+        QuantChecks.range(dst, dstOff, len);
+        for (int i = 0; i < len; i++) {
+            float x = src[srcOff + i];
+            if (!Float.isFinite(x)) throw QuantChecks.nonFinite(opId, src, srcOff, len);
+            dst[dstOff + i] = (byte) code(x, scale);
+        }
+    }
+
+    /** Integer codes as signed shorts (any bit width up to 16). */
+    public void codes(String opId, float scale, float[] src, int srcOff, short[] dst, int dstOff, int len) {
+        QuantChecks.scale(opId, scale);
+        QuantChecks.range(src, srcOff, len);
+        QuantChecks.range(dst, dstOff, len);
+        for (int i = 0; i < len; i++) {
+            float x = src[srcOff + i];
+            if (!Float.isFinite(x)) throw QuantChecks.nonFinite(opId, src, srcOff, len);
+            dst[dstOff + i] = (short) code(x, scale);
+        }
+    }
+
+    /** {@code dst[i] = codes[i] · scale}. */
+    public void decode(String opId, float scale, byte[] codes, int off, float[] dst, int dstOff, int len) {
+        QuantChecks.scale(opId, scale);
+        QuantChecks.range(codes, off, len);
+        QuantChecks.range(dst, dstOff, len);
+        for (int i = 0; i < len; i++) dst[dstOff + i] = codes[off + i] * scale;
+    }
+
+    @Override
+    public String toString() { return "uniform int" + bits; }
+}
