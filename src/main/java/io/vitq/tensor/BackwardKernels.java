@@ -17,9 +17,6 @@ public final class BackwardKernels {
     private static final float INV_SQRT2 = 0.70710678118654752f;
     private static final float INV_SQRT_2PI = 0.39894228040143268f;
     // erfc(t) = tau exp(-t^2 + P(tau)) (Numerical Recipes), the same fit as VectorMath.gelu
-    private static final float P0 = -1.26551223f, P1 = 1.00002368f, P2 = 0.37409196f, P3 = 0.09678418f,
-            P4 = -0.18628806f, P5 = 0.27886807f, P6 = -1.13520398f, P7 = 1.48851587f, P8 = -0.82215223f,
-            P9 = 0.17087277f;
 
     private BackwardKernels() {}
 
@@ -52,16 +49,7 @@ public final class BackwardKernels {
     static FloatVector geluDerivative(FloatVector x) {
         FloatVector t = x.abs().mul(INV_SQRT2);
         FloatVector tau = FloatVector.broadcast(FS, 1f).div(t.fma(0.5f, 1f));
-        FloatVector p = FloatVector.broadcast(FS, P9);
-        p = p.fma(tau, FloatVector.broadcast(FS, P8));
-        p = p.fma(tau, FloatVector.broadcast(FS, P7));
-        p = p.fma(tau, FloatVector.broadcast(FS, P6));
-        p = p.fma(tau, FloatVector.broadcast(FS, P5));
-        p = p.fma(tau, FloatVector.broadcast(FS, P4));
-        p = p.fma(tau, FloatVector.broadcast(FS, P3));
-        p = p.fma(tau, FloatVector.broadcast(FS, P2));
-        p = p.fma(tau, FloatVector.broadcast(FS, P1));
-        p = p.fma(tau, FloatVector.broadcast(FS, P0));
+        FloatVector p = VectorMath.erfcPolynomial(tau);
         FloatVector t2 = t.mul(t);
         // q = Phi(-|x|); clamps keep VectorMath.exp in range (exp(-80) ~ 1.8e-35 acts as 0)
         FloatVector q = VectorMath.exp(p.sub(t2).max(-80f)).mul(tau).mul(0.5f);
@@ -93,23 +81,11 @@ public final class BackwardKernels {
     private static void layerNormBackwardRow(float[] x, int xo, float[] dy, int dyo, float[] dx, int dxo, int n,
                                              float[] gamma, float eps, boolean accumulate, float[] gx, float[] xh) {
         int bound = FS.loopBound(n);
-        // mean and rstd exactly as LayerNormKernel.row
-        FloatVector acc = FloatVector.zero(FS);
-        int i = 0;
-        for (; i < bound; i += FS.length()) acc = acc.add(FloatVector.fromArray(FS, x, xo + i));
-        float sum = SoftmaxKernel.sumLanes(acc);
-        for (; i < n; i++) sum += x[xo + i];
-        float mean = sum / n;
+        // mean and rstd exactly as the forward computes them
+        float mean = LayerNormKernel.mean(x, xo, n);
+        float rstd = LayerNormKernel.rstd(x, xo, n, mean, eps);
         FloatVector vmean = FloatVector.broadcast(FS, mean);
-        FloatVector sq = FloatVector.zero(FS);
-        for (i = 0; i < bound; i += FS.length()) {
-            FloatVector d = FloatVector.fromArray(FS, x, xo + i).sub(vmean);
-            sq = d.fma(d, sq);
-        }
-        float ss = SoftmaxKernel.sumLanes(sq);
-        for (; i < n; i++) { float d = x[xo + i] - mean; ss += d * d; }
-        float rstd = (float) (1.0 / Math.sqrt(ss / n + eps));
-
+        int i;
         FloatVector vr = FloatVector.broadcast(FS, rstd);
         FloatVector sg = FloatVector.zero(FS), sgx = FloatVector.zero(FS);
         for (i = 0; i < bound; i += FS.length()) {

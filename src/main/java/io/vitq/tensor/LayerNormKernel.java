@@ -24,23 +24,10 @@ public final class LayerNormKernel {
 
     static void row(float[] x, int xo, float[] y, int yo, int n, float[] gamma, float[] beta, float eps) {
         int bound = FS.loopBound(n);
-        FloatVector acc = FloatVector.zero(FS);
-        int i = 0;
-        for (; i < bound; i += FS.length()) acc = acc.add(FloatVector.fromArray(FS, x, xo + i));
-        float sum = SoftmaxKernel.sumLanes(acc);
-        for (; i < n; i++) sum += x[xo + i];
-        float mean = sum / n;
-
+        float mean = mean(x, xo, n);
+        float rstd = rstd(x, xo, n, mean, eps);
         FloatVector vmean = FloatVector.broadcast(FS, mean);
-        FloatVector sq = FloatVector.zero(FS);
-        for (i = 0; i < bound; i += FS.length()) {
-            FloatVector d = FloatVector.fromArray(FS, x, xo + i).sub(vmean);
-            sq = d.fma(d, sq);
-        }
-        float ss = SoftmaxKernel.sumLanes(sq);
-        for (; i < n; i++) { float d = x[xo + i] - mean; ss += d * d; }
-        float rstd = (float) (1.0 / Math.sqrt(ss / n + eps));
-
+        int i;
         FloatVector vr = FloatVector.broadcast(FS, rstd);
         for (i = 0; i < bound; i += FS.length()) {
             FloatVector d = FloatVector.fromArray(FS, x, xo + i).sub(vmean).mul(vr);
@@ -49,5 +36,31 @@ public final class LayerNormKernel {
             d.fma(g, b).intoArray(y, yo + i);
         }
         for (; i < n; i++) y[yo + i] = (x[xo + i] - mean) * rstd * gamma[i] + beta[i];
+    }
+
+    /** Row mean with vector partial sums in a fixed lane order (shared by forward and backward). */
+    static float mean(float[] x, int xo, int n) {
+        int bound = FS.loopBound(n);
+        FloatVector acc = FloatVector.zero(FS);
+        int i = 0;
+        for (; i < bound; i += FS.length()) acc = acc.add(FloatVector.fromArray(FS, x, xo + i));
+        float sum = SoftmaxKernel.sumLanes(acc);
+        for (; i < n; i++) sum += x[xo + i];
+        return sum / n;
+    }
+
+    /** 1 / sqrt(centred variance + eps), the second pass of the row statistics. */
+    static float rstd(float[] x, int xo, int n, float mean, float eps) {
+        int bound = FS.loopBound(n);
+        FloatVector vmean = FloatVector.broadcast(FS, mean);
+        FloatVector sq = FloatVector.zero(FS);
+        int i = 0;
+        for (; i < bound; i += FS.length()) {
+            FloatVector d = FloatVector.fromArray(FS, x, xo + i).sub(vmean);
+            sq = d.fma(d, sq);
+        }
+        float ss = SoftmaxKernel.sumLanes(sq);
+        for (; i < n; i++) { float d = x[xo + i] - mean; ss += d * d; }
+        return (float) (1.0 / Math.sqrt(ss / n + eps));
     }
 }

@@ -63,9 +63,8 @@ public final class VectorMath {
         return x > 10f ? x : x >= 0 ? Math.fma(x, -q, x) : x * q;
     }
 
-    static FloatVector gelu(FloatVector x) {
-        FloatVector t = x.abs().mul(INV_SQRT2);
-        FloatVector tau = FloatVector.broadcast(FS, 1f).div(t.fma(0.5f, 1f));
+    /** P(tau) of erfc(t) = tau exp(-t^2 + P(tau)), tau = 1 / (1 + t/2) (shared with the GELU derivative). */
+    static FloatVector erfcPolynomial(FloatVector tau) {
         FloatVector p = FloatVector.broadcast(FS, P9);
         p = p.fma(tau, FloatVector.broadcast(FS, P8));
         p = p.fma(tau, FloatVector.broadcast(FS, P7));
@@ -76,6 +75,13 @@ public final class VectorMath {
         p = p.fma(tau, FloatVector.broadcast(FS, P2));
         p = p.fma(tau, FloatVector.broadcast(FS, P1));
         p = p.fma(tau, FloatVector.broadcast(FS, P0));
+        return p;
+    }
+
+    static FloatVector gelu(FloatVector x) {
+        FloatVector t = x.abs().mul(INV_SQRT2);
+        FloatVector tau = FloatVector.broadcast(FS, 1f).div(t.fma(0.5f, 1f));
+        FloatVector p = erfcPolynomial(tau);
         // exp(y), y = P(tau) - t^2 <= ~0, clamped at -80 (q stays a normal float; exp(-80) ~ 1.8e-35 is as good as 0)
         FloatVector y = p.sub(t.mul(t)).max(-80f);
         FloatVector q = exp(y).mul(tau).mul(0.5f);
