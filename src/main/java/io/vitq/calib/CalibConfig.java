@@ -1,0 +1,114 @@
+package io.vitq.calib;
+
+import io.vitq.quant.TwinSoftmaxQuantizer;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Everything a calibration method decides (ALGORITHMS sections 4 and 5): bit widths, the search
+ * (metric, candidate grid {@code [alpha, beta] x init} with {@code candidates} scored values,
+ * rounds), granularities and the twin quantizers. {@link #basePtq} and {@link #ptq4vit} give the
+ * reference settings; the {@code with*} methods are the ablation switches.
+ *
+ * @param method               "basePTQ" or "ptq4vit" (the plan's method name)
+ * @param patchEmbedPerChannel patch-embedding weight per output channel (PTQ4ViT) or per tensor (BasePTQ)
+ * @param twinSoftmax          matmul2's probabilities through the twin-uniform quantizer (else signed per head)
+ * @param twinGelu             fc2's input through the twin-uniform GELU quantizer (else signed per tensor)
+ * @param geluPowerOfTwo       twin GELU positive step restricted to {@code 2^m · Δ_neg} (paper; integer shifts)
+ * @param trueLabels           Hessian gradients from the images' labels instead of the float model's own top-1
+ */
+public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
+                          double alpha, double beta, int candidates, int rounds,
+                          boolean patchEmbedPerChannel, boolean twinSoftmax, TwinSoftmaxQuantizer.Mode softmaxMode,
+                          int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
+                          boolean trueLabels) {
+
+    public CalibConfig {
+        if (weightBits < 2 || weightBits > 16 || activationBits < 2 || activationBits > 16)
+            throw new IllegalArgumentException("bits must be in 2..16, got W" + weightBits + "A" + activationBits);
+        if (!(alpha > 0) || !(beta > alpha)) throw new IllegalArgumentException("need 0 < alpha < beta, got " + alpha + ", " + beta);
+        if (candidates < 1) throw new IllegalArgumentException("--candidates must be at least 1, got " + candidates);
+        if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
+    }
+
+    /**
+     * BasePTQ as the PTQ4ViT README describes it (ALGORITHMS section 4): cosine, alpha 0.5, beta
+     * 1.2, 100 candidates, 1 round, per-tensor patch-embedding weight, no twin quantizers.
+     */
+    public static CalibConfig basePtq(int w, int a) {
+        return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false);
+    }
+
+    /**
+     * PTQ4ViT with the reference's settings (ALGORITHMS section 5.1): Hessian metric, alpha 0.01,
+     * beta 1.2, 100 candidates, 3 rounds, per-channel patch embedding, both twin quantizers
+     * (clean softmax quantizer, linear GELU grid: vitq's decisions 2 and 3).
+     */
+    public static CalibConfig ptq4vit(int w, int a) {
+        return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false);
+    }
+
+    /** The method by its command-line name. */
+    public static CalibConfig forMethod(String method, int w, int a) {
+        return switch (method.toLowerCase(Locale.ROOT)) {
+            case "baseptq" -> basePtq(w, a);
+            case "ptq4vit" -> ptq4vit(w, a);
+            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ or ptq4vit)");
+        };
+    }
+
+    public CalibConfig withMetric(Metric m) {
+        return new CalibConfig(method, weightBits, activationBits, m, alpha, beta, candidates, rounds, patchEmbedPerChannel,
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels);
+    }
+
+    public CalibConfig withTwins(boolean softmax, boolean gelu) {
+        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
+                softmax, softmaxMode, softmaxSplits, gelu, geluPowerOfTwo, geluMaxShift, trueLabels);
+    }
+
+    public CalibConfig withSearch(int newCandidates, int newRounds) {
+        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, newCandidates, newRounds,
+                patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels);
+    }
+
+    public CalibConfig withSoftmaxMode(TwinSoftmaxQuantizer.Mode mode) {
+        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
+                twinSoftmax, mode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels);
+    }
+
+    public CalibConfig withGeluPowerOfTwo(boolean p2) {
+        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, p2, geluMaxShift, trueLabels);
+    }
+
+    public CalibConfig withTrueLabels(boolean labels) {
+        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, labels);
+    }
+
+    /** Whether the search needs output gradients (only the Hessian metric does). */
+    public boolean needsGradients() { return metric == Metric.HESSIAN; }
+
+    /** "W8A8". */
+    public String bitsLabel() { return "W" + weightBits + "A" + activationBits; }
+
+    /** The settings as plan metadata strings. */
+    public Map<String, String> options() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("alpha", Double.toString(alpha));
+        m.put("beta", Double.toString(beta));
+        m.put("candidates", Integer.toString(candidates));
+        m.put("rounds", Integer.toString(rounds));
+        m.put("patch_embed_weight", patchEmbedPerChannel ? "per-output-channel" : "per-tensor");
+        m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
+        m.put("twin_gelu", twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
+        if (metric == Metric.HESSIAN) m.put("gradient", trueLabels ? "cross-entropy, true labels" : "cross-entropy, float top-1");
+        m.put("paradigm", "parallel");
+        return m;
+    }
+}

@@ -1,0 +1,117 @@
+package io.vitq.calib;
+
+import io.vitq.model.AttentionOp;
+import io.vitq.model.BackwardSink;
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.model.VisionTransformer;
+import io.vitq.model.VitBackward;
+import io.vitq.quant.OpQuant;
+import io.vitq.quant.PlanInfo;
+import io.vitq.quant.QuantPlan;
+import io.vitq.tensor.Tensor;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Parallel calibration (ALGORITHMS section 2, vitq decision 5): every op is calibrated on float
+ * inputs and float targets. One float forward and one backward of the task loss over the
+ * calibration batch deliver each op's input, output and output gradient, block by block (the
+ * backward recomputes a block's internals from its stored input); each op's interval search runs
+ * as soon as its tensors arrive, so memory stays at a few block-sized buffers. The result is the
+ * plan in forward order.
+ */
+public final class Calibrator {
+    private Calibrator() {}
+
+    /** Called after each op's search; {@code done} of {@code total} ops. */
+    @FunctionalInterface
+    public interface Progress {
+        void opDone(String opId, int done, int total);
+    }
+
+    /** Wall time of the phases, in seconds: the float forward + backward, and the interval searches. */
+    public record Timing(double forwardBackward, double linearSearch, double matmulSearch, double total) {
+        public double search() { return linearSearch + matmulSearch; }
+    }
+
+    public record Result(QuantPlan plan, Timing timing) {}
+
+    /**
+     * @param images      calibration images {@code [N, 3, S, S]}, preprocessed as for evaluation
+     * @param labels      true labels (used only when {@code cfg.trueLabels()}), or null
+     * @param calibration a description of the calibration set for the plan (e.g. the list file)
+     */
+    public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, String calibration,
+                                   Progress progress) {
+        if (!(model instanceof VisionTransformer vit)) {
+            throw new IllegalArgumentException(model.name() + ": calibration of " + model.getClass().getSimpleName()
+                    + " models is not implemented yet (ViT and DeiT are)");
+        }
+        if (cfg.trueLabels() && labels == null)
+            throw new IllegalArgumentException("true-label gradients need labelled calibration images");
+        int samples = images.dim(0);
+        List<String> order = forwardOrder(model);
+        Map<String, OpQuant> found = new HashMap<>();
+        long t0 = System.nanoTime();
+        long[] searchNanos = new long[2];
+        BackwardSink sink = new BackwardSink() {
+            @Override
+            public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
+                long s = System.nanoTime();
+                found.put(op.id(), new LinearSearch(op, x, out, gradOut, rows, samples, cfg).run());
+                searchNanos[0] += System.nanoTime() - s;
+                if (progress != null) progress.opDone(op.id(), found.size(), order.size());
+            }
+
+            @Override
+            public void onMatmul(String id, float[] a, float[] b, float[] out, float[] gradOut,
+                                 int groups, int heads, int m, int k, int n) {
+                long s = System.nanoTime();
+                boolean twin = cfg.twinSoftmax() && id.endsWith(".matmul2");
+                found.put(id, new MatmulSearch(id, a, b, out, gradOut, groups, heads, m, k, n, cfg, twin).run());
+                searchNanos[1] += System.nanoTime() - s;
+                if (progress != null) progress.opDone(id, found.size(), order.size());
+            }
+        };
+        VitBackward.run(vit, images, cfg.trueLabels() ? labels : null, sink);
+        long total = System.nanoTime() - t0;
+
+        Map<String, OpQuant> ops = new LinkedHashMap<>();
+        for (String id : order) {
+            OpQuant q = found.get(id);
+            if (q == null) throw new IllegalStateException(id + ": no calibration data arrived for this op");
+            ops.put(id, q);
+        }
+        PlanInfo info = new PlanInfo(model.name(), cfg.method(), cfg.weightBits(), cfg.activationBits(),
+                cfg.metric().cliName(), calibration + " (" + samples + " images)", Instant.now().toString(),
+                "vitq 0.1.0", cfg.options());
+        Timing timing = new Timing((total - searchNanos[0] - searchNanos[1]) / 1e9, searchNanos[0] / 1e9,
+                searchNanos[1] / 1e9, total / 1e9);
+        return new Result(new QuantPlan(info, ops), timing);
+    }
+
+    /**
+     * Quantizable op ids in forward order: the Linear layers, with each attention's matmul1 and
+     * matmul2 placed before its output projection ({@code <prefix>.proj}).
+     */
+    public static List<String> forwardOrder(Model model) {
+        Map<String, AttentionOp> attnByProj = new HashMap<>();
+        for (AttentionOp a : model.attentionOps()) attnByProj.put(a.prefix() + ".proj", a);
+        List<String> order = new ArrayList<>();
+        for (Linear l : model.linears()) {
+            AttentionOp a = attnByProj.get(l.id());
+            if (a != null) {
+                order.add(a.matmul1Id());
+                order.add(a.matmul2Id());
+            }
+            order.add(l.id());
+        }
+        return order;
+    }
+}

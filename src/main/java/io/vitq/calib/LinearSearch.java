@@ -1,0 +1,211 @@
+package io.vitq.calib;
+
+import io.vitq.model.Linear;
+import io.vitq.quant.Granularity;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.OperandQuant;
+import io.vitq.quant.ScaleGrid;
+import io.vitq.quant.ScaledRanges;
+import io.vitq.quant.TwinGeluOperand;
+import io.vitq.quant.TwinGeluQuantizer;
+import io.vitq.quant.UniformOperand;
+import io.vitq.quant.UniformQuantizer;
+import io.vitq.tensor.Activation;
+import io.vitq.tensor.Gemm;
+import io.vitq.tensor.PackedB;
+import io.vitq.tensor.Parallel;
+
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * The alternating interval search of one Linear op (ALGORITHMS section 3) on its recorded float
+ * input X {@code [rows, in]}, float output O {@code [rows, out]} and output gradient G: each round
+ * first searches the weight scales with the input quantized at its current scale, then the input
+ * scale with the weight quantized at the new scales. Every candidate is scored on the whole
+ * calibration set: {@code Ô = Q(X) Q(W)^T + b}, row scores averaged over each sample's tokens and
+ * summed over samples, first maximum wins.
+ *
+ * <p>The weight's scale groups (q/k/v row blocks, output channels) govern disjoint output columns,
+ * so candidate i is tried for all groups in one product and each group takes its own argmax, as
+ * the reference does. A round whose weight search returns the previous round's scales has reached
+ * the fixed point of the alternation (the input search would repeat itself too), so the remaining
+ * rounds are skipped: the result equals running them.
+ */
+final class LinearSearch {
+    private final Linear op;
+    private final float[] x, o, g;
+    private final int rows, samples, tokens, in, out;
+    private final CalibConfig cfg;
+    private final Granularity wGran;
+    private final int wScales;
+    private final InputKind inputKind;
+    private int roundsRun;
+
+    /** How the op's input is quantized. */
+    enum InputKind { FLOAT, UNIFORM, TWIN_GELU }
+
+    /** Per-thread buffers: one sample's quantized input and candidate output. */
+    private static final class Scratch {
+        float[] x = new float[0], o = new float[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * @param samples number of calibration images; rows must be a multiple of it (tokens per image)
+     * @param g       output gradient (needed by the Hessian metric only; may be null otherwise)
+     */
+    LinearSearch(Linear op, float[] x, float[] o, float[] g, int rows, int samples, CalibConfig cfg) {
+        if (rows % samples != 0) throw new IllegalArgumentException(op.id() + ": " + rows + " rows for " + samples + " samples");
+        if (cfg.metric() == Metric.HESSIAN && g == null) throw new IllegalArgumentException(op.id() + ": Hessian metric needs gradients");
+        this.op = op;
+        this.x = x;
+        this.o = o;
+        this.g = g;
+        this.rows = rows;
+        this.samples = samples;
+        this.tokens = rows / samples;
+        this.in = op.in();
+        this.out = op.out();
+        this.cfg = cfg;
+        String id = op.id();
+        if (id.endsWith("patch_embed.proj")) {
+            wGran = cfg.patchEmbedPerChannel() ? Granularity.PER_OUTPUT_CHANNEL : Granularity.PER_TENSOR;
+            inputKind = InputKind.FLOAT; // the image stays float
+        } else {
+            wGran = id.endsWith(".qkv") ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
+            inputKind = cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
+        }
+        wScales = switch (wGran) {
+            case PER_OUTPUT_CHANNEL -> out;
+            case ROW_BLOCKS -> 3;
+            default -> 1;
+        };
+    }
+
+    /** Rounds actually searched (fewer than configured when the alternation reached its fixed point). */
+    int roundsRun() { return roundsRun; }
+
+    LinearQuant run() {
+        String id = op.id();
+        int wb = cfg.weightBits(), ab = cfg.activationBits();
+        UniformQuantizer wq = new UniformQuantizer(wb);
+
+        // weight candidates per scale group, from the min-max init of each group
+        float[] wMax = ScaledRanges.maxAbsRows(id, wGran, wScales, op.weight(), out, in);
+        float[][] wCand = new float[wScales][];
+        float[] wScale = new float[wScales];
+        for (int s = 0; s < wScales; s++) {
+            wScale[s] = ScaleGrid.initScale(id, wMax[s], wb);
+            wCand[s] = ScaleGrid.candidates(wScale[s], cfg.alpha(), cfg.beta(), cfg.candidates());
+        }
+        // input candidates
+        float[] xCand = null;
+        float xScale = Float.NaN;
+        if (inputKind == InputKind.UNIFORM) {
+            xScale = ScaleGrid.initScale(id, ScaleGrid.maxAbs(id, x, 0, rows * in), ab);
+            xCand = ScaleGrid.candidates(xScale, cfg.alpha(), cfg.beta(), cfg.candidates());
+        } else if (inputKind == InputKind.TWIN_GELU) {
+            xScale = ScaleGrid.geluPositiveInit(id, ScaleGrid.max(id, x, 0, rows * in), ab);
+            xCand = cfg.geluPowerOfTwo() ? ScaleGrid.geluPowerOfTwoSteps(ab, cfg.geluMaxShift())
+                    : ScaleGrid.candidates(xScale, cfg.alpha(), cfg.beta(), cfg.candidates());
+            if (cfg.geluPowerOfTwo()) xScale = xCand[nearestPowerOfTwo(xCand, xScale)];
+        }
+
+        float[] wq0 = new float[out * in];
+        float[] prevW = null;
+        for (int round = 0; round < cfg.rounds(); round++) {
+            roundsRun = round + 1;
+            // ---- weight scales, input at its current scale; candidate i for every group at once
+            double[][] scores = new double[wCand[0].length][];
+            float[] trial = new float[wScales];
+            for (int i = 0; i < scores.length; i++) {
+                for (int s = 0; s < wScales; s++) trial[s] = wCand[s][i];
+                ScaledRanges.fakeQuantRows(wq, id, wGran, trial, op.weight(), out, in, wq0);
+                scores[i] = evaluate(xScale, PackedB.packTransposed(wq0, 0, in, out, in), wScales);
+            }
+            for (int s = 0; s < wScales; s++) {
+                int best = 0;
+                for (int i = 1; i < scores.length; i++) if (scores[i][s] > scores[best][s]) best = i;
+                wScale[s] = wCand[s][best];
+            }
+            SearchTrace.emit(id, "w", wCand, scores);
+            if (inputKind == InputKind.FLOAT || Arrays.equals(wScale, prevW)) break;
+            prevW = wScale.clone();
+            // ---- input scale, weights at the new scales
+            ScaledRanges.fakeQuantRows(wq, id, wGran, wScale, op.weight(), out, in, wq0);
+            PackedB packed = PackedB.packTransposed(wq0, 0, in, out, in);
+            double[] xs = new double[xCand.length];
+            for (int i = 0; i < xCand.length; i++) xs[i] = evaluate(xCand[i], packed, 1)[0];
+            xScale = xCand[OutputScores.argmax(xs)];
+            double[][] trace = new double[xs.length][];
+            for (int i = 0; i < xs.length; i++) trace[i] = new double[] {xs[i]};
+            SearchTrace.emit(id, "a", new float[][] {xCand}, trace);
+        }
+
+        UniformOperand w = new UniformOperand(wb, wGran, wScale);
+        OperandQuant input = switch (inputKind) {
+            case FLOAT -> null;
+            case UNIFORM -> UniformOperand.perTensor(ab, xScale);
+            case TWIN_GELU -> TwinGeluOperand.withDefaultNegativeStep(ab, xScale);
+        };
+        return new LinearQuant(w, input, Map.of("rounds", Integer.toString(roundsRun)));
+    }
+
+    /**
+     * Scores of one candidate: the input quantized with {@code xStep} (ignored for a float input)
+     * times the packed quantized weight; one score per group of output columns: the weight's scale
+     * groups in the weight search, one group (all outputs) in the input search. Parallel over
+     * samples; the per-sample scores are summed in sample order (deterministic).
+     */
+    private double[] evaluate(float xStep, PackedB w, int groups) {
+        boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
+        double[][] perSample = new double[samples][];
+        Parallel.forEach(samples, s -> {
+            Scratch sc = SCRATCH.get();
+            if (sc.x.length < tokens * in) sc.x = new float[tokens * in];
+            if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
+            int r0 = s * tokens;
+            float[] xa = x;
+            int xOff = r0 * in;
+            if (inputKind != InputKind.FLOAT) {
+                quantizeInput(xStep, x, xOff, sc.x, tokens * in);
+                xa = sc.x;
+                xOff = 0;
+            }
+            Gemm.gemm(xa, xOff, in, tokens, w, sc.o, 0, out, op.bias(), Activation.NONE, false, false);
+            double[] r = new double[groups];
+            int oOff = r0 * out;
+            if (perColumn) {
+                OutputScores.perColumn(cfg.metric(), o, oOff, sc.o, 0, g, oOff, tokens, out, r);
+            } else {
+                int width = out / groups;
+                for (int t = 0; t < tokens; t++)
+                    for (int k = 0; k < groups; k++) {
+                        int c = t * out + k * width;
+                        r[k] += OutputScores.row(cfg.metric(), o, oOff + c, sc.o, c, g, oOff + c, width);
+                    }
+                for (int k = 0; k < groups; k++) r[k] /= tokens;
+            }
+            perSample[s] = r;
+        });
+        double[] total = new double[groups];
+        for (double[] r : perSample) for (int k = 0; k < groups; k++) total[k] += r[k];
+        return total;
+    }
+
+    private void quantizeInput(float step, float[] src, int off, float[] dst, int len) {
+        int ab = cfg.activationBits();
+        if (inputKind == InputKind.UNIFORM) new UniformQuantizer(ab).fakeQuant(op.id(), step, src, off, dst, 0, len);
+        else new TwinGeluQuantizer(ab, step).fakeQuant(op.id(), src, off, dst, 0, len);
+    }
+
+    /** Index of the power-of-two step closest (in log scale) to the min-max init. */
+    private static int nearestPowerOfTwo(float[] steps, float init) {
+        int best = 0;
+        for (int i = 1; i < steps.length; i++)
+            if (Math.abs(Math.log(steps[i] / init)) < Math.abs(Math.log(steps[best] / init))) best = i;
+        return best;
+    }
+}

@@ -1,0 +1,190 @@
+package io.vitq.calib;
+
+import io.vitq.quant.Granularity;
+import io.vitq.quant.MatmulQuant;
+import io.vitq.quant.OperandQuant;
+import io.vitq.quant.ScaleGrid;
+import io.vitq.quant.TwinSoftmaxOperand;
+import io.vitq.quant.TwinSoftmaxQuantizer;
+import io.vitq.quant.UniformOperand;
+import io.vitq.quant.UniformQuantizer;
+import io.vitq.tensor.Activation;
+import io.vitq.tensor.Gemm;
+import io.vitq.tensor.PackedB;
+import io.vitq.tensor.Parallel;
+
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * The interval search of one attention matmul {@code out[g,h] = a[g,h] · b[g,h]} (ALGORITHMS
+ * sections 3 and 5.3) on recorded float operands {@code a [G,H,m,k]}, {@code b [G,H,k,n]}, output
+ * and output gradient {@code [G,H,m,n]}, where G counts images (ViT) or windows (Swin). Both
+ * operands have one scale per head; heads never interact, so candidate i is tried for all heads in
+ * one pass and each head takes its own argmax. Row scores (over the n outputs of a row) are
+ * averaged over the m rows and summed over G.
+ *
+ * <p>For matmul2 with the twin softmax quantizer the probabilities' split is one global choice
+ * among {@code 2^0 .. 2^-19}, scored with v in float (as the reference does), then v's per-head
+ * scales are searched with the probabilities quantized at that split. Since the split search does
+ * not depend on v, the later rounds would repeat the first; like {@link LinearSearch}, rounds stop
+ * at the alternation's fixed point.
+ */
+final class MatmulSearch {
+    private final String id;
+    private final float[] a, b, o, g;
+    private final int groups, heads, m, k, n;
+    private final CalibConfig cfg;
+    private final boolean twin;
+    private int roundsRun;
+
+    private static final class Scratch {
+        float[] a = new float[0], b = new float[0], o = new float[0];
+        final PackedB pb = PackedB.buffer();
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** How one operand slice (one group, one head) is quantized during an evaluation. */
+    @FunctionalInterface
+    private interface SliceQuant {
+        void apply(int head, float[] src, int off, float[] dst, int len);
+    }
+
+    /**
+     * @param twinSoftmax quantize operand a with the twin softmax quantizer (matmul2 in PTQ4ViT)
+     */
+    MatmulSearch(String id, float[] a, float[] b, float[] o, float[] g, int groups, int heads, int m, int k, int n,
+                 CalibConfig cfg, boolean twinSoftmax) {
+        if (cfg.metric() == Metric.HESSIAN && g == null) throw new IllegalArgumentException(id + ": Hessian metric needs gradients");
+        this.id = id;
+        this.a = a;
+        this.b = b;
+        this.o = o;
+        this.g = g;
+        this.groups = groups;
+        this.heads = heads;
+        this.m = m;
+        this.k = k;
+        this.n = n;
+        this.cfg = cfg;
+        this.twin = twinSoftmax;
+    }
+
+    int roundsRun() { return roundsRun; }
+
+    MatmulQuant run() {
+        int bits = cfg.activationBits();
+        UniformQuantizer uq = new UniformQuantizer(bits);
+        Grid bGrid = grid(b, k * n);
+        float[] bScale = bGrid.init().clone();
+        Grid aGrid = twin ? null : grid(a, m * k);
+        float[] aScale = twin ? null : aGrid.init().clone();
+        float split = Float.NaN;
+        float[] prevA = null;
+        for (int round = 0; round < cfg.rounds(); round++) {
+            roundsRun = round + 1;
+            if (twin) {
+                float[] splits = ScaleGrid.softmaxSplits(cfg.softmaxSplits());
+                double[] s = new double[splits.length];
+                for (int i = 0; i < splits.length; i++) {
+                    TwinSoftmaxQuantizer tq = new TwinSoftmaxQuantizer(bits, splits[i], cfg.softmaxMode());
+                    double[] perHead = evaluate((h, src, off, dst, len) -> tq.fakeQuant(id, src, off, dst, 0, len), null);
+                    for (double v : perHead) s[i] += v;
+                }
+                split = splits[OutputScores.argmax(s)];
+                if (round > 0) break; // the split ignores v: the same split, hence the same v scales
+            } else {
+                float[] bs = bScale.clone();
+                aScale = search("A", aGrid, i -> evaluate(uniform(uq, aGrid.column(i)), uniform(uq, bs)));
+                if (Arrays.equals(aScale, prevA)) break;
+                prevA = aScale.clone();
+            }
+            final SliceQuant aq;
+            if (twin) {
+                TwinSoftmaxQuantizer tq = new TwinSoftmaxQuantizer(bits, split, cfg.softmaxMode());
+                aq = (h, src, off, dst, len) -> tq.fakeQuant(id, src, off, dst, 0, len);
+            } else {
+                aq = uniform(uq, aScale.clone());
+            }
+            bScale = search("B", bGrid, i -> evaluate(aq, uniform(uq, bGrid.column(i))));
+        }
+        OperandQuant aOp = twin ? new TwinSoftmaxOperand(bits, split, cfg.softmaxMode())
+                : new UniformOperand(bits, Granularity.PER_HEAD, aScale);
+        return new MatmulQuant(aOp, new UniformOperand(bits, Granularity.PER_HEAD, bScale),
+                Map.of("rounds", Integer.toString(roundsRun)));
+    }
+
+    /** Per-head init scales (min-max over all groups) and candidate grids {@code cand[head][i]}. */
+    private record Grid(float[] init, float[][] cand) {
+        /** Candidate i of every head. */
+        float[] column(int i) {
+            float[] s = new float[cand.length];
+            for (int h = 0; h < s.length; h++) s[h] = cand[h][i];
+            return s;
+        }
+    }
+
+    private Grid grid(float[] x, int slice) {
+        float[] init = new float[heads];
+        float[][] c = new float[heads][];
+        for (int h = 0; h < heads; h++) {
+            float max = 0;
+            for (int gr = 0; gr < groups; gr++) max = Math.max(max, ScaleGrid.maxAbs(id, x, (gr * heads + h) * slice, slice));
+            init[h] = ScaleGrid.initScale(id, max, cfg.activationBits());
+            c[h] = ScaleGrid.candidates(init[h], cfg.alpha(), cfg.beta(), cfg.candidates());
+        }
+        return new Grid(init, c);
+    }
+
+    /** Per-head argmax over candidates, each candidate evaluated for all heads at once. */
+    private float[] search(String operand, Grid grid, java.util.function.IntFunction<double[]> eval) {
+        float[][] cand = grid.cand();
+        int count = cand[0].length;
+        double[][] scores = new double[count][];
+        for (int i = 0; i < count; i++) scores[i] = eval.apply(i);
+        float[] best = new float[heads];
+        for (int h = 0; h < heads; h++) {
+            int bi = 0;
+            for (int i = 1; i < count; i++) if (scores[i][h] > scores[bi][h]) bi = i;
+            best[h] = cand[h][bi];
+        }
+        SearchTrace.emit(id, operand, cand, scores);
+        return best;
+    }
+
+    private SliceQuant uniform(UniformQuantizer q, float[] scales) {
+        return (h, src, off, dst, len) -> q.fakeQuant(id, scales[h], src, off, dst, 0, len);
+    }
+
+    /**
+     * Per-head scores of one evaluation: a and b quantized slice by slice (b float when
+     * {@code bq} is null), {@code Ô = â · b̂}, row scores averaged over rows, summed over groups
+     * in group order. Parallel over (group, head).
+     */
+    private double[] evaluate(SliceQuant aq, SliceQuant bq) {
+        double[] perTask = new double[groups * heads];
+        Parallel.forEach(groups * heads, task -> {
+            int h = task % heads;
+            Scratch sc = SCRATCH.get();
+            if (sc.a.length < m * k) sc.a = new float[m * k];
+            if (sc.b.length < k * n) sc.b = new float[k * n];
+            if (sc.o.length < m * n) sc.o = new float[m * n];
+            aq.apply(h, a, task * m * k, sc.a, m * k);
+            if (bq != null) {
+                bq.apply(h, b, task * k * n, sc.b, k * n);
+                sc.pb.repack(sc.b, 0, n, k, n);
+            } else {
+                sc.pb.repack(b, task * k * n, n, k, n);
+            }
+            Gemm.gemm(sc.a, 0, k, m, sc.pb, sc.o, 0, n, null, Activation.NONE, false, false);
+            int oOff = task * m * n;
+            double s = 0;
+            for (int r = 0; r < m; r++) s += OutputScores.row(cfg.metric(), o, oOff + r * n, sc.o, r * n, g, oOff + r * n, n);
+            perTask[task] = s / m;
+        });
+        double[] perHead = new double[heads];
+        for (int t = 0; t < perTask.length; t++) perHead[t % heads] += perTask[t];
+        return perHead;
+    }
+}

@@ -1,0 +1,28 @@
+package io.vitq.calib;
+
+/**
+ * How the interval search scores a candidate's output Ô against the float output O; higher is
+ * better (ALGORITHMS section 3.1).
+ */
+public enum Metric {
+    /** Cosine similarity over the output features (BasePTQ, as in EasyQuant). */
+    COSINE("cosine"),
+    /**
+     * PTQ4ViT's Hessian-guided metric {@code -(G ⊙ (Ô - O))²}, averaged over the features, with
+     * {@code G = dL/dO} the gradient of the task loss at the op's output.
+     */
+    HESSIAN("hessian");
+
+    private final String cliName;
+
+    Metric(String cliName) { this.cliName = cliName; }
+
+    /** The name on the command line and in plan files. */
+    public String cliName() { return cliName; }
+
+    /** The metric with this command-line name; an exception lists the valid ones. */
+    public static Metric parse(String name) {
+        for (Metric m : values()) if (m.cliName.equalsIgnoreCase(name)) return m;
+        throw new IllegalArgumentException("unknown metric '" + name + "' (expected cosine or hessian)");
+    }
+}

@@ -1,0 +1,104 @@
+package io.vitq.calib;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Row-level pieces of the search metrics (ALGORITHMS section 3.1) on a candidate output Ô against
+ * the float output O: the cosine of one row segment, the mean Hessian-weighted squared error of
+ * one row segment, and their per-column forms for per-channel weights. Vectorised within a row
+ * (float lanes over at most a few thousand elements), accumulated across rows in double by the
+ * callers.
+ */
+final class OutputScores {
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    /** PyTorch's {@code cosine_similarity} eps: the norms' product is clamped to at least eps². */
+    private static final double COS_EPS2 = 1e-16;
+
+    private OutputScores() {}
+
+    /** Score of one row segment of n values: cosine(O, Ô), or {@code -mean((G (Ô - O))²)}. */
+    static double row(Metric m, float[] o, int oOff, float[] q, int qOff, float[] g, int gOff, int n) {
+        return m == Metric.COSINE ? cosine(o, oOff, q, qOff, n) : -weightedSquaredError(o, oOff, q, qOff, g, gOff, n) / n;
+    }
+
+    /** {@code <o, q> / sqrt(max(|o|² |q|², eps²))}, PyTorch's cosine similarity. */
+    static double cosine(float[] o, int oOff, float[] q, int qOff, int n) {
+        FloatVector dot = FloatVector.zero(FS), oo = FloatVector.zero(FS), qq = FloatVector.zero(FS);
+        int i = 0, upper = FS.loopBound(n);
+        for (; i < upper; i += FS.length()) {
+            FloatVector a = FloatVector.fromArray(FS, o, oOff + i);
+            FloatVector b = FloatVector.fromArray(FS, q, qOff + i);
+            dot = a.fma(b, dot);
+            oo = a.fma(a, oo);
+            qq = b.fma(b, qq);
+        }
+        double d = dot.reduceLanes(VectorOperators.ADD), so = oo.reduceLanes(VectorOperators.ADD),
+                sq = qq.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            double a = o[oOff + i], b = q[qOff + i];
+            d += a * b;
+            so += a * a;
+            sq += b * b;
+        }
+        return d / Math.sqrt(Math.max(so * sq, COS_EPS2));
+    }
+
+    /** {@code sum((G (Ô - O))²)} over n values. */
+    static double weightedSquaredError(float[] o, int oOff, float[] q, int qOff, float[] g, int gOff, int n) {
+        FloatVector acc = FloatVector.zero(FS);
+        int i = 0, upper = FS.loopBound(n);
+        for (; i < upper; i += FS.length()) {
+            FloatVector e = FloatVector.fromArray(FS, q, qOff + i).sub(FloatVector.fromArray(FS, o, oOff + i));
+            FloatVector ge = FloatVector.fromArray(FS, g, gOff + i).mul(e);
+            acc = ge.fma(ge, acc);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            double ge = (double) g[gOff + i] * ((double) q[qOff + i] - o[oOff + i]);
+            s += ge * ge;
+        }
+        return s;
+    }
+
+    /**
+     * Per-column scores of one sample's {@code rows x n} block (per-output-channel weights, e.g.
+     * PTQ4ViT's patch embedding): cosine over the rows of each column, or {@code -mean over rows
+     * of (G (Ô - O))²}; written to {@code out[0..n)}.
+     */
+    static void perColumn(Metric m, float[] o, int oOff, float[] q, int qOff, float[] g, int gOff,
+                          int rows, int n, double[] out) {
+        if (m == Metric.COSINE) {
+            double[] oo = new double[n], qq = new double[n];
+            java.util.Arrays.fill(out, 0, n, 0);
+            for (int r = 0; r < rows; r++) {
+                int ro = oOff + r * n, rq = qOff + r * n;
+                for (int c = 0; c < n; c++) {
+                    double a = o[ro + c], b = q[rq + c];
+                    out[c] += a * b;
+                    oo[c] += a * a;
+                    qq[c] += b * b;
+                }
+            }
+            for (int c = 0; c < n; c++) out[c] = out[c] / Math.sqrt(Math.max(oo[c] * qq[c], COS_EPS2));
+        } else {
+            java.util.Arrays.fill(out, 0, n, 0);
+            for (int r = 0; r < rows; r++) {
+                int ro = oOff + r * n, rq = qOff + r * n, rg = gOff + r * n;
+                for (int c = 0; c < n; c++) {
+                    double ge = (double) g[rg + c] * ((double) q[rq + c] - o[ro + c]);
+                    out[c] -= ge * ge;
+                }
+            }
+            for (int c = 0; c < n; c++) out[c] /= rows;
+        }
+    }
+
+    /** Index of the first maximum (the reference's argmax: ties go to the smaller candidate). */
+    static int argmax(double[] scores) {
+        int best = 0;
+        for (int i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+        return best;
+    }
+}
