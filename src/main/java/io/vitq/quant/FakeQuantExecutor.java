@@ -1,0 +1,210 @@
+package io.vitq.quant;
+
+import io.vitq.model.AttentionOp;
+import io.vitq.model.Executor;
+import io.vitq.model.FloatExecutor;
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.tensor.Activation;
+import io.vitq.tensor.AttentionKernel;
+import io.vitq.tensor.Gemm;
+import io.vitq.tensor.PackedB;
+import io.vitq.tensor.Parallel;
+
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Simulated quantization (quantize, then dequantize with a {@link QuantPlan}'s scales) on the one
+ * model definition, as the PTQ4ViT reference measures its accuracies (ALGORITHMS section 1):
+ * <ul>
+ *   <li>Linear ops: the weight is fake-quantized row-wise and packed once per op; the input is
+ *       fake-quantized (uniform per tensor, or twin GELU for fc2) unless the plan leaves it float
+ *       (the image entering the patch embedding). Bias and output stay float.</li>
+ *   <li>Attention: matmul1 = q · kᵀ quantizes q (operand a) and k (b), matmul2 = probabilities · v
+ *       quantizes the softmax probabilities (a, twin softmax or uniform) and v (b). The scale,
+ *       Swin's relative-position bias and mask, and the softmax itself stay float. For Swin
+ *       ({@link AttentionOp#qPrescaled()}) timm multiplies q by the scale before q · kᵀ, so the
+ *       quantized tensor is {@code q * scale}; for ViT/DeiT q is quantized unscaled.</li>
+ * </ul>
+ * Ops without a plan entry (and operands a plan leaves null) run in float exactly as
+ * {@link FloatExecutor}, so an empty plan gives bit-identical logits.
+ *
+ * <p>Inputs are never modified (only the output buffers are written): quantized inputs go to
+ * per-thread scratch copies. An executor is bound to the model it was built for; its cache of
+ * quantized weights is shared, so concurrent forwards from different threads are safe.
+ */
+public final class FakeQuantExecutor implements Executor {
+    private final QuantPlan plan;
+    /** Fake-quantized weights, packed on first use (op id -> packed copy and the weight it came from). */
+    private final ConcurrentHashMap<String, QuantWeight> weights = new ConcurrentHashMap<>();
+    /** Per-thread copy of a Linear input or a qkv buffer (the forward's thread, not the pool's). */
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+    private record QuantWeight(float[] source, PackedB packed) {}
+
+    private static final class Scratch {
+        float[] data = new float[0];
+
+        float[] floats(int n) {
+            if (data.length < n) data = new float[n];
+            return data;
+        }
+    }
+
+    /**
+     * @throws IllegalArgumentException naming the op when the plan does not fit the model
+     *                                  ({@link PlanModelCheck}) or puts a quantizer on an operand
+     *                                  it cannot apply to (e.g. twin softmax on q)
+     */
+    public FakeQuantExecutor(QuantPlan plan, Model model) {
+        PlanModelCheck.check(plan, model);
+        for (AttentionOp a : model.attentionOps()) {
+            if (plan.op(a.matmul1Id()) instanceof MatmulQuant m1) {
+                requireUniformOrNull(a.matmul1Id(), "a (q)", m1.a());
+                requireUniformOrNull(a.matmul1Id(), "b (k)", m1.b());
+            }
+            if (plan.op(a.matmul2Id()) instanceof MatmulQuant m2) requireUniformOrNull(a.matmul2Id(), "b (v)", m2.b());
+        }
+        this.plan = plan;
+    }
+
+    private static void requireUniformOrNull(String id, String operand, OperandQuant o) {
+        if (o != null && !(o instanceof UniformOperand))
+            throw new IllegalArgumentException(id + ": operand " + operand + " must be uniform, got " + o.quantizerName());
+    }
+
+    public QuantPlan plan() { return plan; }
+
+    // ---- Linear ----
+
+    @Override
+    public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
+        if (!(plan.op(op.id()) instanceof LinearQuant lq)) {
+            FloatExecutor.INSTANCE.linear(op, x, m, y, act, accumulate);
+            return;
+        }
+        float[] xq = lq.input() == null ? x : quantizedInput(op.id(), lq.input(), x, m, op.in());
+        Gemm.gemm(xq, 0, op.in(), m, quantizedWeight(op, lq.weight()), y, 0, op.out(), op.bias(), act, accumulate, true);
+    }
+
+    /** The op's fake-quantized weight, packed for the GEMM (computed once per op). */
+    private PackedB quantizedWeight(Linear op, UniformOperand w) {
+        QuantWeight qw = weights.computeIfAbsent(op.id(), id -> {
+            float[] wq = new float[op.out() * op.in()];
+            ScaledRanges.fakeQuantRows(w.quantizer(), id, w.granularity(), w.scales(), op.weight(), op.out(), op.in(), wq);
+            return new QuantWeight(op.weight(), PackedB.packTransposed(wq, 0, op.in(), op.out(), op.in()));
+        });
+        // a cached copy of another layer's weight under the same id would give silently wrong results
+        if (qw.source() != op.weight())
+            throw new IllegalArgumentException(op.id() + ": not the layer this executor's model has under that id");
+        return qw.packed();
+    }
+
+    /** x[0, m·in) fake-quantized into this thread's scratch (only the rows in use: buffers may be larger). */
+    private float[] quantizedInput(String id, OperandQuant in, float[] x, int m, int cols) {
+        float[] xq = scratch.get().floats(m * cols);
+        switch (in) {
+            case UniformOperand u -> {
+                UniformQuantizer q = u.quantizer();
+                float s = u.scale(0);   // LinearQuant allows only per-tensor inputs
+                forRows(m, cols, (off, len) -> q.fakeQuant(id, s, x, off, xq, off, len));
+            }
+            case TwinGeluOperand g -> {
+                TwinGeluQuantizer q = g.quantizer();
+                forRows(m, cols, (off, len) -> q.fakeQuant(id, x, off, xq, off, len));
+            }
+            case TwinSoftmaxOperand t -> throw new IllegalArgumentException(id + ": twin softmax is not a Linear input quantizer");
+        }
+        return xq;
+    }
+
+    // ---- attention ----
+
+    @Override
+    public void attention(AttentionOp op, float[] qkv, int groups, float[] out) {
+        MatmulQuant mm1 = plan.op(op.matmul1Id()) instanceof MatmulQuant m ? m : null;
+        MatmulQuant mm2 = plan.op(op.matmul2Id()) instanceof MatmulQuant m ? m : null;
+        OperandQuant q = mm1 == null ? null : mm1.a(), k = mm1 == null ? null : mm1.b();
+        OperandQuant p = mm2 == null ? null : mm2.a(), v = mm2 == null ? null : mm2.b();
+        AttentionKernel.Spec spec = op.spec();
+        float[] src = qkv;
+        if (q != null || k != null || v != null) {
+            int rows = groups * spec.tokens(), ld = 3 * spec.dim();
+            src = scratch.get().floats(rows * ld);
+            System.arraycopy(qkv, 0, src, 0, rows * ld);
+            if (q != null && op.qPrescaled()) {
+                // timm's Swin computes q = q * scale before q . k^T: quantize that tensor, and
+                // keep the kernel from scaling the product a second time
+                scaleQ(src, rows, ld, spec.dim(), spec.scale());
+                spec = new AttentionKernel.Spec(spec.tokens(), spec.heads(), spec.headDim(), 1f);
+            }
+            // q, k and v operands are uniform: checked in the constructor
+            fakeQuantPart(op.matmul1Id(), (UniformOperand) q, QkvPart.Q, spec, src, rows);
+            fakeQuantPart(op.matmul1Id(), (UniformOperand) k, QkvPart.K, spec, src, rows);
+            fakeQuantPart(op.matmul2Id(), (UniformOperand) v, QkvPart.V, spec, src, rows);
+        }
+        AttentionKernel.forward(spec, src, groups, out, op.bias(), op.biasGroups(),
+                probabilityHook(op.matmul2Id(), p, spec.heads()));
+    }
+
+    /** {@code q *= scale} in place on the q columns, a float multiply as PyTorch does it. */
+    private static void scaleQ(float[] buf, int rows, int ld, int dim, float scale) {
+        Parallel.forRange(rows, 64, (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int base = r * ld;
+                for (int c = 0; c < dim; c++) buf[base + c] *= scale;
+            }
+        });
+    }
+
+    /** Fake-quantizes one part (q, k or v) of the fused qkv rows in place; null leaves it float. */
+    private static void fakeQuantPart(String id, UniformOperand o, QkvPart part, AttentionKernel.Spec spec,
+                                      float[] buf, int rows) {
+        if (o == null) return;
+        UniformQuantizer quantizer = o.quantizer();
+        HeadLayout heads = new HeadLayout(spec.heads(), spec.headDim());
+        float[] scales = headScales(o, spec.heads());
+        int ld = 3 * spec.dim(), colOff = part.columnOffset(spec.dim());
+        Parallel.forRange(rows, 64, (r0, r1) ->
+                ScaledRanges.fakeQuantHeads(quantizer, id, heads, scales, buf, r0 * ld, r1 - r0, ld, colOff, buf));
+    }
+
+    /** The hook that fake-quantizes each probability row before it multiplies v, or null for float. */
+    private static AttentionKernel.ProbabilityHook probabilityHook(String id, OperandQuant p, int heads) {
+        return switch (p) {
+            case null -> null;
+            case TwinSoftmaxOperand t -> {
+                TwinSoftmaxQuantizer q = t.quantizer();
+                yield (g, h, row, off, n) -> q.fakeQuant(id, row, off, row, off, n);
+            }
+            case UniformOperand u -> {
+                UniformQuantizer q = u.quantizer();
+                float[] scales = headScales(u, heads);
+                yield (g, h, row, off, n) -> q.fakeQuant(id, scales[h], row, off, row, off, n);
+            }
+            case TwinGeluOperand g -> throw new IllegalArgumentException(id + ": twin GELU cannot quantize probabilities");
+        };
+    }
+
+    /** One scale per head: the plan's per-head scales, or the per-tensor scale repeated. */
+    private static float[] headScales(UniformOperand o, int heads) {
+        if (o.granularity() == Granularity.PER_HEAD) return o.scales();
+        float[] s = new float[heads];
+        Arrays.fill(s, o.scale(0));
+        return s;
+    }
+
+    // ---- helpers ----
+
+    /** Body over a flat range of whole rows: elements {@code [off, off + len)}. */
+    @FunctionalInterface
+    private interface FlatRange {
+        void run(int off, int len);
+    }
+
+    /** Runs {@code body} over {@code m} rows of {@code cols} values, split by rows over the thread pool. */
+    private static void forRows(int m, int cols, FlatRange body) {
+        Parallel.forRange(m, 64, (r0, r1) -> body.run(r0 * cols, (r1 - r0) * cols));
+    }
+}
