@@ -4,7 +4,10 @@ import io.vitq.eval.EvalResult;
 import io.vitq.eval.Evaluator;
 import io.vitq.eval.Reports;
 import io.vitq.io.ModelLoader;
+import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
+import io.vitq.quant.FakeQuantExecutor;
+import io.vitq.quant.QuantPlan;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -34,6 +37,13 @@ final class EvalCommand implements Callable<Integer> {
             description = "Write a CSV: image path, label, top-5 classes and their probabilities.")
     Path predictions;
 
+    @Option(names = "--plan", paramLabel = "FILE",
+            description = "Evaluate with fake quantization: a plan JSON written by 'vitq quantize --plan'.")
+    Path plan;
+
+    @Option(names = "--compare-fp", description = "Quantized model: also run the float model and report top-1 agreement and mean KL.")
+    boolean compareFp;
+
     @Override
     public Integer call() throws Exception {
         Inputs.checkPositive("--batch", batch);
@@ -41,7 +51,9 @@ final class EvalCommand implements Callable<Integer> {
         Inputs.checkOutput("--json", json);
         Inputs.checkOutput("--predictions", predictions);
         ModelLoader.Loaded l = modelOptions.load();
-        EvalResult r = evaluate(l, data, limit, batch);
+        QuantPlan qp = plan == null ? null : Plans.read(plan, l.model());
+        if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (--plan FILE)");
+        EvalResult r = evaluate(l, qp, compareFp, data, limit, batch);
         System.out.print(Reports.markdown(r));
         if (json != null) Reports.writeJson(json, Reports.summary(r));
         if (predictions != null) Reports.writePredictions(predictions, r);
@@ -49,9 +61,17 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static EvalResult evaluate(ModelLoader.Loaded l, Path data, Integer limit, int batch) {
+        return evaluate(l, null, false, data, limit, batch);
+    }
+
+    /** With {@code plan} non-null the model runs fake-quantized; {@code compareFp} also runs it in float. */
+    static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, boolean compareFp, Path data, Integer limit, int batch) {
+        Executor ex = plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
+        String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel());
         try (Inputs.Source src = Inputs.open(data, l.model().preprocessing(), limit, batch);
-             ProgressBar bar = new ProgressBar("eval " + l.model().name(), src.size())) {
-            return Evaluator.run(l.model(), FloatExecutor.INSTANCE, data.toString(), src.iterator(), batch, bar::update);
+             ProgressBar bar = new ProgressBar(label, src.size())) {
+            return Evaluator.run(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data.toString(), src.iterator(),
+                    batch, bar::update);
         }
     }
 }

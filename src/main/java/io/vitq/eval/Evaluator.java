@@ -20,6 +20,18 @@ public final class Evaluator {
      */
     public static EvalResult run(Model model, Executor ex, String dataName, Iterator<Batch> batches, int batchSize,
                                  IntConsumer progress) {
+        return run(model, ex, null, dataName, batches, batchSize, progress);
+    }
+
+    /**
+     * @param reference when non-null (e.g. float execution of a quantized model), each batch also
+     *                  runs through it (not timed) and the result carries the {@link FpComparison}
+     * @param progress  called with the number of images done after each batch (may be null)
+     */
+    public static EvalResult run(Model model, Executor ex, Executor reference, String dataName, Iterator<Batch> batches,
+                                 int batchSize, IntConsumer progress) {
+        int agree = 0;
+        double klSum = 0;
         List<Prediction> preds = new ArrayList<>();
         int labelled = 0, c1 = 0, c5 = 0;
         long forwardNanos = 0, start = System.nanoTime();
@@ -29,6 +41,13 @@ public final class Evaluator {
             Tensor logits = model.forward(b.images(), ex);
             forwardNanos += System.nanoTime() - t0;
             int nc = logits.dim(1);
+            if (reference != null) {
+                float[] ref = model.forward(b.images(), reference).data();
+                for (int i = 0; i < b.labels().length; i++) {
+                    if (TopK.of(ref, i * nc, nc, 1).top1() == TopK.of(logits.data(), i * nc, nc, 1).top1()) agree++;
+                    klSum += FpComparison.kl(ref, i * nc, logits.data(), i * nc, nc);
+                }
+            }
             for (int i = 0; i < b.labels().length; i++) {
                 TopK top = TopK.of(logits.data(), i * nc, nc, 5);
                 int label = b.labels()[i];
@@ -43,6 +62,7 @@ public final class Evaluator {
         }
         double wall = (System.nanoTime() - start) / 1e9;
         return new EvalResult(model.name(), dataName, preds.size(), labelled, c1, c5, forwardNanos / 1e9, wall,
-                batchSize, Parallel.threads(), preds);
+                batchSize, Parallel.threads(), preds,
+                reference == null ? null : new FpComparison(preds.size(), agree, klSum / Math.max(1, preds.size())));
     }
 }

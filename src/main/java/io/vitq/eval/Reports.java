@@ -25,6 +25,11 @@ public final class Reports {
         sb.append("|---|---|---:|---:|---:|---:|---:|\n");
         sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %.1f | %.1f |%n", r.model(), r.data(), r.images(),
                 pct(r.top1()), pct(r.top5()), r.forwardImagesPerSecond(), r.wallImagesPerSecond()));
+        FpComparison c = r.comparison();
+        if (c != null) {
+            sb.append(String.format(Locale.ROOT, "%nagreement with the float model: top-1 %d/%d (%.2f %%), mean KL(float || quantized) %.5f%n",
+                    c.top1Agree(), c.images(), c.agreementPercent(), c.meanKl()));
+        }
         return sb.toString();
     }
 
@@ -48,6 +53,10 @@ public final class Reports {
         m.put("wall_seconds", r.wallSeconds());
         m.put("batch", r.batch());
         m.put("threads", r.threads());
+        if (r.comparison() != null) {
+            m.put("top1_agreement_with_float", r.comparison().agreementPercent());
+            m.put("mean_kl_float_quantized", r.comparison().meanKl());
+        }
         return m;
     }
 

@@ -1,0 +1,79 @@
+package io.vitq.cli;
+
+import io.vitq.calib.CalibConfig;
+import io.vitq.calib.Metric;
+import io.vitq.quant.TwinSoftmaxQuantizer;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** Calibration options shared by {@code quantize}, {@code ablation} and {@code sweep}. */
+public final class CalibOptions {
+    @Option(names = "--calib", paramLabel = "DIR|LIST",
+            description = "Calibration images (folder or list file). Default: the embedded CALIB32 (demo/calib/calib32.txt).")
+    Path calib;
+
+    @Option(names = "--calib-size", paramLabel = "N", defaultValue = "32",
+            description = "Number of calibration images, the first N of --calib (default ${DEFAULT-VALUE}).")
+    int calibSize;
+
+    @Option(names = "--metric", paramLabel = "hessian|cosine",
+            description = "Search metric (default: the method's; basePTQ cosine, ptq4vit hessian).")
+    String metric;
+
+    @Option(names = "--rounds", paramLabel = "R", description = "Search rounds (default: the method's; basePTQ 1, ptq4vit 3).")
+    Integer rounds;
+
+    @Option(names = "--candidates", paramLabel = "N", description = "Scored candidates per scale (default 100).")
+    Integer candidates;
+
+    @Option(names = "--softmax-mode", paramLabel = "clean|quirk", defaultValue = "clean",
+            description = "Twin softmax quantizer: clean (default) or the reference code's quirk (+s offset).")
+    String softmaxMode;
+
+    @Option(names = "--gelu-grid", paramLabel = "linear|power-of-two", defaultValue = "linear",
+            description = "Twin GELU positive step: the reference's linear grid (default) or 2^m x the negative step (needed for integer shifts).")
+    String geluGrid;
+
+    @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
+    boolean labels;
+
+    /** The embedded calibration set, when --calib is not given. */
+    Path calibPath() {
+        if (calib != null) return calib;
+        String home = System.getProperty("vitq.home", ".");
+        Path p = Path.of(home, "demo", "calib", "calib32.txt");
+        if (!Files.exists(p)) throw new Main.UserException("--calib is required (the embedded " + p + " is missing)");
+        return p;
+    }
+
+    /** The method's settings with the options applied; twin switches are the caller's. */
+    CalibConfig config(String method, BitsOption bits) {
+        Inputs.checkPositive("--calib-size", calibSize);
+        CalibConfig c;
+        try {
+            c = CalibConfig.forMethod(method, bits.weight(), bits.activation());
+            if (metric != null) c = c.withMetric(Metric.parse(metric));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException((metric != null && e.getMessage().contains("metric") ? "--metric" : "--method") + ": " + e.getMessage());
+        }
+        if (rounds != null || candidates != null) {
+            if (rounds != null) Inputs.checkPositive("--rounds", rounds);
+            if (candidates != null) Inputs.checkPositive("--candidates", candidates);
+            c = c.withSearch(candidates != null ? candidates : c.candidates(), rounds != null ? rounds : c.rounds());
+        }
+        c = switch (softmaxMode.toLowerCase(Locale.ROOT)) {
+            case "clean" -> c.withSoftmaxMode(TwinSoftmaxQuantizer.Mode.CLEAN);
+            case "quirk" -> c.withSoftmaxMode(TwinSoftmaxQuantizer.Mode.REFERENCE_QUIRK);
+            default -> throw new Main.UserException("--softmax-mode " + softmaxMode + ": expected clean or quirk");
+        };
+        c = switch (geluGrid.toLowerCase(Locale.ROOT)) {
+            case "linear" -> c.withGeluPowerOfTwo(false);
+            case "power-of-two" -> c.withGeluPowerOfTwo(true);
+            default -> throw new Main.UserException("--gelu-grid " + geluGrid + ": expected linear or power-of-two");
+        };
+        return c.withTrueLabels(labels);
+    }
+}

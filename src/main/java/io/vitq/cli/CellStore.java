@@ -1,0 +1,58 @@
+package io.vitq.cli;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Finished cells of a long table run (sweep, ablation) kept in a JSON file, so that a rerun
+ * resumes where the last one stopped: each cell is saved as soon as it is measured (write to a
+ * temporary file, then rename).
+ */
+final class CellStore {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** One measured cell: accuracy of a (model, method, bits) setting and its calibration time. */
+    record Cell(String model, String setting, String bits, double top1, double top5, int images,
+                double calibSeconds, String note) {}
+
+    private final Path file;
+    private final Map<String, Cell> cells;
+
+    private CellStore(Path file, Map<String, Cell> cells) {
+        this.file = file;
+        this.cells = cells;
+    }
+
+    static CellStore open(Path file) {
+        if (file == null || !Files.exists(file)) return new CellStore(file, new LinkedHashMap<>());
+        try {
+            Map<String, Cell> m = JSON.readValue(file.toFile(), new TypeReference<LinkedHashMap<String, Cell>>() {});
+            return new CellStore(file, m);
+        } catch (IOException e) {
+            throw new Main.UserException(file + ": not a results file of this command (" + e.getMessage().split("\n")[0] + ")");
+        }
+    }
+
+    static String key(String model, String setting, String bits) { return model + " | " + setting + " | " + bits; }
+
+    Cell get(String model, String setting, String bits) { return cells.get(key(model, setting, bits)); }
+
+    int size() { return cells.size(); }
+
+    void put(Cell c) throws IOException {
+        cells.put(key(c.model(), c.setting(), c.bits()), c);
+        if (file == null) return;
+        Path abs = file.toAbsolutePath();
+        Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
+        JSON.writeValue(tmp.toFile(), cells);
+        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}

@@ -1,0 +1,32 @@
+package io.vitq.cli;
+
+import io.vitq.model.Model;
+import io.vitq.quant.PlanFormatException;
+import io.vitq.quant.PlanModelCheck;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.QuantPlanJson;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Reading a plan file given on the command line, with errors that name the file. */
+final class Plans {
+    private Plans() {}
+
+    static QuantPlan read(Path file, Model model) {
+        if (!Files.isRegularFile(file)) throw new Main.UserException("--plan " + file + ": no such file");
+        QuantPlan p;
+        try {
+            p = QuantPlanJson.read(file);
+        } catch (IOException | PlanFormatException e) {
+            throw new Main.UserException("--plan " + file + ": " + e.getMessage());
+        }
+        try {
+            PlanModelCheck.check(p, model);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException("--plan " + file + ": " + e.getMessage());
+        }
+        return p;
+    }
+}

@@ -1,0 +1,88 @@
+package io.vitq.cli;
+
+import io.vitq.calib.CalibConfig;
+import io.vitq.calib.Calibrator;
+import io.vitq.data.CalibrationSet;
+import io.vitq.io.ModelLoader;
+import io.vitq.quant.QuantPlanJson;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "quantize", mixinStandardHelpOptions = true,
+        description = "Post-training quantization: calibrate a float model on a few images and write the quantized model "
+                + "(int codes of the weights, float biases, the plan) and/or the plan as JSON.")
+final class QuantizeCommand implements Callable<Integer> {
+    @Mixin ModelOptions modelOptions;
+    @Mixin CalibOptions calibOptions;
+
+    @Option(names = "--method", paramLabel = "basePTQ|ptq4vit", defaultValue = "ptq4vit",
+            description = "Calibration method (default ${DEFAULT-VALUE}).")
+    String method;
+
+    @Option(names = "--bits", paramLabel = "wXaY", defaultValue = "w8a8",
+            description = "Weight and activation bits, e.g. w8a8 (default), w6a6, w4a8.")
+    String bits;
+
+    @Option(names = "--no-twin-softmax", description = "ptq4vit: signed per-head quantizer for the softmax output (ablation).")
+    boolean noTwinSoftmax;
+
+    @Option(names = "--no-twin-gelu", description = "ptq4vit: signed per-tensor quantizer for fc2's post-GELU input (ablation).")
+    boolean noTwinGelu;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the quantized model (safetensors).")
+    Path output;
+
+    @Option(names = "--plan", paramLabel = "FILE", description = "Write the quantization plan as JSON.")
+    Path planFile;
+
+    @Override
+    public Integer call() throws Exception {
+        if (output == null && planFile == null) throw new Main.UserException("give -o FILE (quantized model) and/or --plan FILE");
+        Inputs.checkOutput("--output", output);
+        Inputs.checkOutput("--plan", planFile);
+        CalibConfig cfg = config();
+        ModelLoader.Loaded l = modelOptions.load();
+        Calibrator.Result r = calibrate(l, calibOptions, cfg);
+        System.out.println(r.plan().summary());
+        if (planFile != null) {
+            QuantPlanJson.write(r.plan(), planFile);
+            System.out.println("plan written to " + planFile);
+        }
+        if (output != null) {
+            QuantizedOutput.write(output, l, r.plan());
+            System.out.println("quantized model written to " + output);
+        }
+        return 0;
+    }
+
+    CalibConfig config() {
+        CalibConfig c = calibOptions.config(method, BitsOption.parse(bits));
+        if (noTwinSoftmax || noTwinGelu) c = c.withTwins(c.twinSoftmax() && !noTwinSoftmax, c.twinGelu() && !noTwinGelu);
+        return c;
+    }
+
+    /** Loads the calibration images and runs the calibration with a progress bar; prints the timing. */
+    static Calibrator.Result calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg) {
+        Path data = o.calibPath();
+        long t0 = System.nanoTime();
+        CalibrationSet set = CalibrationSet.load(data, o.calibSize, l.model().preprocessing());
+        double load = (System.nanoTime() - t0) / 1e9;
+        int[] labels = cfg.trueLabels() ? set.labelsOrNull() : null;
+        if (cfg.trueLabels() && labels == null) throw new Main.UserException("--labels: " + data + " has unlabelled images");
+        Calibrator.Result r;
+        try (ProgressBar bar = new ProgressBar("calibrate " + cfg.method() + " " + cfg.bitsLabel(),
+                Calibrator.forwardOrder(l.model()).size())) {
+            r = Calibrator.calibrate(l.model(), set.images(), labels, cfg, data.toString(), (id, done, total) -> bar.update(done));
+        }
+        Calibrator.Timing t = r.timing();
+        System.out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, float forward+backward %.1f s, "
+                        + "search %.1f s: linear %.1f s, matmul %.1f s)%n",
+                load + t.total(), load, t.forwardBackward(), t.search(), t.linearSearch(), t.matmulSearch());
+        return r;
+    }
+}

@@ -1,0 +1,87 @@
+package io.vitq.cli;
+
+import io.vitq.io.ModelLoader;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "sweep", mixinStandardHelpOptions = true,
+        description = "The paper's main table: top-1 of the float model and of each method x bits, per model, as Markdown "
+                + "(and JSON). Finished cells are kept in the results file; a rerun resumes from them.")
+final class SweepCommand implements Callable<Integer> {
+    @Mixin CalibOptions calibOptions;
+
+    @Option(names = "--models", split = ",", paramLabel = "M,...", defaultValue = "vit_tiny_patch16_224",
+            description = "Zoo names or checkpoint files (default ${DEFAULT-VALUE}).")
+    List<String> models;
+
+    @Option(names = "--methods", split = ",", paramLabel = "M,...", defaultValue = "basePTQ,ptq4vit",
+            description = "Methods (default ${DEFAULT-VALUE}).")
+    List<String> methods;
+
+    @Option(names = "--bits", split = ",", paramLabel = "wXaY,...", defaultValue = "w8a8,w6a6",
+            description = "Bit settings (default ${DEFAULT-VALUE}).")
+    List<String> bits;
+
+    @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|LIST", description = "Evaluation images (labelled).")
+    Path data;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N images.")
+    Integer limit;
+
+    @Option(names = {"-b", "--batch"}, paramLabel = "B", defaultValue = "32", description = "Evaluation batch (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--results", paramLabel = "FILE", defaultValue = "sweep-results.json",
+            description = "Finished cells, read on start and updated after each cell (default ${DEFAULT-VALUE}).")
+    Path results;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the table as JSON.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+        Inputs.checkOutput("--results", results);
+        Inputs.checkOutput("--json", json);
+        if (limit != null) Inputs.checkPositive("--limit", limit);
+        Inputs.checkPositive("--batch", batch);
+        List<BitsOption> bitOptions = new ArrayList<>();
+        for (String b : bits) bitOptions.add(BitsOption.parse(b));
+        for (String m : methods) for (BitsOption b : bitOptions) calibOptions.config(m, b); // validate before any work
+        TableRunner runner = new TableRunner(calibOptions, data, limit, batch, CellStore.open(results));
+
+        StringBuilder md = new StringBuilder("| model | float |");
+        StringBuilder sep = new StringBuilder("|---|---:|");
+        for (String m : methods) for (BitsOption b : bitOptions) {
+            md.append(' ').append(m).append(' ').append(b.label()).append(" |");
+            sep.append("---:|");
+        }
+        md.append('\n').append(sep).append('\n');
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (String name : models) {
+            ModelLoader.Loaded l = ModelLoader.load(name, null);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("model", l.model().name());
+            CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
+            row.put("float", fp.top1());
+            StringBuilder line = new StringBuilder("| " + l.model().name() + " | " + TableRunner.pct(fp) + " |");
+            for (String m : methods) for (BitsOption b : bitOptions) {
+                CellStore.Cell c = runner.cell(l, m, b.label(), calibOptions.config(m, b));
+                line.append(' ').append(TableRunner.pct(c)).append(" |");
+                row.put(m + " " + b.label(), c.top1());
+            }
+            md.append(line).append('\n');
+            rows.add(row);
+        }
+        System.out.print(md);
+        if (json != null) io.vitq.eval.Reports.writeJson(json, Map.of("data", data.toString(), "rows", rows));
+        return 0;
+    }
+}

@@ -1,0 +1,57 @@
+package io.vitq.cli;
+
+import io.vitq.calib.CalibConfig;
+import io.vitq.calib.Calibrator;
+import io.vitq.eval.EvalResult;
+import io.vitq.io.ModelLoader;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Measures the cells of a results table (sweep, ablation): the float model, or a calibration
+ * followed by a fake-quant evaluation; finished cells come from the {@link CellStore} instead of
+ * being measured again.
+ */
+final class TableRunner {
+    private final CalibOptions calib;
+    private final Path data;
+    private final Integer limit;
+    private final int batch;
+    private final CellStore store;
+
+    TableRunner(CalibOptions calib, Path data, Integer limit, int batch, CellStore store) {
+        this.calib = calib;
+        this.data = data;
+        this.limit = limit;
+        this.batch = batch;
+        this.store = store;
+    }
+
+    /** The float model's accuracy ({@code cfg} null) or a quantized setting's. */
+    CellStore.Cell cell(ModelLoader.Loaded l, String setting, String bits, CalibConfig cfg) throws IOException {
+        String model = l.model().name();
+        CellStore.Cell done = store.get(model, setting, bits);
+        if (done != null) {
+            System.err.printf(Locale.ROOT, "vitq: %s, %s %s: %.2f %% (from the results file)%n", model, setting, bits, done.top1());
+            return done;
+        }
+        double calibSeconds = 0;
+        EvalResult r;
+        if (cfg == null) {
+            r = EvalCommand.evaluate(l, null, false, data, limit, batch);
+        } else {
+            Calibrator.Result c = QuantizeCommand.calibrate(l, calib, cfg);
+            calibSeconds = c.timing().total();
+            r = EvalCommand.evaluate(l, c.plan(), false, data, limit, batch);
+        }
+        CellStore.Cell cell = new CellStore.Cell(model, setting, bits, r.top1(), r.top5(), r.images(), calibSeconds,
+                cfg == null ? "float" : cfg.options().toString());
+        store.put(cell);
+        System.err.printf(Locale.ROOT, "vitq: %s, %s %s: top-1 %.2f %%%n", model, setting, bits, cell.top1());
+        return cell;
+    }
+
+    static String pct(CellStore.Cell c) { return String.format(Locale.ROOT, "%.2f", c.top1()); }
+}

@@ -1,0 +1,29 @@
+package io.vitq.eval;
+
+/**
+ * How closely a quantized model follows its float model on the same images: top-1 agreement and
+ * the mean KL divergence {@code KL(P_float || P_quantized)} of the softmax predictions (nats).
+ */
+public record FpComparison(int images, int top1Agree, double meanKl) {
+    public double agreementPercent() { return images == 0 ? Double.NaN : 100.0 * top1Agree / images; }
+
+    /** KL(p || q) of two logit rows, computed through log-softmax in double. */
+    static double kl(float[] p, int pOff, float[] q, int qOff, int n) {
+        double pm = Double.NEGATIVE_INFINITY, qm = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            pm = Math.max(pm, p[pOff + i]);
+            qm = Math.max(qm, q[qOff + i]);
+        }
+        double ps = 0, qs = 0;
+        for (int i = 0; i < n; i++) {
+            ps += Math.exp(p[pOff + i] - pm);
+            qs += Math.exp(q[qOff + i] - qm);
+        }
+        double lpz = pm + Math.log(ps), lqz = qm + Math.log(qs), kl = 0;
+        for (int i = 0; i < n; i++) {
+            double lp = p[pOff + i] - lpz, lq = q[qOff + i] - lqz;
+            kl += Math.exp(lp) * (lp - lq);
+        }
+        return Math.max(kl, 0);
+    }
+}

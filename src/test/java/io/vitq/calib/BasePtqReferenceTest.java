@@ -1,0 +1,117 @@
+package io.vitq.calib;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vitq.data.CalibrationSet;
+import io.vitq.io.ModelLoader;
+import io.vitq.model.Model;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.MatmulQuant;
+import io.vitq.quant.OpQuant;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.UniformOperand;
+import io.vitq.testutil.TestData;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * BasePTQ on the real ViT-Ti with CALIB32 picks the reference implementation's scales
+ * ({@code shared/golden/basePTQ_vit_tiny_w8a8_scales.json}, PTQ4ViT's own code on PyTorch):
+ * issue 4, acceptance 1 asks for >= 95 % of the scale values equal within 1e-5 relative.
+ * Differences can only come from near-ties: our float outputs differ from PyTorch's in the last
+ * bits (summation order), which can reorder two candidates whose scores differ by ~1e-7.
+ */
+class BasePtqReferenceTest {
+    static final double REL = 1e-5;
+
+    @Test
+    void w8a8MatchesReferenceScales() throws Exception {
+        compare(8, "golden/basePTQ_vit_tiny_w8a8_scales.json");
+    }
+
+    /**
+     * Relative score difference between our best candidate and the reference's choice for scale
+     * group {@code group}: {@code (best - theirs) / |best|}; +inf when the reference's value is not
+     * one of our candidates.
+     */
+    static double scoreGap(SearchTrace t, int group, double ref) {
+        if (t == null) return Double.POSITIVE_INFINITY;
+        float[] cand = t.candidates()[group];
+        int refIdx = -1, best = 0;
+        for (int i = 0; i < cand.length; i++) {
+            if (Math.abs(cand[i] - ref) <= REL * Math.abs(ref)) refIdx = i;
+            if (t.scores()[i][group] > t.scores()[best][group]) best = i;
+        }
+        if (refIdx < 0) return Double.POSITIVE_INFINITY;
+        double b = t.scores()[best][group];
+        return (b - t.scores()[refIdx][group]) / Math.abs(b);
+    }
+
+    static void compare(int bits, String golden) throws Exception {
+        Path ref = TestData.sharedOrSkip(golden);
+        Model model = ModelLoader.load(TestData.VIT_TINY.toString(), null).model();
+        CalibrationSet calib = CalibrationSet.load(TestData.demo("calib/calib32.txt"), 32, model.preprocessing());
+        java.util.Map<String, SearchTrace> traces = new java.util.concurrent.ConcurrentHashMap<>();
+        SearchTrace.listener = t -> traces.put(t.opId() + "." + t.operand(), t);
+        Calibrator.Result res;
+        try {
+            res = Calibrator.calibrate(model, calib.images(), null, CalibConfig.basePtq(bits, bits), "calib32", null);
+        } finally {
+            SearchTrace.listener = null;
+        }
+        QuantPlan plan = res.plan();
+        double secs = res.timing().total();
+        JsonNode root = new ObjectMapper().readTree(ref.toFile());
+        int total = 0, equal = 0;
+        double maxGap = 0;
+        List<String> diffs = new ArrayList<>();
+        for (var it = root.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String id = e.getKey();
+            JsonNode r = e.getValue();
+            OpQuant q = plan.op(id);
+            if (q == null) throw new AssertionError(id + ": missing from our plan");
+            List<float[]> ours = new ArrayList<>();
+            List<JsonNode> theirs = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            if (q instanceof LinearQuant l) {
+                ours.add(l.weight().scales()); theirs.add(r.get("w_interval").get("values")); names.add("w");
+                if (l.input() instanceof UniformOperand u) {
+                    ours.add(u.scales()); theirs.add(r.get("a_interval").get("values")); names.add("a");
+                }
+            } else if (q instanceof MatmulQuant m) {
+                ours.add(((UniformOperand) m.a()).scales()); theirs.add(r.get("A_interval").get("values")); names.add("A");
+                ours.add(((UniformOperand) m.b()).scales()); theirs.add(r.get("B_interval").get("values")); names.add("B");
+            }
+            for (int k = 0; k < ours.size(); k++) {
+                float[] o = ours.get(k);
+                JsonNode t = theirs.get(k);
+                if (t.size() != o.length) throw new AssertionError(id + "." + names.get(k) + ": " + o.length + " scales, reference " + t.size());
+                for (int i = 0; i < o.length; i++) {
+                    double rv = t.get(i).asDouble();
+                    total++;
+                    if (Math.abs(o[i] - rv) <= REL * Math.abs(rv)) equal++;
+                    else {
+                        double gap = scoreGap(traces.get(id + "." + names.get(k)), i, rv);
+                        maxGap = Math.max(maxGap, gap);
+                        diffs.add(String.format(Locale.ROOT, "%s.%s[%d]: ours %.8g ref %.8g (x%.4f), score gap %.2e",
+                                id, names.get(k), i, o[i], rv, o[i] / rv, gap));
+                    }
+                }
+            }
+        }
+        double frac = (double) equal / total;
+        System.out.printf(Locale.ROOT, "BasePTQ W%dA%d vs reference: %d of %d scale values equal (%.2f %%), calibration %.1f s%n",
+                bits, bits, equal, total, 100 * frac, secs);
+        diffs.forEach(d -> System.out.println("  differs: " + d));
+        System.out.printf(Locale.ROOT, "  largest relative score gap between our choice and the reference's: %.2e%n", maxGap);
+        System.out.println("  timing: " + res.timing());
+        assertTrue(frac >= 0.95, "only " + equal + " of " + total + " scale values equal the reference");
+    }
+}
