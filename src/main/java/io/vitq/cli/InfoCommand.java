@@ -27,6 +27,10 @@ final class InfoCommand implements Callable<Integer> {
         for (String line : m.describe()) System.out.println("architecture:  " + line);
         System.out.printf(Locale.ROOT, "parameters:    %,d (%.1f MB as float32)%n", m.parameterCount(), m.parameterCount() * 4 / 1e6);
         System.out.println("preprocessing: " + m.preprocessing().describe());
+        if (l.quantized()) {
+            System.out.println("quantized:     " + l.plan().info().method() + " " + l.plan().info().bitsLabel() + ", "
+                    + l.plan().ops().size() + " ops (plan: 'vitq inspect " + l.checkpoint() + "')");
+        }
         System.out.println("quantizable:   " + m.linears().size() + " linear layers, " + 2 * m.attentionOps().size()
                 + " attention matmuls");
         if (ops) {

@@ -13,7 +13,8 @@ import java.util.concurrent.Callable;
 @Command(name = "vitq", mixinStandardHelpOptions = true, version = "vitq 0.1.0",
         description = "Post-training quantization of vision transformers for the JVM.%n"
                 + "Without a command, runs the embedded demo (evaluation of the shipped ViT-Ti on 200 ImageNet images).",
-        subcommands = {DemoCommand.class, EvalCommand.class, QuantizeCommand.class, AblationCommand.class, SweepCommand.class, PredictCommand.class, InfoCommand.class,
+        subcommands = {DemoCommand.class, EvalCommand.class, PredictCommand.class, QuantizeCommand.class,
+                InspectCommand.class, AblationCommand.class, SweepCommand.class, InfoCommand.class,
                 ModelsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 

@@ -28,6 +28,12 @@ public final class Checkpoints {
         throw new CheckpointException(path + ": not a safetensors or PyTorch checkpoint");
     }
 
+    /** True for an existing, non-empty file that starts like a safetensors file. */
+    static boolean isSafetensors(Path path) {
+        if (!Files.isRegularFile(path)) return false;
+        return isSafetensors(path, head(path, 9));
+    }
+
     /** 8-byte little-endian header length that fits the file, then the JSON header's '{'. */
     private static boolean isSafetensors(Path path, byte[] head) {
         if (head.length < 9 || head[8] != '{') return false;

@@ -8,6 +8,7 @@ import io.vitq.model.SwinTransformer;
 import io.vitq.model.VisionTransformer;
 import io.vitq.model.ViTConfig;
 import io.vitq.model.Weights;
+import io.vitq.quant.QuantPlan;
 import io.vitq.tensor.Tensor;
 
 import java.io.IOException;
@@ -22,12 +23,21 @@ import java.util.stream.Stream;
 /**
  * Turns what the user typed ({@code --model} as a zoo name or a checkpoint path, optional
  * {@code --checkpoint}) into a model: finds the weights file, reads it, maps the keys and builds
- * the architecture. Notes for the user (assumptions, ignored tensors) are collected in
- * {@link Loaded#notes()}.
+ * the architecture. A quantized model file ({@link QuantizedModelFile}) is recognised by its
+ * metadata and names its own architecture; its plan comes back in {@link Loaded#plan()}. Notes for
+ * the user (assumptions, ignored tensors) are collected in {@link Loaded#notes()}.
  */
 public final class ModelLoader {
 
-    public record Loaded(Model model, Path checkpoint, List<String> notes) {}
+    /**
+     * A loaded model with the file it came from and notes for the user.
+     *
+     * @param plan the quantization plan when the file is a quantized model ({@link QuantizedModelFile}),
+     *             whose weights are then the decoded codes; null for a float checkpoint
+     */
+    public record Loaded(Model model, Path checkpoint, List<String> notes, QuantPlan plan) {
+        public boolean quantized() { return plan != null; }
+    }
 
     private ModelLoader() {}
 
@@ -48,10 +58,9 @@ public final class ModelLoader {
     }
 
     public static Loaded load(String modelArg, Path checkpoint) {
-        List<String> notes = new ArrayList<>();
-        ModelZoo.Entry entry = ModelZoo.get(modelArg);
+        ModelZoo.Entry named = ModelZoo.get(modelArg);
         Path file = checkpoint;
-        if (entry == null) {
+        if (named == null) {
             Path asPath = Path.of(modelArg);
             if (checkpoint == null && Files.exists(asPath)) {
                 file = asPath;
@@ -61,21 +70,51 @@ public final class ModelLoader {
                 throw new ModelException("unknown model '" + modelArg + "' (see 'vitq models'); to use a checkpoint of"
                         + " another architecture pass it as --model FILE");
             }
-            entry = ModelZoo.matchFileName(file.getFileName().toString());
-            if (entry != null) notes.add("architecture and preprocessing of '" + entry.name() + "' (from the file name)");
         } else if (file == null) {
-            file = find(entry.name());
+            file = find(named.name());
         }
         if (!Files.exists(file)) throw new ModelException(file + ": no such checkpoint file");
+        if (QuantizedModelFile.isQuantizedModel(file)) {
+            // the file names its own architecture; a zoo name given with it must agree
+            Loaded q = QuantizedModelFile.load(file);
+            if (named != null && !named.name().equals(q.model().name())) {
+                throw new ModelException(file + ": is a quantized '" + q.model().name() + "', not '" + named.name() + "'");
+            }
+            return q;
+        }
+        List<String> notes = new ArrayList<>();
+        ModelZoo.Entry entry = named;
+        if (entry == null) {
+            entry = ModelZoo.matchFileName(file.getFileName().toString());
+            if (entry != null) notes.add("architecture and preprocessing of '" + entry.name() + "' (from the file name)");
+        }
         Weights w = toWeights(file, Checkpoints.load(file));
-        Model model = entry != null ? entry.build(w) : inferred(file, w, notes);
+        Model model = entry != null ? entry.build(w) : inferred(baseName(file), w, notes);
+        noteUnused(w, notes);
+        return new Loaded(model, file, notes, null);
+    }
+
+    /**
+     * The model {@code name} built from {@code w}: the zoo's architecture when {@code name} is a zoo
+     * name, else the architecture inferred from tensor shapes (assumptions added to {@code notes}).
+     * Quantized model files are written and read through this, so both sides build the same model.
+     */
+    static Model build(String name, Weights w, List<String> notes) {
+        ModelZoo.Entry entry = ModelZoo.get(name);
+        return entry != null ? entry.build(w) : inferred(name, w, notes);
+    }
+
+    static void noteUnused(Weights w, List<String> notes) {
         List<String> unused = w.unused();
         if (!unused.isEmpty()) {
             notes.add("ignored " + unused.size() + " tensor(s) not used by the model: "
                     + String.join(", ", unused.subList(0, Math.min(8, unused.size())))
                     + (unused.size() > 8 ? ", ..." : ""));
         }
-        return new Loaded(model, file, notes);
+    }
+
+    private static String baseName(Path file) {
+        return file.getFileName().toString().replaceFirst("\\.(safetensors|pth|pt|bin)$", "");
     }
 
     private static Path find(String name) {
@@ -97,24 +136,30 @@ public final class ModelLoader {
     }
 
     /** An architecture not named in the zoo: infer it from the tensor shapes. */
-    private static Model inferred(Path file, Weights w, List<String> notes) {
+    private static Model inferred(String name, Weights w, List<String> notes) {
         if (w.has("patch_embed.proj.weight") && w.has("blocks.0.norm1.weight")) {
             ViTConfig cfg = VisionTransformer.inferConfig(w, null);
             Preprocessing spec = Preprocessing.timm(cfg.imgSize(), true);
             notes.add("architecture inferred from tensor shapes: ViT, " + cfg.heads() + " heads assumed (head dim 64)");
             notes.add("preprocessing assumed (timm's ViT default): " + spec.describe());
-            String name = file.getFileName().toString().replaceFirst("\\.(safetensors|pth|pt|bin)$", "");
             return VisionTransformer.load(name, cfg, spec, w);
         }
         if (SwinTransformer.looksLikeSwin(w)) {
-            String name = file.getFileName().toString().replaceFirst("\\.(safetensors|pth|pt|bin)$", "");
             SwinTransformer m = SwinTransformer.fromCheckpoint(name, w);
             notes.add("architecture inferred from tensor shapes: Swin, image size " + m.config().imgSize() + " assumed");
             notes.add("preprocessing assumed (timm's Swin default): " + m.preprocessing().describe());
             return m;
         }
-        throw new ModelException(file + ": not a ViT/DeiT/Swin checkpoint with timm key names (no 'patch_embed.proj.weight' with 'blocks.0.*'"
+        throw new ModelException(w.source() + ": not a ViT/DeiT/Swin checkpoint with timm key names (no 'patch_embed.proj.weight' with 'blocks.0.*'"
                 + " or 'layers.0.blocks.0.*' tensors)");
+    }
+
+    /**
+     * The float tensors of a checkpoint file (safetensors or .pth) under its own key names, as the
+     * model builders read them: the {@code source} that {@link QuantizedModelFile#write} takes.
+     */
+    public static Weights readWeights(Path file) {
+        return toWeights(file, Checkpoints.load(file));
     }
 
     static Weights toWeights(Path file, Map<String, RawTensor> raw) {

@@ -11,11 +11,14 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Reads a safetensors file: an 8-byte little-endian header length, a JSON header
@@ -106,16 +109,65 @@ public final class SafeTensors {
         return t;
     }
 
+    /**
+     * One tensor to write: its dtype, shape and an encoder that fills a little-endian buffer of
+     * exactly {@code numel · dtype.bytes} bytes. The encoder runs while the file is written, so the
+     * caller's arrays are not copied up front (a float checkpoint is not held twice in memory).
+     */
+    public record Entry(DType dtype, int[] shape, Consumer<ByteBuffer> encoder) {
+        public Entry {
+            shape = shape.clone();
+        }
+
+        public long byteSize() { return RawTensor.numel(shape) * dtype.bytes; }
+
+        public static Entry f32(float[] data, int... shape) {
+            requireSize(data.length, shape, DType.F32);
+            return new Entry(DType.F32, shape, b -> b.asFloatBuffer().put(data));
+        }
+
+        public static Entry f32(io.vitq.tensor.Tensor t) { return f32(t.data(), t.shape()); }
+
+        public static Entry i8(byte[] data, int... shape) {
+            requireSize(data.length, shape, DType.I8);
+            return new Entry(DType.I8, shape, b -> b.put(data));
+        }
+
+        public static Entry i16(short[] data, int... shape) {
+            requireSize(data.length, shape, DType.I16);
+            return new Entry(DType.I16, shape, b -> b.asShortBuffer().put(data));
+        }
+
+        private static void requireSize(int length, int[] shape, DType dtype) {
+            if (length != RawTensor.numel(shape))
+                throw new IllegalArgumentException(dtype + " tensor of shape " + Arrays.toString(shape) + " needs "
+                        + RawTensor.numel(shape) + " values, got " + length);
+        }
+    }
+
     /** Writes float32 tensors and string metadata; written to a temporary file, then renamed. */
     public static void writeF32(Path out, Map<String, io.vitq.tensor.Tensor> tensors, Map<String, String> metadata)
             throws IOException {
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> entries.put(name, Entry.f32(t)));
+        write(out, entries, metadata);
+    }
+
+    /**
+     * Writes tensors (in map order, contiguous, as the format requires) and string metadata. The
+     * header is padded with spaces to a multiple of 8 bytes so that the data starts 8-byte aligned.
+     * The file is written under a temporary name beside {@code out} and renamed when complete, so a
+     * failure never leaves a half-written {@code out}.
+     */
+    public static void write(Path out, Map<String, Entry> tensors, Map<String, String> metadata) throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) header.put("__metadata__", metadata);
         long offset = 0;
-        for (Map.Entry<String, io.vitq.tensor.Tensor> e : tensors.entrySet()) {
-            long len = 4L * e.getValue().size();
+        for (Map.Entry<String, Entry> e : tensors.entrySet()) {
+            if (e.getKey().equals("__metadata__")) throw new IllegalArgumentException("'__metadata__' is not a tensor name");
+            long len = e.getValue().byteSize();
             Map<String, Object> info = new LinkedHashMap<>();
-            info.put("dtype", "F32");
+            info.put("dtype", e.getValue().dtype().name());
             info.put("shape", e.getValue().shape());
             info.put("data_offsets", new long[]{offset, offset + len});
             header.put(e.getKey(), info);
@@ -124,20 +176,26 @@ public final class SafeTensors {
         byte[] hj = JSON.writeValueAsBytes(header);
         int pad = (8 - hj.length % 8) % 8;
         Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer head = ByteBuffer.allocate(8 + hj.length + pad).order(ByteOrder.LITTLE_ENDIAN);
-            head.putLong(hj.length + pad).put(hj);
-            for (int i = 0; i < pad; i++) head.put((byte) ' ');
-            head.flip();
-            while (head.hasRemaining()) ch.write(head);
-            for (io.vitq.tensor.Tensor t : tensors.values()) {
-                ByteBuffer b = ByteBuffer.allocate(4 * t.size()).order(ByteOrder.LITTLE_ENDIAN);
-                b.asFloatBuffer().put(t.data());
-                while (b.hasRemaining()) ch.write(b);
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer head = ByteBuffer.allocate(8 + hj.length + pad).order(ByteOrder.LITTLE_ENDIAN);
+                head.putLong(hj.length + pad).put(hj);
+                for (int i = 0; i < pad; i++) head.put((byte) ' ');
+                head.flip();
+                while (head.hasRemaining()) ch.write(head);
+                for (Map.Entry<String, Entry> e : tensors.entrySet()) {
+                    Entry t = e.getValue();
+                    ByteBuffer b = ByteBuffer.allocate((int) t.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+                    t.encoder().accept(b);
+                    // views (asFloatBuffer) do not move b's position: the whole buffer is the tensor
+                    b.clear();
+                    while (b.hasRemaining()) ch.write(b);
+                }
             }
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
-        Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 }

@@ -45,6 +45,22 @@ public final class SwinCheckpoint {
         return internal;
     }
 
+    /**
+     * The internal (current timm) key of one of the checkpoint's keys: the inverse of {@link #key},
+     * used to store a checkpoint under current names whatever naming it came in.
+     */
+    public String internal(String key) {
+        if (legacyHead && key.startsWith("head.") && !key.startsWith("head.fc.")) return "head.fc." + key.substring(5);
+        if (legacyDownsample && key.startsWith("layers.")) {
+            int dot = key.indexOf('.', 7);
+            if (dot > 7 && key.startsWith(".downsample.", dot)) {
+                int s = Integer.parseInt(key.substring(7, dot));
+                return "layers." + (s + 1) + key.substring(dot);
+            }
+        }
+        return key;
+    }
+
     public boolean has(String internal) { return w.has(key(internal)); }
 
     public int[] shape(String internal) { return w.shape(key(internal)); }

@@ -34,6 +34,16 @@ public final class ScaledRanges {
         return codes;
     }
 
+    /** Signed integer codes of a {@code [rows, cols]} weight, row-major, as shorts (any bit width up to 16). */
+    public static short[] shortCodesRows(UniformQuantizer q, String opId, Granularity g, float[] scales,
+                                         float[] w, int rows, int cols) {
+        checkRows(opId, g, scales, w, rows, cols);
+        short[] codes = new short[rows * cols];
+        for (int r = 0; r < rows; r++)
+            q.codes(opId, scales[g.scaleIndexOfRow(r, rows, scales.length)], w, r * cols, codes, r * cols, cols);
+        return codes;
+    }
+
     /** max |w| over each scale's rows: the input of {@link ScaleGrid#initScale} per channel or block. */
     public static float[] maxAbsRows(String opId, Granularity g, int scaleCount, float[] w, int rows, int cols) {
         Objects.requireNonNull(w, "w");

@@ -64,6 +64,9 @@ class ScaledRangesTest {
         for (int i = 0; i < rows * cols; i++) assertEquals(Q8.fakeQuant(w[i], scales[(i / cols) / 4]), out[i], 0f);
         byte[] codes = ScaledRanges.codesRows(Q8, "blocks.0.attn.qkv", Granularity.ROW_BLOCKS, scales, w, rows, cols);
         for (int i = 0; i < rows * cols; i++) assertEquals(Q8.code(w[i], scales[(i / cols) / 4]), codes[i]);
+        UniformQuantizer q10 = new UniformQuantizer(10);
+        short[] wide = ScaledRanges.shortCodesRows(q10, "blocks.0.attn.qkv", Granularity.ROW_BLOCKS, scales, w, rows, cols);
+        for (int i = 0; i < rows * cols; i++) assertEquals(q10.code(w[i], scales[(i / cols) / 4]), wide[i]);
         float[] perChannel = new float[rows];
         for (int i = 0; i < rows; i++) perChannel[i] = 0.01f * (i + 1);
         ScaledRanges.fakeQuantRows(Q8, "patch_embed.proj", Granularity.PER_OUTPUT_CHANNEL, perChannel, w, rows, cols, w);

@@ -1,0 +1,300 @@
+package io.vitq.io;
+
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.model.ModelException;
+import io.vitq.model.SwinCheckpoint;
+import io.vitq.model.SwinTransformer;
+import io.vitq.model.Weights;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.PlanFormatException;
+import io.vitq.quant.PlanModelCheck;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.QuantPlanJson;
+import io.vitq.quant.ScaledRanges;
+import io.vitq.quant.UniformOperand;
+import io.vitq.quant.UniformQuantizer;
+import io.vitq.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.UnaryOperator;
+
+/**
+ * The quantized model file: one safetensors file that loads without the original checkpoint.
+ * <ul>
+ *   <li>{@code <id>.weight}, for every Linear op the plan quantizes: the weight's integer codes
+ *       {@code clamp(rint(w / scale), -2^(k-1), 2^(k-1) - 1)} in the checkpoint's shape ({@code [out, in]},
+ *       {@code [out, C, p, p]} for {@code patch_embed.proj}); I8 for k ≤ 8 bits, I16 up to 16.</li>
+ *   <li>{@code <id>.weight_scale}: F32 {@code [n]}, the op's n weight scales (1 per tensor, 1 per output
+ *       channel, 1 per row block), the plan's own values.</li>
+ *   <li>every other tensor the model uses (biases, LayerNorms, cls/pos embeddings, relative position
+ *       tables, weights the plan leaves float): F32.</li>
+ *   <li>metadata: {@code vitq.format = quantized-model}, {@code vitq.format_version = 1},
+ *       {@code vitq.model} (a zoo name, or a name whose architecture is inferred from the tensor
+ *       shapes as for any checkpoint), {@code vitq.plan} (the plan as {@link QuantPlanJson}).</li>
+ * </ul>
+ * Tensor names are current timm's, i.e. the op ids: a Swin checkpoint in timm 0.4.12 naming is
+ * stored renamed. Buffers the models recompute ({@code relative_position_index}, {@code attn_mask})
+ * are not stored.
+ *
+ * <p>Reading decodes each weight as {@code code × scale} (a float product with the row's scale),
+ * which is the fake-quantized weight: the same float bit for bit, except that a weight that fake
+ * quantization maps to -0.0 reads back as +0.0 (an integer code has no signed zero; the values
+ * compare equal and products with them sum to the same results).
+ */
+public final class QuantizedModelFile {
+    public static final String FORMAT = "quantized-model";
+    public static final int VERSION = 1;
+    public static final String META_FORMAT = "vitq.format", META_VERSION = "vitq.format_version",
+            META_MODEL = "vitq.model", META_PLAN = "vitq.plan";
+    /** Suffix of a weight's scale tensor: {@code <id>.weight} → {@code <id>.weight_scale}. */
+    public static final String SCALE_SUFFIX = "_scale";
+
+    /** The metadata of a quantized model file: the model name and the plan. */
+    public record Header(String model, QuantPlan plan) {}
+
+    private QuantizedModelFile() {}
+
+    // ---------------------------------------------------------------- writing
+
+    /**
+     * Writes the model {@code modelName} built from {@code source} with its weights quantized by
+     * {@code plan}. Everything is checked and encoded before the file is opened; the file is written
+     * under a temporary name and renamed.
+     *
+     * @throws IllegalArgumentException when the plan does not fit the model (naming {@code out} and the ops)
+     * @throws ModelException when {@code source} does not build the model
+     */
+    public static void write(Path out, String modelName, Weights source, QuantPlan plan) throws IOException {
+        // build the model exactly as the reader will, so the file is known to load back
+        Model model = ModelLoader.build(modelName, source, new ArrayList<>());
+        try {
+            PlanModelCheck.check(plan, model);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(out + ": " + e.getMessage(), e);
+        }
+        UnaryOperator<String> canonical = model instanceof SwinTransformer
+                ? SwinCheckpoint.of(source)::internal : UnaryOperator.identity();
+        Map<String, Linear> quantized = new LinkedHashMap<>();
+        for (Linear l : model.linears()) if (plan.op(l.id()) instanceof LinearQuant) quantized.put(l.id() + ".weight", l);
+
+        Set<String> unused = new HashSet<>(source.unused());
+        Map<String, SafeTensors.Entry> entries = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : source.asMap().entrySet()) {
+            if (unused.contains(e.getKey()) || recomputed(e.getKey())) continue;
+            String name = canonical.apply(e.getKey());
+            Linear op = quantized.remove(name);
+            if (op == null) {
+                entries.put(name, SafeTensors.Entry.f32(e.getValue()));
+                continue;
+            }
+            UniformOperand wq = plan.linear(op.id()).weight();
+            entries.put(name, codes(op, wq, e.getValue()));
+            entries.put(name + SCALE_SUFFIX, SafeTensors.Entry.f32(wq.scales(), wq.scaleCount()));
+        }
+        if (!quantized.isEmpty()) {
+            // a model definition that reads a Linear's weight under another name than <op id>.weight
+            throw new IllegalStateException(out + ": no source tensor for the quantized weights " + quantized.keySet());
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(META_FORMAT, FORMAT);
+        meta.put(META_VERSION, Integer.toString(VERSION));
+        meta.put(META_MODEL, modelName);
+        meta.put(META_PLAN, QuantPlanJson.toJson(plan));
+        SafeTensors.write(out, entries, meta);
+    }
+
+    /** Buffers that the model definitions recompute and never read. */
+    private static boolean recomputed(String key) {
+        return key.endsWith(".relative_position_index") || key.endsWith(".attn_mask");
+    }
+
+    /** The integer codes of one Linear weight, in the tensor's own shape (row-major rows of {@code in} values). */
+    private static SafeTensors.Entry codes(Linear op, UniformOperand wq, Tensor weight) {
+        UniformQuantizer q = wq.quantizer();
+        float[] scales = wq.scales(), w = weight.data();
+        if (codeType(wq.bits()) == DType.I8) {
+            return SafeTensors.Entry.i8(ScaledRanges.codesRows(q, op.id(), wq.granularity(), scales, w, op.out(), op.in()),
+                    weight.shape());
+        }
+        return SafeTensors.Entry.i16(ScaledRanges.shortCodesRows(q, op.id(), wq.granularity(), scales, w, op.out(), op.in()),
+                weight.shape());
+    }
+
+    /** The dtype that holds k-bit codes. */
+    public static DType codeType(int bits) { return bits <= 8 ? DType.I8 : DType.I16; }
+
+    // ---------------------------------------------------------------- reading
+
+    /**
+     * True when {@code file} is a safetensors file with {@code vitq.format} metadata (whether its
+     * content is valid is checked by {@link #load} and {@link #readHeader}).
+     */
+    public static boolean isQuantizedModel(Path file) {
+        return Checkpoints.isSafetensors(file) && SafeTensors.read(file).metadata().containsKey(META_FORMAT);
+    }
+
+    /** The model name and plan from the file's metadata, without decoding any tensor. */
+    public static Header readHeader(Path file) {
+        return header(open(file));
+    }
+
+    /**
+     * The model with weights decoded from the codes, and the plan. Any inconsistency (codes or
+     * scales missing, of the wrong dtype or shape, codes out of range, scales differing from the
+     * plan, a plan that does not fit the model) is a {@link CheckpointException} naming the file
+     * and the tensor or op.
+     */
+    public static ModelLoader.Loaded load(Path file) {
+        SafeTensors st = open(file);
+        Header h = header(st);
+        Weights w = new Weights(file.toString(), decodeAll(st, h.plan()));
+        List<String> notes = new ArrayList<>();
+        notes.add(describe(h.plan()));
+        Model model;
+        try {
+            model = ModelLoader.build(h.model(), w, notes);
+            PlanModelCheck.check(h.plan(), model);
+        } catch (ModelException | IllegalArgumentException e) {
+            // here a model that does not build is a broken file, not a wrong command line
+            String m = e.getMessage();
+            throw new CheckpointException(m.startsWith(file.toString()) ? m : file + ": " + m, e);
+        }
+        ModelLoader.noteUnused(w, notes);
+        return new ModelLoader.Loaded(model, file, notes, h.plan());
+    }
+
+    private static SafeTensors open(Path file) {
+        Checkpoints.requireNonEmptyFile(file);
+        if (!Checkpoints.isSafetensors(file)) {
+            throw new CheckpointException(file + ": not a vitq quantized model (not a safetensors file)");
+        }
+        return SafeTensors.read(file);
+    }
+
+    private static Header header(SafeTensors st) {
+        Path file = st.path();
+        Map<String, String> meta = st.metadata();
+        String format = meta.get(META_FORMAT);
+        if (format == null) {
+            throw new CheckpointException(file + ": not a vitq quantized model (no '" + META_FORMAT
+                    + "' metadata: a float checkpoint?)");
+        }
+        if (!FORMAT.equals(format)) {
+            throw new CheckpointException(file + ": metadata '" + META_FORMAT + "' is '" + format + "', expected '" + FORMAT + "'");
+        }
+        String version = meta.get(META_VERSION);
+        if (!Integer.toString(VERSION).equals(version)) {
+            throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads version "
+                    + VERSION);
+        }
+        String model = meta.get(META_MODEL);
+        if (model == null || model.isBlank()) throw new CheckpointException(file + ": metadata '" + META_MODEL + "' missing");
+        String json = meta.get(META_PLAN);
+        if (json == null) throw new CheckpointException(file + ": metadata '" + META_PLAN + "' missing");
+        try {
+            return new Header(model, QuantPlanJson.parse(json, file + " (metadata '" + META_PLAN + "')"));
+        } catch (PlanFormatException e) {
+            throw new CheckpointException(e.getMessage(), e);
+        }
+    }
+
+    /** All tensors as floats, in file order: the plan's weights decoded, scale tensors consumed with them. */
+    private static Map<String, Tensor> decodeAll(SafeTensors st, QuantPlan plan) {
+        Map<String, UniformOperand> codeTensors = new LinkedHashMap<>();
+        plan.ops().forEach((id, op) -> {
+            if (op instanceof LinearQuant l) codeTensors.put(id + ".weight", l.weight());
+        });
+        for (String name : codeTensors.keySet()) {
+            if (!st.has(name)) throw error(st, name, "missing: the integer codes of a weight the plan quantizes");
+        }
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (RawTensor t : st.tensors().values()) {
+            String name = t.name();
+            UniformOperand wq = codeTensors.get(name);
+            if (wq != null) {
+                out.put(name, decode(st, t, wq));
+            } else if (name.endsWith(SCALE_SUFFIX) && codeTensors.containsKey(name.substring(0, name.length() - SCALE_SUFFIX.length()))) {
+                continue; // read with its codes
+            } else if (t.dtype().isFloating()) {
+                out.put(name, new Tensor(t.toFloats(), t.shape()));
+            } else {
+                throw error(st, name, "is " + t.dtype() + ", but a quantized model stores integers only as the codes of"
+                        + " weights its plan quantizes");
+            }
+        }
+        return out;
+    }
+
+    /** {@code code × scale} row by row, the row's scale chosen by the granularity. */
+    private static Tensor decode(SafeTensors st, RawTensor codes, UniformOperand wq) {
+        String name = codes.name(), scaleName = name + SCALE_SUFFIX;
+        int bits = wq.bits(), n = wq.scaleCount();
+        DType expected = codeType(bits);
+        if (codes.dtype() != expected) {
+            throw error(st, name, "is " + codes.dtype() + ", expected " + expected + " codes of a " + bits + "-bit weight");
+        }
+        int[] shape = codes.shape();
+        if (shape.length < 2 || shape[0] == 0) {
+            throw error(st, name, "has shape " + codes.shapeString() + ", expected weight codes [out, in] or [out, C, p, p]");
+        }
+        RawTensor scaleTensor = st.tensors().get(scaleName);
+        if (scaleTensor == null) throw error(st, scaleName, "missing: the scales of quantized weight '" + name + "'");
+        if (scaleTensor.dtype() != DType.F32 || scaleTensor.shape().length != 1 || scaleTensor.shape()[0] != n) {
+            throw error(st, scaleName, "is " + scaleTensor.dtype() + " " + scaleTensor.shapeString() + ", expected F32 ["
+                    + n + "] (the plan's " + wq.granularity().jsonName() + " scales)");
+        }
+        float[] scales = scaleTensor.toFloats();
+        // the plan (metadata) and the tensor hold the same scales; disagreement means a damaged or edited file
+        if (!Arrays.equals(scales, wq.scales())) {
+            throw error(st, scaleName, "differs from the scales in metadata '" + META_PLAN + "'");
+        }
+        int rows = shape[0], cols = codes.numel() / rows;
+        String opId = name.substring(0, name.length() - ".weight".length());
+        try {
+            wq.granularity().checkRows(opId, n, rows);
+        } catch (IllegalArgumentException e) {
+            throw error(st, name, "has " + rows + " rows that its scales do not fit (" + e.getMessage() + ")");
+        }
+        UniformQuantizer q = wq.quantizer();
+        float[] w = codes.toFloats(); // I8 and I16 values are exact in float; decoded in place
+        for (int r = 0; r < rows; r++) {
+            float scale = scales[wq.granularity().scaleIndexOfRow(r, rows, n)];
+            for (int i = r * cols; i < (r + 1) * cols; i++) {
+                int code = (int) w[i];
+                if (code < q.minCode() || code > q.maxCode()) {
+                    throw error(st, name, "code " + code + " at index " + i + " is outside the " + bits + "-bit range ["
+                            + q.minCode() + ", " + q.maxCode() + "]");
+                }
+                w[i] = q.decode(code, scale);
+            }
+        }
+        return new Tensor(w, shape);
+    }
+
+    private static CheckpointException error(SafeTensors st, String tensor, String what) {
+        return new CheckpointException(st.path() + ": tensor '" + tensor + "' " + what);
+    }
+
+    /** The note for {@code vitq} commands: method, bits, how many weights were stored as codes. */
+    static String describe(QuantPlan plan) {
+        Map<Integer, Integer> bits = new TreeMap<>();
+        plan.ops().values().forEach(op -> {
+            if (op instanceof LinearQuant l) bits.merge(l.weight().bits(), 1, Integer::sum);
+        });
+        List<String> parts = new ArrayList<>();
+        bits.forEach((b, count) -> parts.add(count + " at " + b + " bits"));
+        return "quantized model (" + plan.info().method() + ", " + plan.info().bitsLabel() + "): weights decoded from"
+                + " integer codes (" + (parts.isEmpty() ? "none" : String.join(", ", parts)) + "); activations are"
+                + " quantized only by an executor that applies the plan";
+    }
+}

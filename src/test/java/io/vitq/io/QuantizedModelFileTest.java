@@ -1,0 +1,385 @@
+package io.vitq.io;
+
+import io.vitq.model.FloatExecutor;
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.model.ModelException;
+import io.vitq.model.RandomWeights;
+import io.vitq.model.SwinCheckpoint;
+import io.vitq.model.SwinConfig;
+import io.vitq.model.ViTConfig;
+import io.vitq.model.Weights;
+import io.vitq.quant.Granularity;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.MatmulQuant;
+import io.vitq.quant.OperandQuant;
+import io.vitq.quant.PlanInfo;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.QuantPlanJson;
+import io.vitq.quant.ScaleGrid;
+import io.vitq.quant.ScaledRanges;
+import io.vitq.quant.TwinGeluOperand;
+import io.vitq.quant.TwinSoftmaxOperand;
+import io.vitq.quant.TwinSoftmaxQuantizer;
+import io.vitq.quant.UniformOperand;
+import io.vitq.tensor.Tensor;
+import io.vitq.testutil.TestData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The quantized model file: written from a checkpoint and a plan, read back without the checkpoint. */
+class QuantizedModelFileTest {
+    @TempDir
+    Path tmp;
+
+    /** A micro ViT, not in the zoo: 1 head of dim 64, so shape inference (head dim 64) rebuilds it exactly. */
+    static final ViTConfig MICRO = new ViTConfig(32, 8, 3, 64, 2, 1, 256, 10, 1, 1e-6f);
+
+    /**
+     * The brief's hand-made plan: qkv in 3 row blocks, patch_embed per output channel, the other
+     * weights per tensor, 8 bits, and one op (blocks.1.mlp.fc1) overridden to 10 bits. Weight scales
+     * are min-max times {@code shrink}, so that codes also clamp; inputs and matmuls get plausible
+     * quantizers of every kind so that the whole plan goes through the metadata.
+     */
+    static QuantPlan handMadePlan(Model model, float shrink) {
+        Map<String, LinearQuant> ops = new LinkedHashMap<>();
+        for (Linear l : model.linears()) {
+            Granularity g = l.id().endsWith("attn.qkv") ? Granularity.ROW_BLOCKS
+                    : l.id().equals("patch_embed.proj") ? Granularity.PER_OUTPUT_CHANNEL : Granularity.PER_TENSOR;
+            int n = g == Granularity.ROW_BLOCKS ? 3 : g == Granularity.PER_OUTPUT_CHANNEL ? l.out() : 1;
+            float[] max = ScaledRanges.maxAbsRows(l.id(), g, n, l.weight(), l.out(), l.in());
+            float[] scales = new float[n];
+            for (int i = 0; i < n; i++) scales[i] = ScaleGrid.initScale(l.id(), max[i], 8) * shrink;
+            OperandQuant in = l.id().equals("patch_embed.proj") ? null
+                    : l.id().endsWith("mlp.fc2") ? TwinGeluOperand.withDefaultNegativeStep(8, 0.021f)
+                    : UniformOperand.perTensor(8, 0.05f);
+            ops.put(l.id(), new LinearQuant(new UniformOperand(8, g, scales), in));
+        }
+        QuantPlan plan = new QuantPlan(new PlanInfo("micro", "handmade", 8, 8, "cosine", "none", null, "test",
+                Map.of("shrink", Float.toString(shrink))), ops);
+        for (var a : model.attentionOps()) {
+            int h = a.spec().heads();
+            plan = plan.with(a.matmul1Id(), new MatmulQuant(new UniformOperand(8, Granularity.PER_HEAD, filled(h, 0.1f)),
+                    new UniformOperand(8, Granularity.PER_HEAD, filled(h, 0.2f))));
+            plan = plan.with(a.matmul2Id(), new MatmulQuant(new TwinSoftmaxOperand(8, 0x1p-4f, TwinSoftmaxQuantizer.Mode.CLEAN),
+                    new UniformOperand(8, Granularity.PER_HEAD, filled(h, 0.03f))));
+        }
+        LinearQuant fc1 = plan.linear("blocks.1.mlp.fc1");
+        return plan.with("blocks.1.mlp.fc1", new LinearQuant(fc1.weight().withBits(10), fc1.input())); // per-op override
+    }
+
+    /** Every Linear at 8 bits, per tensor, scale max|w| / 127.5, inputs float: the simplest plan for any model. */
+    static QuantPlan minMaxPlan(String name, Model model) {
+        Map<String, LinearQuant> ops = new LinkedHashMap<>();
+        for (Linear l : model.linears()) {
+            float max = ScaledRanges.maxAbsRows(l.id(), Granularity.PER_TENSOR, 1, l.weight(), l.out(), l.in())[0];
+            ops.put(l.id(), new LinearQuant(UniformOperand.perTensor(8, ScaleGrid.initScale(l.id(), max, 8)), null));
+        }
+        return new QuantPlan(new PlanInfo(name, "minmax", 8, 8), ops);
+    }
+
+    static float[] filled(int n, float v) {
+        float[] f = new float[n];
+        Arrays.fill(f, v);
+        return f;
+    }
+
+    /** The source weights with every planned Linear weight fake-quantized ({@code keyOf}: op id + ".weight" → source key). */
+    static Weights fakeQuantized(Weights source, Model model, QuantPlan plan, UnaryOperator<String> keyOf) {
+        Map<String, Tensor> m = new LinkedHashMap<>(source.asMap());
+        for (Linear l : model.linears()) {
+            if (!(plan.op(l.id()) instanceof LinearQuant lq)) continue;
+            String key = keyOf.apply(l.id() + ".weight");
+            Tensor t = source.asMap().get(key);
+            float[] fq = new float[t.size()];
+            UniformOperand w = lq.weight();
+            ScaledRanges.fakeQuantRows(w.quantizer(), l.id(), w.granularity(), w.scales(), t.data(), l.out(), l.in(), fq);
+            m.put(key, new Tensor(fq, t.shape()));
+        }
+        return new Weights(source.source() + " (fake-quantized)", m);
+    }
+
+    static Map<String, Linear> linears(Model m) {
+        Map<String, Linear> out = new HashMap<>();
+        for (Linear l : m.linears()) out.put(l.id(), l);
+        return out;
+    }
+
+    /**
+     * Logits of a and b on x, compared bit for bit. Both are run until a's output repeats: the
+     * Vector API's transcendental functions (softmax, GELU) round differently before and after JIT
+     * compilation, so a comparison is only meaningful between compiled runs.
+     */
+    static void assertSameLogits(Model a, Model b, Tensor x) {
+        a.forward(x, FloatExecutor.INSTANCE);
+        b.forward(x, FloatExecutor.INSTANCE);
+        float[] la = null, lb = null;
+        for (int attempt = 0; attempt < 4; attempt++) {
+            la = a.forward(x, FloatExecutor.INSTANCE).data();
+            lb = b.forward(x, FloatExecutor.INSTANCE).data();
+            if (Arrays.equals(la, a.forward(x, FloatExecutor.INSTANCE).data())) break;
+        }
+        assertArrayEquals(la, lb, "logits of the loaded model and of the fake-quantized source (bitwise)");
+    }
+
+    static Tensor randomImages(int n, int size, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[n * 3 * size * size];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        return new Tensor(x, n, 3, size, size);
+    }
+
+    @Test
+    void microVitRoundTripsBitExactly() throws IOException {
+        Weights source = RandomWeights.vit(MICRO, 3);
+        Model model = ModelLoader.build("micro", source, new ArrayList<>());
+        QuantPlan plan = handMadePlan(model, 0.8f);
+        Path file = tmp.resolve("micro.q.safetensors");
+        QuantizedModelFile.write(file, "micro", source, plan);
+
+        // the layout: codes in the checkpoint's shapes, I8 at 8 bits and I16 at 10, F32 scales, F32 rest
+        SafeTensors st = SafeTensors.read(file);
+        assertEquals(QuantizedModelFile.FORMAT, st.metadata().get("vitq.format"));
+        assertEquals("1", st.metadata().get("vitq.format_version"));
+        assertEquals("micro", st.metadata().get("vitq.model"));
+        assertEquals(DType.I8, st.get("patch_embed.proj.weight").dtype());
+        assertArrayEquals(new int[] {64, 3, 8, 8}, st.get("patch_embed.proj.weight").shape());
+        assertArrayEquals(new int[] {64}, st.get("patch_embed.proj.weight_scale").shape());
+        assertArrayEquals(new int[] {3}, st.get("blocks.0.attn.qkv.weight_scale").shape());
+        assertArrayEquals(new int[] {1}, st.get("head.weight_scale").shape());
+        assertEquals(DType.I8, st.get("blocks.1.mlp.fc2.weight").dtype());
+        assertEquals(DType.I16, st.get("blocks.1.mlp.fc1.weight").dtype());
+        assertArrayEquals(new int[] {256, 64}, st.get("blocks.1.mlp.fc1.weight").shape());
+        assertEquals(DType.F32, st.get("blocks.1.mlp.fc1.bias").dtype());
+        assertEquals(DType.F32, st.get("pos_embed").dtype());
+        assertTrue(Arrays.stream(st.get("blocks.1.mlp.fc1.weight").toLongs()).anyMatch(c -> Math.abs(c) > 127),
+                "10-bit codes use more than 8 bits");
+
+        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
+        assertTrue(loaded.quantized());
+        assertEquals("micro", loaded.model().name());
+        assertEquals(file, loaded.checkpoint());
+        // (3) the plan round-trips
+        assertEquals(plan, loaded.plan());
+        assertEquals(plan, QuantizedModelFile.readHeader(file).plan());
+        assertTrue(loaded.notes().get(0).contains("handmade") && loaded.notes().get(0).contains("1 at 10 bits"), loaded.notes().toString());
+
+        // (1) every quantized weight equals its fake quantization; -0.0 reads back as +0.0, nothing else differs
+        Weights fq = fakeQuantized(source, model, plan, UnaryOperator.identity());
+        Map<String, Linear> got = linears(loaded.model());
+        int negativeZeros = 0;
+        for (Linear l : model.linears()) {
+            float[] expected = fq.asMap().get(l.id() + ".weight").data(), actual = got.get(l.id()).weight();
+            assertEquals(expected.length, actual.length, l.id());
+            for (int i = 0; i < expected.length; i++) {
+                if (Float.floatToRawIntBits(expected[i]) == Float.floatToRawIntBits(actual[i])) continue;
+                assertTrue(expected[i] == 0f && actual[i] == 0f && Float.floatToRawIntBits(actual[i]) == 0,
+                        l.id() + "[" + i + "]: " + expected[i] + " read back as " + actual[i]);
+                negativeZeros++;
+            }
+        }
+        assertTrue(negativeZeros > 0, "the sample has weights that fake-quantize to -0.0 (the one documented difference)");
+
+        // (2) every other tensor is stored unchanged
+        for (String name : source.names()) {
+            if (plan.op(name.replaceFirst("\\.weight$", "")) instanceof LinearQuant && name.endsWith(".weight")) continue;
+            assertArrayEquals(source.asMap().get(name).data(), st.get(name).toFloats(), name);
+            assertArrayEquals(source.asMap().get(name).shape(), st.get(name).shape(), name);
+        }
+        // ... and the whole model computes what the fake-quantized source computes
+        assertSameLogits(loaded.model(), ModelLoader.build("micro", fq, new ArrayList<>()), randomImages(2, 32, 4));
+    }
+
+    @Test
+    void eightBitFileIsUnderAQuarterOfFloat32() throws IOException {
+        // dim 128: the Linear weights are ~97 % of the parameters, as in every published ViT
+        ViTConfig c = new ViTConfig(32, 8, 3, 128, 2, 2, 512, 10, 1, 1e-6f);
+        Weights source = RandomWeights.vit(c, 5);
+        Model model = ModelLoader.build("wide", source, new ArrayList<>());
+        QuantPlan plan = minMaxPlan("wide", model);
+        Path q = tmp.resolve("wide.q.safetensors"), f32 = tmp.resolve("wide.f32.safetensors");
+        QuantizedModelFile.write(q, "wide", source, plan);
+        SafeTensors.writeF32(f32, source.asMap(), Map.of());
+        double ratio = (double) Files.size(q) / Files.size(f32);
+        System.out.printf(Locale.ROOT, "quantized model file, micro ViT dim 128: %d / %d bytes = %.4f of F32%n",
+                Files.size(q), Files.size(f32), ratio);
+        assertTrue(ratio < 1 / 3.5, "ratio " + ratio);
+    }
+
+    @Test
+    void legacySwinIsStoredUnderCurrentNamesAndLoadsBack() throws IOException {
+        SwinConfig c = SwinConfig.of(56, 7, 16, new int[] {2, 2}, new int[] {1, 2}).withClasses(3);
+        Weights source = SwinCheckpoint.random(c, 6, true);
+        assertTrue(source.has("layers.0.downsample.reduction.weight") && source.has("head.weight"));
+        Model model = ModelLoader.build("swin_micro", source, new ArrayList<>());
+        QuantPlan plan = minMaxPlan("swin_micro", model);
+        LinearQuant qkv = plan.linear("layers.1.blocks.0.attn.qkv");
+        float s = qkv.weight().scale(0);
+        plan = plan.with("layers.1.blocks.0.attn.qkv", new LinearQuant(new UniformOperand(8, Granularity.ROW_BLOCKS,
+                new float[] {s, s / 2, s / 3}), null));
+        Path file = tmp.resolve("swin_micro.q.safetensors");
+        QuantizedModelFile.write(file, "swin_micro", source, plan);
+
+        SafeTensors st = SafeTensors.read(file);
+        assertTrue(st.has("layers.1.downsample.reduction.weight") && st.has("layers.1.downsample.norm.weight"));
+        assertTrue(st.has("head.fc.weight") && st.has("head.fc.weight_scale"));
+        assertFalse(st.has("layers.0.downsample.reduction.weight") || st.has("head.weight"));
+        assertTrue(st.tensors().keySet().stream().noneMatch(k -> k.endsWith("attn_mask") || k.endsWith("relative_position_index")));
+
+        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
+        assertEquals(plan, loaded.plan());
+        assertTrue(loaded.notes().stream().noneMatch(n -> n.startsWith("ignored")), loaded.notes().toString());
+        SwinCheckpoint legacy = SwinCheckpoint.of(source);
+        Weights fq = fakeQuantized(source, model, plan, legacy::key);
+        assertSameLogits(loaded.model(), ModelLoader.build("swin_micro", fq, new ArrayList<>()), randomImages(1, 56, 7));
+    }
+
+    /** The shipped ViT-Ti: written under its zoo name, read back with no other file, same logits as fake quantization. */
+    @Test
+    void demoVitTinyRoundTrips() throws IOException {
+        Weights source = ModelLoader.readWeights(TestData.VIT_TINY);
+        Model model = ModelLoader.build("vit_tiny_patch16_224", source, new ArrayList<>());
+        QuantPlan plan = minMaxPlan("vit_tiny_patch16_224", model);
+        Path file = tmp.resolve("vit_tiny_w8.safetensors");
+        QuantizedModelFile.write(file, "vit_tiny_patch16_224", source, plan);
+        System.out.printf(Locale.ROOT, "quantized model file, ViT-Ti W8 per-tensor: %d / %d bytes = %.4f of the F32 checkpoint%n",
+                Files.size(file), Files.size(TestData.VIT_TINY), (double) Files.size(file) / Files.size(TestData.VIT_TINY));
+        assertTrue(Files.size(file) * 3.5 < Files.size(TestData.VIT_TINY));
+
+        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
+        assertEquals("vit_tiny_patch16_224", loaded.model().name());
+        assertEquals(plan, loaded.plan());
+        assertEquals(model.parameterCount(), loaded.model().parameterCount());
+        assertEquals(model.preprocessing().describe(), loaded.model().preprocessing().describe());
+        Model fq = ModelLoader.build("vit_tiny_patch16_224", fakeQuantized(source, model, plan, UnaryOperator.identity()),
+                new ArrayList<>());
+        assertSameLogits(loaded.model(), fq, randomImages(2, 224, 8));
+
+        // a zoo name with the file is accepted when it agrees, refused when it does not
+        assertEquals(plan, ModelLoader.load("vit_tiny_patch16_224", file).plan());
+        ModelException e = assertThrows(ModelException.class, () -> ModelLoader.load("deit_tiny_patch16_224", file));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("vit_tiny_patch16_224"), e.getMessage());
+        assertNull(ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).plan(), "a float checkpoint has no plan");
+    }
+
+    // ---------------------------------------------------------------- damaged files
+
+    /** Writes {@code src} again with its tensors and metadata edited. */
+    static Path rewrite(Path src, Path dst, Consumer<Map<String, SafeTensors.Entry>> editTensors,
+                        Consumer<Map<String, String>> editMeta) throws IOException {
+        SafeTensors st = SafeTensors.read(src);
+        Map<String, SafeTensors.Entry> t = new LinkedHashMap<>();
+        st.tensors().forEach((name, raw) -> t.put(name, new SafeTensors.Entry(raw.dtype(), raw.shape(),
+                b -> b.put(raw.bytes().duplicate()))));
+        Map<String, String> meta = new LinkedHashMap<>(st.metadata());
+        editTensors.accept(t);
+        editMeta.accept(meta);
+        SafeTensors.write(dst, t, meta);
+        return dst;
+    }
+
+    CheckpointException loadError(Path file) {
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ModelLoader.load(file.toString(), null));
+        assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+        return e;
+    }
+
+    @Test
+    void damagedFilesNameTheFileAndTheTensor() throws IOException {
+        Weights source = RandomWeights.vit(MICRO, 9);
+        Model model = ModelLoader.build("micro", source, new ArrayList<>());
+        QuantPlan plan = handMadePlan(model, 1f);
+        Path good = tmp.resolve("micro.q.safetensors");
+        QuantizedModelFile.write(good, "micro", source, plan);
+        Consumer<Map<String, String>> sameMeta = m -> {};
+
+        Path noScale = rewrite(good, tmp.resolve("noscale.safetensors"), t -> t.remove("blocks.0.attn.qkv.weight_scale"), sameMeta);
+        assertTrue(loadError(noScale).getMessage().contains("'blocks.0.attn.qkv.weight_scale' missing"));
+
+        Path noCodes = rewrite(good, tmp.resolve("nocodes.safetensors"), t -> t.remove("head.weight"), sameMeta);
+        assertTrue(loadError(noCodes).getMessage().contains("'head.weight' missing"));
+
+        float[] asFloats = SafeTensors.read(good).get("blocks.0.mlp.fc1.weight").toFloats();
+        Path f32Codes = rewrite(good, tmp.resolve("f32codes.safetensors"),
+                t -> t.put("blocks.0.mlp.fc1.weight", SafeTensors.Entry.f32(asFloats, 256, 64)), sameMeta);
+        String m = loadError(f32Codes).getMessage();
+        assertTrue(m.contains("'blocks.0.mlp.fc1.weight' is F32, expected I8"), m);
+
+        short[] wide = new short[256 * 64];
+        Path i16Codes = rewrite(good, tmp.resolve("i16codes.safetensors"),
+                t -> t.put("blocks.0.mlp.fc1.weight", SafeTensors.Entry.i16(wide, 256, 64)), sameMeta);
+        assertTrue(loadError(i16Codes).getMessage().contains("'blocks.0.mlp.fc1.weight' is I16, expected I8"));
+
+        short[] outOfRange = new short[256 * 64];
+        outOfRange[7] = 600; // beyond the 10-bit codes' 511
+        Path range = rewrite(good, tmp.resolve("range.safetensors"),
+                t -> t.put("blocks.1.mlp.fc1.weight", SafeTensors.Entry.i16(outOfRange, 256, 64)), sameMeta);
+        m = loadError(range).getMessage();
+        assertTrue(m.contains("'blocks.1.mlp.fc1.weight'") && m.contains("code 600 at index 7"), m);
+
+        Path badScale = rewrite(good, tmp.resolve("badscale.safetensors"),
+                t -> t.put("head.weight_scale", SafeTensors.Entry.f32(new float[] {1f}, 1)), sameMeta);
+        assertTrue(loadError(badScale).getMessage().contains("'head.weight_scale' differs from the scales"));
+
+        Path shortScale = rewrite(good, tmp.resolve("shortscale.safetensors"),
+                t -> t.put("blocks.0.attn.qkv.weight_scale", SafeTensors.Entry.f32(new float[] {1f, 1f}, 2)), sameMeta);
+        m = loadError(shortScale).getMessage();
+        assertTrue(m.contains("'blocks.0.attn.qkv.weight_scale' is F32 [2], expected F32 [3]"), m);
+
+        byte[] tooFew = new byte[100 * 64];
+        Path misshapen = rewrite(good, tmp.resolve("misshapen.safetensors"),
+                t -> t.put("blocks.0.mlp.fc2.weight", SafeTensors.Entry.i8(tooFew, 100, 64)), sameMeta);
+        m = loadError(misshapen).getMessage();
+        assertTrue(m.contains("'blocks.0.mlp.fc2.weight'") && m.contains("[100, 64]"), m);
+
+        // a plan that does not fit the model: an op the model does not have
+        QuantPlan alien = plan.with("blocks.7.attn.matmul1", plan.op("blocks.0.attn.matmul1"));
+        Path misfit = rewrite(good, tmp.resolve("misfit.safetensors"), t -> {},
+                meta -> meta.put("vitq.plan", QuantPlanJson.toJson(alien)));
+        m = loadError(misfit).getMessage();
+        assertTrue(m.contains("blocks.7.attn.matmul1: no such op"), m);
+
+        Path future = rewrite(good, tmp.resolve("future.safetensors"), t -> {}, meta -> meta.put("vitq.format_version", "2"));
+        assertTrue(loadError(future).getMessage().contains("version 2"));
+
+        Path badJson = rewrite(good, tmp.resolve("badjson.safetensors"), t -> {}, meta -> meta.put("vitq.plan", "{"));
+        assertTrue(loadError(badJson).getMessage().contains("vitq.plan"));
+
+        CheckpointException notQuantized = assertThrows(CheckpointException.class,
+                () -> QuantizedModelFile.readHeader(TestData.VIT_TINY));
+        assertTrue(notQuantized.getMessage().contains("not a vitq quantized model"), notQuantized.getMessage());
+    }
+
+    @Test
+    void aPlanForAnotherModelIsRefusedBeforeWriting() {
+        Weights source = RandomWeights.vit(MICRO, 10);
+        Model model = ModelLoader.build("micro", source, new ArrayList<>());
+        QuantPlan plan = handMadePlan(model, 1f).with("blocks.5.attn.proj", new LinearQuant(UniformOperand.perTensor(8, 1f), null));
+        Path out = tmp.resolve("never.safetensors");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> QuantizedModelFile.write(out, "micro", source, plan));
+        assertTrue(e.getMessage().contains("blocks.5.attn.proj: no such op"), e.getMessage());
+        assertFalse(Files.exists(out));
+    }
+}
