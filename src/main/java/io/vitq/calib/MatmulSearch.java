@@ -93,7 +93,6 @@ final class MatmulSearch {
                     for (double v : perHead) s[i] += v;
                 }
                 split = splits[OutputScores.argmax(s)];
-                if (round > 0) break; // the split ignores v: the same split, hence the same v scales
             } else {
                 float[] bs = bScale.clone();
                 aScale = search("A", aGrid, i -> evaluate(uniform(uq, aGrid.column(i)), uniform(uq, bs)));
@@ -108,6 +107,7 @@ final class MatmulSearch {
                 aq = uniform(uq, aScale.clone());
             }
             bScale = search("B", bGrid, i -> evaluate(aq, uniform(uq, bGrid.column(i))));
+            if (twin) break; // the split search ignores v: a second round would repeat this one exactly
         }
         OperandQuant aOp = twin ? new TwinSoftmaxOperand(bits, split, cfg.softmaxMode())
                 : new UniformOperand(bits, Granularity.PER_HEAD, aScale);

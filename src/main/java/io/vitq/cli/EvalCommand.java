@@ -41,7 +41,7 @@ final class EvalCommand implements Callable<Integer> {
             description = "Evaluate with fake quantization: a plan JSON written by 'vitq quantize --plan'.")
     Path plan;
 
-    @Option(names = "--compare-fp", description = "Quantized model: also run the float model and report top-1 agreement and mean KL.")
+    @Option(names = "--compare-fp", description = "Quantized model: also run the float model (decoded weights, no quantization) and report top-1 agreement and mean KL.")
     boolean compareFp;
 
     @Override
@@ -51,8 +51,9 @@ final class EvalCommand implements Callable<Integer> {
         Inputs.checkOutput("--json", json);
         Inputs.checkOutput("--predictions", predictions);
         ModelLoader.Loaded l = modelOptions.load();
-        QuantPlan qp = plan == null ? null : Plans.read(plan, l.model());
-        if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (--plan FILE)");
+        if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
+        QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
+        if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");
         EvalResult r = evaluate(l, qp, compareFp, data, limit, batch);
         System.out.print(Reports.markdown(r));
         if (json != null) Reports.writeJson(json, Reports.summary(r));
@@ -61,7 +62,7 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static EvalResult evaluate(ModelLoader.Loaded l, Path data, Integer limit, int batch) {
-        return evaluate(l, null, false, data, limit, batch);
+        return evaluate(l, l.plan(), false, data, limit, batch);
     }
 
     /** With {@code plan} non-null the model runs fake-quantized; {@code compareFp} also runs it in float. */

@@ -26,7 +26,7 @@ final class PredictCommand implements Callable<Integer> {
         ModelLoader.Loaded l = modelOptions.load();
         Model m = l.model();
         Tensor x = Inputs.preprocess(images, m.preprocessing());
-        Tensor logits = m.forward(x);
+        Tensor logits = m.forward(x, l.executor());
         int nc = logits.dim(1);
         for (int i = 0; i < images.size(); i++) {
             System.out.println(images.get(i));

@@ -1,6 +1,7 @@
 package io.vitq.cli;
 
 import io.vitq.io.ModelLoader;
+import io.vitq.io.QuantizedModelFile;
 import io.vitq.quant.QuantPlan;
 
 import java.nio.file.Path;
@@ -9,7 +10,8 @@ import java.nio.file.Path;
 final class QuantizedOutput {
     private QuantizedOutput() {}
 
-    static void write(Path out, ModelLoader.Loaded l, QuantPlan plan) {
-        throw new Main.UserException("-o: the quantized model file is not available yet; use --plan FILE");
+    static void write(Path out, ModelLoader.Loaded l, QuantPlan plan) throws java.io.IOException {
+        if (l.quantized()) throw new Main.UserException(l.checkpoint() + " is already quantized: quantize the float checkpoint");
+        QuantizedModelFile.write(out, l.model().name(), ModelLoader.readWeights(l.checkpoint()), plan);
     }
 }

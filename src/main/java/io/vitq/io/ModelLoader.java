@@ -37,6 +37,11 @@ public final class ModelLoader {
      */
     public record Loaded(Model model, Path checkpoint, List<String> notes, QuantPlan plan) {
         public boolean quantized() { return plan != null; }
+
+        /** How the model runs: fake-quantized with its plan, or plain float. */
+        public io.vitq.model.Executor executor() {
+            return plan == null ? io.vitq.model.FloatExecutor.INSTANCE : new io.vitq.quant.FakeQuantExecutor(plan, model);
+        }
     }
 
     private ModelLoader() {}

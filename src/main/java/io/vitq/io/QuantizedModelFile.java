@@ -294,7 +294,7 @@ public final class QuantizedModelFile {
         List<String> parts = new ArrayList<>();
         bits.forEach((b, count) -> parts.add(count + " at " + b + " bits"));
         return "quantized model (" + plan.info().method() + ", " + plan.info().bitsLabel() + "): weights decoded from"
-                + " integer codes (" + (parts.isEmpty() ? "none" : String.join(", ", parts)) + "); activations are"
-                + " quantized only by an executor that applies the plan";
+                + " integer codes (" + (parts.isEmpty() ? "none" : String.join(", ", parts)) + "); eval, predict and"
+                + " the demo run it fake-quantized with the plan (inputs and matmul operands quantized too)";
     }
 }
