@@ -42,10 +42,10 @@ final class QuantizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        CalibConfig cfg = config();
         if (output == null && planFile == null) throw new Main.UserException("give -o FILE (quantized model) and/or --plan FILE");
         Inputs.checkOutput("--output", output);
         Inputs.checkOutput("--plan", planFile);
-        CalibConfig cfg = config();
         ModelLoader.Loaded l = modelOptions.load();
         Calibrator.Result r = calibrate(l, calibOptions, cfg);
         System.out.println(r.plan().summary());

@@ -1,0 +1,98 @@
+package io.vitq.cli;
+
+import io.vitq.calib.CalibConfig;
+import io.vitq.calib.Calibrator;
+import io.vitq.data.CalibrationSet;
+import io.vitq.io.ModelLoader;
+import io.vitq.io.QuantizedModelFile;
+import io.vitq.quant.FakeQuantExecutor;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.QuantPlanJson;
+import io.vitq.tensor.Tensor;
+import io.vitq.testutil.TestData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static io.vitq.cli.CliTest.MODEL;
+import static io.vitq.cli.CliTest.assertUserError;
+import static io.vitq.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code vitq quantize} end to end on the shipped ViT-Ti with a few calibration images and a
+ * short search (the full settings are measured in the README's runs, not here): the files it
+ * writes, the round trip of the quantized model file, and its one-line errors.
+ */
+class QuantizeCommandTest {
+    static final String CALIB = TestData.demo("calib/calib32.txt").toString();
+    static final String VAL = TestData.demo("val/dataset.txt").toString();
+
+    @Test
+    void quantizeWritesModelAndPlanThatEvalAndInspectRead(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
+        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "4", "--candidates", "8",
+                "--rounds", "2", "--bits", "w6a6", "-o", q.toString(), "--plan", plan.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("calibration: ") && r.out().contains("float forward+backward"), r.out());
+        assertTrue(r.out().contains("plan: vit_tiny_patch16_224, ptq4vit, W6A6, metric hessian"), r.out());
+        assertTrue(Files.size(q) < Files.size(TestData.VIT_TINY) / 3.5, "quantized file is at most 1/3.5 of the float one");
+        assertEquals(QuantPlanJson.read(plan), QuantizedModelFile.readHeader(q).plan());
+
+        // the saved file and the float model with the plan evaluate identically, image by image
+        Path a = tmp.resolve("a.csv"), b = tmp.resolve("b.csv");
+        CliTest.Run ea = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6",
+                "--predictions", a.toString(), "--compare-fp");
+        CliTest.Run eb = run("eval", "--model", MODEL, "--plan", plan.toString(), "--data", VAL, "--limit", "12",
+                "--batch", "6", "--predictions", b.toString());
+        assertEquals(0, ea.exit(), ea.err());
+        assertEquals(0, eb.exit(), eb.err());
+        assertEquals(Files.readString(b), Files.readString(a));
+        assertTrue(ea.out().contains("agreement with the float model: top-1 "), ea.out());
+
+        CliTest.Run in = run("inspect", q.toString());
+        assertEquals(0, in.exit(), in.err());
+        assertTrue(in.out().contains("blocks.11.mlp.fc2") && in.out().contains("twin-gelu"), in.out());
+    }
+
+    /** Acceptance 5 of issue 4, in process: the loaded file's logits equal the calibrated plan's, bit for bit. */
+    @Test
+    void savedFileGivesTheSameLogitsAsRightAfterCalibration(@TempDir Path tmp) throws Exception {
+        ModelLoader.Loaded fp = ModelLoader.load(MODEL, null);
+        CalibrationSet set = CalibrationSet.load(Path.of(CALIB), 3, fp.model().preprocessing());
+        QuantPlan plan = Calibrator.calibrate(fp.model(), set.images(), null,
+                CalibConfig.basePtq(8, 8).withSearch(6, 1), "test", null).plan();
+        Path q = tmp.resolve("q.safetensors");
+        QuantizedModelFile.write(q, fp.model().name(), ModelLoader.readWeights(fp.checkpoint()), plan);
+        ModelLoader.Loaded loaded = ModelLoader.load(q.toString(), null);
+        assertTrue(loaded.quantized());
+        Tensor x = CalibrationSet.load(Path.of(VAL), 4, fp.model().preprocessing()).images();
+        float[] right = fp.model().forward(x, new FakeQuantExecutor(plan, fp.model())).data();
+        float[] saved = loaded.model().forward(x, loaded.executor()).data();
+        // warm both paths once more: the JIT may compile GELU mid-run (bits stable after that)
+        right = fp.model().forward(x, new FakeQuantExecutor(plan, fp.model())).data();
+        saved = loaded.model().forward(x, loaded.executor()).data();
+        assertArrayEquals(right, saved);
+    }
+
+    @Test
+    void badOptionsAreOneLineErrors(@TempDir Path tmp) {
+        String out = tmp.resolve("q.safetensors").toString();
+        assertUserError(run("quantize", "--model", MODEL, "--bits", "w9"), 1, "--bits", "wXaY");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "magic", "--plan", out), 1, "--method", "magic");
+        assertUserError(run("quantize", "--model", MODEL), 1, "-o FILE");
+        assertUserError(run("quantize", "--model", MODEL, "--metric", "l7", "--plan", out), 1, "--metric", "l7");
+        assertUserError(run("quantize", "--model", MODEL, "--rounds", "0", "--plan", out), 1, "--rounds");
+        assertUserError(run("quantize", "--model", MODEL, "--calib", tmp.resolve("nope.txt").toString(), "--plan", out), 1, "nope.txt");
+        assertUserError(run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "33", "--plan", out), 1, "33");
+        assertUserError(run("quantize", "--model", MODEL, "-o", tmp.resolve("no/dir/q.st").toString()), 1, "does not exist");
+        assertFalse(Files.exists(Path.of(out)), "nothing written after an error");
+        assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--compare-fp"), 1, "--compare-fp");
+        assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--plan", tmp.resolve("p.json").toString()), 1, "p.json");
+    }
+}
