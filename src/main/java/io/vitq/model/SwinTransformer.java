@@ -74,22 +74,28 @@ public final class SwinTransformer implements Model {
 
         /** x [B, R*R, C] to a new [B, (R/2)^2, 2C]; {@code buf} holds the gathered [B, (R/2)^2, 4C]. */
         float[] forward(float[] x, int B, float[] buf, Executor ex) {
-            int R = inRes, r = R / 2, L = r * r, C4 = norm.dim(), C = C4 / 4;
+            int r = inRes / 2, L = r * r, C4 = norm.dim(), C = C4 / 4;
             float[] g = norm.weight(), be = norm.bias();
             float eps = norm.eps();
             Parallel.forRange(B * L, 64, (o0, o1) -> {
                 for (int o = o0; o < o1; o++) {
-                    int b = o / L, i = o % L / r, j = o % r, dst = o * C4;
-                    for (int k = 0; k < 4; k++) {
-                        int dy = k & 1, dx = k >> 1;   // k = 2 * dx + dy, as timm concatenates
-                        System.arraycopy(x, ((b * R + 2 * i + dy) * R + 2 * j + dx) * C, buf, dst + k * C, C);
-                    }
+                    int dst = o * C4;
+                    for (int k = 0; k < 4; k++) System.arraycopy(x, source(o, k) * C, buf, dst + k * C, C);
                     LayerNormKernel.forward(buf, dst, C4, buf, dst, C4, 1, C4, g, be, eps, false);
                 }
             });
             float[] y = new float[B * L * reduction.out()];
             ex.linear(reduction, buf, B * L, y, Activation.NONE, false);
             return y;
+        }
+
+        /**
+         * The input row (image b's token (2i + dy, 2j + dx)) that part k of output row o = (b, i, j)
+         * reads, with k = 2 dx + dy as timm concatenates.
+         */
+        int source(int o, int k) {
+            int R = inRes, r = R / 2, L = r * r, b = o / L, i = o % L / r, j = o % r, dy = k & 1, dx = k >> 1;
+            return (b * R + 2 * i + dy) * R + 2 * j + dx;
         }
     }
 
@@ -142,7 +148,7 @@ public final class SwinTransformer implements Model {
         }
 
         /** y[window row r] = norm1(x[token windowOrder[r]]): norm, roll and window_partition in one pass. */
-        private void gatherNorm1(float[] x, int B, float[] y) {
+        void gatherNorm1(float[] x, int B, float[] y) {
             int L = windowOrder.length, D = norm1.dim();
             float[] g = norm1.weight(), be = norm1.bias();
             float eps = norm1.eps();
@@ -155,7 +161,7 @@ public final class SwinTransformer implements Model {
         }
 
         /** x[token windowOrder[r]] += y[window row r]: window_reverse, roll back and residual add. */
-        private void scatterAdd(float[] y, float[] x, int B) {
+        void scatterAdd(float[] y, float[] x, int B) {
             int L = windowOrder.length, D = norm1.dim();
             Parallel.forRange(B * L, 64, (r0, r1) -> {
                 for (int r = r0; r < r1; r++) {
@@ -249,6 +255,14 @@ public final class SwinTransformer implements Model {
     public SwinConfig config() { return cfg; }
 
     public Stage[] stages() { return stages.clone(); }
+
+    public PatchEmbed patchEmbed() { return patchEmbed; }
+
+    /** The final norm, before the average pool. */
+    public LayerNorm norm() { return norm; }
+
+    /** {@code head.fc}. */
+    public Linear head() { return head; }
 
     @Override public String name() { return name; }
 

@@ -1,14 +1,9 @@
 package io.vitq.model;
 
 import io.vitq.tensor.Activation;
-import io.vitq.tensor.AttentionKernel;
 import io.vitq.tensor.BackwardKernels;
 import io.vitq.tensor.Gemm;
-import io.vitq.tensor.PackedB;
-import io.vitq.tensor.Parallel;
-import io.vitq.tensor.SoftmaxKernel;
 import io.vitq.tensor.Tensor;
-import io.vitq.tensor.VectorMath;
 
 import java.util.Arrays;
 
@@ -67,24 +62,8 @@ public final class VitBackward {
         float[] logits = logitsT.data();
 
         // ---- loss and dL/dlogits
-        int[] tg = targets != null ? targets.clone() : topOne(logits, B, NC);
-        if (tg.length != B) throw new IllegalArgumentException("targets: " + tg.length + " values for a batch of " + B);
-        float[] gLogits = new float[B * NC];
-        double loss = 0;
-        for (int b = 0; b < B; b++) {
-            int t = tg[b];
-            if (t < 0 || t >= NC) throw new IllegalArgumentException("target " + t + " of image " + b + " is not in [0, " + NC + ")");
-            int o = b * NC;
-            double max = Double.NEGATIVE_INFINITY;
-            for (int c = 0; c < NC; c++) max = Math.max(max, logits[o + c]);
-            double sum = 0;
-            for (int c = 0; c < NC; c++) sum += Math.exp(logits[o + c] - max);
-            loss += (Math.log(sum) + max - logits[o + t]) / B;
-            for (int c = 0; c < NC; c++) {
-                double p = Math.exp(logits[o + c] - max) / sum;
-                gLogits[o + c] = (float) ((p - (c == t ? 1 : 0)) / B);
-            }
-        }
+        Backprop.Loss loss = Backprop.crossEntropy(logits, targets, B, NC);
+        float[] gLogits = loss.gradLogits();
 
         // ---- head(s) and final norm
         Linear head = linear(m, "head"), headDist = cfg.distilled() ? linear(m, "head_dist") : null;
@@ -97,8 +76,7 @@ public final class VitBackward {
             Linear h = heads[hi];
             float[] g = gLogits.clone();
             if (headDist != null) for (int i = 0; i < g.length; i++) g[i] *= 0.5f;
-            sink.onLinear(h, want ? cap.x(h) : null, want ? cap.out(h) : null, g, B);
-            Gemm.gemm(g, 0, NC, B, packForBackward(h), dTok, 0, D, null, Activation.NONE, false, true);
+            Backprop.linear(sink, h, cap.x(h), cap.out(h), g, B, dTok);
             // token hi (class, then distillation) of each image went through the final norm
             BackwardKernels.layerNormBackward(xLast, hi * D, T * D, dTok, 0, D, dX, hi * D, T * D, B, D,
                     norm.weight(), norm.eps(), false, false);
@@ -107,7 +85,8 @@ public final class VitBackward {
 
         // ---- blocks, last to first
         VisionTransformer.Block[] blocks = m.blocks();
-        Workspace ws = new Workspace(B, cfg, want);
+        int M = B * T;
+        Backprop.BlockBuffers ws = new Backprop.BlockBuffers(M * D, M * cfg.mlpHidden(), M * cfg.heads() * T, want);
         float[] dNext = new float[B * T * D];
         for (int i = depth - 1; i >= 0; i--) {
             blockBackward(blocks[i], blockIn[i], dX, dNext, B, cfg, ws, sink);
@@ -120,7 +99,7 @@ public final class VitBackward {
         float[] dPe = new float[B * NP * D];
         for (int b = 0; b < B; b++) System.arraycopy(dX, (b * T + pre) * D, dPe, b * NP * D, NP * D);
         sink.onLinear(pe, want ? cap.x(pe) : null, want ? cap.out(pe) : null, dPe, B * NP);
-        return new Result(logits, tg, loss, B, NC);
+        return new Result(logits, loss.targets(), loss.value(), B, NC);
     }
 
     /** Index of the first maximum of each row of {@code logits [B, NC]}. */
@@ -132,11 +111,6 @@ public final class VitBackward {
             t[b] = best;
         }
         return t;
-    }
-
-    /** B = W ([out, in] row-major) as the right operand of {@code dX = dY . W}: B[k = out][n = in]. */
-    static PackedB packForBackward(Linear op) {
-        return PackedB.pack(op.weight(), 0, op.in(), op.out(), op.in());
     }
 
     private static Linear linear(VisionTransformer m, String id) {
@@ -162,173 +136,37 @@ public final class VitBackward {
         float[] out(Linear op) { return ops.get(op.id())[1]; }
     }
 
-    /** Block-sized buffers shared by all blocks of one backward. */
-    private static final class Workspace {
-        final float[] ln1, qkv, attnOut, h1, ln2, f, g;          // recomputed forward
-        final float[] scores, probs;                              // [B, H, T, T]; scores null unless wanted
-        final float[] qh, kTh, vh, oh, dOh;                       // head-major operands (sink); dOh always
-        final float[] dg, dln, dh1, dAttn, dqkv, dScores, tmpOut; // gradients; tmpOut: proj/fc2 outputs
-
-        Workspace(int B, ViTConfig c, boolean want) {
-            int M = B * c.tokens(), D = c.dim(), Hd = c.mlpHidden(), T = c.tokens();
-            int att = B * c.heads() * T * T;
-            ln1 = new float[M * D];
-            qkv = new float[M * 3 * D];
-            attnOut = new float[M * D];
-            h1 = new float[M * D];
-            ln2 = new float[M * D];
-            f = new float[M * Hd];
-            g = new float[M * Hd];
-            scores = want ? new float[att] : null;
-            probs = new float[att];
-            qh = want ? new float[M * D] : null;
-            kTh = want ? new float[M * D] : null;
-            vh = want ? new float[M * D] : null;
-            oh = want ? new float[M * D] : null;
-            dOh = new float[M * D];
-            dg = new float[M * Hd];
-            dln = new float[M * D];
-            dh1 = new float[M * D];
-            dAttn = new float[M * D];
-            dqkv = new float[M * 3 * D];
-            dScores = new float[att];
-            tmpOut = want ? new float[M * D] : null;
-        }
-    }
-
-    /** Per-thread scratch of the attention tasks. */
-    private static final class Scratch {
-        float[] s = new float[0], dp = new float[0], aT = new float[0], cT = new float[0];
-        final PackedB pb = PackedB.buffer();
-
-        void size(int T, int d) {
-            if (s.length < T * T) { s = new float[T * T]; dp = new float[T * T]; }
-            if (aT.length < d * T) { aT = new float[d * T]; cT = new float[d * T]; }
-        }
-    }
-
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-
     /**
      * Recomputes block {@code bl} from its input x and back-propagates {@code dy} (gradient at the
      * block output) to {@code dx} (gradient at the block input), reporting every op to the sink.
      */
     private static void blockBackward(VisionTransformer.Block bl, float[] x, float[] dy, float[] dx,
-                                      int B, ViTConfig c, Workspace w, BackwardSink sink) {
-        int T = c.tokens(), D = c.dim(), Hd = c.mlpHidden(), M = B * T;
+                                      int B, ViTConfig c, Backprop.BlockBuffers w, BackwardSink sink) {
+        int D = c.dim(), M = B * c.tokens();
         boolean want = sink.wantsForward();
         AttentionOp attn = bl.attn();
         if (attn.bias() != null || attn.qPrescaled()) throw new IllegalStateException(attn.prefix() + ": not a ViT attention");
 
         // ---- forward recomputation (the same kernels and order as VisionTransformer.Block.forward)
         bl.norm1().apply(x, w.ln1, M);
-        Gemm.gemm(w.ln1, 0, D, M, bl.qkv().packed(), w.qkv, 0, 3 * D, bl.qkv().bias(), Activation.NONE, false, true);
-        attentionForward(attn.spec(), B, w, want);
+        Backprop.output(bl.qkv(), w.ln1, M, w.qkv);
+        Backprop.attentionForward(attn, B, w, want);
         System.arraycopy(x, 0, w.h1, 0, M * D);
         Gemm.gemm(w.attnOut, 0, D, M, bl.proj().packed(), w.h1, 0, D, bl.proj().bias(), Activation.NONE, true, true);
-        bl.norm2().apply(w.h1, w.ln2, M);
-        Gemm.gemm(w.ln2, 0, D, M, bl.fc1().packed(), w.f, 0, Hd, bl.fc1().bias(), Activation.NONE, false, true);
-        System.arraycopy(w.f, 0, w.g, 0, M * Hd);
-        Parallel.forRange(M, (r0, r1) -> VectorMath.geluInPlace(w.g, r0 * Hd, (r1 - r0) * Hd));
+        Backprop.mlpForward(bl.norm2(), bl.fc1(), M, w);
 
-        // ---- mlp.fc2: out = gelu(f) . W2^T + b2 (added to h1)
-        if (want) Gemm.gemm(w.g, 0, Hd, M, bl.fc2().packed(), w.tmpOut, 0, D, bl.fc2().bias(), Activation.NONE, false, true);
-        sink.onLinear(bl.fc2(), want ? w.g : null, want ? w.tmpOut : null, dy, M);
-        Gemm.gemm(dy, 0, D, M, packForBackward(bl.fc2()), w.dg, 0, Hd, null, Activation.NONE, false, true);
-        // ---- GELU, then mlp.fc1 (pre-GELU output)
-        Parallel.forRange(M, (r0, r1) -> BackwardKernels.geluBackward(w.f, w.dg, w.dg, r0 * Hd, (r1 - r0) * Hd));
-        sink.onLinear(bl.fc1(), want ? w.ln2 : null, want ? w.f : null, w.dg, M);
-        Gemm.gemm(w.dg, 0, Hd, M, packForBackward(bl.fc1()), w.dln, 0, D, null, Activation.NONE, false, true);
-        // ---- norm2 and the residual: dh1 = dy + LN2'(dln)
-        System.arraycopy(dy, 0, w.dh1, 0, M * D);
-        BackwardKernels.layerNormBackward(w.h1, 0, D, w.dln, 0, D, w.dh1, 0, D, M, D,
-                bl.norm2().weight(), bl.norm2().eps(), true, true);
+        // ---- mlp.fc2, GELU, mlp.fc1 (pre-GELU output), norm2 and the residual: dh1 = dy + LN2'(...)
+        Backprop.mlpBackward(bl.norm2(), bl.fc1(), bl.fc2(), dy, M, w, sink);
         // ---- attn.proj
-        if (want) Gemm.gemm(w.attnOut, 0, D, M, bl.proj().packed(), w.tmpOut, 0, D, bl.proj().bias(), Activation.NONE, false, true);
-        sink.onLinear(bl.proj(), want ? w.attnOut : null, want ? w.tmpOut : null, w.dh1, M);
-        Gemm.gemm(w.dh1, 0, D, M, packForBackward(bl.proj()), w.dAttn, 0, D, null, Activation.NONE, false, true);
+        Backprop.linear(sink, bl.proj(), w.attnOut, want ? Backprop.output(bl.proj(), w.attnOut, M, w.tmpOut) : null,
+                w.dh1, M, w.dAttn);
         // ---- attention core: matmul2, softmax, matmul1
-        attentionBackward(attn.spec(), B, w, want);
-        int H = c.heads(), d = c.headDim();
-        sink.onMatmul(attn.matmul2Id(), want ? w.probs : null, want ? w.vh : null, want ? w.oh : null, w.dOh,
-                B, H, T, T, d);
-        sink.onMatmul(attn.matmul1Id(), want ? w.qh : null, want ? w.kTh : null, want ? w.scores : null, w.dScores,
-                B, H, T, d, T);
+        Backprop.attentionBackward(attn, B, w);
+        Backprop.reportAttention(attn, B, w, sink);
         // ---- attn.qkv, norm1 and the residual: dx = dh1 + LN1'(dqkv . Wqkv)
-        sink.onLinear(bl.qkv(), want ? w.ln1 : null, want ? w.qkv : null, w.dqkv, M);
-        Gemm.gemm(w.dqkv, 0, 3 * D, M, packForBackward(bl.qkv()), w.dln, 0, D, null, Activation.NONE, false, true);
+        Backprop.linear(sink, bl.qkv(), w.ln1, w.qkv, w.dqkv, M, w.dln);
         System.arraycopy(w.dh1, 0, dx, 0, M * D);
         BackwardKernels.layerNormBackward(x, 0, D, w.dln, 0, D, dx, 0, D, M, D,
                 bl.norm1().weight(), bl.norm1().eps(), true, true);
-    }
-
-    /**
-     * S = q.k^T (raw), P = softmax(S * scale), O = P.v into attnOut (token-major), computed as
-     * {@link AttentionKernel#forward} does; also the head-major operands when wanted.
-     */
-    private static void attentionForward(AttentionKernel.Spec s, int B, Workspace w, boolean want) {
-        final int T = s.tokens(), H = s.heads(), d = s.headDim(), D = s.dim(), ld = 3 * D, TT = T * T;
-        final float[] qkv = w.qkv;
-        Parallel.forEach(B * H, task -> {
-            int g = task / H, h = task % H;
-            Scratch sc = SCRATCH.get();
-            sc.size(T, d);
-            int rowBase = g * T * ld, hm = task * TT;
-            float[] S = want ? w.scores : sc.s;
-            int sOff = want ? hm : 0;
-            sc.pb.repackTransposed(qkv, rowBase + D + h * d, ld, T, d);
-            Gemm.gemm(qkv, rowBase + h * d, ld, T, sc.pb, S, sOff, T, null, Activation.NONE, false, false);
-            System.arraycopy(S, sOff, w.probs, hm, TT);
-            for (int i = 0; i < T; i++) SoftmaxKernel.row(w.probs, hm + i * T, T, s.scale(), null, 0);
-            sc.pb.repack(qkv, rowBase + 2 * D + h * d, ld, T, d);
-            Gemm.gemm(w.probs, hm, T, T, sc.pb, w.attnOut, g * T * D + h * d, D, null, Activation.NONE, false, false);
-            if (want) {
-                int o = task * T * d;
-                for (int t = 0; t < T; t++) {
-                    System.arraycopy(qkv, rowBase + t * ld + h * d, w.qh, o + t * d, d);
-                    System.arraycopy(qkv, rowBase + t * ld + 2 * D + h * d, w.vh, o + t * d, d);
-                    System.arraycopy(w.attnOut, (g * T + t) * D + h * d, w.oh, o + t * d, d);
-                }
-                BackwardKernels.transpose(qkv, rowBase + D + h * d, ld, T, d, w.kTh, o, T);
-            }
-        });
-    }
-
-    /**
-     * From dO (= dAttn, token-major): dP = dO.v^T, dv = P^T.dO, dS = scale * P * (dP - rowsum(dP P))
-     * (gradient at the raw scores), dq = dS.k, dk = dS^T.q, into dqkv; also dO head-major.
-     */
-    private static void attentionBackward(AttentionKernel.Spec s, int B, Workspace w, boolean want) {
-        final int T = s.tokens(), H = s.heads(), d = s.headDim(), D = s.dim(), ld = 3 * D, TT = T * T;
-        final float[] qkv = w.qkv, dqkv = w.dqkv;
-        Parallel.forEach(B * H, task -> {
-            int g = task / H, h = task % H;
-            Scratch sc = SCRATCH.get();
-            sc.size(T, d);
-            int rowBase = g * T * ld, hm = task * TT, dO = g * T * D + h * d;
-            // dP = dO . v^T
-            sc.pb.repackTransposed(qkv, rowBase + 2 * D + h * d, ld, T, d);
-            Gemm.gemm(w.dAttn, dO, D, T, sc.pb, sc.dp, 0, T, null, Activation.NONE, false, false);
-            // dv^T = dO^T . P
-            BackwardKernels.transpose(w.dAttn, dO, D, T, d, sc.aT, 0, T);
-            sc.pb.repack(w.probs, hm, T, T, T);
-            Gemm.gemm(sc.aT, 0, T, d, sc.pb, sc.cT, 0, T, null, Activation.NONE, false, false);
-            BackwardKernels.transpose(sc.cT, 0, T, d, T, dqkv, rowBase + 2 * D + h * d, ld);
-            // softmax (with the scale) backward: gradient at matmul1's output
-            for (int i = 0; i < T; i++) {
-                BackwardKernels.softmaxBackwardRow(w.probs, hm + i * T, sc.dp, i * T, w.dScores, hm + i * T, T, s.scale());
-            }
-            // dq = dS . k
-            sc.pb.repack(qkv, rowBase + D + h * d, ld, T, d);
-            Gemm.gemm(w.dScores, hm, T, T, sc.pb, dqkv, rowBase + h * d, ld, null, Activation.NONE, false, false);
-            // dk^T = q^T . dS
-            BackwardKernels.transpose(qkv, rowBase + h * d, ld, T, d, sc.aT, 0, T);
-            sc.pb.repack(w.dScores, hm, T, T, T);
-            Gemm.gemm(sc.aT, 0, T, d, sc.pb, sc.cT, 0, T, null, Activation.NONE, false, false);
-            BackwardKernels.transpose(sc.cT, 0, T, d, T, dqkv, rowBase + D + h * d, ld);
-            // matmul2's output gradient, head-major
-            int o = task * T * d;
-            for (int t = 0; t < T; t++) System.arraycopy(w.dAttn, dO + t * D, w.dOh, o + t * d, d);
-        });
     }
 }

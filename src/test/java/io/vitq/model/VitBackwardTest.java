@@ -5,9 +5,11 @@ import io.vitq.tensor.Activation;
 import io.vitq.tensor.BackwardKernels;
 import io.vitq.tensor.MathOps;
 import io.vitq.tensor.Tensor;
+import io.vitq.tensor.VectorMath;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,6 +17,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
+import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -152,17 +156,8 @@ class VitBackwardTest {
             this.opId = opId;
             this.index = index;
             this.delta = delta;
-            int S = c.imgSize(), P = c.patch(), G = c.gridSize(), C = c.inChans(), K = C * P * P;
             int D = c.dim(), T = c.tokens(), NP = c.numPatches(), pre = c.prefixTokens();
-            double[] patches = new double[B * NP * K];
-            for (int b = 0; b < B; b++)
-                for (int gy = 0; gy < G; gy++)
-                    for (int gx = 0; gx < G; gx++)
-                        for (int ch = 0; ch < C; ch++)
-                            for (int ky = 0; ky < P; ky++)
-                                for (int kx = 0; kx < P; kx++)
-                                    patches[((b * G + gy) * G + gx) * K + (ch * P + ky) * P + kx] =
-                                            img[((b * C + ch) * S + gy * P + ky) * S + gx * P + kx];
+            double[] patches = im2col(img, B, c.inChans(), c.imgSize(), c.patch());
             double[] pe = linear("patch_embed.proj", patches, B * NP);
             double[] x = new double[B * T * D];
             double[] pos = toD(cached("pos_embed"));
@@ -180,39 +175,7 @@ class VitBackwardTest {
             for (int i = 0; i < c.depth(); i++) {
                 String pb = "blocks." + i;
                 double[] qkv = linear(pb + ".attn.qkv", layerNorm(pb + ".norm1", x, M, D), M);
-                double[] s = new double[B * H * T * T], o = new double[B * H * T * d];
-                for (int b = 0; b < B; b++)
-                    for (int h = 0; h < H; h++)
-                        for (int t = 0; t < T; t++)
-                            for (int u = 0; u < T; u++) {
-                                double v = 0;
-                                for (int j = 0; j < d; j++)
-                                    v += qkv[(b * T + t) * 3 * D + h * d + j] * qkv[(b * T + u) * 3 * D + D + h * d + j];
-                                s[((b * H + h) * T + t) * T + u] = v;
-                            }
-                perturb(pb + ".attn.matmul1", s);
-                for (int row = 0; row < B * H * T; row++) {
-                    double max = Double.NEGATIVE_INFINITY, sum = 0;
-                    for (int u = 0; u < T; u++) max = Math.max(max, s[row * T + u] * scale);
-                    for (int u = 0; u < T; u++) sum += s[row * T + u] = Math.exp(s[row * T + u] * scale - max);
-                    for (int u = 0; u < T; u++) s[row * T + u] /= sum;
-                }
-                for (int b = 0; b < B; b++)
-                    for (int h = 0; h < H; h++)
-                        for (int t = 0; t < T; t++)
-                            for (int j = 0; j < d; j++) {
-                                double v = 0;
-                                for (int u = 0; u < T; u++)
-                                    v += s[((b * H + h) * T + t) * T + u] * qkv[(b * T + u) * 3 * D + 2 * D + h * d + j];
-                                o[((b * H + h) * T + t) * d + j] = v;
-                            }
-                perturb(pb + ".attn.matmul2", o);
-                double[] attnOut = new double[M * D];
-                for (int b = 0; b < B; b++)
-                    for (int h = 0; h < H; h++)
-                        for (int t = 0; t < T; t++)
-                            for (int j = 0; j < d; j++)
-                                attnOut[(b * T + t) * D + h * d + j] = o[((b * H + h) * T + t) * d + j];
+                double[] attnOut = attention(qkv, B, T, H, d, 1, scale, null, this::perturb, pb + ".attn");
                 double[] proj = linear(pb + ".attn.proj", attnOut, M);
                 for (int k = 0; k < x.length; k++) x[k] += proj[k];
                 double[] f = linear(pb + ".mlp.fc1", layerNorm(pb + ".norm2", x, M, D), M);
@@ -297,6 +260,38 @@ class VitBackwardTest {
 
         int expectedOps = 1 + 1 + c.depth() * 6 + (c.distilled() ? 1 : 0);
         assertEquals(expectedOps, grads.size(), grads.keySet().toString());
+        return compareWithFiniteDifferences(grads,
+                (id, i, delta) -> loss(ref.logits(img.data(), B, id, i, delta), res.targets(), B, NC),
+                samples, id -> id.replaceAll("^blocks\\.\\d+\\.", "blocks.*."));
+    }
+
+    /** Images [B, C, S, S] to patch rows (b, gy, gx) of columns (c, ky, kx), in double. */
+    static double[] im2col(float[] img, int B, int C, int S, int P) {
+        int G = S / P, K = C * P * P;
+        double[] patches = new double[B * G * G * K];
+        for (int b = 0; b < B; b++)
+            for (int gy = 0; gy < G; gy++)
+                for (int gx = 0; gx < G; gx++)
+                    for (int ch = 0; ch < C; ch++)
+                        for (int ky = 0; ky < P; ky++)
+                            for (int kx = 0; kx < P; kx++)
+                                patches[((b * G + gy) * G + gx) * K + (ch * P + ky) * P + kx] =
+                                        img[((b * C + ch) * S + gy * P + ky) * S + gx * P + kx];
+        return patches;
+    }
+
+    /** The float64 loss with {@code delta} added to element {@code index} of op {@code id}'s output. */
+    interface PerturbedLoss {
+        double at(String id, int index, double delta);
+    }
+
+    /**
+     * Every op's gradient against central differences of {@code loss} (step 1e-3) on a sample of
+     * elements: the op's largest and {@code samples} random ones. Asserts the tolerance; returns
+     * the max relative error per op kind ({@code kind} maps an op id to its kind).
+     */
+    static Map<String, Double> compareWithFiniteDifferences(Map<String, Tensor> grads, PerturbedLoss loss, int samples,
+                                                            UnaryOperator<String> kind) {
         SplittableRandom r = new SplittableRandom(42);
         double h = 1e-3;
         Map<String, Double> worst = new TreeMap<>();
@@ -310,16 +305,67 @@ class VitBackwardTest {
             List<Integer> idx = new ArrayList<>(List.of(argmax));
             for (int s = 0; s < samples; s++) idx.add(r.nextInt(g.length));
             for (int i : idx) {
-                double fd = (loss(ref.logits(img.data(), B, id, i, h), res.targets(), B, NC)
-                        - loss(ref.logits(img.data(), B, id, i, -h), res.targets(), B, NC)) / (2 * h);
+                double fd = (loss.at(id, i, h) - loss.at(id, i, -h)) / (2 * h);
                 double err = Math.abs(g[i] - fd) / (Math.abs(fd) + 0.01 * gmax);
-                String kind = id.replaceAll("^blocks\\.\\d+\\.", "blocks.*.");
-                worst.merge(kind, err, Math::max);
+                worst.merge(kind.apply(id), err, Math::max);
                 assertTrue(err < TOL, String.format(Locale.ROOT, "%s[%d]: analytic %.8g, finite difference %.8g (err %.2g)",
                         id, i, g[i], fd, err));
             }
         }
         return worst;
+    }
+
+    /** Additive score bias of group g, head h, query i, key j. */
+    interface ScoreBias {
+        double at(int g, int h, int i, int j);
+    }
+
+    /**
+     * The attention core in double over {@code qkv [G*T, 3D]} (timm's layout), per group g and head
+     * h: matmul1 = (q * qScale) . k^T, P = softmax(matmul1 * sScale + bias), matmul2 = P . v.
+     * {@code perturb} gets matmul1's output [G, H, T, T] and matmul2's [G, H, T, d] (ids
+     * {@code prefix.matmul1}, {@code prefix.matmul2}) as they are computed. Returns the output
+     * token-major [G*T, D].
+     */
+    static double[] attention(double[] qkv, int G, int T, int H, int d, double qScale, double sScale, ScoreBias bias,
+                              BiConsumer<String, double[]> perturb, String prefix) {
+        int D = H * d;
+        double[] s = new double[G * H * T * T], o = new double[G * H * T * d], out = new double[G * T * D];
+        for (int g = 0; g < G; g++)
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < T; t++)
+                    for (int u = 0; u < T; u++) {
+                        double v = 0;
+                        for (int j = 0; j < d; j++)
+                            v += qkv[(g * T + t) * 3 * D + h * d + j] * qScale * qkv[(g * T + u) * 3 * D + D + h * d + j];
+                        s[((g * H + h) * T + t) * T + u] = v;
+                    }
+        perturb.accept(prefix + ".matmul1", s);
+        for (int row = 0; row < G * H * T; row++) {
+            int g = row / (H * T), h = row / T % H, t = row % T;
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int u = 0; u < T; u++) {
+                s[row * T + u] = s[row * T + u] * sScale + (bias == null ? 0 : bias.at(g, h, t, u));
+                max = Math.max(max, s[row * T + u]);
+            }
+            for (int u = 0; u < T; u++) sum += s[row * T + u] = Math.exp(s[row * T + u] - max);
+            for (int u = 0; u < T; u++) s[row * T + u] /= sum;
+        }
+        for (int g = 0; g < G; g++)
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < T; t++)
+                    for (int j = 0; j < d; j++) {
+                        double v = 0;
+                        for (int u = 0; u < T; u++)
+                            v += s[((g * H + h) * T + t) * T + u] * qkv[(g * T + u) * 3 * D + 2 * D + h * d + j];
+                        o[((g * H + h) * T + t) * d + j] = v;
+                    }
+        perturb.accept(prefix + ".matmul2", o);
+        for (int g = 0; g < G; g++)
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < T; t++)
+                    System.arraycopy(o, ((g * H + h) * T + t) * d, out, (g * T + t) * D + h * d, d);
+        return out;
     }
 
     @Test
@@ -356,18 +402,23 @@ class VitBackwardTest {
             VitBackward.Result res = VitBackward.run(m, images(B, 32, 9), null, grads);
             float[] ref = m.forward(images(B, 32, 9)).data();
             assertArrayEquals(ref, res.logits(), "the backward's forward is the model's forward");
-            for (int b = 0; b < B; b++) {
-                int top = 0;
-                for (int k = 1; k < NC; k++) if (ref[b * NC + k] > ref[b * NC + top]) top = k;
-                assertEquals(top, res.targets()[b]);
-                double max = ref[b * NC + top], sum = 0;
-                for (int k = 0; k < NC; k++) sum += Math.exp(ref[b * NC + k] - max);
-                for (int k = 0; k < NC; k++) {
-                    double want = (Math.exp(ref[b * NC + k] - max) / sum - (k == top ? 1 : 0)) / B;
-                    if (pre == 2) want /= 2;
-                    assertEquals(want, grads.get("head").data()[b * NC + k], 1e-7);
-                    if (pre == 2) assertEquals(want, grads.get("head_dist").data()[b * NC + k], 1e-7);
-                }
+            double factor = pre == 2 ? 0.5 : 1;
+            assertOwnTopOneGradient(ref, res.targets(), grads.get("head").data(), B, NC, factor);
+            if (pre == 2) assertOwnTopOneGradient(ref, res.targets(), grads.get("head_dist").data(), B, NC, factor);
+        }
+    }
+
+    /** The targets are the logits' top-1 (first maximum) and {@code g = factor * (softmax - onehot(top)) / B}. */
+    static void assertOwnTopOneGradient(float[] logits, int[] targets, float[] g, int B, int NC, double factor) {
+        for (int b = 0; b < B; b++) {
+            int top = 0;
+            for (int k = 1; k < NC; k++) if (logits[b * NC + k] > logits[b * NC + top]) top = k;
+            assertEquals(top, targets[b]);
+            double max = logits[b * NC + top], sum = 0;
+            for (int k = 0; k < NC; k++) sum += Math.exp(logits[b * NC + k] - max);
+            for (int k = 0; k < NC; k++) {
+                double want = factor * (Math.exp(logits[b * NC + k] - max) / sum - (k == top ? 1 : 0)) / B;
+                assertEquals(want, g[b * NC + k], 1e-7);
             }
         }
     }
@@ -418,6 +469,67 @@ class VitBackwardTest {
         }
     }
 
+    /**
+     * A float forward that records, by op id, every Linear's input, output and (when it adds into
+     * the residual stream) the value before, and, by attention prefix, every attention's qkv and output.
+     */
+    static final class ForwardRecorder extends FloatExecutor {
+        final Map<String, float[][]> ops = new HashMap<>();
+
+        @Override
+        public void linear(Linear op, float[] x, int rows, float[] y, Activation act, boolean acc) {
+            float[] before = acc ? Arrays.copyOf(y, rows * op.out()) : null;
+            super.linear(op, x, rows, y, act, acc);
+            ops.put(op.id(), new float[][] {Arrays.copyOf(x, rows * op.in()), Arrays.copyOf(y, rows * op.out()), before});
+        }
+
+        @Override
+        public void attention(AttentionOp op, float[] qkv, int groups, float[] out) {
+            super.attention(op, qkv, groups, out);
+            int rows = groups * op.spec().tokens(), D = op.spec().dim();
+            ops.put(op.prefix(), new float[][] {Arrays.copyOf(qkv, rows * 3 * D), Arrays.copyOf(out, rows * D)});
+        }
+
+        /**
+         * A Linear's sink operands are the forward's: the same input and output (fc1: before the
+         * forward's fused GELU; a residual op: without the residual), and out = x . W^T + b in double.
+         */
+        void assertLinearOperands(Linear op, float[] x, float[] out, int rows) {
+            String id = op.id();
+            float[][] f = ops.get(id);
+            assertNotNull(f, id);
+            assertEquals(f[0].length / op.in(), rows, id + " rows");
+            assertArrayEquals(f[0], Arrays.copyOf(x, rows * op.in()), id + " input");
+            float[] o = Arrays.copyOf(out, rows * op.out());
+            if (id.endsWith("mlp.fc1")) {        // scalar GELU may differ from the fused one by an ulp
+                for (int i = 0; i < o.length; i++) o[i] = VectorMath.gelu(o[i]);
+                for (int i = 0; i < o.length; i++) assertEquals(f[1][i], o[i], 1e-6f * (1 + Math.abs(o[i])), id);
+            } else if (f[2] != null) {           // residual: the model's y = before + out
+                for (int i = 0; i < o.length; i++) assertEquals(f[1][i] - f[2][i], o[i], 1e-5f * (1 + Math.abs(f[1][i])), id);
+            } else {
+                assertArrayEquals(f[1], o, id + " output");
+            }
+            float[] w = op.weight(), bias = op.bias();
+            for (int rr = 0; rr < rows; rr += Math.max(1, rows / 7))
+                for (int k = 0; k < op.out(); k++) {
+                    double s = bias == null ? 0 : bias[k];
+                    for (int i = 0; i < op.in(); i++) s += (double) x[rr * op.in() + i] * w[k * op.in() + i];
+                    assertEquals(s, out[rr * op.out() + k], 1e-5 * (1 + Math.abs(s)), id);
+                }
+        }
+    }
+
+    /** {@code out = a . b} per group and head, in double. */
+    static void assertMatmulProduct(String id, float[] a, float[] b, float[] out, int groups, int heads, int mm, int k, int n) {
+        for (int gh = 0; gh < groups * heads; gh++)
+            for (int i = 0; i < mm; i++)
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int q = 0; q < k; q++) s += (double) a[(gh * mm + i) * k + q] * b[(gh * k + q) * n + j];
+                    assertEquals(s, out[(gh * mm + i) * n + j], 1e-5 * (1 + Math.abs(s)), id);
+                }
+    }
+
     /** The operands handed to the sink are the model's own forward tensors. */
     @Test
     void sinkOperandsAreTheForwardTensors() {
@@ -425,47 +537,13 @@ class VitBackwardTest {
         VisionTransformer m = tinyVit(c, 21);
         Tensor img = images(2, 32, 8);
         int B = 2, T = c.tokens(), D = c.dim(), H = c.heads(), d = c.headDim();
-        // the model's forward, recording every Linear's input and (post-activation) output and the attention output
-        Map<String, float[][]> fwd = new HashMap<>();
-        m.forward(img, new FloatExecutor() {
-            @Override
-            public void linear(Linear op, float[] x, int rows, float[] y, Activation act, boolean acc) {
-                float[] x0 = java.util.Arrays.copyOf(x, rows * op.in());
-                float[] before = acc ? java.util.Arrays.copyOf(y, rows * op.out()) : null;
-                super.linear(op, x, rows, y, act, acc);
-                fwd.put(op.id(), new float[][] {x0, java.util.Arrays.copyOf(y, rows * op.out()), before});
-            }
-
-            @Override
-            public void attention(AttentionOp op, float[] qkv, int groups, float[] out) {
-                super.attention(op, qkv, groups, out);
-                fwd.put(op.prefix(), new float[][] {out.clone()});
-            }
-        });
+        ForwardRecorder fwd = new ForwardRecorder();
+        m.forward(img, fwd);
         Map<String, Integer> seen = new HashMap<>();
         VitBackward.run(m, img, null, new BackwardSink() {
             @Override
             public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
-                float[][] f = fwd.get(op.id());
-                assertNotNull(f, op.id());
-                assertArrayEquals(f[0], java.util.Arrays.copyOf(x, rows * op.in()), op.id() + " input");
-                float[] o = java.util.Arrays.copyOf(out, rows * op.out());
-                if (op.id().endsWith("mlp.fc1")) {
-                    for (int i = 0; i < o.length; i++) o[i] = io.vitq.tensor.VectorMath.gelu(o[i]);
-                    for (int i = 0; i < o.length; i++) assertEquals(f[1][i], o[i], 1e-6f * (1 + Math.abs(o[i])), op.id());
-                } else if (f[2] != null) { // residual: the model's y = before + out
-                    for (int i = 0; i < o.length; i++) assertEquals(f[1][i] - f[2][i], o[i], 1e-5f * (1 + Math.abs(f[1][i])), op.id());
-                } else {
-                    assertArrayEquals(f[1], o, op.id() + " output");
-                }
-                // out = x . W^T + b, in double
-                float[] w = op.weight();
-                for (int rr = 0; rr < rows; rr += Math.max(1, rows / 5))
-                    for (int k = 0; k < op.out(); k++) {
-                        double s = op.bias()[k];
-                        for (int i = 0; i < op.in(); i++) s += (double) x[rr * op.in() + i] * w[k * op.in() + i];
-                        assertEquals(s, out[rr * op.out() + k], 1e-5 * (1 + Math.abs(s)), op.id());
-                    }
+                fwd.assertLinearOperands(op, x, out, rows);
                 seen.merge("linear", 1, Integer::sum);
             }
 
@@ -474,15 +552,9 @@ class VitBackwardTest {
                                  int groups, int heads, int mm, int k, int n) {
                 assertEquals(B, groups);
                 assertEquals(H, heads);
-                for (int gh = 0; gh < groups * heads; gh++)
-                    for (int i = 0; i < mm; i++)
-                        for (int j = 0; j < n; j++) {
-                            double s = 0;
-                            for (int q = 0; q < k; q++) s += (double) a[(gh * mm + i) * k + q] * b[(gh * k + q) * n + j];
-                            assertEquals(s, out[(gh * mm + i) * n + j], 1e-5 * (1 + Math.abs(s)), id);
-                        }
+                assertMatmulProduct(id, a, b, out, groups, heads, mm, k, n);
                 if (id.endsWith("matmul2")) {
-                    float[] att = fwd.get(id.substring(0, id.length() - ".matmul2".length()))[0];
+                    float[] att = fwd.ops.get(id.substring(0, id.length() - ".matmul2".length()))[1];
                     for (int g = 0; g < B; g++)
                         for (int h = 0; h < H; h++)
                             for (int t = 0; t < T; t++)
