@@ -4,6 +4,8 @@ import io.vitq.model.AttentionOp;
 import io.vitq.model.BackwardSink;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
+import io.vitq.model.SwinBackward;
+import io.vitq.model.SwinTransformer;
 import io.vitq.model.VisionTransformer;
 import io.vitq.model.VitBackward;
 import io.vitq.quant.OpQuant;
@@ -49,9 +51,9 @@ public final class Calibrator {
      */
     public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, String calibration,
                                    Progress progress) {
-        if (!(model instanceof VisionTransformer vit)) {
+        if (!(model instanceof VisionTransformer) && !(model instanceof SwinTransformer)) {
             throw new IllegalArgumentException(model.name() + ": calibration of " + model.getClass().getSimpleName()
-                    + " models is not implemented yet (ViT and DeiT are)");
+                    + " models is not implemented (ViT, DeiT and Swin are)");
         }
         if (cfg.trueLabels() && labels == null)
             throw new IllegalArgumentException("true-label gradients need labelled calibration images");
@@ -79,7 +81,9 @@ public final class Calibrator {
                 if (progress != null) progress.opDone(id, found.size(), order.size());
             }
         };
-        VitBackward.run(vit, images, cfg.trueLabels() ? labels : null, sink);
+        int[] targets = cfg.trueLabels() ? labels : null;
+        if (model instanceof SwinTransformer swin) SwinBackward.run(swin, images, targets, sink);
+        else VitBackward.run((VisionTransformer) model, images, targets, sink);
         long total = System.nanoTime() - t0;
 
         Map<String, OpQuant> ops = new LinkedHashMap<>();

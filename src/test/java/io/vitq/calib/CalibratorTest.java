@@ -1,0 +1,82 @@
+package io.vitq.calib;
+
+import io.vitq.model.FloatExecutor;
+import io.vitq.model.Model;
+import io.vitq.quant.FakeQuantExecutor;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.MatmulQuant;
+import io.vitq.quant.PlanModelCheck;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.TwinGeluOperand;
+import io.vitq.quant.TwinSoftmaxOperand;
+import io.vitq.quant.UniformOperand;
+import io.vitq.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static io.vitq.testutil.TinyModels.IMAGES;
+import static io.vitq.testutil.TinyModels.SWIN;
+import static io.vitq.testutil.TinyModels.VIT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The whole calibration on tiny random ViT and Swin models: which ops, which quantizers, in which order. */
+class CalibratorTest {
+
+    @Test
+    void ptq4vitPlanCoversEveryOpOfViTAndSwinInForwardOrder() {
+        for (Model m : List.of(VIT, SWIN)) {
+            QuantPlan p = Calibrator.calibrate(m, IMAGES, null, CalibConfig.ptq4vit(8, 8).withSearch(10, 2), "test", null).plan();
+            assertEquals(Calibrator.forwardOrder(m), p.opIds(), m.name());
+            PlanModelCheck.check(p, m);
+            for (var e : p.ops().entrySet()) {
+                String id = e.getKey();
+                if (e.getValue() instanceof LinearQuant l) {
+                    if (id.equals("patch_embed.proj")) {
+                        assertNull(l.input(), "the image stays float");
+                        assertEquals(io.vitq.quant.Granularity.PER_OUTPUT_CHANNEL, l.weight().granularity());
+                    } else if (id.endsWith("mlp.fc2")) assertInstanceOf(TwinGeluOperand.class, l.input(), id);
+                    else assertInstanceOf(UniformOperand.class, l.input(), id);
+                    if (id.endsWith(".qkv")) assertEquals(3, l.weight().scaleCount(), id);
+                } else {
+                    MatmulQuant mq = (MatmulQuant) e.getValue();
+                    if (id.endsWith("matmul2")) assertInstanceOf(TwinSoftmaxOperand.class, mq.a(), id);
+                    else assertInstanceOf(UniformOperand.class, mq.a(), id);
+                }
+            }
+            // 8-bit fake quant stays close to float on these inputs
+            Tensor f = m.forward(IMAGES, FloatExecutor.INSTANCE), q = m.forward(IMAGES, new FakeQuantExecutor(p, m));
+            double max = 0, diff = 0;
+            for (int i = 0; i < f.size(); i++) {
+                max = Math.max(max, Math.abs(f.data()[i]));
+                diff = Math.max(diff, Math.abs(f.data()[i] - q.data()[i]));
+            }
+            assertTrue(diff < 0.1 * max, m.name() + ": 8-bit logits differ by " + diff + " (max |logit| " + max + ")");
+        }
+    }
+
+    @Test
+    void basePtqUsesSignedQuantizersEverywhere() {
+        QuantPlan p = Calibrator.calibrate(VIT, IMAGES, null, CalibConfig.basePtq(6, 6).withSearch(10, 1), "test", null).plan();
+        assertEquals("basePTQ", p.info().method());
+        assertEquals("cosine", p.info().metric());
+        p.ops().values().forEach(op -> op.operands().forEach(o -> {
+            assertInstanceOf(UniformOperand.class, o);
+            assertEquals(6, o.bits());
+        }));
+        assertEquals(io.vitq.quant.Granularity.PER_TENSOR, p.linear("patch_embed.proj").weight().granularity());
+    }
+
+    @Test
+    void trueLabelsNeedLabels() {
+        CalibConfig c = CalibConfig.ptq4vit(8, 8).withSearch(4, 1).withTrueLabels(true);
+        assertThrows(IllegalArgumentException.class, () -> Calibrator.calibrate(VIT, IMAGES, null, c, "test", null));
+        int[] labels = new int[IMAGES.dim(0)];
+        QuantPlan p = Calibrator.calibrate(VIT, IMAGES, labels, c, "test", null).plan();
+        assertEquals("cross-entropy, true labels", p.info().options().get("gradient"));
+    }
+}
