@@ -23,7 +23,22 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           double alpha, double beta, int candidates, int rounds,
                           boolean patchEmbedPerChannel, boolean twinSoftmax, TwinSoftmaxQuantizer.Mode softmaxMode,
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
-                          boolean trueLabels) {
+                          boolean trueLabels, java.util.List<OpBits> opBits) {
+
+    /**
+     * A per-op precision override: ops whose id matches {@code pattern} ({@code *} matches any
+     * characters, e.g. {@code head} or {@code blocks.*.mlp.fc2}) get these bit widths.
+     */
+    public record OpBits(String pattern, int weightBits, int activationBits) {
+        public OpBits {
+            if (weightBits < 2 || weightBits > 16 || activationBits < 2 || activationBits > 16)
+                throw new IllegalArgumentException("bits must be in 2..16, got W" + weightBits + "A" + activationBits);
+        }
+
+        boolean matches(String opId) {
+            return opId.matches(java.util.regex.Pattern.quote(pattern).replace("*", "\\E.*\\Q"));
+        }
+    }
 
     public CalibConfig {
         if (weightBits < 2 || weightBits > 16 || activationBits < 2 || activationBits > 16)
@@ -31,6 +46,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (!(alpha > 0) || !(beta > alpha)) throw new IllegalArgumentException("need 0 < alpha < beta, got " + alpha + ", " + beta);
         if (candidates < 1) throw new IllegalArgumentException("--candidates must be at least 1, got " + candidates);
         if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
+        opBits = opBits == null ? java.util.List.of() : java.util.List.copyOf(opBits);
     }
 
     /**
@@ -39,7 +55,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null);
     }
 
     /**
@@ -49,7 +65,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null);
     }
 
     /** The method by its command-line name. */
@@ -63,32 +79,47 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
 
     public CalibConfig withMetric(Metric m) {
         return new CalibConfig(method, weightBits, activationBits, m, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels);
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits);
     }
 
     public CalibConfig withTwins(boolean softmax, boolean gelu) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                softmax, softmaxMode, softmaxSplits, gelu, geluPowerOfTwo, geluMaxShift, trueLabels);
+                softmax, softmaxMode, softmaxSplits, gelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits);
     }
 
     public CalibConfig withSearch(int newCandidates, int newRounds) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, newCandidates, newRounds,
-                patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels);
+                patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits);
     }
 
     public CalibConfig withSoftmaxMode(TwinSoftmaxQuantizer.Mode mode) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, mode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels);
+                twinSoftmax, mode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits);
     }
 
     public CalibConfig withGeluPowerOfTwo(boolean p2) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, p2, geluMaxShift, trueLabels);
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, p2, geluMaxShift, trueLabels, opBits);
     }
 
     public CalibConfig withTrueLabels(boolean labels) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, labels);
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, labels, opBits);
+    }
+
+    public CalibConfig withOpBits(java.util.List<OpBits> bits) {
+        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, bits);
+    }
+
+    /** The settings for one op: the default bits, or those of the last override whose pattern matches the id. */
+    public CalibConfig forOp(String opId) {
+        OpBits hit = null;
+        for (OpBits o : opBits) if (o.matches(opId)) hit = o;
+        if (hit == null || (hit.weightBits() == weightBits && hit.activationBits() == activationBits)) return this;
+        return new CalibConfig(method, hit.weightBits(), hit.activationBits(), metric, alpha, beta, candidates, rounds,
+                patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
+                trueLabels, java.util.List.of());
     }
 
     /** Whether the search needs output gradients (only the Hessian metric does). */
@@ -109,6 +140,12 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         m.put("twin_gelu", twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
         if (metric == Metric.HESSIAN) m.put("gradient", trueLabels ? "cross-entropy, true labels" : "cross-entropy, float top-1");
         m.put("paradigm", "parallel");
+        if (!opBits.isEmpty()) {
+            StringBuilder sb = new StringBuilder();
+            for (OpBits o : opBits) sb.append(sb.length() == 0 ? "" : ", ").append(o.pattern()).append("=W")
+                    .append(o.weightBits()).append('A').append(o.activationBits());
+            m.put("op_bits", sb.toString());
+        }
         return m;
     }
 }

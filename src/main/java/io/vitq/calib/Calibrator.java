@@ -59,6 +59,10 @@ public final class Calibrator {
             throw new IllegalArgumentException("true-label gradients need labelled calibration images");
         int samples = images.dim(0);
         List<String> order = forwardOrder(model);
+        for (CalibConfig.OpBits o : cfg.opBits())
+            if (order.stream().noneMatch(o::matches))
+                throw new IllegalArgumentException("--op-bits " + o.pattern() + ": matches no op of " + model.name()
+                        + " (op ids: 'vitq info --model ... --ops')");
         Map<String, OpQuant> found = new HashMap<>();
         long t0 = System.nanoTime();
         long[] searchNanos = new long[2];
@@ -66,7 +70,7 @@ public final class Calibrator {
             @Override
             public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
                 long s = System.nanoTime();
-                found.put(op.id(), new LinearSearch(op, x, out, gradOut, rows, samples, cfg).run());
+                found.put(op.id(), new LinearSearch(op, x, out, gradOut, rows, samples, cfg.forOp(op.id())).run());
                 searchNanos[0] += System.nanoTime() - s;
                 if (progress != null) progress.opDone(op.id(), found.size(), order.size());
             }
@@ -76,7 +80,7 @@ public final class Calibrator {
                                  int groups, int heads, int m, int k, int n) {
                 long s = System.nanoTime();
                 boolean twin = cfg.twinSoftmax() && id.endsWith(".matmul2");
-                found.put(id, new MatmulSearch(id, a, b, out, gradOut, groups, heads, m, k, n, cfg, twin).run());
+                found.put(id, new MatmulSearch(id, a, b, out, gradOut, groups, heads, m, k, n, cfg.forOp(id), twin).run());
                 searchNanos[1] += System.nanoTime() - s;
                 if (progress != null) progress.opDone(id, found.size(), order.size());
             }

@@ -34,6 +34,11 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--no-twin-gelu", description = "ptq4vit: signed per-tensor quantizer for fc2's post-GELU input (ablation).")
     boolean noTwinGelu;
 
+    @Option(names = "--op-bits", paramLabel = "PATTERN=wXaY",
+            description = "Per-op precision override, repeatable; * matches any characters (e.g. --op-bits head=w8a8 "
+                    + "--op-bits 'blocks.*.mlp.fc2=w8a8'). Op ids: 'vitq info --ops'.")
+    java.util.List<String> opBits = new java.util.ArrayList<>();
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the quantized model (safetensors).")
     Path output;
 
@@ -63,7 +68,14 @@ final class QuantizeCommand implements Callable<Integer> {
     CalibConfig config() {
         CalibConfig c = calibOptions.config(method, BitsOption.parse(bits));
         if (noTwinSoftmax || noTwinGelu) c = c.withTwins(c.twinSoftmax() && !noTwinSoftmax, c.twinGelu() && !noTwinGelu);
-        return c;
+        java.util.List<CalibConfig.OpBits> list = new java.util.ArrayList<>();
+        for (String o : opBits) {
+            int eq = o.lastIndexOf('=');
+            if (eq <= 0) throw new Main.UserException("--op-bits " + o + ": expected PATTERN=wXaY, e.g. head=w8a8");
+            BitsOption b = BitsOption.parse(o.substring(eq + 1));
+            list.add(new CalibConfig.OpBits(o.substring(0, eq), b.weight(), b.activation()));
+        }
+        return list.isEmpty() ? c : c.withOpBits(list);
     }
 
     /** Loads the calibration images and runs the calibration with a progress bar; prints the timing. */

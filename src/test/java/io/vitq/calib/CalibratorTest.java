@@ -72,6 +72,27 @@ class CalibratorTest {
     }
 
     @Test
+    void perOpBitOverrides() {
+        CalibConfig c = CalibConfig.ptq4vit(4, 4).withSearch(6, 1).withOpBits(List.of(
+                new CalibConfig.OpBits("head", 8, 8), new CalibConfig.OpBits("blocks.*.mlp.fc2", 6, 8)));
+        QuantPlan p = Calibrator.calibrate(VIT, IMAGES, null, c, "test", null).plan();
+        assertEquals(8, p.linear("head").weight().bits());
+        assertEquals(8, p.linear("head").input().bits());
+        for (int i = 0; i < 2; i++) {
+            assertEquals(6, p.linear("blocks." + i + ".mlp.fc2").weight().bits());
+            assertEquals(8, p.linear("blocks." + i + ".mlp.fc2").input().bits());
+            assertEquals(4, p.linear("blocks." + i + ".mlp.fc1").weight().bits());
+            assertEquals(4, p.matmul("blocks." + i + ".attn.matmul2").a().bits());
+        }
+        assertTrue(p.summary().contains("overrides: 3 ops"), p.summary());
+        assertEquals("head=W8A8, blocks.*.mlp.fc2=W6A8", p.info().options().get("op_bits"));
+        CalibConfig bad = c.withOpBits(List.of(new CalibConfig.OpBits("blocks.9.*", 8, 8)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Calibrator.calibrate(VIT, IMAGES, null, bad, "test", null));
+        assertTrue(e.getMessage().contains("blocks.9.*"), e.getMessage());
+    }
+
+    @Test
     void trueLabelsNeedLabels() {
         CalibConfig c = CalibConfig.ptq4vit(8, 8).withSearch(4, 1).withTrueLabels(true);
         assertThrows(IllegalArgumentException.class, () -> Calibrator.calibrate(VIT, IMAGES, null, c, "test", null));
