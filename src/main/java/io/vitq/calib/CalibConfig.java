@@ -23,7 +23,22 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           double alpha, double beta, int candidates, int rounds,
                           boolean patchEmbedPerChannel, boolean twinSoftmax, TwinSoftmaxQuantizer.Mode softmaxMode,
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
-                          boolean trueLabels, java.util.List<OpBits> opBits) {
+                          boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt) {
+
+    /**
+     * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
+     * each switchable for ablations).
+     *
+     * @param ranking          add {@code -gamma * L_ranking} to matmul1's objective (attention-score order)
+     * @param gamma            weight of the ranking loss (paper: 0.1)
+     * @param theta            hinge margin of the ranking loss (paper: 0.2)
+     * @param normalizeRanking divide the ranking loss by the number of pairs (mean hinge; [INFERRED])
+     *                         instead of the paper's raw sum over heads and pairs
+     * @param biasCorrection   after each iteration subtract the mean output error per output channel from the bias
+     */
+    public record VtOptions(boolean ranking, double gamma, double theta, boolean normalizeRanking, boolean biasCorrection) {
+        public static VtOptions defaults() { return new VtOptions(true, 0.1, 0.2, true, true); }
+    }
 
     /**
      * A per-op precision override: ops whose id matches {@code pattern} ({@code *} matches any
@@ -55,7 +70,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null);
     }
 
     /**
@@ -65,7 +80,18 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null);
+    }
+
+    /**
+     * VT-PTQ (Liu et al., NeurIPS 2021; ALGORITHMS section 9): Pearson correlation of each
+     * sample's output, alpha 0.5, beta 1.2, 100 candidates, up to 20 alternating iterations while
+     * the objective improves, one scale per tensor (weights, inputs, both matmul operands; the
+     * softmax output through the signed quantizer), ranking loss on matmul1, bias correction.
+     */
+    public static CalibConfig vtptq(int w, int a) {
+        return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults());
     }
 
     /** The method by its command-line name. */
@@ -73,43 +99,44 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         return switch (method.toLowerCase(Locale.ROOT)) {
             case "baseptq" -> basePtq(w, a);
             case "ptq4vit" -> ptq4vit(w, a);
-            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ or ptq4vit)");
+            case "vtptq" -> vtptq(w, a);
+            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ, ptq4vit or vtptq)");
         };
     }
 
     public CalibConfig withMetric(Metric m) {
         return new CalibConfig(method, weightBits, activationBits, m, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits);
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, vt);
     }
 
     public CalibConfig withTwins(boolean softmax, boolean gelu) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                softmax, softmaxMode, softmaxSplits, gelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits);
+                softmax, softmaxMode, softmaxSplits, gelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, vt);
     }
 
     public CalibConfig withSearch(int newCandidates, int newRounds) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, newCandidates, newRounds,
-                patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits);
+                patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, vt);
     }
 
     public CalibConfig withSoftmaxMode(TwinSoftmaxQuantizer.Mode mode) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, mode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits);
+                twinSoftmax, mode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, vt);
     }
 
     public CalibConfig withGeluPowerOfTwo(boolean p2) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, p2, geluMaxShift, trueLabels, opBits);
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, p2, geluMaxShift, trueLabels, opBits, vt);
     }
 
     public CalibConfig withTrueLabels(boolean labels) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, labels, opBits);
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, labels, opBits, vt);
     }
 
     public CalibConfig withOpBits(java.util.List<OpBits> bits) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, bits);
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, bits, vt);
     }
 
     /** The settings for one op: the default bits, or those of the last override whose pattern matches the id. */
@@ -119,8 +146,16 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (hit == null || (hit.weightBits() == weightBits && hit.activationBits() == activationBits)) return this;
         return new CalibConfig(method, hit.weightBits(), hit.activationBits(), metric, alpha, beta, candidates, rounds,
                 patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                trueLabels, java.util.List.of());
+                trueLabels, java.util.List.of(), vt);
     }
+
+    public CalibConfig withVt(VtOptions v) {
+        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, v);
+    }
+
+    /** VT-PTQ: one scale per tensor for every operand, iterations while the objective improves. */
+    public boolean isVt() { return vt != null; }
 
     /** Whether the search needs output gradients (only the Hessian metric does). */
     public boolean needsGradients() { return metric == Metric.HESSIAN; }
@@ -138,6 +173,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         m.put("patch_embed_weight", patchEmbedPerChannel ? "per-output-channel" : "per-tensor");
         m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
         m.put("twin_gelu", twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
+        if (vt != null) {
+            m.put("granularity", "per-tensor");
+            m.put("stop", "objective stops improving");
+            m.put("ranking", vt.ranking() ? "gamma " + vt.gamma() + ", theta " + vt.theta()
+                    + (vt.normalizeRanking() ? ", mean over pairs" : ", sum over heads and pairs") : "off");
+            m.put("bias_correction", vt.biasCorrection() ? "on" : "off");
+        }
         if (metric == Metric.HESSIAN) m.put("gradient", trueLabels ? "cross-entropy, true labels" : "cross-entropy, float top-1");
         m.put("paradigm", "parallel");
         if (!opBits.isEmpty()) {

@@ -31,6 +31,10 @@ import java.util.Map;
  * the reference does. A round whose weight search returns the previous round's scales has reached
  * the fixed point of the alternation (the input search would repeat itself too), so the remaining
  * rounds are skipped: the result equals running them.
+ *
+ * <p>VT-PTQ ({@link CalibConfig#isVt()}): one scale per tensor, the Pearson objective, bias
+ * correction after each iteration (ALGORITHMS 9.5), and iterations continue while the objective
+ * improves (at most {@code rounds}); an iteration that does not improve it is undone.
  */
 final class LinearSearch {
     private final Linear op;
@@ -40,6 +44,9 @@ final class LinearSearch {
     private final Granularity wGran;
     private final int wScales;
     private final InputKind inputKind;
+    private final boolean biasCorrection;
+    /** The bias used in every candidate output: the layer's, or the corrected one (VT-PTQ). */
+    private float[] bias;
     private int roundsRun;
 
     /** How the op's input is quantized. */
@@ -74,7 +81,7 @@ final class LinearSearch {
             wGran = cfg.patchEmbedPerChannel() ? Granularity.PER_OUTPUT_CHANNEL : Granularity.PER_TENSOR;
             inputKind = InputKind.FLOAT; // the image stays float
         } else {
-            wGran = id.endsWith(".qkv") ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
+            wGran = id.endsWith(".qkv") && !cfg.isVt() ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
             inputKind = cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
         }
         wScales = switch (wGran) {
@@ -82,6 +89,9 @@ final class LinearSearch {
             case ROW_BLOCKS -> 3;
             default -> 1;
         };
+        biasCorrection = cfg.isVt() && cfg.vt().biasCorrection();
+        float[] b = op.bias();
+        bias = b != null ? b.clone() : biasCorrection ? new float[out] : null;
     }
 
     /** Rounds actually searched (fewer than configured when the alternation reached its fixed point). */
@@ -90,7 +100,6 @@ final class LinearSearch {
     LinearQuant run() {
         String id = op.id();
         int wb = cfg.weightBits(), ab = cfg.activationBits();
-        UniformQuantizer wq = new UniformQuantizer(wb);
 
         // weight candidates per scale group, from the min-max init of each group
         float[] wMax = ScaledRanges.maxAbsRows(id, wGran, wScales, op.weight(), out, in);
@@ -113,35 +122,30 @@ final class LinearSearch {
             if (cfg.geluPowerOfTwo()) xScale = xCand[nearestPowerOfTwo(xCand, xScale)];
         }
 
-        float[] wq0 = new float[out * in];
         float[] prevW = null;
+        double best = Double.NEGATIVE_INFINITY;        // VT-PTQ: objective of the kept state
+        float[] keptW = null, keptBias = null;
+        float keptX = Float.NaN;
         for (int round = 0; round < cfg.rounds(); round++) {
             roundsRun = round + 1;
-            // ---- weight scales, input at its current scale; candidate i for every group at once
-            double[][] scores = new double[wCand[0].length][];
-            float[] trial = new float[wScales];
-            for (int i = 0; i < scores.length; i++) {
-                for (int s = 0; s < wScales; s++) trial[s] = wCand[s][i];
-                ScaledRanges.fakeQuantRows(wq, id, wGran, trial, op.weight(), out, in, wq0);
-                scores[i] = evaluate(xScale, PackedB.packTransposed(wq0, 0, in, out, in), wScales);
-            }
-            for (int s = 0; s < wScales; s++) {
-                int best = 0;
-                for (int i = 1; i < scores.length; i++) if (scores[i][s] > scores[best][s]) best = i;
-                wScale[s] = wCand[s][best];
-            }
-            SearchTrace.emit(id, "w", wCand, scores);
-            if (inputKind == InputKind.FLOAT || Arrays.equals(wScale, prevW)) break;
+            wScale = searchWeight(wCand, xScale);
+            if (!cfg.isVt() && (inputKind == InputKind.FLOAT || Arrays.equals(wScale, prevW))) break;
             prevW = wScale.clone();
-            // ---- input scale, weights at the new scales
-            ScaledRanges.fakeQuantRows(wq, id, wGran, wScale, op.weight(), out, in, wq0);
-            PackedB packed = PackedB.packTransposed(wq0, 0, in, out, in);
-            double[] xs = new double[xCand.length];
-            for (int i = 0; i < xCand.length; i++) xs[i] = evaluate(xCand[i], packed, 1)[0];
-            xScale = xCand[OutputScores.argmax(xs)];
-            double[][] trace = new double[xs.length][];
-            for (int i = 0; i < xs.length; i++) trace[i] = new double[] {xs[i]};
-            SearchTrace.emit(id, "a", new float[][] {xCand}, trace);
+            if (inputKind != InputKind.FLOAT) xScale = searchInput(xCand, wScale);
+            if (cfg.isVt()) {
+                if (biasCorrection) correctBias(wScale, xScale);
+                double j = evaluate(xScale, packWeight(wScale), 1)[0];
+                if (!(j > best)) {  // no improvement: undo this iteration and stop
+                    wScale = keptW;
+                    xScale = keptX;
+                    bias = keptBias;
+                    break;
+                }
+                best = j;
+                keptW = wScale.clone();
+                keptX = xScale;
+                keptBias = bias == null ? null : bias.clone();
+            }
         }
 
         UniformOperand w = new UniformOperand(wb, wGran, wScale);
@@ -150,7 +154,66 @@ final class LinearSearch {
             case UNIFORM -> UniformOperand.perTensor(ab, xScale);
             case TWIN_GELU -> TwinGeluOperand.withDefaultNegativeStep(ab, xScale);
         };
-        return new LinearQuant(w, input, Map.of("rounds", Integer.toString(roundsRun)));
+        float[] corrected = biasCorrection ? bias : null;
+        return new LinearQuant(w, input, corrected, Map.of("rounds", Integer.toString(roundsRun)));
+    }
+
+    /** Weight scales: candidate i for every group at once, each group's own argmax. */
+    private float[] searchWeight(float[][] wCand, float xScale) {
+        UniformQuantizer wq = new UniformQuantizer(cfg.weightBits());
+        float[] wq0 = new float[out * in];
+        double[][] scores = new double[wCand[0].length][];
+        float[] trial = new float[wScales];
+        for (int i = 0; i < scores.length; i++) {
+            for (int s = 0; s < wScales; s++) trial[s] = wCand[s][i];
+            ScaledRanges.fakeQuantRows(wq, op.id(), wGran, trial, op.weight(), out, in, wq0);
+            scores[i] = evaluate(xScale, PackedB.packTransposed(wq0, 0, in, out, in), wScales);
+        }
+        float[] best = new float[wScales];
+        for (int s = 0; s < wScales; s++) {
+            int b = 0;
+            for (int i = 1; i < scores.length; i++) if (scores[i][s] > scores[b][s]) b = i;
+            best[s] = wCand[s][b];
+        }
+        SearchTrace.emit(op.id(), "w", wCand, scores);
+        return best;
+    }
+
+    /** The input scale with the weight quantized at {@code wScale}. */
+    private float searchInput(float[] xCand, float[] wScale) {
+        PackedB packed = packWeight(wScale);
+        double[] xs = new double[xCand.length];
+        for (int i = 0; i < xCand.length; i++) xs[i] = evaluate(xCand[i], packed, 1)[0];
+        double[][] trace = new double[xs.length][];
+        for (int i = 0; i < xs.length; i++) trace[i] = new double[] {xs[i]};
+        SearchTrace.emit(op.id(), "a", new float[][] {xCand}, trace);
+        return xCand[OutputScores.argmax(xs)];
+    }
+
+    private PackedB packWeight(float[] wScale) {
+        float[] wq = new float[out * in];
+        ScaledRanges.fakeQuantRows(new UniformQuantizer(cfg.weightBits()), op.id(), wGran, wScale, op.weight(), out, in, wq);
+        return PackedB.packTransposed(wq, 0, in, out, in);
+    }
+
+    /**
+     * VT-PTQ's bias correction: {@code b -= mean over samples and tokens of (Ô - O)} per output
+     * channel, Ô computed with the current bias (so a second correction would remove nothing).
+     */
+    private void correctBias(float[] wScale, float xScale) {
+        PackedB w = packWeight(wScale);
+        double[][] perSample = new double[samples][];
+        Parallel.forEach(samples, s -> {
+            Scratch sc = candidateOutput(s, xScale, w);
+            double[] e = new double[out];
+            int oOff = s * tokens * out;
+            for (int t = 0; t < tokens; t++)
+                for (int c = 0; c < out; c++) e[c] += (double) sc.o[t * out + c] - o[oOff + t * out + c];
+            perSample[s] = e;
+        });
+        double[] sum = new double[out];
+        for (double[] e : perSample) for (int c = 0; c < out; c++) sum[c] += e[c];
+        for (int c = 0; c < out; c++) bias[c] = (float) (bias[c] - sum[c] / rows);
     }
 
     /**
@@ -161,23 +224,16 @@ final class LinearSearch {
      */
     private double[] evaluate(float xStep, PackedB w, int groups) {
         boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
+        if (cfg.metric() == Metric.PEARSON && groups != 1)
+            throw new IllegalStateException(op.id() + ": the Pearson objective scores the whole output (one scale group)");
         double[][] perSample = new double[samples][];
         Parallel.forEach(samples, s -> {
-            Scratch sc = SCRATCH.get();
-            if (sc.x.length < tokens * in) sc.x = new float[tokens * in];
-            if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
-            int r0 = s * tokens;
-            float[] xa = x;
-            int xOff = r0 * in;
-            if (inputKind != InputKind.FLOAT) {
-                quantizeInput(xStep, x, xOff, sc.x, tokens * in);
-                xa = sc.x;
-                xOff = 0;
-            }
-            Gemm.gemm(xa, xOff, in, tokens, w, sc.o, 0, out, op.bias(), Activation.NONE, false, false);
+            Scratch sc = candidateOutput(s, xStep, w);
             double[] r = new double[groups];
-            int oOff = r0 * out;
-            if (perColumn) {
+            int oOff = s * tokens * out;
+            if (cfg.metric() == Metric.PEARSON) {
+                r[0] = OutputScores.pearson(o, oOff, sc.o, 0, tokens * out);
+            } else if (perColumn) {
                 OutputScores.perColumn(cfg.metric(), o, oOff, sc.o, 0, g, oOff, tokens, out, r);
             } else {
                 int width = out / groups;
@@ -193,6 +249,22 @@ final class LinearSearch {
         double[] total = new double[groups];
         for (double[] r : perSample) for (int k = 0; k < groups; k++) total[k] += r[k];
         return total;
+    }
+
+    /** Sample s's candidate output {@code Q(X_s) W^T + bias} in the calling thread's scratch. */
+    private Scratch candidateOutput(int s, float xStep, PackedB w) {
+        Scratch sc = SCRATCH.get();
+        if (sc.x.length < tokens * in) sc.x = new float[tokens * in];
+        if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
+        float[] xa = x;
+        int xOff = s * tokens * in;
+        if (inputKind != InputKind.FLOAT) {
+            quantizeInput(xStep, x, xOff, sc.x, tokens * in);
+            xa = sc.x;
+            xOff = 0;
+        }
+        Gemm.gemm(xa, xOff, in, tokens, w, sc.o, 0, out, bias, Activation.NONE, false, false);
+        return sc;
     }
 
     private void quantizeInput(float step, float[] src, int off, float[] dst, int len) {

@@ -36,6 +36,9 @@ final class MatmulSearch {
     private final int groups, heads, m, k, n;
     private final CalibConfig cfg;
     private final boolean twin;
+    /** VT-PTQ: one scale per operand for all heads, the Pearson objective (plus ranking on matmul1). */
+    private final boolean perTensor;
+    private final RankingLoss ranking;
     private int roundsRun;
 
     private static final class Scratch {
@@ -69,11 +72,17 @@ final class MatmulSearch {
         this.n = n;
         this.cfg = cfg;
         this.twin = twinSoftmax;
+        this.perTensor = cfg.isVt();
+        if (cfg.metric() == Metric.PEARSON && !perTensor)
+            throw new IllegalArgumentException(id + ": the Pearson objective is VT-PTQ's (one scale per tensor)");
+        boolean rank = cfg.isVt() && cfg.vt().ranking() && id.endsWith(".matmul1");
+        this.ranking = rank ? new RankingLoss(o, groups * heads * m, n, (float) cfg.vt().theta()) : null;
     }
 
     int roundsRun() { return roundsRun; }
 
     MatmulQuant run() {
+        if (perTensor) return runPerTensor();
         int bits = cfg.activationBits();
         UniformQuantizer uq = new UniformQuantizer(bits);
         Grid bGrid = grid(b, k * n);
@@ -115,6 +124,38 @@ final class MatmulSearch {
                 Map.of("rounds", Integer.toString(roundsRun)));
     }
 
+    /**
+     * VT-PTQ: one scale per operand (the same for every head), alternating a then b while the
+     * objective (mean Pearson, minus the weighted ranking loss on matmul1) improves; an iteration
+     * that does not improve it is undone.
+     */
+    private MatmulQuant runPerTensor() {
+        int bits = cfg.activationBits();
+        UniformQuantizer uq = new UniformQuantizer(bits);
+        Grid aGrid = grid(a, m * k), bGrid = grid(b, k * n);
+        float[] aScale = aGrid.init().clone(), bScale = bGrid.init().clone();
+        double best = Double.NEGATIVE_INFINITY;
+        float[] keptA = aScale, keptB = bScale;
+        for (int round = 0; round < cfg.rounds(); round++) {
+            roundsRun = round + 1;
+            float[] bs = bScale.clone();
+            aScale = search("A", aGrid, i -> evaluate(uniform(uq, aGrid.column(i)), uniform(uq, bs)));
+            float[] as = aScale.clone();
+            bScale = search("B", bGrid, i -> evaluate(uniform(uq, as), uniform(uq, bGrid.column(i))));
+            double j = evaluate(uniform(uq, aScale), uniform(uq, bScale))[0];
+            if (!(j > best)) {
+                aScale = keptA;
+                bScale = keptB;
+                break;
+            }
+            best = j;
+            keptA = aScale.clone();
+            keptB = bScale.clone();
+        }
+        return new MatmulQuant(UniformOperand.perTensor(bits, aScale[0]), UniformOperand.perTensor(bits, bScale[0]),
+                Map.of("rounds", Integer.toString(roundsRun)));
+    }
+
     /** Per-head init scales (min-max over all groups) and candidate grids {@code cand[head][i]}. */
     private record Grid(float[] init, float[][] cand) {
         /** Candidate i of every head. */
@@ -128,9 +169,11 @@ final class MatmulSearch {
     private Grid grid(float[] x, int slice) {
         float[] init = new float[heads];
         float[][] c = new float[heads][];
+        float all = perTensor ? ScaleGrid.maxAbs(id, x, 0, groups * heads * slice) : 0;
         for (int h = 0; h < heads; h++) {
-            float max = 0;
-            for (int gr = 0; gr < groups; gr++) max = Math.max(max, ScaleGrid.maxAbs(id, x, (gr * heads + h) * slice, slice));
+            float max = all;
+            if (!perTensor)
+                for (int gr = 0; gr < groups; gr++) max = Math.max(max, ScaleGrid.maxAbs(id, x, (gr * heads + h) * slice, slice));
             init[h] = ScaleGrid.initScale(id, max, cfg.activationBits());
             c[h] = ScaleGrid.candidates(init[h], cfg.alpha(), cfg.beta(), cfg.candidates());
         }
@@ -145,12 +188,36 @@ final class MatmulSearch {
         for (int i = 0; i < count; i++) scores[i] = eval.apply(i);
         float[] best = new float[heads];
         for (int h = 0; h < heads; h++) {
+            int col = scores[0].length == 1 ? 0 : h; // one objective (VT-PTQ): one choice for every head
             int bi = 0;
-            for (int i = 1; i < count; i++) if (scores[i][h] > scores[bi][h]) bi = i;
+            for (int i = 1; i < count; i++) if (scores[i][col] > scores[bi][col]) bi = i;
             best[h] = cand[h][bi];
         }
         SearchTrace.emit(id, operand, cand, scores);
         return best;
+    }
+
+    /**
+     * VT-PTQ's objective: the mean over samples of the Pearson correlation of each sample's whole
+     * output (all heads), minus gamma times the ranking loss (mean hinge over all pairs, or the
+     * paper's raw sum over heads and pairs averaged over samples).
+     */
+    private double objective(OutputScores.Moments[] moments, double[] hinge) {
+        double p = 0;
+        for (int gr = 0; gr < groups; gr++) {
+            OutputScores.Moments sample = new OutputScores.Moments();
+            for (int h = 0; h < heads; h++) sample.merge(moments[gr * heads + h]);
+            p += sample.pearson();
+        }
+        double j = p / groups;
+        if (hinge != null) {
+            double total = 0;
+            for (double v : hinge) total += v;
+            double loss = cfg.vt().normalizeRanking() ? total / ((double) groups * heads * m * ranking.pairsPerRow())
+                    : total / groups;
+            j -= cfg.vt().gamma() * loss;
+        }
+        return j;
     }
 
     private SliceQuant uniform(UniformQuantizer q, float[] scales) {
@@ -164,6 +231,9 @@ final class MatmulSearch {
      */
     private double[] evaluate(SliceQuant aq, SliceQuant bq) {
         double[] perTask = new double[groups * heads];
+        boolean pearson = cfg.metric() == Metric.PEARSON;
+        OutputScores.Moments[] moments = pearson ? new OutputScores.Moments[groups * heads] : null;
+        double[] hinge = ranking != null ? new double[groups * heads] : null;
         Parallel.forEach(groups * heads, task -> {
             int h = task % heads;
             Scratch sc = SCRATCH.get();
@@ -179,10 +249,16 @@ final class MatmulSearch {
             }
             Gemm.gemm(sc.a, 0, k, m, sc.pb, sc.o, 0, n, null, Activation.NONE, false, false);
             int oOff = task * m * n;
+            if (pearson) {
+                moments[task] = OutputScores.Moments.of(o, oOff, sc.o, 0, m * n);
+                if (hinge != null) hinge[task] = ranking.sumInto(sc.o, task * m, m);
+                return;
+            }
             double s = 0;
             for (int r = 0; r < m; r++) s += OutputScores.row(cfg.metric(), o, oOff + r * n, sc.o, r * n, g, oOff + r * n, n);
             perTask[task] = s / m;
         });
+        if (pearson) return new double[] {objective(moments, hinge)};
         double[] perHead = new double[heads];
         for (int t = 0; t < perTask.length; t++) perHead[t % heads] += perTask[t];
         return perHead;

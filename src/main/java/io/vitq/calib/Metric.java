@@ -11,7 +11,12 @@ public enum Metric {
      * PTQ4ViT's Hessian-guided metric {@code -(G ⊙ (Ô - O))²}, averaged over the features, with
      * {@code G = dL/dO} the gradient of the task loss at the op's output.
      */
-    HESSIAN("hessian");
+    HESSIAN("hessian"),
+    /**
+     * Pearson correlation of O and Ô over each sample's whole output (tokens x features), summed
+     * over samples: VT-PTQ's similarity (Liu et al., eq. 10).
+     */
+    PEARSON("pearson");
 
     private final String cliName;
 
@@ -23,6 +28,6 @@ public enum Metric {
     /** The metric with this command-line name; an exception lists the valid ones. */
     public static Metric parse(String name) {
         for (Metric m : values()) if (m.cliName.equalsIgnoreCase(name)) return m;
-        throw new IllegalArgumentException("unknown metric '" + name + "' (expected cosine or hessian)");
+        throw new IllegalArgumentException("unknown metric '" + name + "' (expected cosine, hessian or pearson)");
     }
 }

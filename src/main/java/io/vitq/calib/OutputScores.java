@@ -95,6 +95,97 @@ final class OutputScores {
         }
     }
 
+    /**
+     * Centred first and second moments of the output O and the error {@code E = Ô - O} over a set of
+     * values, from which the Pearson correlation of O and Ô follows: parts (heads, samples) merge
+     * exactly (Chan et al.'s pairwise update), and centring each part before squaring keeps the
+     * digits that a {@code sum(x²) - sum(x)²/n} form would cancel away (E is small and may carry an
+     * offset).
+     */
+    static final class Moments {
+        long n;
+        double mO, mE, cOO, cEE, cOE;
+
+        /** Moments of n values (two passes in float lanes over blocks of 2048, combined in double). */
+        static Moments of(float[] o, int oOff, float[] q, int qOff, int n) {
+            Moments m = new Moments();
+            for (int b = 0; b < n; b += 2048) m.merge(block(o, oOff + b, q, qOff + b, Math.min(2048, n - b)));
+            return m;
+        }
+
+        private static Moments block(float[] o, int oOff, float[] q, int qOff, int n) {
+            FloatVector so = FloatVector.zero(FS), se = FloatVector.zero(FS);
+            int i = 0, upper = FS.loopBound(n);
+            for (; i < upper; i += FS.length()) {
+                FloatVector a = FloatVector.fromArray(FS, o, oOff + i);
+                so = so.add(a);
+                se = se.add(FloatVector.fromArray(FS, q, qOff + i).sub(a));
+            }
+            double sO = so.reduceLanes(VectorOperators.ADD), sE = se.reduceLanes(VectorOperators.ADD);
+            for (int j = i; j < n; j++) {
+                sO += o[oOff + j];
+                sE += q[qOff + j] - o[oOff + j];
+            }
+            Moments m = new Moments();
+            m.n = n;
+            m.mO = sO / n;
+            m.mE = sE / n;
+            float fo = (float) m.mO, fe = (float) m.mE;
+            FloatVector oo = FloatVector.zero(FS), ee = FloatVector.zero(FS), oe = FloatVector.zero(FS);
+            for (i = 0; i < upper; i += FS.length()) {
+                FloatVector a = FloatVector.fromArray(FS, o, oOff + i);
+                FloatVector e = FloatVector.fromArray(FS, q, qOff + i).sub(a).sub(fe);
+                FloatVector c = a.sub(fo);
+                oo = c.fma(c, oo);
+                ee = e.fma(e, ee);
+                oe = c.fma(e, oe);
+            }
+            double cOO = oo.reduceLanes(VectorOperators.ADD), cEE = ee.reduceLanes(VectorOperators.ADD),
+                    cOE = oe.reduceLanes(VectorOperators.ADD);
+            for (int j = i; j < n; j++) {
+                double c = o[oOff + j] - (double) fo, e = (double) q[qOff + j] - o[oOff + j] - fe;
+                cOO += c * c;
+                cEE += e * e;
+                cOE += c * e;
+            }
+            // the float centres differ from the exact means by < 1 ulp: correct the sums for that shift
+            double dO = m.mO - fo, dE = m.mE - fe;
+            m.cOO = cOO - n * dO * dO;
+            m.cEE = cEE - n * dE * dE;
+            m.cOE = cOE - n * dO * dE;
+            return m;
+        }
+
+        /** Adds another part's moments (exact pairwise merge). */
+        void merge(Moments b) {
+            if (b.n == 0) return;
+            if (n == 0) {
+                n = b.n; mO = b.mO; mE = b.mE; cOO = b.cOO; cEE = b.cEE; cOE = b.cOE;
+                return;
+            }
+            long t = n + b.n;
+            double dO = b.mO - mO, dE = b.mE - mE, f = (double) n * b.n / t;
+            cOO += b.cOO + dO * dO * f;
+            cEE += b.cEE + dE * dE * f;
+            cOE += b.cOE + dO * dE * f;
+            mO += dO * b.n / t;
+            mE += dE * b.n / t;
+            n = t;
+        }
+
+        /** Pearson correlation of O and Ô = O + E (0 when either is constant). */
+        double pearson() {
+            double varQ = cOO + 2 * cOE + Math.max(cEE, 0);
+            if (!(cOO > 0) || !(varQ > 0)) return 0;
+            return (cOO + cOE) / Math.sqrt(cOO * varQ);
+        }
+    }
+
+    /** Pearson correlation of {@code o} and {@code q} over n values. */
+    static double pearson(float[] o, int oOff, float[] q, int qOff, int n) {
+        return Moments.of(o, oOff, q, qOff, n).pearson();
+    }
+
     /** Index of the first maximum (the reference's argmax: ties go to the smaller candidate). */
     static int argmax(double[] scores) {
         int best = 0;

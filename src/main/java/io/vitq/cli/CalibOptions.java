@@ -20,10 +20,10 @@ public final class CalibOptions {
     int calibSize;
 
     @Option(names = "--metric", paramLabel = "hessian|cosine",
-            description = "Search metric (default: the method's; basePTQ cosine, ptq4vit hessian).")
+            description = "Search metric (default: the method's; basePTQ cosine, ptq4vit hessian, vtptq pearson).")
     String metric;
 
-    @Option(names = "--rounds", paramLabel = "R", description = "Search rounds (default: the method's; basePTQ 1, ptq4vit 3).")
+    @Option(names = "--rounds", paramLabel = "R", description = "Search rounds (default: the method's; basePTQ 1, ptq4vit 3, vtptq at most 20 while the objective improves).")
     Integer rounds;
 
     @Option(names = "--candidates", paramLabel = "N", description = "Scored candidates per scale (default 100).")
@@ -36,6 +36,22 @@ public final class CalibOptions {
     @Option(names = "--gelu-grid", paramLabel = "linear|power-of-two", defaultValue = "linear",
             description = "Twin GELU positive step: the reference's linear grid (default) or 2^m x the negative step (needed for integer shifts).")
     String geluGrid;
+
+    @Option(names = "--no-ranking", description = "vtptq: no ranking loss on the attention scores (ablation).")
+    boolean noRanking;
+
+    @Option(names = "--no-bias-correction", description = "vtptq: no bias correction (ablation).")
+    boolean noBiasCorrection;
+
+    @Option(names = "--ranking-norm", paramLabel = "mean|sum", defaultValue = "mean",
+            description = "vtptq: ranking loss as the mean hinge over pairs (default) or the paper's raw sum over heads and pairs.")
+    String rankingNorm;
+
+    @Option(names = "--gamma", paramLabel = "G", description = "vtptq: weight of the ranking loss (default 0.1).")
+    Double gamma;
+
+    @Option(names = "--theta", paramLabel = "T", description = "vtptq: hinge margin of the ranking loss (default 0.2).")
+    Double theta;
 
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
@@ -74,6 +90,21 @@ public final class CalibOptions {
             case "power-of-two" -> c.withGeluPowerOfTwo(true);
             default -> throw new Main.UserException("--gelu-grid " + geluGrid + ": expected linear or power-of-two");
         };
-        return c.withTrueLabels(labels);
+        c = c.withTrueLabels(labels);
+        if (c.isVt()) {
+            CalibConfig.VtOptions v = c.vt();
+            boolean norm = switch (rankingNorm.toLowerCase(Locale.ROOT)) {
+                case "mean" -> true;
+                case "sum" -> false;
+                default -> throw new Main.UserException("--ranking-norm " + rankingNorm + ": expected mean or sum");
+            };
+            if (gamma != null && !(gamma >= 0)) throw new Main.UserException("--gamma must be >= 0, got " + gamma);
+            if (theta != null && !(theta >= 0)) throw new Main.UserException("--theta must be >= 0, got " + theta);
+            c = c.withVt(new CalibConfig.VtOptions(v.ranking() && !noRanking, gamma != null ? gamma : v.gamma(),
+                    theta != null ? theta : v.theta(), norm, v.biasCorrection() && !noBiasCorrection));
+        } else if (noRanking || noBiasCorrection || gamma != null || theta != null) {
+            throw new Main.UserException("--no-ranking, --no-bias-correction, --gamma and --theta apply to --method vtptq only");
+        }
+        return c;
     }
 }

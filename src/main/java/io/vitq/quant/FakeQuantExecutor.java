@@ -35,6 +35,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * quantized weights is shared, so concurrent forwards from different threads are safe.
  */
 public final class FakeQuantExecutor implements Executor {
+    /** Cached corrected biases (VT-PTQ), by op id; the layer's own bias otherwise. */
+    private final java.util.Map<String, float[]> biases = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private float[] biasOf(Linear op, LinearQuant lq) {
+        if (lq.bias() == null) return op.bias();
+        return biases.computeIfAbsent(op.id(), k -> lq.bias());
+    }
+
     private final QuantPlan plan;
     /** Fake-quantized weights, packed on first use (op id -> packed copy and the weight it came from). */
     private final ConcurrentHashMap<String, QuantWeight> weights = new ConcurrentHashMap<>();
@@ -85,7 +93,7 @@ public final class FakeQuantExecutor implements Executor {
             return;
         }
         float[] xq = lq.input() == null ? x : quantizedInput(op.id(), lq.input(), x, m, op.in());
-        Gemm.gemm(xq, 0, op.in(), m, quantizedWeight(op, lq.weight()), y, 0, op.out(), op.bias(), act, accumulate, true);
+        Gemm.gemm(xq, 0, op.in(), m, quantizedWeight(op, lq.weight()), y, 0, op.out(), biasOf(op, lq), act, accumulate, true);
     }
 
     /** The op's fake-quantized weight, packed for the GEMM (computed once per op). */

@@ -36,6 +36,10 @@ public final class PlanModelCheck {
                         if (layer == null) throw new IllegalArgumentException(id + ": "
                                 + (matmulHeads.containsKey(id) ? "is a matmul in the model, not a linear op" : "no such op in the model"));
                         l.weight().granularity().checkRows(id, l.weight().scaleCount(), layer.out());
+                        float[] bias = l.bias();
+                        if (bias != null && bias.length != layer.out())
+                            throw new IllegalArgumentException(id + ": corrected bias has " + bias.length + " values for "
+                                    + layer.out() + " outputs");
                     }
                     case MatmulQuant m -> {
                         Integer heads = matmulHeads.get(id);

@@ -95,6 +95,12 @@ public final class QuantPlanJson {
                     case LinearQuant l -> {
                         writeOperand(g, "weight", l.weight());
                         writeOperand(g, "input", l.input());
+                        float[] bias = l.bias();
+                        if (bias != null) {
+                            g.writeArrayFieldStart("bias");
+                            for (float b : bias) g.writeNumber(b);
+                            g.writeEndArray();
+                        }
                     }
                     case MatmulQuant m -> {
                         writeOperand(g, "a", m.a());
@@ -260,14 +266,22 @@ public final class QuantPlanJson {
             Map<String, String> info;
             switch (kind) {
                 case "linear" -> {
-                    onlyFields(n, path, Set.of("kind", "weight", "input", "info"));
+                    onlyFields(n, path, Set.of("kind", "weight", "input", "bias", "info"));
                     OperandQuant w = operand(n, path, "weight");
                     if (w == null) throw error(join(path, "weight"), "missing");
                     if (!(w instanceof UniformOperand uw))
                         throw error(join(path, "weight"), "weights use the uniform quantizer, got " + w.quantizerName());
                     OperandQuant in = operand(n, path, "input");
+                    float[] bias = null;
+                    JsonNode bn = n.get("bias");
+                    if (bn != null && !bn.isNull()) {
+                        if (!bn.isArray() || bn.isEmpty()) throw error(join(path, "bias"), "expected a non-empty array of numbers");
+                        bias = new float[bn.size()];
+                        for (int i = 0; i < bias.length; i++) bias[i] = number(bn.get(i), join(path, "bias") + "[" + i + "]");
+                    }
                     info = strings(n, path, "info");
-                    return wrap(path, () -> new LinearQuant(uw, in, info));
+                    float[] b = bias;
+                    return wrap(path, () -> new LinearQuant(uw, in, b, info));
                 }
                 case "matmul" -> {
                     onlyFields(n, path, Set.of("kind", "a", "b", "info"));

@@ -1,0 +1,130 @@
+package io.vitq.calib;
+
+import io.vitq.model.Linear;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.MatmulQuant;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.QuantPlanJson;
+import io.vitq.quant.UniformOperand;
+import io.vitq.quant.UniformQuantizer;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static io.vitq.calib.SearchReferenceTest.matmulT;
+import static io.vitq.calib.SearchReferenceTest.rand;
+import static io.vitq.testutil.TinyModels.IMAGES;
+import static io.vitq.testutil.TinyModels.VIT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** VT-PTQ's pieces: Pearson, the ranking loss, bias correction, and the whole method on a tiny ViT. */
+class VtPtqTest {
+
+    @Test
+    void pearsonOnHandComputedCases() {
+        float[] o = {1, 2, 3, 4};
+        assertEquals(1.0, OutputScores.pearson(o, 0, new float[] {2, 4, 6, 8}, 0, 4), 1e-12);
+        assertEquals(-1.0, OutputScores.pearson(o, 0, new float[] {4, 3, 2, 1}, 0, 4), 1e-12);
+        // o = 1..4 (mean 2.5), q = 1,2,3,5 (mean 2.75): sums of products of deviations 6.5, 5 and 8.75
+        assertEquals(6.5 / Math.sqrt(5 * 8.75), OutputScores.pearson(o, 0, new float[] {1, 2, 3, 5}, 0, 4), 1e-12);
+        assertEquals(0.0, OutputScores.pearson(new float[] {3, 3, 3}, 0, new float[] {1, 2, 3}, 0, 3), "constant output");
+        // long random vectors (vector path with a tail) against a two-pass double computation
+        SplittableRandom r = new SplittableRandom(1);
+        int n = 5003;
+        float[] a = rand(r, n, 3), b = new float[n];
+        for (int i = 0; i < n; i++) b[i] = a[i] + (float) (0.05 * r.nextGaussian()) + 0.7f;
+        double ma = 0, mb = 0;
+        for (int i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
+        ma /= n; mb /= n;
+        double c = 0, va = 0, vb = 0;
+        for (int i = 0; i < n; i++) { c += (a[i] - ma) * (b[i] - mb); va += (a[i] - ma) * (a[i] - ma); vb += (b[i] - mb) * (b[i] - mb); }
+        assertEquals(c / Math.sqrt(va * vb), OutputScores.pearson(a, 0, b, 0, n), 1e-9);
+    }
+
+    @Test
+    void rankingLossOnHandComputedCases() {
+        // theta 0.2: (0,1) keeps the order with margin 0.1 -> 0.1; the other pairs have margins >= 1.9 -> 0
+        assertEquals(0.1, rank(new float[] {0, 1, 2}, new float[] {0, 0.1f, 2}), 1e-6);
+        // a tie in the float scores costs theta whatever the quantized scores
+        assertEquals(0.2, rank(new float[] {1, 1, 2}, new float[] {0.5f, 0.5f, 3}), 1e-6);
+        // swapped order: p = (0 - 1) * sign(2 - 1) = -1 -> 0.2 + 1
+        assertEquals(1.2, rank(new float[] {2, 1}, new float[] {0, 1}), 1e-6);
+        // random rows (vector path) against the O(n^2) definition, with a few ties
+        SplittableRandom r = new SplittableRandom(2);
+        int rows = 3, n = 37;
+        float[] a = rand(r, rows * n, 1), q = new float[rows * n];
+        a[5] = a[9];
+        a[40] = a[41] = a[42];
+        for (int i = 0; i < q.length; i++) q[i] = a[i] + (float) (0.3 * r.nextGaussian());
+        double brute = 0;
+        for (int row = 0; row < rows; row++)
+            for (int i = 0; i < n; i++)
+                for (int j = i + 1; j < n; j++) {
+                    int x = row * n + i, y = row * n + j;
+                    double p = (q[x] - q[y]) * Math.signum(a[x] - a[y]);
+                    brute += Math.max(0.2 - p, 0);
+                }
+        assertEquals(brute, new RankingLoss(a, rows, n, 0.2f).sumInto(q, 0, rows), 1e-9 * brute + 1e-4);
+    }
+
+    static double rank(float[] a, float[] q) {
+        return new RankingLoss(a, 1, a.length, 0.2f).sumInto(q, 0, 1);
+    }
+
+    @Test
+    void biasCorrectionRemovesTheMeanErrorOnTheCalibrationData() {
+        SplittableRandom r = new SplittableRandom(3);
+        int samples = 3, tokens = 7, rows = samples * tokens, in = 24, out = 10;
+        float[] w = rand(r, out * in, 0.5), x = rand(r, rows * in, 2);
+        for (int i = 0; i < x.length; i++) x[i] += 0.8f; // a mean in the input makes the weight error's mean visible
+        for (String id : new String[] {"blocks.0.attn.proj", "layers.0.downsample.reduction"}) {
+            float[] b = id.contains("reduction") ? null : rand(r, out, 0.1);
+            float[] o = matmulT(x, w, b, rows, in, out);
+            Linear op = new Linear(id, w, b, out, in);
+            LinearQuant q = new LinearSearch(op, x, o, null, rows, samples, CalibConfig.vtptq(3, 4).withSearch(20, 20)).run();
+            float[] bias = q.bias();
+            assertNotNull(bias, id + ": a corrected bias, also for a layer without one");
+            float[] xq = new float[x.length], wq = new float[w.length];
+            UniformQuantizer u3 = new UniformQuantizer(3), u4 = new UniformQuantizer(4);
+            for (int i = 0; i < x.length; i++) xq[i] = u4.fakeQuant(x[i], ((UniformOperand) q.input()).scale(0));
+            for (int i = 0; i < w.length; i++) wq[i] = u3.fakeQuant(w[i], q.weight().scale(0));
+            float[] oq = matmulT(xq, wq, bias, rows, in, out);
+            float[] before = matmulT(xq, wq, b, rows, in, out);
+            double maxMean = 0, maxBefore = 0;
+            for (int c = 0; c < out; c++) {
+                double m = 0, m0 = 0;
+                for (int t = 0; t < rows; t++) {
+                    m += (double) oq[t * out + c] - o[t * out + c];
+                    m0 += (double) before[t * out + c] - o[t * out + c];
+                }
+                maxMean = Math.max(maxMean, Math.abs(m / rows));
+                maxBefore = Math.max(maxBefore, Math.abs(m0 / rows));
+            }
+            assertTrue(maxBefore > 1e-3, id + ": the test data must have a mean error to remove, got " + maxBefore);
+            assertTrue(maxMean < 1e-5, id + ": mean output error after correction " + maxMean + " (before " + maxBefore + ")");
+        }
+    }
+
+    @Test
+    void vtptqOnATinyViT() throws Exception {
+        CalibConfig c = CalibConfig.vtptq(8, 8).withSearch(12, 20);
+        QuantPlan p = Calibrator.calibrate(VIT, IMAGES, null, c, "test", null).plan();
+        assertEquals("vtptq", p.info().method());
+        assertEquals("pearson", p.info().metric());
+        p.ops().forEach((id, op) -> op.operands().forEach(o ->
+                assertEquals(io.vitq.quant.Granularity.PER_TENSOR, assertInstanceOf(UniformOperand.class, o).granularity(), id)));
+        assertNotNull(p.linear("blocks.0.attn.qkv").bias(), "bias correction on");
+        MatmulQuant m1 = p.matmul("blocks.0.attn.matmul1");
+        assertNotNull(m1.a());
+        // the plan (with its corrected biases) survives JSON
+        assertEquals(p, QuantPlanJson.parse(QuantPlanJson.toJson(p), "test"));
+        // ablation switches reach the plan
+        QuantPlan noBc = Calibrator.calibrate(VIT, IMAGES, null,
+                c.withVt(new CalibConfig.VtOptions(false, 0.1, 0.2, true, false)), "test", null).plan();
+        assertEquals(null, noBc.linear("blocks.0.attn.qkv").bias());
+        assertEquals("off", noBc.info().options().get("ranking"));
+    }
+}
