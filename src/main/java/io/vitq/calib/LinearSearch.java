@@ -49,6 +49,12 @@ final class LinearSearch {
     private float[] bias;
     private int roundsRun;
 
+    /**
+     * VT-PTQ stops when an iteration improves the objective (a sum of per-sample correlations near
+     * the number of samples) by less than this fraction: "until the target function converges".
+     */
+    static final double VT_TOLERANCE = 1e-6;
+
     /** How the op's input is quantized. */
     enum InputKind { FLOAT, UNIFORM, TWIN_GELU }
 
@@ -123,6 +129,7 @@ final class LinearSearch {
         }
 
         float[] prevW = null;
+        float prevX = Float.NaN;
         double best = Double.NEGATIVE_INFINITY;        // VT-PTQ: objective of the kept state
         float[] keptW = null, keptBias = null;
         float keptX = Float.NaN;
@@ -130,22 +137,27 @@ final class LinearSearch {
             roundsRun = round + 1;
             wScale = searchWeight(wCand, xScale);
             if (!cfg.isVt() && (inputKind == InputKind.FLOAT || Arrays.equals(wScale, prevW))) break;
-            prevW = wScale.clone();
             if (inputKind != InputKind.FLOAT) xScale = searchInput(xCand, wScale);
             if (cfg.isVt()) {
+                // the same scales again: the bias is already corrected for them, nothing can change
+                if (Arrays.equals(wScale, prevW) && Float.compare(xScale, prevX) == 0) break;
                 if (biasCorrection) correctBias(wScale, xScale);
                 double j = evaluate(xScale, packWeight(wScale), 1)[0];
-                if (!(j > best)) {  // no improvement: undo this iteration and stop
+                if (j < best) {  // worse: undo this iteration and stop
                     wScale = keptW;
                     xScale = keptX;
                     bias = keptBias;
                     break;
                 }
+                boolean converged = Double.isFinite(best) && j - best <= VT_TOLERANCE * Math.abs(best);
                 best = j;
                 keptW = wScale.clone();
                 keptX = xScale;
                 keptBias = bias == null ? null : bias.clone();
+                if (converged) break;
             }
+            prevW = wScale.clone();
+            prevX = xScale;
         }
 
         UniformOperand w = new UniformOperand(wb, wGran, wScale);

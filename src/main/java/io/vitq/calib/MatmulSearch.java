@@ -142,15 +142,18 @@ final class MatmulSearch {
             aScale = search("A", aGrid, i -> evaluate(uniform(uq, aGrid.column(i)), uniform(uq, bs)));
             float[] as = aScale.clone();
             bScale = search("B", bGrid, i -> evaluate(uniform(uq, as), uniform(uq, bGrid.column(i))));
+            if (round > 0 && Arrays.equals(aScale, keptA) && Arrays.equals(bScale, keptB)) break; // fixed point
             double j = evaluate(uniform(uq, aScale), uniform(uq, bScale))[0];
-            if (!(j > best)) {
+            if (j < best) {
                 aScale = keptA;
                 bScale = keptB;
                 break;
             }
+            boolean converged = Double.isFinite(best) && j - best <= LinearSearch.VT_TOLERANCE * Math.abs(best);
             best = j;
             keptA = aScale.clone();
             keptB = bScale.clone();
+            if (converged) break;
         }
         return new MatmulQuant(UniformOperand.perTensor(bits, aScale[0]), UniformOperand.perTensor(bits, bScale[0]),
                 Map.of("rounds", Integer.toString(roundsRun)));

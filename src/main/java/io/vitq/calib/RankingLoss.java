@@ -55,37 +55,33 @@ final class RankingLoss {
      * maps, for candidate scores {@code q} holding just those rows (from offset 0).
      */
     double sumInto(float[] q, int r0, int count) {
+        int padded = n + FS.length();
         float[] b = SCRATCH.get();
-        if (b.length < n) {
-            b = new float[n];
+        if (b.length < padded) {
+            b = new float[padded];
             SCRATCH.set(b);
         }
+        // past the row: +inf, whose hinge max(c - inf, 0) is 0, so the vector loop needs no tail
+        java.util.Arrays.fill(b, n, padded, Float.POSITIVE_INFINITY);
         double total = 0;
         for (int r = r0; r < r0 + count; r++) {
             int off = r * n, qOff = (r - r0) * n;
             for (int j = 0; j < n; j++) b[j] = q[qOff + order[off + j]];
+            FloatVector acc = FloatVector.zero(FS);
+            long ties = 0;
             int tieEnd = 0;
             for (int i = 0; i < n; i++) {
                 if (tieEnd <= i) {
                     tieEnd = i + 1;
                     while (tieEnd < n && sorted[off + tieEnd] == sorted[off + i]) tieEnd++;
                 }
-                total += (double) theta * (tieEnd - i - 1);
-                total += hingeTail(b, tieEnd, n, theta + b[i]);
+                ties += tieEnd - i - 1;
+                FloatVector cv = FloatVector.broadcast(FS, theta + b[i]);
+                for (int j = tieEnd; j < n; j += FS.length()) acc = acc.add(cv.sub(FloatVector.fromArray(FS, b, j)).max(0f));
             }
+            total += acc.reduceLanes(VectorOperators.ADD) + (double) theta * ties;
         }
         return total;
-    }
-
-    /** {@code sum over j in [from, n) of max(c - b[j], 0)}. */
-    private static double hingeTail(float[] b, int from, int n, float c) {
-        FloatVector acc = FloatVector.zero(FS);
-        FloatVector cv = FloatVector.broadcast(FS, c);
-        int j = from, upper = from + FS.loopBound(n - from);
-        for (; j < upper; j += FS.length()) acc = acc.add(cv.sub(FloatVector.fromArray(FS, b, j)).max(0f));
-        double s = acc.reduceLanes(VectorOperators.ADD);
-        for (; j < n; j++) s += Math.max(c - b[j], 0f);
-        return s;
     }
 
     /** A key whose signed-int order is the float order (for finite values). */
