@@ -149,6 +149,12 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 trueLabels, java.util.List.of(), vt);
     }
 
+    /** The same settings at other default bit widths (no per-op overrides). */
+    public CalibConfig withBits(int w, int a) {
+        return new CalibConfig(method, w, a, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
+                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, java.util.List.of(), vt);
+    }
+
     public CalibConfig withVt(VtOptions v) {
         return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
                 twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, v);

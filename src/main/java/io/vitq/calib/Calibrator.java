@@ -63,32 +63,12 @@ public final class Calibrator {
             if (order.stream().noneMatch(o::matches))
                 throw new IllegalArgumentException("--op-bits " + o.pattern() + ": matches no op of " + model.name()
                         + " (op ids: 'vitq info --model ... --ops')");
-        Map<String, OpQuant> found = new HashMap<>();
         long t0 = System.nanoTime();
-        long[] searchNanos = new long[2];
-        BackwardSink sink = new BackwardSink() {
-            @Override
-            public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
-                long s = System.nanoTime();
-                found.put(op.id(), new LinearSearch(op, x, out, gradOut, rows, samples, cfg.forOp(op.id())).run());
-                searchNanos[0] += System.nanoTime() - s;
-                if (progress != null) progress.opDone(op.id(), found.size(), order.size());
-            }
-
-            @Override
-            public void onMatmul(String id, float[] a, float[] b, float[] out, float[] gradOut,
-                                 int groups, int heads, int m, int k, int n) {
-                long s = System.nanoTime();
-                boolean twin = cfg.twinSoftmax() && id.endsWith(".matmul2");
-                found.put(id, new MatmulSearch(id, a, b, out, gradOut, groups, heads, m, k, n, cfg.forOp(id), twin).run());
-                searchNanos[1] += System.nanoTime() - s;
-                if (progress != null) progress.opDone(id, found.size(), order.size());
-            }
-        };
-        int[] targets = cfg.trueLabels() ? labels : null;
-        if (model instanceof SwinTransformer swin) SwinBackward.run(swin, images, targets, sink);
-        else VitBackward.run((VisionTransformer) model, images, targets, sink);
+        Searches run = search(model, images, labels, cfg, id -> List.of(cfg.forOp(id)), null, progress);
         long total = System.nanoTime() - t0;
+        Map<String, OpQuant> found = new HashMap<>();
+        run.results().forEach((id, byBits) -> found.put(id, byBits.values().iterator().next()));
+        long[] searchNanos = run.nanos();
 
         Map<String, OpQuant> ops = new LinkedHashMap<>();
         for (String id : order) {
@@ -102,6 +82,56 @@ public final class Calibrator {
         Timing timing = new Timing((total - searchNanos[0] - searchNanos[1]) / 1e9, searchNanos[0] / 1e9,
                 searchNanos[1] / 1e9, total / 1e9);
         return new Result(new QuantPlan(info, ops), timing);
+    }
+
+    /** Every op's search results (by its weight bits, in the order of the configs tried) and the search time. */
+    record Searches(Map<String, Map<Integer, OpQuant>> results, long[] nanos) {}
+
+    /**
+     * The recording pass: one float forward and backward; each op's tensors go to its searches as
+     * they arrive, once per configuration {@code configs} gives for the op (mixed precision tries
+     * several bit widths), and then to {@code also} (e.g. to measure unit sensitivities).
+     * {@code nanos} = search time of Linear ops and of matmuls.
+     */
+    static Searches search(Model model, Tensor images, int[] labels, CalibConfig cfg,
+                           java.util.function.Function<String, List<CalibConfig>> configs, BackwardSink also,
+                           Progress progress) {
+        int samples = images.dim(0);
+        int total = forwardOrder(model).size();
+        Map<String, Map<Integer, OpQuant>> found = new HashMap<>();
+        long[] searchNanos = new long[2];
+        BackwardSink sink = new BackwardSink() {
+            @Override
+            public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
+                long s = System.nanoTime();
+                Map<Integer, OpQuant> r = new LinkedHashMap<>();
+                for (CalibConfig c : configs.apply(op.id()))
+                    r.put(c.weightBits(), new LinearSearch(op, x, out, gradOut, rows, samples, c).run());
+                found.put(op.id(), r);
+                searchNanos[0] += System.nanoTime() - s;
+                if (also != null) also.onLinear(op, x, out, gradOut, rows);
+                if (progress != null) progress.opDone(op.id(), found.size(), total);
+            }
+
+            @Override
+            public void onMatmul(String id, float[] a, float[] b, float[] out, float[] gradOut,
+                                 int groups, int heads, int m, int k, int n) {
+                long s = System.nanoTime();
+                Map<Integer, OpQuant> r = new LinkedHashMap<>();
+                for (CalibConfig c : configs.apply(id)) {
+                    boolean twin = c.twinSoftmax() && id.endsWith(".matmul2");
+                    r.put(c.weightBits(), new MatmulSearch(id, a, b, out, gradOut, groups, heads, m, k, n, c, twin).run());
+                }
+                found.put(id, r);
+                searchNanos[1] += System.nanoTime() - s;
+                if (also != null) also.onMatmul(id, a, b, out, gradOut, groups, heads, m, k, n);
+                if (progress != null) progress.opDone(id, found.size(), total);
+            }
+        };
+        int[] targets = cfg.trueLabels() ? labels : null;
+        if (model instanceof SwinTransformer swin) SwinBackward.run(swin, images, targets, sink);
+        else VitBackward.run((VisionTransformer) model, images, targets, sink);
+        return new Searches(found, searchNanos);
     }
 
     /**

@@ -15,11 +15,17 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "ablation", mixinStandardHelpOptions = true,
-        description = "PTQ4ViT's ablation table: Hessian-guided metric (H), softmax twin (S) and GELU twin (G) on and off, "
-                + "at each bit setting; 'no H' is the cosine metric, everything else is PTQ4ViT's configuration.")
+        description = "Ablation tables. ptq4vit (default): Hessian-guided metric (H), softmax twin (S) and GELU twin (G) on "
+                + "and off, at each bit setting; 'no H' is the cosine metric, everything else is PTQ4ViT's configuration. "
+                + "vtptq: the paper's Table 3, similarity alone and with ranking (R), bias correction (B) and mixed "
+                + "precision (M: mp8 for w8a8, mp6 for w6a6).")
 final class AblationCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
     @Mixin CalibOptions calibOptions;
+
+    @Option(names = "--method", paramLabel = "ptq4vit|vtptq", defaultValue = "ptq4vit",
+            description = "Whose ablation (default ${DEFAULT-VALUE}).")
+    String method;
 
     @Option(names = "--bits", split = ",", paramLabel = "wXaY,...", defaultValue = "w8a8,w6a6",
             description = "Bit settings (default ${DEFAULT-VALUE}).")
@@ -54,10 +60,18 @@ final class AblationCommand implements Callable<Integer> {
         Inputs.checkPositive("--batch", batch);
         List<BitsOption> bitOptions = new ArrayList<>();
         for (String b : bits) bitOptions.add(BitsOption.parse(b));
+        boolean vt = switch (method.toLowerCase(java.util.Locale.ROOT)) {
+            case "ptq4vit" -> false;
+            case "vtptq" -> true;
+            default -> throw new Main.UserException("--method " + method + ": expected ptq4vit or vtptq");
+        };
+        for (BitsOption b : bitOptions)
+            if (b.mixed() != null) throw new Main.UserException("--bits " + b.label() + ": give fixed bits; the M rows use mp6/mp8");
         ModelLoader.Loaded l = modelOptions.load();
         TableRunner runner = new TableRunner(calibOptions, data, limit, batch, CellStore.open(results));
         CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
 
+        if (vt) return vtTable(l, runner, fp, bitOptions);
         StringBuilder md = new StringBuilder("| H | S | G |");
         StringBuilder sep = new StringBuilder("|:-:|:-:|:-:|");
         for (BitsOption b : bitOptions) {
@@ -79,6 +93,49 @@ final class AblationCommand implements Callable<Integer> {
                 CellStore.Cell cell = runner.cell(l, setting, b.label(), c);
                 line.append(' ').append(TableRunner.pct(cell)).append(" |");
                 row.put(b.label(), cell.top1());
+            }
+            md.append(line).append('\n');
+            rows.add(row);
+        }
+        System.out.println("model " + l.model().name() + ", float top-1 " + TableRunner.pct(fp) + " % on " + data);
+        System.out.print(md);
+        if (json != null) io.vitq.eval.Reports.writeJson(json, Map.of("model", l.model().name(), "float", fp.top1(), "rows", rows));
+        return 0;
+    }
+
+    /** VT-PTQ rows (Table 3): ranking, bias correction, mixed precision. */
+    static final boolean[][] VT_ROWS = {
+            {false, false, false}, {true, false, false}, {false, true, false}, {true, true, false},
+            {false, false, true}, {false, true, true}, {true, false, true}, {true, true, true}};
+
+    private int vtTable(ModelLoader.Loaded l, TableRunner runner, CellStore.Cell fp, List<BitsOption> bitOptions)
+            throws java.io.IOException {
+        StringBuilder md = new StringBuilder("| ranking | bias correction | mixed precision |");
+        StringBuilder sep = new StringBuilder("|:-:|:-:|:-:|");
+        for (BitsOption b : bitOptions) {
+            md.append(' ').append(b.label()).append(" |");
+            sep.append("---:|");
+        }
+        md.append('\n').append(sep).append('\n');
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (boolean[] r : VT_ROWS) {
+            String setting = "vtptq" + (r[0] ? " R" : " -") + (r[1] ? "B" : "-") + (r[2] ? "M" : "-");
+            StringBuilder line = new StringBuilder("| " + mark(r[0]) + " | " + mark(r[1]) + " | " + mark(r[2]) + " |");
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("ranking", r[0]);
+            row.put("bias_correction", r[1]);
+            row.put("mixed_precision", r[2]);
+            for (BitsOption b : bitOptions) {
+                CalibConfig c = calibOptions.config("vtptq", b);
+                CalibConfig.VtOptions v = c.vt();
+                c = c.withVt(new CalibConfig.VtOptions(r[0], v.gamma(), v.theta(), v.normalizeRanking(), r[1]));
+                io.vitq.calib.mp.MpTarget mp = !r[2] ? null
+                        : b.weight() >= 8 ? io.vitq.calib.mp.MpTarget.MP8 : io.vitq.calib.mp.MpTarget.MP6;
+                String label = mp == null ? b.label() : mp.cliName().toUpperCase(java.util.Locale.ROOT);
+                CellStore.Cell cell = runner.cell(l, setting, label, c, mp);
+                line.append(String.format(java.util.Locale.ROOT, " %s (%.1f MB) |", TableRunner.pct(cell), cell.sizeMb()));
+                row.put(b.label(), cell.top1());
+                row.put(b.label() + " MB", cell.sizeMb());
             }
             md.append(line).append('\n');
             rows.add(row);

@@ -19,9 +19,9 @@ import java.util.Map;
 final class CellStore {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** One measured cell: accuracy of a (model, method, bits) setting and its calibration time. */
+    /** One measured cell: accuracy of a (model, method, bits) setting, its calibration time and model size (MB). */
     record Cell(String model, String setting, String bits, double top1, double top5, int images,
-                double calibSeconds, String note) {}
+                double calibSeconds, String note, double sizeMb) {}
 
     private final Path file;
     private final Map<String, Cell> cells;

@@ -2,6 +2,8 @@ package io.vitq.cli;
 
 import io.vitq.calib.CalibConfig;
 import io.vitq.calib.Calibrator;
+import io.vitq.calib.MixedPrecisionCalibration;
+import io.vitq.calib.mp.MpTarget;
 import io.vitq.data.CalibrationSet;
 import io.vitq.io.ModelLoader;
 import io.vitq.quant.QuantPlanJson;
@@ -24,9 +26,15 @@ final class QuantizeCommand implements Callable<Integer> {
             description = "Calibration method (default ${DEFAULT-VALUE}).")
     String method;
 
-    @Option(names = "--bits", paramLabel = "wXaY", defaultValue = "w8a8",
-            description = "Weight and activation bits, e.g. w8a8 (default), w6a6, w4a8.")
+    @Option(names = "--bits", paramLabel = "wXaY|mp6|mp8", defaultValue = "w8a8",
+            description = "Weight and activation bits, e.g. w8a8 (default), w6a6, w4a8; mp6/mp8: VT-PTQ mixed precision "
+                    + "(per block, the MSA and MLP units get 4..8 or 6..10 bits under the size budget).")
     String bits;
+
+    @Option(names = "--size-mb", paramLabel = "MB",
+            description = "Mixed precision: model-size budget in MB (10^6 bytes, all parameters x bits / 8); default: "
+                    + "every parameter at the target's 6 or 8 bits.")
+    Double sizeMb;
 
     @Option(names = "--no-twin-softmax", description = "ptq4vit: signed per-head quantizer for the softmax output (ablation).")
     boolean noTwinSoftmax;
@@ -48,11 +56,14 @@ final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CalibConfig cfg = config();
+        BitsOption b = BitsOption.parse(bits);
+        if (sizeMb != null && b.mixed() == null) throw new Main.UserException("--size-mb needs --bits mp6 or mp8");
+        if (sizeMb != null && !(sizeMb > 0)) throw new Main.UserException("--size-mb must be positive, got " + sizeMb);
         if (output == null && planFile == null) throw new Main.UserException("give -o FILE (quantized model) and/or --plan FILE");
         Inputs.checkOutput("--output", output);
         Inputs.checkOutput("--plan", planFile);
         ModelLoader.Loaded l = modelOptions.load();
-        Calibrator.Result r = calibrate(l, calibOptions, cfg);
+        Calibrator.Result r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);
         System.out.println(r.plan().summary());
         if (planFile != null) {
             QuantPlanJson.write(r.plan(), planFile);
@@ -78,8 +89,15 @@ final class QuantizeCommand implements Callable<Integer> {
         return list.isEmpty() ? c : c.withOpBits(list);
     }
 
-    /** Loads the calibration images and runs the calibration with a progress bar; prints the timing. */
-    static Calibrator.Result calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg) {
+    /**
+     * Loads the calibration images and runs the calibration with a progress bar; prints the timing
+     * (and, for mixed precision, the bits per unit and the model size).
+     *
+     * @param mixed  mixed-precision target (VT-PTQ only), or null for fixed bits
+     * @param sizeMb mixed precision's size budget, or null for the target's default
+     */
+    static Calibrator.Result calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb) {
+        if (mixed != null && !cfg.isVt()) throw new Main.UserException("--bits " + mixed.cliName() + ": mixed precision is VT-PTQ's (--method vtptq)");
         Path data = o.calibPath();
         long t0 = System.nanoTime();
         CalibrationSet set = CalibrationSet.load(data, o.calibSize, l.model().preprocessing());
@@ -89,7 +107,16 @@ final class QuantizeCommand implements Callable<Integer> {
         Calibrator.Result r;
         try (ProgressBar bar = new ProgressBar("calibrate " + cfg.method() + " " + cfg.bitsLabel(),
                 Calibrator.forwardOrder(l.model()).size())) {
-            r = Calibrator.calibrate(l.model(), set.images(), labels, cfg, data.toString(), (id, done, total) -> bar.update(done));
+            if (mixed == null) {
+                r = Calibrator.calibrate(l.model(), set.images(), labels, cfg, data.toString(), (id, done, total) -> bar.update(done));
+            } else {
+                MixedPrecisionCalibration.Result m = MixedPrecisionCalibration.calibrate(l.model(), set.images(), labels, cfg,
+                        mixed, sizeMb, data.toString(), (id, done, total) -> bar.update(done));
+                bar.close();
+                m.allocation().report().forEach(System.out::println);
+                System.out.printf(Locale.ROOT, "mixed precision: nuclear norms and unit errors %.1f s%n", m.sensitivity());
+                r = new Calibrator.Result(m.plan(), m.timing());
+            }
         }
         Calibrator.Timing t = r.timing();
         System.out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, float forward+backward %.1f s, "

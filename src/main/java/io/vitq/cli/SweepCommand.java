@@ -55,6 +55,8 @@ final class SweepCommand implements Callable<Integer> {
         List<BitsOption> bitOptions = new ArrayList<>();
         for (String b : bits) bitOptions.add(BitsOption.parse(b));
         for (String m : methods) for (BitsOption b : bitOptions) calibOptions.config(m, b); // validate before any work
+        if (bitOptions.stream().anyMatch(b -> b.mixed() != null) && methods.stream().noneMatch(m -> m.equalsIgnoreCase("vtptq")))
+            throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");
         TableRunner runner = new TableRunner(calibOptions, data, limit, batch, CellStore.open(results));
 
         StringBuilder md = new StringBuilder("| model | float |");
@@ -71,11 +73,20 @@ final class SweepCommand implements Callable<Integer> {
             row.put("model", l.model().name());
             CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
             row.put("float", fp.top1());
-            StringBuilder line = new StringBuilder("| " + l.model().name() + " | " + TableRunner.pct(fp) + " |");
+            StringBuilder line = new StringBuilder("| " + l.model().name() + " | " + TableRunner.pct(fp)
+                    + String.format(java.util.Locale.ROOT, " (%.1f MB) |", fp.sizeMb()));
             for (String m : methods) for (BitsOption b : bitOptions) {
-                CellStore.Cell c = runner.cell(l, m, b.label(), calibOptions.config(m, b));
-                line.append(' ').append(TableRunner.pct(c)).append(" |");
+                if (b.mixed() != null && !m.equalsIgnoreCase("vtptq")) {
+                    line.append(" – |"); // mixed precision is VT-PTQ's
+                    continue;
+                }
+                CellStore.Cell c = runner.cell(l, m, b.label(), calibOptions.config(m, b), b.mixed());
+                line.append(' ').append(TableRunner.pct(c));
+                if (b.mixed() != null || bitOptions.stream().anyMatch(o -> o.mixed() != null))
+                    line.append(String.format(java.util.Locale.ROOT, " (%.1f MB)", c.sizeMb()));
+                line.append(" |");
                 row.put(m + " " + b.label(), c.top1());
+                row.put(m + " " + b.label() + " MB", c.sizeMb());
             }
             md.append(line).append('\n');
             rows.add(row);

@@ -4,6 +4,8 @@ import io.vitq.calib.CalibConfig;
 import io.vitq.calib.Calibrator;
 import io.vitq.eval.EvalResult;
 import io.vitq.io.ModelLoader;
+import io.vitq.calib.mp.ModelSize;
+import io.vitq.quant.QuantPlan;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -31,6 +33,12 @@ final class TableRunner {
 
     /** The float model's accuracy ({@code cfg} null) or a quantized setting's. */
     CellStore.Cell cell(ModelLoader.Loaded l, String setting, String bits, CalibConfig cfg) throws IOException {
+        return cell(l, setting, bits, cfg, null);
+    }
+
+    /** @param mixed a mixed-precision target for {@code cfg} (VT-PTQ), or null */
+    CellStore.Cell cell(ModelLoader.Loaded l, String setting, String bits, CalibConfig cfg,
+                        io.vitq.calib.mp.MpTarget mixed) throws IOException {
         String model = l.model().name();
         CellStore.Cell done = store.get(model, setting, bits);
         if (done != null) {
@@ -39,18 +47,32 @@ final class TableRunner {
         }
         double calibSeconds = 0;
         EvalResult r;
+        QuantPlan plan = null;
         if (cfg == null) {
             r = EvalCommand.evaluate(l, null, false, data, limit, batch);
         } else {
-            Calibrator.Result c = QuantizeCommand.calibrate(l, calib, cfg);
+            Calibrator.Result c = QuantizeCommand.calibrate(l, calib, cfg, mixed, null);
             calibSeconds = c.timing().total();
-            r = EvalCommand.evaluate(l, c.plan(), false, data, limit, batch);
+            plan = c.plan();
+            r = EvalCommand.evaluate(l, plan, false, data, limit, batch);
         }
         CellStore.Cell cell = new CellStore.Cell(model, setting, bits, r.top1(), r.top5(), r.images(), calibSeconds,
-                cfg == null ? "float" : cfg.options().toString());
+                cfg == null ? "float" : cfg.options().toString(), sizeMb(l.model(), plan));
         store.put(cell);
         System.err.printf(Locale.ROOT, "vitq: %s, %s %s: top-1 %.2f %%%n", model, setting, bits, cell.top1());
         return cell;
+    }
+
+    /**
+     * Model size the papers' way (all parameters x bits / 8, MB = 10^6 bytes): float 32 bits, a
+     * mixed-precision plan its recorded size, otherwise the plan's weight bits.
+     */
+    static double sizeMb(io.vitq.model.Model m, QuantPlan plan) {
+        long params = m.parameterCount();
+        if (plan == null) return ModelSize.mb(ModelSize.uniformBits(params, 32));
+        String mp = plan.info().options().get("size_mb");
+        if (mp != null) return Double.parseDouble(mp);
+        return ModelSize.mb(ModelSize.uniformBits(params, plan.info().weightBits()));
     }
 
     static String pct(CellStore.Cell c) { return String.format(Locale.ROOT, "%.2f", c.top1()); }

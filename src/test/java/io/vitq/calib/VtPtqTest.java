@@ -109,6 +109,30 @@ class VtPtqTest {
     }
 
     @Test
+    void mixedPrecisionGivesOneWidthPerUnitWithinTheBudget() {
+        CalibConfig c = CalibConfig.vtptq(8, 8).withSearch(6, 2);
+        io.vitq.calib.mp.UnitPlan units = io.vitq.calib.mp.UnitPlan.of(VIT);
+        MixedPrecisionCalibration.Result r = MixedPrecisionCalibration.calibrate(VIT, IMAGES, null, c,
+                io.vitq.calib.mp.MpTarget.MP8, null, "test", null);
+        assertTrue(r.allocation().size() <= r.allocation().budget());
+        QuantPlan p = r.plan();
+        int[] bits = r.allocation().unitBits();
+        for (int u = 0; u < units.units().size(); u++)
+            for (String id : units.units().get(u).opIds())
+                for (var o : p.op(id).operands()) assertEquals(bits[u], o.bits(), id);
+        assertEquals(8, p.linear("head").weight().bits());
+        assertEquals(8, p.linear("patch_embed.proj").weight().bits());
+        assertTrue(p.info().options().get("unit_bits").startsWith("blocks.0.attn="), p.info().options().toString());
+        // the smallest possible budget leaves every unit at 6 bits
+        int[] six = new int[units.units().size()];
+        java.util.Arrays.fill(six, 6);
+        double minMb = io.vitq.calib.mp.ModelSize.mb(io.vitq.calib.mp.ModelSize.bits(units, six, 8));
+        MixedPrecisionCalibration.Result tight = MixedPrecisionCalibration.calibrate(VIT, IMAGES, null, c,
+                io.vitq.calib.mp.MpTarget.MP8, minMb + 1e-9, "test", null);
+        for (int b : tight.allocation().unitBits()) assertEquals(6, b);
+    }
+
+    @Test
     void vtptqOnATinyViT() throws Exception {
         CalibConfig c = CalibConfig.vtptq(8, 8).withSearch(12, 20);
         QuantPlan p = Calibrator.calibrate(VIT, IMAGES, null, c, "test", null).plan();

@@ -1,0 +1,124 @@
+package io.vitq.calib;
+
+import io.vitq.calib.mp.MixedPrecision;
+import io.vitq.calib.mp.ModelSize;
+import io.vitq.calib.mp.MpTarget;
+import io.vitq.calib.mp.NuclearNorm;
+import io.vitq.calib.mp.Sensitivity;
+import io.vitq.calib.mp.UnitPlan;
+import io.vitq.model.BackwardSink;
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.quant.FakeQuantExecutor;
+import io.vitq.quant.OpQuant;
+import io.vitq.quant.PlanInfo;
+import io.vitq.quant.QuantPlan;
+import io.vitq.tensor.Tensor;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * VT-PTQ's nuclear-norm mixed precision (ALGORITHMS 9.6, with the [INFERRED] algorithm there):
+ * <ol>
+ *   <li>one recording pass runs every unit op's search at each candidate bit width (the other ops
+ *       at the target's base bits) and takes each unit's nuclear norm: of the softmax attention
+ *       maps (MSA unit) and of the fc2 output feature (MLP unit), per sample and head, averaged;</li>
+ *   <li>for each bit width one float forward measures every unit's squared output error with that
+ *       unit alone quantized ({@link UnitErrors}), per image;</li>
+ *   <li>the bits per unit minimise {@code sum of nuclear norm x squared error} under the size
+ *       budget, exactly (multiple-choice knapsack, {@link MixedPrecision});</li>
+ *   <li>each op takes the search result at its unit's bits (parallel calibration: an op's search
+ *       does not depend on the other ops, so nothing is searched twice).</li>
+ * </ol>
+ */
+public final class MixedPrecisionCalibration {
+    private MixedPrecisionCalibration() {}
+
+    /** @param sensitivity seconds spent on nuclear norms and unit errors (inside and after the recording pass) */
+    public record Result(QuantPlan plan, Calibrator.Timing timing, double sensitivity, MixedPrecision.Allocation allocation) {}
+
+    /**
+     * @param cfg    the method's settings (VT-PTQ); its bits are replaced by the target's
+     * @param sizeMb the model-size budget in MB (10^6 bytes), or null for every parameter at the target's base bits
+     */
+    public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, MpTarget target,
+                                   Double sizeMb, String calibration, Calibrator.Progress progress) {
+        UnitPlan units = UnitPlan.of(model);
+        long budget = MixedPrecision.budget(units, target, sizeMb); // fails early on an impossible budget
+        int base = target.baseBits();
+        int[] cands = target.candidates();
+        Set<String> unitOps = new HashSet<>();
+        for (UnitPlan.Unit u : units.units()) unitOps.addAll(u.opIds());
+        List<CalibConfig> perBits = new ArrayList<>();
+        for (int b : cands) perBits.add(cfg.withBits(b, b));
+        CalibConfig baseCfg = cfg.withBits(base, base);
+        int samples = images.dim(0);
+
+        Sensitivity.Builder sens = Sensitivity.builder(units, cands);
+        long[] normNanos = new long[1];
+        BackwardSink norms = new BackwardSink() {
+            @Override
+            public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
+                if (!op.id().endsWith(".mlp.fc2")) return;
+                long t = System.nanoTime();
+                sens.nuclearNorm(op.id().substring(0, op.id().length() - ".fc2".length()),
+                        NuclearNorm.mean(out, samples, rows / samples, op.out()));
+                normNanos[0] += System.nanoTime() - t;
+            }
+
+            @Override
+            public void onMatmul(String id, float[] a, float[] b, float[] out, float[] gradOut,
+                                 int groups, int heads, int m, int k, int n) {
+                if (!id.endsWith(".matmul2")) return;
+                long t = System.nanoTime();
+                sens.nuclearNorm(id.substring(0, id.length() - ".matmul2".length()), NuclearNorm.mean(a, groups * heads, m, k));
+                normNanos[0] += System.nanoTime() - t;
+            }
+        };
+        long t0 = System.nanoTime();
+        Calibrator.Searches run = Calibrator.search(model, images, labels, cfg,
+                id -> unitOps.contains(id) ? perBits : List.of(baseCfg), norms, progress);
+        long recorded = System.nanoTime();
+
+        // squared unit-output errors, one forward per bit width
+        for (int b : cands) {
+            Map<String, OpQuant> ops = new LinkedHashMap<>();
+            for (String id : Calibrator.forwardOrder(model)) ops.put(id, run.results().get(id).get(unitOps.contains(id) ? b : base));
+            QuantPlan pb = new QuantPlan(new PlanInfo(model.name(), cfg.method(), b, b), ops);
+            UnitErrors ue = new UnitErrors(new FakeQuantExecutor(pb, model));
+            model.forward(images, ue);
+            for (UnitPlan.Unit u : units.units()) {
+                Double e = ue.errors().get(u.id());
+                if (e == null) throw new IllegalStateException(u.id() + ": no unit output seen in the forward");
+                sens.squaredError(u.id(), b, e / samples);
+            }
+        }
+        MixedPrecision.Allocation alloc = MixedPrecision.allocate(units, sens.build(), target, budget);
+        long end = System.nanoTime();
+
+        Map<String, Integer> opBits = alloc.opBits();
+        Map<String, OpQuant> ops = new LinkedHashMap<>();
+        for (String id : Calibrator.forwardOrder(model)) ops.put(id, run.results().get(id).get(opBits.get(id)));
+        Map<String, String> options = new LinkedHashMap<>(cfg.options());
+        options.put("mixed_precision", target.cliName() + ", units from " + java.util.Arrays.toString(cands) + " bits");
+        StringBuilder bits = new StringBuilder();
+        for (int i = 0; i < units.units().size(); i++)
+            bits.append(i == 0 ? "" : ", ").append(units.units().get(i).id()).append('=').append(alloc.unitBits()[i]);
+        options.put("unit_bits", bits.toString());
+        options.put("size_mb", String.format(java.util.Locale.ROOT, "%.2f", alloc.sizeMb()));
+        options.put("budget_mb", String.format(java.util.Locale.ROOT, "%.2f", ModelSize.mb(budget)));
+        PlanInfo info = new PlanInfo(model.name(), cfg.method(), base, base, cfg.metric().cliName(),
+                calibration + " (" + samples + " images)", Instant.now().toString(), "vitq 0.1.0", options);
+        long[] sn = run.nanos();
+        double sensitivity = (normNanos[0] + (end - recorded)) / 1e9;
+        Calibrator.Timing timing = new Calibrator.Timing((recorded - t0 - sn[0] - sn[1] - normNanos[0]) / 1e9,
+                sn[0] / 1e9, sn[1] / 1e9, (end - t0) / 1e9);
+        return new Result(new QuantPlan(info, ops), timing, sensitivity, alloc);
+    }
+}
