@@ -39,6 +39,8 @@ final class MatmulSearch {
     /** VT-PTQ: one scale per operand for all heads, the Pearson objective (plus ranking on matmul1). */
     private final boolean perTensor;
     private final RankingLoss ranking;
+    /** Tests: score every candidate's full objective instead of branch and bound. */
+    boolean exhaustive;
     private int roundsRun;
 
     private static final class Scratch {
@@ -139,9 +141,9 @@ final class MatmulSearch {
         for (int round = 0; round < cfg.rounds(); round++) {
             roundsRun = round + 1;
             float[] bs = bScale.clone();
-            aScale = search("A", aGrid, i -> evaluate(uniform(uq, aGrid.column(i)), uniform(uq, bs)));
+            aScale = searchVt("A", aGrid, i -> uniform(uq, aGrid.column(i)), i -> uniform(uq, bs));
             float[] as = aScale.clone();
-            bScale = search("B", bGrid, i -> evaluate(uniform(uq, as), uniform(uq, bGrid.column(i))));
+            bScale = searchVt("B", bGrid, i -> uniform(uq, as), i -> uniform(uq, bGrid.column(i)));
             if (round > 0 && Arrays.equals(aScale, keptA) && Arrays.equals(bScale, keptB)) break; // fixed point
             double j = evaluate(uniform(uq, aScale), uniform(uq, bScale))[0];
             if (j < best) {
@@ -181,6 +183,35 @@ final class MatmulSearch {
             c[h] = ScaleGrid.candidates(init[h], cfg.alpha(), cfg.beta(), cfg.candidates());
         }
         return new Grid(init, c);
+    }
+
+    /**
+     * VT-PTQ's argmax of {@code J = P - gamma L} over one operand's candidates (one scale for all
+     * heads). With the ranking loss on, branch and bound keeps it cheap and exact: the mean Pearson
+     * P of every candidate is computed first (a product and its moments); since L >= 0, J <= P, so
+     * candidates are visited in decreasing P, and once P falls below the best J found no later
+     * candidate can win. Only the visited ones pay for the O(n²) ranking loss. Ties go to the
+     * smaller index, as everywhere.
+     */
+    private float[] searchVt(String operand, Grid grid, java.util.function.IntFunction<SliceQuant> aqOf,
+                             java.util.function.IntFunction<SliceQuant> bqOf) {
+        if (ranking == null || exhaustive) return search(operand, grid, i -> evaluate(aqOf.apply(i), bqOf.apply(i)));
+        int count = grid.cand()[0].length;
+        double[] p = new double[count];
+        for (int i = 0; i < count; i++) p[i] = evaluate(aqOf.apply(i), bqOf.apply(i), false)[0];
+        Integer[] order = new Integer[count];
+        for (int i = 0; i < count; i++) order[i] = i;
+        java.util.Arrays.sort(order, (x, y) -> Double.compare(p[y], p[x])); // stable: equal P keep index order
+        double[][] scores = new double[count][];
+        for (int i = 0; i < count; i++) scores[i] = new double[] {Double.NEGATIVE_INFINITY}; // pruned: cannot win
+        int best = -1;
+        for (int i : order) {
+            if (best >= 0 && p[i] < scores[best][0]) break;
+            scores[i][0] = evaluate(aqOf.apply(i), bqOf.apply(i), true)[0];
+            if (best < 0 || scores[i][0] > scores[best][0] || (scores[i][0] == scores[best][0] && i < best)) best = i;
+        }
+        SearchTrace.emit(id, operand, grid.cand(), scores);
+        return grid.column(best);
     }
 
     /** Per-head argmax over candidates, each candidate evaluated for all heads at once. */
@@ -232,11 +263,14 @@ final class MatmulSearch {
      * {@code bq} is null), {@code Ô = â · b̂}, row scores averaged over rows, summed over groups
      * in group order. Parallel over (group, head).
      */
-    private double[] evaluate(SliceQuant aq, SliceQuant bq) {
+    private double[] evaluate(SliceQuant aq, SliceQuant bq) { return evaluate(aq, bq, true); }
+
+    /** @param withRanking include the ranking loss in VT-PTQ's objective (when it is on for this op) */
+    private double[] evaluate(SliceQuant aq, SliceQuant bq, boolean withRanking) {
         double[] perTask = new double[groups * heads];
         boolean pearson = cfg.metric() == Metric.PEARSON;
         OutputScores.Moments[] moments = pearson ? new OutputScores.Moments[groups * heads] : null;
-        double[] hinge = ranking != null ? new double[groups * heads] : null;
+        double[] hinge = ranking != null && withRanking ? new double[groups * heads] : null;
         Parallel.forEach(groups * heads, task -> {
             int h = task % heads;
             Scratch sc = SCRATCH.get();

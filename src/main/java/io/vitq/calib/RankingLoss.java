@@ -55,7 +55,7 @@ final class RankingLoss {
      * maps, for candidate scores {@code q} holding just those rows (from offset 0).
      */
     double sumInto(float[] q, int r0, int count) {
-        int padded = n + FS.length();
+        int L = FS.length(), padded = n + 4 * L;
         float[] b = SCRATCH.get();
         if (b.length < padded) {
             b = new float[padded];
@@ -67,7 +67,9 @@ final class RankingLoss {
         for (int r = r0; r < r0 + count; r++) {
             int off = r * n, qOff = (r - r0) * n;
             for (int j = 0; j < n; j++) b[j] = q[qOff + order[off + j]];
-            FloatVector acc = FloatVector.zero(FS);
+            // four accumulators: one would chain every add on the previous one's latency
+            FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS),
+                    acc3 = FloatVector.zero(FS);
             long ties = 0;
             int tieEnd = 0;
             for (int i = 0; i < n; i++) {
@@ -77,9 +79,14 @@ final class RankingLoss {
                 }
                 ties += tieEnd - i - 1;
                 FloatVector cv = FloatVector.broadcast(FS, theta + b[i]);
-                for (int j = tieEnd; j < n; j += FS.length()) acc = acc.add(cv.sub(FloatVector.fromArray(FS, b, j)).max(0f));
+                for (int j = tieEnd; j < n; j += 4 * L) {
+                    acc0 = acc0.add(cv.sub(FloatVector.fromArray(FS, b, j)).max(0f));
+                    acc1 = acc1.add(cv.sub(FloatVector.fromArray(FS, b, j + L)).max(0f));
+                    acc2 = acc2.add(cv.sub(FloatVector.fromArray(FS, b, j + 2 * L)).max(0f));
+                    acc3 = acc3.add(cv.sub(FloatVector.fromArray(FS, b, j + 3 * L)).max(0f));
+                }
             }
-            total += acc.reduceLanes(VectorOperators.ADD) + (double) theta * ties;
+            total += acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD) + (double) theta * ties;
         }
         return total;
     }

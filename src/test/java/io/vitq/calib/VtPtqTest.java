@@ -75,6 +75,23 @@ class VtPtqTest {
     }
 
     @Test
+    void branchAndBoundPicksWhatScoringEveryCandidatePicks() {
+        for (long seed = 20; seed < 26; seed++) {
+            SplittableRandom r = new SplittableRandom(seed);
+            int G = 3, H = 2, m = 9, k = 8, n = 9;
+            float[] a = rand(r, G * H * m * k, 1.5), b = rand(r, G * H * k * n, 1.5), o = new float[G * H * m * n];
+            for (int t = 0; t < G * H; t++)
+                System.arraycopy(SearchReferenceTest.mm(a, t * m * k, b, t * k * n, m, k, n), 0, o, t * m * n, m * n);
+            double gamma = seed % 2 == 0 ? 0.1 : 2.0;
+            CalibConfig c = CalibConfig.vtptq(4, 4).withSearch(30, 5).withVt(new CalibConfig.VtOptions(true, gamma, 0.2, seed % 3 != 0, false));
+            MatmulSearch fast = new MatmulSearch("blocks.0.attn.matmul1", a, b, o, null, G, H, m, k, n, c, false);
+            MatmulSearch full = new MatmulSearch("blocks.0.attn.matmul1", a, b, o, null, G, H, m, k, n, c, false);
+            full.exhaustive = true;
+            assertEquals(full.run(), fast.run(), "seed " + seed);
+        }
+    }
+
+    @Test
     void biasCorrectionRemovesTheMeanErrorOnTheCalibrationData() {
         SplittableRandom r = new SplittableRandom(3);
         int samples = 3, tokens = 7, rows = samples * tokens, in = 24, out = 10;
