@@ -13,7 +13,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = "Export a ViT/DeiT model to ONNX: a quantized model file (or a float model with --plan) as a QDQ graph "
+        description = "Export a ViT, DeiT or Swin model to ONNX: a quantized model file (or a float model with --plan) as a QDQ graph "
                 + "(QuantizeLinear/DequantizeLinear around every quantized tensor, the twin quantizers as two QDQ branches "
                 + "and Where), a float model as a plain float graph. Input 'images' [N, 3, S, S] (preprocessed), output "
                 + "'logits' [N, classes].")

@@ -1,6 +1,6 @@
 /**
- * ONNX export ({@code vitq export}): a ViT/DeiT model, float or quantized with its plan, as a
- * standard ONNX graph; {@link io.vitq.export.OnnxExporter} is the entry point.
+ * ONNX export ({@code vitq export}): a ViT/DeiT or Swin model, float or quantized with its plan,
+ * as a standard ONNX graph; {@link io.vitq.export.OnnxExporter} is the entry point.
  *
  * <p><b>File format.</b> The ONNX protobuf messages vitq writes (ModelProto, GraphProto,
  * NodeProto, AttributeProto, TensorProto, ValueInfoProto, TypeProto, TensorShapeProto,
@@ -15,8 +15,5 @@
  * QuantizeLinear/DequantizeLinear (with Clip for bit widths below 8, int16 or the arithmetic form
  * above 8, and Where between the two ranges of the twin quantizers) so that each one is bit-identical
  * to vitq's fake quantizer. ONNX Runtime (test scope) runs the files in the tests.
- *
- * <p>Swin models are not exported (window partition, shifts and the relative-position bias
- * would need their own graph).
  */
 package io.vitq.export;

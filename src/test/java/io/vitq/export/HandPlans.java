@@ -36,7 +36,7 @@ import java.util.Map;
 public final class HandPlans {
     private HandPlans() {}
 
-    /** max |x| (and the signed max) of every Linear input, per-head max |q|, |k|, |v| and max probability. */
+    /** max |x| (and the signed max) of every Linear input, per-head max |q| (Swin: |q · scale|), |k|, |v| and max probability. */
     public static final class Maxima implements Executor {
         final Map<String, float[]> max = new HashMap<>();
 
@@ -73,7 +73,8 @@ public final class HandPlans {
                 for (int h = 0; h < H; h++)
                     for (int e = 0; e < d; e++) {
                         int c = r * 3 * D + h * d + e;
-                        merge(op.matmul1Id() + ".a", h, H, Math.abs(qkv[c]));
+                        // Swin quantizes q after multiplying it by the scale
+                        merge(op.matmul1Id() + ".a", h, H, Math.abs(op.qPrescaled() ? qkv[c] * s.scale() : qkv[c]));
                         merge(op.matmul1Id() + ".b", h, H, Math.abs(qkv[c + D]));
                         merge(op.matmul2Id() + ".b", h, H, Math.abs(qkv[c + 2 * D]));
                     }

@@ -3,6 +3,8 @@ package io.vitq.export;
 import io.vitq.data.Preprocessing;
 import io.vitq.export.proto.Onnx;
 import io.vitq.export.proto.Onnx.TensorProto;
+import io.vitq.model.Model;
+import io.vitq.model.SwinTransformer;
 import io.vitq.model.ViTConfig;
 import io.vitq.model.VisionTransformer;
 import io.vitq.quant.FakeQuantExecutor;
@@ -29,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The exported tiny ViT run by ONNX Runtime against vitq: float logits, and the logits of
+ * The exported tiny ViT (and DeiT, Swin) run by ONNX Runtime against vitq: float logits, and the logits of
  * hand-built quantized plans (every quantizer and granularity, 8, 6 and 10 bits) against the
  * fake-quant executor; the graph's structure; errors.
  */
@@ -39,24 +41,33 @@ class OnnxExporterTest {
     static final Tensor IMAGES = TinyModels.randomImages(64, 32, 9);
     static final HandPlans.Maxima MAX = HandPlans.maxima(VIT, TinyModels.IMAGES);
 
-    record Diff(double max, double withinFraction, int agree, int images) {
+    /** Logits compared: max |diff|, the fraction within 1e-4, images whose logits are all within 1e-4, top-1 agreement. */
+    record Diff(double max, double withinFraction, int imagesWithin, int agree, int images) {
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "max |diff| %.3g, within 1e-4: %.4f, top-1 agreement %d/%d", max, withinFraction, agree, images);
+            return String.format(Locale.ROOT, "max |diff| %.3g, logits within 1e-4: %.4f (images: %d/%d), top-1 agreement %d/%d",
+                    max, withinFraction, imagesWithin, images, agree, images);
         }
     }
 
     static Diff diff(float[] ref, float[] got, int classes) {
         double max = 0;
-        int within = 0, agree = 0;
+        int within = 0, agree = 0, images = ref.length / classes, imagesWithin = images;
         for (int i = 0; i < ref.length; i++) {
             double d = Math.abs(ref[i] - got[i]);
             max = Math.max(max, d);
             if (d <= 1e-4) within++;
         }
-        for (int b = 0; b < ref.length / classes; b++)
+        for (int b = 0; b < images; b++) {
             if (VitTinyOnnxTest.argmax(ref, b * classes, classes) == VitTinyOnnxTest.argmax(got, b * classes, classes)) agree++;
-        return new Diff(max, within / (double) ref.length, agree, ref.length / classes);
+            for (int c = 0; c < classes; c++) {
+                if (Math.abs(ref[b * classes + c] - got[b * classes + c]) > 1e-4) {
+                    imagesWithin--;
+                    break;
+                }
+            }
+        }
+        return new Diff(max, within / (double) ref.length, imagesWithin, agree, images);
     }
 
     static float[] ort(Onnx.ModelProto m, Tensor x, boolean optimized) throws Exception {
@@ -89,7 +100,7 @@ class OnnxExporterTest {
         QuantPlan plan = HandPlans.ptq4vit(deit, HandPlans.maxima(deit, TinyModels.IMAGES), 6, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN);
         Diff q = diff(deit.forward(IMAGES, new FakeQuantExecutor(plan, deit)).data(), ort(OnnxExporter.export(deit, plan, 17), IMAGES, true), 10);
         System.out.println("tiny distilled DeiT W6A6: " + q);
-        assertTrue(q.withinFraction() >= 0.9 && q.agree() >= 62, q.toString());
+        assertTrue(q.imagesWithin() >= 48 && q.agree() >= 62, q.toString());
     }
 
     /**
@@ -114,11 +125,38 @@ class OnnxExporterTest {
             Diff d = diff(ref, opt, 10), dp = diff(ref, plain, 10), self = diff(plain, opt, 10);
             System.out.println("tiny ViT " + c.name() + ", opset " + c.opset() + ": ONNX Runtime vs vitq fake quant: " + d
                     + "; unoptimized ONNX Runtime vs vitq: " + dp + "; ONNX Runtime optimized vs unoptimized: " + self);
+            // a semantic mismatch would move every image; rounding flips move a few
             for (Diff x : new Diff[] {d, dp}) {
-                assertTrue(x.withinFraction() >= 0.9, c.name() + ": " + x);
+                assertTrue(x.imagesWithin() >= 48, c.name() + ": " + x);
                 assertTrue(x.agree() >= 62, c.name() + ": " + x);
-                assertTrue(x.max() <= 0.05, c.name() + ": " + x);
+                assertTrue(x.max() <= 0.1, c.name() + ": " + x);
             }
+        }
+    }
+
+    @Test
+    void swinFloatAndQuantized() throws Exception {
+        SwinTransformer swin = TinyModels.SWIN;
+        float[] ref = swin.forward(IMAGES).data();
+        for (int opset : new int[] {13, 17, 18, 21}) {
+            Diff d = diff(ref, ort(OnnxExporter.export(swin, null, opset), IMAGES, true), 10);
+            System.out.println("tiny Swin float, opset " + opset + ": " + d);
+            assertTrue(d.max() <= 1e-4, d.toString());
+        }
+        HandPlans.Maxima mx = HandPlans.maxima(swin, TinyModels.IMAGES);
+        record Case(String name, QuantPlan plan, int opset) {}
+        for (Case c : List.of(
+                new Case("PTQ4ViT-like W8A8", HandPlans.ptq4vit(swin, mx, 8, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), 17),
+                new Case("PTQ4ViT-like W6A6", HandPlans.ptq4vit(swin, mx, 6, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), 21),
+                new Case("BasePTQ-like W8A8 + 10-bit", HandPlans.mixed(swin, mx, 8, 10, 0.8f), 13))) {
+            float[] fq = swin.forward(IMAGES, new FakeQuantExecutor(c.plan(), swin)).data();
+            Onnx.ModelProto m = OnnxExporter.export(swin, c.plan(), c.opset());
+            float[] opt = ort(m, IMAGES, true), plain = ort(m, IMAGES, false);
+            Diff d = diff(fq, opt, 10), dp = diff(fq, plain, 10), self = diff(plain, opt, 10);
+            System.out.println("tiny Swin " + c.name() + ", opset " + c.opset() + ": ONNX Runtime vs vitq fake quant: " + d
+                    + "; unoptimized ONNX Runtime vs vitq: " + dp + "; ONNX Runtime optimized vs unoptimized: " + self);
+            // a semantic mismatch would move every image; rounding flips move a few
+            for (Diff x : new Diff[] {d, dp}) assertTrue(x.imagesWithin() >= 48 && x.agree() >= 62 && x.max() <= 0.1, c.name() + ": " + x);
         }
     }
 
@@ -227,7 +265,7 @@ class OnnxExporterTest {
         Files.writeString(out, "old");
         OnnxExporter.write(out, VIT, null, 17);
         assertEquals(OnnxExporter.export(VIT, null, 17), Onnx.ModelProto.parseFrom(Files.readAllBytes(out)));
-        assertThrows(IllegalArgumentException.class, () -> OnnxExporter.write(tmp.resolve("s.onnx"), TinyModels.SWIN, null, 17));
+        assertThrows(IllegalArgumentException.class, () -> OnnxExporter.write(tmp.resolve("s.onnx"), VIT, null, 12));
         try (var files = Files.list(tmp)) {
             assertEquals(List.of("m.onnx"), files.map(p -> p.getFileName().toString()).toList());
         }
@@ -237,15 +275,25 @@ class OnnxExporterTest {
 
     @Test
     void errorsAreOneLineMessages() {
-        String swin = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(TinyModels.SWIN, null, 17)).getMessage();
-        assertTrue(swin.contains("swin_tiny_test is a Swin model") && swin.contains("ViT and DeiT"), swin);
+        Model other = new Model() {
+            public String name() { return "resnet_test"; }
+            public io.vitq.data.Preprocessing preprocessing() { return VIT.preprocessing(); }
+            public int numClasses() { return 10; }
+            public long parameterCount() { return 0; }
+            public List<String> describe() { return List.of(); }
+            public List<io.vitq.model.Linear> linears() { return List.of(); }
+            public List<io.vitq.model.AttentionOp> attentionOps() { return List.of(); }
+            public Tensor forward(Tensor images, io.vitq.model.Executor ex) { return images; }
+        };
+        String kind = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(other, null, 17)).getMessage();
+        assertTrue(kind.contains("resnet_test is not a ViT, DeiT or Swin model"), kind);
         String opset = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(VIT, null, 12)).getMessage();
         assertTrue(opset.contains("opset 12") && opset.contains("13 to 21"), opset);
         assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(VIT, null, 22));
         // a plan made for another model
-        QuantPlan other = new QuantPlan(new PlanInfo("x", "by hand", 8, 8), Map.of("blocks.7.attn.qkv",
+        QuantPlan wrong = new QuantPlan(new PlanInfo("x", "by hand", 8, 8), Map.of("blocks.7.attn.qkv",
                 new LinearQuant(UniformOperand.perTensor(8, 0.01f), null)));
-        String plan = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(VIT, other, 17)).getMessage();
+        String plan = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(VIT, wrong, 17)).getMessage();
         assertTrue(plan.contains("blocks.7.attn.qkv") && !plan.contains("\n"), plan);
     }
 
