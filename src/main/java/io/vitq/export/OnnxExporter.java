@@ -72,11 +72,13 @@ public final class OnnxExporter {
         return graph.build();
     }
 
-    /** {@link #export} written to {@code out} atomically (a temporary file in the same directory, then a rename). */
+    /**
+     * {@link #export} written to {@code out} atomically: to {@code out.tmp} beside it (created with
+     * the default permissions, unlike {@link Files#createTempFile}'s owner-only ones), then renamed.
+     */
     public static void write(Path out, Model model, QuantPlan plan, int opset) throws IOException {
         Onnx.ModelProto proto = export(model, plan, opset);
-        Path dir = out.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, out.getFileName().toString(), ".tmp");
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
         try {
             try (OutputStream os = Files.newOutputStream(tmp)) {
                 proto.writeTo(os);

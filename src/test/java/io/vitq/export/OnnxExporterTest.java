@@ -269,6 +269,9 @@ class OnnxExporterTest {
         try (var files = Files.list(tmp)) {
             assertEquals(List.of("m.onnx"), files.map(p -> p.getFileName().toString()).toList());
         }
+        // the permissions of any new file (not a temporary file's owner-only ones)
+        Path ref = Files.writeString(tmp.resolve("ref.txt"), "");
+        assertEquals(Files.getPosixFilePermissions(ref), Files.getPosixFilePermissions(out));
     }
 
     // ---------------------------------------------------------------- errors
