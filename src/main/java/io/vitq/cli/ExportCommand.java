@@ -1,0 +1,56 @@
+package io.vitq.cli;
+
+import io.vitq.export.OnnxExporter;
+import io.vitq.io.ModelLoader;
+import io.vitq.quant.QuantPlan;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = "Export a ViT, DeiT or Swin model to ONNX: a quantized model file (or a float model with --plan) as a QDQ graph "
+                + "(QuantizeLinear/DequantizeLinear around every quantized tensor, the twin quantizers as two QDQ branches "
+                + "and Where), a float model as a plain float graph. Input 'images' [N, 3, S, S] (preprocessed), output "
+                + "'logits' [N, classes].")
+final class ExportCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "MODEL", description = "A quantized model file ('vitq quantize -o'), or a float model: a zoo name "
+            + "or a checkpoint file (safetensors or .pth with timm key names).")
+    String model;
+
+    @Option(names = "--checkpoint", paramLabel = "FILE", description = "Weights for a zoo MODEL name (safetensors or .pth).")
+    Path checkpoint;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "The ONNX file to write.")
+    Path output;
+
+    @Option(names = "--opset", paramLabel = "N", defaultValue = "" + OnnxExporter.DEFAULT_OPSET,
+            description = "ONNX opset, " + OnnxExporter.MIN_OPSET + " to " + OnnxExporter.MAX_OPSET
+                    + " (default ${DEFAULT-VALUE}; 17 and later use LayerNormalization, 21 stores codes wider than 8 bits as int16).")
+    int opset;
+
+    @Option(names = "--plan", paramLabel = "FILE",
+            description = "Quantize a float MODEL with this plan (JSON from 'vitq quantize --plan').")
+    Path plan;
+
+    @Override
+    public Integer call() throws Exception {
+        Inputs.checkOutput("--output", output);
+        if (opset < OnnxExporter.MIN_OPSET || opset > OnnxExporter.MAX_OPSET) {
+            throw new Main.UserException("--opset " + opset + ": the ONNX export writes opsets " + OnnxExporter.MIN_OPSET
+                    + " to " + OnnxExporter.MAX_OPSET);
+        }
+        ModelLoader.Loaded l = ModelLoader.load(model, checkpoint);
+        for (String note : l.notes()) System.err.println("vitq: note: " + note);
+        if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
+        QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
+        OnnxExporter.write(output, l.model(), qp, opset);
+        System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
+                qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph");
+        return 0;
+    }
+}

@@ -1,0 +1,99 @@
+package io.vitq.export;
+
+import io.vitq.export.proto.Onnx;
+import io.vitq.model.Model;
+import io.vitq.model.SwinTransformer;
+import io.vitq.model.VisionTransformer;
+import io.vitq.quant.FakeQuantExecutor;
+import io.vitq.quant.QuantPlan;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Exports a ViT/DeiT or Swin model to a standard ONNX file: in float, or quantized with a
+ * {@link QuantPlan} as a QDQ graph (QuantizeLinear → DequantizeLinear pairs wherever vitq's fake
+ * quantization quantizes) that ONNX Runtime and other QDQ-aware runtimes run. The graph follows
+ * timm's forward op for op, so its outputs equal vitq's {@link FakeQuantExecutor} (or float)
+ * logits up to float rounding order. ViT ({@link VitGraph}):
+ * <pre>
+ *   images [N, C, S, S] ─ (QDQ if the plan quantizes the image) ─ Conv(DQ(int8 weight), bias, stride p)
+ *     → Reshape/Transpose [N, P, D] + pos_embed[prefix:], Concat after the class (and distillation) token(s) + their pos_embed
+ *   per block: LayerNormalization → QDQ(x) · DQ(Wᵀ) + b (qkv) → Reshape [N, T, 3, H, d] → Transpose → q, k, v [N, H, T, d]
+ *     → QDQ(q) · QDQ(k)ᵀ → Mul(scale) → Softmax → twin/uniform QDQ(p) · QDQ(v) → Transpose/Reshape → proj → Add (residual)
+ *     → LayerNormalization → fc1 → GELU (0.5 x (1 + erf(x / √2))) → twin GELU QDQ → fc2 → Add (residual)
+ *   final LayerNormalization of the class token (Gather), head → logits [N, classes] (distilled: mean of both heads)
+ * </pre>
+ * Swin ({@link SwinGraph}) has the same layers with windows gathered by index, the relative-position
+ * bias and shift mask added to the scores, patch merging and a mean-pooled head.
+ *
+ * <p>Weights are int8 initializers (the plan's integer codes, the same as in the quantized model
+ * file) with a DequantizeLinear whose scale is per tensor, or per output channel along the
+ * output axis (axis 1 of the transposed [in, out] matrix, axis 0 of the patch-embedding conv
+ * weight); qkv's three row-block scales are repeated per row. Activations are QDQ'd per tensor;
+ * per-head matmul operands per axis on the head axis of [N, H, T, d]. {@link QdqEmitter} has the
+ * quantizer mapping (bits below 8, bits above 8, twin softmax, twin GELU).
+ *
+ * <p>Opsets {@value #MIN_OPSET}..{@value #MAX_OPSET}; LayerNormalization from 17 on, its
+ * ReduceMean/Sqrt decomposition before.
+ */
+public final class OnnxExporter {
+    public static final int MIN_OPSET = 13, MAX_OPSET = 21, DEFAULT_OPSET = 17;
+    /** Graph input [N, C, S, S] (preprocessed images, N dynamic) and output [N, classes]. */
+    public static final String INPUT = "images", OUTPUT = "logits";
+    public static final String PRODUCER = "vitq", PRODUCER_VERSION = "0.1.0";
+
+    private OnnxExporter() {}
+
+    /**
+     * The ONNX model of {@code model}, quantized as {@code plan} says (null: float).
+     *
+     * @throws IllegalArgumentException with a one-line message when the model is not a ViT, DeiT or Swin,
+     *                                  the opset is outside the supported range, or the plan does not fit the model
+     */
+    public static Onnx.ModelProto export(Model model, QuantPlan plan, int opset) {
+        if (opset < MIN_OPSET || opset > MAX_OPSET) {
+            throw new IllegalArgumentException("opset " + opset + " is not supported: the ONNX export writes opsets "
+                    + MIN_OPSET + " to " + MAX_OPSET + " (default " + DEFAULT_OPSET + ")");
+        }
+        ModelGraph graph = switch (model) {
+            case VisionTransformer vit -> new VitGraph(vit, plan, opset);
+            case SwinTransformer swin -> new SwinGraph(swin, plan, opset);
+            default -> throw new IllegalArgumentException(model.name() + " is not a ViT, DeiT or Swin model: the ONNX export"
+                    + " supports timm's VisionTransformer and SwinTransformer");
+        };
+        if (plan != null) {
+            // the fake-quant executor's checks: ids, kinds, scale counts, a quantizer on an operand it cannot apply to
+            new FakeQuantExecutor(plan, model);
+        }
+        return graph.build();
+    }
+
+    /**
+     * {@link #export} written to {@code out} atomically: to {@code out.tmp} beside it (created with
+     * the default permissions, unlike {@link Files#createTempFile}'s owner-only ones), then renamed.
+     */
+    public static void write(Path out, Model model, QuantPlan plan, int opset) throws IOException {
+        Onnx.ModelProto proto = export(model, plan, opset);
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+        try {
+            try (OutputStream os = Files.newOutputStream(tmp)) {
+                proto.writeTo(os);
+            }
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The IR version that goes with an opset (the ONNX release that introduced it). */
+    static int irVersion(int opset) {
+        if (opset <= 14) return 7;
+        if (opset <= 18) return 8;
+        if (opset <= 20) return 9;
+        return 10;
+    }
+}

@@ -1,0 +1,156 @@
+package io.vitq.export;
+
+import com.google.protobuf.ByteString;
+import io.vitq.export.proto.Onnx;
+import io.vitq.export.proto.Onnx.AttributeProto;
+import io.vitq.export.proto.Onnx.NodeProto;
+import io.vitq.export.proto.Onnx.TensorProto;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A small builder for one ONNX graph on top of the protobuf classes compiled from
+ * {@code src/main/proto/onnx.proto}: nodes in topological order (callers add them in order),
+ * initializers stored as little-endian {@code raw_data}, unique value names, and small constants
+ * shared by value. Not thread-safe; one graph per export.
+ */
+final class OnnxGraph {
+    private final Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder();
+    private final Set<String> names = new HashSet<>();
+    private final Map<String, String> constants = new HashMap<>();
+    private final int opset;
+
+    OnnxGraph(String name, int opset) {
+        graph.setName(name);
+        this.opset = opset;
+    }
+
+    int opset() { return opset; }
+
+    Onnx.GraphProto.Builder proto() { return graph; }
+
+    /** {@code base}, or {@code base_2}, {@code base_3}, ... when the name is taken. */
+    String unique(String base) {
+        String n = base;
+        for (int i = 2; !names.add(n); i++) n = base + "_" + i;
+        return n;
+    }
+
+    // ---------------------------------------------------------------- nodes
+
+    /** Adds a node with one output named (uniquely) after {@code name}; returns the output name. */
+    String node(String opType, String name, List<String> inputs, AttributeProto... attrs) {
+        String out = unique(name);
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(opType).setName(out).addAllInput(inputs).addOutput(out);
+        for (AttributeProto a : attrs) n.addAttribute(a);
+        graph.addNode(n);
+        return out;
+    }
+
+    String node(String opType, String name, String input, AttributeProto... attrs) {
+        return node(opType, name, List.of(input), attrs);
+    }
+
+    static AttributeProto attr(String name, long value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+    }
+
+    static AttributeProto attr(String name, float value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
+    }
+
+    static AttributeProto attrInts(String name, long... values) {
+        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+        for (long v : values) a.addInts(v);
+        return a.build();
+    }
+
+    // ---------------------------------------------------------------- initializers
+
+    /** A float initializer of the given shape (an empty shape is a scalar). */
+    String floats(String name, float[] data, long... dims) {
+        ByteBuffer b = buffer(4L * data.length);
+        b.asFloatBuffer().put(data);
+        return initializer(name, TensorProto.DataType.FLOAT, b, data.length, dims);
+    }
+
+    String int8s(String name, byte[] data, long... dims) {
+        return initializer(name, TensorProto.DataType.INT8, ByteBuffer.wrap(data), data.length, dims);
+    }
+
+    String int16s(String name, short[] data, long... dims) {
+        ByteBuffer b = buffer(2L * data.length);
+        b.asShortBuffer().put(data);
+        return initializer(name, TensorProto.DataType.INT16, b, data.length, dims);
+    }
+
+    String int32s(String name, int[] data, long... dims) {
+        ByteBuffer b = buffer(4L * data.length);
+        b.asIntBuffer().put(data);
+        return initializer(name, TensorProto.DataType.INT32, b, data.length, dims);
+    }
+
+    String int64s(String name, long[] data, long... dims) {
+        ByteBuffer b = buffer(8L * data.length);
+        b.asLongBuffer().put(data);
+        return initializer(name, TensorProto.DataType.INT64, b, data.length, dims);
+    }
+
+    private static ByteBuffer buffer(long bytes) {
+        if (bytes > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor of " + bytes + " bytes is too large for ONNX");
+        return ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private String initializer(String name, TensorProto.DataType type, ByteBuffer data, int count, long... dims) {
+        long numel = 1;
+        for (long d : dims) numel *= d;
+        if (numel != count) throw new IllegalStateException(name + ": " + count + " values for shape " + java.util.Arrays.toString(dims));
+        String n = unique(name);
+        TensorProto.Builder t = TensorProto.newBuilder().setName(n).setDataType(type.getNumber())
+                .setRawData(ByteString.copyFrom(data.rewind()));
+        for (long d : dims) t.addDims(d);
+        graph.addInitializer(t);
+        return n;
+    }
+
+    // ---------------------------------------------------------------- shared constants
+
+    /** A float scalar constant, one initializer per distinct value (compared by bits). */
+    String scalar(float v) {
+        return constants.computeIfAbsent("f:" + Float.floatToRawIntBits(v), k -> floats("const_" + v, new float[] {v}));
+    }
+
+    /** A float constant [values], one initializer per distinct content and shape. */
+    String floatConst(String name, float[] values, long... dims) {
+        StringBuilder key = new StringBuilder("fv:").append(java.util.Arrays.toString(dims));
+        for (float v : values) key.append(',').append(Float.floatToRawIntBits(v));
+        return constants.computeIfAbsent(key.toString(), k -> floats(name, values, dims));
+    }
+
+    /** An int64 constant, e.g. a shape, axes or an index; a scalar when {@code dims} is empty. */
+    String longs(long[] values, long... dims) {
+        String key = "i64:" + java.util.Arrays.toString(dims) + java.util.Arrays.toString(values);
+        return constants.computeIfAbsent(key, k -> int64s("const_i64_" + java.util.Arrays.toString(values)
+                .replaceAll("[\\[\\] ]", "").replace(',', '_'), values, dims));
+    }
+
+    /** A zero point of n elements (a scalar when n is 0) of the given integer type. */
+    String zeroPoint(TensorProto.DataType type, int n) {
+        return constants.computeIfAbsent("zp:" + type + ":" + n, k -> {
+            long[] dims = n == 0 ? new long[0] : new long[] {n};
+            int len = Math.max(n, 1);
+            String name = "zero_point_" + type.name().toLowerCase(java.util.Locale.ROOT) + (n == 0 ? "" : "_x" + n);
+            return switch (type) {
+                case INT8 -> int8s(name, new byte[len], dims);
+                case INT16 -> int16s(name, new short[len], dims);
+                default -> throw new IllegalArgumentException("zero point type " + type);
+            };
+        });
+    }
+}

@@ -1,0 +1,182 @@
+package io.vitq.export;
+
+import io.vitq.export.proto.Onnx.AttributeProto;
+import io.vitq.export.proto.Onnx.TensorProto;
+import io.vitq.quant.Granularity;
+import io.vitq.quant.TwinGeluOperand;
+import io.vitq.quant.TwinSoftmaxOperand;
+import io.vitq.quant.TwinSoftmaxQuantizer;
+import io.vitq.quant.UniformOperand;
+
+import java.util.List;
+
+import static io.vitq.export.OnnxGraph.attr;
+
+/**
+ * vitq's quantizers as standard ONNX operators, each bit-identical to its fake quantizer in
+ * {@code io.vitq.quant} (QdqEmitterTest checks this in ONNX Runtime):
+ * <ul>
+ *   <li><b>Uniform</b> {@code clamp(rint(x / s), lo, hi) · s}: {@code QuantizeLinear} (x / s,
+ *       round half to even, saturate) then {@code DequantizeLinear} (code · s), zero point 0, per
+ *       tensor (scalar scale) or per axis (1-D scales; matmul operands per head on axis 1 of
+ *       [N, H, T, d]). Codes of k ≤ 8 bits are int8. When the k-bit clamp is narrower than int8's
+ *       saturation (k &lt; 8), a {@code Clip} to [lo · s, hi · s] (per-axis: {@code Max}/{@code Min}
+ *       with broadcast bounds) goes before the QuantizeLinear: for x beyond a bound, the bound
+ *       divided by s rounds back to the bound's code, so the result is the same as vitq's clamp of
+ *       the code. k = 9..16: int16 codes from opset 21 on; before opset 21 (QuantizeLinear is
+ *       int8/uint8 only) {@code Div, Round, Clip, Mul}, which is the fake quantizer's formula
+ *       itself.</li>
+ *   <li><b>Twin softmax</b> (clean): two QDQ branches on the probabilities p, the small range with
+ *       step Δ_R1 = s / L and the large range with step 1 / L (L = 2^(k-1) - 1), and
+ *       {@code Where(p < s, small, large)}. The magnitudes 0..L are int8 codes rather than uint8:
+ *       int8 saturates at 127 = L at 8 bits, so no Clip is needed, and the range flag of vitq's
+ *       integer layout is what the Where expresses.
+ *       The large range is written {@code Mul(L), QDQ(step 1), Div(L)} because vitq computes it as
+ *       {@code rint(p · L) / L}, not as a division by fl(1/L) (see {@link #largeRange}).
+ *       The reference-quirk mode is the sum of the large range of {@code Clip(p, s, 1)} and a QDQ
+ *       of {@code Clip(p, 0, s)} with step Δ_R1, which is its definition.</li>
+ *   <li><b>Twin GELU</b>: a negative QDQ branch (step Δ_neg, codes -2^(k-1)..0), a positive one
+ *       (step Δ_pos, codes 0..L), and {@code Where(x < 0, negative, positive)}.</li>
+ * </ul>
+ * Each quantizer is therefore bit-identical to vitq's fake quantizer on the same input (QuantizeLinear
+ * divides by the scale, rounds half to even and saturates; DequantizeLinear multiplies by it, as
+ * vitq does); the exported model differs from vitq only by the float rounding order of the
+ * matmuls, convolution, softmax, LayerNorm and erf, which can move a value across a rounding
+ * boundary of the next quantizer now and then.
+ *
+ * <p>One runtime caveat: ONNX Runtime's ClipQuantFusion drops a Clip in front of a QuantizeLinear
+ * when the Clip's bounds are within float epsilon (1.2e-7, absolute) of the int8 range's; for the
+ * narrower clamps here that needs a scale below about 1e-9, which calibration gives only to
+ * all-zero tensors, where it makes no difference.
+ */
+final class QdqEmitter {
+    /** How k-bit codes are stored at this opset: the integer type and its saturation bounds, or emulated. */
+    record CodeType(TensorProto.DataType type, long min, long max) {}
+
+    static final CodeType INT8 = new CodeType(TensorProto.DataType.INT8, -128, 127);
+    static final CodeType INT16 = new CodeType(TensorProto.DataType.INT16, -32768, 32767);
+
+    private final OnnxGraph g;
+
+    QdqEmitter(OnnxGraph g) { this.g = g; }
+
+    /** The QuantizeLinear output type for k-bit activation codes, or null when they need the Div/Round/Clip/Mul form. */
+    CodeType activationType(int bits) {
+        if (bits <= 8) return INT8;
+        return g.opset() >= 21 ? INT16 : null;
+    }
+
+    /**
+     * Uniform fake quantization of {@code x} with one scale (per tensor) or {@code scales.length}
+     * scales along {@code axis} of a tensor of rank {@code rank}.
+     */
+    String uniform(String x, String scope, UniformOperand u, int axis, int rank) {
+        long min = -(1L << (u.bits() - 1)), max = (1L << (u.bits() - 1)) - 1;
+        boolean perTensor = u.granularity() == Granularity.PER_TENSOR;
+        return qdq(x, scope, u.scales(), perTensor ? -1 : axis, rank, u.bits(), min, max, true, true);
+    }
+
+    /** Twin softmax on probabilities p (≥ 0, ≤ 1), either mode. */
+    String twinSoftmax(String p, String scope, TwinSoftmaxOperand t) {
+        TwinSoftmaxQuantizer q = t.quantizer();
+        long levels = q.levels();
+        float small = q.smallStep(), split = q.split();
+        if (t.mode() == TwinSoftmaxQuantizer.Mode.CLEAN) {
+            // small range: selected only for p < s, whose codes are at most rint(s / Δ_R1) = L
+            String lo = qdq(p, scope + "/twin_small", new float[] {small}, -1, 4, t.bits(), 0, levels, false, false);
+            String hi = largeRange(p, scope + "/twin_large", levels, t.bits());
+            String cond = g.node("Less", scope + "/twin_is_small", List.of(p, g.scalar(split)));
+            return g.node("Where", scope + "/twin_softmax", List.of(cond, lo, hi));
+        }
+        String hiIn = g.node("Clip", scope + "/quirk_large_in", List.of(p, g.scalar(split), g.scalar(1f)));
+        String hi = largeRange(hiIn, scope + "/quirk_large", levels, t.bits());
+        String loIn = g.node("Clip", scope + "/quirk_small_in", List.of(p, g.scalar(0f), g.scalar(split)));
+        String lo = qdq(loIn, scope + "/quirk_small", new float[] {small}, -1, 4, t.bits(), 0, levels, false, false);
+        return g.node("Add", scope + "/twin_softmax_quirk", List.of(hi, lo));
+    }
+
+    /**
+     * The large range, step 1 / L, as vitq computes it: {@code clamp(rint(p · L), 0, L) / L}, i.e.
+     * {@code Mul(L)}, a QDQ with step 1 (the codes are the R2 magnitudes) and {@code Div(L)}. A
+     * QDQ with scale fl(1/L) would compute {@code rint(p / fl(1/L)) · fl(1/L)}, one ulp off for
+     * about 6 % of the probabilities and a different code for about one in a million.
+     */
+    private String largeRange(String p, String scope, long levels, int bits) {
+        String scaled = g.node("Mul", scope + "/times_levels", List.of(p, g.scalar((float) levels)));
+        String codes = qdq(scaled, scope, new float[] {1f}, -1, 4, bits, 0, levels, false, true);
+        return g.node("Div", scope + "/over_levels", List.of(codes, g.scalar((float) levels)));
+    }
+
+    /** Twin GELU on a post-GELU activation. */
+    String twinGelu(String x, String scope, TwinGeluOperand t, int rank) {
+        long half = 1L << (t.bits() - 1);
+        // the negative branch is selected for x < 0 only (codes ≤ 0), the positive one for x ≥ 0 (codes ≥ 0)
+        String neg = qdq(x, scope + "/twin_neg", new float[] {t.negativeStep()}, -1, rank, t.bits(), -half, 0, true, false);
+        String pos = qdq(x, scope + "/twin_pos", new float[] {t.positiveStep()}, -1, rank, t.bits(), 0, half - 1, false, true);
+        String cond = g.node("Less", scope + "/twin_is_neg", List.of(x, g.scalar(0f)));
+        return g.node("Where", scope + "/twin_gelu", List.of(cond, neg, pos));
+    }
+
+    /**
+     * {@code clamp(rint(x / s), min, max) · s}. {@code lowReachable}/{@code highReachable} say
+     * whether values the caller keeps can reach the bound (a branch that Where selects only on one
+     * side of zero cannot reach the other side's bound); an unreachable bound needs no Clip.
+     *
+     * @param axis -1 for one scale, else the axis of the per-axis scales in a tensor of rank {@code rank}
+     */
+    String qdq(String x, String scope, float[] scales, int axis, int rank, int bits, long min, long max,
+               boolean lowReachable, boolean highReachable) {
+        CodeType type = activationType(bits);
+        if (type == null) return emulated(x, scope, scales, axis, rank, min, max);
+        boolean clipLow = lowReachable && min > type.min(), clipHigh = highReachable && max < type.max();
+        String in = x;
+        if (clipLow || clipHigh) in = clip(x, scope, scales, axis, rank, clipLow ? min : null, clipHigh ? max : null);
+        String scale = scaleTensor(scope, scales, axis);
+        String zp = g.zeroPoint(type.type(), axis < 0 ? 0 : scales.length);
+        AttributeProto[] ax = axis < 0 ? new AttributeProto[0] : new AttributeProto[] {attr("axis", axis)};
+        String q = g.node("QuantizeLinear", scope + "/quantize", List.of(in, scale, zp), ax);
+        return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, scale, zp), ax);
+    }
+
+    /** Clip to {@code [min · s, max · s]} (null: that side open); per-axis bounds through Max/Min. */
+    private String clip(String x, String scope, float[] scales, int axis, int rank, Long min, Long max) {
+        if (axis < 0) {
+            float s = scales[0];
+            return g.node("Clip", scope + "/clip", List.of(x, min == null ? "" : g.scalar(min * s),
+                    max == null ? "" : g.scalar(max * s)));
+        }
+        String y = x;
+        if (min != null) y = g.node("Max", scope + "/clip_low", List.of(y, bounds(scope + "/low", scales, min, axis, rank)));
+        if (max != null) y = g.node("Min", scope + "/clip_high", List.of(y, bounds(scope + "/high", scales, max, axis, rank)));
+        return y;
+    }
+
+    /** {@code code · s_i} per axis index, shaped to broadcast along {@code axis}. */
+    private String bounds(String name, float[] scales, long code, int axis, int rank) {
+        float[] b = new float[scales.length];
+        for (int i = 0; i < b.length; i++) b[i] = code * scales[i]; // a float product, as DequantizeLinear computes it
+        return g.floatConst(name, b, broadcastShape(scales.length, axis, rank));
+    }
+
+    /** The fake quantizer's own formula, for codes wider than the opset's QuantizeLinear. */
+    private String emulated(String x, String scope, float[] scales, int axis, int rank, long min, long max) {
+        String s = axis < 0 ? g.scalar(scales[0]) : g.floatConst(scope + "/scale", scales, broadcastShape(scales.length, axis, rank));
+        String d = g.node("Div", scope + "/divide", List.of(x, s));
+        String r = g.node("Round", scope + "/round", d);
+        String c = g.node("Clip", scope + "/clamp", List.of(r, g.scalar((float) min), g.scalar((float) max)));
+        return g.node("Mul", scope + "/dequantize", List.of(c, s));
+    }
+
+    /** A scalar scale, or a 1-D per-axis scale vector. */
+    String scaleTensor(String scope, float[] scales, int axis) {
+        if (axis < 0) return g.scalar(scales[0]);
+        return g.floatConst(scope + "/scale", scales, scales.length);
+    }
+
+    private static long[] broadcastShape(int n, int axis, int rank) {
+        long[] shape = new long[rank];
+        java.util.Arrays.fill(shape, 1);
+        shape[axis] = n;
+        return shape;
+    }
+}

@@ -1,0 +1,145 @@
+package io.vitq.cli;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import io.vitq.data.CalibrationSet;
+import io.vitq.export.HandPlans;
+import io.vitq.io.ModelLoader;
+import io.vitq.io.QuantizedModelFile;
+import io.vitq.io.SafeTensors;
+import io.vitq.model.Model;
+import io.vitq.model.SwinCheckpoint;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.QuantPlanJson;
+import io.vitq.quant.TwinSoftmaxQuantizer;
+import io.vitq.tensor.Tensor;
+import io.vitq.testutil.TestData;
+import io.vitq.testutil.TinyModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static io.vitq.cli.CliTest.MODEL;
+import static io.vitq.cli.CliTest.assertUserError;
+import static io.vitq.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code vitq export}: the files it writes run in ONNX Runtime; one-line errors; nothing half-written. */
+class ExportCommandTest {
+    static final Path VAL = TestData.demo("val/dataset.txt"), CALIB = TestData.demo("calib/calib32.txt");
+
+    static float[] ortLogits(Path onnx, Tensor x) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setIntraOpNumThreads(2);
+            try (OrtSession s = env.createSession(onnx.toString(), o);
+                 OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.data()), new long[] {x.dim(0), x.dim(1), x.dim(2), x.dim(3)});
+                 OrtSession.Result r = s.run(Map.of("images", in))) {
+                FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+                float[] out = new float[fb.remaining()];
+                fb.get(out);
+                return out;
+            }
+        }
+    }
+
+    static int[] top1(float[] logits, int classes) {
+        int[] t = new int[logits.length / classes];
+        for (int b = 0; b < t.length; b++) {
+            int k = 0;
+            for (int i = 1; i < classes; i++) if (logits[b * classes + i] > logits[b * classes + k]) k = i;
+            t[b] = k;
+        }
+        return t;
+    }
+
+    /** A quantized model file of the shipped ViT-Ti with a min-max W8A8 plan (no calibration search: fast). */
+    static Path quantizedFile(Path dir) throws Exception {
+        Model m = ModelLoader.load(MODEL, null).model();
+        Tensor calib = CalibrationSet.load(CALIB, 4, m.preprocessing()).images();
+        QuantPlan plan = HandPlans.ptq4vit(m, HandPlans.maxima(m, calib), 8, 1f, TwinSoftmaxQuantizer.Mode.CLEAN);
+        Path q = dir.resolve("q.safetensors");
+        QuantizedModelFile.write(q, m.name(), ModelLoader.readWeights(TestData.VIT_TINY), plan);
+        return q;
+    }
+
+    @Test
+    void exportsAQuantizedFileThatOnnxRuntimeRuns(@TempDir Path tmp) throws Exception {
+        Path q = quantizedFile(tmp), onnx = tmp.resolve("q.onnx");
+        CliTest.Run r = run("export", q.toString(), "-o", onnx.toString(), "--opset", "13");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("ONNX model written to " + onnx) && r.out().contains("opset 13")
+                && r.out().contains("quantized (by hand, W8A8) as a QDQ graph"), r.out());
+        ModelLoader.Loaded l = ModelLoader.load(q.toString(), null);
+        Tensor x = CalibrationSet.load(VAL, 6, l.model().preprocessing()).images();
+        int[] vitq = top1(l.model().forward(x, l.executor()).data(), 1000), ort = top1(ortLogits(onnx, x), 1000);
+        int agree = 0;
+        for (int i = 0; i < vitq.length; i++) if (vitq[i] == ort[i]) agree++;
+        assertTrue(agree >= 5, agree + "/6 images agree");
+        // the loaded file's decoded weights give the same graph as the float weights with the plan, byte for byte
+        Path fromPlan = tmp.resolve("p.onnx"), plan = tmp.resolve("plan.json");
+        QuantPlanJson.write(l.plan(), plan);
+        assertEquals(0, run("export", MODEL, "--plan", plan.toString(), "-o", fromPlan.toString(), "--opset", "13").exit());
+        assertArrayEquals(Files.readAllBytes(onnx), Files.readAllBytes(fromPlan));
+        // and the ONNX weight codes are the quantized file's codes, transposed
+        var st = SafeTensors.read(q);
+        var codes = io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(onnx)).getGraph().getInitializerList().stream()
+                .filter(t -> t.getName().equals("blocks.5.attn.qkv.weight_codes")).findFirst().orElseThrow().getRawData().toByteArray();
+        float[] fileCodes = st.tensors().get("blocks.5.attn.qkv.weight").toFloats();
+        for (int r2 = 0; r2 < 576; r2++)
+            for (int c = 0; c < 192; c++) assertEquals((int) fileCodes[r2 * 192 + c], codes[c * 576 + r2]);
+    }
+
+    @Test
+    void exportsTheFloatModel(@TempDir Path tmp) throws Exception {
+        Path onnx = tmp.resolve("f.onnx");
+        CliTest.Run r = run("export", MODEL, "-o", onnx.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("opset 17") && r.out().contains(": float"), r.out());
+        Model m = ModelLoader.load(MODEL, null).model();
+        Tensor x = CalibrationSet.load(VAL, 2, m.preprocessing()).images();
+        float[] ref = m.forward(x).data(), got = ortLogits(onnx, x);
+        for (int i = 0; i < ref.length; i++) assertEquals(ref[i], got[i], 1e-3);
+    }
+
+    @Test
+    void exportsASwinCheckpoint(@TempDir Path tmp) throws Exception {
+        Path swin = tmp.resolve("swin_tiny_test.safetensors"), onnx = tmp.resolve("s.onnx");
+        SafeTensors.writeF32(swin, SwinCheckpoint.random(TinyModels.SWIN_CFG, 5, false).asMap(), Map.of());
+        CliTest.Run r = run("export", swin.toString(), "-o", onnx.toString(), "--opset", "21");
+        assertEquals(0, r.exit(), r.err());
+        Model m = ModelLoader.load(swin.toString(), null).model();
+        float[] ref = m.forward(TinyModels.IMAGES).data(), got = ortLogits(onnx, TinyModels.IMAGES);
+        for (int i = 0; i < ref.length; i++) assertEquals(ref[i], got[i], 1e-4);
+    }
+
+    @Test
+    void oneLineErrorsAndNoHalfWrittenFile(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("no/such/dir/m.onnx");
+        assertUserError(run("export", MODEL, "-o", out.toString()), 1, "does not exist");
+        assertUserError(run("export", MODEL, "-o", tmp.resolve("m.onnx").toString(), "--opset", "12"), 1, "--opset 12", "13 to 21");
+        assertUserError(run("export", "/nonexistent/q.safetensors", "-o", tmp.resolve("m.onnx").toString()), 1, "/nonexistent/q.safetensors");
+        assertUserError(run("export", MODEL, "-o", tmp.toString()), 1, "is a directory");
+        Path plan = tmp.resolve("missing.json");
+        assertUserError(run("export", MODEL, "--plan", plan.toString(), "-o", tmp.resolve("m.onnx").toString()), 1, "--plan", plan.toString());
+        Path q = quantizedFile(tmp);
+        QuantPlanJson.write(ModelLoader.load(q.toString(), null).plan(), tmp.resolve("plan.json"));
+        assertUserError(run("export", q.toString(), "--plan", tmp.resolve("plan.json").toString(), "-o", tmp.resolve("m.onnx").toString()),
+                1, "already a quantized model");
+        CliTest.Run r = run("export", MODEL, "-o", tmp.resolve("m.onnx").toString(), "--opset", "99");
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        try (var files = Files.list(tmp)) {
+            List<String> names = files.map(p -> p.getFileName().toString()).sorted().toList();
+            assertFalse(names.stream().anyMatch(n -> n.endsWith(".onnx") || n.endsWith(".tmp")), names.toString());
+        }
+    }
+}

@@ -1,0 +1,220 @@
+package io.vitq.export;
+
+import io.vitq.export.proto.Onnx;
+import io.vitq.export.proto.Onnx.TensorProto;
+import io.vitq.quant.Granularity;
+import io.vitq.quant.TwinGeluOperand;
+import io.vitq.quant.TwinGeluQuantizer;
+import io.vitq.quant.TwinSoftmaxOperand;
+import io.vitq.quant.TwinSoftmaxQuantizer;
+import io.vitq.quant.UniformOperand;
+import io.vitq.quant.UniformQuantizer;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Each quantizer's ONNX form, run by ONNX Runtime (with and without its graph optimizations),
+ * against vitq's scalar fake quantizer, element by element: they must agree bit for bit (a signed
+ * zero compares equal to zero), on random values and on the hard cases (exact ties of the
+ * rounding, values at and beyond the clamp bounds, the split of the twin softmax, zero).
+ */
+class QdqEmitterTest {
+    static final int H = 3, ROWS = 5, D = 64;
+
+    /** A graph from input x [shape] through {@code body} to its output, run on {@code x}. */
+    static float[] run(int opset, long[] shape, float[] x, boolean optimized, Function<OnnxGraph, String> body) throws Exception {
+        OnnxGraph g = new OnnxGraph("quantizer", opset);
+        g.unique("x");
+        String y = body.apply(g);
+        g.proto().addInput(info("x", shape)).addOutput(info(y, shape));
+        byte[] model = Onnx.ModelProto.newBuilder().setIrVersion(OnnxExporter.irVersion(opset))
+                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setVersion(opset)).setGraph(g.proto()).build().toByteArray();
+        try (Ort ort = new Ort(model, optimized)) {
+            return ort.run("x", x, shape);
+        }
+    }
+
+    static Onnx.ValueInfoProto info(String name, long[] shape) {
+        Onnx.TensorShapeProto.Builder s = Onnx.TensorShapeProto.newBuilder();
+        for (long d : shape) s.addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+        return Onnx.ValueInfoProto.newBuilder().setName(name).setType(Onnx.TypeProto.newBuilder().setTensorType(
+                Onnx.TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT.getNumber()).setShape(s))).build();
+    }
+
+    /** Random values of about {@code range}, plus ties, bounds and beyond-bound values for each scale. */
+    static float[] inputs(int n, float range, float[] scales, int bits, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) r.nextDouble(-range, range);
+        long min = -(1L << (bits - 1)), max = (1L << (bits - 1)) - 1;
+        List<Float> hard = new ArrayList<>();
+        for (float s : scales) {
+            for (long c = min - 3; c <= max + 3; c += Math.max(1, (max - min) / 40)) {
+                hard.add((c + 0.5f) * s);          // a tie (as far as the float product is one)
+                hard.add(c * s);                   // a grid point
+                hard.add(Math.nextUp((c + 0.5f) * s));
+                hard.add(Math.nextDown((c + 0.5f) * s));
+            }
+            for (float v : new float[] {max * s, (max + 0.5f) * s, (max + 1) * s, min * s, (min - 0.5f) * s, (min - 1) * s,
+                    1e6f * s, -1e6f * s, 0f, -0f})
+                hard.add(v);
+        }
+        // hard values at positions spread over the tensor (so per-axis scales see their own)
+        for (int i = 0; i < hard.size() && i < n / 2; i++) x[(int) ((long) i * 2 * n / Math.max(hard.size(), 1)) % n] = hard.get(i);
+        return x;
+    }
+
+    static void assertSame(String what, float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length);
+        int bad = 0, first = -1;
+        for (int i = 0; i < expected.length; i++) {
+            if (expected[i] != actual[i] && !(Float.isNaN(expected[i]) && Float.isNaN(actual[i]))) {
+                bad++;
+                if (first < 0) first = i;
+            }
+        }
+        if (bad > 0) {
+            throw new AssertionError(what + ": " + bad + " of " + expected.length + " values differ, first at " + first
+                    + ": vitq " + expected[first] + ", ONNX Runtime " + actual[first]);
+        }
+    }
+
+    @Test
+    void uniformPerTensorAllBitWidths() throws Exception {
+        for (int bits : new int[] {2, 4, 6, 7, 8, 10, 16}) {
+            for (int opset : new int[] {13, 17, 21}) {
+                check(bits, opset);
+            }
+        }
+    }
+
+    private static void check(int bits, int opset) throws Exception {
+        {
+            {
+                float s = 0.0123f;
+                UniformOperand u = UniformOperand.perTensor(bits, s);
+                long n = 4096;
+                float[] x = inputs((int) n, 1.2f * s * (1 << (bits - 1)), new float[] {s}, bits, bits);
+                UniformQuantizer q = new UniformQuantizer(bits);
+                float[] expected = new float[x.length];
+                for (int i = 0; i < x.length; i++) expected[i] = q.fakeQuant(x[i], s);
+                for (boolean opt : new boolean[] {false, true}) {
+                    float[] y = run(opset, new long[] {n}, x, opt, g -> new QdqEmitter(g).uniform("x", "u", u, -1, 1));
+                    assertSame("uniform int" + bits + " opset " + opset + (opt ? " optimized" : ""), expected, y);
+                }
+            }
+        }
+    }
+
+    @Test
+    void uniformPerHeadOnTheHeadAxis() throws Exception {
+        for (int bits : new int[] {8, 6, 10}) {
+            for (int opset : new int[] {13, 21}) {
+                float[] scales = {0.02f, 0.0031f, 0.5f};
+                UniformOperand u = new UniformOperand(bits, Granularity.PER_HEAD, scales);
+                long[] shape = {2, H, ROWS, D};
+                int n = 2 * H * ROWS * D;
+                float[] x = inputs(n, 0.6f * (1 << (bits - 1)) * 0.02f, scales, bits, 7);
+                UniformQuantizer q = new UniformQuantizer(bits);
+                float[] expected = new float[n];
+                for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i], scales[(i / (ROWS * D)) % H]);
+                for (boolean opt : new boolean[] {false, true}) {
+                    float[] y = run(opset, shape, x, opt, g -> new QdqEmitter(g).uniform("x", "u", u, 1, 4));
+                    assertSame("per-head int" + bits + " opset " + opset, expected, y);
+                }
+            }
+        }
+    }
+
+    @Test
+    void twinSoftmaxBothModes() throws Exception {
+        for (TwinSoftmaxQuantizer.Mode mode : TwinSoftmaxQuantizer.Mode.values()) {
+            for (int bits : new int[] {8, 6, 4, 10}) {
+                for (float split : new float[] {1f, 0x1p-4f, 0x1p-10f}) {
+                    TwinSoftmaxOperand t = new TwinSoftmaxOperand(bits, split, mode);
+                    TwinSoftmaxQuantizer q = t.quantizer();
+                    int n = 1 << 16;
+                    SplittableRandom r = new SplittableRandom(bits);
+                    float[] x = new float[n];
+                    for (int i = 0; i < n; i++) {
+                        // probabilities: uniform in [0, 1], and log-uniform down to 2^-24 (the small range)
+                        x[i] = i % 2 == 0 ? (float) r.nextDouble() : (float) Math.pow(2, -24 * r.nextDouble());
+                    }
+                    int L = q.levels();
+                    float[] hard = {0f, 1f, split, Math.nextDown(split), Math.nextUp(split), 0.5f / L, 1.5f / L,
+                            (L - 0.5f) / L, 0.5f * q.smallStep(), (L - 0.5f) * q.smallStep(), (L + 0.5f) * q.smallStep()};
+                    System.arraycopy(hard, 0, x, 0, hard.length);
+                    float[] expected = new float[n];
+                    for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i]);
+                    for (int opset : new int[] {13, 21}) {
+                        for (boolean opt : new boolean[] {false, true}) {
+                            float[] y = run(opset, new long[] {n}, x, opt, g -> new QdqEmitter(g).twinSoftmax("x", "t", t));
+                            assertSame("twin softmax " + mode + " int" + bits + " split " + split + " opset " + opset, expected, y);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void twinGelu() throws Exception {
+        for (int bits : new int[] {8, 6, 4, 10}) {
+            for (float pos : new float[] {0.01f, 0.0377f}) {
+                TwinGeluOperand t = TwinGeluOperand.withDefaultNegativeStep(bits, pos * 128 / (1 << (bits - 1)));
+                TwinGeluQuantizer q = t.quantizer();
+                int n = 1 << 14;
+                float[] x = inputs(n, 1.1f * (1 << (bits - 1)) * t.positiveStep(), new float[] {t.positiveStep()}, bits, 3);
+                float[] neg = inputs(n, 0.2f, new float[] {t.negativeStep()}, bits, 4);
+                for (int i = 0; i < n; i += 2) x[i] = -Math.abs(neg[i]);  // GELU's negative side, [-0.2, 0]
+                float[] expected = new float[n];
+                for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i]);
+                for (int opset : new int[] {13, 21}) {
+                    for (boolean opt : new boolean[] {false, true}) {
+                        float[] y = run(opset, new long[] {n}, x, opt, g -> new QdqEmitter(g).twinGelu("x", "t", t, 1));
+                        assertSame("twin GELU int" + bits + " opset " + opset, expected, y);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Which nodes carry the quantization: QDQ pairs, Clip only below 8 bits, the emulation only above 8 bits before opset 21. */
+    @Test
+    void nodeChoices() {
+        assertEquals(List.of("QuantizeLinear", "DequantizeLinear"), ops(17, g -> new QdqEmitter(g).uniform("x", "u",
+                UniformOperand.perTensor(8, 0.1f), -1, 1)));
+        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> new QdqEmitter(g).uniform("x", "u",
+                UniformOperand.perTensor(6, 0.1f), -1, 1)));
+        assertEquals(List.of("Max", "Min", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> new QdqEmitter(g).uniform("x", "u",
+                new UniformOperand(6, Granularity.PER_HEAD, new float[] {0.1f, 0.2f, 0.3f}), 1, 4)));
+        assertEquals(List.of("Div", "Round", "Clip", "Mul"), ops(17, g -> new QdqEmitter(g).uniform("x", "u",
+                UniformOperand.perTensor(10, 0.1f), -1, 1)));
+        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(21, g -> new QdqEmitter(g).uniform("x", "u",
+                UniformOperand.perTensor(10, 0.1f), -1, 1)));
+        assertEquals(List.of("QuantizeLinear", "DequantizeLinear", "Mul", "QuantizeLinear", "DequantizeLinear", "Div", "Less", "Where"),
+                ops(17, g -> new QdqEmitter(g).twinSoftmax("x", "t", new TwinSoftmaxOperand(8, 0x1p-4f, TwinSoftmaxQuantizer.Mode.CLEAN))));
+        assertEquals(List.of("QuantizeLinear", "DequantizeLinear", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
+                ops(17, g -> new QdqEmitter(g).twinGelu("x", "t", TwinGeluOperand.withDefaultNegativeStep(8, 0.01f), 3)));
+        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
+                ops(17, g -> new QdqEmitter(g).twinGelu("x", "t", TwinGeluOperand.withDefaultNegativeStep(6, 0.01f), 3)));
+        // int8 zero points everywhere (QuantizeLinear's output type comes from its zero point)
+        OnnxGraph g = new OnnxGraph("t", 17);
+        new QdqEmitter(g).uniform("x", "u", UniformOperand.perTensor(8, 0.1f), -1, 1);
+        assertTrue(g.proto().getInitializerList().stream().anyMatch(t -> t.getDataType() == TensorProto.DataType.INT8.getNumber()
+                && t.getDimsCount() == 0));
+    }
+
+    static List<String> ops(int opset, Function<OnnxGraph, String> body) {
+        OnnxGraph g = new OnnxGraph("t", opset);
+        body.apply(g);
+        return g.proto().getNodeList().stream().map(Onnx.NodeProto::getOpType).toList();
+    }
+}
