@@ -102,7 +102,8 @@ abstract class ModelGraph {
         String img = images;
         if (lq != null && lq.input() != null) img = input(img, proj.id() + "/input", lq.input(), 4);
         List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans(), patch, patch}, 0)));
-        if (proj.bias() != null) in.add(g.floats(proj.id() + ".bias", proj.bias(), proj.out()));
+        float[] pb = bias(proj, lq);
+        if (pb != null) in.add(g.floats(proj.id() + ".bias", pb, proj.out()));
         String conv = g.node("Conv", proj.id(), in, attrInts("kernel_shape", patch, patch), attrInts("strides", patch, patch));
         String flat = g.node("Reshape", "patch_embed/flatten", List.of(conv, g.longs(new long[] {0, proj.out(), -1}, 3)));
         return g.node("Transpose", "patch_embed/tokens", flat, attrInts("perm", 0, 2, 1));
@@ -196,8 +197,14 @@ abstract class ModelGraph {
         String in = x;
         if (lq != null && lq.input() != null) in = input(x, op.id() + "/input", lq.input(), 3);
         String y = g.node("MatMul", op.id() + "/matmul", List.of(in, weight(op, lq, new long[] {op.in(), op.out()}, 1)));
-        if (op.bias() != null) y = g.node("Add", op.id(), List.of(y, g.floats(op.id() + ".bias", op.bias(), op.out())));
+        float[] b = bias(op, lq);
+        if (b != null) y = g.node("Add", op.id(), List.of(y, g.floats(op.id() + ".bias", b, op.out())));
         return gelu ? gelu(y, op.id() + "/gelu") : y;
+    }
+
+    /** The layer's bias, or the plan's corrected one (VT-PTQ's bias correction; may give a bias to a layer without one). */
+    private static float[] bias(Linear op, LinearQuant lq) {
+        return lq == null ? op.bias() : lq.effectiveBias(op.bias());
     }
 
     /** A Linear input: uniform per tensor or twin GELU (what {@link LinearQuant} allows). */

@@ -134,6 +134,21 @@ class OnnxExporterTest {
         }
     }
 
+    /** VT-PTQ's plans carry corrected biases (and create one where a layer has none): the export must use them. */
+    @Test
+    void vtptqCorrectedBiasesAreExported() throws Exception {
+        QuantPlan plan = io.vitq.calib.Calibrator.calibrate(VIT, TinyModels.IMAGES, null,
+                io.vitq.calib.CalibConfig.vtptq(8, 8).withSearch(8, 2), "test", null).plan();
+        float[] corrected = plan.linear("blocks.0.mlp.fc1").bias();
+        assertTrue(corrected != null && !java.util.Arrays.equals(corrected, VIT.blocks()[0].fc1().bias()), "a corrected bias");
+        Onnx.ModelProto m = OnnxExporter.export(VIT, plan, 17);
+        assertTrue(java.util.Arrays.equals(corrected, floats(init(m, "blocks.0.mlp.fc1.bias"))), "the initializer is the plan's bias");
+        float[] ref = VIT.forward(IMAGES, new FakeQuantExecutor(plan, VIT)).data();
+        Diff d = diff(ref, ort(m, IMAGES, false), 10);
+        System.out.println("tiny ViT VT-PTQ W8A8 with bias correction: unoptimized ONNX Runtime vs vitq: " + d);
+        assertTrue(d.imagesWithin() >= 48 && d.agree() >= 62 && d.max() <= 0.1, d.toString());
+    }
+
     @Test
     void swinFloatAndQuantized() throws Exception {
         SwinTransformer swin = TinyModels.SWIN;
