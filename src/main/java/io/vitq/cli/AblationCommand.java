@@ -27,25 +27,7 @@ final class AblationCommand implements Callable<Integer> {
             description = "Whose ablation (default ${DEFAULT-VALUE}).")
     String method;
 
-    @Option(names = "--bits", split = ",", paramLabel = "wXaY,...", defaultValue = "w8a8,w6a6",
-            description = "Bit settings (default ${DEFAULT-VALUE}).")
-    List<String> bits;
-
-    @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|LIST", description = "Evaluation images (labelled).")
-    Path data;
-
-    @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N images.")
-    Integer limit;
-
-    @Option(names = {"-b", "--batch"}, paramLabel = "B", defaultValue = "32", description = "Evaluation batch (default ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--results", paramLabel = "FILE", defaultValue = "ablation-results.json",
-            description = "Finished cells, read on start and updated after each cell (default ${DEFAULT-VALUE}).")
-    Path results;
-
-    @Option(names = "--json", paramLabel = "FILE", description = "Write the table as JSON.")
-    Path json;
+    @Mixin TableOptions table;
 
     /** The paper's rows: Hessian, softmax twin, GELU twin. */
     static final boolean[][] ROWS = {
@@ -54,12 +36,7 @@ final class AblationCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Inputs.checkOutput("--results", results);
-        Inputs.checkOutput("--json", json);
-        if (limit != null) Inputs.checkPositive("--limit", limit);
-        Inputs.checkPositive("--batch", batch);
-        List<BitsOption> bitOptions = new ArrayList<>();
-        for (String b : bits) bitOptions.add(BitsOption.parse(b));
+        List<BitsOption> bitOptions = table.bitOptions();
         boolean vt = switch (method.toLowerCase(java.util.Locale.ROOT)) {
             case "ptq4vit" -> false;
             case "vtptq" -> true;
@@ -68,7 +45,7 @@ final class AblationCommand implements Callable<Integer> {
         for (BitsOption b : bitOptions)
             if (b.mixed() != null) throw new Main.UserException("--bits " + b.label() + ": give fixed bits; the M rows use mp6/mp8");
         ModelLoader.Loaded l = modelOptions.load();
-        TableRunner runner = new TableRunner(calibOptions, data, limit, batch, CellStore.open(results));
+        TableRunner runner = table.open(calibOptions, "ablation");
         CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
 
         if (vt) return vtTable(l, runner, fp, bitOptions);
@@ -97,9 +74,9 @@ final class AblationCommand implements Callable<Integer> {
             md.append(line).append('\n');
             rows.add(row);
         }
-        System.out.println("model " + l.model().name() + ", float top-1 " + TableRunner.pct(fp) + " % on " + data);
+        System.out.println("model " + l.model().name() + ", float top-1 " + TableRunner.pct(fp) + " % on " + table.data);
         System.out.print(md);
-        if (json != null) io.vitq.eval.Reports.writeJson(json, Map.of("model", l.model().name(), "float", fp.top1(), "rows", rows));
+        if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("model", l.model().name(), "float", fp.top1(), "rows", rows));
         return 0;
     }
 
@@ -140,9 +117,9 @@ final class AblationCommand implements Callable<Integer> {
             md.append(line).append('\n');
             rows.add(row);
         }
-        System.out.println("model " + l.model().name() + ", float top-1 " + TableRunner.pct(fp) + " % on " + data);
+        System.out.println("model " + l.model().name() + ", float top-1 " + TableRunner.pct(fp) + " % on " + table.data);
         System.out.print(md);
-        if (json != null) io.vitq.eval.Reports.writeJson(json, Map.of("model", l.model().name(), "float", fp.top1(), "rows", rows));
+        if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("model", l.model().name(), "float", fp.top1(), "rows", rows));
         return 0;
     }
 

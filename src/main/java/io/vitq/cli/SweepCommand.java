@@ -26,38 +26,15 @@ final class SweepCommand implements Callable<Integer> {
             description = "Methods (default ${DEFAULT-VALUE}).")
     List<String> methods;
 
-    @Option(names = "--bits", split = ",", paramLabel = "wXaY,...", defaultValue = "w8a8,w6a6",
-            description = "Bit settings (default ${DEFAULT-VALUE}).")
-    List<String> bits;
-
-    @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|LIST", description = "Evaluation images (labelled).")
-    Path data;
-
-    @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N images.")
-    Integer limit;
-
-    @Option(names = {"-b", "--batch"}, paramLabel = "B", defaultValue = "32", description = "Evaluation batch (default ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--results", paramLabel = "FILE", defaultValue = "sweep-results.json",
-            description = "Finished cells, read on start and updated after each cell (default ${DEFAULT-VALUE}).")
-    Path results;
-
-    @Option(names = "--json", paramLabel = "FILE", description = "Write the table as JSON.")
-    Path json;
+    @Mixin TableOptions table;
 
     @Override
     public Integer call() throws Exception {
-        Inputs.checkOutput("--results", results);
-        Inputs.checkOutput("--json", json);
-        if (limit != null) Inputs.checkPositive("--limit", limit);
-        Inputs.checkPositive("--batch", batch);
-        List<BitsOption> bitOptions = new ArrayList<>();
-        for (String b : bits) bitOptions.add(BitsOption.parse(b));
+        List<BitsOption> bitOptions = table.bitOptions();
         for (String m : methods) for (BitsOption b : bitOptions) calibOptions.config(m, b); // validate before any work
         if (bitOptions.stream().anyMatch(b -> b.mixed() != null) && methods.stream().noneMatch(m -> m.equalsIgnoreCase("vtptq")))
             throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");
-        TableRunner runner = new TableRunner(calibOptions, data, limit, batch, CellStore.open(results));
+        TableRunner runner = table.open(calibOptions, "sweep");
 
         StringBuilder md = new StringBuilder("| model | float |");
         StringBuilder sep = new StringBuilder("|---|---:|");
@@ -92,7 +69,7 @@ final class SweepCommand implements Callable<Integer> {
             rows.add(row);
         }
         System.out.print(md);
-        if (json != null) io.vitq.eval.Reports.writeJson(json, Map.of("data", data.toString(), "rows", rows));
+        if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("data", table.data.toString(), "rows", rows));
         return 0;
     }
 }

@@ -1,0 +1,46 @@
+package io.vitq.cli;
+
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Options of the table commands ({@code sweep}, {@code ablation}): evaluation data, bits, the results file. */
+public final class TableOptions {
+    @Option(names = "--bits", split = ",", paramLabel = "wXaY,...", defaultValue = "w8a8,w6a6",
+            description = "Bit settings (default ${DEFAULT-VALUE}).")
+    List<String> bits;
+
+    @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|LIST", description = "Evaluation images (labelled).")
+    Path data;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N images.")
+    Integer limit;
+
+    @Option(names = {"-b", "--batch"}, paramLabel = "B", defaultValue = "32", description = "Evaluation batch (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--results", paramLabel = "FILE",
+            description = "Finished cells, read on start and updated after each cell (default: <command>-results.json).")
+    Path results;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the table as JSON.")
+    Path json;
+
+    /** Checks the options before any work and opens the runner on the results file. */
+    TableRunner open(CalibOptions calib, String command) {
+        if (results == null) results = Path.of(command + "-results.json");
+        Inputs.checkOutput("--results", results);
+        Inputs.checkOutput("--json", json);
+        if (limit != null) Inputs.checkPositive("--limit", limit);
+        Inputs.checkPositive("--batch", batch);
+        return new TableRunner(calib, data, limit, batch, CellStore.open(results));
+    }
+
+    List<BitsOption> bitOptions() {
+        List<BitsOption> l = new ArrayList<>();
+        for (String b : bits) l.add(BitsOption.parse(b));
+        return l;
+    }
+}

@@ -1,0 +1,58 @@
+package io.vitq.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static io.vitq.cli.CliTest.MODEL;
+import static io.vitq.cli.CliTest.assertUserError;
+import static io.vitq.cli.CliTest.run;
+import static io.vitq.cli.QuantizeCommandTest.VAL;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code sweep} and {@code ablation} on a tiny budget: the table, the results file, resuming. */
+class TableCommandsTest {
+    static final String[] SMALL = {"--calib-size", "2", "--candidates", "4", "--rounds", "1", "--limit", "6", "--batch", "6"};
+
+    static String[] args(String[] head, String... tail) {
+        String[] a = new String[head.length + SMALL.length + tail.length];
+        System.arraycopy(head, 0, a, 0, head.length);
+        System.arraycopy(SMALL, 0, a, head.length, SMALL.length);
+        System.arraycopy(tail, 0, a, head.length + SMALL.length, tail.length);
+        return a;
+    }
+
+    @Test
+    void sweepPrintsTheTableAndResumes(@TempDir Path tmp) throws Exception {
+        Path results = tmp.resolve("cells.json"), json = tmp.resolve("table.json");
+        String[] cmd = args(new String[] {"sweep", "--models", MODEL, "--methods", "basePTQ", "--bits", "w8a8",
+                "--data", VAL}, "--results", results.toString(), "--json", json.toString());
+        CliTest.Run first = run(cmd);
+        assertEquals(0, first.exit(), first.err());
+        assertTrue(first.out().contains("| model | float | basePTQ W8A8 |"), first.out());
+        assertTrue(Files.readString(results).contains("\"setting\" : \"basePTQ\""));
+        assertTrue(Files.readString(json).contains("basePTQ W8A8"));
+        CliTest.Run again = run(cmd);
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.err().contains("(from the results file)"), again.err());
+        assertEquals(table(first.out()), table(again.out()), "the resumed run prints the same table");
+    }
+
+    static String table(String out) {
+        return out.lines().filter(l -> l.startsWith("|")).reduce("", (a, b) -> a + b + "\n");
+    }
+
+    @Test
+    void tableCommandErrors(@TempDir Path tmp) {
+        String res = tmp.resolve("r.json").toString();
+        assertUserError(run("sweep", "--models", MODEL, "--methods", "ptq4vit", "--bits", "mp8", "--data", VAL,
+                "--results", res), 1, "mp6/mp8", "vtptq");
+        assertUserError(run("ablation", "--model", MODEL, "--method", "magic", "--data", VAL, "--results", res), 1, "--method");
+        assertUserError(run("sweep", "--models", MODEL, "--bits", "w8", "--data", VAL, "--results", res), 1, "--bits");
+        assertUserError(run("quantize", "--model", MODEL, "--bits", "mp8", "--plan", res), 1, "vtptq");
+        assertUserError(run("quantize", "--model", MODEL, "--size-mb", "3", "--plan", res), 1, "--size-mb");
+    }
+}
