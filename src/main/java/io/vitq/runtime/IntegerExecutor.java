@@ -123,6 +123,7 @@ public final class IntegerExecutor implements Executor {
     private final Map<String, LinearOp> linears = new HashMap<>();
     private final Map<String, AttentionPlan> attentions = new HashMap<>();
     private final Map<String, OpForm> forms = new LinkedHashMap<>();
+    private final List<String> notes = new java.util.ArrayList<>();
 
     public IntegerExecutor(QuantPlan plan, Model model) { this(plan, model, Options.DEFAULT); }
 
@@ -143,6 +144,7 @@ public final class IntegerExecutor implements Executor {
                 LinearOp op = new LinearOp(l, lq, options);
                 linears.put(l.id(), op);
                 forms.put(l.id(), op.form);
+                if (op.note != null) notes.add(op.note);
             } else {
                 forms.put(l.id(), OpForm.FLOAT);
             }
@@ -152,6 +154,7 @@ public final class IntegerExecutor implements Executor {
             attentions.put(a.prefix(), ap);
             forms.put(a.matmul1Id(), ap.m1 == null ? OpForm.FLOAT : ap.m1.wide ? OpForm.WIDE : OpForm.INT8);
             forms.put(a.matmul2Id(), ap.m2 == null ? OpForm.FLOAT : ap.m2.form);
+            if (ap.note != null) notes.add(ap.note);
         }
     }
 
@@ -165,6 +168,12 @@ public final class IntegerExecutor implements Executor {
         if (f == null) throw new IllegalArgumentException(opId + ": no such op in the model");
         return f;
     }
+
+    /**
+     * One line per twin operand: which form it runs in and why (the plan lacks the power-of-two
+     * option, the int32 bound {@code K * L * 2^m * max|b|} and its value, or the options).
+     */
+    public List<String> notes() { return List.copyOf(notes); }
 
     /** Op id to form, in forward order (Linear ops first, then the matmuls). */
     public Map<String, OpForm> forms() { return java.util.Collections.unmodifiableMap(forms); }
@@ -256,7 +265,7 @@ public final class IntegerExecutor implements Executor {
         final float step, lo, hi;                      // uniform
         final float posStep, negStep, levels, negMin;  // twin GELU
         final int shift;
-        final long maxAbsA;                            // shift form bound
+        final String note;                             // why a twin operand runs in its form (or null)
 
         LinearOp(Linear l, LinearQuant lq, Options options) {
             this.layer = l;
@@ -273,6 +282,7 @@ public final class IntegerExecutor implements Executor {
             float st = 1f, lo0 = 0f, hi0 = 0f, pos = 1f, neg = 1f, lev = 0f, nmin = 0f;
             int sh = -1;
             long maxA = 0;
+            String why = null;
             OpForm f;
             InputKind k;
             switch (input) {
@@ -299,6 +309,8 @@ public final class IntegerExecutor implements Executor {
                     maxA = q.isPowerOfTwo() && q.shift() < 31 ? Math.max((long) q.levels() << q.shift(), (long) -nmin) : Long.MAX_VALUE;
                     boolean shiftForm = !wide && q.isPowerOfTwo() && options.twinForm() == TwinForm.AUTO
                             && Int8Gemm.fitsInt32(in, maxA, 1L << (w.bits() - 1));
+                    why = twinNote(id, "twin GELU input", wide, q.isPowerOfTwo(), q.shift(), options, in, maxA, w.bits(),
+                            "the plan's positive step is not 2^m x the negative step (no power-of-two option)");
                     if (shiftForm) {
                         sh = q.shift();
                         f = OpForm.SHIFT;
@@ -321,7 +333,7 @@ public final class IntegerExecutor implements Executor {
             this.levels = lev;
             this.negMin = nmin;
             this.shift = sh;
-            this.maxAbsA = maxA;
+            this.note = why;
             if (f == OpForm.FLOAT_INPUT) {
                 // codes * scale: the same floats as the fake-quant weight, for the float GEMM
                 float[] deq = new float[out * in];
@@ -410,6 +422,20 @@ public final class IntegerExecutor implements Executor {
         }
     }
 
+    /** The line of {@link #notes()} for one twin operand. */
+    static String twinNote(String id, String what, boolean wide, boolean powerOfTwo, int shift, Options options, int k,
+                           long maxA, int bBits, String noPowerOfTwo) {
+        if (wide) return id + ": " + what + " wider than 8 bits: split form (two long accumulations)";
+        if (!powerOfTwo) return id + ": " + what + ": split form (two int8 accumulations): " + noPowerOfTwo;
+        if (options.twinForm() == TwinForm.SPLIT) return id + ": " + what + ": split form (two int8 accumulations), as the options ask";
+        long maxB = 1L << (bBits - 1);
+        String bound = "K " + k + " x " + (maxA == Long.MAX_VALUE ? "127 x 2^" + shift : Long.toString(maxA)) + " x " + maxB;
+        if (Int8Gemm.fitsInt32(k, maxA, maxB))
+            return id + ": " + what + ": shift form (m = " + shift + "), one int32 accumulation: " + bound + " <= 2^31 - 1";
+        return id + ": " + what + ": split form (two int8 accumulations): the shift form (m = " + shift + ") could overflow int32, "
+                + bound + " > 2^31 - 1";
+    }
+
     static IllegalArgumentException nonFinite(String id, float[] x, int off, int len) {
         return new IllegalArgumentException(id + ": input contains " + ActivationCodes.describeNonFinite(x, off, len)
                 + " of the quantized rows (quantizers accept only finite values)");
@@ -478,6 +504,7 @@ public final class IntegerExecutor implements Executor {
         final AttentionOp op;
         final Matmul1 m1;
         final Matmul2 m2;
+        String note;
 
         AttentionPlan(AttentionOp a, QuantPlan plan, Options options) {
             this.op = a;
@@ -510,6 +537,8 @@ public final class IntegerExecutor implements Executor {
                         TwinSoftmaxQuantizer tq = t.quantizer();
                         long maxA = tq.shift() < 31 ? (long) tq.levels() << tq.shift() : Long.MAX_VALUE;
                         boolean shiftForm = !wide && options.twinForm() == TwinForm.AUTO && Int8Gemm.fitsInt32(T, maxA, maxV);
+                        note = twinNote(a.matmul2Id(), "twin softmax probabilities", wide, true, tq.shift(), options, T, maxA,
+                                v.bits(), null);
                         m2 = new Matmul2(wide ? OpForm.WIDE : shiftForm ? OpForm.SHIFT : OpForm.SPLIT, InputKind.SOFTMAX,
                                 null, 0f, 0f, tq.split(), tq.smallStep(), tq.levels(), tq.shift(),
                                 headSteps(v, H), vq.minCode(), vq.maxCode());

@@ -107,6 +107,8 @@ class IntegerExecutorTest {
         QuantPlan plan = plan(TinyModels.VIT, Spec.ptq4vit(false));
         IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
         assertEquals(OpForm.SPLIT, ie.form("blocks.1.mlp.fc2"));
+        assertTrue(ie.notes().stream().anyMatch(n -> n.startsWith("blocks.1.mlp.fc2") && n.contains("no power-of-two option")),
+                ie.notes().toString());
         compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, "ptq4vit, GELU linear grid");
     }
 
@@ -151,6 +153,9 @@ class IntegerExecutorTest {
         IntegerExecutor ie = new IntegerExecutor(deep, TinyModels.VIT);
         assertEquals(OpForm.SPLIT, ie.form("blocks.0.attn.matmul2"));
         assertEquals(OpForm.SPLIT, ie.form("blocks.0.mlp.fc2"));
+        System.out.println(String.join("\n", ie.notes()));
+        assertTrue(ie.notes().contains("blocks.0.attn.matmul2: twin softmax probabilities: split form (two int8 accumulations): "
+                + "the shift form (m = 19) could overflow int32, K 17 x 66584576 x 128 > 2^31 - 1"), ie.notes().toString());
         assertTrue(!Int8Gemm.fitsInt32(17, 127L << 19, 128) && !Int8Gemm.fitsInt32(256, 127L << 15, 128));
         compare(TinyModels.VIT, deep, IntegerExecutor.Options.DEFAULT, "split 2^-19, GELU 2^15 Δneg (split forms by the bound)");
 
@@ -163,6 +168,8 @@ class IntegerExecutorTest {
         IntegerExecutor ie2 = new IntegerExecutor(fits, TinyModels.VIT);
         assertEquals(OpForm.SHIFT, ie2.form("blocks.0.attn.matmul2"));
         assertEquals(OpForm.SHIFT, ie2.form("blocks.0.mlp.fc2"));
+        assertTrue(ie2.notes().contains("blocks.0.mlp.fc2: twin GELU input: shift form (m = 9), one int32 accumulation: "
+                + "K 256 x 65024 x 128 <= 2^31 - 1"), ie2.notes().toString());
         assertTrue(Int8Gemm.fitsInt32(256, 127L << 9, 128) && !Int8Gemm.fitsInt32(256, 127L << 10, 128));
         compare(TinyModels.VIT, fits, IntegerExecutor.Options.DEFAULT, "split 2^-9, GELU 2^9 Δneg (shift forms at the bound)");
     }
