@@ -6,15 +6,24 @@ import io.vitq.tensor.Parallel;
  * Exact integer GEMM, {@code C_int32[M][N] = A[M][K] . B[K][N]}, with B packed once as int8 codes
  * ({@link PackedInt8}) and the register-tiled Vector API kernels of {@link IntKernels}.
  *
- * <p><b>int8 A</b> ({@link #multiply(byte[], int, int, int, PackedInt8, int[], int, int, boolean)}):
- * design "I4" of ENGINE_NOTES section 2. B rows k and k+1 are widened to 32 short lanes, multiplied
- * by the broadcast A codes in 16 bits and the two products summed in 16 bits before they are
- * widened into int32 accumulators (6 rows x 64 columns per tile). For int8 codes each product lies
- * in [-16256, 16384], so the pair sum lies in [-32512, 32768]: it fits a short except for the single
- * case {@code a[k] = a[k+1] = b[k][j] = b[k+1][j] = -128}. The packing records the k pairs where B
- * holds -128 twice in some column (normally none); a row tile whose A holds -128 twice in one of
- * those pairs is computed by the int32-multiply kernel instead, so the result is exact for all
- * int8 codes including -128. Every int32 sum is exact for K up to {@link PackedInt8#MAX_K}.
+ * <p><b>int8 A</b> ({@link #multiply(byte[], int, int, int, PackedInt8, int[], int, int, boolean)}), two
+ * kernels ({@link Int8Kernel}):
+ * <ul>
+ *   <li>{@link Int8Kernel#INT16_PAIRS}, design "I4" of ENGINE_NOTES section 2 (the best measured on the
+ *   Intel machine there). B rows k and k+1 are widened to 32 short lanes, multiplied by the
+ *   broadcast A codes in 16 bits and the two products summed in 16 bits before they are widened
+ *   into int32 accumulators (6 rows x 64 columns per tile). For int8 codes each product lies in
+ *   [-16256, 16384], so the pair sum lies in [-32512, 32768]: it fits a short except for the single
+ *   case {@code a[k] = a[k+1] = b[k][j] = b[k+1][j] = -128}. The packing records the k pairs where B
+ *   holds -128 twice in some column (normally none); a row tile whose A holds -128 twice in one of
+ *   those pairs is computed by the int32 kernel instead, so the result is exact for all int8 codes
+ *   including -128.</li>
+ *   <li>{@link Int8Kernel#INT32} (the default): the row tile of A is widened to int32 and multiplied
+ *   by the int32 kernel below (design "I1"). On the project machine (AMD EPYC, Zen 5) it runs
+ *   1.25-1.4x faster than the 16-bit pairs (docs/BENCHMARKS.md, IntGemmBench); the system property
+ *   {@code vitq.int8.kernel=pairs} makes the pairs kernel the default.</li>
+ * </ul>
+ * Every int32 sum of int8 products is exact for K up to {@link PackedInt8#MAX_K}.
  *
  * <p><b>int32 A</b> ({@link #multiply(int[], int, int, int, long, PackedInt8, int[], int, int, boolean)}):
  * design "I1", B bytes widened to 16 int lanes and multiplied in 32 bits. Used for twin-uniform
@@ -27,6 +36,13 @@ import io.vitq.tensor.Parallel;
 public final class Int8Gemm {
     /** Rows per kernel tile. */
     public static final int MR = IntKernels.MR;
+
+    /** The kernel that multiplies int8 A codes (see the class comment). */
+    public enum Int8Kernel { INT32, INT16_PAIRS }
+
+    /** {@link Int8Kernel#INT32} unless the system property {@code vitq.int8.kernel} is {@code pairs}. */
+    public static final Int8Kernel DEFAULT_KERNEL =
+            "pairs".equals(System.getProperty("vitq.int8.kernel")) ? Int8Kernel.INT16_PAIRS : Int8Kernel.INT32;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -63,6 +79,12 @@ public final class Int8Gemm {
      */
     public static void multiply(byte[] a, int aOff, int lda, int m, PackedInt8 b, int[] c, int cOff, int ldc,
                                 boolean parallel) {
+        multiply(a, aOff, lda, m, b, c, cOff, ldc, DEFAULT_KERNEL, parallel);
+    }
+
+    /** The same with a chosen kernel. */
+    public static void multiply(byte[] a, int aOff, int lda, int m, PackedInt8 b, int[] c, int cOff, int ldc,
+                                Int8Kernel kernel, boolean parallel) {
         checkViews(a.length, aOff, lda, m, b, c, cOff, ldc);
         if (m == 0 || b.n == 0) return;
         Parallel.RangeBody body = (r0, r1) -> {
@@ -70,7 +92,7 @@ public final class Int8Gemm {
             int[] t = SCRATCH.get().tile(MR * ld);
             for (int i = r0; i < r1; i += MR) {
                 int mr = Math.min(MR, r1 - i);
-                tile(a, aOff + i * lda, lda, mr, b, t, 0, ld);
+                tile(a, aOff + i * lda, lda, mr, b, t, 0, ld, kernel);
                 copyOut(t, ld, mr, b.n, c, cOff + i * ldc, ldc);
             }
         };
@@ -116,8 +138,12 @@ public final class Int8Gemm {
      * with row length {@code ldc >= b.paddedN()} (every panel is written at its padded width).
      */
     static void tile(byte[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc) {
-        if (b.hasMinPairs() && minPairConflict(a, aOff, lda, mr, b.minPairs)) {
-            // the 16-bit pair sum could wrap: widen this tile's A to ints and use the 32-bit kernel
+        tile(a, aOff, lda, mr, b, c, cOff, ldc, DEFAULT_KERNEL);
+    }
+
+    static void tile(byte[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc, Int8Kernel kernel) {
+        if (kernel == Int8Kernel.INT32 || (b.hasMinPairs() && minPairConflict(a, aOff, lda, mr, b.minPairs))) {
+            // widen this tile's A to ints and use the 32-bit kernel (for the pairs kernel: the 16-bit pair sum could wrap)
             Scratch s = SCRATCH.get();
             int k = b.k;
             if (s.wideA.length < mr * k) s.wideA = new int[mr * k];

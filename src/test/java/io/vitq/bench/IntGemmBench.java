@@ -41,7 +41,8 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -Pbench test-compile exec:exec -Djmh.args="IntGemmBench"
  * </pre>
- * {@code IntGemmBench.int8} (int8 x int8, the 16-bit pair kernel), {@code .int32xInt8} (int32 A, the
+ * {@code IntGemmBench.int8} (int8 x int8, the default kernel), {@code .int8Pairs} (int8 x int8, 16-bit
+ * pairs), {@code .int32xInt8} (int32 A, the
  * kernel of the twin shift form), {@code .float32} (the float GEMM, same shape) run on one pool
  * thread, {@code IntGemmBench.TwoThreads.*} on two. {@code IntGemmBench.Forward} runs a ViT-Ti forward
  * (random weights, batch 32, a PTQ4ViT-like min-max plan with the power-of-two GELU option) on the
@@ -95,10 +96,17 @@ public class IntGemmBench {
         System.out.printf("%n%s: %.4f GOP per call (GOPS = that / seconds per op)%n", shape, 2.0 * m * k * n / 1e9);
     }
 
-    /** int8 x int8 into exact int32. */
+    /** int8 x int8 into exact int32 (the default kernel: A widened per row tile, 32-bit products). */
     @Benchmark
     public int[] int8() {
         Int8Gemm.multiply(a, 0, k, m, b, c, 0, n, true);
+        return c;
+    }
+
+    /** The same with ENGINE_NOTES' "I4" kernel: 16-bit products, two k steps summed in 16 bits. */
+    @Benchmark
+    public int[] int8Pairs() {
+        Int8Gemm.multiply(a, 0, k, m, b, c, 0, n, Int8Gemm.Int8Kernel.INT16_PAIRS, true);
         return c;
     }
 

@@ -54,6 +54,11 @@ class Int8GemmTest {
             int[] c = new int[m * n];
             Int8Gemm.multiply(a, 0, k, m, PackedInt8.packTransposed(bT, 0, k, n, k), c, 0, n, true);
             assertExact(ref, c, "transposed " + m + "x" + k + "x" + n);
+            for (Int8Gemm.Int8Kernel kernel : Int8Gemm.Int8Kernel.values()) {
+                int[] ck = new int[m * n];
+                Int8Gemm.multiply(a, 0, k, m, PackedInt8.packTransposed(bT, 0, k, n, k), ck, 0, n, kernel, true);
+                assertExact(ref, ck, kernel + " " + m + "x" + k + "x" + n);
+            }
             // row-major B of the same values
             byte[] b = new byte[k * n];
             for (int kk = 0; kk < k; kk++) for (int j = 0; j < n; j++) b[kk * n + j] = bT[j * k + kk];
@@ -76,10 +81,12 @@ class Int8GemmTest {
         java.util.Arrays.fill(bT, (byte) -128);
         PackedInt8 b = PackedInt8.packTransposed(bT, 0, k, n, k);
         assertEquals(k / 2, b.minPairs.length);
-        int[] c = new int[1 + m * ldc];
-        Int8Gemm.multiply(a, 2, lda, m, b, c, 1, ldc, true);
-        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) assertEquals(k * 16384, c[1 + i * ldc + j]);
-        assertEquals(0, c[0]);
+        for (Int8Gemm.Int8Kernel kernel : Int8Gemm.Int8Kernel.values()) {
+            int[] c = new int[1 + m * ldc];
+            Int8Gemm.multiply(a, 2, lda, m, b, c, 1, ldc, kernel, true);
+            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) assertEquals(k * 16384, c[1 + i * ldc + j], kernel.toString());
+            assertEquals(0, c[0]);
+        }
         // the unguarded 16-bit kernel does wrap here: the guard is needed
         int[] t = new int[b.paddedN()];
         IntKernels.bytes(1, 2, a, 2, lda, b.data, 0, t, 0, b.paddedN(), k);
@@ -102,7 +109,7 @@ class Int8GemmTest {
                 bT[col * k + 2 * j] = bT[col * k + 2 * j + 1] = -128;
             }
             int[] c = new int[m * n];
-            Int8Gemm.multiply(a, 0, k, m, PackedInt8.packTransposed(bT, 0, k, n, k), c, 0, n, true);
+            Int8Gemm.multiply(a, 0, k, m, PackedInt8.packTransposed(bT, 0, k, n, k), c, 0, n, Int8Gemm.Int8Kernel.INT16_PAIRS, true);
             assertExact(reference(a, m, k, bT, n), c, "trial " + trial);
         }
     }
