@@ -117,6 +117,7 @@ public final class IntegerExecutor implements Executor {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> IS = IntVector.SPECIES_512;
     private static final int MR = Int8Gemm.MR;
+    private static final boolean INT32_KERNEL = Int8Gemm.DEFAULT_KERNEL == Int8Gemm.Int8Kernel.INT32;
 
     private final QuantPlan plan;
     private final Options options;
@@ -397,10 +398,17 @@ public final class IntegerExecutor implements Executor {
             int[] acc1 = s.acc1(mr * ld), acc2 = null;
             switch (form) {
                 case INT8 -> {
-                    byte[] a = s.b1(n);
-                    ok = ActivationCodes.uniform(x, xo, n, 1f, step, lo, hi, a, 0);
-                    if (!ok) throw nonFinite(id, x, xo, n);
-                    Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
+                    if (INT32_KERNEL) { // codes straight to the int32 kernel's operand (no widening copy)
+                        int[] a = s.i1(n);
+                        ok = ActivationCodes.uniform(x, xo, n, 1f, step, lo, hi, a, 0);
+                        if (!ok) throw nonFinite(id, x, xo, n);
+                        Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
+                    } else {
+                        byte[] a = s.b1(n);
+                        ok = ActivationCodes.uniform(x, xo, n, 1f, step, lo, hi, a, 0);
+                        if (!ok) throw nonFinite(id, x, xo, n);
+                        Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
+                    }
                 }
                 case SHIFT -> {
                     int[] a = s.i1(n);
