@@ -1,0 +1,193 @@
+package io.vitq.runtime;
+
+import io.vitq.tensor.Parallel;
+
+/**
+ * Exact integer GEMM, {@code C_int32[M][N] = A[M][K] . B[K][N]}, with B packed once as int8 codes
+ * ({@link PackedInt8}) and the register-tiled Vector API kernels of {@link IntKernels}.
+ *
+ * <p><b>int8 A</b> ({@link #multiply(byte[], int, int, int, PackedInt8, int[], int, int, boolean)}), two
+ * kernels ({@link Int8Kernel}):
+ * <ul>
+ *   <li>{@link Int8Kernel#INT16_PAIRS}, design "I4" of ENGINE_NOTES section 2 (the best measured on the
+ *   Intel machine there). B rows k and k+1 are widened to 32 short lanes, multiplied by the
+ *   broadcast A codes in 16 bits and the two products summed in 16 bits before they are widened
+ *   into int32 accumulators (6 rows x 64 columns per tile). For int8 codes each product lies in
+ *   [-16256, 16384], so the pair sum lies in [-32512, 32768]: it fits a short except for the single
+ *   case {@code a[k] = a[k+1] = b[k][j] = b[k+1][j] = -128}. The packing records the k pairs where B
+ *   holds -128 twice in some column (normally none); a row tile whose A holds -128 twice in one of
+ *   those pairs is computed by the int32 kernel instead, so the result is exact for all int8 codes
+ *   including -128.</li>
+ *   <li>{@link Int8Kernel#INT32} (the default): the row tile of A is widened to int32 and multiplied
+ *   by the int32 kernel below (design "I1"). On the project machine (AMD EPYC, Zen 5) it runs
+ *   1.25-1.4x faster than the 16-bit pairs (docs/BENCHMARKS.md, IntGemmBench); the system property
+ *   {@code vitq.int8.kernel=pairs} makes the pairs kernel the default.</li>
+ * </ul>
+ * Every int32 sum of int8 products is exact for K up to {@link PackedInt8#MAX_K}.
+ *
+ * <p><b>int32 A</b> ({@link #multiply(int[], int, int, int, long, PackedInt8, int[], int, int, boolean)}):
+ * design "I1", B bytes widened to 16 int lanes and multiplied in 32 bits. Used for twin-uniform
+ * codes aligned by shifts, whose values do not fit a byte. Exact when
+ * {@link #fitsInt32(long, long, long) K * max|a| * max|b|} fits an int32; checked.
+ *
+ * <p>Rows are split over the thread pool in tiles of {@link #MR} rows; each tile sweeps all panels
+ * of B (row tile outer, B streamed from L2), writing a padded scratch tile that is then copied to C.
+ */
+public final class Int8Gemm {
+    /** Rows per kernel tile. */
+    public static final int MR = IntKernels.MR;
+
+    /** The kernel that multiplies int8 A codes (see the class comment). */
+    public enum Int8Kernel { INT32, INT16_PAIRS }
+
+    /** {@link Int8Kernel#INT32} unless the system property {@code vitq.int8.kernel} is {@code pairs}. */
+    public static final Int8Kernel DEFAULT_KERNEL =
+            "pairs".equals(System.getProperty("vitq.int8.kernel")) ? Int8Kernel.INT16_PAIRS : Int8Kernel.INT32;
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static final class Scratch {
+        int[] tile = new int[0];
+        int[] wideA = new int[0];
+
+        int[] tile(int n) {
+            if (tile.length < n) tile = new int[n];
+            return tile;
+        }
+    }
+
+    private Int8Gemm() {}
+
+    /**
+     * True when a sum of {@code k} products of values bounded by {@code maxAbsA} and
+     * {@code maxAbsB} in magnitude cannot leave the int32 range: {@code k * maxAbsA * maxAbsB <= 2^31 - 1}
+     * (computed without overflow).
+     */
+    public static boolean fitsInt32(long k, long maxAbsA, long maxAbsB) {
+        if (k < 0 || maxAbsA < 0 || maxAbsB < 0) throw new IllegalArgumentException("negative bound");
+        if (k == 0 || maxAbsA == 0 || maxAbsB == 0) return true;
+        // k * a * b <= MAX  <=>  k <= MAX / (a * b), with a * b computed only when it cannot overflow
+        if (maxAbsA > Integer.MAX_VALUE || maxAbsB > Integer.MAX_VALUE) return false;
+        long ab = maxAbsA * maxAbsB;
+        return k <= Integer.MAX_VALUE / ab;
+    }
+
+    /**
+     * {@code C[i][j] = sum_k A[i][k] B[k][j]} exactly, for int8 codes A (any values, -128 included).
+     *
+     * @param parallel split the rows over the thread pool
+     */
+    public static void multiply(byte[] a, int aOff, int lda, int m, PackedInt8 b, int[] c, int cOff, int ldc,
+                                boolean parallel) {
+        multiply(a, aOff, lda, m, b, c, cOff, ldc, DEFAULT_KERNEL, parallel);
+    }
+
+    /** The same with a chosen kernel. */
+    public static void multiply(byte[] a, int aOff, int lda, int m, PackedInt8 b, int[] c, int cOff, int ldc,
+                                Int8Kernel kernel, boolean parallel) {
+        checkViews(a.length, aOff, lda, m, b, c, cOff, ldc);
+        if (m == 0 || b.n == 0) return;
+        Parallel.RangeBody body = (r0, r1) -> {
+            int ld = b.paddedN();
+            int[] t = SCRATCH.get().tile(MR * ld);
+            for (int i = r0; i < r1; i += MR) {
+                int mr = Math.min(MR, r1 - i);
+                tile(a, aOff + i * lda, lda, mr, b, t, 0, ld, kernel);
+                copyOut(t, ld, mr, b.n, c, cOff + i * ldc, ldc);
+            }
+        };
+        run(m, parallel, body);
+    }
+
+    /**
+     * {@code C[i][j] = sum_k A[i][k] B[k][j]} for int32 A whose magnitudes are at most {@code maxAbsA}.
+     *
+     * @throws IllegalArgumentException when {@code K * maxAbsA * 128} may not fit an int32 (the sum
+     *                                  could overflow; the caller must split the operand instead)
+     */
+    public static void multiply(int[] a, int aOff, int lda, int m, long maxAbsA, PackedInt8 b, int[] c, int cOff,
+                                int ldc, boolean parallel) {
+        requireFits(b.k, maxAbsA);
+        checkViews(a.length, aOff, lda, m, b, c, cOff, ldc);
+        if (m == 0 || b.n == 0) return;
+        Parallel.RangeBody body = (r0, r1) -> {
+            int ld = b.paddedN();
+            int[] t = SCRATCH.get().tile(MR * ld);
+            for (int i = r0; i < r1; i += MR) {
+                int mr = Math.min(MR, r1 - i);
+                tile(a, aOff + i * lda, lda, mr, b, t, 0, ld);
+                copyOut(t, ld, mr, b.n, c, cOff + i * ldc, ldc);
+            }
+        };
+        run(m, parallel, body);
+    }
+
+    static void requireFits(int k, long maxAbsA) {
+        if (!fitsInt32(k, maxAbsA, 128))
+            throw new IllegalArgumentException("int32 accumulation could overflow: K " + k + " x max|a| " + maxAbsA
+                    + " x max|b| 128 > 2^31 - 1");
+    }
+
+    private static void run(int m, boolean parallel, Parallel.RangeBody body) {
+        if (parallel && m > MR && Parallel.threads() > 1) Parallel.forRange(m, MR, body);
+        else body.run(0, m);
+    }
+
+    /**
+     * Rows {@code [0, mr)} (mr <= {@link #MR}) of int8 A at {@code aOff} times B into a tile of C
+     * with row length {@code ldc >= b.paddedN()} (every panel is written at its padded width).
+     */
+    static void tile(byte[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc) {
+        tile(a, aOff, lda, mr, b, c, cOff, ldc, DEFAULT_KERNEL);
+    }
+
+    static void tile(byte[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc, Int8Kernel kernel) {
+        if (kernel == Int8Kernel.INT32 || (b.hasMinPairs() && minPairConflict(a, aOff, lda, mr, b.minPairs))) {
+            // widen this tile's A to ints and use the 32-bit kernel (for the pairs kernel: the 16-bit pair sum could wrap)
+            Scratch s = SCRATCH.get();
+            int k = b.k;
+            if (s.wideA.length < mr * k) s.wideA = new int[mr * k];
+            int[] w = s.wideA;
+            for (int r = 0; r < mr; r++)
+                for (int kk = 0; kk < k; kk++) w[r * k + kk] = a[aOff + r * lda + kk];
+            tile(w, 0, k, mr, b, c, cOff, ldc);
+            return;
+        }
+        final int K = b.k;
+        for (int p = 0, np = b.panels(); p < np; p++) {
+            IntKernels.bytes(mr, b.width(p) >> 5, a, aOff, lda, b.data, b.panelOffset(p), c, cOff + p * PackedInt8.W, ldc, K);
+        }
+    }
+
+    /** Same as the byte form for int32 A (the caller has checked the bound). */
+    static void tile(int[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc) {
+        final int K = b.k;
+        for (int p = 0, np = b.panels(); p < np; p++) {
+            IntKernels.ints(mr, b.width(p) >> 5, a, aOff, lda, b.data, b.panelOffset(p), c, cOff + p * PackedInt8.W, ldc, K);
+        }
+    }
+
+    /** True if some row holds -128 at both k steps of a pair where B does too. */
+    static boolean minPairConflict(byte[] a, int aOff, int lda, int mr, int[] pairs) {
+        for (int r = 0; r < mr; r++) {
+            int row = aOff + r * lda;
+            for (int j : pairs)
+                if (a[row + 2 * j] == Byte.MIN_VALUE && a[row + 2 * j + 1] == Byte.MIN_VALUE) return true;
+        }
+        return false;
+    }
+
+    private static void copyOut(int[] t, int ldt, int mr, int n, int[] c, int cOff, int ldc) {
+        for (int r = 0; r < mr; r++) System.arraycopy(t, r * ldt, c, cOff + r * ldc, n);
+    }
+
+    private static void checkViews(int aLength, int aOff, int lda, int m, PackedInt8 b, int[] c, int cOff, int ldc) {
+        int k = b.k, n = b.n;
+        if (m < 0 || aOff < 0 || cOff < 0 || (m > 1 && (lda < k || ldc < n)))
+            throw new IllegalArgumentException("bad integer GEMM view: m=" + m + " k=" + k + " n=" + n
+                    + " lda=" + lda + " ldc=" + ldc + " aOff=" + aOff + " cOff=" + cOff);
+        if (m == 0) return;
+        if ((long) cOff + (long) (m - 1) * ldc + n > c.length || (long) aOff + (long) (m - 1) * lda + k > aLength)
+            throw new IndexOutOfBoundsException("A or C view exceeds its array");
+    }
+}

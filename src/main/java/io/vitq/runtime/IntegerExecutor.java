@@ -1,0 +1,735 @@
+package io.vitq.runtime;
+
+import io.vitq.model.AttentionOp;
+import io.vitq.model.Executor;
+import io.vitq.model.FloatExecutor;
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.quant.Granularity;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.MatmulQuant;
+import io.vitq.quant.OperandQuant;
+import io.vitq.quant.PlanModelCheck;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.ScaledRanges;
+import io.vitq.quant.TwinGeluOperand;
+import io.vitq.quant.TwinGeluQuantizer;
+import io.vitq.quant.TwinSoftmaxOperand;
+import io.vitq.quant.TwinSoftmaxQuantizer;
+import io.vitq.quant.UniformOperand;
+import io.vitq.quant.UniformQuantizer;
+import io.vitq.tensor.Activation;
+import io.vitq.tensor.AttentionKernel;
+import io.vitq.tensor.Gemm;
+import io.vitq.tensor.PackedB;
+import io.vitq.tensor.Parallel;
+import io.vitq.tensor.SoftmaxKernel;
+import io.vitq.tensor.VectorMath;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Integer execution of a {@link QuantPlan} on the one model definition: every quantized operand
+ * becomes integer codes, products are summed exactly in int32 and dequantized once per output
+ * element. Its logits equal {@code FakeQuantExecutor}'s up to float rounding (the fake-quant mode
+ * sums dequantized values in float).
+ *
+ * <p><b>Linear ops.</b> The weight codes (the plan's quantizer, {@link ScaledRanges#codesRows}) are
+ * packed once ({@link PackedInt8}). The input is quantized to codes one row tile (6 rows) at a
+ * time, multiplied by {@link Int8Gemm}'s kernels into int32, and the tile is written as
+ * {@code y (+)= acc * (inputStep * weightScale[row group of the output]) + bias}, then GELU if fused.
+ * The image entering the patch embedding stays float (ALGORITHMS section 1): that op runs the
+ * float GEMM with the dequantized weight ({@code code * scale}, bit-identical to the fake-quant weight).
+ *
+ * <p><b>Twin GELU input (fc2).</b> Codes are the uint8 layout's range flag and magnitude
+ * ({@link ActivationCodes}). With the power-of-two option ({@code Δpos = 2^m Δneg}) the <i>shift
+ * form</i> enters one int32 accumulation with the operand {@code flag ? mag << m : -mag} in units of
+ * Δneg, when {@code K * 127 * 2^m * 128 <= 2^31 - 1} guarantees no overflow (checked with
+ * {@link Int8Gemm#fitsInt32}). Otherwise (bound exceeded, or the plan's linear grid, where no
+ * shift aligns the ranges) the <i>split form</i> runs two int8 accumulations, positive-range codes
+ * and negative-range codes, over the same packed weight, combined at dequantization
+ * {@code acc+ * Δpos * Δw + acc- * Δneg * Δw}. One deviation from the uint8 layout: fake quant
+ * clamps the negative side at {@code -2^(k-1)} (x at or below -127.5 Δneg, which GELU's flat
+ * minimum reaches), the layout's 7-bit magnitude at -127; the executor uses -128 so that it
+ * equals fake quant ({@link Options#layoutGeluCodes} clamps at -127 as the reference export does).
+ *
+ * <p><b>Attention.</b> Per (group, head): q and k codes (per-head or per-tensor scales; Swin's q
+ * is multiplied by the scale before it is quantized, as timm does) give int32 scores dequantized
+ * by {@code Δq Δk}; the softmax stays float; the probabilities become codes and multiply v's codes.
+ * Twin softmax probabilities (clean mode): shift form {@code x < s ? r1 : r2 << m} in units of
+ * Δ_R1 when {@code T * 127 * 2^m * 128 <= 2^31 - 1} (T = tokens, the GEMM's K; m can be 19, e.g.
+ * T = 197 allows m <= 9), else the split form with two int8 accumulations
+ * {@code acc_R1 * Δ_R1 * Δv + acc_R2 * (1/L) * Δv}. The reference's quirk mode has no code form
+ * and is refused. A matmul is integer when both operands are quantized, float when neither is; a
+ * plan that quantizes only one operand of a matmul is refused.
+ *
+ * <p><b>Codes wider than 8 bits</b> (mixed precision up to 16 bits) run a simple scalar GEMM with
+ * long accumulation (twin operands in the split form); exact, but not fast.
+ *
+ * <p>Ops without a plan entry run in float as {@link FloatExecutor}. Inputs are never modified.
+ * An executor is bound to its model (checked); concurrent forwards are safe.
+ */
+public final class IntegerExecutor implements Executor {
+    /** How twin operands enter the product. */
+    public enum TwinForm {
+        /** The shift form when the plan allows it and the int32 bound holds, else the split form. */
+        AUTO,
+        /** Always two accumulations (for comparisons). */
+        SPLIT
+    }
+
+    /**
+     * @param layoutGeluCodes clamp twin GELU's negative magnitudes at 2^(k-1) - 1 as the uint8
+     *                        layout and the reference export do, instead of 2^(k-1) as fake quant does
+     */
+    public record Options(TwinForm twinForm, boolean layoutGeluCodes) {
+        public static final Options DEFAULT = new Options(TwinForm.AUTO, false);
+
+        public Options {
+            if (twinForm == null) throw new IllegalArgumentException("twin form missing");
+        }
+    }
+
+    /** How one op runs. */
+    public enum OpForm {
+        /** No plan entry (or both matmul operands float): float execution. */
+        FLOAT,
+        /** Float input (the patch embedding): float GEMM with the dequantized weight. */
+        FLOAT_INPUT,
+        /** int8 x int8 codes, int32 accumulation. */
+        INT8,
+        /** A twin operand aligned by shifts, int32 x int8, one int32 accumulation. */
+        SHIFT,
+        /** A twin operand as two int8 accumulations, one per range. */
+        SPLIT,
+        /** Codes wider than 8 bits: scalar GEMM, long accumulation. */
+        WIDE
+    }
+
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_512;
+    private static final int MR = Int8Gemm.MR;
+    private static final boolean INT32_KERNEL = Int8Gemm.DEFAULT_KERNEL == Int8Gemm.Int8Kernel.INT32;
+
+    private final QuantPlan plan;
+    private final Options options;
+    private final Map<String, LinearOp> linears = new HashMap<>();
+    private final Map<String, AttentionPlan> attentions = new HashMap<>();
+    private final Map<String, OpForm> forms = new LinkedHashMap<>();
+    private final List<String> notes = new java.util.ArrayList<>();
+
+    public IntegerExecutor(QuantPlan plan, Model model) { this(plan, model, Options.DEFAULT); }
+
+    /**
+     * Checks the plan against the model and prepares every quantized op (weights are quantized and
+     * packed here, once).
+     *
+     * @throws IllegalArgumentException naming the op when the plan does not fit the model or has no
+     *                                  integer form (twin softmax in quirk mode, a matmul with one
+     *                                  float operand, a quantizer on an operand it cannot apply to)
+     */
+    public IntegerExecutor(QuantPlan plan, Model model, Options options) {
+        PlanModelCheck.check(plan, model);
+        this.plan = plan;
+        this.options = options;
+        for (Linear l : model.linears()) {
+            if (plan.op(l.id()) instanceof LinearQuant lq) {
+                LinearOp op = new LinearOp(l, lq, options);
+                linears.put(l.id(), op);
+                forms.put(l.id(), op.form);
+                if (op.note != null) notes.add(op.note);
+            } else {
+                forms.put(l.id(), OpForm.FLOAT);
+            }
+        }
+        for (AttentionOp a : model.attentionOps()) {
+            AttentionPlan ap = new AttentionPlan(a, plan, options);
+            attentions.put(a.prefix(), ap);
+            forms.put(a.matmul1Id(), ap.m1 == null ? OpForm.FLOAT : ap.m1.wide ? OpForm.WIDE : OpForm.INT8);
+            forms.put(a.matmul2Id(), ap.m2 == null ? OpForm.FLOAT : ap.m2.form);
+            if (ap.note != null) notes.add(ap.note);
+        }
+    }
+
+    public QuantPlan plan() { return plan; }
+
+    public Options options() { return options; }
+
+    /** How the op with this id runs (every Linear and matmul of the model). */
+    public OpForm form(String opId) {
+        OpForm f = forms.get(opId);
+        if (f == null) throw new IllegalArgumentException(opId + ": no such op in the model");
+        return f;
+    }
+
+    /**
+     * One line per twin operand: which form it runs in and why (the plan lacks the power-of-two
+     * option, the int32 bound {@code K * L * 2^m * max|b|} and its value, or the options).
+     */
+    public List<String> notes() { return List.copyOf(notes); }
+
+    /** Op id to form, in forward order (Linear ops first, then the matmuls). */
+    public Map<String, OpForm> forms() { return java.util.Collections.unmodifiableMap(forms); }
+
+    /**
+     * Bytes of the weights this executor holds for its quantized Linear ops: packed int8 codes
+     * (4 bytes per code for the rare codes wider than 8 bits, a float copy for the float-input
+     * patch embedding). The model object still holds its float weights.
+     */
+    public long weightBytes() {
+        long n = 0;
+        for (LinearOp op : linears.values()) n += op.bytes();
+        return n;
+    }
+
+    // ---- Linear ----
+
+    @Override
+    public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
+        LinearOp st = linears.get(op.id());
+        if (st == null) {
+            FloatExecutor.INSTANCE.linear(op, x, m, y, act, accumulate);
+            return;
+        }
+        if (st.layer != op)
+            throw new IllegalArgumentException(op.id() + ": not the layer this executor's model has under that id");
+        if (accumulate && act != Activation.NONE)
+            throw new IllegalArgumentException("accumulate with an activation is not supported");
+        if (st.form == OpForm.FLOAT_INPUT) {
+            Gemm.gemm(x, 0, op.in(), m, st.floatWeight, y, 0, op.out(), op.bias(), act, accumulate, true);
+            return;
+        }
+        if ((long) m * op.in() > x.length || (long) m * op.out() > y.length)
+            throw new IndexOutOfBoundsException(op.id() + ": " + m + " rows do not fit the buffers");
+        boolean gelu = act == Activation.GELU;
+        Parallel.forRange(m, MR, (r0, r1) -> {
+            Scratch s = SCRATCH.get();
+            for (int i = r0; i < r1; i += MR) st.tile(s, x, i, Math.min(MR, r1 - i), y, gelu, accumulate);
+        });
+    }
+
+    /** Per-thread buffers (pool threads and the caller). */
+    private static final class Scratch {
+        byte[] b1 = new byte[0], b2 = new byte[0], b3 = new byte[0];
+        int[] i1 = new int[0], i2 = new int[0], acc1 = new int[0], acc2 = new int[0];
+        long[] w1 = new long[0], w2 = new long[0];
+        float[] f = new float[0];
+        final PackedInt8 kT = PackedInt8.buffer(), v = PackedInt8.buffer();
+        final PackedB kTf = PackedB.buffer(), vf = PackedB.buffer();
+
+        byte[] b1(int n) { return b1.length >= n ? b1 : (b1 = new byte[n]); }
+
+        byte[] b2(int n) { return b2.length >= n ? b2 : (b2 = new byte[n]); }
+
+        byte[] b3(int n) { return b3.length >= n ? b3 : (b3 = new byte[n]); }
+
+        int[] i1(int n) { return i1.length >= n ? i1 : (i1 = new int[n]); }
+
+        int[] i2(int n) { return i2.length >= n ? i2 : (i2 = new int[n]); }
+
+        int[] acc1(int n) { return acc1.length >= n ? acc1 : (acc1 = new int[n]); }
+
+        int[] acc2(int n) { return acc2.length >= n ? acc2 : (acc2 = new int[n]); }
+
+        long[] w1(int n) { return w1.length >= n ? w1 : (w1 = new long[n]); }
+
+        long[] w2(int n) { return w2.length >= n ? w2 : (w2 = new long[n]); }
+
+        float[] f(int n) { return f.length >= n ? f : (f = new float[n]); }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** The input side of a Linear op or of matmul2: uniform codes, or twin GELU/softmax parameters. */
+    private enum InputKind { UNIFORM, GELU, SOFTMAX }
+
+    /** One quantized Linear op, prepared. */
+    private static final class LinearOp {
+        final Linear layer;
+        final String id;
+        final int in, out;
+        final OpForm form;
+        final InputKind kind;
+        final PackedInt8 weight;       // int8 codes (INT8, SHIFT, SPLIT)
+        final int[] wideWeight;        // [out][in] codes (WIDE)
+        final PackedB floatWeight;     // dequantized (FLOAT_INPUT)
+        final float[] cs1, cs2;        // per output column: unit of component 1 (2) x weight scale
+        // input quantizer parameters
+        final float step, lo, hi;                      // uniform
+        final float posStep, negStep, levels, negMin;  // twin GELU
+        final int shift;
+        final String note;                             // why a twin operand runs in its form (or null)
+
+        LinearOp(Linear l, LinearQuant lq, Options options) {
+            this.layer = l;
+            this.id = l.id();
+            this.in = l.in();
+            this.out = l.out();
+            UniformOperand w = lq.weight();
+            float[] rowScale = new float[out];
+            for (int r = 0; r < out; r++) rowScale[r] = w.scale(w.granularity().scaleIndexOfRow(r, out, w.scaleCount()));
+            UniformQuantizer wq = w.quantizer();
+            OperandQuant input = lq.input();
+            boolean wide = w.bits() > 8 || (input != null && input.bits() > 8);
+            float u1 = 1f, u2 = Float.NaN;
+            float st = 1f, lo0 = 0f, hi0 = 0f, pos = 1f, neg = 1f, lev = 0f, nmin = 0f;
+            int sh = -1;
+            long maxA = 0;
+            String why = null;
+            OpForm f;
+            InputKind k;
+            switch (input) {
+                case null -> {
+                    f = OpForm.FLOAT_INPUT;
+                    k = InputKind.UNIFORM;
+                }
+                case UniformOperand u -> {
+                    UniformQuantizer q = u.quantizer();
+                    st = u.scale(0);
+                    lo0 = q.minCode();
+                    hi0 = q.maxCode();
+                    u1 = st;
+                    f = wide ? OpForm.WIDE : OpForm.INT8;
+                    k = InputKind.UNIFORM;
+                }
+                case TwinGeluOperand g -> {
+                    TwinGeluQuantizer q = g.quantizer();
+                    pos = q.positiveStep();
+                    neg = q.negativeStep();
+                    lev = q.levels();
+                    nmin = options.layoutGeluCodes() ? -q.levels() : -q.rangeFlag();
+                    k = InputKind.GELU;
+                    maxA = q.isPowerOfTwo() && q.shift() < 31 ? Math.max((long) q.levels() << q.shift(), (long) -nmin) : Long.MAX_VALUE;
+                    boolean shiftForm = !wide && q.isPowerOfTwo() && options.twinForm() == TwinForm.AUTO
+                            && Int8Gemm.fitsInt32(in, maxA, 1L << (w.bits() - 1));
+                    why = twinNote(id, "twin GELU input", wide, q.isPowerOfTwo(), q.shift(), options, in, maxA, w.bits(),
+                            "the plan's positive step is not 2^m x the negative step (no power-of-two option)");
+                    if (shiftForm) {
+                        sh = q.shift();
+                        f = OpForm.SHIFT;
+                        u1 = neg;
+                    } else {
+                        f = wide ? OpForm.WIDE : OpForm.SPLIT;
+                        u1 = pos;
+                        u2 = neg;
+                    }
+                }
+                case TwinSoftmaxOperand t -> throw new IllegalArgumentException(id + ": twin softmax is not a Linear input quantizer");
+            }
+            this.form = f;
+            this.kind = k;
+            this.step = st;
+            this.lo = lo0;
+            this.hi = hi0;
+            this.posStep = pos;
+            this.negStep = neg;
+            this.levels = lev;
+            this.negMin = nmin;
+            this.shift = sh;
+            this.note = why;
+            if (f == OpForm.FLOAT_INPUT) {
+                // codes * scale: the same floats as the fake-quant weight, for the float GEMM
+                float[] deq = new float[out * in];
+                if (w.bits() <= 8) {
+                    byte[] codes = ScaledRanges.codesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                    for (int r = 0; r < out; r++) for (int c = 0; c < in; c++) deq[r * in + c] = codes[r * in + c] * rowScale[r];
+                } else {
+                    short[] codes = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                    for (int r = 0; r < out; r++) for (int c = 0; c < in; c++) deq[r * in + c] = codes[r * in + c] * rowScale[r];
+                }
+                floatWeight = PackedB.packTransposed(deq, 0, in, out, in);
+                weight = null;
+                wideWeight = null;
+                cs1 = cs2 = null;
+                return;
+            }
+            floatWeight = null;
+            if (f == OpForm.WIDE) {
+                short[] codes = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                wideWeight = new int[codes.length];
+                for (int i = 0; i < codes.length; i++) wideWeight[i] = codes[i];
+                weight = null;
+            } else {
+                byte[] codes = ScaledRanges.codesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                weight = PackedInt8.packTransposed(codes, 0, in, out, in);
+                wideWeight = null;
+            }
+            int padded = weight == null ? out : weight.paddedN();
+            cs1 = new float[padded];
+            for (int r = 0; r < out; r++) cs1[r] = u1 * rowScale[r];
+            if (Float.isNaN(u2)) {
+                cs2 = null;
+            } else {
+                cs2 = new float[padded];
+                for (int r = 0; r < out; r++) cs2[r] = u2 * rowScale[r];
+            }
+        }
+
+        long bytes() {
+            if (floatWeight != null) return 4L * in * out;
+            if (wideWeight != null) return 4L * wideWeight.length;
+            return weight.bytes();
+        }
+
+        /** Rows {@code [i, i + mr)}: quantize, multiply, dequantize into y. */
+        void tile(Scratch s, float[] x, int i, int mr, float[] y, boolean gelu, boolean accumulate) {
+            final int K = in, xo = i * K, n = mr * K;
+            boolean ok;
+            if (form == OpForm.WIDE) {
+                int[] a1 = s.i1(n), a2 = null;
+                if (kind == InputKind.UNIFORM) ok = ActivationCodes.uniform(x, xo, n, 1f, step, lo, hi, a1, 0);
+                else ok = ActivationCodes.geluSplit(x, xo, n, posStep, negStep, levels, negMin, a1, a2 = s.i2(n), 0);
+                if (!ok) throw nonFinite(id, x, xo, n);
+                long[] w1 = s.w1(mr * out), w2 = a2 == null ? null : s.w2(mr * out);
+                WideGemm.rows(a1, 0, K, mr, wideWeight, out, K, w1, out);
+                if (a2 != null) WideGemm.rows(a2, 0, K, mr, wideWeight, out, K, w2, out);
+                wideEpilogue(w1, cs1, w2, cs2, out, mr, out, layer.bias(), y, i * out, out, accumulate, gelu);
+                return;
+            }
+            final int ld = weight.paddedN();
+            int[] acc1 = s.acc1(mr * ld), acc2 = null;
+            switch (form) {
+                case INT8 -> {
+                    if (INT32_KERNEL) { // codes straight to the int32 kernel's operand (no widening copy)
+                        int[] a = s.i1(n);
+                        ok = ActivationCodes.uniform(x, xo, n, 1f, step, lo, hi, a, 0);
+                        if (!ok) throw nonFinite(id, x, xo, n);
+                        Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
+                    } else {
+                        byte[] a = s.b1(n);
+                        ok = ActivationCodes.uniform(x, xo, n, 1f, step, lo, hi, a, 0);
+                        if (!ok) throw nonFinite(id, x, xo, n);
+                        Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
+                    }
+                }
+                case SHIFT -> {
+                    int[] a = s.i1(n);
+                    ok = ActivationCodes.geluShift(x, xo, n, posStep, negStep, levels, negMin, shift, a, 0);
+                    if (!ok) throw nonFinite(id, x, xo, n);
+                    Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
+                }
+                case SPLIT -> {
+                    byte[] p = s.b1(n), q = s.b2(n);
+                    ok = ActivationCodes.geluSplit(x, xo, n, posStep, negStep, levels, negMin, p, q, 0);
+                    if (!ok) throw nonFinite(id, x, xo, n);
+                    acc2 = s.acc2(mr * ld);
+                    Int8Gemm.tile(p, 0, K, mr, weight, acc1, 0, ld);
+                    Int8Gemm.tile(q, 0, K, mr, weight, acc2, 0, ld);
+                }
+                default -> throw new IllegalStateException(form.toString());
+            }
+            epilogue(acc1, cs1, acc2, cs2, ld, mr, out, layer.bias(), y, i * out, out, accumulate, gelu);
+        }
+    }
+
+    /** The line of {@link #notes()} for one twin operand. */
+    static String twinNote(String id, String what, boolean wide, boolean powerOfTwo, int shift, Options options, int k,
+                           long maxA, int bBits, String noPowerOfTwo) {
+        if (wide) return id + ": " + what + " wider than 8 bits: split form (two long accumulations)";
+        if (!powerOfTwo) return id + ": " + what + ": split form (two int8 accumulations): " + noPowerOfTwo;
+        if (options.twinForm() == TwinForm.SPLIT) return id + ": " + what + ": split form (two int8 accumulations), as the options ask";
+        long maxB = 1L << (bBits - 1);
+        String bound = "K " + k + " x " + (maxA == Long.MAX_VALUE ? "127 x 2^" + shift : Long.toString(maxA)) + " x " + maxB;
+        if (Int8Gemm.fitsInt32(k, maxA, maxB))
+            return id + ": " + what + ": shift form (m = " + shift + "), one int32 accumulation: " + bound + " <= 2^31 - 1";
+        return id + ": " + what + ": split form (two int8 accumulations): the shift form (m = " + shift + ") could overflow int32, "
+                + bound + " > 2^31 - 1";
+    }
+
+    static IllegalArgumentException nonFinite(String id, float[] x, int off, int len) {
+        return new IllegalArgumentException(id + ": input contains " + ActivationCodes.describeNonFinite(x, off, len)
+                + " of the quantized rows (quantizers accept only finite values)");
+    }
+
+    /**
+     * {@code y[r][j] (+)= acc1[r][j] * cs1[j] (+ acc2[r][j] * cs2[j]) + bias[j]} for r < mr, j < n;
+     * then GELU on the rows. {@code cs} arrays are padded to a multiple of 16 past n (or n itself
+     * is handled by the scalar tail).
+     */
+    static void epilogue(int[] acc1, float[] cs1, int[] acc2, float[] cs2, int ldAcc, int mr, int n, float[] bias,
+                         float[] y, int yOff, int ldy, boolean accumulate, boolean gelu) {
+        final int upper = FS.loopBound(n);
+        for (int r = 0; r < mr; r++) {
+            final int a = r * ldAcc, o = yOff + r * ldy;
+            int j = 0;
+            for (; j < upper; j += 16) {
+                FloatVector v = FloatVector.fromArray(FS, cs1, j)
+                        .mul(IntVector.fromArray(IS, acc1, a + j).convertShape(VectorOperators.I2F, FS, 0));
+                if (acc2 != null)
+                    v = v.add(FloatVector.fromArray(FS, cs2, j)
+                            .mul(IntVector.fromArray(IS, acc2, a + j).convertShape(VectorOperators.I2F, FS, 0)));
+                if (bias != null) v = v.add(FloatVector.fromArray(FS, bias, j));
+                if (accumulate) v = FloatVector.fromArray(FS, y, o + j).add(v);
+                v.intoArray(y, o + j);
+            }
+            for (; j < n; j++) {
+                float v = cs1[j] * (float) acc1[a + j];
+                if (acc2 != null) v = v + cs2[j] * (float) acc2[a + j];
+                if (bias != null) v = v + bias[j];
+                y[o + j] = accumulate ? y[o + j] + v : v;
+            }
+            if (gelu) VectorMath.geluInPlace(y, o, n);
+        }
+    }
+
+    /** The same from long sums (codes wider than 8 bits), in double. */
+    static void wideEpilogue(long[] acc1, float[] cs1, long[] acc2, float[] cs2, int ldAcc, int mr, int n, float[] bias,
+                             float[] y, int yOff, int ldy, boolean accumulate, boolean gelu) {
+        for (int r = 0; r < mr; r++) {
+            final int a = r * ldAcc, o = yOff + r * ldy;
+            for (int j = 0; j < n; j++) {
+                double d = (double) cs1[j] * acc1[a + j];
+                if (acc2 != null) d += (double) cs2[j] * acc2[a + j];
+                float v = (float) d;
+                if (bias != null) v = v + bias[j];
+                y[o + j] = accumulate ? y[o + j] + v : v;
+            }
+            if (gelu) VectorMath.geluInPlace(y, o, n);
+        }
+    }
+
+    // ---- attention ----
+
+    /** matmul1 (q . k^T), quantized: per-head steps of q and k. */
+    private record Matmul1(float[] qStep, float[] kStep, float qLo, float qHi, float kLo, float kHi, boolean wide) {}
+
+    /** matmul2 (probabilities . v), quantized. */
+    private record Matmul2(OpForm form, InputKind kind, float[] pStep, float pLo, float pHi,
+                           float split, float smallStep, float levels, int shift,
+                           float[] vStep, float vLo, float vHi) {
+        boolean wide() { return form == OpForm.WIDE; }
+    }
+
+    private static final class AttentionPlan {
+        final AttentionOp op;
+        final Matmul1 m1;
+        final Matmul2 m2;
+        String note;
+
+        AttentionPlan(AttentionOp a, QuantPlan plan, Options options) {
+            this.op = a;
+            int H = a.spec().heads(), T = a.spec().tokens();
+            MatmulQuant q1 = plan.op(a.matmul1Id()) instanceof MatmulQuant m ? m : null;
+            MatmulQuant q2 = plan.op(a.matmul2Id()) instanceof MatmulQuant m ? m : null;
+            if (q1 != null && bothOrNeither(a.matmul1Id(), q1)) {
+                UniformOperand q = uniform(a.matmul1Id(), "a (q)", q1.a()), k = uniform(a.matmul1Id(), "b (k)", q1.b());
+                UniformQuantizer qq = q.quantizer(), kq = k.quantizer();
+                m1 = new Matmul1(headSteps(q, H), headSteps(k, H), qq.minCode(), qq.maxCode(), kq.minCode(), kq.maxCode(),
+                        q.bits() > 8 || k.bits() > 8);
+            } else {
+                m1 = null;
+            }
+            if (q2 != null && bothOrNeither(a.matmul2Id(), q2)) {
+                UniformOperand v = uniform(a.matmul2Id(), "b (v)", q2.b());
+                UniformQuantizer vq = v.quantizer();
+                boolean wide = v.bits() > 8 || q2.a().bits() > 8;
+                long maxV = 1L << (v.bits() - 1);
+                switch (q2.a()) {
+                    case UniformOperand p -> {
+                        UniformQuantizer pq = p.quantizer();
+                        m2 = new Matmul2(wide ? OpForm.WIDE : OpForm.INT8, InputKind.UNIFORM, headSteps(p, H), pq.minCode(),
+                                pq.maxCode(), 0f, 0f, 0f, -1, headSteps(v, H), vq.minCode(), vq.maxCode());
+                    }
+                    case TwinSoftmaxOperand t -> {
+                        if (t.mode() != TwinSoftmaxQuantizer.Mode.CLEAN)
+                            throw new IllegalArgumentException(a.matmul2Id() + ": twin softmax in quirk mode (the reference "
+                                    + "code's +s offset) has no integer code form; calibrate with --softmax-mode clean");
+                        TwinSoftmaxQuantizer tq = t.quantizer();
+                        long maxA = tq.shift() < 31 ? (long) tq.levels() << tq.shift() : Long.MAX_VALUE;
+                        boolean shiftForm = !wide && options.twinForm() == TwinForm.AUTO && Int8Gemm.fitsInt32(T, maxA, maxV);
+                        note = twinNote(a.matmul2Id(), "twin softmax probabilities", wide, true, tq.shift(), options, T, maxA,
+                                v.bits(), null);
+                        m2 = new Matmul2(wide ? OpForm.WIDE : shiftForm ? OpForm.SHIFT : OpForm.SPLIT, InputKind.SOFTMAX,
+                                null, 0f, 0f, tq.split(), tq.smallStep(), tq.levels(), tq.shift(),
+                                headSteps(v, H), vq.minCode(), vq.maxCode());
+                    }
+                    case TwinGeluOperand g -> throw new IllegalArgumentException(a.matmul2Id()
+                            + ": twin GELU cannot quantize probabilities");
+                }
+            } else {
+                m2 = null;
+            }
+        }
+
+        /** True when both operands are quantized, false when neither is; refuses one of each. */
+        private static boolean bothOrNeither(String id, MatmulQuant m) {
+            if ((m.a() == null) != (m.b() == null))
+                throw new IllegalArgumentException(id + ": integer execution needs both operands quantized or both float; "
+                        + "the plan quantizes only operand " + (m.a() == null ? "b" : "a"));
+            return m.a() != null;
+        }
+
+        private static UniformOperand uniform(String id, String operand, OperandQuant o) {
+            if (o instanceof UniformOperand u) return u;
+            throw new IllegalArgumentException(id + ": operand " + operand + " must be uniform, got " + o.quantizerName());
+        }
+
+        private static float[] headSteps(UniformOperand o, int heads) {
+            if (o.granularity() == Granularity.PER_HEAD) return o.scales();
+            float[] s = new float[heads];
+            Arrays.fill(s, o.scale(0));
+            return s;
+        }
+    }
+
+    @Override
+    public void attention(AttentionOp op, float[] qkv, int groups, float[] out) {
+        AttentionPlan ap = attentions.get(op.prefix());
+        if (ap == null || (ap.m1 == null && ap.m2 == null)) {
+            FloatExecutor.INSTANCE.attention(op, qkv, groups, out);
+            return;
+        }
+        if (ap.op != op) throw new IllegalArgumentException(op.prefix() + ": not the attention this executor's model has");
+        AttentionKernel.Spec s = op.spec();
+        final int T = s.tokens(), H = s.heads();
+        if ((long) groups * T * 3 * s.dim() > qkv.length || (long) groups * T * s.dim() > out.length)
+            throw new IndexOutOfBoundsException(op.prefix() + ": " + groups + " groups do not fit the buffers");
+        Parallel.forEach(groups * H, task -> head(ap, qkv, task / H, task % H, out));
+    }
+
+    /** One (group, head): scores, softmax, probabilities times v. */
+    private static void head(AttentionPlan ap, float[] qkv, int g, int h, float[] out) {
+        AttentionOp op = ap.op;
+        AttentionKernel.Spec s = op.spec();
+        final int T = s.tokens(), d = s.headDim(), D = s.dim(), ld = 3 * D, rowBase = g * T * ld;
+        final int qCol = rowBase + h * d, kCol = rowBase + D + h * d, vCol = rowBase + 2 * D + h * d;
+        Scratch sc = SCRATCH.get();
+        float[] S = sc.f(T * T);
+        String id1 = op.matmul1Id(), id2 = op.matmul2Id();
+        float softmaxScale = s.scale();
+
+        // ---- scores S = q . k^T ----
+        Matmul1 m1 = ap.m1;
+        if (m1 == null) {
+            sc.kTf.repackTransposed(qkv, kCol, ld, T, d);
+            Gemm.gemm(qkv, qCol, ld, T, sc.kTf, S, 0, T, null, Activation.NONE, false, false);
+        } else {
+            // Swin multiplies q by the scale before q . k^T (that product is what gets quantized)
+            float pre = 1f;
+            if (op.qPrescaled()) {
+                pre = s.scale();
+                softmaxScale = 1f;
+            }
+            float unit = m1.qStep[h] * m1.kStep[h];
+            if (!m1.wide) {
+                byte[] q = sc.b1(T * d), k = sc.b2(T * d);
+                for (int t = 0; t < T; t++) {
+                    if (!ActivationCodes.uniform(qkv, qCol + t * ld, d, pre, m1.qStep[h], m1.qLo, m1.qHi, q, t * d))
+                        throw nonFinite(id1, qkv, qCol + t * ld, d);
+                    if (!ActivationCodes.uniform(qkv, kCol + t * ld, d, 1f, m1.kStep[h], m1.kLo, m1.kHi, k, t * d))
+                        throw nonFinite(id1, qkv, kCol + t * ld, d);
+                }
+                sc.kT.repackTransposed(k, 0, d, T, d);
+                int ldS = sc.kT.paddedN();
+                int[] acc = sc.acc1(T * ldS);
+                for (int i = 0; i < T; i += MR) Int8Gemm.tile(q, i * d, d, Math.min(MR, T - i), sc.kT, acc, i * ldS, ldS);
+                for (int i = 0; i < T; i++) for (int j = 0; j < T; j++) S[i * T + j] = unit * (float) acc[i * ldS + j];
+            } else {
+                int[] q = sc.i1(T * d), k = sc.i2(T * d);
+                for (int t = 0; t < T; t++) {
+                    if (!ActivationCodes.uniform(qkv, qCol + t * ld, d, pre, m1.qStep[h], m1.qLo, m1.qHi, q, t * d))
+                        throw nonFinite(id1, qkv, qCol + t * ld, d);
+                    if (!ActivationCodes.uniform(qkv, kCol + t * ld, d, 1f, m1.kStep[h], m1.kLo, m1.kHi, k, t * d))
+                        throw nonFinite(id1, qkv, kCol + t * ld, d);
+                }
+                long[] acc = sc.w1(T * T);
+                WideGemm.rows(q, 0, d, T, k, T, d, acc, T);
+                for (int i = 0; i < T * T; i++) S[i] = (float) ((double) unit * acc[i]);
+            }
+        }
+        float[] bias = op.bias();
+        int bOff = bias == null ? 0 : ((g % op.biasGroups()) * s.heads() + h) * T * T;
+        for (int i = 0; i < T; i++) SoftmaxKernel.row(S, i * T, T, softmaxScale, bias, bOff + i * T);
+
+        // ---- out = P . v ----
+        Matmul2 m2 = ap.m2;
+        int oOff = g * T * D + h * d;
+        if (m2 == null) {
+            sc.vf.repack(qkv, vCol, ld, T, d);
+            Gemm.gemm(S, 0, T, T, sc.vf, out, oOff, D, null, Activation.NONE, false, false);
+            return;
+        }
+        float vStep = m2.vStep[h];
+        if (m2.wide()) {
+            int[] v = sc.i1(T * d), vT = sc.i2(T * d);
+            for (int t = 0; t < T; t++)
+                if (!ActivationCodes.uniform(qkv, vCol + t * ld, d, 1f, vStep, m2.vLo, m2.vHi, v, t * d))
+                    throw nonFinite(id2, qkv, vCol + t * ld, d);
+            for (int t = 0; t < T; t++) for (int e = 0; e < d; e++) vT[e * T + t] = v[t * d + e];
+            int[] p1 = new int[T * T], p2 = null;
+            float u1, u2 = Float.NaN;
+            if (m2.kind == InputKind.UNIFORM) {
+                if (!ActivationCodes.uniform(S, 0, T * T, 1f, m2.pStep[h], m2.pLo, m2.pHi, p1, 0)) throw nonFinite(id2, S, 0, T * T);
+                u1 = m2.pStep[h];
+            } else {
+                p2 = new int[T * T];
+                if (!ActivationCodes.softmaxSplit(S, 0, T * T, m2.split, m2.smallStep, m2.levels, p1, p2, 0))
+                    throw nonFinite(id2, S, 0, T * T);
+                u1 = m2.smallStep;
+                u2 = 1f / m2.levels;
+            }
+            long[] a1 = sc.w1(T * d), a2 = p2 == null ? null : sc.w2(T * d);
+            WideGemm.rows(p1, 0, T, T, vT, d, T, a1, d);
+            if (p2 != null) WideGemm.rows(p2, 0, T, T, vT, d, T, a2, d);
+            for (int i = 0; i < T; i++)
+                for (int e = 0; e < d; e++) {
+                    double r = (double) u1 * vStep * a1[i * d + e];
+                    if (a2 != null) r += (double) u2 * vStep * a2[i * d + e];
+                    out[oOff + i * D + e] = (float) r;
+                }
+            return;
+        }
+        byte[] v = sc.b1(T * d);
+        for (int t = 0; t < T; t++)
+            if (!ActivationCodes.uniform(qkv, vCol + t * ld, d, 1f, vStep, m2.vLo, m2.vHi, v, t * d))
+                throw nonFinite(id2, qkv, vCol + t * ld, d);
+        PackedInt8 vp = sc.v;
+        vp.repack(v, 0, d, T, d);
+        final int ldO = vp.paddedN();
+        int[] acc1 = sc.acc1(T * ldO), acc2 = null;
+        float c1, c2 = 0f;
+        switch (m2.form) {
+            case INT8 -> {
+                byte[] p = sc.b2(T * T);
+                if (!ActivationCodes.uniform(S, 0, T * T, 1f, m2.pStep[h], m2.pLo, m2.pHi, p, 0)) throw nonFinite(id2, S, 0, T * T);
+                for (int i = 0; i < T; i += MR) Int8Gemm.tile(p, i * T, T, Math.min(MR, T - i), vp, acc1, i * ldO, ldO);
+                c1 = m2.pStep[h] * vStep;
+            }
+            case SHIFT -> {
+                int[] p = sc.i1(T * T);
+                if (!ActivationCodes.softmaxShift(S, 0, T * T, m2.split, m2.smallStep, m2.levels, m2.shift, p, 0))
+                    throw nonFinite(id2, S, 0, T * T);
+                for (int i = 0; i < T; i += MR) Int8Gemm.tile(p, i * T, T, Math.min(MR, T - i), vp, acc1, i * ldO, ldO);
+                c1 = m2.smallStep * vStep;
+            }
+            case SPLIT -> {
+                byte[] p1 = sc.b2(T * T);
+                byte[] p2 = sc.b3(T * T);
+                if (!ActivationCodes.softmaxSplit(S, 0, T * T, m2.split, m2.smallStep, m2.levels, p1, p2, 0))
+                    throw nonFinite(id2, S, 0, T * T);
+                acc2 = sc.acc2(T * ldO);
+                for (int i = 0; i < T; i += MR) {
+                    int mr = Math.min(MR, T - i);
+                    Int8Gemm.tile(p1, i * T, T, mr, vp, acc1, i * ldO, ldO);
+                    Int8Gemm.tile(p2, i * T, T, mr, vp, acc2, i * ldO, ldO);
+                }
+                c1 = m2.smallStep * vStep;
+                c2 = (1f / m2.levels) * vStep;
+            }
+            default -> throw new IllegalStateException(m2.form.toString());
+        }
+        for (int i = 0; i < T; i++) {
+            int a = i * ldO, o = oOff + i * D;
+            if (acc2 == null) for (int e = 0; e < d; e++) out[o + e] = c1 * (float) acc1[a + e];
+            else for (int e = 0; e < d; e++) out[o + e] = c1 * (float) acc1[a + e] + c2 * (float) acc2[a + e];
+        }
+    }
+}

@@ -1,0 +1,357 @@
+package io.vitq.runtime;
+
+import io.vitq.model.AttentionOp;
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.quant.FakeQuantExecutor;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.MatmulQuant;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.TwinGeluOperand;
+import io.vitq.quant.TwinGeluQuantizer;
+import io.vitq.quant.TwinSoftmaxOperand;
+import io.vitq.quant.TwinSoftmaxQuantizer;
+import io.vitq.runtime.IntegerExecutor.OpForm;
+import io.vitq.tensor.Activation;
+import io.vitq.tensor.Tensor;
+import io.vitq.testutil.MinMaxPlans;
+import io.vitq.testutil.MinMaxPlans.Spec;
+import io.vitq.testutil.TinyModels;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * IntegerExecutor against FakeQuantExecutor on the tiny ViT and Swin of {@link TinyModels}, with
+ * plans built by hand from min-max scales (as FakeQuantExecutorTest builds them): the two compute
+ * the same quantized network, one summing exact integer products, the other dequantized floats.
+ */
+class IntegerExecutorTest {
+    static final Tensor IMAGES = TinyModels.IMAGES;
+
+    // ---- plans (min-max scales of a float forward, times a shrink factor so that some values clip) ----
+
+    static final Map<Model, MinMaxPlans.Maxima> MAXIMA = new HashMap<>();
+
+    static QuantPlan plan(Model model, Spec sp) {
+        MinMaxPlans.Maxima mx;
+        synchronized (MAXIMA) {
+            mx = MAXIMA.computeIfAbsent(model, m -> MinMaxPlans.maxima(m, IMAGES));
+        }
+        return MinMaxPlans.plan(model, mx, sp);
+    }
+
+    static double maxDiff(float[] a, float[] b) {
+        double d = 0;
+        for (int i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+        return d;
+    }
+
+    static double maxAbs(float[] a) {
+        double m = 0;
+        for (float v : a) m = Math.max(m, Math.abs(v));
+        return m;
+    }
+
+    /**
+     * Integer vs fake-quant logits. Tolerance 1e-4 of max |logit|: both compute the same quantized
+     * network; the sums differ by float rounding (~1e-7 relative), and a value that lands within
+     * that distance of a rounding boundary may round to the neighbouring code in one of the two,
+     * which moves it by one step; the following layers dilute that. Quantization itself moves the
+     * logits by far more (checked), so a wrong code, scale or form would not pass.
+     */
+    static double compare(Model model, QuantPlan plan, IntegerExecutor.Options options, String label) {
+        float[] flt = model.forward(IMAGES).data();
+        float[] fq = model.forward(IMAGES, new FakeQuantExecutor(plan, model)).data();
+        IntegerExecutor ie = new IntegerExecutor(plan, model, options);
+        float[] in = model.forward(IMAGES, ie).data();
+        double d = maxDiff(in, fq), rel = d / maxAbs(fq), dq = maxDiff(fq, flt);
+        System.out.printf("integer vs fake quant, %s %s: max|int - fq| %.3g (%.2g of max|logit| %.3g), max|fq - float| %.3g%n",
+                model.name(), label, d, rel, maxAbs(fq), dq);
+        assertTrue(rel <= 1e-4, label + ": max |diff| " + d + " is " + rel + " of max |logit|");
+        assertTrue(dq > 100 * d, label + ": quantization should move the logits far more than the integer/fake-quant difference");
+        assertArrayEquals(in, model.forward(IMAGES, ie).data(), label + ": a second forward gives the same logits");
+        return rel;
+    }
+
+    // ---- tests ----
+
+    @Test
+    void vitPtq4vitPowerOfTwoGeluUsesShiftForms() {
+        QuantPlan plan = plan(TinyModels.VIT, Spec.ptq4vit(true));
+        IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
+        assertEquals(OpForm.FLOAT_INPUT, ie.form("patch_embed.proj"));
+        assertEquals(OpForm.INT8, ie.form("blocks.0.attn.qkv"));
+        assertEquals(OpForm.INT8, ie.form("head"));
+        assertEquals(OpForm.SHIFT, ie.form("blocks.0.mlp.fc2"), "fc2: K 256, 2^m <= 2^9 fits int32");
+        assertEquals(OpForm.INT8, ie.form("blocks.1.attn.matmul1"));
+        assertEquals(OpForm.SHIFT, ie.form("blocks.1.attn.matmul2"), "T 17, m 4 fits int32");
+        compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, "ptq4vit, GELU power of two, shift forms");
+        // the same plan with both twin operands as two accumulations
+        IntegerExecutor.Options split = new IntegerExecutor.Options(IntegerExecutor.TwinForm.SPLIT, false);
+        assertEquals(OpForm.SPLIT, new IntegerExecutor(plan, TinyModels.VIT, split).form("blocks.0.mlp.fc2"));
+        compare(TinyModels.VIT, plan, split, "ptq4vit, GELU power of two, split forms");
+    }
+
+    /** The reference's linear grid: no shift aligns the GELU ranges, so fc2 runs two accumulations. */
+    @Test
+    void vitPtq4vitLinearGeluUsesSplitForm() {
+        QuantPlan plan = plan(TinyModels.VIT, Spec.ptq4vit(false));
+        IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
+        assertEquals(OpForm.SPLIT, ie.form("blocks.1.mlp.fc2"));
+        assertTrue(ie.notes().stream().anyMatch(n -> n.startsWith("blocks.1.mlp.fc2") && n.contains("no power-of-two option")),
+                ie.notes().toString());
+        compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, "ptq4vit, GELU linear grid");
+    }
+
+    /** BasePTQ-like: uniform per-head probabilities, per-tensor k and v, some ops float; and per-channel weights. */
+    @Test
+    void vitUniformPlans() {
+        QuantPlan plan = plan(TinyModels.VIT, Spec.uniform());
+        IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
+        assertEquals(OpForm.FLOAT, ie.form("head"));
+        assertEquals(OpForm.FLOAT, ie.form("blocks.1.attn.matmul1"));
+        assertEquals(OpForm.INT8, ie.form("blocks.1.attn.matmul2"));
+        compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, "uniform");
+        compare(TinyModels.VIT, plan(TinyModels.VIT, Spec.uniform().perChannelWeights()), IntegerExecutor.Options.DEFAULT,
+                "uniform, per-channel weights");
+        compare(TinyModels.VIT, plan(TinyModels.VIT, Spec.ptq4vit(true).perChannelWeights()), IntegerExecutor.Options.DEFAULT,
+                "ptq4vit, per-channel weights");
+    }
+
+    /** Swin: q scaled before it is quantized, window bias and shift mask, patch merging (no bias). */
+    @Test
+    void swinMatchesFakeQuant() {
+        for (boolean pow2 : new boolean[] {true, false}) {
+            QuantPlan plan = plan(TinyModels.SWIN, Spec.ptq4vit(pow2));
+            compare(TinyModels.SWIN, plan, IntegerExecutor.Options.DEFAULT, "ptq4vit, GELU " + (pow2 ? "power of two" : "linear"));
+        }
+        compare(TinyModels.SWIN, plan(TinyModels.SWIN, Spec.uniform()), IntegerExecutor.Options.DEFAULT, "uniform");
+    }
+
+    /**
+     * The bound decides the form. Softmax split 2^-19: 17 tokens x 127 x 2^19 x 128 > 2^31 - 1, so
+     * the probabilities must run as two accumulations (the shift form could overflow); 2^-4 fits.
+     * GELU Δpos = 2^15 Δneg: 256 x 127 x 2^15 x 128 > 2^31 - 1, split form; 2^9 fits.
+     */
+    @Test
+    void overflowBoundPicksTheSplitForm() {
+        QuantPlan deep = plan(TinyModels.VIT, Spec.ptq4vit(true).withSplit(0x1p-19f));
+        float neg = TwinGeluQuantizer.defaultNegativeStep(8);
+        for (String fc2 : List.of("blocks.0.mlp.fc2", "blocks.1.mlp.fc2")) {
+            LinearQuant lq = (LinearQuant) deep.op(fc2);
+            deep = deep.with(fc2, new LinearQuant(lq.weight(), new TwinGeluOperand(8, Math.scalb(neg, 15), neg)));
+        }
+        IntegerExecutor ie = new IntegerExecutor(deep, TinyModels.VIT);
+        assertEquals(OpForm.SPLIT, ie.form("blocks.0.attn.matmul2"));
+        assertEquals(OpForm.SPLIT, ie.form("blocks.0.mlp.fc2"));
+        System.out.println(String.join("\n", ie.notes()));
+        assertTrue(ie.notes().contains("blocks.0.attn.matmul2: twin softmax probabilities: split form (two int8 accumulations): "
+                + "the shift form (m = 19) could overflow int32, K 17 x 66584576 x 128 > 2^31 - 1"), ie.notes().toString());
+        assertTrue(!Int8Gemm.fitsInt32(17, 127L << 19, 128) && !Int8Gemm.fitsInt32(256, 127L << 15, 128));
+        compare(TinyModels.VIT, deep, IntegerExecutor.Options.DEFAULT, "split 2^-19, GELU 2^15 Δneg (split forms by the bound)");
+
+        // the largest shifts that still fit: m = 9 for both (17 x 127 x 2^9 x 128 and 256 x 127 x 2^9 x 128 fit)
+        QuantPlan fits = plan(TinyModels.VIT, Spec.ptq4vit(true).withSplit(0x1p-9f));
+        for (String fc2 : List.of("blocks.0.mlp.fc2", "blocks.1.mlp.fc2")) {
+            LinearQuant lq = (LinearQuant) fits.op(fc2);
+            fits = fits.with(fc2, new LinearQuant(lq.weight(), new TwinGeluOperand(8, Math.scalb(neg, 9), neg)));
+        }
+        IntegerExecutor ie2 = new IntegerExecutor(fits, TinyModels.VIT);
+        assertEquals(OpForm.SHIFT, ie2.form("blocks.0.attn.matmul2"));
+        assertEquals(OpForm.SHIFT, ie2.form("blocks.0.mlp.fc2"));
+        assertTrue(ie2.notes().contains("blocks.0.mlp.fc2: twin GELU input: shift form (m = 9), one int32 accumulation: "
+                + "K 256 x 65024 x 128 <= 2^31 - 1"), ie2.notes().toString());
+        assertTrue(Int8Gemm.fitsInt32(256, 127L << 9, 128) && !Int8Gemm.fitsInt32(256, 127L << 10, 128));
+        compare(TinyModels.VIT, fits, IntegerExecutor.Options.DEFAULT, "split 2^-9, GELU 2^9 Δneg (shift forms at the bound)");
+    }
+
+    /**
+     * Codes wider than 8 bits: the long-accumulation fallback (twin operands split). A whole 16-bit
+     * plan agrees less closely (1e-4 of max |logit|): a 16-bit step is 1/32767 of each range, so
+     * the float-rounding differences upstream flip codes far more often than at 8 bits, and the
+     * fake-quant float sums of 30-bit products are themselves rounded. 16-bit ops inside an 8-bit
+     * plan (each wide form once: weight, uniform input, twin GELU input, q/k, twin softmax and v)
+     * are held to the 8-bit tolerance.
+     */
+    @Test
+    void sixteenBitCodesRunWide() {
+        QuantPlan plan = plan(TinyModels.VIT, Spec.ptq4vit(true).withBits(16));
+        IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
+        assertEquals(OpForm.WIDE, ie.form("blocks.0.mlp.fc2"));
+        assertEquals(OpForm.WIDE, ie.form("blocks.0.attn.matmul2"));
+        float[] fq = TinyModels.VIT.forward(IMAGES, new FakeQuantExecutor(plan, TinyModels.VIT)).data();
+        float[] in = TinyModels.VIT.forward(IMAGES, ie).data();
+        double rel = maxDiff(in, fq) / maxAbs(fq);
+        System.out.printf("integer vs fake quant, 16-bit plan: max|diff| %.2g of max|logit|%n", rel);
+        assertTrue(rel <= 1e-3, "16 bit: " + rel);
+
+        QuantPlan p8 = plan(TinyModels.VIT, Spec.ptq4vit(true)), p16 = plan;
+        QuantPlan mixed = p8;
+        for (String id : List.of("blocks.0.mlp.fc1", "blocks.1.mlp.fc2", "blocks.1.attn.matmul1", "blocks.0.attn.matmul2"))
+            mixed = mixed.with(id, p16.op(id));
+        LinearQuant qkv = (LinearQuant) p8.op("blocks.1.attn.qkv");
+        mixed = mixed.with("blocks.1.attn.qkv", new LinearQuant(qkv.weight().withBits(16), qkv.input()));
+        IntegerExecutor im = new IntegerExecutor(mixed, TinyModels.VIT);
+        for (String id : List.of("blocks.0.mlp.fc1", "blocks.1.mlp.fc2", "blocks.1.attn.matmul1", "blocks.0.attn.matmul2",
+                "blocks.1.attn.qkv"))
+            assertEquals(OpForm.WIDE, im.form(id), id);
+        assertEquals(OpForm.SHIFT, im.form("blocks.0.mlp.fc2"));
+        compare(TinyModels.VIT, mixed, IntegerExecutor.Options.DEFAULT, "8 bit with 16-bit ops of every kind");
+    }
+
+    /** 6-bit codes use the int8 kernels (W6A6). */
+    @Test
+    void sixBitPlan() {
+        QuantPlan plan = plan(TinyModels.VIT, Spec.ptq4vit(true).withBits(6));
+        assertEquals(OpForm.SHIFT, new IntegerExecutor(plan, TinyModels.VIT).form("blocks.0.mlp.fc2"));
+        compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, "W6A6 ptq4vit");
+    }
+
+    @Test
+    void quirkModeAndHalfQuantizedMatmulsAreRefused() {
+        QuantPlan plan = plan(TinyModels.VIT, Spec.ptq4vit(true));
+        QuantPlan quirk = plan.with("blocks.1.attn.matmul2", new MatmulQuant(
+                new TwinSoftmaxOperand(8, 0x1p-4f, TwinSoftmaxQuantizer.Mode.REFERENCE_QUIRK),
+                ((MatmulQuant) plan.op("blocks.1.attn.matmul2")).b()));
+        new FakeQuantExecutor(quirk, TinyModels.VIT); // fake quant accepts it
+        var e = assertThrows(IllegalArgumentException.class, () -> new IntegerExecutor(quirk, TinyModels.VIT));
+        assertTrue(e.getMessage().contains("blocks.1.attn.matmul2") && e.getMessage().contains("quirk"), e.getMessage());
+
+        QuantPlan half = plan.with("blocks.0.attn.matmul1",
+                new MatmulQuant(((MatmulQuant) plan.op("blocks.0.attn.matmul1")).a(), null));
+        var e2 = assertThrows(IllegalArgumentException.class, () -> new IntegerExecutor(half, TinyModels.VIT));
+        assertTrue(e2.getMessage().contains("blocks.0.attn.matmul1") && e2.getMessage().contains("both operands"), e2.getMessage());
+
+        var e3 = assertThrows(IllegalArgumentException.class, () -> new IntegerExecutor(plan.with("blocks.9.attn.qkv",
+                plan.op("blocks.0.attn.qkv")), TinyModels.VIT));
+        assertTrue(e3.getMessage().contains("blocks.9.attn.qkv"), e3.getMessage());
+    }
+
+    @Test
+    void nonFiniteInputNamesTheOp() {
+        IntegerExecutor ie = new IntegerExecutor(plan(TinyModels.VIT, Spec.ptq4vit(true)), TinyModels.VIT);
+        for (Linear l : List.of(TinyModels.VIT.blocks()[0].qkv(), TinyModels.VIT.blocks()[0].fc2())) {
+            float[] x = new float[3 * l.in()];
+            x[l.in() + 5] = Float.NaN;
+            var e = assertThrows(IllegalArgumentException.class, () -> ie.linear(l, x, 3, new float[3 * l.out()], Activation.NONE, false));
+            assertTrue(e.getMessage().contains(l.id()) && e.getMessage().contains("NaN"), e.getMessage());
+        }
+    }
+
+    @Test
+    void callerBuffersAreNotModifiedAndLayersAreChecked() {
+        IntegerExecutor ie = new IntegerExecutor(plan(TinyModels.VIT, Spec.ptq4vit(true)), TinyModels.VIT);
+        SplittableRandom r = new SplittableRandom(4);
+        Linear fc2 = TinyModels.VIT.blocks()[0].fc2();
+        float[] x = new float[5 * fc2.in()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        float[] copy = x.clone();
+        ie.linear(fc2, x, 5, new float[5 * fc2.out()], Activation.NONE, false);
+        assertArrayEquals(copy, x);
+        AttentionOp a = TinyModels.VIT.attentionOps().getFirst();
+        int n = TinyModels.B * a.spec().tokens();
+        float[] qkv = new float[n * 3 * a.spec().dim()];
+        for (int i = 0; i < qkv.length; i++) qkv[i] = (float) r.nextGaussian();
+        float[] qc = qkv.clone();
+        ie.attention(a, qkv, TinyModels.B, new float[n * a.spec().dim()]);
+        assertArrayEquals(qc, qkv);
+        // a layer of another model under a known id
+        Linear foreign = new Linear(fc2.id(), fc2.weight().clone(), fc2.bias(), fc2.out(), fc2.in());
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> ie.linear(foreign, x, 5, new float[5 * fc2.out()], Activation.NONE, false));
+        assertTrue(e.getMessage().contains(fc2.id()), e.getMessage());
+    }
+
+    /**
+     * The operands are the uint8 layout of ALGORITHMS section 6 read as (flag, magnitude):
+     * softmax split codes equal {@link TwinSoftmaxQuantizer#encode} exactly, shift values are
+     * {@code flag ? mag << m : mag}; GELU codes equal {@link TwinGeluQuantizer#encode} except where
+     * fake quant reaches -2^(k-1) Δneg (the layout's magnitude stops at 127), and code times step
+     * equals the fake-quant value bit for bit.
+     */
+    @Test
+    void twinOperandsAreTheUint8Layout() {
+        SplittableRandom r = new SplittableRandom(9);
+        int n = 4099;
+        float[] p = new float[n], g = new float[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i % 7 == 0 ? (float) r.nextDouble() : (float) Math.pow(r.nextDouble(), 6);
+            g[i] = i % 5 == 0 ? (float) (-0.17 + 0.01 * r.nextDouble()) : (float) (r.nextGaussian() * 2);
+        }
+        TwinSoftmaxQuantizer sq = new TwinSoftmaxQuantizer(8, 0x1p-5f);
+        byte[] r1 = new byte[n], r2 = new byte[n];
+        int[] sh = new int[n];
+        assertTrue(ActivationCodes.softmaxSplit(p, 0, n, sq.split(), sq.smallStep(), sq.levels(), r1, r2, 0));
+        assertTrue(ActivationCodes.softmaxShift(p, 0, n, sq.split(), sq.smallStep(), sq.levels(), sq.shift(), sh, 0));
+        for (int i = 0; i < n; i++) {
+            int code = sq.encode(p[i]), mag = code & 0x7F;
+            boolean flag = (code & 0x80) != 0;
+            assertEquals(flag ? 0 : mag, r1[i], "R1 code " + i);
+            assertEquals(flag ? mag : 0, r2[i], "R2 code " + i);
+            assertEquals(flag ? mag << sq.shift() : mag, sh[i], "shift value " + i);
+        }
+        TwinGeluQuantizer gq = new TwinGeluQuantizer(8, Math.scalb(TwinGeluQuantizer.defaultNegativeStep(8), 6));
+        byte[] pos = new byte[n], neg = new byte[n];
+        int[] gs = new int[n];
+        assertTrue(ActivationCodes.geluSplit(g, 0, n, gq.positiveStep(), gq.negativeStep(), gq.levels(), -128, pos, neg, 0));
+        assertTrue(ActivationCodes.geluShift(g, 0, n, gq.positiveStep(), gq.negativeStep(), gq.levels(), -128, gq.shift(), gs, 0));
+        int minus128 = 0;
+        for (int i = 0; i < n; i++) {
+            int code = gq.encode(g[i]), mag = code & 0x7F;
+            boolean flag = (code & 0x80) != 0;
+            assertEquals(flag ? mag : 0, pos[i], "positive code " + i);
+            if (neg[i] == -128) {
+                minus128++;
+                assertEquals(127, mag, "the layout saturates at 127");
+            } else {
+                assertEquals(flag ? 0 : -mag, neg[i], "negative code " + i);
+            }
+            assertEquals((pos[i] << gq.shift()) + neg[i], gs[i], "shift value " + i);
+            assertEquals(Float.floatToIntBits(gq.fakeQuant(g[i])), Float.floatToIntBits(gs[i] * gq.negativeStep()),
+                    "value of the code = fake quant, " + g[i]);
+        }
+        assertTrue(minus128 > 0, "the test covers GELU's flat minimum");
+        // uniform codes too
+        byte[] u = new byte[n];
+        assertTrue(ActivationCodes.uniform(g, 0, n, 1f, 0.01f, -128, 127, u, 0));
+        io.vitq.quant.UniformQuantizer uq = new io.vitq.quant.UniformQuantizer(8);
+        for (int i = 0; i < n; i++) assertEquals(uq.code(g[i], 0.01f), u[i]);
+        assertTrue(!ActivationCodes.uniform(new float[] {1, Float.POSITIVE_INFINITY}, 0, 2, 1f, 1f, -128, 127, u, 0));
+    }
+
+    /** The uint8-layout GELU codes (negative magnitudes stop at 127, as the reference export): a small, measured deviation. */
+    @Test
+    void layoutGeluCodesOption() {
+        QuantPlan plan = plan(TinyModels.VIT, Spec.ptq4vit(true));
+        float[] fq = TinyModels.VIT.forward(IMAGES, new FakeQuantExecutor(plan, TinyModels.VIT)).data();
+        float[] strict = TinyModels.VIT.forward(IMAGES, new IntegerExecutor(plan, TinyModels.VIT,
+                new IntegerExecutor.Options(IntegerExecutor.TwinForm.AUTO, true))).data();
+        float[] flt = TinyModels.VIT.forward(IMAGES).data();
+        System.out.printf("uint8-layout GELU codes (-127 floor) vs fake quant: max|diff| %.3g, fake quant vs float %.3g%n",
+                maxDiff(strict, fq), maxDiff(fq, flt));
+        assertTrue(maxDiff(strict, fq) < maxDiff(fq, flt));
+    }
+
+    @Test
+    void weightMemoryIsAQuarter() {
+        IntegerExecutor ie = new IntegerExecutor(plan(TinyModels.VIT, Spec.ptq4vit(true)), TinyModels.VIT);
+        long floatBytes = 0, patch = 0;
+        for (Linear l : TinyModels.VIT.linears()) {
+            floatBytes += 4L * l.in() * l.out();
+            if (l.id().equals("patch_embed.proj")) patch = 4L * l.in() * l.out();
+        }
+        long intBytes = ie.weightBytes() - patch;
+        System.out.printf("tiny ViT weights: float %d bytes, integer executor %d bytes (int8 codes incl. panel padding) + %d float patch embedding%n",
+                floatBytes - patch, intBytes, patch);
+        assertTrue(intBytes <= (floatBytes - patch) / 4 * 1.3, "int8 codes incl. padding: " + intBytes);
+    }
+}

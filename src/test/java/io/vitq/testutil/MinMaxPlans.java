@@ -1,0 +1,177 @@
+package io.vitq.testutil;
+
+import io.vitq.model.AttentionOp;
+import io.vitq.model.Executor;
+import io.vitq.model.FloatExecutor;
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.quant.Granularity;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.MatmulQuant;
+import io.vitq.quant.OpQuant;
+import io.vitq.quant.OperandQuant;
+import io.vitq.quant.PlanInfo;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.ScaleGrid;
+import io.vitq.quant.ScaledRanges;
+import io.vitq.quant.TwinGeluOperand;
+import io.vitq.quant.TwinGeluQuantizer;
+import io.vitq.quant.TwinSoftmaxOperand;
+import io.vitq.quant.TwinSoftmaxQuantizer;
+import io.vitq.quant.UniformOperand;
+import io.vitq.tensor.Activation;
+import io.vitq.tensor.AttentionKernel;
+import io.vitq.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Quantization plans built by hand from min-max scales of a float forward (times a shrink factor
+ * so that some values clip), as FakeQuantExecutorTest builds them: for tests and benchmarks of the
+ * execution modes, not a calibration method.
+ */
+public final class MinMaxPlans {
+    public static final PlanInfo INFO = new PlanInfo("test", "by hand", 8, 8);
+
+    private MinMaxPlans() {}
+
+    /** Records max |x| (and the signed max) of every Linear input and per-head maxima of q, k, v and the probabilities. */
+    public static final class Maxima implements Executor {
+        final Map<String, float[]> max = new HashMap<>();
+
+        synchronized void merge(String key, int i, int n, float v) {
+            float[] m = max.computeIfAbsent(key, k -> {
+                float[] a = new float[n];
+                Arrays.fill(a, Float.NEGATIVE_INFINITY);
+                return a;
+            });
+            m[i] = Math.max(m[i], v);
+        }
+
+        public float get(String key) { return max.get(key)[0]; }
+
+        public float[] heads(String key) { return max.get(key).clone(); }
+
+        @Override
+        public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
+            float abs = 0, signed = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < m * op.in(); i++) {
+                abs = Math.max(abs, Math.abs(x[i]));
+                signed = Math.max(signed, x[i]);
+            }
+            merge(op.id() + ".in", 0, 1, abs);
+            merge(op.id() + ".in+", 0, 1, signed);
+            FloatExecutor.INSTANCE.linear(op, x, m, y, act, accumulate);
+        }
+
+        @Override
+        public void attention(AttentionOp op, float[] qkv, int groups, float[] out) {
+            var s = op.spec();
+            int T = s.tokens(), H = s.heads(), d = s.headDim(), D = s.dim();
+            for (int r = 0; r < groups * T; r++)
+                for (int h = 0; h < H; h++)
+                    for (int e = 0; e < d; e++) {
+                        int c = r * 3 * D + h * d + e;
+                        merge(op.matmul1Id() + ".a", h, H, Math.abs(op.qPrescaled() ? qkv[c] * s.scale() : qkv[c]));
+                        merge(op.matmul1Id() + ".b", h, H, Math.abs(qkv[c + D]));
+                        merge(op.matmul2Id() + ".b", h, H, Math.abs(qkv[c + 2 * D]));
+                    }
+            AttentionKernel.forward(s, qkv, groups, out, op.bias(), op.biasGroups(), (g, h, p, off, n) -> {
+                float m = 0;
+                for (int j = 0; j < n; j++) m = Math.max(m, p[off + j]);
+                merge(op.matmul2Id() + ".a", h, H, m);
+            });
+        }
+    }
+
+    /** Maxima of a float forward of {@code images}. */
+    public static Maxima maxima(Model model, Tensor images) {
+        Maxima mx = new Maxima();
+        model.forward(images, mx);
+        return mx;
+    }
+
+    public static float[] scales(float[] maxAbs, int bits, float shrink) {
+        float[] s = new float[maxAbs.length];
+        for (int i = 0; i < s.length; i++) s[i] = ScaleGrid.initScale("test", maxAbs[i], bits) * shrink;
+        return s;
+    }
+
+    public static UniformOperand perHead(float[] maxAbs, int bits, float shrink) {
+        return new UniformOperand(bits, Granularity.PER_HEAD, scales(maxAbs, bits, shrink));
+    }
+
+    public static UniformOperand perTensor(float[] maxAbs, int bits, float shrink) {
+        float m = 0;
+        for (float v : maxAbs) m = Math.max(m, v);
+        return UniformOperand.perTensor(bits, ScaleGrid.initScale("test", m, bits) * shrink);
+    }
+
+    /** What a hand-built plan does. */
+    public record Spec(int bits, float shrink, boolean ptq4vit, boolean geluPowerOfTwo, float split, boolean perChannel) {
+        public static Spec ptq4vit(boolean pow2) { return new Spec(8, 0.8f, true, pow2, 0x1p-4f, false); }
+
+        public static Spec uniform() { return new Spec(8, 0.8f, false, false, 0f, false); }
+
+        public Spec withSplit(float s) { return new Spec(bits, shrink, ptq4vit, geluPowerOfTwo, s, perChannel); }
+
+        public Spec withBits(int b) { return new Spec(b, shrink, ptq4vit, geluPowerOfTwo, split, perChannel); }
+
+        public Spec perChannelWeights() { return new Spec(bits, shrink, ptq4vit, geluPowerOfTwo, split, true); }
+    }
+
+    /**
+     * PTQ4ViT's weight granularities (per out-channel patch embedding, q/k/v row blocks for qkv, else
+     * per tensor), or per out-channel everywhere.
+     */
+    public static UniformOperand weight(Linear l, int bits, float shrink, boolean perChannel) {
+        Granularity g = perChannel || l.id().equals("patch_embed.proj") ? Granularity.PER_OUTPUT_CHANNEL
+                : l.id().endsWith("attn.qkv") ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
+        int n = g == Granularity.PER_OUTPUT_CHANNEL ? l.out() : g == Granularity.ROW_BLOCKS ? 3 : 1;
+        float[] max = ScaledRanges.maxAbsRows(l.id(), g, n, l.weight(), l.out(), l.in());
+        return new UniformOperand(bits, g, scales(max, bits, shrink));
+    }
+
+    /**
+     * {@code ptq4vit}: twin GELU for fc2's input (positive step from the signed max, or the nearest
+     * 2^m Δneg), twin softmax (clean) for the probabilities, every other matmul operand per head.
+     * Otherwise: uniform per-tensor fc2 input, uniform per-head probabilities, per-tensor k and v,
+     * the head and the last attention's matmul1 left float.
+     */
+    public static QuantPlan plan(Model model, Maxima mx, Spec sp) {
+        int bits = sp.bits;
+        float shrink = sp.shrink;
+        Map<String, OpQuant> ops = new LinkedHashMap<>();
+        List<Linear> linears = model.linears();
+        for (Linear l : linears) {
+            if (!sp.ptq4vit && l == linears.getLast()) continue;
+            OperandQuant in;
+            if (l.id().equals("patch_embed.proj")) in = null;
+            else if (sp.ptq4vit && l.id().endsWith("mlp.fc2")) {
+                float init = ScaleGrid.geluPositiveInit("test", mx.get(l.id() + ".in+"), bits) * shrink;
+                float neg = TwinGeluQuantizer.defaultNegativeStep(bits);
+                float pos = sp.geluPowerOfTwo ? Math.scalb(neg, Math.max(0, Math.round((float) (Math.log(init / neg) / Math.log(2)))))
+                        : init;
+                in = new TwinGeluOperand(bits, pos, neg);
+            } else in = perTensor(new float[] {mx.get(l.id() + ".in")}, bits, shrink);
+            ops.put(l.id(), new LinearQuant(weight(l, bits, shrink, sp.perChannel), in));
+        }
+        List<AttentionOp> attn = model.attentionOps();
+        for (AttentionOp a : attn) {
+            String m1 = a.matmul1Id(), m2 = a.matmul2Id();
+            if (sp.ptq4vit || a != attn.getLast()) {
+                ops.put(m1, new MatmulQuant(perHead(mx.heads(m1 + ".a"), bits, shrink),
+                        sp.ptq4vit ? perHead(mx.heads(m1 + ".b"), bits, shrink) : perTensor(mx.heads(m1 + ".b"), bits, shrink)));
+            }
+            OperandQuant probs = sp.ptq4vit ? new TwinSoftmaxOperand(bits, sp.split, TwinSoftmaxQuantizer.Mode.CLEAN)
+                    : perHead(mx.heads(m2 + ".a"), bits, shrink);
+            ops.put(m2, new MatmulQuant(probs,
+                    sp.ptq4vit ? perHead(mx.heads(m2 + ".b"), bits, shrink) : perTensor(mx.heads(m2 + ".b"), bits, shrink)));
+        }
+        return new QuantPlan(INFO, ops);
+    }
+}
