@@ -41,6 +41,9 @@ final class EvalCommand implements Callable<Integer> {
             description = "Evaluate with fake quantization: a plan JSON written by 'vitq quantize --plan'.")
     Path plan;
 
+    @Option(names = "--integer", description = "Quantized model: run it in integers (int8 codes, int32 accumulation) instead of fake quantization.")
+    boolean integer;
+
     @Option(names = "--compare-fp", description = "Quantized model: also run the float model (decoded weights, no quantization) and report top-1 agreement and mean KL.")
     boolean compareFp;
 
@@ -54,7 +57,14 @@ final class EvalCommand implements Callable<Integer> {
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");
-        EvalResult r = evaluate(l, qp, compareFp, data, limit, batch);
+        if (integer && qp == null) throw new Main.UserException("--integer needs a quantized model (a quantized file or --plan FILE)");
+        Executor ex = null;
+        if (integer) {
+            io.vitq.runtime.IntegerExecutor ie = new io.vitq.runtime.IntegerExecutor(qp, l.model());
+            ie.notes().forEach(n -> System.err.println("vitq: note: " + n));
+            ex = ie;
+        }
+        EvalResult r = evaluate(l, qp, ex, compareFp, data, limit, batch);
         System.out.print(Reports.markdown(r));
         if (json != null) Reports.writeJson(json, Reports.summary(r));
         if (predictions != null) Reports.writePredictions(predictions, r);
@@ -67,7 +77,13 @@ final class EvalCommand implements Callable<Integer> {
 
     /** With {@code plan} non-null the model runs fake-quantized; {@code compareFp} also runs it in float. */
     static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, boolean compareFp, Path data, Integer limit, int batch) {
-        Executor ex = plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
+        return evaluate(l, plan, null, compareFp, data, limit, batch);
+    }
+
+    /** @param executor how to run the model, or null: fake quantization with {@code plan} (float without a plan) */
+    static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, Executor executor, boolean compareFp, Path data,
+                               Integer limit, int batch) {
+        Executor ex = executor != null ? executor : plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
         String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel());
         try (Inputs.Source src = Inputs.open(data, l.model().preprocessing(), limit, batch);
              ProgressBar bar = new ProgressBar(label, src.size())) {

@@ -204,7 +204,7 @@ public final class IntegerExecutor implements Executor {
         if (accumulate && act != Activation.NONE)
             throw new IllegalArgumentException("accumulate with an activation is not supported");
         if (st.form == OpForm.FLOAT_INPUT) {
-            Gemm.gemm(x, 0, op.in(), m, st.floatWeight, y, 0, op.out(), op.bias(), act, accumulate, true);
+            Gemm.gemm(x, 0, op.in(), m, st.floatWeight, y, 0, op.out(), st.bias, act, accumulate, true);
             return;
         }
         if ((long) m * op.in() > x.length || (long) m * op.out() > y.length)
@@ -254,6 +254,8 @@ public final class IntegerExecutor implements Executor {
     /** One quantized Linear op, prepared. */
     private static final class LinearOp {
         final Linear layer;
+        /** The layer's bias, or the plan's corrected one (VT-PTQ's bias correction). */
+        final float[] bias;
         final String id;
         final int in, out;
         final OpForm form;
@@ -270,6 +272,7 @@ public final class IntegerExecutor implements Executor {
 
         LinearOp(Linear l, LinearQuant lq, Options options) {
             this.layer = l;
+            this.bias = lq.effectiveBias(l.bias());
             this.id = l.id();
             this.in = l.in();
             this.out = l.out();
@@ -391,7 +394,7 @@ public final class IntegerExecutor implements Executor {
                 long[] w1 = s.w1(mr * out), w2 = a2 == null ? null : s.w2(mr * out);
                 WideGemm.rows(a1, 0, K, mr, wideWeight, out, K, w1, out);
                 if (a2 != null) WideGemm.rows(a2, 0, K, mr, wideWeight, out, K, w2, out);
-                wideEpilogue(w1, cs1, w2, cs2, out, mr, out, layer.bias(), y, i * out, out, accumulate, gelu);
+                wideEpilogue(w1, cs1, w2, cs2, out, mr, out, bias, y, i * out, out, accumulate, gelu);
                 return;
             }
             final int ld = weight.paddedN();
@@ -426,7 +429,7 @@ public final class IntegerExecutor implements Executor {
                 }
                 default -> throw new IllegalStateException(form.toString());
             }
-            epilogue(acc1, cs1, acc2, cs2, ld, mr, out, layer.bias(), y, i * out, out, accumulate, gelu);
+            epilogue(acc1, cs1, acc2, cs2, ld, mr, out, bias, y, i * out, out, accumulate, gelu);
         }
     }
 

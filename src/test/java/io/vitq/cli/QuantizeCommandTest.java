@@ -55,6 +55,10 @@ class QuantizeCommandTest {
         assertEquals(Files.readString(b), Files.readString(a));
         assertTrue(ea.out().contains("agreement with the float model: top-1 "), ea.out());
 
+        CliTest.Run ei = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6", "--integer");
+        assertEquals(0, ei.exit(), ei.err());
+        assertTrue(ei.out().contains("| vit_tiny_patch16_224 |") && ei.err().contains("twin"), ei.out() + ei.err());
+
         CliTest.Run in = run("inspect", q.toString());
         assertEquals(0, in.exit(), in.err());
         assertTrue(in.out().contains("blocks.11.mlp.fc2") && in.out().contains("twin-gelu"), in.out());
@@ -93,6 +97,7 @@ class QuantizeCommandTest {
         assertUserError(run("quantize", "--model", MODEL, "-o", tmp.resolve("no/dir/q.st").toString()), 1, "does not exist");
         assertFalse(Files.exists(Path.of(out)), "nothing written after an error");
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--compare-fp"), 1, "--compare-fp");
+        assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--integer"), 1, "--integer");
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--plan", tmp.resolve("p.json").toString()), 1, "p.json");
     }
 }

@@ -84,6 +84,15 @@ class IntegerExecutorTest {
 
     // ---- tests ----
 
+    /** VT-PTQ's corrected biases (and the one-scale-per-tensor plan) run the same in integers. */
+    @Test
+    void vtptqCorrectedBiasesAreUsed() {
+        QuantPlan plan = io.vitq.calib.Calibrator.calibrate(TinyModels.VIT, TinyModels.IMAGES, null,
+                io.vitq.calib.CalibConfig.vtptq(8, 8).withSearch(8, 2), "test", null).plan();
+        assertTrue(plan.linear("blocks.0.mlp.fc1").bias() != null, "the plan corrects biases");
+        compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, "vtptq with bias correction");
+    }
+
     @Test
     void vitPtq4vitPowerOfTwoGeluUsesShiftForms() {
         QuantPlan plan = plan(TinyModels.VIT, Spec.ptq4vit(true));
