@@ -1,5 +1,7 @@
 package io.vitq.export;
 
+import io.vitq.testutil.MinMaxPlans;
+
 import io.vitq.model.AttentionOp;
 import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
@@ -37,86 +39,14 @@ public final class HandPlans {
     private HandPlans() {}
 
     /** max |x| (and the signed max) of every Linear input, per-head max |q| (Swin: |q · scale|), |k|, |v| and max probability. */
-    public static final class Maxima implements Executor {
-        final Map<String, float[]> max = new HashMap<>();
+    /** The shared min-max fixture's maxima. */
+    public static MinMaxPlans.Maxima maxima(Model model, Tensor images) { return MinMaxPlans.maxima(model, images); }
 
-        synchronized void merge(String key, int i, int n, float v) {
-            float[] m = max.computeIfAbsent(key, k -> {
-                float[] a = new float[n];
-                Arrays.fill(a, Float.NEGATIVE_INFINITY);
-                return a;
-            });
-            m[i] = Math.max(m[i], v);
-        }
+    private static UniformOperand perHead(float[] maxAbs, int bits, float shrink) { return MinMaxPlans.perHead(maxAbs, bits, shrink); }
 
-        float get(String key) { return max.get(key)[0]; }
+    private static UniformOperand perTensor(float[] maxAbs, int bits, float shrink) { return MinMaxPlans.perTensor(maxAbs, bits, shrink); }
 
-        float[] heads(String key) { return max.get(key).clone(); }
-
-        @Override
-        public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
-            float abs = 0, signed = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < m * op.in(); i++) {
-                abs = Math.max(abs, Math.abs(x[i]));
-                signed = Math.max(signed, x[i]);
-            }
-            merge(op.id() + ".in", 0, 1, abs);
-            merge(op.id() + ".in+", 0, 1, signed);
-            FloatExecutor.INSTANCE.linear(op, x, m, y, act, accumulate);
-        }
-
-        @Override
-        public void attention(AttentionOp op, float[] qkv, int groups, float[] out) {
-            var s = op.spec();
-            int T = s.tokens(), H = s.heads(), d = s.headDim(), D = s.dim();
-            for (int r = 0; r < groups * T; r++)
-                for (int h = 0; h < H; h++)
-                    for (int e = 0; e < d; e++) {
-                        int c = r * 3 * D + h * d + e;
-                        // Swin quantizes q after multiplying it by the scale
-                        merge(op.matmul1Id() + ".a", h, H, Math.abs(op.qPrescaled() ? qkv[c] * s.scale() : qkv[c]));
-                        merge(op.matmul1Id() + ".b", h, H, Math.abs(qkv[c + D]));
-                        merge(op.matmul2Id() + ".b", h, H, Math.abs(qkv[c + 2 * D]));
-                    }
-            AttentionKernel.forward(s, qkv, groups, out, op.bias(), op.biasGroups(), (g, h, p, off, n) -> {
-                float m = 0;
-                for (int j = 0; j < n; j++) m = Math.max(m, p[off + j]);
-                merge(op.matmul2Id() + ".a", h, H, m);
-            });
-        }
-    }
-
-    public static Maxima maxima(Model model, Tensor images) {
-        Maxima mx = new Maxima();
-        model.forward(images, mx);
-        return mx;
-    }
-
-    static float[] scales(float[] maxAbs, int bits, float shrink) {
-        float[] s = new float[maxAbs.length];
-        for (int i = 0; i < s.length; i++) s[i] = ScaleGrid.initScale("test", maxAbs[i], bits) * shrink;
-        return s;
-    }
-
-    static UniformOperand perHead(float[] maxAbs, int bits, float shrink) {
-        return new UniformOperand(bits, Granularity.PER_HEAD, scales(maxAbs, bits, shrink));
-    }
-
-    static UniformOperand perTensor(float[] maxAbs, int bits, float shrink) {
-        float m = 0;
-        for (float v : maxAbs) m = Math.max(m, v);
-        return UniformOperand.perTensor(bits, ScaleGrid.initScale("test", m, bits) * shrink);
-    }
-
-    static UniformOperand weight(Linear l, Granularity g, int bits, float shrink) {
-        int n = switch (g) {
-            case PER_OUTPUT_CHANNEL -> l.out();
-            case ROW_BLOCKS -> 3;
-            default -> 1;
-        };
-        float[] max = ScaledRanges.maxAbsRows(l.id(), g, n, l.weight(), l.out(), l.in());
-        return new UniformOperand(bits, g, scales(max, bits, shrink));
-    }
+    private static UniformOperand weight(Linear l, Granularity g, int bits, float shrink) { return MinMaxPlans.weight(l, g, bits, shrink); }
 
     /**
      * PTQ4ViT's granularities: patch embedding per output channel with a float image, qkv in 3
@@ -124,7 +54,7 @@ public final class HandPlans {
      * and v per head, the probabilities twin softmax (split 2^-4, {@code mode}). Scales are
      * min-max times {@code shrink} (below 1 so that some values clip).
      */
-    public static QuantPlan ptq4vit(Model model, Maxima mx, int bits, float shrink, TwinSoftmaxQuantizer.Mode mode) {
+    public static QuantPlan ptq4vit(Model model, MinMaxPlans.Maxima mx, int bits, float shrink, TwinSoftmaxQuantizer.Mode mode) {
         Map<String, OpQuant> ops = new LinkedHashMap<>();
         for (Linear l : model.linears()) {
             boolean patch = l.id().equals("patch_embed.proj");
@@ -149,7 +79,7 @@ public final class HandPlans {
      * per-tensor k and v, the last attention's matmul1 and the head left float, and the ops of
      * block 0's MLP at {@code wideBits} (codes wider than int8).
      */
-    public static QuantPlan mixed(Model model, Maxima mx, int bits, int wideBits, float shrink) {
+    public static QuantPlan mixed(Model model, MinMaxPlans.Maxima mx, int bits, int wideBits, float shrink) {
         Map<String, OpQuant> ops = new LinkedHashMap<>();
         List<Linear> linears = model.linears();
         for (Linear l : linears) {

@@ -39,7 +39,7 @@ class OnnxExporterTest {
     static final VisionTransformer VIT = TinyModels.VIT;
     /** 64 random images: enough logits to see how often a rounding flip moves one. */
     static final Tensor IMAGES = TinyModels.randomImages(64, 32, 9);
-    static final HandPlans.Maxima MAX = HandPlans.maxima(VIT, TinyModels.IMAGES);
+    static final io.vitq.testutil.MinMaxPlans.Maxima MAX = HandPlans.maxima(VIT, TinyModels.IMAGES);
 
     /** Logits compared: max |diff|, the fraction within 1e-4, images whose logits are all within 1e-4, top-1 agreement. */
     record Diff(double max, double withinFraction, int imagesWithin, int agree, int images) {
@@ -158,7 +158,7 @@ class OnnxExporterTest {
             System.out.println("tiny Swin float, opset " + opset + ": " + d);
             assertTrue(d.max() <= 1e-4, d.toString());
         }
-        HandPlans.Maxima mx = HandPlans.maxima(swin, TinyModels.IMAGES);
+        io.vitq.testutil.MinMaxPlans.Maxima mx = HandPlans.maxima(swin, TinyModels.IMAGES);
         record Case(String name, QuantPlan plan, int opset) {}
         for (Case c : List.of(
                 new Case("PTQ4ViT-like W8A8", HandPlans.ptq4vit(swin, mx, 8, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), 17),

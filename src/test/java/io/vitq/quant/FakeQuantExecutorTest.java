@@ -1,5 +1,6 @@
 package io.vitq.quant;
 
+import io.vitq.testutil.MinMaxPlans;
 import io.vitq.testutil.TinyModels;
 
 import io.vitq.data.Preprocessing;
@@ -63,119 +64,12 @@ class FakeQuantExecutorTest {
      * A float executor that records max |x| (and the signed max) of every Linear input and the
      * per-head maxima of q (times the scale for Swin), k, v and the probabilities.
      */
-    static final class Maxima implements Executor {
-        final Map<String, float[]> max = new HashMap<>();
+    /** Min-max maxima of the tiny models on IMAGES, and plans from them (the shared fixture {@link MinMaxPlans}). */
+    static final MinMaxPlans.Maxima VIT_MAX = MinMaxPlans.maxima(VIT, IMAGES), SWIN_MAX = MinMaxPlans.maxima(SWIN, IMAGES);
 
-        synchronized void merge(String key, int i, int n, float v) {
-            float[] m = max.computeIfAbsent(key, k -> {
-                float[] a = new float[n];
-                java.util.Arrays.fill(a, Float.NEGATIVE_INFINITY);
-                return a;
-            });
-            m[i] = Math.max(m[i], v);
-        }
-
-        float get(String key) { return max.get(key)[0]; }
-
-        float[] heads(String key) { return max.get(key).clone(); }
-
-        @Override
-        public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
-            float abs = 0, signed = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < m * op.in(); i++) {
-                abs = Math.max(abs, Math.abs(x[i]));
-                signed = Math.max(signed, x[i]);
-            }
-            merge(op.id() + ".in", 0, 1, abs);
-            merge(op.id() + ".in+", 0, 1, signed);
-            FloatExecutor.INSTANCE.linear(op, x, m, y, act, accumulate);
-        }
-
-        @Override
-        public void attention(AttentionOp op, float[] qkv, int groups, float[] out) {
-            var s = op.spec();
-            int T = s.tokens(), H = s.heads(), d = s.headDim(), D = s.dim();
-            for (int r = 0; r < groups * T; r++)
-                for (int h = 0; h < H; h++)
-                    for (int e = 0; e < d; e++) {
-                        int c = r * 3 * D + h * d + e;
-                        merge(op.matmul1Id() + ".a", h, H, Math.abs(op.qPrescaled() ? qkv[c] * s.scale() : qkv[c]));
-                        merge(op.matmul1Id() + ".b", h, H, Math.abs(qkv[c + D]));
-                        merge(op.matmul2Id() + ".b", h, H, Math.abs(qkv[c + 2 * D]));
-                    }
-            AttentionKernel.forward(s, qkv, groups, out, op.bias(), op.biasGroups(), (g, h, p, off, n) -> {
-                float m = 0;
-                for (int j = 0; j < n; j++) m = Math.max(m, p[off + j]);
-                merge(op.matmul2Id() + ".a", h, H, m);
-            });
-        }
-    }
-
-    static Maxima maxima(Model model) {
-        Maxima mx = new Maxima();
-        model.forward(IMAGES, mx);
-        return mx;
-    }
-
-    static final Maxima VIT_MAX = maxima(VIT), SWIN_MAX = maxima(SWIN);
-
-    static float[] scales(float[] maxAbs, int bits, float shrink) {
-        float[] s = new float[maxAbs.length];
-        for (int i = 0; i < s.length; i++) s[i] = ScaleGrid.initScale("test", maxAbs[i], bits) * shrink;
-        return s;
-    }
-
-    static UniformOperand perHead(float[] maxAbs, int bits, float shrink) {
-        return new UniformOperand(bits, Granularity.PER_HEAD, scales(maxAbs, bits, shrink));
-    }
-
-    static UniformOperand perTensor(float[] maxAbs, int bits, float shrink) {
-        float m = 0;
-        for (float v : maxAbs) m = Math.max(m, v);
-        return UniformOperand.perTensor(bits, ScaleGrid.initScale("test", m, bits) * shrink);
-    }
-
-    /** PTQ4ViT's weight granularities: per out-channel for the patch embedding, q/k/v row blocks for qkv, else per tensor. */
-    static UniformOperand weight(Linear l, int bits, float shrink) {
-        Granularity g = l.id().equals("patch_embed.proj") ? Granularity.PER_OUTPUT_CHANNEL
-                : l.id().endsWith("attn.qkv") ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
-        int n = g == Granularity.PER_OUTPUT_CHANNEL ? l.out() : g == Granularity.ROW_BLOCKS ? 3 : 1;
-        float[] max = ScaledRanges.maxAbsRows(l.id(), g, n, l.weight(), l.out(), l.in());
-        return new UniformOperand(bits, g, scales(max, bits, shrink));
-    }
-
-    /**
-     * A plan from min-max scales times {@code shrink} (below 1 so that some values clip).
-     * {@code ptq4vit}: twin GELU for fc2's input, twin softmax (clean, split 2^-4) for the
-     * probabilities, every other matmul operand per head. Otherwise: uniform per-tensor fc2
-     * input, uniform per-head probabilities, per-tensor k and v, the head and the last
-     * attention's matmul1 left float.
-     */
-    static QuantPlan plan(Model model, Maxima mx, int bits, float shrink, boolean ptq4vit) {
-        Map<String, OpQuant> ops = new LinkedHashMap<>();
-        List<Linear> linears = model.linears();
-        for (Linear l : linears) {
-            if (!ptq4vit && l == linears.getLast()) continue;
-            OperandQuant in;
-            if (l.id().equals("patch_embed.proj")) in = null;
-            else if (ptq4vit && l.id().endsWith("mlp.fc2"))
-                in = TwinGeluOperand.withDefaultNegativeStep(bits, ScaleGrid.geluPositiveInit("test", mx.get(l.id() + ".in+"), bits) * shrink);
-            else in = perTensor(new float[] {mx.get(l.id() + ".in")}, bits, shrink);
-            ops.put(l.id(), new LinearQuant(weight(l, bits, shrink), in));
-        }
-        List<AttentionOp> attn = model.attentionOps();
-        for (AttentionOp a : attn) {
-            String m1 = a.matmul1Id(), m2 = a.matmul2Id();
-            if (ptq4vit || a != attn.getLast()) {
-                ops.put(m1, new MatmulQuant(perHead(mx.heads(m1 + ".a"), bits, shrink),
-                        ptq4vit ? perHead(mx.heads(m1 + ".b"), bits, shrink) : perTensor(mx.heads(m1 + ".b"), bits, shrink)));
-            }
-            OperandQuant probs = ptq4vit ? new TwinSoftmaxOperand(bits, 0x1p-4f, TwinSoftmaxQuantizer.Mode.CLEAN)
-                    : perHead(mx.heads(m2 + ".a"), bits, shrink);
-            ops.put(m2, new MatmulQuant(probs,
-                    ptq4vit ? perHead(mx.heads(m2 + ".b"), bits, shrink) : perTensor(mx.heads(m2 + ".b"), bits, shrink)));
-        }
-        return new QuantPlan(INFO, ops);
+    /** See {@link MinMaxPlans#plan}: twin quantizers (softmax split 2^-4, linear GELU) when {@code ptq4vit}. */
+    static QuantPlan plan(Model model, MinMaxPlans.Maxima mx, int bits, float shrink, boolean ptq4vit) {
+        return MinMaxPlans.plan(model, mx, new MinMaxPlans.Spec(bits, shrink, ptq4vit, false, 0x1p-4f, false));
     }
 
     // ---- the independent slow reference ----
@@ -398,7 +292,7 @@ class FakeQuantExecutorTest {
     @Test
     void sixteenBitsIsCloseToFloat() {
         for (Model m : List.of(VIT, SWIN)) {
-            Maxima mx = m == VIT ? VIT_MAX : SWIN_MAX;
+            MinMaxPlans.Maxima mx = m == VIT ? VIT_MAX : SWIN_MAX;
             float[] flt = m.forward(IMAGES).data();
             double d16 = maxDiff(flt, m.forward(IMAGES, new FakeQuantExecutor(plan(m, mx, 16, 1f, true), m)).data());
             double d8 = maxDiff(flt, m.forward(IMAGES, new FakeQuantExecutor(plan(m, mx, 8, 1f, true), m)).data());
@@ -436,9 +330,9 @@ class FakeQuantExecutorTest {
                 vMax[h] = Math.max(vMax[h], Math.abs(qkv[i + 2 * D]));
             }
         QuantPlan plan = new QuantPlan(INFO, Map.of(
-                op.matmul1Id(), new MatmulQuant(perHead(qMax, 8, 1f), perHead(kMax, 8, 1f)),
+                op.matmul1Id(), new MatmulQuant(MinMaxPlans.perHead(qMax, 8, 1f), MinMaxPlans.perHead(kMax, 8, 1f)),
                 op.matmul2Id(), new MatmulQuant(new TwinSoftmaxOperand(8, 0x1p-4f, TwinSoftmaxQuantizer.Mode.CLEAN),
-                        perHead(vMax, 8, 1f))));
+                        MinMaxPlans.perHead(vMax, 8, 1f))));
         float[] got = new float[groups * T * D];
         new FakeQuantExecutor(plan, SWIN).attention(op, qkv, groups, got);
         float[] ref = slowAttention(plan, op.prefix(), qkv, groups, T, H, hd, s.scale(), true, op.bias(), op.biasGroups());

@@ -131,6 +131,11 @@ public final class MinMaxPlans {
     public static UniformOperand weight(Linear l, int bits, float shrink, boolean perChannel) {
         Granularity g = perChannel || l.id().equals("patch_embed.proj") ? Granularity.PER_OUTPUT_CHANNEL
                 : l.id().endsWith("attn.qkv") ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
+        return weight(l, g, bits, shrink);
+    }
+
+    /** Min-max weight scales (times {@code shrink}) at granularity {@code g} (row blocks: q, k, v). */
+    public static UniformOperand weight(Linear l, Granularity g, int bits, float shrink) {
         int n = g == Granularity.PER_OUTPUT_CHANNEL ? l.out() : g == Granularity.ROW_BLOCKS ? 3 : 1;
         float[] max = ScaledRanges.maxAbsRows(l.id(), g, n, l.weight(), l.out(), l.in());
         return new UniformOperand(bits, g, scales(max, bits, shrink));
