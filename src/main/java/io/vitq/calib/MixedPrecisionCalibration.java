@@ -49,6 +49,19 @@ public final class MixedPrecisionCalibration {
      */
     public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, MpTarget target,
                                    Double sizeMb, String calibration, Calibrator.Progress progress) {
+        return calibrate(model, images, labels, cfg, target, sizeMb, MsaNorm.ATTENTION_MAP, calibration, progress);
+    }
+
+    /**
+     * Which matrix gives the attention unit's nuclear norm: the paper's softmax attention maps
+     * (default), or the unit's output feature (attn.proj's output), like the MLP unit's; an
+     * [INFERRED] variant, since the maps' norms (probabilities) and the features' are on
+     * different scales.
+     */
+    public enum MsaNorm { ATTENTION_MAP, OUTPUT_FEATURE }
+
+    public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, MpTarget target,
+                                   Double sizeMb, MsaNorm msaNorm, String calibration, Calibrator.Progress progress) {
         UnitPlan units = UnitPlan.of(model);
         long budget = MixedPrecision.budget(units, target, sizeMb); // fails early on an impossible budget
         int base = target.baseBits();
@@ -65,9 +78,10 @@ public final class MixedPrecisionCalibration {
         BackwardSink norms = new BackwardSink() {
             @Override
             public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
-                if (!op.id().endsWith(".mlp.fc2")) return;
+                boolean msaOut = msaNorm == MsaNorm.OUTPUT_FEATURE && op.id().endsWith(".attn.proj");
+                if (!op.id().endsWith(".mlp.fc2") && !msaOut) return;
                 long t = System.nanoTime();
-                sens.nuclearNorm(op.id().substring(0, op.id().length() - ".fc2".length()),
+                sens.nuclearNorm(op.id().substring(0, op.id().lastIndexOf('.')),
                         NuclearNorm.mean(out, samples, rows / samples, op.out()));
                 normNanos[0] += System.nanoTime() - t;
             }
@@ -75,7 +89,7 @@ public final class MixedPrecisionCalibration {
             @Override
             public void onMatmul(String id, float[] a, float[] b, float[] out, float[] gradOut,
                                  int groups, int heads, int m, int k, int n) {
-                if (!id.endsWith(".matmul2")) return;
+                if (!id.endsWith(".matmul2") || msaNorm != MsaNorm.ATTENTION_MAP) return;
                 long t = System.nanoTime();
                 sens.nuclearNorm(id.substring(0, id.length() - ".matmul2".length()), NuclearNorm.mean(a, groups * heads, m, k));
                 normNanos[0] += System.nanoTime() - t;
@@ -106,7 +120,8 @@ public final class MixedPrecisionCalibration {
         Map<String, OpQuant> ops = new LinkedHashMap<>();
         for (String id : Calibrator.forwardOrder(model)) ops.put(id, run.results().get(id).get(opBits.get(id)));
         Map<String, String> options = new LinkedHashMap<>(cfg.options());
-        options.put("mixed_precision", target.cliName() + ", units from " + java.util.Arrays.toString(cands) + " bits");
+        options.put("mixed_precision", target.cliName() + ", units from " + java.util.Arrays.toString(cands) + " bits, attention unit's nuclear norm of the "
+                + (msaNorm == MsaNorm.ATTENTION_MAP ? "attention maps" : "output feature"));
         StringBuilder bits = new StringBuilder();
         for (int i = 0; i < units.units().size(); i++)
             bits.append(i == 0 ? "" : ", ").append(units.units().get(i).id()).append('=').append(alloc.unitBits()[i]);

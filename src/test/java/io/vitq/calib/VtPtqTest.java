@@ -147,6 +147,11 @@ class VtPtqTest {
         MixedPrecisionCalibration.Result tight = MixedPrecisionCalibration.calibrate(VIT, IMAGES, null, c,
                 io.vitq.calib.mp.MpTarget.MP8, minMb + 1e-9, "test", null);
         for (int b : tight.allocation().unitBits()) assertEquals(6, b);
+        // the [INFERRED] variant: the attention unit's nuclear norm from its output feature
+        MixedPrecisionCalibration.Result out = MixedPrecisionCalibration.calibrate(VIT, IMAGES, null, c,
+                io.vitq.calib.mp.MpTarget.MP8, null, MixedPrecisionCalibration.MsaNorm.OUTPUT_FEATURE, "test", null);
+        assertTrue(out.allocation().size() <= out.allocation().budget());
+        assertTrue(out.plan().info().options().get("mixed_precision").endsWith("output feature"));
     }
 
     @Test
