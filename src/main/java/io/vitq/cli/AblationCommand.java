@@ -49,13 +49,7 @@ final class AblationCommand implements Callable<Integer> {
         CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
 
         if (vt) return vtTable(l, runner, fp, bitOptions);
-        StringBuilder md = new StringBuilder("| H | S | G |");
-        StringBuilder sep = new StringBuilder("|:-:|:-:|:-:|");
-        for (BitsOption b : bitOptions) {
-            md.append(' ').append(b.label()).append(" |");
-            sep.append("---:|");
-        }
-        md.append('\n').append(sep).append('\n');
+        StringBuilder md = header("H", "S", "G", bitOptions);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (boolean[] r : ROWS) {
             String setting = "ptq4vit" + (r[0] ? " H" : " -") + (r[1] ? "S" : "-") + (r[2] ? "G" : "-");
@@ -74,10 +68,7 @@ final class AblationCommand implements Callable<Integer> {
             md.append(line).append('\n');
             rows.add(row);
         }
-        System.out.println("model " + l.model().name() + ", float top-1 " + TableRunner.pct(fp) + " % on " + table.data);
-        System.out.print(md);
-        if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("model", l.model().name(), "float", fp.top1(), "rows", rows));
-        return 0;
+        return print(l, fp, md, rows);
     }
 
     /** VT-PTQ rows (Table 3): ranking, bias correction, mixed precision. */
@@ -87,13 +78,7 @@ final class AblationCommand implements Callable<Integer> {
 
     private int vtTable(ModelLoader.Loaded l, TableRunner runner, CellStore.Cell fp, List<BitsOption> bitOptions)
             throws java.io.IOException {
-        StringBuilder md = new StringBuilder("| ranking | bias correction | mixed precision |");
-        StringBuilder sep = new StringBuilder("|:-:|:-:|:-:|");
-        for (BitsOption b : bitOptions) {
-            md.append(' ').append(b.label()).append(" |");
-            sep.append("---:|");
-        }
-        md.append('\n').append(sep).append('\n');
+        StringBuilder md = header("ranking", "bias correction", "mixed precision", bitOptions);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (boolean[] r : VT_ROWS) {
             String setting = "vtptq" + (r[0] ? " R" : " -") + (r[1] ? "B" : "-") + (r[2] ? "M" : "-");
@@ -117,6 +102,23 @@ final class AblationCommand implements Callable<Integer> {
             md.append(line).append('\n');
             rows.add(row);
         }
+        return print(l, fp, md, rows);
+    }
+
+    /** The Markdown header: three on/off switch columns, then one column per bit setting. */
+    private static StringBuilder header(String a, String b, String c, List<BitsOption> bitOptions) {
+        StringBuilder md = new StringBuilder("| " + a + " | " + b + " | " + c + " |");
+        StringBuilder sep = new StringBuilder("|:-:|:-:|:-:|");
+        for (BitsOption o : bitOptions) {
+            md.append(' ').append(o.label()).append(" |");
+            sep.append("---:|");
+        }
+        return md.append('\n').append(sep).append('\n');
+    }
+
+    /** Prints the table (and writes it as JSON when asked). */
+    private int print(ModelLoader.Loaded l, CellStore.Cell fp, StringBuilder md, List<Map<String, Object>> rows)
+            throws java.io.IOException {
         System.out.println("model " + l.model().name() + ", float top-1 " + TableRunner.pct(fp) + " % on " + table.data);
         System.out.print(md);
         if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("model", l.model().name(), "float", fp.top1(), "rows", rows));
