@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
         description = "Post-training quantization of vision transformers for the JVM.%n"
                 + "Without a command, runs the embedded demo (evaluation of the shipped ViT-Ti on 200 ImageNet images).",
         subcommands = {DemoCommand.class, EvalCommand.class, PredictCommand.class, QuantizeCommand.class,
-                InspectCommand.class, ExportCommand.class, AblationCommand.class, SweepCommand.class, InfoCommand.class,
+                InspectCommand.class, ExportCommand.class, AblationCommand.class, SweepCommand.class, BenchCommand.class, InfoCommand.class,
                 ModelsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 

@@ -24,6 +24,8 @@ public final class ModelZoo {
     }
 
     private static final Map<String, Entry> ENTRIES = new LinkedHashMap<>();
+    /** The ViT/DeiT entries' architectures, for models built without a checkpoint (random weights, speed only). */
+    private static final Map<String, ViTConfig> VIT_SHAPES = new LinkedHashMap<>();
 
     static {
         vit("vit_tiny_patch16_224", 224, 16, 192, 12, 3, true, "ViT-Ti/16 (AugReg)");
@@ -48,6 +50,7 @@ public final class ModelZoo {
                             String summary) {
         boolean distilled = name.contains("distilled");
         ViTConfig expected = ViTConfig.of(img, patch, dim, depth, heads).withDistillation(distilled);
+        VIT_SHAPES.put(name, expected);
         register(new Entry(name, "vit", summary, Preprocessing.timm(img, augreg), (e, w) -> {
             ViTConfig found = VisionTransformer.inferConfig(w, heads);
             checkSame(e.name(), w, "image size", expected.imgSize(), found.imgSize());
@@ -77,6 +80,11 @@ public final class ModelZoo {
 
     public static synchronized List<Entry> entries() {
         return Collections.unmodifiableList(new ArrayList<>(ENTRIES.values()));
+    }
+
+    /** The architecture of a ViT/DeiT zoo entry, or null for other names and families. */
+    public static synchronized ViTConfig vitShape(String name) {
+        return VIT_SHAPES.get(name);
     }
 
     /** The longest zoo name that starts {@code fileName} (e.g. "vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"). */

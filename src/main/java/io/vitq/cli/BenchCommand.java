@@ -1,0 +1,217 @@
+package io.vitq.cli;
+
+import io.vitq.calib.CalibConfig;
+import io.vitq.calib.Calibrator;
+import io.vitq.data.CalibrationSet;
+import io.vitq.eval.Reports;
+import io.vitq.eval.Throughput;
+import io.vitq.eval.TopK;
+import io.vitq.export.OnnxExporter;
+import io.vitq.export.Ort;
+import io.vitq.io.ModelLoader;
+import io.vitq.io.QuantizedModelFile;
+import io.vitq.model.FloatExecutor;
+import io.vitq.model.Model;
+import io.vitq.model.ModelException;
+import io.vitq.model.ModelZoo;
+import io.vitq.model.RandomWeights;
+import io.vitq.model.ViTConfig;
+import io.vitq.model.Weights;
+import io.vitq.quant.FakeQuantExecutor;
+import io.vitq.quant.QuantPlan;
+import io.vitq.runtime.IntegerExecutor;
+import io.vitq.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * Every execution mode's speed in one run, side by side: vitq float, fake quant and integer,
+ * ONNX Runtime on the float export and on the QDQ export; images/s on one batch of real images and
+ * the size of the file each engine runs from.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Speed of every execution mode side by side, in one run: vitq float, vitq fake quant, vitq integer, "
+                + "ONNX Runtime float and ONNX Runtime QDQ int8; images/s on a batch of the calibration images and the size "
+                + "of the file each one runs from, per model. A model without a checkpoint runs on random weights (speed only).")
+final class BenchCommand implements Callable<Integer> {
+    /** The plan's search is shortened: scale values do not change the speed of any engine, the plan's structure does. */
+    static final int PLAN_IMAGES = 8, PLAN_CANDIDATES = 20, PLAN_ROUNDS = 1;
+
+    @Option(names = "--models", split = ",", paramLabel = "M,...", defaultValue = "vit_tiny_patch16_224,vit_small_patch16_224",
+            description = "ViT/DeiT zoo names (default ${DEFAULT-VALUE}).")
+    List<String> models;
+
+    @Option(names = "--calib", paramLabel = "DIR|LIST",
+            description = "Images for the batch and the plan (default: the embedded demo/calib/calib32.txt).")
+    Path calib;
+
+    @Option(names = {"-b", "--batch"}, paramLabel = "B", defaultValue = "32", description = "Images per forward (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "10",
+            description = "Timed seconds per engine, after a warm-up (default ${DEFAULT-VALUE}).")
+    double seconds;
+
+    @Option(names = "--no-onnxruntime", description = "Skip the ONNX Runtime rows.")
+    boolean noOrt;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the table as JSON.")
+    Path json;
+
+    /** One measured row. */
+    record Row(String model, String engine, double imagesPerSecond, double msPerBatch, double fileMb, int sameTop1, int batch) {}
+
+    @Override
+    public Integer call() throws Exception {
+        Inputs.checkPositive("--batch", batch);
+        if (!(seconds > 0)) throw new Main.UserException("--seconds must be positive, got " + seconds);
+        Inputs.checkOutput("--json", json);
+        for (String m : models) {
+            if (ModelZoo.vitShape(m) == null)
+                throw new Main.UserException("--models " + m + ": the bench runs ViT/DeiT zoo names (see 'vitq models')");
+        }
+        boolean ort = !noOrt && Ort.available();
+        if (!noOrt && !ort)
+            System.err.println("vitq: note: ONNX Runtime is not on the class path (target/lib beside the jar): its rows are skipped");
+        CalibOptions calibOptions = new CalibOptions();
+        calibOptions.calib = calib;
+        Path images = calibOptions.calibPath();
+
+        List<Row> rows = new ArrayList<>();
+        Path tmp = Files.createTempDirectory("vitq-bench");
+        try {
+            for (String name : models) rows.addAll(benchModel(name, images, ort, tmp));
+        } finally {
+            try (var s = Files.list(tmp)) {
+                for (Path p : s.toList()) Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(tmp);
+        }
+        System.out.print(markdown(rows));
+        if (json != null) {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (Row r : rows) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("model", r.model());
+                m.put("engine", r.engine());
+                m.put("images_per_second", r.imagesPerSecond());
+                m.put("ms_per_batch", r.msPerBatch());
+                m.put("file_mb", r.fileMb());
+                m.put("same_top1_as_vitq_float", r.sameTop1());
+                m.put("batch", r.batch());
+                out.add(m);
+            }
+            Reports.writeJson(json, Map.of("threads", Runtime.getRuntime().availableProcessors(), "rows", out));
+        }
+        return 0;
+    }
+
+    private List<Row> benchModel(String name, Path imageList, boolean ort, Path tmp) throws Exception {
+        Loaded l = load(name);
+        Model model = l.model();
+        Tensor x = batchOf(CalibrationSet.load(imageList, Math.min(batch, 32), model.preprocessing()).images(), batch);
+        CalibrationSet planSet = CalibrationSet.load(imageList, PLAN_IMAGES, model.preprocessing());
+
+        CalibConfig cfg = CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(PLAN_CANDIDATES, PLAN_ROUNDS);
+        System.err.printf(Locale.ROOT, "vitq: %s%s: plan PTQ4ViT W8A8 (power-of-two GELU, search shortened to %d images, "
+                + "%d candidates, %d round: scale values do not change speed)%n", model.name(),
+                l.random() ? " (random weights)" : "", PLAN_IMAGES, PLAN_CANDIDATES, PLAN_ROUNDS);
+        QuantPlan plan = Calibrator.calibrate(model, planSet.images(), null, cfg, imageList.toString(), null).plan();
+
+        Path qFile = tmp.resolve(model.name() + ".safetensors");
+        QuantizedModelFile.write(qFile, model.name(), l.weights(), plan);
+        double floatMb = model.parameterCount() * 4 / 1e6, quantMb = Files.size(qFile) / 1e6;
+
+        List<Row> rows = new ArrayList<>();
+        int[] reference = top1(model.forward(x, FloatExecutor.INSTANCE));
+        rows.add(measure(model.name(), "vitq float", floatMb, reference, () -> model.forward(x, FloatExecutor.INSTANCE).data()));
+        FakeQuantExecutor fake = new FakeQuantExecutor(plan, model);
+        rows.add(measure(model.name(), "vitq fake quant", quantMb, reference, () -> model.forward(x, fake).data()));
+        IntegerExecutor integer = new IntegerExecutor(plan, model);
+        rows.add(measure(model.name(), "vitq integer", quantMb, reference, () -> model.forward(x, integer).data()));
+        if (ort) {
+            byte[] floatOnnx = OnnxExporter.export(model, null, OnnxExporter.DEFAULT_OPSET).toByteArray();
+            try (Ort s = new Ort(floatOnnx, true)) {
+                rows.add(measure(model.name(), "ONNX Runtime float", floatOnnx.length / 1e6, reference, () -> s.logits(x)));
+            }
+            byte[] qdq = OnnxExporter.export(model, plan, OnnxExporter.DEFAULT_OPSET).toByteArray();
+            try (Ort s = new Ort(qdq, true)) {
+                rows.add(measure(model.name(), "ONNX Runtime QDQ int8", qdq.length / 1e6, reference, () -> s.logits(x)));
+            }
+        }
+        return rows;
+    }
+
+    /** A model with its weights: the zoo checkpoint when one is found, random weights of the zoo shape otherwise. */
+    private record Loaded(Model model, Weights weights, boolean random) {}
+
+    private static Loaded load(String name) {
+        try {
+            ModelLoader.Loaded l = ModelLoader.load(name, null);
+            if (l.quantized()) throw new Main.UserException(name + ": found a quantized file; the bench needs the float model");
+            return new Loaded(l.model(), ModelLoader.readWeights(l.checkpoint()), false);
+        } catch (ModelException noCheckpoint) {
+            ViTConfig shape = ModelZoo.vitShape(name);
+            Weights w = RandomWeights.vit(shape, 1);
+            return new Loaded(ModelZoo.get(name).build(w), w, true);
+        }
+    }
+
+    /** {@code n} images repeated to fill a batch of {@code size}. */
+    private static Tensor batchOf(Tensor images, int size) {
+        int per = images.size() / images.dim(0);
+        float[] d = new float[size * per];
+        for (int i = 0; i < size; i++) System.arraycopy(images.data(), (i % images.dim(0)) * per, d, i * per, per);
+        return new Tensor(d, size, images.dim(1), images.dim(2), images.dim(3));
+    }
+
+    /** One forward of the batch, returning its logits [batch, classes]. */
+    @FunctionalInterface
+    private interface Forward {
+        float[] logits() throws Exception;
+    }
+
+    /** Times {@code f}; its first run's top-1 is compared with the float model's. */
+    private Row measure(String model, String engine, double fileMb, int[] reference, Forward f) throws Exception {
+        System.err.printf(Locale.ROOT, "vitq: %s, %s ...%n", model, engine);
+        int same = agree(reference, top1(f.logits(), reference.length));
+        Throughput.Result r = Throughput.measure(f::logits, batch, Math.min(seconds, 3), seconds, 3);
+        Row row = new Row(model, engine, r.imagesPerSecond(), r.msPerRun(), fileMb, same, batch);
+        System.err.printf(Locale.ROOT, "vitq: %s, %s: %.1f images/s%n", model, engine, row.imagesPerSecond());
+        return row;
+    }
+
+    private static int[] top1(Tensor logits) { return top1(logits.data(), logits.dim(0)); }
+
+    private static int[] top1(float[] logits, int n) {
+        int classes = logits.length / n;
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = TopK.of(logits, i * classes, classes, 1).top1();
+        return t;
+    }
+
+    private static int agree(int[] a, int[] b) {
+        int n = 0;
+        for (int i = 0; i < a.length; i++) if (a[i] == b[i]) n++;
+        return n;
+    }
+
+    static String markdown(List<Row> rows) {
+        StringBuilder md = new StringBuilder("| model | engine | images/s | ms / batch | file MB | same top-1 as vitq float |\n"
+                + "|---|---|---:|---:|---:|---:|\n");
+        for (Row r : rows) {
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.0f | %.1f | %s |%n", r.model(), r.engine(),
+                    r.imagesPerSecond(), r.msPerBatch(), r.fileMb(), r.sameTop1() < 0 ? "" : r.sameTop1() + "/" + r.batch()));
+        }
+        return md.toString();
+    }
+}

@@ -1,0 +1,51 @@
+package io.vitq.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static io.vitq.cli.CliTest.assertUserError;
+import static io.vitq.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code bench} on a tiny budget: every engine gets a row, float engines agree with vitq float. */
+class BenchCommandTest {
+    /** DeiT-Ti has no checkpoint here: random weights of its shape, which is what the bench does for such names. */
+    static final String MODEL = "deit_tiny_patch16_224";
+
+    @Test
+    void everyEngineHasARow(@TempDir Path tmp) throws Exception {
+        Path json = tmp.resolve("bench.json");
+        CliTest.Run r = run("bench", "--models", MODEL, "--batch", "2", "--seconds", "0.01", "--json", json.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("random weights"), r.err());
+        List<String> rows = r.out().lines().filter(l -> l.startsWith("| " + MODEL)).toList();
+        List<String> engines = List.of("vitq float", "vitq fake quant", "vitq integer", "ONNX Runtime float", "ONNX Runtime QDQ int8");
+        assertEquals(engines.size(), rows.size(), r.out());
+        for (int i = 0; i < rows.size(); i++) {
+            String[] cells = rows.get(i).split("\\|");
+            assertEquals(engines.get(i), cells[2].trim());
+            assertTrue(Double.parseDouble(cells[3].trim()) > 0, rows.get(i));
+            assertTrue(Double.parseDouble(cells[5].trim()) > 0, rows.get(i));
+        }
+        // float runs give the same top-1 as vitq float on both images; the quantized files are about 1/4 the size
+        assertEquals("2/2", rows.get(0).split("\\|")[6].trim());
+        assertEquals("2/2", rows.get(3).split("\\|")[6].trim());
+        double floatMb = Double.parseDouble(rows.get(0).split("\\|")[5].trim());
+        double intMb = Double.parseDouble(rows.get(2).split("\\|")[5].trim());
+        assertTrue(intMb < floatMb / 3.5, intMb + " MB vs " + floatMb + " MB");
+        String j = Files.readString(json);
+        assertTrue(j.contains("\"engine\" : \"ONNX Runtime QDQ int8\""), j);
+    }
+
+    @Test
+    void benchErrors() {
+        assertUserError(run("bench", "--models", "swin_tiny_patch4_window7_224"), 1, "--models", "ViT/DeiT");
+        assertUserError(run("bench", "--seconds", "0"), 1, "--seconds");
+        assertUserError(run("bench", "--batch", "0"), 1, "--batch");
+    }
+}
