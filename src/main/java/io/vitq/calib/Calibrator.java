@@ -38,7 +38,8 @@ public final class Calibrator {
     }
 
     /** Wall time of the phases, in seconds: the float forward + backward, and the interval searches. */
-    public record Timing(double forwardBackward, double linearSearch, double matmulSearch, double total) {
+    /** Seconds per phase; {@code biasCorrection} (VT-PTQ) is part of {@code linearSearch}. */
+    public record Timing(double forwardBackward, double linearSearch, double matmulSearch, double biasCorrection, double total) {
         public double search() { return linearSearch + matmulSearch; }
     }
 
@@ -80,7 +81,7 @@ public final class Calibrator {
                 cfg.metric().cliName(), calibration + " (" + samples + " images)", Instant.now().toString(),
                 "vitq 0.1.0", cfg.options());
         Timing timing = new Timing((total - searchNanos[0] - searchNanos[1]) / 1e9, searchNanos[0] / 1e9,
-                searchNanos[1] / 1e9, total / 1e9);
+                searchNanos[1] / 1e9, searchNanos[2] / 1e9, total / 1e9);
         return new Result(new QuantPlan(info, ops), timing);
     }
 
@@ -91,7 +92,8 @@ public final class Calibrator {
      * The recording pass: one float forward and backward; each op's tensors go to its searches as
      * they arrive, once per configuration {@code configs} gives for the op (mixed precision tries
      * several bit widths), and then to {@code also} (e.g. to measure unit sensitivities).
-     * {@code nanos} = search time of Linear ops and of matmuls.
+     * {@code nanos} = search time of Linear ops and of matmuls, and the part of the former spent
+     * in bias correction.
      */
     static Searches search(Model model, Tensor images, int[] labels, CalibConfig cfg,
                            java.util.function.Function<String, List<CalibConfig>> configs, BackwardSink also,
@@ -99,14 +101,17 @@ public final class Calibrator {
         int samples = images.dim(0);
         int total = forwardOrder(model).size();
         Map<String, Map<Integer, OpQuant>> found = new HashMap<>();
-        long[] searchNanos = new long[2];
+        long[] searchNanos = new long[3];
         BackwardSink sink = new BackwardSink() {
             @Override
             public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
                 long s = System.nanoTime();
                 Map<Integer, OpQuant> r = new LinkedHashMap<>();
-                for (CalibConfig c : configs.apply(op.id()))
-                    r.put(c.weightBits(), new LinearSearch(op, x, out, gradOut, rows, samples, c).run());
+                for (CalibConfig c : configs.apply(op.id())) {
+                    LinearSearch search = new LinearSearch(op, x, out, gradOut, rows, samples, c);
+                    r.put(c.weightBits(), search.run());
+                    searchNanos[2] += search.biasCorrectionNanos();
+                }
                 found.put(op.id(), r);
                 searchNanos[0] += System.nanoTime() - s;
                 if (also != null) also.onLinear(op, x, out, gradOut, rows);

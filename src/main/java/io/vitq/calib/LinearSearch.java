@@ -47,6 +47,8 @@ final class LinearSearch {
     private final boolean biasCorrection;
     /** The bias used in every candidate output: the layer's, or the corrected one (VT-PTQ). */
     private float[] bias;
+    /** Time spent in bias correction, for the calibration's per-phase report. */
+    private long biasCorrectionNanos;
     private int roundsRun;
 
     /**
@@ -213,6 +215,7 @@ final class LinearSearch {
      * channel, Ô computed with the current bias (so a second correction would remove nothing).
      */
     private void correctBias(float[] wScale, float xScale) {
+        long t0 = System.nanoTime();
         PackedB w = packWeight(wScale);
         double[][] perSample = new double[samples][];
         Parallel.forEach(samples, s -> {
@@ -226,7 +229,11 @@ final class LinearSearch {
         double[] sum = new double[out];
         for (double[] e : perSample) for (int c = 0; c < out; c++) sum[c] += e[c];
         for (int c = 0; c < out; c++) bias[c] = (float) (bias[c] - sum[c] / rows);
+        biasCorrectionNanos += System.nanoTime() - t0;
     }
+
+    /** Nanoseconds spent in bias correction during {@link #run()}. */
+    long biasCorrectionNanos() { return biasCorrectionNanos; }
 
     /**
      * Scores of one candidate: the input quantized with {@code xStep} (ignored for a float input)

@@ -40,8 +40,12 @@ import java.util.Set;
 public final class MixedPrecisionCalibration {
     private MixedPrecisionCalibration() {}
 
-    /** @param sensitivity seconds spent on nuclear norms and unit errors (inside and after the recording pass) */
-    public record Result(QuantPlan plan, Calibrator.Timing timing, double sensitivity, MixedPrecision.Allocation allocation) {}
+    /**
+     * @param nuclearNorms seconds spent on the SVDs of the nuclear norms (inside the recording pass)
+     * @param unitErrors   seconds spent on the unit errors (a shadow forward per bit width) and the allocation
+     */
+    public record Result(QuantPlan plan, Calibrator.Timing timing, double nuclearNorms, double unitErrors,
+                         MixedPrecision.Allocation allocation) {}
 
     /**
      * @param cfg    the method's settings (VT-PTQ); its bits are replaced by the target's
@@ -131,9 +135,8 @@ public final class MixedPrecisionCalibration {
         PlanInfo info = new PlanInfo(model.name(), cfg.method(), base, base, cfg.metric().cliName(),
                 calibration + " (" + samples + " images)", Instant.now().toString(), "vitq 0.1.0", options);
         long[] sn = run.nanos();
-        double sensitivity = (normNanos[0] + (end - recorded)) / 1e9;
         Calibrator.Timing timing = new Calibrator.Timing((recorded - t0 - sn[0] - sn[1] - normNanos[0]) / 1e9,
-                sn[0] / 1e9, sn[1] / 1e9, (end - t0) / 1e9);
-        return new Result(new QuantPlan(info, ops), timing, sensitivity, alloc);
+                sn[0] / 1e9, sn[1] / 1e9, sn[2] / 1e9, (end - t0) / 1e9);
+        return new Result(new QuantPlan(info, ops), timing, normNanos[0] / 1e9, (end - recorded) / 1e9, alloc);
     }
 }

@@ -2,6 +2,7 @@ package io.vitq.cli;
 
 import io.vitq.calib.CalibConfig;
 import io.vitq.calib.Metric;
+import io.vitq.calib.MixedPrecisionCalibration;
 import io.vitq.quant.TwinSoftmaxQuantizer;
 import picocli.CommandLine.Option;
 
@@ -53,6 +54,11 @@ public final class CalibOptions {
     @Option(names = "--theta", paramLabel = "T", description = "vtptq: hinge margin of the ranking loss (default 0.2).")
     Double theta;
 
+    @Option(names = "--mp-msa-norm", paramLabel = "attention|output", defaultValue = "attention",
+            description = "Mixed precision: the attention unit's nuclear norm of the softmax attention maps (the paper, default) "
+                    + "or of the unit's output feature (proj's output, like the MLP unit).")
+    String msaNorm;
+
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
 
@@ -63,6 +69,21 @@ public final class CalibOptions {
         Path p = Path.of(home, "demo", "calib", "calib32.txt");
         if (!Files.exists(p)) throw new Main.UserException("--calib is required (the embedded " + p + " is missing)");
         return p;
+    }
+
+    /** {@code --mp-msa-norm}. */
+    MixedPrecisionCalibration.MsaNorm msaNorm() {
+        return switch (msaNorm.toLowerCase(Locale.ROOT)) {
+            case "attention" -> MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP;
+            case "output" -> MixedPrecisionCalibration.MsaNorm.OUTPUT_FEATURE;
+            default -> throw new Main.UserException("--mp-msa-norm " + msaNorm + ": expected attention or output");
+        };
+    }
+
+    /** A table column's bits: mixed precision names a non-default nuclear norm, so results files keep the two apart. */
+    String bitsLabel(BitsOption b) {
+        return b.mixed() != null && msaNorm() == MixedPrecisionCalibration.MsaNorm.OUTPUT_FEATURE
+                ? b.label() + " (output norm)" : b.label();
     }
 
     /** The method's settings with the options applied; twin switches are the caller's. */

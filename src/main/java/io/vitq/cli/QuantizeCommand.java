@@ -36,11 +36,6 @@ final class QuantizeCommand implements Callable<Integer> {
                     + "every parameter at the target's 6 or 8 bits.")
     Double sizeMb;
 
-    @Option(names = "--mp-msa-norm", paramLabel = "attention|output", defaultValue = "attention",
-            description = "Mixed precision: the attention unit's nuclear norm of the softmax attention maps (the paper, default) "
-                    + "or of the unit's output feature (proj's output, like the MLP unit).")
-    String msaNorm;
-
     @Option(names = "--no-twin-softmax", description = "ptq4vit: signed per-head quantizer for the softmax output (ablation).")
     boolean noTwinSoftmax;
 
@@ -68,12 +63,8 @@ final class QuantizeCommand implements Callable<Integer> {
         Inputs.checkOutput("--output", output);
         Inputs.checkOutput("--plan", planFile);
         ModelLoader.Loaded l = modelOptions.load();
-        MixedPrecisionCalibration.MsaNorm norm = switch (msaNorm.toLowerCase(java.util.Locale.ROOT)) {
-            case "attention" -> MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP;
-            case "output" -> MixedPrecisionCalibration.MsaNorm.OUTPUT_FEATURE;
-            default -> throw new Main.UserException("--mp-msa-norm " + msaNorm + ": expected attention or output");
-        };
-        Calibrator.Result r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb, norm);
+        calibOptions.msaNorm(); // checked before the work
+        Calibrator.Result r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);
         System.out.println(r.plan().summary());
         if (planFile != null) {
             QuantPlanJson.write(r.plan(), planFile);
@@ -107,11 +98,6 @@ final class QuantizeCommand implements Callable<Integer> {
      * @param sizeMb mixed precision's size budget, or null for the target's default
      */
     static Calibrator.Result calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb) {
-        return calibrate(l, o, cfg, mixed, sizeMb, MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP);
-    }
-
-    static Calibrator.Result calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb,
-                                       MixedPrecisionCalibration.MsaNorm msaNorm) {
         if (mixed != null && !cfg.isVt()) throw new Main.UserException("--bits " + mixed.cliName() + ": mixed precision is VT-PTQ's (--method vtptq)");
         Path data = o.calibPath();
         long t0 = System.nanoTime();
@@ -126,17 +112,20 @@ final class QuantizeCommand implements Callable<Integer> {
                 r = Calibrator.calibrate(l.model(), set.images(), labels, cfg, data.toString(), (id, done, total) -> bar.update(done));
             } else {
                 MixedPrecisionCalibration.Result m = MixedPrecisionCalibration.calibrate(l.model(), set.images(), labels, cfg,
-                        mixed, sizeMb, msaNorm, data.toString(), (id, done, total) -> bar.update(done));
+                        mixed, sizeMb, o.msaNorm(), data.toString(), (id, done, total) -> bar.update(done));
                 bar.close();
                 m.allocation().report().forEach(System.out::println);
-                System.out.printf(Locale.ROOT, "mixed precision: nuclear norms and unit errors %.1f s%n", m.sensitivity());
+                System.out.printf(Locale.ROOT, "mixed precision: nuclear norms (SVD) %.1f s, unit errors and allocation %.1f s%n",
+                        m.nuclearNorms(), m.unitErrors());
                 r = new Calibrator.Result(m.plan(), m.timing());
             }
         }
         Calibrator.Timing t = r.timing();
         System.out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, float forward+backward %.1f s, "
-                        + "search %.1f s: linear %.1f s, matmul %.1f s)%n",
-                load + t.total(), load, t.forwardBackward(), t.search(), t.linearSearch(), t.matmulSearch());
+                        + "search %.1f s: linear %.1f s%s, matmul %.1f s)%n",
+                load + t.total(), load, t.forwardBackward(), t.search(), t.linearSearch(),
+                cfg.isVt() ? String.format(Locale.ROOT, " of which bias correction %.1f s", t.biasCorrection()) : "",
+                t.matmulSearch());
         return r;
     }
 }

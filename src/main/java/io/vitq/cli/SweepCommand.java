@@ -31,6 +31,7 @@ final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<BitsOption> bitOptions = table.bitOptions();
+        calibOptions.msaNorm(); // checked before any work
         for (String m : methods) for (BitsOption b : bitOptions) calibOptions.config(m, b); // validate before any work
         if (bitOptions.stream().anyMatch(b -> b.mixed() != null) && methods.stream().noneMatch(m -> m.equalsIgnoreCase("vtptq")))
             throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");
@@ -39,7 +40,7 @@ final class SweepCommand implements Callable<Integer> {
         StringBuilder md = new StringBuilder("| model | float |");
         StringBuilder sep = new StringBuilder("|---|---:|");
         for (String m : methods) for (BitsOption b : bitOptions) {
-            md.append(' ').append(m).append(' ').append(b.label()).append(" |");
+            md.append(' ').append(m).append(' ').append(calibOptions.bitsLabel(b)).append(" |");
             sep.append("---:|");
         }
         md.append('\n').append(sep).append('\n');
@@ -57,13 +58,14 @@ final class SweepCommand implements Callable<Integer> {
                     line.append(" – |"); // mixed precision is VT-PTQ's
                     continue;
                 }
-                CellStore.Cell c = runner.cell(l, m, b.label(), calibOptions.config(m, b), b.mixed());
+                String bits = calibOptions.bitsLabel(b);
+                CellStore.Cell c = runner.cell(l, m, bits, calibOptions.config(m, b), b.mixed());
                 line.append(' ').append(TableRunner.pct(c));
                 if (b.mixed() != null || bitOptions.stream().anyMatch(o -> o.mixed() != null))
                     line.append(String.format(java.util.Locale.ROOT, " (%.1f MB)", c.sizeMb()));
                 line.append(" |");
-                row.put(m + " " + b.label(), c.top1());
-                row.put(m + " " + b.label() + " MB", c.sizeMb());
+                row.put(m + " " + bits, c.top1());
+                row.put(m + " " + bits + " MB", c.sizeMb());
             }
             md.append(line).append('\n');
             rows.add(row);

@@ -57,7 +57,7 @@ final class TableRunner {
             r = EvalCommand.evaluate(l, plan, false, data, limit, batch);
         }
         CellStore.Cell cell = new CellStore.Cell(model, setting, bits, r.top1(), r.top5(), r.images(), calibSeconds,
-                cfg == null ? "float" : cfg.options().toString(), sizeMb(l.model(), plan));
+                plan == null ? "float" : plan.info().options().toString(), sizeMb(l.model(), plan));
         store.put(cell);
         System.err.printf(Locale.ROOT, "vitq: %s, %s %s: top-1 %.2f %%%n", model, setting, bits, cell.top1());
         return cell;

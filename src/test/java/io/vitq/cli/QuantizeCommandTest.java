@@ -66,6 +66,19 @@ class QuantizeCommandTest {
 
     /** Acceptance 5 of issue 4, in process: the loaded file's logits equal the calibrated plan's, bit for bit. */
     @Test
+    void mixedPrecisionReportsEveryPhase(@TempDir Path tmp) throws Exception {
+        Path plan = tmp.resolve("mp.json");
+        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
+                "--rounds", "1", "--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "output", "--plan", plan.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("nuclear norms (SVD)") && r.out().contains("unit errors"), r.out());
+        assertTrue(r.out().contains("of which bias correction"), r.out());
+        assertTrue(Files.readString(plan).contains("nuclear norm of the output feature"), "the plan names the norm");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "svd",
+                "--plan", tmp.resolve("x.json").toString()), 1, "--mp-msa-norm", "svd");
+    }
+
+    @Test
     void savedFileGivesTheSameLogitsAsRightAfterCalibration(@TempDir Path tmp) throws Exception {
         ModelLoader.Loaded fp = ModelLoader.load(MODEL, null);
         CalibrationSet set = CalibrationSet.load(Path.of(CALIB), 3, fp.model().preprocessing());

@@ -41,6 +41,16 @@ class TableCommandsTest {
         assertEquals(table(first.out()), table(again.out()), "the resumed run prints the same table");
     }
 
+    @Test
+    void sweepKeepsTheOutputNormApart(@TempDir Path tmp) throws Exception {
+        Path results = tmp.resolve("cells.json");
+        CliTest.Run r = run(args(new String[] {"sweep", "--models", MODEL, "--methods", "vtptq", "--bits", "mp8",
+                "--data", VAL}, "--mp-msa-norm", "output", "--results", results.toString()));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("| vtptq MP8 (output norm) |"), r.out());
+        assertTrue(Files.readString(results).contains("\"bits\" : \"MP8 (output norm)\""), Files.readString(results));
+    }
+
     static String table(String out) {
         return out.lines().filter(l -> l.startsWith("|")).reduce("", (a, b) -> a + b + "\n");
     }
