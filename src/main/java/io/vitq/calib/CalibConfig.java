@@ -18,12 +18,14 @@ import java.util.Map;
  * @param twinGelu             fc2's input through the twin-uniform GELU quantizer (else signed per tensor)
  * @param geluPowerOfTwo       twin GELU positive step restricted to {@code 2^m · Δ_neg} (paper; integer shifts)
  * @param trueLabels           Hessian gradients from the images' labels instead of the float model's own top-1
+ * @param sequential           calibrate op by op on inputs that carry the quantization of the ops before
+ *                             (else "parallel": every op on float inputs, as the reference does)
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
                           boolean patchEmbedPerChannel, boolean twinSoftmax, TwinSoftmaxQuantizer.Mode softmaxMode,
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
-                          boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt) {
+                          boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -70,7 +72,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false);
     }
 
     /**
@@ -80,7 +82,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false);
     }
 
     /**
@@ -91,7 +93,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults());
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false);
     }
 
     /** The method by its command-line name. */
@@ -104,61 +106,87 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         };
     }
 
-    public CalibConfig withMetric(Metric m) {
-        return new CalibConfig(method, weightBits, activationBits, m, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, vt);
+    /**
+     * The mutable copy behind the {@code with*} methods: each changes one setting of a copy, so
+     * adding a setting touches only the record, this class and {@link #options()}.
+     */
+    private static final class Copy {
+        String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
+        boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
+        boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
+        VtOptions vt; boolean sequential;
+
+        Copy(CalibConfig c) {
+            method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
+            alpha = c.alpha; beta = c.beta; candidates = c.candidates; rounds = c.rounds;
+            patchEmbedPerChannel = c.patchEmbedPerChannel; twinSoftmax = c.twinSoftmax; softmaxMode = c.softmaxMode;
+            softmaxSplits = c.softmaxSplits; twinGelu = c.twinGelu; geluPowerOfTwo = c.geluPowerOfTwo;
+            geluMaxShift = c.geluMaxShift; trueLabels = c.trueLabels; opBits = c.opBits; vt = c.vt; sequential = c.sequential;
+        }
+
+        CalibConfig build() {
+            return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
+                    patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
+                    trueLabels, opBits, vt, sequential);
+        }
     }
 
+    private CalibConfig with(java.util.function.Consumer<Copy> change) {
+        Copy c = new Copy(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    public CalibConfig withMetric(Metric m) { return with(c -> c.metric = m); }
+
     public CalibConfig withTwins(boolean softmax, boolean gelu) {
-        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                softmax, softmaxMode, softmaxSplits, gelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, vt);
+        return with(c -> {
+            c.twinSoftmax = softmax;
+            c.twinGelu = gelu;
+        });
     }
 
     public CalibConfig withSearch(int newCandidates, int newRounds) {
-        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, newCandidates, newRounds,
-                patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, vt);
+        return with(c -> {
+            c.candidates = newCandidates;
+            c.rounds = newRounds;
+        });
     }
 
-    public CalibConfig withSoftmaxMode(TwinSoftmaxQuantizer.Mode mode) {
-        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, mode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, vt);
-    }
+    public CalibConfig withSoftmaxMode(TwinSoftmaxQuantizer.Mode mode) { return with(c -> c.softmaxMode = mode); }
 
-    public CalibConfig withGeluPowerOfTwo(boolean p2) {
-        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, p2, geluMaxShift, trueLabels, opBits, vt);
-    }
+    public CalibConfig withGeluPowerOfTwo(boolean p2) { return with(c -> c.geluPowerOfTwo = p2); }
 
-    public CalibConfig withTrueLabels(boolean labels) {
-        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, labels, opBits, vt);
-    }
+    public CalibConfig withTrueLabels(boolean labels) { return with(c -> c.trueLabels = labels); }
 
-    public CalibConfig withOpBits(java.util.List<OpBits> bits) {
-        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, bits, vt);
-    }
+    public CalibConfig withOpBits(java.util.List<OpBits> bits) { return with(c -> c.opBits = bits); }
+
+    /** Sequential calibration: each op calibrated on inputs that carry the quantization of every op before it. */
+    public CalibConfig withSequential(boolean seq) { return with(c -> c.sequential = seq); }
 
     /** The settings for one op: the default bits, or those of the last override whose pattern matches the id. */
     public CalibConfig forOp(String opId) {
         OpBits hit = null;
         for (OpBits o : opBits) if (o.matches(opId)) hit = o;
         if (hit == null || (hit.weightBits() == weightBits && hit.activationBits() == activationBits)) return this;
-        return new CalibConfig(method, hit.weightBits(), hit.activationBits(), metric, alpha, beta, candidates, rounds,
-                patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                trueLabels, java.util.List.of(), vt);
+        OpBits bits = hit;
+        return with(c -> {
+            c.weightBits = bits.weightBits();
+            c.activationBits = bits.activationBits();
+            c.opBits = java.util.List.of();
+        });
     }
 
     /** The same settings at other default bit widths (no per-op overrides). */
     public CalibConfig withBits(int w, int a) {
-        return new CalibConfig(method, w, a, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, java.util.List.of(), vt);
+        return with(c -> {
+            c.weightBits = w;
+            c.activationBits = a;
+            c.opBits = java.util.List.of();
+        });
     }
 
-    public CalibConfig withVt(VtOptions v) {
-        return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds, patchEmbedPerChannel,
-                twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift, trueLabels, opBits, v);
-    }
+    public CalibConfig withVt(VtOptions v) { return with(c -> c.vt = v); }
 
     /** VT-PTQ: one scale per tensor for every operand, iterations while the objective improves. */
     public boolean isVt() { return vt != null; }
@@ -187,7 +215,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             m.put("bias_correction", vt.biasCorrection() ? "on" : "off");
         }
         if (metric == Metric.HESSIAN) m.put("gradient", trueLabels ? "cross-entropy, true labels" : "cross-entropy, float top-1");
-        m.put("paradigm", "parallel");
+        m.put("paradigm", sequential ? "sequential" : "parallel");
         if (!opBits.isEmpty()) {
             StringBuilder sb = new StringBuilder();
             for (OpBits o : opBits) sb.append(sb.length() == 0 ? "" : ", ").append(o.pattern()).append("=W")

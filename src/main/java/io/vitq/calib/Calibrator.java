@@ -65,7 +65,8 @@ public final class Calibrator {
                 throw new IllegalArgumentException("--op-bits " + o.pattern() + ": matches no op of " + model.name()
                         + " (op ids: 'vitq info --model ... --ops')");
         long t0 = System.nanoTime();
-        Searches run = search(model, images, labels, cfg, id -> List.of(cfg.forOp(id)), null, progress);
+        Searches run = cfg.sequential() ? SequentialCalibration.search(model, images, labels, cfg, progress)
+                : search(model, images, labels, cfg, id -> List.of(cfg.forOp(id)), null, progress);
         long total = System.nanoTime() - t0;
         Map<String, OpQuant> found = new HashMap<>();
         run.results().forEach((id, byBits) -> found.put(id, byBits.values().iterator().next()));

@@ -66,6 +66,9 @@ public final class MixedPrecisionCalibration {
 
     public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, MpTarget target,
                                    Double sizeMb, MsaNorm msaNorm, String calibration, Calibrator.Progress progress) {
+        if (cfg.sequential())
+            throw new IllegalArgumentException("sequential calibration needs each op's bits before the next op: "
+                    + "mixed precision chooses them afterwards; calibrate mixed precision in parallel");
         UnitPlan units = UnitPlan.of(model);
         long budget = MixedPrecision.budget(units, target, sizeMb); // fails early on an impossible budget
         int base = target.baseBits();

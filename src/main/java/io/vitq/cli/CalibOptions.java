@@ -59,6 +59,11 @@ public final class CalibOptions {
                     + "or of the unit's output feature (proj's output, like the MLP unit).")
     String msaNorm;
 
+    @Option(names = "--sequential",
+            description = "Sequential calibration: each op calibrated on inputs carrying the quantization of the ops before it "
+                    + "(default: parallel, every op on float inputs, as the reference does).")
+    boolean sequential;
+
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
 
@@ -111,7 +116,7 @@ public final class CalibOptions {
             case "power-of-two" -> c.withGeluPowerOfTwo(true);
             default -> throw new Main.UserException("--gelu-grid " + geluGrid + ": expected linear or power-of-two");
         };
-        c = c.withTrueLabels(labels);
+        c = c.withTrueLabels(labels).withSequential(sequential);
         if (c.isVt()) {
             CalibConfig.VtOptions v = c.vt();
             boolean norm = switch (rankingNorm.toLowerCase(Locale.ROOT)) {

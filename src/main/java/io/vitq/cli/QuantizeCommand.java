@@ -99,6 +99,8 @@ final class QuantizeCommand implements Callable<Integer> {
      */
     static Calibrator.Result calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb) {
         if (mixed != null && !cfg.isVt()) throw new Main.UserException("--bits " + mixed.cliName() + ": mixed precision is VT-PTQ's (--method vtptq)");
+        if (mixed != null && cfg.sequential())
+            throw new Main.UserException("--sequential: mixed precision chooses the bits after the searches; calibrate it in parallel");
         Path data = o.calibPath();
         long t0 = System.nanoTime();
         CalibrationSet set = CalibrationSet.load(data, o.calibSize, l.model().preprocessing());

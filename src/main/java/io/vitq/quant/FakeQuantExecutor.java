@@ -131,6 +131,15 @@ public final class FakeQuantExecutor implements Executor {
 
     @Override
     public void attention(AttentionOp op, float[] qkv, int groups, float[] out) {
+        attention(op, qkv, groups, out, null);
+    }
+
+    /**
+     * {@link #attention(AttentionOp, float[], int, float[])}, also copying the softmax
+     * probabilities, as they reach matmul2's quantizer, into {@code probabilities [G, H, T, T]}
+     * (null: no copy). Sequential calibration uses them as matmul2's float input.
+     */
+    public void attention(AttentionOp op, float[] qkv, int groups, float[] out, float[] probabilities) {
         MatmulQuant mm1 = plan.op(op.matmul1Id()) instanceof MatmulQuant m ? m : null;
         MatmulQuant mm2 = plan.op(op.matmul2Id()) instanceof MatmulQuant m ? m : null;
         OperandQuant q = mm1 == null ? null : mm1.a(), k = mm1 == null ? null : mm1.b();
@@ -152,8 +161,17 @@ public final class FakeQuantExecutor implements Executor {
             fakeQuantPart(op.matmul1Id(), (UniformOperand) k, QkvPart.K, spec, src, rows);
             fakeQuantPart(op.matmul2Id(), (UniformOperand) v, QkvPart.V, spec, src, rows);
         }
-        AttentionKernel.forward(spec, src, groups, out, op.bias(), op.biasGroups(),
-                probabilityHook(op.matmul2Id(), p, spec.heads()));
+        AttentionKernel.ProbabilityHook hook = probabilityHook(op.matmul2Id(), p, spec.heads());
+        if (probabilities != null) {
+            // the kernel hands each (group, head) its own T x T block, row i at off = i * T
+            int heads = spec.heads(), tt = spec.tokens() * spec.tokens();
+            AttentionKernel.ProbabilityHook quantize = hook;
+            hook = (g, h, row, off, n) -> {
+                System.arraycopy(row, off, probabilities, (g * heads + h) * tt + off, n);
+                if (quantize != null) quantize.apply(g, h, row, off, n);
+            };
+        }
+        AttentionKernel.forward(spec, src, groups, out, op.bias(), op.biasGroups(), hook);
     }
 
     /** {@code q *= scale} in place on the q columns, a float multiply as PyTorch does it. */

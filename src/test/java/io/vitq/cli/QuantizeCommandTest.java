@@ -76,6 +76,8 @@ class QuantizeCommandTest {
         assertTrue(Files.readString(plan).contains("nuclear norm of the output feature"), "the plan names the norm");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "svd",
                 "--plan", tmp.resolve("x.json").toString()), 1, "--mp-msa-norm", "svd");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--sequential",
+                "--plan", tmp.resolve("x.json").toString()), 1, "--sequential", "parallel");
     }
 
     @Test
