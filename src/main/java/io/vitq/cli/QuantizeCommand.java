@@ -108,7 +108,8 @@ final class QuantizeCommand implements Callable<Integer> {
         int[] labels = cfg.trueLabels() ? set.labelsOrNull() : null;
         if (cfg.trueLabels() && labels == null) throw new Main.UserException("--labels: " + data + " has unlabelled images");
         Calibrator.Result r;
-        try (ProgressBar bar = new ProgressBar("calibrate " + cfg.method() + " " + cfg.bitsLabel(),
+        try (ProgressBar bar = new ProgressBar("calibrate " + cfg.method() + " "
+                + (mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : cfg.bitsLabel()) + (cfg.sequential() ? " sequential" : ""),
                 Calibrator.forwardOrder(l.model()).size())) {
             if (mixed == null) {
                 r = Calibrator.calibrate(l.model(), set.images(), labels, cfg, data.toString(), (id, done, total) -> bar.update(done));
