@@ -41,6 +41,7 @@ final class TableRunner {
                         io.vitq.calib.mp.MpTarget mixed) throws IOException {
         String model = l.model().name();
         CellStore.Cell done = store.get(model, setting, bits);
+        if (done != null && !(done.sizeMb() > 0)) done = withSize(l.model(), done); // written before sizes were kept
         if (done != null) {
             System.err.printf(Locale.ROOT, "vitq: %s, %s %s: %.2f %% (from the results file)%n", model, setting, bits, done.top1());
             return done;
@@ -73,6 +74,15 @@ final class TableRunner {
         String mp = plan.info().options().get("size_mb");
         if (mp != null) return Double.parseDouble(mp);
         return ModelSize.mb(ModelSize.uniformBits(params, plan.info().weightBits()));
+    }
+
+    /** A stored cell without a size: the float size, or the uniform size of its {@code WxAy} bits. */
+    private static CellStore.Cell withSize(io.vitq.model.Model m, CellStore.Cell c) {
+        java.util.regex.Matcher w = java.util.regex.Pattern.compile("W(\\d+)A\\d+").matcher(c.bits());
+        int bits = c.setting().equals("float") ? 32 : w.matches() ? Integer.parseInt(w.group(1)) : -1;
+        if (bits < 0) return c; // a mixed-precision cell always stores its size
+        return new CellStore.Cell(c.model(), c.setting(), c.bits(), c.top1(), c.top5(), c.images(), c.calibSeconds(),
+                c.note(), ModelSize.mb(ModelSize.uniformBits(m.parameterCount(), bits)));
     }
 
     static String pct(CellStore.Cell c) { return String.format(Locale.ROOT, "%.2f", c.top1()); }

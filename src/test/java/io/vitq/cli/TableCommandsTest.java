@@ -51,6 +51,20 @@ class TableCommandsTest {
         assertTrue(Files.readString(results).contains("\"bits\" : \"MP8 (output norm)\""), Files.readString(results));
     }
 
+    @Test
+    void cellsWrittenWithoutASizeGetOne(@TempDir Path tmp) throws Exception {
+        Path results = tmp.resolve("old.json");
+        String cell = "{ \"model\" : \"vit_tiny_patch16_224\", \"setting\" : \"%s\", \"bits\" : \"%s\", \"top1\" : 50.0, "
+                + "\"top5\" : 60.0, \"images\" : 6, \"calibSeconds\" : 1.0, \"note\" : \"old\" }";
+        Files.writeString(results, "{ \"vit_tiny_patch16_224 | float | FP32\" : " + String.format(cell, "float", "FP32")
+                + ", \"vit_tiny_patch16_224 | basePTQ | W6A6\" : " + String.format(cell, "basePTQ", "W6A6") + " }");
+        CliTest.Run r = run(args(new String[] {"sweep", "--models", MODEL, "--methods", "basePTQ", "--bits", "w6a6",
+                "--data", VAL}, "--results", results.toString()));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("| 50.00 (22.9 MB) |"), r.out()); // float: 5.72 M parameters x 4 bytes
+        assertTrue(r.err().contains("(from the results file)"), r.err());
+    }
+
     static String table(String out) {
         return out.lines().filter(l -> l.startsWith("|")).reduce("", (a, b) -> a + b + "\n");
     }
