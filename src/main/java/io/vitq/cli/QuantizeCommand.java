@@ -47,6 +47,10 @@ final class QuantizeCommand implements Callable<Integer> {
                     + "--op-bits 'blocks.*.mlp.fc2=w8a8'). Op ids: 'vitq info --ops'.")
     java.util.List<String> opBits = new java.util.ArrayList<>();
 
+    @Option(names = "--no-mixed-precision",
+            description = "vtptq with --bits mp6/mp8: every op at the target's 6 or 8 bits instead (VT-PTQ's Table 3 ablation).")
+    boolean noMixedPrecision;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the quantized model (safetensors).")
     Path output;
 
@@ -57,6 +61,11 @@ final class QuantizeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CalibConfig cfg = config();
         BitsOption b = BitsOption.parse(bits);
+        if (noMixedPrecision) {
+            if (b.mixed() == null) throw new Main.UserException("--no-mixed-precision goes with --bits mp6 or mp8");
+            if (sizeMb != null) throw new Main.UserException("--no-mixed-precision: --size-mb is a mixed-precision budget");
+            b = new BitsOption(b.weight(), b.activation(), null);
+        }
         if (sizeMb != null && b.mixed() == null) throw new Main.UserException("--size-mb needs --bits mp6 or mp8");
         if (sizeMb != null && !(sizeMb > 0)) throw new Main.UserException("--size-mb must be positive, got " + sizeMb);
         if (output == null && planFile == null) throw new Main.UserException("give -o FILE (quantized model) and/or --plan FILE");

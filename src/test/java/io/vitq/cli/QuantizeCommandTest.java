@@ -76,6 +76,14 @@ class QuantizeCommandTest {
         assertTrue(Files.readString(plan).contains("nuclear norm of the output feature"), "the plan names the norm");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "svd",
                 "--plan", tmp.resolve("x.json").toString()), 1, "--mp-msa-norm", "svd");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "w8a8", "--no-mixed-precision",
+                "--plan", tmp.resolve("x.json").toString()), 1, "--no-mixed-precision", "mp6 or mp8");
+        Path fixed = tmp.resolve("fixed.json");
+        CliTest.Run f = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
+                "--rounds", "1", "--method", "vtptq", "--bits", "mp8", "--no-mixed-precision", "--plan", fixed.toString());
+        assertEquals(0, f.exit(), f.err());
+        assertTrue(!f.out().contains("nuclear norms") && Files.readString(fixed).contains("\"weightBits\": 8")
+                && !Files.readString(fixed).contains("mixed_precision"), f.out());
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--sequential",
                 "--plan", tmp.resolve("x.json").toString()), 1, "--sequential", "parallel");
     }
