@@ -37,8 +37,10 @@ public final class Calibrator {
         void opDone(String opId, int done, int total);
     }
 
-    /** Wall time of the phases, in seconds: the float forward + backward, and the interval searches. */
-    /** Seconds per phase; {@code biasCorrection} (VT-PTQ) is part of {@code linearSearch}. */
+    /**
+     * Wall time of the phases, in seconds: the float forward + backward, and the interval searches;
+     * {@code biasCorrection} (VT-PTQ) is part of {@code linearSearch}.
+     */
     public record Timing(double forwardBackward, double linearSearch, double matmulSearch, double biasCorrection, double total) {
         public double search() { return linearSearch + matmulSearch; }
     }

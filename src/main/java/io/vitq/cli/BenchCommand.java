@@ -5,7 +5,6 @@ import io.vitq.calib.Calibrator;
 import io.vitq.data.CalibrationSet;
 import io.vitq.eval.Reports;
 import io.vitq.eval.Throughput;
-import io.vitq.eval.TopK;
 import io.vitq.export.OnnxExporter;
 import io.vitq.export.Ort;
 import io.vitq.io.ModelLoader;
@@ -16,6 +15,7 @@ import io.vitq.model.ModelException;
 import io.vitq.model.ModelZoo;
 import io.vitq.model.RandomWeights;
 import io.vitq.model.ViTConfig;
+import io.vitq.model.VitBackward;
 import io.vitq.model.Weights;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.QuantPlan;
@@ -118,21 +118,22 @@ final class BenchCommand implements Callable<Integer> {
     private List<Row> benchModel(String name, Path imageList, boolean ort, Path tmp) throws Exception {
         Loaded l = load(name);
         Model model = l.model();
-        Tensor x = batchOf(CalibrationSet.load(imageList, Math.min(batch, 32), model.preprocessing()).images(), batch);
-        CalibrationSet planSet = CalibrationSet.load(imageList, PLAN_IMAGES, model.preprocessing());
+        // one decode: the batch's distinct images, the plan's images among them
+        Tensor loaded = CalibrationSet.load(imageList, Math.max(Math.min(batch, 32), PLAN_IMAGES), model.preprocessing()).images();
+        Tensor x = batchOf(loaded, batch), planImages = batchOf(loaded, PLAN_IMAGES);
 
         CalibConfig cfg = CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(PLAN_CANDIDATES, PLAN_ROUNDS);
         System.err.printf(Locale.ROOT, "vitq: %s%s: plan PTQ4ViT W8A8 (power-of-two GELU, search shortened to %d images, "
                 + "%d candidates, %d round: scale values do not change speed)%n", model.name(),
                 l.random() ? " (random weights)" : "", PLAN_IMAGES, PLAN_CANDIDATES, PLAN_ROUNDS);
-        QuantPlan plan = Calibrator.calibrate(model, planSet.images(), null, cfg, imageList.toString(), null).plan();
+        QuantPlan plan = Calibrator.calibrate(model, planImages, null, cfg, imageList.toString(), null).plan();
 
         Path qFile = tmp.resolve(model.name() + ".safetensors");
         QuantizedModelFile.write(qFile, model.name(), l.weights(), plan);
         double floatMb = model.parameterCount() * 4 / 1e6, quantMb = Files.size(qFile) / 1e6;
 
         List<Row> rows = new ArrayList<>();
-        int[] reference = top1(model.forward(x, FloatExecutor.INSTANCE));
+        int[] reference = top1(model.forward(x, FloatExecutor.INSTANCE).data(), batch);
         rows.add(measure(model.name(), "vitq float", floatMb, reference, () -> model.forward(x, FloatExecutor.INSTANCE).data()));
         FakeQuantExecutor fake = new FakeQuantExecutor(plan, model);
         rows.add(measure(model.name(), "vitq fake quant", quantMb, reference, () -> model.forward(x, fake).data()));
@@ -166,7 +167,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code n} images repeated to fill a batch of {@code size}. */
+    /** The images repeated (or cut) to a batch of {@code size}. */
     private static Tensor batchOf(Tensor images, int size) {
         int per = images.size() / images.dim(0);
         float[] d = new float[size * per];
@@ -190,14 +191,8 @@ final class BenchCommand implements Callable<Integer> {
         return row;
     }
 
-    private static int[] top1(Tensor logits) { return top1(logits.data(), logits.dim(0)); }
-
-    private static int[] top1(float[] logits, int n) {
-        int classes = logits.length / n;
-        int[] t = new int[n];
-        for (int i = 0; i < n; i++) t[i] = TopK.of(logits, i * classes, classes, 1).top1();
-        return t;
-    }
+    /** Top-1 (first maximum) of each of the {@code n} logit rows. */
+    private static int[] top1(float[] logits, int n) { return VitBackward.topOne(logits, n, logits.length / n); }
 
     private static int agree(int[] a, int[] b) {
         int n = 0;
@@ -210,7 +205,7 @@ final class BenchCommand implements Callable<Integer> {
                 + "|---|---|---:|---:|---:|---:|\n");
         for (Row r : rows) {
             md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.0f | %.1f | %s |%n", r.model(), r.engine(),
-                    r.imagesPerSecond(), r.msPerBatch(), r.fileMb(), r.sameTop1() < 0 ? "" : r.sameTop1() + "/" + r.batch()));
+                    r.imagesPerSecond(), r.msPerBatch(), r.fileMb(), r.sameTop1() + "/" + r.batch()));
         }
         return md.toString();
     }

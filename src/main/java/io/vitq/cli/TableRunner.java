@@ -69,11 +69,14 @@ final class TableRunner {
      * mixed-precision plan its recorded size, otherwise the plan's weight bits.
      */
     static double sizeMb(io.vitq.model.Model m, QuantPlan plan) {
-        long params = m.parameterCount();
-        if (plan == null) return ModelSize.mb(ModelSize.uniformBits(params, 32));
+        if (plan == null) return uniformMb(m, 32);
         String mp = plan.info().options().get("size_mb");
         if (mp != null) return Double.parseDouble(mp);
-        return ModelSize.mb(ModelSize.uniformBits(params, plan.info().weightBits()));
+        return uniformMb(m, plan.info().weightBits());
+    }
+
+    private static double uniformMb(io.vitq.model.Model m, int bits) {
+        return ModelSize.mb(ModelSize.uniformBits(m.parameterCount(), bits));
     }
 
     /** A stored cell without a size: the float size, or the uniform size of its {@code WxAy} bits. */
@@ -82,7 +85,7 @@ final class TableRunner {
         int bits = c.setting().equals("float") ? 32 : w.matches() ? Integer.parseInt(w.group(1)) : -1;
         if (bits < 0) return c; // a mixed-precision cell always stores its size
         return new CellStore.Cell(c.model(), c.setting(), c.bits(), c.top1(), c.top5(), c.images(), c.calibSeconds(),
-                c.note(), ModelSize.mb(ModelSize.uniformBits(m.parameterCount(), bits)));
+                c.note(), uniformMb(m, bits));
     }
 
     static String pct(CellStore.Cell c) { return String.format(Locale.ROOT, "%.2f", c.top1()); }
