@@ -44,6 +44,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--integer", description = "Quantized model: run it in integers (int8 codes, int32 accumulation) instead of fake quantization.")
     boolean integer;
 
+    @Option(names = "--products", paramLabel = "dequantized|codes", defaultValue = "dequantized",
+            description = "Quantized model, fake quantization: sum products of dequantized values (the reference's arithmetic, "
+                    + "default) or of the codes, dequantized once per sum (rounds exactly as --integer does).")
+    String products;
+
     @Option(names = "--compare-fp", description = "Quantized model: also run the float model (decoded weights, no quantization) and report top-1 agreement and mean KL.")
     boolean compareFp;
 
@@ -58,7 +63,15 @@ final class EvalCommand implements Callable<Integer> {
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");
         if (integer && qp == null) throw new Main.UserException("--integer needs a quantized model (a quantized file or --plan FILE)");
+        FakeQuantExecutor.Products arithmetic = switch (products) {
+            case "dequantized" -> FakeQuantExecutor.Products.DEQUANTIZED;
+            case "codes" -> FakeQuantExecutor.Products.CODES;
+            default -> throw new Main.UserException("--products " + products + ": expected dequantized or codes");
+        };
+        if (arithmetic != FakeQuantExecutor.Products.DEQUANTIZED && (qp == null || integer))
+            throw new Main.UserException("--products codes applies to the fake quantization of a quantized model (not to float or --integer)");
         Executor ex = null;
+        if (qp != null && !integer) ex = new FakeQuantExecutor(qp, l.model(), arithmetic);
         if (integer) {
             io.vitq.runtime.IntegerExecutor ie = new io.vitq.runtime.IntegerExecutor(qp, l.model());
             ie.notes().forEach(n -> System.err.println("vitq: note: " + n));

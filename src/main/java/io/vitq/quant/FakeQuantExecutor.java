@@ -30,11 +30,30 @@ import java.util.concurrent.ConcurrentHashMap;
  * Ops without a plan entry (and operands a plan leaves null) run in float exactly as
  * {@link FloatExecutor}, so an empty plan gives bit-identical logits.
  *
+ * <p>How the products are summed is a choice ({@link Products}): the reference's dequantized
+ * operands (default), or products of codes dequantized once per sum as the integer runtime does.
+ *
  * <p>Inputs are never modified (only the output buffers are written): quantized inputs go to
  * per-thread scratch copies. An executor is bound to the model it was built for; its cache of
  * quantized weights is shared, so concurrent forwards from different threads are safe.
  */
 public final class FakeQuantExecutor implements Executor {
+    /** How a quantized op's products are summed; both compute the same quantized function. */
+    public enum Products {
+        /**
+         * Each operand is dequantized ({@code code · step}) and the float GEMM sums the products of
+         * those values: the PTQ4ViT reference's arithmetic, and the one the result tables use.
+         */
+        DEQUANTIZED,
+        /**
+         * The float GEMM sums products of the codes themselves (exact: integers below 2^24 for 8-bit
+         * codes and K ≤ 1023) and each sum is dequantized once, {@code acc · Δa Δw + bias}: the
+         * integer runtime's rounding, so that integer execution can be checked against it
+         * ({@link CodeProducts}). Ops without a code form keep dequantized products.
+         */
+        CODES
+    }
+
     /** Cached corrected biases (VT-PTQ), by op id; the layer's own bias otherwise. */
     private final java.util.Map<String, float[]> biases = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -44,6 +63,9 @@ public final class FakeQuantExecutor implements Executor {
     }
 
     private final QuantPlan plan;
+    private final Products products;
+    /** The code-product arithmetic's prepared weights; null with dequantized products. */
+    private final CodeProducts codeProducts;
     /** Fake-quantized weights, packed on first use (op id -> packed copy and the weight it came from). */
     private final ConcurrentHashMap<String, QuantWeight> weights = new ConcurrentHashMap<>();
     /** Per-thread copy of a Linear input or a qkv buffer (the forward's thread, not the pool's). */
@@ -65,8 +87,13 @@ public final class FakeQuantExecutor implements Executor {
      *                                  ({@link PlanModelCheck}) or puts a quantizer on an operand
      *                                  it cannot apply to (e.g. twin softmax on q)
      */
-    public FakeQuantExecutor(QuantPlan plan, Model model) {
+    public FakeQuantExecutor(QuantPlan plan, Model model) { this(plan, model, Products.DEQUANTIZED); }
+
+    /** @see #FakeQuantExecutor(QuantPlan, Model) */
+    public FakeQuantExecutor(QuantPlan plan, Model model, Products products) {
         PlanModelCheck.check(plan, model);
+        this.products = java.util.Objects.requireNonNull(products, "products");
+        this.codeProducts = products == Products.CODES ? new CodeProducts() : null;
         for (AttentionOp a : model.attentionOps()) {
             if (plan.op(a.matmul1Id()) instanceof MatmulQuant m1) {
                 requireUniformOrNull(a.matmul1Id(), "a (q)", m1.a());
@@ -84,12 +111,18 @@ public final class FakeQuantExecutor implements Executor {
 
     public QuantPlan plan() { return plan; }
 
+    public Products products() { return products; }
+
     // ---- Linear ----
 
     @Override
     public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
         if (!(plan.op(op.id()) instanceof LinearQuant lq)) {
             FloatExecutor.INSTANCE.linear(op, x, m, y, act, accumulate);
+            return;
+        }
+        if (codeProducts != null && lq.input() != null) {
+            codeProducts.linear(op, lq, biasOf(op, lq), x, m, y, act, accumulate);
             return;
         }
         float[] xq = lq.input() == null ? x : quantizedInput(op.id(), lq.input(), x, m, op.in());
@@ -142,6 +175,10 @@ public final class FakeQuantExecutor implements Executor {
     public void attention(AttentionOp op, float[] qkv, int groups, float[] out, float[] probabilities) {
         MatmulQuant mm1 = plan.op(op.matmul1Id()) instanceof MatmulQuant m ? m : null;
         MatmulQuant mm2 = plan.op(op.matmul2Id()) instanceof MatmulQuant m ? m : null;
+        if (codeProducts != null && probabilities == null && (mm1 != null || mm2 != null) && CodeProducts.supports(mm1, mm2)) {
+            CodeProducts.attention(op, mm1, mm2, qkv, groups, out);
+            return;
+        }
         OperandQuant q = mm1 == null ? null : mm1.a(), k = mm1 == null ? null : mm1.b();
         OperandQuant p = mm2 == null ? null : mm2.a(), v = mm2 == null ? null : mm2.b();
         AttentionKernel.Spec spec = op.spec();

@@ -112,6 +112,32 @@ public final class TwinGeluQuantizer {
         for (; i < len; i++) dst[dstOff + i] = fakeQuant(src[srcOff + i]);
     }
 
+    /**
+     * The fake quant's two factors as floats: {@code pos[i] = clamp(rint(x / Δpos), 0, L)} and
+     * {@code neg[i] = clamp(rint(x / Δneg), -2^(k-1), 0)} (exact integers, zero is +0; at most one
+     * is non-zero), so that {@code fakeQuant(x) = pos · Δpos + neg · Δneg} bit for bit.
+     */
+    public void codeValues(String opId, float[] src, int srcOff, float[] pos, float[] neg, int dstOff, int len) {
+        QuantChecks.range(src, srcOff, len);
+        QuantChecks.range(pos, dstOff, len);
+        QuantChecks.range(neg, dstOff, len);
+        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
+            int n = Math.min(QuantChecks.BLOCK, len - b);
+            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
+            int i = 0, upper = FS.loopBound(n), s0 = srcOff + b, d0 = dstOff + b;
+            for (; i < upper; i += FS.length()) {
+                FloatVector x = FloatVector.fromArray(FS, src, s0 + i);
+                Rounding.rintClamp(x.div(positiveStep), 0f, levels).add(0f).intoArray(pos, d0 + i);
+                Rounding.rintClamp(x.div(negativeStep), minNegative, 0f).add(0f).intoArray(neg, d0 + i);
+            }
+            for (; i < n; i++) {
+                float x = src[s0 + i];
+                pos[d0 + i] = Rounding.rintClamp(x / positiveStep, 0f, levels) + 0f;
+                neg[d0 + i] = Rounding.rintClamp(x / negativeStep, minNegative, 0f) + 0f;
+            }
+        }
+    }
+
     /** The k-bit code of one finite value. */
     public int encode(float x) {
         if (x > 0) {

@@ -125,6 +125,40 @@ public final class TwinSoftmaxQuantizer {
         for (; i < len; i++) dst[dstOff + i] = fakeQuant(src[srcOff + i]);
     }
 
+    /**
+     * The clean fake quant's factors as floats: {@code small[i] = clamp(rint(x / Δ_R1), 0, L)} and
+     * {@code large[i] = 0} for {@code x < s}, else {@code small[i] = 0} and
+     * {@code large[i] = clamp(rint(x · L), 0, L)} (exact integers, zero is +0): the magnitudes of
+     * {@link #encode(float)} split by range. Clean mode only (the quirk has no such factors).
+     */
+    public void codeValues(String opId, float[] src, int srcOff, float[] small, float[] large, int dstOff, int len) {
+        if (mode != Mode.CLEAN)
+            throw new IllegalArgumentException(opId + ": twin softmax in quirk mode has no code form; use the clean mode");
+        QuantChecks.range(src, srcOff, len);
+        QuantChecks.range(small, dstOff, len);
+        QuantChecks.range(large, dstOff, len);
+        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
+            int n = Math.min(QuantChecks.BLOCK, len - b);
+            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
+            int i = 0, upper = FS.loopBound(n), s0 = srcOff + b, d0 = dstOff + b;
+            FloatVector zero = FloatVector.zero(FS);
+            for (; i < upper; i += FS.length()) {
+                FloatVector x = FloatVector.fromArray(FS, src, s0 + i);
+                var inSmall = x.lt(split);
+                FloatVector lo = Rounding.rintClamp(x.div(smallStep), 0f, levels).add(0f);
+                FloatVector hi = Rounding.rintClamp(x.mul(levels), 0f, levels).add(0f);
+                zero.blend(lo, inSmall).intoArray(small, d0 + i);
+                hi.blend(zero, inSmall).intoArray(large, d0 + i);
+            }
+            for (; i < n; i++) {
+                float x = src[s0 + i];
+                boolean inSmall = x < split;
+                small[d0 + i] = inSmall ? Rounding.rintClamp(x / smallStep, 0f, levels) + 0f : 0f;
+                large[d0 + i] = inSmall ? 0f : Rounding.rintClamp(x * levels, 0f, levels) + 0f;
+            }
+        }
+    }
+
     /** The k-bit code of one finite value (clean layout, whatever the mode). */
     public int encode(float x) {
         return x >= split ? flag | (int) Rounding.rintClamp(x * levels, 0f, levels)

@@ -77,6 +77,26 @@ public final class UniformQuantizer {
         for (; i < len; i++) dst[dstOff + i] = fakeQuant(src[srcOff + i], scale);
     }
 
+    /**
+     * The codes as floats, {@code dst[dstOff + i] = clamp(rint(src[srcOff + i] / scale))}: exact
+     * integers (zero is +0), bit for bit the factor that {@link #fakeQuant(float, float)} multiplies
+     * by the scale. Same checks and overlap rules as the fake quant.
+     */
+    public void codeValues(String opId, float scale, float[] src, int srcOff, float[] dst, int dstOff, int len) {
+        QuantChecks.scale(opId, scale);
+        QuantChecks.range(src, srcOff, len);
+        QuantChecks.range(dst, dstOff, len);
+        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
+            int n = Math.min(QuantChecks.BLOCK, len - b);
+            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
+            int i = 0, upper = FS.loopBound(n), s0 = srcOff + b, d0 = dstOff + b;
+            for (; i < upper; i += FS.length())
+                Rounding.rintClamp(FloatVector.fromArray(FS, src, s0 + i).div(scale), minCode, maxCode).add(0f)
+                        .intoArray(dst, d0 + i);
+            for (; i < n; i++) dst[d0 + i] = Rounding.rintClamp(src[s0 + i] / scale, minCode, maxCode) + 0f;
+        }
+    }
+
     /** In-place form of {@link #fakeQuant(String, float, float[], int, float[], int, int)}. */
     public void fakeQuantInPlace(String opId, float scale, float[] x, int off, int len) {
         fakeQuant(opId, scale, x, off, x, off, len);

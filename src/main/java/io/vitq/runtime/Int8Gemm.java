@@ -64,12 +64,7 @@ public final class Int8Gemm {
      * (computed without overflow).
      */
     public static boolean fitsInt32(long k, long maxAbsA, long maxAbsB) {
-        if (k < 0 || maxAbsA < 0 || maxAbsB < 0) throw new IllegalArgumentException("negative bound");
-        if (k == 0 || maxAbsA == 0 || maxAbsB == 0) return true;
-        // k * a * b <= MAX  <=>  k <= MAX / (a * b), with a * b computed only when it cannot overflow
-        if (maxAbsA > Integer.MAX_VALUE || maxAbsB > Integer.MAX_VALUE) return false;
-        long ab = maxAbsA * maxAbsB;
-        return k <= Integer.MAX_VALUE / ab;
+        return io.vitq.quant.ShiftForm.fitsInt32(k, maxAbsA, maxAbsB);
     }
 
     /**

@@ -12,6 +12,7 @@ import io.vitq.quant.OperandQuant;
 import io.vitq.quant.PlanModelCheck;
 import io.vitq.quant.QuantPlan;
 import io.vitq.quant.ScaledRanges;
+import io.vitq.quant.ShiftForm;
 import io.vitq.quant.TwinGeluOperand;
 import io.vitq.quant.TwinGeluQuantizer;
 import io.vitq.quant.TwinSoftmaxOperand;
@@ -310,7 +311,7 @@ public final class IntegerExecutor implements Executor {
                     lev = q.levels();
                     nmin = options.layoutGeluCodes() ? -q.levels() : -q.rangeFlag();
                     k = InputKind.GELU;
-                    maxA = q.isPowerOfTwo() && q.shift() < 31 ? Math.max((long) q.levels() << q.shift(), (long) -nmin) : Long.MAX_VALUE;
+                    maxA = ShiftForm.geluOperandBound(q, (long) -nmin);
                     boolean shiftForm = !wide && q.isPowerOfTwo() && options.twinForm() == TwinForm.AUTO
                             && Int8Gemm.fitsInt32(in, maxA, 1L << (w.bits() - 1));
                     why = twinNote(id, "twin GELU input", wide, q.isPowerOfTwo(), q.shift(), options, in, maxA, w.bits(),
@@ -546,7 +547,7 @@ public final class IntegerExecutor implements Executor {
                             throw new IllegalArgumentException(a.matmul2Id() + ": twin softmax in quirk mode (the reference "
                                     + "code's +s offset) has no integer code form; calibrate with --softmax-mode clean");
                         TwinSoftmaxQuantizer tq = t.quantizer();
-                        long maxA = tq.shift() < 31 ? (long) tq.levels() << tq.shift() : Long.MAX_VALUE;
+                        long maxA = ShiftForm.softmaxOperandBound(tq);
                         boolean shiftForm = !wide && options.twinForm() == TwinForm.AUTO && Int8Gemm.fitsInt32(T, maxA, maxV);
                         note = twinNote(a.matmul2Id(), "twin softmax probabilities", wide, true, tq.shift(), options, T, maxA,
                                 v.bits(), null);

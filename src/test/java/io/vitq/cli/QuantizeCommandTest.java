@@ -55,9 +55,16 @@ class QuantizeCommandTest {
         assertEquals(Files.readString(b), Files.readString(a));
         assertTrue(ea.out().contains("agreement with the float model: top-1 "), ea.out());
 
-        CliTest.Run ei = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6", "--integer");
+        Path pi = q.resolveSibling("int.csv"), pc = q.resolveSibling("codes.csv");
+        CliTest.Run ei = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6", "--integer",
+                "--predictions", pi.toString());
         assertEquals(0, ei.exit(), ei.err());
         assertTrue(ei.out().contains("| vit_tiny_patch16_224 |") && ei.err().contains("twin"), ei.out() + ei.err());
+        // the code-product fake quant rounds as the integers do: the same top-5 and probabilities, to the last digit
+        CliTest.Run ec = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6",
+                "--products", "codes", "--predictions", pc.toString());
+        assertEquals(0, ec.exit(), ec.err());
+        assertEquals(Files.readString(pi), Files.readString(pc));
 
         CliTest.Run in = run("inspect", q.toString());
         assertEquals(0, in.exit(), in.err());
@@ -121,6 +128,8 @@ class QuantizeCommandTest {
         assertFalse(Files.exists(Path.of(out)), "nothing written after an error");
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--compare-fp"), 1, "--compare-fp");
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--integer"), 1, "--integer");
+        assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--products", "codes"), 1, "--products");
+        assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--products", "exact"), 1, "dequantized or codes");
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--plan", tmp.resolve("p.json").toString()), 1, "p.json");
     }
 }

@@ -136,4 +136,25 @@ class TwinGeluQuantizerTest {
         assertTrue(e.getMessage().contains(OP) && e.getMessage().contains("index 19"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> q.decode(256));
     }
+
+    /** pos · Δpos + neg · Δneg is the fake quant; the factors are the code's magnitudes by range. */
+    @Test
+    void codeValuesSplitTheFakeQuantByRange() {
+        SplittableRandom r = new SplittableRandom(22);
+        for (int bits : new int[] {4, 8}) {
+            TwinGeluQuantizer q = new TwinGeluQuantizer(bits, 0.0173f);
+            float[] x = postGelu(r, 2051, q), pos = new float[x.length], neg = new float[x.length];
+            q.codeValues("fc2", x, 0, pos, neg, 0, x.length);
+            for (int i = 0; i < x.length; i++) {
+                assertTrue(pos[i] >= 0 && neg[i] <= 0 && (pos[i] == 0 || neg[i] == 0), x[i] + ": " + pos[i] + ", " + neg[i]);
+                assertTrue(Float.floatToRawIntBits(pos[i]) != 0x80000000 && Float.floatToRawIntBits(neg[i]) != 0x80000000);
+                assertTrue(pos[i] * q.positiveStep() + neg[i] * q.negativeStep() == q.fakeQuant(x[i]), "x = " + x[i]);
+                if (neg[i] > -q.rangeFlag()) { // the fake quant's -2^(k-1) has no uint8 code (class comment)
+                    int code = q.encode(x[i]), mag = code & (q.rangeFlag() - 1);
+                    assertEquals((code & q.rangeFlag()) != 0 ? mag : 0, (int) pos[i], "x = " + x[i]);
+                    assertEquals((code & q.rangeFlag()) != 0 ? 0 : -mag, (int) neg[i], "x = " + x[i]);
+                }
+            }
+        }
+    }
 }

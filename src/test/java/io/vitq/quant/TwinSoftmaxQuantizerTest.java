@@ -158,4 +158,26 @@ class TwinSoftmaxQuantizerTest {
         assertThrows(IllegalArgumentException.class, () -> q.encode(OP, x, 0, new byte[40], 0, 40));
         assertThrows(IllegalArgumentException.class, () -> new TwinSoftmaxQuantizer(12, 0.5f).encode(OP, x, 0, new byte[1], 0, 1));
     }
+
+    /** small · Δ_R1 or large / L is the clean fake quant; the factors are encode's magnitudes by range. */
+    @Test
+    void codeValuesSplitTheFakeQuantByRange() {
+        SplittableRandom r = new SplittableRandom(23);
+        for (int m : new int[] {0, 4, 19}) {
+            TwinSoftmaxQuantizer q = new TwinSoftmaxQuantizer(8, Math.scalb(1f, -m));
+            float[] x = probabilities(r, 2051, q), small = new float[x.length], large = new float[x.length];
+            q.codeValues("matmul2", x, 0, small, large, 0, x.length);
+            for (int i = 0; i < x.length; i++) {
+                int code = q.encode(x[i]), mag = code & (q.rangeFlag() - 1);
+                boolean r2 = (code & q.rangeFlag()) != 0;
+                assertEquals(r2 ? 0 : mag, (int) small[i], "x = " + x[i]);
+                assertEquals(r2 ? mag : 0, (int) large[i], "x = " + x[i]);
+                assertTrue(Float.floatToRawIntBits(small[i]) != 0x80000000 && Float.floatToRawIntBits(large[i]) != 0x80000000);
+                float v = r2 ? large[i] / q.levels() : small[i] * q.smallStep();
+                assertTrue(v == q.fakeQuant(x[i]), "x = " + x[i]);
+            }
+        }
+        TwinSoftmaxQuantizer quirk = new TwinSoftmaxQuantizer(8, 0x1p-4f, Mode.REFERENCE_QUIRK);
+        assertThrows(IllegalArgumentException.class, () -> quirk.codeValues("m", new float[1], 0, new float[1], new float[1], 0, 1));
+    }
 }

@@ -183,4 +183,26 @@ class UniformQuantizerTest {
         assertThrows(IndexOutOfBoundsException.class, () -> q.fakeQuant(OP, 1f, new float[4], 2, new float[4], 0, 3));
         assertThrows(IndexOutOfBoundsException.class, () -> q.fakeQuant(OP, 1f, new float[4], 0, new float[2], 0, 3));
     }
+
+    /** Code values are the fake quant's integer factor (+0 for zero), vector body and scalar tail alike. */
+    @Test
+    void codeValuesAreTheFakeQuantFactor() {
+        SplittableRandom r = new SplittableRandom(21);
+        for (int bits : new int[] {2, 6, 8, 16}) {
+            UniformQuantizer q = new UniformQuantizer(bits);
+            float s = 0.0371f;
+            float[] x = awkward(r, 4103, s), c = new float[x.length + 3];
+            q.codeValues(OP, s, x, 0, c, 3, x.length);
+            for (int i = 0; i < x.length; i++) {
+                float v = c[3 + i];
+                assertTrue(v == Math.rint(v) && Float.floatToRawIntBits(v) != 0x80000000, "integer, not -0: " + v);
+                assertEquals(q.code(x[i], s), (int) v, "code of " + x[i]);
+                assertTrue(v * s == q.fakeQuant(x[i], s), x[i] + ": " + v + " x scale vs fake quant");
+            }
+        }
+        float[] bad = {1f, Float.NaN};
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new UniformQuantizer(8).codeValues(OP, 1f, bad, 0, new float[2], 0, 2));
+        assertTrue(e.getMessage().contains(OP), e.getMessage());
+    }
 }

@@ -79,7 +79,72 @@ class IntegerExecutorTest {
         assertTrue(rel <= 1e-4, label + ": max |diff| " + d + " is " + rel + " of max |logit|");
         assertTrue(dq > 100 * d, label + ": quantization should move the logits far more than the integer/fake-quant difference");
         assertArrayEquals(in, model.forward(IMAGES, ie).data(), label + ": a second forward gives the same logits");
+        if (options.equals(IntegerExecutor.Options.DEFAULT) && maxBits(plan) <= 8) {
+            // same codes, same forms, exact sums: the code-product fake quant rounds exactly as integers do
+            float[] cp = model.forward(IMAGES, new FakeQuantExecutor(plan, model, FakeQuantExecutor.Products.CODES)).data();
+            assertArrayEquals(in, cp, label + ": integer logits equal the code-product fake quant's bit for bit");
+            System.out.printf("  code-product fake quant: bit-identical; its max|diff| to dequantized products %.3g%n",
+                    maxDiff(cp, fq));
+        }
         return rel;
+    }
+
+    /**
+     * Op by op on many random inputs, where a one-ulp difference would show: every Linear (GELU
+     * and residual forms included) and every attention of the tiny ViT, for plans whose twin
+     * operands take the shift form and the split form, integer output equals the code-product
+     * fake quant's bit for bit.
+     */
+    @Test
+    void everyOpEqualsTheCodeProductFakeQuantBitForBit() {
+        Model model = TinyModels.VIT;
+        SplittableRandom r = new SplittableRandom(31);
+        for (Spec sp : List.of(Spec.ptq4vit(true), Spec.ptq4vit(false), Spec.ptq4vit(true).withSplit(0x1p-19f), Spec.uniform())) {
+            QuantPlan plan = plan(model, sp);
+            IntegerExecutor ie = new IntegerExecutor(plan, model);
+            FakeQuantExecutor cp = new FakeQuantExecutor(plan, model, FakeQuantExecutor.Products.CODES);
+            int rows = 301;
+            for (Linear l : model.linears()) {
+                float[] x = new float[rows * l.in()];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * (l.id().endsWith("fc2") ? 0.3 : 1.5));
+                for (Activation act : new Activation[] {Activation.NONE, Activation.GELU}) {
+                    float[] yi = new float[rows * l.out()], yc = new float[rows * l.out()];
+                    ie.linear(l, x, rows, yi, act, false);
+                    cp.linear(l, x, rows, yc, act, false);
+                    assertArrayEquals(yi, yc, l.id() + " " + act);
+                }
+                float[] yi = new float[rows * l.out()], yc;
+                for (int i = 0; i < yi.length; i++) yi[i] = (float) r.nextGaussian();
+                yc = yi.clone();
+                ie.linear(l, x, rows, yi, Activation.NONE, true);
+                cp.linear(l, x, rows, yc, Activation.NONE, true);
+                assertArrayEquals(yi, yc, l.id() + " accumulate");
+            }
+            for (AttentionOp a : model.attentionOps()) {
+                int groups = 7, T = a.spec().tokens(), D = a.spec().dim();
+                float[] qkv = new float[groups * T * 3 * D];
+                for (int i = 0; i < qkv.length; i++) qkv[i] = (float) (r.nextGaussian() * 2);
+                float[] oi = new float[groups * T * D], oc = new float[groups * T * D];
+                ie.attention(a, qkv, groups, oi);
+                cp.attention(a, qkv, groups, oc);
+                assertArrayEquals(oi, oc, a.prefix());
+            }
+        }
+    }
+
+    /** The widest code of any quantized operand in the plan. */
+    static int maxBits(QuantPlan plan) {
+        int b = 0;
+        for (io.vitq.quant.OpQuant op : plan.ops().values()) {
+            if (op instanceof LinearQuant lq) {
+                b = Math.max(b, lq.weight().bits());
+                if (lq.input() != null) b = Math.max(b, lq.input().bits());
+            } else if (op instanceof MatmulQuant mq) {
+                if (mq.a() != null) b = Math.max(b, mq.a().bits());
+                if (mq.b() != null) b = Math.max(b, mq.b().bits());
+            }
+        }
+        return b;
     }
 
     // ---- tests ----
