@@ -175,10 +175,10 @@ final class CodeProducts {
         AttentionKernel.Spec s = op.spec();
         final int H = s.heads();
         MatmulQuant m1 = mm1 != null && mm1.a() != null ? mm1 : null, m2 = mm2 != null && mm2.a() != null ? mm2 : null;
-        float[] qSteps = m1 == null ? null : headSteps((UniformOperand) m1.a(), H);
-        float[] kSteps = m1 == null ? null : headSteps((UniformOperand) m1.b(), H);
-        float[] vSteps = m2 == null ? null : headSteps((UniformOperand) m2.b(), H);
-        float[] pSteps = m2 != null && m2.a() instanceof UniformOperand p ? headSteps(p, H) : null;
+        float[] qSteps = m1 == null ? null : ((UniformOperand) m1.a()).headScales(H);
+        float[] kSteps = m1 == null ? null : ((UniformOperand) m1.b()).headScales(H);
+        float[] vSteps = m2 == null ? null : ((UniformOperand) m2.b()).headScales(H);
+        float[] pSteps = m2 != null && m2.a() instanceof UniformOperand p ? p.headScales(H) : null;
         Parallel.forEach(groups * H, task ->
                 head(op, m1, m2, qSteps, kSteps, pSteps, vSteps, qkv, task / H, task % H, out));
     }
@@ -264,13 +264,5 @@ final class CodeProducts {
             if (!split) for (int e = 0; e < d; e++) out[o + e] = c1 * acc1[i * d + e];
             else for (int e = 0; e < d; e++) out[o + e] = c1 * acc1[i * d + e] + c2 * acc1[a2 + i * d + e];
         }
-    }
-
-    /** One scale per head: the plan's per-head scales, or the per-tensor scale repeated. */
-    private static float[] headSteps(UniformOperand o, int heads) {
-        if (o.granularity() == Granularity.PER_HEAD) return o.scales();
-        float[] s = new float[heads];
-        java.util.Arrays.fill(s, o.scale(0));
-        return s;
     }
 }

@@ -11,7 +11,6 @@ import io.vitq.tensor.Gemm;
 import io.vitq.tensor.PackedB;
 import io.vitq.tensor.Parallel;
 
-import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -227,7 +226,7 @@ public final class FakeQuantExecutor implements Executor {
         if (o == null) return;
         UniformQuantizer quantizer = o.quantizer();
         HeadLayout heads = new HeadLayout(spec.heads(), spec.headDim());
-        float[] scales = headScales(o, spec.heads());
+        float[] scales = o.headScales(spec.heads());
         int ld = 3 * spec.dim(), colOff = part.columnOffset(spec.dim());
         Parallel.forRange(rows, 64, (r0, r1) ->
                 ScaledRanges.fakeQuantHeads(quantizer, id, heads, scales, buf, r0 * ld, r1 - r0, ld, colOff, buf));
@@ -243,19 +242,11 @@ public final class FakeQuantExecutor implements Executor {
             }
             case UniformOperand u -> {
                 UniformQuantizer q = u.quantizer();
-                float[] scales = headScales(u, heads);
+                float[] scales = u.headScales(heads);
                 yield (g, h, row, off, n) -> q.fakeQuant(id, scales[h], row, off, row, off, n);
             }
             case TwinGeluOperand g -> throw new IllegalArgumentException(id + ": twin GELU cannot quantize probabilities");
         };
-    }
-
-    /** One scale per head: the plan's per-head scales, or the per-tensor scale repeated. */
-    private static float[] headScales(UniformOperand o, int heads) {
-        if (o.granularity() == Granularity.PER_HEAD) return o.scales();
-        float[] s = new float[heads];
-        Arrays.fill(s, o.scale(0));
-        return s;
     }
 
     // ---- helpers ----

@@ -35,6 +35,17 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales) 
 
     public UniformQuantizer quantizer() { return new UniformQuantizer(bits); }
 
+    /**
+     * One scale per attention head (a matmul operand): the per-head scales, or the per-tensor scale
+     * repeated {@code heads} times.
+     */
+    public float[] headScales(int heads) {
+        if (granularity == Granularity.PER_HEAD) return scales();
+        float[] s = new float[heads];
+        Arrays.fill(s, scales[0]);
+        return s;
+    }
+
     /** Same scales at another bit width (a per-op precision override). */
     public UniformOperand withBits(int newBits) { return new UniformOperand(newBits, granularity, scales); }
 

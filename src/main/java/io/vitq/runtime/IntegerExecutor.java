@@ -5,7 +5,6 @@ import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
-import io.vitq.quant.Granularity;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.MatmulQuant;
 import io.vitq.quant.OperandQuant;
@@ -31,7 +30,6 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -526,7 +524,7 @@ public final class IntegerExecutor implements Executor {
             if (q1 != null && bothOrNeither(a.matmul1Id(), q1)) {
                 UniformOperand q = uniform(a.matmul1Id(), "a (q)", q1.a()), k = uniform(a.matmul1Id(), "b (k)", q1.b());
                 UniformQuantizer qq = q.quantizer(), kq = k.quantizer();
-                m1 = new Matmul1(headSteps(q, H), headSteps(k, H), qq.minCode(), qq.maxCode(), kq.minCode(), kq.maxCode(),
+                m1 = new Matmul1(q.headScales(H), k.headScales(H), qq.minCode(), qq.maxCode(), kq.minCode(), kq.maxCode(),
                         q.bits() > 8 || k.bits() > 8);
             } else {
                 m1 = null;
@@ -539,8 +537,8 @@ public final class IntegerExecutor implements Executor {
                 switch (q2.a()) {
                     case UniformOperand p -> {
                         UniformQuantizer pq = p.quantizer();
-                        m2 = new Matmul2(wide ? OpForm.WIDE : OpForm.INT8, InputKind.UNIFORM, headSteps(p, H), pq.minCode(),
-                                pq.maxCode(), 0f, 0f, 0f, -1, headSteps(v, H), vq.minCode(), vq.maxCode());
+                        m2 = new Matmul2(wide ? OpForm.WIDE : OpForm.INT8, InputKind.UNIFORM, p.headScales(H), pq.minCode(),
+                                pq.maxCode(), 0f, 0f, 0f, -1, v.headScales(H), vq.minCode(), vq.maxCode());
                     }
                     case TwinSoftmaxOperand t -> {
                         if (t.mode() != TwinSoftmaxQuantizer.Mode.CLEAN)
@@ -553,7 +551,7 @@ public final class IntegerExecutor implements Executor {
                                 v.bits(), null);
                         m2 = new Matmul2(wide ? OpForm.WIDE : shiftForm ? OpForm.SHIFT : OpForm.SPLIT, InputKind.SOFTMAX,
                                 null, 0f, 0f, tq.split(), tq.smallStep(), tq.levels(), tq.shift(),
-                                headSteps(v, H), vq.minCode(), vq.maxCode());
+                                v.headScales(H), vq.minCode(), vq.maxCode());
                     }
                     case TwinGeluOperand g -> throw new IllegalArgumentException(a.matmul2Id()
                             + ": twin GELU cannot quantize probabilities");
@@ -574,13 +572,6 @@ public final class IntegerExecutor implements Executor {
         private static UniformOperand uniform(String id, String operand, OperandQuant o) {
             if (o instanceof UniformOperand u) return u;
             throw new IllegalArgumentException(id + ": operand " + operand + " must be uniform, got " + o.quantizerName());
-        }
-
-        private static float[] headSteps(UniformOperand o, int heads) {
-            if (o.granularity() == Granularity.PER_HEAD) return o.scales();
-            float[] s = new float[heads];
-            Arrays.fill(s, o.scale(0));
-            return s;
         }
     }
 
