@@ -50,6 +50,24 @@ final class QuantChecks {
 
     private static final VectorSpecies<Float> FS = Rounding.FS;
 
+    /** An array quantizer's body for one checked block: elements {@code [b, b + n)} of its range. */
+    @FunctionalInterface
+    interface Block {
+        void run(int b, int n);
+    }
+
+    /**
+     * Runs {@code body} over {@code src[off, off + len)} in blocks of {@link #BLOCK} elements, each
+     * checked by {@link #requireFinite} (the error names the op and the index) before its body runs.
+     */
+    static void finiteBlocks(String opId, float[] src, int off, int len, Block body) {
+        for (int b = 0; b < len; b += BLOCK) {
+            int n = Math.min(BLOCK, len - b);
+            requireFinite(opId, src, off + b, n, b);
+            body.run(b, n);
+        }
+    }
+
     /**
      * Throws, naming the op and the index (counted from {@code indexBase}), when {@code x[off ..
      * off+len)} holds NaN or an infinity. Cost: one multiply-add per element ({@code x·0} is NaN

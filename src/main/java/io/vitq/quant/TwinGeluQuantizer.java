@@ -94,11 +94,7 @@ public final class TwinGeluQuantizer {
     public void fakeQuant(String opId, float[] src, int srcOff, float[] dst, int dstOff, int len) {
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(dst, dstOff, len);
-        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
-            int n = Math.min(QuantChecks.BLOCK, len - b);
-            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
-            fakeQuantFinite(src, srcOff + b, dst, dstOff + b, n);
-        }
+        QuantChecks.finiteBlocks(opId, src, srcOff, len, (b, n) -> fakeQuantFinite(src, srcOff + b, dst, dstOff + b, n));
     }
 
     private void fakeQuantFinite(float[] src, int srcOff, float[] dst, int dstOff, int len) {
@@ -121,20 +117,20 @@ public final class TwinGeluQuantizer {
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(pos, dstOff, len);
         QuantChecks.range(neg, dstOff, len);
-        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
-            int n = Math.min(QuantChecks.BLOCK, len - b);
-            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
-            int i = 0, upper = FS.loopBound(n), s0 = srcOff + b, d0 = dstOff + b;
-            for (; i < upper; i += FS.length()) {
-                FloatVector x = FloatVector.fromArray(FS, src, s0 + i);
-                Rounding.rintClamp(x.div(positiveStep), 0f, levels).add(0f).intoArray(pos, d0 + i);
-                Rounding.rintClamp(x.div(negativeStep), minNegative, 0f).add(0f).intoArray(neg, d0 + i);
-            }
-            for (; i < n; i++) {
-                float x = src[s0 + i];
-                pos[d0 + i] = Rounding.rintClamp(x / positiveStep, 0f, levels) + 0f;
-                neg[d0 + i] = Rounding.rintClamp(x / negativeStep, minNegative, 0f) + 0f;
-            }
+        QuantChecks.finiteBlocks(opId, src, srcOff, len, (b, n) -> codeValuesFinite(src, srcOff + b, pos, neg, dstOff + b, n));
+    }
+
+    private void codeValuesFinite(float[] src, int srcOff, float[] pos, float[] neg, int dstOff, int len) {
+        int i = 0, upper = FS.loopBound(len);
+        for (; i < upper; i += FS.length()) {
+            FloatVector x = FloatVector.fromArray(FS, src, srcOff + i);
+            Rounding.rintClamp(x.div(positiveStep), 0f, levels).add(0f).intoArray(pos, dstOff + i);
+            Rounding.rintClamp(x.div(negativeStep), minNegative, 0f).add(0f).intoArray(neg, dstOff + i);
+        }
+        for (; i < len; i++) {
+            float x = src[srcOff + i];
+            pos[dstOff + i] = Rounding.rintClamp(x / positiveStep, 0f, levels) + 0f;
+            neg[dstOff + i] = Rounding.rintClamp(x / negativeStep, minNegative, 0f) + 0f;
         }
     }
 

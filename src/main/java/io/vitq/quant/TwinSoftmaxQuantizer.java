@@ -99,11 +99,7 @@ public final class TwinSoftmaxQuantizer {
     public void fakeQuant(String opId, float[] src, int srcOff, float[] dst, int dstOff, int len) {
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(dst, dstOff, len);
-        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
-            int n = Math.min(QuantChecks.BLOCK, len - b);
-            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
-            fakeQuantFinite(src, srcOff + b, dst, dstOff + b, n);
-        }
+        QuantChecks.finiteBlocks(opId, src, srcOff, len, (b, n) -> fakeQuantFinite(src, srcOff + b, dst, dstOff + b, n));
     }
 
     private void fakeQuantFinite(float[] src, int srcOff, float[] dst, int dstOff, int len) {
@@ -137,25 +133,25 @@ public final class TwinSoftmaxQuantizer {
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(small, dstOff, len);
         QuantChecks.range(large, dstOff, len);
-        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
-            int n = Math.min(QuantChecks.BLOCK, len - b);
-            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
-            int i = 0, upper = FS.loopBound(n), s0 = srcOff + b, d0 = dstOff + b;
-            FloatVector zero = FloatVector.zero(FS);
-            for (; i < upper; i += FS.length()) {
-                FloatVector x = FloatVector.fromArray(FS, src, s0 + i);
-                var inSmall = x.lt(split);
-                FloatVector lo = Rounding.rintClamp(x.div(smallStep), 0f, levels).add(0f);
-                FloatVector hi = Rounding.rintClamp(x.mul(levels), 0f, levels).add(0f);
-                zero.blend(lo, inSmall).intoArray(small, d0 + i);
-                hi.blend(zero, inSmall).intoArray(large, d0 + i);
-            }
-            for (; i < n; i++) {
-                float x = src[s0 + i];
-                boolean inSmall = x < split;
-                small[d0 + i] = inSmall ? Rounding.rintClamp(x / smallStep, 0f, levels) + 0f : 0f;
-                large[d0 + i] = inSmall ? 0f : Rounding.rintClamp(x * levels, 0f, levels) + 0f;
-            }
+        QuantChecks.finiteBlocks(opId, src, srcOff, len, (b, n) -> codeValuesFinite(src, srcOff + b, small, large, dstOff + b, n));
+    }
+
+    private void codeValuesFinite(float[] src, int srcOff, float[] small, float[] large, int dstOff, int len) {
+        FloatVector zero = FloatVector.zero(FS);
+        int i = 0, upper = FS.loopBound(len);
+        for (; i < upper; i += FS.length()) {
+            FloatVector x = FloatVector.fromArray(FS, src, srcOff + i);
+            var inSmall = x.lt(split);
+            FloatVector lo = Rounding.rintClamp(x.div(smallStep), 0f, levels).add(0f);
+            FloatVector hi = Rounding.rintClamp(x.mul(levels), 0f, levels).add(0f);
+            zero.blend(lo, inSmall).intoArray(small, dstOff + i);
+            hi.blend(zero, inSmall).intoArray(large, dstOff + i);
+        }
+        for (; i < len; i++) {
+            float x = src[srcOff + i];
+            boolean inSmall = x < split;
+            small[dstOff + i] = inSmall ? Rounding.rintClamp(x / smallStep, 0f, levels) + 0f : 0f;
+            large[dstOff + i] = inSmall ? 0f : Rounding.rintClamp(x * levels, 0f, levels) + 0f;
         }
     }
 

@@ -61,11 +61,7 @@ public final class UniformQuantizer {
         QuantChecks.scale(opId, scale);
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(dst, dstOff, len);
-        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
-            int n = Math.min(QuantChecks.BLOCK, len - b);
-            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
-            fakeQuantFinite(scale, src, srcOff + b, dst, dstOff + b, n);
-        }
+        QuantChecks.finiteBlocks(opId, src, srcOff, len, (b, n) -> fakeQuantFinite(scale, src, srcOff + b, dst, dstOff + b, n));
     }
 
     private void fakeQuantFinite(float scale, float[] src, int srcOff, float[] dst, int dstOff, int len) {
@@ -86,15 +82,16 @@ public final class UniformQuantizer {
         QuantChecks.scale(opId, scale);
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(dst, dstOff, len);
-        for (int b = 0; b < len; b += QuantChecks.BLOCK) {
-            int n = Math.min(QuantChecks.BLOCK, len - b);
-            QuantChecks.requireFinite(opId, src, srcOff + b, n, b);
-            int i = 0, upper = FS.loopBound(n), s0 = srcOff + b, d0 = dstOff + b;
-            for (; i < upper; i += FS.length())
-                Rounding.rintClamp(FloatVector.fromArray(FS, src, s0 + i).div(scale), minCode, maxCode).add(0f)
-                        .intoArray(dst, d0 + i);
-            for (; i < n; i++) dst[d0 + i] = Rounding.rintClamp(src[s0 + i] / scale, minCode, maxCode) + 0f;
+        QuantChecks.finiteBlocks(opId, src, srcOff, len, (b, n) -> codeValuesFinite(scale, src, srcOff + b, dst, dstOff + b, n));
+    }
+
+    private void codeValuesFinite(float scale, float[] src, int srcOff, float[] dst, int dstOff, int len) {
+        int i = 0, upper = FS.loopBound(len);
+        for (; i < upper; i += FS.length()) {
+            FloatVector x = FloatVector.fromArray(FS, src, srcOff + i);
+            Rounding.rintClamp(x.div(scale), minCode, maxCode).add(0f).intoArray(dst, dstOff + i);
         }
+        for (; i < len; i++) dst[dstOff + i] = Rounding.rintClamp(src[srcOff + i] / scale, minCode, maxCode) + 0f;
     }
 
     /** In-place form of {@link #fakeQuant(String, float, float[], int, float[], int, int)}. */
