@@ -11,7 +11,6 @@ import io.vitq.io.ModelLoader;
 import io.vitq.io.QuantizedModelFile;
 import io.vitq.model.FloatExecutor;
 import io.vitq.model.Model;
-import io.vitq.model.ModelException;
 import io.vitq.model.ModelZoo;
 import io.vitq.model.RandomWeights;
 import io.vitq.model.ViTConfig;
@@ -155,16 +154,19 @@ final class BenchCommand implements Callable<Integer> {
     /** A model with its weights: the zoo checkpoint when one is found, random weights of the zoo shape otherwise. */
     private record Loaded(Model model, Weights weights, boolean random) {}
 
+    /**
+     * Random weights only when no checkpoint exists: a checkpoint that is found but cannot be read
+     * is the user's error (a bench that silently measured random weights would hide it).
+     */
     private static Loaded load(String name) {
-        try {
-            ModelLoader.Loaded l = ModelLoader.load(name, null);
-            if (l.quantized()) throw new Main.UserException(name + ": found a quantized file; the bench needs the float model");
-            return new Loaded(l.model(), ModelLoader.readWeights(l.checkpoint()), false);
-        } catch (ModelException noCheckpoint) {
+        if (ModelLoader.findCheckpoint(name).isEmpty()) {
             ViTConfig shape = ModelZoo.vitShape(name);
             Weights w = RandomWeights.vit(shape, 1);
             return new Loaded(ModelZoo.get(name).build(w), w, true);
         }
+        ModelLoader.Loaded l = ModelLoader.load(name, null);
+        if (l.quantized()) throw new Main.UserException(name + ": found a quantized file; the bench needs the float model");
+        return new Loaded(l.model(), ModelLoader.readWeights(l.checkpoint()), false);
     }
 
     /** The images repeated (or cut) to a batch of {@code size}. */

@@ -123,6 +123,13 @@ public final class ModelLoader {
     }
 
     private static Path find(String name) {
+        return findCheckpoint(name).orElseThrow(() -> new ModelException("no weights found for '" + name
+                + "': pass --checkpoint FILE (timm safetensors or .pth), or put " + name + ".safetensors in one of "
+                + searchPath()));
+    }
+
+    /** The first {@code <name>*.safetensors|.pth|.pt|.bin} in the {@link #searchPath()}, if any. */
+    public static java.util.Optional<Path> findCheckpoint(String name) {
         for (Path dir : searchPath()) {
             if (!Files.isDirectory(dir)) continue;
             try (Stream<Path> s = Files.list(dir)) {
@@ -131,13 +138,12 @@ public final class ModelLoader {
                     return f.startsWith(name) && (f.endsWith(".safetensors") || f.endsWith(".pth") || f.endsWith(".pt")
                             || f.endsWith(".bin"));
                 }).sorted().findFirst();
-                if (hit.isPresent()) return hit.get();
+                if (hit.isPresent()) return hit;
             } catch (IOException ignored) {
                 // unreadable directory: keep searching
             }
         }
-        throw new ModelException("no weights found for '" + name + "': pass --checkpoint FILE (timm safetensors or .pth),"
-                + " or put " + name + ".safetensors in one of " + searchPath());
+        return java.util.Optional.empty();
     }
 
     /** An architecture not named in the zoo: infer it from the tensor shapes. */

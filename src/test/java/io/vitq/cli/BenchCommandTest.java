@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.testutil.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -10,6 +11,7 @@ import java.util.List;
 import static io.vitq.cli.CliTest.assertUserError;
 import static io.vitq.cli.CliTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code bench} on a tiny budget: every engine gets a row, float engines agree with vitq float. */
@@ -40,6 +42,27 @@ class BenchCommandTest {
         assertTrue(intMb < floatMb / 3.5, intMb + " MB vs " + floatMb + " MB");
         String j = Files.readString(json);
         assertTrue(j.contains("\"engine\" : \"ONNX Runtime QDQ int8\""), j);
+    }
+
+    /** Random weights stand in only for a missing checkpoint: a found but unreadable one is an error. */
+    @Test
+    void unreadableCheckpointIsAnErrorNotRandomWeights(@TempDir Path tmp) throws Exception {
+        Path bad = Files.createDirectories(tmp.resolve("models")).resolve(MODEL + ".safetensors");
+        // a readable safetensors file that is not this model (a ModelException, not a CheckpointException)
+        io.vitq.io.SafeTensors.writeF32(bad, java.util.Map.of("patch_embed.proj.weight",
+                new io.vitq.tensor.Tensor(new float[6], 1, 6)), java.util.Map.of());
+        String home = System.getProperty("vitq.home");
+        // the bench's calibration images come from the home's demo folder
+        Files.createSymbolicLink(tmp.resolve("demo"), TestData.demo(".").toAbsolutePath().normalize());
+        System.setProperty("vitq.home", tmp.toString());
+        try {
+            CliTest.Run r = run("bench", "--models", MODEL, "--batch", "2", "--seconds", "0.01", "--no-onnxruntime");
+            assertUserError(r, 1, bad.getFileName().toString());
+            assertFalse(r.err().contains("random weights"), r.err());
+        } finally {
+            if (home == null) System.clearProperty("vitq.home");
+            else System.setProperty("vitq.home", home);
+        }
     }
 
     @Test
