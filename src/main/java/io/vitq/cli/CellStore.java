@@ -19,9 +19,14 @@ import java.util.Map;
 final class CellStore {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** One measured cell: accuracy of a (model, method, bits) setting, its calibration time and model size (MB). */
+    /**
+     * One measured cell: accuracy of a (model, method, bits) setting, its calibration time and model
+     * size (MB). {@code settings} records what else it was measured with (evaluation data,
+     * calibration set, every calibration setting), so that a rerun with other options measures
+     * again instead of reusing it; null in files written before it was kept.
+     */
     record Cell(String model, String setting, String bits, double top1, double top5, int images,
-                double calibSeconds, String note, double sizeMb) {}
+                double calibSeconds, String note, double sizeMb, String settings) {}
 
     private final Path file;
     private final Map<String, Cell> cells;

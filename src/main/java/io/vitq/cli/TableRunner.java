@@ -40,10 +40,17 @@ final class TableRunner {
     CellStore.Cell cell(ModelLoader.Loaded l, String setting, String bits, CalibConfig cfg,
                         io.vitq.calib.mp.MpTarget mixed) throws IOException {
         String model = l.model().name();
+        String settings = settings(cfg, mixed);
         CellStore.Cell done = store.get(model, setting, bits);
+        if (done != null && done.settings() != null && !done.settings().equals(settings)) {
+            System.err.printf(Locale.ROOT, "vitq: %s, %s %s: the results file's cell was measured with other settings; "
+                    + "measuring again%n  stored: %s%n  now:    %s%n", model, setting, bits, done.settings(), settings);
+            done = null;
+        }
         if (done != null && !(done.sizeMb() > 0)) done = withSize(l.model(), done); // written before sizes were kept
         if (done != null) {
-            System.err.printf(Locale.ROOT, "vitq: %s, %s %s: %.2f %% (from the results file)%n", model, setting, bits, done.top1());
+            System.err.printf(Locale.ROOT, "vitq: %s, %s %s: %.2f %% (from the results file%s)%n", model, setting, bits,
+                    done.top1(), done.settings() == null ? "; written before settings were kept, so not checked against them" : "");
             return done;
         }
         double calibSeconds = 0;
@@ -58,10 +65,18 @@ final class TableRunner {
             r = EvalCommand.evaluate(l, plan, false, data, limit, batch);
         }
         CellStore.Cell cell = new CellStore.Cell(model, setting, bits, r.top1(), r.top5(), r.images(), calibSeconds,
-                plan == null ? "float" : plan.info().options().toString(), sizeMb(l.model(), plan));
+                plan == null ? "float" : plan.info().options().toString(), sizeMb(l.model(), plan), settings);
         store.put(cell);
         System.err.printf(Locale.ROOT, "vitq: %s, %s %s: top-1 %.2f %%%n", model, setting, bits, cell.top1());
         return cell;
+    }
+
+    /** What a cell is measured with beyond its key: evaluation images, calibration images and every calibration setting. */
+    private String settings(CalibConfig cfg, io.vitq.calib.mp.MpTarget mixed) {
+        String s = "data " + data.toAbsolutePath().normalize() + (limit != null ? " (first " + limit + ")" : "");
+        if (cfg == null) return s;
+        return s + "; calibration " + calib.calibPath().toAbsolutePath().normalize() + " (first " + calib.calibSize
+                + "); " + cfg + (mixed == null ? "" : "; " + mixed.cliName() + " with the attention unit's norm " + calib.msaNorm());
     }
 
     /**
@@ -85,7 +100,7 @@ final class TableRunner {
         int bits = c.setting().equals("float") ? 32 : w.matches() ? Integer.parseInt(w.group(1)) : -1;
         if (bits < 0) return c; // a mixed-precision cell always stores its size
         return new CellStore.Cell(c.model(), c.setting(), c.bits(), c.top1(), c.top5(), c.images(), c.calibSeconds(),
-                c.note(), uniformMb(m, bits));
+                c.note(), uniformMb(m, bits), c.settings());
     }
 
     static String pct(CellStore.Cell c) { return String.format(Locale.ROOT, "%.2f", c.top1()); }

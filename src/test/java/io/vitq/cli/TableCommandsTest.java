@@ -62,8 +62,35 @@ class TableCommandsTest {
                 "--data", VAL}, "--results", results.toString()));
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("| 50.00 (22.9 MB) |"), r.out()); // float: 5.72 M parameters x 4 bytes
-        assertTrue(r.err().contains("(from the results file)"), r.err());
+        assertTrue(r.err().contains("(from the results file; written before settings were kept"), r.err());
     }
+
+    /** A stored cell is reused only for the same data, calibration images and calibration settings. */
+    @Test
+    void sweepMeasuresAgainWhenTheSettingsChange(@TempDir Path tmp) throws Exception {
+        String results = tmp.resolve("cells.json").toString();
+        CliTest.Run first = run(sweepWith("4", "6", results));
+        assertEquals(0, first.exit(), first.err());
+        CliTest.Run more = run(sweepWith("8", "6", results));
+        assertEquals(0, more.exit(), more.err());
+        assertEquals(1, count(more.err(), "measured with other settings"), more.err()); // the basePTQ cell only
+        assertTrue(more.err().contains("float FP32: ") && more.err().contains("(from the results file)"), more.err());
+        assertTrue(Files.readString(Path.of(results)).contains("candidates=8"), Files.readString(Path.of(results)));
+        CliTest.Run fewer = run(sweepWith("8", "3", results));
+        assertEquals(0, fewer.exit(), fewer.err());
+        assertEquals(2, count(fewer.err(), "measured with other settings"), fewer.err()); // the float cell too
+        CliTest.Run same = run(sweepWith("8", "3", results));
+        assertEquals(0, count(same.err(), "measured with other settings"), same.err());
+        assertEquals(table(fewer.out()), table(same.out()));
+    }
+
+    private static String[] sweepWith(String candidates, String limit, String results) {
+        return new String[] {"sweep", "--models", MODEL, "--methods", "basePTQ", "--bits", "w8a8", "--data", VAL,
+                "--calib-size", "2", "--candidates", candidates, "--rounds", "1", "--limit", limit, "--batch", "6",
+                "--results", results};
+    }
+
+    private static int count(String text, String what) { return text.split(java.util.regex.Pattern.quote(what), -1).length - 1; }
 
     static String table(String out) {
         return out.lines().filter(l -> l.startsWith("|")).reduce("", (a, b) -> a + b + "\n");
