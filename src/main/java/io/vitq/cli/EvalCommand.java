@@ -98,7 +98,7 @@ final class EvalCommand implements Callable<Integer> {
                                Integer limit, int batch) {
         Executor ex = executor != null ? executor : plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
         String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel());
-        try (Inputs.Source src = Inputs.open(data, l.model().preprocessing(), limit, batch);
+        try (Inputs.Source src = Inputs.open(data, l.model().preprocessing(), l.model().numClasses(), limit, batch);
              ProgressBar bar = new ProgressBar(label, src.size())) {
             return Evaluator.run(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data.toString(), src.iterator(),
                     batch, bar::update);

@@ -35,6 +35,10 @@ public final class TableOptions {
         Inputs.checkOutput("--json", json);
         if (limit != null) Inputs.checkPositive("--limit", limit);
         Inputs.checkPositive("--batch", batch);
+        // accuracy needs labels: refuse unlabelled images before hours of calibration
+        if (!Inputs.dataset(data, limit).hasLabels())
+            throw new Main.UserException("--data " + data + ": images without labels; " + command
+                    + " measures top-1 and needs labelled images (a list file 'path label' or an ImageNet class folder)");
         return new TableRunner(calib, data, limit, batch, CellStore.open(results));
     }
 

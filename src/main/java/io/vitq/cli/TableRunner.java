@@ -22,6 +22,7 @@ final class TableRunner {
     private final Integer limit;
     private final int batch;
     private final CellStore store;
+    private final java.util.Set<Integer> checkedClasses = new java.util.HashSet<>();
 
     TableRunner(CalibOptions calib, Path data, Integer limit, int batch, CellStore store) {
         this.calib = calib;
@@ -40,6 +41,9 @@ final class TableRunner {
     CellStore.Cell cell(ModelLoader.Loaded l, String setting, String bits, CalibConfig cfg,
                         io.vitq.calib.mp.MpTarget mixed) throws IOException {
         String model = l.model().name();
+        // the data must suit this model before any calibration (and even when every cell is stored)
+        if (checkedClasses.add(l.model().numClasses()))
+            Inputs.checkLabels(data, Inputs.dataset(data, limit), l.model().numClasses());
         String settings = settings(cfg, mixed);
         CellStore.Cell done = store.get(model, setting, bits);
         if (done != null && done.settings() != null && !done.settings().equals(settings)) {

@@ -155,4 +155,20 @@ class CliTest {
         Run r = run("eval", "--model", MODEL, "--data", list.toString());
         assertUserError(r, 1, "list.txt");
     }
+
+    /** Labels must be the model's class indices; class folders must be one per class. */
+    @Test
+    void labelsThatDoNotFitTheModel(@TempDir Path tmp) throws Exception {
+        Path image = TestData.demo("val/data/ILSVRC2012_val_00000347.JPEG");
+        Path list = tmp.resolve("big.txt");
+        Files.writeString(list, image + " 5000\n");
+        assertUserError(run("eval", "--model", MODEL, "--data", list.toString()), 1, "big.txt", "label 5000", "1000 classes");
+        for (String wnid : new String[] {"n01440764", "n01443537"}) {
+            Path dir = Files.createDirectories(tmp.resolve("subset").resolve(wnid));
+            Files.copy(image, dir.resolve("a.JPEG"));
+        }
+        assertUserError(run("eval", "--model", MODEL, "--data", tmp.resolve("subset").toString()), 1,
+                "subset", "2 class folders", "list file");
+        assertUserError(run("eval", "--model", MODEL, "--data", ""), 1, "--data", "empty");
+    }
 }

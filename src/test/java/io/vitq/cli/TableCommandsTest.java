@@ -11,6 +11,7 @@ import static io.vitq.cli.CliTest.assertUserError;
 import static io.vitq.cli.CliTest.run;
 import static io.vitq.cli.QuantizeCommandTest.VAL;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code sweep} and {@code ablation} on a tiny budget: the table, the results file, resuming. */
@@ -105,5 +106,10 @@ class TableCommandsTest {
         assertUserError(run("sweep", "--models", MODEL, "--bits", "w8", "--data", VAL, "--results", res), 1, "--bits");
         assertUserError(run("quantize", "--model", MODEL, "--bits", "mp8", "--plan", res), 1, "vtptq");
         assertUserError(run("quantize", "--model", MODEL, "--size-mb", "3", "--plan", res), 1, "--size-mb");
+        // unlabelled images: refused before any calibration, nothing written
+        String flat = io.vitq.testutil.TestData.demo("val/data").toString();
+        assertUserError(run("sweep", "--models", MODEL, "--data", flat, "--results", res), 1, "--data", "labels");
+        assertUserError(run("ablation", "--model", MODEL, "--data", flat, "--results", res), 1, "--data", "labels");
+        assertFalse(Files.exists(Path.of(res)));
     }
 }
