@@ -45,7 +45,7 @@ final class AblationCommand implements Callable<Integer> {
         for (BitsOption b : bitOptions)
             if (b.mixed() != null) throw new Main.UserException("--bits " + b.label() + ": give fixed bits; the M rows use mp6/mp8");
         ModelLoader.Loaded l = modelOptions.load();
-        TableRunner runner = table.open(calibOptions, "ablation");
+        TableRunner runner = table.open(calibOptions, "ablation", l.checkpoint());
         CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
 
         if (vt) return vtTable(l, runner, fp, bitOptions);

@@ -73,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Inputs.checkPositive("--batch", batch);
         if (!(seconds > 0)) throw new Main.UserException("--seconds must be positive, got " + seconds);
-        Inputs.checkOutput("--json", json);
+        new OutputFiles().output("--json", json).input("--calib", calib).check();
         for (String m : models) {
             if (ModelZoo.vitShape(m) == null)
                 throw new Main.UserException("--models " + m + ": the bench runs ViT/DeiT zoo names (see 'vitq models')");

@@ -56,9 +56,9 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Inputs.checkPositive("--batch", batch);
         if (limit != null) Inputs.checkPositive("--limit", limit);
-        Inputs.checkOutput("--json", json);
-        Inputs.checkOutput("--predictions", predictions);
         ModelLoader.Loaded l = modelOptions.load();
+        new OutputFiles().output("--json", json).output("--predictions", predictions)
+                .input("--model", l.checkpoint()).input("--data", data).input("--plan", plan).check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");

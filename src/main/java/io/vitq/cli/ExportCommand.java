@@ -39,13 +39,13 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Inputs.checkOutput("--output", output);
         if (opset < OnnxExporter.MIN_OPSET || opset > OnnxExporter.MAX_OPSET) {
             throw new Main.UserException("--opset " + opset + ": the ONNX export writes opsets " + OnnxExporter.MIN_OPSET
                     + " to " + OnnxExporter.MAX_OPSET);
         }
         ModelLoader.Loaded l = ModelLoader.load(model, checkpoint);
         for (String note : l.notes()) System.err.println("vitq: note: " + note);
+        new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan).check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         OnnxExporter.write(output, l.model(), qp, opset);

@@ -81,14 +81,4 @@ final class Inputs {
     static void checkPositive(String option, int value) {
         if (value <= 0) throw new Main.UserException(option + " must be a positive number, got " + value);
     }
-
-    /** An output file's directory must exist before any work starts. */
-    static void checkOutput(String option, Path file) {
-        if (file == null) return;
-        Path dir = file.toAbsolutePath().getParent();
-        if (dir != null && !Files.isDirectory(dir)) {
-            throw new Main.UserException(option + " " + file + ": directory " + dir + " does not exist");
-        }
-        if (Files.isDirectory(file)) throw new Main.UserException(option + " " + file + ": is a directory");
-    }
 }

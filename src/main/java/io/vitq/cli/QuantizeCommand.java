@@ -69,9 +69,9 @@ final class QuantizeCommand implements Callable<Integer> {
         if (sizeMb != null && b.mixed() == null) throw new Main.UserException("--size-mb needs --bits mp6 or mp8");
         if (sizeMb != null && !(sizeMb > 0)) throw new Main.UserException("--size-mb must be positive, got " + sizeMb);
         if (output == null && planFile == null) throw new Main.UserException("give -o FILE (quantized model) and/or --plan FILE");
-        Inputs.checkOutput("--output", output);
-        Inputs.checkOutput("--plan", planFile);
         ModelLoader.Loaded l = modelOptions.load();
+        new OutputFiles().output("--output", output).output("--plan", planFile)
+                .input("--model", l.checkpoint()).input("--calib", calibOptions.calibPath()).check();
         calibOptions.msaNorm(); // checked before the work
         Calibrator.Result r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);
         System.out.println(r.plan().summary());

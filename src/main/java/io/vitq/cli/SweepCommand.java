@@ -35,7 +35,7 @@ final class SweepCommand implements Callable<Integer> {
         for (String m : methods) for (BitsOption b : bitOptions) calibOptions.config(m, b); // validate before any work
         if (bitOptions.stream().anyMatch(b -> b.mixed() != null) && methods.stream().noneMatch(m -> m.equalsIgnoreCase("vtptq")))
             throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");
-        TableRunner runner = table.open(calibOptions, "sweep");
+        TableRunner runner = table.open(calibOptions, "sweep", models.stream().map(Path::of).toArray(Path[]::new));
 
         StringBuilder md = new StringBuilder("| model | float |");
         StringBuilder sep = new StringBuilder("|---|---:|");

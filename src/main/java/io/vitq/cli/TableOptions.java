@@ -29,10 +29,12 @@ public final class TableOptions {
     Path json;
 
     /** Checks the options before any work and opens the runner on the results file. */
-    TableRunner open(CalibOptions calib, String command) {
+    TableRunner open(CalibOptions calib, String command, Path... modelFiles) {
         if (results == null) results = Path.of(command + "-results.json");
-        Inputs.checkOutput("--results", results);
-        Inputs.checkOutput("--json", json);
+        OutputFiles files = new OutputFiles().output("--results", results).output("--json", json)
+                .input("--data", data).input("--calib", calib.calib);
+        for (Path m : modelFiles) files.input("--models", m);
+        files.check();
         if (limit != null) Inputs.checkPositive("--limit", limit);
         Inputs.checkPositive("--batch", batch);
         // accuracy needs labels: refuse unlabelled images before hours of calibration

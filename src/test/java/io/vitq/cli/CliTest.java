@@ -171,4 +171,35 @@ class CliTest {
                 "subset", "2 class folders", "list file");
         assertUserError(run("eval", "--model", MODEL, "--data", ""), 1, "--data", "empty");
     }
+
+    /** No output may overwrite an input or another output: refused before any work, files untouched. */
+    @Test
+    void outputsNeverOverwriteInputs(@TempDir Path tmp) throws Exception {
+        Path list = tmp.resolve("list.txt");
+        Files.copy(TestData.demo("val/dataset.txt"), list);
+        Files.createSymbolicLink(tmp.resolve("data"), TestData.demo("val/data").toAbsolutePath());
+        String listText = Files.readString(list);
+        assertUserError(run("eval", "--model", MODEL, "--data", list.toString(), "--predictions", list.toString()), 1,
+                "--predictions", "input --data", "overwrite");
+        Path link = tmp.resolve("link.txt");
+        Files.createSymbolicLink(link, list);
+        assertUserError(run("eval", "--model", MODEL, "--data", list.toString(), "--json", link.toString()), 1,
+                "--json", "input --data");
+        assertEquals(listText, Files.readString(list));
+        Path out = tmp.resolve("out.txt");
+        assertUserError(run("eval", "--model", MODEL, "--data", list.toString(), "--json", out.toString(),
+                "--predictions", tmp.resolve(".").resolve("out.txt").toString()), 1, "--predictions", "--json", "its own file");
+        assertFalse(Files.exists(out));
+
+        Path model = tmp.resolve("model.safetensors");
+        Files.copy(Path.of(MODEL), model);
+        long size = Files.size(model);
+        assertUserError(run("quantize", "--model", model.toString(), "--calib-size", "2", "-o", model.toString()), 1,
+                "--output", "input --model");
+        assertUserError(run("quantize", "--model", model.toString(), "--calib-size", "2", "-o", out.toString(),
+                "--plan", out.toString()), 1, "--plan", "--output");
+        assertUserError(run("export", model.toString(), "-o", model.toString()), 1, "--output", "input --model");
+        assertEquals(size, Files.size(model));
+        assertFalse(Files.exists(out));
+    }
 }

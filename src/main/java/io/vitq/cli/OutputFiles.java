@@ -1,0 +1,67 @@
+package io.vitq.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The files a command will write, checked before any work: each one's directory exists and can be
+ * written, none is a directory, no two outputs are the same file, and no output is one of the
+ * command's inputs (a quantized model written over its float checkpoint, predictions over the
+ * image list). Paths are compared after resolving symbolic links.
+ */
+final class OutputFiles {
+    private final Map<String, Path> outputs = new LinkedHashMap<>();
+    private final Map<String, Path> inputs = new LinkedHashMap<>();
+
+    /** An output file of option {@code option}; null (not asked for) is skipped. */
+    OutputFiles output(String option, Path file) {
+        if (file != null) outputs.put(option, file);
+        return this;
+    }
+
+    /** An input of option {@code option}; null or a file that does not exist is skipped. */
+    OutputFiles input(String option, Path file) {
+        if (file != null && Files.exists(file)) inputs.put(option, file);
+        return this;
+    }
+
+    /** @throws Main.UserException naming the option and file at fault */
+    void check() {
+        Map<Path, String> seen = new LinkedHashMap<>();
+        for (var e : inputs.entrySet()) seen.putIfAbsent(canonical(e.getValue()), "input " + e.getKey());
+        for (var e : outputs.entrySet()) {
+            String option = e.getKey();
+            Path file = e.getValue();
+            Path dir = file.toAbsolutePath().getParent();
+            if (dir != null && !Files.isDirectory(dir)) {
+                throw new Main.UserException(option + " " + file + ": directory " + dir
+                        + (Files.exists(dir) ? " is not a directory" : " does not exist"));
+            }
+            if (Files.isDirectory(file)) throw new Main.UserException(option + " " + file + ": is a directory");
+            if (Files.exists(file) ? !Files.isWritable(file) : dir != null && !Files.isWritable(dir)) {
+                throw new Main.UserException(option + " " + file + ": permission denied"
+                        + (Files.exists(file) ? "" : " (cannot create files in " + dir + ")"));
+            }
+            String clash = seen.putIfAbsent(canonical(file), option);
+            if (clash != null) {
+                throw new Main.UserException(option + " " + file + ": is also the " + clash
+                        + (clash.startsWith("input") ? "; refusing to overwrite it" : "; give each output its own file"));
+            }
+        }
+    }
+
+    /** The file's real path, or for a file not yet created its directory's real path and its name. */
+    private static Path canonical(Path file) {
+        Path abs = file.toAbsolutePath().normalize();
+        try {
+            if (Files.exists(abs)) return abs.toRealPath();
+            Path dir = abs.getParent();
+            return dir != null && Files.exists(dir) ? dir.toRealPath().resolve(abs.getFileName()) : abs;
+        } catch (IOException e) {
+            return abs;
+        }
+    }
+}
