@@ -27,6 +27,16 @@ final class Plans {
         } catch (IllegalArgumentException e) {
             throw new Main.UserException("--plan " + file + ": " + e.getMessage());
         }
+        java.util.List<String> floatOps = PlanModelCheck.unplanned(p, model);
+        if (!floatOps.isEmpty()) {
+            System.err.println("vitq: note: --plan " + file + " has no entry for " + floatOps.size() + " of the model's ops, "
+                    + "which run in float: " + String.join(", ", floatOps.subList(0, Math.min(8, floatOps.size())))
+                    + (floatOps.size() > 8 ? ", ..." : ""));
+        }
+        if (!p.info().model().equals(model.name())) {
+            System.err.println("vitq: note: --plan " + file + " was made for " + p.info().model() + "; applying it to "
+                    + model.name() + " (its ops and shapes fit)");
+        }
         return p;
     }
 }

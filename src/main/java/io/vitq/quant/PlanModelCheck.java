@@ -59,6 +59,15 @@ public final class PlanModelCheck {
                     + (problems.size() > 10 ? "; and " + (problems.size() - 10) + " more" : ""));
     }
 
+    /** The model's quantizable ops that the plan has no entry for (they run in float), in model order. */
+    public static List<String> unplanned(QuantPlan plan, Model model) {
+        List<String> missing = new ArrayList<>();
+        for (Linear l : model.linears()) if (!plan.ops().containsKey(l.id())) missing.add(l.id());
+        for (AttentionOp a : model.attentionOps())
+            for (String id : List.of(a.matmul1Id(), a.matmul2Id())) if (!plan.ops().containsKey(id)) missing.add(id);
+        return missing;
+    }
+
     private static void checkHeads(String id, String operand, OperandQuant o, int heads) {
         if (o instanceof UniformOperand u && u.granularity() == Granularity.PER_HEAD && u.scaleCount() != heads)
             throw new IllegalArgumentException(id + ": operand " + operand + " has " + u.scaleCount()

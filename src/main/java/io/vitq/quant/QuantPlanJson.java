@@ -57,10 +57,13 @@ public final class QuantPlanJson {
 
     // ---------------------------------------------------------------- writing
 
-    /** Writes the plan to a temporary file beside {@code file}, then renames it (no half-written plan). */
+    /**
+     * Writes the plan to {@code file.tmp} beside {@code file}, then renames it (no half-written
+     * plan); created with the default permissions, like every other output (not
+     * {@link Files#createTempFile}'s owner-only ones).
+     */
     public static void write(QuantPlan plan, Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        Path tmp = file.toAbsolutePath().resolveSibling(file.getFileName() + ".tmp");
         try {
             Files.writeString(tmp, toJson(plan), StandardCharsets.UTF_8);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -54,6 +54,16 @@ class QuantizeCommandTest {
         assertEquals(0, eb.exit(), eb.err());
         assertEquals(Files.readString(b), Files.readString(a));
         assertTrue(ea.out().contains("agreement with the float model: top-1 "), ea.out());
+        assertFalse(eb.err().contains("no entry"), eb.err());
+        // a plan without an op still runs (that op in float), with a note naming it
+        QuantPlan full = QuantPlanJson.read(plan);
+        java.util.Map<String, io.vitq.quant.OpQuant> ops = new java.util.LinkedHashMap<>(full.ops());
+        ops.remove("blocks.3.attn.matmul2");
+        Path partial = tmp.resolve("partial.json");
+        QuantPlanJson.write(new QuantPlan(full.info(), ops), partial);
+        CliTest.Run ep = run("eval", "--model", MODEL, "--plan", partial.toString(), "--data", VAL, "--limit", "2");
+        assertEquals(0, ep.exit(), ep.err());
+        assertTrue(ep.err().contains("no entry for 1 of the model's ops, which run in float: blocks.3.attn.matmul2"), ep.err());
 
         Path pi = q.resolveSibling("int.csv"), pc = q.resolveSibling("codes.csv");
         CliTest.Run ei = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6", "--integer",
