@@ -28,7 +28,23 @@ public final class EvalTransform {
 
     /** Decodes {@code path} and writes its preprocessed CHW values to {@code out[offset ...]}. */
     public void load(Path path, float[] out, int offset) {
-        apply(ImageDecoder.decode(path), out, offset);
+        RgbImage image = ImageDecoder.decode(path);
+        String tooLarge = checkResizable(image.width(), image.height(), config.resizeSize());
+        if (tooLarge != null) throw new ImageLoadException(path, tooLarge);
+        apply(image, out, offset);
+    }
+
+    /**
+     * Null if the shorter-side resize of a {@code w x h} image fits in memory as one 8-bit RGB image
+     * (under 2^31 bytes), else why not: a very thin image (say 20000 x 1) grows by the resize factor
+     * on its long side too.
+     */
+    static String checkResizable(int w, int h, int size) {
+        int shorter = Math.min(w, h), longer = Math.max(w, h);
+        double newLong = Math.floor((double) size * longer / shorter);
+        if (shorter == size || newLong * size * 3 < Integer.MAX_VALUE - 64) return null;
+        return "image of " + w + " x " + h + " pixels: its aspect ratio is too extreme to resize the shorter side to "
+                + size + " (the longer would be " + (long) newLong + " pixels)";
     }
 
     /** Preprocesses a decoded image into a new array of {@link #imageFloats()} values. */
@@ -59,6 +75,8 @@ public final class EvalTransform {
      */
     static RgbImage resizeShorterSide(RgbImage image, int size, Interpolation filter) {
         int w = image.width(), h = image.height();
+        String tooLarge = checkResizable(w, h, size);
+        if (tooLarge != null) throw new IllegalArgumentException(tooLarge);
         int shorter = Math.min(w, h), longer = Math.max(w, h);
         if (shorter == size) return image;
         int newLong = (int) ((double) ((long) size * longer) / shorter);

@@ -202,4 +202,16 @@ class CliTest {
         assertEquals(size, Files.size(model));
         assertFalse(Files.exists(out));
     }
+
+    /** A very thin image cannot be resized to 248 on its short side in memory: a message naming it, not a crash. */
+    @Test
+    void extremeAspectRatioIsNamed(@TempDir Path tmp) throws Exception {
+        Path thin = tmp.resolve("thin.png");
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(20000, 1, java.awt.image.BufferedImage.TYPE_INT_RGB),
+                "png", thin.toFile());
+        assertUserError(run("predict", "--model", MODEL, thin.toString()), 1, "thin.png", "20000 x 1", "aspect ratio");
+        Path list = tmp.resolve("list.txt");
+        Files.writeString(list, thin + " 3\n");
+        assertUserError(run("eval", "--model", MODEL, "--data", list.toString()), 1, "thin.png", "aspect ratio");
+    }
 }
