@@ -41,8 +41,13 @@ final class CellStore {
         try {
             Map<String, Cell> m = JSON.readValue(file.toFile(), new TypeReference<LinkedHashMap<String, Cell>>() {});
             return new CellStore(file, m);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            String where = e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
+                    + e.getLocation().getColumnNr() + ")";
+            throw new Main.UserException("--results " + file + ": not a results file of sweep or ablation" + where
+                    + "; give another --results file or move this one away");
         } catch (IOException e) {
-            throw new Main.UserException(file + ": not a results file of this command (" + e.getMessage().split("\n")[0] + ")");
+            throw new Main.UserException("--results " + file + ": cannot read (" + e.getMessage() + ")");
         }
     }
 

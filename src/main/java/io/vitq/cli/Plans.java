@@ -20,7 +20,9 @@ final class Plans {
         try {
             p = QuantPlanJson.read(file);
         } catch (IOException | PlanFormatException e) {
-            throw new Main.UserException("--plan " + file + ": " + e.getMessage());
+            String m = e.getMessage() == null ? e.toString() : e.getMessage();
+            // the plan reader's messages start with the file already
+            throw new Main.UserException("--plan " + (m.startsWith(file + ": ") ? m : file + ": " + m));
         }
         try {
             PlanModelCheck.check(p, model);

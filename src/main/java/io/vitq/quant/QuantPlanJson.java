@@ -166,7 +166,25 @@ public final class QuantPlanJson {
 
     /** Reads a plan file; content errors are {@link PlanFormatException}s naming the file and field. */
     public static QuantPlan read(Path file) throws IOException {
-        return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new PlanFormatException(file + ": not a plan (binary data, not UTF-8 JSON text)", e);
+        }
+        return parse(text, file.toString());
+    }
+
+    /**
+     * The parser's complaint without Jackson's advice on its own features ("enable
+     * JsonReadFeature... to allow") or its source locator, which the message gives already.
+     */
+    static String jsonProblem(JsonProcessingException e) {
+        String m = e.getOriginalMessage();
+        if (m == null) return "unreadable";
+        m = m.lines().findFirst().orElse(m);
+        m = m.replaceAll("\\s*\\(start marker at \\[.*?\\]\\)", "").replaceAll(":?\\s*enable `?[A-Za-z]+Feature\\..*$", "");
+        return m.strip();
     }
 
     /** Parses plan JSON; {@code source} names it in error messages (a file name). */
@@ -177,7 +195,7 @@ public final class QuantPlanJson {
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw new PlanFormatException(source + ": not valid JSON" + where + ": " + e.getOriginalMessage(), e);
+            throw new PlanFormatException(source + ": not valid JSON" + where + ": " + jsonProblem(e), e);
         }
         Reader r = new Reader(source);
         if (root == null || !root.isObject()) throw r.error("", "expected a JSON object");

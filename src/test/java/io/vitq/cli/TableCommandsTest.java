@@ -98,7 +98,7 @@ class TableCommandsTest {
     }
 
     @Test
-    void tableCommandErrors(@TempDir Path tmp) {
+    void tableCommandErrors(@TempDir Path tmp) throws Exception {
         String res = tmp.resolve("r.json").toString();
         assertUserError(run("sweep", "--models", MODEL, "--methods", "ptq4vit", "--bits", "mp8", "--data", VAL,
                 "--results", res), 1, "mp6/mp8", "vtptq");
@@ -111,5 +111,10 @@ class TableCommandsTest {
         assertUserError(run("sweep", "--models", MODEL, "--data", flat, "--results", res), 1, "--data", "labels");
         assertUserError(run("ablation", "--model", MODEL, "--data", flat, "--results", res), 1, "--data", "labels");
         assertFalse(Files.exists(Path.of(res)));
+        // a results file of something else: named, in the user's words, and left as it was
+        Files.writeString(Path.of(res), "[]");
+        assertUserError(run("sweep", "--models", MODEL, "--data", VAL, "--results", res), 1, "--results", "not a results file");
+        assertFalse(run("sweep", "--models", MODEL, "--data", VAL, "--results", res).err().contains("io.vitq"));
+        assertEquals("[]", Files.readString(Path.of(res)));
     }
 }

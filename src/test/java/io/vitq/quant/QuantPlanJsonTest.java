@@ -153,6 +153,9 @@ class QuantPlanJsonTest {
         PlanFormatException e = assertThrows(PlanFormatException.class, () -> QuantPlanJson.parse(json, "my-plan.json"));
         assertTrue(e.getMessage().startsWith("my-plan.json: "), e.getMessage());
         for (String s : mustContain) assertTrue(e.getMessage().contains(s), "'" + s + "' not in: " + e.getMessage());
+        // the user's words, not the JSON library's (its feature names, source locators, Java types)
+        for (String s : new String[] {"Feature", "REDACTED", "java.", "io.vitq"})
+            assertFalse(e.getMessage().contains(s), "'" + s + "' in: " + e.getMessage());
     }
 
     @Test
@@ -160,6 +163,8 @@ class QuantPlanJsonTest {
         String ok = validJson();
         assertMalformed("{ \"format\": ", "not valid JSON", "line 1");
         assertMalformed("[]", "expected a JSON object");
+        assertMalformed(ok.substring(0, ok.length() / 2), "not valid JSON", "end-of-input");
+        assertMalformed(ok.replaceFirst("\"scales\": \\[ [^,\\]]+", "\"scales\": [ NaN"), "not valid JSON", "NaN");
         assertMalformed(ok.replace("vitq-quant-plan", "something"), "format");
         assertMalformed(ok.replace("\"version\": 1", "\"version\": 7"), "version");
         assertMalformed(ok.replace("\"weightBits\": 8", "\"weightBits\": \"8\""), "weightBits", "integer");
