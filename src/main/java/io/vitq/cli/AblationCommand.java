@@ -42,6 +42,7 @@ final class AblationCommand implements Callable<Integer> {
             case "vtptq" -> true;
             default -> throw new Main.UserException("--method " + method + ": expected ptq4vit or vtptq");
         };
+        if (!vt) calibOptions.checkMsaNorm(List.of()); // only VT-PTQ's table has mixed-precision rows
         for (BitsOption b : bitOptions)
             if (b.mixed() != null) throw new Main.UserException("--bits " + b.label() + ": give fixed bits; the M rows use mp6/mp8");
         ModelLoader.Loaded l = modelOptions.load();

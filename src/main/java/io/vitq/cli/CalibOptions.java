@@ -76,6 +76,12 @@ public final class CalibOptions {
         return p;
     }
 
+    /** {@code --mp-msa-norm}, which must go with mixed-precision bits among {@code bits}. */
+    void checkMsaNorm(java.util.List<BitsOption> bits) {
+        if (msaNorm() != MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP && bits.stream().allMatch(b -> b.mixed() == null))
+            throw new Main.UserException("--mp-msa-norm " + msaNorm + ": a mixed-precision option; it needs --bits mp6 or mp8");
+    }
+
     /** {@code --mp-msa-norm}. */
     MixedPrecisionCalibration.MsaNorm msaNorm() {
         return switch (msaNorm.toLowerCase(Locale.ROOT)) {
@@ -116,6 +122,14 @@ public final class CalibOptions {
             case "power-of-two" -> c.withGeluPowerOfTwo(true);
             default -> throw new Main.UserException("--gelu-grid " + geluGrid + ": expected linear or power-of-two");
         };
+        // options of another method's machinery would be ignored silently: refuse them
+        if (!c.twinSoftmax() && c.softmaxMode() != TwinSoftmaxQuantizer.Mode.CLEAN)
+            throw new Main.UserException("--softmax-mode " + softmaxMode + ": method " + c.method() + " has no twin softmax quantizer");
+        if (!c.twinGelu() && c.geluPowerOfTwo())
+            throw new Main.UserException("--gelu-grid " + geluGrid + ": method " + c.method() + " has no twin GELU quantizer");
+        if (labels && c.metric() != Metric.HESSIAN)
+            throw new Main.UserException("--labels sets the Hessian metric's gradients; method " + c.method() + " uses the "
+                    + c.metric().cliName() + " metric (add --metric hessian)");
         c = c.withTrueLabels(labels).withSequential(sequential);
         if (c.isVt()) {
             CalibConfig.VtOptions v = c.vt();
@@ -124,8 +138,10 @@ public final class CalibOptions {
                 case "sum" -> false;
                 default -> throw new Main.UserException("--ranking-norm " + rankingNorm + ": expected mean or sum");
             };
-            if (gamma != null && !(gamma >= 0)) throw new Main.UserException("--gamma must be >= 0, got " + gamma);
-            if (theta != null && !(theta >= 0)) throw new Main.UserException("--theta must be >= 0, got " + theta);
+            if (gamma != null && !(gamma >= 0 && gamma < Double.POSITIVE_INFINITY))
+                throw new Main.UserException("--gamma must be a finite number >= 0, got " + gamma);
+            if (theta != null && !(theta >= 0 && theta < Double.POSITIVE_INFINITY))
+                throw new Main.UserException("--theta must be a finite number >= 0, got " + theta);
             c = c.withVt(new CalibConfig.VtOptions(v.ranking() && !noRanking, gamma != null ? gamma : v.gamma(),
                     theta != null ? theta : v.theta(), norm, v.biasCorrection() && !noBiasCorrection));
         } else if (noRanking || noBiasCorrection || gamma != null || theta != null) {

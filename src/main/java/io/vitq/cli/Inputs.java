@@ -37,7 +37,10 @@ final class Inputs {
     /** @param classes the model's number of classes, which the labels must fit ({@link #checkLabels}) */
     static Source open(Path data, Preprocessing pre, int classes, Integer limit, int batch) {
         Dataset ds = checkLabels(data, dataset(data, limit), classes);
-        return new Source(ds, new BatchLoader(ds, new EvalTransform(pre), batch));
+        int b = Math.min(batch, ds.size()); // a batch never needs more room than the images
+        if ((long) b * 3 * pre.inputSize() * pre.inputSize() > Integer.MAX_VALUE - 16)
+            throw new Main.UserException("--batch " + batch + ": too large for one array of preprocessed images");
+        return new Source(ds, new BatchLoader(ds, new EvalTransform(pre), b));
     }
 
     /**

@@ -72,7 +72,7 @@ final class QuantizeCommand implements Callable<Integer> {
         ModelLoader.Loaded l = modelOptions.load();
         new OutputFiles().output("--output", output).output("--plan", planFile)
                 .input("--model", l.checkpoint()).input("--calib", calibOptions.calibPath()).check();
-        calibOptions.msaNorm(); // checked before the work
+        calibOptions.checkMsaNorm(java.util.List.of(b));
         Calibrator.Result r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);
         System.out.println(r.plan().summary());
         if (planFile != null) {
@@ -89,11 +89,20 @@ final class QuantizeCommand implements Callable<Integer> {
     CalibConfig config() {
         CalibConfig c = calibOptions.config(method, BitsOption.parse(bits));
         if (noTwinSoftmax || noTwinGelu) c = c.withTwins(c.twinSoftmax() && !noTwinSoftmax, c.twinGelu() && !noTwinGelu);
+        if (noTwinSoftmax && c.softmaxMode() != io.vitq.quant.TwinSoftmaxQuantizer.Mode.CLEAN)
+            throw new Main.UserException("--softmax-mode: a twin softmax setting, but --no-twin-softmax turns the twin off");
+        if (noTwinGelu && c.geluPowerOfTwo())
+            throw new Main.UserException("--gelu-grid: a twin GELU setting, but --no-twin-gelu turns the twin off");
         java.util.List<CalibConfig.OpBits> list = new java.util.ArrayList<>();
         for (String o : opBits) {
             int eq = o.lastIndexOf('=');
             if (eq <= 0) throw new Main.UserException("--op-bits " + o + ": expected PATTERN=wXaY, e.g. head=w8a8");
-            BitsOption b = BitsOption.parse(o.substring(eq + 1));
+            BitsOption b;
+            try {
+                b = BitsOption.parse(o.substring(eq + 1));
+            } catch (Main.UserException e) {
+                throw new Main.UserException("--op-bits " + o + ": " + e.getMessage().replaceFirst("^--bits \\S+: ", ""));
+            }
             list.add(new CalibConfig.OpBits(o.substring(0, eq), b.weight(), b.activation()));
         }
         return list.isEmpty() ? c : c.withOpBits(list);

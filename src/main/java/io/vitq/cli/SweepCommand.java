@@ -31,7 +31,14 @@ final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<BitsOption> bitOptions = table.bitOptions();
-        calibOptions.msaNorm(); // checked before any work
+        calibOptions.checkMsaNorm(bitOptions);
+        for (String m : methods) {
+            try {
+                io.vitq.calib.CalibConfig.forMethod(m, 8, 8);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UserException("--methods " + m + ": " + e.getMessage());
+            }
+        }
         for (String m : methods) for (BitsOption b : bitOptions) calibOptions.config(m, b); // validate before any work
         if (bitOptions.stream().anyMatch(b -> b.mixed() != null) && methods.stream().noneMatch(m -> m.equalsIgnoreCase("vtptq")))
             throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");

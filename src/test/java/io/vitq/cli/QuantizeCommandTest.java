@@ -141,5 +141,20 @@ class QuantizeCommandTest {
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--products", "codes"), 1, "--products");
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--products", "exact"), 1, "dequantized or codes");
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--plan", tmp.resolve("p.json").toString()), 1, "p.json");
+        // another method's options would be ignored: refused, naming the option
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--softmax-mode", "quirk", "--plan", out), 1,
+                "--softmax-mode", "vtptq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--gelu-grid", "power-of-two", "--plan", out),
+                1, "--gelu-grid", "basePTQ");
+        assertUserError(run("quantize", "--model", MODEL, "--no-twin-gelu", "--gelu-grid", "power-of-two", "--plan", out),
+                1, "--gelu-grid", "--no-twin-gelu");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--labels", "--plan", out), 1, "--labels", "cosine");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--mp-msa-norm", "output", "--plan", out), 1,
+                "--mp-msa-norm", "mp6 or mp8");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--theta", "Infinity", "--plan", out), 1, "--theta");
+        assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=w99a8", "--plan", out), 1, "--op-bits head=w99a8");
+        assertUserError(run("sweep", "--methods", "foo", "--data", VAL, "--results", tmp.resolve("r.json").toString()), 1,
+                "--methods foo");
+        assertFalse(Files.exists(Path.of(out)), "nothing written after an error");
     }
 }
