@@ -37,6 +37,9 @@ public final class ListFile {
             lines = Files.readAllLines(listFile, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new DatasetException(listFile + ": cannot read (No such file)", e);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new DatasetException(listFile + ": not an image list (binary data, not text with 'path label' lines)"
+                    + (ImageFolder.isImageFile(listFile) ? "; to classify one image use 'vitq predict'" : ""), e);
         } catch (IOException e) {
             throw new DatasetException(listFile + ": cannot read (" + e.getMessage() + ")", e);
         }

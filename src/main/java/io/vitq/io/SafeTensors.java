@@ -80,14 +80,23 @@ public final class SafeTensors {
                 DType dtype = DType.parse(v.path("dtype").asText(), where);
                 JsonNode shapeNode = v.path("shape");
                 int[] shape = new int[shapeNode.size()];
-                for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asInt();
+                for (int i = 0; i < shape.length; i++) {
+                    JsonNode d = shapeNode.get(i);
+                    if (!d.canConvertToInt() || d.asInt() < 0)
+                        throw new CheckpointException(where + ": shape " + shapeNode + " has an invalid dimension " + d);
+                    shape[i] = d.asInt();
+                }
                 JsonNode off = v.path("data_offsets");
                 long begin = off.path(0).asLong(-1), end = off.path(1).asLong(-1);
                 if (begin < 0 || end < begin || end > dataLen) {
                     throw new CheckpointException(where + ": data offsets [" + begin + ", " + end + ") outside the file");
                 }
                 ByteBuffer slice = data.slice((int) begin, (int) (end - begin));
-                tensors.put(name, new RawTensor(name, dtype, shape, slice));
+                try {
+                    tensors.put(name, new RawTensor(name, dtype, shape, slice));
+                } catch (CheckpointException bad) {
+                    throw new CheckpointException(path + ": " + bad.getMessage(), bad);
+                }
             }
             return new SafeTensors(path, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(meta));
         } catch (IOException e) {

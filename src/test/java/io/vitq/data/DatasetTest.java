@@ -85,6 +85,10 @@ class DatasetTest {
         Path missingList = dir.resolve("nope.txt");
         assertEquals(missingList + ": no such file or folder",
                 assertThrows(DatasetException.class, () -> Dataset.open(missingList)).getMessage());
+        // an image given where a list is expected (a natural slip): named, with the command that takes one image
+        Path jpeg = Files.write(dir.resolve("cat.JPEG"), new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0});
+        String m = assertThrows(DatasetException.class, () -> Dataset.open(jpeg)).getMessage();
+        assertTrue(m.startsWith(jpeg + ": not an image list (binary data") && m.contains("vitq predict"), m);
     }
 
     @Test

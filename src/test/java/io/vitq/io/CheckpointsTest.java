@@ -49,6 +49,13 @@ class CheckpointsTest {
         assertEquals(text + ": not a safetensors or PyTorch checkpoint", message(text));
         Path oneByte = Files.write(tmp.resolve("one.pth"), new byte[]{'P'});
         assertEquals(oneByte + ": not a safetensors or PyTorch checkpoint", message(oneByte));
+        // header and data disagree: the file and the tensor are named
+        Path f64 = Files.write(tmp.resolve("f64.safetensors"),
+                safetensors("{\"w\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,8]}}", 1f, 2f));
+        assertEquals(f64 + ": tensor 'w': shape [2] of F64 needs 16 bytes, found 8", message(f64));
+        Path neg = Files.write(tmp.resolve("neg.safetensors"),
+                safetensors("{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 1f, 2f));
+        assertEquals(neg + ": tensor 'w': shape [-2] has an invalid dimension -2", message(neg));
     }
 
     @Test
