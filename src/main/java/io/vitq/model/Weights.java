@@ -41,10 +41,21 @@ public final class Weights {
 
     public float[] data(String name, int... expected) { return get(name, expected).data(); }
 
+    /**
+     * The tensor {@code name}, checked once to hold only finite values: a NaN or infinity in a
+     * weight makes every output NaN, and later errors (a quantizer's) could not name the tensor.
+     */
     public Tensor require(String name) {
         Tensor t = tensors.get(name);
         if (t == null) throw new ModelException(source + ": missing tensor '" + name + "'");
-        used.add(name);
+        if (used.add(name)) {
+            float[] d = t.data();
+            for (int i = 0; i < d.length; i++) {
+                if (!Float.isFinite(d[i]))
+                    throw new ModelException(source + ": tensor '" + name + "' holds " + d[i] + " at index " + i
+                            + " (weights must be finite)");
+            }
+        }
         return t;
     }
 

@@ -118,6 +118,17 @@ class CliTest {
     }
 
     @Test
+    void nonFiniteWeightIsNamed(@TempDir Path tmp) throws Exception {
+        SafeTensors st = SafeTensors.read(TestData.VIT_TINY);
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        st.tensors().forEach((k, v) -> m.put(k, new Tensor(v.toFloats(), v.shape())));
+        m.get("head.weight").data()[5] = Float.NaN;
+        Path f = tmp.resolve("vit_tiny_patch16_224.nan.safetensors");
+        SafeTensors.writeF32(f, m, Map.of());
+        assertUserError(run("info", "--model", f.toString()), 1, f.getFileName().toString(), "'head.weight'", "NaN at index 5");
+    }
+
+    @Test
     void notAnImage(@TempDir Path tmp) throws Exception {
         Path f = tmp.resolve("cat.jpg");
         Files.writeString(f, "this is text");
