@@ -15,7 +15,8 @@ final class Plans {
     private Plans() {}
 
     static QuantPlan read(Path file, Model model) {
-        if (!Files.isRegularFile(file)) throw new Main.UserException("--plan " + file + ": no such file");
+        if (!Files.isRegularFile(file))
+            throw new Main.UserException("--plan " + file + ": " + (Files.isDirectory(file) ? "is a directory" : "no such file"));
         QuantPlan p;
         try {
             p = QuantPlanJson.read(file);

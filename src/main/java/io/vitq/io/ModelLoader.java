@@ -63,6 +63,7 @@ public final class ModelLoader {
     }
 
     public static Loaded load(String modelArg, Path checkpoint) {
+        if (modelArg.isBlank()) throw new ModelException("--model: empty name (a zoo name or a checkpoint file)");
         ModelZoo.Entry named = ModelZoo.get(modelArg);
         Path file = checkpoint;
         if (named == null) {
@@ -71,6 +72,9 @@ public final class ModelLoader {
                 file = asPath;
             } else if (checkpoint == null) {
                 throw new ModelException("unknown model '" + modelArg + "': not a zoo name (see 'vitq models') and no such file");
+            } else if (Files.exists(asPath)) {
+                throw new ModelException("--checkpoint " + checkpoint + ": goes with a zoo name, but the model " + modelArg
+                        + " is a file already; give one or the other");
             } else {
                 throw new ModelException("unknown model '" + modelArg + "' (see 'vitq models'); to use a checkpoint of"
                         + " another architecture pass it as --model FILE");

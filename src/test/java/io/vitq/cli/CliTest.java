@@ -85,6 +85,14 @@ class CliTest {
     }
 
     @Test
+    void modelAndCheckpointMistakes(@TempDir Path tmp) {
+        assertUserError(run("info", "--model", ""), 1, "--model", "empty");
+        assertUserError(run("info", "--model", MODEL, "--checkpoint", MODEL), 1, "--checkpoint", "zoo name", "one or the other");
+        assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--plan",
+                tmp.toString()), 1, "--plan", "is a directory");
+    }
+
+    @Test
     void unknownModelName() {
         assertUserError(run("info", "--model", "resnet50"), 1, "unknown model 'resnet50'");
     }
