@@ -57,7 +57,7 @@ public final class ListFile {
             if (labelled == null) labelled = splitLabel(line, where) != null;
             ImageList.Entry entry = parseLine(line, labelled, folder, where);
             if (!Files.isRegularFile(entry.path())) {
-                if (missingCount++ < MAX_MISSING_SHOWN) missing.add(where + ": image not found: " + entry.path());
+                if (missingCount++ < MAX_MISSING_SHOWN) missing.add(where + ": image not found: " + entry.path() + labelHint(line, folder));
             }
             entries.add(entry);
         }
@@ -67,6 +67,19 @@ public final class ListFile {
         }
         if (entries.isEmpty()) throw new DatasetException(listFile + ": no images listed");
         return new ImageList(listFile.toString(), entries, List.of());
+    }
+
+    /**
+     * For a whole-line path that does not exist: if the line without its last token names an
+     * image, that token was meant as a label but is not one (labels are integers >= 0).
+     */
+    private static String labelHint(String line, Path folder) {
+        int sep = Math.max(line.lastIndexOf(' '), Math.max(line.lastIndexOf('\t'), line.lastIndexOf(',')));
+        if (sep <= 0) return "";
+        String path = line.substring(0, sep).strip();
+        if (path.endsWith(",")) path = path.substring(0, path.length() - 1).strip();
+        if (path.isEmpty() || !Files.isRegularFile(folder.resolve(path))) return "";
+        return " (the line's '" + line.substring(sep + 1).strip() + "' is not a label: labels are integers >= 0)";
     }
 
     /** One non-blank, non-comment, stripped line to an entry; {@code labelled}: the file's convention. */

@@ -85,6 +85,10 @@ class DatasetTest {
         Path missingList = dir.resolve("nope.txt");
         assertEquals(missingList + ": no such file or folder",
                 assertThrows(DatasetException.class, () -> Dataset.open(missingList)).getMessage());
+        // a first line whose label is not one: the whole line is taken as a path, and the error says why
+        Path minus = list("minus.txt", "a.jpg -3\n");
+        String mm = assertThrows(DatasetException.class, () -> Dataset.open(minus)).getMessage();
+        assertTrue(mm.contains("'-3' is not a label"), mm);
         // an image given where a list is expected (a natural slip): named, with the command that takes one image
         Path jpeg = Files.write(dir.resolve("cat.JPEG"), new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0});
         String m = assertThrows(DatasetException.class, () -> Dataset.open(jpeg)).getMessage();
