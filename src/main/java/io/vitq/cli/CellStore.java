@@ -47,7 +47,7 @@ final class CellStore {
             throw new Main.UserException("--results " + file + ": not a results file of sweep or ablation" + where
                     + "; give another --results file or move this one away");
         } catch (IOException e) {
-            throw new Main.UserException("--results " + file + ": cannot read (" + e.getMessage() + ")");
+            throw new Main.UserException("--results " + file + ": cannot read (" + io.vitq.data.FileErrors.reason(e) + ")");
         }
     }
 

@@ -21,7 +21,7 @@ final class Plans {
         try {
             p = QuantPlanJson.read(file);
         } catch (IOException | PlanFormatException e) {
-            String m = e.getMessage() == null ? e.toString() : e.getMessage();
+            String m = e instanceof PlanFormatException ? e.getMessage() : io.vitq.data.FileErrors.reason(e);
             // the plan reader's messages start with the file already
             throw new Main.UserException("--plan " + (m.startsWith(file + ": ") ? m : file + ": " + m));
         }

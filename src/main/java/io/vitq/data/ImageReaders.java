@@ -22,6 +22,7 @@ final class ImageReaders {
 
     /** A one-line reason for a reader failure: the message, or the exception type if there is none. */
     static String describe(Throwable e) {
+        if (e instanceof java.nio.file.FileSystemException) return FileErrors.reason(e);
         String msg = e.getMessage();
         Throwable cause = e.getCause();
         if (cause != null && cause.getMessage() != null && (msg == null || !msg.contains(cause.getMessage()))) {

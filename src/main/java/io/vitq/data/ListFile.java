@@ -41,7 +41,7 @@ public final class ListFile {
             throw new DatasetException(listFile + ": not an image list (binary data, not text with 'path label' lines)"
                     + (ImageFolder.isImageFile(listFile) ? "; to classify one image use 'vitq predict'" : ""), e);
         } catch (IOException e) {
-            throw new DatasetException(listFile + ": cannot read (" + e.getMessage() + ")", e);
+            throw new DatasetException(listFile + ": cannot read (" + FileErrors.reason(e) + ")", e);
         }
         Path folder = listFile.toAbsolutePath().normalize().getParent();
         List<ImageList.Entry> entries = new ArrayList<>();

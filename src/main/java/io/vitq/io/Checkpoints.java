@@ -41,7 +41,7 @@ public final class Checkpoints {
         try {
             return headerLen >= 2 && headerLen <= Files.size(path) - 8;
         } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot read (" + e.getMessage() + ")", e);
+            throw new CheckpointException(path + ": cannot read (" + io.vitq.data.FileErrors.reason(e) + ")", e);
         }
     }
 
@@ -51,7 +51,7 @@ public final class Checkpoints {
         try {
             if (Files.size(path) == 0) throw new CheckpointException(path + ": empty file, not a checkpoint");
         } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot read (" + e.getMessage() + ")", e);
+            throw new CheckpointException(path + ": cannot read (" + io.vitq.data.FileErrors.reason(e) + ")", e);
         }
     }
 
@@ -60,7 +60,7 @@ public final class Checkpoints {
         try (InputStream in = Files.newInputStream(path)) {
             return in.readNBytes(n);
         } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot read (" + e.getMessage() + ")", e);
+            throw new CheckpointException(path + ": cannot read (" + io.vitq.data.FileErrors.reason(e) + ")", e);
         }
     }
 }

@@ -31,7 +31,7 @@ final class PthLegacyReader {
             ByteBuffer in = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
             return read(in, source);
         } catch (IOException e) {
-            throw new CheckpointException(source + ": cannot read (" + e.getMessage() + ")", e);
+            throw new CheckpointException(source + ": cannot read (" + io.vitq.data.FileErrors.reason(e) + ")", e);
         }
     }
 

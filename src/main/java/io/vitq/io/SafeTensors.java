@@ -100,7 +100,7 @@ public final class SafeTensors {
             }
             return new SafeTensors(path, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(meta));
         } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot read (" + e.getMessage() + ")", e);
+            throw new CheckpointException(path + ": cannot read (" + io.vitq.data.FileErrors.reason(e) + ")", e);
         }
     }
 
