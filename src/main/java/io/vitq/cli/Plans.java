@@ -21,9 +21,9 @@ final class Plans {
         try {
             p = QuantPlanJson.read(file);
         } catch (IOException | PlanFormatException e) {
-            String m = e instanceof PlanFormatException ? e.getMessage() : io.vitq.data.FileErrors.reason(e);
             // the plan reader's messages start with the file already
-            throw new Main.UserException("--plan " + (m.startsWith(file + ": ") ? m : file + ": " + m));
+            throw new Main.UserException("--plan " + (e instanceof PlanFormatException ? e.getMessage()
+                    : file + ": " + io.vitq.data.FileErrors.reason(e)));
         }
         try {
             PlanModelCheck.check(p, model);

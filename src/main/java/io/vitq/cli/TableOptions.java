@@ -38,10 +38,11 @@ public final class TableOptions {
         if (limit != null) Inputs.checkPositive("--limit", limit);
         Inputs.checkPositive("--batch", batch);
         // accuracy needs labels: refuse unlabelled images before hours of calibration
-        if (!Inputs.dataset(data, limit).hasLabels())
+        io.vitq.data.Dataset images = Inputs.dataset(data, limit);
+        if (!images.hasLabels())
             throw new Main.UserException("--data " + data + ": images without labels; " + command
                     + " measures top-1 and needs labelled images (a list file 'path label' or an ImageNet class folder)");
-        return new TableRunner(calib, data, limit, batch, CellStore.open(results));
+        return new TableRunner(calib, data, images, limit, batch, CellStore.open(results));
     }
 
     List<BitsOption> bitOptions() {

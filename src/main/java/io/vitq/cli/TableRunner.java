@@ -22,10 +22,13 @@ final class TableRunner {
     private final Integer limit;
     private final int batch;
     private final CellStore store;
+    /** The evaluation images, listed once to check their labels against each model. */
+    private final io.vitq.data.Dataset images;
     private final java.util.Set<Integer> checkedClasses = new java.util.HashSet<>();
 
-    TableRunner(CalibOptions calib, Path data, Integer limit, int batch, CellStore store) {
+    TableRunner(CalibOptions calib, Path data, io.vitq.data.Dataset images, Integer limit, int batch, CellStore store) {
         this.calib = calib;
+        this.images = images;
         this.data = data;
         this.limit = limit;
         this.batch = batch;
@@ -43,7 +46,7 @@ final class TableRunner {
         String model = l.model().name();
         // the data must suit this model before any calibration (and even when every cell is stored)
         if (checkedClasses.add(l.model().numClasses()))
-            Inputs.checkLabels(data, Inputs.dataset(data, limit), l.model().numClasses());
+            Inputs.checkLabels(data, images, l.model().numClasses());
         String settings = settings(cfg, mixed);
         CellStore.Cell done = store.get(model, setting, bits);
         if (done != null && done.settings() != null && !done.settings().equals(settings)) {
