@@ -25,7 +25,7 @@ import jdk.incubator.vector.VectorSpecies;
  * rounds to even, 2^(k-1)), where the fake quant reaches {@code -2^(k-1) · Δ_neg} and the code
  * saturates one level earlier at {@code -L · Δ_neg} (the reference export clamps the same way).
  */
-public final class TwinGeluQuantizer {
+public final class TwinGeluQuantizer implements TwinCodes {
     /** |min GELU(x)|, reached at x ≈ -0.7518; the reference's fixed negative range. */
     public static final double GELU_MIN_MAGNITUDE = 0.16997124254703522;
 
@@ -65,6 +65,7 @@ public final class TwinGeluQuantizer {
         return -1;
     }
 
+    @Override
     public int bits() { return bits; }
 
     public float positiveStep() { return positiveStep; }
@@ -135,6 +136,7 @@ public final class TwinGeluQuantizer {
     }
 
     /** The k-bit code of one finite value. */
+    @Override
     public int encode(float x) {
         if (x > 0) {
             int magnitude = (int) Rounding.rintClamp(x / positiveStep, 0f, levels);
@@ -144,42 +146,13 @@ public final class TwinGeluQuantizer {
     }
 
     /** The value of a code in [0, 2^k). */
+    @Override
     public float decode(int code) {
         if (code < 0 || code >= 2 * flag)
             throw new IllegalArgumentException("twin GELU code " + code + " is outside 0.." + (2 * flag - 1));
         int magnitude = code & (flag - 1);
         if (magnitude == 0) return 0f;
         return (code & flag) != 0 ? magnitude * positiveStep : -magnitude * negativeStep;
-    }
-
-    /** Codes as unsigned bytes (bits ≤ 8; read back with {@code & 0xFF}). */
-    public void encode(String opId, float[] src, int srcOff, byte[] dst, int dstOff, int len) {
-        QuantChecks.requireByteCodes(bits, opId);
-        QuantChecks.range(src, srcOff, len);
-        QuantChecks.range(dst, dstOff, len);
-        for (int i = 0; i < len; i++) {
-            float x = src[srcOff + i];
-            if (!Float.isFinite(x)) throw QuantChecks.nonFinite(opId, src, srcOff, len);
-            dst[dstOff + i] = (byte) encode(x);
-        }
-    }
-
-    /** Codes as unsigned shorts (read back with {@code & 0xFFFF}). */
-    public void encode(String opId, float[] src, int srcOff, short[] dst, int dstOff, int len) {
-        QuantChecks.range(src, srcOff, len);
-        QuantChecks.range(dst, dstOff, len);
-        for (int i = 0; i < len; i++) {
-            float x = src[srcOff + i];
-            if (!Float.isFinite(x)) throw QuantChecks.nonFinite(opId, src, srcOff, len);
-            dst[dstOff + i] = (short) encode(x);
-        }
-    }
-
-    /** Decodes unsigned byte codes. */
-    public void decode(byte[] codes, int off, float[] dst, int dstOff, int len) {
-        QuantChecks.range(codes, off, len);
-        QuantChecks.range(dst, dstOff, len);
-        for (int i = 0; i < len; i++) dst[dstOff + i] = decode(codes[off + i] & 0xFF);
     }
 
     @Override

@@ -27,7 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * every R2 code whose value is at least s. The other codes are aliases that encode never
  * produces, except R1's top code, which inputs just below s round to.
  */
-public final class TwinSoftmaxQuantizer {
+public final class TwinSoftmaxQuantizer implements TwinCodes {
     /** How values are fake-quantized; see the class comment. */
     public enum Mode { CLEAN, REFERENCE_QUIRK }
 
@@ -63,6 +63,7 @@ public final class TwinSoftmaxQuantizer {
         throw new IllegalArgumentException("twin softmax split must be 2^-m with m in 0.." + MAX_SPLIT_SHIFT + ", got " + split);
     }
 
+    @Override
     public int bits() { return bits; }
 
     public Mode mode() { return mode; }
@@ -156,47 +157,19 @@ public final class TwinSoftmaxQuantizer {
     }
 
     /** The k-bit code of one finite value (clean layout, whatever the mode). */
+    @Override
     public int encode(float x) {
         return x >= split ? flag | (int) Rounding.rintClamp(x * levels, 0f, levels)
                 : (int) Rounding.rintClamp(x / smallStep, 0f, levels);
     }
 
     /** The value of a code in [0, 2^k). */
+    @Override
     public float decode(int code) {
         if (code < 0 || code >= 2 * flag)
             throw new IllegalArgumentException("twin softmax code " + code + " is outside 0.." + (2 * flag - 1));
         int magnitude = code & (flag - 1);
         return (code & flag) != 0 ? magnitude / levels : magnitude * smallStep;
-    }
-
-    /** Codes as unsigned bytes (bits ≤ 8; read back with {@code & 0xFF}). */
-    public void encode(String opId, float[] src, int srcOff, byte[] dst, int dstOff, int len) {
-        QuantChecks.requireByteCodes(bits, opId);
-        QuantChecks.range(src, srcOff, len);
-        QuantChecks.range(dst, dstOff, len);
-        for (int i = 0; i < len; i++) {
-            float x = src[srcOff + i];
-            if (!Float.isFinite(x)) throw QuantChecks.nonFinite(opId, src, srcOff, len);
-            dst[dstOff + i] = (byte) encode(x);
-        }
-    }
-
-    /** Codes as unsigned shorts (read back with {@code & 0xFFFF}). */
-    public void encode(String opId, float[] src, int srcOff, short[] dst, int dstOff, int len) {
-        QuantChecks.range(src, srcOff, len);
-        QuantChecks.range(dst, dstOff, len);
-        for (int i = 0; i < len; i++) {
-            float x = src[srcOff + i];
-            if (!Float.isFinite(x)) throw QuantChecks.nonFinite(opId, src, srcOff, len);
-            dst[dstOff + i] = (short) encode(x);
-        }
-    }
-
-    /** Decodes unsigned byte codes. */
-    public void decode(byte[] codes, int off, float[] dst, int dstOff, int len) {
-        QuantChecks.range(codes, off, len);
-        QuantChecks.range(dst, dstOff, len);
-        for (int i = 0; i < len; i++) dst[dstOff + i] = decode(codes[off + i] & 0xFF);
     }
 
     @Override
