@@ -30,21 +30,33 @@ public final class ProgressBar implements AutoCloseable {
     public synchronized void update(int done) {
         long now = System.nanoTime();
         double secs = (now - start) / 1e9;
-        double rate = done / Math.max(secs, 1e-9);
         if (interactive) {
             if (done < total && now - lastDraw < 100_000_000L) return;
             lastDraw = now;
             int width = 30, filled = (int) ((long) width * done / total);
-            String eta = done > 0 && done < total ? String.format(Locale.ROOT, " ETA %.0fs", (total - done) / rate) : "";
-            out.printf(Locale.ROOT, "\r%s [%s%s] %d/%d %.1f/s%s   ", label, "#".repeat(filled), " ".repeat(width - filled),
-                    done, total, rate, eta);
+            out.printf(Locale.ROOT, "\r%s [%s%s] %d/%d %s%s   ", label, "#".repeat(filled), " ".repeat(width - filled),
+                    done, total, pace(done, secs), eta(done, secs));
             out.flush();
         } else {
             int decile = (int) (10L * done / total);
             if (decile == lastDecile) return;
             lastDecile = decile;
-            out.printf(Locale.ROOT, "%s %d/%d (%d%%) %.1f/s %.0fs%n", label, done, total, 10 * decile, rate, secs);
+            out.printf(Locale.ROOT, "%s %d/%d (%d%%) %s %.0fs%s%n", label, done, total, 10 * decile, pace(done, secs), secs,
+                    eta(done, secs));
         }
+    }
+
+    /** Items per second, or seconds per item when items take longer than a second (slow steps would read 0.0/s). */
+    static String pace(int done, double secs) {
+        if (done <= 0) return "-";
+        double rate = done / Math.max(secs, 1e-9);
+        return rate >= 1 ? String.format(Locale.ROOT, "%.1f/s", rate) : String.format(Locale.ROOT, "%.0f s each", secs / done);
+    }
+
+    /** " ETA 42s" while some items remain, else empty. */
+    private String eta(int done, double secs) {
+        if (done <= 0 || done >= total) return "";
+        return String.format(Locale.ROOT, " ETA %.0fs", secs / done * (total - done));
     }
 
     @Override

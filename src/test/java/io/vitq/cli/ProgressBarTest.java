@@ -1,0 +1,33 @@
+package io.vitq.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ProgressBarTest {
+    @Test
+    void paceIsPerSecondForFastItemsAndSecondsEachForSlowOnes() {
+        assertEquals("12.5/s", ProgressBar.pace(25, 2.0));
+        assertEquals("1.0/s", ProgressBar.pace(3, 3.0));
+        assertEquals("57 s each", ProgressBar.pace(8, 456.0));
+        assertEquals("-", ProgressBar.pace(0, 5.0));
+    }
+
+    @Test
+    void logModePrintsTheFirstItemThenOneLinePerTenthWithAnEstimate() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (ProgressBar bar = new ProgressBar("work", 20, new PrintStream(buf, true, StandardCharsets.UTF_8), false)) {
+            for (int i = 1; i <= 20; i++) bar.update(i);
+        }
+        String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
+        assertEquals(11, lines.length, String.join("\n", lines));
+        assertTrue(lines[0].startsWith("work 1/20 (0%) "), lines[0]);
+        assertTrue(lines[1].startsWith("work 2/20 (10%) ") && lines[1].contains(" ETA "), lines[1]);
+        assertTrue(lines[10].startsWith("work 20/20 (100%) ") && !lines[10].contains("ETA"), lines[10]);
+    }
+}
