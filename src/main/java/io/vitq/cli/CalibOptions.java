@@ -21,7 +21,7 @@ public final class CalibOptions {
     int calibSize;
 
     @Option(names = "--metric", paramLabel = "hessian|cosine",
-            description = "Search metric (default: the method's; basePTQ cosine, ptq4vit hessian, vtptq pearson).")
+            description = "Search metric (default: the method's; basePTQ cosine, ptq4vit hessian, vtptq pearson; basePTQ and ptq4vit take cosine or hessian, vtptq only pearson).")
     String metric;
 
     @Option(names = "--rounds", paramLabel = "R", description = "Search rounds (default: the method's; basePTQ 1, ptq4vit 3, vtptq at most 20 while the objective improves).")

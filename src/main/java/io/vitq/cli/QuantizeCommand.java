@@ -93,6 +93,9 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new Main.UserException("--softmax-mode: a twin softmax setting, but --no-twin-softmax turns the twin off");
         if (noTwinGelu && c.geluPowerOfTwo())
             throw new Main.UserException("--gelu-grid: a twin GELU setting, but --no-twin-gelu turns the twin off");
+        if (!opBits.isEmpty() && BitsOption.parse(bits).mixed() != null)
+            throw new Main.UserException("--op-bits: mixed precision (--bits " + bits + ") chooses every unit's bits itself; "
+                    + "use fixed bits (wXaY) with --op-bits");
         java.util.List<CalibConfig.OpBits> list = new java.util.ArrayList<>();
         for (String o : opBits) {
             int eq = o.lastIndexOf('=');

@@ -153,6 +153,13 @@ class QuantizeCommandTest {
                 "--mp-msa-norm", "mp6 or mp8");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--theta", "Infinity", "--plan", out), 1, "--theta");
         assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=w99a8", "--plan", out), 1, "--op-bits head=w99a8");
+        // metric and method that do not fit together, and overrides that mixed precision would drop
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--metric", "cosine", "--plan", out), 1,
+                "--metric", "pearson");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--metric", "pearson", "--plan", out), 1,
+                "--metric", "vtptq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--op-bits", "head=w8a8",
+                "--plan", out), 1, "--op-bits", "mixed precision");
         assertUserError(run("sweep", "--methods", "foo", "--data", VAL, "--results", tmp.resolve("r.json").toString()), 1,
                 "--methods foo");
         assertFalse(Files.exists(Path.of(out)), "nothing written after an error");
