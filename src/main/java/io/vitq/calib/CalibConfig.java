@@ -37,9 +37,25 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * @param normalizeRanking divide the ranking loss by the number of pairs (mean hinge; [INFERRED])
      *                         instead of the paper's raw sum over heads and pairs
      * @param biasCorrection   after each iteration subtract the mean output error per output channel from the bias
+     * @param qkvPerMatrix     the fused qkv weight as the paper's three matrices W^Q, W^K, W^V: one scale
+     *                         each, each searched on the Pearson correlation of its own output (q, k or v),
+     *                         the shared input's scale on the sum of the three ([INFERRED] option; off: one
+     *                         scale for the fused weight)
      */
-    public record VtOptions(boolean ranking, double gamma, double theta, boolean normalizeRanking, boolean biasCorrection) {
+    public record VtOptions(boolean ranking, double gamma, double theta, boolean normalizeRanking, boolean biasCorrection,
+                            boolean qkvPerMatrix) {
+        public VtOptions(boolean ranking, double gamma, double theta, boolean normalizeRanking, boolean biasCorrection) {
+            this(ranking, gamma, theta, normalizeRanking, biasCorrection, false);
+        }
+
         public static VtOptions defaults() { return new VtOptions(true, 0.1, 0.2, true, true); }
+
+        /** The record's form, with qkvPerMatrix only when set: results files written before it existed still match. */
+        @Override
+        public String toString() {
+            return "VtOptions[ranking=" + ranking + ", gamma=" + gamma + ", theta=" + theta + ", normalizeRanking="
+                    + normalizeRanking + ", biasCorrection=" + biasCorrection + (qkvPerMatrix ? ", qkvPerMatrix=true" : "") + "]";
+        }
     }
 
     /**
@@ -219,7 +235,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
         m.put("twin_gelu", twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
         if (vt != null) {
-            m.put("granularity", "per-tensor");
+            m.put("granularity", vt.qkvPerMatrix() ? "per-tensor, qkv per matrix (q, k, v)" : "per-tensor");
             m.put("stop", "objective stops improving");
             m.put("ranking", vt.ranking() ? "gamma " + vt.gamma() + ", theta " + vt.theta()
                     + (vt.normalizeRanking() ? ", mean over pairs" : ", sum over heads and pairs") : "off");

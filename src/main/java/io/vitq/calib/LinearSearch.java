@@ -44,6 +44,11 @@ final class LinearSearch {
     private final Granularity wGran;
     private final int wScales;
     private final InputKind inputKind;
+    /**
+     * Groups of output columns the Pearson objective is taken over, summed: 1 (the whole output), or
+     * the weight's 3 row blocks when VT-PTQ treats qkv as the matrices W^Q, W^K, W^V.
+     */
+    private final int objectiveGroups;
     private final boolean biasCorrection;
     /** The bias used in every candidate output: the layer's, or the corrected one (VT-PTQ). */
     private float[] bias;
@@ -89,7 +94,8 @@ final class LinearSearch {
             wGran = cfg.patchEmbedPerChannel() ? Granularity.PER_OUTPUT_CHANNEL : Granularity.PER_TENSOR;
             inputKind = InputKind.FLOAT; // the image stays float
         } else {
-            wGran = id.endsWith(".qkv") && !cfg.isVt() ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
+            boolean qkvBlocks = id.endsWith(".qkv") && (!cfg.isVt() || cfg.vt().qkvPerMatrix());
+            wGran = qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
             inputKind = cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
         }
         wScales = switch (wGran) {
@@ -97,6 +103,7 @@ final class LinearSearch {
             case ROW_BLOCKS -> 3;
             default -> 1;
         };
+        objectiveGroups = cfg.metric() == Metric.PEARSON && wGran == Granularity.ROW_BLOCKS ? wScales : 1;
         biasCorrection = cfg.isVt() && cfg.vt().biasCorrection();
         float[] b = op.bias();
         bias = b != null ? b.clone() : biasCorrection ? new float[out] : null;
@@ -144,7 +151,7 @@ final class LinearSearch {
                 // the same scales again: the bias is already corrected for them, nothing can change
                 if (Arrays.equals(wScale, prevW) && Float.compare(xScale, prevX) == 0) break;
                 if (biasCorrection) correctBias(wScale, xScale);
-                double j = evaluate(xScale, packWeight(wScale), 1)[0];
+                double j = objective(xScale, packWeight(wScale));
                 if (j < best) {  // worse: undo this iteration and stop
                     wScale = keptW;
                     xScale = keptX;
@@ -197,11 +204,18 @@ final class LinearSearch {
     private float searchInput(float[] xCand, float[] wScale) {
         PackedB packed = packWeight(wScale);
         double[] xs = new double[xCand.length];
-        for (int i = 0; i < xCand.length; i++) xs[i] = evaluate(xCand[i], packed, 1)[0];
+        for (int i = 0; i < xCand.length; i++) xs[i] = objective(xCand[i], packed);
         double[][] trace = new double[xs.length][];
         for (int i = 0; i < xs.length; i++) trace[i] = new double[] {xs[i]};
         SearchTrace.emit(op.id(), "a", new float[][] {xCand}, trace);
         return xCand[OutputScores.argmax(xs)];
+    }
+
+    /** The score of the whole op: the sum over the objective's column groups. */
+    private double objective(float xStep, PackedB w) {
+        double sum = 0;
+        for (double v : evaluate(xStep, w, objectiveGroups)) sum += v;
+        return sum;
     }
 
     private PackedB packWeight(float[] wScale) {
@@ -243,15 +257,18 @@ final class LinearSearch {
      */
     private double[] evaluate(float xStep, PackedB w, int groups) {
         boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
-        if (cfg.metric() == Metric.PEARSON && groups != 1)
-            throw new IllegalStateException(op.id() + ": the Pearson objective scores the whole output (one scale group)");
+        if (cfg.metric() == Metric.PEARSON && groups != 1 && groups != objectiveGroups)
+            throw new IllegalStateException(op.id() + ": the Pearson objective scores the whole output or the qkv matrices, not "
+                    + groups + " groups");
         double[][] perSample = new double[samples][];
         Parallel.forEach(samples, s -> {
             Scratch sc = candidateOutput(s, xStep, w);
             double[] r = new double[groups];
             int oOff = s * tokens * out;
-            if (cfg.metric() == Metric.PEARSON) {
+            if (cfg.metric() == Metric.PEARSON && groups == 1) {
                 r[0] = OutputScores.pearson(o, oOff, sc.o, 0, tokens * out);
+            } else if (cfg.metric() == Metric.PEARSON) {
+                OutputScores.pearsonColumnBlocks(o, oOff, sc.o, 0, tokens, out, groups, r);
             } else if (perColumn) {
                 OutputScores.perColumn(cfg.metric(), o, oOff, sc.o, 0, g, oOff, tokens, out, r);
             } else {

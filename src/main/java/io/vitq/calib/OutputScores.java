@@ -181,6 +181,21 @@ final class OutputScores {
         }
     }
 
+    /**
+     * Pearson correlation of each of {@code groups} equal blocks of columns of a {@code rows x n}
+     * output (e.g. q, k and v of a fused qkv output), over all rows of the block; written to
+     * {@code out[0..groups)}.
+     */
+    static void pearsonColumnBlocks(float[] o, int oOff, float[] q, int qOff, int rows, int n, int groups, double[] out) {
+        if (n % groups != 0) throw new IllegalArgumentException(n + " columns do not split into " + groups + " blocks");
+        int width = n / groups;
+        for (int k = 0; k < groups; k++) {
+            Moments m = new Moments();
+            for (int r = 0; r < rows; r++) m.merge(Moments.of(o, oOff + r * n + k * width, q, qOff + r * n + k * width, width));
+            out[k] = m.pearson();
+        }
+    }
+
     /** Pearson correlation of {@code o} and {@code q} over n values. */
     static double pearson(float[] o, int oOff, float[] q, int qOff, int n) {
         return Moments.of(o, oOff, q, qOff, n).pearson();

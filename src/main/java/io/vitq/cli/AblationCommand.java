@@ -91,10 +91,10 @@ final class AblationCommand implements Callable<Integer> {
             for (BitsOption b : bitOptions) {
                 CalibConfig c = calibOptions.config("vtptq", b);
                 CalibConfig.VtOptions v = c.vt();
-                c = c.withVt(new CalibConfig.VtOptions(r[0], v.gamma(), v.theta(), v.normalizeRanking(), r[1]));
+                c = c.withVt(new CalibConfig.VtOptions(r[0], v.gamma(), v.theta(), v.normalizeRanking(), r[1], v.qkvPerMatrix()));
                 io.vitq.calib.mp.MpTarget mp = !r[2] ? null
                         : b.weight() >= 8 ? io.vitq.calib.mp.MpTarget.MP8 : io.vitq.calib.mp.MpTarget.MP6;
-                String label = mp == null ? b.label() : calibOptions.bitsLabel(new BitsOption(b.weight(), b.activation(), mp));
+                String label = calibOptions.bitsLabel(mp == null ? b : new BitsOption(b.weight(), b.activation(), mp));
                 CellStore.Cell cell = runner.cell(l, setting, label, c, mp);
                 line.append(String.format(java.util.Locale.ROOT, " %s (%.1f MB) |", TableRunner.pct(cell), cell.sizeMb()));
                 row.put(b.label(), cell.top1());

@@ -54,6 +54,11 @@ public final class CalibOptions {
     @Option(names = "--theta", paramLabel = "T", description = "vtptq: hinge margin of the ranking loss (default 0.2).")
     Double theta;
 
+    @Option(names = "--qkv-per-matrix",
+            description = "vtptq: the fused qkv weight as the paper's W^Q, W^K, W^V, one scale each, each searched on the "
+                    + "correlation of its own output (default: one scale for the fused weight).")
+    boolean qkvPerMatrix;
+
     @Option(names = "--mp-msa-norm", paramLabel = "attention|output", defaultValue = "attention",
             description = "Mixed precision: the attention unit's nuclear norm of the softmax attention maps (the paper, default) "
                     + "or of the unit's output feature (proj's output, like the MLP unit).")
@@ -91,10 +96,11 @@ public final class CalibOptions {
         };
     }
 
-    /** A table column's bits: mixed precision names a non-default nuclear norm, so results files keep the two apart. */
+    /** A table column's bits, naming a non-default nuclear norm or qkv layout, so results files keep the variants apart. */
     String bitsLabel(BitsOption b) {
-        return b.mixed() != null && msaNorm() == MixedPrecisionCalibration.MsaNorm.OUTPUT_FEATURE
+        String label = b.mixed() != null && msaNorm() == MixedPrecisionCalibration.MsaNorm.OUTPUT_FEATURE
                 ? b.label() + " (output norm)" : b.label();
+        return qkvPerMatrix ? label + " (qkv per matrix)" : label;
     }
 
     /** The method's settings with the options applied; twin switches are the caller's. */
@@ -143,9 +149,10 @@ public final class CalibOptions {
             if (theta != null && !(theta >= 0 && theta < Double.POSITIVE_INFINITY))
                 throw new Main.UserException("--theta must be a finite number >= 0, got " + theta);
             c = c.withVt(new CalibConfig.VtOptions(v.ranking() && !noRanking, gamma != null ? gamma : v.gamma(),
-                    theta != null ? theta : v.theta(), norm, v.biasCorrection() && !noBiasCorrection));
-        } else if (noRanking || noBiasCorrection || gamma != null || theta != null) {
-            throw new Main.UserException("--no-ranking, --no-bias-correction, --gamma and --theta apply to --method vtptq only");
+                    theta != null ? theta : v.theta(), norm, v.biasCorrection() && !noBiasCorrection, qkvPerMatrix));
+        } else if (noRanking || noBiasCorrection || gamma != null || theta != null || qkvPerMatrix) {
+            throw new Main.UserException("--no-ranking, --no-bias-correction, --gamma, --theta and --qkv-per-matrix apply to "
+                    + "--method vtptq only (basePTQ and ptq4vit always give q, k and v a scale each)");
         }
         return c;
     }

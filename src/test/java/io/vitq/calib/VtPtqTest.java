@@ -45,6 +45,29 @@ class VtPtqTest {
     }
 
     @Test
+    void pearsonOfColumnBlocksIsEachBlocksCorrelation() {
+        SplittableRandom r = new SplittableRandom(2);
+        int rows = 7, n = 3 * 37, width = 37;
+        float[] o = rand(r, rows * n, 2), q = new float[rows * n];
+        for (int i = 0; i < q.length; i++) q[i] = o[i] + (float) (0.1 * r.nextGaussian()) + (i % n < width ? 0.3f : 0f);
+        double[] got = new double[3];
+        OutputScores.pearsonColumnBlocks(o, 0, q, 0, rows, n, 3, got);
+        for (int k = 0; k < 3; k++) { // two-pass double computation over block k's rows x width values
+            double mo = 0, mq = 0, c = 0, vo = 0, vq = 0;
+            for (int t = 0; t < rows; t++)
+                for (int j = 0; j < width; j++) { mo += o[t * n + k * width + j]; mq += q[t * n + k * width + j]; }
+            mo /= rows * width;
+            mq /= rows * width;
+            for (int t = 0; t < rows; t++)
+                for (int j = 0; j < width; j++) {
+                    double a = o[t * n + k * width + j] - mo, b = q[t * n + k * width + j] - mq;
+                    c += a * b; vo += a * a; vq += b * b;
+                }
+            assertEquals(c / Math.sqrt(vo * vq), got[k], 1e-9, "block " + k);
+        }
+    }
+
+    @Test
     void rankingLossOnHandComputedCases() {
         // theta 0.2: (0,1) keeps the order with margin 0.1 -> 0.1; the other pairs have margins >= 1.9 -> 0
         assertEquals(0.1, rank(new float[] {0, 1, 2}, new float[] {0, 0.1f, 2}), 1e-6);
@@ -172,5 +195,35 @@ class VtPtqTest {
                 c.withVt(new CalibConfig.VtOptions(false, 0.1, 0.2, true, false)), "test", null).plan();
         assertEquals(null, noBc.linear("blocks.0.attn.qkv").bias());
         assertEquals("off", noBc.info().options().get("ranking"));
+    }
+
+    @Test
+    void qkvPerMatrixGivesQKAndVAScaleEach() throws Exception {
+        CalibConfig.VtOptions v = CalibConfig.VtOptions.defaults();
+        CalibConfig c = CalibConfig.vtptq(6, 6).withSearch(12, 20)
+                .withVt(new CalibConfig.VtOptions(v.ranking(), v.gamma(), v.theta(), v.normalizeRanking(), v.biasCorrection(), true));
+        QuantPlan p = Calibrator.calibrate(VIT, IMAGES, null, c, "test", null).plan();
+        p.ops().forEach((id, op) -> {
+            UniformOperand w = op instanceof io.vitq.quant.LinearQuant l ? l.weight() : null;
+            if (id.endsWith(".qkv")) {
+                assertEquals(io.vitq.quant.Granularity.ROW_BLOCKS, w.granularity(), id);
+                assertEquals(3, w.scales().length, id);
+            } else {
+                op.operands().forEach(o ->
+                        assertEquals(io.vitq.quant.Granularity.PER_TENSOR, assertInstanceOf(UniformOperand.class, o).granularity(), id));
+            }
+        });
+        float[] s = p.linear("blocks.0.attn.qkv").weight().scales();
+        assertTrue(s[0] != s[1] || s[1] != s[2], "q, k and v searched apart: " + java.util.Arrays.toString(s));
+        assertEquals("per-tensor, qkv per matrix (q, k, v)", p.info().options().get("granularity"));
+        assertEquals(p, QuantPlanJson.parse(QuantPlanJson.toJson(p), "test"));
+    }
+
+    @Test
+    void vtOptionsPrintLikeTheRecordUnlessQkvPerMatrixIsSet() {
+        // results files compare this text: cells written before qkvPerMatrix existed must still match
+        assertEquals("VtOptions[ranking=true, gamma=0.1, theta=0.2, normalizeRanking=true, biasCorrection=true]",
+                CalibConfig.VtOptions.defaults().toString());
+        assertTrue(new CalibConfig.VtOptions(true, 0.1, 0.2, true, true, true).toString().endsWith(", qkvPerMatrix=true]"));
     }
 }

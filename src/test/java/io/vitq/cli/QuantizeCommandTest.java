@@ -158,6 +158,8 @@ class QuantizeCommandTest {
                 "--metric", "pearson");
         assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--metric", "pearson", "--plan", out), 1,
                 "--metric", "vtptq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--qkv-per-matrix", "--plan", out), 1,
+                "--qkv-per-matrix", "vtptq only");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--op-bits", "head=w8a8",
                 "--plan", out), 1, "--op-bits", "mixed precision");
         assertUserError(run("sweep", "--methods", "foo", "--data", VAL, "--results", tmp.resolve("r.json").toString()), 1,
