@@ -32,7 +32,8 @@ import java.util.Map;
  * the fixed point of the alternation (the input search would repeat itself too), so the remaining
  * rounds are skipped: the result equals running them.
  *
- * <p>VT-PTQ ({@link CalibConfig#isVt()}): one scale per tensor, the Pearson objective, bias
+ * <p>VT-PTQ ({@link CalibConfig#isVt()}): one scale per tensor (qkv optionally as three matrices,
+ * {@link CalibConfig.VtOptions#qkvPerMatrix()}), the Pearson objective, bias
  * correction after each iteration (ALGORITHMS 9.5), and iterations continue while the objective
  * improves (at most {@code rounds}); an iteration that does not improve it is undone.
  */
