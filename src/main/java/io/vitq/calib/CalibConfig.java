@@ -154,15 +154,15 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     }
 
     /**
-     * Another search metric. Pearson scores an op's whole output with one scale per tensor, VT-PTQ's
-     * layout, and VT-PTQ's search (per-tensor scales, ranking term) is written for Pearson only, so
-     * the two go together: any other pairing is refused rather than run half-right.
+     * Another search metric. Pearson is VT-PTQ's objective and VT-PTQ's search (per-tensor scales,
+     * ranking term) is written for it alone, so the two go together: any other pairing is refused
+     * rather than run half-right.
      */
     public CalibConfig withMetric(Metric m) {
         if (isVt() != (m == Metric.PEARSON))
             throw new IllegalArgumentException(isVt()
                     ? "metric " + m.cliName() + ": method vtptq scores with the pearson metric only"
-                    : "metric pearson: it needs vtptq's one scale per tensor; method " + method + " uses cosine or hessian");
+                    : "metric pearson is vtptq's objective; method " + method + " uses cosine or hessian");
         return with(c -> c.metric = m);
     }
 

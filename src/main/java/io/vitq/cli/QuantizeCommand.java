@@ -87,13 +87,14 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     CalibConfig config() {
-        CalibConfig c = calibOptions.config(method, BitsOption.parse(bits));
+        BitsOption parsed = BitsOption.parse(bits);
+        CalibConfig c = calibOptions.config(method, parsed);
         if (noTwinSoftmax || noTwinGelu) c = c.withTwins(c.twinSoftmax() && !noTwinSoftmax, c.twinGelu() && !noTwinGelu);
         if (noTwinSoftmax && c.softmaxMode() != io.vitq.quant.TwinSoftmaxQuantizer.Mode.CLEAN)
             throw new Main.UserException("--softmax-mode: a twin softmax setting, but --no-twin-softmax turns the twin off");
         if (noTwinGelu && c.geluPowerOfTwo())
             throw new Main.UserException("--gelu-grid: a twin GELU setting, but --no-twin-gelu turns the twin off");
-        if (!opBits.isEmpty() && BitsOption.parse(bits).mixed() != null)
+        if (!opBits.isEmpty() && parsed.mixed() != null)
             throw new Main.UserException("--op-bits: mixed precision (--bits " + bits + ") chooses every unit's bits itself; "
                     + "use fixed bits (wXaY) with --op-bits");
         java.util.List<CalibConfig.OpBits> list = new java.util.ArrayList<>();

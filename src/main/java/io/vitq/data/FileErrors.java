@@ -11,7 +11,9 @@ import java.nio.file.NoSuchFileException;
 public final class FileErrors {
     private FileErrors() {}
 
+    /** The reason of {@code e}, or of the I/O error an {@link java.io.UncheckedIOException} wraps. */
     public static String reason(Throwable e) {
+        if (e instanceof java.io.UncheckedIOException u && u.getCause() != null) e = u.getCause();
         if (e instanceof AccessDeniedException) return "permission denied";
         if (e instanceof NoSuchFileException) return "no such file";
         if (e instanceof FileSystemException f && f.getReason() != null) return f.getReason();

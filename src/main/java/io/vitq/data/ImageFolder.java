@@ -54,7 +54,7 @@ public final class ImageFolder {
             }
             return new ImageList(root.toString(), entries, classNames);
         } catch (IOException | UncheckedIOException e) {
-            throw new DatasetException(root + ": cannot list folder (" + FileErrors.reason(e instanceof UncheckedIOException u ? u.getCause() : e) + ")", e);
+            throw new DatasetException(root + ": cannot list folder (" + FileErrors.reason(e) + ")", e);
         }
     }
 
