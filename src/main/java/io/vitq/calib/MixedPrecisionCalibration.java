@@ -9,6 +9,7 @@ import io.vitq.calib.mp.UnitPlan;
 import io.vitq.model.BackwardSink;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
+import io.vitq.model.SwinTransformer;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.OpQuant;
 import io.vitq.quant.PlanInfo;
@@ -57,18 +58,32 @@ public final class MixedPrecisionCalibration {
     }
 
     /**
-     * Which matrix gives the attention unit's nuclear norm: the paper's softmax attention maps
-     * (default), or the unit's output feature (attn.proj's output), like the MLP unit's; an
-     * [INFERRED] variant, since the maps' norms (probabilities) and the features' are on
-     * different scales.
+     * Which matrix gives the attention unit's nuclear norm. The paper says "attention map" and
+     * ALGORITHMS 9.6 reads it as the softmax maps (default). Two [INFERRED] variants:
+     * {@code SCORES}, the pre-softmax scores q.k^T per head (what the paper's ranking loss calls
+     * the attention map A, Eq. 3; unscaled, also for Swin, whose matmul1 sees q already scaled),
+     * and {@code OUTPUT_FEATURE}, the unit's output feature (attn.proj's output) like the MLP
+     * unit's. The softmax maps' norms (probabilities, every row sums to 1) are on a far smaller
+     * scale than the features' norms the MLP units get.
      */
-    public enum MsaNorm { ATTENTION_MAP, OUTPUT_FEATURE }
+    public enum MsaNorm {
+        ATTENTION_MAP("attention maps"), SCORES("attention scores q.k^T"), OUTPUT_FEATURE("output feature");
+
+        private final String description;
+
+        MsaNorm(String description) { this.description = description; }
+
+        /** Words for the plan and reports: "attention unit's nuclear norm of the ...". */
+        public String description() { return description; }
+    }
 
     public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, MpTarget target,
                                    Double sizeMb, MsaNorm msaNorm, String calibration, Calibrator.Progress progress) {
         if (cfg.sequential())
             throw new IllegalArgumentException("sequential calibration needs each op's bits before the next op: "
                     + "mixed precision chooses them afterwards; calibrate mixed precision in parallel");
+        if (!cfg.opBits().isEmpty())
+            throw new IllegalArgumentException("per-op bits " + cfg.opBits() + ": mixed precision chooses every unit's bits itself");
         UnitPlan units = UnitPlan.of(model);
         long budget = MixedPrecision.budget(units, target, sizeMb); // fails early on an impossible budget
         int base = target.baseBits();
@@ -96,9 +111,17 @@ public final class MixedPrecisionCalibration {
             @Override
             public void onMatmul(String id, float[] a, float[] b, float[] out, float[] gradOut,
                                  int groups, int heads, int m, int k, int n) {
-                if (!id.endsWith(".matmul2") || msaNorm != MsaNorm.ATTENTION_MAP) return;
+                String unit = id.substring(0, id.lastIndexOf('.'));
                 long t = System.nanoTime();
-                sens.nuclearNorm(id.substring(0, id.length() - ".matmul2".length()), NuclearNorm.mean(a, groups * heads, m, k));
+                if (msaNorm == MsaNorm.ATTENTION_MAP && id.endsWith(".matmul2")) {
+                    sens.nuclearNorm(unit, NuclearNorm.mean(a, groups * heads, m, k)); // a = the softmax maps
+                } else if (msaNorm == MsaNorm.SCORES && id.endsWith(".matmul1")) {
+                    // out = q.k^T (ViT) or (q * scale).k^T (Swin); the norm is homogeneous, so undo the scale
+                    double unscale = model instanceof SwinTransformer ? Math.sqrt(k) : 1;
+                    sens.nuclearNorm(unit, NuclearNorm.mean(out, groups * heads, m, n) * unscale);
+                } else {
+                    return;
+                }
                 normNanos[0] += System.nanoTime() - t;
             }
         };
@@ -127,8 +150,8 @@ public final class MixedPrecisionCalibration {
         Map<String, OpQuant> ops = new LinkedHashMap<>();
         for (String id : Calibrator.forwardOrder(model)) ops.put(id, run.results().get(id).get(opBits.get(id)));
         Map<String, String> options = new LinkedHashMap<>(cfg.options());
-        options.put("mixed_precision", target.cliName() + ", units from " + java.util.Arrays.toString(cands) + " bits, attention unit's nuclear norm of the "
-                + (msaNorm == MsaNorm.ATTENTION_MAP ? "attention maps" : "output feature"));
+        options.put("mixed_precision", target.cliName() + ", units from " + java.util.Arrays.toString(cands)
+                + " bits, attention unit's nuclear norm of the " + msaNorm.description());
         StringBuilder bits = new StringBuilder();
         for (int i = 0; i < units.units().size(); i++)
             bits.append(i == 0 ? "" : ", ").append(units.units().get(i).id()).append('=').append(alloc.unitBits()[i]);

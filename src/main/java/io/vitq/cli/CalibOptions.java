@@ -59,9 +59,9 @@ public final class CalibOptions {
                     + "correlation of its own output (default: one scale for the fused weight).")
     boolean qkvPerMatrix;
 
-    @Option(names = "--mp-msa-norm", paramLabel = "attention|output", defaultValue = "attention",
-            description = "Mixed precision: the attention unit's nuclear norm of the softmax attention maps (the paper, default) "
-                    + "or of the unit's output feature (proj's output, like the MLP unit).")
+    @Option(names = "--mp-msa-norm", paramLabel = "attention|scores|output", defaultValue = "attention",
+            description = "Mixed precision: the attention unit's nuclear norm of the softmax attention maps (the paper, default), "
+                    + "of the pre-softmax scores q.k^T, or of the unit's output feature (proj's output, like the MLP unit).")
     String msaNorm;
 
     @Option(names = "--sequential",
@@ -91,15 +91,19 @@ public final class CalibOptions {
     MixedPrecisionCalibration.MsaNorm msaNorm() {
         return switch (msaNorm.toLowerCase(Locale.ROOT)) {
             case "attention" -> MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP;
+            case "scores" -> MixedPrecisionCalibration.MsaNorm.SCORES;
             case "output" -> MixedPrecisionCalibration.MsaNorm.OUTPUT_FEATURE;
-            default -> throw new Main.UserException("--mp-msa-norm " + msaNorm + ": expected attention or output");
+            default -> throw new Main.UserException("--mp-msa-norm " + msaNorm + ": expected attention, scores or output");
         };
     }
 
     /** A table column's bits, naming a non-default nuclear norm or qkv layout, so results files keep the variants apart. */
     String bitsLabel(BitsOption b) {
-        String label = b.mixed() != null && msaNorm() == MixedPrecisionCalibration.MsaNorm.OUTPUT_FEATURE
-                ? b.label() + " (output norm)" : b.label();
+        String label = b.mixed() == null ? b.label() : switch (msaNorm()) {
+            case ATTENTION_MAP -> b.label();
+            case SCORES -> b.label() + " (scores norm)";
+            case OUTPUT_FEATURE -> b.label() + " (output norm)";
+        };
         return qkvPerMatrix ? label + " (qkv per matrix)" : label;
     }
 

@@ -92,7 +92,7 @@ class QuantizeCommandTest {
         assertTrue(r.out().contains("of which bias correction"), r.out());
         assertTrue(Files.readString(plan).contains("nuclear norm of the output feature"), "the plan names the norm");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "svd",
-                "--plan", tmp.resolve("x.json").toString()), 1, "--mp-msa-norm", "svd");
+                "--plan", tmp.resolve("x.json").toString()), 1, "--mp-msa-norm", "svd", "attention, scores or output");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "w8a8", "--no-mixed-precision",
                 "--plan", tmp.resolve("x.json").toString()), 1, "--no-mixed-precision", "mp6 or mp8");
         Path fixed = tmp.resolve("fixed.json");

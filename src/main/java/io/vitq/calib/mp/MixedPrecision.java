@@ -33,9 +33,10 @@ public final class MixedPrecision {
      * @param size     model size in bits (units at their bits, everything else at base bits)
      * @param budget   the budget the allocation was solved for, in bits
      * @param cost     total Omega of the choice
+     * @param sensitivity the measured nuclear norms and errors the choice was made from
      */
     public record Allocation(UnitPlan plan, MpTarget target, int[] unitBits, long size, long budget, double cost,
-                             boolean exact) {
+                             boolean exact, Sensitivity sensitivity) {
         public Allocation {
             unitBits = unitBits.clone();
         }
@@ -47,7 +48,7 @@ public final class MixedPrecision {
         /** Op id -> bits for every op in forward order (weights and inputs alike). */
         public Map<String, Integer> opBits() { return plan.opBits(unitBits, target.baseBits()); }
 
-        /** Human-readable lines: one per block (MSA and MLP bits), then the sizes. */
+        /** Human-readable lines: one per block (MSA and MLP bits, and their nuclear norms), then the sizes. */
         public List<String> report() {
             List<String> l = new ArrayList<>();
             l.add(String.format(Locale.ROOT, "mixed precision %s on %s: units from %s bits, other ops at %d bits",
@@ -57,10 +58,12 @@ public final class MixedPrecision {
                 UnitPlan.Unit u = units.get(i);
                 if (u.kind() == UnitPlan.Kind.MSA && i + 1 < units.size() && units.get(i + 1).kind() == UnitPlan.Kind.MLP) {
                     String block = u.id().substring(0, u.id().length() - ".attn".length());
-                    l.add(String.format(Locale.ROOT, "  %-24s MSA %2d  MLP %2d", block, unitBits[i], unitBits[i + 1]));
+                    l.add(String.format(Locale.ROOT, "  %-24s MSA %2d  MLP %2d   nuclear norms %.4g | %.4g", block,
+                            unitBits[i], unitBits[i + 1], sensitivity.nuclearNorm(i), sensitivity.nuclearNorm(i + 1)));
                     i++;
                 } else {
-                    l.add(String.format(Locale.ROOT, "  %-24s %s %2d", u.id(), u.kind(), unitBits[i]));
+                    l.add(String.format(Locale.ROOT, "  %-24s %s %2d   nuclear norm %.4g", u.id(), u.kind(), unitBits[i],
+                            sensitivity.nuclearNorm(i)));
                 }
             }
             long uniform = ModelSize.uniformBits(plan.totalParameters(), target.baseBits());
@@ -106,6 +109,6 @@ public final class MixedPrecision {
                     "model size budget %s is below the smallest %s size of %s, %s (every unit at %d bits, other ops at %d)",
                     ModelSize.format(budget), target.cliName(), plan.model(), ModelSize.format(min), cand[0], target.baseBits()), e);
         }
-        return new Allocation(plan, target, r.bits(), fixed + r.size(), budget, r.cost(), r.exact());
+        return new Allocation(plan, target, r.bits(), fixed + r.size(), budget, r.cost(), r.exact(), s);
     }
 }

@@ -65,6 +65,11 @@ public record Sensitivity(List<String> unitIds, int[] bits, double[] nuclearNorm
         return e;
     }
 
+    /** The nuclear norm of unit {@code unit} (plan order). */
+    public double nuclearNorm(int unit) {
+        return nuclearNorms[unit];
+    }
+
     /** Omega of unit {@code unit} at {@code bits()[bitIndex]}. */
     public double cost(int unit, int bitIndex) {
         return omega(nuclearNorms[unit], squaredErrors[unit][bitIndex]);

@@ -85,7 +85,7 @@ class MixedPrecisionTest {
             assertEquals(a.unitBits()[2], ops.get("blocks.1.attn.matmul1"));
 
             List<String> report = a.report();
-            assertTrue(report.get(1).matches("  blocks\\.0 +MSA +\\d+  MLP +\\d+"), report.get(1));
+            assertTrue(report.get(1).matches("  blocks\\.0 +MSA +\\d+  MLP +\\d+   nuclear norms 3\\.000 \\| 40\\.00"), report.get(1));
             assertTrue(report.get(3).startsWith("size " + ModelSize.format(a.size())), report.get(3));
         }
     }

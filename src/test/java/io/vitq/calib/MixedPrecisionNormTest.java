@@ -1,0 +1,92 @@
+package io.vitq.calib;
+
+import io.vitq.calib.mp.MpTarget;
+import io.vitq.calib.mp.NuclearNorm;
+import io.vitq.calib.mp.UnitPlan;
+import io.vitq.model.AttentionOp;
+import io.vitq.model.Executor;
+import io.vitq.model.FloatExecutor;
+import io.vitq.model.Linear;
+import io.vitq.tensor.Activation;
+import org.junit.jupiter.api.Test;
+
+import static io.vitq.testutil.TinyModels.IMAGES;
+import static io.vitq.testutil.TinyModels.VIT;
+import static io.vitq.testutil.TinyModels.VIT_CFG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Mixed precision's inputs. The attention unit's nuclear norm is taken from the matrix each {@code --mp-msa-norm} names:
+ * recomputed here from the fused qkv output of block 0 (captured in a float forward), per image
+ * and head, and compared with what the mixed-precision calibration measured; per-op bits are refused.
+ */
+class MixedPrecisionNormTest {
+
+    @Test
+    void attentionUnitNormComesFromTheNamedMatrix() {
+        float[][] qkv = new float[1][];
+        Executor capture = new Executor() {
+            @Override
+            public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
+                FloatExecutor.INSTANCE.linear(op, x, m, y, act, accumulate);
+            }
+
+            @Override
+            public void attention(AttentionOp op, float[] buf, int groups, float[] out) {
+                if (op.prefix().equals("blocks.0.attn")) qkv[0] = buf.clone();
+                FloatExecutor.INSTANCE.attention(op, buf, groups, out);
+            }
+        };
+        VIT.forward(IMAGES, capture);
+        int images = IMAGES.dim(0), heads = VIT_CFG.heads(), c = VIT_CFG.dim(), d = c / heads;
+        int t = qkv[0].length / (images * 3 * c);
+        double scoresNorm = 0, mapsNorm = 0;
+        for (int g = 0; g < images; g++) {
+            for (int h = 0; h < heads; h++) {
+                float[] scores = new float[t * t], maps = new float[t * t];
+                for (int i = 0; i < t; i++) {
+                    double max = Double.NEGATIVE_INFINITY;
+                    double[] row = new double[t];
+                    for (int j = 0; j < t; j++) {
+                        double s = 0; // timm's qkv layout per token: (q | k | v), each (head, d)
+                        for (int e = 0; e < d; e++)
+                            s += (double) qkv[0][(g * t + i) * 3 * c + h * d + e] * qkv[0][(g * t + j) * 3 * c + c + h * d + e];
+                        scores[i * t + j] = (float) s;
+                        row[j] = s / Math.sqrt(d);
+                        max = Math.max(max, row[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < t; j++) sum += row[j] = Math.exp(row[j] - max);
+                    for (int j = 0; j < t; j++) maps[i * t + j] = (float) (row[j] / sum);
+                }
+                scoresNorm += NuclearNorm.of(scores, t, t);
+                mapsNorm += NuclearNorm.of(maps, t, t);
+            }
+        }
+        scoresNorm /= images * heads;
+        mapsNorm /= images * heads;
+        assertTrue(scoresNorm > 5 * mapsNorm, "scores " + scoresNorm + ", maps " + mapsNorm + ": the test would not tell them apart");
+
+        assertEquals(mapsNorm, measured(MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP), 1e-4 * mapsNorm);
+        assertEquals(scoresNorm, measured(MixedPrecisionCalibration.MsaNorm.SCORES), 1e-4 * scoresNorm);
+    }
+
+    @Test
+    void perOpBitsAreRefusedRatherThanDropped() {
+        CalibConfig c = CalibConfig.vtptq(8, 8).withSearch(2, 1).withOpBits(java.util.List.of(new CalibConfig.OpBits("head", 8, 8)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MixedPrecisionCalibration.calibrate(
+                VIT, IMAGES, null, c, MpTarget.MP8, null, MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP, "test", null));
+        assertTrue(e.getMessage().contains("head"), e.getMessage());
+    }
+
+    /** Block 0's attention-unit nuclear norm as the mixed-precision calibration measured it. */
+    private static double measured(MixedPrecisionCalibration.MsaNorm norm) {
+        CalibConfig c = CalibConfig.vtptq(8, 8).withSearch(2, 10);
+        MixedPrecisionCalibration.Result r = MixedPrecisionCalibration.calibrate(VIT, IMAGES, null, c, MpTarget.MP8, null,
+                norm, "test", null);
+        assertTrue(r.plan().info().options().get("mixed_precision").endsWith(norm.description()));
+        return r.allocation().sensitivity().nuclearNorm(UnitPlan.of(VIT).indexOf("blocks.0.attn"));
+    }
+}
