@@ -7,10 +7,13 @@ import io.vitq.model.AttentionOp;
 import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
 import io.vitq.model.Linear;
+import io.vitq.model.Model;
 import io.vitq.tensor.Activation;
 import org.junit.jupiter.api.Test;
 
 import static io.vitq.testutil.TinyModels.IMAGES;
+import static io.vitq.testutil.TinyModels.SWIN;
+import static io.vitq.testutil.TinyModels.SWIN_CFG;
 import static io.vitq.testutil.TinyModels.VIT;
 import static io.vitq.testutil.TinyModels.VIT_CFG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,15 +21,43 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Mixed precision's inputs. The attention unit's nuclear norm is taken from the matrix each {@code --mp-msa-norm} names:
- * recomputed here from the fused qkv output of block 0 (captured in a float forward), per image
- * and head, and compared with what the mixed-precision calibration measured; per-op bits are refused.
+ * Mixed precision's inputs. The attention unit's nuclear norm is taken from the matrix each
+ * {@code --mp-msa-norm} names: recomputed here from the fused qkv output of the first block
+ * (captured in a float forward), per group (image or window) and head, and compared with what
+ * the mixed-precision calibration measured; per-op bits are refused.
  */
 class MixedPrecisionNormTest {
 
+    /** Mean nuclear norms over groups and heads of q.k^T and of softmax(q.k^T / sqrt(d)) (no bias). */
+    private record Norms(double scores, double maps) {}
+
     @Test
-    void attentionUnitNormComesFromTheNamedMatrix() {
+    void vitAttentionUnitNormComesFromTheNamedMatrix() {
+        Norms n = recompute(VIT, "blocks.0.attn", VIT_CFG.heads(), VIT_CFG.dim());
+        assertTrue(n.scores() > 5 * n.maps(), n + ": the test would not tell them apart");
+        assertEquals(n.maps(), measured(VIT, "blocks.0.attn", MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP), 1e-4 * n.maps());
+        assertEquals(n.scores(), measured(VIT, "blocks.0.attn", MixedPrecisionCalibration.MsaNorm.SCORES), 1e-4 * n.scores());
+    }
+
+    /** Swin's matmul1 sees q already scaled (timm's order); the scores norm is still that of q.k^T. */
+    @Test
+    void swinScoresNormIsOfTheUnscaledScores() {
+        String unit = "layers.0.blocks.0.attn"; // unshifted: its windows need no mask
+        Norms n = recompute(SWIN, unit, SWIN_CFG.heads(0), SWIN_CFG.dim(0));
+        assertEquals(n.scores(), measured(SWIN, unit, MixedPrecisionCalibration.MsaNorm.SCORES), 1e-4 * n.scores());
+    }
+
+    @Test
+    void perOpBitsAreRefusedRatherThanDropped() {
+        CalibConfig c = CalibConfig.vtptq(8, 8).withSearch(2, 1).withOpBits(java.util.List.of(new CalibConfig.OpBits("head", 8, 8)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MixedPrecisionCalibration.calibrate(
+                VIT, IMAGES, null, c, MpTarget.MP8, null, MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP, "test", null));
+        assertTrue(e.getMessage().contains("head"), e.getMessage());
+    }
+
+    private static Norms recompute(Model model, String prefix, int heads, int c) {
         float[][] qkv = new float[1][];
+        int[] groups = new int[1];
         Executor capture = new Executor() {
             @Override
             public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
@@ -34,16 +65,18 @@ class MixedPrecisionNormTest {
             }
 
             @Override
-            public void attention(AttentionOp op, float[] buf, int groups, float[] out) {
-                if (op.prefix().equals("blocks.0.attn")) qkv[0] = buf.clone();
-                FloatExecutor.INSTANCE.attention(op, buf, groups, out);
+            public void attention(AttentionOp op, float[] buf, int g, float[] out) {
+                if (op.prefix().equals(prefix)) {
+                    qkv[0] = buf.clone();
+                    groups[0] = g;
+                }
+                FloatExecutor.INSTANCE.attention(op, buf, g, out);
             }
         };
-        VIT.forward(IMAGES, capture);
-        int images = IMAGES.dim(0), heads = VIT_CFG.heads(), c = VIT_CFG.dim(), d = c / heads;
-        int t = qkv[0].length / (images * 3 * c);
+        model.forward(IMAGES, capture);
+        int d = c / heads, t = qkv[0].length / (groups[0] * 3 * c);
         double scoresNorm = 0, mapsNorm = 0;
-        for (int g = 0; g < images; g++) {
+        for (int g = 0; g < groups[0]; g++) {
             for (int h = 0; h < heads; h++) {
                 float[] scores = new float[t * t], maps = new float[t * t];
                 for (int i = 0; i < t; i++) {
@@ -65,28 +98,15 @@ class MixedPrecisionNormTest {
                 mapsNorm += NuclearNorm.of(maps, t, t);
             }
         }
-        scoresNorm /= images * heads;
-        mapsNorm /= images * heads;
-        assertTrue(scoresNorm > 5 * mapsNorm, "scores " + scoresNorm + ", maps " + mapsNorm + ": the test would not tell them apart");
-
-        assertEquals(mapsNorm, measured(MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP), 1e-4 * mapsNorm);
-        assertEquals(scoresNorm, measured(MixedPrecisionCalibration.MsaNorm.SCORES), 1e-4 * scoresNorm);
+        return new Norms(scoresNorm / (groups[0] * heads), mapsNorm / (groups[0] * heads));
     }
 
-    @Test
-    void perOpBitsAreRefusedRatherThanDropped() {
-        CalibConfig c = CalibConfig.vtptq(8, 8).withSearch(2, 1).withOpBits(java.util.List.of(new CalibConfig.OpBits("head", 8, 8)));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MixedPrecisionCalibration.calibrate(
-                VIT, IMAGES, null, c, MpTarget.MP8, null, MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP, "test", null));
-        assertTrue(e.getMessage().contains("head"), e.getMessage());
-    }
-
-    /** Block 0's attention-unit nuclear norm as the mixed-precision calibration measured it. */
-    private static double measured(MixedPrecisionCalibration.MsaNorm norm) {
+    /** The attention unit's nuclear norm as the mixed-precision calibration measured it. */
+    private static double measured(Model model, String unit, MixedPrecisionCalibration.MsaNorm norm) {
         CalibConfig c = CalibConfig.vtptq(8, 8).withSearch(2, 10);
-        MixedPrecisionCalibration.Result r = MixedPrecisionCalibration.calibrate(VIT, IMAGES, null, c, MpTarget.MP8, null,
+        MixedPrecisionCalibration.Result r = MixedPrecisionCalibration.calibrate(model, IMAGES, null, c, MpTarget.MP8, null,
                 norm, "test", null);
         assertTrue(r.plan().info().options().get("mixed_precision").endsWith(norm.description()));
-        return r.allocation().sensitivity().nuclearNorm(UnitPlan.of(VIT).indexOf("blocks.0.attn"));
+        return r.allocation().sensitivity().nuclearNorm(UnitPlan.of(model).indexOf(unit));
     }
 }
