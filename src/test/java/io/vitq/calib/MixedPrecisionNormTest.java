@@ -57,7 +57,7 @@ class MixedPrecisionNormTest {
 
     private static Norms recompute(Model model, String prefix, int heads, int c) {
         float[][] qkv = new float[1][];
-        int[] groups = new int[1];
+        int[] groups = new int[1], tokens = new int[1];
         Executor capture = new Executor() {
             @Override
             public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
@@ -67,14 +67,15 @@ class MixedPrecisionNormTest {
             @Override
             public void attention(AttentionOp op, float[] buf, int g, float[] out) {
                 if (op.prefix().equals(prefix)) {
-                    qkv[0] = buf.clone();
+                    qkv[0] = buf.clone(); // may be a reused workspace, longer than this call's tokens
                     groups[0] = g;
+                    tokens[0] = op.spec().tokens();
                 }
                 FloatExecutor.INSTANCE.attention(op, buf, g, out);
             }
         };
         model.forward(IMAGES, capture);
-        int d = c / heads, t = qkv[0].length / (groups[0] * 3 * c);
+        int d = c / heads, t = tokens[0];
         double scoresNorm = 0, mapsNorm = 0;
         for (int g = 0; g < groups[0]; g++) {
             for (int h = 0; h < heads; h++) {
