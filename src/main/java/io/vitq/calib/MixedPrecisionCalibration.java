@@ -6,10 +6,10 @@ import io.vitq.calib.mp.MpTarget;
 import io.vitq.calib.mp.NuclearNorm;
 import io.vitq.calib.mp.Sensitivity;
 import io.vitq.calib.mp.UnitPlan;
+import io.vitq.model.AttentionOp;
 import io.vitq.model.BackwardSink;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
-import io.vitq.model.SwinTransformer;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.OpQuant;
 import io.vitq.quant.PlanInfo;
@@ -18,6 +18,7 @@ import io.vitq.tensor.Tensor;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -96,6 +97,8 @@ public final class MixedPrecisionCalibration {
         int samples = images.dim(0);
 
         Sensitivity.Builder sens = Sensitivity.builder(units, cands);
+        Map<String, AttentionOp> byMatmul1 = new HashMap<>();
+        for (AttentionOp op : model.attentionOps()) byMatmul1.put(op.matmul1Id(), op);
         long[] normNanos = new long[1];
         BackwardSink norms = new BackwardSink() {
             @Override
@@ -116,8 +119,9 @@ public final class MixedPrecisionCalibration {
                 if (msaNorm == MsaNorm.ATTENTION_MAP && id.endsWith(".matmul2")) {
                     sens.nuclearNorm(unit, NuclearNorm.mean(a, groups * heads, m, k)); // a = the softmax maps
                 } else if (msaNorm == MsaNorm.SCORES && id.endsWith(".matmul1")) {
-                    // out = q.k^T (ViT) or (q * scale).k^T (Swin); the norm is homogeneous, so undo the scale
-                    double unscale = model instanceof SwinTransformer ? Math.sqrt(k) : 1;
+                    // out = q.k^T, or (q * scale).k^T when q is prescaled (Swin); the norm is homogeneous, so undo the scale
+                    AttentionOp op = byMatmul1.get(id);
+                    double unscale = op.qPrescaled() ? 1.0 / op.spec().scale() : 1;
                     sens.nuclearNorm(unit, NuclearNorm.mean(out, groups * heads, m, n) * unscale);
                 } else {
                     return;
