@@ -128,7 +128,7 @@ final class BenchCommand implements Callable<Integer> {
         QuantPlan plan = Calibrator.calibrate(model, planImages, null, cfg, imageList.toString(), null).plan();
 
         Path qFile = tmp.resolve(model.name() + ".safetensors");
-        QuantizedModelFile.write(qFile, model.name(), l.weights(), plan);
+        QuantizedModelFile.write(qFile, model.spec(), l.weights(), plan);
         double floatMb = model.parameterCount() * 4 / 1e6, quantMb = Files.size(qFile) / 1e6;
 
         List<Row> rows = new ArrayList<>();
@@ -166,7 +166,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         ModelLoader.Loaded l = ModelLoader.load(name, null);
         if (l.quantized()) throw new Main.UserException(name + ": found a quantized file; the bench needs the float model");
-        return new Loaded(l.model(), ModelLoader.readWeights(l.checkpoint()), false);
+        return new Loaded(l.model(), l.weights(), false);
     }
 
     /** The images repeated (or cut) to a batch of {@code size}. */

@@ -4,6 +4,7 @@ import io.vitq.export.OnnxExporter;
 import io.vitq.io.ModelLoader;
 import io.vitq.quant.QuantPlan;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -19,11 +20,13 @@ import java.util.concurrent.Callable;
                 + "'logits' [N, classes].")
 final class ExportCommand implements Callable<Integer> {
     @Parameters(paramLabel = "MODEL", description = "A quantized model file ('vitq quantize -o'), or a float model: a zoo name "
-            + "or a checkpoint file (safetensors or .pth with timm key names).")
+            + "a Hugging Face model folder or a checkpoint file (safetensors or .pth with timm key names).")
     String model;
 
     @Option(names = "--checkpoint", paramLabel = "FILE", description = "Weights for a zoo MODEL name (safetensors or .pth).")
     Path checkpoint;
+
+    @Mixin ArchitectureOptions architecture;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "The ONNX file to write.")
     Path output;
@@ -43,7 +46,7 @@ final class ExportCommand implements Callable<Integer> {
             throw new Main.UserException("--opset " + opset + ": the ONNX export writes opsets " + OnnxExporter.MIN_OPSET
                     + " to " + OnnxExporter.MAX_OPSET);
         }
-        ModelLoader.Loaded l = ModelLoader.load(model, checkpoint);
+        ModelLoader.Loaded l = ModelLoader.load(model, checkpoint, architecture.overrides());
         for (String note : l.notes()) System.err.println("vitq: note: " + note);
         new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan).check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");

@@ -33,8 +33,17 @@ final class InfoCommand implements Callable<Integer> {
         }
         System.out.println("quantizable:   " + m.linears().size() + " linear layers, " + 2 * m.attentionOps().size()
                 + " attention matmuls");
+        if (!m.spec().classNames().isEmpty()) {
+            var n = m.spec().classNames();
+            System.out.println("class names:   " + n.size() + " from the model's config (" + n.getFirst()
+                    + (n.size() > 1 ? ", " + n.get(1) : "") + (n.size() > 2 ? ", ..." : "") + ")");
+        }
         if (ops) {
-            for (Linear lin : m.linears()) System.out.printf(Locale.ROOT, "  %-40s linear  [%d, %d]%n", lin.id(), lin.out(), lin.in());
+            for (Linear lin : m.linears()) {
+                String origin = l.weights().origin(lin.id() + ".weight");
+                System.out.printf(Locale.ROOT, "  %-40s linear  [%d, %d]%s%n", lin.id(), lin.out(), lin.in(),
+                        origin.equals(lin.id() + ".weight") ? "" : "  <- " + origin.replaceFirst("\\.weight$", ""));
+            }
             for (var a : m.attentionOps()) {
                 System.out.printf(Locale.ROOT, "  %-40s matmul  q.k^T, %d heads x %d tokens%n", a.matmul1Id(), a.spec().heads(), a.spec().tokens());
                 System.out.printf(Locale.ROOT, "  %-40s matmul  softmax.v%n", a.matmul2Id());

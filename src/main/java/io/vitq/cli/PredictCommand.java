@@ -33,9 +33,15 @@ final class PredictCommand implements Callable<Integer> {
             TopK top = TopK.of(logits.data(), i * nc, nc, 5);
             for (int j = 0; j < top.classes().length; j++) {
                 System.out.printf(Locale.ROOT, "  %5.1f%%  %4d  %s%n", 100 * top.probs()[j], top.classes()[j],
-                        ClassNames.name(top.classes()[j], nc));
+                        className(m, top.classes()[j]));
             }
         }
         return 0;
+    }
+
+    /** The model's own class names (a folder's id2label or label_names), else ImageNet's for 1000 classes. */
+    static String className(Model m, int c) {
+        var names = m.spec().classNames();
+        return names.isEmpty() ? ClassNames.name(c, m.numClasses()) : names.get(c);
     }
 }

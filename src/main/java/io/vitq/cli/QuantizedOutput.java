@@ -12,6 +12,6 @@ final class QuantizedOutput {
 
     static void write(Path out, ModelLoader.Loaded l, QuantPlan plan) throws java.io.IOException {
         if (l.quantized()) throw new Main.UserException(l.checkpoint() + " is already quantized: quantize the float checkpoint");
-        QuantizedModelFile.write(out, l.model().name(), ModelLoader.readWeights(l.checkpoint()), plan);
+        QuantizedModelFile.write(out, l.model().spec(), l.weights(), plan);
     }
 }

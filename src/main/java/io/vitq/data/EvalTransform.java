@@ -3,10 +3,11 @@ package io.vitq.data;
 import java.nio.file.Path;
 
 /**
- * timm 0.4.12's eval transform on PIL images, reproduced step by step:
- * torchvision {@code Resize(resizeSize)} on the shorter side, {@code CenterCrop(inputSize)},
- * {@code ToTensor} and {@code Normalize}. The output is CHW float32, written into a caller's array
- * so that a batch tensor [B,3,S,S] is filled in place. Thread-safe (holds no mutable state).
+ * An eval transform ({@link Preprocessing}) on PIL-exact images, reproduced step by step: timm's
+ * torchvision {@code Resize}, {@code CenterCrop}, {@code ToTensor} and {@code Normalize}, or the same
+ * steps as Hugging Face transformers' PIL image processors compute them. The output is CHW float32,
+ * written into a caller's array so that a batch tensor [B,3,S,S] is filled in place. Thread-safe
+ * (holds no mutable state).
  */
 public final class EvalTransform {
     private final Preprocessing config;
@@ -29,8 +30,10 @@ public final class EvalTransform {
     /** Decodes {@code path} and writes its preprocessed CHW values to {@code out[offset ...]}. */
     public void load(Path path, float[] out, int offset) {
         RgbImage image = ImageDecoder.decode(path);
-        String tooLarge = checkResizable(image.width(), image.height(), config.resizeSize());
-        if (tooLarge != null) throw new ImageLoadException(path, tooLarge);
+        if (config.resize() == Preprocessing.Resize.SHORTER_SIDE) {
+            String tooLarge = checkResizable(image.width(), image.height(), config.resizeSize());
+            if (tooLarge != null) throw new ImageLoadException(path, tooLarge);
+        }
         apply(image, out, offset);
     }
 
@@ -65,7 +68,13 @@ public final class EvalTransform {
 
     /** The resized and centre-cropped 8-bit image (what PIL holds before ToTensor). */
     public RgbImage resizeAndCrop(RgbImage image) {
-        return centerCrop(resizeShorterSide(image, config.resizeSize(), config.interpolation()), config.inputSize());
+        int size = config.resizeSize();
+        RgbImage resized = config.resize() == Preprocessing.Resize.SHORTER_SIDE
+                ? resizeShorterSide(image, size, config.interpolation())
+                : PilResize.resize(image, size, size, config.interpolation());
+        return config.convention() == Preprocessing.Convention.TIMM
+                ? centerCrop(resized, config.inputSize())
+                : centerCropTransformers(resized, config.inputSize());
     }
 
     /**
@@ -109,15 +118,44 @@ public final class EvalTransform {
         return out;
     }
 
-    /** ToTensor ({@code byte / 255} in float32) then Normalize ({@code (x - mean) / std} in float32), HWC to CHW. */
+    /**
+     * transformers' {@code center_crop}: offsets {@code (side - crop) // 2}; a side smaller than the
+     * crop is first zero-padded by {@code ceil((crop - side) / 2)} before and the rest after.
+     */
+    static RgbImage centerCropTransformers(RgbImage image, int crop) {
+        int w = image.width(), h = image.height();
+        int top = Math.floorDiv(h - crop, 2), left = Math.floorDiv(w - crop, 2);
+        if (top >= 0 && left >= 0) return image.crop(left, top, crop, crop);
+        int padTop = h < crop ? (crop - h + 1) / 2 : 0, padLeft = w < crop ? (crop - w + 1) / 2 : 0;
+        RgbImage out = RgbImage.blank(crop, crop);
+        for (int y = 0; y < crop; y++) {
+            // output row y is padded row (top + padTop + y) when the side was padded, image row (top + y) otherwise
+            int sy = (h < crop ? 0 : top) + y - padTop;
+            if (sy < 0 || sy >= h) continue;
+            for (int x = 0; x < crop; x++) {
+                int sx = (w < crop ? 0 : left) + x - padLeft;
+                if (sx < 0 || sx >= w) continue;
+                System.arraycopy(image.rgb(), 3 * (sy * w + sx), out.rgb(), 3 * (y * crop + x), 3);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * To float, then {@code (x - mean) / std} in float32, HWC to CHW. timm's ToTensor divides by 255 in
+     * float32; transformers' rescale multiplies in float64 and casts to float32.
+     */
     private void toTensor(RgbImage image, float[] out, int offset) {
         int plane = image.width() * image.height();
         byte[] rgb = image.rgb();
+        boolean timm = config.convention() == Preprocessing.Convention.TIMM;
+        double factor = config.rescale();
         for (int c = 0; c < 3; c++) {
             float m = mean[c], s = std[c];
             int o = offset + c * plane;
             for (int p = 0; p < plane; p++) {
-                float x = (rgb[3 * p + c] & 0xff) / 255f;
+                int v = rgb[3 * p + c] & 0xff;
+                float x = timm ? v / 255f : (float) (v * factor);
                 out[o + p] = (x - m) / s;
             }
         }

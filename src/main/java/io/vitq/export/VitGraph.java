@@ -43,7 +43,7 @@ final class VitGraph extends ModelGraph {
         for (int i = 0; i < blocks.length; i++) x = block(blocks[i], x, "blocks." + i);
         int headIndex = 1 + 4 * blocks.length;
         String logits = classify(x, 0, linears.get(headIndex));
-        if (cfg.distilled()) {
+        if (cfg.distillationHead()) {
             String dist = classify(x, 1, linears.get(headIndex + 1));
             String sum = g.node("Add", "head_sum", List.of(logits, dist));
             logits = g.node("Div", "head_mean", List.of(sum, g.scalar(2f)));

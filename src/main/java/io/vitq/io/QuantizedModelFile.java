@@ -3,6 +3,8 @@ package io.vitq.io;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
 import io.vitq.model.ModelException;
+import io.vitq.model.ModelSpec;
+import io.vitq.model.ModelZoo;
 import io.vitq.model.SwinCheckpoint;
 import io.vitq.model.SwinTransformer;
 import io.vitq.model.Weights;
@@ -38,9 +40,10 @@ import java.util.function.UnaryOperator;
  *       channel, 1 per row block), the plan's own values.</li>
  *   <li>every other tensor the model uses (biases, LayerNorms, cls/pos embeddings, relative position
  *       tables, weights the plan leaves float): F32.</li>
- *   <li>metadata: {@code vitq.format = quantized-model}, {@code vitq.format_version = 1},
- *       {@code vitq.model} (a zoo name, or a name whose architecture is inferred from the tensor
- *       shapes as for any checkpoint), {@code vitq.plan} (the plan as {@link QuantPlanJson}).</li>
+ *   <li>metadata: {@code vitq.format = quantized-model}, {@code vitq.format_version = 2},
+ *       {@code vitq.model} (the model's name), {@code vitq.model_spec} (its architecture, eval
+ *       transform and class names as {@link ModelSpecJson}), {@code vitq.plan} (the plan as
+ *       {@link QuantPlanJson}). Version 1 files, which had no spec, load when their name is a zoo name.</li>
  * </ul>
  * Tensor names are current timm's, i.e. the op ids: a Swin checkpoint in timm 0.4.12 naming is
  * stored renamed. Buffers the models recompute ({@code relative_position_index}, {@code attn_mask})
@@ -53,30 +56,33 @@ import java.util.function.UnaryOperator;
  */
 public final class QuantizedModelFile {
     public static final String FORMAT = "quantized-model";
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     public static final String META_FORMAT = "vitq.format", META_VERSION = "vitq.format_version",
-            META_MODEL = "vitq.model", META_PLAN = "vitq.plan";
+            META_MODEL = "vitq.model", META_SPEC = "vitq.model_spec", META_PLAN = "vitq.plan";
     /** Suffix of a weight's scale tensor: {@code <id>.weight} → {@code <id>.weight_scale}. */
     public static final String SCALE_SUFFIX = "_scale";
 
-    /** The metadata of a quantized model file: the model name and the plan. */
-    public record Header(String model, QuantPlan plan) {}
+    /**
+     * The metadata of a quantized model file: the model name, its spec (null in a version 1 file)
+     * and the plan.
+     */
+    public record Header(String model, ModelSpec spec, QuantPlan plan) {}
 
     private QuantizedModelFile() {}
 
     // ---------------------------------------------------------------- writing
 
     /**
-     * Writes the model {@code modelName} built from {@code source} with its weights quantized by
+     * Writes the model of {@code spec} built from {@code source} with its weights quantized by
      * {@code plan}. Everything is checked and encoded before the file is opened; the file is written
      * under a temporary name and renamed.
      *
      * @throws IllegalArgumentException when the plan does not fit the model (naming {@code out} and the ops)
      * @throws ModelException when {@code source} does not build the model
      */
-    public static void write(Path out, String modelName, Weights source, QuantPlan plan) throws IOException {
+    public static void write(Path out, ModelSpec spec, Weights source, QuantPlan plan) throws IOException {
         // build the model exactly as the reader will, so the file is known to load back
-        Model model = ModelLoader.build(modelName, source, new ArrayList<>());
+        Model model = spec.build(source);
         try {
             PlanModelCheck.check(plan, model);
         } catch (IllegalArgumentException e) {
@@ -90,7 +96,7 @@ public final class QuantizedModelFile {
         Set<String> unused = new HashSet<>(source.unused());
         Map<String, SafeTensors.Entry> entries = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : source.asMap().entrySet()) {
-            if (unused.contains(e.getKey()) || recomputed(e.getKey())) continue;
+            if (unused.contains(e.getKey()) || Weights.isRecomputedBuffer(e.getKey())) continue;
             String name = canonical.apply(e.getKey());
             Linear op = quantized.remove(name);
             if (op == null) {
@@ -108,14 +114,10 @@ public final class QuantizedModelFile {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
         meta.put(META_VERSION, Integer.toString(VERSION));
-        meta.put(META_MODEL, modelName);
+        meta.put(META_MODEL, spec.name());
+        meta.put(META_SPEC, ModelSpecJson.toJson(spec));
         meta.put(META_PLAN, QuantPlanJson.toJson(plan));
         SafeTensors.write(out, entries, meta);
-    }
-
-    /** Buffers that the model definitions recompute and never read. */
-    private static boolean recomputed(String key) {
-        return key.endsWith(".relative_position_index") || key.endsWith(".attn_mask");
     }
 
     /** The integer codes of one Linear weight, in the tensor's own shape (row-major rows of {@code in} values). */
@@ -162,15 +164,24 @@ public final class QuantizedModelFile {
         notes.add(describe(h.plan()));
         Model model;
         try {
-            model = ModelLoader.build(h.model(), w, notes);
+            ModelSpec spec = h.spec();
+            if (spec == null) {
+                // version 1: the name was all there was; only a zoo name says the architecture
+                ModelZoo.Entry e = ModelZoo.get(h.model());
+                if (e == null) {
+                    throw new CheckpointException(file + ": a quantized model of format version 1 names '" + h.model()
+                            + "', which is not a zoo name, and has no architecture; quantize its float model again");
+                }
+                spec = e.specFor(w);
+            }
+            model = spec.build(w);
             PlanModelCheck.check(h.plan(), model);
         } catch (ModelException | IllegalArgumentException e) {
             // here a model that does not build is a broken file, not a wrong command line
             String m = e.getMessage();
             throw new CheckpointException(m.startsWith(file.toString()) ? m : file + ": " + m, e);
         }
-        ModelLoader.noteUnused(w, notes);
-        return new ModelLoader.Loaded(model, file, notes, h.plan());
+        return new ModelLoader.Loaded(model, file, List.of(file), w, notes, h.plan());
     }
 
     private static SafeTensors open(Path file) {
@@ -193,16 +204,26 @@ public final class QuantizedModelFile {
             throw new CheckpointException(file + ": metadata '" + META_FORMAT + "' is '" + format + "', expected '" + FORMAT + "'");
         }
         String version = meta.get(META_VERSION);
-        if (!Integer.toString(VERSION).equals(version)) {
-            throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads version "
-                    + VERSION);
+        if (!"1".equals(version) && !Integer.toString(VERSION).equals(version)) {
+            throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads versions"
+                    + " 1 and " + VERSION);
         }
         String model = meta.get(META_MODEL);
         if (model == null || model.isBlank()) throw new CheckpointException(file + ": metadata '" + META_MODEL + "' missing");
+        ModelSpec spec = null;
+        if (!"1".equals(version)) {
+            String specJson = meta.get(META_SPEC);
+            if (specJson == null) throw new CheckpointException(file + ": metadata '" + META_SPEC + "' missing");
+            spec = ModelSpecJson.parse(specJson, file + " (metadata '" + META_SPEC + "')");
+            if (!spec.name().equals(model)) {
+                throw new CheckpointException(file + ": metadata '" + META_MODEL + "' is '" + model + "' but '" + META_SPEC
+                        + "' names '" + spec.name() + "'");
+            }
+        }
         String json = meta.get(META_PLAN);
         if (json == null) throw new CheckpointException(file + ": metadata '" + META_PLAN + "' missing");
         try {
-            return new Header(model, QuantPlanJson.parse(json, file + " (metadata '" + META_PLAN + "')"));
+            return new Header(model, spec, QuantPlanJson.parse(json, file + " (metadata '" + META_PLAN + "')"));
         } catch (PlanFormatException e) {
             throw new CheckpointException(e.getMessage(), e);
         }

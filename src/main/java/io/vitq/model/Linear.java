@@ -25,11 +25,25 @@ public final class Linear {
         this.bias = bias;
     }
 
-    /** Loads {@code prefix.weight} [out, in] and, when present, {@code prefix.bias} [out]. */
-    public static Linear load(Weights w, String prefix, int out, int in) {
+    /**
+     * Loads {@code prefix.weight} [out, in] and, when the architecture has one, {@code prefix.bias}
+     * [out]: strictly, so a missing bias is an error and a bias the architecture does not have is too.
+     *
+     * @param why for a bias present where the architecture has none: why it has none (for the message)
+     */
+    public static Linear load(Weights w, String prefix, int out, int in, boolean bias, String why) {
         float[] wt = w.data(prefix + ".weight", out, in);
-        float[] b = w.has(prefix + ".bias") ? w.data(prefix + ".bias", out) : null;
+        if (!bias && w.has(prefix + ".bias")) {
+            throw new ModelException(w.source() + ": tensor " + w.describe(prefix + ".bias") + " is a bias that this layer"
+                    + " does not have (" + why + ")");
+        }
+        float[] b = bias ? w.data(prefix + ".bias", out) : null;
         return new Linear(prefix, wt, b, out, in);
+    }
+
+    /** {@link #load(Weights, String, int, int, boolean, String)} of a layer that has a bias. */
+    public static Linear load(Weights w, String prefix, int out, int in) {
+        return load(w, prefix, out, in, true, null);
     }
 
     public String id() { return id; }

@@ -7,11 +7,14 @@ import java.util.List;
 
 /** A classification model: images [B, 3, S, S] (normalised) to logits [B, classes]. */
 public interface Model {
-    String name();
+    /** What the model was built from: name, architecture, eval transform, class names. */
+    ModelSpec spec();
 
-    Preprocessing preprocessing();
+    default String name() { return spec().name(); }
 
-    int numClasses();
+    default Preprocessing preprocessing() { return spec().preprocessing(); }
+
+    default int numClasses() { return spec().architecture().numClasses(); }
 
     long parameterCount();
 

@@ -1,6 +1,7 @@
 package io.vitq.model;
 
 import io.vitq.data.Preprocessing;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -13,19 +14,28 @@ import java.util.Map;
  */
 public final class ModelZoo {
 
-    /** Builds a model of this entry's architecture from checkpoint weights. */
-    @FunctionalInterface
-    public interface Builder {
-        Model build(Entry entry, Weights w);
-    }
+    /**
+     * A timm model name with its architecture (1000 classes) and timm's eval transform for it.
+     *
+     * @param architecture the published model's; a checkpoint with a fine-tuned head keeps its own class count
+     */
+    public record Entry(String name, String summary, Architecture architecture, Preprocessing input) {
+        public String family() { return architecture.family(); }
 
-    public record Entry(String name, String family, String summary, Preprocessing input, Builder builder) {
-        public Model build(Weights w) { return builder.build(this, w); }
+        /** The spec for checkpoint {@code w}: this architecture with {@code w}'s classes, checked against {@code w}'s shapes. */
+        public ModelSpec specFor(Weights w) {
+            Architecture a = switch (architecture) {
+                case ViTConfig c -> c.withClasses(VisionTransformer.inferConfig(w, c.heads()).numClasses());
+                case SwinConfig c -> c.withClasses(SwinTransformer.inferShapes(w).numClasses());
+            };
+            return new ModelSpec(name, checkShapes(name, a, w), input);
+        }
+
+        /** The model from checkpoint {@code w} (strict: see {@link ModelSpec#build}). */
+        public Model build(Weights w) { return specFor(w).build(w); }
     }
 
     private static final Map<String, Entry> ENTRIES = new LinkedHashMap<>();
-    /** The ViT/DeiT entries' architectures, for models built without a checkpoint (random weights, speed only). */
-    private static final Map<String, ViTConfig> VIT_SHAPES = new LinkedHashMap<>();
 
     static {
         vit("vit_tiny_patch16_224", 224, 16, 192, 12, 3, true, "ViT-Ti/16 (AugReg)");
@@ -41,35 +51,43 @@ public final class ModelZoo {
         vit("deit_small_distilled_patch16_224", 224, 16, 384, 12, 6, false, "DeiT-S distilled");
         vit("deit_base_distilled_patch16_224", 224, 16, 768, 12, 12, false, "DeiT-B distilled");
         vit("deit_base_distilled_patch16_384", 384, 16, 768, 12, 12, false, "DeiT-B distilled @384");
-        SwinTransformer.registerZoo();
+        int[] d6 = {2, 2, 6, 2}, d18 = {2, 2, 18, 2}, hT = {3, 6, 12, 24}, hB = {4, 8, 16, 32};
+        swin("swin_tiny_patch4_window7_224", SwinConfig.of(224, 7, 96, d6, hT), "Swin-T");
+        swin("swin_small_patch4_window7_224", SwinConfig.of(224, 7, 96, d18, hT), "Swin-S");
+        swin("swin_base_patch4_window7_224", SwinConfig.of(224, 7, 128, d18, hB), "Swin-B (in22k -> in1k)");
+        swin("swin_base_patch4_window12_384", SwinConfig.of(384, 12, 128, d18, hB), "Swin-B @384 (in22k -> in1k)");
     }
 
     private ModelZoo() {}
 
-    private static void vit(String name, int img, int patch, int dim, int depth, int heads, boolean augreg,
-                            String summary) {
-        boolean distilled = name.contains("distilled");
-        ViTConfig expected = ViTConfig.of(img, patch, dim, depth, heads).withDistillation(distilled);
-        VIT_SHAPES.put(name, expected);
-        register(new Entry(name, "vit", summary, Preprocessing.timm(img, augreg), (e, w) -> {
-            ViTConfig found = VisionTransformer.inferConfig(w, heads);
-            checkSame(e.name(), w, "image size", expected.imgSize(), found.imgSize());
-            checkSame(e.name(), w, "patch size", expected.patch(), found.patch());
-            checkSame(e.name(), w, "embed dim", expected.dim(), found.dim());
-            checkSame(e.name(), w, "depth", expected.depth(), found.depth());
-            checkSame(e.name(), w, "prefix tokens", expected.prefixTokens(), found.prefixTokens());
-            return VisionTransformer.load(e.name(), found, e.input(), w);
-        }));
+    private static void vit(String name, int img, int patch, int dim, int depth, int heads, boolean augreg, String summary) {
+        ViTConfig c = ViTConfig.of(img, patch, dim, depth, heads).withDistillation(name.contains("distilled"));
+        register(new Entry(name, summary, c, Preprocessing.timm(img, augreg)));
     }
 
-    private static void checkSame(String model, Weights w, String what, int expected, int found) {
-        if (expected != found) {
-            throw new ModelException(w.source() + ": checkpoint has " + what + " " + found + ", but " + model
-                    + " has " + expected);
+    private static void swin(String name, SwinConfig c, String summary) {
+        register(new Entry(name, summary, c, Preprocessing.timm(c.imgSize(), false)));
+    }
+
+    /**
+     * {@code expected} when checkpoint {@code w}'s tensor shapes fit it (everything the shapes
+     * determine: sizes, depths, heads of a Swin, qkv bias, distillation head), else an error naming
+     * every difference.
+     *
+     * @param model the zoo name or config that {@code expected} comes from, for the message
+     */
+    public static Architecture checkShapes(String model, Architecture expected, Weights w) {
+        List<String> d = switch (expected) {
+            case ViTConfig c -> c.shapeDifferences(VisionTransformer.inferConfig(w, c.heads()));
+            case SwinConfig c -> c.shapeDifferences(SwinTransformer.inferShapes(w));
+        };
+        if (!d.isEmpty()) {
+            throw new ModelException(w.source() + ": the checkpoint does not fit " + model + ": it has " + String.join(", ", d));
         }
+        return expected;
     }
 
-    /** Adds an entry (other model families register theirs here). */
+    /** Adds an entry. */
     public static synchronized void register(Entry e) {
         ENTRIES.put(e.name(), e);
     }
@@ -84,7 +102,8 @@ public final class ModelZoo {
 
     /** The architecture of a ViT/DeiT zoo entry, or null for other names and families. */
     public static synchronized ViTConfig vitShape(String name) {
-        return VIT_SHAPES.get(name);
+        Entry e = ENTRIES.get(name);
+        return e != null && e.architecture() instanceof ViTConfig c ? c : null;
     }
 
     /** The longest zoo name that starts {@code fileName} (e.g. "vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"). */

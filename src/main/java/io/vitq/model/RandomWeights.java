@@ -23,7 +23,7 @@ public final class RandomWeights {
             String b = "blocks." + i;
             norm(m, b + ".norm1", D);
             put(m, r, b + ".attn.qkv.weight", 0.02f, 3 * D, D);
-            put(m, r, b + ".attn.qkv.bias", 0.02f, 3 * D);
+            if (c.qkvBias()) put(m, r, b + ".attn.qkv.bias", 0.02f, 3 * D);
             put(m, r, b + ".attn.proj.weight", 0.02f, D, D);
             put(m, r, b + ".attn.proj.bias", 0.02f, D);
             norm(m, b + ".norm2", D);
@@ -35,7 +35,7 @@ public final class RandomWeights {
         norm(m, "norm", D);
         put(m, r, "head.weight", 0.02f, c.numClasses(), D);
         put(m, r, "head.bias", 0.02f, c.numClasses());
-        if (c.distilled()) {
+        if (c.distillationHead()) {
             put(m, r, "head_dist.weight", 0.02f, c.numClasses(), D);
             put(m, r, "head_dist.bias", 0.02f, c.numClasses());
         }

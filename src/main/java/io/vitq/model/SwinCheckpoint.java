@@ -71,9 +71,17 @@ public final class SwinCheckpoint {
         return new LayerNorm(internal, data(internal + ".weight", dim), data(internal + ".bias", dim), eps);
     }
 
-    /** A Linear with op id {@code internal}; the bias is optional (patch merging has none). */
-    public Linear linear(String internal, int out, int in) {
-        float[] b = has(internal + ".bias") ? data(internal + ".bias", out) : null;
+    /**
+     * A Linear with op id {@code internal}, strictly: with a bias exactly when {@code bias} (patch
+     * merging's reduction has none; qkv has one when {@code qkv_bias}).
+     */
+    public Linear linear(String internal, int out, int in, boolean bias) {
+        if (!bias && has(internal + ".bias")) {
+            throw new ModelException(w.source() + ": tensor " + w.describe(key(internal + ".bias"))
+                    + " is a bias that this layer does not have (" + (internal.endsWith(".qkv")
+                    ? "the model's qkv layers have no bias" : "Swin's patch merging has no bias") + ")");
+        }
+        float[] b = bias ? data(internal + ".bias", out) : null;
         return new Linear(internal, data(internal + ".weight", out, in), b, out, in);
     }
 

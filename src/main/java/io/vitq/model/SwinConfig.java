@@ -13,9 +13,11 @@ import java.util.Arrays;
  *
  * @param window   the target window size ({@code window_size}), before clamping per stage
  * @param mlpRatio MLP hidden = {@code int(dim * mlpRatio)} (4 for every published model)
+ * @param qkvBias  whether the qkv layers have a bias (timm's {@code qkv_bias}); proj, fc1, fc2 and the head
+ *                 always have one, the patch merging's reduction never
  */
 public record SwinConfig(int imgSize, int patch, int inChans, int embedDim, int[] depths, int[] heads,
-                         int window, double mlpRatio, int numClasses, float eps) {
+                         int window, double mlpRatio, int numClasses, float eps, boolean qkvBias) implements Architecture {
 
     public static final float EPS = 1e-5f;
 
@@ -24,6 +26,16 @@ public record SwinConfig(int imgSize, int patch, int inChans, int embedDim, int[
         heads = heads.clone();
         if (depths.length == 0 || depths.length != heads.length) {
             throw new ModelException("Swin: " + depths.length + " stage depths but " + heads.length + " head counts");
+        }
+        if (imgSize <= 0 || patch <= 0 || inChans <= 0 || embedDim <= 0 || window <= 0 || numClasses <= 0
+                || !(mlpRatio > 0) || !(eps > 0)) {
+            throw new ModelException("Swin: sizes must be positive (image " + imgSize + ", patch " + patch + ", channels "
+                    + inChans + ", embed dim " + embedDim + ", window " + window + ", MLP ratio " + mlpRatio + ", classes "
+                    + numClasses + ", eps " + eps + ")");
+        }
+        for (int s = 0; s < depths.length; s++) {
+            if (depths[s] <= 0 || heads[s] <= 0)
+                throw new ModelException("Swin stage " + s + ": depth " + depths[s] + " and heads " + heads[s] + " must be positive");
         }
         if (imgSize % patch != 0) throw new ModelException("Swin: image size " + imgSize + " is not a multiple of patch " + patch);
         for (int s = 0; s < depths.length; s++) {
@@ -41,17 +53,51 @@ public record SwinConfig(int imgSize, int patch, int inChans, int embedDim, int[
         }
     }
 
+    /** With qkv biases, as every published Swin. */
+    public SwinConfig(int imgSize, int patch, int inChans, int embedDim, int[] depths, int[] heads, int window,
+                      double mlpRatio, int numClasses, float eps) {
+        this(imgSize, patch, inChans, embedDim, depths, heads, window, mlpRatio, numClasses, eps, true);
+    }
+
+    @Override public String family() { return "swin"; }
+
     /** A standard configuration: patch 4, RGB, MLP ratio 4, 1000 classes, eps 1e-5. */
     public static SwinConfig of(int imgSize, int window, int embedDim, int[] depths, int[] heads) {
         return new SwinConfig(imgSize, 4, 3, embedDim, depths, heads, window, 4.0, 1000, EPS);
     }
 
     public SwinConfig withClasses(int classes) {
-        return new SwinConfig(imgSize, patch, inChans, embedDim, depths, heads, window, mlpRatio, classes, eps);
+        return new SwinConfig(imgSize, patch, inChans, embedDim, depths, heads, window, mlpRatio, classes, eps, qkvBias);
     }
 
     public SwinConfig withImgSize(int size) {
-        return new SwinConfig(size, patch, inChans, embedDim, depths, heads, window, mlpRatio, numClasses, eps);
+        return new SwinConfig(size, patch, inChans, embedDim, depths, heads, window, mlpRatio, numClasses, eps, qkvBias);
+    }
+
+    public SwinConfig withWindow(int w) {
+        return new SwinConfig(imgSize, patch, inChans, embedDim, depths, heads, w, mlpRatio, numClasses, eps, qkvBias);
+    }
+
+    public SwinConfig withEps(float e) {
+        return new SwinConfig(imgSize, patch, inChans, embedDim, depths, heads, window, mlpRatio, numClasses, e, qkvBias);
+    }
+
+    /**
+     * The differences in what tensor shapes determine (everything but the image size and eps), as
+     * "depths [2, 2, 6, 2] (expected [2, 2, 18, 2])"; empty when {@code found} fits this architecture.
+     */
+    public java.util.List<String> shapeDifferences(SwinConfig found) {
+        java.util.List<String> d = new java.util.ArrayList<>();
+        ViTConfig.diff(d, "patch size", found.patch, patch);
+        ViTConfig.diff(d, "input channels", found.inChans, inChans);
+        ViTConfig.diff(d, "embed dim", found.embedDim, embedDim);
+        ViTConfig.diff(d, "depths", Arrays.toString(found.depths), Arrays.toString(depths));
+        ViTConfig.diff(d, "heads", Arrays.toString(found.heads), Arrays.toString(heads));
+        ViTConfig.diff(d, "window", found.window, window);
+        ViTConfig.diff(d, "MLP ratio", found.mlpRatio, mlpRatio);
+        ViTConfig.diff(d, "classes", found.numClasses, numClasses);
+        ViTConfig.diff(d, "qkv bias", found.qkvBias, qkvBias);
+        return d;
     }
 
     @Override public int[] depths() { return depths.clone(); }
@@ -99,19 +145,20 @@ public record SwinConfig(int imgSize, int patch, int inChans, int embedDim, int[
     public boolean equals(Object o) {
         return o instanceof SwinConfig c && imgSize == c.imgSize && patch == c.patch && inChans == c.inChans
                 && embedDim == c.embedDim && Arrays.equals(depths, c.depths) && Arrays.equals(heads, c.heads)
-                && window == c.window && mlpRatio == c.mlpRatio && numClasses == c.numClasses && eps == c.eps;
+                && window == c.window && mlpRatio == c.mlpRatio && numClasses == c.numClasses && eps == c.eps
+                && qkvBias == c.qkvBias;
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new double[]{imgSize, patch, inChans, embedDim, Arrays.hashCode(depths),
-                Arrays.hashCode(heads), window, mlpRatio, numClasses, eps});
+                Arrays.hashCode(heads), window, mlpRatio, numClasses, eps, qkvBias ? 1 : 0});
     }
 
     @Override
     public String toString() {
         return "SwinConfig[img " + imgSize + ", patch " + patch + ", in " + inChans + ", embed " + embedDim
                 + ", depths " + Arrays.toString(depths) + ", heads " + Arrays.toString(heads) + ", window " + window
-                + ", mlp ratio " + mlpRatio + ", classes " + numClasses + ", eps " + eps + "]";
+                + ", mlp ratio " + mlpRatio + ", classes " + numClasses + ", eps " + eps + (qkvBias ? "" : ", no qkv bias") + "]";
     }
 }

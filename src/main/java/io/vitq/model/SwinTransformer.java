@@ -128,9 +128,9 @@ public final class SwinTransformer implements Model {
             var spec = new AttentionKernel.Spec(T, H, D / H, (float) Math.pow(D / H, -0.5));
             // q is scaled before q.k^T in Swin (qPrescaled); the float kernel folds the scale into softmax
             var attn = new AttentionOp(p + ".attn", spec, bias, shift > 0 ? nW : 1, true);
-            return new Block(w.layerNorm(p + ".norm1", D, c.eps()), w.linear(p + ".attn.qkv", 3 * D, D), attn,
-                    w.linear(p + ".attn.proj", D, D), w.layerNorm(p + ".norm2", D, c.eps()),
-                    w.linear(p + ".mlp.fc1", c.mlpHidden(s), D), w.linear(p + ".mlp.fc2", D, c.mlpHidden(s)),
+            return new Block(w.layerNorm(p + ".norm1", D, c.eps()), w.linear(p + ".attn.qkv", 3 * D, D, c.qkvBias()), attn,
+                    w.linear(p + ".attn.proj", D, D, true), w.layerNorm(p + ".norm2", D, c.eps()),
+                    w.linear(p + ".mlp.fc1", c.mlpHidden(s), D, true), w.linear(p + ".mlp.fc2", D, c.mlpHidden(s), true),
                     ws, shift, SwinWindows.windowOrder(res, ws, shift));
         }
 
@@ -203,9 +203,8 @@ public final class SwinTransformer implements Model {
         }
     }
 
-    private final String name;
+    private final ModelSpec spec;
     private final SwinConfig cfg;
-    private final Preprocessing preprocessing;
     private final PatchEmbed patchEmbed;
     private final Stage[] stages;
     private final LayerNorm norm;
@@ -213,10 +212,9 @@ public final class SwinTransformer implements Model {
     /** Buffers of the last forward, reused by the next one that fits (taken atomically: forwards may run concurrently). */
     private final AtomicReference<SoftReference<Buffers>> spare = new AtomicReference<>();
 
-    private SwinTransformer(String name, SwinConfig cfg, Preprocessing preprocessing, Weights weights) {
-        this.name = name;
-        this.cfg = cfg;
-        this.preprocessing = preprocessing;
+    private SwinTransformer(ModelSpec spec, Weights weights) {
+        this.spec = spec;
+        this.cfg = (SwinConfig) spec.architecture();
         SwinCheckpoint w = SwinCheckpoint.of(weights);
         if (w.has("absolute_pos_embed")) {
             throw new ModelException(weights.source() + ": Swin with an absolute position embedding (ape=True) is not supported");
@@ -231,7 +229,7 @@ public final class SwinTransformer implements Model {
             if (s > 0) {
                 String dp = "layers." + s + ".downsample";
                 int in = 4 * cfg.dim(s - 1);
-                down = new PatchMerging(w.layerNorm(dp + ".norm", in, cfg.eps()), w.linear(dp + ".reduction", cfg.dim(s), in),
+                down = new PatchMerging(w.layerNorm(dp + ".norm", in, cfg.eps()), w.linear(dp + ".reduction", cfg.dim(s), in, false),
                         cfg.resolution(s - 1));
             }
             Block[] blocks = new Block[cfg.depth(s)];
@@ -239,17 +237,17 @@ public final class SwinTransformer implements Model {
             stages[s] = new Stage(down, blocks, cfg.resolution(s), cfg.dim(s));
         }
         norm = w.layerNorm("norm", cfg.numFeatures(), cfg.eps());
-        head = w.linear("head.fc", cfg.numClasses(), cfg.numFeatures());
+        head = w.linear("head.fc", cfg.numClasses(), cfg.numFeatures(), true);
     }
 
-    public static SwinTransformer load(String name, SwinConfig cfg, Preprocessing spec, Weights w) {
-        return new SwinTransformer(name, cfg, spec, w);
+    public static SwinTransformer load(String name, SwinConfig cfg, Preprocessing preprocessing, Weights w) {
+        return load(new ModelSpec(name, cfg, preprocessing), w);
     }
 
-    /** A Swin checkpoint not named in the zoo: architecture from tensor shapes (see {@link #inferConfig(Weights, Integer)}). */
-    public static SwinTransformer fromCheckpoint(String name, Weights w) {
-        SwinConfig c = inferConfig(w);
-        return load(name, c, Preprocessing.timm(c.imgSize(), false), w);
+    /** The model of {@code spec} (a {@link SwinConfig} architecture) from {@code w}. */
+    public static SwinTransformer load(ModelSpec spec, Weights w) {
+        if (!(spec.architecture() instanceof SwinConfig)) throw new IllegalArgumentException(spec.name() + ": not a Swin");
+        return new SwinTransformer(spec, w);
     }
 
     public SwinConfig config() { return cfg; }
@@ -264,11 +262,7 @@ public final class SwinTransformer implements Model {
     /** {@code head.fc}. */
     public Linear head() { return head; }
 
-    @Override public String name() { return name; }
-
-    @Override public Preprocessing preprocessing() { return preprocessing; }
-
-    @Override public int numClasses() { return cfg.numClasses(); }
+    @Override public ModelSpec spec() { return spec; }
 
     @Override
     public long parameterCount() {
@@ -334,7 +328,7 @@ public final class SwinTransformer implements Model {
     public Tensor forward(Tensor images, Executor ex, Probe probe) {
         int S = cfg.imgSize(), C = cfg.inChans();
         if (images.rank() != 4 || images.dim(1) != C || images.dim(2) != S || images.dim(3) != S) {
-            throw new IllegalArgumentException(name + " expects images [B, " + C + ", " + S + ", " + S + "], got "
+            throw new IllegalArgumentException(name() + " expects images [B, " + C + ", " + S + ", " + S + "], got "
                     + images.shapeString());
         }
         int B = images.dim(0);
@@ -383,20 +377,27 @@ public final class SwinTransformer implements Model {
         return w.has("patch_embed.proj.weight") && w.has("layers.0.blocks.0.attn.relative_position_bias_table");
     }
 
-    /** {@link #inferConfig(Weights, Integer)} with the image size assumed from the window. */
-    public static SwinConfig inferConfig(Weights w) {
-        return inferConfig(w, null);
-    }
-
     /**
      * The architecture from tensor shapes: embed dim and patch from {@code patch_embed.proj.weight},
      * depths from the blocks present, heads from each stage's {@code relative_position_bias_table}
      * [(2W-1)^2, heads], window W from stage 0's table, MLP ratio from {@code fc1}, classes from the
-     * head. The image size is not stored: when {@code imgSize} is null it is assumed to make the last
-     * stage's feature map exactly one window (window x patch x 2^(stages-1): 224 for window 7 and 384
-     * for window 12 with patch 4, as every published Swin).
+     * head, qkv bias from block 0. The image size is not stored in any tensor, so the caller gives it
+     * (a zoo name, a config or {@code --img-size}).
      */
-    public static SwinConfig inferConfig(Weights weights, Integer imgSize) {
+    public static SwinConfig inferConfig(Weights weights, int imgSize) {
+        return inferConfig(weights, (Integer) imgSize);
+    }
+
+    /**
+     * The shapes alone, for comparing a checkpoint with an architecture: the image size (which no
+     * tensor stores) is set to window x patch x 2^(stages - 1), a size at which every stage's feature
+     * map divides into windows. Never build a model from it.
+     */
+    public static SwinConfig inferShapes(Weights weights) {
+        return inferConfig(weights, null);
+    }
+
+    private static SwinConfig inferConfig(Weights weights, Integer imgSize) {
         SwinCheckpoint w = SwinCheckpoint.of(weights);
         String src = weights.source();
         if (!looksLikeSwin(weights)) {
@@ -433,36 +434,7 @@ public final class SwinTransformer implements Model {
         int classes = w.shape("head.fc.weight")[0];
         int img = imgSize != null ? imgSize : window * p * (1 << (stages - 1));
         return new SwinConfig(img, p, C, D0, depths.stream().mapToInt(Integer::intValue).toArray(),
-                heads.stream().mapToInt(Integer::intValue).toArray(), window, mlpRatio, classes, SwinConfig.EPS);
-    }
-
-    /** Registers timm's Swin-T/S/B names in {@link ModelZoo} (called from its static block). */
-    public static void registerZoo() {
-        int[] d6 = {2, 2, 6, 2}, d18 = {2, 2, 18, 2}, hT = {3, 6, 12, 24}, hB = {4, 8, 16, 32};
-        zoo("swin_tiny_patch4_window7_224", SwinConfig.of(224, 7, 96, d6, hT), "Swin-T");
-        zoo("swin_small_patch4_window7_224", SwinConfig.of(224, 7, 96, d18, hT), "Swin-S");
-        zoo("swin_base_patch4_window7_224", SwinConfig.of(224, 7, 128, d18, hB), "Swin-B (in22k -> in1k)");
-        zoo("swin_base_patch4_window12_384", SwinConfig.of(384, 12, 128, d18, hB), "Swin-B @384 (in22k -> in1k)");
-    }
-
-    private static void zoo(String name, SwinConfig expected, String summary) {
-        ModelZoo.register(new ModelZoo.Entry(name, "swin", summary, Preprocessing.timm(expected.imgSize(), false), (e, w) -> {
-            // infer at the default image size first, so a wrong window is reported as such
-            SwinConfig found = inferConfig(w);
-            check(e.name(), w, "patch size", expected.patch(), found.patch());
-            check(e.name(), w, "embed dim", expected.embedDim(), found.embedDim());
-            check(e.name(), w, "depths", Arrays.toString(expected.depths()), Arrays.toString(found.depths()));
-            check(e.name(), w, "heads", Arrays.toString(expected.heads()), Arrays.toString(found.heads()));
-            check(e.name(), w, "window", expected.window(), found.window());
-            check(e.name(), w, "MLP ratio", String.valueOf(expected.mlpRatio()), String.valueOf(found.mlpRatio()));
-            return load(e.name(), found.withImgSize(expected.imgSize()), e.input(), w);
-        }));
-    }
-
-    private static void check(String model, Weights w, String what, Object expected, Object found) {
-        if (!expected.equals(found)) {
-            throw new ModelException(w.source() + ": checkpoint has " + what + " " + found + ", but " + model
-                    + " has " + expected);
-        }
+                heads.stream().mapToInt(Integer::intValue).toArray(), window, mlpRatio, classes, SwinConfig.EPS,
+                w.has("layers.0.blocks.0.attn.qkv.bias"));
     }
 }

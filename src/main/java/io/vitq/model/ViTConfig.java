@@ -1,20 +1,54 @@
 package io.vitq.model;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Architecture of a timm {@code VisionTransformer} / DeiT model.
  *
- * @param prefixTokens 1 (class token) or 2 (class + distillation token, DeiT distilled)
+ * @param prefixTokens 1 (class token) or 2 (class + distillation token, DeiT)
+ * @param qkvBias      whether the qkv layers have a bias (timm's {@code qkv_bias}); every other Linear has one
+ * @param pooling      what the classifier reads
  */
 public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth, int heads, int mlpHidden,
-                        int numClasses, int prefixTokens, float eps) {
+                        int numClasses, int prefixTokens, float eps, boolean qkvBias, Pooling pooling)
+        implements Architecture {
+
+    /** What the classifier reads from the final norm's tokens. */
+    public enum Pooling {
+        /** {@code head(x[:, 0])} (ViT, DeiT, and transformers' DeiTForImageClassification with its distillation token). */
+        CLASS_TOKEN,
+        /** {@code (head(x[:, 0]) + head_dist(x[:, 1])) / 2} (DeiT distilled at inference). */
+        CLASS_AND_DISTILLATION
+    }
+
     public ViTConfig {
+        if (imgSize <= 0 || patch <= 0 || inChans <= 0 || dim <= 0 || depth <= 0 || heads <= 0 || mlpHidden <= 0
+                || numClasses <= 0) {
+            throw new ModelException("ViT: sizes must be positive (image " + imgSize + ", patch " + patch + ", channels "
+                    + inChans + ", dim " + dim + ", depth " + depth + ", heads " + heads + ", MLP " + mlpHidden
+                    + ", classes " + numClasses + ")");
+        }
         if (dim % heads != 0) throw new ModelException("embed dim " + dim + " is not divisible by " + heads + " heads");
         if (imgSize % patch != 0) throw new ModelException("image size " + imgSize + " is not a multiple of patch " + patch);
+        if (prefixTokens != 1 && prefixTokens != 2) throw new ModelException("prefix tokens must be 1 or 2, got " + prefixTokens);
+        if (pooling == Pooling.CLASS_AND_DISTILLATION && prefixTokens != 2)
+            throw new ModelException("a distillation head needs the distillation token");
+        if (!(eps > 0)) throw new ModelException("LayerNorm eps must be positive, got " + eps);
+    }
+
+    /** timm's layout: qkv bias, and a distillation head exactly when there is a distillation token. */
+    public ViTConfig(int imgSize, int patch, int inChans, int dim, int depth, int heads, int mlpHidden, int numClasses,
+                     int prefixTokens, float eps) {
+        this(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, eps, true,
+                prefixTokens == 2 ? Pooling.CLASS_AND_DISTILLATION : Pooling.CLASS_TOKEN);
     }
 
     public static ViTConfig of(int imgSize, int patch, int dim, int depth, int heads) {
         return new ViTConfig(imgSize, patch, 3, dim, depth, heads, 4 * dim, 1000, 1, 1e-6f);
     }
+
+    @Override public String family() { return "vit"; }
 
     public int gridSize() { return imgSize / patch; }
 
@@ -24,20 +58,57 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
 
     public int headDim() { return dim / heads; }
 
+    /** True when the model has a distillation token (DeiT). */
     public boolean distilled() { return prefixTokens == 2; }
 
+    /** True when a second classifier ({@code head_dist}) reads the distillation token and the two are averaged. */
+    public boolean distillationHead() { return pooling == Pooling.CLASS_AND_DISTILLATION; }
+
     public ViTConfig withDistillation(boolean distilled) {
-        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, distilled ? 2 : 1, eps);
+        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, distilled ? 2 : 1, eps,
+                qkvBias, distilled ? Pooling.CLASS_AND_DISTILLATION : Pooling.CLASS_TOKEN);
     }
 
     public ViTConfig withClasses(int classes) {
-        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, classes, prefixTokens, eps);
+        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, classes, prefixTokens, eps, qkvBias, pooling);
+    }
+
+    public ViTConfig withHeads(int h) {
+        return new ViTConfig(imgSize, patch, inChans, dim, depth, h, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling);
+    }
+
+    public ViTConfig withEps(float e) {
+        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, e, qkvBias, pooling);
+    }
+
+    /**
+     * The differences in what tensor shapes determine (everything but the head count and eps), as
+     * "embed dim 384 (expected 192)"; empty when {@code found} fits this architecture.
+     */
+    public List<String> shapeDifferences(ViTConfig found) {
+        List<String> d = new ArrayList<>();
+        diff(d, "image size", found.imgSize, imgSize);
+        diff(d, "patch size", found.patch, patch);
+        diff(d, "input channels", found.inChans, inChans);
+        diff(d, "embed dim", found.dim, dim);
+        diff(d, "depth", found.depth, depth);
+        diff(d, "MLP hidden size", found.mlpHidden, mlpHidden);
+        diff(d, "classes", found.numClasses, numClasses);
+        diff(d, "prefix tokens (class + distillation)", found.prefixTokens, prefixTokens);
+        if (found.qkvBias != qkvBias) d.add("qkv bias " + found.qkvBias + " (expected " + qkvBias + ")");
+        if (found.pooling != pooling) d.add("classifier " + found.pooling + " (expected " + pooling + ")");
+        return d;
+    }
+
+    static void diff(List<String> d, String what, Object found, Object expected) {
+        if (!found.equals(expected)) d.add(what + " " + found + " (expected " + expected + ")");
     }
 
     /** FLOPs of one forward (2 per multiply-add), counting the GEMMs and attention matmuls. */
     public double flopsPerImage() {
         double T = tokens(), D = dim, H = mlpHidden, P = patch;
         double perBlock = 2 * T * D * (3 * D) + 2 * T * T * D * 2 + 2 * T * D * D + 2 * T * D * H * 2;
-        return depth * perBlock + 2.0 * numPatches() * (inChans * P * P) * D + 2.0 * D * numClasses;
+        return depth * perBlock + 2.0 * numPatches() * (inChans * P * P) * D
+                + 2.0 * D * numClasses * (distillationHead() ? 2 : 1);
     }
 }

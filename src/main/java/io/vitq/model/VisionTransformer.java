@@ -28,7 +28,7 @@ public final class VisionTransformer implements Model {
             var spec = new AttentionKernel.Spec(c.tokens(), c.heads(), c.headDim(),
                     (float) Math.pow(c.headDim(), -0.5));
             return new Block(LayerNorm.load(w, p + ".norm1", D, c.eps()),
-                    Linear.load(w, p + ".attn.qkv", 3 * D, D),
+                    Linear.load(w, p + ".attn.qkv", 3 * D, D, c.qkvBias(), "the model's qkv layers have no bias"),
                     new AttentionOp(p + ".attn", spec, null, 1, false),
                     Linear.load(w, p + ".attn.proj", D, D),
                     LayerNorm.load(w, p + ".norm2", D, c.eps()),
@@ -63,19 +63,17 @@ public final class VisionTransformer implements Model {
         }
     }
 
-    private final String name;
+    private final ModelSpec spec;
     private final ViTConfig cfg;
-    private final Preprocessing preprocessing;
     private final Linear patchEmbed;      // patch_embed.proj as [D, C*p*p] over im2col patches
     private final float[] clsToken, distToken, posEmbed;
     private final Block[] blocks;
     private final LayerNorm norm;
     private final Linear head, headDist;
 
-    private VisionTransformer(String name, ViTConfig cfg, Preprocessing preprocessing, Weights w) {
-        this.name = name;
-        this.cfg = cfg;
-        this.preprocessing = preprocessing;
+    private VisionTransformer(ModelSpec spec, Weights w) {
+        this.spec = spec;
+        this.cfg = (ViTConfig) spec.architecture();
         int D = cfg.dim(), p = cfg.patch(), C = cfg.inChans();
         float[] pw = w.data("patch_embed.proj.weight", D, C, p, p);
         patchEmbed = new Linear("patch_embed.proj", pw, w.data("patch_embed.proj.bias", D), D, C * p * p);
@@ -86,11 +84,17 @@ public final class VisionTransformer implements Model {
         for (int i = 0; i < blocks.length; i++) blocks[i] = Block.load(w, i, cfg);
         norm = LayerNorm.load(w, "norm", D, cfg.eps());
         head = Linear.load(w, "head", cfg.numClasses(), D);
-        headDist = cfg.distilled() ? Linear.load(w, "head_dist", cfg.numClasses(), D) : null;
+        headDist = cfg.distillationHead() ? Linear.load(w, "head_dist", cfg.numClasses(), D) : null;
     }
 
-    public static VisionTransformer load(String name, ViTConfig cfg, Preprocessing spec, Weights w) {
-        return new VisionTransformer(name, cfg, spec, w);
+    public static VisionTransformer load(String name, ViTConfig cfg, Preprocessing preprocessing, Weights w) {
+        return load(new ModelSpec(name, cfg, preprocessing), w);
+    }
+
+    /** The model of {@code spec} (a {@link ViTConfig} architecture) from {@code w}. */
+    public static VisionTransformer load(ModelSpec spec, Weights w) {
+        if (!(spec.architecture() instanceof ViTConfig)) throw new IllegalArgumentException(spec.name() + ": not a ViT");
+        return new VisionTransformer(spec, w);
     }
 
     public ViTConfig config() { return cfg; }
@@ -100,11 +104,7 @@ public final class VisionTransformer implements Model {
     /** The final LayerNorm ({@code norm}). */
     public LayerNorm norm() { return norm; }
 
-    @Override public String name() { return name; }
-
-    @Override public Preprocessing preprocessing() { return preprocessing; }
-
-    @Override public int numClasses() { return cfg.numClasses(); }
+    @Override public ModelSpec spec() { return spec; }
 
     @Override
     public long parameterCount() {
@@ -120,10 +120,11 @@ public final class VisionTransformer implements Model {
     @Override
     public List<String> describe() {
         List<String> l = new ArrayList<>();
-        l.add(String.format(Locale.ROOT, "VisionTransformer%s: patch %d, image %d, embed dim %d, depth %d, heads %d (head dim %d), MLP %d, tokens %d, classes %d, LayerNorm eps %.0e",
-                cfg.distilled() ? " (DeiT distilled: class + distillation token, heads averaged)" : "",
+        l.add(String.format(Locale.ROOT, "VisionTransformer%s: patch %d, image %d, embed dim %d, depth %d, heads %d (head dim %d), MLP %d, tokens %d, classes %d, LayerNorm eps %.0e%s",
+                cfg.distillationHead() ? " (DeiT distilled: class + distillation token, heads averaged)"
+                        : cfg.distilled() ? " (DeiT: class + distillation token, head on the class token)" : "",
                 cfg.patch(), cfg.imgSize(), cfg.dim(), cfg.depth(), cfg.heads(), cfg.headDim(), cfg.mlpHidden(),
-                cfg.tokens(), cfg.numClasses(), cfg.eps()));
+                cfg.tokens(), cfg.numClasses(), cfg.eps(), cfg.qkvBias() ? "" : ", no qkv bias"));
         l.add(String.format(Locale.ROOT, "%.2f GFLOPs per image (2 per multiply-add)", cfg.flopsPerImage() / 1e9));
         return l;
     }
@@ -158,7 +159,7 @@ public final class VisionTransformer implements Model {
     public Tensor forward(Tensor images, Executor ex, Probe probe) {
         int S = cfg.imgSize();
         if (images.rank() != 4 || images.dim(1) != cfg.inChans() || images.dim(2) != S || images.dim(3) != S) {
-            throw new IllegalArgumentException(name + " expects images [B, " + cfg.inChans() + ", " + S + ", " + S
+            throw new IllegalArgumentException(name() + " expects images [B, " + cfg.inChans() + ", " + S + ", " + S
                     + "], got " + images.shapeString());
         }
         int B = images.dim(0), T = cfg.tokens(), D = cfg.dim();
@@ -235,8 +236,12 @@ public final class VisionTransformer implements Model {
         return new Tensor(logits, B, NC);
     }
 
-    /** Infers the architecture from tensor shapes; heads are not stored, so head dim 64 is assumed when unknown. */
-    public static ViTConfig inferConfig(Weights w, Integer heads) {
+    /**
+     * The architecture that timm-named tensors determine: everything but the head count, which no
+     * tensor stores, so the caller gives it (from a zoo name, a config or {@code --heads}). LayerNorm
+     * eps is timm's 1e-6; qkv bias and the distillation head are read from block 0 and the tensors present.
+     */
+    public static ViTConfig inferConfig(Weights w, int heads) {
         int[] pe = w.shape("patch_embed.proj.weight");
         if (pe.length != 4 || pe[2] != pe[3]) {
             throw new ModelException(w.source() + ": tensor 'patch_embed.proj.weight' has shape "
@@ -255,7 +260,9 @@ public final class VisionTransformer implements Model {
         }
         int hidden = w.shape("blocks.0.mlp.fc1.weight")[0];
         int classes = w.shape("head.weight")[0];
-        int h = heads != null ? heads : Math.max(1, D / 64);
-        return new ViTConfig(grid * p, p, C, D, depth, h, hidden, classes, prefix, 1e-6f);
+        var pooling = prefix == 2 && w.has("head_dist.weight") ? ViTConfig.Pooling.CLASS_AND_DISTILLATION
+                : ViTConfig.Pooling.CLASS_TOKEN;
+        return new ViTConfig(grid * p, p, C, D, depth, heads, hidden, classes, prefix, 1e-6f,
+                w.has("blocks.0.attn.qkv.bias"), pooling);
     }
 }

@@ -66,7 +66,7 @@ public final class VitBackward {
         float[] gLogits = loss.gradLogits();
 
         // ---- head(s) and final norm
-        Linear head = linear(m, "head"), headDist = cfg.distilled() ? linear(m, "head_dist") : null;
+        Linear head = linear(m, "head"), headDist = cfg.distillationHead() ? linear(m, "head_dist") : null;
         LayerNorm norm = m.norm();
         float[] dX = new float[B * T * D];
         float[] dTok = new float[B * D];

@@ -68,7 +68,7 @@ class ExportCommandTest {
         Tensor calib = CalibrationSet.load(CALIB, 4, m.preprocessing()).images();
         QuantPlan plan = HandPlans.ptq4vit(m, HandPlans.maxima(m, calib), 8, 1f, TwinSoftmaxQuantizer.Mode.CLEAN);
         Path q = dir.resolve("q.safetensors");
-        QuantizedModelFile.write(q, m.name(), ModelLoader.readWeights(TestData.VIT_TINY), plan);
+        QuantizedModelFile.write(q, m.spec(), ModelLoader.readWeights(TestData.VIT_TINY), plan);
         return q;
     }
 
@@ -115,9 +115,17 @@ class ExportCommandTest {
     void exportsASwinCheckpoint(@TempDir Path tmp) throws Exception {
         Path swin = tmp.resolve("swin_tiny_test.safetensors"), onnx = tmp.resolve("s.onnx");
         SafeTensors.writeF32(swin, SwinCheckpoint.random(TinyModels.SWIN_CFG, 5, false).asMap(), Map.of());
-        CliTest.Run r = run("export", swin.toString(), "-o", onnx.toString(), "--opset", "21");
+        String[] eval = {"--img-size", "32", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225", "--crop-pct", "0.9",
+                "--interpolation", "bicubic"};
+        CliTest.Run refused = run("export", swin.toString(), "-o", onnx.toString());
+        CliTest.assertUserError(refused, 1, "--img-size", "--mean");
+        String[] args = java.util.stream.Stream.concat(java.util.stream.Stream.of("export", swin.toString(), "-o", onnx.toString(),
+                "--opset", "21"), java.util.Arrays.stream(eval)).toArray(String[]::new);
+        CliTest.Run r = run(args);
         assertEquals(0, r.exit(), r.err());
-        Model m = ModelLoader.load(swin.toString(), null).model();
+        Model m = ModelLoader.load(swin.toString(), null, new io.vitq.io.ModelOverrides(null, 32, null, null,
+                io.vitq.data.Preprocessing.IMAGENET_MEAN, io.vitq.data.Preprocessing.IMAGENET_STD, 0.9,
+                io.vitq.data.Interpolation.BICUBIC)).model();
         float[] ref = m.forward(TinyModels.IMAGES).data(), got = ortLogits(onnx, TinyModels.IMAGES);
         for (int i = 0; i < ref.length; i++) assertEquals(ref[i], got[i], 1e-4);
     }

@@ -77,7 +77,7 @@ class InspectCommandTest {
         VisionTransformer m = VisionTransformer.load("micro", CFG, Preprocessing.timm(32, true), w);
         QuantPlan plan = plan(m);
         Path file = tmp.resolve("micro.w8.safetensors");
-        QuantizedModelFile.write(file, "micro", w, plan);
+        QuantizedModelFile.write(file, m.spec(), w, plan);
         planOut[0] = plan;
         return file;
     }

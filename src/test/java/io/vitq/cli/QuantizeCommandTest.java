@@ -112,7 +112,7 @@ class QuantizeCommandTest {
         QuantPlan plan = Calibrator.calibrate(fp.model(), set.images(), null,
                 CalibConfig.basePtq(8, 8).withSearch(6, 1), "test", null).plan();
         Path q = tmp.resolve("q.safetensors");
-        QuantizedModelFile.write(q, fp.model().name(), ModelLoader.readWeights(fp.checkpoint()), plan);
+        QuantizedModelFile.write(q, fp.model().spec(), fp.weights(), plan);
         ModelLoader.Loaded loaded = ModelLoader.load(q.toString(), null);
         assertTrue(loaded.quantized());
         Tensor x = CalibrationSet.load(Path.of(VAL), 4, fp.model().preprocessing()).images();

@@ -57,6 +57,29 @@ class EvalTransformTest {
         assertEquals(40 + 3, EvalTransform.centerCrop(image, 2).get(0, 0, 0));
     }
 
+    /**
+     * transformers' center_crop: offsets (side - crop) // 2, where torchvision rounds half to even;
+     * padding ceil((crop - side) / 2) before, where torchvision pads (crop - side) // 2.
+     */
+    @Test
+    void transformersCenterCropFloorsAndPadsCeil() {
+        RgbImage image = RgbImage.blank(11, 5);
+        for (int x = 0; x < 11; x++) for (int y = 0; y < 5; y++) image.rgb()[3 * (y * 11 + x)] = (byte) (10 * x + y + 1);
+        // width: (11 - 4) / 2 = 3.5 -> 3 (floor), where torchvision takes 4
+        // pixel (x, y) holds 10 x + y + 1; heights: (5 - 4) // 2 = 0, and round(0.5) = 0 (half to even)
+        assertEquals(31, EvalTransform.centerCropTransformers(image, 4).get(0, 0, 0));
+        assertEquals(41, EvalTransform.centerCrop(image, 4).get(0, 0, 0));
+        // height 5 < crop 8: two zero rows before (ceil(3 / 2)), one after; torchvision pads one before
+        RgbImage p = EvalTransform.centerCropTransformers(image, 8);
+        assertEquals(0, p.get(0, 1, 0));
+        assertEquals(11, p.get(0, 2, 0));   // image row 0, column (11 - 8) // 2 = 1
+        assertEquals(15, p.get(0, 6, 0));   // image row 4
+        assertEquals(0, p.get(0, 7, 0));
+        RgbImage tv = EvalTransform.centerCrop(image, 8);
+        assertEquals(0, tv.get(0, 0, 0));
+        assertEquals(21, tv.get(0, 1, 0));  // image row 0, column round(1.5) = 2
+    }
+
     @Test
     void writesIntoCallerArrayAtOffset() {
         EvalTransform t = new EvalTransform(Preprocessing.vitAugReg(16));
@@ -74,7 +97,7 @@ class EvalTransformTest {
     @Test
     void describesItself() {
         Preprocessing p = Preprocessing.vitAugReg(224);
-        assertEquals("resize shorter side to 248 (bicubic, PIL) -> centre crop 224 (crop_pct 0.9), "
+        assertEquals("resize shorter side to 248 (bicubic, PIL) -> centre crop 224, "
                 + "mean [0.5, 0.5, 0.5], std [0.5, 0.5, 0.5]", p.describe());
         assertEquals(p, new Preprocessing(224, 0.9, Interpolation.parse("BICUBIC"), new float[] {0.5f, 0.5f, 0.5f},
                 new float[] {0.5f, 0.5f, 0.5f}));

@@ -294,9 +294,7 @@ class OnnxExporterTest {
     @Test
     void errorsAreOneLineMessages() {
         Model other = new Model() {
-            public String name() { return "resnet_test"; }
-            public io.vitq.data.Preprocessing preprocessing() { return VIT.preprocessing(); }
-            public int numClasses() { return 10; }
+            public io.vitq.model.ModelSpec spec() { return VIT.spec().withName("resnet_test"); }
             public long parameterCount() { return 0; }
             public List<String> describe() { return List.of(); }
             public List<io.vitq.model.Linear> linears() { return List.of(); }

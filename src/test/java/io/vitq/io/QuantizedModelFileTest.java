@@ -4,6 +4,8 @@ import io.vitq.model.FloatExecutor;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
 import io.vitq.model.ModelException;
+import io.vitq.model.ModelSpec;
+import io.vitq.model.ModelZoo;
 import io.vitq.model.RandomWeights;
 import io.vitq.model.SwinCheckpoint;
 import io.vitq.model.SwinConfig;
@@ -52,8 +54,13 @@ class QuantizedModelFileTest {
     @TempDir
     Path tmp;
 
-    /** A micro ViT, not in the zoo: 1 head of dim 64, so shape inference (head dim 64) rebuilds it exactly. */
+    /** A micro ViT, not in the zoo: its spec (architecture and preprocessing) is stored in the file. */
     static final ViTConfig MICRO = new ViTConfig(32, 8, 3, 64, 2, 1, 256, 10, 1, 1e-6f);
+
+    /** The spec of a model not in the zoo (timm's eval transform at its size). */
+    static ModelSpec spec(String name, io.vitq.model.Architecture a) {
+        return new ModelSpec(name, a, io.vitq.data.Preprocessing.timm(a.imgSize(), a instanceof ViTConfig));
+    }
 
     /**
      * The brief's hand-made plan: qkv in 3 row blocks, patch_embed per output channel, the other
@@ -152,16 +159,17 @@ class QuantizedModelFileTest {
     @Test
     void microVitRoundTripsBitExactly() throws IOException {
         Weights source = RandomWeights.vit(MICRO, 3);
-        Model model = ModelLoader.build("micro", source, new ArrayList<>());
+        Model model = spec("micro", MICRO).build(source);
         QuantPlan plan = handMadePlan(model, 0.8f);
         Path file = tmp.resolve("micro.q.safetensors");
-        QuantizedModelFile.write(file, "micro", source, plan);
+        QuantizedModelFile.write(file, model.spec(), source, plan);
 
         // the layout: codes in the checkpoint's shapes, I8 at 8 bits and I16 at 10, F32 scales, F32 rest
         SafeTensors st = SafeTensors.read(file);
         assertEquals(QuantizedModelFile.FORMAT, st.metadata().get("vitq.format"));
-        assertEquals("1", st.metadata().get("vitq.format_version"));
+        assertEquals("2", st.metadata().get("vitq.format_version"));
         assertEquals("micro", st.metadata().get("vitq.model"));
+        assertEquals(model.spec(), ModelSpecJson.parse(st.metadata().get("vitq.model_spec"), "test"));
         assertEquals(DType.I8, st.get("patch_embed.proj.weight").dtype());
         assertArrayEquals(new int[] {64, 3, 8, 8}, st.get("patch_embed.proj.weight").shape());
         assertArrayEquals(new int[] {64}, st.get("patch_embed.proj.weight_scale").shape());
@@ -207,7 +215,7 @@ class QuantizedModelFileTest {
             assertArrayEquals(source.asMap().get(name).shape(), st.get(name).shape(), name);
         }
         // ... and the whole model computes what the fake-quantized source computes
-        assertSameLogits(loaded.model(), ModelLoader.build("micro", fq, new ArrayList<>()), randomImages(2, 32, 4));
+        assertSameLogits(loaded.model(), spec("micro", MICRO).build(fq), randomImages(2, 32, 4));
     }
 
     @Test
@@ -215,10 +223,10 @@ class QuantizedModelFileTest {
         // dim 128: the Linear weights are ~97 % of the parameters, as in every published ViT
         ViTConfig c = new ViTConfig(32, 8, 3, 128, 2, 2, 512, 10, 1, 1e-6f);
         Weights source = RandomWeights.vit(c, 5);
-        Model model = ModelLoader.build("wide", source, new ArrayList<>());
+        Model model = spec("wide", c).build(source);
         QuantPlan plan = minMaxPlan("wide", model);
         Path q = tmp.resolve("wide.q.safetensors"), f32 = tmp.resolve("wide.f32.safetensors");
-        QuantizedModelFile.write(q, "wide", source, plan);
+        QuantizedModelFile.write(q, model.spec(), source, plan);
         SafeTensors.writeF32(f32, source.asMap(), Map.of());
         double ratio = (double) Files.size(q) / Files.size(f32);
         System.out.printf(Locale.ROOT, "quantized model file, micro ViT dim 128: %d / %d bytes = %.4f of F32%n",
@@ -231,14 +239,14 @@ class QuantizedModelFileTest {
         SwinConfig c = SwinConfig.of(56, 7, 16, new int[] {2, 2}, new int[] {1, 2}).withClasses(3);
         Weights source = SwinCheckpoint.random(c, 6, true);
         assertTrue(source.has("layers.0.downsample.reduction.weight") && source.has("head.weight"));
-        Model model = ModelLoader.build("swin_micro", source, new ArrayList<>());
+        Model model = spec("swin_micro", c).build(source);
         QuantPlan plan = minMaxPlan("swin_micro", model);
         LinearQuant qkv = plan.linear("layers.1.blocks.0.attn.qkv");
         float s = qkv.weight().scale(0);
         plan = plan.with("layers.1.blocks.0.attn.qkv", new LinearQuant(new UniformOperand(8, Granularity.ROW_BLOCKS,
                 new float[] {s, s / 2, s / 3}), null));
         Path file = tmp.resolve("swin_micro.q.safetensors");
-        QuantizedModelFile.write(file, "swin_micro", source, plan);
+        QuantizedModelFile.write(file, model.spec(), source, plan);
 
         SafeTensors st = SafeTensors.read(file);
         assertTrue(st.has("layers.1.downsample.reduction.weight") && st.has("layers.1.downsample.norm.weight"));
@@ -251,17 +259,17 @@ class QuantizedModelFileTest {
         assertTrue(loaded.notes().stream().noneMatch(n -> n.startsWith("ignored")), loaded.notes().toString());
         SwinCheckpoint legacy = SwinCheckpoint.of(source);
         Weights fq = fakeQuantized(source, model, plan, legacy::key);
-        assertSameLogits(loaded.model(), ModelLoader.build("swin_micro", fq, new ArrayList<>()), randomImages(1, 56, 7));
+        assertSameLogits(loaded.model(), spec("swin_micro", c).build(fq), randomImages(1, 56, 7));
     }
 
     /** The shipped ViT-Ti: written under its zoo name, read back with no other file, same logits as fake quantization. */
     @Test
     void demoVitTinyRoundTrips() throws IOException {
         Weights source = ModelLoader.readWeights(TestData.VIT_TINY);
-        Model model = ModelLoader.build("vit_tiny_patch16_224", source, new ArrayList<>());
+        Model model = ModelZoo.get("vit_tiny_patch16_224").build(source);
         QuantPlan plan = minMaxPlan("vit_tiny_patch16_224", model);
         Path file = tmp.resolve("vit_tiny_w8.safetensors");
-        QuantizedModelFile.write(file, "vit_tiny_patch16_224", source, plan);
+        QuantizedModelFile.write(file, model.spec(), source, plan);
         System.out.printf(Locale.ROOT, "quantized model file, ViT-Ti W8 per-tensor: %d / %d bytes = %.4f of the F32 checkpoint%n",
                 Files.size(file), Files.size(TestData.VIT_TINY), (double) Files.size(file) / Files.size(TestData.VIT_TINY));
         assertTrue(Files.size(file) * 3.5 < Files.size(TestData.VIT_TINY));
@@ -271,8 +279,7 @@ class QuantizedModelFileTest {
         assertEquals(plan, loaded.plan());
         assertEquals(model.parameterCount(), loaded.model().parameterCount());
         assertEquals(model.preprocessing().describe(), loaded.model().preprocessing().describe());
-        Model fq = ModelLoader.build("vit_tiny_patch16_224", fakeQuantized(source, model, plan, UnaryOperator.identity()),
-                new ArrayList<>());
+        Model fq = model.spec().build(fakeQuantized(source, model, plan, UnaryOperator.identity()));
         assertSameLogits(loaded.model(), fq, randomImages(2, 224, 8));
 
         // a zoo name with the file is accepted when it agrees, refused when it does not
@@ -308,10 +315,10 @@ class QuantizedModelFileTest {
     @Test
     void damagedFilesNameTheFileAndTheTensor() throws IOException {
         Weights source = RandomWeights.vit(MICRO, 9);
-        Model model = ModelLoader.build("micro", source, new ArrayList<>());
+        Model model = spec("micro", MICRO).build(source);
         QuantPlan plan = handMadePlan(model, 1f);
         Path good = tmp.resolve("micro.q.safetensors");
-        QuantizedModelFile.write(good, "micro", source, plan);
+        QuantizedModelFile.write(good, model.spec(), source, plan);
         Consumer<Map<String, String>> sameMeta = m -> {};
 
         Path noScale = rewrite(good, tmp.resolve("noscale.safetensors"), t -> t.remove("blocks.0.attn.qkv.weight_scale"), sameMeta);
@@ -360,8 +367,26 @@ class QuantizedModelFileTest {
         m = loadError(misfit).getMessage();
         assertTrue(m.contains("blocks.7.attn.matmul1: no such op"), m);
 
-        Path future = rewrite(good, tmp.resolve("future.safetensors"), t -> {}, meta -> meta.put("vitq.format_version", "2"));
-        assertTrue(loadError(future).getMessage().contains("version 2"));
+        Path future = rewrite(good, tmp.resolve("future.safetensors"), t -> {}, meta -> meta.put("vitq.format_version", "3"));
+        assertTrue(loadError(future).getMessage().contains("version 3"));
+
+        // the model's spec: required from version 2, complete, consistent with the name
+        Path noSpec = rewrite(good, tmp.resolve("nospec.safetensors"), t -> {}, meta -> meta.remove("vitq.model_spec"));
+        assertTrue(loadError(noSpec).getMessage().contains("metadata 'vitq.model_spec' missing"), loadError(noSpec).getMessage());
+        Path badSpec = rewrite(good, tmp.resolve("badspec.safetensors"), t -> {},
+                meta -> meta.put("vitq.model_spec", meta.get("vitq.model_spec").replace("\"num_heads\":1,", "")));
+        m = loadError(badSpec).getMessage();
+        assertTrue(m.contains("vitq.model_spec") && m.contains("'num_heads' missing"), m);
+        Path renamed = rewrite(good, tmp.resolve("renamed.safetensors"), t -> {}, meta -> meta.put("vitq.model", "other"));
+        m = loadError(renamed).getMessage();
+        assertTrue(m.contains("'vitq.model' is 'other' but 'vitq.model_spec' names 'micro'"), m);
+        // a version 1 file (no spec) loads only under a zoo name, whose architecture it then takes
+        Path v1 = rewrite(good, tmp.resolve("v1.safetensors"), t -> {}, meta -> {
+            meta.put("vitq.format_version", "1");
+            meta.remove("vitq.model_spec");
+        });
+        m = loadError(v1).getMessage();
+        assertTrue(m.contains("format version 1 names 'micro', which is not a zoo name"), m);
 
         Path badJson = rewrite(good, tmp.resolve("badjson.safetensors"), t -> {}, meta -> meta.put("vitq.plan", "{"));
         assertTrue(loadError(badJson).getMessage().contains("vitq.plan"));
@@ -374,11 +399,11 @@ class QuantizedModelFileTest {
     @Test
     void aPlanForAnotherModelIsRefusedBeforeWriting() {
         Weights source = RandomWeights.vit(MICRO, 10);
-        Model model = ModelLoader.build("micro", source, new ArrayList<>());
+        Model model = spec("micro", MICRO).build(source);
         QuantPlan plan = handMadePlan(model, 1f).with("blocks.5.attn.proj", new LinearQuant(UniformOperand.perTensor(8, 1f), null));
         Path out = tmp.resolve("never.safetensors");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> QuantizedModelFile.write(out, "micro", source, plan));
+                () -> QuantizedModelFile.write(out, model.spec(), source, plan));
         assertTrue(e.getMessage().contains("blocks.5.attn.proj: no such op"), e.getMessage());
         assertFalse(Files.exists(out));
     }

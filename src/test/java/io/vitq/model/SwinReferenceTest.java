@@ -249,7 +249,7 @@ class SwinReferenceTest {
         assertEquals(0, c.shiftAt(3), "12x12 map = window: no shift");
         assertEquals(12, c.windowAt(3));
         Weights w = SwinCheckpoint.random(c, 1, false);
-        assertEquals(c, SwinTransformer.inferConfig(w), "384 assumed for window 12");
+        assertEquals(c, SwinTransformer.inferConfig(w, 384));
         compare("384/w12", c, w, 2);
     }
 
@@ -265,8 +265,8 @@ class SwinReferenceTest {
         assertArrayEquals(new int[]{49, 4}, w.shape("layers.3.blocks.1.attn.relative_position_bias_table"));
         compare("128/w8", c, w, 2);
         assertEquals(c, SwinTransformer.inferConfig(w, 128));
-        // the assumed image size (8 * 4 * 8 = 256) does not fit the tables: a clear error, not a wrong model
-        var e = assertThrows(ModelException.class, () -> SwinTransformer.fromCheckpoint("x", w));
+        // a wrong image size (8 * 4 * 8 = 256) does not fit the tables: a clear error, not a wrong model
+        var e = assertThrows(ModelException.class, () -> fromShapes("x", w, 256));
         assertTrue(e.getMessage().contains("relative_position_bias_table") && e.getMessage().contains("image size 256"), e.getMessage());
     }
 
@@ -277,8 +277,8 @@ class SwinReferenceTest {
         assertTrue(old.has("layers.0.downsample.reduction.weight") && old.has("head.weight"));
         assertTrue(neu.has("layers.1.downsample.reduction.weight") && neu.has("head.fc.weight"));
         Tensor img = new Tensor(randomImages(1, 224, 5), 1, 3, 224, 224);
-        var a = SwinTransformer.fromCheckpoint("new", neu);
-        var b = SwinTransformer.fromCheckpoint("old", old);
+        var a = fromShapes("new", neu, 224);
+        var b = fromShapes("old", old, 224);
         a.forward(img);
         b.forward(img);   // warm-up: JIT-compiled exp rounds differently from the interpreter's
         assertArrayEquals(a.forward(img).data(), b.forward(img).data(), 1e-6f);
@@ -317,13 +317,19 @@ class SwinReferenceTest {
         Model m = ModelZoo.get("swin_tiny_patch4_window7_224").build(w);
         assertEquals(28_288_354L, m.parameterCount(), "timm's Swin-T parameter count");
         assertEquals(224, m.preprocessing().inputSize());
-        assertEquals(0.9, m.preprocessing().cropPct());
-        assertEquals(1.0, ModelZoo.get("swin_base_patch4_window12_384").input().cropPct());
+        assertEquals(248, m.preprocessing().resizeSize()); // crop_pct 0.9
+        assertEquals(384, ModelZoo.get("swin_base_patch4_window12_384").input().resizeSize()); // crop_pct 1.0
         System.out.printf("swin zoo Swin-T: %d params, %.3f GFLOPs (%.3f GMACs) per image%n", m.parameterCount(),
                 t.flopsPerImage() / 1e9, t.flopsPerImage() / 2e9);
         var e = assertThrows(ModelException.class, () -> ModelZoo.get("swin_small_patch4_window7_224").build(w));
-        assertTrue(e.getMessage().contains("depths [2, 2, 6, 2], but swin_small_patch4_window7_224 has [2, 2, 18, 2]"), e.getMessage());
+        assertTrue(e.getMessage().contains("does not fit swin_small_patch4_window7_224: it has depths [2, 2, 6, 2] (expected [2, 2, 18, 2])"),
+                e.getMessage());
         var e2 = assertThrows(ModelException.class, () -> ModelZoo.get("swin_base_patch4_window12_384").build(w));
         assertTrue(e2.getMessage().contains("embed dim 96"), e2.getMessage());
+    }
+
+    /** The Swin that {@code w}'s tensor shapes describe at image size {@code img}, with timm's eval transform. */
+    static SwinTransformer fromShapes(String name, Weights w, int img) {
+        return SwinTransformer.load(name, SwinTransformer.inferConfig(w, img), Preprocessing.timm(img, false), w);
     }
 }

@@ -1,0 +1,14 @@
+package io.vitq.model;
+
+/** A model family's architecture parameters: what, with a checkpoint's tensors, builds the model exactly. */
+public sealed interface Architecture permits ViTConfig, SwinConfig {
+    /** "vit" (ViT, DeiT) or "swin". */
+    String family();
+
+    int imgSize();
+
+    int numClasses();
+
+    /** FLOPs of one forward (2 per multiply-add). */
+    double flopsPerImage();
+}

@@ -1,0 +1,76 @@
+package io.vitq.cli;
+
+import io.vitq.testutil.TestData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static io.vitq.cli.CliTest.assertUserError;
+import static io.vitq.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The commands take a Hugging Face model folder as --model, in both layouts. */
+class ModelFolderCliTest {
+    @TempDir
+    Path tmp;
+
+    static String folder(String name) { return TestData.resource("hf/" + name).toString(); }
+
+    /** The four fixture images labelled 0..3 (every micro model has at least 5 classes). */
+    private Path list() throws IOException {
+        Path images = TestData.resource("hf/images");
+        String text = "small_23x31.png 0\nsquare_40x40.png 1\ntall_50x77.png 2\nwide_97x61.png 3\n";
+        Path l = tmp.resolve("list.txt");
+        Files.writeString(l, text.replaceAll("(?m)^", images + "/"));
+        return l;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"timm_vit_hd32", "hf_vit", "hf_deit_teacher", "hf_deit", "hf_swin"})
+    void evalTakesAFolder(String name) throws IOException {
+        CliTest.Run r = run("eval", "--model", folder(name), "--data", list().toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("| " + name + " |") && r.out().contains("| 4 |"), r.out());
+        assertTrue(r.err().contains("model folder in"), r.err());
+    }
+
+    @Test
+    void predictUsesTheConfigsClassNames() {
+        CliTest.Run r = run("predict", "--model", folder("hf_vit"), TestData.resource("hf/images/wide_97x61.png").toString());
+        assertEquals(0, r.exit(), r.err());
+        for (String n : new String[] {"tench", "goldfish", "shark", "ray", "hen"}) assertTrue(r.out().contains(n), r.out());
+        CliTest.Run t = run("predict", "--model", folder("timm_vit_hd32"), TestData.resource("hf/images/wide_97x61.png").toString());
+        assertEquals(0, t.exit(), t.err());
+        assertEquals(6, t.out().lines().count(), t.out()); // the image and its top 5 of 10 classes
+        assertTrue(t.out().lines().skip(1).noneMatch(line -> line.matches(".*\\bclass \\d+$")), "named: " + t.out());
+    }
+
+    @Test
+    void infoShowsTheSourceNames() {
+        CliTest.Run r = run("info", "--model", folder("hf_swin"), "--ops");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("layers.0.blocks.1.attn.qkv") && r.out().contains(
+                "<- swin.encoder.layers.0.blocks.1.attention.self.{query,key,value}"), r.out());
+        assertTrue(r.out().contains("layers.1.downsample.reduction") && r.out().contains("<- swin.encoder.layers.0.downsample.reduction"),
+                r.out());
+        assertTrue(r.out().contains("rescale x 1/255 (transformers)"), r.out());
+        assertTrue(r.out().contains("class names:   5 from the model's config (tench, goldfish, ...)"), r.out());
+    }
+
+    @Test
+    void optionsOverAFolderAndRefusals() {
+        CliTest.Run r = run("info", "--model", folder("hf_vit"), "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("mean [0.485, 0.456, 0.406]"), r.out());
+        assertUserError(run("info", "--model", folder("hf_vit"), "--img-size", "64"), 1, "--img-size 64");
+        assertUserError(run("info", "--model", "vit_tiny_patch16_224", "--checkpoint", folder("hf_vit")), 1, "a folder",
+                "--model");
+        assertUserError(run("info", "--model", folder("hf_vit"), "--mean", "1,2"), 1, "--mean 1,2");
+    }
+}
