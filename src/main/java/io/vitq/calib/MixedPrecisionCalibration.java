@@ -55,20 +55,22 @@ public final class MixedPrecisionCalibration {
      */
     public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, MpTarget target,
                                    Double sizeMb, String calibration, Calibrator.Progress progress) {
-        return calibrate(model, images, labels, cfg, target, sizeMb, MsaNorm.ATTENTION_MAP, calibration, progress);
+        return calibrate(model, images, labels, cfg, target, sizeMb, MsaNorm.SCORES, calibration, progress);
     }
 
     /**
-     * Which matrix gives the attention unit's nuclear norm. The paper says "attention map" and
-     * ALGORITHMS 9.6 reads it as the softmax maps (default). Two [INFERRED] variants:
-     * {@code SCORES}, the pre-softmax scores q.k^T per head (what the paper's ranking loss calls
-     * the attention map A, Eq. 3; unscaled, also for Swin, whose matmul1 sees q already scaled),
-     * and {@code OUTPUT_FEATURE}, the unit's output feature (attn.proj's output) like the MLP
-     * unit's. The softmax maps' norms (probabilities, every row sums to 1) are on a far smaller
-     * scale than the features' norms the MLP units get.
+     * Which matrix gives the attention unit's nuclear norm. The paper says "attention map".
+     * {@code SCORES} (the default since 2026-12-02, the owner's decision after the measurements in
+     * docs/MIXED_PRECISION.md) reads it as the pre-softmax scores q.k^T per head, what the paper's
+     * ranking loss calls the attention map A (Eq. 3; unscaled, also for Swin, whose matmul1 sees q
+     * already scaled): the reading that is not worse than fixed bits at mp8 and better at mp6.
+     * {@code SOFTMAX_MAPS} is ALGORITHMS 9.6's reading, the softmax maps, whose norms
+     * (probabilities, every row sums to 1) are on a far smaller scale than the MLP units' feature
+     * norms, so attention is starved of bits and MP6 collapses on ViT-Ti. {@code OUTPUT_FEATURE}
+     * [INFERRED] takes the unit's output feature (attn.proj's output) like the MLP unit's.
      */
     public enum MsaNorm {
-        ATTENTION_MAP("attention maps"), SCORES("attention scores q.k^T"), OUTPUT_FEATURE("output feature");
+        SCORES("attention scores q.k^T"), SOFTMAX_MAPS("softmax attention maps"), OUTPUT_FEATURE("output feature");
 
         private final String description;
 
@@ -116,7 +118,7 @@ public final class MixedPrecisionCalibration {
                                  int groups, int heads, int m, int k, int n) {
                 String unit = id.substring(0, id.lastIndexOf('.'));
                 long t = System.nanoTime();
-                if (msaNorm == MsaNorm.ATTENTION_MAP && id.endsWith(".matmul2")) {
+                if (msaNorm == MsaNorm.SOFTMAX_MAPS && id.endsWith(".matmul2")) {
                     sens.nuclearNorm(unit, NuclearNorm.mean(a, groups * heads, m, k)); // a = the softmax maps
                 } else if (msaNorm == MsaNorm.SCORES && id.endsWith(".matmul1")) {
                     // out = q.k^T, or (q * scale).k^T when q is prescaled (Swin); the norm is homogeneous, so undo the scale

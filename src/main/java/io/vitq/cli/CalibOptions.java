@@ -30,11 +30,11 @@ public final class CalibOptions {
     @Option(names = "--candidates", paramLabel = "N", description = "Scored candidates per scale (default 100).")
     Integer candidates;
 
-    @Option(names = "--softmax-mode", paramLabel = "clean|quirk", defaultValue = "clean",
+    @Option(names = "--softmax-mode", paramLabel = "clean|quirk",
             description = "Twin softmax quantizer: clean (default) or the reference code's quirk (+s offset).")
     String softmaxMode;
 
-    @Option(names = "--gelu-grid", paramLabel = "linear|power-of-two", defaultValue = "linear",
+    @Option(names = "--gelu-grid", paramLabel = "linear|power-of-two",
             description = "Twin GELU positive step: the reference's linear grid (default) or 2^m x the negative step (needed for integer shifts).")
     String geluGrid;
 
@@ -44,7 +44,7 @@ public final class CalibOptions {
     @Option(names = "--no-bias-correction", description = "vtptq: no bias correction (ablation).")
     boolean noBiasCorrection;
 
-    @Option(names = "--ranking-norm", paramLabel = "mean|sum", defaultValue = "mean",
+    @Option(names = "--ranking-norm", paramLabel = "mean|sum",
             description = "vtptq: ranking loss as the mean hinge over pairs (default) or the paper's raw sum over heads and pairs.")
     String rankingNorm;
 
@@ -59,9 +59,10 @@ public final class CalibOptions {
                     + "correlation of its own output (default: one scale for the fused weight).")
     boolean qkvPerMatrix;
 
-    @Option(names = "--mp-msa-norm", paramLabel = "attention|scores|output", defaultValue = "attention",
-            description = "Mixed precision: the attention unit's nuclear norm of the softmax attention maps (the paper, default), "
-                    + "of the pre-softmax scores q.k^T, or of the unit's output feature (proj's output, like the MLP unit).")
+    @Option(names = "--mp-msa-norm", paramLabel = "scores|softmax|output",
+            description = "Mixed precision: the attention unit's nuclear norm of the pre-softmax scores q.k^T (default; the "
+                    + "paper's ranking-loss attention map), of the softmax attention maps (ALGORITHMS 9.6's reading), or of the "
+                    + "unit's output feature (proj's output, like the MLP unit).")
     String msaNorm;
 
     @Option(names = "--sequential",
@@ -83,25 +84,29 @@ public final class CalibOptions {
 
     /** {@code --mp-msa-norm}, which must go with mixed-precision bits among {@code bits}. */
     void checkMsaNorm(java.util.List<BitsOption> bits) {
-        if (msaNorm() != MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP && bits.stream().allMatch(b -> b.mixed() == null))
+        msaNorm(); // a bad value is named first
+        if (msaNorm != null && bits.stream().allMatch(b -> b.mixed() == null))
             throw new Main.UserException("--mp-msa-norm " + msaNorm + ": a mixed-precision option; it needs --bits mp6 or mp8");
     }
 
-    /** {@code --mp-msa-norm}. */
+    /** {@code --mp-msa-norm} (default scores). */
     MixedPrecisionCalibration.MsaNorm msaNorm() {
+        if (msaNorm == null) return MixedPrecisionCalibration.MsaNorm.SCORES;
         return switch (msaNorm.toLowerCase(Locale.ROOT)) {
-            case "attention" -> MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP;
             case "scores" -> MixedPrecisionCalibration.MsaNorm.SCORES;
+            case "softmax" -> MixedPrecisionCalibration.MsaNorm.SOFTMAX_MAPS;
             case "output" -> MixedPrecisionCalibration.MsaNorm.OUTPUT_FEATURE;
-            default -> throw new Main.UserException("--mp-msa-norm " + msaNorm + ": expected attention, scores or output");
+            case "attention" -> throw new Main.UserException("--mp-msa-norm attention: now called softmax (the softmax attention"
+                    + " maps); the default is scores");
+            default -> throw new Main.UserException("--mp-msa-norm " + msaNorm + ": expected scores, softmax or output");
         };
     }
 
     /** A table column's bits, naming a non-default nuclear norm or qkv layout, so results files keep the variants apart. */
     String bitsLabel(BitsOption b) {
         String label = b.mixed() == null ? b.label() : switch (msaNorm()) {
-            case ATTENTION_MAP -> b.label();
-            case SCORES -> b.label() + " (scores norm)";
+            case SCORES -> b.label();
+            case SOFTMAX_MAPS -> b.label() + " (softmax norm)";
             case OUTPUT_FEATURE -> b.label() + " (output norm)";
         };
         return qkvPerMatrix ? label + " (qkv per matrix)" : label;
@@ -122,20 +127,24 @@ public final class CalibOptions {
             if (candidates != null) Inputs.checkPositive("--candidates", candidates);
             c = c.withSearch(candidates != null ? candidates : c.candidates(), rounds != null ? rounds : c.rounds());
         }
-        c = switch (softmaxMode.toLowerCase(Locale.ROOT)) {
-            case "clean" -> c.withSoftmaxMode(TwinSoftmaxQuantizer.Mode.CLEAN);
-            case "quirk" -> c.withSoftmaxMode(TwinSoftmaxQuantizer.Mode.REFERENCE_QUIRK);
-            default -> throw new Main.UserException("--softmax-mode " + softmaxMode + ": expected clean or quirk");
-        };
-        c = switch (geluGrid.toLowerCase(Locale.ROOT)) {
-            case "linear" -> c.withGeluPowerOfTwo(false);
-            case "power-of-two" -> c.withGeluPowerOfTwo(true);
-            default -> throw new Main.UserException("--gelu-grid " + geluGrid + ": expected linear or power-of-two");
-        };
-        // options of another method's machinery would be ignored silently: refuse them
-        if (!c.twinSoftmax() && c.softmaxMode() != TwinSoftmaxQuantizer.Mode.CLEAN)
+        if (softmaxMode != null) {
+            c = switch (softmaxMode.toLowerCase(Locale.ROOT)) {
+                case "clean" -> c.withSoftmaxMode(TwinSoftmaxQuantizer.Mode.CLEAN);
+                case "quirk" -> c.withSoftmaxMode(TwinSoftmaxQuantizer.Mode.REFERENCE_QUIRK);
+                default -> throw new Main.UserException("--softmax-mode " + softmaxMode + ": expected clean or quirk");
+            };
+        }
+        if (geluGrid != null) {
+            c = switch (geluGrid.toLowerCase(Locale.ROOT)) {
+                case "linear" -> c.withGeluPowerOfTwo(false);
+                case "power-of-two" -> c.withGeluPowerOfTwo(true);
+                default -> throw new Main.UserException("--gelu-grid " + geluGrid + ": expected linear or power-of-two");
+            };
+        }
+        // options of another method's machinery would be ignored silently: refuse them, whatever their value
+        if (!c.twinSoftmax() && softmaxMode != null)
             throw new Main.UserException("--softmax-mode " + softmaxMode + ": method " + c.method() + " has no twin softmax quantizer");
-        if (!c.twinGelu() && c.geluPowerOfTwo())
+        if (!c.twinGelu() && geluGrid != null)
             throw new Main.UserException("--gelu-grid " + geluGrid + ": method " + c.method() + " has no twin GELU quantizer");
         if (labels && c.metric() != Metric.HESSIAN)
             throw new Main.UserException("--labels sets the Hessian metric's gradients; method " + c.method() + " uses the "
@@ -143,7 +152,7 @@ public final class CalibOptions {
         c = c.withTrueLabels(labels).withSequential(sequential);
         if (c.isVt()) {
             CalibConfig.VtOptions v = c.vt();
-            boolean norm = switch (rankingNorm.toLowerCase(Locale.ROOT)) {
+            boolean norm = rankingNorm == null || switch (rankingNorm.toLowerCase(Locale.ROOT)) {
                 case "mean" -> true;
                 case "sum" -> false;
                 default -> throw new Main.UserException("--ranking-norm " + rankingNorm + ": expected mean or sum");
@@ -154,9 +163,10 @@ public final class CalibOptions {
                 throw new Main.UserException("--theta must be a finite number >= 0, got " + theta);
             c = c.withVt(new CalibConfig.VtOptions(v.ranking() && !noRanking, gamma != null ? gamma : v.gamma(),
                     theta != null ? theta : v.theta(), norm, v.biasCorrection() && !noBiasCorrection, qkvPerMatrix));
-        } else if (noRanking || noBiasCorrection || gamma != null || theta != null || qkvPerMatrix) {
-            throw new Main.UserException("--no-ranking, --no-bias-correction, --gamma, --theta and --qkv-per-matrix apply to "
-                    + "--method vtptq only (basePTQ and ptq4vit always give q, k and v a scale each)");
+        } else if (noRanking || noBiasCorrection || gamma != null || theta != null || qkvPerMatrix || rankingNorm != null) {
+            throw new Main.UserException("--no-ranking, --no-bias-correction, --gamma, --theta, --ranking-norm and --qkv-per-matrix"
+                    + " apply to --method vtptq only (basePTQ and ptq4vit have no ranking loss or bias correction, and always"
+                    + " give q, k and v a scale each)");
         }
         return c;
     }

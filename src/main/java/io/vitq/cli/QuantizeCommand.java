@@ -90,9 +90,9 @@ final class QuantizeCommand implements Callable<Integer> {
         BitsOption parsed = BitsOption.parse(bits);
         CalibConfig c = calibOptions.config(method, parsed);
         if (noTwinSoftmax || noTwinGelu) c = c.withTwins(c.twinSoftmax() && !noTwinSoftmax, c.twinGelu() && !noTwinGelu);
-        if (noTwinSoftmax && c.softmaxMode() != io.vitq.quant.TwinSoftmaxQuantizer.Mode.CLEAN)
+        if (noTwinSoftmax && calibOptions.softmaxMode != null)
             throw new Main.UserException("--softmax-mode: a twin softmax setting, but --no-twin-softmax turns the twin off");
-        if (noTwinGelu && c.geluPowerOfTwo())
+        if (noTwinGelu && calibOptions.geluGrid != null)
             throw new Main.UserException("--gelu-grid: a twin GELU setting, but --no-twin-gelu turns the twin off");
         if (!opBits.isEmpty() && parsed.mixed() != null)
             throw new Main.UserException("--op-bits: mixed precision (--bits " + bits + ") chooses every unit's bits itself; "

@@ -25,6 +25,8 @@ final class TableRunner {
     /** The evaluation images, listed once to check their labels against each model. */
     private final io.vitq.data.Dataset images;
     private final java.util.Set<Integer> checkedClasses = new java.util.HashSet<>();
+    /** Each checkpoint's content hash, computed once per run. */
+    private final java.util.Map<java.util.List<Path>, String> identities = new java.util.HashMap<>();
 
     TableRunner(CalibOptions calib, Path data, io.vitq.data.Dataset images, Integer limit, int batch, CellStore store) {
         this.calib = calib;
@@ -47,7 +49,7 @@ final class TableRunner {
         // the data must suit this model before any calibration (and even when every cell is stored)
         if (checkedClasses.add(l.model().numClasses()))
             Inputs.checkLabels(data, images, l.model().numClasses());
-        String settings = settings(cfg, mixed);
+        String settings = settings(l, cfg, mixed);
         CellStore.Cell done = store.get(model, setting, bits);
         if (done != null && done.settings() != null && !done.settings().equals(settings)) {
             System.err.printf(Locale.ROOT, "vitq: %s, %s %s: the results file's cell was measured with other settings; "
@@ -78,9 +80,15 @@ final class TableRunner {
         return cell;
     }
 
-    /** What a cell is measured with beyond its key: evaluation images, calibration images and every calibration setting. */
-    private String settings(CalibConfig cfg, io.vitq.calib.mp.MpTarget mixed) {
-        String s = "data " + data.toAbsolutePath().normalize() + (limit != null ? " (first " + limit + ")" : "");
+    /**
+     * What a cell is measured with beyond its key: the checkpoint (its files' SHA-256, so another
+     * checkpoint under the same model name is measured again), evaluation images, calibration images
+     * and every calibration setting.
+     */
+    private String settings(ModelLoader.Loaded l, CalibConfig cfg, io.vitq.calib.mp.MpTarget mixed) {
+        String id = identities.computeIfAbsent(l.files(), f -> l.identity().substring(0, 16));
+        String s = "checkpoint sha256 " + id + "; data " + data.toAbsolutePath().normalize()
+                + (limit != null ? " (first " + limit + ")" : "");
         if (cfg == null) return s;
         return s + "; calibration " + calib.calibPath().toAbsolutePath().normalize() + " (first " + calib.calibSize
                 + "); " + cfg + (mixed == null ? "" : "; " + mixed.cliName() + " with the attention unit's norm " + calib.msaNorm());

@@ -35,7 +35,7 @@ class MixedPrecisionNormTest {
     void vitAttentionUnitNormComesFromTheNamedMatrix() {
         Norms n = recompute(VIT, "blocks.0.attn", VIT_CFG.heads(), VIT_CFG.dim());
         assertTrue(n.scores() > 5 * n.maps(), n + ": the test would not tell them apart");
-        assertEquals(n.maps(), measured(VIT, "blocks.0.attn", MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP), 1e-4 * n.maps());
+        assertEquals(n.maps(), measured(VIT, "blocks.0.attn", MixedPrecisionCalibration.MsaNorm.SOFTMAX_MAPS), 1e-4 * n.maps());
         assertEquals(n.scores(), measured(VIT, "blocks.0.attn", MixedPrecisionCalibration.MsaNorm.SCORES), 1e-4 * n.scores());
     }
 
@@ -51,7 +51,7 @@ class MixedPrecisionNormTest {
     void perOpBitsAreRefusedRatherThanDropped() {
         CalibConfig c = CalibConfig.vtptq(8, 8).withSearch(2, 1).withOpBits(java.util.List.of(new CalibConfig.OpBits("head", 8, 8)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MixedPrecisionCalibration.calibrate(
-                VIT, IMAGES, null, c, MpTarget.MP8, null, MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP, "test", null));
+                VIT, IMAGES, null, c, MpTarget.MP8, null, MixedPrecisionCalibration.MsaNorm.SOFTMAX_MAPS, "test", null));
         assertTrue(e.getMessage().contains("head"), e.getMessage());
     }
 

@@ -170,7 +170,7 @@ class SequentialCalibrationTest {
     void sequentialRefusesMixedPrecision() {
         CalibConfig cfg = CalibConfig.vtptq(8, 8).withSearch(4, 1).withSequential(true);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MixedPrecisionCalibration.calibrate(
-                VIT, IMAGES, null, cfg, MpTarget.MP8, null, MixedPrecisionCalibration.MsaNorm.ATTENTION_MAP, "test", null));
+                VIT, IMAGES, null, cfg, MpTarget.MP8, null, MixedPrecisionCalibration.MsaNorm.SOFTMAX_MAPS, "test", null));
         assertTrue(e.getMessage().contains("sequential"), e.getMessage());
     }
 }

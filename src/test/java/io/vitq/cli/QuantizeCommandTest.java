@@ -92,7 +92,7 @@ class QuantizeCommandTest {
         assertTrue(r.out().contains("of which bias correction"), r.out());
         assertTrue(Files.readString(plan).contains("nuclear norm of the output feature"), "the plan names the norm");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "svd",
-                "--plan", tmp.resolve("x.json").toString()), 1, "--mp-msa-norm", "svd", "attention, scores or output");
+                "--plan", tmp.resolve("x.json").toString()), 1, "--mp-msa-norm", "svd", "scores, softmax or output");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "w8a8", "--no-mixed-precision",
                 "--plan", tmp.resolve("x.json").toString()), 1, "--no-mixed-precision", "mp6 or mp8");
         Path fixed = tmp.resolve("fixed.json");
@@ -160,6 +160,17 @@ class QuantizeCommandTest {
                 "--metric", "vtptq");
         assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--qkv-per-matrix", "--plan", out), 1,
                 "--qkv-per-matrix", "vtptq only");
+        // another method's option is refused whatever its value, not only a non-default one
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--ranking-norm", "bogus", "--plan", out), 1,
+                "--ranking-norm", "vtptq only");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--ranking-norm", "mean", "--plan", out), 1,
+                "--ranking-norm", "vtptq only");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--softmax-mode", "clean", "--plan", out), 1,
+                "--softmax-mode clean", "no twin softmax");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "attention",
+                "--plan", out), 1, "--mp-msa-norm attention", "now called softmax");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--mp-msa-norm", "scores", "--plan", out), 1,
+                "--mp-msa-norm scores", "mp6 or mp8");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--op-bits", "head=w8a8",
                 "--plan", out), 1, "--op-bits", "mixed precision");
         assertUserError(run("sweep", "--methods", "foo", "--data", VAL, "--results", tmp.resolve("r.json").toString()), 1,

@@ -85,6 +85,26 @@ class TableCommandsTest {
         assertEquals(table(fewer.out()), table(same.out()));
     }
 
+    /** Another checkpoint under the same model name (and path) is measured again: its content is part of the key. */
+    @Test
+    void sweepMeasuresAgainForAnotherCheckpoint(@TempDir Path tmp) throws Exception {
+        Path ck = tmp.resolve("vit_tiny_patch16_224.mine.safetensors");
+        Files.copy(Path.of(MODEL), ck);
+        String results = tmp.resolve("cells.json").toString();
+        String[] cmd = args(new String[] {"sweep", "--models", ck.toString(), "--methods", "basePTQ", "--bits", "w8a8",
+                "--data", VAL}, "--results", results);
+        assertEquals(0, run(cmd).exit());
+        CliTest.Run same = run(cmd);
+        assertEquals(0, count(same.err(), "measured with other settings"), same.err());
+        var w = new java.util.LinkedHashMap<>(io.vitq.io.ModelLoader.readWeights(ck).asMap());
+        w.get("head.bias").data()[0] += 1f;   // a fine-tuned copy, same name, same size
+        io.vitq.io.SafeTensors.writeF32(ck, w, java.util.Map.of());
+        CliTest.Run other = run(cmd);
+        assertEquals(0, other.exit(), other.err());
+        assertEquals(2, count(other.err(), "measured with other settings"), other.err()); // float and basePTQ
+        assertTrue(other.err().contains("checkpoint sha256 "), other.err());
+    }
+
     private static String[] sweepWith(String candidates, String limit, String results) {
         return new String[] {"sweep", "--models", MODEL, "--methods", "basePTQ", "--bits", "w8a8", "--data", VAL,
                 "--calib-size", "2", "--candidates", candidates, "--rounds", "1", "--limit", limit, "--batch", "6",
