@@ -193,6 +193,33 @@ class ModelFolderTest {
         assertTrue(error(noWeights).contains("no weights"));
     }
 
+    /** Sharded weights (model.safetensors.index.json) load like one file; a shard's stray tensor is refused. */
+    @Test
+    void shardedWeights() throws IOException {
+        Path dir = copy("hf_swin");
+        Map<String, RawTensor> all = SafeTensors.read(dir.resolve("model.safetensors")).tensors();
+        Files.delete(dir.resolve("model.safetensors"));
+        Map<String, Tensor> a = new java.util.LinkedHashMap<>(), b = new java.util.LinkedHashMap<>();
+        StringBuilder map = new StringBuilder();
+        for (var e : all.entrySet()) {
+            boolean first = e.getKey().startsWith("swin.embeddings") || e.getKey().contains("layers.0.");
+            (first ? a : b).put(e.getKey(), new Tensor(e.getValue().toFloats(), e.getValue().shape()));
+            map.append(map.isEmpty() ? "" : ",").append('"').append(e.getKey()).append("\": \"")
+                    .append(first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors").append('"');
+        }
+        SafeTensors.writeF32(dir.resolve("model-00001-of-00002.safetensors"), a, Map.of());
+        SafeTensors.writeF32(dir.resolve("model-00002-of-00002.safetensors"), b, Map.of());
+        Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"metadata\": {}, \"weight_map\": {" + map + "}}");
+        Model sharded = ModelLoader.load(dir.toString(), null).model();
+        Model whole = ModelLoader.load(folder("hf_swin").toString(), null).model();
+        Tensor x = new Tensor(expected("hf_swin").get("pixel_values").toFloats(), IMAGES.length, 3, 32, 32);
+        assertArrayEquals(whole.forward(x).data(), sharded.forward(x).data(), 0f);
+
+        b.put("extra.weight", Tensor.zeros(2));
+        SafeTensors.writeF32(dir.resolve("model-00002-of-00002.safetensors"), b, Map.of());
+        assertTrue(error(dir).contains("'extra.weight' is not in model.safetensors.index.json's weight_map"), error(dir));
+    }
+
     @Test
     void cropSmallerThanTheModelIsRefused() throws IOException {
         Path deit = copy("hf_deit");
