@@ -1,13 +1,10 @@
 package io.vitq.calib;
 
 import io.vitq.model.AttentionOp;
+import io.vitq.model.Backward;
 import io.vitq.model.BackwardSink;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
-import io.vitq.model.SwinBackward;
-import io.vitq.model.SwinTransformer;
-import io.vitq.model.VisionTransformer;
-import io.vitq.model.VitBackward;
 import io.vitq.quant.OpQuant;
 import io.vitq.quant.PlanInfo;
 import io.vitq.quant.QuantPlan;
@@ -54,10 +51,6 @@ public final class Calibrator {
      */
     public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, String calibration,
                                    Progress progress) {
-        if (!(model instanceof VisionTransformer) && !(model instanceof SwinTransformer)) {
-            throw new IllegalArgumentException(model.name() + ": calibration of " + model.getClass().getSimpleName()
-                    + " models is not implemented (ViT, DeiT and Swin are)");
-        }
         if (cfg.trueLabels() && labels == null)
             throw new IllegalArgumentException("true-label gradients need labelled calibration images");
         int samples = images.dim(0);
@@ -137,8 +130,7 @@ public final class Calibrator {
             }
         };
         int[] targets = cfg.trueLabels() ? labels : null;
-        if (model instanceof SwinTransformer swin) SwinBackward.run(swin, images, targets, sink);
-        else VitBackward.run((VisionTransformer) model, images, targets, sink);
+        Backward.run(model, images, targets, sink);
         return new Searches(found, searchNanos);
     }
 

@@ -2,15 +2,12 @@ package io.vitq.calib;
 
 import io.vitq.model.AttentionOp;
 import io.vitq.model.AttentionOperands;
+import io.vitq.model.Backward;
 import io.vitq.model.BackwardSink;
 import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
-import io.vitq.model.SwinBackward;
-import io.vitq.model.SwinTransformer;
-import io.vitq.model.VisionTransformer;
-import io.vitq.model.VitBackward;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.OpQuant;
 import io.vitq.quant.PlanInfo;
@@ -66,8 +63,7 @@ final class SequentialCalibration implements Executor {
             gradients = new HashMap<>();
             BackwardSink sink = BackwardSink.gradients(gradients);
             int[] targets = cfg.trueLabels() ? labels : null;
-            if (model instanceof SwinTransformer swin) SwinBackward.run(swin, images, targets, sink);
-            else VitBackward.run((VisionTransformer) model, images, targets, sink);
+            Backward.run(model, images, targets, sink);
         }
         SequentialCalibration run = new SequentialCalibration(model, cfg, images.dim(0), gradients, progress);
         model.forward(images, run);

@@ -14,7 +14,7 @@ import io.vitq.model.Model;
 import io.vitq.model.ModelZoo;
 import io.vitq.model.RandomWeights;
 import io.vitq.model.ViTConfig;
-import io.vitq.model.VitBackward;
+import io.vitq.model.Backward;
 import io.vitq.model.Weights;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.QuantPlan;
@@ -194,7 +194,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Top-1 (first maximum) of each of the {@code n} logit rows. */
-    private static int[] top1(float[] logits, int n) { return VitBackward.topOne(logits, n, logits.length / n); }
+    private static int[] top1(float[] logits, int n) { return Backward.topOne(logits, n, logits.length / n); }
 
     private static int agree(int[] a, int[] b) {
         int n = 0;

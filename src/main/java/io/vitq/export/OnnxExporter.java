@@ -2,8 +2,6 @@ package io.vitq.export;
 
 import io.vitq.export.proto.Onnx;
 import io.vitq.model.Model;
-import io.vitq.model.SwinTransformer;
-import io.vitq.model.VisionTransformer;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.QuantPlan;
 
@@ -18,7 +16,8 @@ import java.nio.file.StandardCopyOption;
  * {@link QuantPlan} as a QDQ graph (QuantizeLinear → DequantizeLinear pairs wherever vitq's fake
  * quantization quantizes) that ONNX Runtime and other QDQ-aware runtimes run. The graph follows
  * timm's forward op for op, so its outputs equal vitq's {@link FakeQuantExecutor} (or float)
- * logits up to float rounding order. ViT ({@link VitGraph}):
+ * logits up to float rounding order. The graph is traced from the model's own forward
+ * ({@link OnnxTracer}: every op of {@link io.vitq.model.Ops} emits its nodes), so a ViT becomes:
  * <pre>
  *   images [N, C, S, S] ─ (QDQ if the plan quantizes the image) ─ Conv(DQ(int8 weight), bias, stride p)
  *     → Reshape/Transpose [N, P, D] + pos_embed[prefix:], Concat after the class (and distillation) token(s) + their pos_embed
@@ -27,8 +26,8 @@ import java.nio.file.StandardCopyOption;
  *     → LayerNormalization → fc1 → GELU (0.5 x (1 + erf(x / √2))) → twin GELU QDQ → fc2 → Add (residual)
  *   final LayerNormalization of the class token (Gather), head → logits [N, classes] (distilled: mean of both heads)
  * </pre>
- * Swin ({@link SwinGraph}) has the same layers with windows gathered by index, the relative-position
- * bias and shift mask added to the scores, patch merging and a mean-pooled head.
+ * A Swin has the same layers with windows gathered by index, the relative-position bias and shift
+ * mask added to the scores, patch merging and a mean-pooled head.
  *
  * <p>Weights are int8 initializers (the plan's integer codes, the same as in the quantized model
  * file) with a DequantizeLinear whose scale is per tensor, or per output channel along the
@@ -59,17 +58,15 @@ public final class OnnxExporter {
             throw new IllegalArgumentException("opset " + opset + " is not supported: the ONNX export writes opsets "
                     + MIN_OPSET + " to " + MAX_OPSET + " (default " + DEFAULT_OPSET + ")");
         }
-        ModelGraph graph = switch (model) {
-            case VisionTransformer vit -> new VitGraph(vit, plan, opset);
-            case SwinTransformer swin -> new SwinGraph(swin, plan, opset);
-            default -> throw new IllegalArgumentException(model.name() + " is not a ViT, DeiT or Swin model: the ONNX export"
-                    + " supports timm's VisionTransformer and SwinTransformer");
-        };
+        if (model.segments().isEmpty()) {
+            throw new IllegalArgumentException(model.name() + " is not a ViT, DeiT or Swin model: the ONNX export traces"
+                    + " a forward written against vitq's ops, and this model has none");
+        }
         if (plan != null) {
             // the fake-quant executor's checks: ids, kinds, scale counts, a quantizer on an operand it cannot apply to
             new FakeQuantExecutor(plan, model);
         }
-        return graph.build();
+        return new OnnxTracer(model, plan, opset).build();
     }
 
     /**

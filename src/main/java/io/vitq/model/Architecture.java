@@ -7,6 +7,8 @@ public sealed interface Architecture permits ViTConfig, SwinConfig {
 
     int imgSize();
 
+    int inChans();
+
     int numClasses();
 
     /** FLOPs of one forward (2 per multiply-add). */

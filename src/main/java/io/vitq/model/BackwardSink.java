@@ -5,7 +5,7 @@ import io.vitq.tensor.Tensor;
 import java.util.Map;
 
 /**
- * Receives, from one float forward + backward ({@link VitBackward#run}, {@link SwinBackward#run}),
+ * Receives, from one float forward + backward ({@link Backward#run}),
  * each quantizable op's float input(s), float output and output gradient {@code G = dL/dO}: what
  * the calibration's metrics need (PTQ4ViT's Hessian-guided metric weights the output error by G^2).
  *
@@ -15,7 +15,7 @@ import java.util.Map;
  * When {@link #wantsForward()} is false, the forward tensors ({@code x}, {@code out}, {@code a},
  * {@code b}) are passed as null and the extra work to materialise them is skipped.
  *
- * <p>Calls arrive in backward order: {@code head} (and {@code head_dist}), then for each block
+ * <p>Calls arrive in backward order: {@code head} (DeiT distilled: {@code head_dist}, then {@code head}), then for each block
  * from the last to the first {@code mlp.fc2, mlp.fc1, attn.proj, attn.matmul2, attn.matmul1,
  * attn.qkv}, and {@code patch_embed.proj} last; for Swin, {@code head.fc}, then per stage from
  * the last its blocks as above followed by the stage's {@code downsample.reduction}, and
@@ -32,7 +32,7 @@ public interface BackwardSink {
      * @param x       the op's input {@code [rows, op.in()]} (patch embedding: the im2col patches,
      *                rows (b, gy, gx), columns (c, ky, kx); head: the final-normed class token [B, D],
      *                Swin: the average-pooled final norm; Swin's qkv and proj rows are in window
-     *                order, see {@link SwinBackward})
+     *                order, image by image, window by window, token by token: timm's {@code window_partition})
      * @param out     the op's own output {@code [rows, op.out()]}: pre-activation for {@code fc1}
      *                (GELU is a separate module, as in timm), without the residual for
      *                {@code proj} and {@code fc2}, before the distilled heads are averaged

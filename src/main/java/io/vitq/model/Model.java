@@ -27,6 +27,10 @@ public interface Model {
     /** Every attention module's matmul pair in forward order. */
     List<AttentionOp> attentionOps();
 
+    /** The forward, in order: {@code Ops.forward(model, images, ops)} runs it in any execution mode. */
+    List<Segment> segments();
+
+    /** The logits {@code [B, classes]} of images {@code [B, C, S, S]}, the quantizable ops run by {@code ex}. */
     Tensor forward(Tensor images, Executor ex);
 
     default Tensor forward(Tensor images) { return forward(images, FloatExecutor.INSTANCE); }

@@ -3,27 +3,25 @@ package io.vitq.model;
 import io.vitq.data.Preprocessing;
 import io.vitq.tensor.Activation;
 import io.vitq.tensor.AttentionKernel;
-import io.vitq.tensor.LayerNormKernel;
-import io.vitq.tensor.Parallel;
 import io.vitq.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.atomic.AtomicReference;
-import java.lang.ref.SoftReference;
 
 /**
  * timm's {@code SwinTransformer} (v1), read top to bottom like {@code swin_transformer.py}:
  * {@code patch_embed} (4x4 conv as a GEMM over im2col patches, LayerNorm), stages {@code layers.s}
  * (patch merging at the start of stages s >= 1, then blocks with (shifted) window attention),
- * final {@code norm}, average pool over tokens, {@code head.fc}.
+ * final {@code norm}, average pool over tokens, {@code head.fc}. The forward is written once,
+ * against {@link Ops}, as segments: {@code patch_embed}, then per stage its {@code downsample} and
+ * its blocks, then {@code head}.
  *
  * <p>Tokens stay in image order [B, H*W, C] (timm's [B, L, C]) in the residual stream. Each block
- * gathers its normed tokens into window order (norm1 + roll + window_partition in one pass), runs
- * qkv, attention and proj over all windows of all images at once, and scatter-adds proj's output
- * back into the residual (window_reverse + roll back + residual add in one pass).
+ * takes its normed tokens into window order (roll + window_partition as one row permutation), runs
+ * qkv, attention and proj over all windows of all images at once, and adds proj's output back into
+ * the residual in image order (window_reverse + roll back + residual add).
  *
  * <p>Names follow current timm: op ids {@code patch_embed.proj}, {@code layers.2.blocks.5.attn.qkv},
  * {@code layers.2.blocks.5.attn} (matmul prefix), {@code layers.1.downsample.reduction},
@@ -32,36 +30,14 @@ import java.lang.ref.SoftReference;
 public final class SwinTransformer implements Model {
 
     /** {@code patch_embed}: conv (kernel = stride = patch) as a Linear over patches, then LayerNorm. */
-    public record PatchEmbed(Linear proj, LayerNorm norm, int patch, int inChans, int imgSize) {
+    public record PatchEmbed(Linear proj, LayerNorm norm, int patch, int inChans, int imgSize) implements Segment {
+        @Override public String name() { return "patch_embed"; }
 
-        /**
-         * images [B, C, S, S] to tokens [B * G * G, D] in row-major grid order (timm's
-         * flatten(2).transpose(1, 2)); {@code patches} is scratch for the im2col rows.
-         */
-        float[] forward(float[] img, int B, float[] patches, Executor ex) {
-            int G = imgSize / patch, M = B * G * G;
-            float[] x = new float[M * proj.out()];
-            im2col(img, B, patches);
-            ex.linear(proj, patches, M, x, Activation.NONE, false);
-            norm.apply(x, x, M);
+        @Override
+        public <T> T forward(T images, Ops<T> ops) {
+            T x = ops.layerNorm(norm, ops.patchEmbed(proj, images, inChans, imgSize, patch));
+            ops.observe("patch_embed", x);
             return x;
-        }
-
-        /** Rows (b, gy, gx), columns (c, ky, kx): the order of the conv weight [D, C, p, p]. */
-        private void im2col(float[] img, int B, float[] out) {
-            int C = inChans, p = patch, S = imgSize, G = S / p, K = C * p * p;
-            Parallel.forRange(B * G, (r0, r1) -> {
-                for (int r = r0; r < r1; r++) {
-                    int b = r / G, gy = r % G;
-                    for (int gx = 0; gx < G; gx++) {
-                        int o = ((b * G + gy) * G + gx) * K;
-                        for (int c = 0; c < C; c++)
-                            for (int ky = 0; ky < p; ky++) {
-                                System.arraycopy(img, ((b * C + c) * S + gy * p + ky) * S + gx * p, out, o + (c * p + ky) * p, p);
-                            }
-                    }
-                }
-            });
         }
     }
 
@@ -70,32 +46,12 @@ public final class SwinTransformer implements Model {
      * x0 = (0::2, 0::2), x1 = (1::2, 0::2), x2 = (0::2, 1::2), x3 = (1::2, 1::2), LayerNorm over 4C,
      * {@code reduction} 4C -> 2C without bias.
      */
-    public record PatchMerging(LayerNorm norm, Linear reduction, int inRes) {
-
-        /** x [B, R*R, C] to a new [B, (R/2)^2, 2C]; {@code buf} holds the gathered [B, (R/2)^2, 4C]. */
-        float[] forward(float[] x, int B, float[] buf, Executor ex) {
-            int r = inRes / 2, L = r * r, C4 = norm.dim(), C = C4 / 4;
-            float[] g = norm.weight(), be = norm.bias();
-            float eps = norm.eps();
-            Parallel.forRange(B * L, 64, (o0, o1) -> {
-                for (int o = o0; o < o1; o++) {
-                    int dst = o * C4;
-                    for (int k = 0; k < 4; k++) System.arraycopy(x, source(o, k) * C, buf, dst + k * C, C);
-                    LayerNormKernel.forward(buf, dst, C4, buf, dst, C4, 1, C4, g, be, eps, false);
-                }
-            });
-            float[] y = new float[B * L * reduction.out()];
-            ex.linear(reduction, buf, B * L, y, Activation.NONE, false);
-            return y;
-        }
-
-        /**
-         * The input row (image b's token (2i + dy, 2j + dx)) that part k of output row o = (b, i, j)
-         * reads, with k = 2 dx + dy as timm concatenates.
-         */
-        int source(int o, int k) {
-            int R = inRes, r = R / 2, L = r * r, b = o / L, i = o % L / r, j = o % r, dy = k & 1, dx = k >> 1;
-            return (b * R + 2 * i + dy) * R + 2 * j + dx;
+    public record PatchMerging(String name, LayerNorm norm, Linear reduction, int inRes) implements Segment {
+        @Override
+        public <T> T forward(T x, Ops<T> ops) {
+            x = ops.linear(reduction, ops.layerNorm(norm, ops.mergePatches(x, inRes)), Activation.NONE);
+            ops.observe(name, x);
+            return x;
         }
     }
 
@@ -103,10 +59,12 @@ public final class SwinTransformer implements Model {
      * {@code layers.s.blocks.b}: x = x + reverse(attn(partition(roll(norm1(x), -shift))), +shift);
      * x = x + mlp(norm2(x)). {@code windowOrder[r]} is the image token that window-ordered row r
      * reads ({@link SwinWindows#windowOrder}); the shift mask, when shifted, is folded into the
-     * attention op's per-window bias.
+     * attention op's per-window bias. {@code stageEnd} names the stage whose output this block is
+     * (its last block), for the probe.
      */
-    public record Block(LayerNorm norm1, Linear qkv, AttentionOp attn, Linear proj, LayerNorm norm2,
-                        Linear fc1, Linear fc2, int window, int shift, int[] windowOrder) {
+    public record Block(String name, LayerNorm norm1, Linear qkv, AttentionOp attn, Linear proj, LayerNorm norm2,
+                        Linear fc1, Linear fc2, int window, int shift, int[] windowOrder, String stageEnd)
+            implements Segment {
 
         static Block load(SwinCheckpoint w, SwinConfig c, int s, int b) {
             String p = "layers." + s + ".blocks." + b;
@@ -128,80 +86,25 @@ public final class SwinTransformer implements Model {
             var spec = new AttentionKernel.Spec(T, H, D / H, (float) Math.pow(D / H, -0.5));
             // q is scaled before q.k^T in Swin (qPrescaled); the float kernel folds the scale into softmax
             var attn = new AttentionOp(p + ".attn", spec, bias, shift > 0 ? nW : 1, true);
-            return new Block(w.layerNorm(p + ".norm1", D, c.eps()), w.linear(p + ".attn.qkv", 3 * D, D, c.qkvBias()), attn,
+            return new Block(p, w.layerNorm(p + ".norm1", D, c.eps()), w.linear(p + ".attn.qkv", 3 * D, D, c.qkvBias()), attn,
                     w.linear(p + ".attn.proj", D, D, true), w.layerNorm(p + ".norm2", D, c.eps()),
                     w.linear(p + ".mlp.fc1", c.mlpHidden(s), D, true), w.linear(p + ".mlp.fc2", D, c.mlpHidden(s), true),
-                    ws, shift, SwinWindows.windowOrder(res, ws, shift));
+                    ws, shift, SwinWindows.windowOrder(res, ws, shift), b == c.depth(s) - 1 ? "layers." + s : null);
         }
 
-        /** One block on x [B * L, D] in place. */
-        void forward(float[] x, int B, Buffers s, Executor ex) {
-            int M = B * windowOrder.length, T = window * window;
-            gatherNorm1(x, B, s.ln);
-            ex.linear(qkv, s.ln, M, s.qkv, Activation.NONE, false);
-            ex.attention(attn, s.qkv, M / T, s.attnOut);
-            ex.linear(proj, s.attnOut, M, s.ln, Activation.NONE, false);
-            scatterAdd(s.ln, x, B);
-            norm2.apply(x, s.ln, M);
-            ex.linear(fc1, s.ln, M, s.hidden, Activation.GELU, false);
-            ex.linear(fc2, s.hidden, M, x, Activation.NONE, true);
-        }
-
-        /** y[window row r] = norm1(x[token windowOrder[r]]): norm, roll and window_partition in one pass. */
-        void gatherNorm1(float[] x, int B, float[] y) {
-            int L = windowOrder.length, D = norm1.dim();
-            float[] g = norm1.weight(), be = norm1.bias();
-            float eps = norm1.eps();
-            Parallel.forRange(B * L, 64, (r0, r1) -> {
-                for (int r = r0; r < r1; r++) {
-                    int src = r / L * L + windowOrder[r % L];
-                    LayerNormKernel.forward(x, src * D, D, y, r * D, D, 1, D, g, be, eps, false);
-                }
-            });
-        }
-
-        /** x[token windowOrder[r]] += y[window row r]: window_reverse, roll back and residual add. */
-        void scatterAdd(float[] y, float[] x, int B) {
-            int L = windowOrder.length, D = norm1.dim();
-            Parallel.forRange(B * L, 64, (r0, r1) -> {
-                for (int r = r0; r < r1; r++) {
-                    int dst = (r / L * L + windowOrder[r % L]) * D, src = r * D;
-                    for (int c = 0; c < D; c++) x[dst + c] += y[src + c];
-                }
-            });
+        @Override
+        public <T> T forward(T x, Ops<T> ops) {
+            T windows = ops.permuteRows(ops.layerNorm(norm1, x), windowOrder);
+            T a = ops.attention(attn, ops.linear(qkv, windows, Activation.NONE));
+            x = ops.addPermuted(x, ops.linear(proj, a, Activation.NONE), windowOrder);
+            x = ops.addLinear(x, fc2, ops.linear(fc1, ops.layerNorm(norm2, x), Activation.GELU));
+            if (stageEnd != null) ops.observe(stageEnd, x);
+            return x;
         }
     }
 
     /** {@code layers.s}: optional patch merging, then the blocks, on a {@code res x res} map of {@code dim} channels. */
     public record Stage(PatchMerging downsample, Block[] blocks, int res, int dim) {}
-
-    /**
-     * Scratch buffers shared by all blocks of one forward, sized for the largest stage (and the
-     * im2col patches), kept between forwards: at batch 32 they are ~350 MB for Swin-T, and
-     * re-allocating them per forward costs zeroing and long GC pauses.
-     */
-    static final class Buffers {
-        final int batch;
-        final float[] ln, qkv, attnOut, hidden;
-
-        Buffers(int B, SwinConfig c) {
-            batch = B;
-            long ln = 0, qkv = 0, hid = (long) B * c.tokens(0) * c.inChans() * c.patch() * c.patch();
-            for (int s = 0; s < c.stages(); s++) {
-                long rows = (long) B * c.tokens(s);
-                ln = Math.max(ln, rows * c.dim(s));   // also holds the merging gather of stage s + 1
-                qkv = Math.max(qkv, rows * 3 * c.dim(s));
-                hid = Math.max(hid, rows * c.mlpHidden(s));
-            }
-            if (Math.max(qkv, hid) > Integer.MAX_VALUE - 16) {
-                throw new IllegalArgumentException("batch " + B + " too large for one Swin forward; split it");
-            }
-            this.ln = new float[(int) ln];
-            this.qkv = new float[(int) qkv];
-            this.attnOut = new float[(int) ln];
-            this.hidden = new float[(int) hid];
-        }
-    }
 
     private final ModelSpec spec;
     private final SwinConfig cfg;
@@ -209,8 +112,8 @@ public final class SwinTransformer implements Model {
     private final Stage[] stages;
     private final LayerNorm norm;
     private final Linear head;
-    /** Buffers of the last forward, reused by the next one that fits (taken atomically: forwards may run concurrently). */
-    private final AtomicReference<SoftReference<Buffers>> spare = new AtomicReference<>();
+    private final List<Segment> segments;
+    private final Eager.Buffers buffers = new Eager.Buffers();
 
     private SwinTransformer(ModelSpec spec, Weights weights) {
         this.spec = spec;
@@ -223,21 +126,40 @@ public final class SwinTransformer implements Model {
         patchEmbed = new PatchEmbed(new Linear("patch_embed.proj", w.data("patch_embed.proj.weight", D0, C, p, p),
                 w.data("patch_embed.proj.bias", D0), D0, C * p * p),
                 w.layerNorm("patch_embed.norm", D0, cfg.eps()), p, C, cfg.imgSize());
+        List<Segment> seg = new ArrayList<>(List.of(patchEmbed));
         stages = new Stage[cfg.stages()];
         for (int s = 0; s < stages.length; s++) {
             PatchMerging down = null;
             if (s > 0) {
                 String dp = "layers." + s + ".downsample";
                 int in = 4 * cfg.dim(s - 1);
-                down = new PatchMerging(w.layerNorm(dp + ".norm", in, cfg.eps()), w.linear(dp + ".reduction", cfg.dim(s), in, false),
-                        cfg.resolution(s - 1));
+                down = new PatchMerging(dp, w.layerNorm(dp + ".norm", in, cfg.eps()),
+                        w.linear(dp + ".reduction", cfg.dim(s), in, false), cfg.resolution(s - 1));
+                seg.add(down);
             }
             Block[] blocks = new Block[cfg.depth(s)];
             for (int b = 0; b < blocks.length; b++) blocks[b] = Block.load(w, cfg, s, b);
+            seg.addAll(List.of(blocks));
             stages[s] = new Stage(down, blocks, cfg.resolution(s), cfg.dim(s));
         }
         norm = w.layerNorm("norm", cfg.numFeatures(), cfg.eps());
         head = w.linear("head.fc", cfg.numClasses(), cfg.numFeatures(), true);
+        seg.add(new Head());
+        segments = List.copyOf(seg);
+    }
+
+    /** {@code head}: final norm over all tokens, mean over tokens, {@code head.fc}. */
+    private final class Head implements Segment {
+        @Override public String name() { return "head"; }
+
+        @Override
+        public <T> T forward(T x, Ops<T> ops) {
+            T normed = ops.layerNorm(norm, x);
+            ops.observe("norm", normed);
+            T pooled = ops.meanTokens(normed, 0);
+            ops.observe("pooled", pooled);
+            return ops.linear(head, pooled, Activation.NONE);
+        }
     }
 
     public static SwinTransformer load(String name, SwinConfig cfg, Preprocessing preprocessing, Weights w) {
@@ -263,6 +185,8 @@ public final class SwinTransformer implements Model {
     public Linear head() { return head; }
 
     @Override public ModelSpec spec() { return spec; }
+
+    @Override public List<Segment> segments() { return segments; }
 
     @Override
     public long parameterCount() {
@@ -326,48 +250,7 @@ public final class SwinTransformer implements Model {
      * merging it stored at its end) is {@code layers.{i+1}.downsample}, and {@code layers.3} for the last.
      */
     public Tensor forward(Tensor images, Executor ex, Probe probe) {
-        int S = cfg.imgSize(), C = cfg.inChans();
-        if (images.rank() != 4 || images.dim(1) != C || images.dim(2) != S || images.dim(3) != S) {
-            throw new IllegalArgumentException(name() + " expects images [B, " + C + ", " + S + ", " + S + "], got "
-                    + images.shapeString());
-        }
-        int B = images.dim(0);
-        SoftReference<Buffers> ref = spare.getAndSet(null);
-        Buffers buf = ref == null ? null : ref.get();
-        if (buf == null || buf.batch < B) buf = new Buffers(B, cfg);
-        float[] x = patchEmbed.forward(images.data(), B, buf.hidden, ex);
-        probe.observe("patch_embed", x, B, cfg.tokens(0), cfg.dim(0));
-        for (int s = 0; s < stages.length; s++) {
-            Stage st = stages[s];
-            int L = st.res * st.res;
-            if (st.downsample != null) {
-                x = st.downsample.forward(x, B, buf.ln, ex);
-                probe.observe("layers." + s + ".downsample", x, B, L, st.dim);
-            }
-            for (Block b : st.blocks) b.forward(x, B, buf, ex);
-            probe.observe("layers." + s, x, B, L, st.dim);
-        }
-        spare.set(new SoftReference<>(buf));
-        return headForward(x, B, ex, probe);
-    }
-
-    /** Final norm over all tokens, mean over tokens, head.fc. */
-    private Tensor headForward(float[] x, int B, Executor ex, Probe probe) {
-        int last = stages.length - 1, L = cfg.tokens(last), D = cfg.numFeatures(), NC = cfg.numClasses();
-        float[] xn = new float[B * L * D];
-        norm.apply(x, xn, B * L);
-        probe.observe("norm", xn, B, L, D);
-        float[] pooled = new float[B * D];
-        double[] acc = new double[D];
-        for (int b = 0; b < B; b++) {
-            Arrays.fill(acc, 0);
-            for (int t = 0; t < L; t++) for (int c = 0; c < D; c++) acc[c] += xn[(b * L + t) * D + c];
-            for (int c = 0; c < D; c++) pooled[b * D + c] = (float) (acc[c] / L);
-        }
-        probe.observe("pooled", pooled, B, D);
-        float[] logits = new float[B * NC];
-        ex.linear(head, pooled, B, logits, Activation.NONE, false);
-        return new Tensor(logits, B, NC);
+        return Eager.forward(this, buffers, images, ex, probe);
     }
 
     // ---- checkpoint recognition and the zoo ----

@@ -4,14 +4,22 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Architecture of a timm {@code VisionTransformer} / DeiT model.
+ * Architecture of a timm {@code VisionTransformer} / DeiT / DeiT-3 model.
  *
- * @param prefixTokens 1 (class token) or 2 (class + distillation token, DeiT)
- * @param qkvBias      whether the qkv layers have a bias (timm's {@code qkv_bias}); every other Linear has one
- * @param pooling      what the classifier reads
+ * @param prefixTokens   0 (no class token: {@code class_token=False}), 1 (class token) or 2 (class +
+ *                       distillation token, DeiT)
+ * @param qkvBias        whether the qkv layers have a bias (timm's {@code qkv_bias}); every other Linear has one
+ * @param pooling        what the classifier reads
+ * @param fcNorm         the final LayerNorm is {@code fc_norm}, applied after pooling, instead of {@code norm},
+ *                       applied to the tokens before it (timm's {@code use_fc_norm}, the default with average pooling)
+ * @param posEmbedPrefix the position embedding covers the prefix tokens too (timm's default; false:
+ *                       {@code no_embed_class}, DeiT-3, where it is added to the patch tokens only)
+ * @param layerScale     every block scales its two branches per channel ({@code ls1.gamma}, {@code ls2.gamma};
+ *                       timm's {@code init_values}, DeiT-3)
  */
 public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth, int heads, int mlpHidden,
-                        int numClasses, int prefixTokens, float eps, boolean qkvBias, Pooling pooling)
+                        int numClasses, int prefixTokens, float eps, boolean qkvBias, Pooling pooling,
+                        boolean fcNorm, boolean posEmbedPrefix, boolean layerScale)
         implements Architecture {
 
     /** What the classifier reads from the final norm's tokens. */
@@ -19,7 +27,9 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
         /** {@code head(x[:, 0])} (ViT, DeiT, and transformers' DeiTForImageClassification with its distillation token). */
         CLASS_TOKEN,
         /** {@code (head(x[:, 0]) + head_dist(x[:, 1])) / 2} (DeiT distilled at inference). */
-        CLASS_AND_DISTILLATION
+        CLASS_AND_DISTILLATION,
+        /** {@code head(x[:, prefix:].mean(1))}: the mean of the patch tokens (timm's {@code global_pool='avg'}). */
+        AVERAGE
     }
 
     public ViTConfig {
@@ -31,9 +41,12 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
         }
         if (dim % heads != 0) throw new ModelException("embed dim " + dim + " is not divisible by " + heads + " heads");
         if (imgSize % patch != 0) throw new ModelException("image size " + imgSize + " is not a multiple of patch " + patch);
-        if (prefixTokens != 1 && prefixTokens != 2) throw new ModelException("prefix tokens must be 1 or 2, got " + prefixTokens);
+        if (prefixTokens < 0 || prefixTokens > 2) throw new ModelException("prefix tokens must be 0, 1 or 2, got " + prefixTokens);
+        if (pooling == null) throw new ModelException("ViT: pooling is required");
         if (pooling == Pooling.CLASS_AND_DISTILLATION && prefixTokens != 2)
             throw new ModelException("a distillation head needs the distillation token");
+        if (pooling == Pooling.CLASS_TOKEN && prefixTokens == 0)
+            throw new ModelException("class-token pooling needs a class token (class_token=False goes with global_pool='avg')");
         if (!(eps > 0)) throw new ModelException("LayerNorm eps must be positive, got " + eps);
     }
 
@@ -42,6 +55,13 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
                      int prefixTokens, float eps) {
         this(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, eps, true,
                 prefixTokens == 2 ? Pooling.CLASS_AND_DISTILLATION : Pooling.CLASS_TOKEN);
+    }
+
+    /** The original ViT/DeiT layout (norm before the pooling, position embedding over the prefix tokens, no LayerScale). */
+    public ViTConfig(int imgSize, int patch, int inChans, int dim, int depth, int heads, int mlpHidden, int numClasses,
+                     int prefixTokens, float eps, boolean qkvBias, Pooling pooling) {
+        this(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling,
+                false, true, false);
     }
 
     public static ViTConfig of(int imgSize, int patch, int dim, int depth, int heads) {
@@ -66,19 +86,28 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
 
     public ViTConfig withDistillation(boolean distilled) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, distilled ? 2 : 1, eps,
-                qkvBias, distilled ? Pooling.CLASS_AND_DISTILLATION : Pooling.CLASS_TOKEN);
+                qkvBias, distilled ? Pooling.CLASS_AND_DISTILLATION : Pooling.CLASS_TOKEN, fcNorm, posEmbedPrefix, layerScale);
     }
 
     public ViTConfig withClasses(int classes) {
-        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, classes, prefixTokens, eps, qkvBias, pooling);
+        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, classes, prefixTokens, eps, qkvBias, pooling,
+                fcNorm, posEmbedPrefix, layerScale);
     }
 
     public ViTConfig withHeads(int h) {
-        return new ViTConfig(imgSize, patch, inChans, dim, depth, h, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling);
+        return new ViTConfig(imgSize, patch, inChans, dim, depth, h, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling,
+                fcNorm, posEmbedPrefix, layerScale);
     }
 
     public ViTConfig withEps(float e) {
-        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, e, qkvBias, pooling);
+        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, e, qkvBias, pooling,
+                fcNorm, posEmbedPrefix, layerScale);
+    }
+
+    /** DeiT-3's and the GAP ViTs' options: timm's {@code init_values}, {@code no_embed_class}, {@code global_pool}, {@code fc_norm}. */
+    public ViTConfig withVariant(int prefix, Pooling p, boolean fc, boolean posPrefix, boolean ls) {
+        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefix, eps, qkvBias, p,
+                fc, posPrefix, ls);
     }
 
     /**
@@ -97,6 +126,12 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
         diff(d, "prefix tokens (class + distillation)", found.prefixTokens, prefixTokens);
         if (found.qkvBias != qkvBias) d.add("qkv bias " + found.qkvBias + " (expected " + qkvBias + ")");
         if (found.pooling != pooling) d.add("classifier " + found.pooling + " (expected " + pooling + ")");
+        if (found.fcNorm != fcNorm) d.add(found.fcNorm ? "fc_norm (expected norm)" : "norm (expected fc_norm)");
+        if (found.posEmbedPrefix != posEmbedPrefix)
+            d.add("a position embedding " + (found.posEmbedPrefix ? "with" : "without") + " the prefix tokens (expected "
+                    + (posEmbedPrefix ? "with" : "without") + ")");
+        if (found.layerScale != layerScale) d.add((found.layerScale ? "LayerScale" : "no LayerScale") + " (expected "
+                + (layerScale ? "LayerScale" : "none") + ")");
         return d;
     }
 

@@ -8,10 +8,9 @@ import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
-import io.vitq.model.SwinBackward;
 import io.vitq.model.SwinTransformer;
 import io.vitq.model.VisionTransformer;
-import io.vitq.model.VitBackward;
+import io.vitq.model.Backward;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.HeadLayout;
@@ -62,8 +61,7 @@ class SequentialCalibrationTest {
             assertNotEquals(QuantPlanJson.toJson(withInfo(par)), QuantPlanJson.toJson(withInfo(seq)), m.name());
 
             Map<String, Tensor> grads = new HashMap<>();
-            if (m instanceof SwinTransformer s) SwinBackward.run(s, IMAGES, null, BackwardSink.gradients(grads));
-            else VitBackward.run((VisionTransformer) m, IMAGES, null, BackwardSink.gradients(grads));
+            Backward.run(m, IMAGES, null, BackwardSink.gradients(grads));
             Map<String, OpQuant> prefix = new LinkedHashMap<>();
             for (String id : Calibrator.forwardOrder(m)) {
                 OpQuant expected = restated(m, id, prefix, grads.get(id).data(), cfg);

@@ -299,6 +299,7 @@ class OnnxExporterTest {
             public List<String> describe() { return List.of(); }
             public List<io.vitq.model.Linear> linears() { return List.of(); }
             public List<io.vitq.model.AttentionOp> attentionOps() { return List.of(); }
+            public List<io.vitq.model.Segment> segments() { return List.of(); }
             public Tensor forward(Tensor images, io.vitq.model.Executor ex) { return images; }
         };
         String kind = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(other, null, 17)).getMessage();

@@ -105,13 +105,14 @@ class StrictLoadingTest {
     @Test
     void leftOverTensorsAreNamed() throws IOException {
         Weights w = RandomWeights.vit(HEAD_DIM_32, 2);
+        // qk-norm and register tokens: timm ViT options vitq does not implement
         Path f = save("extra.safetensors", w, m -> {
-            m.put("fc_norm.weight", Tensor.zeros(64));
-            m.put("blocks.1.ls1.gamma", Tensor.zeros(64));
+            m.put("reg_token", Tensor.zeros(1, 4, 64));
+            m.put("blocks.1.attn.q_norm.weight", Tensor.zeros(32));
         });
         ModelException e = assertThrows(ModelException.class, () -> ModelLoader.load(f.toString(), null, withHeads(IMAGENET_EVAL, 2)));
         String m = e.getMessage();
-        assertTrue(m.contains("2 tensor(s)") && m.contains("'fc_norm.weight'") && m.contains("'blocks.1.ls1.gamma'"), m);
+        assertTrue(m.contains("2 tensor(s)") && m.contains("'reg_token'") && m.contains("'blocks.1.attn.q_norm.weight'"), m);
         // a zoo name does not lift it
         Path g = save("vit_tiny_patch16_224.extra.safetensors", ModelLoader.readWeights(TestData.VIT_TINY),
                 t -> t.put("head_dist.weight", Tensor.zeros(1000, 192)));

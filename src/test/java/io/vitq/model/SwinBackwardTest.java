@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@link SwinBackward} against central finite differences of the loss computed by an independent
+ * {@link Backward} on a Swin against central finite differences of the loss computed by an independent
  * float64 Swin forward (written below with explicit roll, window partition, per-window attention
  * with the bias table and wrap-around mask, window reverse; linear, LayerNorm, roll and patch
  * merging from {@link SwinReferenceTest.Reference}), with a perturbation injected at one element
@@ -223,7 +223,7 @@ class SwinBackwardTest {
         SwinTransformer m = swin(c, w);
         int B = img.dim(0), NC = c.numClasses();
         Map<String, Tensor> grads = new TreeMap<>();
-        VitBackward.Result res = SwinBackward.run(m, img, labels, grads);
+        Backward.Result res = Backward.run(m, img, labels, grads);
         RefSwin ref = new RefSwin(c, w, img);
         double[] l0 = ref.logits(null, 0, 0);
         for (int k = 0; k < l0.length; k++) assertEquals(l0[k], res.logits()[k], 1e-4 * (1 + Math.abs(l0[k])));
@@ -280,7 +280,7 @@ class SwinBackwardTest {
         int B = 3, NC = W7.numClasses();
         float[] plain = m.forward(img).data();
         Recorder rec = new Recorder(true);
-        VitBackward.Result res = SwinBackward.run(m, img, null, rec);
+        Backward.Result res = Backward.run(m, img, null, rec);
         assertArrayEquals(plain, res.logits(), "the backward's forward is the model's forward");
         assertArrayEquals(plain, m.forward(img).data());
         VitBackwardTest.assertOwnTopOneGradient(plain, res.targets(), rec.grads.get("head.fc"), B, NC, 1);
@@ -291,7 +291,7 @@ class SwinBackwardTest {
     void sinkOrderAndOpIds() {
         SwinTransformer m = swin(W2, 4);
         Recorder rec = new Recorder(false);
-        SwinBackward.run(m, images(2, 32, 1), null, rec);
+        Backward.run(m, images(2, 32, 1), null, rec);
         List<String> want = new ArrayList<>(List.of("head.fc"));
         SwinTransformer.Stage[] st = m.stages();
         for (int s = st.length - 1; s >= 0; s--) {
@@ -314,10 +314,10 @@ class SwinBackwardTest {
             SwinTransformer m = swin(c, 6);
             Tensor img = images(2, c.imgSize(), 2);
             Recorder full = new Recorder(true), only = new Recorder(false);
-            SwinBackward.run(m, img, null, full);
-            SwinBackward.run(m, img, null, only);
+            Backward.run(m, img, null, full);
+            Backward.run(m, img, null, only);
             Map<String, Tensor> viaMap = new HashMap<>();
-            SwinBackward.run(m, img, null, viaMap);
+            Backward.run(m, img, null, viaMap);
             assertEquals(full.order, only.order);
             for (String id : full.order) {
                 assertArrayEquals(full.grads.get(id), only.grads.get(id), id);
@@ -342,7 +342,7 @@ class SwinBackwardTest {
         for (AttentionOp a : m.attentionOps()) attn.put(a.prefix(), a);
         Map<String, float[]> probs = new HashMap<>();
         int[] seen = new int[2];
-        SwinBackward.run(m, img, null, new BackwardSink() {
+        Backward.run(m, img, null, new BackwardSink() {
             @Override
             public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
                 fwd.assertLinearOperands(op, x, out, rows);

@@ -33,16 +33,16 @@ class VitBackwardBenchTest {
         int reps = Integer.getInteger("vitq.bench.reps", 3);
         for (int warm = 0; warm < 2; warm++) {
             m.forward(img);
-            VitBackward.run(m, img, null, full);
+            Backward.run(m, img, null, full);
         }
         double fwd = Double.MAX_VALUE, grad = Double.MAX_VALUE, all = Double.MAX_VALUE;
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
             m.forward(img);
             long t1 = System.nanoTime();
-            VitBackward.run(m, img, null, gradsOnly);
+            Backward.run(m, img, null, gradsOnly);
             long t2 = System.nanoTime();
-            VitBackward.run(m, img, null, full);
+            Backward.run(m, img, null, full);
             long t3 = System.nanoTime();
             fwd = Math.min(fwd, (t1 - t0) / 1e9);
             grad = Math.min(grad, (t2 - t1) / 1e9);

@@ -250,7 +250,7 @@ class VitBackwardTest {
         ViTConfig c = m.config();
         int B = img.dim(0), NC = c.numClasses();
         Map<String, Tensor> grads = new TreeMap<>();
-        VitBackward.Result res = VitBackward.run(m, img, labels, grads);
+        Backward.Result res = Backward.run(m, img, labels, grads);
         RefVit ref = new RefVit(m);
         recoverEmbeddings(ref);
         // the float64 forward agrees with the float32 model
@@ -399,7 +399,7 @@ class VitBackwardTest {
             VisionTransformer m = tinyVit(c, 3);
             int B = 3, NC = 7;
             Map<String, Tensor> grads = new HashMap<>();
-            VitBackward.Result res = VitBackward.run(m, images(B, 32, 9), null, grads);
+            Backward.Result res = Backward.run(m, images(B, 32, 9), null, grads);
             float[] ref = m.forward(images(B, 32, 9)).data();
             assertArrayEquals(ref, res.logits(), "the backward's forward is the model's forward");
             double factor = pre == 2 ? 0.5 : 1;
@@ -436,7 +436,7 @@ class VitBackwardTest {
             ViTConfig c = new ViTConfig(64, 16, 3, 64, 2, 4, 128, 10, pre, 1e-6f);
             VisionTransformer m = VisionTransformer.load("r", c, Preprocessing.timm(64, false), RandomWeights.vit(c, 5));
             Map<String, Tensor> grads = new TreeMap<>();
-            VitBackward.Result res = VitBackward.run(m, images(4, 64, 2), null, grads);
+            Backward.Result res = Backward.run(m, images(4, 64, 2), null, grads);
             assertTrue(res.loss() > 0);
             int T = c.tokens(), D = c.dim(), last = c.depth() - 1;
             for (var e : grads.entrySet()) {
@@ -540,7 +540,7 @@ class VitBackwardTest {
         ForwardRecorder fwd = new ForwardRecorder();
         m.forward(img, fwd);
         Map<String, Integer> seen = new HashMap<>();
-        VitBackward.run(m, img, null, new BackwardSink() {
+        Backward.run(m, img, null, new BackwardSink() {
             @Override
             public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
                 fwd.assertLinearOperands(op, x, out, rows);

@@ -6,6 +6,7 @@ import io.vitq.model.AttentionOp;
 import io.vitq.model.LayerNorm;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
+import io.vitq.model.Ops;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.MatmulQuant;
@@ -16,6 +17,7 @@ import io.vitq.quant.ScaledRanges;
 import io.vitq.quant.TwinGeluOperand;
 import io.vitq.quant.TwinSoftmaxOperand;
 import io.vitq.quant.UniformOperand;
+import io.vitq.tensor.Activation;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -25,19 +27,26 @@ import static io.vitq.export.OnnxGraph.attr;
 import static io.vitq.export.OnnxGraph.attrInts;
 
 /**
- * The layers every exported model is made of (Linear with its quantized input and weight,
- * LayerNorm, GELU, the attention core with its quantized matmul operands) and the model's
- * envelope (input, output, opset, metadata). {@link VitGraph} and {@link SwinGraph} assemble them
- * in the order of the model's forward.
+ * The ONNX graph of a model, traced from its one forward ({@link Ops}): every op of the forward
+ * emits its nodes, the quantizable ones (Linear, attention matmuls) with the QuantizeLinear /
+ * DequantizeLinear pairs of the plan ({@link QdqEmitter}). No code here knows an architecture:
+ * ViT, DeiT and Swin are whatever their segments call. Values are {@code [N, tokens, channels]}
+ * (or {@code [N, channels]} when pooled; the images {@code [N, C, S, S]}), N dynamic.
  */
-abstract class ModelGraph {
-    protected final Model model;
-    protected final QuantPlan plan;
-    protected final int opset;
-    protected final OnnxGraph g;
-    protected final QdqEmitter qdq;
+final class OnnxTracer implements Ops<OnnxTracer.Value> {
 
-    ModelGraph(Model model, QuantPlan plan, int opset) {
+    /** A graph value: {@code [N, tokens, cols]}, or {@code [N, cols]} when {@code tokens} is 0. */
+    record Value(String name, int tokens, int cols) {
+        int rank() { return tokens == 0 ? 2 : 3; }
+    }
+
+    private final Model model;
+    private final QuantPlan plan;
+    private final int opset;
+    private final OnnxGraph g;
+    private final QdqEmitter qdq;
+
+    OnnxTracer(Model model, QuantPlan plan, int opset) {
         this.model = model;
         this.plan = plan;
         this.opset = opset;
@@ -45,26 +54,25 @@ abstract class ModelGraph {
         this.qdq = new QdqEmitter(g);
     }
 
-    /** The graph from {@link OnnxExporter#INPUT} [N, C, S, S] to the logits value, added in forward order. */
-    abstract String body(String images);
-
-    abstract int inChans();
-
-    abstract int imgSize();
-
+    /** The whole model: input images [N, C, S, S], the traced forward, output logits [N, classes]. */
     Onnx.ModelProto build() {
-        int S = imgSize();
-        g.proto().addInput(tensorInfo(OnnxExporter.INPUT, "batch", inChans(), S, S));
+        var a = model.spec().architecture();
+        int S = a.imgSize(), C = a.inChans();
+        g.proto().addInput(tensorInfo(OnnxExporter.INPUT, "batch", C, S, S));
         g.unique(OnnxExporter.INPUT);
-        String logits = body(OnnxExporter.INPUT);
+        Value logits = Ops.forward(model, new Value(OnnxExporter.INPUT, -1, C), this);
+        if (logits.tokens() != 0 || logits.cols() != model.numClasses()) {
+            throw new IllegalStateException(model.name() + ": the traced forward ends in " + logits + ", not [N, "
+                    + model.numClasses() + "] logits");
+        }
         // the graph output gets its public name
-        String out = g.node("Identity", OnnxExporter.OUTPUT, logits);
+        String out = g.node("Identity", OnnxExporter.OUTPUT, logits.name());
         g.proto().addOutput(tensorInfo(out, "batch", model.numClasses()));
         Onnx.ModelProto.Builder m = Onnx.ModelProto.newBuilder()
                 .setIrVersion(OnnxExporter.irVersion(opset))
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
                 .setProducerName(OnnxExporter.PRODUCER).setProducerVersion(OnnxExporter.PRODUCER_VERSION)
-                .setDocString(doc())
+                .setDocString(doc(C, S))
                 .setGraph(g.proto());
         meta(m, "vitq.model", model.name());
         meta(m, "vitq.preprocessing", model.preprocessing().describe());
@@ -73,10 +81,10 @@ abstract class ModelGraph {
         return m.build();
     }
 
-    private String doc() {
+    private String doc(int C, int S) {
         return String.format(Locale.ROOT, "%s exported by vitq %s: input '%s' [N, %d, %d, %d] preprocessed as %s; output '%s'"
-                        + " [N, %d] logits. %s", model.name(), OnnxExporter.PRODUCER_VERSION, OnnxExporter.INPUT, inChans(),
-                imgSize(), imgSize(), model.preprocessing().describe(), OnnxExporter.OUTPUT, model.numClasses(),
+                        + " [N, %d] logits. %s", model.name(), OnnxExporter.PRODUCER_VERSION, OnnxExporter.INPUT, C, S, S,
+                model.preprocessing().describe(), OnnxExporter.OUTPUT, model.numClasses(),
                 plan == null ? "Float model." : "Quantized (" + plan.info().method() + ", " + plan.info().bitsLabel()
                         + ") as QuantizeLinear/DequantizeLinear pairs; the twin quantizers as two QDQ branches and Where.");
     }
@@ -94,14 +102,126 @@ abstract class ModelGraph {
                         .setShape(shape))).build();
     }
 
+    // ================================================================ the forward's ops
+
+    @Override
+    public Value patchEmbed(Linear proj, Value images, int channels, int size, int patch) {
+        int G = size / patch;
+        return new Value(patchEmbed(images.name(), proj, channels, patch), G * G, proj.out());
+    }
+
+    @Override
+    public Value prependTokens(Value x, List<float[]> tokens) {
+        int pre = tokens.size(), D = x.cols();
+        if (pre == 0) return x;
+        float[] t = new float[pre * D];
+        for (int i = 0; i < pre; i++) System.arraycopy(tokens.get(i), 0, t, i * D, D);
+        String prefix = g.floats(pre == 2 ? "cls_token+dist_token" : "cls_token", t, 1, pre, D);
+        String shape = g.node("Shape", "batch/shape", x.name());
+        String batch = g.node("Gather", "batch/size", List.of(shape, g.longs(new long[] {0}, 1)), attr("axis", 0L));
+        String prefixShape = g.node("Concat", "prefix/shape", List.of(batch, g.longs(new long[] {pre, D}, 2)), attr("axis", 0L));
+        String expanded = g.node("Expand", "prefix/tokens", List.of(prefix, prefixShape));
+        return new Value(g.node("Concat", "prefix", List.of(expanded, x.name()), attr("axis", 1L)), x.tokens() + pre, D);
+    }
+
+    @Override
+    public Value addPosition(Value x, float[] pos) {
+        String p = g.floats("pos_embed", pos, 1, x.tokens(), x.cols());
+        return new Value(g.node("Add", "pos_embed/add", List.of(x.name(), p)), x.tokens(), x.cols());
+    }
+
+    @Override
+    public Value layerNorm(LayerNorm ln, Value x) { return same(x, layerNorm(x.name(), ln)); }
+
+    @Override
+    public Value linear(Linear op, Value x, Activation act) {
+        if (act != Activation.NONE && act != Activation.GELU) throw new IllegalArgumentException(op.id() + ": activation " + act);
+        return new Value(linear(x, op, act == Activation.GELU), x.tokens(), op.out());
+    }
+
+    @Override
+    public Value addLinear(Value residual, Linear op, Value x) {
+        return add(residual, linear(op, x, Activation.NONE));
+    }
+
+    @Override
+    public Value add(Value residual, Value y) {
+        return same(residual, g.node("Add", "residual", List.of(residual.name(), y.name())));
+    }
+
+    @Override
+    public Value scale(Value x, float[] gamma) {
+        return same(x, g.node("Mul", "layer_scale", List.of(x.name(), g.floats("layer_scale.gamma", gamma, gamma.length))));
+    }
+
+    @Override
+    public Value attention(AttentionOp op, Value qkv) {
+        return new Value(attention(qkv.name(), op, op.prefix(), qkv.tokens()), qkv.tokens(), op.spec().dim());
+    }
+
+    @Override
+    public Value permuteRows(Value x, int[] order) {
+        return same(x, g.node("Gather", "permute", List.of(x.name(), indices("permute.order", order)), attr("axis", 1L)));
+    }
+
+    @Override
+    public Value addPermuted(Value residual, Value y, int[] order) {
+        int[] inverse = new int[order.length];
+        for (int r = 0; r < order.length; r++) inverse[order[r]] = r;
+        String back = g.node("Gather", "unpermute", List.of(y.name(), indices("permute.inverse", inverse)), attr("axis", 1L));
+        return same(residual, g.node("Add", "residual", List.of(residual.name(), back)));
+    }
+
+    @Override
+    public Value mergePatches(Value x, int res) {
+        int r = res / 2, L = r * r, C4 = 4 * x.cols();
+        int[] src = new int[4 * L];
+        // timm's x0 = x[0::2, 0::2], x1 = x[1::2, 0::2], x2 = x[0::2, 1::2], x3 = x[1::2, 1::2]: part k = 2 dx + dy
+        for (int o = 0; o < L; o++)
+            for (int k = 0; k < 4; k++) src[o * 4 + k] = (2 * (o / r) + (k & 1)) * res + 2 * (o % r) + (k >> 1);
+        String gathered = g.node("Gather", "merge/gather", List.of(x.name(), indices("merge.neighbours", src)), attr("axis", 1L));
+        return new Value(g.node("Reshape", "merge/concat", List.of(gathered, g.longs(new long[] {-1, L, C4}, 3))), L, C4);
+    }
+
+    @Override
+    public Value token(Value x, int index) {
+        String t = g.node("Gather", index == 0 ? "cls" : "token_" + index, List.of(x.name(), g.longs(new long[] {index})),
+                attr("axis", 1L));
+        return new Value(t, 0, x.cols());
+    }
+
+    @Override
+    public Value meanTokens(Value x, int first) {
+        String in = x.name();
+        if (first > 0) {
+            in = g.node("Slice", "pool/tokens", List.of(in, g.longs(new long[] {first}, 1),
+                    g.longs(new long[] {Integer.MAX_VALUE}, 1), g.longs(new long[] {1}, 1)));
+        }
+        // ReduceMean takes its axes as an attribute up to opset 17, as an input from 18 on
+        String pooled = opset >= 18
+                ? g.node("ReduceMean", "pool", List.of(in, g.longs(new long[] {1}, 1)), attr("keepdims", 0L))
+                : g.node("ReduceMean", "pool", in, attrInts("axes", 1), attr("keepdims", 0L));
+        return new Value(pooled, 0, x.cols());
+    }
+
+    @Override
+    public Value average(Value a, Value b) {
+        String sum = g.node("Add", "head_sum", List.of(a.name(), b.name()));
+        return same(a, g.node("Div", "head_mean", List.of(sum, g.scalar(2f))));
+    }
+
+    private static Value same(Value like, String name) { return new Value(name, like.tokens(), like.cols()); }
+
     // ---------------------------------------------------------------- patch embedding
 
+    // ================================================================ layer emitters
+
     /** {@code patch_embed.proj}: the image (QDQ'd if the plan says so) through a Conv with kernel = stride = p, as tokens [N, G*G, D]. */
-    String patchEmbed(String images, Linear proj, int patch) {
+    private String patchEmbed(String images, Linear proj, int inChans, int patch) {
         LinearQuant lq = linearQuant(proj.id());
         String img = images;
         if (lq != null && lq.input() != null) img = input(img, proj.id() + "/input", lq.input(), 4);
-        List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans(), patch, patch}, 0)));
+        List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans, patch, patch}, 0)));
         float[] pb = bias(proj, lq);
         if (pb != null) in.add(g.floats(proj.id() + ".bias", pb, proj.out()));
         String conv = g.node("Conv", proj.id(), in, attrInts("kernel_shape", patch, patch), attrInts("strides", patch, patch));
@@ -116,7 +236,7 @@ abstract class ModelGraph {
      * (ViT: one group per image; Swin: the windows, in window order), output [N, rowsPerImage, D].
      * q, k, v are [G, H, T, d] after the split; per-head operands are quantized on axis 1.
      */
-    String attention(String qkv, AttentionOp op, String scope, int rowsPerImage) {
+    private String attention(String qkv, AttentionOp op, String scope, int rowsPerImage) {
         var s = op.spec();
         int T = s.tokens(), H = s.heads(), d = s.headDim(), D = s.dim();
         MatmulQuant m1 = matmulQuant(op.matmul1Id()), m2 = matmulQuant(op.matmul2Id());
@@ -176,7 +296,7 @@ abstract class ModelGraph {
 
     // ---------------------------------------------------------------- layers
 
-    String layerNorm(String x, LayerNorm ln) {
+    private String layerNorm(String x, LayerNorm ln) {
         int D = ln.dim();
         String gamma = g.floats(ln.id() + ".weight", ln.weight(), D), beta = g.floats(ln.id() + ".bias", ln.bias(), D);
         if (opset >= 17) {
@@ -192,10 +312,10 @@ abstract class ModelGraph {
     }
 
     /** {@code act(QDQ(x) · DQ(W)ᵀ + b)} over the last axis of a rank-3 (tokens) or rank-2 (pooled) tensor. */
-    String linear(String x, Linear op, boolean gelu) {
+    private String linear(Value x, Linear op, boolean gelu) {
         LinearQuant lq = linearQuant(op.id());
-        String in = x;
-        if (lq != null && lq.input() != null) in = input(x, op.id() + "/input", lq.input(), 3);
+        String in = x.name();
+        if (lq != null && lq.input() != null) in = input(in, op.id() + "/input", lq.input(), x.rank());
         String y = g.node("MatMul", op.id() + "/matmul", List.of(in, weight(op, lq, new long[] {op.in(), op.out()}, 1)));
         float[] b = bias(op, lq);
         if (b != null) y = g.node("Add", op.id(), List.of(y, g.floats(op.id() + ".bias", b, op.out())));
@@ -276,16 +396,16 @@ abstract class ModelGraph {
         return g.int32s(id + ".weight_zero_point", new int[Math.max(n, 1)], n == 0 ? new long[0] : new long[] {n});
     }
 
-    LinearQuant linearQuant(String id) {
+    private LinearQuant linearQuant(String id) {
         return plan != null && plan.op(id) instanceof LinearQuant l ? l : null;
     }
 
-    MatmulQuant matmulQuant(String id) {
+    private MatmulQuant matmulQuant(String id) {
         return plan != null && plan.op(id) instanceof MatmulQuant m ? m : null;
     }
 
     /** An int64 index vector for Gather. */
-    String indices(String name, int[] idx) {
+    private String indices(String name, int[] idx) {
         long[] l = new long[idx.length];
         for (int i = 0; i < idx.length; i++) l[i] = idx[i];
         return g.int64s(name, l, idx.length);
