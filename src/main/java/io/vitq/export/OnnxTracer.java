@@ -14,8 +14,6 @@ import io.vitq.quant.OperandQuant;
 import io.vitq.quant.QuantPlan;
 import io.vitq.quant.QuantPlanJson;
 import io.vitq.quant.ScaledRanges;
-import io.vitq.quant.TwinGeluOperand;
-import io.vitq.quant.TwinSoftmaxOperand;
 import io.vitq.quant.UniformOperand;
 import io.vitq.tensor.Activation;
 
@@ -258,14 +256,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         if (scaleScores) scores = g.node("Mul", scope + "/scale", List.of(scores, g.scalar(s.scale())));
         if (op.bias() != null) scores = addBias(scores, op, scope);
         String probs = g.node("Softmax", scope + "/softmax", scores, attr("axis", -1L));
-        if (m2 != null && m2.a() != null) {
-            String id = op.matmul2Id() + "/a";
-            probs = switch (m2.a()) {
-                case TwinSoftmaxOperand t -> qdq.twinSoftmax(probs, id, t);
-                case UniformOperand u -> qdq.uniform(probs, id, u, 1, 4);
-                case TwinGeluOperand t -> throw new IllegalStateException(id + ": twin GELU on probabilities");
-            };
-        }
+        if (m2 != null && m2.a() != null) probs = m2.a().toOnnx(qdq, probs, op.matmul2Id() + "/a", 1, 4);
         if (m2 != null && m2.b() != null) v = headOperand(v, op.matmul2Id() + "/b", m2.b());
         String out = g.node("MatMul", op.matmul2Id(), List.of(probs, v)); // [G, H, T, d]
         String tokens = g.node("Transpose", scope + "/merge_heads", out, attrInts("perm", 0, 2, 1, 3));
@@ -288,10 +279,9 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         return g.node("Gather", name, List.of(parts, g.longs(new long[] {index})), attr("axis", 0L));
     }
 
-    /** A q, k or v operand [G, H, T, d]: uniform per head (axis 1) or per tensor. */
+    /** A q, k or v operand [G, H, T, d]: per head on axis 1, or per tensor. */
     private String headOperand(String x, String scope, OperandQuant o) {
-        if (!(o instanceof UniformOperand u)) throw new IllegalStateException(scope + ": " + o.quantizerName());
-        return qdq.uniform(x, scope, u, 1, 4);
+        return o.toOnnx(qdq, x, scope, 1, 4);
     }
 
     // ---------------------------------------------------------------- layers
@@ -327,13 +317,9 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         return lq == null ? op.bias() : lq.effectiveBias(op.bias());
     }
 
-    /** A Linear input: uniform per tensor or twin GELU (what {@link LinearQuant} allows). */
+    /** A Linear input (per tensor). */
     private String input(String x, String scope, OperandQuant o, int rank) {
-        return switch (o) {
-            case UniformOperand u -> qdq.uniform(x, scope, u, -1, rank);
-            case TwinGeluOperand t -> qdq.twinGelu(x, scope, t, rank);
-            case TwinSoftmaxOperand t -> throw new IllegalStateException(scope + ": twin softmax on a Linear input");
-        };
+        return o.toOnnx(qdq, x, scope, -1, rank);
     }
 
     /** {@code 0.5 x (1 + erf(x / √2))}. */

@@ -2,11 +2,7 @@ package io.vitq.export;
 
 import io.vitq.export.proto.Onnx.AttributeProto;
 import io.vitq.export.proto.Onnx.TensorProto;
-import io.vitq.quant.Granularity;
-import io.vitq.quant.TwinGeluOperand;
-import io.vitq.quant.TwinSoftmaxOperand;
-import io.vitq.quant.TwinSoftmaxQuantizer;
-import io.vitq.quant.UniformOperand;
+import io.vitq.quant.QdqGraph;
 
 import java.util.List;
 
@@ -49,7 +45,7 @@ import static io.vitq.export.OnnxGraph.attr;
  * narrower clamps here that needs a scale below about 1e-9, which calibration gives only to
  * all-zero tensors, where it makes no difference.
  */
-final class QdqEmitter {
+final class QdqEmitter implements QdqGraph {
     /** How k-bit codes are stored at this opset: the integer type and its saturation bounds, or emulated. */
     record CodeType(TensorProto.DataType type, long min, long max) {}
 
@@ -66,55 +62,28 @@ final class QdqEmitter {
         return g.opset() >= 21 ? INT16 : null;
     }
 
-    /**
-     * Uniform fake quantization of {@code x} with one scale (per tensor) or {@code scales.length}
-     * scales along {@code axis} of a tensor of rank {@code rank}.
-     */
-    String uniform(String x, String scope, UniformOperand u, int axis, int rank) {
-        long min = -(1L << (u.bits() - 1)), max = (1L << (u.bits() - 1)) - 1;
-        boolean perTensor = u.granularity() == Granularity.PER_TENSOR;
-        return qdq(x, scope, u.scales(), perTensor ? -1 : axis, rank, u.bits(), min, max, true, true);
+    // ---------------------------------------------------------------- QdqGraph: what quantizer kinds compose
+
+    @Override
+    public String less(String x, float c, String scope) { return g.node("Less", scope, List.of(x, g.scalar(c))); }
+
+    @Override
+    public String where(String condition, String ifTrue, String ifFalse, String scope) {
+        return g.node("Where", scope, List.of(condition, ifTrue, ifFalse));
     }
 
-    /** Twin softmax on probabilities p (≥ 0, ≤ 1), either mode. */
-    String twinSoftmax(String p, String scope, TwinSoftmaxOperand t) {
-        TwinSoftmaxQuantizer q = t.quantizer();
-        long levels = q.levels();
-        float small = q.smallStep(), split = q.split();
-        if (t.mode() == TwinSoftmaxQuantizer.Mode.CLEAN) {
-            // small range: selected only for p < s, whose codes are at most rint(s / Δ_R1) = L
-            String lo = qdq(p, scope + "/twin_small", new float[] {small}, -1, 4, t.bits(), 0, levels, false, false);
-            String hi = largeRange(p, scope + "/twin_large", levels, t.bits());
-            String cond = g.node("Less", scope + "/twin_is_small", List.of(p, g.scalar(split)));
-            return g.node("Where", scope + "/twin_softmax", List.of(cond, lo, hi));
-        }
-        String hiIn = g.node("Clip", scope + "/quirk_large_in", List.of(p, g.scalar(split), g.scalar(1f)));
-        String hi = largeRange(hiIn, scope + "/quirk_large", levels, t.bits());
-        String loIn = g.node("Clip", scope + "/quirk_small_in", List.of(p, g.scalar(0f), g.scalar(split)));
-        String lo = qdq(loIn, scope + "/quirk_small", new float[] {small}, -1, 4, t.bits(), 0, levels, false, false);
-        return g.node("Add", scope + "/twin_softmax_quirk", List.of(hi, lo));
-    }
+    @Override
+    public String mul(String x, float c, String scope) { return g.node("Mul", scope, List.of(x, g.scalar(c))); }
 
-    /**
-     * The large range, step 1 / L, as vitq computes it: {@code clamp(rint(p · L), 0, L) / L}, i.e.
-     * {@code Mul(L)}, a QDQ with step 1 (the codes are the R2 magnitudes) and {@code Div(L)}. A
-     * QDQ with scale fl(1/L) would compute {@code rint(p / fl(1/L)) · fl(1/L)}, one ulp off for
-     * about 6 % of the probabilities and a different code for about one in a million.
-     */
-    private String largeRange(String p, String scope, long levels, int bits) {
-        String scaled = g.node("Mul", scope + "/times_levels", List.of(p, g.scalar((float) levels)));
-        String codes = qdq(scaled, scope, new float[] {1f}, -1, 4, bits, 0, levels, false, true);
-        return g.node("Div", scope + "/over_levels", List.of(codes, g.scalar((float) levels)));
-    }
+    @Override
+    public String div(String x, float c, String scope) { return g.node("Div", scope, List.of(x, g.scalar(c))); }
 
-    /** Twin GELU on a post-GELU activation. */
-    String twinGelu(String x, String scope, TwinGeluOperand t, int rank) {
-        long half = 1L << (t.bits() - 1);
-        // the negative branch is selected for x < 0 only (codes ≤ 0), the positive one for x ≥ 0 (codes ≥ 0)
-        String neg = qdq(x, scope + "/twin_neg", new float[] {t.negativeStep()}, -1, rank, t.bits(), -half, 0, true, false);
-        String pos = qdq(x, scope + "/twin_pos", new float[] {t.positiveStep()}, -1, rank, t.bits(), 0, half - 1, false, true);
-        String cond = g.node("Less", scope + "/twin_is_neg", List.of(x, g.scalar(0f)));
-        return g.node("Where", scope + "/twin_gelu", List.of(cond, neg, pos));
+    @Override
+    public String add(String a, String b, String scope) { return g.node("Add", scope, List.of(a, b)); }
+
+    @Override
+    public String clip(String x, float lo, float hi, String scope) {
+        return g.node("Clip", scope, List.of(x, g.scalar(lo), g.scalar(hi)));
     }
 
     /**
@@ -124,8 +93,10 @@ final class QdqEmitter {
      *
      * @param axis -1 for one scale, else the axis of the per-axis scales in a tensor of rank {@code rank}
      */
-    String qdq(String x, String scope, float[] scales, int axis, int rank, int bits, long min, long max,
-               boolean lowReachable, boolean highReachable) {
+    @Override
+    public String qdq(String x, String scope, float[] scales, int zeroPoint, int axis, int rank, int bits, long min, long max,
+                      boolean lowReachable, boolean highReachable) {
+        if (zeroPoint != 0) throw new IllegalArgumentException(scope + ": zero points are not exported");
         CodeType type = activationType(bits);
         if (type == null) return emulated(x, scope, scales, axis, rank, min, max);
         boolean clipLow = lowReachable && min > type.min(), clipHigh = highReachable && max < type.max();

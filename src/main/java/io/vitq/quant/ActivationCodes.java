@@ -1,4 +1,4 @@
-package io.vitq.runtime;
+package io.vitq.quant;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  * 2^8) and converted once. Every method returns false when the input holds NaN or an infinity
  * (the caller reports it with the op id).
  */
-final class ActivationCodes {
+public final class ActivationCodes {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> IS = IntVector.SPECIES_512;
     private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
@@ -213,7 +213,7 @@ final class ActivationCodes {
     }
 
     /** The first non-finite value of a range, for the error message. */
-    static String describeNonFinite(float[] x, int off, int len) {
+    public static String describeNonFinite(float[] x, int off, int len) {
         for (int i = 0; i < len; i++)
             if (!Float.isFinite(x[off + i])) return x[off + i] + " at index " + i;
         return "a non-finite value";

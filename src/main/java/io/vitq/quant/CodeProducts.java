@@ -36,11 +36,12 @@ final class CodeProducts {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
 
     /**
-     * One Linear op, prepared: weight codes packed as floats and, per output column, the
-     * dequantization factor of each accumulation ({@code cs2} null unless the split form).
-     * {@code shift >= 0}: twin GELU shift form, {@code acc = acc_neg + acc_pos · 2^shift} in units of Δneg.
+     * One Linear op, prepared: weight codes packed as floats, its input's code form and, per output
+     * column, the dequantization factor of each component's accumulation ({@code cs2} null unless
+     * the split form). {@code shift >= 0}: the shift form, {@code acc = acc_fine + acc_coarse · 2^shift}
+     * in units of the fine step.
      */
-    private record LinearCodes(float[] source, PackedB weight, float[] cs1, float[] cs2, int shift) {}
+    private record LinearCodes(float[] source, PackedB weight, CodeForm form, float[] cs1, float[] cs2, int shift) {}
 
     private final ConcurrentHashMap<String, LinearCodes> linears = new ConcurrentHashMap<>();
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -53,11 +54,24 @@ final class CodeProducts {
         static float[] grow(float[] a, int n) { return a.length >= n ? a : new float[n]; }
     }
 
-    /** True for attention whose two matmuls each quantize both operands or neither, softmax twin clean. */
+    /** True for attention whose two matmuls each quantize both operands or neither, every operand with a code form. */
     static boolean supports(MatmulQuant mm1, MatmulQuant mm2) {
-        for (MatmulQuant m : new MatmulQuant[] {mm1, mm2})
-            if (m != null && (m.a() == null) != (m.b() == null)) return false;
-        return !(mm2 != null && mm2.a() instanceof TwinSoftmaxOperand t && t.mode() != TwinSoftmaxQuantizer.Mode.CLEAN);
+        for (MatmulQuant m : new MatmulQuant[] {mm1, mm2}) {
+            if (m == null) continue;
+            if ((m.a() == null) != (m.b() == null)) return false;
+            for (OperandQuant o : m.operands()) if (o.codeFormMissing() != null) return false;
+        }
+        return true;
+    }
+
+    /**
+     * Whether a two-component operand of {@code bitsA} bits enters a product with {@code bitsB}-bit
+     * codes over {@code k} terms in the shift form (the integer runtime's rule: codes of at most 8
+     * bits, a power-of-two step ratio, the int32 bound).
+     */
+    static boolean shiftForm(CodeForm f, int bitsA, int k, int bitsB) {
+        return f.components() == 2 && f.shift() >= 0 && bitsA <= 8 && bitsB <= 8
+                && ShiftForm.fitsInt32(k, f.maxAbs(true), 1L << (bitsB - 1));
     }
 
     // ---- Linear ----
@@ -71,35 +85,27 @@ final class CodeProducts {
         Scratch s = SCRATCH.get();
         float[] a1 = s.a1 = Scratch.grow(s.a1, m * in), acc1 = s.acc1 = Scratch.grow(s.acc1, m * out);
         float[] a2 = null, acc2 = null;
-        switch (lq.input()) {
-            case UniformOperand u -> {
-                UniformQuantizer q = u.quantizer();
-                float step = u.scale(0);
-                Parallel.forRange(m, 64, (r0, r1) -> q.codeValues(id, step, x, r0 * in, a1, r0 * in, (r1 - r0) * in));
-            }
-            case TwinGeluOperand g -> {
-                TwinGeluQuantizer q = g.quantizer();
-                float[] neg = a2 = s.a2 = Scratch.grow(s.a2, m * in);
-                acc2 = s.acc2 = Scratch.grow(s.acc2, m * out);
-                Parallel.forRange(m, 64, (r0, r1) -> q.codeValues(id, x, r0 * in, a1, neg, r0 * in, (r1 - r0) * in));
-            }
-            case TwinSoftmaxOperand t -> throw new IllegalArgumentException(id + ": twin softmax is not a Linear input quantizer");
-            case null -> throw new IllegalArgumentException(id + ": float input has no code products");
+        CodeForm f = lc.form;
+        if (f.components() == 2) {
+            a2 = s.a2 = Scratch.grow(s.a2, m * in);
+            acc2 = s.acc2 = Scratch.grow(s.acc2, m * out);
         }
+        float[] second = a2;
+        Parallel.forRange(m, 64, (r0, r1) -> f.encodeFloats(id, x, r0 * in, (r1 - r0) * in, a1, second, r0 * in));
         Gemm.gemm(a1, 0, in, m, lc.weight, acc1, 0, out, null, Activation.NONE, false, true);
         if (a2 != null) Gemm.gemm(a2, 0, in, m, lc.weight, acc2, 0, out, null, Activation.NONE, false, true);
-        if (lc.shift >= 0) { // acc1 holds the positive range, acc2 the negative one: combine in Δneg units
+        if (lc.shift >= 0) { // the coarse range's sums in fine units: one rounding, as the int32 sum's conversion
             float mult = Math.scalb(1f, lc.shift);
-            float[] pos = acc1, neg = acc2;
+            float[] fine = acc1, coarse = acc2;
             Parallel.forRange(m, 64, (r0, r1) -> {
-                for (int i = r0 * out; i < r1 * out; i++) pos[i] = neg[i] + pos[i] * mult;
+                for (int i = r0 * out; i < r1 * out; i++) fine[i] = fine[i] + coarse[i] * mult;
             });
             acc2 = null;
         }
-        float[] second = acc2;
+        float[] secondAcc = acc2;
         boolean gelu = act == Activation.GELU;
         Parallel.forRange(m, 16, (r0, r1) ->
-                epilogue(acc1, lc.cs1, second, lc.cs2, out, r0, r1, out, bias, y, accumulate, gelu));
+                epilogue(acc1, lc.cs1, secondAcc, lc.cs2, out, r0, r1, out, bias, y, accumulate, gelu));
     }
 
     private LinearCodes prepared(Linear op, LinearQuant lq) {
@@ -117,28 +123,14 @@ final class CodeProducts {
         for (int i = 0; i < codes.length; i++) wc[i] = codes[i];
         float[] rowScale = new float[out];
         for (int r = 0; r < out; r++) rowScale[r] = w.scale(w.granularity().scaleIndexOfRow(r, out, w.scaleCount()));
-        float u1, u2 = Float.NaN;
-        int shift = -1;
-        switch (lq.input()) {
-            case UniformOperand u -> u1 = u.scale(0);
-            case TwinGeluOperand g -> {
-                TwinGeluQuantizer q = g.quantizer();
-                if (ShiftForm.applies(q, in, w.bits())) {
-                    shift = q.shift();
-                    u1 = q.negativeStep();
-                } else {
-                    u1 = q.positiveStep();
-                    u2 = q.negativeStep();
-                }
-            }
-            default -> throw new IllegalArgumentException(op.id() + ": no code products for input " + lq.input());
-        }
-        float[] cs1 = new float[out], cs2 = Float.isNaN(u2) ? null : new float[out];
+        CodeForm f = lq.input().codeForm(op.id(), 0, 1f, false);
+        boolean shift = shiftForm(f, lq.input().bits(), in, w.bits());
+        float[] cs1 = new float[out], cs2 = f.components() == 2 && !shift ? new float[out] : null;
         for (int r = 0; r < out; r++) {
-            cs1[r] = u1 * rowScale[r];
-            if (cs2 != null) cs2[r] = u2 * rowScale[r];
+            cs1[r] = f.unit(0) * rowScale[r];
+            if (cs2 != null) cs2[r] = f.unit(1) * rowScale[r];
         }
-        return new LinearCodes(op.weight(), PackedB.packTransposed(wc, 0, in, out, in), cs1, cs2, shift);
+        return new LinearCodes(op.weight(), PackedB.packTransposed(wc, 0, in, out, in), f, cs1, cs2, shift ? f.shift() : -1);
     }
 
     /**
@@ -175,17 +167,25 @@ final class CodeProducts {
         AttentionKernel.Spec s = op.spec();
         final int H = s.heads();
         MatmulQuant m1 = mm1 != null && mm1.a() != null ? mm1 : null, m2 = mm2 != null && mm2.a() != null ? mm2 : null;
-        float[] qSteps = m1 == null ? null : ((UniformOperand) m1.a()).headScales(H);
-        float[] kSteps = m1 == null ? null : ((UniformOperand) m1.b()).headScales(H);
-        float[] vSteps = m2 == null ? null : ((UniformOperand) m2.b()).headScales(H);
-        float[] pSteps = m2 != null && m2.a() instanceof UniformOperand p ? p.headScales(H) : null;
-        Parallel.forEach(groups * H, task ->
-                head(op, m1, m2, qSteps, kSteps, pSteps, vSteps, qkv, task / H, task % H, out));
+        // per head: the code forms of q, k (Swin's pre-scale is applied to q before its codes), the probabilities and v
+        CodeForm[] qf = new CodeForm[H], kf = new CodeForm[H], pf = new CodeForm[H], vf = new CodeForm[H];
+        for (int h = 0; h < H; h++) {
+            if (m1 != null) {
+                qf[h] = m1.a().codeForm(op.matmul1Id(), h, 1f, false);
+                kf[h] = m1.b().codeForm(op.matmul1Id(), h, 1f, false);
+            }
+            if (m2 != null) {
+                pf[h] = m2.a().codeForm(op.matmul2Id(), h, 1f, false);
+                vf[h] = m2.b().codeForm(op.matmul2Id(), h, 1f, false);
+            }
+        }
+        boolean shift = m2 != null && shiftForm(pf[0], m2.a().bits(), s.tokens(), m2.b().bits());
+        Parallel.forEach(groups * H, task -> head(op, qf, kf, pf, vf, shift, qkv, task / H, task % H, out));
     }
 
     /** One (group, head), as the integer runtime computes it with int32 sums. */
-    private static void head(AttentionOp op, MatmulQuant m1, MatmulQuant m2, float[] qSteps, float[] kSteps,
-                             float[] pSteps, float[] vSteps, float[] qkv, int g, int h, float[] out) {
+    private static void head(AttentionOp op, CodeForm[] qf, CodeForm[] kf, CodeForm[] pf, CodeForm[] vf, boolean shift,
+                             float[] qkv, int g, int h, float[] out) {
         AttentionKernel.Spec sp = op.spec();
         final int T = sp.tokens(), d = sp.headDim(), D = sp.dim(), ld = 3 * D, rowBase = g * T * ld;
         final int qCol = rowBase + h * d, kCol = rowBase + D + h * d, vCol = rowBase + 2 * D + h * d;
@@ -194,12 +194,11 @@ final class CodeProducts {
         float softmaxScale = sp.scale();
 
         // ---- scores S = q . k^T ----
-        if (m1 == null) {
+        if (qf[h] == null) {
             sc.kT.repackTransposed(qkv, kCol, ld, T, d);
             Gemm.gemm(qkv, qCol, ld, T, sc.kT, S, 0, T, null, Activation.NONE, false, false);
         } else {
             String id = op.matmul1Id();
-            UniformQuantizer qq = ((UniformOperand) m1.a()).quantizer(), kq = ((UniformOperand) m1.b()).quantizer();
             float[] q = sc.q = Scratch.grow(sc.q, T * d), k = sc.k = Scratch.grow(sc.k, T * d);
             float[] row = sc.row = Scratch.grow(sc.row, d);
             float pre = op.qPrescaled() ? sp.scale() : 1f; // Swin quantizes q * scale (timm's order)
@@ -207,15 +206,15 @@ final class CodeProducts {
             for (int t = 0; t < T; t++) {
                 if (pre != 1f) {
                     for (int e = 0; e < d; e++) row[e] = qkv[qCol + t * ld + e] * pre;
-                    qq.codeValues(id, qSteps[h], row, 0, q, t * d, d);
+                    qf[h].encodeFloats(id, row, 0, d, q, null, t * d);
                 } else {
-                    qq.codeValues(id, qSteps[h], qkv, qCol + t * ld, q, t * d, d);
+                    qf[h].encodeFloats(id, qkv, qCol + t * ld, d, q, null, t * d);
                 }
-                kq.codeValues(id, kSteps[h], qkv, kCol + t * ld, k, t * d, d);
+                kf[h].encodeFloats(id, qkv, kCol + t * ld, d, k, null, t * d);
             }
             sc.kT.repackTransposed(k, 0, d, T, d);
             Gemm.gemm(q, 0, d, T, sc.kT, S, 0, T, null, Activation.NONE, false, false);
-            float unit = qSteps[h] * kSteps[h];
+            float unit = qf[h].unit(0) * kf[h].unit(0);
             for (int i = 0; i < T * T; i++) S[i] = unit * S[i];
         }
         float[] bias = op.bias();
@@ -224,40 +223,34 @@ final class CodeProducts {
 
         // ---- out = P . v ----
         int oOff = g * T * D + h * d;
-        if (m2 == null) {
+        if (pf[h] == null) {
             sc.vp.repack(qkv, vCol, ld, T, d);
             Gemm.gemm(S, 0, T, T, sc.vp, out, oOff, D, null, Activation.NONE, false, false);
             return;
         }
         String id = op.matmul2Id();
-        float vStep = vSteps[h];
-        UniformQuantizer vq = ((UniformOperand) m2.b()).quantizer();
+        float vStep = vf[h].unit(0);
         float[] v = sc.v = Scratch.grow(sc.v, T * d);
-        for (int t = 0; t < T; t++) vq.codeValues(id, vStep, qkv, vCol + t * ld, v, t * d, d);
+        for (int t = 0; t < T; t++) vf[h].encodeFloats(id, qkv, vCol + t * ld, d, v, null, t * d);
         sc.vp.repack(v, 0, d, T, d);
         float[] acc1 = sc.acc1 = Scratch.grow(sc.acc1, 2 * T * d);   // acc1 [0, T d), acc2 [T d, 2 T d)
         final int a2 = T * d;
-        float c1, c2 = 0f;
+        CodeForm p = pf[h];
+        float c1 = p.unit(0) * vStep, c2 = 0f;
         boolean split = false;
-        float[] p1 = sc.p1 = Scratch.grow(sc.p1, T * T);
-        if (m2.a() instanceof TwinSoftmaxOperand tw) {
-            TwinSoftmaxQuantizer tq = tw.quantizer();
-            float[] p2 = sc.p2 = Scratch.grow(sc.p2, T * T);
-            tq.codeValues(id, S, 0, p1, p2, 0, T * T);
-            Gemm.gemm(p1, 0, T, T, sc.vp, acc1, 0, d, null, Activation.NONE, false, false);
+        float[] p1 = sc.p1 = Scratch.grow(sc.p1, T * T), p2 = null;
+        if (p.components() == 2) p2 = sc.p2 = Scratch.grow(sc.p2, T * T);
+        p.encodeFloats(id, S, 0, T * T, p1, p2, 0);
+        Gemm.gemm(p1, 0, T, T, sc.vp, acc1, 0, d, null, Activation.NONE, false, false);
+        if (p2 != null) {
             Gemm.gemm(p2, 0, T, T, sc.vp, acc1, a2, d, null, Activation.NONE, false, false);
-            c1 = tq.smallStep() * vStep;
-            if (ShiftForm.applies(tq, T, vq.bits())) { // R2 sums in R1 units: one rounding, as the int32 sum's conversion
-                float mult = Math.scalb(1f, tq.shift());
+            if (shift) { // the coarse range's sums in fine units: one rounding, as the int32 sum's conversion
+                float mult = Math.scalb(1f, p.shift());
                 for (int i = 0; i < T * d; i++) acc1[i] = acc1[i] + acc1[a2 + i] * mult;
             } else {
                 split = true;
-                c2 = (1f / tq.levels()) * vStep;
+                c2 = p.unit(1) * vStep;
             }
-        } else {
-            ((UniformOperand) m2.a()).quantizer().codeValues(id, pSteps[h], S, 0, p1, 0, T * T);
-            Gemm.gemm(p1, 0, T, T, sc.vp, acc1, 0, d, null, Activation.NONE, false, false);
-            c1 = pSteps[h] * vStep;
         }
         for (int i = 0; i < T; i++) {
             int o = oOff + i * D;

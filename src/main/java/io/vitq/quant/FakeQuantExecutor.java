@@ -93,19 +93,7 @@ public final class FakeQuantExecutor implements Executor {
         PlanModelCheck.check(plan, model);
         this.products = java.util.Objects.requireNonNull(products, "products");
         this.codeProducts = products == Products.CODES ? new CodeProducts() : null;
-        for (AttentionOp a : model.attentionOps()) {
-            if (plan.op(a.matmul1Id()) instanceof MatmulQuant m1) {
-                requireUniformOrNull(a.matmul1Id(), "a (q)", m1.a());
-                requireUniformOrNull(a.matmul1Id(), "b (k)", m1.b());
-            }
-            if (plan.op(a.matmul2Id()) instanceof MatmulQuant m2) requireUniformOrNull(a.matmul2Id(), "b (v)", m2.b());
-        }
         this.plan = plan;
-    }
-
-    private static void requireUniformOrNull(String id, String operand, OperandQuant o) {
-        if (o != null && !(o instanceof UniformOperand))
-            throw new IllegalArgumentException(id + ": operand " + operand + " must be uniform, got " + o.quantizerName());
     }
 
     public QuantPlan plan() { return plan; }
@@ -144,18 +132,7 @@ public final class FakeQuantExecutor implements Executor {
     /** x[0, m·in) fake-quantized into this thread's scratch (only the rows in use: buffers may be larger). */
     private float[] quantizedInput(String id, OperandQuant in, float[] x, int m, int cols) {
         float[] xq = scratch.get().floats(m * cols);
-        switch (in) {
-            case UniformOperand u -> {
-                UniformQuantizer q = u.quantizer();
-                float s = u.scale(0);   // LinearQuant allows only per-tensor inputs
-                forRows(m, cols, (off, len) -> q.fakeQuant(id, s, x, off, xq, off, len));
-            }
-            case TwinGeluOperand g -> {
-                TwinGeluQuantizer q = g.quantizer();
-                forRows(m, cols, (off, len) -> q.fakeQuant(id, x, off, xq, off, len));
-            }
-            case TwinSoftmaxOperand t -> throw new IllegalArgumentException(id + ": twin softmax is not a Linear input quantizer");
-        }
+        forRows(m, cols, (off, len) -> in.fakeQuant(id, 0, x, off, xq, off, len));   // a Linear input is per tensor
         return xq;
     }
 
@@ -192,12 +169,11 @@ public final class FakeQuantExecutor implements Executor {
                 scaleQ(src, rows, ld, spec.dim(), spec.scale());
                 spec = new AttentionKernel.Spec(spec.tokens(), spec.heads(), spec.headDim(), 1f);
             }
-            // q, k and v operands are uniform: checked in the constructor
-            fakeQuantPart(op.matmul1Id(), (UniformOperand) q, QkvPart.Q, spec, src, rows);
-            fakeQuantPart(op.matmul1Id(), (UniformOperand) k, QkvPart.K, spec, src, rows);
-            fakeQuantPart(op.matmul2Id(), (UniformOperand) v, QkvPart.V, spec, src, rows);
+            fakeQuantPart(op.matmul1Id(), q, QkvPart.Q, spec, src, rows);
+            fakeQuantPart(op.matmul1Id(), k, QkvPart.K, spec, src, rows);
+            fakeQuantPart(op.matmul2Id(), v, QkvPart.V, spec, src, rows);
         }
-        AttentionKernel.ProbabilityHook hook = probabilityHook(op.matmul2Id(), p, spec.heads());
+        AttentionKernel.ProbabilityHook hook = probabilityHook(op.matmul2Id(), p);
         if (probabilities != null) {
             // the kernel hands each (group, head) its own T x T block, row i at off = i * T
             int heads = spec.heads(), tt = spec.tokens() * spec.tokens();
@@ -220,33 +196,24 @@ public final class FakeQuantExecutor implements Executor {
         });
     }
 
-    /** Fake-quantizes one part (q, k or v) of the fused qkv rows in place; null leaves it float. */
-    private static void fakeQuantPart(String id, UniformOperand o, QkvPart part, AttentionKernel.Spec spec,
-                                      float[] buf, int rows) {
+    /** Fake-quantizes one part (q, k or v) of the fused qkv rows in place, head by head; null leaves it float. */
+    private static void fakeQuantPart(String id, OperandQuant o, QkvPart part, AttentionKernel.Spec spec, float[] buf,
+                                      int rows) {
         if (o == null) return;
-        UniformQuantizer quantizer = o.quantizer();
-        HeadLayout heads = new HeadLayout(spec.heads(), spec.headDim());
-        float[] scales = o.headScales(spec.heads());
-        int ld = 3 * spec.dim(), colOff = part.columnOffset(spec.dim());
-        Parallel.forRange(rows, 64, (r0, r1) ->
-                ScaledRanges.fakeQuantHeads(quantizer, id, heads, scales, buf, r0 * ld, r1 - r0, ld, colOff, buf));
+        int ld = 3 * spec.dim(), colOff = part.columnOffset(spec.dim()), d = spec.headDim(), H = spec.heads();
+        Parallel.forRange(rows, 64, (r0, r1) -> {
+            for (int r = r0; r < r1; r++)
+                for (int h = 0; h < H; h++) {
+                    int start = r * ld + colOff + h * d;
+                    o.fakeQuant(id, h, buf, start, buf, start, d);
+                }
+        });
     }
 
-    /** The hook that fake-quantizes each probability row before it multiplies v, or null for float. */
-    private static AttentionKernel.ProbabilityHook probabilityHook(String id, OperandQuant p, int heads) {
-        return switch (p) {
-            case null -> null;
-            case TwinSoftmaxOperand t -> {
-                TwinSoftmaxQuantizer q = t.quantizer();
-                yield (g, h, row, off, n) -> q.fakeQuant(id, row, off, row, off, n);
-            }
-            case UniformOperand u -> {
-                UniformQuantizer q = u.quantizer();
-                float[] scales = u.headScales(heads);
-                yield (g, h, row, off, n) -> q.fakeQuant(id, scales[h], row, off, row, off, n);
-            }
-            case TwinGeluOperand g -> throw new IllegalArgumentException(id + ": twin GELU cannot quantize probabilities");
-        };
+    /** The hook that fake-quantizes each probability row (of head h) before it multiplies v, or null for float. */
+    private static AttentionKernel.ProbabilityHook probabilityHook(String id, OperandQuant p) {
+        if (p == null) return null;
+        return (g, h, row, off, n) -> p.fakeQuant(id, h, row, off, row, off, n);
     }
 
     // ---- helpers ----

@@ -17,13 +17,10 @@ public record LinearQuant(UniformOperand weight, OperandQuant input, float[] bia
         implements OpQuant {
     public LinearQuant {
         if (weight == null) throw new IllegalArgumentException("linear op: weight quantizer missing");
-        if (!weight.granularity().appliesToRows())
-            throw new IllegalArgumentException("linear op: weight granularity " + weight.granularity().jsonName()
-                    + " does not apply to weight rows");
-        if (input instanceof TwinSoftmaxOperand)
-            throw new IllegalArgumentException("linear op: twin-softmax is for matmul2's probabilities, not a Linear input");
-        if (input instanceof UniformOperand u && u.granularity() != Granularity.PER_TENSOR)
-            throw new IllegalArgumentException("linear op: a uniform input must be per-tensor, got " + u.granularity().jsonName());
+        String why = weight.refuses(OperandRole.WEIGHT);
+        if (why != null) throw new IllegalArgumentException("linear op: " + why);
+        why = input == null ? null : input.refuses(OperandRole.LINEAR_INPUT);
+        if (why != null) throw new IllegalArgumentException("linear op: input: " + why);
         if (bias != null) {
             for (float b : bias) if (!Float.isFinite(b)) throw new IllegalArgumentException("linear op: bias value " + b + " is not finite");
             bias = bias.clone();

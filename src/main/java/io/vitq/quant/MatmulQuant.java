@@ -12,21 +12,26 @@ import java.util.Map;
  */
 public record MatmulQuant(OperandQuant a, OperandQuant b, Map<String, String> info) implements OpQuant {
     public MatmulQuant {
-        check("a", a);
-        check("b", b);
-        if (b instanceof TwinSoftmaxOperand)
-            throw new IllegalArgumentException("matmul op: twin-softmax applies to operand a (the probabilities), not b");
+        // a is q (matmul1) or the probabilities (matmul2), b is k or v; which matmul this is, the
+        // executors check against the op id
+        if (a != null && a.refuses(OperandRole.HEAD_OPERAND) != null && a.refuses(OperandRole.PROBABILITIES) != null)
+            throw new IllegalArgumentException("matmul op: operand a: " + a.refuses(OperandRole.PROBABILITIES));
+        String why = b == null ? null : b.refuses(OperandRole.HEAD_OPERAND);
+        if (why != null) throw new IllegalArgumentException("matmul op: operand b: " + why);
         info = info == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(info));
     }
 
     public MatmulQuant(OperandQuant a, OperandQuant b) { this(a, b, Map.of()); }
 
-    private static void check(String name, OperandQuant o) {
-        if (o instanceof TwinGeluOperand)
-            throw new IllegalArgumentException("matmul op: twin-gelu is for fc2's input, not matmul operand " + name);
-        if (o instanceof UniformOperand u && u.granularity() != Granularity.PER_HEAD && u.granularity() != Granularity.PER_TENSOR)
-            throw new IllegalArgumentException("matmul op: operand " + name + " must be per-head or per-tensor, got "
-                    + u.granularity().jsonName());
+    /** The role of operand a in the matmul {@code id}: q in {@code ...matmul1}, the probabilities in {@code ...matmul2}. */
+    public static OperandRole roleOfA(String id) {
+        return id.endsWith(".matmul2") ? OperandRole.PROBABILITIES : OperandRole.HEAD_OPERAND;
+    }
+
+    /** Checks both operands against the matmul {@code id} (matmul1: q and k; matmul2: probabilities and v). */
+    public void checkRoles(String id) {
+        String why = a == null ? null : a.refuses(roleOfA(id));
+        if (why != null) throw new IllegalArgumentException(id + ": operand a: " + why);
     }
 
     @Override

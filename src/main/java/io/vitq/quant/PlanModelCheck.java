@@ -45,6 +45,7 @@ public final class PlanModelCheck {
                         Integer heads = matmulHeads.get(id);
                         if (heads == null) throw new IllegalArgumentException(id + ": "
                                 + (linears.containsKey(id) ? "is a linear op in the model, not a matmul" : "no such op in the model"));
+                        m.checkRoles(id);
                         checkHeads(id, "a", m.a(), heads);
                         checkHeads(id, "b", m.b(), heads);
                     }
@@ -69,8 +70,6 @@ public final class PlanModelCheck {
     }
 
     private static void checkHeads(String id, String operand, OperandQuant o, int heads) {
-        if (o instanceof UniformOperand u && u.granularity() == Granularity.PER_HEAD && u.scaleCount() != heads)
-            throw new IllegalArgumentException(id + ": operand " + operand + " has " + u.scaleCount()
-                    + " per-head scales for " + heads + " heads");
+        if (o != null) o.checkHeads(id, operand, heads);
     }
 }

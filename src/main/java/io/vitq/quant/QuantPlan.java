@@ -86,7 +86,7 @@ public final class QuantPlan {
                 for (OperandQuant o : m.operands()) override |= o.bits() != info.activationBits();
             }
             for (OperandQuant o : e.getValue().operands()) {
-                quantizers.merge(describe(o), 1, Integer::sum);
+                quantizers.merge(o.summary(), 1, Integer::sum);
                 bits.merge(o.bits(), 1, Integer::sum);
             }
             if (override) overridden.add(e.getKey());
@@ -110,14 +110,6 @@ public final class QuantPlan {
         else sb.append(overridden.size()).append(" ops (").append(String.join(", ",
                 overridden.subList(0, Math.min(5, overridden.size())))).append(overridden.size() > 5 ? ", ...)" : ")");
         return sb.toString();
-    }
-
-    private static String describe(OperandQuant o) {
-        return switch (o) {
-            case UniformOperand u -> "uniform/" + u.granularity().jsonName();
-            case TwinSoftmaxOperand t -> "twin-softmax/" + (t.mode() == TwinSoftmaxQuantizer.Mode.CLEAN ? "clean" : "quirk");
-            case TwinGeluOperand g -> "twin-gelu/" + (g.isPowerOfTwo() ? "power-of-two" : "linear");
-        };
     }
 
     @Override

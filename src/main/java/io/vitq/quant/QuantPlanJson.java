@@ -139,27 +139,8 @@ public final class QuantPlanJson {
         g.writeObjectFieldStart(name);
         g.writeStringField("quantizer", o.quantizerName());
         g.writeNumberField("bits", o.bits());
-        switch (o) {
-            case UniformOperand u -> {
-                g.writeStringField("granularity", u.granularity().jsonName());
-                g.writeArrayFieldStart("scales");
-                for (int i = 0; i < u.scaleCount(); i++) g.writeNumber(u.scale(i));
-                g.writeEndArray();
-            }
-            case TwinSoftmaxOperand t -> {
-                g.writeNumberField("split", t.split());
-                g.writeStringField("mode", modeName(t.mode()));
-            }
-            case TwinGeluOperand t -> {
-                g.writeNumberField("positiveStep", t.positiveStep());
-                g.writeNumberField("negativeStep", t.negativeStep());
-            }
-        }
+        o.writeJson(g);
         g.writeEndObject();
-    }
-
-    private static String modeName(TwinSoftmaxQuantizer.Mode mode) {
-        return mode == TwinSoftmaxQuantizer.Mode.CLEAN ? "clean" : "reference-quirk";
     }
 
     // ---------------------------------------------------------------- reading
@@ -319,47 +300,7 @@ public final class QuantPlanJson {
             String path = join(parentPath, field);
             if (n == null || n.isNull()) return null;
             if (!n.isObject()) throw error(path, "expected an object or null");
-            String quantizer = string(n, path, "quantizer", true);
-            int bits = integer(n, path, "bits");
-            switch (quantizer) {
-                case "uniform" -> {
-                    onlyFields(n, path, Set.of("quantizer", "bits", "granularity", "scales"));
-                    String gName = string(n, path, "granularity", true);
-                    Granularity g = Granularity.fromJsonName(gName);
-                    if (g == null) throw error(join(path, "granularity"), "unknown granularity \"" + gName
-                            + "\" (per-tensor, per-output-channel, row-blocks, per-head)");
-                    JsonNode arr = n.get("scales");
-                    if (arr == null || !arr.isArray() || arr.isEmpty())
-                        throw error(join(path, "scales"), "expected a non-empty array of numbers");
-                    float[] scales = new float[arr.size()];
-                    for (int i = 0; i < scales.length; i++) {
-                        String p = join(path, "scales") + "[" + i + "]";
-                        scales[i] = number(arr.get(i), p);
-                        if (!QuantChecks.isValidScale(scales[i]))
-                            throw error(p, "expected a positive finite scale, got " + arr.get(i));
-                    }
-                    return wrap(path, () -> new UniformOperand(bits, g, scales));
-                }
-                case "twin-softmax" -> {
-                    onlyFields(n, path, Set.of("quantizer", "bits", "split", "mode"));
-                    float split = number(n.get("split"), join(path, "split"));
-                    String mode = string(n, path, "mode", true);
-                    TwinSoftmaxQuantizer.Mode m = switch (mode) {
-                        case "clean" -> TwinSoftmaxQuantizer.Mode.CLEAN;
-                        case "reference-quirk" -> TwinSoftmaxQuantizer.Mode.REFERENCE_QUIRK;
-                        default -> throw error(join(path, "mode"), "expected \"clean\" or \"reference-quirk\", got \"" + mode + "\"");
-                    };
-                    return wrap(path, () -> new TwinSoftmaxOperand(bits, split, m));
-                }
-                case "twin-gelu" -> {
-                    onlyFields(n, path, Set.of("quantizer", "bits", "positiveStep", "negativeStep"));
-                    float pos = number(n.get("positiveStep"), join(path, "positiveStep"));
-                    float neg = number(n.get("negativeStep"), join(path, "negativeStep"));
-                    return wrap(path, () -> new TwinGeluOperand(bits, pos, neg));
-                }
-                default -> throw error(join(path, "quantizer"),
-                        "expected \"uniform\", \"twin-softmax\" or \"twin-gelu\", got \"" + quantizer + "\"");
-            }
+            return OperandQuant.fromJson(new PlanFields(source, n, path));
         }
     }
 }

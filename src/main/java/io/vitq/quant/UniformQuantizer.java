@@ -26,9 +26,19 @@ public final class UniformQuantizer {
 
     /** @param bits 2..16 (2..8 for the published settings; more for mixed precision) */
     public UniformQuantizer(int bits) {
+        this(bits, -(1 << (bits - 1)), (1 << (bits - 1)) - 1);
+    }
+
+    /**
+     * Codes clamped to {@code [minCode, maxCode]} instead of the signed k-bit range: an asymmetric
+     * quantizer's codes relative to its zero point z are {@code [-z, 2^k - 1 - z]}.
+     */
+    UniformQuantizer(int bits, int minCode, int maxCode) {
         this.bits = QuantChecks.bits(bits, "uniform quantizer");
-        this.minCode = -(1 << (bits - 1));
-        this.maxCode = (1 << (bits - 1)) - 1;
+        if (minCode > 0 || maxCode < 0 || minCode < -(1 << 15) || maxCode > (1 << 15))
+            throw new IllegalArgumentException("code range [" + minCode + ", " + maxCode + "] must hold 0 and stay within 2^15");
+        this.minCode = minCode;
+        this.maxCode = maxCode;
     }
 
     public int bits() { return bits; }

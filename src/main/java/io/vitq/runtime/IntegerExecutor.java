@@ -5,17 +5,14 @@ import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
+import io.vitq.quant.ActivationCodes;
+import io.vitq.quant.CodeForm;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.MatmulQuant;
 import io.vitq.quant.OperandQuant;
 import io.vitq.quant.PlanModelCheck;
 import io.vitq.quant.QuantPlan;
 import io.vitq.quant.ScaledRanges;
-import io.vitq.quant.ShiftForm;
-import io.vitq.quant.TwinGeluOperand;
-import io.vitq.quant.TwinGeluQuantizer;
-import io.vitq.quant.TwinSoftmaxOperand;
-import io.vitq.quant.TwinSoftmaxQuantizer;
 import io.vitq.quant.UniformOperand;
 import io.vitq.quant.UniformQuantizer;
 import io.vitq.tensor.Activation;
@@ -152,7 +149,7 @@ public final class IntegerExecutor implements Executor {
         for (AttentionOp a : model.attentionOps()) {
             AttentionPlan ap = new AttentionPlan(a, plan, options);
             attentions.put(a.prefix(), ap);
-            forms.put(a.matmul1Id(), ap.m1 == null ? OpForm.FLOAT : ap.m1.wide ? OpForm.WIDE : OpForm.INT8);
+            forms.put(a.matmul1Id(), ap.m1 == null ? OpForm.FLOAT : ap.m1.wide() ? OpForm.WIDE : OpForm.INT8);
             forms.put(a.matmul2Id(), ap.m2 == null ? OpForm.FLOAT : ap.m2.form);
             if (ap.note != null) notes.add(ap.note);
         }
@@ -247,9 +244,6 @@ public final class IntegerExecutor implements Executor {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    /** The input side of a Linear op or of matmul2: uniform codes, or twin GELU/softmax parameters. */
-    private enum InputKind { UNIFORM, GELU, SOFTMAX }
-
     /** One quantized Linear op, prepared. */
     private static final class LinearOp {
         final Linear layer;
@@ -258,16 +252,15 @@ public final class IntegerExecutor implements Executor {
         final String id;
         final int in, out;
         final OpForm form;
-        final InputKind kind;
+        /** The input's integer form (its quantizer kind's); null for a float input. */
+        final CodeForm codes;
         final PackedInt8 weight;       // int8 codes (INT8, SHIFT, SPLIT)
         final int[] wideWeight;        // [out][in] codes (WIDE)
         final PackedB floatWeight;     // dequantized (FLOAT_INPUT)
         final float[] cs1, cs2;        // per output column: unit of component 1 (2) x weight scale
-        // input quantizer parameters
-        final float step, lo, hi;                      // uniform
-        final float posStep, negStep, levels, negMin;  // twin GELU
-        final int shift;
-        final String note;                             // why a twin operand runs in its form (or null)
+        /** zero point x weight column sum, per output column: subtracted from component 1's sums (null: no zero point). */
+        final int[] zeroCorrection;
+        final String note;             // why a twin operand runs in its form (or null)
 
         LinearOp(Linear l, LinearQuant lq, Options options) {
             this.layer = l;
@@ -280,99 +273,75 @@ public final class IntegerExecutor implements Executor {
             for (int r = 0; r < out; r++) rowScale[r] = w.scale(w.granularity().scaleIndexOfRow(r, out, w.scaleCount()));
             UniformQuantizer wq = w.quantizer();
             OperandQuant input = lq.input();
-            boolean wide = w.bits() > 8 || (input != null && input.bits() > 8);
-            float u1 = 1f, u2 = Float.NaN;
-            float st = 1f, lo0 = 0f, hi0 = 0f, pos = 1f, neg = 1f, lev = 0f, nmin = 0f;
-            int sh = -1;
-            long maxA = 0;
-            String why = null;
-            OpForm f;
-            InputKind k;
-            switch (input) {
-                case null -> {
-                    f = OpForm.FLOAT_INPUT;
-                    k = InputKind.UNIFORM;
-                }
-                case UniformOperand u -> {
-                    UniformQuantizer q = u.quantizer();
-                    st = u.scale(0);
-                    lo0 = q.minCode();
-                    hi0 = q.maxCode();
-                    u1 = st;
-                    f = wide ? OpForm.WIDE : OpForm.INT8;
-                    k = InputKind.UNIFORM;
-                }
-                case TwinGeluOperand g -> {
-                    TwinGeluQuantizer q = g.quantizer();
-                    pos = q.positiveStep();
-                    neg = q.negativeStep();
-                    lev = q.levels();
-                    nmin = options.layoutGeluCodes() ? -q.levels() : -q.rangeFlag();
-                    k = InputKind.GELU;
-                    maxA = ShiftForm.geluOperandBound(q, (long) -nmin);
-                    boolean shiftForm = !wide && q.isPowerOfTwo() && options.twinForm() == TwinForm.AUTO
-                            && Int8Gemm.fitsInt32(in, maxA, 1L << (w.bits() - 1));
-                    why = twinNote(id, "twin GELU input", wide, q.isPowerOfTwo(), q.shift(), options, in, maxA, w.bits(),
-                            "the plan's positive step is not 2^m x the negative step (no power-of-two option)");
-                    if (shiftForm) {
-                        sh = q.shift();
-                        f = OpForm.SHIFT;
-                        u1 = neg;
-                    } else {
-                        f = wide ? OpForm.WIDE : OpForm.SPLIT;
-                        u1 = pos;
-                        u2 = neg;
-                    }
-                }
-                case TwinSoftmaxOperand t -> throw new IllegalArgumentException(id + ": twin softmax is not a Linear input quantizer");
-            }
-            this.form = f;
-            this.kind = k;
-            this.step = st;
-            this.lo = lo0;
-            this.hi = hi0;
-            this.posStep = pos;
-            this.negStep = neg;
-            this.levels = lev;
-            this.negMin = nmin;
-            this.shift = sh;
-            this.note = why;
-            if (f == OpForm.FLOAT_INPUT) {
+            if (input == null) {
+                form = OpForm.FLOAT_INPUT;
+                codes = null;
+                note = null;
                 // codes * scale: the same floats as the fake-quant weight, for the float GEMM
                 float[] deq = new float[out * in];
                 if (w.bits() <= 8) {
-                    byte[] codes = ScaledRanges.codesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
-                    for (int r = 0; r < out; r++) for (int c = 0; c < in; c++) deq[r * in + c] = codes[r * in + c] * rowScale[r];
+                    byte[] c = ScaledRanges.codesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                    for (int r = 0; r < out; r++) for (int k = 0; k < in; k++) deq[r * in + k] = c[r * in + k] * rowScale[r];
                 } else {
-                    short[] codes = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
-                    for (int r = 0; r < out; r++) for (int c = 0; c < in; c++) deq[r * in + c] = codes[r * in + c] * rowScale[r];
+                    short[] c = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                    for (int r = 0; r < out; r++) for (int k = 0; k < in; k++) deq[r * in + k] = c[r * in + k] * rowScale[r];
                 }
                 floatWeight = PackedB.packTransposed(deq, 0, in, out, in);
                 weight = null;
                 wideWeight = null;
                 cs1 = cs2 = null;
+                zeroCorrection = null;
                 return;
             }
+            codes = input.codeForm(id, 0, 1f, options.layoutGeluCodes());
+            boolean wide = w.bits() > 8 || input.bits() > 8;
+            boolean twoUnits;
+            if (codes.components() == 1) {
+                form = wide ? OpForm.WIDE : OpForm.INT8;
+                note = null;
+                twoUnits = false;
+            } else {
+                long maxA = codes.maxAbs(true);
+                boolean shiftForm = !wide && codes.shift() >= 0 && options.twinForm() == TwinForm.AUTO
+                        && Int8Gemm.fitsInt32(in, maxA, 1L << (w.bits() - 1));
+                note = twinNote(id, input.displayName() + " input", wide, codes.shift() >= 0, codes.shift(), options, in, maxA,
+                        w.bits(), "the coarse step is not 2^m x the fine step (no power-of-two option)");
+                form = shiftForm ? OpForm.SHIFT : wide ? OpForm.WIDE : OpForm.SPLIT;
+                twoUnits = !shiftForm;
+            }
             floatWeight = null;
-            if (f == OpForm.WIDE) {
-                short[] codes = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
-                wideWeight = new int[codes.length];
-                for (int i = 0; i < codes.length; i++) wideWeight[i] = codes[i];
+            if (form == OpForm.WIDE) {
+                short[] c = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                wideWeight = new int[c.length];
+                for (int i = 0; i < c.length; i++) wideWeight[i] = c[i];
                 weight = null;
             } else {
-                byte[] codes = ScaledRanges.codesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
-                weight = PackedInt8.packTransposed(codes, 0, in, out, in);
+                byte[] c = ScaledRanges.codesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                weight = PackedInt8.packTransposed(c, 0, in, out, in);
                 wideWeight = null;
             }
             int padded = weight == null ? out : weight.paddedN();
             cs1 = new float[padded];
-            for (int r = 0; r < out; r++) cs1[r] = u1 * rowScale[r];
-            if (Float.isNaN(u2)) {
+            for (int r = 0; r < out; r++) cs1[r] = codes.unit(0) * rowScale[r];
+            if (!twoUnits) {
                 cs2 = null;
             } else {
                 cs2 = new float[padded];
-                for (int r = 0; r < out; r++) cs2[r] = u2 * rowScale[r];
+                for (int r = 0; r < out; r++) cs2[r] = codes.unit(1) * rowScale[r];
             }
+            zeroCorrection = codes.zeroPoint() == 0 ? null : zeroCorrection(codes.zeroPoint(), wq, w, l, padded);
+        }
+
+        /** {@code z * sum_k w_jk} per output column j (an asymmetric input's zero point, as a correction of the sums). */
+        private int[] zeroCorrection(int z, UniformQuantizer wq, UniformOperand w, Linear l, int padded) {
+            short[] c = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+            int[] corr = new int[padded];
+            for (int r = 0; r < out; r++) {
+                int sum = 0;
+                for (int k = 0; k < in; k++) sum += c[r * in + k];
+                corr[r] = z * sum;
+            }
+            return corr;
         }
 
         long bytes() {
@@ -386,41 +355,36 @@ public final class IntegerExecutor implements Executor {
             final int K = in, xo = i * K, n = mr * K;
             boolean ok;
             if (form == OpForm.WIDE) {
-                int[] a1 = s.i1(n), a2 = null;
-                if (kind == InputKind.UNIFORM) ok = ActivationCodes.uniform(x, xo, n, 1f, step, lo, hi, a1, 0);
-                else ok = ActivationCodes.geluSplit(x, xo, n, posStep, negStep, levels, negMin, a1, a2 = s.i2(n), 0);
+                int[] a1 = s.i1(n), a2 = codes.components() == 2 ? s.i2(n) : null;
+                ok = codes.encode(x, xo, n, a1, a2, 0);
                 if (!ok) throw nonFinite(id, x, xo, n);
                 long[] w1 = s.w1(mr * out), w2 = a2 == null ? null : s.w2(mr * out);
                 WideGemm.rows(a1, 0, K, mr, wideWeight, out, K, w1, out);
                 if (a2 != null) WideGemm.rows(a2, 0, K, mr, wideWeight, out, K, w2, out);
+                if (zeroCorrection != null)
+                    for (int r = 0; r < mr; r++) for (int j = 0; j < out; j++) w1[r * out + j] -= zeroCorrection[j];
                 wideEpilogue(w1, cs1, w2, cs2, out, mr, out, bias, y, i * out, out, accumulate, gelu);
                 return;
             }
             final int ld = weight.paddedN();
             int[] acc1 = s.acc1(mr * ld), acc2 = null;
             switch (form) {
-                case INT8 -> {
-                    if (INT32_KERNEL) { // codes straight to the int32 kernel's operand (no widening copy)
-                        int[] a = s.i1(n);
-                        ok = ActivationCodes.uniform(x, xo, n, 1f, step, lo, hi, a, 0);
+                case INT8, SHIFT -> {
+                    if (form == OpForm.INT8 && !INT32_KERNEL && codes.int8()) {
+                        byte[] a = s.b1(n);
+                        ok = codes.encode(x, xo, n, a, null, 0);
                         if (!ok) throw nonFinite(id, x, xo, n);
                         Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
-                    } else {
-                        byte[] a = s.b1(n);
-                        ok = ActivationCodes.uniform(x, xo, n, 1f, step, lo, hi, a, 0);
+                    } else { // codes straight to the int32 kernel's operand (no widening copy)
+                        int[] a = s.i1(n);
+                        ok = codes.encodeCombined(x, xo, n, a, 0);
                         if (!ok) throw nonFinite(id, x, xo, n);
                         Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
                     }
                 }
-                case SHIFT -> {
-                    int[] a = s.i1(n);
-                    ok = ActivationCodes.geluShift(x, xo, n, posStep, negStep, levels, negMin, shift, a, 0);
-                    if (!ok) throw nonFinite(id, x, xo, n);
-                    Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
-                }
                 case SPLIT -> {
                     byte[] p = s.b1(n), q = s.b2(n);
-                    ok = ActivationCodes.geluSplit(x, xo, n, posStep, negStep, levels, negMin, p, q, 0);
+                    ok = codes.encode(x, xo, n, p, q, 0);
                     if (!ok) throw nonFinite(id, x, xo, n);
                     acc2 = s.acc2(mr * ld);
                     Int8Gemm.tile(p, 0, K, mr, weight, acc1, 0, ld);
@@ -428,6 +392,8 @@ public final class IntegerExecutor implements Executor {
                 }
                 default -> throw new IllegalStateException(form.toString());
             }
+            if (zeroCorrection != null)
+                for (int r = 0; r < mr; r++) for (int j = 0; j < out; j++) acc1[r * ld + j] -= zeroCorrection[j];
             epilogue(acc1, cs1, acc2, cs2, ld, mr, out, bias, y, i * out, out, accumulate, gelu);
         }
     }
@@ -500,13 +466,11 @@ public final class IntegerExecutor implements Executor {
 
     // ---- attention ----
 
-    /** matmul1 (q . k^T), quantized: per-head steps of q and k. */
-    private record Matmul1(float[] qStep, float[] kStep, float qLo, float qHi, float kLo, float kHi, boolean wide) {}
+    /** matmul1 (q . k^T), quantized: per head, the code forms of q (Swin: of q * scale) and k. */
+    private record Matmul1(CodeForm[] q, CodeForm[] k, boolean wide) {}
 
-    /** matmul2 (probabilities . v), quantized. */
-    private record Matmul2(OpForm form, InputKind kind, float[] pStep, float pLo, float pHi,
-                           float split, float smallStep, float levels, int shift,
-                           float[] vStep, float vLo, float vHi) {
+    /** matmul2 (probabilities . v), quantized: per head, the code forms of the probabilities and of v. */
+    private record Matmul2(OpForm form, CodeForm[] p, CodeForm[] v) {
         boolean wide() { return form == OpForm.WIDE; }
     }
 
@@ -522,43 +486,42 @@ public final class IntegerExecutor implements Executor {
             MatmulQuant q1 = plan.op(a.matmul1Id()) instanceof MatmulQuant m ? m : null;
             MatmulQuant q2 = plan.op(a.matmul2Id()) instanceof MatmulQuant m ? m : null;
             if (q1 != null && bothOrNeither(a.matmul1Id(), q1)) {
-                UniformOperand q = uniform(a.matmul1Id(), "a (q)", q1.a()), k = uniform(a.matmul1Id(), "b (k)", q1.b());
-                UniformQuantizer qq = q.quantizer(), kq = k.quantizer();
-                m1 = new Matmul1(q.headScales(H), k.headScales(H), qq.minCode(), qq.maxCode(), kq.minCode(), kq.maxCode(),
-                        q.bits() > 8 || k.bits() > 8);
+                // Swin multiplies q by the scale before q . k^T: that product is what gets quantized
+                float pre = a.qPrescaled() ? a.spec().scale() : 1f;
+                m1 = new Matmul1(forms(a.matmul1Id(), q1.a(), H, pre), forms(a.matmul1Id(), q1.b(), H, 1f),
+                        q1.a().bits() > 8 || q1.b().bits() > 8);
             } else {
                 m1 = null;
             }
             if (q2 != null && bothOrNeither(a.matmul2Id(), q2)) {
-                UniformOperand v = uniform(a.matmul2Id(), "b (v)", q2.b());
-                UniformQuantizer vq = v.quantizer();
-                boolean wide = v.bits() > 8 || q2.a().bits() > 8;
-                long maxV = 1L << (v.bits() - 1);
-                switch (q2.a()) {
-                    case UniformOperand p -> {
-                        UniformQuantizer pq = p.quantizer();
-                        m2 = new Matmul2(wide ? OpForm.WIDE : OpForm.INT8, InputKind.UNIFORM, p.headScales(H), pq.minCode(),
-                                pq.maxCode(), 0f, 0f, 0f, -1, v.headScales(H), vq.minCode(), vq.maxCode());
-                    }
-                    case TwinSoftmaxOperand t -> {
-                        if (t.mode() != TwinSoftmaxQuantizer.Mode.CLEAN)
-                            throw new IllegalArgumentException(a.matmul2Id() + ": twin softmax in quirk mode (the reference "
-                                    + "code's +s offset) has no integer code form; calibrate with --softmax-mode clean");
-                        TwinSoftmaxQuantizer tq = t.quantizer();
-                        long maxA = ShiftForm.softmaxOperandBound(tq);
-                        boolean shiftForm = !wide && options.twinForm() == TwinForm.AUTO && Int8Gemm.fitsInt32(T, maxA, maxV);
-                        note = twinNote(a.matmul2Id(), "twin softmax probabilities", wide, true, tq.shift(), options, T, maxA,
-                                v.bits(), null);
-                        m2 = new Matmul2(wide ? OpForm.WIDE : shiftForm ? OpForm.SHIFT : OpForm.SPLIT, InputKind.SOFTMAX,
-                                null, 0f, 0f, tq.split(), tq.smallStep(), tq.levels(), tq.shift(),
-                                v.headScales(H), vq.minCode(), vq.maxCode());
-                    }
-                    case TwinGeluOperand g -> throw new IllegalArgumentException(a.matmul2Id()
-                            + ": twin GELU cannot quantize probabilities");
+                OperandQuant p = q2.a(), v = q2.b();
+                CodeForm[] pf = forms(a.matmul2Id(), p, H, 1f), vf = forms(a.matmul2Id(), v, H, 1f);
+                boolean wide = v.bits() > 8 || p.bits() > 8;
+                OpForm form;
+                if (pf[0].components() == 1) {
+                    form = wide ? OpForm.WIDE : OpForm.INT8;
+                } else {
+                    long maxA = pf[0].maxAbs(true);
+                    boolean shiftForm = !wide && pf[0].shift() >= 0 && options.twinForm() == TwinForm.AUTO
+                            && Int8Gemm.fitsInt32(T, maxA, 1L << (v.bits() - 1));
+                    note = twinNote(a.matmul2Id(), p.displayName() + " probabilities", wide, pf[0].shift() >= 0,
+                            pf[0].shift(), options, T, maxA, v.bits(), null);
+                    form = shiftForm ? OpForm.SHIFT : wide ? OpForm.WIDE : OpForm.SPLIT;
                 }
+                m2 = new Matmul2(form, pf, vf);
             } else {
                 m2 = null;
             }
+        }
+
+        /** The operand's code form for each head (no zero point: q, k, v and the probabilities are symmetric). */
+        private static CodeForm[] forms(String id, OperandQuant o, int H, float pre) {
+            CodeForm[] f = new CodeForm[H];
+            for (int h = 0; h < H; h++) {
+                f[h] = o.codeForm(id, h, pre, false);
+                if (f[h].zeroPoint() != 0) throw new IllegalArgumentException(id + ": a matmul operand with a zero point");
+            }
+            return f;
         }
 
         /** True when both operands are quantized, false when neither is; refuses one of each. */
@@ -567,11 +530,6 @@ public final class IntegerExecutor implements Executor {
                 throw new IllegalArgumentException(id + ": integer execution needs both operands quantized or both float; "
                         + "the plan quantizes only operand " + (m.a() == null ? "b" : "a"));
             return m.a() != null;
-        }
-
-        private static UniformOperand uniform(String id, String operand, OperandQuant o) {
-            if (o instanceof UniformOperand u) return u;
-            throw new IllegalArgumentException(id + ": operand " + operand + " must be uniform, got " + o.quantizerName());
         }
     }
 
@@ -607,20 +565,14 @@ public final class IntegerExecutor implements Executor {
             sc.kTf.repackTransposed(qkv, kCol, ld, T, d);
             Gemm.gemm(qkv, qCol, ld, T, sc.kTf, S, 0, T, null, Activation.NONE, false, false);
         } else {
-            // Swin multiplies q by the scale before q . k^T (that product is what gets quantized)
-            float pre = 1f;
-            if (op.qPrescaled()) {
-                pre = s.scale();
-                softmaxScale = 1f;
-            }
-            float unit = m1.qStep[h] * m1.kStep[h];
+            if (op.qPrescaled()) softmaxScale = 1f; // q carries the scale (its code form's pre-scale)
+            CodeForm qf = m1.q[h], kf = m1.k[h];
+            float unit = qf.unit(0) * kf.unit(0);
             if (!m1.wide) {
                 byte[] q = sc.b1(T * d), k = sc.b2(T * d);
                 for (int t = 0; t < T; t++) {
-                    if (!ActivationCodes.uniform(qkv, qCol + t * ld, d, pre, m1.qStep[h], m1.qLo, m1.qHi, q, t * d))
-                        throw nonFinite(id1, qkv, qCol + t * ld, d);
-                    if (!ActivationCodes.uniform(qkv, kCol + t * ld, d, 1f, m1.kStep[h], m1.kLo, m1.kHi, k, t * d))
-                        throw nonFinite(id1, qkv, kCol + t * ld, d);
+                    if (!qf.encode(qkv, qCol + t * ld, d, q, null, t * d)) throw nonFinite(id1, qkv, qCol + t * ld, d);
+                    if (!kf.encode(qkv, kCol + t * ld, d, k, null, t * d)) throw nonFinite(id1, qkv, kCol + t * ld, d);
                 }
                 sc.kT.repackTransposed(k, 0, d, T, d);
                 int ldS = sc.kT.paddedN();
@@ -630,10 +582,8 @@ public final class IntegerExecutor implements Executor {
             } else {
                 int[] q = sc.i1(T * d), k = sc.i2(T * d);
                 for (int t = 0; t < T; t++) {
-                    if (!ActivationCodes.uniform(qkv, qCol + t * ld, d, pre, m1.qStep[h], m1.qLo, m1.qHi, q, t * d))
-                        throw nonFinite(id1, qkv, qCol + t * ld, d);
-                    if (!ActivationCodes.uniform(qkv, kCol + t * ld, d, 1f, m1.kStep[h], m1.kLo, m1.kHi, k, t * d))
-                        throw nonFinite(id1, qkv, kCol + t * ld, d);
+                    if (!qf.encode(qkv, qCol + t * ld, d, q, null, t * d)) throw nonFinite(id1, qkv, qCol + t * ld, d);
+                    if (!kf.encode(qkv, kCol + t * ld, d, k, null, t * d)) throw nonFinite(id1, qkv, kCol + t * ld, d);
                 }
                 long[] acc = sc.w1(T * T);
                 WideGemm.rows(q, 0, d, T, k, T, d, acc, T);
@@ -652,25 +602,16 @@ public final class IntegerExecutor implements Executor {
             Gemm.gemm(S, 0, T, T, sc.vf, out, oOff, D, null, Activation.NONE, false, false);
             return;
         }
-        float vStep = m2.vStep[h];
+        CodeForm pf = m2.p[h], vf = m2.v[h];
+        float vStep = vf.unit(0);
         if (m2.wide()) {
             int[] v = sc.i1(T * d), vT = sc.i2(T * d);
             for (int t = 0; t < T; t++)
-                if (!ActivationCodes.uniform(qkv, vCol + t * ld, d, 1f, vStep, m2.vLo, m2.vHi, v, t * d))
-                    throw nonFinite(id2, qkv, vCol + t * ld, d);
+                if (!vf.encode(qkv, vCol + t * ld, d, v, null, t * d)) throw nonFinite(id2, qkv, vCol + t * ld, d);
             for (int t = 0; t < T; t++) for (int e = 0; e < d; e++) vT[e * T + t] = v[t * d + e];
-            int[] p1 = new int[T * T], p2 = null;
-            float u1, u2 = Float.NaN;
-            if (m2.kind == InputKind.UNIFORM) {
-                if (!ActivationCodes.uniform(S, 0, T * T, 1f, m2.pStep[h], m2.pLo, m2.pHi, p1, 0)) throw nonFinite(id2, S, 0, T * T);
-                u1 = m2.pStep[h];
-            } else {
-                p2 = new int[T * T];
-                if (!ActivationCodes.softmaxSplit(S, 0, T * T, m2.split, m2.smallStep, m2.levels, p1, p2, 0))
-                    throw nonFinite(id2, S, 0, T * T);
-                u1 = m2.smallStep;
-                u2 = 1f / m2.levels;
-            }
+            int[] p1 = new int[T * T], p2 = pf.components() == 2 ? new int[T * T] : null;
+            if (!pf.encode(S, 0, T * T, p1, p2, 0)) throw nonFinite(id2, S, 0, T * T);
+            float u1 = pf.unit(0), u2 = p2 == null ? Float.NaN : pf.unit(1);
             long[] a1 = sc.w1(T * d), a2 = p2 == null ? null : sc.w2(T * d);
             WideGemm.rows(p1, 0, T, T, vT, d, T, a1, d);
             if (p2 != null) WideGemm.rows(p2, 0, T, T, vT, d, T, a2, d);
@@ -684,40 +625,34 @@ public final class IntegerExecutor implements Executor {
         }
         byte[] v = sc.b1(T * d);
         for (int t = 0; t < T; t++)
-            if (!ActivationCodes.uniform(qkv, vCol + t * ld, d, 1f, vStep, m2.vLo, m2.vHi, v, t * d))
-                throw nonFinite(id2, qkv, vCol + t * ld, d);
+            if (!vf.encode(qkv, vCol + t * ld, d, v, null, t * d)) throw nonFinite(id2, qkv, vCol + t * ld, d);
         PackedInt8 vp = sc.v;
         vp.repack(v, 0, d, T, d);
         final int ldO = vp.paddedN();
         int[] acc1 = sc.acc1(T * ldO), acc2 = null;
-        float c1, c2 = 0f;
+        float c1 = pf.unit(0) * vStep, c2 = 0f;
         switch (m2.form) {
             case INT8 -> {
                 byte[] p = sc.b2(T * T);
-                if (!ActivationCodes.uniform(S, 0, T * T, 1f, m2.pStep[h], m2.pLo, m2.pHi, p, 0)) throw nonFinite(id2, S, 0, T * T);
+                if (!pf.encode(S, 0, T * T, p, null, 0)) throw nonFinite(id2, S, 0, T * T);
                 for (int i = 0; i < T; i += MR) Int8Gemm.tile(p, i * T, T, Math.min(MR, T - i), vp, acc1, i * ldO, ldO);
-                c1 = m2.pStep[h] * vStep;
             }
             case SHIFT -> {
                 int[] p = sc.i1(T * T);
-                if (!ActivationCodes.softmaxShift(S, 0, T * T, m2.split, m2.smallStep, m2.levels, m2.shift, p, 0))
-                    throw nonFinite(id2, S, 0, T * T);
+                if (!pf.encodeCombined(S, 0, T * T, p, 0)) throw nonFinite(id2, S, 0, T * T);
                 for (int i = 0; i < T; i += MR) Int8Gemm.tile(p, i * T, T, Math.min(MR, T - i), vp, acc1, i * ldO, ldO);
-                c1 = m2.smallStep * vStep;
             }
             case SPLIT -> {
                 byte[] p1 = sc.b2(T * T);
                 byte[] p2 = sc.b3(T * T);
-                if (!ActivationCodes.softmaxSplit(S, 0, T * T, m2.split, m2.smallStep, m2.levels, p1, p2, 0))
-                    throw nonFinite(id2, S, 0, T * T);
+                if (!pf.encode(S, 0, T * T, p1, p2, 0)) throw nonFinite(id2, S, 0, T * T);
                 acc2 = sc.acc2(T * ldO);
                 for (int i = 0; i < T; i += MR) {
                     int mr = Math.min(MR, T - i);
                     Int8Gemm.tile(p1, i * T, T, mr, vp, acc1, i * ldO, ldO);
                     Int8Gemm.tile(p2, i * T, T, mr, vp, acc2, i * ldO, ldO);
                 }
-                c1 = m2.smallStep * vStep;
-                c2 = (1f / m2.levels) * vStep;
+                c2 = pf.unit(1) * vStep;
             }
             default -> throw new IllegalStateException(m2.form.toString());
         }

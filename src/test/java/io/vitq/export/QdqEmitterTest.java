@@ -106,7 +106,7 @@ class QdqEmitterTest {
                 float[] expected = new float[x.length];
                 for (int i = 0; i < x.length; i++) expected[i] = q.fakeQuant(x[i], s);
                 for (boolean opt : new boolean[] {false, true}) {
-                    float[] y = run(opset, new long[] {n}, x, opt, g -> new QdqEmitter(g).uniform("x", "u", u, -1, 1));
+                    float[] y = run(opset, new long[] {n}, x, opt, g -> u.toOnnx(new QdqEmitter(g), "x", "u", -1, 1));
                     assertSame("uniform int" + bits + " opset " + opset + (opt ? " optimized" : ""), expected, y);
                 }
             }
@@ -126,7 +126,7 @@ class QdqEmitterTest {
                 float[] expected = new float[n];
                 for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i], scales[(i / (ROWS * D)) % H]);
                 for (boolean opt : new boolean[] {false, true}) {
-                    float[] y = run(opset, shape, x, opt, g -> new QdqEmitter(g).uniform("x", "u", u, 1, 4));
+                    float[] y = run(opset, shape, x, opt, g -> u.toOnnx(new QdqEmitter(g), "x", "u", 1, 4));
                     assertSame("per-head int" + bits + " opset " + opset, expected, y);
                 }
             }
@@ -155,7 +155,7 @@ class QdqEmitterTest {
                     for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i]);
                     for (int opset : new int[] {13, 21}) {
                         for (boolean opt : new boolean[] {false, true}) {
-                            float[] y = run(opset, new long[] {n}, x, opt, g -> new QdqEmitter(g).twinSoftmax("x", "t", t));
+                            float[] y = run(opset, new long[] {n}, x, opt, g -> t.toOnnx(new QdqEmitter(g), "x", "t", -1, 1));
                             assertSame("twin softmax " + mode + " int" + bits + " split " + split + " opset " + opset, expected, y);
                         }
                     }
@@ -178,7 +178,7 @@ class QdqEmitterTest {
                 for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i]);
                 for (int opset : new int[] {13, 21}) {
                     for (boolean opt : new boolean[] {false, true}) {
-                        float[] y = run(opset, new long[] {n}, x, opt, g -> new QdqEmitter(g).twinGelu("x", "t", t, 1));
+                        float[] y = run(opset, new long[] {n}, x, opt, g -> t.toOnnx(new QdqEmitter(g), "x", "t", -1, 1));
                         assertSame("twin GELU int" + bits + " opset " + opset, expected, y);
                     }
                 }
@@ -189,25 +189,20 @@ class QdqEmitterTest {
     /** Which nodes carry the quantization: QDQ pairs, Clip only below 8 bits, the emulation only above 8 bits before opset 21. */
     @Test
     void nodeChoices() {
-        assertEquals(List.of("QuantizeLinear", "DequantizeLinear"), ops(17, g -> new QdqEmitter(g).uniform("x", "u",
-                UniformOperand.perTensor(8, 0.1f), -1, 1)));
-        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> new QdqEmitter(g).uniform("x", "u",
-                UniformOperand.perTensor(6, 0.1f), -1, 1)));
-        assertEquals(List.of("Max", "Min", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> new QdqEmitter(g).uniform("x", "u",
-                new UniformOperand(6, Granularity.PER_HEAD, new float[] {0.1f, 0.2f, 0.3f}), 1, 4)));
-        assertEquals(List.of("Div", "Round", "Clip", "Mul"), ops(17, g -> new QdqEmitter(g).uniform("x", "u",
-                UniformOperand.perTensor(10, 0.1f), -1, 1)));
-        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(21, g -> new QdqEmitter(g).uniform("x", "u",
-                UniformOperand.perTensor(10, 0.1f), -1, 1)));
+        assertEquals(List.of("QuantizeLinear", "DequantizeLinear"), ops(17, g -> (UniformOperand.perTensor(8, 0.1f)).toOnnx(new QdqEmitter(g), "x", "u", -1, 1)));
+        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> (UniformOperand.perTensor(6, 0.1f)).toOnnx(new QdqEmitter(g), "x", "u", -1, 1)));
+        assertEquals(List.of("Max", "Min", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> (new UniformOperand(6, Granularity.PER_HEAD, new float[] {0.1f, 0.2f, 0.3f})).toOnnx(new QdqEmitter(g), "x", "u", 1, 4)));
+        assertEquals(List.of("Div", "Round", "Clip", "Mul"), ops(17, g -> (UniformOperand.perTensor(10, 0.1f)).toOnnx(new QdqEmitter(g), "x", "u", -1, 1)));
+        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(21, g -> (UniformOperand.perTensor(10, 0.1f)).toOnnx(new QdqEmitter(g), "x", "u", -1, 1)));
         assertEquals(List.of("QuantizeLinear", "DequantizeLinear", "Mul", "QuantizeLinear", "DequantizeLinear", "Div", "Less", "Where"),
-                ops(17, g -> new QdqEmitter(g).twinSoftmax("x", "t", new TwinSoftmaxOperand(8, 0x1p-4f, TwinSoftmaxQuantizer.Mode.CLEAN))));
+                ops(17, g -> new TwinSoftmaxOperand(8, 0x1p-4f, TwinSoftmaxQuantizer.Mode.CLEAN).toOnnx(new QdqEmitter(g), "x", "t", -1, 1)));
         assertEquals(List.of("QuantizeLinear", "DequantizeLinear", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
-                ops(17, g -> new QdqEmitter(g).twinGelu("x", "t", TwinGeluOperand.withDefaultNegativeStep(8, 0.01f), 3)));
+                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(8, 0.01f).toOnnx(new QdqEmitter(g), "x", "t", -1, 3)));
         assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
-                ops(17, g -> new QdqEmitter(g).twinGelu("x", "t", TwinGeluOperand.withDefaultNegativeStep(6, 0.01f), 3)));
+                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(6, 0.01f).toOnnx(new QdqEmitter(g), "x", "t", -1, 3)));
         // int8 zero points everywhere (QuantizeLinear's output type comes from its zero point)
         OnnxGraph g = new OnnxGraph("t", 17);
-        new QdqEmitter(g).uniform("x", "u", UniformOperand.perTensor(8, 0.1f), -1, 1);
+        UniformOperand.perTensor(8, 0.1f).toOnnx(new QdqEmitter(g), "x", "u", -1, 1);
         assertTrue(g.proto().getInitializerList().stream().anyMatch(t -> t.getDataType() == TensorProto.DataType.INT8.getNumber()
                 && t.getDimsCount() == 0));
     }

@@ -11,6 +11,7 @@ import io.vitq.quant.TwinGeluOperand;
 import io.vitq.quant.TwinGeluQuantizer;
 import io.vitq.quant.TwinSoftmaxOperand;
 import io.vitq.quant.TwinSoftmaxQuantizer;
+import io.vitq.quant.UniformOperand;
 import io.vitq.runtime.IntegerExecutor.OpForm;
 import io.vitq.tensor.Activation;
 import io.vitq.tensor.Tensor;
@@ -362,10 +363,11 @@ class IntegerExecutorTest {
             g[i] = i % 5 == 0 ? (float) (-0.17 + 0.01 * r.nextDouble()) : (float) (r.nextGaussian() * 2);
         }
         TwinSoftmaxQuantizer sq = new TwinSoftmaxQuantizer(8, 0x1p-5f);
+        io.vitq.quant.CodeForm sf = new TwinSoftmaxOperand(8, 0x1p-5f, TwinSoftmaxQuantizer.Mode.CLEAN).codeForm("t", 0, 1f, false);
         byte[] r1 = new byte[n], r2 = new byte[n];
         int[] sh = new int[n];
-        assertTrue(ActivationCodes.softmaxSplit(p, 0, n, sq.split(), sq.smallStep(), sq.levels(), r1, r2, 0));
-        assertTrue(ActivationCodes.softmaxShift(p, 0, n, sq.split(), sq.smallStep(), sq.levels(), sq.shift(), sh, 0));
+        assertTrue(sf.encode(p, 0, n, r1, r2, 0));             // fine range R1, coarse range R2
+        assertTrue(sf.encodeCombined(p, 0, n, sh, 0));
         for (int i = 0; i < n; i++) {
             int code = sq.encode(p[i]), mag = code & 0x7F;
             boolean flag = (code & 0x80) != 0;
@@ -374,10 +376,11 @@ class IntegerExecutorTest {
             assertEquals(flag ? mag << sq.shift() : mag, sh[i], "shift value " + i);
         }
         TwinGeluQuantizer gq = new TwinGeluQuantizer(8, Math.scalb(TwinGeluQuantizer.defaultNegativeStep(8), 6));
+        io.vitq.quant.CodeForm gf = new TwinGeluOperand(8, gq.positiveStep(), gq.negativeStep()).codeForm("g", 0, 1f, false);
         byte[] pos = new byte[n], neg = new byte[n];
         int[] gs = new int[n];
-        assertTrue(ActivationCodes.geluSplit(g, 0, n, gq.positiveStep(), gq.negativeStep(), gq.levels(), -128, pos, neg, 0));
-        assertTrue(ActivationCodes.geluShift(g, 0, n, gq.positiveStep(), gq.negativeStep(), gq.levels(), -128, gq.shift(), gs, 0));
+        assertTrue(gf.encode(g, 0, n, neg, pos, 0));           // fine range: negative, coarse: positive
+        assertTrue(gf.encodeCombined(g, 0, n, gs, 0));
         int minus128 = 0;
         for (int i = 0; i < n; i++) {
             int code = gq.encode(g[i]), mag = code & 0x7F;
@@ -396,10 +399,12 @@ class IntegerExecutorTest {
         assertTrue(minus128 > 0, "the test covers GELU's flat minimum");
         // uniform codes too
         byte[] u = new byte[n];
-        assertTrue(ActivationCodes.uniform(g, 0, n, 1f, 0.01f, -128, 127, u, 0));
+        io.vitq.quant.CodeForm uf = UniformOperand.perTensor(8, 0.01f).codeForm("u", 0, 1f, false);
+        assertTrue(uf.encode(g, 0, n, u, null, 0));
         io.vitq.quant.UniformQuantizer uq = new io.vitq.quant.UniformQuantizer(8);
         for (int i = 0; i < n; i++) assertEquals(uq.code(g[i], 0.01f), u[i]);
-        assertTrue(!ActivationCodes.uniform(new float[] {1, Float.POSITIVE_INFINITY}, 0, 2, 1f, 1f, -128, 127, u, 0));
+        io.vitq.quant.CodeForm unit = UniformOperand.perTensor(8, 1f).codeForm("u", 0, 1f, false);
+        assertTrue(!unit.encode(new float[] {1, Float.POSITIVE_INFINITY}, 0, 2, u, null, 0));
     }
 
     /** The uint8-layout GELU codes (negative magnitudes stop at 127, as the reference export): a small, measured deviation. */

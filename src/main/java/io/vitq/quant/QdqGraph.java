@@ -1,0 +1,32 @@
+package io.vitq.quant;
+
+/**
+ * The graph operations a quantizer kind expresses itself in when a model is exported to ONNX
+ * ({@link OperandQuant#toOnnx}); {@code io.vitq.export} implements them with QuantizeLinear,
+ * DequantizeLinear and elementwise nodes. Values are graph value names; {@code scope} names the
+ * nodes.
+ */
+public interface QdqGraph {
+    /**
+     * {@code (clamp(rint(x / s) + z, min, max) - z) * s}: QuantizeLinear then DequantizeLinear with
+     * zero point z, one scale (axis -1) or scales along {@code axis} of a rank-{@code rank} tensor;
+     * a Clip first where the clamp is narrower than the code type's saturation and the caller keeps
+     * values that reach it ({@code lowReachable}, {@code highReachable}).
+     */
+    String qdq(String x, String scope, float[] scales, int zeroPoint, int axis, int rank, int bits, long min, long max,
+               boolean lowReachable, boolean highReachable);
+
+    /** {@code x < c} (a boolean value). */
+    String less(String x, float c, String scope);
+
+    String where(String condition, String ifTrue, String ifFalse, String scope);
+
+    String mul(String x, float c, String scope);
+
+    String div(String x, float c, String scope);
+
+    String add(String a, String b, String scope);
+
+    /** {@code min(max(x, lo), hi)}. */
+    String clip(String x, float lo, float hi, String scope);
+}
