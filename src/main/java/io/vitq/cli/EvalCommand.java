@@ -1,7 +1,7 @@
 package io.vitq.cli;
 
 import io.vitq.eval.EvalResult;
-import io.vitq.eval.Evaluator;
+import io.vitq.eval.Pipeline;
 import io.vitq.eval.Reports;
 import io.vitq.io.ModelLoader;
 import io.vitq.model.Executor;
@@ -98,10 +98,6 @@ final class EvalCommand implements Callable<Integer> {
                                Integer limit, int batch) {
         Executor ex = executor != null ? executor : plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
         String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel());
-        try (Inputs.Source src = Inputs.open(data, l.model().preprocessing(), l.model().numClasses(), limit, batch);
-             ProgressBar bar = new ProgressBar(label, src.size())) {
-            return Evaluator.run(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data.toString(), src.iterator(),
-                    batch, bar::update);
-        }
+        return Pipeline.evaluate(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data, limit, batch, label, ProgressBar::new);
     }
 }
