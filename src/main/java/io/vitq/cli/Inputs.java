@@ -1,15 +1,10 @@
 package io.vitq.cli;
 
-import io.vitq.data.Batch;
-import io.vitq.data.BatchLoader;
 import io.vitq.data.Dataset;
-import io.vitq.data.EvalTransform;
 import io.vitq.data.Preprocessing;
 import io.vitq.tensor.Tensor;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 
 /** Images for the commands: datasets as streamed batches, single files as one batch; option checks. */
@@ -28,11 +23,7 @@ final class Inputs {
 
     /** Decodes and preprocesses the given image files into one batch [N, 3, S, S]. */
     static Tensor preprocess(List<Path> images, Preprocessing pre) {
-        EvalTransform t = new EvalTransform(pre);
-        int S = pre.inputSize(), per = t.imageFloats();
-        float[] x = new float[images.size() * per];
-        for (int i = 0; i < images.size(); i++) t.load(images.get(i), x, i * per);
-        return new Tensor(x, images.size(), 3, S, S);
+        return io.vitq.eval.Pipeline.preprocess(images, pre);
     }
 
     static void checkPositive(String option, int value) {

@@ -54,6 +54,37 @@ public final class Pipeline {
         };
     }
 
+    // ---------------------------------------------------------------- bits
+
+    /**
+     * A bit setting: {@code wXaY} (weight and activation bits, each 2..16), or {@code mp6} /
+     * {@code mp8} (VT-PTQ's mixed precision; weight and activation are then the target's base bits).
+     */
+    public record Bits(int weight, int activation, MpTarget mixed) {
+        private static final java.util.regex.Pattern FORM = java.util.regex.Pattern.compile("w(\\d+)a(\\d+)");
+
+        /** @throws IllegalArgumentException saying what is expected (without naming an option) */
+        public static Bits parse(String s) {
+            String l = s.toLowerCase(Locale.ROOT);
+            if (l.startsWith("mp")) {
+                try {
+                    MpTarget t = MpTarget.parse(l);
+                    return new Bits(t.baseBits(), t.baseBits(), t);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("mixed precision is mp6 or mp8");
+                }
+            }
+            java.util.regex.Matcher m = FORM.matcher(l);
+            if (!m.matches()) throw new IllegalArgumentException("expected wXaY (e.g. w8a8, w6a6) or mp6/mp8");
+            int w = Integer.parseInt(m.group(1)), a = Integer.parseInt(m.group(2));
+            if (w < 2 || w > 16 || a < 2 || a > 16) throw new IllegalArgumentException("bit widths must be in 2..16");
+            return new Bits(w, a, null);
+        }
+
+        /** W8A8, or MP8. */
+        public String label() { return mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : "W" + weight + "A" + activation; }
+    }
+
     // ---------------------------------------------------------------- calibration
 
     /**
@@ -148,6 +179,15 @@ public final class Pipeline {
              Progress bar = progress.start(label, ds.size())) {
             return Evaluator.run(model, ex, reference, data.toString(), loader, batch, bar::update);
         }
+    }
+
+    /** Decodes and preprocesses the given image files into one batch [N, 3, S, S]. */
+    public static io.vitq.tensor.Tensor preprocess(List<Path> images, io.vitq.data.Preprocessing pre) {
+        EvalTransform t = new EvalTransform(pre);
+        int s = pre.inputSize(), per = t.imageFloats();
+        float[] x = new float[images.size() * per];
+        for (int i = 0; i < images.size(); i++) t.load(images.get(i), x, i * per);
+        return new io.vitq.tensor.Tensor(x, images.size(), 3, s, s);
     }
 
     /** The images of {@code data} (the first {@code limit} when given); an empty path or no images is an error. */
