@@ -93,8 +93,8 @@ final class SweepCommand implements Callable<Integer> {
         if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("data", table.data.toString(), "rows", rows));
         if (plot != null) {
             String what = models.size() == 1 ? floats.get(0).model() : models.size() + " models";
-            io.vitq.eval.charts.Charts.sweep(plot, what + ": top-1 against model size (" + table.data.getFileName() + ", "
-                    + runnerImages(runner) + " images)", points, floats);
+            io.vitq.eval.charts.Charts.sweep(plot, what + ": top-1 against model size (" + runnerImages(runner) + " images of "
+                    + table.data + ")", points, floats);
             System.err.println("vitq: chart written to " + plot);
         }
         return 0;
