@@ -113,16 +113,25 @@ final class DemoCommand implements Callable<Integer> {
         sb.append("\nWritten to ").append(out).append("/: ").append(stem).append(".safetensors (the quantized model), ")
                 .append(stem).append(".onnx (ONNX, QDQ), summary.md\n");
         String data = shown(val);
+        String vitq = launcher();
         sb.append("\nGo further:\n");
-        sb.append("  ./vitq eval --model ").append(qm).append(" --data ").append(data)
+        sb.append("  " + vitq + " eval --model ").append(qm).append(" --data ").append(data)
                 .append(" --compare-fp --plot agreement.png   # where it differs from float\n");
-        sb.append("  ./vitq inspect ").append(qm).append(" --plot plan.png   # bits and scales per layer\n");
-        sb.append("  ./vitq predict --model ").append(qm).append(" IMAGE.jpg\n");
-        sb.append("  ./vitq sweep --methods basePTQ,ptq4vit --bits w8a8,w6a6 --data ").append(data)
+        sb.append("  " + vitq + " inspect ").append(qm).append(" --plot plan.png   # bits and scales per layer\n");
+        sb.append("  " + vitq + " predict --model ").append(qm).append(" IMAGE.jpg\n");
+        sb.append("  " + vitq + " sweep --methods basePTQ,ptq4vit --bits w8a8,w6a6 --data ").append(data)
                 .append(" --plot sweep.png   # methods x bits\n");
-        sb.append("  ./vitq quantize --model timm/vit_small_patch16_224.augreg_in21k_ft_in1k --calib DIR -o q.safetensors"
+        sb.append("  " + vitq + " quantize --model timm/vit_small_patch16_224.augreg_in21k_ft_in1k --calib DIR -o q.safetensors"
                 + "   # your own weights (Hugging Face cache, folders, files: ./vitq models)\n");
         return sb.toString();
+    }
+
+    /** The launcher as the user can type it from the current directory: ./vitq in the checkout. */
+    private static String launcher() {
+        String home = System.getProperty("vitq.home");
+        if (home == null) return "vitq";
+        String p = shown(Path.of(home, "vitq"));
+        return p.startsWith("/") ? p : "./" + p;
     }
 
     /** A path as the user can type it from the current directory. */
