@@ -65,13 +65,20 @@ public final class Vitq {
 
         Method(String cliName) { this.cliName = cliName; }
 
-        /** The name the command line uses ({@code --method}). */
+        /** @return the name the command line uses ({@code --method}) */
         public String cliName() { return cliName; }
     }
 
-    /** Progress of a long step (calibration, evaluation): {@code done} of {@code total} items. */
+    /** Progress of a long step (calibration, evaluation). */
     @FunctionalInterface
     public interface Progress {
+        /**
+         * Called with {@code done} 0 when a step starts, then as items are done.
+         *
+         * @param step  what runs, e.g. {@code "calibrate ptq4vit W8A8"}
+         * @param done  items done (ops calibrated, images evaluated)
+         * @param total items in the step
+         */
         void update(String step, int done, int total);
     }
 
@@ -82,7 +89,10 @@ public final class Vitq {
      * quantized file loaded with {@link #load} is its decoded weights run without quantization (the
      * original float weights are not in the file).
      *
+     * @param model            the model's name, with the method and bits when quantized
+     * @param images           images evaluated
      * @param top1             top-1 accuracy, % of the labelled images (NaN when none is labelled)
+     * @param top5             top-5 accuracy, %
      * @param floatTop1        the float model's top-1 on the same images, %
      * @param agreement        % of images where the quantized and the float model have the same top-1
      * @param meanKl           mean KL(float || quantized) of the softmax outputs, nats
@@ -91,10 +101,21 @@ public final class Vitq {
     public record Evaluation(String model, int images, double top1, double top5, double floatTop1, double agreement,
                              double meanKl, double imagesPerSecond) {}
 
-    /** One class of a prediction: its index, its name (the model's own or ImageNet's), its softmax probability. */
+    /**
+     * One class of a prediction.
+     *
+     * @param index       the class index
+     * @param name        its name: the model's own class names (a folder's labels), else ImageNet's for 1000 classes
+     * @param probability its softmax probability
+     */
     public record ClassScore(int index, String name, double probability) {}
 
-    /** The top-5 classes of one image, most probable first. */
+    /**
+     * The top-5 classes of one image.
+     *
+     * @param image the image file
+     * @param top5  most probable first
+     */
     public record Prediction(Path image, List<ClassScore> top5) {
         public Prediction {
             top5 = List.copyOf(top5);
@@ -103,6 +124,10 @@ public final class Vitq {
 
     /** A failure the caller can fix: the message names the file, tensor or value, in one line. */
     public static final class VitqException extends RuntimeException {
+        /**
+         * @param message one line naming what is wrong
+         * @param cause   the internal exception it comes from
+         */
         public VitqException(String message, Throwable cause) { super(message, cause); }
     }
 
@@ -126,31 +151,45 @@ public final class Vitq {
      * cache), a Hugging Face name ({@code timm/vit_small_patch16_224.augreg_in21k_ft_in1k}, from the
      * Hugging Face cache), a model folder (config.json beside the weights), a timm checkpoint file
      * named after a zoo entry, or a quantized model file written by {@link #save}.
+     *
+     * @param model the name, folder or file
+     * @return the loaded model (float, or quantized for a quantized file)
+     * @throws VitqException when nothing loads under that name, or the files are not a model vitq implements
      */
     public static Vitq load(String model) {
         Objects.requireNonNull(model, "model");
         return call(() -> new Vitq(ModelLoader.load(model, null), null, Double.NaN, null));
     }
 
-    /** Loads the zoo model {@code zooName} with the weights of {@code checkpoint} (safetensors or PyTorch .pth). */
+    /**
+     * Loads a zoo model with the weights of a checkpoint file.
+     *
+     * @param zooName    a zoo name ({@code vitq models} lists them), which gives the architecture and preprocessing
+     * @param checkpoint timm's weights for it (safetensors or PyTorch .pth)
+     * @return the float model
+     */
     public static Vitq load(String zooName, Path checkpoint) {
         Objects.requireNonNull(checkpoint, "checkpoint");
         return call(() -> new Vitq(ModelLoader.load(zooName, checkpoint), null, Double.NaN, null));
     }
 
-    /** The same model reporting the progress of its long steps to {@code p} (null: silent, the default). */
+    /**
+     * @param p where to report the progress of long steps (null: silent, the default)
+     * @return the same model, reporting its progress to {@code p}
+     */
     public Vitq withProgress(Progress p) {
         return new Vitq(loaded, plan, calibrationSeconds, p);
     }
 
     // ---------------------------------------------------------------- what it is
 
-    /** The model's name (zoo name, folder name or the Hugging Face name it was loaded by). */
+    /** @return the model's name (zoo name, folder name or the Hugging Face name it was loaded by) */
     public String name() { return loaded.model().name(); }
 
+    /** @return true for a quantized model (from {@link #quantize} or a quantized file) */
     public boolean isQuantized() { return plan() != null; }
 
-    /** {@code FP32}, or the quantization's bits: {@code W8A8}, {@code W6A6}, {@code MP8} ... */
+    /** @return {@code FP32}, or the quantization's bits: {@code W8A8}, {@code W6A6}, {@code MP8} ... */
     public String bits() {
         QuantPlan p = plan();
         if (p == null) return "FP32";
@@ -158,17 +197,19 @@ public final class Vitq {
         return mp != null ? mp.split(",")[0].toUpperCase(Locale.ROOT) : p.info().bitsLabel();
     }
 
-    /** The quantization method's name ({@code ptq4vit} ...), or null for a float model. */
+    /** @return the quantization method's name ({@code ptq4vit} ...), or null for a float model */
     public String method() { return plan() == null ? null : plan().info().method(); }
 
+    /** @return the number of parameters (weights, biases, embeddings) */
     public long parameterCount() { return loaded.model().parameterCount(); }
 
+    /** @return the number of classes the model predicts */
     public int numClasses() { return loaded.model().numClasses(); }
 
-    /** The files the model was read from (a checkpoint, or a folder's config and weights). */
+    /** @return the files the model was read from (a checkpoint, or a folder's config and weights) */
     public List<Path> files() { return loaded.files(); }
 
-    /** Seconds the calibration took (images included) when this model came from {@link #quantize}; NaN otherwise. */
+    /** @return seconds the calibration took (images included) when this model came from {@link #quantize}; NaN otherwise */
     public double calibrationSeconds() { return calibrationSeconds; }
 
     private QuantPlan plan() { return plan != null ? plan : loaded.plan(); }
@@ -181,8 +222,12 @@ public final class Vitq {
      * list file, {@code path label} per line) with {@code method}'s settings and returns the
      * quantized model. Takes minutes on a laptop CPU for ViT-Ti (32 images).
      *
-     * @param bits {@code "w8a8"}, {@code "w6a6"}, any {@code "wXaY"} with 2..16 bits, or, with
-     *             {@link Method#VT_PTQ}, {@code "mp8"} / {@code "mp6"} (mixed precision at the size of 8 or 6 bits)
+     * @param method            the calibration method, with its published settings
+     * @param bits              {@code "w8a8"}, {@code "w6a6"}, any {@code "wXaY"} with 2..16 bits, or, with
+     *                          {@link Method#VT_PTQ}, {@code "mp8"} / {@code "mp6"} (mixed precision at the size of 8 or 6 bits)
+     * @param calibrationImages a folder or list file of images
+     * @param calibrationSize   how many of them (the papers use 32)
+     * @return the quantized model; this one is unchanged
      */
     public Vitq quantize(Method method, String bits, Path calibrationImages, int calibrationSize) {
         Objects.requireNonNull(method, "method");
@@ -205,10 +250,17 @@ public final class Vitq {
 
     // ---------------------------------------------------------------- using
 
-    /** Evaluates on all images of {@code data} (a labelled ImageNet-style folder or list file). */
+    /**
+     * @param data a labelled ImageNet-style folder ({@code root/<wnid>/*.JPEG}) or list file ({@code path label} per line)
+     * @return the accuracy on all its images
+     */
     public Evaluation evaluate(Path data) { return evaluate(data, Integer.MAX_VALUE); }
 
-    /** Evaluates on the first {@code limit} images of {@code data}. */
+    /**
+     * @param data  as for {@link #evaluate(Path)}
+     * @param limit how many images, from the first
+     * @return the accuracy on the first {@code limit} images of {@code data}
+     */
     public Evaluation evaluate(Path data, int limit) {
         Objects.requireNonNull(data, "data");
         return call(() -> {
@@ -226,7 +278,10 @@ public final class Vitq {
         });
     }
 
-    /** The top-5 classes of each image (JPEG or PNG), in the order given. */
+    /**
+     * @param images JPEG or PNG files
+     * @return the top-5 classes of each image, in the order given
+     */
     public List<Prediction> predict(Path... images) {
         List<Path> list = List.of(images);
         return call(() -> {
@@ -256,6 +311,7 @@ public final class Vitq {
      * preprocessing) to {@code file}, through a temporary file renamed at the end; {@link #load}
      * reads it back.
      *
+     * @param file the file to write (safetensors)
      * @return {@code file}
      */
     public Path save(Path file) {
@@ -274,6 +330,7 @@ public final class Vitq {
      * Exports to ONNX (opset 17): a quantized model as a QDQ graph, a float model as a float graph.
      * Input {@code images} [N, 3, S, S] (preprocessed), output {@code logits} [N, classes].
      *
+     * @param file the file to write
      * @return {@code file}
      */
     public Path exportOnnx(Path file) {
