@@ -1,7 +1,7 @@
 package io.vitq.cli;
 
 import io.vitq.eval.EvalResult;
-import io.vitq.eval.Evaluator;
+import io.vitq.eval.Pipeline;
 import io.vitq.eval.Reports;
 import io.vitq.io.ModelLoader;
 import io.vitq.model.Executor;
@@ -52,12 +52,19 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--compare-fp", description = "Quantized model: also run the float model (decoded weights, no quantization) and report top-1 agreement and mean KL.")
     boolean compareFp;
 
+    @Option(names = "--plot", paramLabel = "FILE.png",
+            description = "With --compare-fp: draw where the quantized model departs from the float one as a PNG (per bin "
+                    + "of the float model's confidence: top-1 agreement and both models' top-1).")
+    Path plot;
+
     @Override
     public Integer call() throws Exception {
         Inputs.checkPositive("--batch", batch);
         if (limit != null) Inputs.checkPositive("--limit", limit);
         ModelLoader.Loaded l = modelOptions.load();
-        new OutputFiles().output("--json", json).output("--predictions", predictions)
+        Plots.checkPng("--plot", plot);
+        if (plot != null && !compareFp) throw new Main.UserException("--plot draws the comparison with the float model; add --compare-fp");
+        new OutputFiles().output("--json", json).output("--predictions", predictions).output("--plot", plot)
                 .input("--model", l.checkpoint()).input("--data", data).input("--plan", plan).check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
@@ -81,6 +88,12 @@ final class EvalCommand implements Callable<Integer> {
         System.out.print(Reports.markdown(r));
         if (json != null) Reports.writeJson(json, Reports.summary(r));
         if (predictions != null) Reports.writePredictions(predictions, r);
+        if (plot != null) {
+            io.vitq.eval.charts.Charts.agreement(plot, l.model().name() + ", " + qp.info().method() + " " + InspectCommand.planBits(qp)
+                    + (integer ? " (integer)" : "") + " against float: where they differ",
+                    l.quantized() ? "float (decoded weights)" : "float", r);
+            System.err.println("vitq: chart written to " + plot);
+        }
         return 0;
     }
 
@@ -98,10 +111,6 @@ final class EvalCommand implements Callable<Integer> {
                                Integer limit, int batch) {
         Executor ex = executor != null ? executor : plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
         String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel());
-        try (Inputs.Source src = Inputs.open(data, l.model().preprocessing(), l.model().numClasses(), limit, batch);
-             ProgressBar bar = new ProgressBar(label, src.size())) {
-            return Evaluator.run(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data.toString(), src.iterator(),
-                    batch, bar::update);
-        }
+        return Pipeline.evaluate(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data, limit, batch, label, ProgressBar::new);
     }
 }

@@ -21,10 +21,28 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the plan as JSON (exact scales) instead.")
     boolean json;
 
+    @Option(names = "--plot", paramLabel = "FILE.png",
+            description = "Also draw every op's bits and scales (forward order) as a PNG; for mixed precision also each "
+                    + "unit's nuclear norm and chosen bits.")
+    Path plot;
+
+    /** W8A8, or MP8 (5.72 MB) for mixed precision. */
+    static String planBits(io.vitq.quant.QuantPlan p) {
+        String mp = p.info().options().get("mixed_precision");
+        return mp != null ? mp.split(",")[0].toUpperCase(Locale.ROOT) : p.info().bitsLabel();
+    }
+
     @Override
     public Integer call() throws IOException {
         // reads only the header: no tensor is decoded, so inspecting a large model is instant
+        Plots.checkPng("--plot", plot);
+        new OutputFiles().output("--plot", plot).input("QUANTIZED", file).check();
         QuantizedModelFile.Header h = QuantizedModelFile.readHeader(file);
+        if (plot != null) {
+            io.vitq.eval.charts.Charts.plan(plot, h.model() + ", " + h.plan().info().method() + " " + planBits(h.plan())
+                    + ": bits and scales per op", h.plan());
+            System.err.println("vitq: chart written to " + plot);
+        }
         if (json) {
             System.out.print(QuantPlanJson.toJson(h.plan()));
             return 0;

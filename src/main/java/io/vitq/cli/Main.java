@@ -12,7 +12,9 @@ import java.util.concurrent.Callable;
 /** Entry point: picocli subcommands; user mistakes become one-line errors with a non-zero exit code. */
 @Command(name = "vitq", mixinStandardHelpOptions = true, version = "vitq 0.1.0",
         description = "Post-training quantization of vision transformers for the JVM.%n"
-                + "Without a command, runs the embedded demo (evaluation of the shipped ViT-Ti on 200 ImageNet images).",
+                + "Without a command, runs the main job on the embedded data ('vitq demo'): quantizes the shipped ViT-Ti with "
+                + "PTQ4ViT W8A8, evaluates float and quantized on 200 ImageNet images, writes the quantized model and its ONNX "
+                + "export to a new folder.",
         subcommands = {DemoCommand.class, EvalCommand.class, PredictCommand.class, QuantizeCommand.class,
                 InspectCommand.class, ExportCommand.class, AblationCommand.class, SweepCommand.class, BenchCommand.class, InfoCommand.class,
                 ModelsCommand.class, CommandLine.HelpCommand.class})
@@ -22,8 +24,8 @@ public final class Main implements Callable<Integer> {
     public static final int EXIT_ERROR = 1;
 
     @Override
-    public Integer call() throws Exception {
-        return new DemoCommand().call();
+    public Integer call() {
+        return run("demo");
     }
 
     public static void main(String[] args) {
@@ -31,6 +33,7 @@ public final class Main implements Callable<Integer> {
     }
 
     public static int run(String... args) {
+        if (args.length == 0) args = new String[] {"demo"};
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("vitq: error: " + userMessage(ex));
@@ -45,7 +48,7 @@ public final class Main implements Callable<Integer> {
         if (ex instanceof UncheckedIOException u) ex = u.getCause();
         if (ex instanceof ModelException || ex instanceof CheckpointException || ex instanceof UserException
                 || ex instanceof io.vitq.data.DatasetException || ex instanceof io.vitq.data.ImageLoadException
-                || ex instanceof IllegalArgumentException || ex instanceof IOException) {
+                || ex instanceof IllegalArgumentException || ex instanceof IOException || ex instanceof io.vitq.Vitq.VitqException) {
             String m = ex.getMessage();
             if (ex instanceof java.nio.file.NoSuchFileException) m = m + ": no such file";
             if (ex instanceof java.nio.file.AccessDeniedException) m = m + ": permission denied";

@@ -1,22 +1,79 @@
 package io.vitq.cli;
 
 import io.vitq.io.ModelLoader;
+import io.vitq.model.ModelException;
 import io.vitq.model.ModelZoo;
 import picocli.CommandLine.Command;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
-@Command(name = "models", mixinStandardHelpOptions = true, description = "List the model zoo names and where weights are looked for.")
+@Command(name = "models", mixinStandardHelpOptions = true,
+        description = "List the model zoo names, the weights vitq finds for them and where (the model search path and the "
+                + "Hugging Face cache), and every model in the Hugging Face cache. Nothing is downloaded.")
 final class ModelsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
-        System.out.printf("%-36s %-26s %s%n", "name", "model", "preprocessing");
+        Path hub = ModelLoader.HubCache.location();
+        System.out.printf("%-34s %-28s %s%n", "name", "model", "weights for the bare name (- : none found)");
         for (ModelZoo.Entry e : ModelZoo.entries()) {
-            System.out.printf("%-36s %-26s %s%n", e.name(), e.summary(), e.input().describe());
+            System.out.printf("%-34s %-28s %s%n", e.name(), e.summary(), weightsFor(e.name(), hub));
+            System.out.printf("%-34s preprocessing: %s%n", "", e.input().describe());
         }
         System.out.println();
-        System.out.println("Weights are never downloaded. For a zoo name, vitq looks for <name>*.safetensors|.pth in: "
-                + ModelLoader.searchPath() + " (VITQ_MODELS adds directories), or pass --checkpoint FILE.");
+        System.out.println("Checkpoint files in the model search path (VITQ_MODELS, then these folders; a zoo name loads the first"
+                + " <name>*.safetensors|.pth|.pt|.bin, sorted by file name):");
+        int files = 0;
+        java.util.Set<Path> seen = new java.util.HashSet<>();
+        for (Path dir : ModelLoader.searchPath()) {
+            if (!Files.isDirectory(dir)) continue;
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path p : s.filter(ModelsCommand::isCheckpoint).sorted().toList()) {
+                    if (!seen.add(p.toRealPath())) continue; // the same folder reached twice (./demo/models and $home/demo/models)
+                    ModelZoo.Entry e = ModelZoo.matchFileName(p.getFileName().toString());
+                    System.out.printf("  %-80s %s%n", p, e != null ? e.name() : "(no zoo name: load with --model FILE and the"
+                            + " architecture options)");
+                    files++;
+                }
+            } catch (IOException ignored) {
+                // unreadable directory: nothing to list
+            }
+        }
+        if (files == 0) System.out.println("  (none)");
+        System.out.println("  searched: " + ModelLoader.searchPath());
+        System.out.println();
+        System.out.println("Hugging Face cache " + hub + " ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub); load one as"
+                + " --model ORG/NAME:");
+        List<ModelLoader.HubCache.Repo> repos = ModelLoader.HubCache.list(hub);
+        if (repos.isEmpty()) System.out.println("  (none" + (Files.isDirectory(hub) ? ")" : ": no such folder)"));
+        for (ModelLoader.HubCache.Repo r : repos) {
+            if (r.problem() == null) System.out.printf("  %-56s %s  (%s)%n", r.id(), r.describe(), r.snapshot());
+            else System.out.printf("  %-56s cannot be loaded: %s%n", r.id(), r.problem());
+        }
+        System.out.println();
+        System.out.println("Weights are never downloaded. A bare zoo name loads the first match in the search path, else"
+                + " timm/<name> or the only timm/<name>.<tag> in the Hugging Face cache (several tags: name one).");
         return 0;
+    }
+
+    private static boolean isCheckpoint(Path p) {
+        String f = p.getFileName().toString();
+        return Files.isRegularFile(p) && (f.endsWith(".safetensors") || f.endsWith(".pth") || f.endsWith(".pt") || f.endsWith(".bin"));
+    }
+
+    /** What {@code --model name} would load, without loading it. */
+    static String weightsFor(String name, Path hub) {
+        Optional<Path> file = ModelLoader.findCheckpoint(name);
+        if (file.isPresent()) return file.get().toString();
+        try {
+            return ModelLoader.HubCache.snapshotForZooName(hub, name).map(p -> "HF cache: " + p).orElse("-");
+        } catch (ModelException e) {
+            return "HF cache: several tags, name one (see below)";
+        }
     }
 }

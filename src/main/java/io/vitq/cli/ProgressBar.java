@@ -7,7 +7,7 @@ import java.util.Locale;
  * A progress bar on stderr: redrawn in place on a terminal, a line every 10 % otherwise (logs, CI),
  * so that long runs always show that they are alive.
  */
-public final class ProgressBar implements AutoCloseable {
+public final class ProgressBar implements io.vitq.eval.Pipeline.Progress {
     private final String label;
     private final int total;
     private final PrintStream out;
@@ -27,6 +27,7 @@ public final class ProgressBar implements AutoCloseable {
         this.interactive = interactive;
     }
 
+    @Override
     public synchronized void update(int done) {
         long now = System.nanoTime();
         double secs = (now - start) / 1e9;

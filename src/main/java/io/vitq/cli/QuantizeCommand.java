@@ -2,9 +2,8 @@ package io.vitq.cli;
 
 import io.vitq.calib.CalibConfig;
 import io.vitq.calib.Calibrator;
-import io.vitq.calib.MixedPrecisionCalibration;
 import io.vitq.calib.mp.MpTarget;
-import io.vitq.data.CalibrationSet;
+import io.vitq.eval.Pipeline;
 import io.vitq.io.ModelLoader;
 import io.vitq.quant.QuantPlanJson;
 import picocli.CommandLine.Command;
@@ -124,27 +123,14 @@ final class QuantizeCommand implements Callable<Integer> {
         if (mixed != null && cfg.sequential())
             throw new Main.UserException("--sequential: mixed precision chooses the bits after the searches; calibrate it in parallel");
         Path data = o.calibPath();
-        long t0 = System.nanoTime();
-        CalibrationSet set = CalibrationSet.load(data, o.calibSize, l.model().preprocessing());
-        double load = (System.nanoTime() - t0) / 1e9;
-        int[] labels = cfg.trueLabels() ? set.labelsOrNull() : null;
-        if (cfg.trueLabels() && labels == null) throw new Main.UserException("--labels: " + data + " has unlabelled images");
-        Calibrator.Result r;
-        try (ProgressBar bar = new ProgressBar("calibrate " + cfg.method() + " "
-                + (mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : cfg.bitsLabel()) + (cfg.sequential() ? " sequential" : ""),
-                Calibrator.forwardOrder(l.model()).size())) {
-            if (mixed == null) {
-                r = Calibrator.calibrate(l.model(), set.images(), labels, cfg, data.toString(), (id, done, total) -> bar.update(done));
-            } else {
-                MixedPrecisionCalibration.Result m = MixedPrecisionCalibration.calibrate(l.model(), set.images(), labels, cfg,
-                        mixed, sizeMb, o.msaNorm(), data.toString(), (id, done, total) -> bar.update(done));
-                bar.close();
-                m.allocation().report().forEach(System.out::println);
-                System.out.printf(Locale.ROOT, "mixed precision: nuclear norms (SVD) %.1f s, unit errors and allocation %.1f s%n",
-                        m.nuclearNorms(), m.unitErrors());
-                r = new Calibrator.Result(m.plan(), m.timing());
-            }
+        Pipeline.Calibration c = Pipeline.calibrate(l, data, o.calibSize, cfg, mixed, sizeMb, o.msaNorm(), ProgressBar::new);
+        if (mixed != null) {
+            c.mixedPrecisionReport().forEach(System.out::println);
+            System.out.printf(Locale.ROOT, "mixed precision: nuclear norms (SVD) %.1f s, unit errors and allocation %.1f s%n",
+                    c.nuclearNormSeconds(), c.unitErrorSeconds());
         }
+        Calibrator.Result r = new Calibrator.Result(c.plan(), c.timing());
+        double load = c.imageSeconds();
         Calibrator.Timing t = r.timing();
         System.out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, float forward+backward %.1f s, "
                         + "search %.1f s: linear %.1f s%s, matmul %.1f s)%n",

@@ -28,6 +28,13 @@ final class SweepCommand implements Callable<Integer> {
 
     @Mixin TableOptions table;
 
+    @Option(names = "--plot", paramLabel = "FILE.png",
+            description = "Also draw top-1 against model size (MB) as a PNG: one line per method through its bit settings, "
+                    + "the float model as a dashed reference line.")
+    Path plot;
+
+    private static int runnerImages(TableRunner r) { return r.imageCount(); }
+
     @Override
     public Integer call() throws Exception {
         List<BitsOption> bitOptions = table.bitOptions();
@@ -42,7 +49,10 @@ final class SweepCommand implements Callable<Integer> {
         for (String m : methods) for (BitsOption b : bitOptions) calibOptions.config(m, b); // validate before any work
         if (bitOptions.stream().anyMatch(b -> b.mixed() != null) && methods.stream().noneMatch(m -> m.equalsIgnoreCase("vtptq")))
             throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");
-        TableRunner runner = table.open(calibOptions, "sweep", models.stream().map(Path::of).toArray(Path[]::new));
+        Plots.checkPng("--plot", plot);
+        TableRunner runner = table.openWithPlot(calibOptions, "sweep", plot, models.stream().map(Path::of).toArray(Path[]::new));
+        List<io.vitq.eval.charts.Charts.SweepPoint> points = new ArrayList<>();
+        List<io.vitq.eval.charts.Charts.FloatPoint> floats = new ArrayList<>();
 
         StringBuilder md = new StringBuilder("| model | float |");
         StringBuilder sep = new StringBuilder("|---|---:|");
@@ -58,6 +68,7 @@ final class SweepCommand implements Callable<Integer> {
             row.put("model", l.model().name());
             CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
             row.put("float", fp.top1());
+            floats.add(new io.vitq.eval.charts.Charts.FloatPoint(l.model().name(), fp.sizeMb(), fp.top1()));
             StringBuilder line = new StringBuilder("| " + l.model().name() + " | " + TableRunner.pct(fp)
                     + String.format(java.util.Locale.ROOT, " (%.1f MB) |", fp.sizeMb()));
             for (String m : methods) for (BitsOption b : bitOptions) {
@@ -72,6 +83,7 @@ final class SweepCommand implements Callable<Integer> {
                     line.append(String.format(java.util.Locale.ROOT, " (%.1f MB)", c.sizeMb()));
                 line.append(" |");
                 row.put(m + " " + bits, c.top1());
+                points.add(new io.vitq.eval.charts.Charts.SweepPoint(l.model().name(), m, bits, c.sizeMb(), c.top1()));
                 row.put(m + " " + bits + " MB", c.sizeMb());
             }
             md.append(line).append('\n');
@@ -79,6 +91,12 @@ final class SweepCommand implements Callable<Integer> {
         }
         System.out.print(md);
         if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("data", table.data.toString(), "rows", rows));
+        if (plot != null) {
+            String what = models.size() == 1 ? floats.get(0).model() : models.size() + " models";
+            io.vitq.eval.charts.Charts.sweep(plot, what + ": top-1 against model size (" + runnerImages(runner) + " images of "
+                    + table.data + ")", points, floats);
+            System.err.println("vitq: chart written to " + plot);
+        }
         return 0;
     }
 }

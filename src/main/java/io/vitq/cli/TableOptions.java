@@ -30,8 +30,13 @@ public final class TableOptions {
 
     /** Checks the options before any work and opens the runner on the results file. */
     TableRunner open(CalibOptions calib, String command, Path... modelFiles) {
+        return openWithPlot(calib, command, null, modelFiles);
+    }
+
+    /** @param plot the chart's PNG file ({@code --plot}), or null */
+    TableRunner openWithPlot(CalibOptions calib, String command, Path plot, Path... modelFiles) {
         if (results == null) results = Path.of(command + "-results.json");
-        OutputFiles files = new OutputFiles().output("--results", results).output("--json", json)
+        OutputFiles files = new OutputFiles().output("--results", results).output("--json", json).output("--plot", plot)
                 .input("--data", data).input("--calib", calib.calib);
         for (Path m : modelFiles) files.input("--models", m);
         files.check();

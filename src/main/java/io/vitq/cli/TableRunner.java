@@ -37,6 +37,9 @@ final class TableRunner {
         this.store = store;
     }
 
+    /** The number of images every cell is evaluated on. */
+    int imageCount() { return images.size(); }
+
     /** The float model's accuracy ({@code cfg} null) or a quantized setting's. */
     CellStore.Cell cell(ModelLoader.Loaded l, String setting, String bits, CalibConfig cfg) throws IOException {
         return cell(l, setting, bits, cfg, null);

@@ -30,8 +30,9 @@ public final class Evaluator {
      */
     public static EvalResult run(Model model, Executor ex, Executor reference, String dataName, Iterator<Batch> batches,
                                  int batchSize, IntConsumer progress) {
-        int agree = 0;
+        int agree = 0, refCorrect = 0;
         double klSum = 0;
+        List<TopK> refTop = new ArrayList<>();
         List<Prediction> preds = new ArrayList<>();
         int labelled = 0, c1 = 0, c5 = 0;
         long forwardNanos = 0, start = System.nanoTime();
@@ -44,7 +45,10 @@ public final class Evaluator {
             if (reference != null) {
                 float[] ref = model.forward(b.images(), reference).data();
                 for (int i = 0; i < b.labels().length; i++) {
-                    if (TopK.of(ref, i * nc, nc, 1).top1() == TopK.of(logits.data(), i * nc, nc, 1).top1()) agree++;
+                    TopK r = TopK.of(ref, i * nc, nc, 5);
+                    refTop.add(r);
+                    if (r.top1() == TopK.of(logits.data(), i * nc, nc, 1).top1()) agree++;
+                    if (b.labels()[i] >= 0 && r.top1() == b.labels()[i]) refCorrect++;
                     klSum += FpComparison.kl(ref, i * nc, logits.data(), i * nc, nc);
                 }
             }
@@ -63,6 +67,7 @@ public final class Evaluator {
         double wall = (System.nanoTime() - start) / 1e9;
         return new EvalResult(model.name(), dataName, preds.size(), labelled, c1, c5, forwardNanos / 1e9, wall,
                 batchSize, Parallel.threads(), preds,
-                reference == null ? null : new FpComparison(preds.size(), agree, klSum / Math.max(1, preds.size())));
+                reference == null ? null : new FpComparison(preds.size(), agree, klSum / Math.max(1, preds.size()),
+                        refCorrect, refTop));
     }
 }

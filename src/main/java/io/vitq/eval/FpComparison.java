@@ -1,10 +1,26 @@
 package io.vitq.eval;
 
+import java.util.List;
+
 /**
  * How closely a quantized model follows its float model on the same images: top-1 agreement and
- * the mean KL divergence {@code KL(P_float || P_quantized)} of the softmax predictions (nats).
+ * the mean KL divergence {@code KL(P_float || P_quantized)} of the softmax predictions (nats), the
+ * float model's own top-1 on the labelled images, and its top-5 per image (in the order of
+ * {@link EvalResult#predictions()}), so that where the two disagree can be looked at image by image.
+ *
+ * @param referenceTop1Correct labelled images the float model gets right (top-1)
+ * @param reference            the float model's top-5 per image; empty when not kept
  */
-public record FpComparison(int images, int top1Agree, double meanKl) {
+public record FpComparison(int images, int top1Agree, double meanKl, int referenceTop1Correct, List<TopK> reference) {
+    public FpComparison {
+        reference = List.copyOf(reference);
+    }
+
+    /** Agreement and KL only (no per-image float predictions kept). */
+    public FpComparison(int images, int top1Agree, double meanKl) {
+        this(images, top1Agree, meanKl, 0, List.of());
+    }
+
     public double agreementPercent() { return images == 0 ? Double.NaN : 100.0 * top1Agree / images; }
 
     /** KL(p || q) of two logit rows, computed through log-softmax in double. */

@@ -81,12 +81,17 @@ public final class ModelLoader {
         if (modelArg.isBlank()) throw new ModelException("--model: empty name (a zoo name, a model folder or a checkpoint file)");
         ModelZoo.Entry named = ModelZoo.get(modelArg);
         Path file = checkpoint;
+        String hubName = null; // the model's name when a Hub cache snapshot folder is loaded for a name
         if (named == null) {
             Path asPath = Path.of(modelArg);
             if (checkpoint == null && Files.exists(asPath)) {
                 file = asPath;
+            } else if (checkpoint == null && HubCache.isRepoId(modelArg)) {
+                file = HubCache.snapshot(HubCache.location(), modelArg);
+                hubName = modelArg.substring(modelArg.indexOf('/') + 1);
             } else if (checkpoint == null) {
-                throw new ModelException("unknown model '" + modelArg + "': not a zoo name (see 'vitq models'), and no such file or folder");
+                throw new ModelException("unknown model '" + modelArg + "': not a zoo name (see 'vitq models'), a Hub name"
+                        + " (ORG/NAME, e.g. timm/vit_small_patch16_224.augreg_in21k_ft_in1k), or a file or folder");
             } else if (Files.exists(asPath)) {
                 throw new ModelException("--checkpoint " + checkpoint + ": goes with a zoo name, but the model " + modelArg
                         + " is a file or folder already; give one or the other");
@@ -95,18 +100,30 @@ public final class ModelLoader {
                         + " another architecture pass it as --model FILE");
             }
         } else if (file == null) {
-            file = find(named.name());
+            Optional<Path> found = findCheckpoint(named.name());
+            if (found.isPresent()) {
+                file = found.get();
+            } else {
+                file = HubCache.snapshotForZooName(HubCache.location(), named.name()).orElseThrow(() -> noWeights(named.name()));
+                hubName = named.name();
+            }
         }
         if (!Files.exists(file)) throw new ModelException(file + ": no such checkpoint file");
         List<String> notes = new ArrayList<>();
         if (Files.isDirectory(file)) {
-            if (named != null) {
+            if (named != null && hubName == null) {
                 throw new ModelException("--checkpoint " + file + ": a folder; pass a model folder as --model " + file
                         + " (its config.json names the architecture)");
             }
             ModelFolder.Contents c = ModelFolder.read(file);
+            ModelSpec spec = c.spec();
+            if (hubName != null) {
+                // a snapshot folder is named by its commit hash: name the model as the user did
+                spec = new ModelSpec(hubName, spec.architecture(), spec.preprocessing(), spec.classNames());
+                notes.add("weights from the Hugging Face cache: " + file);
+            }
             notes.add("model folder in " + c.layout() + " layout: architecture and preprocessing from its config");
-            return build(options.apply(c.spec(), c.weights()), c.weights(), file, c.files(), options, notes);
+            return build(options.apply(spec, c.weights()), c.weights(), file, c.files(), options, notes);
         }
         if (QuantizedModelFile.isQuantizedModel(file)) {
             if (!options.isEmpty()) {
@@ -144,10 +161,10 @@ public final class ModelLoader {
         return file.getFileName().toString().replaceFirst("\\.(safetensors|pth|pt|bin)$", "");
     }
 
-    private static Path find(String name) {
-        return findCheckpoint(name).orElseThrow(() -> new ModelException("no weights found for '" + name
-                + "': pass --checkpoint FILE (timm safetensors or .pth), or put " + name + ".safetensors in one of "
-                + searchPath()));
+    private static ModelException noWeights(String name) {
+        return new ModelException("no weights found for '" + name + "': pass --checkpoint FILE (timm safetensors or .pth), put "
+                + name + ".safetensors in one of " + searchPath() + ", or have timm/" + name + ".<tag> in the Hugging Face"
+                + " cache (" + HubCache.location() + "; vitq never downloads)");
     }
 
     /** The first {@code <name>*.safetensors|.pth|.pt|.bin} in the {@link #searchPath()}, if any. */
@@ -166,6 +183,174 @@ public final class ModelLoader {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The Hugging Face Hub cache, read only (vitq never downloads): where {@code huggingface_hub},
+     * and so timm's {@code create_model(..., pretrained=True)} and transformers'
+     * {@code from_pretrained}, keep what they fetched. A repository {@code ORG/NAME} is the folder
+     * {@code models--ORG--NAME}; its files are in {@code snapshots/<commit>/} (usually symbolic links
+     * into {@code ../../blobs/}), and {@code refs/main} names the commit the Hub's main branch had
+     * when it was fetched. A snapshot with a {@code config.json} is a Hugging Face model folder
+     * ({@link ModelFolder}), timm's or transformers' layout.
+     *
+     * <p>Which snapshot: the one {@code refs/main} names (what {@code huggingface_hub} itself loads
+     * offline); without {@code refs/main}, the only snapshot with a {@code config.json}; several and
+     * no {@code refs/main} is an error that lists them. A bare zoo name {@code NAME} matches
+     * {@code models--timm--NAME} and the tagged {@code models--timm--NAME.<tag>}: the untagged
+     * repository if present, else the only tag; several tags are an error listing them (the tags
+     * are different weights, often with different preprocessing, so vitq does not pick one).
+     */
+    public static final class HubCache {
+        private HubCache() {}
+
+        /** A repository found in the cache: its id, the snapshot vitq would load, or why none. */
+        public record Repo(String id, Path folder, Path snapshot, String problem, String describe) {}
+
+        /**
+         * The cache folder as {@code huggingface_hub} finds it: {@code $HF_HUB_CACHE},
+         * {@code $HUGGINGFACE_HUB_CACHE}, {@code $HF_HOME/hub}, {@code $XDG_CACHE_HOME/huggingface/hub},
+         * else {@code ~/.cache/huggingface/hub}.
+         */
+        public static Path location() {
+            return location(System.getenv(), System.getProperty("user.home"));
+        }
+
+        static Path location(Map<String, String> env, String home) {
+            for (String k : List.of("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")) {
+                String v = env.get(k);
+                if (v != null && !v.isBlank()) return Path.of(v);
+            }
+            String hf = env.get("HF_HOME");
+            if (hf != null && !hf.isBlank()) return Path.of(hf, "hub");
+            String xdg = env.get("XDG_CACHE_HOME");
+            if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "huggingface", "hub");
+            return Path.of(home, ".cache", "huggingface", "hub");
+        }
+
+        private static final java.util.regex.Pattern REPO_ID =
+                java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*");
+
+        /** True for a Hub repository id, {@code ORG/NAME}. */
+        public static boolean isRepoId(String s) {
+            return REPO_ID.matcher(s).matches() && !s.contains("--") && !s.contains("..");
+        }
+
+        /** {@code ORG/NAME} -> {@code models--ORG--NAME}, the Hub cache's folder name. */
+        public static String folderName(String repoId) { return "models--" + repoId.replace("/", "--"); }
+
+        /** The snapshot folder of repository {@code repoId} in {@code cache}; an error says what is missing. */
+        public static Path snapshot(Path cache, String repoId) {
+            Path repo = cache.resolve(folderName(repoId));
+            if (!Files.isDirectory(repo)) {
+                throw new ModelException(repoId + ": not in the Hugging Face cache (no " + repo + "); vitq never downloads:"
+                        + " fetch it with the Hugging Face tools (huggingface-cli download " + repoId + ", or timm.create_model("
+                        + "'hf-hub:" + repoId + "', pretrained=True)), or pass a model folder");
+            }
+            return snapshotOf(repo, repoId);
+        }
+
+        private static Path snapshotOf(Path repo, String repoId) {
+            Path snapshots = repo.resolve("snapshots");
+            Path ref = repo.resolve("refs").resolve("main");
+            if (Files.isRegularFile(ref)) {
+                String commit;
+                try {
+                    commit = Files.readString(ref).strip();
+                } catch (IOException e) {
+                    throw new CheckpointException(ref + ": cannot read (" + io.vitq.data.FileErrors.reason(e) + ")", e);
+                }
+                Path snap = snapshots.resolve(commit);
+                if (!commit.isEmpty() && !commit.contains("/") && ModelFolder.isModelFolder(snap)) return snap;
+                throw new ModelException(repoId + ": " + ref + " names snapshot '" + commit + "', but " + snap
+                        + " has no config.json (an incomplete download?)");
+            }
+            List<Path> found = new ArrayList<>();
+            if (Files.isDirectory(snapshots)) {
+                try (Stream<Path> s = Files.list(snapshots)) {
+                    s.filter(ModelFolder::isModelFolder).sorted().forEach(found::add);
+                } catch (IOException e) {
+                    throw new CheckpointException(snapshots + ": cannot list (" + io.vitq.data.FileErrors.reason(e) + ")", e);
+                }
+            }
+            if (found.size() == 1) return found.get(0);
+            if (found.isEmpty()) {
+                throw new ModelException(repoId + ": " + repo + " has no snapshot with a config.json (snapshots/<commit>/config.json)");
+            }
+            throw new ModelException(repoId + ": " + repo + " has " + found.size() + " snapshots and no refs/main to choose"
+                    + " between them; pass the one to load as --model FOLDER: " + found);
+        }
+
+        /**
+         * The snapshot for a bare zoo name: {@code models--timm--NAME}, else the only
+         * {@code models--timm--NAME.<tag>}; empty when there is neither.
+         *
+         * @throws ModelException when several tags are cached (listing them as {@code timm/NAME.<tag>})
+         */
+        public static Optional<Path> snapshotForZooName(Path cache, String name) {
+            String exact = folderName("timm/" + name);
+            if (Files.isDirectory(cache.resolve(exact))) return Optional.of(snapshot(cache, "timm/" + name));
+            List<String> tagged = new ArrayList<>();
+            if (Files.isDirectory(cache)) {
+                try (Stream<Path> s = Files.list(cache)) {
+                    s.map(p -> p.getFileName().toString()).filter(f -> f.startsWith(exact + ".")).sorted()
+                            .filter(f -> Files.isDirectory(cache.resolve(f))).forEach(tagged::add);
+                } catch (IOException e) {
+                    return Optional.empty(); // an unreadable cache holds nothing for us
+                }
+            }
+            if (tagged.isEmpty()) return Optional.empty();
+            if (tagged.size() > 1) {
+                throw new ModelException(name + ": the Hugging Face cache " + cache + " has " + tagged.size() + " tags of it ("
+                        + String.join(", ", tagged.stream().map(HubCache::repoId).toList()) + "), which are different weights;"
+                        + " give the one to load, e.g. --model " + repoId(tagged.get(0)));
+            }
+            return Optional.of(snapshot(cache, repoId(tagged.get(0))));
+        }
+
+        /** {@code models--ORG--NAME} -> {@code ORG/NAME}. */
+        static String repoId(String folder) {
+            String rest = folder.substring("models--".length());
+            int i = rest.indexOf("--");
+            return i < 0 ? rest : rest.substring(0, i) + "/" + rest.substring(i + 2);
+        }
+
+        /** Every model repository in {@code cache} (sorted), with the snapshot vitq would load or why it cannot. */
+        public static List<Repo> list(Path cache) {
+            List<Repo> out = new ArrayList<>();
+            if (!Files.isDirectory(cache)) return out;
+            List<Path> repos;
+            try (Stream<Path> s = Files.list(cache)) {
+                repos = s.filter(p -> p.getFileName().toString().startsWith("models--") && Files.isDirectory(p)).sorted().toList();
+            } catch (IOException e) {
+                return out;
+            }
+            for (Path repo : repos) {
+                String id = repoId(repo.getFileName().toString());
+                try {
+                    Path snap = snapshotOf(repo, id);
+                    out.add(new Repo(id, repo, snap, null, describe(snap.resolve("config.json"))));
+                } catch (RuntimeException e) {
+                    out.add(new Repo(id, repo, null, e.getMessage(), null));
+                }
+            }
+            return out;
+        }
+
+        /** "timm layout, vit_small_patch16_224" or "transformers layout, vit" from a config.json; the error otherwise. */
+        private static String describe(Path config) {
+            try {
+                ConfigJson c = ConfigJson.read(config);
+                if (TimmHubConfig.matches(c)) {
+                    String arch = c.string("architecture", "?");
+                    return "timm layout, architecture " + arch + (ModelZoo.get(arch) == null ? " (not one vitq implements)" : "");
+                }
+                if (TransformersFolder.matches(c)) return "transformers layout, model_type " + c.string("model_type", "?");
+                return "config.json in neither timm's nor transformers' layout";
+            } catch (RuntimeException e) {
+                return e.getMessage();
+            }
+        }
     }
 
     /**

@@ -1,0 +1,16 @@
+package io.vitq.cli;
+
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** Checks of the {@code --plot} options. */
+final class Plots {
+    private Plots() {}
+
+    /** A chart file must be named *.png (the only format written); null (not asked for) passes. */
+    static void checkPng(String option, Path file) {
+        if (file == null) return;
+        if (!file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png"))
+            throw new Main.UserException(option + " " + file + ": charts are written as PNG; name the file *.png");
+    }
+}

@@ -1,0 +1,221 @@
+package io.vitq.eval;
+
+import io.vitq.calib.CalibConfig;
+import io.vitq.calib.Calibrator;
+import io.vitq.calib.MixedPrecisionCalibration;
+import io.vitq.calib.mp.MpTarget;
+import io.vitq.data.BatchLoader;
+import io.vitq.data.CalibrationSet;
+import io.vitq.data.Dataset;
+import io.vitq.data.DatasetException;
+import io.vitq.data.EvalTransform;
+import io.vitq.data.ImageList;
+import io.vitq.io.ModelLoader;
+import io.vitq.model.Executor;
+import io.vitq.model.Model;
+import io.vitq.quant.PlanInfo;
+import io.vitq.quant.QuantPlan;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The steps the command line and the Java API ({@code io.vitq.Vitq}) share: calibrating a loaded
+ * model on a calibration set, and evaluating a model over a dataset (with the label checks). Not
+ * public API: the CLI commands and {@code io.vitq.Vitq} call it, users call {@code io.vitq.Vitq}.
+ * User mistakes are {@link DatasetException}s or {@link IllegalArgumentException}s with a one-line
+ * message naming the file.
+ */
+public final class Pipeline {
+    private Pipeline() {}
+
+    /** Progress of one long step (a progress bar, or nothing). */
+    public interface Progress extends AutoCloseable {
+        void update(int done);
+
+        @Override
+        void close();
+    }
+
+    /** Starts a {@link Progress} for a step with a label and a number of items. */
+    @FunctionalInterface
+    public interface Progresses {
+        Progress start(String label, int total);
+
+        /** No progress output. */
+        Progresses NONE = (label, total) -> new Progress() {
+            @Override public void update(int done) {}
+
+            @Override public void close() {}
+        };
+    }
+
+    // ---------------------------------------------------------------- bits
+
+    /**
+     * A bit setting: {@code wXaY} (weight and activation bits, each 2..16), or {@code mp6} /
+     * {@code mp8} (VT-PTQ's mixed precision; weight and activation are then the target's base bits).
+     */
+    public record Bits(int weight, int activation, MpTarget mixed) {
+        private static final java.util.regex.Pattern FORM = java.util.regex.Pattern.compile("w(\\d+)a(\\d+)");
+
+        /** @throws IllegalArgumentException saying what is expected (without naming an option) */
+        public static Bits parse(String s) {
+            String l = s.toLowerCase(Locale.ROOT);
+            if (l.startsWith("mp")) {
+                try {
+                    MpTarget t = MpTarget.parse(l);
+                    return new Bits(t.baseBits(), t.baseBits(), t);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("mixed precision is mp6 or mp8");
+                }
+            }
+            java.util.regex.Matcher m = FORM.matcher(l);
+            if (!m.matches()) throw new IllegalArgumentException("expected wXaY (e.g. w8a8, w6a6) or mp6/mp8");
+            int w = Integer.parseInt(m.group(1)), a = Integer.parseInt(m.group(2));
+            if (w < 2 || w > 16 || a < 2 || a > 16) throw new IllegalArgumentException("bit widths must be in 2..16");
+            return new Bits(w, a, null);
+        }
+
+        /** W8A8, or MP8. */
+        public String label() { return mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : "W" + weight + "A" + activation; }
+    }
+
+    // ---------------------------------------------------------------- calibration
+
+    /**
+     * A calibration's outcome.
+     *
+     * @param imageSeconds           decoding and preprocessing the calibration images
+     * @param mixedPrecisionReport   for mixed precision, the allocation's lines (bits and nuclear norm per unit, size); else empty
+     * @param nuclearNormSeconds     mixed precision: the SVDs; 0 otherwise
+     * @param unitErrorSeconds       mixed precision: unit errors and the allocation; 0 otherwise
+     */
+    public record Calibration(QuantPlan plan, Calibrator.Timing timing, double imageSeconds, int images,
+                              List<String> mixedPrecisionReport, double nuclearNormSeconds, double unitErrorSeconds) {
+        public Calibration {
+            mixedPrecisionReport = List.copyOf(mixedPrecisionReport);
+        }
+
+        /** Wall time of the whole calibration, images included. */
+        public double seconds() { return imageSeconds + timing.total(); }
+    }
+
+    /** Key of the plan option that keeps each mixed-precision unit's nuclear norm ({@code unit=value, ...}). */
+    public static final String UNIT_NUCLEAR_NORMS = "unit_nuclear_norms";
+
+    /**
+     * Loads the first {@code calibSize} images of {@code calib} with the model's preprocessing and
+     * calibrates with {@code cfg} (fixed bits), or with VT-PTQ's mixed precision when
+     * {@code mixed} is given. A mixed-precision plan also keeps every unit's nuclear norm
+     * ({@link #UNIT_NUCLEAR_NORMS}), beside the bits and size the calibration records.
+     *
+     * @param sizeMb  mixed precision's size budget, or null for the target's default
+     * @param msaNorm mixed precision's attention-unit norm (ignored for fixed bits)
+     */
+    public static Calibration calibrate(ModelLoader.Loaded l, Path calib, int calibSize, CalibConfig cfg, MpTarget mixed,
+                                        Double sizeMb, MixedPrecisionCalibration.MsaNorm msaNorm, Progresses progress) {
+        if (l.quantized()) throw new IllegalArgumentException(l.checkpoint() + " is already quantized: quantize the float checkpoint");
+        if (mixed != null && !cfg.isVt()) throw new IllegalArgumentException("mixed precision is VT-PTQ's (method vtptq), not " + cfg.method() + "'s");
+        if (mixed != null && cfg.sequential())
+            throw new IllegalArgumentException("mixed precision chooses the bits after the searches; calibrate it in parallel");
+        long t0 = System.nanoTime();
+        CalibrationSet set = CalibrationSet.load(calib, calibSize, l.model().preprocessing());
+        double load = (System.nanoTime() - t0) / 1e9;
+        int[] labels = cfg.trueLabels() ? set.labelsOrNull() : null;
+        if (cfg.trueLabels() && labels == null)
+            throw new DatasetException(calib + ": unlabelled images; the Hessian gradients from true labels (--labels) need labelled images");
+        Model model = l.model();
+        String label = "calibrate " + cfg.method() + " " + (mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : cfg.bitsLabel())
+                + (cfg.sequential() ? " sequential" : "");
+        try (Progress bar = progress.start(label, Calibrator.forwardOrder(model).size())) {
+            if (mixed == null) {
+                Calibrator.Result r = Calibrator.calibrate(model, set.images(), labels, cfg, calib.toString(),
+                        (id, done, total) -> bar.update(done));
+                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0);
+            }
+            MixedPrecisionCalibration.Result m = MixedPrecisionCalibration.calibrate(model, set.images(), labels, cfg, mixed,
+                    sizeMb, msaNorm, calib.toString(), (id, done, total) -> bar.update(done));
+            QuantPlan plan = withNuclearNorms(m.plan(), m.allocation());
+            return new Calibration(plan, m.timing(), load, set.size(), m.allocation().report(), m.nuclearNorms(), m.unitErrors());
+        }
+    }
+
+    /** The plan with each unit's nuclear norm added to its options, in the units' order. */
+    private static QuantPlan withNuclearNorms(QuantPlan plan, io.vitq.calib.mp.MixedPrecision.Allocation a) {
+        StringBuilder sb = new StringBuilder();
+        var units = a.plan().units();
+        for (int i = 0; i < units.size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(units.get(i).id()).append('=')
+                    .append(String.format(Locale.ROOT, "%.6g", a.sensitivity().nuclearNorm(i)));
+        }
+        PlanInfo i = plan.info();
+        Map<String, String> options = new LinkedHashMap<>(i.options());
+        options.put(UNIT_NUCLEAR_NORMS, sb.toString());
+        return plan.withInfo(new PlanInfo(i.model(), i.method(), i.weightBits(), i.activationBits(), i.metric(),
+                i.calibration(), i.created(), i.vitqVersion(), options));
+    }
+
+    // ---------------------------------------------------------------- evaluation
+
+    /**
+     * Runs {@code model} with {@code ex} over the (first {@code limit}) images of {@code data}, and
+     * with {@code reference} too when it is non-null (the float model of a quantized one).
+     *
+     * @param label the progress label
+     */
+    public static EvalResult evaluate(Model model, Executor ex, Executor reference, Path data, Integer limit, int batch,
+                                      String label, Progresses progress) {
+        Dataset ds = checkLabels(data, dataset(data, limit), model.numClasses());
+        int b = Math.min(batch, ds.size()); // a batch never needs more room than the images
+        int s = model.preprocessing().inputSize();
+        if ((long) b * 3 * s * s > Integer.MAX_VALUE - 16)
+            throw new IllegalArgumentException("batch " + batch + ": too large for one array of preprocessed images");
+        try (BatchLoader loader = new BatchLoader(ds, new EvalTransform(model.preprocessing()), b);
+             Progress bar = progress.start(label, ds.size())) {
+            return Evaluator.run(model, ex, reference, data.toString(), loader, batch, bar::update);
+        }
+    }
+
+    /** Decodes and preprocesses the given image files into one batch [N, 3, S, S]. */
+    public static io.vitq.tensor.Tensor preprocess(List<Path> images, io.vitq.data.Preprocessing pre) {
+        EvalTransform t = new EvalTransform(pre);
+        int s = pre.inputSize(), per = t.imageFloats();
+        float[] x = new float[images.size() * per];
+        for (int i = 0; i < images.size(); i++) t.load(images.get(i), x, i * per);
+        return new io.vitq.tensor.Tensor(x, images.size(), 3, s, s);
+    }
+
+    /** The images of {@code data} (the first {@code limit} when given); an empty path or no images is an error. */
+    public static Dataset dataset(Path data, Integer limit) {
+        if (data.toString().isBlank()) throw new DatasetException("--data: empty path");
+        if (!Files.exists(data)) throw new DatasetException(data + ": no such file or directory (--data)");
+        Dataset ds = limit == null ? Dataset.open(data) : Dataset.open(data, limit);
+        if (ds.size() == 0) throw new DatasetException(data + ": no images found");
+        return ds;
+    }
+
+    /**
+     * Labels must be class indices of a model with {@code classes} classes; a class-folder dataset
+     * must have one folder per class, since its labels are folder indices (torchvision's
+     * ImageFolder) and a subset of the classes would shift them all silently.
+     */
+    public static Dataset checkLabels(Path data, Dataset ds, int classes) {
+        if (ds instanceof ImageList l && !l.classNames().isEmpty() && l.classNames().size() != classes) {
+            throw new DatasetException("--data " + data + ": " + l.classNames().size() + " class folders, but the model has "
+                    + classes + " classes; folder labels are the folders' sorted indices, so every class needs a folder "
+                    + "(empty ones count). For a subset of the classes use a list file ('path label' per line)");
+        }
+        for (int i = 0; i < ds.size(); i++) {
+            if (ds.label(i) >= classes) {
+                throw new DatasetException("--data " + data + ": " + ds.path(i) + " has label " + ds.label(i)
+                        + ", but the model has " + classes + " classes (0.." + (classes - 1) + ")");
+            }
+        }
+        return ds;
+    }
+}

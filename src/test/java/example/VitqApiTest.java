@@ -1,0 +1,98 @@
+package example;
+
+import io.vitq.Vitq;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Java API as a user's program meets it: only {@link Vitq} (and the JDK) is used, from a
+ * package outside {@code io.vitq}, on the repository's embedded model and images. The calibration
+ * is short (2 images, BasePTQ) so that the test stays fast; the API passes any size through.
+ */
+class VitqApiTest {
+    static final Path DEMO = Path.of("demo").toAbsolutePath();
+    static final Path WEIGHTS = DEMO.resolve("models/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors");
+    static final Path CALIB = DEMO.resolve("calib/calib32.txt"), VAL = DEMO.resolve("val/dataset.txt");
+    static final Path CANOE = DEMO.resolve("val/data/ILSVRC2012_val_00000347.JPEG"); // label 472, canoe
+
+    @Test
+    void loadQuantizeEvaluateSaveExportPredict(@TempDir Path tmp) {
+        Vitq fp = Vitq.load(WEIGHTS.toString()); // a checkpoint named after a zoo entry
+        assertEquals("vit_tiny_patch16_224", fp.name());
+        assertFalse(fp.isQuantized());
+        assertEquals("FP32", fp.bits());
+        assertEquals(5_717_416, fp.parameterCount());
+        assertEquals(1000, fp.numClasses());
+
+        Vitq.Prediction p = fp.predict(CANOE).get(0);
+        assertEquals(5, p.top5().size());
+        assertEquals(472, p.top5().get(0).index());
+        assertTrue(p.top5().get(0).name().contains("canoe"), p.top5().get(0).name());
+        assertTrue(p.top5().get(0).probability() > p.top5().get(1).probability());
+
+        Vitq.Evaluation fe = fp.evaluate(VAL, 8);
+        assertEquals(8, fe.images());
+        assertTrue(Double.isNaN(fe.agreement()), "a float model has no float model to agree with");
+
+        List<String> steps = new ArrayList<>();
+        Vitq q = fp.withProgress((step, done, total) -> { if (done == total) steps.add(step); })
+                .quantize(Vitq.Method.BASE_PTQ, "w8a8", CALIB, 2);
+        assertTrue(q.isQuantized());
+        assertFalse(fp.isQuantized(), "quantize returns a new model; the float one is unchanged");
+        assertEquals("W8A8", q.bits());
+        assertEquals("basePTQ", q.method());
+        assertTrue(q.calibrationSeconds() > 0);
+        assertEquals(List.of("calibrate basePTQ W8A8"), steps);
+
+        Vitq.Evaluation qe = q.evaluate(VAL, 8);
+        assertEquals(8, qe.images());
+        assertEquals(fe.top1(), qe.floatTop1(), 0.0, "the float reference is the float model");
+        assertTrue(qe.agreement() >= 50 && qe.agreement() <= 100, "W8A8 mostly agrees with float: " + qe.agreement());
+        assertTrue(qe.meanKl() >= 0);
+
+        Path file = q.save(tmp.resolve("q.safetensors"));
+        Path onnx = q.exportOnnx(tmp.resolve("q.onnx"));
+        assertTrue(onnxSize(onnx) > 1_000_000);
+        Vitq back = Vitq.load(file.toString());
+        assertTrue(back.isQuantized());
+        assertEquals("W8A8", back.bits());
+        assertEquals(qe.top1(), back.evaluate(VAL, 8).top1(), 0.0, "the saved model evaluates as the calibrated one");
+        assertEquals(q.predict(CANOE).get(0).top5().get(0).index(), back.predict(CANOE).get(0).top5().get(0).index());
+    }
+
+    @Test
+    void mistakesAreOneLineExceptionsNamingTheValue(@TempDir Path tmp) {
+        Vitq.VitqException unknown = assertThrows(Vitq.VitqException.class, () -> Vitq.load("no_such_model"));
+        assertTrue(unknown.getMessage().contains("no_such_model"), unknown.getMessage());
+        Vitq fp = Vitq.load("vit_tiny_patch16_224", WEIGHTS);
+        Vitq.VitqException bits = assertThrows(Vitq.VitqException.class,
+                () -> fp.quantize(Vitq.Method.PTQ4VIT, "w1a1", CALIB, 2));
+        assertTrue(bits.getMessage().contains("w1a1") && bits.getMessage().contains("2..16"), bits.getMessage());
+        Vitq.VitqException save = assertThrows(Vitq.VitqException.class, () -> fp.save(tmp.resolve("x.safetensors")));
+        assertTrue(save.getMessage().contains("float model"), save.getMessage());
+        assertFalse(Files.exists(tmp.resolve("x.safetensors")));
+        Vitq.VitqException data = assertThrows(Vitq.VitqException.class, () -> fp.evaluate(tmp.resolve("none.txt")));
+        assertTrue(data.getMessage().contains("none.txt"), data.getMessage());
+        Vitq.VitqException over = assertThrows(Vitq.VitqException.class, () -> fp.exportOnnx(WEIGHTS));
+        assertTrue(over.getMessage().contains("refusing to overwrite"), over.getMessage());
+        for (Vitq.VitqException e : List.of(unknown, bits, save, data, over)) assertEquals(1, e.getMessage().lines().count());
+    }
+
+    private static long onnxSize(Path p) {
+        try {
+            return Files.size(p);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

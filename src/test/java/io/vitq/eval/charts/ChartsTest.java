@@ -1,0 +1,90 @@
+package io.vitq.eval.charts;
+
+import io.vitq.eval.EvalResult;
+import io.vitq.eval.FpComparison;
+import io.vitq.eval.Prediction;
+import io.vitq.eval.TopK;
+import io.vitq.quant.PlanInfo;
+import io.vitq.quant.QuantPlan;
+import io.vitq.testutil.MinMaxPlans;
+import io.vitq.testutil.TinyModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The three charts drawn from made-up results, read back as images. */
+class ChartsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sweepDrawsOneLinePerMethodAndTheFloatReference() throws Exception {
+        Path png = tmp.resolve("sweep.png");
+        Charts.sweep(png, "vit_tiny_patch16_224: top-1 against model size", List.of(
+                new Charts.SweepPoint("m", "basePTQ", "W8A8", 5.72, 80.5), new Charts.SweepPoint("m", "basePTQ", "W6A6", 4.29, 62.6),
+                new Charts.SweepPoint("m", "ptq4vit", "W8A8", 5.72, 82.5), new Charts.SweepPoint("m", "ptq4vit", "W6A6", 4.29, 78.1)),
+                List.of(new Charts.FloatPoint("m", 22.87, 82.6)));
+        BufferedImage img = PngCheck.assertChart(png, Charts.SWEEP_WIDTH, Charts.SWEEP_HEIGHT);
+        assertTrue(PngCheck.hasColour(img, 0x1f77b4) && PngCheck.hasColour(img, 0xd62728), "both methods' colours drawn");
+    }
+
+    @Test
+    void planDrawsOpsAndForMixedPrecisionTheUnits() throws Exception {
+        QuantPlan plan = MinMaxPlans.plan(TinyModels.VIT, MinMaxPlans.maxima(TinyModels.VIT, TinyModels.IMAGES),
+                MinMaxPlans.Spec.ptq4vit(false));
+        Path fixed = tmp.resolve("fixed.png");
+        Charts.plan(fixed, "tiny: bits and scales", plan);
+        PngCheck.assertChart(fixed, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT);
+
+        Map<String, String> options = new LinkedHashMap<>(plan.info().options());
+        options.put("mixed_precision", "mp8, units from [6, 7, 8, 9, 10] bits");
+        options.put("unit_bits", "blocks.0.attn=9, blocks.0.mlp=6, blocks.1.attn=10, blocks.1.mlp=7");
+        options.put("unit_nuclear_norms", "blocks.0.attn=12000, blocks.0.mlp=900, blocks.1.attn=21000, blocks.1.mlp=1600");
+        options.put("size_mb", "5.72");
+        PlanInfo i = plan.info();
+        QuantPlan mp = plan.withInfo(new PlanInfo(i.model(), i.method(), 8, 8, i.metric(), i.calibration(), i.created(),
+                i.vitqVersion(), options));
+        Path mixed = tmp.resolve("mixed.png");
+        Charts.plan(mixed, "tiny MP8", mp);
+        BufferedImage img = PngCheck.assertChart(mixed, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT + Charts.PLAN_UNITS_HEIGHT);
+        assertTrue(PngCheck.hasColour(img, 0x9ecae1), "the nuclear-norm bars are drawn");
+        assertEquals(Map.of("a", "1", "b.c", "2.5e+03"), Charts.keyValues("a=1, b.c=2.5e+03"));
+    }
+
+    @Test
+    void agreementBinsTheImagesByTheFloatModelsConfidence() throws Exception {
+        List<Prediction> preds = new ArrayList<>();
+        List<TopK> ref = new ArrayList<>();
+        int agree = 0, fpRight = 0, qRight = 0;
+        for (int i = 0; i < 60; i++) {
+            float conf = 0.2f + 0.8f * i / 60; // confidence grows with i
+            boolean same = i % 5 != 0 || i > 40; // disagreements at low confidence only
+            int fpClass = i % 7, qClass = same ? fpClass : fpClass + 1, label = i % 3 == 0 ? fpClass + 1 : fpClass;
+            ref.add(new TopK(new int[] {fpClass, 9}, new float[] {conf, 1 - conf}));
+            preds.add(new Prediction("img" + i, label, new TopK(new int[] {qClass, 9}, new float[] {conf, 1 - conf})));
+            if (same) agree++;
+            if (fpClass == label) fpRight++;
+            if (qClass == label) qRight++;
+        }
+        EvalResult r = new EvalResult("m", "data", 60, 60, qRight, qRight, 1, 1, 8, 1, preds,
+                new FpComparison(60, agree, 0.01, fpRight, ref));
+        Path png = tmp.resolve("agreement.png");
+        Charts.agreement(png, "m against float", "float", r);
+        PngCheck.assertChart(png, Charts.AGREEMENT_WIDTH, Charts.AGREEMENT_HEIGHT);
+        assertEquals(0, Charts.bin(0.1));
+        assertEquals(5, Charts.bin(0.995));
+        assertEquals(5, Charts.bin(1.0));
+        EvalResult noRef = new EvalResult("m", "data", 60, 60, 1, 1, 1, 1, 8, 1, preds, new FpComparison(60, agree, 0.01));
+        assertThrows(IllegalArgumentException.class, () -> Charts.agreement(tmp.resolve("x.png"), "x", "float", noRef));
+    }
+}
