@@ -153,4 +153,11 @@ final class OnnxGraph {
             };
         });
     }
+
+    /** A scalar uint8 zero point {@code z} (an asymmetric quantizer's). */
+    String uint8ZeroPoint(int z) {
+        if (z < 0 || z > 255) throw new IllegalArgumentException("uint8 zero point " + z);
+        return constants.computeIfAbsent("zp:UINT8:" + z, k ->
+                initializer("zero_point_uint8_" + z, TensorProto.DataType.UINT8, ByteBuffer.wrap(new byte[] {(byte) z}), 1));
+    }
 }

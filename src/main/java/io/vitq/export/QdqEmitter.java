@@ -22,6 +22,8 @@ import static io.vitq.export.OnnxGraph.attr;
  *       the code. k = 9..16: int16 codes from opset 21 on; before opset 21 (QuantizeLinear is
  *       int8/uint8 only) {@code Div, Round, Clip, Mul}, which is the fake quantizer's formula
  *       itself.</li>
+ *   <li><b>Asymmetric</b> {@code (clamp(rint(x / s) + z, 0, 2^k - 1) - z) · s}: QuantizeLinear and
+ *       DequantizeLinear with a uint8 zero point z, per tensor, a Clip first when k &lt; 8.</li>
  *   <li><b>Twin softmax</b> (clean): two QDQ branches on the probabilities p, the small range with
  *       step Δ_R1 = s / L and the large range with step 1 / L (L = 2^(k-1) - 1), and
  *       {@code Where(p < s, small, large)}. The magnitudes 0..L are int8 codes rather than uint8:
@@ -94,9 +96,8 @@ final class QdqEmitter implements QdqGraph {
      * @param axis -1 for one scale, else the axis of the per-axis scales in a tensor of rank {@code rank}
      */
     @Override
-    public String qdq(String x, String scope, float[] scales, int zeroPoint, int axis, int rank, int bits, long min, long max,
+    public String qdq(String x, String scope, float[] scales, int axis, int rank, int bits, long min, long max,
                       boolean lowReachable, boolean highReachable) {
-        if (zeroPoint != 0) throw new IllegalArgumentException(scope + ": zero points are not exported");
         CodeType type = activationType(bits);
         if (type == null) return emulated(x, scope, scales, axis, rank, min, max);
         boolean clipLow = lowReachable && min > type.min(), clipHigh = highReachable && max < type.max();
@@ -107,6 +108,21 @@ final class QdqEmitter implements QdqGraph {
         AttributeProto[] ax = axis < 0 ? new AttributeProto[0] : new AttributeProto[] {attr("axis", axis)};
         String q = g.node("QuantizeLinear", scope + "/quantize", List.of(in, scale, zp), ax);
         return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, scale, zp), ax);
+    }
+
+    /**
+     * The asymmetric form: uint8 codes {@code q = saturate(rint(x / s) + z)} and {@code (q - z) · s},
+     * with a Clip to {@code [-z · s, (2^k - 1 - z) · s]} when k &lt; 8 (the same argument as the
+     * signed clamp: a bound divided by s rounds back to its code).
+     */
+    @Override
+    public String qdqUnsigned(String x, String scope, float scale, int zeroPoint, int bits) {
+        if (bits > 8) throw new IllegalArgumentException(scope + ": unsigned codes are uint8 (at most 8 bits), got " + bits);
+        long top = (1L << bits) - 1;
+        String in = bits < 8 ? clip(x, scope, new float[] {scale}, -1, 0, (long) -zeroPoint, top - zeroPoint) : x;
+        String s = g.scalar(scale), zp = g.uint8ZeroPoint(zeroPoint);
+        String q = g.node("QuantizeLinear", scope + "/quantize", List.of(in, s, zp));
+        return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, s, zp));
     }
 
     /** Clip to {@code [min · s, max · s]} (null: that side open); per-axis bounds through Max/Min. */

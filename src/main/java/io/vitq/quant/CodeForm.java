@@ -28,7 +28,10 @@ public interface CodeForm {
     /** m of the shift form (coarse step = 2^m fine steps), or -1 when the form has none (one component: 0). */
     int shift();
 
-    /** The largest |c0 - zeroPoint|, |c1| (or, {@code combined}, |combined code|): for the int32 bound of a sum. */
+    /**
+     * The largest |c0|, |c1| as encoded (or, {@code combined}, |combined code|), for the int32 bound
+     * of a sum: codes accumulate before the zero point's correction is subtracted.
+     */
     long maxAbs(boolean combined);
 
     /** True when the component codes (before the zero point) fit int8, for the byte kernels. */

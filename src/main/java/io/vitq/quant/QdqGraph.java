@@ -8,13 +8,16 @@ package io.vitq.quant;
  */
 public interface QdqGraph {
     /**
-     * {@code (clamp(rint(x / s) + z, min, max) - z) * s}: QuantizeLinear then DequantizeLinear with
-     * zero point z, one scale (axis -1) or scales along {@code axis} of a rank-{@code rank} tensor;
-     * a Clip first where the clamp is narrower than the code type's saturation and the caller keeps
-     * values that reach it ({@code lowReachable}, {@code highReachable}).
+     * {@code clamp(rint(x / s), min, max) * s}: QuantizeLinear then DequantizeLinear with signed
+     * codes, one scale (axis -1) or scales along {@code axis} of a rank-{@code rank} tensor; a Clip
+     * first where the clamp is narrower than the code type's saturation and the caller keeps values
+     * that reach it ({@code lowReachable}, {@code highReachable}).
      */
-    String qdq(String x, String scope, float[] scales, int zeroPoint, int axis, int rank, int bits, long min, long max,
+    String qdq(String x, String scope, float[] scales, int axis, int rank, int bits, long min, long max,
                boolean lowReachable, boolean highReachable);
+
+    /** {@code (clamp(rint(x / s) + z, 0, 2^k - 1) - z) * s}, k <= 8: unsigned codes with a zero point, one scale. */
+    String qdqUnsigned(String x, String scope, float scale, int zeroPoint, int bits);
 
     /** {@code x < c} (a boolean value). */
     String less(String x, float c, String scope);

@@ -95,8 +95,8 @@ public record TwinGeluOperand(int bits, float positiveStep, float negativeStep) 
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
         long half = 1L << (bits - 1);
         // the negative branch is selected for x < 0 only (codes <= 0), the positive one for x >= 0 (codes >= 0)
-        String negative = g.qdq(x, scope + "/twin_neg", new float[] {negativeStep}, 0, -1, rank, bits, -half, 0, true, false);
-        String positive = g.qdq(x, scope + "/twin_pos", new float[] {positiveStep}, 0, -1, rank, bits, 0, half - 1, false, true);
+        String negative = g.qdq(x, scope + "/twin_neg", new float[] {negativeStep}, -1, rank, bits, -half, 0, true, false);
+        String positive = g.qdq(x, scope + "/twin_pos", new float[] {positiveStep}, -1, rank, bits, 0, half - 1, false, true);
         return g.where(g.less(x, 0f, scope + "/twin_is_neg"), negative, positive, scope + "/twin_gelu");
     }
 

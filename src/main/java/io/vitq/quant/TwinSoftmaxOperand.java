@@ -93,13 +93,13 @@ public record TwinSoftmaxOperand(int bits, float split, TwinSoftmaxQuantizer.Mod
         float small = q.smallStep();
         if (mode == TwinSoftmaxQuantizer.Mode.CLEAN) {
             // small range: selected only for p < s, whose codes are at most rint(s / Δ_R1) = L
-            String lo = g.qdq(p, scope + "/twin_small", new float[] {small}, 0, -1, rank, bits, 0, levels, false, false);
+            String lo = g.qdq(p, scope + "/twin_small", new float[] {small}, -1, rank, bits, 0, levels, false, false);
             String hi = largeRange(g, p, scope + "/twin_large", levels);
             return g.where(g.less(p, split, scope + "/twin_is_small"), lo, hi, scope + "/twin_softmax");
         }
         String hi = largeRange(g, g.clip(p, split, 1f, scope + "/quirk_large_in"), scope + "/quirk_large", levels);
         String loIn = g.clip(p, 0f, split, scope + "/quirk_small_in");
-        String lo = g.qdq(loIn, scope + "/quirk_small", new float[] {small}, 0, -1, rank, bits, 0, levels, false, false);
+        String lo = g.qdq(loIn, scope + "/quirk_small", new float[] {small}, -1, rank, bits, 0, levels, false, false);
         return g.add(hi, lo, scope + "/twin_softmax_quirk");
     }
 
@@ -111,7 +111,7 @@ public record TwinSoftmaxOperand(int bits, float split, TwinSoftmaxQuantizer.Mod
      */
     private String largeRange(QdqGraph g, String p, String scope, long levels) {
         String scaled = g.mul(p, (float) levels, scope + "/times_levels");
-        String codes = g.qdq(scaled, scope, new float[] {1f}, 0, -1, 4, bits, 0, levels, false, true);
+        String codes = g.qdq(scaled, scope, new float[] {1f}, -1, 4, bits, 0, levels, false, true);
         return g.div(codes, (float) levels, scope + "/over_levels");
     }
 

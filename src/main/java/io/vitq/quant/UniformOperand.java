@@ -95,7 +95,7 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales) 
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
         long min = -(1L << (bits - 1)), max = (1L << (bits - 1)) - 1;
-        return g.qdq(x, scope, scales, 0, granularity == Granularity.PER_TENSOR ? -1 : axis, rank, bits, min, max, true, true);
+        return g.qdq(x, scope, scales, granularity == Granularity.PER_TENSOR ? -1 : axis, rank, bits, min, max, true, true);
     }
 
     @Override

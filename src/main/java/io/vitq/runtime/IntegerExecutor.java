@@ -259,7 +259,7 @@ public final class IntegerExecutor implements Executor {
         final PackedB floatWeight;     // dequantized (FLOAT_INPUT)
         final float[] cs1, cs2;        // per output column: unit of component 1 (2) x weight scale
         /** zero point x weight column sum, per output column: subtracted from component 1's sums (null: no zero point). */
-        final int[] zeroCorrection;
+        final long[] zeroCorrection;
         final String note;             // why a twin operand runs in its form (or null)
 
         LinearOp(Linear l, LinearQuant lq, Options options) {
@@ -296,8 +296,8 @@ public final class IntegerExecutor implements Executor {
             codes = input.codeForm(id, 0, 1f, options.layoutGeluCodes());
             boolean wide = w.bits() > 8 || input.bits() > 8;
             boolean twoUnits;
-            if (codes.components() == 1) {
-                form = wide ? OpForm.WIDE : OpForm.INT8;
+            if (codes.components() == 1) { // int32 sums unless the codes could overflow them (K x 255 x 128 for asymmetric codes)
+                form = wide || !Int8Gemm.fitsInt32(in, codes.maxAbs(false), 1L << (w.bits() - 1)) ? OpForm.WIDE : OpForm.INT8;
                 note = null;
                 twoUnits = false;
             } else {
@@ -333,11 +333,11 @@ public final class IntegerExecutor implements Executor {
         }
 
         /** {@code z * sum_k w_jk} per output column j (an asymmetric input's zero point, as a correction of the sums). */
-        private int[] zeroCorrection(int z, UniformQuantizer wq, UniformOperand w, Linear l, int padded) {
+        private long[] zeroCorrection(int z, UniformQuantizer wq, UniformOperand w, Linear l, int padded) {
             short[] c = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
-            int[] corr = new int[padded];
+            long[] corr = new long[padded];
             for (int r = 0; r < out; r++) {
-                int sum = 0;
+                long sum = 0;
                 for (int k = 0; k < in; k++) sum += c[r * in + k];
                 corr[r] = z * sum;
             }
@@ -392,8 +392,8 @@ public final class IntegerExecutor implements Executor {
                 }
                 default -> throw new IllegalStateException(form.toString());
             }
-            if (zeroCorrection != null)
-                for (int r = 0; r < mr; r++) for (int j = 0; j < out; j++) acc1[r * ld + j] -= zeroCorrection[j];
+            if (zeroCorrection != null) // within int32: |z sum_k w| is within the codes' bound, checked above
+                for (int r = 0; r < mr; r++) for (int j = 0; j < out; j++) acc1[r * ld + j] -= (int) zeroCorrection[j];
             epilogue(acc1, cs1, acc2, cs2, ld, mr, out, bias, y, i * out, out, accumulate, gelu);
         }
     }

@@ -117,7 +117,11 @@ class OnnxExporterTest {
                 new Case("PTQ4ViT-like W6A6 (twins clean)", HandPlans.ptq4vit(VIT, MAX, 6, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), 17),
                 new Case("PTQ4ViT-like W8A8 (softmax quirk)", HandPlans.ptq4vit(VIT, MAX, 8, 0.8f, TwinSoftmaxQuantizer.Mode.REFERENCE_QUIRK), 17),
                 new Case("BasePTQ-like W8A8 + 10-bit block 0 MLP", HandPlans.mixed(VIT, MAX, 8, 10, 0.8f), 13),
-                new Case("BasePTQ-like W6A6 + 10-bit block 0 MLP", HandPlans.mixed(VIT, MAX, 6, 10, 0.8f), 21));
+                new Case("BasePTQ-like W6A6 + 10-bit block 0 MLP", HandPlans.mixed(VIT, MAX, 6, 10, 0.8f), 21),
+                new Case("PTQ4ViT-like W8A8, asymmetric Linear inputs", io.vitq.testutil.MinMaxPlans.withAsymmetricInputs(
+                        HandPlans.ptq4vit(VIT, MAX, 8, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), MAX, 0.9f), 17),
+                new Case("PTQ4ViT-like W6A6, asymmetric Linear inputs", io.vitq.testutil.MinMaxPlans.withAsymmetricInputs(
+                        HandPlans.ptq4vit(VIT, MAX, 6, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), MAX, 0.9f), 13));
         for (Case c : cases) {
             float[] ref = VIT.forward(IMAGES, new FakeQuantExecutor(c.plan(), VIT)).data();
             Onnx.ModelProto m = OnnxExporter.export(VIT, c.plan(), c.opset());

@@ -2,6 +2,7 @@ package io.vitq.export;
 
 import io.vitq.export.proto.Onnx;
 import io.vitq.export.proto.Onnx.TensorProto;
+import io.vitq.quant.AsymmetricOperand;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.TwinGeluOperand;
 import io.vitq.quant.TwinGeluQuantizer;
@@ -109,6 +110,37 @@ class QdqEmitterTest {
                     float[] y = run(opset, new long[] {n}, x, opt, g -> u.toOnnx(new QdqEmitter(g), "x", "u", -1, 1));
                     assertSame("uniform int" + bits + " opset " + opset + (opt ? " optimized" : ""), expected, y);
                 }
+            }
+        }
+    }
+
+    /**
+     * Asymmetric: uint8 QuantizeLinear/DequantizeLinear with the zero point, a Clip below 8 bits;
+     * zero points at both ends of the code range and inside it, ties and bounds on its own grid.
+     */
+    @Test
+    void asymmetricAllBitWidthsAndZeroPoints() throws Exception {
+        for (int bits : new int[] {2, 4, 6, 8}) {
+            int top = (1 << bits) - 1;
+            for (int z : new int[] {0, 1, top / 3, 1 << (bits - 1), top - 1, top}) {
+                float s = 0.0173f;
+                AsymmetricOperand a = new AsymmetricOperand(bits, s, z);
+                int n = 4096;
+                SplittableRandom r = new SplittableRandom(bits * 1000L + z);
+                float[] x = new float[n];
+                for (int i = 0; i < n; i++) x[i] = (float) r.nextDouble((-z - 4) * s, (top - z + 4) * s);
+                int j = 0;
+                for (int c = -z - 3; c <= top - z + 3 && j < n - 8; c++) {
+                    for (float v : new float[] {(c + 0.5f) * s, c * s, Math.nextUp((c + 0.5f) * s), Math.nextDown((c + 0.5f) * s)})
+                        x[j++ * 2 % n] = v;
+                }
+                float[] expected = new float[n];
+                a.fakeQuant("x", 0, x, 0, expected, 0, n);
+                for (int opset : new int[] {13, 17, 21})
+                    for (boolean opt : new boolean[] {false, true}) {
+                        float[] y = run(opset, new long[] {n}, x, opt, g -> a.toOnnx(new QdqEmitter(g), "x", "a", -1, 1));
+                        assertSame("asymmetric uint" + bits + " z " + z + " opset " + opset + (opt ? " optimized" : ""), expected, y);
+                    }
             }
         }
     }

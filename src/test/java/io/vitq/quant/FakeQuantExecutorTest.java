@@ -87,6 +87,7 @@ class FakeQuantExecutorTest {
                 float[] s = u.scales();
                 yield (x, h) -> q.fakeQuant(x, u.granularity() == Granularity.PER_HEAD ? s[h] : s[0]);
             }
+            case AsymmetricOperand a -> (x, h) -> AsymmetricOperandTest.reference(x, a.bits(), a.scale(), a.zeroPoint());
             case TwinSoftmaxOperand t -> {
                 TwinSoftmaxQuantizer q = new TwinSoftmaxQuantizer(t.bits(), t.split(), t.mode());
                 yield (x, h) -> q.fakeQuant(x);
@@ -266,14 +267,16 @@ class FakeQuantExecutorTest {
     @Test
     void vitMatchesSlowReference() {
         float[] flt = VIT.forward(IMAGES).data();
-        for (boolean ptq4vit : new boolean[] {true, false}) {
+        for (int variant = 0; variant < 3; variant++) {
+            boolean ptq4vit = variant != 1, asymmetric = variant == 2;
             QuantPlan plan = plan(VIT, VIT_MAX, 8, 0.8f, ptq4vit);
+            if (asymmetric) plan = MinMaxPlans.withAsymmetricInputs(plan, VIT_MAX, 0.9f);
             FakeQuantExecutor ex = new FakeQuantExecutor(plan, VIT);
             float[] got = VIT.forward(IMAGES, ex).data();
             float[] ref = new SlowVit(VIT_CFG, VIT_WEIGHTS, plan).forward(IMAGES.data(), B);
             double d = maxDiff(got, ref), tol = 1e-3 * maxAbs(ref), dq = maxDiff(ref, flt);
             System.out.printf("fake quant ViT %s: max|exec - ref| %.3g, max|ref - float| %.3g, max|ref| %.3g%n",
-                    ptq4vit ? "ptq4vit" : "uniform", d, dq, maxAbs(ref));
+                    ptq4vit ? asymmetric ? "ptq4vit, asymmetric Linear inputs" : "ptq4vit" : "uniform", d, dq, maxAbs(ref));
             assertTrue(d <= tol, "max |diff| " + d + " > " + tol);
             assertTrue(dq > 20 * tol, "quantization should move the logits: " + dq);
             assertArrayEquals(got, VIT.forward(IMAGES, ex).data(), "a second forward (cached weights) gives the same logits");

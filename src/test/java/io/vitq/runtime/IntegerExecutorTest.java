@@ -3,6 +3,7 @@ package io.vitq.runtime;
 import io.vitq.model.AttentionOp;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
+import io.vitq.quant.AsymmetricOperand;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.MatmulQuant;
@@ -281,6 +282,63 @@ class IntegerExecutorTest {
             assertEquals(OpForm.WIDE, im.form(id), id);
         assertEquals(OpForm.SHIFT, im.form("blocks.0.mlp.fc2"));
         compare(TinyModels.VIT, mixed, IntegerExecutor.Options.DEFAULT, "8 bit with 16-bit ops of every kind");
+    }
+
+    /** {@code plan(model, sp)} with every uniform Linear input asymmetric (min-max range, step times {@code shrink}). */
+    static QuantPlan asymmetricPlan(Model model, Spec sp, float shrink) {
+        MinMaxPlans.Maxima mx;
+        synchronized (MAXIMA) {
+            mx = MAXIMA.computeIfAbsent(model, m -> MinMaxPlans.maxima(m, IMAGES));
+        }
+        return MinMaxPlans.withAsymmetricInputs(plan(model, sp), mx, shrink);
+    }
+
+    /**
+     * Asymmetric Linear inputs (uint8 codes q with a zero point z): the integer sums subtract
+     * {@code z · sum_k w_jk} from {@code sum_k q_k w_jk}; the logits equal the code-product fake
+     * quant's (which multiplies q - z) bit for bit, op by op and through the whole network, at 8
+     * and 6 bits, ViT and Swin.
+     */
+    @Test
+    void asymmetricInputsSubtractTheZeroPointCorrection() {
+        for (Spec sp : List.of(Spec.ptq4vit(true), Spec.uniform(), Spec.ptq4vit(true).withBits(6))) {
+            QuantPlan plan = asymmetricPlan(TinyModels.VIT, sp, 0.9f);
+            java.util.Set<Integer> zeroPoints = new java.util.TreeSet<>();
+            for (var op : plan.ops().values())
+                if (op instanceof LinearQuant lq && lq.input() instanceof AsymmetricOperand a) zeroPoints.add(a.zeroPoint());
+            assertTrue(zeroPoints.size() >= 3, "zero points of the hand plan " + zeroPoints);
+            assertTrue(zeroPoints.stream().anyMatch(z -> z != 0 && z != 1 << (sp.bits() - 1)), "" + zeroPoints);
+            IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
+            assertEquals(OpForm.INT8, ie.form("blocks.0.attn.qkv"));
+            compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, "asymmetric inputs " + sp.bits() + " bit"
+                    + (sp.ptq4vit() ? " ptq4vit" : " uniform") + ", zero points " + zeroPoints);
+            FakeQuantExecutor cp = new FakeQuantExecutor(plan, TinyModels.VIT, FakeQuantExecutor.Products.CODES);
+            SplittableRandom r = new SplittableRandom(5);
+            for (Linear l : TinyModels.VIT.linears()) {
+                int rows = 67;
+                float[] x = new float[rows * l.in()];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * 1.5 + 0.7);
+                float[] yi = new float[rows * l.out()], yc = new float[rows * l.out()];
+                ie.linear(l, x, rows, yi, Activation.GELU, false);
+                cp.linear(l, x, rows, yc, Activation.GELU, false);
+                assertArrayEquals(yi, yc, l.id());
+            }
+        }
+        compare(TinyModels.SWIN, asymmetricPlan(TinyModels.SWIN, Spec.ptq4vit(true), 0.9f), IntegerExecutor.Options.DEFAULT,
+                "asymmetric inputs");
+        // 16-bit weights: the long sums take the correction too
+        QuantPlan base = asymmetricPlan(TinyModels.VIT, Spec.uniform(), 0.9f);
+        LinearQuant qkv = base.linear("blocks.0.attn.qkv");
+        QuantPlan wide = base.with("blocks.0.attn.qkv", new LinearQuant(
+                new UniformOperand(16, qkv.weight().granularity(), scaledBy(qkv.weight().scales(), 1f / 256)), qkv.input()));
+        assertEquals(OpForm.WIDE, new IntegerExecutor(wide, TinyModels.VIT).form("blocks.0.attn.qkv"));
+        compare(TinyModels.VIT, wide, IntegerExecutor.Options.DEFAULT, "asymmetric inputs, a 16-bit weight");
+    }
+
+    static float[] scaledBy(float[] s, float f) {
+        float[] t = s.clone();
+        for (int i = 0; i < t.length; i++) t[i] *= f;
+        return t;
     }
 
     /** 6-bit codes use the int8 kernels (W6A6). */

@@ -5,6 +5,7 @@ import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
+import io.vitq.quant.AsymmetricOperand;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.MatmulQuant;
@@ -58,13 +59,15 @@ public final class MinMaxPlans {
 
         @Override
         public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
-            float abs = 0, signed = Float.NEGATIVE_INFINITY;
+            float abs = 0, signed = Float.NEGATIVE_INFINITY, low = Float.POSITIVE_INFINITY;
             for (int i = 0; i < m * op.in(); i++) {
                 abs = Math.max(abs, Math.abs(x[i]));
                 signed = Math.max(signed, x[i]);
+                low = Math.min(low, x[i]);
             }
             merge(op.id() + ".in", 0, 1, abs);
             merge(op.id() + ".in+", 0, 1, signed);
+            merge(op.id() + ".in-", 0, 1, -low); // stored negated: merge keeps maxima
             FloatExecutor.INSTANCE.linear(op, x, m, y, act, accumulate);
         }
 
@@ -109,6 +112,27 @@ public final class MinMaxPlans {
         float m = 0;
         for (float v : maxAbs) m = Math.max(m, v);
         return UniformOperand.perTensor(bits, ScaleGrid.initScale("test", m, bits) * shrink);
+    }
+
+    /**
+     * An asymmetric quantizer for the range [min, max] of a Linear input, the step times
+     * {@code shrink}: {@code s = (max - min) / (2^k - 1)}, {@code z = rint(-min / s)} clamped to the codes.
+     */
+    public static AsymmetricOperand asymmetric(Maxima mx, String linearId, int bits, float shrink) {
+        float hi = mx.get(linearId + ".in+"), lo = -mx.get(linearId + ".in-");
+        int top = (1 << bits) - 1;
+        float s = Math.max((hi - lo) / top, 1e-8f) * shrink;
+        int z = (int) Math.max(0, Math.min(top, Math.rint(-lo / s)));
+        return new AsymmetricOperand(bits, s, z);
+    }
+
+    /** {@code plan} with every uniform Linear input replaced by {@link #asymmetric} of its range. */
+    public static QuantPlan withAsymmetricInputs(QuantPlan plan, Maxima mx, float shrink) {
+        Map<String, OpQuant> ops = new LinkedHashMap<>(plan.ops());
+        for (var e : plan.ops().entrySet())
+            if (e.getValue() instanceof LinearQuant lq && lq.input() instanceof UniformOperand u)
+                ops.put(e.getKey(), new LinearQuant(lq.weight(), asymmetric(mx, e.getKey(), u.bits(), shrink), lq.bias(), lq.info()));
+        return new QuantPlan(plan.info(), ops);
     }
 
     /** What a hand-built plan does. */

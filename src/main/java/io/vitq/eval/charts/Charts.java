@@ -5,6 +5,7 @@ import io.vitq.eval.FpComparison;
 import io.vitq.eval.Pipeline;
 import io.vitq.eval.Prediction;
 import io.vitq.quant.LinearQuant;
+import io.vitq.quant.AsymmetricOperand;
 import io.vitq.quant.MatmulQuant;
 import io.vitq.quant.OpQuant;
 import io.vitq.quant.OperandQuant;
@@ -229,6 +230,7 @@ public final class Charts {
                 double med = s[(s.length - 1) / 2];
                 if (med > 0) uniform.add(x, med, Math.max(s[0], 1e-12), s[s.length - 1]);
             }
+            case AsymmetricOperand a -> uniform.add(x, a.scale(), a.scale(), a.scale());
             case TwinSoftmaxOperand t -> {
                 double a = t.quantizer().smallStep(), b = t.quantizer().largeStep();
                 twin.add(x, Math.sqrt(a * b), Math.min(a, b), Math.max(a, b));
