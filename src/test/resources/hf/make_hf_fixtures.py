@@ -3,6 +3,10 @@
 Micro models made by the reference libraries, saved exactly as their users' folders look:
   timm_vit_hd32/      timm hub layout (timm's save_for_hf): a ViT with head dim 32 given by model_args,
                       bilinear interpolation, crop_pct 0.875, ImageNet mean/std, label_names
+  timm_deit3/         deit3_small_patch16_224 made micro: LayerScale, no_embed_class
+  timm_vit_gap/       vit_medium_patch16_gap_256 made micro: no class token, global_pool avg, fc_norm False,
+                      no qkv bias, LayerScale
+  timm_vit_avg_fc_norm/ vit_small_patch16_224 with model_args global_pool='avg' (so fc_norm, class token kept)
   hf_vit/             transformers ViTForImageClassification (squash resize, bilinear, mean = std = 0.5)
   hf_deit_teacher/    transformers DeiTForImageClassificationWithTeacher (resize 36x36, crop 32, bicubic)
   hf_deit/            transformers DeiTForImageClassification (distillation token, head on the class token)
@@ -94,17 +98,20 @@ def save_expected(path, pixel_values, logits, fast=None):
     save_file(t, os.path.join(path, "expected.safetensors"))
 
 
-def timm_folder(images):
-    path = fresh("timm_vit_hd32")
-    args = dict(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=2, num_classes=10)
-    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, **args)
-    model.pretrained_cfg = dict(model.pretrained_cfg, input_size=(3, 32, 32), interpolation="bilinear", crop_pct=0.875,
-                                crop_mode="center", mean=tuple(IMAGENET_MEAN), std=tuple(IMAGENET_STD),
+MICRO = dict(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=2, num_classes=10)
+
+
+def timm_folder(images, folder="timm_vit_hd32", architecture="vit_tiny_patch16_224", args=MICRO, seed=1,
+                interpolation="bilinear", crop_pct=0.875, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    path = fresh(folder)
+    model = timm.create_model(architecture, pretrained=False, **args)
+    model.pretrained_cfg = dict(model.pretrained_cfg, input_size=(3, 32, 32), interpolation=interpolation,
+                                crop_pct=crop_pct, crop_mode="center", mean=tuple(mean), std=tuple(std),
                                 num_classes=10, tag="vitq_micro")
-    randomize(model, 1)
+    randomize(model, seed)
     labels = ["tench", "goldfish", "great white shark", "tiger shark", "hammerhead", "electric ray", "stingray",
               "cock", "hen", "ostrich"]
-    timm.models.save_for_hf(model, path, model_config={"label_names": labels}, model_args=args,
+    timm.models.save_for_hf(model, path, model_config={"label_names": labels}, model_args=dict(args),
                             safe_serialization=True)
     transform = create_transform(**resolve_data_config(model=model))
     x = torch.stack([transform(Image.open(f).convert("RGB")) for f in images])
@@ -127,6 +134,14 @@ def main():
     torch.manual_seed(0)
     images = make_images()
     timm_folder(images)
+    # timm ViT variants: DeiT-3 (LayerScale, position embedding on the patch tokens only), a GAP ViT
+    # (no class token, average pooling after the final norm, no qkv bias, LayerScale), and a ViT
+    # turned to average pooling by model_args (fc_norm after the pooling, timm's default for 'avg')
+    timm_folder(images, "timm_deit3", "deit3_small_patch16_224", seed=6, interpolation="bicubic", crop_pct=1.0)
+    timm_folder(images, "timm_vit_gap", "vit_medium_patch16_gap_256", seed=7, interpolation="bicubic", crop_pct=0.95,
+                mean=[0.5] * 3, std=[0.5] * 3)
+    timm_folder(images, "timm_vit_avg_fc_norm", "vit_small_patch16_224", dict(MICRO, global_pool="avg"), seed=8,
+                interpolation="bicubic", crop_pct=0.9, mean=[0.5] * 3, std=[0.5] * 3)
 
     names = {0: "tench", 1: "goldfish", 2: "shark", 3: "ray", 4: "hen"}
     common = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, image_size=32,

@@ -56,9 +56,10 @@ final class TimmHubConfig {
         if (args != null) a = apply(a, args);
         if (config.has("num_classes")) a = withClasses(a, positive(config, "num_classes", config.integer("num_classes", 0)));
         String pool = config.string("global_pool", null);
-        String expectedPool = a instanceof ViTConfig ? "token" : "avg";
+        String expectedPool = a instanceof ViTConfig v && v.pooling() != ViTConfig.Pooling.AVERAGE ? "token" : "avg";
         if (pool != null && !pool.equals(expectedPool)) {
-            throw config.error("'global_pool' is '" + pool + "'; vitq implements " + archName + " with '" + expectedPool + "' pooling");
+            throw config.error("'global_pool' is '" + pool + "', but " + archName + (args != null ? " with these model_args" : "")
+                    + " pools by '" + expectedPool + "'");
         }
         // timm's old form keeps the pretrained_cfg keys at the top level
         ConfigJson pre = config.object("pretrained_cfg");
@@ -78,11 +79,21 @@ final class TimmHubConfig {
         return out;
     }
 
+    /**
+     * timm's {@code VisionTransformer} keyword arguments over the named architecture. The pooling
+     * options resolve as timm resolves them: {@code global_pool} 'token' or 'avg' ('avg' with
+     * {@code class_token=False} for the GAP models), {@code fc_norm} null meaning "after the pooling
+     * exactly when it averages" (unless the named architecture pins it, as the GAP models pin
+     * False), {@code init_values} a number for LayerScale, {@code no_embed_class} for DeiT-3's
+     * position embedding. Strict loading then checks every resulting tensor against the checkpoint.
+     */
     private static ViTConfig vitArgs(ViTConfig c, ConfigJson args, List<String> unknown) {
         int img = c.imgSize(), patch = c.patch(), chans = c.inChans(), dim = c.dim(), depth = c.depth(), heads = c.heads();
         int classes = c.numClasses();
         double mlpRatio = (double) c.mlpHidden() / c.dim();
-        boolean qkvBias = c.qkvBias();
+        boolean qkvBias = c.qkvBias(), classToken = c.prefixTokens() >= 1, posPrefix = c.posEmbedPrefix(), layerScale = c.layerScale();
+        boolean avg = c.pooling() == ViTConfig.Pooling.AVERAGE, fcNorm = c.fcNorm();
+        Boolean fcNormArg = null;
         for (String k : args.keys()) {
             switch (k) {
                 case "img_size" -> img = squareSize(args, k);
@@ -94,17 +105,30 @@ final class TimmHubConfig {
                 case "num_heads" -> heads = args.integer(k, heads);
                 case "mlp_ratio" -> mlpRatio = args.number(k, mlpRatio);
                 case "qkv_bias" -> qkvBias = args.bool(k, qkvBias);
-                case "class_token" -> require(args, k, args.bool(k, true), true, unknown);
-                case "global_pool" -> require(args, k, args.string(k, "token"), "token", unknown);
-                case "no_embed_class", "pre_norm", "qk_norm", "dynamic_img_pad" -> require(args, k, args.bool(k, false), false, unknown);
+                case "class_token" -> classToken = args.bool(k, classToken);
+                case "global_pool" -> {
+                    String pool = args.string(k, "token");
+                    if (pool.equals("token") || pool.equals("avg")) avg = pool.equals("avg");
+                    else unknown.add(k + "=" + pool);
+                }
+                case "fc_norm" -> fcNormArg = args.bool(k, false); // keys() leaves out nulls (timm's "decide by the pooling")
+                case "no_embed_class" -> posPrefix = !args.bool(k, !posPrefix);
+                case "init_values" -> layerScale = args.number(k, 0) != 0; // timm: LayerScale if init_values
+                case "pre_norm", "qk_norm", "dynamic_img_pad" -> require(args, k, args.bool(k, false), false, unknown);
                 case "proj_bias" -> require(args, k, args.bool(k, true), true, unknown);
                 case "reg_tokens" -> require(args, k, args.integer(k, 0), 0, unknown);
-                case "fc_norm", "init_values" -> unknown.add(k); // non-null: LayerScale or a pooled norm
                 default -> { if (!EVAL_NO_OPS.contains(k)) unknown.add(k); }
             }
         }
-        return new ViTConfig(img, patch, chans, dim, depth, heads, (int) (dim * mlpRatio), classes, c.prefixTokens(),
-                c.eps(), qkvBias, c.pooling());
+        if (!unknown.isEmpty()) return c;
+        if (c.distilled() && (!classToken || avg)) throw args.error("a distilled DeiT reads its class and distillation tokens:"
+                + " model_args cannot remove the class token or pool by average");
+        if (!classToken && !avg) throw args.error("class_token=False needs global_pool='avg' (timm refuses it too)");
+        if (fcNormArg != null) fcNorm = fcNormArg;
+        else if (c.pooling() != ViTConfig.Pooling.AVERAGE) fcNorm = avg; // timm's default; the GAP entries pin fc_norm=False
+        ViTConfig.Pooling pooling = avg ? ViTConfig.Pooling.AVERAGE : c.pooling();
+        return new ViTConfig(img, patch, chans, dim, depth, heads, (int) (dim * mlpRatio), classes,
+                c.distilled() ? 2 : classToken ? 1 : 0, c.eps(), qkvBias, pooling, fcNorm, posPrefix, layerScale);
     }
 
     private static SwinConfig swinArgs(SwinConfig c, ConfigJson args, List<String> unknown) {

@@ -51,6 +51,18 @@ public final class ModelZoo {
         vit("deit_small_distilled_patch16_224", 224, 16, 384, 12, 6, false, "DeiT-S distilled");
         vit("deit_base_distilled_patch16_224", 224, 16, 768, 12, 12, false, "DeiT-B distilled");
         vit("deit_base_distilled_patch16_384", 384, 16, 768, 12, 12, false, "DeiT-B distilled @384");
+        // DeiT-3: LayerScale, the position embedding on the patch tokens only; the default tag (fb_in1k)
+        // crops 0.9, the in22k fine-tunes 1.0, so both tags are named
+        deit3("deit3_small_patch16_224", 384, 6, 0.9, "DeiT-3-S");
+        deit3("deit3_small_patch16_224.fb_in22k_ft_in1k", 384, 6, 1.0, "DeiT-3-S (in22k -> in1k)");
+        deit3("deit3_base_patch16_224", 768, 12, 0.9, "DeiT-3-B");
+        deit3("deit3_base_patch16_224.fb_in22k_ft_in1k", 768, 12, 1.0, "DeiT-3-B (in22k -> in1k)");
+        // global average pooling: no class token, the final norm before the mean (fc_norm=False), no
+        // qkv bias, LayerScale; timm's sw_in12k_ft_in1k eval transform (256, crop 0.95, mean = std = 0.5)
+        register(new Entry("vit_medium_patch16_gap_256", "ViT-M/16 GAP @256 (in12k -> in1k)",
+                new ViTConfig(256, 16, 3, 512, 12, 8, 2048, 1000, 0, 1e-6f, false, ViTConfig.Pooling.AVERAGE, false, true, true),
+                new Preprocessing(256, 0.95, io.vitq.data.Interpolation.BICUBIC, Preprocessing.INCEPTION_MEAN,
+                        Preprocessing.INCEPTION_STD)));
         int[] d6 = {2, 2, 6, 2}, d18 = {2, 2, 18, 2}, hT = {3, 6, 12, 24}, hB = {4, 8, 16, 32};
         swin("swin_tiny_patch4_window7_224", SwinConfig.of(224, 7, 96, d6, hT), "Swin-T");
         swin("swin_small_patch4_window7_224", SwinConfig.of(224, 7, 96, d18, hT), "Swin-S");
@@ -63,6 +75,12 @@ public final class ModelZoo {
     private static void vit(String name, int img, int patch, int dim, int depth, int heads, boolean augreg, String summary) {
         ViTConfig c = ViTConfig.of(img, patch, dim, depth, heads).withDistillation(name.contains("distilled"));
         register(new Entry(name, summary, c, Preprocessing.timm(img, augreg)));
+    }
+
+    private static void deit3(String name, int dim, int heads, double cropPct, String summary) {
+        ViTConfig c = ViTConfig.of(224, 16, dim, 12, heads).withVariant(1, ViTConfig.Pooling.CLASS_TOKEN, false, false, true);
+        register(new Entry(name, summary, c, new Preprocessing(224, cropPct, io.vitq.data.Interpolation.BICUBIC,
+                Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD)));
     }
 
     private static void swin(String name, SwinConfig c, String summary) {

@@ -125,7 +125,9 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
         diff(d, "classes", found.numClasses, numClasses);
         diff(d, "prefix tokens (class + distillation)", found.prefixTokens, prefixTokens);
         if (found.qkvBias != qkvBias) d.add("qkv bias " + found.qkvBias + " (expected " + qkvBias + ")");
-        if (found.pooling != pooling) d.add("classifier " + found.pooling + " (expected " + pooling + ")");
+        // a class token with the final norm before the pooling reads the same tensors either way
+        boolean shapesTell = !(found.pooling == Pooling.CLASS_TOKEN && pooling == Pooling.AVERAGE && !fcNorm);
+        if (found.pooling != pooling && shapesTell) d.add("classifier " + found.pooling + " (expected " + pooling + ")");
         if (found.fcNorm != fcNorm) d.add(found.fcNorm ? "fc_norm (expected norm)" : "norm (expected fc_norm)");
         if (found.posEmbedPrefix != posEmbedPrefix)
             d.add("a position embedding " + (found.posEmbedPrefix ? "with" : "without") + " the prefix tokens (expected "

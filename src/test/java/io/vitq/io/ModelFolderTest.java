@@ -58,7 +58,8 @@ class ModelFolderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"timm_vit_hd32", "hf_vit", "hf_deit_teacher", "hf_deit", "hf_swin"})
+    @ValueSource(strings = {"timm_vit_hd32", "timm_deit3", "timm_vit_gap", "timm_vit_avg_fc_norm", "hf_vit", "hf_deit_teacher",
+            "hf_deit", "hf_swin"})
     void matchesTheLibrary(String name) {
         ModelLoader.Loaded l = ModelLoader.load(folder(name).toString(), null);
         Model m = l.model();
@@ -93,6 +94,22 @@ class ModelFolderTest {
         System.out.printf(Locale.ROOT, "%s: logits max |diff| %.2e (logits up to %.2f)%n", name, max, scale);
         assertTrue(scale > 0.5, name + ": logits too small to test anything: " + scale);
         assertTrue(max <= 1e-4, name + ": logits differ from the library's by " + max);
+    }
+
+    /** The timm variants' architectures, as timm builds them from the architecture name and model_args. */
+    @Test
+    void timmVariantsReadTheirOptions() {
+        ViTConfig deit3 = (ViTConfig) ModelLoader.load(folder("timm_deit3").toString(), null).model().spec().architecture();
+        assertTrue(deit3.layerScale() && !deit3.posEmbedPrefix() && deit3.prefixTokens() == 1, deit3.toString());
+        assertEquals(ViTConfig.Pooling.CLASS_TOKEN, deit3.pooling());
+        ViTConfig gap = (ViTConfig) ModelLoader.load(folder("timm_vit_gap").toString(), null).model().spec().architecture();
+        assertTrue(gap.layerScale() && gap.prefixTokens() == 0 && !gap.fcNorm() && !gap.qkvBias(), gap.toString());
+        assertEquals(ViTConfig.Pooling.AVERAGE, gap.pooling());
+        Model avg = ModelLoader.load(folder("timm_vit_avg_fc_norm").toString(), null).model();
+        ViTConfig a = (ViTConfig) avg.spec().architecture();
+        assertTrue(a.fcNorm() && a.prefixTokens() == 1 && !a.layerScale() && a.posEmbedPrefix(), a.toString());
+        assertEquals(ViTConfig.Pooling.AVERAGE, a.pooling());
+        assertEquals(0.95, 32.0 / ModelLoader.load(folder("timm_vit_gap").toString(), null).model().preprocessing().resizeSize(), 0.02);
     }
 
     @Test
@@ -177,8 +194,23 @@ class ModelFolderTest {
         assertTrue(error(lanczos).contains("resample"));
 
         Path timm = copy("timm_vit_hd32");
-        edit(timm.resolve("config.json"), "\"num_classes\": 10\n  },", "\"num_classes\": 10,\n    \"init_values\": 1e-5\n  },");
-        assertTrue(error(timm).contains("model_args [init_values]"), error(timm));
+        edit(timm.resolve("config.json"), "\"num_classes\": 10\n  },", "\"num_classes\": 10,\n    \"reg_tokens\": 4,"
+                + " \"global_pool\": \"map\"\n  },");
+        assertTrue(error(timm).contains("model_args [reg_tokens=4, global_pool=map]"), error(timm));
+
+        // model_args vitq implements, but that the weights do not have: strict loading names the tensor
+        Path layerScale = copy("timm_vit_hd32");
+        edit(layerScale.resolve("config.json"), "\"num_classes\": 10\n  },", "\"num_classes\": 10,\n    \"init_values\": 1e-5\n  },");
+        assertTrue(error(layerScale).contains("missing tensor 'blocks.0.ls1.gamma'"), error(layerScale));
+        Path gap = copy("timm_vit_hd32");
+        edit(gap.resolve("config.json"), "\"num_classes\": 10\n  },", "\"num_classes\": 10,\n    \"global_pool\": \"avg\"\n  },");
+        assertTrue(error(gap).contains("'global_pool' is 'token', but vit_tiny_patch16_224 with these model_args pools by 'avg'"),
+                error(gap));
+        edit(gap.resolve("config.json"), "\"global_pool\": \"token\"", "\"global_pool\": \"avg\"");
+        assertTrue(error(gap).contains("fc_norm"), error(gap));
+        Path noToken = copy("timm_vit_hd32");
+        edit(noToken.resolve("config.json"), "\"num_classes\": 10\n  },", "\"num_classes\": 10,\n    \"class_token\": false\n  },");
+        assertTrue(error(noToken).contains("class_token=False needs global_pool='avg'"), error(noToken));
 
         Path other = copy("hf_swin");
         edit(other.resolve("config.json"), "\"SwinForImageClassification\"", "\"SwinModel\"");

@@ -48,14 +48,14 @@ class VitBackwardTest {
         int D = c.dim(), p = c.patch();
         RandomWeights.put(m, r, "patch_embed.proj.weight", 0.1f, D, c.inChans(), p, p);
         RandomWeights.put(m, r, "patch_embed.proj.bias", 0.1f, D);
-        RandomWeights.put(m, r, "cls_token", 0.5f, 1, 1, D);
+        if (c.prefixTokens() >= 1) RandomWeights.put(m, r, "cls_token", 0.5f, 1, 1, D);
         if (c.distilled()) RandomWeights.put(m, r, "dist_token", 0.5f, 1, 1, D);
-        RandomWeights.put(m, r, "pos_embed", 0.5f, 1, c.tokens(), D);
+        RandomWeights.put(m, r, "pos_embed", 0.5f, 1, c.posEmbedPrefix() ? c.tokens() : c.numPatches(), D);
         for (int i = 0; i < c.depth(); i++) {
             String b = "blocks." + i;
             norm(m, r, b + ".norm1", D);
             RandomWeights.put(m, r, b + ".attn.qkv.weight", 0.3f, 3 * D, D);
-            RandomWeights.put(m, r, b + ".attn.qkv.bias", 0.1f, 3 * D);
+            if (c.qkvBias()) RandomWeights.put(m, r, b + ".attn.qkv.bias", 0.1f, 3 * D);
             RandomWeights.put(m, r, b + ".attn.proj.weight", 0.2f, D, D);
             RandomWeights.put(m, r, b + ".attn.proj.bias", 0.1f, D);
             norm(m, r, b + ".norm2", D);
@@ -63,8 +63,12 @@ class VitBackwardTest {
             RandomWeights.put(m, r, b + ".mlp.fc1.bias", 0.3f, c.mlpHidden());
             RandomWeights.put(m, r, b + ".mlp.fc2.weight", 0.15f, D, c.mlpHidden());
             RandomWeights.put(m, r, b + ".mlp.fc2.bias", 0.1f, D);
+            if (c.layerScale()) { // gammas of both signs and sizes, so a missing or misplaced scale shows
+                RandomWeights.put(m, r, b + ".ls1.gamma", 0.7f, D);
+                RandomWeights.put(m, r, b + ".ls2.gamma", 0.7f, D);
+            }
         }
-        norm(m, r, "norm", D);
+        norm(m, r, c.fcNorm() ? "fc_norm" : "norm", D);
         RandomWeights.put(m, r, "head.weight", 0.3f, c.numClasses(), D);
         RandomWeights.put(m, r, "head.bias", 0.1f, c.numClasses());
         if (c.distilled()) {
@@ -104,13 +108,26 @@ class VitBackwardTest {
                     p.put(n.id() + ".weight", toD(n.weight()));
                     p.put(n.id() + ".bias", toD(n.bias()));
                 }
+                if (b.ls1() != null) {
+                    p.put(b.name() + ".ls1.gamma", toD(b.ls1()));
+                    p.put(b.name() + ".ls2.gamma", toD(b.ls2()));
+                }
             }
             LayerNorm n = m.norm();
             p.put("norm.weight", toD(n.weight()));
             p.put("norm.bias", toD(n.bias()));
         }
 
+        /** {@code y} times LayerScale {@code gamma} per channel (identity without LayerScale). */
+        double[] layerScale(String name, double[] y) {
+            double[] g = p.get(name);
+            if (g == null) return y;
+            for (int k = 0; k < y.length; k++) y[k] *= g[k % g.length];
+            return y;
+        }
+
         static double[] toD(float[] a) {
+            if (a == null) return null;
             double[] d = new double[a.length];
             for (int i = 0; i < a.length; i++) d[i] = a[i];
             return d;
@@ -126,11 +143,11 @@ class VitBackwardTest {
 
         private double[] linear(String id, double[] x, int rows) {
             double[] w = p.get(id + ".weight"), b = p.get(id + ".bias");
-            int out = b.length, in = w.length / out;
+            int in = x.length / rows, out = w.length / in;
             double[] y = new double[rows * out];
             for (int r = 0; r < rows; r++)
                 for (int o = 0; o < out; o++) {
-                    double s = b[o];
+                    double s = b == null ? 0 : b[o];
                     for (int i = 0; i < in; i++) s += x[r * in + i] * w[o * in + i];
                     y[r * out + o] = s;
                 }
@@ -165,7 +182,7 @@ class VitBackwardTest {
                 for (int t = 0; t < T; t++)
                     for (int j = 0; j < D; j++) {
                         double v;
-                        if (t == 0) v = cached("cls_token")[j];
+                        if (t == 0 && pre >= 1) v = cached("cls_token")[j];
                         else if (t == 1 && pre == 2) v = cached("dist_token")[j];
                         else v = pe[(b * NP + t - pre) * D + j];
                         x[(b * T + t) * D + j] = v + pos[t * D + j];
@@ -176,13 +193,20 @@ class VitBackwardTest {
                 String pb = "blocks." + i;
                 double[] qkv = linear(pb + ".attn.qkv", layerNorm(pb + ".norm1", x, M, D), M);
                 double[] attnOut = attention(qkv, B, T, H, d, 1, scale, null, this::perturb, pb + ".attn");
-                double[] proj = linear(pb + ".attn.proj", attnOut, M);
+                double[] proj = layerScale(pb + ".ls1.gamma", linear(pb + ".attn.proj", attnOut, M));
                 for (int k = 0; k < x.length; k++) x[k] += proj[k];
                 double[] f = linear(pb + ".mlp.fc1", layerNorm(pb + ".norm2", x, M, D), M);
                 for (int k = 0; k < f.length; k++) f[k] = MathOps.gelu(f[k]);
-                double[] f2 = linear(pb + ".mlp.fc2", f, M);
+                double[] f2 = layerScale(pb + ".ls2.gamma", linear(pb + ".mlp.fc2", f, M));
                 for (int k = 0; k < x.length; k++) x[k] += f2[k];
                 assertEquals(M * Hd, f.length);
+            }
+            if (c.pooling() == ViTConfig.Pooling.AVERAGE) { // mean of the patch tokens, the norm before it or after (fc_norm)
+                double[] src = c.fcNorm() ? x : layerNorm("norm", x, M, D), mean = new double[B * D];
+                for (int b = 0; b < B; b++)
+                    for (int t = pre; t < T; t++)
+                        for (int j = 0; j < D; j++) mean[b * D + j] += src[(b * T + t) * D + j] / NP;
+                return linear("head", c.fcNorm() ? layerNorm("norm", mean, B, D) : mean, B);
             }
             double[] xn = layerNorm("norm", x, M, D);
             double[] cls = new double[B * D], dist = new double[B * D];
@@ -227,7 +251,7 @@ class VitBackwardTest {
         System.arraycopy(embed[0], 0, pos, 0, T * D);
         ref.extra.put("pos_embed", pos);
         // the prefix rows hold cls + pos; split them as zero pos + the sum (same sum in double)
-        ref.extra.put("cls_token", java.util.Arrays.copyOfRange(embed[0], 0, D));
+        if (pre >= 1) ref.extra.put("cls_token", java.util.Arrays.copyOfRange(embed[0], 0, D));
         if (pre == 2) ref.extra.put("dist_token", java.util.Arrays.copyOfRange(embed[0], D, 2 * D));
         for (int t = 0; t < pre * D; t++) pos[t] = 0f;
     }
@@ -382,6 +406,27 @@ class VitBackwardTest {
         VisionTransformer m = tinyVit(c, 12);
         Map<String, Double> worst = checkAgainstFiniteDifferences(m, images(2, 32, 6), new int[] {3, 1}, 12);
         System.out.println("DeiT distilled (labels) max relative error per op kind: " + format(worst));
+    }
+
+    /**
+     * timm's ViT variants: DeiT-3 (LayerScale, position embedding on the patch tokens only), the GAP
+     * ViTs (no class token, the mean of the normed tokens, no qkv bias, LayerScale) and average
+     * pooling with fc_norm after it.
+     */
+    @Test
+    void matchesFiniteDifferencesOnTheTimmVariants() {
+        ViTConfig base = new ViTConfig(32, 8, 3, 32, 2, 2, 64, 5, 1, 1e-6f);
+        Map<String, ViTConfig> variants = new LinkedHashMap<>();
+        variants.put("DeiT-3 (LayerScale, no_embed_class)", base.withVariant(1, ViTConfig.Pooling.CLASS_TOKEN, false, false, true));
+        variants.put("GAP (no class token, avg, norm first, no qkv bias, LayerScale)", new ViTConfig(32, 8, 3, 32, 2, 2, 64, 5, 0,
+                1e-6f, false, ViTConfig.Pooling.AVERAGE, false, true, true));
+        variants.put("avg + fc_norm (class token kept)", base.withVariant(1, ViTConfig.Pooling.AVERAGE, true, true, false));
+        long seed = 20;
+        for (var e : variants.entrySet()) {
+            VisionTransformer m = tinyVit(e.getValue(), seed++);
+            Map<String, Double> worst = checkAgainstFiniteDifferences(m, images(2, 32, seed), new int[] {4, 0}, 8);
+            System.out.println(e.getKey() + " max relative error per op kind: " + format(worst));
+        }
     }
 
     static String format(Map<String, Double> m) {
