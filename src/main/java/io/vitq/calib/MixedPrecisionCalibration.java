@@ -123,7 +123,7 @@ public final class MixedPrecisionCalibration {
                 } else if (msaNorm == MsaNorm.SCORES && id.endsWith(".matmul1")) {
                     // out = q.k^T, or (q * scale).k^T when q is prescaled (Swin); the norm is homogeneous, so undo the scale
                     AttentionOp op = byMatmul1.get(id);
-                    double unscale = op.qPrescaled() ? 1.0 / op.spec().scale() : 1;
+                    double unscale = 1.0 / op.qFactor();
                     sens.nuclearNorm(unit, NuclearNorm.mean(out, groups * heads, m, n) * unscale);
                 } else {
                     return;

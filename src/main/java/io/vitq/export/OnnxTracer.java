@@ -245,7 +245,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         if (m1 != null && m1.a() != null) {
             if (op.qPrescaled()) {
                 // Swin multiplies q by the scale before q . k^T: that product is the quantized tensor
-                q = g.node("Mul", scope + "/q_scaled", List.of(q, g.scalar(s.scale())));
+                q = g.node("Mul", scope + "/q_scaled", List.of(q, g.scalar(op.qFactor())));
                 scaleScores = false;
             }
             q = headOperand(q, op.matmul1Id() + "/a", m1.a());

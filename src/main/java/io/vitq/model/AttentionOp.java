@@ -14,5 +14,14 @@ public record AttentionOp(String prefix, AttentionKernel.Spec spec, float[] bias
                           boolean qPrescaled) {
     public String matmul1Id() { return prefix + ".matmul1"; }
 
+    /**
+     * What q is multiplied by before q · kᵀ, and so before it is quantized: the attention scale
+     * when the op pre-scales q (Swin, as timm computes it), else 1. Every mode reads the rule here.
+     */
+    public float qFactor() { return qPrescaled ? spec.scale() : 1f; }
+
+    /** What the scores q · kᵀ are multiplied by before the softmax: 1 when q carries the scale. */
+    public float scoreScale() { return qPrescaled ? 1f : spec.scale(); }
+
     public String matmul2Id() { return prefix + ".matmul2"; }
 }

@@ -64,7 +64,7 @@ final class AttentionRecord {
         AttentionRecord r = new AttentionRecord(op, groups, qkv, want);
         AttentionKernel.Spec s = op.spec();
         final int T = s.tokens(), H = s.heads(), d = s.headDim(), D = s.dim(), ld = 3 * D, TT = T * T;
-        final float scale = s.scale(), aScale = op.qPrescaled() ? scale : 1f;
+        final float scale = s.scale(), aScale = op.qFactor();
         final float[] bias = op.bias();
         Parallel.forEach(groups * H, task -> {
             int g = task / H, h = task % H;
@@ -106,7 +106,7 @@ final class AttentionRecord {
         AttentionKernel.Spec s = op.spec();
         final int T = s.tokens(), H = s.heads(), d = s.headDim(), D = s.dim(), ld = 3 * D, TT = T * T;
         final boolean pre = op.qPrescaled();
-        final float scale = s.scale(), softmaxScale = pre ? 1f : scale;
+        final float scale = s.scale(), softmaxScale = op.scoreScale();
         final float[] dqkv = new float[groups * T * ld];
         dScores = new float[groups * H * TT];
         dOh = new float[groups * T * D];

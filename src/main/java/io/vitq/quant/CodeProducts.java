@@ -201,8 +201,8 @@ final class CodeProducts {
             String id = op.matmul1Id();
             float[] q = sc.q = Scratch.grow(sc.q, T * d), k = sc.k = Scratch.grow(sc.k, T * d);
             float[] row = sc.row = Scratch.grow(sc.row, d);
-            float pre = op.qPrescaled() ? sp.scale() : 1f; // Swin quantizes q * scale (timm's order)
-            if (op.qPrescaled()) softmaxScale = 1f;
+            float pre = op.qFactor(); // Swin quantizes q * scale (timm's order)
+            softmaxScale = op.scoreScale();
             for (int t = 0; t < T; t++) {
                 if (pre != 1f) {
                     for (int e = 0; e < d; e++) row[e] = qkv[qCol + t * ld + e] * pre;

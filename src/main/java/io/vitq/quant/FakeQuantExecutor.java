@@ -166,8 +166,8 @@ public final class FakeQuantExecutor implements Executor {
             if (q != null && op.qPrescaled()) {
                 // timm's Swin computes q = q * scale before q . k^T: quantize that tensor, and
                 // keep the kernel from scaling the product a second time
-                scaleQ(src, rows, ld, spec.dim(), spec.scale());
-                spec = new AttentionKernel.Spec(spec.tokens(), spec.heads(), spec.headDim(), 1f);
+                scaleQ(src, rows, ld, spec.dim(), op.qFactor());
+                spec = new AttentionKernel.Spec(spec.tokens(), spec.heads(), spec.headDim(), op.scoreScale());
             }
             fakeQuantPart(op.matmul1Id(), q, QkvPart.Q, spec, src, rows);
             fakeQuantPart(op.matmul1Id(), k, QkvPart.K, spec, src, rows);

@@ -487,7 +487,7 @@ public final class IntegerExecutor implements Executor {
             MatmulQuant q2 = plan.op(a.matmul2Id()) instanceof MatmulQuant m ? m : null;
             if (q1 != null && bothOrNeither(a.matmul1Id(), q1)) {
                 // Swin multiplies q by the scale before q . k^T: that product is what gets quantized
-                float pre = a.qPrescaled() ? a.spec().scale() : 1f;
+                float pre = a.qFactor();
                 m1 = new Matmul1(forms(a.matmul1Id(), q1.a(), H, pre), forms(a.matmul1Id(), q1.b(), H, 1f),
                         q1.a().bits() > 8 || q1.b().bits() > 8);
             } else {
@@ -565,7 +565,7 @@ public final class IntegerExecutor implements Executor {
             sc.kTf.repackTransposed(qkv, kCol, ld, T, d);
             Gemm.gemm(qkv, qCol, ld, T, sc.kTf, S, 0, T, null, Activation.NONE, false, false);
         } else {
-            if (op.qPrescaled()) softmaxScale = 1f; // q carries the scale (its code form's pre-scale)
+            softmaxScale = op.scoreScale(); // 1 when q carries the scale (its code form's pre-scale)
             CodeForm qf = m1.q[h], kf = m1.k[h];
             float unit = qf.unit(0) * kf.unit(0);
             if (!m1.wide) {
