@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static io.vitq.testutil.TestData.sharedOrSkip;
 
 class DatasetTest {
     @TempDir Path dir;
@@ -143,9 +143,8 @@ class DatasetTest {
 
     @Test
     void sharedListsParse() {
-        Path val = TestData.SHARED.resolve("imagenet_val_1300_acuity/dataset.txt");
-        Path calib = TestData.SHARED.resolve("imagenet-calib-125/calib32.txt");
-        assumeTrue(Files.isRegularFile(val) && Files.isRegularFile(calib), "shared data not available");
+        Path val = sharedOrSkip("data/imagenet_val_1300_acuity/dataset.txt");
+        Path calib = sharedOrSkip("data/imagenet-calib-125/calib32.txt");
         Dataset v = Dataset.open(val, 10);
         assertEquals(10, v.size());
         assertTrue(v.path(0).endsWith("ILSVRC2012_val_00000347.JPEG"));

@@ -13,7 +13,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static io.vitq.testutil.TestData.sharedOrSkip;
 
 class PilResizeTest {
     private static final RgbImage SOURCE = ImageDecoder.decode(TestData.resource("resize/source64x48.png"));
@@ -44,8 +44,7 @@ class PilResizeTest {
     /** Downsampling full-size ImageNet photos (CALIB images) to the eval size; needs the shared data. */
     @Test
     void agreesWithSlowDoubleImplementationOnFullSizePhotos() throws IOException {
-        Path dir = TestData.SHARED.resolve("imagenet-calib-125/images");
-        assumeTrue(Files.isDirectory(dir), "shared calibration images not available");
+        Path dir = sharedOrSkip("data/imagenet-calib-125/images");
         List<Path> photos;
         try (Stream<Path> s = Files.list(dir)) {
             photos = s.sorted().limit(3).toList();

@@ -9,11 +9,11 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Access to the fixtures in src/test/resources/data/ and the optional shared data. */
+/**
+ * Access to the fixtures in src/test/resources/data/. The optional shared data is found by
+ * {@link io.vitq.testutil.TestData#sharedOrSkip}, the one helper every test uses for it.
+ */
 final class TestData {
-    /** The project's shared data next to the repository; tests that need it are skipped without it. */
-    static final Path SHARED = Path.of("/work/shared/data");
-
     private TestData() {}
 
     static Path resource(String relative) {

@@ -1,6 +1,6 @@
 package io.vitq.io;
 
-import org.junit.jupiter.api.Assumptions;
+import io.vitq.testutil.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,10 +16,6 @@ import static io.vitq.io.PthReaderTest.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 class CheckpointsTest {
-    private static final Path GOLDEN_PTH = Path.of("/work/shared/golden/vit_tiny_patch16_224.model_key.pth");
-    private static final Path VIT_SAFETENSORS = Path.of("/work/shared/data/vit_tiny_patch16_224.augreg_in21k_ft_in1k/"
-            + "vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors");
-
     @TempDir
     Path tmp;
 
@@ -60,12 +56,11 @@ class CheckpointsTest {
 
     @Test
     void realVitTinyPthMatchesTheSafetensorsRelease() {
-        if (!Files.exists(GOLDEN_PTH) || !Files.exists(VIT_SAFETENSORS)) {
-            System.out.println("SKIPPED realVitTinyPthMatchesTheSafetensorsRelease: /work/shared golden data absent");
-            Assumptions.assumeTrue(false, "/work/shared golden data absent");
-        }
-        Map<String, RawTensor> pth = Checkpoints.load(GOLDEN_PTH);
-        Map<String, RawTensor> st = SafeTensors.read(VIT_SAFETENSORS).tensors();
+        Path goldenPth = TestData.sharedOrSkip("golden/vit_tiny_patch16_224.model_key.pth");
+        Path safetensors = TestData.sharedOrSkip("data/vit_tiny_patch16_224.augreg_in21k_ft_in1k/"
+                + "vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors");
+        Map<String, RawTensor> pth = Checkpoints.load(goldenPth);
+        Map<String, RawTensor> st = SafeTensors.read(safetensors).tensors();
         assertEquals(st.keySet(), pth.keySet());
         for (Map.Entry<String, RawTensor> e : st.entrySet()) {
             RawTensor p = pth.get(e.getKey());

@@ -5,7 +5,11 @@ import org.junit.jupiter.api.Assumptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Locations of the repository's own test data and of the optional shared data folder. */
+/**
+ * Locations of the repository's own test data and of the optional shared data folder. Every test
+ * that reads the shared data finds it through {@link #sharedOrSkip}: {@code $VITQ_SHARED} when set,
+ * otherwise {@code ../shared} beside the repository (as the README says), never a fixed path.
+ */
 public final class TestData {
     private TestData() {}
 
@@ -22,11 +26,23 @@ public final class TestData {
         return repo().resolve("src/test/resources").resolve(rel);
     }
 
-    /** {@code ../shared} (or $VITQ_SHARED) when present; otherwise the calling test is skipped with a visible message. */
+    /** The shared folder: {@code env} ($VITQ_SHARED) when set and not blank, else {@code ../shared} beside {@code repo}. */
+    static Path sharedRoot(String env, Path repo) {
+        if (env != null && !env.isBlank()) return Path.of(env).toAbsolutePath().normalize();
+        return repo.resolve("../shared").normalize();
+    }
+
+    /** The shared folder this test run uses (it may not exist). */
+    public static Path sharedRoot() {
+        return sharedRoot(System.getenv("VITQ_SHARED"), repo());
+    }
+
+    /**
+     * {@code rel} inside the shared folder ({@code ../shared} or $VITQ_SHARED) when it exists;
+     * otherwise the calling test is skipped with a visible message.
+     */
     public static Path sharedOrSkip(String rel) {
-        String env = System.getenv("VITQ_SHARED");
-        Path base = env != null ? Path.of(env) : repo().resolve("../shared").normalize();
-        Path p = base.resolve(rel);
+        Path p = sharedRoot().resolve(rel);
         if (!Files.exists(p)) {
             String msg = "SKIPPED: shared data not found at " + p + " (set VITQ_SHARED to the shared folder)";
             System.out.println(msg);

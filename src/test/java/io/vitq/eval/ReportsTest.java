@@ -1,0 +1,137 @@
+package io.vitq.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The reports of {@code vitq eval}: the Markdown table, the JSON summary ({@code --json}) and the
+ * predictions CSV ({@code --predictions}): fields, number formats independent of the default
+ * locale, CSV quoting, atomic writes.
+ */
+class ReportsTest {
+    @TempDir
+    Path tmp;
+
+    private Locale saved;
+
+    @BeforeEach
+    void germanLocale() {
+        // a default locale with decimal commas: the reports must not depend on it
+        saved = Locale.getDefault();
+        Locale.setDefault(Locale.GERMANY);
+    }
+
+    @AfterEach
+    void restoreLocale() {
+        Locale.setDefault(saved);
+    }
+
+    private static Prediction pred(String path, int label, int[] classes, float[] probs) {
+        return new Prediction(path, label, new TopK(classes, probs));
+    }
+
+    /** 4 images, 3 labelled (top-1 right on 2, top-5 on 3), 2 s forward, 4 s end to end. */
+    private static EvalResult result(FpComparison c) {
+        List<Prediction> p = new ArrayList<>();
+        p.add(pred("a.jpg", 1, new int[] {1, 2, 3, 4, 5}, new float[] {0.5f, 0.25f, 0.125f, 1e-7f, 3.3333333e-2f}));
+        p.add(pred("dir,with,commas/b.jpg", 7, new int[] {7, 0, 1, 2, 3}, new float[] {0.9f, 0.05f, 0.02f, 0.02f, 0.01f}));
+        p.add(pred("say \"cheese\".png", 3, new int[] {9, 3, 1, 2, 4}, new float[] {0.6f, 0.3f, 0.05f, 0.03f, 0.02f}));
+        p.add(pred("line\nbreak.png", -1, new int[] {4, 3, 2, 1, 0}, new float[] {0.2f, 0.2f, 0.2f, 0.2f, 0.2f}));
+        return new EvalResult("vit_tiny_patch16_224", "val.txt", 4, 3, 2, 3, 2.0, 4.0, 2, 2, p, c);
+    }
+
+    @Test
+    void summaryHasEveryFieldAndNullForUnlabelledData() {
+        Map<String, Object> m = Reports.summary(result(null));
+        assertEquals(List.of("model", "data", "images", "labelled", "top1_correct", "top5_correct", "top1", "top5",
+                "forward_images_per_second", "end_to_end_images_per_second", "forward_seconds", "wall_seconds", "batch",
+                "threads"), new ArrayList<>(m.keySet()));
+        assertEquals(4, m.get("images"));
+        assertEquals(3, m.get("labelled"));
+        assertEquals(100.0 * 2 / 3, (double) m.get("top1"), 1e-12);
+        assertEquals(100.0, (double) m.get("top5"), 1e-12);
+        assertEquals(2.0, m.get("forward_images_per_second"));
+        assertEquals(1.0, m.get("end_to_end_images_per_second"));
+        Map<String, Object> withC = Reports.summary(result(new FpComparison(4, 3, 0.0125)));
+        assertEquals(75.0, withC.get("top1_agreement_with_float"));
+        assertEquals(0.0125, withC.get("mean_kl_float_quantized"));
+        EvalResult unlabelled = new EvalResult("m", "d", 2, 0, 0, 0, 1, 1, 1, 1, List.of(), null);
+        Map<String, Object> u = Reports.summary(unlabelled);
+        assertTrue(u.containsKey("top1") && u.get("top1") == null && u.get("top5") == null, u.toString());
+    }
+
+    @Test
+    void jsonRoundTripsTheSummary() throws IOException {
+        Path f = tmp.resolve("eval.json");
+        Reports.writeJson(f, Reports.summary(result(new FpComparison(4, 3, 0.0125))));
+        JsonNode j = new ObjectMapper().readTree(f.toFile());
+        assertEquals("vit_tiny_patch16_224", j.get("model").asText());
+        assertEquals(4, j.get("images").asInt());
+        assertEquals(100.0 * 2 / 3, j.get("top1").asDouble(), 1e-12);
+        assertEquals(75.0, j.get("top1_agreement_with_float").asDouble());
+        assertEquals(0.0125, j.get("mean_kl_float_quantized").asDouble());
+        assertFalse(Files.exists(tmp.resolve("eval.json.tmp")));
+    }
+
+    @Test
+    void predictionsCsvQuotesPathsAndUsesDecimalPoints() throws IOException {
+        Path f = tmp.resolve("p.csv");
+        Reports.writePredictions(f, result(null));
+        String csv = Files.readString(f);
+        String expected = "path,label,top1,top2,top3,top4,top5,p1,p2,p3,p4,p5\n"
+                + "a.jpg,1,1,2,3,4,5,0.500000,0.250000,0.125000,1.00000e-07,0.0333333\n"
+                + "\"dir,with,commas/b.jpg\",7,7,0,1,2,3,0.900000,0.0500000,0.0200000,0.0200000,0.0100000\n"
+                + "\"say \"\"cheese\"\".png\",3,9,3,1,2,4,0.600000,0.300000,0.0500000,0.0300000,0.0200000\n"
+                + "\"line\nbreak.png\",-1,4,3,2,1,0,0.200000,0.200000,0.200000,0.200000,0.200000\n";
+        assertEquals(expected, csv);
+    }
+
+    @Test
+    void markdownTable() {
+        String md = Reports.markdown(result(new FpComparison(4, 3, 0.0125)));
+        String[] lines = md.split("\n");
+        assertEquals("| model | data | images | top-1 % | top-5 % | images/s (forward) | images/s (end to end) |", lines[0]);
+        assertEquals("| vit_tiny_patch16_224 | val.txt | 4 | 66.67 | 100.00 | 2.0 | 1.0 |", lines[2]);
+        assertTrue(md.contains("agreement with the float model: top-1 3/4 (75.00 %), mean KL(float || quantized) 0.01250"), md);
+        String unlabelled = Reports.markdown(new EvalResult("m", "d", 2, 0, 0, 0, 1, 1, 1, 1, List.of(), null));
+        assertTrue(unlabelled.contains("| m | d | 2 | n/a | n/a | 2.0 | 2.0 |"), unlabelled);
+        assertFalse(unlabelled.contains("agreement"), unlabelled);
+    }
+
+    @Test
+    void failedWriteLeavesTheOldFileAndNoTemporary() throws IOException {
+        Path f = Files.writeString(tmp.resolve("p.csv"), "old report\n");
+        IOException e = assertThrows(IOException.class, () -> Reports.writeAtomically(f, w -> {
+            w.write("half a report");
+            throw new IOException("disk full");
+        }));
+        assertEquals("disk full", e.getMessage());
+        assertEquals("old report\n", Files.readString(f));
+        assertFalse(Files.exists(tmp.resolve("p.csv.tmp")), "temporary file left behind");
+        assertThrows(IllegalStateException.class, () -> Reports.writeAtomically(f, w -> {
+            throw new IllegalStateException("bug");
+        }));
+        assertEquals("old report\n", Files.readString(f));
+        assertFalse(Files.exists(tmp.resolve("p.csv.tmp")));
+        // a missing directory is named
+        Path missing = tmp.resolve("no/such/dir/p.csv");
+        IOException m = assertThrows(IOException.class, () -> Reports.writeJson(missing, Map.of()));
+        assertEquals(tmp.resolve("no/such/dir") + ": no such directory", m.getMessage());
+    }
+}
