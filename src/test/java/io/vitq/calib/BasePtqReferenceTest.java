@@ -37,23 +37,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       index, but the min-max init differs in the 5th-6th digit because our float activations
  *       (another summation order) differ from PyTorch's at the maximum element.</li>
  * </ul>
- * The equal fraction is required to stay at or above {@value #MIN_EQUAL}, the level measured at
- * W8A8 (below the issue's 95 %, which W8A8 does not reach here; W6A6 does).
+ * The equal fraction has a floor per width, each at its measured level: W6A6 at the issue's
+ * {@value #MIN_EQUAL_W6A6} (measured 97.0 %; one floor for both widths once let W6A6 fall to 90 %
+ * unnoticed), W8A8 at {@value #MIN_EQUAL_W8A8} (measured 90.6 %: the finer grid's flatter scores tie
+ * more often, below the issue's 95 %), where every difference must also be a near-tie as above.
  */
 class BasePtqReferenceTest {
     static final double REL = 1e-5;
     static final double TIE_GAP = 2e-7;
     static final double INIT_REL = 1e-4;
-    static final double MIN_EQUAL = 0.90;
+    static final double MIN_EQUAL_W8A8 = 0.90;
+    static final double MIN_EQUAL_W6A6 = 0.95;
 
     @Test
     void w8a8MatchesReferenceScales() throws Exception {
-        compare(8, "golden/basePTQ_vit_tiny_w8a8_scales.json");
+        compare(8, "golden/basePTQ_vit_tiny_w8a8_scales.json", MIN_EQUAL_W8A8);
     }
 
     @Test
     void w6a6MatchesReferenceScales() throws Exception {
-        compare(6, "golden/basePTQ_vit_tiny_w6a6_scales.json");
+        compare(6, "golden/basePTQ_vit_tiny_w6a6_scales.json", MIN_EQUAL_W6A6);
     }
 
     /**
@@ -88,7 +91,7 @@ class BasePtqReferenceTest {
         return t.candidates()[group][best];
     }
 
-    static void compare(int bits, String golden) throws Exception {
+    static void compare(int bits, String golden, double minEqual) throws Exception {
         Path ref = TestData.sharedOrSkip(golden);
         Model model = ModelLoader.load(TestData.VIT_TINY.toString(), null).model();
         CalibrationSet calib = CalibrationSet.load(TestData.demo("calib/calib32.txt"), 32, model.preprocessing());
@@ -155,6 +158,7 @@ class BasePtqReferenceTest {
         System.out.printf(Locale.ROOT, "  largest relative score gap between our choice and the reference's: %.2e%n", maxGap);
         System.out.println("  timing: " + res.timing());
         assertTrue(unexplained == 0, unexplained + " differences are not near-ties (see the output)");
-        assertTrue(frac >= MIN_EQUAL, "only " + equal + " of " + total + " scale values equal the reference");
+        assertTrue(frac >= minEqual, "only " + equal + " of " + total + " scale values equal the reference (floor "
+                + minEqual + " at W" + bits + "A" + bits + ")");
     }
 }

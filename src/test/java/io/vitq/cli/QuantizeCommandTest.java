@@ -116,11 +116,9 @@ class QuantizeCommandTest {
         ModelLoader.Loaded loaded = ModelLoader.load(q.toString(), null);
         assertTrue(loaded.quantized());
         Tensor x = CalibrationSet.load(Path.of(VAL), 4, fp.model().preprocessing()).images();
+        // first forwards, bit for bit: the kernels round the same in every JIT tier (JitTiersTest)
         float[] right = fp.model().forward(x, new FakeQuantExecutor(plan, fp.model())).data();
         float[] saved = loaded.model().forward(x, loaded.executor()).data();
-        // warm both paths once more: the JIT may compile GELU mid-run (bits stable after that)
-        right = fp.model().forward(x, new FakeQuantExecutor(plan, fp.model())).data();
-        saved = loaded.model().forward(x, loaded.executor()).data();
         assertArrayEquals(right, saved);
     }
 

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The mandatory end-to-end check: our decode + resize + crop + normalise against timm's own
@@ -38,15 +38,14 @@ class GoldenInputTest {
         double maxDiff = 0;
         for (int i = 0; i < expected.length; i++) {
             double d = Math.abs(expected[i] - actual[i]);
-            if (d < 1e-6) identical++;
+            if (Float.floatToRawIntBits(expected[i]) == Float.floatToRawIntBits(actual[i])) identical++;
             if (d <= ONE_STEP + 1e-6) withinStep++;
             maxDiff = Math.max(maxDiff, d);
         }
-        double fracIdentical = identical / (double) expected.length;
-        double fracWithinStep = withinStep / (double) expected.length;
-        System.out.printf("golden input: %d values, identical %.6f, within one 8-bit step %.6f, max |diff| %.3g%n",
-                expected.length, fracIdentical, fracWithinStep, maxDiff);
-        assertTrue(fracWithinStep >= 0.999, "within one step: " + fracWithinStep);
-        assertTrue(fracIdentical >= 0.999, "identical: " + fracIdentical + ", max diff " + maxDiff);
+        System.out.printf("golden input: %d values, %d identical (bitwise), %d within one 8-bit step, max |diff| %.3g%n",
+                expected.length, identical, withinStep, maxDiff);
+        // the README's claim: all 602,112 values identical to timm's (PIL's decode and resize reproduced bit for bit)
+        assertEquals(4 * 3 * 224 * 224, expected.length);
+        assertEquals(expected.length, identical, "values identical to timm's, max |diff| " + maxDiff);
     }
 }

@@ -279,9 +279,8 @@ class SwinReferenceTest {
         Tensor img = new Tensor(randomImages(1, 224, 5), 1, 3, 224, 224);
         var a = fromShapes("new", neu, 224);
         var b = fromShapes("old", old, 224);
-        a.forward(img);
-        b.forward(img);   // warm-up: JIT-compiled exp rounds differently from the interpreter's
-        assertArrayEquals(a.forward(img).data(), b.forward(img).data(), 1e-6f);
+        // the same weights under both namings: the same logits bit for bit, on the first forwards
+        assertArrayEquals(a.forward(img).data(), b.forward(img).data());
     }
 
     @Test
