@@ -147,6 +147,22 @@ public final class SafeTensors {
             return new Entry(DType.I16, shape, b -> b.asShortBuffer().put(data));
         }
 
+        /** Unsigned bytes (0..255 read back with {@code & 0xFF}). */
+        public static Entry u8(byte[] data, int... shape) {
+            requireSize(data.length, shape, DType.U8);
+            return new Entry(DType.U8, shape, b -> b.put(data));
+        }
+
+        public static Entry i32(int[] data, int... shape) {
+            requireSize(data.length, shape, DType.I32);
+            return new Entry(DType.I32, shape, b -> b.asIntBuffer().put(data));
+        }
+
+        public static Entry i64(long[] data, int... shape) {
+            requireSize(data.length, shape, DType.I64);
+            return new Entry(DType.I64, shape, b -> b.asLongBuffer().put(data));
+        }
+
         private static void requireSize(int length, int[] shape, DType dtype) {
             if (length != RawTensor.numel(shape))
                 throw new IllegalArgumentException(dtype + " tensor of shape " + Arrays.toString(shape) + " needs "

@@ -48,4 +48,18 @@ public interface CodeForm {
 
     /** Component codes as floats (exact integers), for the code-product fake quant; throws, naming opId, on a non-finite input. */
     void encodeFloats(String opId, float[] x, int off, int n, float[] c0, float[] c1, int dOff);
+
+    /**
+     * One element's code as {@code vitq dump} stores it (docs/INTEGER_LAYOUT.md): a uniform code as
+     * it is (an asymmetric code unsigned, its zero point included); a twin's k-bit layout of
+     * ALGORITHMS section 6, {@code flag << (k-1) | magnitude}, the flag set when the coarse code is
+     * non-zero (a zero reads the same in either range).
+     *
+     * @throws IllegalArgumentException when the components have no such code (a twin GELU magnitude
+     *                                  of 2^(k-1): the layout's codes clamp at 2^(k-1) - 1)
+     */
+    default int storedCode(int c0, int c1) { return c0; }
+
+    /** How {@link #storedCode} reads back: "signed", "unsigned" (with {@link #zeroPoint()}), "twin-gelu" or "twin-softmax". */
+    default String storedLayout() { return zeroPoint() == 0 ? "signed" : "unsigned"; }
 }

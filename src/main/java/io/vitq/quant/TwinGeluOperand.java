@@ -88,6 +88,18 @@ public record TwinGeluOperand(int bits, float positiveStep, float negativeStep) 
             public void encodeFloats(String id, float[] x, int off, int n, float[] c0, float[] c1, int dOff) {
                 q.codeValues(id, x, off, c1, c0, dOff, n);
             }
+
+            /** c0 is the negative range's code (<= 0), c1 the positive range's (>= 0). */
+            @Override
+            public int storedCode(int c0, int c1) {
+                if (c1 != 0) return q.rangeFlag() | c1;
+                if (-c0 > q.levels())
+                    throw new IllegalArgumentException(opId + ": twin GELU code " + c0 + " has no " + bits
+                            + "-bit layout code (its magnitude is at most " + q.levels() + "): encode with the layout codes");
+                return -c0;
+            }
+
+            @Override public String storedLayout() { return "twin-gelu"; }
         };
     }
 

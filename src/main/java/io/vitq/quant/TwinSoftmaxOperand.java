@@ -83,6 +83,11 @@ public record TwinSoftmaxOperand(int bits, float split, TwinSoftmaxQuantizer.Mod
             public void encodeFloats(String id, float[] x, int off, int n, float[] c0, float[] c1, int dOff) {
                 q.codeValues(id, x, off, c0, c1, dOff, n);
             }
+
+            /** c0 is the small range R1's code, c1 the large range R2's (flag set). */
+            @Override public int storedCode(int c0, int c1) { return c1 != 0 ? q.rangeFlag() | c1 : c0; }
+
+            @Override public String storedLayout() { return "twin-softmax"; }
         };
     }
 

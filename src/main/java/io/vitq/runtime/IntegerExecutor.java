@@ -27,6 +27,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -121,8 +122,12 @@ public final class IntegerExecutor implements Executor {
     private final Map<String, AttentionPlan> attentions = new HashMap<>();
     private final Map<String, OpForm> forms = new LinkedHashMap<>();
     private final List<String> notes = new java.util.ArrayList<>();
+    /** Receives every quantized op's codes, sums and outputs (vitq dump), or null. */
+    private final CodeRecorder recorder;
 
     public IntegerExecutor(QuantPlan plan, Model model) { this(plan, model, Options.DEFAULT); }
+
+    public IntegerExecutor(QuantPlan plan, Model model, Options options) { this(plan, model, options, null); }
 
     /**
      * Checks the plan against the model and prepares every quantized op (weights are quantized and
@@ -131,14 +136,16 @@ public final class IntegerExecutor implements Executor {
      * @throws IllegalArgumentException naming the op when the plan does not fit the model or has no
      *                                  integer form (twin softmax in quirk mode, a matmul with one
      *                                  float operand, a quantizer on an operand it cannot apply to)
+     * @param recorder receives what every quantized op computes (slower: the codes are encoded twice), or null
      */
-    public IntegerExecutor(QuantPlan plan, Model model, Options options) {
+    public IntegerExecutor(QuantPlan plan, Model model, Options options, CodeRecorder recorder) {
         PlanModelCheck.check(plan, model);
         this.plan = plan;
         this.options = options;
+        this.recorder = recorder;
         for (Linear l : model.linears()) {
             if (plan.op(l.id()) instanceof LinearQuant lq) {
-                LinearOp op = new LinearOp(l, lq, options);
+                LinearOp op = new LinearOp(l, lq, options, recorder != null);
                 linears.put(l.id(), op);
                 forms.put(l.id(), op.form);
                 if (op.note != null) notes.add(op.note);
@@ -147,7 +154,7 @@ public final class IntegerExecutor implements Executor {
             }
         }
         for (AttentionOp a : model.attentionOps()) {
-            AttentionPlan ap = new AttentionPlan(a, plan, options);
+            AttentionPlan ap = new AttentionPlan(a, plan, options, recorder != null);
             attentions.put(a.prefix(), ap);
             forms.put(a.matmul1Id(), ap.m1 == null ? OpForm.FLOAT : ap.m1.wide() ? OpForm.WIDE : OpForm.INT8);
             forms.put(a.matmul2Id(), ap.m2 == null ? OpForm.FLOAT : ap.m2.form);
@@ -206,9 +213,11 @@ public final class IntegerExecutor implements Executor {
         if ((long) m * op.in() > x.length || (long) m * op.out() > y.length)
             throw new IndexOutOfBoundsException(op.id() + ": " + m + " rows do not fit the buffers");
         boolean gelu = act == Activation.GELU;
+        CodeRecorder rec = recorder;
+        if (rec != null) rec.linearStarts(st.view, m);
         Parallel.forRange(m, MR, (r0, r1) -> {
             Scratch s = SCRATCH.get();
-            for (int i = r0; i < r1; i += MR) st.tile(s, x, i, Math.min(MR, r1 - i), y, gelu, accumulate);
+            for (int i = r0; i < r1; i += MR) st.tile(s, rec, x, i, Math.min(MR, r1 - i), y, gelu, accumulate);
         });
     }
 
@@ -261,8 +270,10 @@ public final class IntegerExecutor implements Executor {
         /** zero point x weight column sum, per output column: subtracted from component 1's sums (null: no zero point). */
         final long[] zeroCorrection;
         final String note;             // why a twin operand runs in its form (or null)
+        /** What a {@link CodeRecorder} is told of this op (null unless recording). */
+        final CodeRecorder.LinearOp view;
 
-        LinearOp(Linear l, LinearQuant lq, Options options) {
+        LinearOp(Linear l, LinearQuant lq, Options options, boolean recording) {
             this.layer = l;
             this.bias = lq.effectiveBias(l.bias());
             this.id = l.id();
@@ -291,6 +302,7 @@ public final class IntegerExecutor implements Executor {
                 wideWeight = null;
                 cs1 = cs2 = null;
                 zeroCorrection = null;
+                view = null;
                 return;
             }
             codes = input.codeForm(id, 0, 1f, options.layoutGeluCodes());
@@ -330,6 +342,8 @@ public final class IntegerExecutor implements Executor {
                 for (int r = 0; r < out; r++) cs2[r] = codes.unit(1) * rowScale[r];
             }
             zeroCorrection = codes.zeroPoint() == 0 ? null : zeroCorrection(codes.zeroPoint(), wq, w, l, padded);
+            view = recording ? new CodeRecorder.LinearOp(id, form, in, out, codes, input.bits(),
+                    ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in), w.bits(), rowScale, bias) : null;
         }
 
         /** {@code z * sum_k w_jk} per output column j (an asymmetric input's zero point, as a correction of the sums). */
@@ -350,8 +364,8 @@ public final class IntegerExecutor implements Executor {
             return weight.bytes();
         }
 
-        /** Rows {@code [i, i + mr)}: quantize, multiply, dequantize into y. */
-        void tile(Scratch s, float[] x, int i, int mr, float[] y, boolean gelu, boolean accumulate) {
+        /** Rows {@code [i, i + mr)}: quantize, multiply, dequantize into y (and tell rec, when not null). */
+        void tile(Scratch s, CodeRecorder rec, float[] x, int i, int mr, float[] y, boolean gelu, boolean accumulate) {
             final int K = in, xo = i * K, n = mr * K;
             boolean ok;
             if (form == OpForm.WIDE) {
@@ -361,9 +375,11 @@ public final class IntegerExecutor implements Executor {
                 long[] w1 = s.w1(mr * out), w2 = a2 == null ? null : s.w2(mr * out);
                 WideGemm.rows(a1, 0, K, mr, wideWeight, out, K, w1, out);
                 if (a2 != null) WideGemm.rows(a2, 0, K, mr, wideWeight, out, K, w2, out);
+                long[] raw1 = rec == null ? null : Arrays.copyOf(w1, mr * out), raw2 = rec == null || a2 == null ? null : Arrays.copyOf(w2, mr * out);
                 if (zeroCorrection != null)
                     for (int r = 0; r < mr; r++) for (int j = 0; j < out; j++) w1[r * out + j] -= zeroCorrection[j];
-                wideEpilogue(w1, cs1, w2, cs2, out, mr, out, bias, y, i * out, out, accumulate, gelu);
+                finish(rec, x, i, mr, raw1, raw2, y, accumulate, gelu,
+                        (d, o, acc, g) -> wideEpilogue(w1, cs1, w2, cs2, out, mr, out, bias, d, o, out, acc, g));
                 return;
             }
             final int ld = weight.paddedN();
@@ -392,9 +408,56 @@ public final class IntegerExecutor implements Executor {
                 }
                 default -> throw new IllegalStateException(form.toString());
             }
+            long[] raw1 = rec == null ? null : longs(acc1, ld, mr, out), raw2 = rec == null || acc2 == null ? null : longs(acc2, ld, mr, out);
             if (zeroCorrection != null) // within int32: |z sum_k w| is within the codes' bound, checked above
                 for (int r = 0; r < mr; r++) for (int j = 0; j < out; j++) acc1[r * ld + j] -= (int) zeroCorrection[j];
-            epilogue(acc1, cs1, acc2, cs2, ld, mr, out, bias, y, i * out, out, accumulate, gelu);
+            final int[] a1 = acc1, a2 = acc2;
+            finish(rec, x, i, mr, raw1, raw2, y, accumulate, gelu,
+                    (d, o, acc, g) -> epilogue(a1, cs1, a2, cs2, ld, mr, out, bias, d, o, out, acc, g));
+        }
+
+        /**
+         * Dequantizes rows [i, i + mr) into y; when recording, first into a buffer that rec is given
+         * with the rows' component codes (encoded again, as ints) and sums, then into y as the fused
+         * epilogue would.
+         */
+        private void finish(CodeRecorder rec, float[] x, int i, int mr, long[] acc1, long[] acc2, float[] y, boolean accumulate,
+                            boolean gelu, Dequantize dq) {
+            if (rec == null) {
+                dq.into(y, i * out, accumulate, gelu);
+                return;
+            }
+            float[] t = new float[mr * out];
+            dq.into(t, 0, false, false);
+            int n = mr * in;
+            int[] c0 = new int[n], c1 = codes.components() == 2 ? new int[n] : null;
+            if (!codes.encode(x, i * in, n, c0, c1, 0)) throw nonFinite(id, x, i * in, n);
+            rec.linearRows(id, i, mr, c0, c1, acc1, acc2, t);
+            applyRows(t, mr, out, y, i * out, out, accumulate, gelu);
+        }
+    }
+
+    /** A tile's dequantization (an epilogue) into {@code dst} at {@code off}. */
+    private interface Dequantize {
+        void into(float[] dst, int off, boolean accumulate, boolean gelu);
+    }
+
+    /** The sums of a tile ({@code mr x n} of an int32 array with row stride ld) as longs. */
+    private static long[] longs(int[] acc, int ld, int mr, int n) {
+        long[] a = new long[mr * n];
+        for (int r = 0; r < mr; r++) for (int j = 0; j < n; j++) a[r * n + j] = acc[r * ld + j];
+        return a;
+    }
+
+    /**
+     * {@code y (+)= t} row by row, then GELU: what the fused epilogue does after its dequantization
+     * (float addition commutes, so the bits are the same).
+     */
+    private static void applyRows(float[] t, int mr, int n, float[] y, int yOff, int ldy, boolean accumulate, boolean gelu) {
+        for (int r = 0; r < mr; r++) {
+            int o = yOff + r * ldy;
+            for (int j = 0; j < n; j++) y[o + j] = accumulate ? y[o + j] + t[r * n + j] : t[r * n + j];
+            if (gelu) VectorMath.geluInPlace(y, o, n);
         }
     }
 
@@ -479,8 +542,10 @@ public final class IntegerExecutor implements Executor {
         final Matmul1 m1;
         final Matmul2 m2;
         String note;
+        /** What a {@link CodeRecorder} is told of the two matmuls (null when not recording, or for a float matmul). */
+        CodeRecorder.Matmul view1, view2;
 
-        AttentionPlan(AttentionOp a, QuantPlan plan, Options options) {
+        AttentionPlan(AttentionOp a, QuantPlan plan, Options options, boolean recording) {
             this.op = a;
             int H = a.spec().heads(), T = a.spec().tokens();
             MatmulQuant q1 = plan.op(a.matmul1Id()) instanceof MatmulQuant m ? m : null;
@@ -511,6 +576,14 @@ public final class IntegerExecutor implements Executor {
                 m2 = new Matmul2(form, pf, vf);
             } else {
                 m2 = null;
+            }
+            if (recording) {
+                int d = a.spec().headDim();
+                if (m1 != null)
+                    view1 = new CodeRecorder.Matmul(a.matmul1Id(), m1.wide ? OpForm.WIDE : OpForm.INT8, H, T, d, m1.q, q1.a().bits(),
+                            m1.k, q1.b().bits());
+                if (m2 != null)
+                    view2 = new CodeRecorder.Matmul(a.matmul2Id(), m2.form, H, T, d, m2.p, q2.a().bits(), m2.v, q2.b().bits());
             }
         }
 
@@ -545,11 +618,20 @@ public final class IntegerExecutor implements Executor {
         final int T = s.tokens(), H = s.heads();
         if ((long) groups * T * 3 * s.dim() > qkv.length || (long) groups * T * s.dim() > out.length)
             throw new IndexOutOfBoundsException(op.prefix() + ": " + groups + " groups do not fit the buffers");
-        Parallel.forEach(groups * H, task -> head(ap, qkv, task / H, task % H, out));
+        CodeRecorder rec = recorder;
+        if (rec != null) rec.attentionStarts(ap.view1, ap.view2, groups);
+        Parallel.forEach(groups * H, task -> head(ap, rec, qkv, task / H, task % H, out));
     }
 
-    /** One (group, head): scores, softmax, probabilities times v. */
-    private static void head(AttentionPlan ap, float[] qkv, int g, int h, float[] out) {
+    /** The codes of T rows of d values at {@code off + t * ld} (recording: encoded again, as ints). */
+    private static int[] rowCodes(CodeForm f, String id, float[] x, int off, int ld, int T, int d) {
+        int[] c = new int[T * d];
+        for (int t = 0; t < T; t++) if (!f.encode(x, off + t * ld, d, c, null, t * d)) throw nonFinite(id, x, off + t * ld, d);
+        return c;
+    }
+
+    /** One (group, head): scores, softmax, probabilities times v (told to rec when not null). */
+    private static void head(AttentionPlan ap, CodeRecorder rec, float[] qkv, int g, int h, float[] out) {
         AttentionOp op = ap.op;
         AttentionKernel.Spec s = op.spec();
         final int T = s.tokens(), d = s.headDim(), D = s.dim(), ld = 3 * D, rowBase = g * T * ld;
@@ -579,6 +661,9 @@ public final class IntegerExecutor implements Executor {
                 int[] acc = sc.acc1(T * ldS);
                 for (int i = 0; i < T; i += MR) Int8Gemm.tile(q, i * d, d, Math.min(MR, T - i), sc.kT, acc, i * ldS, ldS);
                 for (int i = 0; i < T; i++) for (int j = 0; j < T; j++) S[i * T + j] = unit * (float) acc[i * ldS + j];
+                if (rec != null)
+                    rec.matmul1(id1, g, h, rowCodes(qf, id1, qkv, qCol, ld, T, d), rowCodes(kf, id1, qkv, kCol, ld, T, d),
+                            longs(acc, ldS, T, T), Arrays.copyOf(S, T * T));
             } else {
                 int[] q = sc.i1(T * d), k = sc.i2(T * d);
                 for (int t = 0; t < T; t++) {
@@ -588,6 +673,8 @@ public final class IntegerExecutor implements Executor {
                 long[] acc = sc.w1(T * T);
                 WideGemm.rows(q, 0, d, T, k, T, d, acc, T);
                 for (int i = 0; i < T * T; i++) S[i] = (float) ((double) unit * acc[i]);
+                if (rec != null)
+                    rec.matmul1(id1, g, h, Arrays.copyOf(q, T * d), Arrays.copyOf(k, T * d), Arrays.copyOf(acc, T * T), Arrays.copyOf(S, T * T));
             }
         }
         float[] bias = op.bias();
@@ -621,6 +708,9 @@ public final class IntegerExecutor implements Executor {
                     if (a2 != null) r += (double) u2 * vStep * a2[i * d + e];
                     out[oOff + i * D + e] = (float) r;
                 }
+            if (rec != null)
+                rec.matmul2(id2, g, h, p1, p2, Arrays.copyOf(v, T * d), Arrays.copyOf(a1, T * d),
+                        a2 == null ? null : Arrays.copyOf(a2, T * d), headOut(out, oOff, D, T, d));
             return;
         }
         byte[] v = sc.b1(T * d);
@@ -661,5 +751,18 @@ public final class IntegerExecutor implements Executor {
             if (acc2 == null) for (int e = 0; e < d; e++) out[o + e] = c1 * (float) acc1[a + e];
             else for (int e = 0; e < d; e++) out[o + e] = c1 * (float) acc1[a + e] + c2 * (float) acc2[a + e];
         }
+        if (rec != null) {
+            int[] p0 = new int[T * T], p1 = pf.components() == 2 ? new int[T * T] : null;
+            if (!pf.encode(S, 0, T * T, p0, p1, 0)) throw nonFinite(id2, S, 0, T * T);
+            rec.matmul2(id2, g, h, p0, p1, rowCodes(vf, id2, qkv, vCol, ld, T, d), longs(acc1, ldO, T, d),
+                    acc2 == null ? null : longs(acc2, ldO, T, d), headOut(out, oOff, D, T, d));
+        }
+    }
+
+    /** One head's output ({@code T x d}, row stride D in out), copied. */
+    private static float[] headOut(float[] out, int off, int D, int T, int d) {
+        float[] o = new float[T * d];
+        for (int t = 0; t < T; t++) System.arraycopy(out, off + t * D, o, t * d, d);
+        return o;
     }
 }
