@@ -24,13 +24,16 @@ import java.util.function.Predicate;
 
 @Command(name = "dump", mixinStandardHelpOptions = true,
         description = {"Integer activations out: for each image and each quantized op, the input codes, weight codes, "
-                + "int32 sums and dequantized outputs of the integer runtime, with every step, as one safetensors file "
-                + "(layout: docs/INTEGER_LAYOUT.md).",
-                "Twin GELU codes use the uint8 layout's clamp (-127 on the negative side; 'eval --integer' clamps at -128 "
-                        + "as fake quant does), so every code is a layout code."})
+                + "int32 sums (int64 for codes over 8 bits) and dequantized outputs of the integer runtime, with every step, "
+                + "as one safetensors file (layout: docs/INTEGER_LAYOUT.md).",
+                "Twin GELU codes use the layout's clamp (-(2^(k-1) - 1) on the negative side, -127 at 8 bits; 'eval --integer' "
+                        + "clamps at -2^(k-1) as fake quant does), so every code is a layout code."})
 final class DumpCommand implements Callable<Integer> {
-    /** Refuse dumps projected above this (they are held in memory before the file is written). */
-    static final long MAX_BYTES = 4L << 30;
+    /**
+     * Refuse dumps above this, before allocating (they are held in memory until the file is
+     * written, and safetensors files over 2 GiB are not read back here).
+     */
+    static final long MAX_BYTES = (1L << 31) - (1L << 24);
 
     @Mixin ModelOptions modelOptions;
 
@@ -72,8 +75,10 @@ final class DumpCommand implements Callable<Integer> {
         Predicate<String> ops = matcher(opPatterns);
         ModelLoader.Loaded l = modelOptions.load();
         Model m = l.model();
-        new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan)
-                .input("--data", images.data).check();
+        OutputFiles files0 = new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan)
+                .input("--data", images.data);
+        if (images.files != null) for (Path p : images.files) files0.input("--images", p);
+        files0.check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, m);
         if (qp == null) throw new Main.UserException("--model " + modelOptions.model + " is not quantized: give a quantized file or --plan FILE");
@@ -90,6 +95,14 @@ final class DumpCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Main.UserException("integer execution: " + e.getMessage());
         }
+        // every --ops pattern must name an op that runs in integers, before any work
+        List<String> integerOps = ex.forms().entrySet().stream()
+                .filter(e -> e.getValue() != IntegerExecutor.OpForm.FLOAT && e.getValue() != IntegerExecutor.OpForm.FLOAT_INPUT)
+                .map(Map.Entry::getKey).toList();
+        for (String p : opPatterns)
+            if (integerOps.stream().noneMatch(matcher(List.of(p))))
+                throw new Main.UserException("--ops " + p + ": matches no op that runs in integers ('vitq info --ops' lists the ids; "
+                        + "the patch embedding's input is the float image)");
         long t0 = System.nanoTime();
         float[] logits = null;
         int classes = m.numClasses();
@@ -105,8 +118,6 @@ final class DumpCommand implements Callable<Integer> {
                 }
                 if (logits == null) logits = new float[files.size() * classes];
                 System.arraycopy(y.data(), 0, logits, i * classes, classes);
-                if (i == 0 && dump.opIds().isEmpty())
-                    throw new Main.UserException("--ops " + String.join(",", opPatterns) + ": matches no quantized op");
                 bar.update(i + 1);
             }
         }
@@ -115,7 +126,11 @@ final class DumpCommand implements Callable<Integer> {
         meta.put("plan", qp.info().method() + " " + InspectCommand.planBits(qp));
         meta.put("gelu_negative_clamp", "layout");
         meta.put("image_paths", new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(files.stream().map(Path::toString).toList()));
-        dump.write(output, logits, classes, meta);
+        try {
+            dump.write(output, logits, classes, meta);
+        } catch (IntegerDump.TooLargeException e) {
+            throw new Main.UserException(e.getMessage() + " (--limit, --ops, --leave-out)");
+        }
         System.out.printf(Locale.ROOT, "dump of %d image%s, %d ops, %.1f MB written to %s in %.1f s%n", files.size(),
                 files.size() == 1 ? "" : "s", dump.opIds().size(), java.nio.file.Files.size(output) / 1e6, output,
                 (System.nanoTime() - t0) / 1e9);

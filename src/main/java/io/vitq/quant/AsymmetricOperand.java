@@ -56,6 +56,9 @@ public record AsymmetricOperand(int bits, float scale, int zeroPoint) implements
 
             @Override public int zeroPoint() { return z; }
 
+            /** Unsigned whatever the zero point, 0 included (codes up to 2^k - 1). */
+            @Override public String storedLayout() { return "unsigned"; }
+
             @Override public int shift() { return 0; }
 
             @Override public long maxAbs(boolean combined) { return (1L << bits) - 1; }

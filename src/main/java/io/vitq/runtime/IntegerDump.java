@@ -71,12 +71,17 @@ public final class IntegerDump implements CodeRecorder {
     private Slab slab(String id, DType dtype, int... shape) {
         long n = images;
         for (int d : shape) n *= d;
-        long bytes = n * (dtype == DType.I64 ? 8 : 4);
+        count(id, n * (dtype == DType.I64 ? 8 : 4));
+        return new Slab(dtype, images, shape);
+    }
+
+    /** Counts bytes about to be held against the limit (which also keeps every tensor, and the file, under 2 GiB). */
+    private void count(String id, long bytes) {
         if (allocated + bytes > maxBytes)
             throw new TooLargeException(String.format(java.util.Locale.ROOT, "%s: the dump of %d image%s would take more than "
-                    + "%.1f GB of memory: dump fewer images, fewer ops or leave out parts", id, images, images == 1 ? "" : "s", maxBytes / 1e9));
+                    + "%.1f GiB: dump fewer images, fewer ops or leave out parts", id, images, images == 1 ? "" : "s",
+                    maxBytes / (double) (1L << 30)));
         allocated += bytes;
-        return new Slab(dtype, images, shape);
     }
 
     // ---- what one op holds ----
@@ -134,6 +139,9 @@ public final class IntegerDump implements CodeRecorder {
         final Map<String, SafeTensors.Entry> fixed = new LinkedHashMap<>();
         final Map<String, Object> layout = new LinkedHashMap<>();
         int lastImage = -1;
+        /** Output values recorded (every image must record all of its own: checked when written). */
+        final java.util.concurrent.atomic.AtomicLong recorded = new java.util.concurrent.atomic.AtomicLong();
+        long perImage;
 
         long bytes() {
             long n = 0;
@@ -164,7 +172,7 @@ public final class IntegerDump implements CodeRecorder {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("layout", f.storedLayout());
         m.put("bits", bits);
-        if (f.zeroPoint() != 0) m.put("zero_point", f.zeroPoint());
+        if (f.storedLayout().equals("unsigned")) m.put("zero_point", f.zeroPoint());
         if (f.components() == 2) m.put("shift", f.shift());
         return m;
     }
@@ -199,6 +207,7 @@ public final class IntegerDump implements CodeRecorder {
             fixed.put("input_step", SafeTensors.Entry.f32(units, units.length));
             fixed.put("weight_step", SafeTensors.Entry.f32(op.weightStep().clone(), op.out()));
             if (op.bias() != null) fixed.put("bias", SafeTensors.Entry.f32(op.bias().clone(), op.out()));
+            perImage = (long) rows * op.out();
             if (parts.contains(Part.WEIGHTS)) {
                 short[] w = op.weightCodes();
                 if (op.weightBits() <= 8) {
@@ -209,6 +218,7 @@ public final class IntegerDump implements CodeRecorder {
                     fixed.put("weight", SafeTensors.Entry.i16(w.clone(), op.out(), op.in()));
                 }
             }
+            for (SafeTensors.Entry e : fixed.values()) count(op.id(), e.byteSize());
         }
     }
 
@@ -239,6 +249,7 @@ public final class IntegerDump implements CodeRecorder {
         if ((s = d.slabs.get("acc")) != null) putSums(acc1, s, o);
         if ((s = d.slabs.get("acc_coarse")) != null) putSums(acc2, s, o);
         if ((s = d.slabs.get("output")) != null) System.arraycopy(out, 0, s.floats, o, n * op.out());
+        d.recorded.addAndGet((long) n * op.out());
     }
 
     // ---- attention ----
@@ -281,6 +292,7 @@ public final class IntegerDump implements CodeRecorder {
             }
             fixed.put("a_step", SafeTensors.Entry.f32(aStep, H, ca));
             fixed.put("b_step", SafeTensors.Entry.f32(bStep, H));
+            perImage = (long) groups * H * T * outCols;
         }
 
         /** Offset of (image, group, head) in a slab of {@code cols} columns. */
@@ -322,6 +334,7 @@ public final class IntegerDump implements CodeRecorder {
         if ((s = d.slabs.get("acc")) != null) putSums(acc1, s, o);
         if ((s = d.slabs.get("acc_coarse")) != null) putSums(acc2, s, o);
         if ((s = d.slabs.get("output")) != null) System.arraycopy(out, 0, s.floats, o, T * outCols);
+        d.recorded.addAndGet((long) T * outCols);
     }
 
     // ---- the file ----
@@ -342,11 +355,18 @@ public final class IntegerDump implements CodeRecorder {
         for (Map.Entry<String, OpDump> e : dumps.entrySet()) {
             String id = e.getKey();
             OpDump d = e.getValue();
+            if (d.recorded.get() != d.perImage * images)
+                throw new IllegalStateException(id + ": " + d.recorded.get() + " of " + d.perImage * images + " outputs recorded");
             d.fixed.forEach((k, v) -> entries.put(id + "." + k, v));
             d.slabs.forEach((k, v) -> entries.put(id + "." + k, v.entry(images)));
             meta.put(id, JSON.writeValueAsString(d.layout));
         }
         if (logits != null) entries.put("logits", SafeTensors.Entry.f32(logits, images, classes));
+        long data = 0;
+        for (SafeTensors.Entry e : entries.values()) data += e.byteSize();
+        if (data > Integer.MAX_VALUE - (1L << 20)) // safetensors files over 2 GiB are not read back here
+            throw new TooLargeException(String.format(java.util.Locale.ROOT, "the dump's tensors take %.2f GiB, over the 2 GiB "
+                    + "a file can hold here: dump fewer images, fewer ops or leave out parts", data / (double) (1L << 30)));
         SafeTensors.write(out, entries, meta);
     }
 }

@@ -82,10 +82,11 @@ class DumpCommandTest {
         assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "--leave-out", "scales", "-o", out.toString()),
                 1, "--leave-out scales");
         assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "--ops", "nothing.*", "-o", out.toString()),
-                1, "--ops nothing.*", "matches no quantized op");
+                1, "--ops nothing.*", "matches no op that runs in integers");
         assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "-o", tmp.resolve("no/x.safetensors").toString()),
                 1, "--output", "does not exist");
         assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "-o", out.toString()), 2, "--images", "--data");
+        assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "-o", IMAGE), 1, "refusing to overwrite");
         assertFalse(Files.exists(out), "nothing written");
     }
 }

@@ -83,6 +83,7 @@ class IntegerDumpTest {
             plans.put("uniform-6", plan(model, Spec.uniform().withBits(6)));
             plans.put("ptq4vit-10", plan(model, Spec.ptq4vit(true).withBits(10)));
             plans.put("asymmetric", MinMaxPlans.withAsymmetricInputs(plan(model, Spec.uniform()), mx, 0.8f));
+            plans.put("asymmetric-z0", zeroPointZero(plan(model, Spec.uniform()), mx));
             for (Map.Entry<String, QuantPlan> e : plans.entrySet()) {
                 String name = model.name() + " " + e.getKey();
                 covered.addAll(forms(model, e.getValue()));
@@ -98,7 +99,7 @@ class IntegerDumpTest {
                 assertEquals(integerOps - integerMatmuls, c.linears(), name + ": every Linear with quantized input is in the dump");
                 assertEquals(integerMatmuls, c.matmuls(), name + ": every integer matmul");
                 assertTrue(c.linears() >= model.linears().size() - 2 && c.matmuls() >= model.attentionOps().size(), name + ": most ops");
-                if (e.getKey().equals("asymmetric")) {
+                if (e.getKey().startsWith("asymmetric")) {
                     SafeTensors st = SafeTensors.read(f);
                     String qkv = model.linears().get(1).id();
                     assertEquals(io.vitq.io.DType.U8, st.get(qkv + ".input").dtype(), "asymmetric codes are unsigned");
@@ -107,9 +108,19 @@ class IntegerDumpTest {
                 }
             }
         }
-        assertEquals(2, asymmetric);
+        assertEquals(4, asymmetric);
         assertTrue(covered.containsAll(EnumSet.of(IntegerExecutor.OpForm.INT8, IntegerExecutor.OpForm.SHIFT,
                 IntegerExecutor.OpForm.SPLIT, IntegerExecutor.OpForm.WIDE)), "the plans cover every integer form: " + covered);
+    }
+
+    /** Every uniform Linear input as an asymmetric quantizer with zero point 0 (codes 0..255 for x >= 0, unsigned). */
+    static QuantPlan zeroPointZero(QuantPlan plan, MinMaxPlans.Maxima mx) {
+        Map<String, io.vitq.quant.OpQuant> ops = new java.util.LinkedHashMap<>(plan.ops());
+        for (var e : plan.ops().entrySet())
+            if (e.getValue() instanceof io.vitq.quant.LinearQuant lq && lq.input() instanceof io.vitq.quant.UniformOperand u)
+                ops.put(e.getKey(), new io.vitq.quant.LinearQuant(lq.weight(),
+                        new io.vitq.quant.AsymmetricOperand(u.bits(), u.scale(0) / 2, 0), lq.bias(), lq.info()));
+        return new QuantPlan(plan.info(), ops);
     }
 
     /** The twin codes are ALGORITHMS section 6's uint8 layout, the flag in bit 7. */

@@ -50,6 +50,13 @@ public final class IntegerDumpCheck {
             sums += n[0];
             outputs += n[1];
         }
+        // a ViT's logits are the head's output (no activation or residual after it; a distilled
+        // DeiT averages two heads)
+        if (st.has("logits") && st.has("head.output") && !st.has("head_dist.output")) {
+            float[] logits = floats(st, "logits"), head = floats(st, "head.output");
+            assertEquals(logits.length, head.length, "logits");
+            for (int i = 0; i < logits.length; i++) sameBits(head[i], logits[i], "logits[" + i + "] against head.output");
+        }
         return new Counts(linears, matmuls, sums, outputs);
     }
 
@@ -120,6 +127,13 @@ public final class IntegerDumpCheck {
         };
     }
 
+    /** The shift form's premise: the coarse step is exactly 2^m fine steps. */
+    private static void checkShift(String id, float coarse, float fine, JsonNode layout) {
+        int m = layout.get("shift").asInt();
+        assertTrue(m >= 0, id + ": shift form without a shift");
+        assertEquals(Math.scalb(fine, m), coarse, id + ": coarse step is 2^" + m + " fine steps");
+    }
+
     private static void sameBits(float expected, float actual, String where) {
         if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(actual))
             fail(where + ": dumped " + actual + ", recomputed " + expected);
@@ -134,14 +148,17 @@ public final class IntegerDumpCheck {
         boolean twoSums = op.get("sums").asText().equals("fine and coarse");
         long z = layout.has("zero_point") ? layout.get("zero_point").asLong() : 0;
         long[][] c = decode(ints(st, id + ".input"), layout);
+        assertEquals((long) images * rows * in, c[0].length, id + ".input");
         long[] a = operand(c, form, layout);
         long[] w = ints(st, id + ".weight");
         assertEquals((long) out * in, w.length, id + ".weight");
         float[] inStep = floats(st, id + ".input_step"), wStep = floats(st, id + ".weight_step");
+        if (form.equals("SHIFT")) checkShift(id, inStep[1], inStep[0], layout);
         float[] bias = op.get("bias").asBoolean() ? floats(st, id + ".bias") : null;
         long[] acc = ints(st, id + ".acc"), accC = twoSums ? ints(st, id + ".acc_coarse") : null;
         float[] y = floats(st, id + ".output");
         assertEquals((long) images * rows * out, y.length, id + ".output");
+        assertEquals(y.length, acc.length, id + ".acc");
         long[] corr = new long[out];
         for (int j = 0; j < out; j++) {
             long s = 0;
@@ -187,6 +204,7 @@ public final class IntegerDumpCheck {
         long[] b = decode(ints(st, id + ".b"), op.get("b"))[0];
         float[] aStep = floats(st, id + ".a_step"), bStep = floats(st, id + ".b_step");
         int ca0 = aStep.length / H;
+        if (form.equals("SHIFT")) for (int h = 0; h < H; h++) checkShift(id, aStep[h * ca0 + 1], aStep[h * ca0], op.get("a"));
         long[] acc = ints(st, id + ".acc"), accC = twoSums ? ints(st, id + ".acc_coarse") : null;
         float[] y = floats(st, id + ".output");
         int K = first ? d : T, N = first ? T : d;
