@@ -20,12 +20,15 @@ import java.util.Map;
  * @param trueLabels           Hessian gradients from the images' labels instead of the float model's own top-1
  * @param sequential           calibrate op by op on inputs that carry the quantization of the ops before
  *                             (else "parallel": every op on float inputs, as the reference does)
+ * @param perChannelWeights    every Linear's weight with one scale per output channel, each searched on its
+ *                             own output column (else the method's: per tensor, qkv's three row blocks)
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
                           boolean patchEmbedPerChannel, boolean twinSoftmax, TwinSoftmaxQuantizer.Mode softmaxMode,
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
-                          boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential) {
+                          boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
+                          boolean perChannelWeights) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -88,7 +91,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false);
     }
 
     /**
@@ -98,7 +101,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false);
     }
 
     /**
@@ -109,7 +112,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false);
     }
 
     /** The method by its command-line name. */
@@ -130,7 +133,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential;
+        VtOptions vt; boolean sequential, perChannelWeights;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -138,12 +141,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             patchEmbedPerChannel = c.patchEmbedPerChannel; twinSoftmax = c.twinSoftmax; softmaxMode = c.softmaxMode;
             softmaxSplits = c.softmaxSplits; twinGelu = c.twinGelu; geluPowerOfTwo = c.geluPowerOfTwo;
             geluMaxShift = c.geluMaxShift; trueLabels = c.trueLabels; opBits = c.opBits; vt = c.vt; sequential = c.sequential;
+            perChannelWeights = c.perChannelWeights;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                    trueLabels, opBits, vt, sequential);
+                    trueLabels, opBits, vt, sequential, perChannelWeights);
         }
     }
 
@@ -213,7 +217,24 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         });
     }
 
-    public CalibConfig withVt(VtOptions v) { return with(c -> c.vt = v); }
+    public CalibConfig withVt(VtOptions v) {
+        if (v != null && perChannelWeights) throw new IllegalArgumentException(PER_CHANNEL_VT);
+        return with(c -> c.vt = v);
+    }
+
+    private static final String PER_CHANNEL_VT = "per-channel weights: VT-PTQ's Pearson objective scores the whole output "
+            + "(one scale per tensor, its Eq. 8); per-channel weights are for basePTQ and ptq4vit";
+
+    /**
+     * Every Linear's weight (the patch embedding's too) with one scale per output channel. Each
+     * channel's scale is searched on its own output column, all channels in one product per
+     * candidate (they govern disjoint columns), with the method's metric. Not for VT-PTQ, whose
+     * Pearson objective is taken over the whole output.
+     */
+    public CalibConfig withPerChannelWeights(boolean perChannel) {
+        if (perChannel && isVt()) throw new IllegalArgumentException(PER_CHANNEL_VT);
+        return with(c -> c.perChannelWeights = perChannel);
+    }
 
     /** VT-PTQ: one scale per tensor for every operand, iterations while the objective improves. */
     public boolean isVt() { return vt != null; }
@@ -231,7 +252,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         m.put("beta", Double.toString(beta));
         m.put("candidates", Integer.toString(candidates));
         m.put("rounds", Integer.toString(rounds));
-        m.put("patch_embed_weight", patchEmbedPerChannel ? "per-output-channel" : "per-tensor");
+        m.put("patch_embed_weight", patchEmbedPerChannel || perChannelWeights ? "per-output-channel" : "per-tensor");
+        if (perChannelWeights) m.put("linear_weights", "per-output-channel");
         m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
         m.put("twin_gelu", twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
         if (vt != null) {

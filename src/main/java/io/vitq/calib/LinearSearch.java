@@ -92,11 +92,11 @@ final class LinearSearch {
         this.cfg = cfg;
         String id = op.id();
         if (id.endsWith("patch_embed.proj")) {
-            wGran = cfg.patchEmbedPerChannel() ? Granularity.PER_OUTPUT_CHANNEL : Granularity.PER_TENSOR;
+            wGran = cfg.patchEmbedPerChannel() || cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL : Granularity.PER_TENSOR;
             inputKind = InputKind.FLOAT; // the image stays float
         } else {
             boolean qkvBlocks = id.endsWith(".qkv") && (!cfg.isVt() || cfg.vt().qkvPerMatrix());
-            wGran = qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
+            wGran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL : qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
             inputKind = cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
         }
         wScales = switch (wGran) {

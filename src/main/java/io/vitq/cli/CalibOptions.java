@@ -70,6 +70,11 @@ public final class CalibOptions {
                     + "(default: parallel, every op on float inputs, as the reference does).")
     boolean sequential;
 
+    @Option(names = "--per-channel-weights",
+            description = "basePTQ, ptq4vit: every Linear's weight with one scale per output channel, each searched on its own "
+                    + "output column (default: the method's per-tensor and qkv row-block scales).")
+    boolean perChannelWeights;
+
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
 
@@ -102,14 +107,15 @@ public final class CalibOptions {
         };
     }
 
-    /** A table column's bits, naming a non-default nuclear norm or qkv layout, so results files keep the variants apart. */
+    /** A table column's bits, naming a non-default nuclear norm, qkv layout or weight granularity, so results files keep the variants apart. */
     String bitsLabel(BitsOption b) {
         String label = b.mixed() == null ? b.label() : switch (msaNorm()) {
             case SCORES -> b.label();
             case SOFTMAX_MAPS -> b.label() + " (softmax norm)";
             case OUTPUT_FEATURE -> b.label() + " (output norm)";
         };
-        return qkvPerMatrix ? label + " (qkv per matrix)" : label;
+        if (qkvPerMatrix) label += " (qkv per matrix)";
+        return perChannelWeights ? label + " (per-channel weights)" : label;
     }
 
     /** The method's settings with the options applied; twin switches are the caller's. */
@@ -150,6 +156,12 @@ public final class CalibOptions {
             throw new Main.UserException("--labels sets the Hessian metric's gradients; method " + c.method() + " uses the "
                     + c.metric().cliName() + " metric (add --metric hessian)");
         c = c.withTrueLabels(labels).withSequential(sequential);
+        if (perChannelWeights) {
+            if (c.isVt())
+                throw new Main.UserException("--per-channel-weights: VT-PTQ's Pearson objective scores the whole output with one "
+                        + "scale per tensor; the option is for basePTQ and ptq4vit");
+            c = c.withPerChannelWeights(true);
+        }
         if (c.isVt()) {
             CalibConfig.VtOptions v = c.vt();
             boolean norm = rankingNorm == null || switch (rankingNorm.toLowerCase(Locale.ROOT)) {

@@ -71,6 +71,30 @@ class CalibratorTest {
         assertEquals(io.vitq.quant.Granularity.PER_TENSOR, p.linear("patch_embed.proj").weight().granularity());
     }
 
+    /**
+     * --per-channel-weights: every Linear's weight gets one scale per output channel; the plan runs
+     * in integers equal to the code-product fake quant bit for bit (row scales are the runtime's general case).
+     */
+    @Test
+    void perChannelWeightsOnEveryLinear() {
+        for (Model m : List.of(VIT, SWIN)) {
+            QuantPlan p = Calibrator.calibrate(m, IMAGES, null, CalibConfig.ptq4vit(6, 6).withSearch(10, 2).withPerChannelWeights(true),
+                    "test", null).plan();
+            for (var l : m.linears()) {
+                UniformOperand w = p.linear(l.id()).weight();
+                assertEquals(io.vitq.quant.Granularity.PER_OUTPUT_CHANNEL, w.granularity(), l.id());
+                assertEquals(l.out(), w.scaleCount(), l.id());
+            }
+            assertEquals("per-output-channel", p.info().options().get("linear_weights"));
+            Tensor in = m.forward(IMAGES, new io.vitq.runtime.IntegerExecutor(p, m));
+            Tensor cp = m.forward(IMAGES, new FakeQuantExecutor(p, m, FakeQuantExecutor.Products.CODES));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(cp.data(), in.data(), m.name());
+        }
+        assertThrows(IllegalArgumentException.class, () -> CalibConfig.vtptq(8, 8).withPerChannelWeights(true));
+        assertThrows(IllegalArgumentException.class,
+                () -> CalibConfig.ptq4vit(8, 8).withPerChannelWeights(true).withVt(CalibConfig.VtOptions.defaults()));
+    }
+
     @Test
     void perOpBitOverrides() {
         CalibConfig c = CalibConfig.ptq4vit(4, 4).withSearch(6, 1).withOpBits(List.of(

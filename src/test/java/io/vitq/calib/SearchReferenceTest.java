@@ -46,6 +46,16 @@ class SearchReferenceTest {
         checkLinear("patch_embed.proj", 12, 6, CalibConfig.basePtq(4, 4).withSearch(15, 1), 5);
     }
 
+    /** --per-channel-weights: every Linear's weight per output channel (qkv, proj, fc2 with its twin input, patch embedding). */
+    @Test
+    void perChannelWeightsEveryLinear() {
+        checkLinear("blocks.0.attn.qkv", 16, 24, CalibConfig.ptq4vit(4, 4).withSearch(20, 3).withPerChannelWeights(true), 13);
+        checkLinear("blocks.0.attn.proj", 16, 12, CalibConfig.basePtq(4, 4).withSearch(20, 3).withPerChannelWeights(true), 14);
+        checkLinear("blocks.1.mlp.fc2", 20, 8, CalibConfig.ptq4vit(4, 4).withSearch(20, 3).withGeluPowerOfTwo(true)
+                .withPerChannelWeights(true), 15);
+        checkLinear("patch_embed.proj", 12, 6, CalibConfig.basePtq(4, 4).withSearch(15, 1).withPerChannelWeights(true), 16);
+    }
+
     @Test
     void fc2TwinGeluLinearAndPowerOfTwoGrids() {
         checkLinear("blocks.1.mlp.fc2", 20, 8, CalibConfig.ptq4vit(4, 4).withSearch(20, 3), 6);
@@ -88,7 +98,8 @@ class SearchReferenceTest {
         LinearQuant got = new LinearSearch(op, x, o, g, rows, SAMPLES, cfg).run();
 
         // reference
-        Granularity gran = id.endsWith("patch_embed.proj") ? (cfg.patchEmbedPerChannel() ? Granularity.PER_OUTPUT_CHANNEL : Granularity.PER_TENSOR)
+        Granularity gran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL
+                : id.endsWith("patch_embed.proj") ? (cfg.patchEmbedPerChannel() ? Granularity.PER_OUTPUT_CHANNEL : Granularity.PER_TENSOR)
                 : id.endsWith("qkv") ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
         int groups = gran == Granularity.PER_OUTPUT_CHANNEL ? out : gran == Granularity.ROW_BLOCKS ? 3 : 1;
         boolean floatInput = id.endsWith("patch_embed.proj"), twin = id.endsWith("fc2") && cfg.twinGelu();

@@ -158,6 +158,8 @@ class QuantizeCommandTest {
                 "--metric", "vtptq");
         assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--qkv-per-matrix", "--plan", out), 1,
                 "--qkv-per-matrix", "vtptq only");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--per-channel-weights", "--plan", out), 1,
+                "--per-channel-weights", "basePTQ and ptq4vit");
         // another method's option is refused whatever its value, not only a non-default one
         assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--ranking-norm", "bogus", "--plan", out), 1,
                 "--ranking-norm", "vtptq only");
