@@ -1,0 +1,85 @@
+package io.vitq.export;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import io.vitq.export.proto.Onnx;
+import io.vitq.io.ModelLoader;
+import io.vitq.model.Model;
+import io.vitq.quant.QuantPlan;
+import io.vitq.quant.QuantPlanJson;
+import io.vitq.testutil.TestData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * What ONNX Runtime makes of vitq's QDQ export: the node census of its optimized graph (the graph
+ * after all of its fusions, as {@code SessionOptions.setOptimizedModelFilePath} writes it), for
+ * the embedded ViT-Ti with the committed PTQ4ViT W8A8 plan. Which block products run as integer
+ * kernels is the question of the deployment-speed issue; this test pins today's answer so that a
+ * change of the export (or of ONNX Runtime) that alters it is seen: 36 of the 73 products (qkv,
+ * proj, fc1) run as ONNX Runtime's MatMulIntegerToFloat.
+ */
+class OrtCensusTest {
+    @TempDir
+    Path tmp;
+
+    static Map<String, Integer> census(Onnx.ModelProto m) {
+        Map<String, Integer> c = new TreeMap<>();
+        for (Onnx.NodeProto n : m.getGraph().getNodeList())
+            c.merge((n.getDomain().isEmpty() ? "" : n.getDomain() + ":") + n.getOpType(), 1, Integer::sum);
+        return c;
+    }
+
+    @Test
+    void optimizedGraphOfTheVitTinyExport() throws Exception {
+        Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
+        QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
+        Onnx.ModelProto exported = OnnxExporter.export(m, plan, 17);
+        Path optimized = tmp.resolve("optimized.onnx");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            o.setOptimizedModelFilePath(optimized.toString());
+            o.setIntraOpNumThreads(2);
+            env.createSession(exported.toByteArray(), o).close();
+        }
+        Map<String, Integer> before = census(exported), after = census(Onnx.ModelProto.parseFrom(Files.readAllBytes(optimized)));
+        System.out.println("ONNX Runtime census, ViT-Ti PTQ4ViT W8A8 (power-of-two GELU), opset 17");
+        System.out.println("  exported:  " + before);
+        System.out.println("  optimized: " + after);
+        // which ops' products run where: node names carry the op id (the exporter's scopes)
+        Map<String, java.util.List<String>> byKind = new TreeMap<>();
+        for (Onnx.NodeProto n : Onnx.ModelProto.parseFrom(Files.readAllBytes(optimized)).getGraph().getNodeList())
+            if (n.getOpType().contains("MatMul") || n.getOpType().equals("Gemm"))
+                byKind.computeIfAbsent(n.getOpType(), k -> new java.util.ArrayList<>()).add(n.getName().replaceAll("^blocks\\.\\d+\\.", "blocks.*."));
+        Map<String, Map<String, Long>> where = new TreeMap<>();
+        byKind.forEach((k, v) -> where.put(k, new TreeMap<>(v.stream().collect(
+                java.util.stream.Collectors.groupingBy(x -> x.replaceAll("/.*", ""), java.util.stream.Collectors.counting())))));
+        where.forEach((k, v) -> System.out.println("  " + k + ": " + v));
+        assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L),
+                where.get("MatMulIntegerToFloat"), "the products ONNX Runtime runs as integer kernels");
+        int integerMatMuls = 0;
+        for (var e : after.entrySet())
+            if (e.getKey().contains("QLinearMatMul") || e.getKey().contains("MatMulInteger") || e.getKey().contains("QGemm")
+                    || e.getKey().contains("DynamicQuantizeMatMul") || e.getKey().contains("QAttention"))
+                integerMatMuls += e.getValue();
+        System.out.println("  integer matrix-product kernels in the optimized graph: " + integerMatMuls
+                + " (the model has 12 x 4 block Linear ops + head, 24 attention matmuls)");
+        assertEquals(EXPECTED_INTEGER_MATMULS, integerMatMuls, "integer matrix-product kernels after ONNX Runtime's fusions");
+    }
+
+    /**
+     * Measured with ONNX Runtime 1.23.2: qkv, proj and fc1 of the 12 blocks fuse into
+     * MatMulIntegerToFloat; fc2 (twin GELU input: two QDQ branches joined by Where), both attention
+     * matmuls (per-head scales; twin softmax) and the head stay float MatMul/FusedMatMul/Gemm on
+     * dequantized values. Update when the export changes.
+     */
+    static final int EXPECTED_INTEGER_MATMULS = 36;
+}
