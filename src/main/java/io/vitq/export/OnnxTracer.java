@@ -304,9 +304,13 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     /** {@code act(QDQ(x) · DQ(W)ᵀ + b)} over the last axis of a rank-3 (tokens) or rank-2 (pooled) tensor. */
     private String linear(Value x, Linear op, boolean gelu) {
         LinearQuant lq = linearQuant(op.id());
-        String in = x.name();
-        if (lq != null && lq.input() != null) in = input(in, op.id() + "/input", lq.input(), x.rank());
-        String y = g.node("MatMul", op.id() + "/matmul", List.of(in, weight(op, lq, new long[] {op.in(), op.out()}, 1)));
+        List<String> in = List.of(x.name());
+        if (lq != null && lq.input() != null) in = lq.input().toOnnxParts(qdq, x.name(), op.id() + "/input", -1, x.rank());
+        String w = weight(op, lq, new long[] {op.in(), op.out()}, 1);
+        // a two-range input (twin GELU) as two products added: each one an integer kernel in ONNX Runtime
+        String y = g.node("MatMul", op.id() + "/matmul", List.of(in.get(0), w));
+        for (int i = 1; i < in.size(); i++)
+            y = g.node("Add", op.id() + "/ranges", List.of(y, g.node("MatMul", op.id() + "/matmul" + i, List.of(in.get(i), w))));
         float[] b = bias(op, lq);
         if (b != null) y = g.node("Add", op.id(), List.of(y, g.floats(op.id() + ".bias", b, op.out())));
         return gelu ? gelu(y, op.id() + "/gelu") : y;

@@ -62,6 +62,16 @@ public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, 
      */
     String toOnnx(QdqGraph g, String x, String scope, int axis, int rank);
 
+    /**
+     * The same quantization as values whose sum is {@link #toOnnx}'s, each a plain
+     * QuantizeLinear/DequantizeLinear pair, for an input that a product consumes: the product of
+     * each part is then one integer kernel in ONNX Runtime (its QDQ fusions need DequantizeLinear
+     * right before the MatMul). One part unless the kind has two ranges.
+     */
+    default java.util.List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
+        return java.util.List.of(toOnnx(g, x, scope, axis, rank));
+    }
+
     /** Short, for a plan's summary: the kind and its variant ("uniform/per-head", "twin-gelu/power-of-two"). */
     String summary();
 

@@ -1,5 +1,7 @@
 package io.vitq.quant;
 
+import java.util.List;
+
 import com.fasterxml.jackson.core.JsonGenerator;
 
 import java.io.IOException;
@@ -110,6 +112,20 @@ public record TwinGeluOperand(int bits, float positiveStep, float negativeStep) 
         String negative = g.qdq(x, scope + "/twin_neg", new float[] {negativeStep}, -1, rank, bits, -half, 0, true, false);
         String positive = g.qdq(x, scope + "/twin_pos", new float[] {positiveStep}, -1, rank, bits, 0, half - 1, false, true);
         return g.where(g.less(x, 0f, scope + "/twin_is_neg"), negative, positive, scope + "/twin_gelu");
+    }
+
+    /**
+     * The two ranges' QDQ values, each clamped to its own side of zero (a Clip before its
+     * QuantizeLinear), so that each is 0 where the other range applies and their sum is the
+     * twin's value; a product with them is the integer runtime's split form, two integer products
+     * added.
+     */
+    @Override
+    public List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
+        long half = 1L << (bits - 1);
+        String negative = g.qdq(x, scope + "/twin_neg", new float[] {negativeStep}, -1, rank, bits, -half, 0, true, true);
+        String positive = g.qdq(x, scope + "/twin_pos", new float[] {positiveStep}, -1, rank, bits, 0, half - 1, true, true);
+        return List.of(negative, positive);
     }
 
     @Override

@@ -212,8 +212,13 @@ class OnnxExporterTest {
         assertEquals(2 * 10 + 1, count(m, "QuantizeLinear"));
         // and the weights: patch embedding, 4 per block, head
         assertEquals(2 * 10 + 1 + 1 + 2 * 4 + 1, count(m, "DequantizeLinear"));
-        assertEquals(4, count(m, "Where"));
-        assertEquals(0, count(m, "Clip"), "8 bits: int8 saturation is the clamp");
+        assertEquals(2, count(m, "Where"), "the twin softmax's ranges, one per block");
+        // the twin GELU input as two products added (each an integer kernel in ONNX Runtime): each
+        // range clamped at zero by a Clip; otherwise, at 8 bits, int8 saturation is the clamp
+        assertEquals(4, count(m, "Clip"), "the twin GELU ranges' clamps at zero, 2 per block");
+        assertEquals("MatMul", node(m, "blocks.0.mlp.fc2/matmul").getOpType());
+        assertEquals("MatMul", node(m, "blocks.0.mlp.fc2/matmul1").getOpType());
+        assertEquals("Add", node(m, "blocks.0.mlp.fc2/ranges").getOpType());
         assertEquals(5, count(m, "LayerNormalization"));
         Map<String, Onnx.TensorProto> init = g.getInitializerList().stream().collect(Collectors.toMap(Onnx.TensorProto::getName, t -> t));
         // weights: int8 codes, transposed to [in, out]; qkv's 3 block scales repeated per output row (axis 1)
