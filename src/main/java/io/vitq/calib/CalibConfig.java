@@ -77,6 +77,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     }
 
     public CalibConfig {
+        if (perChannelWeights && vt != null) throw new IllegalArgumentException(PER_CHANNEL_VT);
         if (weightBits < 2 || weightBits > 16 || activationBits < 2 || activationBits > 16)
             throw new IllegalArgumentException("bits must be in 2..16, got W" + weightBits + "A" + activationBits);
         if (!(alpha > 0) || !(beta > alpha)) throw new IllegalArgumentException("need 0 < alpha < beta, got " + alpha + ", " + beta);
@@ -234,6 +235,20 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public CalibConfig withPerChannelWeights(boolean perChannel) {
         if (perChannel && isVt()) throw new IllegalArgumentException(PER_CHANNEL_VT);
         return with(c -> c.perChannelWeights = perChannel);
+    }
+
+    /**
+     * The record's usual form, but {@code perChannelWeights} only when set: results files key a
+     * cell's settings by this string, so cells measured before the option existed stay valid.
+     */
+    @Override
+    public String toString() {
+        return "CalibConfig[method=" + method + ", weightBits=" + weightBits + ", activationBits=" + activationBits
+                + ", metric=" + metric + ", alpha=" + alpha + ", beta=" + beta + ", candidates=" + candidates + ", rounds=" + rounds
+                + ", patchEmbedPerChannel=" + patchEmbedPerChannel + ", twinSoftmax=" + twinSoftmax + ", softmaxMode=" + softmaxMode
+                + ", softmaxSplits=" + softmaxSplits + ", twinGelu=" + twinGelu + ", geluPowerOfTwo=" + geluPowerOfTwo
+                + ", geluMaxShift=" + geluMaxShift + ", trueLabels=" + trueLabels + ", opBits=" + opBits + ", vt=" + vt
+                + ", sequential=" + sequential + (perChannelWeights ? ", perChannelWeights=true" : "") + "]";
     }
 
     /** VT-PTQ: one scale per tensor for every operand, iterations while the objective improves. */

@@ -62,9 +62,9 @@ final class AblationCommand implements Callable<Integer> {
             for (BitsOption b : bitOptions) {
                 CalibConfig c = calibOptions.config("ptq4vit", b).withTwins(r[1], r[2]);
                 if (!r[0]) c = c.withMetric(Metric.COSINE);
-                CellStore.Cell cell = runner.cell(l, setting, b.label(), c);
+                CellStore.Cell cell = runner.cell(l, setting, calibOptions.bitsLabel(b), c);
                 line.append(' ').append(TableRunner.pct(cell)).append(" |");
-                row.put(b.label(), cell.top1());
+                row.put(calibOptions.bitsLabel(b), cell.top1());
             }
             md.append(line).append('\n');
             rows.add(row);
@@ -107,11 +107,11 @@ final class AblationCommand implements Callable<Integer> {
     }
 
     /** The Markdown header: three on/off switch columns, then one column per bit setting. */
-    private static StringBuilder header(String a, String b, String c, List<BitsOption> bitOptions) {
+    private StringBuilder header(String a, String b, String c, List<BitsOption> bitOptions) {
         StringBuilder md = new StringBuilder("| " + a + " | " + b + " | " + c + " |");
         StringBuilder sep = new StringBuilder("|:-:|:-:|:-:|");
         for (BitsOption o : bitOptions) {
-            md.append(' ').append(o.label()).append(" |");
+            md.append(' ').append(calibOptions.bitsLabel(o)).append(" |");
             sep.append("---:|");
         }
         return md.append('\n').append(sep).append('\n');

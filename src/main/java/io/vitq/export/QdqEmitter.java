@@ -34,7 +34,10 @@ import static io.vitq.export.OnnxGraph.attr;
  *       The reference-quirk mode is the sum of the large range of {@code Clip(p, s, 1)} and a QDQ
  *       of {@code Clip(p, 0, s)} with step Δ_R1, which is its definition.</li>
  *   <li><b>Twin GELU</b>: a negative QDQ branch (step Δ_neg, codes -2^(k-1)..0), a positive one
- *       (step Δ_pos, codes 0..L), and {@code Where(x < 0, negative, positive)}.</li>
+ *       (step Δ_pos, codes 0..L), and {@code Where(x < 0, negative, positive)}. As a Linear's input
+ *       ({@code toOnnxParts}) the two branches instead each get a Clip at zero (also at 8 bits,
+ *       where int8 saturation covers only the other side) and the Linear adds their products, so
+ *       that ONNX Runtime fuses each product into an integer kernel.</li>
  * </ul>
  * Each quantizer is therefore bit-identical to vitq's fake quantizer on the same input (QuantizeLinear
  * divides by the scale, rounds half to even and saturates; DequantizeLinear multiplies by it, as

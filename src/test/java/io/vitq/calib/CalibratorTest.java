@@ -91,6 +91,12 @@ class CalibratorTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(cp.data(), in.data(), m.name());
         }
         assertThrows(IllegalArgumentException.class, () -> CalibConfig.vtptq(8, 8).withPerChannelWeights(true));
+        // results files key cells by this string: unchanged for per-tensor settings (as written before the option existed)
+        assertEquals("CalibConfig[method=ptq4vit, weightBits=8, activationBits=8, metric=HESSIAN, alpha=0.01, beta=1.2, "
+                + "candidates=100, rounds=3, patchEmbedPerChannel=true, twinSoftmax=true, softmaxMode=CLEAN, softmaxSplits=20, "
+                + "twinGelu=true, geluPowerOfTwo=false, geluMaxShift=15, trueLabels=false, opBits=[], vt=null, sequential=false]",
+                CalibConfig.ptq4vit(8, 8).toString());
+        assertTrue(CalibConfig.ptq4vit(8, 8).withPerChannelWeights(true).toString().endsWith(", sequential=false, perChannelWeights=true]"));
         assertThrows(IllegalArgumentException.class,
                 () -> CalibConfig.ptq4vit(8, 8).withPerChannelWeights(true).withVt(CalibConfig.VtOptions.defaults()));
     }

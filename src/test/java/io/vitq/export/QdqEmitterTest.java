@@ -212,6 +212,12 @@ class QdqEmitterTest {
                     for (boolean opt : new boolean[] {false, true}) {
                         float[] y = run(opset, new long[] {n}, x, opt, g -> t.toOnnx(new QdqEmitter(g), "x", "t", -1, 1));
                         assertSame("twin GELU int" + bits + " opset " + opset, expected, y);
+                        // the two-part form a Linear uses (each range's QDQ value, summed by the product)
+                        float[] sum = run(opset, new long[] {n}, x, opt, g -> {
+                            java.util.List<String> p = t.toOnnxParts(new QdqEmitter(g), "x", "t", -1, 1);
+                            return g.node("Add", "t/sum", java.util.List.of(p.get(0), p.get(1)));
+                        });
+                        assertSame("twin GELU int" + bits + " opset " + opset + ", sum of its two parts", expected, sum);
                     }
                 }
             }
@@ -232,6 +238,11 @@ class QdqEmitterTest {
                 ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(8, 0.01f).toOnnx(new QdqEmitter(g), "x", "t", -1, 3)));
         assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
                 ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(6, 0.01f).toOnnx(new QdqEmitter(g), "x", "t", -1, 3)));
+        // the two-part form: each range clamped at zero by a Clip (open on the saturated side at 8 bits)
+        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear"),
+                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(8, 0.01f).toOnnxParts(new QdqEmitter(g), "x", "t", -1, 3).get(1)));
+        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear"),
+                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(6, 0.01f).toOnnxParts(new QdqEmitter(g), "x", "t", -1, 3).get(1)));
         // int8 zero points everywhere (QuantizeLinear's output type comes from its zero point)
         OnnxGraph g = new OnnxGraph("t", 17);
         UniformOperand.perTensor(8, 0.1f).toOnnx(new QdqEmitter(g), "x", "u", -1, 1);
