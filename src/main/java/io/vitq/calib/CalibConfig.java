@@ -72,7 +72,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         }
 
         boolean matches(String opId) {
-            return opId.matches(java.util.regex.Pattern.quote(pattern).replace("*", "\\E.*\\Q"));
+            return io.vitq.model.OpPattern.compile(pattern).matcher(opId).matches();
         }
     }
 
@@ -218,10 +218,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         });
     }
 
-    public CalibConfig withVt(VtOptions v) {
-        if (v != null && perChannelWeights) throw new IllegalArgumentException(PER_CHANNEL_VT);
-        return with(c -> c.vt = v);
-    }
+    public CalibConfig withVt(VtOptions v) { return with(c -> c.vt = v); }
 
     private static final String PER_CHANNEL_VT = "per-channel weights: VT-PTQ's Pearson objective scores the whole output "
             + "(one scale per tensor, its Eq. 8); per-channel weights are for basePTQ and ptq4vit";
@@ -232,10 +229,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * candidate (they govern disjoint columns), with the method's metric. Not for VT-PTQ, whose
      * Pearson objective is taken over the whole output.
      */
-    public CalibConfig withPerChannelWeights(boolean perChannel) {
-        if (perChannel && isVt()) throw new IllegalArgumentException(PER_CHANNEL_VT);
-        return with(c -> c.perChannelWeights = perChannel);
-    }
+    public CalibConfig withPerChannelWeights(boolean perChannel) { return with(c -> c.perChannelWeights = perChannel); }
 
     /**
      * The record's usual form, but {@code perChannelWeights} only when set: results files key a

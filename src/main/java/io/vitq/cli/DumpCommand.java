@@ -75,10 +75,10 @@ final class DumpCommand implements Callable<Integer> {
         Predicate<String> ops = matcher(opPatterns);
         ModelLoader.Loaded l = modelOptions.load();
         Model m = l.model();
-        OutputFiles files0 = new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan)
+        OutputFiles paths = new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan)
                 .input("--data", images.data);
-        if (images.files != null) for (Path p : images.files) files0.input("--images", p);
-        files0.check();
+        if (images.files != null) for (Path p : images.files) paths.input("--images", p);
+        paths.check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, m);
         if (qp == null) throw new Main.UserException("--model " + modelOptions.model + " is not quantized: give a quantized file or --plan FILE");
@@ -156,7 +156,7 @@ final class DumpCommand implements Callable<Integer> {
         List<java.util.regex.Pattern> ps = new ArrayList<>();
         for (String p : patterns) {
             if (p.isBlank()) throw new Main.UserException("--ops: empty pattern");
-            ps.add(java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(p).replace("*", "\\E.*\\Q")));
+            ps.add(io.vitq.model.OpPattern.compile(p));
         }
         return id -> ps.stream().anyMatch(p -> p.matcher(id).matches());
     }

@@ -111,8 +111,6 @@ public final class IntegerDump implements CodeRecorder {
             }
         }
 
-        long bytes() { return (long) (floats != null ? floats.length : longs != null ? longs.length : ints.length) * (longs != null ? 8 : 4); }
-
         SafeTensors.Entry entry(int images) {
             int[] full = new int[shape.length + 1];
             full[0] = images;
@@ -142,13 +140,6 @@ public final class IntegerDump implements CodeRecorder {
         /** Output values recorded (every image must record all of its own: checked when written). */
         final java.util.concurrent.atomic.AtomicLong recorded = new java.util.concurrent.atomic.AtomicLong();
         long perImage;
-
-        long bytes() {
-            long n = 0;
-            for (Slab s : slabs.values()) n += s.bytes();
-            for (SafeTensors.Entry e : fixed.values()) n += e.byteSize();
-            return n;
-        }
     }
 
     /** The dtype of stored codes: int8 / uint8 up to 8 bits, int32 above. */
@@ -183,7 +174,7 @@ public final class IntegerDump implements CodeRecorder {
         final LinearOp op;
         final int rows;
 
-        LinearDump(LinearOp op, int rows, int images, Set<Part> parts) {
+        LinearDump(LinearOp op, int rows) {
             this.op = op;
             this.rows = rows;
             layout.put("kind", "linear");
@@ -225,7 +216,7 @@ public final class IntegerDump implements CodeRecorder {
     @Override
     public void linearStarts(LinearOp op, int rows) {
         if (!ops.test(op.id())) return;
-        OpDump d = dumps.computeIfAbsent(op.id(), k -> new LinearDump(op, rows, images, parts));
+        OpDump d = dumps.computeIfAbsent(op.id(), k -> new LinearDump(op, rows));
         starts(d, op.id());
         if (((LinearDump) d).rows != rows)
             throw new IllegalArgumentException(op.id() + ": " + rows + " rows where the first image had " + ((LinearDump) d).rows
@@ -259,7 +250,7 @@ public final class IntegerDump implements CodeRecorder {
         final int groups;
         final boolean first;
 
-        MatmulDump(Matmul op, boolean first, int groups, int images, Set<Part> parts) {
+        MatmulDump(Matmul op, boolean first, int groups) {
             this.op = op;
             this.first = first;
             this.groups = groups;
@@ -305,7 +296,7 @@ public final class IntegerDump implements CodeRecorder {
     public void attentionStarts(Matmul matmul1, Matmul matmul2, int groups) {
         for (Matmul m : new Matmul[] {matmul1, matmul2}) {
             if (m == null || !ops.test(m.id())) continue;
-            OpDump d = dumps.computeIfAbsent(m.id(), k -> new MatmulDump(m, m == matmul1, groups, images, parts));
+            OpDump d = dumps.computeIfAbsent(m.id(), k -> new MatmulDump(m, m == matmul1, groups));
             starts(d, m.id());
             if (((MatmulDump) d).groups != groups)
                 throw new IllegalArgumentException(m.id() + ": " + groups + " groups where the first image had " + ((MatmulDump) d).groups);

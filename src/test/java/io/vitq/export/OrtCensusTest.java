@@ -50,13 +50,14 @@ class OrtCensusTest {
             o.setIntraOpNumThreads(2);
             env.createSession(exported.toByteArray(), o).close();
         }
-        Map<String, Integer> before = census(exported), after = census(Onnx.ModelProto.parseFrom(Files.readAllBytes(optimized)));
+        Onnx.ModelProto fused = Onnx.ModelProto.parseFrom(Files.readAllBytes(optimized));
+        Map<String, Integer> before = census(exported), after = census(fused);
         System.out.println("ONNX Runtime census, ViT-Ti PTQ4ViT W8A8 (power-of-two GELU), opset 17");
         System.out.println("  exported:  " + before);
         System.out.println("  optimized: " + after);
         // which ops' products run where: node names carry the op id (the exporter's scopes)
         Map<String, java.util.List<String>> byKind = new TreeMap<>();
-        for (Onnx.NodeProto n : Onnx.ModelProto.parseFrom(Files.readAllBytes(optimized)).getGraph().getNodeList())
+        for (Onnx.NodeProto n : fused.getGraph().getNodeList())
             if (n.getOpType().contains("MatMul") || n.getOpType().equals("Gemm"))
                 byKind.computeIfAbsent(n.getOpType(), k -> new java.util.ArrayList<>()).add(n.getName().replaceAll("^blocks\\.\\d+\\.", "blocks.*."));
         Map<String, Map<String, Long>> where = new TreeMap<>();

@@ -83,7 +83,7 @@ class IntegerDumpTest {
             plans.put("uniform-6", plan(model, Spec.uniform().withBits(6)));
             plans.put("ptq4vit-10", plan(model, Spec.ptq4vit(true).withBits(10)));
             plans.put("asymmetric", MinMaxPlans.withAsymmetricInputs(plan(model, Spec.uniform()), mx, 0.8f));
-            plans.put("asymmetric-z0", zeroPointZero(plan(model, Spec.uniform()), mx));
+            plans.put("asymmetric-z0", zeroPointZero(plan(model, Spec.uniform())));
             for (Map.Entry<String, QuantPlan> e : plans.entrySet()) {
                 String name = model.name() + " " + e.getKey();
                 covered.addAll(forms(model, e.getValue()));
@@ -114,13 +114,8 @@ class IntegerDumpTest {
     }
 
     /** Every uniform Linear input as an asymmetric quantizer with zero point 0 (codes 0..255 for x >= 0, unsigned). */
-    static QuantPlan zeroPointZero(QuantPlan plan, MinMaxPlans.Maxima mx) {
-        Map<String, io.vitq.quant.OpQuant> ops = new java.util.LinkedHashMap<>(plan.ops());
-        for (var e : plan.ops().entrySet())
-            if (e.getValue() instanceof io.vitq.quant.LinearQuant lq && lq.input() instanceof io.vitq.quant.UniformOperand u)
-                ops.put(e.getKey(), new io.vitq.quant.LinearQuant(lq.weight(),
-                        new io.vitq.quant.AsymmetricOperand(u.bits(), u.scale(0) / 2, 0), lq.bias(), lq.info()));
-        return new QuantPlan(plan.info(), ops);
+    static QuantPlan zeroPointZero(QuantPlan plan) {
+        return MinMaxPlans.withLinearInputs(plan, (id, u) -> new io.vitq.quant.AsymmetricOperand(u.bits(), u.scale(0) / 2, 0));
     }
 
     /** The twin codes are ALGORITHMS section 6's uint8 layout, the flag in bit 7. */

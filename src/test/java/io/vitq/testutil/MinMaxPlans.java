@@ -128,10 +128,16 @@ public final class MinMaxPlans {
 
     /** {@code plan} with every uniform Linear input replaced by {@link #asymmetric} of its range. */
     public static QuantPlan withAsymmetricInputs(QuantPlan plan, Maxima mx, float shrink) {
+        return withLinearInputs(plan, (id, u) -> asymmetric(mx, id, u.bits(), shrink));
+    }
+
+    /** {@code plan} with every uniform Linear input replaced by {@code replace(op id, that input)}. */
+    public static QuantPlan withLinearInputs(QuantPlan plan,
+                                             java.util.function.BiFunction<String, UniformOperand, io.vitq.quant.OperandQuant> replace) {
         Map<String, OpQuant> ops = new LinkedHashMap<>(plan.ops());
         for (var e : plan.ops().entrySet())
             if (e.getValue() instanceof LinearQuant lq && lq.input() instanceof UniformOperand u)
-                ops.put(e.getKey(), new LinearQuant(lq.weight(), asymmetric(mx, e.getKey(), u.bits(), shrink), lq.bias(), lq.info()));
+                ops.put(e.getKey(), new LinearQuant(lq.weight(), replace.apply(e.getKey(), u), lq.bias(), lq.info()));
         return new QuantPlan(plan.info(), ops);
     }
 
