@@ -137,7 +137,8 @@ public final class Vitq {
     private final Progress progress;
 
     private Vitq(ModelLoader.Loaded loaded, QuantPlan plan, double calibrationSeconds, Progress progress) {
-        this.loaded = loaded;
+        // the float model the plan's ops quantize (a plan with LayerNorm folds changes it)
+        this.loaded = plan == null ? loaded : io.vitq.io.Reparameterization.apply(loaded, plan);
         this.plan = plan;
         this.calibrationSeconds = calibrationSeconds;
         this.progress = progress;
@@ -321,7 +322,7 @@ public final class Vitq {
             if (loaded.quantized()) throw new IllegalArgumentException(file + ": " + name()
                     + " was loaded from a quantized file already (" + loaded.checkpoint() + ")");
             checkNotAnInput(file);
-            QuantizedModelFile.write(file, loaded.model().spec(), loaded.weights(), plan);
+            QuantizedModelFile.write(file, loaded.model().spec(), loaded.weights(), io.vitq.io.Reparameterization.storedPlan(plan));
             return file;
         });
     }

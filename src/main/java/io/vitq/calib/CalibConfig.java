@@ -28,7 +28,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean patchEmbedPerChannel, boolean twinSoftmax, TwinSoftmaxQuantizer.Mode softmaxMode,
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
-                          boolean perChannelWeights) {
+                          boolean perChannelWeights, boolean reparamNorms,
+                          Map<String, io.vitq.quant.OperandQuant> fixedInputs) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -83,7 +84,9 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (!(alpha > 0) || !(beta > alpha)) throw new IllegalArgumentException("need 0 < alpha < beta, got " + alpha + ", " + beta);
         if (candidates < 1) throw new IllegalArgumentException("--candidates must be at least 1, got " + candidates);
         if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
+        if (reparamNorms && vt != null) throw new IllegalArgumentException(REPARAM_VT);
         opBits = opBits == null ? java.util.List.of() : java.util.List.copyOf(opBits);
+        fixedInputs = fixedInputs == null ? Map.of() : Map.copyOf(fixedInputs);
     }
 
     /**
@@ -92,7 +95,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, null);
     }
 
     /**
@@ -102,7 +105,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, null);
     }
 
     /**
@@ -113,7 +116,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, null);
     }
 
     /** The method by its command-line name. */
@@ -134,7 +137,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms; Map<String, io.vitq.quant.OperandQuant> fixedInputs;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -142,13 +145,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             patchEmbedPerChannel = c.patchEmbedPerChannel; twinSoftmax = c.twinSoftmax; softmaxMode = c.softmaxMode;
             softmaxSplits = c.softmaxSplits; twinGelu = c.twinGelu; geluPowerOfTwo = c.geluPowerOfTwo;
             geluMaxShift = c.geluMaxShift; trueLabels = c.trueLabels; opBits = c.opBits; vt = c.vt; sequential = c.sequential;
-            perChannelWeights = c.perChannelWeights;
+            perChannelWeights = c.perChannelWeights; reparamNorms = c.reparamNorms; fixedInputs = c.fixedInputs;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                    trueLabels, opBits, vt, sequential, perChannelWeights);
+                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, fixedInputs);
         }
     }
 
@@ -231,6 +234,22 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public CalibConfig withPerChannelWeights(boolean perChannel) { return with(c -> c.perChannelWeights = perChannel); }
 
+    private static final String REPARAM_VT = "LayerNorm reparameterisation: VT-PTQ's search keeps one input scale per tensor "
+            + "and its own objective; the reparameterisation is for basePTQ and ptq4vit";
+
+    /**
+     * RepQ-ViT's scale reparameterisation of the post-LayerNorm inputs (qkv, fc1): calibrated per
+     * channel, folded into the LayerNorm and the Linear ({@code quant.NormFold}).
+     */
+    public CalibConfig withReparamNorms(boolean reparam) { return with(c -> c.reparamNorms = reparam); }
+
+    /**
+     * Input quantizers that the searches keep as given instead of searching (op id → quantizer):
+     * the folded inputs' per-tensor quantizers. Not part of the settings ({@link #options()}): they
+     * are data of one calibration.
+     */
+    CalibConfig withFixedInputs(Map<String, io.vitq.quant.OperandQuant> inputs) { return with(c -> c.fixedInputs = inputs); }
+
     /**
      * The record's usual form, but {@code perChannelWeights} only when set: results files key a
      * cell's settings by this string, so cells measured before the option existed stay valid.
@@ -242,7 +261,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + ", patchEmbedPerChannel=" + patchEmbedPerChannel + ", twinSoftmax=" + twinSoftmax + ", softmaxMode=" + softmaxMode
                 + ", softmaxSplits=" + softmaxSplits + ", twinGelu=" + twinGelu + ", geluPowerOfTwo=" + geluPowerOfTwo
                 + ", geluMaxShift=" + geluMaxShift + ", trueLabels=" + trueLabels + ", opBits=" + opBits + ", vt=" + vt
-                + ", sequential=" + sequential + (perChannelWeights ? ", perChannelWeights=true" : "") + "]";
+                + ", sequential=" + sequential + (perChannelWeights ? ", perChannelWeights=true" : "")
+                + (reparamNorms ? ", reparamNorms=true" : "") + "]";
     }
 
     /** VT-PTQ: one scale per tensor for every operand, iterations while the objective improves. */
@@ -263,6 +283,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         m.put("rounds", Integer.toString(rounds));
         m.put("patch_embed_weight", patchEmbedPerChannel || perChannelWeights ? "per-output-channel" : "per-tensor");
         if (perChannelWeights) m.put("linear_weights", "per-output-channel");
+        if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
         m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
         m.put("twin_gelu", twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
         if (vt != null) {

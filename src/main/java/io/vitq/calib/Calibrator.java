@@ -51,6 +51,20 @@ public final class Calibrator {
      */
     public static Result calibrate(Model model, Tensor images, int[] labels, CalibConfig cfg, String calibration,
                                    Progress progress) {
+        if (cfg.reparamNorms())
+            throw new IllegalArgumentException("the LayerNorm reparameterisation changes the model: calibrate with the folds "
+                    + "(NormFolds.calibrate, io.Reparameterization.apply, then calibrateFolded)");
+        return calibrateFolded(model, images, labels, cfg, calibration, progress, java.util.List.of());
+    }
+
+    /**
+     * Calibration of a model into which {@code folds} have been folded ({@code io.Reparameterization}):
+     * the folded Linears keep the folds' input quantizers, everything else is searched; the plan
+     * carries the folds, so it applies to the unfolded model.
+     */
+    public static Result calibrateFolded(Model model, Tensor images, int[] labels, CalibConfig settings, String calibration,
+                                         Progress progress, java.util.List<io.vitq.quant.NormFold> folds) {
+        CalibConfig cfg = folds.isEmpty() ? settings : settings.withFixedInputs(NormFolds.inputs(folds));
         if (cfg.trueLabels() && labels == null)
             throw new IllegalArgumentException("true-label gradients need labelled calibration images");
         int samples = images.dim(0);
@@ -78,7 +92,7 @@ public final class Calibrator {
                 "vitq 0.1.0", cfg.options());
         Timing timing = new Timing((total - searchNanos[0] - searchNanos[1]) / 1e9, searchNanos[0] / 1e9,
                 searchNanos[1] / 1e9, searchNanos[2] / 1e9, total / 1e9);
-        return new Result(new QuantPlan(info, ops), timing);
+        return new Result(new QuantPlan(info, ops, folds), timing);
     }
 
     /** Every op's search results (by its weight bits, in the order of the configs tried) and the search time. */

@@ -45,6 +45,8 @@ final class LinearSearch {
     private final Granularity wGran;
     private final int wScales;
     private final InputKind inputKind;
+    /** The input's quantizer when it is given, not searched ({@link InputKind#FIXED}). */
+    private final OperandQuant fixedInput;
     /**
      * Groups of output columns the Pearson objective is taken over, summed: 1 (the whole output), or
      * the weight's 3 row blocks when VT-PTQ treats qkv as the matrices W^Q, W^K, W^V.
@@ -63,8 +65,8 @@ final class LinearSearch {
      */
     static final double VT_TOLERANCE = 1e-6;
 
-    /** How the op's input is quantized. */
-    enum InputKind { FLOAT, UNIFORM, TWIN_GELU }
+    /** How the op's input is quantized: FIXED is a quantizer given by the caller (a folded LayerNorm's). */
+    enum InputKind { FLOAT, UNIFORM, TWIN_GELU, FIXED }
 
     /** Per-thread buffers: one sample's quantized input and candidate output. */
     private static final class Scratch {
@@ -97,8 +99,10 @@ final class LinearSearch {
         } else {
             boolean qkvBlocks = id.endsWith(".qkv") && (!cfg.isVt() || cfg.vt().qkvPerMatrix());
             wGran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL : qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
-            inputKind = cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
+            inputKind = cfg.fixedInputs().containsKey(id) ? InputKind.FIXED
+                    : cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
         }
+        fixedInput = cfg.fixedInputs().get(id);
         wScales = switch (wGran) {
             case PER_OUTPUT_CHANNEL -> out;
             case ROW_BLOCKS -> 3;
@@ -146,8 +150,9 @@ final class LinearSearch {
         for (int round = 0; round < cfg.rounds(); round++) {
             roundsRun = round + 1;
             wScale = searchWeight(wCand, xScale);
-            if (!cfg.isVt() && (inputKind == InputKind.FLOAT || Arrays.equals(wScale, prevW))) break;
-            if (inputKind != InputKind.FLOAT) xScale = searchInput(xCand, wScale);
+            boolean inputGiven = inputKind == InputKind.FLOAT || inputKind == InputKind.FIXED;
+            if (!cfg.isVt() && (inputGiven || Arrays.equals(wScale, prevW))) break;
+            if (!inputGiven) xScale = searchInput(xCand, wScale);
             if (cfg.isVt()) {
                 // the same scales again: the bias is already corrected for them, nothing can change
                 if (Arrays.equals(wScale, prevW) && Float.compare(xScale, prevX) == 0) break;
@@ -175,6 +180,7 @@ final class LinearSearch {
             case FLOAT -> null;
             case UNIFORM -> UniformOperand.perTensor(ab, xScale);
             case TWIN_GELU -> TwinGeluOperand.withDefaultNegativeStep(ab, xScale);
+            case FIXED -> fixedInput;
         };
         float[] corrected = biasCorrection ? bias : null;
         return new LinearQuant(w, input, corrected, Map.of("rounds", Integer.toString(roundsRun)));
@@ -306,8 +312,12 @@ final class LinearSearch {
 
     private void quantizeInput(float step, float[] src, int off, float[] dst, int len) {
         int ab = cfg.activationBits();
-        if (inputKind == InputKind.UNIFORM) new UniformQuantizer(ab).fakeQuant(op.id(), step, src, off, dst, 0, len);
-        else new TwinGeluQuantizer(ab, step).fakeQuant(op.id(), src, off, dst, 0, len);
+        switch (inputKind) {
+            case UNIFORM -> new UniformQuantizer(ab).fakeQuant(op.id(), step, src, off, dst, 0, len);
+            case TWIN_GELU -> new TwinGeluQuantizer(ab, step).fakeQuant(op.id(), src, off, dst, 0, len);
+            case FIXED -> fixedInput.fakeQuant(op.id(), 0, src, off, dst, 0, len);
+            case FLOAT -> throw new IllegalStateException(op.id() + ": a float input is not quantized");
+        }
     }
 
     /** Index of the power-of-two step closest (in log scale) to the min-max init. */

@@ -75,6 +75,12 @@ public final class CalibOptions {
                     + "output column (default: the method's per-tensor and qkv row-block scales).")
     boolean perChannelWeights;
 
+    @Option(names = "--reparam-norms",
+            description = "basePTQ, ptq4vit: RepQ-ViT's scale reparameterisation: the inputs of qkv and fc1 (LayerNorm outputs) "
+                    + "calibrated per channel with an asymmetric quantizer, then folded into the LayerNorm and the Linear so that "
+                    + "one scale and zero point per tensor remain (docs/LOWBIT.md).")
+    boolean reparamNorms;
+
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
 
@@ -115,6 +121,7 @@ public final class CalibOptions {
             case OUTPUT_FEATURE -> b.label() + " (output norm)";
         };
         if (qkvPerMatrix) label += " (qkv per matrix)";
+        if (reparamNorms) label += " (reparameterised norms)";
         return perChannelWeights ? label + " (per-channel weights)" : label;
     }
 
@@ -161,6 +168,12 @@ public final class CalibOptions {
                 throw new Main.UserException("--per-channel-weights: VT-PTQ's Pearson objective scores the whole output with one "
                         + "scale per tensor; the option is for basePTQ and ptq4vit");
             c = c.withPerChannelWeights(true);
+        }
+        if (reparamNorms) {
+            if (c.isVt())
+                throw new Main.UserException("--reparam-norms: VT-PTQ's search keeps one input scale per tensor and its own "
+                        + "objective; the option is for basePTQ and ptq4vit");
+            c = c.withReparamNorms(true);
         }
         if (c.isVt()) {
             CalibConfig.VtOptions v = c.vt();

@@ -82,6 +82,8 @@ final class DumpCommand implements Callable<Integer> {
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, m);
         if (qp == null) throw new Main.UserException("--model " + modelOptions.model + " is not quantized: give a quantized file or --plan FILE");
+        l = Plans.modelFor(l, qp);
+        m = l.model();
         List<Path> files = images.files;
         if (files == null) {
             Dataset ds = Inputs.dataset(images.data, limit);

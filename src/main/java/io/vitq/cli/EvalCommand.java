@@ -68,6 +68,7 @@ final class EvalCommand implements Callable<Integer> {
                 .input("--model", l.checkpoint()).input("--data", data).input("--plan", plan).check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
+        if (qp != null) l = Plans.modelFor(l, qp);
         if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");
         if (integer && qp == null) throw new Main.UserException("--integer needs a quantized model (a quantized file or --plan FILE)");
         FakeQuantExecutor.Products arithmetic = switch (products) {
@@ -109,6 +110,7 @@ final class EvalCommand implements Callable<Integer> {
     /** @param executor how to run the model, or null: fake quantization with {@code plan} (float without a plan) */
     static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, Executor executor, boolean compareFp, Path data,
                                Integer limit, int batch) {
+        if (plan != null) l = io.vitq.io.Reparameterization.apply(l, plan);
         Executor ex = executor != null ? executor : plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
         String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel());
         return Pipeline.evaluate(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data, limit, batch, label, ProgressBar::new);

@@ -51,6 +51,7 @@ final class ExportCommand implements Callable<Integer> {
         new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan).check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
+        if (qp != null) l = Plans.modelFor(l, qp);
         OnnxExporter.write(output, l.model(), qp, opset);
         System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
                 qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph");

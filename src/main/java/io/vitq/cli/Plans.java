@@ -14,6 +14,15 @@ import java.nio.file.Path;
 final class Plans {
     private Plans() {}
 
+    /** The float model {@code plan}'s ops quantize: {@code l} with the plan's LayerNorm folds applied, if any. */
+    static io.vitq.io.ModelLoader.Loaded modelFor(io.vitq.io.ModelLoader.Loaded l, QuantPlan plan) {
+        try {
+            return io.vitq.io.Reparameterization.apply(l, plan);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException("--plan: " + e.getMessage());
+        }
+    }
+
     static QuantPlan read(Path file, Model model) {
         if (!Files.isRegularFile(file))
             throw new Main.UserException("--plan " + file + ": " + (Files.isDirectory(file) ? "is a directory" : "no such file"));

@@ -72,7 +72,7 @@ final class QuantizeCommand implements Callable<Integer> {
         new OutputFiles().output("--output", output).output("--plan", planFile)
                 .input("--model", l.checkpoint()).input("--calib", calibOptions.calibPath()).check();
         calibOptions.checkMsaNorm(java.util.List.of(b));
-        Calibrator.Result r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);
+        Pipeline.Calibration r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);
         System.out.println(r.plan().summary());
         if (planFile != null) {
             QuantPlanJson.write(r.plan(), planFile);
@@ -118,7 +118,7 @@ final class QuantizeCommand implements Callable<Integer> {
      * @param mixed  mixed-precision target (VT-PTQ only), or null for fixed bits
      * @param sizeMb mixed precision's size budget, or null for the target's default
      */
-    static Calibrator.Result calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb) {
+    static Pipeline.Calibration calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb) {
         if (mixed != null && !cfg.isVt()) throw new Main.UserException("--bits " + mixed.cliName() + ": mixed precision is VT-PTQ's (--method vtptq)");
         if (mixed != null && cfg.sequential())
             throw new Main.UserException("--sequential: mixed precision chooses the bits after the searches; calibrate it in parallel");
@@ -129,14 +129,15 @@ final class QuantizeCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "mixed precision: nuclear norms (SVD) %.1f s, unit errors and allocation %.1f s%n",
                     c.nuclearNormSeconds(), c.unitErrorSeconds());
         }
-        Calibrator.Result r = new Calibrator.Result(c.plan(), c.timing());
         double load = c.imageSeconds();
-        Calibrator.Timing t = r.timing();
-        System.out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, float forward+backward %.1f s, "
+        Calibrator.Timing t = c.timing();
+        System.out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, %sfloat forward+backward %.1f s, "
                         + "search %.1f s: linear %.1f s%s, matmul %.1f s)%n",
-                load + t.total(), load, t.forwardBackward(), t.search(), t.linearSearch(),
+                c.seconds(), load, c.reparamSeconds() > 0
+                        ? String.format(Locale.ROOT, "LayerNorm reparameterisation %.1f s, ", c.reparamSeconds()) : "",
+                t.forwardBackward(), t.search(), t.linearSearch(),
                 cfg.isVt() ? String.format(Locale.ROOT, " of which bias correction %.1f s", t.biasCorrection()) : "",
                 t.matmulSearch());
-        return r;
+        return c;
     }
 }

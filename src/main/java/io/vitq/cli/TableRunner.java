@@ -71,8 +71,8 @@ final class TableRunner {
         if (cfg == null) {
             r = EvalCommand.evaluate(l, null, false, data, limit, batch);
         } else {
-            Calibrator.Result c = QuantizeCommand.calibrate(l, calib, cfg, mixed, null);
-            calibSeconds = c.timing().total();
+            io.vitq.eval.Pipeline.Calibration c = QuantizeCommand.calibrate(l, calib, cfg, mixed, null);
+            calibSeconds = c.timing().total() + c.reparamSeconds();
             plan = c.plan();
             r = EvalCommand.evaluate(l, plan, false, data, limit, batch);
         }

@@ -94,15 +94,18 @@ public final class Pipeline {
      * @param mixedPrecisionReport   for mixed precision, the allocation's lines (bits and nuclear norm per unit, size); else empty
      * @param nuclearNormSeconds     mixed precision: the SVDs; 0 otherwise
      * @param unitErrorSeconds       mixed precision: unit errors and the allocation; 0 otherwise
+     * @param reparamSeconds         the LayerNorm reparameterisation's forward pass, per-channel ranges and
+     *                               folding; 0 without it (the plan then has folds: {@code io.Reparameterization})
      */
     public record Calibration(QuantPlan plan, Calibrator.Timing timing, double imageSeconds, int images,
-                              List<String> mixedPrecisionReport, double nuclearNormSeconds, double unitErrorSeconds) {
+                              List<String> mixedPrecisionReport, double nuclearNormSeconds, double unitErrorSeconds,
+                              double reparamSeconds) {
         public Calibration {
             mixedPrecisionReport = List.copyOf(mixedPrecisionReport);
         }
 
         /** Wall time of the whole calibration, images included. */
-        public double seconds() { return imageSeconds + timing.total(); }
+        public double seconds() { return imageSeconds + reparamSeconds + timing.total(); }
     }
 
     /** Key of the plan option that keeps each mixed-precision unit's nuclear norm ({@code unit=value, ...}). */
@@ -133,15 +136,26 @@ public final class Pipeline {
         String label = "calibrate " + cfg.method() + " " + (mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : cfg.bitsLabel())
                 + (cfg.sequential() ? " sequential" : "");
         try (Progress bar = progress.start(label, Calibrator.forwardOrder(model).size())) {
+            if (mixed == null && cfg.reparamNorms()) {
+                long t1 = System.nanoTime();
+                List<io.vitq.quant.NormFold> folds = io.vitq.calib.NormFolds.calibrate(model, set.images(), cfg,
+                        io.vitq.io.Reparameterization.foldable(model));
+                ModelLoader.Loaded folded = io.vitq.io.Reparameterization.apply(l, folds);
+                double reparam = (System.nanoTime() - t1) / 1e9;
+                Calibrator.Result r = Calibrator.calibrateFolded(folded.model(), set.images(), labels, cfg, calib.toString(),
+                        (id, done, total) -> bar.update(done), folds);
+                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0, reparam);
+            }
             if (mixed == null) {
                 Calibrator.Result r = Calibrator.calibrate(model, set.images(), labels, cfg, calib.toString(),
                         (id, done, total) -> bar.update(done));
-                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0);
+                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0, 0);
             }
             MixedPrecisionCalibration.Result m = MixedPrecisionCalibration.calibrate(model, set.images(), labels, cfg, mixed,
                     sizeMb, msaNorm, calib.toString(), (id, done, total) -> bar.update(done));
             QuantPlan plan = withNuclearNorms(m.plan(), m.allocation());
-            return new Calibration(plan, m.timing(), load, set.size(), m.allocation().report(), m.nuclearNorms(), m.unitErrors());
+            return new Calibration(plan, m.timing(), load, set.size(), m.allocation().report(), m.nuclearNorms(), m.unitErrors(),
+                    0);
         }
     }
 

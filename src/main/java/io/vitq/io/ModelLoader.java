@@ -43,7 +43,17 @@ public final class ModelLoader {
      * @param weights    the tensors the model was built from, under timm's names (the decoded codes for a quantized file)
      * @param plan       the quantization plan when the file is a quantized model; null for a float checkpoint
      */
-    public record Loaded(Model model, Path checkpoint, List<Path> files, Weights weights, List<String> notes, QuantPlan plan) {
+    public record Loaded(Model model, Path checkpoint, List<Path> files, Weights weights, List<String> notes, QuantPlan plan,
+                         List<io.vitq.quant.NormFold> folds) {
+        public Loaded {
+            folds = List.copyOf(folds);
+        }
+
+        /** A checkpoint as it was read: no folds applied. */
+        public Loaded(Model model, Path checkpoint, List<Path> files, Weights weights, List<String> notes, QuantPlan plan) {
+            this(model, checkpoint, files, weights, notes, plan, List.of());
+        }
+
         public boolean quantized() { return plan != null; }
 
         /** How the model runs: fake-quantized with its plan, or plain float. */

@@ -81,6 +81,9 @@ public final class QuantizedModelFile {
      * @throws ModelException when {@code source} does not build the model
      */
     public static void write(Path out, ModelSpec spec, Weights source, QuantPlan plan) throws IOException {
+        if (!plan.folds().isEmpty())
+            throw new IllegalArgumentException(out + ": the plan has LayerNorm folds; write the folded model's tensors with "
+                    + "Reparameterization.storedPlan(plan)");
         // build the model exactly as the reader will, so the file is known to load back
         Model model = spec.build(source);
         try {

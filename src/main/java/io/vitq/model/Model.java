@@ -24,6 +24,12 @@ public interface Model {
     /** Every Linear layer (quantizable weight) in forward order, with its op id. */
     List<Linear> linears();
 
+    /**
+     * The LayerNorm → Linear pairs in forward order whose LayerNorm output only that Linear reads
+     * (each block's norm1 → attn.qkv and norm2 → mlp.fc1; Swin's downsample norm → reduction).
+     */
+    List<NormLinear> normLinears();
+
     /** Every attention module's matmul pair in forward order. */
     List<AttentionOp> attentionOps();
 

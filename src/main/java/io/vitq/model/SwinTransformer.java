@@ -231,6 +231,16 @@ public final class SwinTransformer implements Model {
     }
 
     @Override
+    public List<NormLinear> normLinears() {
+        List<NormLinear> l = new ArrayList<>();
+        for (Stage st : stages) {
+            if (st.downsample != null) l.add(new NormLinear(st.downsample.norm, st.downsample.reduction));
+            for (Block b : st.blocks) l.addAll(List.of(new NormLinear(b.norm1, b.qkv), new NormLinear(b.norm2, b.fc1)));
+        }
+        return l;
+    }
+
+    @Override
     public List<AttentionOp> attentionOps() {
         List<AttentionOp> l = new ArrayList<>();
         for (Stage st : stages) for (Block b : st.blocks) l.add(b.attn);

@@ -197,6 +197,13 @@ public final class VisionTransformer implements Model {
     }
 
     @Override
+    public List<NormLinear> normLinears() {
+        List<NormLinear> l = new ArrayList<>();
+        for (Block b : blocks) l.addAll(List.of(new NormLinear(b.norm1, b.qkv), new NormLinear(b.norm2, b.fc1)));
+        return l;
+    }
+
+    @Override
     public List<AttentionOp> attentionOps() {
         List<AttentionOp> l = new ArrayList<>();
         for (Block b : blocks) l.add(b.attn);

@@ -17,9 +17,17 @@ import java.util.TreeMap;
 public final class QuantPlan {
     private final PlanInfo info;
     private final Map<String, OpQuant> ops;
+    private final List<NormFold> folds;
 
     /** @param ops in forward order (the map's iteration order is kept) */
-    public QuantPlan(PlanInfo info, Map<String, ? extends OpQuant> ops) {
+    public QuantPlan(PlanInfo info, Map<String, ? extends OpQuant> ops) { this(info, ops, List.of()); }
+
+    /**
+     * @param folds LayerNorm → Linear reparameterisations ({@link NormFold}) that turn the float model
+     *              into the one the ops quantize; each folded Linear's input quantizer is the fold's
+     *              {@link NormFold#input()}
+     */
+    public QuantPlan(PlanInfo info, Map<String, ? extends OpQuant> ops, List<NormFold> folds) {
         this.info = Objects.requireNonNull(info, "info");
         LinkedHashMap<String, OpQuant> copy = new LinkedHashMap<>();
         ops.forEach((id, op) -> {
@@ -27,9 +35,27 @@ public final class QuantPlan {
             copy.put(id, Objects.requireNonNull(op, () -> "plan: op " + id + " has no quantization"));
         });
         this.ops = Collections.unmodifiableMap(copy);
+        this.folds = List.copyOf(folds);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (NormFold f : this.folds) {
+            if (!seen.add(f.norm()) || !seen.add(f.linear()))
+                throw new IllegalArgumentException("plan: " + f.norm() + " / " + f.linear() + " folded twice");
+            if (!(copy.get(f.linear()) instanceof LinearQuant l) || !f.input().equals(l.input()))
+                throw new IllegalArgumentException("plan: " + f + ": the Linear's input quantizer must be the fold's "
+                        + f.input().summary() + " (scale " + f.targetScale() + ", zero point " + f.targetZeroPoint() + ")");
+        }
     }
 
     public PlanInfo info() { return info; }
+
+    /**
+     * The reparameterisations to apply to the float model before its ops are quantized with this
+     * plan (empty for most plans); {@code io.Reparameterization} applies them.
+     */
+    public List<NormFold> folds() { return folds; }
+
+    /** A copy without folds: the plan of a model they have already been folded into. */
+    public QuantPlan withoutFolds() { return new QuantPlan(info, ops); }
 
     /** All ops in forward order (unmodifiable). */
     public Map<String, OpQuant> ops() { return ops; }
@@ -59,11 +85,11 @@ public final class QuantPlan {
     public QuantPlan with(String id, OpQuant op) {
         LinkedHashMap<String, OpQuant> copy = new LinkedHashMap<>(ops);
         copy.put(id, op);
-        return new QuantPlan(info, copy);
+        return new QuantPlan(info, copy, folds);
     }
 
     /** A copy with other metadata. */
-    public QuantPlan withInfo(PlanInfo newInfo) { return new QuantPlan(newInfo, ops); }
+    public QuantPlan withInfo(PlanInfo newInfo) { return new QuantPlan(newInfo, ops, folds); }
 
     /**
      * A few lines for humans: the metadata, op counts per kind, operand counts per quantizer and
@@ -105,6 +131,8 @@ public final class QuantPlan {
         sb.append("\nbits:");
         bits.forEach((k, v) -> sb.append(' ').append(k).append("-bit ").append(v).append(','));
         sb.setLength(sb.length() - (bits.isEmpty() ? 0 : 1));
+        if (!folds.isEmpty())
+            sb.append("\nfolds: ").append(folds.size()).append(" LayerNorm -> Linear (per-channel inputs, RepQ-ViT)");
         sb.append("\noverrides: ");
         if (overridden.isEmpty()) sb.append("none");
         else sb.append(overridden.size()).append(" ops (").append(String.join(", ",
@@ -115,7 +143,8 @@ public final class QuantPlan {
     @Override
     public boolean equals(Object o) {
         // ordered comparison: forward order is part of the plan
-        return o instanceof QuantPlan p && p.info.equals(info) && new ArrayList<>(p.ops.entrySet()).equals(new ArrayList<>(ops.entrySet()));
+        return o instanceof QuantPlan p && p.info.equals(info) && new ArrayList<>(p.ops.entrySet()).equals(new ArrayList<>(ops.entrySet()))
+                && p.folds.equals(folds);
     }
 
     @Override

@@ -17,8 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -36,8 +38,12 @@ import java.util.Set;
  *         "a": { "quantizer": "twin-softmax", "bits": 8, "split": 0.0625, "mode": "clean" },
  *         "b": { "quantizer": "uniform", "bits": 8, "granularity": "per-head", "scales": [ .. ] } },
  *     "blocks.0.mlp.fc2": { "kind": "linear", "weight": { .. },
- *         "input": { "quantizer": "twin-gelu", "bits": 8, "positiveStep": .., "negativeStep": .. } } } }
+ *         "input": { "quantizer": "twin-gelu", "bits": 8, "positiveStep": .., "negativeStep": .. } } },
+ *   "folds": [ { "norm": "blocks.0.norm1", "linear": "blocks.0.attn.qkv", "bits": 4,
+ *                "scales": [ .. ], "zeroPoints": [ .. ] } ] }
  * </pre>
+ * {@code folds} (optional, {@link NormFold}) are the LayerNorm → Linear reparameterisations the plan's
+ * ops assume.
  * Ops are written in the plan's (forward) order. Floats are written as the shortest decimal that
  * identifies them ({@link Float#toString}) and read back with {@link Float#parseFloat} from the
  * exact decimal text, so every scale survives a round trip bit for bit (no detour through double).
@@ -114,6 +120,23 @@ public final class QuantPlanJson {
                 g.writeEndObject();
             }
             g.writeEndObject();
+            if (!plan.folds().isEmpty()) {
+                g.writeArrayFieldStart("folds");
+                for (NormFold f : plan.folds()) {
+                    g.writeStartObject();
+                    g.writeStringField("norm", f.norm());
+                    g.writeStringField("linear", f.linear());
+                    g.writeNumberField("bits", f.bits());
+                    g.writeArrayFieldStart("scales");
+                    for (float v : f.scales()) g.writeNumber(v);
+                    g.writeEndArray();
+                    g.writeArrayFieldStart("zeroPoints");
+                    for (int z : f.zeroPoints()) g.writeNumber(z);
+                    g.writeEndArray();
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+            }
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a StringWriter does not fail
@@ -181,7 +204,7 @@ public final class QuantPlanJson {
         Reader r = new Reader(source);
         if (root == null || !root.isObject()) throw r.error("", "expected a JSON object");
         r.onlyFields(root, "", Set.of("format", "version", "model", "method", "weightBits", "activationBits", "metric",
-                "calibration", "created", "vitqVersion", "options", "ops"));
+                "calibration", "created", "vitqVersion", "options", "ops", "folds"));
         String format = r.string(root, "", "format", true);
         if (!FORMAT.equals(format)) throw r.error("format", "expected \"" + FORMAT + "\", got \"" + format + "\"");
         int version = r.integer(root, "", "version");
@@ -198,7 +221,13 @@ public final class QuantPlanJson {
             Map.Entry<String, JsonNode> e = it.next();
             ops.put(e.getKey(), r.op(e.getValue(), "ops[\"" + e.getKey() + "\"]"));
         }
-        return r.wrap("ops", () -> new QuantPlan(info, ops));
+        List<NormFold> folds = new ArrayList<>();
+        JsonNode foldsNode = root.get("folds");
+        if (foldsNode != null && !foldsNode.isNull()) {
+            if (!foldsNode.isArray()) throw r.error("folds", "expected an array of LayerNorm -> Linear folds");
+            for (int i = 0; i < foldsNode.size(); i++) folds.add(r.fold(foldsNode.get(i), "folds[" + i + "]"));
+        }
+        return r.wrap(folds.isEmpty() ? "ops" : "folds", () -> new QuantPlan(info, ops, folds));
     }
 
     /** Tree walking with the file name and field path at hand for messages. */
@@ -293,6 +322,25 @@ public final class QuantPlanJson {
                 }
                 default -> throw error(join(path, "kind"), "expected \"linear\" or \"matmul\", got \"" + kind + "\"");
             }
+        }
+
+        NormFold fold(JsonNode n, String path) {
+            if (n == null || !n.isObject()) throw error(path, "expected an object");
+            PlanFields f = new PlanFields(source, n, path);
+            f.only(Set.of("norm", "linear", "bits", "scales", "zeroPoints"));
+            String norm = f.string("norm"), linear = f.string("linear");
+            int bits = f.integer("bits");
+            float[] scales = f.scales("scales");
+            JsonNode zn = n.get("zeroPoints");
+            if (zn == null || !zn.isArray() || zn.isEmpty()) throw error(join(path, "zeroPoints"), "expected a non-empty array of integers");
+            int[] z = new int[zn.size()];
+            for (int i = 0; i < z.length; i++) {
+                JsonNode v = zn.get(i);
+                if (!v.isIntegralNumber() || !v.canConvertToInt())
+                    throw error(join(path, "zeroPoints") + "[" + i + "]", "expected an integer, got " + v);
+                z[i] = v.intValue();
+            }
+            return f.build(() -> new NormFold(norm, linear, bits, scales, z));
         }
 
         OperandQuant operand(JsonNode parent, String parentPath, String field) {

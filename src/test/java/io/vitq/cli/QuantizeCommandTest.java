@@ -105,6 +105,42 @@ class QuantizeCommandTest {
                 "--plan", tmp.resolve("x.json").toString()), 1, "--sequential", "parallel");
     }
 
+    /**
+     * {@code --reparam-norms}: the plan carries the folds and applies to the float checkpoint, the
+     * quantized file carries the folded tensors; both evaluate identically, and the file's integers
+     * equal its code products.
+     */
+    @Test
+    void reparameterisedNormsReachEveryConsumer(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
+        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
+                "--rounds", "1", "--bits", "w4a4", "--per-channel-weights", "--reparam-norms", "-o", q.toString(),
+                "--plan", plan.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("LayerNorm reparameterisation") && r.out().contains("folds: 24 LayerNorm -> Linear"), r.out());
+        QuantPlan p = QuantPlanJson.read(plan);
+        assertEquals(24, p.folds().size());
+        QuantPlan stored = QuantizedModelFile.readHeader(q).plan();
+        assertTrue(stored.folds().isEmpty() && stored.info().options().containsKey("folded"), stored.info().options().toString());
+        assertEquals(p.ops(), stored.ops());
+
+        Path a = tmp.resolve("a.csv"), b = tmp.resolve("b.csv"), i = tmp.resolve("i.csv"), c = tmp.resolve("c.csv");
+        for (String[] args : new String[][] {
+                {"eval", "--model", q.toString(), "--predictions", a.toString()},
+                {"eval", "--model", MODEL, "--plan", plan.toString(), "--predictions", b.toString()},
+                {"eval", "--model", q.toString(), "--integer", "--predictions", i.toString()},
+                {"eval", "--model", q.toString(), "--products", "codes", "--predictions", c.toString()}}) {
+            String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+                    java.util.stream.Stream.of("--data", VAL, "--limit", "8", "--batch", "4")).toArray(String[]::new);
+            CliTest.Run e = run(all);
+            assertEquals(0, e.exit(), e.err());
+        }
+        assertEquals(Files.readString(b), Files.readString(a), "the plan on the float checkpoint = the quantized file");
+        assertEquals(Files.readString(c), Files.readString(i), "integers = code products");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--reparam-norms", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--reparam-norms", "basePTQ and ptq4vit");
+    }
+
     @Test
     void savedFileGivesTheSameLogitsAsRightAfterCalibration(@TempDir Path tmp) throws Exception {
         ModelLoader.Loaded fp = ModelLoader.load(MODEL, null);

@@ -309,6 +309,7 @@ class OnnxExporterTest {
             public long parameterCount() { return 0; }
             public List<String> describe() { return List.of(); }
             public List<io.vitq.model.Linear> linears() { return List.of(); }
+            public List<io.vitq.model.NormLinear> normLinears() { return List.of(); }
             public List<io.vitq.model.AttentionOp> attentionOps() { return List.of(); }
             public List<io.vitq.model.Segment> segments() { return List.of(); }
             public Tensor forward(Tensor images, io.vitq.model.Executor ex) { return images; }

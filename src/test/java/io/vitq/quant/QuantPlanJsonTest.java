@@ -189,6 +189,34 @@ class QuantPlanJsonTest {
                 "ops[\"patch_embed.proj\"]", "twin-softmax");
     }
 
+    /** The sample plan with blocks.0.mlp.fc1's input folded into blocks.0.norm2 (RepQ-ViT). */
+    static QuantPlan foldedPlan() {
+        QuantPlan p = samplePlan(new SplittableRandom(17));
+        NormFold f = new NormFold("blocks.0.norm2", "blocks.0.mlp.fc1", 6, new float[] {0.02f, 0.05f, 1e-3f, HARD[1]},
+                new int[] {3, -7, 70, 31});
+        LinearQuant fc1 = p.linear(f.linear());
+        return new QuantPlan(p.info(), p.with(f.linear(), new LinearQuant(fc1.weight(), f.input())).ops(), List.of(f));
+    }
+
+    @Test
+    void foldsRoundTripAndMalformedFoldsNameTheirField() {
+        QuantPlan plan = foldedPlan();
+        assertEquals(24, plan.folds().get(0).input().zeroPoint(), "round(mean(3, -7, 70, 31)) = round(24.25)");
+        String json = QuantPlanJson.toJson(plan);
+        QuantPlan back = QuantPlanJson.parse(json, "plan.json");
+        assertEquals(plan, back);
+        assertEquals(json, QuantPlanJson.toJson(back));
+        assertTrue(plan.summary().contains("folds: 1 LayerNorm -> Linear"), plan.summary());
+        assertTrue(QuantPlanJson.toJson(plan.withoutFolds()).indexOf("folds") < 0);
+        assertMalformed(json.replace("\"zeroPoints\": [ 3,", "\"zeroPoints\": [ 3.5,"), "folds[0].zeroPoints[0]", "integer");
+        assertMalformed(json.replace("\"norm\": \"blocks.0.norm2\"", "\"nrom\": \"blocks.0.norm2\""), "folds[0].nrom", "unknown field");
+        assertMalformed(json.replace("\"scales\": [ 0.02,", "\"scales\": [ -0.02,"), "folds[0].scales[0]", "positive finite");
+        assertMalformed(json.replace("\"zeroPoints\": [ 3, -7, 70, 31 ]", "\"zeroPoints\": [ 3, -7, 70 ]"), "folds[0]", "one length");
+        assertMalformed(json.replace("\"linear\": \"blocks.0.mlp.fc1\"", "\"linear\": \"blocks.0.attn.proj\""), "folds",
+                "input quantizer must be the fold's");
+        assertMalformed(json.replace("\"folds\": [", "\"folds\": 3, \"x\": ["), "unknown field");
+    }
+
     @Test
     void sampleFileIsHumanReadable() {
         String json = validJson();

@@ -1,0 +1,103 @@
+package io.vitq.io;
+
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.model.NormLinear;
+import io.vitq.model.Weights;
+import io.vitq.quant.NormFold;
+import io.vitq.quant.QuantPlan;
+import io.vitq.tensor.Tensor;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Applies a plan's {@link NormFold}s to a float model: the model its ops quantize. The folded
+ * tensors replace the LayerNorm's and the Linear's under the same names, and the model is built
+ * again from them (strictly, as from a checkpoint). A plan without folds returns the model as it is.
+ *
+ * <p>Every place where a model meets a plan with folds calls {@link #apply}; it records the folds
+ * it applied ({@link ModelLoader.Loaded#folds()}), so a second call with the same plan returns the
+ * model unchanged instead of folding twice. A quantized model file stores the folded tensors and
+ * its plan without folds ({@link #storedPlan}).
+ */
+public final class Reparameterization {
+    private Reparameterization() {}
+
+    /**
+     * The LayerNorm → Linear pairs of {@code model} that can be folded: those whose Linear has a bias
+     * to take the shift (Swin's patch-merging reduction and ViTs built without qkv bias have none;
+     * they keep their own input quantizer).
+     */
+    public static List<NormLinear> foldable(Model model) {
+        return model.normLinears().stream().filter(p -> p.linear().bias() != null).toList();
+    }
+
+    /**
+     * {@code l} with the plan's folds applied ({@code l} itself when there are none), without a plan:
+     * the float model the plan's ops quantize.
+     *
+     * @throws IllegalArgumentException naming the fold when it does not fit the model
+     */
+    public static ModelLoader.Loaded apply(ModelLoader.Loaded l, QuantPlan plan) { return apply(l, plan.folds()); }
+
+    /** {@code l} with {@code folds} applied ({@code l} itself when there are none), without a plan. */
+    public static ModelLoader.Loaded apply(ModelLoader.Loaded l, List<NormFold> folds) {
+        if (folds.equals(l.folds())) return l;
+        if (!l.folds().isEmpty())
+            throw new IllegalArgumentException(l.checkpoint() + ": the model has other LayerNorm folds applied already");
+        if (l.quantized()) throw new IllegalArgumentException(l.checkpoint() + " is a quantized model: its LayerNorms are folded already");
+        Weights w = fold(l.model(), l.weights(), folds);
+        List<String> notes = new java.util.ArrayList<>(l.notes());
+        notes.add(folds.size() + " LayerNorm -> Linear pairs reparameterised (RepQ-ViT)");
+        return new ModelLoader.Loaded(l.model().spec().build(w), l.checkpoint(), l.files(), w, notes, null, folds);
+    }
+
+    /** Plan-info key that a stored plan's folds are in the tensors. */
+    public static final String FOLDED = "folded";
+
+    /**
+     * The plan a quantized model file stores beside the folded tensors: without folds (nothing to
+     * apply when the file is read), the fact recorded in its options.
+     */
+    public static QuantPlan storedPlan(QuantPlan plan) {
+        if (plan.folds().isEmpty()) return plan;
+        io.vitq.quant.PlanInfo i = plan.info();
+        Map<String, String> options = new LinkedHashMap<>(i.options());
+        options.put(FOLDED, plan.folds().size() + " LayerNorm -> Linear pairs, in the stored tensors ("
+                + plan.folds().get(0).norm() + " -> " + plan.folds().get(0).linear() + ", ...)");
+        return plan.withoutFolds().withInfo(new io.vitq.quant.PlanInfo(i.model(), i.method(), i.weightBits(), i.activationBits(),
+                i.metric(), i.calibration(), i.created(), i.vitqVersion(), options));
+    }
+
+    /** The weights with every fold applied (the others shared, not copied). */
+    static Weights fold(Model model, Weights w, List<NormFold> folds) {
+        Map<String, NormLinear> pairs = new HashMap<>();
+        for (NormLinear p : model.normLinears()) pairs.put(p.norm().id(), p);
+        Map<String, Tensor> t = new LinkedHashMap<>(w.asMap());
+        for (NormFold f : folds) {
+            NormLinear p = pairs.get(f.norm());
+            if (p == null || !p.linear().id().equals(f.linear()))
+                throw new IllegalArgumentException(f + ": " + model.name() + " has no LayerNorm " + f.norm()
+                        + " read only by " + f.linear());
+            Linear lin = p.linear();
+            if (lin.bias() == null)
+                throw new IllegalArgumentException(f + ": " + lin.id() + " has no bias to take the fold's shift");
+            for (String name : List.of(f.norm() + ".weight", f.norm() + ".bias", f.linear() + ".weight", f.linear() + ".bias"))
+                if (!w.has(name))
+                    throw new IllegalArgumentException(f + ": the checkpoint has no tensor '" + name
+                            + "' (folds need the op ids as tensor names)");
+            float[][] norm = f.foldNorm(p.norm().weight(), p.norm().bias());
+            float[][] linear = f.foldLinear(lin.weight(), lin.bias(), lin.out(), lin.in());
+            t.put(f.norm() + ".weight", new Tensor(norm[0], w.shape(f.norm() + ".weight")));
+            t.put(f.norm() + ".bias", new Tensor(norm[1], w.shape(f.norm() + ".bias")));
+            t.put(f.linear() + ".weight", new Tensor(linear[0], w.shape(f.linear() + ".weight")));
+            t.put(f.linear() + ".bias", new Tensor(linear[1], w.shape(f.linear() + ".bias")));
+        }
+        Map<String, String> origins = new HashMap<>();
+        for (String name : w.names()) if (!w.origin(name).equals(name)) origins.put(name, w.origin(name));
+        return new Weights(w.source(), t, origins);
+    }
+}
