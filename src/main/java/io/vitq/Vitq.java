@@ -245,7 +245,7 @@ public final class Vitq {
             CalibConfig cfg = CalibConfig.forMethod(method.cliName(), b.weight(), b.activation());
             Pipeline.Calibration c = Pipeline.calibrate(loaded, calibrationImages, calibrationSize, cfg, b.mixed(), null,
                     MixedPrecisionCalibration.MsaNorm.SCORES, progresses());
-            return new Vitq(loaded, c.plan(), c.seconds(), progress);
+            return new Vitq(c.model(), c.plan(), c.seconds(), progress);
         });
     }
 

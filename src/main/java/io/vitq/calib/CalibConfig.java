@@ -28,7 +28,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean patchEmbedPerChannel, boolean twinSoftmax, TwinSoftmaxQuantizer.Mode softmaxMode,
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
-                          boolean perChannelWeights, boolean reparamNorms,
+                          boolean perChannelWeights, boolean reparamNorms, boolean gptq,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs) {
 
     /**
@@ -85,6 +85,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (candidates < 1) throw new IllegalArgumentException("--candidates must be at least 1, got " + candidates);
         if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
         if (reparamNorms && vt != null) throw new IllegalArgumentException(REPARAM_VT);
+        if (gptq && vt != null) throw new IllegalArgumentException(GPTQ_VT);
+        if (gptq && sequential) throw new IllegalArgumentException(GPTQ_SEQUENTIAL);
         opBits = opBits == null ? java.util.List.of() : java.util.List.copyOf(opBits);
         fixedInputs = fixedInputs == null ? Map.of() : Map.copyOf(fixedInputs);
     }
@@ -95,7 +97,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null);
     }
 
     /**
@@ -105,7 +107,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null);
     }
 
     /**
@@ -116,7 +118,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null);
     }
 
     /** The method by its command-line name. */
@@ -137,7 +139,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms; Map<String, io.vitq.quant.OperandQuant> fixedInputs;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq; Map<String, io.vitq.quant.OperandQuant> fixedInputs;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -145,13 +147,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             patchEmbedPerChannel = c.patchEmbedPerChannel; twinSoftmax = c.twinSoftmax; softmaxMode = c.softmaxMode;
             softmaxSplits = c.softmaxSplits; twinGelu = c.twinGelu; geluPowerOfTwo = c.geluPowerOfTwo;
             geluMaxShift = c.geluMaxShift; trueLabels = c.trueLabels; opBits = c.opBits; vt = c.vt; sequential = c.sequential;
-            perChannelWeights = c.perChannelWeights; reparamNorms = c.reparamNorms; fixedInputs = c.fixedInputs;
+            perChannelWeights = c.perChannelWeights; reparamNorms = c.reparamNorms; gptq = c.gptq; fixedInputs = c.fixedInputs;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, fixedInputs);
+                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, fixedInputs);
         }
     }
 
@@ -243,6 +245,16 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public CalibConfig withReparamNorms(boolean reparam) { return with(c -> c.reparamNorms = reparam); }
 
+    private static final String GPTQ_VT = "GPTQ rounding: VT-PTQ's bias correction assumes the round-to-nearest weights "
+            + "it searched with; GPTQ is for basePTQ and ptq4vit";
+    private static final String GPTQ_SEQUENTIAL = "GPTQ rounding runs after the parallel searches; calibrate in parallel";
+
+    /**
+     * GPTQ weight rounding ({@link Gptq}) on the searched scales, instead of rounding to nearest: the
+     * calibration then returns the rounded weights beside the plan.
+     */
+    public CalibConfig withGptq(boolean on) { return with(c -> c.gptq = on); }
+
     /**
      * Input quantizers that the searches keep as given instead of searching (op id → quantizer):
      * the folded inputs' per-tensor quantizers. Not part of the settings ({@link #options()}): they
@@ -262,10 +274,15 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + ", softmaxSplits=" + softmaxSplits + ", twinGelu=" + twinGelu + ", geluPowerOfTwo=" + geluPowerOfTwo
                 + ", geluMaxShift=" + geluMaxShift + ", trueLabels=" + trueLabels + ", opBits=" + opBits + ", vt=" + vt
                 + ", sequential=" + sequential + (perChannelWeights ? ", perChannelWeights=true" : "")
-                + (reparamNorms ? ", reparamNorms=true" : "") + "]";
+                + (reparamNorms ? ", reparamNorms=true" : "") + (gptq ? ", gptq=true" : "") + "]";
     }
 
     /** VT-PTQ: one scale per tensor for every operand, iterations while the objective improves. */
+    /** Plan option naming how the weights were rounded, when not to nearest. */
+    public static final String WEIGHT_ROUNDING = "weight_rounding";
+    /** Its value for GPTQ: the plan alone does not give the weights. */
+    public static final String GPTQ_ROUNDING = "gptq (damp 0.01, blocks of 128; the quantized model file holds the weights)";
+
     public boolean isVt() { return vt != null; }
 
     /** Whether the search needs output gradients (only the Hessian metric does). */
@@ -284,6 +301,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         m.put("patch_embed_weight", patchEmbedPerChannel || perChannelWeights ? "per-output-channel" : "per-tensor");
         if (perChannelWeights) m.put("linear_weights", "per-output-channel");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
+        if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
         m.put("twin_gelu", twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
         if (vt != null) {

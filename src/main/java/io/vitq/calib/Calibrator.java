@@ -36,13 +36,21 @@ public final class Calibrator {
 
     /**
      * Wall time of the phases, in seconds: the float forward + backward, and the interval searches;
-     * {@code biasCorrection} (VT-PTQ) is part of {@code linearSearch}.
+     * {@code biasCorrection} (VT-PTQ) and {@code gptq} (GPTQ's Hessians and rounding) are parts of
+     * {@code linearSearch}.
      */
-    public record Timing(double forwardBackward, double linearSearch, double matmulSearch, double biasCorrection, double total) {
+    public record Timing(double forwardBackward, double linearSearch, double matmulSearch, double biasCorrection, double gptq,
+                         double total) {
         public double search() { return linearSearch + matmulSearch; }
     }
 
-    public record Result(QuantPlan plan, Timing timing) {}
+    /**
+     * @param roundedWeights with GPTQ ({@link CalibConfig#gptq()}): each Linear's rounded weight
+     *                       {@code [out, in]} by op id, which the plan's scales quantize exactly; empty otherwise
+     */
+    public record Result(QuantPlan plan, Timing timing, Map<String, float[]> roundedWeights) {
+        public Result(QuantPlan plan, Timing timing) { this(plan, timing, Map.of()); }
+    }
 
     /**
      * @param images      calibration images {@code [N, 3, S, S]}, preprocessed as for evaluation
@@ -91,12 +99,15 @@ public final class Calibrator {
                 cfg.metric().cliName(), calibration + " (" + samples + " images)", Instant.now().toString(),
                 "vitq 0.1.0", cfg.options());
         Timing timing = new Timing((total - searchNanos[0] - searchNanos[1]) / 1e9, searchNanos[0] / 1e9,
-                searchNanos[1] / 1e9, searchNanos[2] / 1e9, total / 1e9);
-        return new Result(new QuantPlan(info, ops, folds), timing);
+                searchNanos[1] / 1e9, searchNanos[2] / 1e9, searchNanos[3] / 1e9, total / 1e9);
+        return new Result(new QuantPlan(info, ops, folds), timing, run.roundedWeights());
     }
 
-    /** Every op's search results (by its weight bits, in the order of the configs tried) and the search time. */
-    record Searches(Map<String, Map<Integer, OpQuant>> results, long[] nanos) {}
+    /**
+     * Every op's search results (by its weight bits, in the order of the configs tried), the search
+     * times, and GPTQ's weights (by op id) when the config asks for them.
+     */
+    record Searches(Map<String, Map<Integer, OpQuant>> results, long[] nanos, Map<String, float[]> roundedWeights) {}
 
     /**
      * The recording pass: one float forward and backward; each op's tensors go to its searches as
@@ -111,7 +122,8 @@ public final class Calibrator {
         int samples = images.dim(0);
         int total = forwardOrder(model).size();
         Map<String, Map<Integer, OpQuant>> found = new HashMap<>();
-        long[] searchNanos = new long[3];
+        Map<String, float[]> rounded = new HashMap<>();
+        long[] searchNanos = new long[4];
         BackwardSink sink = new BackwardSink() {
             @Override
             public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
@@ -121,6 +133,8 @@ public final class Calibrator {
                     LinearSearch search = new LinearSearch(op, x, out, gradOut, rows, samples, c);
                     r.put(c.weightBits(), search.run());
                     searchNanos[2] += search.biasCorrectionNanos();
+                    searchNanos[3] += search.gptqNanos();
+                    if (search.roundedWeight() != null) rounded.put(op.id(), search.roundedWeight());
                 }
                 found.put(op.id(), r);
                 searchNanos[0] += System.nanoTime() - s;
@@ -145,7 +159,7 @@ public final class Calibrator {
         };
         int[] targets = cfg.trueLabels() ? labels : null;
         Backward.run(model, images, targets, sink);
-        return new Searches(found, searchNanos);
+        return new Searches(found, searchNanos, rounded);
     }
 
     /**

@@ -58,6 +58,9 @@ final class LinearSearch {
     /** Time spent in bias correction, for the calibration's per-phase report. */
     private long biasCorrectionNanos;
     private int roundsRun;
+    /** With GPTQ: the rounded weight after {@link #run()}; else null. */
+    private float[] roundedWeight;
+    private long gptqNanos;
 
     /**
      * VT-PTQ stops when an iteration improves the objective (a sum of per-sample correlations near
@@ -183,6 +186,11 @@ final class LinearSearch {
             case FIXED -> fixedInput;
         };
         float[] corrected = biasCorrection ? bias : null;
+        if (cfg.gptq()) {
+            long t0 = System.nanoTime();
+            roundedWeight = Gptq.round(id, op.weight(), out, in, Gptq.hessian(x, rows, in), w);
+            gptqNanos = System.nanoTime() - t0;
+        }
         return new LinearQuant(w, input, corrected, Map.of("rounds", Integer.toString(roundsRun)));
     }
 
@@ -252,6 +260,12 @@ final class LinearSearch {
         for (int c = 0; c < out; c++) bias[c] = (float) (bias[c] - sum[c] / rows);
         biasCorrectionNanos += System.nanoTime() - t0;
     }
+
+    /** GPTQ's weight {@code [out, in]} (on the grid of the returned quantizer), or null without GPTQ. */
+    float[] roundedWeight() { return roundedWeight; }
+
+    /** Nanoseconds spent in GPTQ during {@link #run()}. */
+    long gptqNanos() { return gptqNanos; }
 
     /** Nanoseconds spent in bias correction during {@link #run()}. */
     long biasCorrectionNanos() { return biasCorrectionNanos; }

@@ -43,7 +43,7 @@ final class SequentialCalibration implements Executor {
     private final PlanInfo info;
     private final Map<String, Map<Integer, OpQuant>> found = new LinkedHashMap<>();
     /** Search time of Linear ops, of matmuls, and bias correction (part of the first). */
-    private final long[] nanos = new long[3];
+    private final long[] nanos = new long[4];
 
     private SequentialCalibration(Model model, CalibConfig cfg, int samples, Map<String, Tensor> gradients,
                                   Calibrator.Progress progress) {
@@ -67,7 +67,7 @@ final class SequentialCalibration implements Executor {
         }
         SequentialCalibration run = new SequentialCalibration(model, cfg, images.dim(0), gradients, progress);
         model.forward(images, run);
-        return new Calibrator.Searches(run.found, run.nanos);
+        return new Calibrator.Searches(run.found, run.nanos, Map.of());
     }
 
     private float[] gradient(String id) {

@@ -81,6 +81,12 @@ public final class CalibOptions {
                     + "one scale and zero point per tensor remain (docs/LOWBIT.md).")
     boolean reparamNorms;
 
+    @Option(names = "--gptq",
+            description = "basePTQ, ptq4vit: round the weights with GPTQ (closed-form error feedback over the calibration inputs) on "
+                    + "the searched scales instead of to nearest. The rounded weights are in the quantized model file (-o); "
+                    + "a --plan file holds the scales only (docs/LOWBIT.md).")
+    boolean gptq;
+
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
 
@@ -122,6 +128,7 @@ public final class CalibOptions {
         };
         if (qkvPerMatrix) label += " (qkv per matrix)";
         if (reparamNorms) label += " (reparameterised norms)";
+        if (gptq) label += " (GPTQ)";
         return perChannelWeights ? label + " (per-channel weights)" : label;
     }
 
@@ -174,6 +181,13 @@ public final class CalibOptions {
                 throw new Main.UserException("--reparam-norms: VT-PTQ's search keeps one input scale per tensor and its own "
                         + "objective; the option is for basePTQ and ptq4vit");
             c = c.withReparamNorms(true);
+        }
+        if (gptq) {
+            if (c.isVt())
+                throw new Main.UserException("--gptq: VT-PTQ's bias correction is computed for the round-to-nearest weights it "
+                        + "searched with; the option is for basePTQ and ptq4vit");
+            if (c.sequential()) throw new Main.UserException("--gptq rounds after the parallel searches; drop --sequential");
+            c = c.withGptq(true);
         }
         if (c.isVt()) {
             CalibConfig.VtOptions v = c.vt();

@@ -76,10 +76,12 @@ final class QuantizeCommand implements Callable<Integer> {
         System.out.println(r.plan().summary());
         if (planFile != null) {
             QuantPlanJson.write(r.plan(), planFile);
-            System.out.println("plan written to " + planFile);
+            System.out.println("plan written to " + planFile + (cfg.gptq()
+                    ? " (scales only: the GPTQ-rounded weights are in the quantized model file" + (output == null ? "; add -o FILE)" : ")")
+                    : ""));
         }
         if (output != null) {
-            QuantizedOutput.write(output, l, r.plan());
+            QuantizedOutput.write(output, r.model(), r.plan());
             System.out.println("quantized model written to " + output);
         }
         return 0;
@@ -132,11 +134,12 @@ final class QuantizeCommand implements Callable<Integer> {
         double load = c.imageSeconds();
         Calibrator.Timing t = c.timing();
         System.out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, %sfloat forward+backward %.1f s, "
-                        + "search %.1f s: linear %.1f s%s, matmul %.1f s)%n",
+                        + "search %.1f s: linear %.1f s%s%s, matmul %.1f s)%n",
                 c.seconds(), load, c.reparamSeconds() > 0
                         ? String.format(Locale.ROOT, "LayerNorm reparameterisation %.1f s, ", c.reparamSeconds()) : "",
                 t.forwardBackward(), t.search(), t.linearSearch(),
                 cfg.isVt() ? String.format(Locale.ROOT, " of which bias correction %.1f s", t.biasCorrection()) : "",
+                cfg.gptq() ? String.format(Locale.ROOT, " of which GPTQ %.1f s", t.gptq()) : "",
                 t.matmulSearch());
         return c;
     }

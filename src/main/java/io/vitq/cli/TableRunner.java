@@ -74,7 +74,7 @@ final class TableRunner {
             io.vitq.eval.Pipeline.Calibration c = QuantizeCommand.calibrate(l, calib, cfg, mixed, null);
             calibSeconds = c.timing().total() + c.reparamSeconds();
             plan = c.plan();
-            r = EvalCommand.evaluate(l, plan, false, data, limit, batch);
+            r = EvalCommand.evaluate(c.model(), plan, false, data, limit, batch);
         }
         CellStore.Cell cell = new CellStore.Cell(model, setting, bits, r.top1(), r.top5(), r.images(), calibSeconds,
                 plan == null ? "float" : plan.info().options().toString(), sizeMb(l.model(), plan), settings);

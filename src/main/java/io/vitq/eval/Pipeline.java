@@ -96,10 +96,12 @@ public final class Pipeline {
      * @param unitErrorSeconds       mixed precision: unit errors and the allocation; 0 otherwise
      * @param reparamSeconds         the LayerNorm reparameterisation's forward pass, per-channel ranges and
      *                               folding; 0 without it (the plan then has folds: {@code io.Reparameterization})
+     * @param model                  the float model to run and store with the plan: the calibrated one, with the
+     *                               plan's folds applied and GPTQ's weights when the config asks for them
      */
     public record Calibration(QuantPlan plan, Calibrator.Timing timing, double imageSeconds, int images,
                               List<String> mixedPrecisionReport, double nuclearNormSeconds, double unitErrorSeconds,
-                              double reparamSeconds) {
+                              double reparamSeconds, ModelLoader.Loaded model) {
         public Calibration {
             mixedPrecisionReport = List.copyOf(mixedPrecisionReport);
         }
@@ -144,19 +146,24 @@ public final class Pipeline {
                 double reparam = (System.nanoTime() - t1) / 1e9;
                 Calibrator.Result r = Calibrator.calibrateFolded(folded.model(), set.images(), labels, cfg, calib.toString(),
                         (id, done, total) -> bar.update(done), folds);
-                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0, reparam);
+                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0, reparam, withRounded(folded, r));
             }
             if (mixed == null) {
                 Calibrator.Result r = Calibrator.calibrate(model, set.images(), labels, cfg, calib.toString(),
                         (id, done, total) -> bar.update(done));
-                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0, 0);
+                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0, 0, withRounded(l, r));
             }
             MixedPrecisionCalibration.Result m = MixedPrecisionCalibration.calibrate(model, set.images(), labels, cfg, mixed,
                     sizeMb, msaNorm, calib.toString(), (id, done, total) -> bar.update(done));
             QuantPlan plan = withNuclearNorms(m.plan(), m.allocation());
             return new Calibration(plan, m.timing(), load, set.size(), m.allocation().report(), m.nuclearNorms(), m.unitErrors(),
-                    0);
+                    0, l);
         }
+    }
+
+    private static ModelLoader.Loaded withRounded(ModelLoader.Loaded l, Calibrator.Result r) {
+        return io.vitq.io.Reparameterization.withLinearWeights(l, r.roundedWeights(),
+                r.roundedWeights().size() + " Linear weights rounded by GPTQ");
     }
 
     /** The plan with each unit's nuclear norm added to its options, in the units' order. */

@@ -72,6 +72,33 @@ public final class Reparameterization {
                 i.metric(), i.calibration(), i.created(), i.vitqVersion(), options));
     }
 
+    /**
+     * {@code l} with Linear weights replaced ({@code op id → [out, in]}, e.g. GPTQ's rounded ones),
+     * its folds kept. Such a model is not reproducible from the plan: it is stored in a quantized
+     * model file.
+     */
+    public static ModelLoader.Loaded withLinearWeights(ModelLoader.Loaded l, Map<String, float[]> weights, String note) {
+        if (weights.isEmpty()) return l;
+        Weights w = l.weights();
+        Map<String, Tensor> t = new LinkedHashMap<>(w.asMap());
+        for (Linear lin : l.model().linears()) {
+            float[] v = weights.get(lin.id());
+            if (v == null) continue;
+            String name = lin.id() + ".weight";
+            if (!w.has(name))
+                throw new IllegalArgumentException(lin.id() + ": the checkpoint has no tensor '" + name + "' to replace");
+            if (v.length != lin.out() * lin.in())
+                throw new IllegalArgumentException(lin.id() + ": " + v.length + " weights for [" + lin.out() + ", " + lin.in() + "]");
+            t.put(name, new Tensor(v, w.shape(name)));
+        }
+        Map<String, String> origins = new HashMap<>();
+        for (String name : w.names()) if (!w.origin(name).equals(name)) origins.put(name, w.origin(name));
+        Weights nw = new Weights(w.source(), t, origins);
+        List<String> notes = new java.util.ArrayList<>(l.notes());
+        notes.add(note);
+        return new ModelLoader.Loaded(l.model().spec().build(nw), l.checkpoint(), l.files(), nw, notes, null, l.folds());
+    }
+
     /** The weights with every fold applied (the others shared, not copied). */
     static Weights fold(Model model, Weights w, List<NormFold> folds) {
         Map<String, NormLinear> pairs = new HashMap<>();

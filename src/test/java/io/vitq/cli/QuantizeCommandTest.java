@@ -141,6 +141,52 @@ class QuantizeCommandTest {
                 tmp.resolve("x.json").toString()), 1, "--reparam-norms", "basePTQ and ptq4vit");
     }
 
+    /**
+     * {@code --gptq}: the rounded weights live in the quantized file (its codes differ from rounding
+     * to nearest), the file's integers equal its code products, and the scales-only plan is refused
+     * on the float checkpoint.
+     */
+    @Test
+    void gptqWeightsAreInTheQuantizedFile(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("g.safetensors"), plan = tmp.resolve("g.json");
+        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
+                "--rounds", "1", "--bits", "w4a8", "--per-channel-weights", "--gptq", "-o", q.toString(), "--plan", plan.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("of which GPTQ") && r.out().contains("scales only"), r.out());
+        QuantPlan p = QuantPlanJson.read(plan);
+        assertTrue(p.info().options().get(CalibConfig.WEIGHT_ROUNDING).startsWith("gptq"), p.info().options().toString());
+
+        // the file's weights are on the plan's grid but are not the nearest codes of the float weights
+        ModelLoader.Loaded fp = ModelLoader.load(MODEL, null), file = QuantizedModelFile.load(q);
+        io.vitq.model.Linear before = fp.model().linears().get(5), after = file.model().linears().get(5);
+        io.vitq.quant.UniformOperand w = file.plan().linear(before.id()).weight();
+        io.vitq.quant.UniformQuantizer uq = new io.vitq.quant.UniformQuantizer(4);
+        int differ = 0;
+        for (int j = 0; j < before.out(); j++)
+            for (int c = 0; c < before.in(); c++) {
+                float s = w.scales()[j];
+                if (uq.code(after.weight()[j * before.in() + c], s) != uq.code(before.weight()[j * before.in() + c], s)) differ++;
+            }
+        assertTrue(differ > before.out() * before.in() / 20, before.id() + ": " + differ + " codes moved by GPTQ");
+
+        Path i = tmp.resolve("i.csv"), c = tmp.resolve("c.csv");
+        for (String[] args : new String[][] {
+                {"eval", "--model", q.toString(), "--integer", "--predictions", i.toString()},
+                {"eval", "--model", q.toString(), "--products", "codes", "--predictions", c.toString()}}) {
+            String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+                    java.util.stream.Stream.of("--data", VAL, "--limit", "8", "--batch", "4")).toArray(String[]::new);
+            CliTest.Run e = run(all);
+            assertEquals(0, e.exit(), e.err());
+        }
+        assertEquals(Files.readString(c), Files.readString(i), "integers = code products");
+        assertUserError(run("eval", "--model", MODEL, "--plan", plan.toString(), "--data", VAL, "--limit", "2"), 1,
+                "--plan", "GPTQ", "quantized model file");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--gptq", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--gptq", "basePTQ and ptq4vit");
+        assertUserError(run("quantize", "--model", MODEL, "--gptq", "--sequential", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--gptq", "--sequential");
+    }
+
     @Test
     void savedFileGivesTheSameLogitsAsRightAfterCalibration(@TempDir Path tmp) throws Exception {
         ModelLoader.Loaded fp = ModelLoader.load(MODEL, null);
