@@ -59,7 +59,12 @@ public final class Vitq {
         /** PTQ4ViT: Hessian-guided search, twin uniform quantizers for softmax and GELU outputs. */
         PTQ4VIT("ptq4vit"),
         /** Ranking-aware PTQ (Liu et al.): Pearson objective, ranking loss, bias correction; mixed precision with "mp6"/"mp8". */
-        VT_PTQ("vtptq");
+        VT_PTQ("vtptq"),
+        /**
+         * vitq's low-bit recipe: PTQ4ViT with per-channel weights, RepQ-ViT's reparameterised
+         * post-LayerNorm inputs and GPTQ rounding (docs/LOWBIT.md).
+         */
+        VITQ("vitq");
 
         private final String cliName;
 

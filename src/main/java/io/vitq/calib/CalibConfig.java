@@ -12,7 +12,7 @@ import java.util.Map;
  * rounds), granularities and the twin quantizers. {@link #basePtq} and {@link #ptq4vit} give the
  * reference settings; the {@code with*} methods are the ablation switches.
  *
- * @param method               "basePTQ" or "ptq4vit" (the plan's method name)
+ * @param method               "basePTQ", "ptq4vit", "vtptq" or "vitq" (the plan's method name)
  * @param patchEmbedPerChannel patch-embedding weight per output channel (PTQ4ViT) or per tensor (BasePTQ)
  * @param twinSoftmax          matmul2's probabilities through the twin-uniform quantizer (else signed per head)
  * @param twinGelu             fc2's input through the twin-uniform GELU quantizer (else signed per tensor)
@@ -121,13 +121,26 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null);
     }
 
+    /**
+     * vitq's low-bit recipe (docs/LOWBIT.md): PTQ4ViT's search and twin quantizers with per-channel
+     * weights, RepQ-ViT's reparameterised post-LayerNorm inputs and GPTQ rounding with the
+     * dampening cross-validated on the calibration images.
+     */
+    public static CalibConfig vitq(int w, int a) {
+        CalibConfig p = ptq4vit(w, a);
+        return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
+                p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
+                false, true, true, true, null);
+    }
+
     /** The method by its command-line name. */
     public static CalibConfig forMethod(String method, int w, int a) {
         return switch (method.toLowerCase(Locale.ROOT)) {
             case "baseptq" -> basePtq(w, a);
             case "ptq4vit" -> ptq4vit(w, a);
             case "vtptq" -> vtptq(w, a);
-            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ, ptq4vit or vtptq)");
+            case "vitq" -> vitq(w, a);
+            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ, ptq4vit, vtptq or vitq)");
         };
     }
 

@@ -11,8 +11,9 @@ import io.vitq.tensor.Parallel;
  * calibration inputs X greedily, column by column, each column's rounding error spread over the
  * columns not yet rounded through the inverse Hessian {@code H = 2 X^T X / n}, in closed form.
  * <ul>
- *   <li>Dampening: {@code H += 0.01 mean(diag H) I}; a column no input reaches ({@code H_cc = 0})
- *       gets {@code H_cc = 1} and its weights are rounded as they are.</li>
+ *   <li>A column no input reaches ({@code H_cc = 0}) gets {@code H_cc = 1}; its weights are rounded
+ *       to nearest (the reference sets them to zero, which other images would notice) [vitq].</li>
+ *   <li>Dampening: {@code H += 0.01 mean(diag H) I}, the mean taken after the dead columns' 1s.</li>
  *   <li>{@code U}: the upper Cholesky factor of {@code H^-1}; rounding column c changes the later
  *       columns by {@code -(w_c - q_c) / U_cc * U_c,k}.</li>
  *   <li>Lazy blocks of {@link #BLOCK} columns: inside a block the updates are applied column by
@@ -54,6 +55,11 @@ final class Gptq {
      * @param h the Hessian from {@link #hessian} (not modified)
      */
     static float[] round(String opId, float[] w, int out, int in, double[] h, UniformOperand quant) {
+        return round(opId, w, out, in, h, quant, DAMP);
+    }
+
+    /** {@link #round} with dampening {@code damp * mean(diag H)}. */
+    static float[] round(String opId, float[] w, int out, int in, double[] h, UniformOperand quant, double dampening) {
         UniformQuantizer q = new UniformQuantizer(quant.bits());
         float[] scales = quant.scales();
         Granularity g = quant.granularity();
@@ -64,18 +70,11 @@ final class Gptq {
         // W transposed, wt[c][j]: a column of W is contiguous
         double[][] wt = new double[in][out];
         for (int j = 0; j < out; j++) for (int c = 0; c < in; c++) wt[c][j] = w[j * in + c];
+        // a dead column (no input reaches it) has a zero row and column in H: make its diagonal 1
+        for (int c = 0; c < in; c++) if (hd[c * in + c] == 0) hd[c * in + c] = 1;
         double mean = 0;
         for (int c = 0; c < in; c++) mean += hd[c * in + c];
-        mean /= in;
-        for (int c = 0; c < in; c++) {
-            if (hd[c * in + c] == 0) {
-                hd[c * in + c] = 1;
-                java.util.Arrays.fill(hd, c * in, c * in + in, 0);
-                for (int k = 0; k < in; k++) hd[k * in + c] = 0;
-                hd[c * in + c] = 1;
-            }
-        }
-        double damp = DAMP * (mean > 0 ? mean : 1);
+        double damp = dampening * mean / in;
         for (int c = 0; c < in; c++) hd[c * in + c] += damp;
         double[] u = upperCholeskyOfInverse(opId, hd, in);
 
@@ -105,6 +104,72 @@ final class Gptq {
             });
         }
         return result;
+    }
+
+    /** Dampenings tried by {@link #crossValidated}; rounding to nearest is the last candidate. */
+    static final double[] DAMPS = {0.01, 0.1, 1.0};
+
+    /** What {@link #crossValidated} chose: the dampening (NaN: rounding to nearest) and the weight (null then). */
+    record Choice(double damp, float[] weight) {}
+
+    /**
+     * GPTQ with its dampening chosen on the calibration images themselves [vitq]: the images are split
+     * in two halves; for each dampening in {@link #DAMPS}, GPTQ on one half's Hessian is scored on the
+     * other half (and vice versa), the score being the op's output error
+     * {@code sum (g (W - Q) x)^2} weighted by the output gradients g when given (the Hessian metric's
+     * weighting) or plain; rounding to nearest is scored on both halves. The best candidate is then
+     * run on all images. With 32 images GPTQ's error feedback fits the calibration tokens (its
+     * advantage over rounding to nearest shrinks or reverses on other images, deeper layers most), so
+     * the choice includes not using it.
+     *
+     * @param x [rows, in] inputs, rows = samples x tokens
+     * @param g [rows, out] output gradients, or null
+     */
+    static Choice crossValidated(String opId, float[] w, int out, int in, float[] x, float[] g, int rows, int samples,
+                                 UniformOperand quant) {
+        if (samples < 2) return new Choice(DAMP, round(opId, w, out, in, hessian(x, rows, in), quant));
+        int tokens = rows / samples, half = samples / 2;
+        int rowsA = half * tokens, rowsB = rows - rowsA;
+        float[] xa = java.util.Arrays.copyOfRange(x, 0, rowsA * in), xb = java.util.Arrays.copyOfRange(x, rowsA * in, rows * in);
+        float[] ga = g == null ? null : java.util.Arrays.copyOfRange(g, 0, rowsA * out);
+        float[] gb = g == null ? null : java.util.Arrays.copyOfRange(g, rowsA * out, rows * out);
+        double[] ha = hessian(xa, rowsA, in), hb = hessian(xb, rowsB, in);
+        float[] rtn = new float[out * in];
+        UniformQuantizer uq = new UniformQuantizer(quant.bits());
+        float[] scales = quant.scales();
+        for (int j = 0; j < out; j++) {
+            float s = scales[quant.granularity().scaleIndexOfRow(j, out, scales.length)];
+            for (int c = 0; c < in; c++) rtn[j * in + c] = uq.fakeQuant(w[j * in + c], s);
+        }
+        double best = error(w, rtn, out, in, xa, ga, rowsA) + error(w, rtn, out, in, xb, gb, rowsB);
+        double bestDamp = Double.NaN;
+        for (double d : DAMPS) {
+            double e = error(w, round(opId, w, out, in, ha, quant, d), out, in, xb, gb, rowsB)
+                    + error(w, round(opId, w, out, in, hb, quant, d), out, in, xa, ga, rowsA);
+            if (e < best) {
+                best = e;
+                bestDamp = d;
+            }
+        }
+        if (Double.isNaN(bestDamp)) return new Choice(Double.NaN, null);
+        double[] h = new double[in * in];
+        for (int i = 0; i < h.length; i++) h[i] = (ha[i] * rowsA + hb[i] * rowsB) / rows;
+        return new Choice(bestDamp, round(opId, w, out, in, h, quant, bestDamp));
+    }
+
+    /** {@code sum_r sum_j (g_rj ((W - Q) x_r)_j)^2} (g = 1 when null), the product by the GEMM kernel. */
+    static double error(float[] w, float[] q, int out, int in, float[] x, float[] g, int rows) {
+        float[] d = new float[out * in];
+        for (int i = 0; i < d.length; i++) d[i] = w[i] - q[i];
+        io.vitq.tensor.PackedB p = io.vitq.tensor.PackedB.packTransposed(d, 0, in, out, in);
+        float[] o = new float[rows * out];
+        io.vitq.tensor.Gemm.gemm(x, 0, in, rows, p, o, 0, out, null, io.vitq.tensor.Activation.NONE, false, true);
+        double sum = 0;
+        for (int i = 0; i < o.length; i++) {
+            double v = g == null ? o[i] : (double) o[i] * g[i];
+            sum += v * v;
+        }
+        return sum;
     }
 
     private static void axpy(double a, double[] x, double[] y) {

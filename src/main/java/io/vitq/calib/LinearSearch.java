@@ -61,6 +61,7 @@ final class LinearSearch {
     /** With GPTQ: the rounded weight after {@link #run()}; else null. */
     private float[] roundedWeight;
     private long gptqNanos;
+    private double gptqDamp = Double.NaN;
 
     /**
      * VT-PTQ stops when an iteration improves the objective (a sum of per-sample correlations near
@@ -188,10 +189,16 @@ final class LinearSearch {
         float[] corrected = biasCorrection ? bias : null;
         if (cfg.gptq()) {
             long t0 = System.nanoTime();
-            roundedWeight = Gptq.round(id, op.weight(), out, in, Gptq.hessian(x, rows, in), w);
+            Gptq.Choice c = Gptq.crossValidated(id, op.weight(), out, in, x, cfg.metric() == Metric.HESSIAN ? g : null,
+                    rows, samples, w);
+            roundedWeight = c.weight();
+            gptqDamp = c.damp();
             gptqNanos = System.nanoTime() - t0;
         }
-        return new LinearQuant(w, input, corrected, Map.of("rounds", Integer.toString(roundsRun)));
+        Map<String, String> info = new java.util.LinkedHashMap<>();
+        info.put("rounds", Integer.toString(roundsRun));
+        if (cfg.gptq()) info.put("gptq_damp", Double.isNaN(gptqDamp) ? "none: round to nearest" : Double.toString(gptqDamp));
+        return new LinearQuant(w, input, corrected, info);
     }
 
     /** Weight scales: candidate i for every group at once, each group's own argmax. */

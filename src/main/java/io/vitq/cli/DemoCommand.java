@@ -35,7 +35,7 @@ final class DemoCommand implements Callable<Integer> {
                     + "-3, ... when that exists.")
     Path output;
 
-    @Option(names = "--method", paramLabel = "basePTQ|ptq4vit|vtptq", defaultValue = "ptq4vit",
+    @Option(names = "--method", paramLabel = "basePTQ|ptq4vit|vtptq|vitq", defaultValue = "ptq4vit",
             description = "Calibration method (default ${DEFAULT-VALUE}).")
     String method;
 

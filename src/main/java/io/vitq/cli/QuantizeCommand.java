@@ -21,7 +21,7 @@ final class QuantizeCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
     @Mixin CalibOptions calibOptions;
 
-    @Option(names = "--method", paramLabel = "basePTQ|ptq4vit|vtptq", defaultValue = "ptq4vit",
+    @Option(names = "--method", paramLabel = "basePTQ|ptq4vit|vtptq|vitq", defaultValue = "ptq4vit",
             description = "Calibration method (default ${DEFAULT-VALUE}).")
     String method;
 

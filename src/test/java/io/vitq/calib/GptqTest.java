@@ -91,6 +91,58 @@ class GptqTest {
         assertTrue(optimal >= layers * out / 3, "GPTQ finds the optimum often: " + optimal);
     }
 
+    /**
+     * The dampening is the candidate (GPTQ at 0.01, 0.1, 1, or rounding to nearest) of least
+     * gradient-weighted output error across the two halves of the images, each scored here in a
+     * loop of its own; with many tokens per input dimension GPTQ wins, with few it may not.
+     */
+    @Test
+    void crossValidatedDampeningIsTheBestHeldOutCandidate() {
+        SplittableRandom r = new SplittableRandom(21);
+        for (int tokens : new int[] {60, 4}) {
+            int samples = 8, rows = samples * tokens, in = 40, out = 6, half = rows / 2;
+            float[] x = correlatedInputs(r, rows, in);
+            float[] g = new float[rows * out];
+            for (int i = 0; i < g.length; i++) g[i] = (float) r.nextGaussian();
+            float[] w = new float[out * in];
+            for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+            UniformOperand op = UniformOperand.perTensor(3, 0.6f);
+            float[] xa = java.util.Arrays.copyOfRange(x, 0, half * in), xb = java.util.Arrays.copyOfRange(x, half * in, rows * in);
+            float[] ga = java.util.Arrays.copyOfRange(g, 0, half * out), gb = java.util.Arrays.copyOfRange(g, half * out, rows * out);
+            double[] ha = Gptq.hessian(xa, half, in), hb = Gptq.hessian(xb, half, in);
+            UniformQuantizer uq = new UniformQuantizer(3);
+            float[] rtn = new float[w.length];
+            for (int i = 0; i < w.length; i++) rtn[i] = uq.fakeQuant(w[i], 0.6f);
+            double best = heldOut(w, rtn, xa, ga, half, in, out) + heldOut(w, rtn, xb, gb, half, in, out);
+            double bestDamp = Double.NaN;
+            for (double d : new double[] {0.01, 0.1, 1.0}) {
+                double e = heldOut(w, Gptq.round("op", w, out, in, ha, op, d), xb, gb, half, in, out)
+                        + heldOut(w, Gptq.round("op", w, out, in, hb, op, d), xa, ga, half, in, out);
+                if (e < best) {
+                    best = e;
+                    bestDamp = d;
+                }
+            }
+            Gptq.Choice c = Gptq.crossValidated("op", w, out, in, x, g, rows, samples, op);
+            System.out.printf("%d tokens per image: dampening %s%n", tokens, Double.isNaN(c.damp()) ? "none (round to nearest)" : c.damp());
+            assertEquals(bestDamp, c.damp(), tokens + " tokens");
+            assertEquals(Double.isNaN(bestDamp), c.weight() == null);
+            if (tokens == 60) assertTrue(!Double.isNaN(c.damp()), "with 240 tokens per half GPTQ beats rounding to nearest");
+        }
+    }
+
+    /** {@code sum (g (W - Q) x)^2} written out. */
+    static double heldOut(float[] w, float[] q, float[] x, float[] g, int rows, int in, int out) {
+        double e = 0;
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < out; j++) {
+                double d = 0;
+                for (int c = 0; c < in; c++) d += ((double) w[j * in + c] - q[j * in + c]) * x[r * in + c];
+                e += Math.pow(d * g[r * out + j], 2);
+            }
+        return e;
+    }
+
     /** Uncorrelated inputs (H diagonal): no error is fed to other columns, GPTQ rounds to nearest. */
     @Test
     void diagonalHessianRoundsToNearest() {

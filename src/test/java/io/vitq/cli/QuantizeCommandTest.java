@@ -142,32 +142,47 @@ class QuantizeCommandTest {
     }
 
     /**
-     * {@code --gptq}: the rounded weights live in the quantized file (its codes differ from rounding
-     * to nearest), the file's integers equal its code products, and the scales-only plan is refused
-     * on the float checkpoint.
+     * {@code --method vitq} (per-channel weights, folds, GPTQ): the rounded weights live in the
+     * quantized file (where GPTQ was chosen, its codes differ from rounding the folded weights to
+     * nearest), the file's integers equal its code products, and the scales-only plan is refused on
+     * the float checkpoint.
      */
     @Test
     void gptqWeightsAreInTheQuantizedFile(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("g.safetensors"), plan = tmp.resolve("g.json");
         CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--bits", "w4a8", "--per-channel-weights", "--gptq", "-o", q.toString(), "--plan", plan.toString());
+                "--rounds", "1", "--bits", "w4a8", "--method", "vitq", "-o", q.toString(), "--plan", plan.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("of which GPTQ") && r.out().contains("scales only"), r.out());
         QuantPlan p = QuantPlanJson.read(plan);
         assertTrue(p.info().options().get(CalibConfig.WEIGHT_ROUNDING).startsWith("gptq"), p.info().options().toString());
+        assertEquals("vitq", p.info().method());
+        assertEquals(24, p.folds().size());
+        assertEquals("per-output-channel", p.info().options().get("linear_weights"));
 
-        // the file's weights are on the plan's grid but are not the nearest codes of the float weights
-        ModelLoader.Loaded fp = ModelLoader.load(MODEL, null), file = QuantizedModelFile.load(q);
-        io.vitq.model.Linear before = fp.model().linears().get(5), after = file.model().linears().get(5);
-        io.vitq.quant.UniformOperand w = file.plan().linear(before.id()).weight();
-        io.vitq.quant.UniformQuantizer uq = new io.vitq.quant.UniformQuantizer(4);
-        int differ = 0;
-        for (int j = 0; j < before.out(); j++)
-            for (int c = 0; c < before.in(); c++) {
-                float s = w.scales()[j];
-                if (uq.code(after.weight()[j * before.in() + c], s) != uq.code(before.weight()[j * before.in() + c], s)) differ++;
+        // ops whose cross-validated choice was GPTQ hold other codes than rounding to nearest gives, the others the same
+        ModelLoader.Loaded fp = io.vitq.io.Reparameterization.apply(ModelLoader.load(MODEL, null), p), file = QuantizedModelFile.load(q);
+        int gptqOps = 0;
+        for (int k = 0; k < fp.model().linears().size(); k++) {
+            io.vitq.model.Linear before = fp.model().linears().get(k), after = file.model().linears().get(k);
+            io.vitq.quant.LinearQuant lq = file.plan().linear(before.id());
+            String damp = lq.info().get("gptq_damp");
+            assertTrue(damp != null, before.id() + ": the plan names GPTQ's choice");
+            io.vitq.quant.UniformOperand w = lq.weight();
+            io.vitq.quant.UniformQuantizer uq = new io.vitq.quant.UniformQuantizer(4);
+            int differ = 0;
+            for (int j = 0; j < before.out(); j++)
+                for (int c = 0; c < before.in(); c++) {
+                    float s = w.scales()[w.granularity().scaleIndexOfRow(j, before.out(), w.scales().length)];
+                    if (uq.code(after.weight()[j * before.in() + c], s) != uq.code(before.weight()[j * before.in() + c], s)) differ++;
+                }
+            if (damp.startsWith("none")) assertEquals(0, differ, before.id() + ": rounded to nearest");
+            else {
+                gptqOps++;
+                assertTrue(differ > before.out() * before.in() / 50, before.id() + ": " + differ + " codes moved by GPTQ");
             }
-        assertTrue(differ > before.out() * before.in() / 20, before.id() + ": " + differ + " codes moved by GPTQ");
+        }
+        assertTrue(gptqOps > 0, "GPTQ chosen for some ops");
 
         Path i = tmp.resolve("i.csv"), c = tmp.resolve("c.csv");
         for (String[] args : new String[][] {
