@@ -123,15 +123,20 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
 
     /**
      * vitq's low-bit recipe (docs/LOWBIT.md): PTQ4ViT's search and twin quantizers with per-channel
-     * weights, RepQ-ViT's reparameterised post-LayerNorm inputs and GPTQ rounding with the
-     * dampening cross-validated on the calibration images.
+     * weights and GPTQ rounding with the dampening cross-validated on the calibration images; below
+     * 8 activation bits also RepQ-ViT's reparameterised post-LayerNorm inputs (at 8 bits one scale
+     * per tensor already resolves those inputs, and the fold's scaled weight columns cost more than
+     * it gains: ViT-Ti W4A8 80.08 % without, 77.69 % with, docs/LOWBIT.md section 2).
      */
     public static CalibConfig vitq(int w, int a) {
         CalibConfig p = ptq4vit(w, a);
         return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
                 p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
-                false, true, true, true, null);
+                false, true, a < FOLD_BELOW_BITS, true, null);
     }
+
+    /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
+    public static final int FOLD_BELOW_BITS = 8;
 
     /** The method by its command-line name. */
     public static CalibConfig forMethod(String method, int w, int a) {
