@@ -61,8 +61,8 @@ public final class Vitq {
         /** Ranking-aware PTQ (Liu et al.): Pearson objective, ranking loss, bias correction; mixed precision with "mp6"/"mp8". */
         VT_PTQ("vtptq"),
         /**
-         * vitq's low-bit recipe: PTQ4ViT with per-channel weights, RepQ-ViT's reparameterised
-         * post-LayerNorm inputs and GPTQ rounding (docs/LOWBIT.md).
+         * vitq's low-bit recipe: PTQ4ViT with per-channel weights and, below 8 activation bits,
+         * RepQ-ViT's reparameterised post-LayerNorm inputs (docs/LOWBIT.md).
          */
         VITQ("vitq");
 

@@ -123,16 +123,17 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
 
     /**
      * vitq's low-bit recipe (docs/LOWBIT.md): PTQ4ViT's search and twin quantizers with per-channel
-     * weights and GPTQ rounding with the dampening cross-validated on the calibration images; below
-     * 8 activation bits also RepQ-ViT's reparameterised post-LayerNorm inputs (at 8 bits one scale
-     * per tensor already resolves those inputs, and the fold's scaled weight columns cost more than
-     * it gains: ViT-Ti W4A8 80.08 % without, 77.69 % with, docs/LOWBIT.md section 2).
+     * weights and, below 8 activation bits, RepQ-ViT's reparameterised post-LayerNorm inputs (at 8
+     * bits one scale per tensor already resolves those inputs, and the fold's scaled weight columns
+     * cost more than it gains: ViT-Ti W4A8 80.08 % without, 77.69 % with). GPTQ is not part of it:
+     * with its dampening cross-validated it moved ViT-Ti and DeiT-Ti by -0.31 to +0.54 points, within
+     * the noise of 1300 images, for a minute more of calibration (docs/LOWBIT.md section 4).
      */
     public static CalibConfig vitq(int w, int a) {
         CalibConfig p = ptq4vit(w, a);
         return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
                 p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
-                false, true, a < FOLD_BELOW_BITS, true, null);
+                false, true, a < FOLD_BELOW_BITS, false, null);
     }
 
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */

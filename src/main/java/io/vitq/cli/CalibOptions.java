@@ -169,9 +169,6 @@ public final class CalibOptions {
         if (labels && c.metric() != Metric.HESSIAN)
             throw new Main.UserException("--labels sets the Hessian metric's gradients; method " + c.method() + " uses the "
                     + c.metric().cliName() + " metric (add --metric hessian)");
-        if (sequential && c.gptq())
-            throw new Main.UserException("--sequential: method " + c.method() + " rounds with GPTQ after the parallel searches; "
-                    + "calibrate it in parallel");
         c = c.withTrueLabels(labels).withSequential(sequential);
         if (perChannelWeights) {
             if (c.isVt())

@@ -146,7 +146,7 @@ class QuantizeCommandTest {
     }
 
     /**
-     * {@code --method vitq} (per-channel weights, folds, GPTQ): the rounded weights live in the
+     * {@code --method vitq --gptq} (per-channel weights, folds, GPTQ): the rounded weights live in the
      * quantized file (where GPTQ was chosen, its codes differ from rounding the folded weights to
      * nearest), the file's integers equal its code products, and the scales-only plan is refused on
      * the float checkpoint.
@@ -155,7 +155,7 @@ class QuantizeCommandTest {
     void gptqWeightsAreInTheQuantizedFile(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("g.safetensors"), plan = tmp.resolve("g.json");
         CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--bits", "w4a6", "--method", "vitq", "-o", q.toString(), "--plan", plan.toString());
+                "--rounds", "1", "--bits", "w4a6", "--method", "vitq", "--gptq", "-o", q.toString(), "--plan", plan.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("of which GPTQ") && r.out().contains("scales only"), r.out());
         QuantPlan p = QuantPlanJson.read(plan);
@@ -163,7 +163,8 @@ class QuantizeCommandTest {
         assertEquals("vitq", p.info().method());
         assertEquals(24, p.folds().size(), "below 8 activation bits vitq folds the post-LayerNorm inputs");
         assertEquals("per-output-channel", p.info().options().get("linear_weights"));
-        assertTrue(CalibConfig.vitq(4, 8).gptq() && !CalibConfig.vitq(4, 8).reparamNorms(), "at 8 bits it does not");
+        assertTrue(!CalibConfig.vitq(4, 8).reparamNorms() && CalibConfig.vitq(4, 6).reparamNorms(), "at 8 bits it does not");
+        assertTrue(!CalibConfig.vitq(4, 4).gptq() && CalibConfig.vitq(4, 4).perChannelWeights(), "GPTQ is an option of vitq");
 
         // ops whose cross-validated choice was GPTQ hold other codes than rounding to nearest gives, the others the same
         ModelLoader.Loaded fp = io.vitq.io.Reparameterization.apply(ModelLoader.load(MODEL, null), p), file = QuantizedModelFile.load(q);
