@@ -296,12 +296,14 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + (reparamNorms ? ", reparamNorms=true" : "") + (gptq ? ", gptq=true" : "") + "]";
     }
 
-    /** VT-PTQ: one scale per tensor for every operand, iterations while the objective improves. */
-    /** Plan option naming how the weights were rounded, when not to nearest. */
+    /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
     public static final String WEIGHT_ROUNDING = "weight_rounding";
-    /** Its value for GPTQ: the plan alone does not give the weights. */
-    public static final String GPTQ_ROUNDING = "gptq (damp 0.01, blocks of 128; the quantized model file holds the weights)";
+    /** Its value when GPTQ rounded some weights: the plan alone does not give them. */
+    public static final String GPTQ_ROUNDING = "gptq (dampening cross-validated, blocks of 128; the quantized model file holds the weights)";
+    /** Its value when the cross-validation chose rounding to nearest for every op: the scales give the weights. */
+    public static final String NEAREST_ROUNDING = "nearest (GPTQ's cross-validation chose it for every op)";
 
+    /** VT-PTQ: one scale per tensor for every operand, iterations while the objective improves. */
     public boolean isVt() { return vt != null; }
 
     /** Whether the search needs output gradients (only the Hessian metric does). */

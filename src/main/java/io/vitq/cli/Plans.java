@@ -16,7 +16,7 @@ final class Plans {
 
     /** The float model {@code plan}'s ops quantize: {@code l} with the plan's LayerNorm folds applied, if any. */
     static io.vitq.io.ModelLoader.Loaded modelFor(io.vitq.io.ModelLoader.Loaded l, QuantPlan plan) {
-        if (!l.quantized() && plan.info().options().containsKey(io.vitq.calib.CalibConfig.WEIGHT_ROUNDING))
+        if (!l.quantized() && io.vitq.calib.CalibConfig.GPTQ_ROUNDING.equals(plan.info().options().get(io.vitq.calib.CalibConfig.WEIGHT_ROUNDING)))
             throw new Main.UserException("--plan: its weights were rounded by GPTQ (" + plan.info().options().get(
                     io.vitq.calib.CalibConfig.WEIGHT_ROUNDING) + "); the plan holds the scales only. Use the quantized model "
                     + "file that 'vitq quantize --gptq -o FILE' writes");

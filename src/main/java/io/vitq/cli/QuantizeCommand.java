@@ -68,6 +68,8 @@ final class QuantizeCommand implements Callable<Integer> {
         if (sizeMb != null && b.mixed() == null) throw new Main.UserException("--size-mb needs --bits mp6 or mp8");
         if (sizeMb != null && !(sizeMb > 0)) throw new Main.UserException("--size-mb must be positive, got " + sizeMb);
         if (output == null && planFile == null) throw new Main.UserException("give -o FILE (quantized model) and/or --plan FILE");
+        if (output == null && cfg.gptq())
+            throw new Main.UserException("--gptq: the rounded weights are kept only in the quantized model file; add -o FILE");
         ModelLoader.Loaded l = modelOptions.load();
         new OutputFiles().output("--output", output).output("--plan", planFile)
                 .input("--model", l.checkpoint()).input("--calib", calibOptions.calibPath()).check();
@@ -77,8 +79,7 @@ final class QuantizeCommand implements Callable<Integer> {
         if (planFile != null) {
             QuantPlanJson.write(r.plan(), planFile);
             System.out.println("plan written to " + planFile + (cfg.gptq()
-                    ? " (scales only: the GPTQ-rounded weights are in the quantized model file" + (output == null ? "; add -o FILE)" : ")")
-                    : ""));
+                    ? " (scales only: the GPTQ-rounded weights are in the quantized model file)" : ""));
         }
         if (output != null) {
             QuantizedOutput.write(output, r.model(), r.plan());

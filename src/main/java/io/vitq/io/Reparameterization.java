@@ -80,11 +80,12 @@ public final class Reparameterization {
     public static ModelLoader.Loaded withLinearWeights(ModelLoader.Loaded l, Map<String, float[]> weights, String note) {
         if (weights.isEmpty()) return l;
         Weights w = l.weights();
+        java.util.function.UnaryOperator<String> file = fileNames(l.model(), w);
         Map<String, Tensor> t = new LinkedHashMap<>(w.asMap());
         for (Linear lin : l.model().linears()) {
             float[] v = weights.get(lin.id());
             if (v == null) continue;
-            String name = lin.id() + ".weight";
+            String name = file.apply(lin.id() + ".weight");
             if (!w.has(name))
                 throw new IllegalArgumentException(lin.id() + ": the checkpoint has no tensor '" + name + "' to replace");
             if (v.length != lin.out() * lin.in())
@@ -99,10 +100,21 @@ public final class Reparameterization {
         return new ModelLoader.Loaded(l.model().spec().build(nw), l.checkpoint(), l.files(), nw, notes, null, l.folds());
     }
 
+    /**
+     * The checkpoint's name of a tensor named by its op id: Swin checkpoints in timm 0.4.12's layout
+     * keep their own names (downsample one stage earlier, {@code head.weight}); the others use the
+     * op ids.
+     */
+    static java.util.function.UnaryOperator<String> fileNames(Model model, Weights w) {
+        return model instanceof io.vitq.model.SwinTransformer ? io.vitq.model.SwinCheckpoint.of(w)::key
+                : java.util.function.UnaryOperator.identity();
+    }
+
     /** The weights with every fold applied (the others shared, not copied). */
     static Weights fold(Model model, Weights w, List<NormFold> folds) {
         Map<String, NormLinear> pairs = new HashMap<>();
         for (NormLinear p : model.normLinears()) pairs.put(p.norm().id(), p);
+        java.util.function.UnaryOperator<String> file = fileNames(model, w);
         Map<String, Tensor> t = new LinkedHashMap<>(w.asMap());
         for (NormFold f : folds) {
             NormLinear p = pairs.get(f.norm());
@@ -112,16 +124,16 @@ public final class Reparameterization {
             Linear lin = p.linear();
             if (lin.bias() == null)
                 throw new IllegalArgumentException(f + ": " + lin.id() + " has no bias to take the fold's shift");
-            for (String name : List.of(f.norm() + ".weight", f.norm() + ".bias", f.linear() + ".weight", f.linear() + ".bias"))
-                if (!w.has(name))
-                    throw new IllegalArgumentException(f + ": the checkpoint has no tensor '" + name
-                            + "' (folds need the op ids as tensor names)");
+            String nw = file.apply(f.norm() + ".weight"), nb = file.apply(f.norm() + ".bias");
+            String lw = file.apply(f.linear() + ".weight"), lb = file.apply(f.linear() + ".bias");
+            for (String name : List.of(nw, nb, lw, lb))
+                if (!w.has(name)) throw new IllegalArgumentException(f + ": the checkpoint has no tensor '" + name + "'");
             float[][] norm = f.foldNorm(p.norm().weight(), p.norm().bias());
             float[][] linear = f.foldLinear(lin.weight(), lin.bias(), lin.out(), lin.in());
-            t.put(f.norm() + ".weight", new Tensor(norm[0], w.shape(f.norm() + ".weight")));
-            t.put(f.norm() + ".bias", new Tensor(norm[1], w.shape(f.norm() + ".bias")));
-            t.put(f.linear() + ".weight", new Tensor(linear[0], w.shape(f.linear() + ".weight")));
-            t.put(f.linear() + ".bias", new Tensor(linear[1], w.shape(f.linear() + ".bias")));
+            t.put(nw, new Tensor(norm[0], w.shape(nw)));
+            t.put(nb, new Tensor(norm[1], w.shape(nb)));
+            t.put(lw, new Tensor(linear[0], w.shape(lw)));
+            t.put(lb, new Tensor(linear[1], w.shape(lb)));
         }
         Map<String, String> origins = new HashMap<>();
         for (String name : w.names()) if (!w.origin(name).equals(name)) origins.put(name, w.origin(name));

@@ -198,8 +198,10 @@ class QuantizeCommandTest {
                 "--plan", "GPTQ", "quantized model file");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--gptq", "--plan",
                 tmp.resolve("x.json").toString()), 1, "--gptq", "basePTQ and ptq4vit");
-        assertUserError(run("quantize", "--model", MODEL, "--gptq", "--sequential", "--plan",
-                tmp.resolve("x.json").toString()), 1, "--gptq", "--sequential");
+        assertUserError(run("quantize", "--model", MODEL, "--gptq", "--sequential", "-o",
+                tmp.resolve("x.safetensors").toString()), 1, "--gptq", "--sequential");
+        assertUserError(run("quantize", "--model", MODEL, "--gptq", "--plan", tmp.resolve("x.json").toString()), 1,
+                "--gptq", "add -o FILE");
     }
 
     @Test

@@ -54,8 +54,11 @@ class ReparameterizationTest {
         return loaded(VisionTransformer.load("vit_tiny_test", TinyModels.VIT_CFG, Preprocessing.timm(32, true), w), w);
     }
 
-    static ModelLoader.Loaded swin() {
-        Weights w = SwinCheckpoint.random(TinyModels.SWIN_CFG, 5, false);
+    static ModelLoader.Loaded swin() { return swin(false); }
+
+    /** @param legacy timm 0.4.12's tensor names (downsample one stage earlier, the head as {@code head.weight}) */
+    static ModelLoader.Loaded swin(boolean legacy) {
+        Weights w = SwinCheckpoint.random(TinyModels.SWIN_CFG, 5, legacy);
         randomNorms(w, 9);
         return loaded(SwinTransformer.load("swin_tiny_test", TinyModels.SWIN_CFG, Preprocessing.timm(32, false), w), w);
     }
@@ -93,7 +96,7 @@ class ReparameterizationTest {
 
     @Test
     void foldedFloatModelComputesTheSameFunction() {
-        for (ModelLoader.Loaded l : List.of(vit(), swin())) {
+        for (ModelLoader.Loaded l : List.of(vit(), swin(), swin(true))) {
             Model m = l.model();
             List<NormFold> folds = randomFolds(m, 8, 3);
             assertTrue(folds.size() >= 4, m.name() + ": folds " + folds.size());
@@ -120,6 +123,22 @@ class ReparameterizationTest {
         assertTrue(Reparameterization.foldable(s).stream().noneMatch(p -> p.linear().id().endsWith("reduction")));
         assertEquals(2 * 4, Reparameterization.foldable(s).size());
         assertEquals(2 * 2, Reparameterization.foldable(vit().model()).size());
+    }
+
+    /** Replaced Linear weights land under the checkpoint's own names, old Swin layout included. */
+    @Test
+    void replacedWeightsReachTheirOps() {
+        for (ModelLoader.Loaded l : List.of(vit(), swin(), swin(true))) {
+            java.util.Map<String, float[]> w = new java.util.HashMap<>();
+            for (io.vitq.model.Linear lin : l.model().linears()) {
+                float[] v = new float[lin.out() * lin.in()];
+                java.util.Arrays.fill(v, lin.id().length() * 0.01f);
+                w.put(lin.id(), v);
+            }
+            ModelLoader.Loaded r = Reparameterization.withLinearWeights(l, w, "test");
+            for (io.vitq.model.Linear lin : r.model().linears())
+                assertArrayEquals(w.get(lin.id()), lin.weight(), l.model().name() + ": " + lin.id());
+        }
     }
 
     /**
