@@ -13,7 +13,9 @@ import io.vitq.tensor.Parallel;
  * <ul>
  *   <li>A column no input reaches ({@code H_cc = 0}) gets {@code H_cc = 1}; its weights are rounded
  *       to nearest (the reference sets them to zero, which other images would notice) [vitq].</li>
- *   <li>Dampening: {@code H += 0.01 mean(diag H) I}, the mean taken after the dead columns' 1s.</li>
+ *   <li>Dampening: {@code H += d mean(diag H) I}, the mean taken after the dead columns' 1s, with the
+ *       reference's d = 0.01 or, as the calibration uses it, d chosen per Linear on held-out
+ *       calibration images ({@link #crossValidated}) [vitq].</li>
  *   <li>{@code U}: the upper Cholesky factor of {@code H^-1}; rounding column c changes the later
  *       columns by {@code -(w_c - q_c) / U_cc * U_c,k}.</li>
  *   <li>Lazy blocks of {@link #BLOCK} columns: inside a block the updates are applied column by
