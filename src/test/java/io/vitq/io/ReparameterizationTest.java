@@ -226,6 +226,32 @@ class ReparameterizationTest {
         assertThrows(IllegalArgumentException.class, () -> Reparameterization.apply(loaded, plan), "a quantized file is folded already");
     }
 
+    /**
+     * Swin with folds (window partition between the LayerNorm and qkv, the patch merging left
+     * unfolded), calibrated by vitq's recipe with GPTQ: integers equal code products, the file
+     * round trip keeps the logits, in timm's and timm 0.4.12's tensor names.
+     */
+    @Test
+    void swinWithFoldsAndGptq() throws Exception {
+        for (boolean legacy : new boolean[] {false, true}) {
+            ModelLoader.Loaded l = swin(legacy);
+            CalibConfig cfg = CalibConfig.vitq(6, 6).withSearch(6, 1).withGptq(true);
+            Tensor calib = TinyModels.randomImages(6, 32, 8);
+            List<NormFold> folds = NormFolds.calibrate(l.model(), calib, cfg, Reparameterization.foldable(l.model()));
+            ModelLoader.Loaded folded = Reparameterization.apply(l, folds);
+            Calibrator.Result r = Calibrator.calibrateFolded(folded.model(), calib, null, cfg, "test", null, folds);
+            ModelLoader.Loaded run = Reparameterization.withLinearWeights(folded, r.roundedWeights(), "test");
+            Model m = run.model();
+            float[] cp = m.forward(IMAGES, new FakeQuantExecutor(r.plan(), m, FakeQuantExecutor.Products.CODES)).data();
+            assertArrayEquals(cp, m.forward(IMAGES, new IntegerExecutor(r.plan(), m)).data(), "legacy " + legacy + ": integers = code products");
+            Path file = tmp.resolve("swin" + legacy + ".safetensors");
+            QuantizedModelFile.write(file, m.spec(), run.weights(), Reparameterization.storedPlan(r.plan()));
+            ModelLoader.Loaded back = QuantizedModelFile.load(file);
+            assertArrayEquals(m.forward(IMAGES, new FakeQuantExecutor(r.plan(), m)).data(),
+                    back.model().forward(IMAGES, new FakeQuantExecutor(back.plan(), back.model())).data(), "legacy " + legacy + ": file");
+        }
+    }
+
     @Test
     void aPlanWhoseFoldedInputDisagreesIsRefused() {
         ModelLoader.Loaded l = vit();
