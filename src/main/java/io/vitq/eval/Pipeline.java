@@ -13,15 +13,12 @@ import io.vitq.data.ImageList;
 import io.vitq.io.ModelLoader;
 import io.vitq.model.Executor;
 import io.vitq.model.Model;
-import io.vitq.quant.PlanInfo;
 import io.vitq.quant.QuantPlan;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * The steps the command line and the Java API ({@code io.vitq.Vitq}) share: calibrating a loaded
@@ -138,20 +135,17 @@ public final class Pipeline {
         String label = "calibrate " + cfg.method() + " " + (mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : cfg.bitsLabel())
                 + (cfg.sequential() ? " sequential" : "");
         try (Progress bar = progress.start(label, Calibrator.forwardOrder(model).size())) {
-            if (mixed == null && cfg.reparamNorms()) {
+            if (mixed == null) {
                 long t1 = System.nanoTime();
-                List<io.vitq.quant.NormFold> folds = io.vitq.calib.NormFolds.calibrate(model, set.images(), cfg,
-                        io.vitq.io.Reparameterization.foldable(model));
-                ModelLoader.Loaded folded = io.vitq.io.Reparameterization.apply(l, folds);
-                double reparam = (System.nanoTime() - t1) / 1e9;
+                List<io.vitq.quant.NormFold> folds = cfg.reparamNorms() ? io.vitq.calib.NormFolds.calibrate(model, set.images(),
+                        cfg, io.vitq.io.Reparameterization.foldable(model)) : List.of();
+                ModelLoader.Loaded folded = io.vitq.io.Reparameterization.apply(l, folds); // l itself without folds
+                double reparam = folds.isEmpty() ? 0 : (System.nanoTime() - t1) / 1e9;
                 Calibrator.Result r = Calibrator.calibrateFolded(folded.model(), set.images(), labels, cfg, calib.toString(),
                         (id, done, total) -> bar.update(done), folds);
-                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0, reparam, withRounded(folded, r));
-            }
-            if (mixed == null) {
-                Calibrator.Result r = Calibrator.calibrate(model, set.images(), labels, cfg, calib.toString(),
-                        (id, done, total) -> bar.update(done));
-                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0, 0, withRounded(l, r));
+                ModelLoader.Loaded rounded = io.vitq.io.Reparameterization.withLinearWeights(folded, r.roundedWeights(),
+                        r.roundedWeights().size() + " Linear weights rounded by GPTQ");
+                return new Calibration(r.plan(), r.timing(), load, set.size(), List.of(), 0, 0, reparam, rounded);
             }
             MixedPrecisionCalibration.Result m = MixedPrecisionCalibration.calibrate(model, set.images(), labels, cfg, mixed,
                     sizeMb, msaNorm, calib.toString(), (id, done, total) -> bar.update(done));
@@ -159,11 +153,6 @@ public final class Pipeline {
             return new Calibration(plan, m.timing(), load, set.size(), m.allocation().report(), m.nuclearNorms(), m.unitErrors(),
                     0, l);
         }
-    }
-
-    private static ModelLoader.Loaded withRounded(ModelLoader.Loaded l, Calibrator.Result r) {
-        return io.vitq.io.Reparameterization.withLinearWeights(l, r.roundedWeights(),
-                r.roundedWeights().size() + " Linear weights rounded by GPTQ");
     }
 
     /** The plan with each unit's nuclear norm added to its options, in the units' order. */
@@ -174,11 +163,7 @@ public final class Pipeline {
             sb.append(i == 0 ? "" : ", ").append(units.get(i).id()).append('=')
                     .append(String.format(Locale.ROOT, "%.6g", a.sensitivity().nuclearNorm(i)));
         }
-        PlanInfo i = plan.info();
-        Map<String, String> options = new LinkedHashMap<>(i.options());
-        options.put(UNIT_NUCLEAR_NORMS, sb.toString());
-        return plan.withInfo(new PlanInfo(i.model(), i.method(), i.weightBits(), i.activationBits(), i.metric(),
-                i.calibration(), i.created(), i.vitqVersion(), options));
+        return plan.withInfo(plan.info().withOption(UNIT_NUCLEAR_NORMS, sb.toString()));
     }
 
     // ---------------------------------------------------------------- evaluation

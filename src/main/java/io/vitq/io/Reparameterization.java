@@ -49,10 +49,8 @@ public final class Reparameterization {
         if (!l.folds().isEmpty())
             throw new IllegalArgumentException(l.checkpoint() + ": the model has other LayerNorm folds applied already");
         if (l.quantized()) throw new IllegalArgumentException(l.checkpoint() + " is a quantized model: its LayerNorms are folded already");
-        Weights w = fold(l.model(), l.weights(), folds);
-        List<String> notes = new java.util.ArrayList<>(l.notes());
-        notes.add(folds.size() + " LayerNorm -> Linear pairs reparameterised (RepQ-ViT)");
-        return new ModelLoader.Loaded(l.model().spec().build(w), l.checkpoint(), l.files(), w, notes, null, folds);
+        return rebuilt(l, folded(l.model(), l.weights(), folds), folds.size() + " LayerNorm -> Linear pairs reparameterised (RepQ-ViT)",
+                folds);
     }
 
     /** Plan-info key that a stored plan's folds are in the tensors. */
@@ -65,11 +63,8 @@ public final class Reparameterization {
     public static QuantPlan storedPlan(QuantPlan plan) {
         if (plan.folds().isEmpty()) return plan;
         io.vitq.quant.PlanInfo i = plan.info();
-        Map<String, String> options = new LinkedHashMap<>(i.options());
-        options.put(FOLDED, plan.folds().size() + " LayerNorm -> Linear pairs, in the stored tensors ("
-                + plan.folds().get(0).norm() + " -> " + plan.folds().get(0).linear() + ", ...)");
-        return plan.withoutFolds().withInfo(new io.vitq.quant.PlanInfo(i.model(), i.method(), i.weightBits(), i.activationBits(),
-                i.metric(), i.calibration(), i.created(), i.vitqVersion(), options));
+        return plan.withoutFolds().withInfo(i.withOption(FOLDED, plan.folds().size() + " LayerNorm -> Linear pairs, in the stored "
+                + "tensors (" + plan.folds().get(0).norm() + " -> " + plan.folds().get(0).linear() + ", ...)"));
     }
 
     /**
@@ -92,12 +87,21 @@ public final class Reparameterization {
                 throw new IllegalArgumentException(lin.id() + ": " + v.length + " weights for [" + lin.out() + ", " + lin.in() + "]");
             t.put(name, new Tensor(v, w.shape(name)));
         }
+        return rebuilt(l, t, note, l.folds());
+    }
+
+    /**
+     * {@code l}'s model built again from {@code tensors} (its weights with some replaced, the file
+     * names of renamed tensors kept), with a note and the folds it now carries; no plan.
+     */
+    private static ModelLoader.Loaded rebuilt(ModelLoader.Loaded l, Map<String, Tensor> tensors, String note, List<NormFold> folds) {
+        Weights w = l.weights();
         Map<String, String> origins = new HashMap<>();
         for (String name : w.names()) if (!w.origin(name).equals(name)) origins.put(name, w.origin(name));
-        Weights nw = new Weights(w.source(), t, origins);
+        Weights nw = new Weights(w.source(), tensors, origins);
         List<String> notes = new java.util.ArrayList<>(l.notes());
         notes.add(note);
-        return new ModelLoader.Loaded(l.model().spec().build(nw), l.checkpoint(), l.files(), nw, notes, null, l.folds());
+        return new ModelLoader.Loaded(l.model().spec().build(nw), l.checkpoint(), l.files(), nw, notes, null, folds);
     }
 
     /**
@@ -110,8 +114,8 @@ public final class Reparameterization {
                 : java.util.function.UnaryOperator.identity();
     }
 
-    /** The weights with every fold applied (the others shared, not copied). */
-    static Weights fold(Model model, Weights w, List<NormFold> folds) {
+    /** The tensors with every fold applied (the others shared, not copied). */
+    static Map<String, Tensor> folded(Model model, Weights w, List<NormFold> folds) {
         Map<String, NormLinear> pairs = new HashMap<>();
         for (NormLinear p : model.normLinears()) pairs.put(p.norm().id(), p);
         java.util.function.UnaryOperator<String> file = fileNames(model, w);
@@ -135,8 +139,6 @@ public final class Reparameterization {
             t.put(lw, new Tensor(linear[0], w.shape(lw)));
             t.put(lb, new Tensor(linear[1], w.shape(lb)));
         }
-        Map<String, String> origins = new HashMap<>();
-        for (String name : w.names()) if (!w.origin(name).equals(name)) origins.put(name, w.origin(name));
-        return new Weights(w.source(), t, origins);
+        return t;
     }
 }

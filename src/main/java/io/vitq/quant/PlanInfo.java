@@ -24,6 +24,13 @@ public record PlanInfo(String model, String method, int weightBits, int activati
         this(model, method, weightBits, activationBits, null, null, null, null, Map.of());
     }
 
+    /** A copy with one option added (or replaced), after the others. */
+    public PlanInfo withOption(String key, String value) {
+        Map<String, String> o = new LinkedHashMap<>(options);
+        o.put(key, value);
+        return new PlanInfo(model, method, weightBits, activationBits, metric, calibration, created, vitqVersion, o);
+    }
+
     /** "W8A8"-style label of the default bit widths. */
     public String bitsLabel() { return "W" + weightBits + "A" + activationBits; }
 }
