@@ -54,18 +54,21 @@ class HubCacheTest {
         Files.createSymbolicLink(snap.resolve(name), Path.of("../../blobs/" + sha));
     }
 
+    /** Pure path resolution: the home and variables are folders under a temporary root, nothing is read. */
     @Test
-    void cacheLocationFollowsHuggingFaceHub() {
-        assertEquals(Path.of("/h/.cache/huggingface/hub"), ModelLoader.HubCache.location(Map.of(), "/h"));
-        assertEquals(Path.of("/x/hub"), ModelLoader.HubCache.location(Map.of("HF_HOME", "/x"), "/h"));
-        assertEquals(Path.of("/c/huggingface/hub"), ModelLoader.HubCache.location(Map.of("XDG_CACHE_HOME", "/c"), "/h"));
-        assertEquals(Path.of("/y"), ModelLoader.HubCache.location(Map.of("HF_HOME", "/x", "HF_HUB_CACHE", "/y"), "/h"));
+    void cacheLocationFollowsHuggingFaceHub(@org.junit.jupiter.api.io.TempDir Path root) {
+        String h = root.resolve("h").toString(), x = root.resolve("x").toString(), c = root.resolve("c").toString(),
+                y = root.resolve("y").toString();
+        assertEquals(root.resolve("h/.cache/huggingface/hub"), ModelLoader.HubCache.location(Map.of(), h));
+        assertEquals(root.resolve("x/hub"), ModelLoader.HubCache.location(Map.of("HF_HOME", x), h));
+        assertEquals(root.resolve("c/huggingface/hub"), ModelLoader.HubCache.location(Map.of("XDG_CACHE_HOME", c), h));
+        assertEquals(root.resolve("y"), ModelLoader.HubCache.location(Map.of("HF_HOME", x, "HF_HUB_CACHE", y), h));
         assertEquals("models--timm--vit_small_patch16_224.augreg_in21k_ft_in1k",
                 ModelLoader.HubCache.folderName("timm/vit_small_patch16_224.augreg_in21k_ft_in1k"));
         assertTrue(ModelLoader.HubCache.isRepoId("timm/vit_small_patch16_224.augreg_in21k_ft_in1k"));
         assertTrue(ModelLoader.HubCache.isRepoId("facebook/deit-tiny-patch16-224"));
         assertTrue(!ModelLoader.HubCache.isRepoId("vit_small_patch16_224") && !ModelLoader.HubCache.isRepoId("a/b/c")
-                && !ModelLoader.HubCache.isRepoId("../x") && !ModelLoader.HubCache.isRepoId("/abs/path"));
+                && !ModelLoader.HubCache.isRepoId("../x") && !ModelLoader.HubCache.isRepoId(root.resolve("abs/path").toString()));
     }
 
     @Test

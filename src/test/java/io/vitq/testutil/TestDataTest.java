@@ -11,13 +11,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The one place tests find the shared data: ../shared beside the clone, or $VITQ_SHARED. */
 class TestDataTest {
+    /** Pure path resolution: the clone and $VITQ_SHARED are folders under a temporary root, nothing is read. */
     @Test
-    void sharedIsBesideTheRepositoryUnlessVitqSharedIsSet() {
-        Path repo = Path.of("/some/where/clone");
-        assertEquals(Path.of("/some/where/shared"), TestData.sharedRoot(null, repo));
-        assertEquals(Path.of("/some/where/shared"), TestData.sharedRoot("  ", repo));
-        assertEquals(Path.of("/data/vitq-shared"), TestData.sharedRoot("/data/vitq-shared/", repo));
-        assertEquals(Path.of("/data/x"), TestData.sharedRoot("/data/y/../x", repo));
+    void sharedIsBesideTheRepositoryUnlessVitqSharedIsSet(@org.junit.jupiter.api.io.TempDir Path root) {
+        Path repo = root.resolve("some/where/clone");
+        assertEquals(root.resolve("some/where/shared"), TestData.sharedRoot(null, repo));
+        assertEquals(root.resolve("some/where/shared"), TestData.sharedRoot("  ", repo));
+        assertEquals(root.resolve("data/vitq-shared"), TestData.sharedRoot(root.resolve("data/vitq-shared") + "/", repo));
+        assertEquals(root.resolve("data/x"), TestData.sharedRoot(root + "/data/y/../x", repo));
     }
 
     @Test
