@@ -69,8 +69,15 @@ final class LinearSearch {
      */
     static final double VT_TOLERANCE = 1e-6;
 
+    /**
+     * A codebook input's grid tops tried: the largest value times {@code CODEBOOK_CLIP_RATIO^i}
+     * ([vitq], docs/LOWBIT.md): the levels follow the values, the grid's reach sets its resolution.
+     */
+    static final int CODEBOOK_CLIPS = 8;
+    static final double CODEBOOK_CLIP_RATIO = 0.8;
+
     /** How the op's input is quantized: FIXED is a quantizer given by the caller (a folded LayerNorm's). */
-    enum InputKind { FLOAT, UNIFORM, TWIN_GELU, FIXED }
+    enum InputKind { FLOAT, UNIFORM, TWIN_GELU, CODEBOOK, FIXED }
 
     /** Per-thread buffers: one sample's quantized input and candidate output. */
     private static final class Scratch {
@@ -104,6 +111,7 @@ final class LinearSearch {
             boolean qkvBlocks = id.endsWith(".qkv") && (!cfg.isVt() || cfg.vt().qkvPerMatrix());
             wGran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL : qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
             inputKind = cfg.fixedInputs().containsKey(id) ? InputKind.FIXED
+                    : cfg.geluCodebook() && id.endsWith("mlp.fc2") ? InputKind.CODEBOOK
                     : cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
         }
         fixedInput = cfg.fixedInputs().get(id);
@@ -133,59 +141,72 @@ final class LinearSearch {
             wScale[s] = ScaleGrid.initScale(id, wMax[s], wb);
             wCand[s] = ScaleGrid.candidates(wScale[s], cfg.alpha(), cfg.beta(), cfg.candidates());
         }
-        // input candidates
+        // input candidates: the quantizers tried, and the value that names each in a search trace
         float[] xCand = null;
-        float xScale = Float.NaN;
+        OperandQuant[] xQuants = null;
+        OperandQuant xq = null;
         if (inputKind == InputKind.UNIFORM) {
-            xScale = ScaleGrid.initScale(id, ScaleGrid.maxAbs(id, x, 0, rows * in), ab);
-            xCand = ScaleGrid.candidates(xScale, cfg.alpha(), cfg.beta(), cfg.candidates());
+            float init = ScaleGrid.initScale(id, ScaleGrid.maxAbs(id, x, 0, rows * in), ab);
+            xCand = ScaleGrid.candidates(init, cfg.alpha(), cfg.beta(), cfg.candidates());
+            xQuants = new OperandQuant[xCand.length];
+            for (int i = 0; i < xCand.length; i++) xQuants[i] = UniformOperand.perTensor(ab, xCand[i]);
+            xq = UniformOperand.perTensor(ab, init);
         } else if (inputKind == InputKind.TWIN_GELU) {
-            xScale = ScaleGrid.geluPositiveInit(id, ScaleGrid.max(id, x, 0, rows * in), ab);
+            float init = ScaleGrid.geluPositiveInit(id, ScaleGrid.max(id, x, 0, rows * in), ab);
             xCand = cfg.geluPowerOfTwo() ? ScaleGrid.geluPowerOfTwoSteps(ab, cfg.geluMaxShift())
-                    : ScaleGrid.candidates(xScale, cfg.alpha(), cfg.beta(), cfg.candidates());
-            if (cfg.geluPowerOfTwo()) xScale = xCand[nearestPowerOfTwo(xCand, xScale)];
+                    : ScaleGrid.candidates(init, cfg.alpha(), cfg.beta(), cfg.candidates());
+            if (cfg.geluPowerOfTwo()) init = xCand[nearestPowerOfTwo(xCand, init)];
+            xQuants = new OperandQuant[xCand.length];
+            for (int i = 0; i < xCand.length; i++) xQuants[i] = TwinGeluOperand.withDefaultNegativeStep(ab, xCand[i]);
+            xq = TwinGeluOperand.withDefaultNegativeStep(ab, init);
+        } else if (inputKind == InputKind.CODEBOOK) {
+            float lo = Math.min(ScaleGrid.min(id, x, 0, rows * in), 0f), hi = ScaleGrid.max(id, x, 0, rows * in);
+            xCand = new float[CODEBOOK_CLIPS];
+            xQuants = new OperandQuant[CODEBOOK_CLIPS];
+            for (int i = 0; i < CODEBOOK_CLIPS; i++) {
+                xCand[i] = (float) (hi * Math.pow(CODEBOOK_CLIP_RATIO, i));
+                xQuants[i] = CodebookFit.fit(id, x, 0, rows * in, ab, lo, xCand[i]);
+            }
+            xq = xQuants[0];
+        } else if (inputKind == InputKind.FIXED) {
+            xq = fixedInput;
         }
 
         float[] prevW = null;
-        float prevX = Float.NaN;
+        OperandQuant prevX = null;
         double best = Double.NEGATIVE_INFINITY;        // VT-PTQ: objective of the kept state
         float[] keptW = null, keptBias = null;
-        float keptX = Float.NaN;
+        OperandQuant keptX = null;
         for (int round = 0; round < cfg.rounds(); round++) {
             roundsRun = round + 1;
-            wScale = searchWeight(wCand, xScale);
+            wScale = searchWeight(wCand, xq);
             boolean inputGiven = inputKind == InputKind.FLOAT || inputKind == InputKind.FIXED;
             if (!cfg.isVt() && (inputGiven || Arrays.equals(wScale, prevW))) break;
-            if (!inputGiven) xScale = searchInput(xCand, wScale);
+            if (!inputGiven) xq = searchInput(xCand, xQuants, wScale);
             if (cfg.isVt()) {
                 // the same scales again: the bias is already corrected for them, nothing can change
-                if (Arrays.equals(wScale, prevW) && Float.compare(xScale, prevX) == 0) break;
-                if (biasCorrection) correctBias(wScale, xScale);
-                double j = objective(xScale, packWeight(wScale));
+                if (Arrays.equals(wScale, prevW) && java.util.Objects.equals(xq, prevX)) break;
+                if (biasCorrection) correctBias(wScale, xq);
+                double j = objective(xq, packWeight(wScale));
                 if (j < best) {  // worse: undo this iteration and stop
                     wScale = keptW;
-                    xScale = keptX;
+                    xq = keptX;
                     bias = keptBias;
                     break;
                 }
                 boolean converged = Double.isFinite(best) && j - best <= VT_TOLERANCE * Math.abs(best);
                 best = j;
                 keptW = wScale.clone();
-                keptX = xScale;
+                keptX = xq;
                 keptBias = bias == null ? null : bias.clone();
                 if (converged) break;
             }
             prevW = wScale.clone();
-            prevX = xScale;
+            prevX = xq;
         }
 
         UniformOperand w = new UniformOperand(wb, wGran, wScale);
-        OperandQuant input = switch (inputKind) {
-            case FLOAT -> null;
-            case UNIFORM -> UniformOperand.perTensor(ab, xScale);
-            case TWIN_GELU -> TwinGeluOperand.withDefaultNegativeStep(ab, xScale);
-            case FIXED -> fixedInput;
-        };
+        OperandQuant input = xq;
         float[] corrected = biasCorrection ? bias : null;
         if (cfg.gptq()) {
             long t0 = System.nanoTime();
@@ -202,7 +223,7 @@ final class LinearSearch {
     }
 
     /** Weight scales: candidate i for every group at once, each group's own argmax. */
-    private float[] searchWeight(float[][] wCand, float xScale) {
+    private float[] searchWeight(float[][] wCand, OperandQuant xq) {
         UniformQuantizer wq = new UniformQuantizer(cfg.weightBits());
         float[] wq0 = new float[out * in];
         double[][] scores = new double[wCand[0].length][];
@@ -210,7 +231,7 @@ final class LinearSearch {
         for (int i = 0; i < scores.length; i++) {
             for (int s = 0; s < wScales; s++) trial[s] = wCand[s][i];
             ScaledRanges.fakeQuantRows(wq, op.id(), wGran, trial, op.weight(), out, in, wq0);
-            scores[i] = evaluate(xScale, PackedB.packTransposed(wq0, 0, in, out, in), wScales);
+            scores[i] = evaluate(xq, PackedB.packTransposed(wq0, 0, in, out, in), wScales);
         }
         float[] best = new float[wScales];
         for (int s = 0; s < wScales; s++) {
@@ -222,21 +243,21 @@ final class LinearSearch {
         return best;
     }
 
-    /** The input scale with the weight quantized at {@code wScale}. */
-    private float searchInput(float[] xCand, float[] wScale) {
+    /** The input quantizer with the weight quantized at {@code wScale}: the best of {@code xQuants} (traced by {@code xCand}). */
+    private OperandQuant searchInput(float[] xCand, OperandQuant[] xQuants, float[] wScale) {
         PackedB packed = packWeight(wScale);
-        double[] xs = new double[xCand.length];
-        for (int i = 0; i < xCand.length; i++) xs[i] = objective(xCand[i], packed);
+        double[] xs = new double[xQuants.length];
+        for (int i = 0; i < xQuants.length; i++) xs[i] = objective(xQuants[i], packed);
         double[][] trace = new double[xs.length][];
         for (int i = 0; i < xs.length; i++) trace[i] = new double[] {xs[i]};
         SearchTrace.emit(op.id(), "a", new float[][] {xCand}, trace);
-        return xCand[OutputScores.argmax(xs)];
+        return xQuants[OutputScores.argmax(xs)];
     }
 
     /** The score of the whole op: the sum over the objective's column groups. */
-    private double objective(float xStep, PackedB w) {
+    private double objective(OperandQuant xq, PackedB w) {
         double sum = 0;
-        for (double v : evaluate(xStep, w, objectiveGroups)) sum += v;
+        for (double v : evaluate(xq, w, objectiveGroups)) sum += v;
         return sum;
     }
 
@@ -250,12 +271,12 @@ final class LinearSearch {
      * VT-PTQ's bias correction: {@code b -= mean over samples and tokens of (Ô - O)} per output
      * channel, Ô computed with the current bias (so a second correction would remove nothing).
      */
-    private void correctBias(float[] wScale, float xScale) {
+    private void correctBias(float[] wScale, OperandQuant xq) {
         long t0 = System.nanoTime();
         PackedB w = packWeight(wScale);
         double[][] perSample = new double[samples][];
         Parallel.forEach(samples, s -> {
-            Scratch sc = candidateOutput(s, xScale, w);
+            Scratch sc = candidateOutput(s, xq, w);
             double[] e = new double[out];
             int oOff = s * tokens * out;
             for (int t = 0; t < tokens; t++)
@@ -278,19 +299,19 @@ final class LinearSearch {
     long biasCorrectionNanos() { return biasCorrectionNanos; }
 
     /**
-     * Scores of one candidate: the input quantized with {@code xStep} (ignored for a float input)
+     * Scores of one candidate: the input quantized with {@code xq} (null for a float input)
      * times the packed quantized weight; one score per group of output columns: the weight's scale
      * groups in the weight search, one group (all outputs) in the input search. Parallel over
      * samples; the per-sample scores are summed in sample order (deterministic).
      */
-    private double[] evaluate(float xStep, PackedB w, int groups) {
+    private double[] evaluate(OperandQuant xq, PackedB w, int groups) {
         boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
         if (cfg.metric() == Metric.PEARSON && groups != 1 && groups != objectiveGroups)
             throw new IllegalStateException(op.id() + ": the Pearson objective scores the whole output or the qkv matrices, not "
                     + groups + " groups");
         double[][] perSample = new double[samples][];
         Parallel.forEach(samples, s -> {
-            Scratch sc = candidateOutput(s, xStep, w);
+            Scratch sc = candidateOutput(s, xq, w);
             double[] r = new double[groups];
             int oOff = s * tokens * out;
             if (cfg.metric() == Metric.PEARSON && groups == 1) {
@@ -316,29 +337,19 @@ final class LinearSearch {
     }
 
     /** Sample s's candidate output {@code Q(X_s) W^T + bias} in the calling thread's scratch. */
-    private Scratch candidateOutput(int s, float xStep, PackedB w) {
+    private Scratch candidateOutput(int s, OperandQuant xq, PackedB w) {
         Scratch sc = SCRATCH.get();
         if (sc.x.length < tokens * in) sc.x = new float[tokens * in];
         if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
         float[] xa = x;
         int xOff = s * tokens * in;
-        if (inputKind != InputKind.FLOAT) {
-            quantizeInput(xStep, x, xOff, sc.x, tokens * in);
+        if (xq != null) {
+            xq.fakeQuant(op.id(), 0, x, xOff, sc.x, 0, tokens * in);
             xa = sc.x;
             xOff = 0;
         }
         Gemm.gemm(xa, xOff, in, tokens, w, sc.o, 0, out, bias, Activation.NONE, false, false);
         return sc;
-    }
-
-    private void quantizeInput(float step, float[] src, int off, float[] dst, int len) {
-        int ab = cfg.activationBits();
-        switch (inputKind) {
-            case UNIFORM -> new UniformQuantizer(ab).fakeQuant(op.id(), step, src, off, dst, 0, len);
-            case TWIN_GELU -> new TwinGeluQuantizer(ab, step).fakeQuant(op.id(), src, off, dst, 0, len);
-            case FIXED -> fixedInput.fakeQuant(op.id(), 0, src, off, dst, 0, len);
-            case FLOAT -> throw new IllegalStateException(op.id() + ": a float input is not quantized");
-        }
     }
 
     /** Index of the power-of-two step closest (in log scale) to the min-max init. */

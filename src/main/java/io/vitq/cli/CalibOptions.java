@@ -87,6 +87,11 @@ public final class CalibOptions {
                     + "a --plan file holds the scales only (docs/LOWBIT.md).")
     boolean gptq;
 
+    @Option(names = "--gelu-codebook",
+            description = "basePTQ, ptq4vit: fc2's input (post-GELU) through a codebook quantizer, 2^k levels on an 8-bit grid "
+                    + "fitted to the calibration values, instead of the twin GELU quantizer (docs/LOWBIT.md).")
+    boolean geluCodebook;
+
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
 
@@ -129,6 +134,7 @@ public final class CalibOptions {
         if (qkvPerMatrix) label += " (qkv per matrix)";
         if (reparamNorms) label += " (reparameterised norms)";
         if (gptq) label += " (GPTQ)";
+        if (geluCodebook) label += " (GELU codebook)";
         return perChannelWeights ? label + " (per-channel weights)" : label;
     }
 
@@ -181,6 +187,13 @@ public final class CalibOptions {
                 throw new Main.UserException("--reparam-norms: VT-PTQ's search keeps one input scale per tensor and its own "
                         + "objective; the option is for basePTQ and ptq4vit");
             c = c.withReparamNorms(true);
+        }
+        if (geluCodebook) {
+            if (c.isVt())
+                throw new Main.UserException("--gelu-codebook: VT-PTQ quantizes every Linear input with one uniform scale; "
+                        + "the option is for basePTQ and ptq4vit");
+            if (geluGrid != null) throw new Main.UserException("--gelu-grid " + geluGrid + ": --gelu-codebook replaces the twin GELU quantizer");
+            c = c.withGeluCodebook(true);
         }
         if (gptq) {
             if (c.isVt())

@@ -84,6 +84,10 @@ final class OnnxGraph {
         return initializer(name, TensorProto.DataType.INT8, ByteBuffer.wrap(data), data.length, dims);
     }
 
+    String uint8s(String name, byte[] data, long... dims) {
+        return initializer(name, TensorProto.DataType.UINT8, ByteBuffer.wrap(data), data.length, dims);
+    }
+
     String int16s(String name, short[] data, long... dims) {
         ByteBuffer b = buffer(2L * data.length);
         b.asShortBuffer().put(data);

@@ -128,6 +128,19 @@ final class QdqEmitter implements QdqGraph {
         return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, s, zp));
     }
 
+    @Override
+    public String qdqTable(String x, String scope, float scale, int zeroPoint, int[] table) {
+        if (table.length != 256) throw new IllegalArgumentException(scope + ": a uint8 code table has 256 entries, got " + table.length);
+        byte[] t = new byte[256];
+        for (int i = 0; i < 256; i++) t[i] = (byte) table[i];
+        String s = g.scalar(scale), zp = g.uint8ZeroPoint(zeroPoint);
+        String q = g.node("QuantizeLinear", scope + "/quantize", List.of(x, s, zp));
+        String index = g.node("Cast", scope + "/index", q, OnnxGraph.attr("to", (long) TensorProto.DataType.INT32.getNumber()));
+        String level = g.node("Gather", scope + "/level", List.of(g.uint8s(scope + "/table", t, 256), index),
+                OnnxGraph.attr("axis", 0L));
+        return g.node("DequantizeLinear", scope + "/dequantize", List.of(level, s, zp));
+    }
+
     /** Clip to {@code [min · s, max · s]} (null: that side open); per-axis bounds through Max/Min. */
     private String clip(String x, String scope, float[] scales, int axis, int rank, Long min, Long max) {
         if (axis < 0) {

@@ -16,12 +16,13 @@ import java.util.function.Function;
  * ({@link #writeJson}, and a parser in {@link #KINDS}). The executors, the exporter and the plan
  * file only call these, so a new kind is a new class and one line in {@link #KINDS}.
  */
-public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, TwinSoftmaxOperand, TwinGeluOperand {
+public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, CodebookOperand, TwinSoftmaxOperand, TwinGeluOperand {
 
     /** The kinds a plan file names, by {@link #quantizerName()}, with their parsers. */
     Map<String, Function<PlanFields, OperandQuant>> KINDS = Map.of(
             UniformOperand.KIND, UniformOperand::fromJson,
             AsymmetricOperand.KIND, AsymmetricOperand::fromJson,
+            CodebookOperand.KIND, CodebookOperand::fromJson,
             TwinSoftmaxOperand.KIND, TwinSoftmaxOperand::fromJson,
             TwinGeluOperand.KIND, TwinGeluOperand::fromJson);
 

@@ -66,6 +66,20 @@ public final class PlanFields {
         return v;
     }
 
+    /** A non-empty array of integers. */
+    public int[] integers(String field) {
+        JsonNode arr = node.get(field);
+        if (arr == null || !arr.isArray() || arr.isEmpty()) throw error(field, "expected a non-empty array of integers");
+        int[] v = new int[arr.size()];
+        for (int i = 0; i < v.length; i++) {
+            JsonNode n = arr.get(i);
+            if (!n.isIntegralNumber() || !n.canConvertToInt())
+                throw new PlanFormatException(source + ": " + path(field) + "[" + i + "]: expected an integer, got " + n);
+            v[i] = n.intValue();
+        }
+        return v;
+    }
+
     private float number(JsonNode n, String p) {
         if (n == null || n.isNull()) throw new PlanFormatException(source + ": " + p + ": missing");
         if (!n.isNumber()) throw new PlanFormatException(source + ": " + p + ": expected a number, got " + n);

@@ -19,6 +19,12 @@ public interface QdqGraph {
     /** {@code (clamp(rint(x / s) + z, 0, 2^k - 1) - z) * s}, k <= 8: unsigned codes with a zero point, one scale. */
     String qdqUnsigned(String x, String scope, float scale, int zeroPoint, int bits);
 
+    /**
+     * {@code (table[clamp(rint(x / s) + z, 0, 255)] - z) * s}: QuantizeLinear to uint8, a 256-entry
+     * uint8 table (Gather), DequantizeLinear.
+     */
+    String qdqTable(String x, String scope, float scale, int zeroPoint, int[] table);
+
     /** {@code x < c} (a boolean value). */
     String less(String x, float c, String scope);
 

@@ -142,4 +142,21 @@ public final class ScaleGrid {
         if (Float.isNaN(bad)) throw QuantChecks.nonFinite(opId, x, off, len);
         return m;
     }
+
+    /**
+     * Signed min of a range (+infinity for an empty range).
+     *
+     * @throws IllegalArgumentException naming the op when the range holds NaN or an infinity
+     */
+    public static float min(String opId, float[] x, int off, int len) {
+        QuantChecks.range(x, off, len);
+        float m = Float.POSITIVE_INFINITY, bad = 0f;
+        for (int i = 0; i < len; i++) {
+            float v = x[off + i];
+            bad += v * 0f;
+            m = Math.min(m, v);
+        }
+        if (Float.isNaN(bad)) throw QuantChecks.nonFinite(opId, x, off, len);
+        return m;
+    }
 }

@@ -135,6 +135,35 @@ class QuantizeCommandTest {
                 tmp.resolve("x.json").toString()), 1, "--reparam-norms", "basePTQ and ptq4vit");
     }
 
+    /**
+     * {@code --gelu-codebook}: every fc2 input is a fitted codebook in the plan and the quantized
+     * file; both evaluate identically, and the file's integers equal its code products.
+     */
+    @Test
+    void geluCodebookReachesEveryConsumer(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
+        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
+                "--rounds", "1", "--bits", "w4a4", "--gelu-codebook", "-o", q.toString(), "--plan", plan.toString());
+        assertEquals(0, r.exit(), r.err());
+        QuantPlan p = QuantPlanJson.read(plan);
+        long codebooks = p.ops().entrySet().stream().filter(e -> e.getKey().endsWith("mlp.fc2")
+                && ((io.vitq.quant.LinearQuant) e.getValue()).input() instanceof io.vitq.quant.CodebookOperand).count();
+        assertEquals(12, codebooks, "every fc2 input: " + r.out());
+        assertTrue(r.out().contains("codebook/"), r.out());
+        assertEquals(p.ops(), QuantizedModelFile.readHeader(q).plan().ops());
+        Path a = tmp.resolve("a.csv"), b = tmp.resolve("b.csv"), i = tmp.resolve("i.csv"), c = tmp.resolve("c.csv");
+        evalEight(new String[] {"--model", q.toString(), "--predictions", a.toString()},
+                new String[] {"--model", MODEL, "--plan", plan.toString(), "--predictions", b.toString()},
+                new String[] {"--model", q.toString(), "--integer", "--predictions", i.toString()},
+                new String[] {"--model", q.toString(), "--products", "codes", "--predictions", c.toString()});
+        assertEquals(Files.readString(b), Files.readString(a), "the plan on the float checkpoint = the quantized file");
+        assertEquals(Files.readString(c), Files.readString(i), "integers = code products");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--gelu-codebook", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--gelu-codebook", "basePTQ and ptq4vit");
+        assertUserError(run("quantize", "--model", MODEL, "--gelu-codebook", "--gelu-grid", "linear", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--gelu-grid", "replaces");
+    }
+
     /** {@code vitq eval} with each option list on the first 8 demo images, each run successful. */
     private static void evalEight(String[]... options) {
         for (String[] o : options) {

@@ -123,7 +123,9 @@ class OnnxExporterTest {
                 new Case("PTQ4ViT-like W6A6, asymmetric Linear inputs", io.vitq.testutil.MinMaxPlans.withAsymmetricInputs(
                         HandPlans.ptq4vit(VIT, MAX, 6, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), MAX, 0.9f), 13),
                 new Case("PTQ4ViT W6A6 calibrated, --per-channel-weights", io.vitq.calib.Calibrator.calibrate(VIT, TinyModels.IMAGES,
-                        null, io.vitq.calib.CalibConfig.ptq4vit(6, 6).withSearch(8, 1).withPerChannelWeights(true), "test", null).plan(), 17));
+                        null, io.vitq.calib.CalibConfig.ptq4vit(6, 6).withSearch(8, 1).withPerChannelWeights(true), "test", null).plan(), 17),
+                new Case("PTQ4ViT W6A6 calibrated, --gelu-codebook", io.vitq.calib.Calibrator.calibrate(VIT, TinyModels.IMAGES,
+                        null, io.vitq.calib.CalibConfig.ptq4vit(6, 6).withSearch(8, 1).withGeluCodebook(true), "test", null).plan(), 17));
         for (Case c : cases) {
             float[] ref = VIT.forward(IMAGES, new FakeQuantExecutor(c.plan(), VIT)).data();
             Onnx.ModelProto m = OnnxExporter.export(VIT, c.plan(), c.opset());

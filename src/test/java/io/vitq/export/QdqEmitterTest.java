@@ -145,6 +145,32 @@ class QdqEmitterTest {
         }
     }
 
+    /**
+     * Codebook: QuantizeLinear to uint8, a Gather on the 256-entry level table, DequantizeLinear:
+     * equal to the fake quant bit for bit (grid ties, the midpoints between levels, both ends).
+     */
+    @Test
+    void codebookThroughItsTable() throws Exception {
+        SplittableRandom r = new SplittableRandom(9);
+        for (int bits : new int[] {2, 4, 6}) {
+            for (int z : new int[] {0, 9, 128, 255}) {
+                int[] levels = io.vitq.quant.CodebookOperandTest.randomLevels(r, Math.min(1 << bits, 1 + r.nextInt(1 << bits)));
+                float s = 0.0173f;
+                io.vitq.quant.CodebookOperand c = new io.vitq.quant.CodebookOperand(bits, s, z, levels,
+                        io.vitq.quant.CodebookOperandTest.randomStarts(r, levels));
+                float[] x = io.vitq.quant.CodebookOperandTest.inputs(s, z, levels, bits * 10L + z);
+                int n = x.length;
+                float[] expected = new float[n];
+                c.fakeQuant("x", 0, x, 0, expected, 0, n);
+                for (int opset : new int[] {13, 21})
+                    for (boolean opt : new boolean[] {false, true}) {
+                        float[] y = run(opset, new long[] {n}, x, opt, g -> c.toOnnx(new QdqEmitter(g), "x", "c", -1, 1));
+                        assertSame("codebook " + bits + " bits z " + z + " opset " + opset + (opt ? " optimized" : ""), expected, y);
+                    }
+            }
+        }
+    }
+
     @Test
     void uniformPerHeadOnTheHeadAxis() throws Exception {
         for (int bits : new int[] {8, 6, 10}) {

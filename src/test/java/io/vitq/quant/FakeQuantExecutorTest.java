@@ -88,6 +88,7 @@ class FakeQuantExecutorTest {
                 yield (x, h) -> q.fakeQuant(x, u.granularity() == Granularity.PER_HEAD ? s[h] : s[0]);
             }
             case AsymmetricOperand a -> (x, h) -> AsymmetricOperandTest.reference(x, a.bits(), a.scale(), a.zeroPoint());
+            case CodebookOperand c -> (x, h) -> CodebookOperandTest.reference(x, c.scale(), c.zeroPoint(), c.levels(), c.starts());
             case TwinSoftmaxOperand t -> {
                 TwinSoftmaxQuantizer q = new TwinSoftmaxQuantizer(t.bits(), t.split(), t.mode());
                 yield (x, h) -> q.fakeQuant(x);
@@ -267,16 +268,18 @@ class FakeQuantExecutorTest {
     @Test
     void vitMatchesSlowReference() {
         float[] flt = VIT.forward(IMAGES).data();
-        for (int variant = 0; variant < 3; variant++) {
-            boolean ptq4vit = variant != 1, asymmetric = variant == 2;
+        for (int variant = 0; variant < 4; variant++) {
+            boolean ptq4vit = variant != 1, asymmetric = variant == 2, codebook = variant == 3;
             QuantPlan plan = plan(VIT, VIT_MAX, 8, 0.8f, ptq4vit);
             if (asymmetric) plan = MinMaxPlans.withAsymmetricInputs(plan, VIT_MAX, 0.9f);
+            if (codebook) plan = MinMaxPlans.withCodebookInputs(plan);
             FakeQuantExecutor ex = new FakeQuantExecutor(plan, VIT);
             float[] got = VIT.forward(IMAGES, ex).data();
             float[] ref = new SlowVit(VIT_CFG, VIT_WEIGHTS, plan).forward(IMAGES.data(), B);
             double d = maxDiff(got, ref), tol = 1e-3 * maxAbs(ref), dq = maxDiff(ref, flt);
             System.out.printf("fake quant ViT %s: max|exec - ref| %.3g, max|ref - float| %.3g, max|ref| %.3g%n",
-                    ptq4vit ? asymmetric ? "ptq4vit, asymmetric Linear inputs" : "ptq4vit" : "uniform", d, dq, maxAbs(ref));
+                    codebook ? "ptq4vit, codebook Linear inputs" : ptq4vit ? asymmetric ? "ptq4vit, asymmetric Linear inputs" : "ptq4vit"
+                            : "uniform", d, dq, maxAbs(ref));
             assertTrue(d <= tol, "max |diff| " + d + " > " + tol);
             assertTrue(dq > 20 * tol, "quantization should move the logits: " + dq);
             assertArrayEquals(got, VIT.forward(IMAGES, ex).data(), "a second forward (cached weights) gives the same logits");

@@ -335,6 +335,20 @@ class IntegerExecutorTest {
         compare(TinyModels.VIT, wide, IntegerExecutor.Options.DEFAULT, "asymmetric inputs, a 16-bit weight");
     }
 
+    /**
+     * Codebook Linear inputs: the integer sums run on the levels' uint8 grid codes with the zero
+     * point's correction, equal to the code-product fake quant bit for bit, ViT and Swin.
+     */
+    @Test
+    void codebookInputsAreGridCodeProducts() {
+        for (Model m : List.of(TinyModels.VIT, TinyModels.SWIN)) {
+            QuantPlan plan = MinMaxPlans.withCodebookInputs(plan(m, Spec.ptq4vit(true)));
+            assertTrue(plan.ops().values().stream().anyMatch(op -> op instanceof LinearQuant lq
+                    && lq.input() instanceof io.vitq.quant.CodebookOperand), "the plan has codebook inputs");
+            compare(m, plan, IntegerExecutor.Options.DEFAULT, "codebook inputs");
+        }
+    }
+
     static float[] scaledBy(float[] s, float f) {
         float[] t = s.clone();
         for (int i = 0; i < t.length; i++) t[i] *= f;

@@ -131,6 +131,18 @@ public final class MinMaxPlans {
         return withLinearInputs(plan, (id, u) -> asymmetric(mx, id, u.bits(), shrink));
     }
 
+    /**
+     * {@code plan} with every uniform Linear input replaced by a 4-bit codebook on the 8-bit grid of
+     * the same reach (zero point 128): twelve levels, dense near zero, sparse towards the ends.
+     */
+    public static QuantPlan withCodebookInputs(QuantPlan plan) {
+        int[] offsets = {-127, -40, -12, -4, -1, 0, 1, 3, 8, 21, 50, 127};
+        int[] levels = new int[offsets.length];
+        for (int i = 0; i < levels.length; i++) levels[i] = 128 + offsets[i];
+        return withLinearInputs(plan, (id, u) -> io.vitq.quant.CodebookOperand.nearest(4,
+                u.scales()[0] * ((1 << (u.bits() - 1)) - 1) / 127f, 128, levels));
+    }
+
     /** {@code plan} with every uniform Linear input replaced by {@code replace(op id, that input)}. */
     public static QuantPlan withLinearInputs(QuantPlan plan,
                                              java.util.function.BiFunction<String, UniformOperand, io.vitq.quant.OperandQuant> replace) {

@@ -6,6 +6,7 @@ import io.vitq.eval.Pipeline;
 import io.vitq.eval.Prediction;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.AsymmetricOperand;
+import io.vitq.quant.CodebookOperand;
 import io.vitq.quant.MatmulQuant;
 import io.vitq.quant.OpQuant;
 import io.vitq.quant.OperandQuant;
@@ -231,6 +232,14 @@ public final class Charts {
                 if (med > 0) uniform.add(x, med, Math.max(s[0], 1e-12), s[s.length - 1]);
             }
             case AsymmetricOperand a -> uniform.add(x, a.scale(), a.scale(), a.scale());
+            case CodebookOperand c -> {   // the steps between its levels: median, smallest, largest
+                int[] l = c.levels();
+                if (l.length < 2) break;
+                double[] gaps = new double[l.length - 1];
+                for (int i = 1; i < l.length; i++) gaps[i - 1] = (double) (l[i] - l[i - 1]) * c.scale();
+                Arrays.sort(gaps);
+                uniform.add(x, gaps[(gaps.length - 1) / 2], gaps[0], gaps[gaps.length - 1]);
+            }
             case TwinSoftmaxOperand t -> {
                 double a = t.quantizer().smallStep(), b = t.quantizer().largeStep();
                 twin.add(x, Math.sqrt(a * b), Math.min(a, b), Math.max(a, b));
