@@ -20,7 +20,7 @@ import java.util.Map;
  * @param trueLabels           Hessian gradients from the images' labels instead of the float model's own top-1
  * @param sequential           calibrate op by op on inputs that carry the quantization of the ops before
  *                             (else "parallel": every op on float inputs, as the reference does)
- * @param geluCodebook         fc2's input through a fitted codebook quantizer (overrides twinGelu)
+ * @param geluCodebook         fc2's input through a codebook quantizer with these levels (overrides twinGelu), or null
  * @param perChannelWeights    every Linear's weight with one scale per output channel, each searched on its
  *                             own output column (else the method's: per tensor, qkv's three row blocks)
  */
@@ -29,7 +29,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean patchEmbedPerChannel, boolean twinSoftmax, TwinSoftmaxQuantizer.Mode softmaxMode,
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
-                          boolean perChannelWeights, boolean reparamNorms, boolean gptq, boolean geluCodebook,
+                          boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs) {
 
     /**
@@ -98,7 +98,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, null);
     }
 
     /**
@@ -108,7 +108,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, null);
     }
 
     /**
@@ -119,7 +119,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, null);
     }
 
     /**
@@ -134,7 +134,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         CalibConfig p = ptq4vit(w, a);
         return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
                 p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
-                false, true, a < FOLD_BELOW_BITS, false, false, null);
+                false, true, a < FOLD_BELOW_BITS, false, null, null);
     }
 
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
@@ -159,7 +159,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -280,7 +280,17 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * 8-bit grid fitted to the calibration values, the grid's reach searched with the method's metric
      * (instead of the twin GELU quantizer).
      */
-    public CalibConfig withGeluCodebook(boolean on) { return with(c -> c.geluCodebook = on); }
+    public CalibConfig withGeluCodebook(GeluLevels levels) { return with(c -> c.geluCodebook = levels); }
+
+    /** How a codebook input's levels are chosen (docs/LOWBIT.md section 3.1). */
+    public enum GeluLevels {
+        /** Fitted to the calibration values (exact dynamic program): vitq's. */
+        FITTED,
+        /** AdaLog's logarithmic levels on the shifted GELU output, snapped to the grid (the ablation). */
+        ADALOG;
+
+        public String cliName() { return name().toLowerCase(Locale.ROOT); }
+    }
 
     /**
      * Input quantizers that the searches keep as given instead of searching (op id → quantizer):
@@ -302,7 +312,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + ", geluMaxShift=" + geluMaxShift + ", trueLabels=" + trueLabels + ", opBits=" + opBits + ", vt=" + vt
                 + ", sequential=" + sequential + (perChannelWeights ? ", perChannelWeights=true" : "")
                 + (reparamNorms ? ", reparamNorms=true" : "") + (gptq ? ", gptq=true" : "")
-                + (geluCodebook ? ", geluCodebook=true" : "") + "]";
+                + (geluCodebook != null ? ", geluCodebook=" + geluCodebook.cliName() : "") + "]";
     }
 
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
@@ -333,8 +343,10 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
-        m.put("twin_gelu", geluCodebook ? "off" : twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
-        if (geluCodebook) m.put("gelu_input", "codebook: 2^k levels on an 8-bit grid, fitted to the calibration values");
+        m.put("twin_gelu", geluCodebook != null ? "off" : twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
+        if (geluCodebook != null) m.put("gelu_input", geluCodebook == GeluLevels.FITTED
+                ? "codebook: 2^k levels on an 8-bit grid, fitted to the calibration values"
+                : "codebook: AdaLog's logarithmic levels on an 8-bit grid");
         if (vt != null) {
             m.put("granularity", vt.qkvPerMatrix() ? "per-tensor, qkv per matrix (q, k, v)" : "per-tensor");
             m.put("stop", "objective stops improving");

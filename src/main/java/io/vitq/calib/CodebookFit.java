@@ -113,4 +113,86 @@ final class CodebookFit {
         double l = level(pn, p1, i, j), s = p1[j] - p1[i], q = p2[j] - p2[i];
         return Math.max(q - 2 * l * s + l * l * cnt, 0);
     }
+
+    // ---- AdaLog's levels on the grid (for the ablation, docs/LOWBIT.md section 3.1) ----
+
+    /** [ADALOG]'s shift of the GELU output: minus its minimum, so that the shifted values are positive. */
+    static final float ADALOG_SHIFT = 0.16997124254703522f;
+    /** [ADALOG]'s r: the base is {@code 2^(q / r)} with integer q. */
+    static final int ADALOG_R = 37;
+
+    /**
+     * [ADALOG]'s post-GELU levels on the 8-bit grid: for the shifted values {@code y = x + 0.16997}, the
+     * levels {@code A · 2^(-i q / 37)}, i = 0 .. 2^k - 2, and zero (AdaLog's values below its smallest
+     * level), each grid code taking the level AdaLog's rounding {@code round(-log2(y / A) · 37 / q)}
+     * gives its value (zero below {@code A · 2^(-(2^k - 1.5) q / 37)}). The grid spans
+     * {@code [-0.16997, A - 0.16997]}. Levels that land on one grid code merge.
+     */
+    static CodebookOperand adalog(int bits, float top, int q) {
+        float scale = top / (N - 1);
+        int z = Math.clamp(Math.round(ADALOG_SHIFT / scale), 0, N - 1);
+        int logLevels = (1 << bits) - 1;
+        double ratio = (double) q / ADALOG_R, zeroBelow = top * Math.pow(2, -(logLevels - 0.5) * ratio);
+        int zeroCode = Math.clamp(Math.round(-ADALOG_SHIFT / scale) + z, 0, N - 1);
+        int[] table = new int[N];
+        for (int g = 0; g < N; g++) {
+            double y = (double) (g - z) * scale + ADALOG_SHIFT;
+            if (y < zeroBelow) {
+                table[g] = zeroCode;
+                continue;
+            }
+            int i = (int) Math.min(Math.max(Math.rint(-Math.log(y / top) / Math.log(2) / ratio), 0), logLevels - 1);
+            table[g] = Math.clamp(Math.round((float) ((top * Math.pow(2, -i * ratio) - ADALOG_SHIFT) / scale)) + z, 0, N - 1);
+        }
+        // runs of equal table entries are the segments; each run's level is its entry, kept inside the run
+        java.util.List<int[]> runs = new java.util.ArrayList<>();   // {start, level}
+        for (int g = 0; g < N; g++) {
+            if (g == 0 || table[g] != table[g - 1]) runs.add(new int[] {g, table[g]});
+        }
+        int[] levels = new int[runs.size()], starts = new int[runs.size()];
+        for (int r = 0; r < runs.size(); r++) {
+            int end = r + 1 < runs.size() ? runs.get(r + 1)[0] : N;
+            starts[r] = runs.get(r)[0];
+            levels[r] = Math.clamp(runs.get(r)[1], starts[r], end - 1);
+            if (r > 0 && levels[r] <= levels[r - 1]) levels[r] = levels[r - 1] + 1;   // merged neighbours stay increasing
+        }
+        return new CodebookOperand(bits, scale, z, levels, starts);
+    }
+
+    /**
+     * AdaLog-levelled candidates for fc2's input: every reach {@code tops[j]} (of the shifted values)
+     * with every base exponent q = 10, 14, .., 138 ([ADALOG]'s range, every fourth value), ranked by
+     * the squared error of the calibration values; the best {@code keep} are returned, for the
+     * method's metric to choose among ([vitq]: AdaLog ranks all candidates with its output
+     * similarity, progressively).
+     */
+    static CodebookOperand[] adalogCandidates(String opId, float[] x, int off, int len, int bits, float[] tops, int keep) {
+        record Scored(CodebookOperand c, double error) {}
+        java.util.List<Scored> all = new java.util.ArrayList<>();
+        for (float top : tops) {
+            CodebookOperand grid = adalog(bits, top, 10);
+            float s = grid.scale();
+            int z = grid.zeroPoint();
+            // per grid code: count and sums of the values' unclamped grid positions, so clipping counts
+            double[] n = new double[N], s1 = new double[N], s2 = new double[N];
+            for (int i = 0; i < len; i++) {
+                float v = x[off + i];
+                if (!Float.isFinite(v)) throw new IllegalArgumentException(opId + ": non-finite calibration input at " + i);
+                double u = (double) v / s + z;
+                int g = (int) Math.min(Math.max(Math.rint(v / s) + z, 0), N - 1);
+                n[g]++;
+                s1[g] += u;
+                s2[g] += u * u;
+            }
+            for (int q = 10; q <= 138; q += 4) {
+                CodebookOperand c = adalog(bits, top, q);
+                int[] t = c.table();
+                double e = 0;
+                for (int g = 0; g < N; g++) e += s2[g] - 2.0 * t[g] * s1[g] + (double) t[g] * t[g] * n[g];
+                all.add(new Scored(c, e * s * s));
+            }
+        }
+        all.sort(java.util.Comparator.comparingDouble(Scored::error));
+        return all.stream().limit(keep).map(Scored::c).toArray(CodebookOperand[]::new);
+    }
 }

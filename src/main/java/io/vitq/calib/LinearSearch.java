@@ -1,6 +1,7 @@
 package io.vitq.calib;
 
 import io.vitq.model.Linear;
+import io.vitq.quant.CodebookOperand;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.OperandQuant;
@@ -75,6 +76,8 @@ final class LinearSearch {
      */
     static final int CODEBOOK_CLIPS = 8;
     static final double CODEBOOK_CLIP_RATIO = 0.8;
+    /** AdaLog-levelled candidates kept, by squared error, for the metric to choose among. */
+    static final int ADALOG_KEEP = 16;
 
     /** How the op's input is quantized: FIXED is a quantizer given by the caller (a folded LayerNorm's). */
     enum InputKind { FLOAT, UNIFORM, TWIN_GELU, CODEBOOK, FIXED }
@@ -111,7 +114,7 @@ final class LinearSearch {
             boolean qkvBlocks = id.endsWith(".qkv") && (!cfg.isVt() || cfg.vt().qkvPerMatrix());
             wGran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL : qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
             inputKind = cfg.fixedInputs().containsKey(id) ? InputKind.FIXED
-                    : cfg.geluCodebook() && id.endsWith("mlp.fc2") ? InputKind.CODEBOOK
+                    : cfg.geluCodebook() != null && id.endsWith("mlp.fc2") ? InputKind.CODEBOOK
                     : cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
         }
         fixedInput = cfg.fixedInputs().get(id);
@@ -161,11 +164,17 @@ final class LinearSearch {
             xq = TwinGeluOperand.withDefaultNegativeStep(ab, init);
         } else if (inputKind == InputKind.CODEBOOK) {
             float lo = Math.min(ScaleGrid.min(id, x, 0, rows * in), 0f), hi = ScaleGrid.max(id, x, 0, rows * in);
-            xCand = new float[CODEBOOK_CLIPS];
-            xQuants = new OperandQuant[CODEBOOK_CLIPS];
-            for (int i = 0; i < CODEBOOK_CLIPS; i++) {
-                xCand[i] = (float) (hi * Math.pow(CODEBOOK_CLIP_RATIO, i));
-                xQuants[i] = CodebookFit.fit(id, x, 0, rows * in, ab, lo, xCand[i]);
+            float[] tops = new float[CODEBOOK_CLIPS];
+            for (int i = 0; i < CODEBOOK_CLIPS; i++) tops[i] = (float) (hi * Math.pow(CODEBOOK_CLIP_RATIO, i));
+            if (cfg.geluCodebook() == CalibConfig.GeluLevels.FITTED) {
+                xCand = tops;
+                xQuants = new OperandQuant[CODEBOOK_CLIPS];
+                for (int i = 0; i < CODEBOOK_CLIPS; i++) xQuants[i] = CodebookFit.fit(id, x, 0, rows * in, ab, lo, tops[i]);
+            } else {   // AdaLog's levels: reaches of the shifted values, the best by squared error
+                for (int i = 0; i < CODEBOOK_CLIPS; i++) tops[i] += CodebookFit.ADALOG_SHIFT;
+                xQuants = CodebookFit.adalogCandidates(id, x, 0, rows * in, ab, tops, ADALOG_KEEP);
+                xCand = new float[xQuants.length];
+                for (int i = 0; i < xCand.length; i++) xCand[i] = ((CodebookOperand) xQuants[i]).scale();
             }
             xq = xQuants[0];
         } else if (inputKind == InputKind.FIXED) {

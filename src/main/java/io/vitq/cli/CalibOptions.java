@@ -87,10 +87,11 @@ public final class CalibOptions {
                     + "a --plan file holds the scales only (docs/LOWBIT.md).")
     boolean gptq;
 
-    @Option(names = "--gelu-codebook",
-            description = "basePTQ, ptq4vit: fc2's input (post-GELU) through a codebook quantizer, 2^k levels on an 8-bit grid "
-                    + "fitted to the calibration values, instead of the twin GELU quantizer (docs/LOWBIT.md).")
-    boolean geluCodebook;
+    @Option(names = "--gelu-codebook", arity = "0..1", fallbackValue = "fitted", paramLabel = "LEVELS",
+            description = "basePTQ, ptq4vit: fc2's input (post-GELU) through a codebook quantizer, at most 2^k levels on an 8-bit "
+                    + "grid, instead of the twin GELU quantizer: 'fitted' (the default) fits the levels to the calibration "
+                    + "values, 'adalog' places AdaLog's logarithmic levels on the grid (docs/LOWBIT.md section 3.1).")
+    String geluCodebook;
 
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
@@ -134,7 +135,7 @@ public final class CalibOptions {
         if (qkvPerMatrix) label += " (qkv per matrix)";
         if (reparamNorms) label += " (reparameterised norms)";
         if (gptq) label += " (GPTQ)";
-        if (geluCodebook) label += " (GELU codebook)";
+        if (geluCodebook != null) label += " (GELU codebook" + (geluCodebook.equalsIgnoreCase("fitted") ? "" : ", " + geluCodebook.toLowerCase(Locale.ROOT)) + ")";
         return perChannelWeights ? label + " (per-channel weights)" : label;
     }
 
@@ -188,12 +189,16 @@ public final class CalibOptions {
                         + "objective; the option is for basePTQ and ptq4vit");
             c = c.withReparamNorms(true);
         }
-        if (geluCodebook) {
+        if (geluCodebook != null) {
             if (c.isVt())
                 throw new Main.UserException("--gelu-codebook: VT-PTQ quantizes every Linear input with one uniform scale; "
                         + "the option is for basePTQ and ptq4vit");
             if (geluGrid != null) throw new Main.UserException("--gelu-grid " + geluGrid + ": --gelu-codebook replaces the twin GELU quantizer");
-            c = c.withGeluCodebook(true);
+            c = c.withGeluCodebook(switch (geluCodebook.toLowerCase(Locale.ROOT)) {
+                case "fitted" -> CalibConfig.GeluLevels.FITTED;
+                case "adalog" -> CalibConfig.GeluLevels.ADALOG;
+                default -> throw new Main.UserException("--gelu-codebook " + geluCodebook + ": expected fitted or adalog");
+            });
         }
         if (gptq) {
             if (c.isVt())

@@ -103,6 +103,46 @@ class CodebookFitTest {
         assertArrayEquals(x, y);
     }
 
+    /** AdaLog's post-GELU quantizer as its code writes it (eval mode, without the mantissa table). */
+    static double adalogValue(double x, int bits, double top, int q) {
+        double c = CodebookFit.ADALOG_SHIFT, y = Math.min(Math.max((x + c) / top, 1e-15), 1.0);
+        double code = Math.rint(-Math.log(y) / Math.log(2) * CodebookFit.ADALOG_R / q);
+        int levels = (1 << bits) - 1;   // vitq keeps 2^k - 1 logarithmic levels and zero
+        if (code >= levels) return -c;
+        return top * Math.pow(2, -code * q / CodebookFit.ADALOG_R) - c;
+    }
+
+    /**
+     * The AdaLog-levelled codebook against AdaLog's formula: where the grid's rounding of a value
+     * does not cross one of AdaLog's rounding boundaries, the two differ by at most half a grid step
+     * (the level's own snap to the grid); most values are clear of the boundaries.
+     */
+    @Test
+    void adalogLevelsAreAdalogsQuantizerOnTheGrid() {
+        SplittableRandom r = new SplittableRandom(7);
+        for (int bits : new int[] {3, 4, 6}) {
+            for (int q : new int[] {10, 22, 37, 74, 138}) {
+                float top = 4.5f;
+                CodebookOperand c = CodebookFit.adalog(bits, top, q);
+                assertTrue(c.levels().length <= 1 << bits);
+                float s = c.scale();
+                int n = 20000, agree = 0;
+                float[] x = new float[n], y = new float[n];
+                for (int i = 0; i < n; i++) x[i] = (float) (r.nextDouble() * r.nextDouble() * top - CodebookFit.ADALOG_SHIFT);
+                c.fakeQuant("op", 0, x, 0, y, 0, n);
+                for (int i = 0; i < n; i++) {
+                    double grid = (Math.rint(x[i] / s) + c.zeroPoint() - c.zeroPoint()) * s;   // x rounded to the grid
+                    double direct = adalogValue(x[i], bits, top, q), viaGrid = adalogValue(grid, bits, top, q);
+                    if (direct != viaGrid) continue;   // the grid's rounding crossed an AdaLog boundary
+                    agree++;
+                    assertEquals(direct, y[i], 0.5 * s + 1e-6, "bits " + bits + " q " + q + " x " + x[i]);
+                }
+                // dense levels (6 bits, small q) put boundaries within a grid step of many values: 88 % of them stay clear
+                assertTrue(agree >= 0.75 * n, "bits " + bits + " q " + q + ": " + agree + " of " + n + " off the boundaries");
+            }
+        }
+    }
+
     @Test
     void fitErrorsNameTheOp() {
         float[] x = {0.1f, Float.NaN};

@@ -162,6 +162,18 @@ class QuantizeCommandTest {
                 tmp.resolve("x.json").toString()), 1, "--gelu-codebook", "basePTQ and ptq4vit");
         assertUserError(run("quantize", "--model", MODEL, "--gelu-codebook", "--gelu-grid", "linear", "--plan",
                 tmp.resolve("x.json").toString()), 1, "--gelu-grid", "replaces");
+        assertUserError(run("quantize", "--model", MODEL, "--gelu-codebook", "log2", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--gelu-codebook log2", "fitted or adalog");
+        // AdaLog's levels: codebooks too, other levels
+        Path adalog = tmp.resolve("adalog.json");
+        CliTest.Run ra = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
+                "--rounds", "1", "--bits", "w4a4", "--gelu-codebook", "adalog", "--plan", adalog.toString());
+        assertEquals(0, ra.exit(), ra.err());
+        QuantPlan pa = QuantPlanJson.read(adalog);
+        io.vitq.quant.OperandQuant fitted = ((io.vitq.quant.LinearQuant) p.ops().get("blocks.0.mlp.fc2")).input(),
+                logLevels = ((io.vitq.quant.LinearQuant) pa.ops().get("blocks.0.mlp.fc2")).input();
+        assertTrue(logLevels instanceof io.vitq.quant.CodebookOperand && !logLevels.equals(fitted), logLevels + " vs " + fitted);
+        assertTrue(pa.info().options().get("gelu_input").contains("AdaLog"), pa.info().options().toString());
     }
 
     /** {@code vitq eval} with each option list on the first 8 demo images, each run successful. */

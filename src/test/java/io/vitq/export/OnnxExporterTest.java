@@ -125,7 +125,7 @@ class OnnxExporterTest {
                 new Case("PTQ4ViT W6A6 calibrated, --per-channel-weights", io.vitq.calib.Calibrator.calibrate(VIT, TinyModels.IMAGES,
                         null, io.vitq.calib.CalibConfig.ptq4vit(6, 6).withSearch(8, 1).withPerChannelWeights(true), "test", null).plan(), 17),
                 new Case("PTQ4ViT W6A6 calibrated, --gelu-codebook", io.vitq.calib.Calibrator.calibrate(VIT, TinyModels.IMAGES,
-                        null, io.vitq.calib.CalibConfig.ptq4vit(6, 6).withSearch(8, 1).withGeluCodebook(true), "test", null).plan(), 17));
+                        null, io.vitq.calib.CalibConfig.ptq4vit(6, 6).withSearch(8, 1).withGeluCodebook(io.vitq.calib.CalibConfig.GeluLevels.FITTED), "test", null).plan(), 17));
         for (Case c : cases) {
             float[] ref = VIT.forward(IMAGES, new FakeQuantExecutor(c.plan(), VIT)).data();
             Onnx.ModelProto m = OnnxExporter.export(VIT, c.plan(), c.opset());
