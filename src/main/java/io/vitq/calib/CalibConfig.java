@@ -126,7 +126,9 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * vitq's low-bit recipe (docs/LOWBIT.md): PTQ4ViT's search and twin quantizers with per-channel
      * weights and, below 8 activation bits, RepQ-ViT's reparameterised post-LayerNorm inputs (at 8
      * bits one scale per tensor already resolves those inputs, and the fold's scaled weight columns
-     * cost more than it gains: ViT-Ti W4A8 80.08 % without, 77.69 % with). GPTQ is not part of it:
+     * cost more than it gains: ViT-Ti W4A8 80.08 % without, 77.69 % with) and fc2's input through a
+     * fitted codebook instead of the twin GELU quantizer (at 8 bits the codebook would be the whole
+     * grid, a uniform quantizer, and the twin's finer negative range is better). GPTQ is not part of it:
      * with its dampening cross-validated it moved ViT-Ti and DeiT-Ti by -0.31 to +0.54 points, within
      * the noise of 1300 images, for a minute more of calibration (docs/LOWBIT.md section 4).
      */
@@ -134,11 +136,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         CalibConfig p = ptq4vit(w, a);
         return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
                 p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
-                false, true, a < FOLD_BELOW_BITS, false, null, null);
+                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, null);
     }
 
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
     public static final int FOLD_BELOW_BITS = 8;
+    /** {@link #vitq} quantizes fc2's input with a fitted codebook below this many activation bits. */
+    public static final int CODEBOOK_BELOW_BITS = 8;
 
     /** The method by its command-line name. */
     public static CalibConfig forMethod(String method, int w, int a) {

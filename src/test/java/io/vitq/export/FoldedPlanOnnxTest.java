@@ -36,7 +36,7 @@ class FoldedPlanOnnxTest {
         float[] fq = m.forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(plan, m)).data();
         OnnxExporterTest.Diff d = OnnxExporterTest.diff(fq, OnnxExporterTest.ort(OnnxExporter.export(m, plan, 17),
                 OnnxExporterTest.IMAGES, true), 10);
-        System.out.println("tiny ViT, vitq W6A6 with folds, QDQ ONNX vs vitq fake quant: " + d);
+        System.out.println("tiny ViT, vitq W6A6 with folds and GELU codebooks, QDQ ONNX vs vitq fake quant: " + d);
         assertTrue(d.imagesWithin() >= 48 && d.agree() >= 62 && d.max() <= 0.1, d.toString());
     }
 }
