@@ -126,9 +126,11 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * vitq's low-bit recipe (docs/LOWBIT.md): PTQ4ViT's search and twin quantizers with per-channel
      * weights and, below 8 activation bits, RepQ-ViT's reparameterised post-LayerNorm inputs (at 8
      * bits one scale per tensor already resolves those inputs, and the fold's scaled weight columns
-     * cost more than it gains: ViT-Ti W4A8 80.08 % without, 77.69 % with) and fc2's input through a
-     * fitted codebook instead of the twin GELU quantizer (at 8 bits the codebook would be the whole
-     * grid, a uniform quantizer, and the twin's finer negative range is better). GPTQ is not part of it:
+     * cost more than it gains: ViT-Ti W4A8 80.08 % without, 77.69 % with) and, below 6 activation
+     * bits, fc2's input through a fitted codebook instead of the twin GELU quantizer (ViT-Ti W4A4
+     * 50.85 % -> 57.77 %; at 6 bits 64 levels on the 256-code grid are limited by the grid's step near
+     * zero, coarser than the twin's negative step: ViT-Ti W6A6 81.31 -> 81.23, DeiT-Ti 81.23 -> 80.77).
+     * GPTQ is not part of it:
      * with its dampening cross-validated it moved ViT-Ti and DeiT-Ti by -0.31 to +0.54 points, within
      * the noise of 1300 images, for a minute more of calibration (docs/LOWBIT.md section 4).
      */
@@ -142,7 +144,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
     public static final int FOLD_BELOW_BITS = 8;
     /** {@link #vitq} quantizes fc2's input with a fitted codebook below this many activation bits. */
-    public static final int CODEBOOK_BELOW_BITS = 8;
+    public static final int CODEBOOK_BELOW_BITS = 6;
 
     /** The method by its command-line name. */
     public static CalibConfig forMethod(String method, int w, int a) {

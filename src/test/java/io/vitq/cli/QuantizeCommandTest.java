@@ -205,9 +205,9 @@ class QuantizeCommandTest {
         assertEquals(24, p.folds().size(), "below 8 activation bits vitq folds the post-LayerNorm inputs");
         assertEquals("per-output-channel", p.info().options().get("linear_weights"));
         assertTrue(!CalibConfig.vitq(4, 8).reparamNorms() && CalibConfig.vitq(4, 6).reparamNorms(), "at 8 bits it does not");
-        assertTrue(CalibConfig.vitq(4, 8).geluCodebook() == null && CalibConfig.vitq(4, 6).geluCodebook() == CalibConfig.GeluLevels.FITTED,
-                "the GELU codebook below 8 activation bits");
-        assertTrue(((io.vitq.quant.LinearQuant) p.ops().get("blocks.0.mlp.fc2")).input() instanceof io.vitq.quant.CodebookOperand);
+        assertTrue(CalibConfig.vitq(4, 6).geluCodebook() == null && CalibConfig.vitq(4, 5).geluCodebook() == CalibConfig.GeluLevels.FITTED,
+                "the GELU codebook below 6 activation bits");
+        assertTrue(((io.vitq.quant.LinearQuant) p.ops().get("blocks.0.mlp.fc2")).input() instanceof io.vitq.quant.TwinGeluOperand);
         assertTrue(!CalibConfig.vitq(4, 4).gptq() && CalibConfig.vitq(4, 4).perChannelWeights(), "GPTQ is an option of vitq");
 
         // ops whose cross-validated choice was GPTQ hold other codes than rounding to nearest gives, the others the same
