@@ -37,11 +37,8 @@ class OrtCensusTest {
         return c;
     }
 
-    @Test
-    void optimizedGraphOfTheVitTinyExport() throws Exception {
-        Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
-        QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
-        Onnx.ModelProto exported = OnnxExporter.export(m, plan, 17);
+    /** ONNX Runtime's optimized graph of {@code exported}. */
+    private Onnx.ModelProto optimized(Onnx.ModelProto exported) throws Exception {
         Path optimized = tmp.resolve("optimized.onnx");
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
@@ -50,12 +47,11 @@ class OrtCensusTest {
             o.setIntraOpNumThreads(2);
             env.createSession(exported.toByteArray(), o).close();
         }
-        Onnx.ModelProto fused = Onnx.ModelProto.parseFrom(Files.readAllBytes(optimized));
-        Map<String, Integer> before = census(exported), after = census(fused);
-        System.out.println("ONNX Runtime census, ViT-Ti PTQ4ViT W8A8 (power-of-two GELU), opset 17");
-        System.out.println("  exported:  " + before);
-        System.out.println("  optimized: " + after);
-        // which ops' products run where: node names carry the op id (the exporter's scopes)
+        return Onnx.ModelProto.parseFrom(Files.readAllBytes(optimized));
+    }
+
+    /** Matrix-product node kind -> op id (block index as *) -> count; node names carry the op id (the exporter's scopes). */
+    static Map<String, Map<String, Long>> products(Onnx.ModelProto fused) {
         Map<String, java.util.List<String>> byKind = new TreeMap<>();
         for (Onnx.NodeProto n : fused.getGraph().getNodeList())
             if (n.getOpType().contains("MatMul") || n.getOpType().equals("Gemm"))
@@ -63,6 +59,20 @@ class OrtCensusTest {
         Map<String, Map<String, Long>> where = new TreeMap<>();
         byKind.forEach((k, v) -> where.put(k, new TreeMap<>(v.stream().collect(
                 java.util.stream.Collectors.groupingBy(x -> x.replaceAll("/.*", ""), java.util.stream.Collectors.counting())))));
+        return where;
+    }
+
+    @Test
+    void optimizedGraphOfTheVitTinyExport() throws Exception {
+        Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
+        QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
+        Onnx.ModelProto exported = OnnxExporter.export(m, plan, 17);
+        Onnx.ModelProto fused = optimized(exported);
+        Map<String, Integer> before = census(exported), after = census(fused);
+        System.out.println("ONNX Runtime census, ViT-Ti PTQ4ViT W8A8 (power-of-two GELU), opset 17");
+        System.out.println("  exported:  " + before);
+        System.out.println("  optimized: " + after);
+        Map<String, Map<String, Long>> where = products(fused);
         where.forEach((k, v) -> System.out.println("  " + k + ": " + v));
         assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L, "blocks.*.mlp.fc2", 24L),
                 where.get("MatMulIntegerToFloat"), "the products ONNX Runtime runs as integer kernels");
@@ -74,6 +84,26 @@ class OrtCensusTest {
         System.out.println("  integer matrix-product kernels in the optimized graph: " + integerMatMuls
                 + " (the model has 12 x 4 block Linear ops + head, 24 attention matmuls)");
         assertEquals(EXPECTED_INTEGER_MATMULS, integerMatMuls, "integer matrix-product kernels after ONNX Runtime's fusions");
+    }
+
+    /**
+     * fc2 with a codebook input (QuantizeLinear, a Gather on the level table, DequantizeLinear) runs
+     * as one integer kernel, not two as with the twin GELU input: the table sits between the Q and
+     * the DQ, and ONNX Runtime fuses the DQ into the product as it does any other.
+     */
+    @Test
+    void codebookInputsFuseIntoOneIntegerKernel() throws Exception {
+        Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
+        QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
+        Map<String, io.vitq.quant.OpQuant> ops = new java.util.LinkedHashMap<>(plan.ops());
+        for (var e : plan.ops().entrySet())
+            if (e.getKey().endsWith("mlp.fc2") && e.getValue() instanceof io.vitq.quant.LinearQuant lq)
+                ops.put(e.getKey(), new io.vitq.quant.LinearQuant(lq.weight(), io.vitq.quant.CodebookOperand.nearest(4, 0.03f, 6,
+                        new int[] {0, 3, 6, 8, 11, 15, 20, 26, 33, 41, 52, 66, 85, 110, 160, 255}), lq.bias(), lq.info()));
+        Map<String, Map<String, Long>> where = products(optimized(OnnxExporter.export(m, new QuantPlan(plan.info(), ops), 17)));
+        System.out.println("ONNX Runtime, ViT-Ti with codebook fc2 inputs: " + where);
+        assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L, "blocks.*.mlp.fc2", 12L),
+                where.get("MatMulIntegerToFloat"), "every block Linear one integer kernel");
     }
 
     /**
