@@ -46,46 +46,7 @@ public record AsymmetricOperand(int bits, float scale, int zeroPoint) implements
     @Override
     public CodeForm codeForm(String opId, int scaleIndex, float pre, boolean layoutCodes) {
         if (pre != 1f) throw new IllegalArgumentException(opId + ": the asymmetric quantizer takes no pre-scale");
-        UniformQuantizer rel = relative();
-        float lo = rel.minCode(), hi = rel.maxCode();
-        int z = zeroPoint;
-        return new CodeForm() {
-            @Override public int components() { return 1; }
-
-            @Override public float unit(int c) { return scale; }
-
-            @Override public int zeroPoint() { return z; }
-
-            /** Unsigned whatever the zero point, 0 included (codes up to 2^k - 1). */
-            @Override public String storedLayout() { return "unsigned"; }
-
-            @Override public int shift() { return 0; }
-
-            @Override public long maxAbs(boolean combined) { return (1L << bits) - 1; }
-
-            @Override public boolean int8() { return false; }   // unsigned codes up to 255
-
-            @Override
-            public boolean encode(float[] x, int off, int n, int[] c0, int[] c1, int dOff) {
-                boolean finite = ActivationCodes.uniform(x, off, n, 1f, scale, lo, hi, c0, dOff);
-                for (int i = dOff; i < dOff + n; i++) c0[i] += z;
-                return finite;
-            }
-
-            @Override
-            public boolean encode(float[] x, int off, int n, byte[] c0, byte[] c1, int dOff) {
-                throw new UnsupportedOperationException("asymmetric codes are unsigned: no int8 form");
-            }
-
-            @Override
-            public boolean encodeCombined(float[] x, int off, int n, int[] c, int dOff) { return encode(x, off, n, c, null, dOff); }
-
-            /** The values that multiply the unit: {@code q - z}. */
-            @Override
-            public void encodeFloats(String id, float[] x, int off, int n, float[] c0, float[] c1, int dOff) {
-                rel.codeValues(id, scale, x, off, c0, dOff, n);
-            }
-        };
+        return new UnsignedGridCodes(opId, relative(), scale, zeroPoint, (1 << bits) - 1, null);
     }
 
     @Override

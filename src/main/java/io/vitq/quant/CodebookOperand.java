@@ -93,66 +93,20 @@ public record CodebookOperand(int bits, float scale, int zeroPoint, int[] levels
         return role == OperandRole.LINEAR_INPUT ? null : "codebook quantizes a Linear input (per tensor), not " + role;
     }
 
+    /** The quantizer of the grid codes relative to the zero point, {@code g - z}. */
+    private UniformQuantizer relative() { return new UniformQuantizer(8, -zeroPoint, GRID_CODES - 1 - zeroPoint); }
+
     @Override
     public void fakeQuant(String opId, int scaleIndex, float[] src, int off, float[] dst, int dOff, int n) {
-        QuantChecks.range(src, off, n);
-        QuantChecks.range(dst, dOff, n);
+        relative().codeValues(opId, scale, src, off, dst, dOff, n);   // g - z, checked finite
         int[] t = table();
-        float lo = -zeroPoint, hi = GRID_CODES - 1 - zeroPoint;
-        QuantChecks.finiteBlocks(opId, src, off, n, (b, len) -> {
-            for (int i = 0; i < len; i++) {
-                int g = (int) Rounding.rintClamp(src[off + b + i] / scale, lo, hi) + zeroPoint;
-                dst[dOff + b + i] = (float) (t[g] - zeroPoint) * scale;
-            }
-        });
+        for (int i = dOff; i < dOff + n; i++) dst[i] = (float) (t[(int) dst[i] + zeroPoint] - zeroPoint) * scale;
     }
 
     @Override
     public CodeForm codeForm(String opId, int scaleIndex, float pre, boolean layoutCodes) {
         if (pre != 1f) throw new IllegalArgumentException(opId + ": the codebook quantizer takes no pre-scale");
-        int[] t = table();
-        float lo = -zeroPoint, hi = GRID_CODES - 1 - zeroPoint;
-        int z = zeroPoint;
-        return new CodeForm() {
-            @Override public int components() { return 1; }
-
-            @Override public float unit(int c) { return scale; }
-
-            @Override public int zeroPoint() { return z; }
-
-            @Override public String storedLayout() { return "unsigned"; }
-
-            @Override public int shift() { return 0; }
-
-            @Override public long maxAbs(boolean combined) { return GRID_CODES - 1; }
-
-            @Override public boolean int8() { return false; }   // unsigned grid codes up to 255
-
-            @Override
-            public boolean encode(float[] x, int off, int n, int[] c0, int[] c1, int dOff) {
-                boolean finite = ActivationCodes.uniform(x, off, n, 1f, scale, lo, hi, c0, dOff);
-                for (int i = dOff; i < dOff + n; i++) c0[i] = t[c0[i] + z];
-                return finite;
-            }
-
-            @Override
-            public boolean encode(float[] x, int off, int n, byte[] c0, byte[] c1, int dOff) {
-                throw new UnsupportedOperationException("codebook codes are unsigned: no int8 form");
-            }
-
-            @Override
-            public boolean encodeCombined(float[] x, int off, int n, int[] c, int dOff) { return encode(x, off, n, c, null, dOff); }
-
-            /** The values that multiply the unit: {@code L(g) - z}. */
-            @Override
-            public void encodeFloats(String id, float[] x, int off, int n, float[] c0, float[] c1, int dOff) {
-                QuantChecks.requireFinite(id, x, off, n, 0);
-                for (int i = 0; i < n; i++) {
-                    int g = (int) Rounding.rintClamp(x[off + i] / scale, lo, hi) + z;
-                    c0[dOff + i] = t[g] - z;
-                }
-            }
-        };
+        return new UnsignedGridCodes(opId, relative(), scale, zeroPoint, GRID_CODES - 1, table());
     }
 
     @Override

@@ -124,13 +124,7 @@ class QuantizeCommandTest {
         assertTrue(stored.folds().isEmpty() && stored.info().options().containsKey("folded"), stored.info().options().toString());
         assertEquals(p.ops(), stored.ops());
 
-        Path a = tmp.resolve("a.csv"), b = tmp.resolve("b.csv"), i = tmp.resolve("i.csv"), c = tmp.resolve("c.csv");
-        evalEight(new String[] {"--model", q.toString(), "--predictions", a.toString()},
-                new String[] {"--model", MODEL, "--plan", plan.toString(), "--predictions", b.toString()},
-                new String[] {"--model", q.toString(), "--integer", "--predictions", i.toString()},
-                new String[] {"--model", q.toString(), "--products", "codes", "--predictions", c.toString()});
-        assertEquals(Files.readString(b), Files.readString(a), "the plan on the float checkpoint = the quantized file");
-        assertEquals(Files.readString(c), Files.readString(i), "integers = code products");
+        assertFileAndPlanAgree(tmp, q, plan);
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--reparam-norms", "--plan",
                 tmp.resolve("x.json").toString()), 1, "--reparam-norms", "basePTQ and ptq4vit");
     }
@@ -151,13 +145,7 @@ class QuantizeCommandTest {
         assertEquals(12, codebooks, "every fc2 input: " + r.out());
         assertTrue(r.out().contains("codebook/"), r.out());
         assertEquals(p.ops(), QuantizedModelFile.readHeader(q).plan().ops());
-        Path a = tmp.resolve("a.csv"), b = tmp.resolve("b.csv"), i = tmp.resolve("i.csv"), c = tmp.resolve("c.csv");
-        evalEight(new String[] {"--model", q.toString(), "--predictions", a.toString()},
-                new String[] {"--model", MODEL, "--plan", plan.toString(), "--predictions", b.toString()},
-                new String[] {"--model", q.toString(), "--integer", "--predictions", i.toString()},
-                new String[] {"--model", q.toString(), "--products", "codes", "--predictions", c.toString()});
-        assertEquals(Files.readString(b), Files.readString(a), "the plan on the float checkpoint = the quantized file");
-        assertEquals(Files.readString(c), Files.readString(i), "integers = code products");
+        assertFileAndPlanAgree(tmp, q, plan);
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--gelu-codebook", "--plan",
                 tmp.resolve("x.json").toString()), 1, "--gelu-codebook", "basePTQ and ptq4vit");
         assertUserError(run("quantize", "--model", MODEL, "--gelu-codebook", "--gelu-grid", "linear", "--plan",
@@ -174,6 +162,20 @@ class QuantizeCommandTest {
                 logLevels = ((io.vitq.quant.LinearQuant) pa.ops().get("blocks.0.mlp.fc2")).input();
         assertTrue(logLevels instanceof io.vitq.quant.CodebookOperand && !logLevels.equals(fitted), logLevels + " vs " + fitted);
         assertTrue(pa.info().options().get("gelu_input").contains("AdaLog"), pa.info().options().toString());
+    }
+
+    /**
+     * On the first 8 demo images: the quantized file {@code q} predicts what {@code plan} on the float
+     * checkpoint predicts, and the file's integer execution what its code products predict.
+     */
+    private static void assertFileAndPlanAgree(Path tmp, Path q, Path plan) throws java.io.IOException {
+        Path a = tmp.resolve("a.csv"), b = tmp.resolve("b.csv"), i = tmp.resolve("i.csv"), c = tmp.resolve("c.csv");
+        evalEight(new String[] {"--model", q.toString(), "--predictions", a.toString()},
+                new String[] {"--model", MODEL, "--plan", plan.toString(), "--predictions", b.toString()},
+                new String[] {"--model", q.toString(), "--integer", "--predictions", i.toString()},
+                new String[] {"--model", q.toString(), "--products", "codes", "--predictions", c.toString()});
+        assertEquals(Files.readString(b), Files.readString(a), "the plan on the float checkpoint = the quantized file");
+        assertEquals(Files.readString(c), Files.readString(i), "integers = code products");
     }
 
     /** {@code vitq eval} with each option list on the first 8 demo images, each run successful. */
