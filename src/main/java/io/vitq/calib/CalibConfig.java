@@ -20,6 +20,7 @@ import java.util.Map;
  * @param trueLabels           Hessian gradients from the images' labels instead of the float model's own top-1
  * @param sequential           calibrate op by op on inputs that carry the quantization of the ops before
  *                             (else "parallel": every op on float inputs, as the reference does)
+ * @param biasCorrection       basePTQ, ptq4vit: each Linear's mean output error removed from its bias after the search
  * @param geluCodebook         fc2's input through a codebook quantizer with these levels (overrides twinGelu), or null
  * @param perChannelWeights    every Linear's weight with one scale per output channel, each searched on its
  *                             own output column (else the method's: per tensor, qkv's three row blocks)
@@ -29,7 +30,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean patchEmbedPerChannel, boolean twinSoftmax, TwinSoftmaxQuantizer.Mode softmaxMode,
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
-                          boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook,
+                          boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs) {
 
     /**
@@ -98,7 +99,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null);
     }
 
     /**
@@ -108,7 +109,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null);
     }
 
     /**
@@ -119,7 +120,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null);
     }
 
     /**
@@ -138,7 +139,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         CalibConfig p = ptq4vit(w, a);
         return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
                 p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
-                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, null);
+                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, false, null);
     }
 
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
@@ -165,7 +166,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -173,13 +174,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             patchEmbedPerChannel = c.patchEmbedPerChannel; twinSoftmax = c.twinSoftmax; softmaxMode = c.softmaxMode;
             softmaxSplits = c.softmaxSplits; twinGelu = c.twinGelu; geluPowerOfTwo = c.geluPowerOfTwo;
             geluMaxShift = c.geluMaxShift; trueLabels = c.trueLabels; opBits = c.opBits; vt = c.vt; sequential = c.sequential;
-            perChannelWeights = c.perChannelWeights; reparamNorms = c.reparamNorms; gptq = c.gptq; geluCodebook = c.geluCodebook; fixedInputs = c.fixedInputs;
+            perChannelWeights = c.perChannelWeights; reparamNorms = c.reparamNorms; gptq = c.gptq; geluCodebook = c.geluCodebook; biasCorrection = c.biasCorrection; fixedInputs = c.fixedInputs;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, fixedInputs);
+                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs);
         }
     }
 
@@ -288,6 +289,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public CalibConfig withGeluCodebook(GeluLevels levels) { return with(c -> c.geluCodebook = levels); }
 
+    /**
+     * After each Linear's search (basePTQ, ptq4vit), subtract its mean output error per output
+     * channel over the calibration tokens from the bias, VT-PTQ's bias correction applied once
+     * (VT-PTQ's own is {@link VtOptions#biasCorrection()}).
+     */
+    public CalibConfig withBiasCorrection(boolean on) { return with(c -> c.biasCorrection = on); }
+
     /** How a codebook input's levels are chosen (docs/LOWBIT.md section 3.1). */
     public enum GeluLevels {
         /** Fitted to the calibration values (exact dynamic program): vitq's. */
@@ -318,7 +326,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + ", geluMaxShift=" + geluMaxShift + ", trueLabels=" + trueLabels + ", opBits=" + opBits + ", vt=" + vt
                 + ", sequential=" + sequential + (perChannelWeights ? ", perChannelWeights=true" : "")
                 + (reparamNorms ? ", reparamNorms=true" : "") + (gptq ? ", gptq=true" : "")
-                + (geluCodebook != null ? ", geluCodebook=" + geluCodebook.cliName() : "") + "]";
+                + (geluCodebook != null ? ", geluCodebook=" + geluCodebook.cliName() : "")
+                + (biasCorrection ? ", biasCorrection=true" : "") + "]";
     }
 
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
@@ -348,6 +357,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (perChannelWeights) m.put("linear_weights", "per-output-channel");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
+        if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
         m.put("twin_gelu", geluCodebook != null ? "off" : twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
         if (geluCodebook != null) m.put("gelu_input", geluCodebook == GeluLevels.FITTED

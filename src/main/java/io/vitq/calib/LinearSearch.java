@@ -124,7 +124,7 @@ final class LinearSearch {
             default -> 1;
         };
         objectiveGroups = cfg.metric() == Metric.PEARSON && wGran == Granularity.ROW_BLOCKS ? wScales : 1;
-        biasCorrection = cfg.isVt() && cfg.vt().biasCorrection();
+        biasCorrection = cfg.isVt() ? cfg.vt().biasCorrection() : cfg.biasCorrection();
         float[] b = op.bias();
         bias = b != null ? b.clone() : biasCorrection ? new float[out] : null;
     }
@@ -216,6 +216,7 @@ final class LinearSearch {
 
         UniformOperand w = new UniformOperand(wb, wGran, wScale);
         OperandQuant input = xq;
+        if (biasCorrection && !cfg.isVt()) correctBias(wScale, xq);   // once, on the searched scales
         float[] corrected = biasCorrection ? bias : null;
         if (cfg.gptq()) {
             long t0 = System.nanoTime();

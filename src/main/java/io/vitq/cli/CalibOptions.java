@@ -87,6 +87,11 @@ public final class CalibOptions {
                     + "a --plan file holds the scales only (docs/LOWBIT.md).")
     boolean gptq;
 
+    @Option(names = "--bias-correction",
+            description = "basePTQ, ptq4vit: after each Linear's search subtract its mean output error per output channel "
+                    + "(over the calibration tokens) from its bias, VT-PTQ's bias correction applied once.")
+    boolean biasCorrection;
+
     @Option(names = "--gelu-codebook", arity = "0..1", fallbackValue = "fitted", paramLabel = "LEVELS",
             description = "basePTQ, ptq4vit: fc2's input (post-GELU) through a codebook quantizer, at most 2^k levels on an 8-bit "
                     + "grid, instead of the twin GELU quantizer: 'fitted' (the default) fits the levels to the calibration "
@@ -135,6 +140,7 @@ public final class CalibOptions {
         if (qkvPerMatrix) label += " (qkv per matrix)";
         if (reparamNorms) label += " (reparameterised norms)";
         if (gptq) label += " (GPTQ)";
+        if (biasCorrection) label += " (bias correction)";
         if (geluCodebook != null) label += " (GELU codebook" + (geluCodebook.equalsIgnoreCase("fitted") ? "" : ", " + geluCodebook.toLowerCase(Locale.ROOT)) + ")";
         return perChannelWeights ? label + " (per-channel weights)" : label;
     }
@@ -199,6 +205,13 @@ public final class CalibOptions {
                 case "adalog" -> CalibConfig.GeluLevels.ADALOG;
                 default -> throw new Main.UserException("--gelu-codebook " + geluCodebook + ": expected fitted or adalog");
             });
+        }
+        if (biasCorrection) {
+            if (c.isVt())
+                throw new Main.UserException("--bias-correction: VT-PTQ corrects its biases already (--no-bias-correction turns "
+                        + "it off); the option is for basePTQ and ptq4vit");
+            if (gptq) throw new Main.UserException("--bias-correction is computed for round-to-nearest weights; drop --gptq");
+            c = c.withBiasCorrection(true);
         }
         if (gptq) {
             if (c.isVt())

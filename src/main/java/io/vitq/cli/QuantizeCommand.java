@@ -139,7 +139,7 @@ final class QuantizeCommand implements Callable<Integer> {
                 c.seconds(), load, c.reparamSeconds() > 0
                         ? String.format(Locale.ROOT, "LayerNorm reparameterisation %.1f s, ", c.reparamSeconds()) : "",
                 t.forwardBackward(), t.search(), t.linearSearch(),
-                cfg.isVt() ? String.format(Locale.ROOT, " of which bias correction %.1f s", t.biasCorrection()) : "",
+                cfg.isVt() || cfg.biasCorrection() ? String.format(Locale.ROOT, " of which bias correction %.1f s", t.biasCorrection()) : "",
                 cfg.gptq() ? String.format(Locale.ROOT, " of which GPTQ %.1f s", t.gptq()) : "",
                 t.matmulSearch());
         return c;
