@@ -64,7 +64,9 @@ final class NativeInt8 {
                     packedBytes = linker.downcallHandle(symbols.findOrThrow("vitq_int8_packed_bytes"),
                             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT), critical);
                     peak = linker.downcallHandle(symbols.findOrThrow("vitq_int8_peak"), FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
-                    status = "native AVX-512 VNNI kernel (" + lib + ")";
+                    URL url = NativeInt8.class.getResource(RESOURCE);
+                    status = "native AVX-512 VNNI kernel (" + ("file".equals(url.getProtocol()) ? lib.toString()
+                            : RESOURCE.substring(1) + " from the jar, extracted to " + lib) + ")";
                 }
             }
         } catch (Throwable t) { // a broken or foreign library must never stop the Java kernels
