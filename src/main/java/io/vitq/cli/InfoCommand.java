@@ -3,6 +3,7 @@ package io.vitq.cli;
 import io.vitq.io.ModelLoader;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
+import io.vitq.runtime.Int8Gemm;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -31,6 +32,7 @@ final class InfoCommand implements Callable<Integer> {
             System.out.println("quantized:     " + l.plan().info().method() + " " + l.plan().info().bitsLabel() + ", "
                     + l.plan().ops().size() + " ops (plan: 'vitq inspect " + l.checkpoint() + "')");
         }
+        System.out.println("int8 kernel:   " + Int8Gemm.kernelReason() + " (used by 'eval --integer' and 'dump')");
         System.out.println("quantizable:   " + m.linears().size() + " linear layers, " + 2 * m.attentionOps().size()
                 + " attention matmuls");
         if (!m.spec().classNames().isEmpty()) {

@@ -18,12 +18,18 @@ import io.vitq.tensor.Parallel;
  *   holds -128 twice in some column (normally none); a row tile whose A holds -128 twice in one of
  *   those pairs is computed by the int32 kernel instead, so the result is exact for all int8 codes
  *   including -128.</li>
- *   <li>{@link Int8Kernel#INT32} (the default): the row tile of A is widened to int32 and multiplied
+ *   <li>{@link Int8Kernel#INT32} (the Java default): the row tile of A is widened to int32 and multiplied
  *   by the int32 kernel below (design "I1"). On the project machine (AMD EPYC, Zen 5) it runs
  *   1.25-1.4x faster than the 16-bit pairs (docs/BENCHMARKS.md, IntGemmBench); the system property
  *   {@code vitq.int8.kernel=pairs} makes the pairs kernel the default.</li>
+ *   <li>{@link Int8Kernel#NATIVE_VNNI} (the default when available): the optional C kernel with
+ *   AVX-512 VNNI ({@link NativeInt8}), A as vpdpbusd's signed operand and B + 128 as its unsigned
+ *   one, corrected by {@code -128 * sum_k A[i][k]} per row: exact modulo 2^32, hence exact whenever
+ *   the Java kernels are. It runs when its library was built and the CPU has VNNI;
+ *   {@code -Dvitq.int8.kernel=java} forces the Java kernel. {@link #kernelReason()} says which runs and why.</li>
  * </ul>
- * Every int32 sum of int8 products is exact for K up to {@link PackedInt8#MAX_K}.
+ * Every int32 sum of int8 products is exact for K up to {@link PackedInt8#MAX_K}, with every kernel
+ * (bit-identical results).
  *
  * <p><b>int32 A</b> ({@link #multiply(int[], int, int, int, long, PackedInt8, int[], int, int, boolean)}):
  * design "I1", B bytes widened to 16 int lanes and multiplied in 32 bits. Used for twin-uniform
@@ -38,11 +44,61 @@ public final class Int8Gemm {
     public static final int MR = IntKernels.MR;
 
     /** The kernel that multiplies int8 A codes (see the class comment). */
-    public enum Int8Kernel { INT32, INT16_PAIRS }
+    public enum Int8Kernel { INT32, INT16_PAIRS, NATIVE_VNNI }
 
-    /** {@link Int8Kernel#INT32} unless the system property {@code vitq.int8.kernel} is {@code pairs}. */
-    public static final Int8Kernel DEFAULT_KERNEL =
-            "pairs".equals(System.getProperty("vitq.int8.kernel")) ? Int8Kernel.INT16_PAIRS : Int8Kernel.INT32;
+    /** The system property that chooses the kernel: {@code auto} (default), {@code native}, {@code java}, {@code pairs}. */
+    public static final String KERNEL_PROPERTY = "vitq.int8.kernel";
+
+    /**
+     * {@link Int8Kernel#NATIVE_VNNI} when available unless {@value #KERNEL_PROPERTY} says {@code java}
+     * ({@link Int8Kernel#INT32}) or {@code pairs}; else {@link Int8Kernel#INT32}.
+     */
+    public static final Int8Kernel DEFAULT_KERNEL;
+    private static final String KERNEL_REASON;
+
+    static {
+        String asked = System.getProperty(KERNEL_PROPERTY, "auto");
+        Int8Kernel k;
+        String why;
+        switch (asked) {
+            case "java", "int32" -> {
+                k = Int8Kernel.INT32;
+                why = "Java Vector API kernel (int32 lanes), as -D" + KERNEL_PROPERTY + "=" + asked + " asks";
+            }
+            case "pairs" -> {
+                k = Int8Kernel.INT16_PAIRS;
+                why = "Java Vector API kernel (16-bit pairs), as -D" + KERNEL_PROPERTY + "=pairs asks";
+            }
+            case "auto", "native" -> {
+                k = NativeInt8.available() ? Int8Kernel.NATIVE_VNNI : Int8Kernel.INT32;
+                why = k == Int8Kernel.NATIVE_VNNI
+                        ? NativeInt8.status() + ": the library loaded and the CPU has AVX-512 VNNI"
+                        : "Java Vector API kernel (int32 lanes): " + NativeInt8.status();
+            }
+            default -> {
+                k = Int8Kernel.INT32;
+                why = "Java Vector API kernel (int32 lanes): -D" + KERNEL_PROPERTY + "=" + asked
+                        + " is not one of auto, native, java, pairs";
+            }
+        }
+        DEFAULT_KERNEL = k;
+        KERNEL_REASON = why;
+    }
+
+    /** Which int8 kernel runs and why (one line, for {@code vitq info}). */
+    public static String kernelReason() { return KERNEL_REASON; }
+
+    /**
+     * The VNNI peak probe (docs/BENCHMARKS.md): {@code rounds} x 24 independent register-only
+     * {@code vpdpbusd}, i.e. {@code rounds * 24 * 64 * 2} integer operations, on the calling thread.
+     */
+    public static long nativePeakProbe(long rounds) {
+        if (!NativeInt8.available()) throw new IllegalStateException("native int8 kernel: " + NativeInt8.status());
+        return NativeInt8.peak(rounds);
+    }
+
+    /** True when the native VNNI kernel can run here (whatever the default). */
+    public static boolean nativeAvailable() { return NativeInt8.available(); }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -82,6 +138,11 @@ public final class Int8Gemm {
                                 Int8Kernel kernel, boolean parallel) {
         checkViews(a.length, aOff, lda, m, b, c, cOff, ldc);
         if (m == 0 || b.n == 0) return;
+        if (kernel == Int8Kernel.NATIVE_VNNI) {
+            byte[] packed = vnniPanels(b);
+            run(m, parallel, (r0, r1) -> NativeInt8.gemm(a, aOff + r0 * lda, lda, r1 - r0, packed, b.k, b.n, c, cOff + r0 * ldc, ldc));
+            return;
+        }
         Parallel.RangeBody body = (r0, r1) -> {
             int ld = b.paddedN();
             int[] t = SCRATCH.get().tile(MR * ld);
@@ -130,14 +191,32 @@ public final class Int8Gemm {
 
     /**
      * Rows {@code [0, mr)} (mr <= {@link #MR}) of int8 A at {@code aOff} times B into a tile of C
-     * with row length {@code ldc >= b.paddedN()} (every panel is written at its padded width).
+     * with row length {@code ldc >= b.paddedN()}: columns {@code [0, n)} hold the sums (the Java
+     * kernels also write the padding columns, the native one does not).
      */
     static void tile(byte[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc) {
         tile(a, aOff, lda, mr, b, c, cOff, ldc, DEFAULT_KERNEL);
     }
 
+    /**
+     * Rows {@code [0, m)} of int8 A times B into C (row length {@code ldc >= b.paddedN()}), on the
+     * calling thread: one native call for all rows, or the Java kernels tile by tile.
+     */
+    static void rows(byte[] a, int aOff, int lda, int m, PackedInt8 b, int[] c, int cOff, int ldc) {
+        if (DEFAULT_KERNEL == Int8Kernel.NATIVE_VNNI) {
+            NativeInt8.gemm(a, aOff, lda, m, b.vnniPanels(), b.k, b.n, c, cOff, ldc);
+            return;
+        }
+        for (int i = 0; i < m; i += MR) tile(a, aOff + i * lda, lda, Math.min(MR, m - i), b, c, cOff + i * ldc, ldc);
+    }
+
     static void tile(byte[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc, Int8Kernel kernel) {
-        if (kernel == Int8Kernel.INT32 || (b.hasMinPairs() && minPairConflict(a, aOff, lda, mr, b.minPairs))) {
+        if (kernel == Int8Kernel.NATIVE_VNNI) {
+            NativeInt8.gemm(a, aOff, lda, mr, vnniPanels(b), b.k, b.n, c, cOff, ldc);
+            return;
+        }
+        byte[] panels = b.javaPanels();
+        if (kernel == Int8Kernel.INT32 || (b.hasMinPairs() && minPairConflict(a, aOff, lda, mr, b.minPairs()))) {
             // widen this tile's A to ints and use the 32-bit kernel (for the pairs kernel: the 16-bit pair sum could wrap)
             Scratch s = SCRATCH.get();
             int k = b.k;
@@ -150,16 +229,22 @@ public final class Int8Gemm {
         }
         final int K = b.k;
         for (int p = 0, np = b.panels(); p < np; p++) {
-            IntKernels.bytes(mr, b.width(p) >> 5, a, aOff, lda, b.data, b.panelOffset(p), c, cOff + p * PackedInt8.W, ldc, K);
+            IntKernels.bytes(mr, b.width(p) >> 5, a, aOff, lda, panels, b.panelOffset(p), c, cOff + p * PackedInt8.W, ldc, K);
         }
     }
 
     /** Same as the byte form for int32 A (the caller has checked the bound). */
     static void tile(int[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc) {
         final int K = b.k;
+        byte[] panels = b.javaPanels();
         for (int p = 0, np = b.panels(); p < np; p++) {
-            IntKernels.ints(mr, b.width(p) >> 5, a, aOff, lda, b.data, b.panelOffset(p), c, cOff + p * PackedInt8.W, ldc, K);
+            IntKernels.ints(mr, b.width(p) >> 5, a, aOff, lda, panels, b.panelOffset(p), c, cOff + p * PackedInt8.W, ldc, K);
         }
+    }
+
+    private static byte[] vnniPanels(PackedInt8 b) {
+        if (!NativeInt8.available()) throw new IllegalStateException("native int8 kernel: " + NativeInt8.status());
+        return b.vnniPanels();
     }
 
     /** True if some row holds -128 at both k steps of a pair where B does too. */

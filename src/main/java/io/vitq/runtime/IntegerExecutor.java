@@ -115,6 +115,11 @@ public final class IntegerExecutor implements Executor {
     private static final VectorSpecies<Integer> IS = IntVector.SPECIES_512;
     private static final int MR = Int8Gemm.MR;
     private static final boolean INT32_KERNEL = Int8Gemm.DEFAULT_KERNEL == Int8Gemm.Int8Kernel.INT32;
+    /**
+     * The native kernel takes int8 A only: a twin operand's shift form then runs as its two int8
+     * components, combined in int32 as {@code acc0 + (acc1 << m)} (see {@link #addShifted}).
+     */
+    private static final boolean NATIVE_KERNEL = Int8Gemm.DEFAULT_KERNEL == Int8Gemm.Int8Kernel.NATIVE_VNNI;
 
     private final QuantPlan plan;
     private final Options options;
@@ -386,7 +391,15 @@ public final class IntegerExecutor implements Executor {
             int[] acc1 = s.acc1(mr * ld), acc2 = null;
             switch (form) {
                 case INT8, SHIFT -> {
-                    if (form == OpForm.INT8 && !INT32_KERNEL && codes.int8()) {
+                    if (form == OpForm.SHIFT && NATIVE_KERNEL && codes.int8()) {
+                        byte[] p = s.b1(n), q = s.b2(n);
+                        ok = codes.encode(x, xo, n, p, q, 0);
+                        if (!ok) throw nonFinite(id, x, xo, n);
+                        int[] coarse = s.acc2(mr * ld);
+                        Int8Gemm.tile(p, 0, K, mr, weight, acc1, 0, ld);
+                        Int8Gemm.tile(q, 0, K, mr, weight, coarse, 0, ld);
+                        addShifted(acc1, coarse, codes.shift(), ld, mr, out);
+                    } else if (form == OpForm.INT8 && !INT32_KERNEL && codes.int8()) {
                         byte[] a = s.b1(n);
                         ok = codes.encode(x, xo, n, a, null, 0);
                         if (!ok) throw nonFinite(id, x, xo, n);
@@ -440,6 +453,15 @@ public final class IntegerExecutor implements Executor {
     /** A tile's dequantization (an epilogue) into {@code dst} at {@code off}. */
     private interface Dequantize {
         void into(float[] dst, int off, boolean accumulate, boolean gelu);
+    }
+
+    /**
+     * {@code acc0 += acc1 << m} for the n columns of mr rows (row stride ld): the shift form's sum
+     * {@code sum (c0 + c1 2^m) b} from its components' sums. int32 wraps, so the result equals the
+     * combined sum exactly whenever that sum fits an int32, which the shift form's bound guarantees.
+     */
+    static void addShifted(int[] acc0, int[] acc1, int m, int ld, int mr, int n) {
+        for (int r = 0; r < mr; r++) for (int j = r * ld, e = j + n; j < e; j++) acc0[j] += acc1[j] << m;
     }
 
     /** The sums of a tile ({@code mr x n} of an int32 array with row stride ld) as longs. */
@@ -659,7 +681,7 @@ public final class IntegerExecutor implements Executor {
                 sc.kT.repackTransposed(k, 0, d, T, d);
                 int ldS = sc.kT.paddedN();
                 int[] acc = sc.acc1(T * ldS);
-                for (int i = 0; i < T; i += MR) Int8Gemm.tile(q, i * d, d, Math.min(MR, T - i), sc.kT, acc, i * ldS, ldS);
+                Int8Gemm.rows(q, 0, d, T, sc.kT, acc, 0, ldS);
                 for (int i = 0; i < T; i++) for (int j = 0; j < T; j++) S[i * T + j] = unit * (float) acc[i * ldS + j];
                 if (rec != null)
                     rec.matmul1(id1, g, h, rowCodes(qf, id1, qkv, qCol, ld, T, d), rowCodes(kf, id1, qkv, kCol, ld, T, d),
@@ -725,23 +747,29 @@ public final class IntegerExecutor implements Executor {
             case INT8 -> {
                 byte[] p = sc.b2(T * T);
                 if (!pf.encode(S, 0, T * T, p, null, 0)) throw nonFinite(id2, S, 0, T * T);
-                for (int i = 0; i < T; i += MR) Int8Gemm.tile(p, i * T, T, Math.min(MR, T - i), vp, acc1, i * ldO, ldO);
+                Int8Gemm.rows(p, 0, T, T, vp, acc1, 0, ldO);
             }
             case SHIFT -> {
-                int[] p = sc.i1(T * T);
-                if (!pf.encodeCombined(S, 0, T * T, p, 0)) throw nonFinite(id2, S, 0, T * T);
-                for (int i = 0; i < T; i += MR) Int8Gemm.tile(p, i * T, T, Math.min(MR, T - i), vp, acc1, i * ldO, ldO);
+                if (NATIVE_KERNEL && pf.int8()) { // the two components through the int8 kernel, combined exactly
+                    byte[] p1 = sc.b2(T * T), p2 = sc.b3(T * T);
+                    if (!pf.encode(S, 0, T * T, p1, p2, 0)) throw nonFinite(id2, S, 0, T * T);
+                    int[] coarse = sc.acc2(T * ldO);
+                    Int8Gemm.rows(p1, 0, T, T, vp, acc1, 0, ldO);
+                    Int8Gemm.rows(p2, 0, T, T, vp, coarse, 0, ldO);
+                    addShifted(acc1, coarse, pf.shift(), ldO, T, d);
+                } else {
+                    int[] p = sc.i1(T * T);
+                    if (!pf.encodeCombined(S, 0, T * T, p, 0)) throw nonFinite(id2, S, 0, T * T);
+                    for (int i = 0; i < T; i += MR) Int8Gemm.tile(p, i * T, T, Math.min(MR, T - i), vp, acc1, i * ldO, ldO);
+                }
             }
             case SPLIT -> {
                 byte[] p1 = sc.b2(T * T);
                 byte[] p2 = sc.b3(T * T);
                 if (!pf.encode(S, 0, T * T, p1, p2, 0)) throw nonFinite(id2, S, 0, T * T);
                 acc2 = sc.acc2(T * ldO);
-                for (int i = 0; i < T; i += MR) {
-                    int mr = Math.min(MR, T - i);
-                    Int8Gemm.tile(p1, i * T, T, mr, vp, acc1, i * ldO, ldO);
-                    Int8Gemm.tile(p2, i * T, T, mr, vp, acc2, i * ldO, ldO);
-                }
+                Int8Gemm.rows(p1, 0, T, T, vp, acc1, 0, ldO);
+                Int8Gemm.rows(p2, 0, T, T, vp, acc2, 0, ldO);
                 c2 = pf.unit(1) * vStep;
             }
             default -> throw new IllegalStateException(m2.form.toString());

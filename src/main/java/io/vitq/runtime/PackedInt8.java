@@ -15,6 +15,13 @@ import java.util.Arrays;
  * <p>The packing also records the k-step pairs {@code (2j, 2j+1)} where some column holds -128 in
  * both rows: only there can the 16-bit pair sum of the int8 kernel overflow (when the A row holds
  * -128 twice as well), see {@link Int8Gemm}.
+ *
+ * <p><b>Two layouts.</b> The Java kernels read the panels above; the native VNNI kernel
+ * ({@link NativeInt8}) reads its own: panels of 64 columns (the last one rounded up to a multiple
+ * of 16), each {@code [ceil(K/4)][wp][4]} bytes holding {@code B + 128} (B xor 0x80; padding 0x80,
+ * i.e. B = 0), four consecutive k of one column per int32 lane (src/main/c/vitq_int8.c). Packing
+ * writes the layout of {@link Int8Gemm#DEFAULT_KERNEL} (with the native kernel, by native code);
+ * the other one is derived on first use and kept until the next repack (tests and forced kernels).
  */
 public final class PackedInt8 {
     /** Width of a full panel (two 32-lane short vectors). */
@@ -24,10 +31,14 @@ public final class PackedInt8 {
      */
     public static final int MAX_K = Integer.MAX_VALUE / (128 * 128);
 
-    byte[] data = new byte[0];
+    /** The Java kernels' panels (valid when {@link #javaValid}). */
+    private byte[] data = new byte[0];
+    /** The native kernel's layout (valid when {@link #vnniValid}). */
+    private byte[] vnni = new byte[0];
+    private volatile boolean javaValid, vnniValid;
     int k, n, nFull, tailW;
     /** Pair indices j with B[2j][c] == B[2j+1][c] == -128 for some column c (usually empty). */
-    int[] minPairs = new int[0];
+    private int[] minPairs = new int[0];
 
     private PackedInt8() {}
 
@@ -55,8 +66,65 @@ public final class PackedInt8 {
     /** N rounded up to the packed width: the row length of a C tile the kernels write. */
     public int paddedN() { return nFull * W + tailW; }
 
-    /** Bytes held by the packed codes (what the weight costs in memory). */
-    public long bytes() { return (long) k * paddedN(); }
+    /** Bytes held by the packed codes (what the weight costs in memory, in the layout of the default kernel). */
+    public long bytes() { return nativeLayout() ? vnniBytes(k, n) : (long) k * paddedN(); }
+
+    /** The Java kernels' panels, derived from the native layout when packing wrote that one. */
+    byte[] javaPanels() {
+        if (!javaValid) deriveJava();
+        return data;
+    }
+
+    /** The native kernel's layout, derived from the Java panels when packing wrote those. */
+    byte[] vnniPanels() {
+        if (!vnniValid) deriveVnni();
+        return vnni;
+    }
+
+    /** True when packing writes the native layout (the native kernel is the default). */
+    private static boolean nativeLayout() { return Int8Gemm.DEFAULT_KERNEL == Int8Gemm.Int8Kernel.NATIVE_VNNI; }
+
+    /** Size of the native layout: ceil(K/4) x 4 bytes per column, N rounded up to 16 columns. */
+    static long vnniBytes(int k, int n) { return (long) ((k + 3) / 4) * 4 * ((n + 15) / 16 * 16); }
+
+    /** Index of B[kk][nn] in the native layout. */
+    private int vnniIndex(int kk, int nn) {
+        int p = nn / W, col0 = p * W, wp = Math.min(W, (n - col0 + 15) / 16 * 16);
+        return col0 * ((k + 3) / 4) * 4 + ((kk >> 2) * wp + (nn - col0)) * 4 + (kk & 3);
+    }
+
+    private synchronized void deriveJava() {
+        if (javaValid) return;
+        allocateJava();
+        for (int p = 0; p < panels(); p++) {
+            int col0 = p * W, wp = width(p), base = panelOffset(p), valid = Math.min(wp, n - col0);
+            for (int kk = 0; kk < k; kk++)
+                for (int j = 0; j < valid; j++) data[base + kk * wp + j] = (byte) (vnni[vnniIndex(kk, col0 + j)] ^ 0x80);
+            zeroPadding(base, wp, valid);
+        }
+        findMinPairs();
+        javaValid = true;
+    }
+
+    private synchronized void deriveVnni() {
+        if (vnniValid) return;
+        allocateVnni();
+        Arrays.fill(vnni, 0, (int) vnniBytes(k, n), (byte) 0x80);
+        for (int p = 0; p < panels(); p++) {
+            int col0 = p * W, wp = width(p), base = panelOffset(p), valid = Math.min(wp, n - col0);
+            for (int kk = 0; kk < k; kk++)
+                for (int j = 0; j < valid; j++) vnni[vnniIndex(kk, col0 + j)] = (byte) (data[base + kk * wp + j] ^ 0x80);
+        }
+        vnniValid = true;
+    }
+
+    /** Packs {@code B[kk][nn] = src[off + kk * rowStride + nn * colStride]} in the native layout, by native code. */
+    private void packVnni(byte[] src, long off, long rowStride, long colStride) {
+        allocateVnni();
+        NativeInt8.pack(src, off, rowStride, colStride, k, n, vnni);
+        minPairs = new int[0]; // found with the Java layout, when it is derived
+        vnniValid = true;
+    }
 
     int panels() { return nFull + (tailW > 0 ? 1 : 0); }
 
@@ -65,11 +133,25 @@ public final class PackedInt8 {
     int panelOffset(int p) { return p * k * W; }
 
     /** True when some k pair holds -128 twice in one column (see the class comment). */
-    boolean hasMinPairs() { return minPairs.length > 0; }
+    boolean hasMinPairs() { return minPairs().length > 0; }
 
-    public void repackTransposed(byte[] src, int off, int ld, int n, int k) {
+    /** The pair indices of the class comment (found with the Java layout, derived first if needed). */
+    int[] minPairs() {
+        javaPanels();
+        return minPairs;
+    }
+
+    public void repackTransposed(byte[] src, int off, int ld, int n, int k) { repackTransposed(src, off, ld, n, k, nativeLayout()); }
+
+    /** The same, writing the native layout or the Java one (tests of the derivations). */
+    void repackTransposed(byte[] src, int off, int ld, int n, int k, boolean nativeLayout) {
         check(src, off, ld, n, k);
         configure(k, n);
+        if (nativeLayout) {
+            packVnni(src, off, 1, ld);
+            return;
+        }
+        allocateJava();
         for (int p = 0; p < panels(); p++) {
             int col0 = p * W, wp = width(p), base = panelOffset(p), valid = Math.min(wp, n - col0);
             for (int j = 0; j < valid; j++) {
@@ -79,17 +161,27 @@ public final class PackedInt8 {
             zeroPadding(base, wp, valid);
         }
         findMinPairs();
+        javaValid = true;
     }
 
-    public void repack(byte[] src, int off, int ld, int k, int n) {
+    public void repack(byte[] src, int off, int ld, int k, int n) { repack(src, off, ld, k, n, nativeLayout()); }
+
+    /** The same, writing the native layout or the Java one (tests of the derivations). */
+    void repack(byte[] src, int off, int ld, int k, int n, boolean nativeLayout) {
         check(src, off, ld, k, n);
         configure(k, n);
+        if (nativeLayout) {
+            packVnni(src, off, ld, 1);
+            return;
+        }
+        allocateJava();
         for (int p = 0; p < panels(); p++) {
             int col0 = p * W, wp = width(p), base = panelOffset(p), valid = Math.min(wp, n - col0);
             for (int kk = 0; kk < k; kk++) System.arraycopy(src, off + kk * ld + col0, data, base + kk * wp, valid);
             zeroPadding(base, wp, valid);
         }
         findMinPairs();
+        javaValid = true;
     }
 
     private void zeroPadding(int base, int wp, int valid) {
@@ -104,9 +196,19 @@ public final class PackedInt8 {
         this.nFull = n / W;
         int rem = n - nFull * W;
         this.tailW = rem == 0 ? 0 : rem <= 32 ? 32 : 64;
-        long size = (long) k * paddedN();
+        long size = Math.max((long) k * paddedN(), vnniBytes(k, n));
         if (size > Integer.MAX_VALUE - 64) throw new IllegalArgumentException("B too large: " + k + "x" + n);
-        if (data.length < size) data = new byte[(int) size];
+        javaValid = vnniValid = false;
+    }
+
+    private void allocateJava() {
+        int size = k * paddedN();
+        if (data.length < size) data = new byte[size];
+    }
+
+    private void allocateVnni() {
+        int size = (int) vnniBytes(k, n);
+        if (vnni.length < size) vnni = new byte[size];
     }
 
     private void findMinPairs() {

@@ -53,7 +53,7 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 8, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx2g", "-Dvitq.threads=1"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g", "-Dvitq.threads=1"})
 public class IntGemmBench {
     /** M x K x N: qkv, fc1, fc2 of ViT-S at batch 8. */
     @Param({"1576x384x1152", "1576x384x1536", "1576x1536x384"})
@@ -96,10 +96,24 @@ public class IntGemmBench {
         System.out.printf("%n%s: %.4f GOP per call (GOPS = that / seconds per op)%n", shape, 2.0 * m * k * n / 1e9);
     }
 
-    /** int8 x int8 into exact int32 (the default kernel: A widened per row tile, 32-bit products). */
+    /** int8 x int8 into exact int32 (the default kernel: native VNNI when available, else the Java int32 kernel). */
     @Benchmark
     public int[] int8() {
         Int8Gemm.multiply(a, 0, k, m, b, c, 0, n, true);
+        return c;
+    }
+
+    /** The Java int32-lane kernel (the default where the native one is unavailable). */
+    @Benchmark
+    public int[] int8Java() {
+        Int8Gemm.multiply(a, 0, k, m, b, c, 0, n, Int8Gemm.Int8Kernel.INT32, true);
+        return c;
+    }
+
+    /** The native AVX-512 VNNI kernel (fails where it is unavailable: see 'vitq info'). */
+    @Benchmark
+    public int[] int8Native() {
+        Int8Gemm.multiply(a, 0, k, m, b, c, 0, n, Int8Gemm.Int8Kernel.NATIVE_VNNI, true);
         return c;
     }
 
@@ -124,8 +138,30 @@ public class IntGemmBench {
         return cf;
     }
 
+    /**
+     * The VNNI peak: 10^7 rounds of 24 independent register-only vpdpbusd (the native 6 x 64 tile
+     * without its loads), 30.72 GOP per call; GOPS = 30.72 / seconds per op. {@code TwoThreads}: one
+     * probe on each of two threads at once.
+     */
+    @State(Scope.Benchmark)
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 3, time = 1)
+    @Measurement(iterations = 8, time = 1)
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+    public static class VnniPeak {
+        static final long ROUNDS = 10_000_000L;
+
+        @Benchmark
+        public long oneThread() { return Int8Gemm.nativePeakProbe(ROUNDS); }
+
+        @Benchmark
+        @org.openjdk.jmh.annotations.Threads(2)
+        public long twoThreads() { return Int8Gemm.nativePeakProbe(ROUNDS); }
+    }
+
     /** Same shapes with two pool threads. */
-    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx2g", "-Dvitq.threads=2"})
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g", "-Dvitq.threads=2"})
     public static class TwoThreads extends IntGemmBench {}
 
     /**
@@ -138,7 +174,7 @@ public class IntGemmBench {
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     @Warmup(iterations = 3, time = 5)
     @Measurement(iterations = 5, time = 5)
-    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g", "-XX:+UseParallelGC"})
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx8g", "-XX:+UseParallelGC"})
     public static class Forward {
         @Param({"vit_tiny_patch16_224"})
         String model;
