@@ -1,14 +1,27 @@
 package io.vitq.runtime;
 
+import io.vitq.model.Linear;
+import io.vitq.model.Model;
+import io.vitq.quant.AsymmetricOperand;
+import io.vitq.quant.CodebookOperand;
+import io.vitq.quant.FakeQuantExecutor;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.QuantPlan;
+import io.vitq.tensor.Activation;
+import io.vitq.testutil.MinMaxPlans;
+import io.vitq.testutil.MinMaxPlans.Spec;
+import io.vitq.testutil.TinyModels;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The native VNNI kernel ({@link NativeInt8}) against the Java kernels and a long-accumulator
@@ -238,6 +251,42 @@ class NativeInt8GemmTest {
                 String what = k + "x" + n + (nativeLayout ? " native-packed" : " Java-packed");
                 Int8GemmTest.assertExact(Int8GemmTest.unsignedReference(ua, m, k, bT, n), cu, what);
                 Int8GemmTest.assertExact(Int8GemmTest.reference(sa, m, k, bT, n), cs, what);
+            }
+        }
+    }
+
+    /**
+     * Asymmetric and codebook Linear inputs (unsigned codes with a zero point) run on the native
+     * uint8 GEMM, and the integer executor still equals the code-product fake quant bit for bit:
+     * op by op on random rows, and through the whole network (ViT and Swin).
+     */
+    @Test
+    void unsignedLinearInputsRunNativeAndEqualCodeProducts() {
+        for (Model model : List.of(TinyModels.VIT, TinyModels.SWIN)) {
+            QuantPlan asym = IntegerExecutorTest.asymmetricPlan(model, Spec.ptq4vit(true), 0.9f);
+            QuantPlan asym6 = IntegerExecutorTest.asymmetricPlan(model, Spec.ptq4vit(true).withBits(6), 0.9f);
+            QuantPlan codebook = MinMaxPlans.withCodebookInputs(IntegerExecutorTest.plan(model, Spec.ptq4vit(true)));
+            for (QuantPlan plan : List.of(asym, asym6, codebook)) {
+                String label = (plan == codebook ? "codebook" : "asymmetric") + " inputs";
+                IntegerExecutor ie = new IntegerExecutor(plan, model);
+                FakeQuantExecutor cp = new FakeQuantExecutor(plan, model, FakeQuantExecutor.Products.CODES);
+                int unsigned = 0;
+                SplittableRandom r = new SplittableRandom(24);
+                for (Linear l : model.linears()) {
+                    if (!(plan.op(l.id()) instanceof LinearQuant lq
+                            && (lq.input() instanceof AsymmetricOperand || lq.input() instanceof CodebookOperand))) continue;
+                    assertTrue(ie.nativeUnsigned(l.id()), l.id() + ": unsigned codes on the native kernel");
+                    unsigned++;
+                    int rows = 67;
+                    float[] x = new float[rows * l.in()];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * 1.5 + 0.7);
+                    float[] yi = new float[rows * l.out()], yc = new float[rows * l.out()];
+                    ie.linear(l, x, rows, yi, Activation.GELU, false);
+                    cp.linear(l, x, rows, yc, Activation.GELU, false);
+                    assertArrayEquals(yc, yi, model.name() + " " + label + " " + l.id());
+                }
+                assertTrue(unsigned >= 3, model.name() + " " + label + ": " + unsigned + " unsigned inputs");
+                IntegerExecutorTest.compare(model, plan, IntegerExecutor.Options.DEFAULT, label + " (native uint8)");
             }
         }
     }
