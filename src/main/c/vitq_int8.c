@@ -14,6 +14,11 @@
  * true sum fits an int32: K * 128 * 128 <= 2^31 - 1 (PackedInt8.MAX_K), the Java kernels' bound.
  * Unsigned arithmetic below keeps C free of signed-overflow undefined behaviour.
  *
+ * uint8 A (vitq_uint8_gemm: unsigned activation codes, 0..255, their zero point corrected by the
+ * caller) is vpdpbusd's unsigned operand as it is, so B enters signed, unchanged: no correction.
+ * Same panels holding B itself (B + 128 xor 0x80, padding 0: PackedInt8 derives it); each product
+ * fits 16 bits (255 * -128 = -32640), so the sums are exact whenever K * 255 * 128 <= 2^31 - 1.
+ *
  * Packed B: panels of 64 columns (the last one rounded up to 16, 32, 48 or 64), panel p of width wp
  * at byte p * k4 * 256, [k4][wp][4]: the 4 consecutive k of one column in one int32 lane.
  * k4 = ceil(K / 4); the padding (k >= K, columns >= N) holds 0x80 (B = 0) and A's missing k are
@@ -27,6 +32,8 @@
 #define INLINE static inline __attribute__((always_inline))
 #define PANEL 64
 #define MR 6
+/* One vpdpbusd with A (broadcast) signed and B unsigned, or (ua, uint8 A) A unsigned and B signed. */
+#define DP(acc, b, a) (ua ? _mm512_dpbusd_epi32(acc, a, b) : _mm512_dpbusd_epi32(acc, b, a))
 
 /* Compiled without AVX-512 flags so it runs on any x86-64 (the kernels carry their own target). */
 int vitq_int8_cpu_ok(void) {
@@ -36,7 +43,7 @@ int vitq_int8_cpu_ok(void) {
 }
 
 /* Bumped when a signature or the packed layout changes (NativeInt8 checks it). */
-int vitq_int8_version(void) { return 1; }
+int vitq_int8_version(void) { return 2; }
 
 static int panel_width(int32_t n, int32_t col0) {
     int32_t rem = n - col0;
@@ -103,7 +110,7 @@ VNNI INLINE uint32_t row_correction(const int8_t *row, int32_t k) {
 }
 
 /* An mr x (nv * 16) tile: rows of A at a (stride lda), one panel of width wp, into c (stride ldc), ncols valid columns. */
-VNNI INLINE void tile(const int mr, const int nv, const int8_t *a, int64_t lda, const uint32_t *corr,
+VNNI INLINE void tile(const int ua, const int mr, const int nv, const int8_t *a, int64_t lda, const uint32_t *corr,
                       const uint8_t *panel, int wp, int32_t k, int32_t *c, int64_t ldc, int ncols) {
     __m512i acc[MR][4];
     for (int r = 0; r < mr; r++)
@@ -117,7 +124,7 @@ VNNI INLINE void tile(const int mr, const int nv, const int8_t *a, int64_t lda, 
             int32_t x;
             memcpy(&x, a + r * lda + 4 * q, 4);
             const __m512i ar = _mm512_set1_epi32(x);
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], b[v], ar);
+            for (int v = 0; v < nv; v++) acc[r][v] = DP(acc[r][v], b[v], ar);
         }
     }
     if (full < k4) { /* K not a multiple of 4 */
@@ -126,7 +133,7 @@ VNNI INLINE void tile(const int mr, const int nv, const int8_t *a, int64_t lda, 
         for (int v = 0; v < nv; v++) b[v] = _mm512_loadu_si512(bq + v * 64);
         for (int r = 0; r < mr; r++) {
             const __m512i ar = _mm512_set1_epi32(a_quad(a + r * lda, full, k));
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], b[v], ar);
+            for (int v = 0; v < nv; v++) acc[r][v] = DP(acc[r][v], b[v], ar);
         }
     }
     for (int r = 0; r < mr; r++)
@@ -143,14 +150,14 @@ VNNI INLINE void tile(const int mr, const int nv, const int8_t *a, int64_t lda, 
  */
 #define DECL_ROW(r) __m512i c##r##0 = _mm512_set1_epi32((int32_t) corr[r]), c##r##1 = c##r##0, c##r##2 = c##r##0, c##r##3 = c##r##0;
 #define STEP_ROW(r, x) { const __m512i ar = _mm512_set1_epi32(x); \
-        c##r##0 = _mm512_dpbusd_epi32(c##r##0, b0, ar); c##r##1 = _mm512_dpbusd_epi32(c##r##1, b1, ar); \
-        c##r##2 = _mm512_dpbusd_epi32(c##r##2, b2, ar); c##r##3 = _mm512_dpbusd_epi32(c##r##3, b3, ar); }
+        c##r##0 = DP(c##r##0, b0, ar); c##r##1 = DP(c##r##1, b1, ar); \
+        c##r##2 = DP(c##r##2, b2, ar); c##r##3 = DP(c##r##3, b3, ar); }
 #define LOAD_B(bq) const __m512i b0 = _mm512_loadu_si512(bq), b1 = _mm512_loadu_si512((bq) + 64), \
         b2 = _mm512_loadu_si512((bq) + 128), b3 = _mm512_loadu_si512((bq) + 192);
 #define STORE_ROW(r) { int32_t *cr = c + r * ldc; _mm512_storeu_si512(cr, c##r##0); _mm512_storeu_si512(cr + 16, c##r##1); \
         _mm512_storeu_si512(cr + 32, c##r##2); _mm512_storeu_si512(cr + 48, c##r##3); }
 
-VNNI __attribute__((noinline)) static void tile_6x64(const int8_t *a, int64_t lda, const uint32_t *corr, const uint8_t *panel, int32_t k,
+VNNI INLINE void tile_6x64(const int ua, const int8_t *a, int64_t lda, const uint32_t *corr, const uint8_t *panel, int32_t k,
                            int32_t *c, int64_t ldc) {
     DECL_ROW(0) DECL_ROW(1) DECL_ROW(2) DECL_ROW(3) DECL_ROW(4) DECL_ROW(5)
     const int8_t *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
@@ -172,15 +179,27 @@ VNNI __attribute__((noinline)) static void tile_6x64(const int8_t *a, int64_t ld
     STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5)
 }
 
-#define TILE(MRV, NV) tile(MRV, NV, a, lda, corr, panel, wp, k, c, ldc, ncols)
+/* The 6 x 64 tile for each operand order, each its own function (ua constant: one vpdpbusd form each). */
+VNNI __attribute__((noinline)) static void tile_6x64_s8(const int8_t *a, int64_t lda, const uint32_t *corr, const uint8_t *panel,
+                                                      int32_t k, int32_t *c, int64_t ldc) {
+    tile_6x64(0, a, lda, corr, panel, k, c, ldc);
+}
+
+VNNI __attribute__((noinline)) static void tile_6x64_u8(const int8_t *a, int64_t lda, const uint32_t *corr, const uint8_t *panel,
+                                                      int32_t k, int32_t *c, int64_t ldc) {
+    tile_6x64(1, a, lda, corr, panel, k, c, ldc);
+}
+
+#define TILE(MRV, NV) tile(ua, MRV, NV, a, lda, corr, panel, wp, k, c, ldc, ncols)
 #define ROWS(NV) switch (mr) { \
         case 1: TILE(1, NV); break; case 2: TILE(2, NV); break; case 3: TILE(3, NV); break; \
         case 4: TILE(4, NV); break; case 5: TILE(5, NV); break; default: TILE(6, NV); break; }
 
-VNNI static void tile_any(int mr, int nv, const int8_t *a, int64_t lda, const uint32_t *corr, const uint8_t *panel,
+VNNI INLINE void tile_any(const int ua, int mr, int nv, const int8_t *a, int64_t lda, const uint32_t *corr, const uint8_t *panel,
                           int wp, int32_t k, int32_t *c, int64_t ldc, int ncols) {
     if (mr == MR && nv == 4 && ncols == PANEL) {
-        tile_6x64(a, lda, corr, panel, k, c, ldc);
+        if (ua) tile_6x64_u8(a, lda, corr, panel, k, c, ldc);
+        else tile_6x64_s8(a, lda, corr, panel, k, c, ldc);
         return;
     }
     switch (nv) {
@@ -191,12 +210,9 @@ VNNI static void tile_any(int mr, int nv, const int8_t *a, int64_t lda, const ui
     }
 }
 
-/*
- * C[i][j] = sum_k A[i][k] B[k][j] for i < m, j < n: A at a + aOff (row stride lda), B packed (K x N),
- * C at c + cOff (row stride ldc); only the n columns are written.
- */
-VNNI void vitq_int8_gemm(const int8_t *a, int64_t aOff, int32_t lda, int32_t m, const uint8_t *b, int32_t k,
-                         int32_t n, int32_t *c, int64_t cOff, int32_t ldc) {
+/* Both GEMMs; ua: A uint8 and B packed signed (no correction), else A int8 and B packed + 128. */
+VNNI INLINE void gemm(const int ua, const int8_t *a, int64_t aOff, int32_t lda, int32_t m, const uint8_t *b, int32_t k,
+                      int32_t n, int32_t *c, int64_t cOff, int32_t ldc) {
     const int32_t k4 = (k + 3) / 4;
     a += aOff;
     c += cOff;
@@ -204,13 +220,28 @@ VNNI void vitq_int8_gemm(const int8_t *a, int64_t aOff, int32_t lda, int32_t m, 
         const int mr = m - i < MR ? m - i : MR;
         const int8_t *ai = a + (int64_t) i * lda;
         uint32_t corr[MR];
-        for (int r = 0; r < mr; r++) corr[r] = row_correction(ai + (int64_t) r * lda, k);
+        for (int r = 0; r < mr; r++) corr[r] = ua ? 0 : row_correction(ai + (int64_t) r * lda, k);
         for (int32_t col0 = 0; col0 < n; col0 += PANEL) {
             const int wp = panel_width(n, col0);
             const int ncols = n - col0 < PANEL ? n - col0 : PANEL;
-            tile_any(mr, wp / 16, ai, lda, corr, b + (int64_t) col0 * k4 * 4, wp, k, c + (int64_t) i * ldc + col0, ldc, ncols);
+            tile_any(ua, mr, wp / 16, ai, lda, corr, b + (int64_t) col0 * k4 * 4, wp, k, c + (int64_t) i * ldc + col0, ldc, ncols);
         }
     }
+}
+
+/*
+ * C[i][j] = sum_k A[i][k] B[k][j] for i < m, j < n: A int8 at a + aOff (row stride lda), B packed
+ * by vitq_int8_pack (K x N), C at c + cOff (row stride ldc); only the n columns are written.
+ */
+VNNI void vitq_int8_gemm(const int8_t *a, int64_t aOff, int32_t lda, int32_t m, const uint8_t *b, int32_t k,
+                         int32_t n, int32_t *c, int64_t cOff, int32_t ldc) {
+    gemm(0, a, aOff, lda, m, b, k, n, c, cOff, ldc);
+}
+
+/* The same for uint8 A, B in the signed layout (vitq_int8_pack's bytes xor 0x80). */
+VNNI void vitq_uint8_gemm(const uint8_t *a, int64_t aOff, int32_t lda, int32_t m, const int8_t *b, int32_t k,
+                          int32_t n, int32_t *c, int64_t cOff, int32_t ldc) {
+    gemm(1, (const int8_t *) a, aOff, lda, m, (const uint8_t *) b, k, n, c, cOff, ldc);
 }
 
 /*

@@ -31,6 +31,12 @@ import io.vitq.tensor.Parallel;
  * Every int32 sum of int8 products is exact for K up to {@link PackedInt8#MAX_K}, with every kernel
  * (bit-identical results).
  *
+ * <p><b>uint8 A</b> ({@link #multiplyUnsigned}): unsigned activation codes 0..255 (an asymmetric or
+ * codebook input, its zero point corrected by the caller). The native kernel takes them as
+ * vpdpbusd's unsigned operand against B packed signed ({@link PackedInt8#vnniSignedPanels}), no
+ * correction; the Java kernels widen them to int32 ({@code a & 0xFF}). Exact for K up to
+ * {@link PackedInt8#MAX_K_UNSIGNED} ({@code K * 255 * 128 <= 2^31 - 1}); checked.
+ *
  * <p><b>int32 A</b> ({@link #multiply(int[], int, int, int, long, PackedInt8, int[], int, int, boolean)}):
  * design "I1", B bytes widened to 16 int lanes and multiplied in 32 bits. Used for twin-uniform
  * codes aligned by shifts, whose values do not fit a byte. Exact when
@@ -156,6 +162,34 @@ public final class Int8Gemm {
     }
 
     /**
+     * {@code C[i][j] = sum_k A[i][k] B[k][j]} exactly for uint8 codes A ({@code a & 0xFF}, 0..255).
+     *
+     * @throws IllegalArgumentException when K exceeds {@link PackedInt8#MAX_K_UNSIGNED}
+     */
+    public static void multiplyUnsigned(byte[] a, int aOff, int lda, int m, PackedInt8 b, int[] c, int cOff, int ldc,
+                                        boolean parallel) {
+        multiplyUnsigned(a, aOff, lda, m, b, c, cOff, ldc, DEFAULT_KERNEL, parallel);
+    }
+
+    /** The same with a chosen kernel (any Java one runs the int32 kernel: 16-bit pairs of uint8 x int8 could wrap). */
+    public static void multiplyUnsigned(byte[] a, int aOff, int lda, int m, PackedInt8 b, int[] c, int cOff, int ldc,
+                                        Int8Kernel kernel, boolean parallel) {
+        requireFits(b.k, 255);
+        checkViews(a.length, aOff, lda, m, b, c, cOff, ldc);
+        if (m == 0 || b.n == 0) return;
+        Parallel.RangeBody body = (r0, r1) -> {
+            int ld = b.paddedN();
+            int[] t = SCRATCH.get().tile(MR * ld);
+            for (int i = r0; i < r1; i += MR) {
+                int mr = Math.min(MR, r1 - i);
+                tileUnsigned(a, aOff + i * lda, lda, mr, b, t, 0, ld, kernel);
+                copyOut(t, ld, mr, b.n, c, cOff + i * ldc, ldc);
+            }
+        };
+        run(m, parallel, body);
+    }
+
+    /**
      * {@code C[i][j] = sum_k A[i][k] B[k][j]} for int32 A whose magnitudes are at most {@code maxAbsA}.
      *
      * @throws IllegalArgumentException when {@code K * maxAbsA * 128} may not fit an int32 (the sum
@@ -231,6 +265,30 @@ public final class Int8Gemm {
         for (int p = 0, np = b.panels(); p < np; p++) {
             IntKernels.bytes(mr, b.width(p) >> 5, a, aOff, lda, panels, b.panelOffset(p), c, cOff + p * PackedInt8.W, ldc, K);
         }
+    }
+
+    /**
+     * Rows {@code [0, mr)} of uint8 A ({@code a & 0xFF}) times B into a tile of C as
+     * {@link #tile(byte[], int, int, int, PackedInt8, int[], int, int)} does; the caller has checked
+     * {@code K <= }{@link PackedInt8#MAX_K_UNSIGNED}.
+     */
+    static void tileUnsigned(byte[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc) {
+        tileUnsigned(a, aOff, lda, mr, b, c, cOff, ldc, DEFAULT_KERNEL);
+    }
+
+    static void tileUnsigned(byte[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc, Int8Kernel kernel) {
+        if (kernel == Int8Kernel.NATIVE_VNNI) {
+            if (!NativeInt8.available()) throw new IllegalStateException("native int8 kernel: " + NativeInt8.status());
+            NativeInt8.gemmUnsigned(a, aOff, lda, mr, b.vnniSignedPanels(), b.k, b.n, c, cOff, ldc);
+            return;
+        }
+        Scratch s = SCRATCH.get();
+        int k = b.k;
+        if (s.wideA.length < mr * k) s.wideA = new int[mr * k];
+        int[] w = s.wideA;
+        for (int r = 0; r < mr; r++)
+            for (int kk = 0; kk < k; kk++) w[r * k + kk] = a[aOff + r * lda + kk] & 0xFF;
+        tile(w, 0, k, mr, b, c, cOff, ldc);
     }
 
     /** Same as the byte form for int32 A (the caller has checked the bound). */

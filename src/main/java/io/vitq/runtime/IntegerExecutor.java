@@ -116,8 +116,9 @@ public final class IntegerExecutor implements Executor {
     private static final int MR = Int8Gemm.MR;
     private static final boolean INT32_KERNEL = Int8Gemm.DEFAULT_KERNEL == Int8Gemm.Int8Kernel.INT32;
     /**
-     * The native kernel takes int8 A only: a twin operand's shift form then runs as its two int8
-     * components, combined in int32 as {@code acc0 + (acc1 << m)} (see {@link #addShifted}).
+     * The native kernel takes int8 or uint8 A, not int32: a twin operand's shift form then runs as its
+     * two int8 components, combined in int32 as {@code acc0 + (acc1 << m)} (see {@link #addShifted}),
+     * and unsigned codes (asymmetric, codebook) as uint8 bytes ({@link Int8Gemm#tileUnsigned}).
      */
     private static final boolean NATIVE_KERNEL = Int8Gemm.DEFAULT_KERNEL == Int8Gemm.Int8Kernel.NATIVE_VNNI;
 
@@ -176,6 +177,12 @@ public final class IntegerExecutor implements Executor {
         OpForm f = forms.get(opId);
         if (f == null) throw new IllegalArgumentException(opId + ": no such op in the model");
         return f;
+    }
+
+    /** True when this Linear's unsigned input codes run on the native kernel's uint8 GEMM (tests). */
+    boolean nativeUnsigned(String linearId) {
+        LinearOp op = linears.get(linearId);
+        return op != null && op.nativeUnsigned;
     }
 
     /**
@@ -274,6 +281,8 @@ public final class IntegerExecutor implements Executor {
         final float[] cs1, cs2;        // per output column: unit of component 1 (2) x weight scale
         /** zero point x weight column sum, per output column: subtracted from component 1's sums (null: no zero point). */
         final long[] zeroCorrection;
+        /** The codes are unsigned bytes (0..255) for the native kernel's uint8 GEMM (else, unsigned: the Java int32 kernel). */
+        final boolean nativeUnsigned;
         final String note;             // why a twin operand runs in its form (or null)
         /** What a {@link CodeRecorder} is told of this op (null unless recording). */
         final CodeRecorder.LinearOp view;
@@ -307,6 +316,7 @@ public final class IntegerExecutor implements Executor {
                 wideWeight = null;
                 cs1 = cs2 = null;
                 zeroCorrection = null;
+                nativeUnsigned = false;
                 view = null;
                 return;
             }
@@ -347,8 +357,14 @@ public final class IntegerExecutor implements Executor {
                 for (int r = 0; r < out; r++) cs2[r] = codes.unit(1) * rowScale[r];
             }
             zeroCorrection = codes.zeroPoint() == 0 ? null : zeroCorrection(codes.zeroPoint(), wq, w, l, padded);
+            nativeUnsigned = form == OpForm.INT8 && NATIVE_KERNEL && unsignedBytes(codes) && in <= PackedInt8.MAX_K_UNSIGNED;
             view = recording ? new CodeRecorder.LinearOp(id, form, in, out, codes, input.bits(),
                     ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in), w.bits(), rowScale, bias) : null;
+        }
+
+        /** One component whose codes, as encoded (before the zero point), are 0..255. */
+        private static boolean unsignedBytes(CodeForm codes) {
+            return codes.components() == 1 && !codes.int8() && "unsigned".equals(codes.storedLayout()) && codes.maxAbs(false) <= 255;
         }
 
         /** {@code z * sum_k w_jk} per output column j (an asymmetric input's zero point, as a correction of the sums). */
@@ -404,6 +420,13 @@ public final class IntegerExecutor implements Executor {
                         ok = codes.encode(x, xo, n, a, null, 0);
                         if (!ok) throw nonFinite(id, x, xo, n);
                         Int8Gemm.tile(a, 0, K, mr, weight, acc1, 0, ld);
+                    } else if (nativeUnsigned) { // vpdpbusd's unsigned operand as they are; the zero point is corrected below
+                        int[] c = s.i1(n);
+                        byte[] a = s.b1(n);
+                        ok = codes.encode(x, xo, n, c, null, 0);
+                        if (!ok) throw nonFinite(id, x, xo, n);
+                        for (int e = 0; e < n; e++) a[e] = (byte) c[e];
+                        Int8Gemm.tileUnsigned(a, 0, K, mr, weight, acc1, 0, ld);
                     } else { // codes straight to the int32 kernel's operand (no widening copy)
                         int[] a = s.i1(n);
                         ok = codes.encodeCombined(x, xo, n, a, 0);

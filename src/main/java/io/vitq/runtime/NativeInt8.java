@@ -32,13 +32,13 @@ final class NativeInt8 {
     /** Where the build puts the library, relative to the class path root. */
     static final String RESOURCE = "/native/linux-x86_64/libvitqint8.so";
     /** The C file's {@code vitq_int8_version()}: bumped with any signature or layout change. */
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
-    private static final MethodHandle GEMM, PACK, PACKED_BYTES, PEAK;
+    private static final MethodHandle GEMM, GEMM_UNSIGNED, PACK, PACKED_BYTES, PEAK;
     private static final String STATUS;
 
     static {
-        MethodHandle gemm = null, pack = null, packedBytes = null, peak = null;
+        MethodHandle gemm = null, gemmUnsigned = null, pack = null, packedBytes = null, peak = null;
         String status;
         try {
             Path lib = libraryPath();
@@ -59,6 +59,8 @@ final class NativeInt8 {
                     Linker.Option critical = Linker.Option.critical(true);
                     gemm = linker.downcallHandle(symbols.findOrThrow("vitq_int8_gemm"), FunctionDescriptor.ofVoid(
                             ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), critical);
+                    gemmUnsigned = linker.downcallHandle(symbols.findOrThrow("vitq_uint8_gemm"), FunctionDescriptor.ofVoid(
+                            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), critical);
                     pack = linker.downcallHandle(symbols.findOrThrow("vitq_int8_pack"), FunctionDescriptor.ofVoid(
                             ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS), critical);
                     packedBytes = linker.downcallHandle(symbols.findOrThrow("vitq_int8_packed_bytes"),
@@ -70,10 +72,11 @@ final class NativeInt8 {
                 }
             }
         } catch (Throwable t) { // a broken or foreign library must never stop the Java kernels
-            gemm = pack = packedBytes = peak = null;
+            gemm = gemmUnsigned = pack = packedBytes = peak = null;
             status = "native library failed to load: " + t;
         }
         GEMM = gemm;
+        GEMM_UNSIGNED = gemmUnsigned;
         PACK = pack;
         PACKED_BYTES = packedBytes;
         PEAK = peak;
@@ -129,6 +132,19 @@ final class NativeInt8 {
     static void gemm(byte[] a, int aOff, int lda, int m, byte[] packedB, int k, int n, int[] c, int cOff, int ldc) {
         try {
             GEMM.invokeExact(MemorySegment.ofArray(a), (long) aOff, lda, m, MemorySegment.ofArray(packedB), k, n,
+                    MemorySegment.ofArray(c), (long) cOff, ldc);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The same for uint8 A (codes 0..255 in the bytes) and B in the signed layout
+     * ({@link PackedInt8#vnniSignedPanels}): vpdpbusd's operands as they are, no correction.
+     */
+    static void gemmUnsigned(byte[] a, int aOff, int lda, int m, byte[] signedB, int k, int n, int[] c, int cOff, int ldc) {
+        try {
+            GEMM_UNSIGNED.invokeExact(MemorySegment.ofArray(a), (long) aOff, lda, m, MemorySegment.ofArray(signedB), k, n,
                     MemorySegment.ofArray(c), (long) cOff, ldc);
         } catch (Throwable t) {
             throw rethrow(t);

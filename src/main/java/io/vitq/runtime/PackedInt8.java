@@ -22,6 +22,11 @@ import java.util.Arrays;
  * i.e. B = 0), four consecutive k of one column per int32 lane (src/main/c/vitq_int8.c). Packing
  * writes the layout of {@link Int8Gemm#DEFAULT_KERNEL} (with the native kernel, by native code);
  * the other one is derived on first use and kept until the next repack (tests and forced kernels).
+ *
+ * <p>A third, for uint8 A (unsigned activation codes, {@link Int8Gemm#multiplyUnsigned}): the native
+ * layout holding B itself, signed (its bytes xor 0x80, padding 0), since vpdpbusd then takes A as
+ * its unsigned operand. Derived from the native layout on first use, so only weights that meet
+ * unsigned activations hold it (as much memory again).
  */
 public final class PackedInt8 {
     /** Width of a full panel (two 32-lane short vectors). */
@@ -30,12 +35,18 @@ public final class PackedInt8 {
      * Largest K for which every int8 x int8 sum fits an int32: {@code K * 128 * 128 <= 2^31 - 1}.
      */
     public static final int MAX_K = Integer.MAX_VALUE / (128 * 128);
+    /**
+     * Largest K for uint8 A ({@link Int8Gemm#multiplyUnsigned}): {@code K * 255 * 128 <= 2^31 - 1}.
+     */
+    public static final int MAX_K_UNSIGNED = Integer.MAX_VALUE / (255 * 128);
 
     /** The Java kernels' panels (valid when {@link #javaValid}). */
     private byte[] data = new byte[0];
     /** The native kernel's layout (valid when {@link #vnniValid}). */
     private byte[] vnni = new byte[0];
-    private volatile boolean javaValid, vnniValid;
+    /** The native layout with B signed, for uint8 A (valid when {@link #signedValid}). */
+    private byte[] vnniSigned = new byte[0];
+    private volatile boolean javaValid, vnniValid, signedValid;
     int k, n, nFull, tailW;
     /** Pair indices j with B[2j][c] == B[2j+1][c] == -128 for some column c (usually empty). */
     private int[] minPairs = new int[0];
@@ -81,6 +92,12 @@ public final class PackedInt8 {
         return vnni;
     }
 
+    /** The native layout with B signed (the uint8-A kernel's), derived on first use. */
+    byte[] vnniSignedPanels() {
+        if (!signedValid) deriveSigned();
+        return vnniSigned;
+    }
+
     /** True when packing writes the native layout (the native kernel is the default). */
     private static boolean nativeLayout() { return Int8Gemm.DEFAULT_KERNEL == Int8Gemm.Int8Kernel.NATIVE_VNNI; }
 
@@ -116,6 +133,15 @@ public final class PackedInt8 {
                 for (int j = 0; j < valid; j++) vnni[vnniIndex(kk, col0 + j)] = (byte) (data[base + kk * wp + j] ^ 0x80);
         }
         vnniValid = true;
+    }
+
+    private synchronized void deriveSigned() {
+        if (signedValid) return;
+        byte[] u = vnniPanels();
+        int size = (int) vnniBytes(k, n);
+        if (vnniSigned.length < size) vnniSigned = new byte[size];
+        for (int i = 0; i < size; i++) vnniSigned[i] = (byte) (u[i] ^ 0x80); // B + 128 back to B; padding 0x80 to 0
+        signedValid = true;
     }
 
     /** Packs {@code B[kk][nn] = src[off + kk * rowStride + nn * colStride]} in the native layout, by native code. */
@@ -198,7 +224,7 @@ public final class PackedInt8 {
         this.tailW = rem == 0 ? 0 : rem <= 32 ? 32 : 64;
         long size = Math.max((long) k * paddedN(), vnniBytes(k, n));
         if (size > Integer.MAX_VALUE - 64) throw new IllegalArgumentException("B too large: " + k + "x" + n);
-        javaValid = vnniValid = false;
+        javaValid = vnniValid = signedValid = false;
     }
 
     private void allocateJava() {

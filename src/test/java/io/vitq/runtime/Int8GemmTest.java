@@ -41,10 +41,64 @@ class Int8GemmTest {
         return c;
     }
 
+    /** uint8 codes (0..255 in the bytes), 0 and 255 over-represented. */
+    static byte[] unsignedCodes(int n, SplittableRandom r) {
+        byte[] x = new byte[n];
+        for (int i = 0; i < n; i++) {
+            int u = r.nextInt(10);
+            x[i] = (byte) (u == 0 ? 0 : u == 1 ? 255 : r.nextInt(256));
+        }
+        return x;
+    }
+
+    /** {@link #reference} with A read as uint8 codes. */
+    static long[] unsignedReference(byte[] a, int m, int k, byte[] bT, int n) {
+        long[] c = new long[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                long s = 0;
+                for (int kk = 0; kk < k; kk++) s += (long) (a[i * k + kk] & 0xFF) * bT[j * k + kk];
+                c[i * n + j] = s;
+            }
+        return c;
+    }
+
     static void assertExact(long[] ref, int[] got, String what) {
         assertEquals(ref.length, got.length);
         for (int i = 0; i < ref.length; i++)
             if (ref[i] != got[i]) throw new AssertionError(what + ": element " + i + " is " + got[i] + ", expected " + ref[i]);
+    }
+
+    /**
+     * uint8 A on every kernel that runs here (the Java ones widen to int32), odd shapes and the
+     * extremes 255 x -128; K past {@link PackedInt8#MAX_K_UNSIGNED} is refused.
+     */
+    @Test
+    void uint8MatchesLongReference() {
+        SplittableRandom r = new SplittableRandom(2);
+        for (int[] s : new int[][]{{1, 1, 1}, {5, 7, 3}, {6, 64, 64}, {13, 33, 65}, {23, 95, 197}, {2, 2, 129}}) {
+            int m = s[0], k = s[1], n = s[2];
+            byte[] a = unsignedCodes(m * k, r), bT = codes(n * k, r);
+            long[] ref = unsignedReference(a, m, k, bT, n);
+            PackedInt8 b = PackedInt8.packTransposed(bT, 0, k, n, k);
+            for (Int8Gemm.Int8Kernel kernel : kernels()) {
+                int[] c = new int[m * n];
+                Int8Gemm.multiplyUnsigned(a, 0, k, m, b, c, 0, n, kernel, true);
+                assertExact(ref, c, kernel + " uint8 " + m + "x" + k + "x" + n);
+            }
+        }
+        int k = 300;
+        byte[] a = new byte[7 * k], bT = new byte[5 * k];
+        java.util.Arrays.fill(a, (byte) 255);
+        java.util.Arrays.fill(bT, (byte) -128);
+        int[] c = new int[7 * 5];
+        Int8Gemm.multiplyUnsigned(a, 0, k, 7, PackedInt8.packTransposed(bT, 0, k, 5, k), c, 0, 5, Int8Gemm.Int8Kernel.INT32, false);
+        for (int v : c) assertEquals(-255L * 128 * k, v);
+        int big = PackedInt8.MAX_K_UNSIGNED + 1;
+        PackedInt8 tooLong = PackedInt8.packTransposed(new byte[big], 0, big, 1, big);
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Int8Gemm.multiplyUnsigned(new byte[big], 0, big, 1, tooLong, new int[1], 0, 1, false));
+        assertTrue(e.getMessage().contains("overflow"), e.getMessage());
     }
 
     /** Odd and even K, M tails (1..MR-1 extra rows), N tails (32- and 64-wide tail panels), both B layouts. */
