@@ -149,16 +149,7 @@ public final class Int8Gemm {
             run(m, parallel, (r0, r1) -> NativeInt8.gemm(a, aOff + r0 * lda, lda, r1 - r0, packed, b.k, b.n, c, cOff + r0 * ldc, ldc));
             return;
         }
-        Parallel.RangeBody body = (r0, r1) -> {
-            int ld = b.paddedN();
-            int[] t = SCRATCH.get().tile(MR * ld);
-            for (int i = r0; i < r1; i += MR) {
-                int mr = Math.min(MR, r1 - i);
-                tile(a, aOff + i * lda, lda, mr, b, t, 0, ld, kernel);
-                copyOut(t, ld, mr, b.n, c, cOff + i * ldc, ldc);
-            }
-        };
-        run(m, parallel, body);
+        tiled(m, parallel, b, c, cOff, ldc, (i, mr, t, ld) -> tile(a, aOff + i * lda, lda, mr, b, t, 0, ld, kernel));
     }
 
     /**
@@ -177,16 +168,7 @@ public final class Int8Gemm {
         requireFits(b.k, 255);
         checkViews(a.length, aOff, lda, m, b, c, cOff, ldc);
         if (m == 0 || b.n == 0) return;
-        Parallel.RangeBody body = (r0, r1) -> {
-            int ld = b.paddedN();
-            int[] t = SCRATCH.get().tile(MR * ld);
-            for (int i = r0; i < r1; i += MR) {
-                int mr = Math.min(MR, r1 - i);
-                tileUnsigned(a, aOff + i * lda, lda, mr, b, t, 0, ld, kernel);
-                copyOut(t, ld, mr, b.n, c, cOff + i * ldc, ldc);
-            }
-        };
-        run(m, parallel, body);
+        tiled(m, parallel, b, c, cOff, ldc, (i, mr, t, ld) -> tileUnsigned(a, aOff + i * lda, lda, mr, b, t, 0, ld, kernel));
     }
 
     /**
@@ -200,22 +182,31 @@ public final class Int8Gemm {
         requireFits(b.k, maxAbsA);
         checkViews(a.length, aOff, lda, m, b, c, cOff, ldc);
         if (m == 0 || b.n == 0) return;
-        Parallel.RangeBody body = (r0, r1) -> {
-            int ld = b.paddedN();
-            int[] t = SCRATCH.get().tile(MR * ld);
-            for (int i = r0; i < r1; i += MR) {
-                int mr = Math.min(MR, r1 - i);
-                tile(a, aOff + i * lda, lda, mr, b, t, 0, ld);
-                copyOut(t, ld, mr, b.n, c, cOff + i * ldc, ldc);
-            }
-        };
-        run(m, parallel, body);
+        tiled(m, parallel, b, c, cOff, ldc, (i, mr, t, ld) -> tile(a, aOff + i * lda, lda, mr, b, t, 0, ld));
     }
 
     static void requireFits(int k, long maxAbsA) {
         if (!fitsInt32(k, maxAbsA, 128))
             throw new IllegalArgumentException("int32 accumulation could overflow: K " + k + " x max|a| " + maxAbsA
                     + " x max|b| 128 > 2^31 - 1");
+    }
+
+    /** One row tile: rows {@code [i, i + mr)} of A into the padded scratch tile t (row length ld). */
+    private interface TileBody {
+        void run(int i, int mr, int[] t, int ld);
+    }
+
+    /** Rows of A in tiles of {@link #MR} (split over the pool when {@code parallel}), each through a padded scratch tile into C. */
+    private static void tiled(int m, boolean parallel, PackedInt8 b, int[] c, int cOff, int ldc, TileBody body) {
+        run(m, parallel, (r0, r1) -> {
+            int ld = b.paddedN();
+            int[] t = SCRATCH.get().tile(MR * ld);
+            for (int i = r0; i < r1; i += MR) {
+                int mr = Math.min(MR, r1 - i);
+                body.run(i, mr, t, ld);
+                copyOut(t, ld, mr, b.n, c, cOff + i * ldc, ldc);
+            }
+        });
     }
 
     private static void run(int m, boolean parallel, Parallel.RangeBody body) {
@@ -252,13 +243,7 @@ public final class Int8Gemm {
         byte[] panels = b.javaPanels();
         if (kernel == Int8Kernel.INT32 || (b.hasMinPairs() && minPairConflict(a, aOff, lda, mr, b.minPairs()))) {
             // widen this tile's A to ints and use the 32-bit kernel (for the pairs kernel: the 16-bit pair sum could wrap)
-            Scratch s = SCRATCH.get();
-            int k = b.k;
-            if (s.wideA.length < mr * k) s.wideA = new int[mr * k];
-            int[] w = s.wideA;
-            for (int r = 0; r < mr; r++)
-                for (int kk = 0; kk < k; kk++) w[r * k + kk] = a[aOff + r * lda + kk];
-            tile(w, 0, k, mr, b, c, cOff, ldc);
+            tile(widened(a, aOff, lda, mr, b.k, false), 0, b.k, mr, b, c, cOff, ldc);
             return;
         }
         final int K = b.k;
@@ -278,17 +263,22 @@ public final class Int8Gemm {
 
     static void tileUnsigned(byte[] a, int aOff, int lda, int mr, PackedInt8 b, int[] c, int cOff, int ldc, Int8Kernel kernel) {
         if (kernel == Int8Kernel.NATIVE_VNNI) {
-            if (!NativeInt8.available()) throw new IllegalStateException("native int8 kernel: " + NativeInt8.status());
+            requireNative();
             NativeInt8.gemmUnsigned(a, aOff, lda, mr, b.vnniSignedPanels(), b.k, b.n, c, cOff, ldc);
             return;
         }
+        tile(widened(a, aOff, lda, mr, b.k, true), 0, b.k, mr, b, c, cOff, ldc);
+    }
+
+    /** Rows {@code [0, mr)} of byte A as ints in this thread's scratch (row length k), signed or as uint8. */
+    private static int[] widened(byte[] a, int aOff, int lda, int mr, int k, boolean unsigned) {
         Scratch s = SCRATCH.get();
-        int k = b.k;
         if (s.wideA.length < mr * k) s.wideA = new int[mr * k];
         int[] w = s.wideA;
+        int mask = unsigned ? 0xFF : -1;
         for (int r = 0; r < mr; r++)
-            for (int kk = 0; kk < k; kk++) w[r * k + kk] = a[aOff + r * lda + kk] & 0xFF;
-        tile(w, 0, k, mr, b, c, cOff, ldc);
+            for (int kk = 0; kk < k; kk++) w[r * k + kk] = a[aOff + r * lda + kk] & mask;
+        return w;
     }
 
     /** Same as the byte form for int32 A (the caller has checked the bound). */
@@ -301,8 +291,12 @@ public final class Int8Gemm {
     }
 
     private static byte[] vnniPanels(PackedInt8 b) {
-        if (!NativeInt8.available()) throw new IllegalStateException("native int8 kernel: " + NativeInt8.status());
+        requireNative();
         return b.vnniPanels();
+    }
+
+    private static void requireNative() {
+        if (!NativeInt8.available()) throw new IllegalStateException("native int8 kernel: " + NativeInt8.status());
     }
 
     /** True if some row holds -128 at both k steps of a pair where B does too. */
