@@ -43,16 +43,8 @@ class BiasCorrectionTest {
             ScaledRanges.fakeQuantRows(new UniformQuantizer(3), id, q.weight().granularity(), q.weight().scales(), w, out, in, wq);
             float[] after = SearchReferenceTest.matmulT(xq, wq, bias, rows, in, out),
                     before = SearchReferenceTest.matmulT(xq, wq, b, rows, in, out);
-            double maxMean = 0, maxBefore = 0;
-            for (int c = 0; c < out; c++) {
-                double m = 0, m0 = 0;
-                for (int t = 0; t < rows; t++) {
-                    m += (double) after[t * out + c] - o[t * out + c];
-                    m0 += (double) before[t * out + c] - o[t * out + c];
-                }
-                maxMean = Math.max(maxMean, Math.abs(m / rows));
-                maxBefore = Math.max(maxBefore, Math.abs(m0 / rows));
-            }
+            double maxMean = SearchReferenceTest.maxChannelMeanError(after, o, rows, out),
+                    maxBefore = SearchReferenceTest.maxChannelMeanError(before, o, rows, out);
             assertTrue(maxBefore > 1e-3, id + ": the test data must have a mean error to remove, got " + maxBefore);
             assertTrue(maxMean < 1e-5, id + ": mean output error after correction " + maxMean + " (before " + maxBefore + ")");
         }

@@ -330,6 +330,17 @@ class SearchReferenceTest {
     }
 
     /** x [rows, in] . w^T ([out, in]) + b, accumulated in double. */
+    /** max over output channels of |mean over rows of (y - o)|: the largest per-channel mean error. */
+    static double maxChannelMeanError(float[] y, float[] o, int rows, int out) {
+        double max = 0;
+        for (int c = 0; c < out; c++) {
+            double m = 0;
+            for (int t = 0; t < rows; t++) m += (double) y[t * out + c] - o[t * out + c];
+            max = Math.max(max, Math.abs(m / rows));
+        }
+        return max;
+    }
+
     static float[] matmulT(float[] x, float[] w, float[] b, int rows, int in, int out) {
         float[] y = new float[rows * out];
         for (int r = 0; r < rows; r++)

@@ -7,7 +7,6 @@ import io.vitq.quant.CodebookOperand;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.QuantPlan;
-import io.vitq.tensor.Activation;
 import io.vitq.testutil.MinMaxPlans;
 import io.vitq.testutil.MinMaxPlans.Spec;
 import io.vitq.testutil.TinyModels;
@@ -277,13 +276,7 @@ class NativeInt8GemmTest {
                             && (lq.input() instanceof AsymmetricOperand || lq.input() instanceof CodebookOperand))) continue;
                     assertTrue(ie.nativeUnsigned(l.id()), l.id() + ": unsigned codes on the native kernel");
                     unsigned++;
-                    int rows = 67;
-                    float[] x = new float[rows * l.in()];
-                    for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * 1.5 + 0.7);
-                    float[] yi = new float[rows * l.out()], yc = new float[rows * l.out()];
-                    ie.linear(l, x, rows, yi, Activation.GELU, false);
-                    cp.linear(l, x, rows, yc, Activation.GELU, false);
-                    assertArrayEquals(yc, yi, model.name() + " " + label + " " + l.id());
+                    IntegerExecutorTest.assertLinearEqualsCodeProducts(ie, cp, l, r, model.name() + " " + label + " " + l.id());
                 }
                 assertTrue(unsigned >= 3, model.name() + " " + label + ": " + unsigned + " unsigned inputs");
                 IntegerExecutorTest.compare(model, plan, IntegerExecutor.Options.DEFAULT, label + " (native uint8)");
