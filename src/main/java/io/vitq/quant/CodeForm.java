@@ -37,6 +37,9 @@ public interface CodeForm {
     /** True when the component codes (before the zero point) fit int8, for the byte kernels. */
     boolean int8();
 
+    /** True when the codes are one component of unsigned bytes (0..255, before the zero point), for the uint8 kernels. */
+    default boolean uint8() { return false; }
+
     /** Component codes (c1 unused with one component). */
     boolean encode(float[] x, int off, int n, int[] c0, int[] c1, int dOff);
 

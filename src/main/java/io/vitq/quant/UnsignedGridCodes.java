@@ -42,6 +42,8 @@ final class UnsignedGridCodes implements CodeForm {
 
     @Override public boolean int8() { return false; }   // unsigned codes up to 255
 
+    @Override public boolean uint8() { return top <= 255; }
+
     @Override
     public boolean encode(float[] x, int off, int n, int[] c0, int[] c1, int dOff) {
         boolean finite = ActivationCodes.uniform(x, off, n, 1f, scale, relative.minCode(), relative.maxCode(), c0, dOff);

@@ -364,7 +364,7 @@ public final class IntegerExecutor implements Executor {
 
         /** One component whose codes, as encoded (before the zero point), are 0..255. */
         private static boolean unsignedBytes(CodeForm codes) {
-            return codes.components() == 1 && !codes.int8() && "unsigned".equals(codes.storedLayout()) && codes.maxAbs(false) <= 255;
+            return codes.components() == 1 && codes.uint8();
         }
 
         /** {@code z * sum_k w_jk} per output column j (an asymmetric input's zero point, as a correction of the sums). */

@@ -74,6 +74,8 @@ class AsymmetricOperandTest {
         assertEquals(z, f.zeroPoint());
         assertEquals(255, f.maxAbs(false), "the stored codes reach 255: the int32 bound uses them");
         assertFalse(f.int8());
+        assertTrue(f.uint8(), "one component of unsigned bytes");
+        assertFalse(UniformOperand.perTensor(8, s).codeForm("op", 0, 1f, false).uint8(), "signed codes are not");
         assertEquals(s, f.unit(0));
         float[] x = inputs(bits, s, z, 3);
         int[] q = new int[x.length];

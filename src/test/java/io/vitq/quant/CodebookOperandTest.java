@@ -129,6 +129,7 @@ public class CodebookOperandTest {
         assertEquals(z, f.zeroPoint());
         assertEquals(255, f.maxAbs(false));
         assertFalse(f.int8());
+        assertTrue(f.uint8());
         assertEquals("unsigned", f.storedLayout());
         float[] x = inputs(s, z, levels, 5);
         int[] q = new int[x.length], combined = new int[x.length];
