@@ -36,6 +36,12 @@ final class ExportCommand implements Callable<Integer> {
                     + " (default ${DEFAULT-VALUE}; 17 and later use LayerNormalization, 21 stores codes wider than 8 bits as int16).")
     int opset;
 
+    @Option(names = "--activation-codes", paramLabel = "TYPE", defaultValue = "int8",
+            description = "How per-tensor activation codes of 8 bits and fewer are stored: int8 (the default, zero point 0) or "
+                    + "uint8 (zero point 128: the same codes and values, for runtimes whose integer kernels want unsigned "
+                    + "activations; ONNX Runtime 1.23 on AVX-512 VNNI ran both at the same speed, docs/BENCHMARKS.md).")
+    String activationCodes;
+
     @Option(names = "--plan", paramLabel = "FILE",
             description = "Quantize a float MODEL with this plan (JSON from 'vitq quantize --plan').")
     Path plan;
@@ -46,15 +52,21 @@ final class ExportCommand implements Callable<Integer> {
             throw new Main.UserException("--opset " + opset + ": the ONNX export writes opsets " + OnnxExporter.MIN_OPSET
                     + " to " + OnnxExporter.MAX_OPSET);
         }
+        OnnxExporter.ActivationCodes codes = switch (activationCodes.toLowerCase(Locale.ROOT)) {
+            case "uint8" -> OnnxExporter.ActivationCodes.UINT8;
+            case "int8" -> OnnxExporter.ActivationCodes.INT8;
+            default -> throw new Main.UserException("--activation-codes " + activationCodes + ": expected uint8 or int8");
+        };
         ModelLoader.Loaded l = ModelLoader.load(model, checkpoint, architecture.overrides());
         for (String note : l.notes()) System.err.println("vitq: note: " + note);
         new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan).check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (qp != null) l = Plans.modelFor(l, qp);
-        OnnxExporter.write(output, l.model(), qp, opset);
+        OnnxExporter.write(output, l.model(), qp, opset, codes);
         System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
-                qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph");
+                qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph, "
+                        + codes.name().toLowerCase(Locale.ROOT) + " activation codes");
         return 0;
     }
 }

@@ -41,11 +41,29 @@ import java.nio.file.StandardCopyOption;
  */
 public final class OnnxExporter {
     public static final int MIN_OPSET = 13, MAX_OPSET = 21, DEFAULT_OPSET = 17;
+    /** int8 activation codes: uint8 gave ONNX Runtime 1.23 no measurable gain on this CPU (docs/BENCHMARKS.md). */
+    public static final ActivationCodes DEFAULT_CODES = ActivationCodes.INT8;
     /** Graph input [N, C, S, S] (preprocessed images, N dynamic) and output [N, classes]. */
     public static final String INPUT = "images", OUTPUT = "logits";
     public static final String PRODUCER = "vitq", PRODUCER_VERSION = "0.1.0";
 
     private OnnxExporter() {}
+
+    /**
+     * How the QDQ graph stores the signed activation codes of 8 bits and fewer. Both hold the same
+     * codes and give the same values (uint8 stores {@code q + 128} with zero point 128); they
+     * differ in what a runtime's fused integer kernels do with them.
+     */
+    public enum ActivationCodes {
+        /** int8, zero point 0: the codes as vitq's integer layout stores them. */
+        INT8,
+        /**
+         * uint8, zero point 128, per-tensor codes only (per-axis ones stay int8, see {@link QdqEmitter}):
+         * for runtimes whose integer kernels want unsigned activations. ONNX Runtime 1.23.2 on this
+         * AVX-512 VNNI Xeon ran it at the speed of int8 (docs/BENCHMARKS.md).
+         */
+        UINT8
+    }
 
     /**
      * The ONNX model of {@code model}, quantized as {@code plan} says (null: float).
@@ -54,6 +72,11 @@ public final class OnnxExporter {
      *                                  the opset is outside the supported range, or the plan does not fit the model
      */
     public static Onnx.ModelProto export(Model model, QuantPlan plan, int opset) {
+        return export(model, plan, opset, DEFAULT_CODES);
+    }
+
+    /** {@link #export(Model, QuantPlan, int)} with the activation codes stored as {@code codes} says. */
+    public static Onnx.ModelProto export(Model model, QuantPlan plan, int opset, ActivationCodes codes) {
         if (opset < MIN_OPSET || opset > MAX_OPSET) {
             throw new IllegalArgumentException("opset " + opset + " is not supported: the ONNX export writes opsets "
                     + MIN_OPSET + " to " + MAX_OPSET + " (default " + DEFAULT_OPSET + ")");
@@ -66,7 +89,7 @@ public final class OnnxExporter {
             // the fake-quant executor's checks: ids, kinds, scale counts, a quantizer on an operand it cannot apply to
             new FakeQuantExecutor(plan, model);
         }
-        return new OnnxTracer(model, plan, opset).build();
+        return new OnnxTracer(model, plan, opset, codes).build();
     }
 
     /**
@@ -74,7 +97,12 @@ public final class OnnxExporter {
      * the default permissions, unlike {@link Files#createTempFile}'s owner-only ones), then renamed.
      */
     public static void write(Path out, Model model, QuantPlan plan, int opset) throws IOException {
-        Onnx.ModelProto proto = export(model, plan, opset);
+        write(out, model, plan, opset, DEFAULT_CODES);
+    }
+
+    /** {@link #write(Path, Model, QuantPlan, int)} with the activation codes stored as {@code codes} says. */
+    public static void write(Path out, Model model, QuantPlan plan, int opset, ActivationCodes codes) throws IOException {
+        Onnx.ModelProto proto = export(model, plan, opset, codes);
         Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
         try {
             try (OutputStream os = Files.newOutputStream(tmp)) {

@@ -44,12 +44,12 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     private final OnnxGraph g;
     private final QdqEmitter qdq;
 
-    OnnxTracer(Model model, QuantPlan plan, int opset) {
+    OnnxTracer(Model model, QuantPlan plan, int opset, OnnxExporter.ActivationCodes codes) {
         this.model = model;
         this.plan = plan;
         this.opset = opset;
         this.g = new OnnxGraph(model.name(), opset);
-        this.qdq = new QdqEmitter(g);
+        this.qdq = new QdqEmitter(g, codes);
     }
 
     /** The whole model: input images [N, C, S, S], the traced forward, output logits [N, classes]. */

@@ -15,7 +15,9 @@ import static io.vitq.export.OnnxGraph.attr;
  *   <li><b>Uniform</b> {@code clamp(rint(x / s), lo, hi) · s}: {@code QuantizeLinear} (x / s,
  *       round half to even, saturate) then {@code DequantizeLinear} (code · s), zero point 0, per
  *       tensor (scalar scale) or per axis (1-D scales; matmul operands per head on axis 1 of
- *       [N, H, T, d]). Codes of k ≤ 8 bits are int8. When the k-bit clamp is narrower than int8's
+ *       [N, H, T, d]). Codes of k ≤ 8 bits are int8, or with {@link OnnxExporter.ActivationCodes#UINT8}
+ *       (per tensor only) uint8 with zero point 128 (the same codes shifted, for runtimes that want
+ *       unsigned activations). When the k-bit clamp is narrower than int8's
  *       saturation (k &lt; 8), a {@code Clip} to [lo · s, hi · s] (per-axis: {@code Max}/{@code Min}
  *       with broadcast bounds) goes before the QuantizeLinear: for x beyond a bound, the bound
  *       divided by s rounds back to the bound's code, so the result is the same as vitq's clamp of
@@ -52,18 +54,33 @@ import static io.vitq.export.OnnxGraph.attr;
  */
 final class QdqEmitter implements QdqGraph {
     /** How k-bit codes are stored at this opset: the integer type and its saturation bounds, or emulated. */
-    record CodeType(TensorProto.DataType type, long min, long max) {}
+    /**
+     * How signed codes are stored: the integer type, its zero point, and its saturation bounds as
+     * signed codes ({@code stored - zeroPoint}). uint8 with zero point 128 holds the same codes
+     * -128..127 as int8 (stored {@code q + 128}), so both round and saturate alike.
+     */
+    record CodeType(TensorProto.DataType type, int zeroPoint, long min, long max) {}
 
-    static final CodeType INT8 = new CodeType(TensorProto.DataType.INT8, -128, 127);
-    static final CodeType INT16 = new CodeType(TensorProto.DataType.INT16, -32768, 32767);
+    static final CodeType INT8 = new CodeType(TensorProto.DataType.INT8, 0, -128, 127);
+    static final CodeType UINT8_OFFSET = new CodeType(TensorProto.DataType.UINT8, 128, -128, 127);
+    static final CodeType INT16 = new CodeType(TensorProto.DataType.INT16, 0, -32768, 32767);
 
     private final OnnxGraph g;
+    private final OnnxExporter.ActivationCodes codes;
 
-    QdqEmitter(OnnxGraph g) { this.g = g; }
+    QdqEmitter(OnnxGraph g, OnnxExporter.ActivationCodes codes) {
+        this.g = g;
+        this.codes = codes;
+    }
 
-    /** The QuantizeLinear output type for k-bit activation codes, or null when they need the Div/Round/Clip/Mul form. */
-    CodeType activationType(int bits) {
-        if (bits <= 8) return INT8;
+    /**
+     * The QuantizeLinear output type for k-bit activation codes, or null when they need the
+     * Div/Round/Clip/Mul form. Per-axis codes (per-head matmul operands) stay int8 in either
+     * form: ONNX Runtime 1.23 fuses a per-axis uint8 QDQ operand into a MatMulIntegerToFloat that
+     * then refuses to run ("a zero point must be a scalar"), and with int8 it keeps them unfused.
+     */
+    CodeType activationType(int bits, boolean perAxis) {
+        if (bits <= 8) return codes == OnnxExporter.ActivationCodes.UINT8 && !perAxis ? UINT8_OFFSET : INT8;
         return g.opset() >= 21 ? INT16 : null;
     }
 
@@ -101,13 +118,14 @@ final class QdqEmitter implements QdqGraph {
     @Override
     public String qdq(String x, String scope, float[] scales, int axis, int rank, int bits, long min, long max,
                       boolean lowReachable, boolean highReachable) {
-        CodeType type = activationType(bits);
+        CodeType type = activationType(bits, axis >= 0);
         if (type == null) return emulated(x, scope, scales, axis, rank, min, max);
         boolean clipLow = lowReachable && min > type.min(), clipHigh = highReachable && max < type.max();
         String in = x;
         if (clipLow || clipHigh) in = clip(x, scope, scales, axis, rank, clipLow ? min : null, clipHigh ? max : null);
         String scale = scaleTensor(scope, scales, axis);
-        String zp = g.zeroPoint(type.type(), axis < 0 ? 0 : scales.length);
+        String zp = type.zeroPoint() == 0 ? g.zeroPoint(type.type(), axis < 0 ? 0 : scales.length)
+                : g.uint8ZeroPoint(type.zeroPoint(), axis < 0 ? 0 : scales.length);
         AttributeProto[] ax = axis < 0 ? new AttributeProto[0] : new AttributeProto[] {attr("axis", axis)};
         String q = g.node("QuantizeLinear", scope + "/quantize", List.of(in, scale, zp), ax);
         return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, scale, zp), ax);

@@ -99,6 +99,49 @@ class ExportCommandTest {
             for (int c = 0; c < 192; c++) assertEquals((int) fileCodes[r2 * 192 + c], codes[c * 576 + r2]);
     }
 
+    /**
+     * Activation codes: int8 by default, per-tensor ones uint8 with zero point 128 on request
+     * (per-head ones int8 either way); weights int8 either way; both files give ONNX Runtime the same
+     * logits on the shipped images (the same codes).
+     */
+    @Test
+    void activationCodesInt8ByDefaultUint8OnRequest(@TempDir Path tmp) throws Exception {
+        Path q = quantizedFile(tmp), u = tmp.resolve("u.onnx"), s = tmp.resolve("s.onnx");
+        CliTest.Run r = run("export", q.toString(), "-o", u.toString(), "--activation-codes", "uint8");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("uint8 activation codes"), r.out());
+        r = run("export", q.toString(), "-o", s.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("int8 activation codes"), r.out());
+        var uint8 = io.vitq.export.proto.Onnx.TensorProto.DataType.UINT8;
+        var int8 = io.vitq.export.proto.Onnx.TensorProto.DataType.INT8;
+        assertEquals(java.util.Set.of(uint8), activationZeroPointTypes(u, false));
+        assertEquals(java.util.Set.of(int8), activationZeroPointTypes(u, true));
+        assertEquals(java.util.Set.of(int8), activationZeroPointTypes(s, false));
+        assertEquals(java.util.Set.of(int8), activationZeroPointTypes(s, true));
+        Tensor x = CalibrationSet.load(VAL, 2, ModelLoader.load(q.toString(), null).model().preprocessing()).images();
+        assertArrayEquals(ortLogits(s, x), ortLogits(u, x), 1e-4f, "the same codes give the same logits");
+        assertUserError(run("export", q.toString(), "-o", tmp.resolve("x.onnx").toString(), "--activation-codes", "int4"), 1,
+                "--activation-codes int4", "uint8 or int8");
+        assertFalse(Files.exists(tmp.resolve("x.onnx")));
+    }
+
+    /**
+     * The zero-point types of the graph's per-tensor (or, {@code perAxis}, per-axis) QuantizeLinear
+     * nodes: the activations (weights are initializers, not quantized in the graph).
+     */
+    private static java.util.Set<io.vitq.export.proto.Onnx.TensorProto.DataType> activationZeroPointTypes(Path onnx, boolean perAxis)
+            throws Exception {
+        var g = io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(onnx)).getGraph();
+        java.util.Map<String, io.vitq.export.proto.Onnx.TensorProto> inits = new java.util.HashMap<>();
+        for (var t : g.getInitializerList()) inits.put(t.getName(), t);
+        java.util.Set<io.vitq.export.proto.Onnx.TensorProto.DataType> found = new java.util.HashSet<>();
+        for (var n : g.getNodeList())
+            if (n.getOpType().equals("QuantizeLinear") && (inits.get(n.getInput(1)).getDimsCount() > 0) == perAxis)
+                found.add(io.vitq.export.proto.Onnx.TensorProto.DataType.forNumber(inits.get(n.getInput(2)).getDataType()));
+        return found;
+    }
+
     @Test
     void exportsTheFloatModel(@TempDir Path tmp) throws Exception {
         Path onnx = tmp.resolve("f.onnx");

@@ -11,6 +11,8 @@ import io.vitq.quant.TwinSoftmaxQuantizer;
 import io.vitq.quant.UniformOperand;
 import io.vitq.quant.UniformQuantizer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -87,16 +89,18 @@ class QdqEmitterTest {
         }
     }
 
-    @Test
-    void uniformPerTensorAllBitWidths() throws Exception {
+    /** Both stored forms of the signed activation codes (int8; uint8 with zero point 128) give vitq's values. */
+    @ParameterizedTest
+    @EnumSource(OnnxExporter.ActivationCodes.class)
+    void uniformPerTensorAllBitWidths(OnnxExporter.ActivationCodes codes) throws Exception {
         for (int bits : new int[] {2, 4, 6, 7, 8, 10, 16}) {
             for (int opset : new int[] {13, 17, 21}) {
-                check(bits, opset);
+                check(bits, opset, codes);
             }
         }
     }
 
-    private static void check(int bits, int opset) throws Exception {
+    private static void check(int bits, int opset, OnnxExporter.ActivationCodes codes) throws Exception {
         {
             {
                 float s = 0.0123f;
@@ -107,8 +111,8 @@ class QdqEmitterTest {
                 float[] expected = new float[x.length];
                 for (int i = 0; i < x.length; i++) expected[i] = q.fakeQuant(x[i], s);
                 for (boolean opt : new boolean[] {false, true}) {
-                    float[] y = run(opset, new long[] {n}, x, opt, g -> u.toOnnx(new QdqEmitter(g), "x", "u", -1, 1));
-                    assertSame("uniform int" + bits + " opset " + opset + (opt ? " optimized" : ""), expected, y);
+                    float[] y = run(opset, new long[] {n}, x, opt, g -> u.toOnnx(new QdqEmitter(g, codes), "x", "u", -1, 1));
+                    assertSame("uniform int" + bits + " opset " + opset + " " + codes + (opt ? " optimized" : ""), expected, y);
                 }
             }
         }
@@ -138,7 +142,7 @@ class QdqEmitterTest {
                 a.fakeQuant("x", 0, x, 0, expected, 0, n);
                 for (int opset : new int[] {13, 17, 21})
                     for (boolean opt : new boolean[] {false, true}) {
-                        float[] y = run(opset, new long[] {n}, x, opt, g -> a.toOnnx(new QdqEmitter(g), "x", "a", -1, 1));
+                        float[] y = run(opset, new long[] {n}, x, opt, g -> a.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "a", -1, 1));
                         assertSame("asymmetric uint" + bits + " z " + z + " opset " + opset + (opt ? " optimized" : ""), expected, y);
                     }
             }
@@ -164,15 +168,16 @@ class QdqEmitterTest {
                 c.fakeQuant("x", 0, x, 0, expected, 0, n);
                 for (int opset : new int[] {13, 21})
                     for (boolean opt : new boolean[] {false, true}) {
-                        float[] y = run(opset, new long[] {n}, x, opt, g -> c.toOnnx(new QdqEmitter(g), "x", "c", -1, 1));
+                        float[] y = run(opset, new long[] {n}, x, opt, g -> c.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "c", -1, 1));
                         assertSame("codebook " + bits + " bits z " + z + " opset " + opset + (opt ? " optimized" : ""), expected, y);
                     }
             }
         }
     }
 
-    @Test
-    void uniformPerHeadOnTheHeadAxis() throws Exception {
+    @ParameterizedTest
+    @EnumSource(OnnxExporter.ActivationCodes.class)
+    void uniformPerHeadOnTheHeadAxis(OnnxExporter.ActivationCodes codes) throws Exception {
         for (int bits : new int[] {8, 6, 10}) {
             for (int opset : new int[] {13, 21}) {
                 float[] scales = {0.02f, 0.0031f, 0.5f};
@@ -184,15 +189,16 @@ class QdqEmitterTest {
                 float[] expected = new float[n];
                 for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i], scales[(i / (ROWS * D)) % H]);
                 for (boolean opt : new boolean[] {false, true}) {
-                    float[] y = run(opset, shape, x, opt, g -> u.toOnnx(new QdqEmitter(g), "x", "u", 1, 4));
-                    assertSame("per-head int" + bits + " opset " + opset, expected, y);
+                    float[] y = run(opset, shape, x, opt, g -> u.toOnnx(new QdqEmitter(g, codes), "x", "u", 1, 4));
+                    assertSame("per-head int" + bits + " opset " + opset + " " + codes, expected, y);
                 }
             }
         }
     }
 
-    @Test
-    void twinSoftmaxBothModes() throws Exception {
+    @ParameterizedTest
+    @EnumSource(OnnxExporter.ActivationCodes.class)
+    void twinSoftmaxBothModes(OnnxExporter.ActivationCodes codes) throws Exception {
         for (TwinSoftmaxQuantizer.Mode mode : TwinSoftmaxQuantizer.Mode.values()) {
             for (int bits : new int[] {8, 6, 4, 10}) {
                 for (float split : new float[] {1f, 0x1p-4f, 0x1p-10f}) {
@@ -213,8 +219,9 @@ class QdqEmitterTest {
                     for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i]);
                     for (int opset : new int[] {13, 21}) {
                         for (boolean opt : new boolean[] {false, true}) {
-                            float[] y = run(opset, new long[] {n}, x, opt, g -> t.toOnnx(new QdqEmitter(g), "x", "t", -1, 1));
-                            assertSame("twin softmax " + mode + " int" + bits + " split " + split + " opset " + opset, expected, y);
+                            float[] y = run(opset, new long[] {n}, x, opt, g -> t.toOnnx(new QdqEmitter(g, codes), "x", "t", -1, 1));
+                            assertSame("twin softmax " + mode + " int" + bits + " split " + split + " opset " + opset + " " + codes,
+                                    expected, y);
                         }
                     }
                 }
@@ -222,8 +229,9 @@ class QdqEmitterTest {
         }
     }
 
-    @Test
-    void twinGelu() throws Exception {
+    @ParameterizedTest
+    @EnumSource(OnnxExporter.ActivationCodes.class)
+    void twinGelu(OnnxExporter.ActivationCodes codes) throws Exception {
         for (int bits : new int[] {8, 6, 4, 10}) {
             for (float pos : new float[] {0.01f, 0.0377f}) {
                 TwinGeluOperand t = TwinGeluOperand.withDefaultNegativeStep(bits, pos * 128 / (1 << (bits - 1)));
@@ -236,11 +244,11 @@ class QdqEmitterTest {
                 for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i]);
                 for (int opset : new int[] {13, 21}) {
                     for (boolean opt : new boolean[] {false, true}) {
-                        float[] y = run(opset, new long[] {n}, x, opt, g -> t.toOnnx(new QdqEmitter(g), "x", "t", -1, 1));
-                        assertSame("twin GELU int" + bits + " opset " + opset, expected, y);
+                        float[] y = run(opset, new long[] {n}, x, opt, g -> t.toOnnx(new QdqEmitter(g, codes), "x", "t", -1, 1));
+                        assertSame("twin GELU int" + bits + " opset " + opset + " " + codes, expected, y);
                         // the two-part form a Linear uses (each range's QDQ value, summed by the product)
                         float[] sum = run(opset, new long[] {n}, x, opt, g -> {
-                            java.util.List<String> p = t.toOnnxParts(new QdqEmitter(g), "x", "t", -1, 1);
+                            java.util.List<String> p = t.toOnnxParts(new QdqEmitter(g, codes), "x", "t", -1, 1);
                             return g.node("Add", "t/sum", java.util.List.of(p.get(0), p.get(1)));
                         });
                         assertSame("twin GELU int" + bits + " opset " + opset + ", sum of its two parts", expected, sum);
@@ -253,25 +261,25 @@ class QdqEmitterTest {
     /** Which nodes carry the quantization: QDQ pairs, Clip only below 8 bits, the emulation only above 8 bits before opset 21. */
     @Test
     void nodeChoices() {
-        assertEquals(List.of("QuantizeLinear", "DequantizeLinear"), ops(17, g -> (UniformOperand.perTensor(8, 0.1f)).toOnnx(new QdqEmitter(g), "x", "u", -1, 1)));
-        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> (UniformOperand.perTensor(6, 0.1f)).toOnnx(new QdqEmitter(g), "x", "u", -1, 1)));
-        assertEquals(List.of("Max", "Min", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> (new UniformOperand(6, Granularity.PER_HEAD, new float[] {0.1f, 0.2f, 0.3f})).toOnnx(new QdqEmitter(g), "x", "u", 1, 4)));
-        assertEquals(List.of("Div", "Round", "Clip", "Mul"), ops(17, g -> (UniformOperand.perTensor(10, 0.1f)).toOnnx(new QdqEmitter(g), "x", "u", -1, 1)));
-        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(21, g -> (UniformOperand.perTensor(10, 0.1f)).toOnnx(new QdqEmitter(g), "x", "u", -1, 1)));
+        assertEquals(List.of("QuantizeLinear", "DequantizeLinear"), ops(17, g -> (UniformOperand.perTensor(8, 0.1f)).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1)));
+        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> (UniformOperand.perTensor(6, 0.1f)).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1)));
+        assertEquals(List.of("Max", "Min", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> (new UniformOperand(6, Granularity.PER_HEAD, new float[] {0.1f, 0.2f, 0.3f})).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", 1, 4)));
+        assertEquals(List.of("Div", "Round", "Clip", "Mul"), ops(17, g -> (UniformOperand.perTensor(10, 0.1f)).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1)));
+        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(21, g -> (UniformOperand.perTensor(10, 0.1f)).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1)));
         assertEquals(List.of("QuantizeLinear", "DequantizeLinear", "Mul", "QuantizeLinear", "DequantizeLinear", "Div", "Less", "Where"),
-                ops(17, g -> new TwinSoftmaxOperand(8, 0x1p-4f, TwinSoftmaxQuantizer.Mode.CLEAN).toOnnx(new QdqEmitter(g), "x", "t", -1, 1)));
+                ops(17, g -> new TwinSoftmaxOperand(8, 0x1p-4f, TwinSoftmaxQuantizer.Mode.CLEAN).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 1)));
         assertEquals(List.of("QuantizeLinear", "DequantizeLinear", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
-                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(8, 0.01f).toOnnx(new QdqEmitter(g), "x", "t", -1, 3)));
+                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(8, 0.01f).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3)));
         assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
-                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(6, 0.01f).toOnnx(new QdqEmitter(g), "x", "t", -1, 3)));
+                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(6, 0.01f).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3)));
         // the two-part form: each range clamped at zero by a Clip (open on the saturated side at 8 bits)
         assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear"),
-                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(8, 0.01f).toOnnxParts(new QdqEmitter(g), "x", "t", -1, 3).get(1)));
+                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(8, 0.01f).toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3).get(1)));
         assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear"),
-                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(6, 0.01f).toOnnxParts(new QdqEmitter(g), "x", "t", -1, 3).get(1)));
+                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(6, 0.01f).toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3).get(1)));
         // int8 zero points everywhere (QuantizeLinear's output type comes from its zero point)
         OnnxGraph g = new OnnxGraph("t", 17);
-        UniformOperand.perTensor(8, 0.1f).toOnnx(new QdqEmitter(g), "x", "u", -1, 1);
+        UniformOperand.perTensor(8, 0.1f).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1);
         assertTrue(g.proto().getInitializerList().stream().anyMatch(t -> t.getDataType() == TensorProto.DataType.INT8.getNumber()
                 && t.getDimsCount() == 0));
     }
