@@ -22,6 +22,9 @@ import java.util.Map;
  *                             (else "parallel": every op on float inputs, as the reference does)
  * @param biasCorrection       basePTQ, ptq4vit: each Linear's mean output error removed from its bias after the search
  * @param geluCodebook         fc2's input through a codebook quantizer with these levels (overrides twinGelu), or null
+ * @param integerProducts      score a Linear's candidates on the integer runtime's outputs (int8 or uint8 codes,
+ *                             int32 sums, the native VNNI kernel where it loads) instead of float products of
+ *                             fake-quantized values; ops without byte codes (float input, over 8 bits) stay float
  * @param perChannelWeights    every Linear's weight with one scale per output channel, each searched on its
  *                             own output column (else the method's: per tensor, qkv's three row blocks)
  */
@@ -31,7 +34,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
                           boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
-                          Map<String, io.vitq.quant.OperandQuant> fixedInputs) {
+                          Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -99,7 +102,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false);
     }
 
     /**
@@ -109,7 +112,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false);
     }
 
     /**
@@ -120,7 +123,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false);
     }
 
     /**
@@ -139,7 +142,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         CalibConfig p = ptq4vit(w, a);
         return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
                 p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
-                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, false, null);
+                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, false, null, false);
     }
 
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
@@ -166,7 +169,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -175,12 +178,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             softmaxSplits = c.softmaxSplits; twinGelu = c.twinGelu; geluPowerOfTwo = c.geluPowerOfTwo;
             geluMaxShift = c.geluMaxShift; trueLabels = c.trueLabels; opBits = c.opBits; vt = c.vt; sequential = c.sequential;
             perChannelWeights = c.perChannelWeights; reparamNorms = c.reparamNorms; gptq = c.gptq; geluCodebook = c.geluCodebook; biasCorrection = c.biasCorrection; fixedInputs = c.fixedInputs;
+            integerProducts = c.integerProducts;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs);
+                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts);
         }
     }
 
@@ -296,6 +300,14 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public CalibConfig withBiasCorrection(boolean on) { return with(c -> c.biasCorrection = on); }
 
+    /**
+     * Score Linear candidates on integer products (the integer runtime's int32 sums of int8/uint8
+     * codes) rather than float products of fake-quantized values: the outputs the quantized model
+     * computes, several times faster with the native VNNI kernel. Scores differ from the float
+     * products by float rounding only, so a near tie can choose differently.
+     */
+    public CalibConfig withIntegerProducts(boolean on) { return with(c -> c.integerProducts = on); }
+
     /** How a codebook input's levels are chosen (docs/LOWBIT.md section 3.1). */
     public enum GeluLevels {
         /** Fitted to the calibration values (exact dynamic program): vitq's. */
@@ -327,7 +339,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + ", sequential=" + sequential + (perChannelWeights ? ", perChannelWeights=true" : "")
                 + (reparamNorms ? ", reparamNorms=true" : "") + (gptq ? ", gptq=true" : "")
                 + (geluCodebook != null ? ", geluCodebook=" + geluCodebook.cliName() : "")
-                + (biasCorrection ? ", biasCorrection=true" : "") + "]";
+                + (biasCorrection ? ", biasCorrection=true" : "") + (integerProducts ? ", integerProducts=true" : "") + "]";
     }
 
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
@@ -358,6 +370,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
+        if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");
         m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
         m.put("twin_gelu", geluCodebook != null ? "off" : twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
         if (geluCodebook != null) m.put("gelu_input", geluCodebook == GeluLevels.FITTED

@@ -11,6 +11,7 @@ import io.vitq.quant.TwinGeluOperand;
 import io.vitq.quant.TwinGeluQuantizer;
 import io.vitq.quant.UniformOperand;
 import io.vitq.quant.UniformQuantizer;
+import io.vitq.runtime.IntegerExecutor;
 import io.vitq.tensor.Activation;
 import io.vitq.tensor.Gemm;
 import io.vitq.tensor.PackedB;
@@ -63,6 +64,9 @@ final class LinearSearch {
     private float[] roundedWeight;
     private long gptqNanos;
     private double gptqDamp = Double.NaN;
+    /** The integer candidates' outputs {@code [rows, out]}, allocated on first use. */
+    private float[] integerOut;
+    private int integerCandidates;
 
     /**
      * VT-PTQ stops when an iteration improves the objective (a sum of per-sample correlations near
@@ -196,7 +200,7 @@ final class LinearSearch {
                 // the same scales again: the bias is already corrected for them, nothing can change
                 if (Arrays.equals(wScale, prevW) && java.util.Objects.equals(xq, prevX)) break;
                 if (biasCorrection) correctBias(wScale, xq);
-                double j = objective(xq, packWeight(wScale));
+                double j = objective(candidate(wScale, xq));
                 if (j < best) {  // worse: undo this iteration and stop
                     wScale = keptW;
                     xq = keptX;
@@ -240,8 +244,12 @@ final class LinearSearch {
         float[] trial = new float[wScales];
         for (int i = 0; i < scores.length; i++) {
             for (int s = 0; s < wScales; s++) trial[s] = wCand[s][i];
-            ScaledRanges.fakeQuantRows(wq, op.id(), wGran, trial, op.weight(), out, in, wq0);
-            scores[i] = evaluate(xq, PackedB.packTransposed(wq0, 0, in, out, in), wScales);
+            Candidate c = integerCandidate(trial, xq);
+            if (c == null) {
+                ScaledRanges.fakeQuantRows(wq, op.id(), wGran, trial, op.weight(), out, in, wq0);
+                c = floatCandidate(xq, PackedB.packTransposed(wq0, 0, in, out, in));
+            }
+            scores[i] = evaluate(c, wScales);
         }
         float[] best = new float[wScales];
         for (int s = 0; s < wScales; s++) {
@@ -255,9 +263,13 @@ final class LinearSearch {
 
     /** The input quantizer with the weight quantized at {@code wScale}: the best of {@code xQuants} (traced by {@code xCand}). */
     private OperandQuant searchInput(float[] xCand, OperandQuant[] xQuants, float[] wScale) {
-        PackedB packed = packWeight(wScale);
+        PackedB packed = null;
         double[] xs = new double[xQuants.length];
-        for (int i = 0; i < xQuants.length; i++) xs[i] = objective(xQuants[i], packed);
+        for (int i = 0; i < xQuants.length; i++) {
+            Candidate c = integerCandidate(wScale, xQuants[i]);
+            if (c == null) c = floatCandidate(xQuants[i], packed != null ? packed : (packed = packWeight(wScale)));
+            xs[i] = objective(c);
+        }
         double[][] trace = new double[xs.length][];
         for (int i = 0; i < xs.length; i++) trace[i] = new double[] {xs[i]};
         SearchTrace.emit(op.id(), "a", new float[][] {xCand}, trace);
@@ -265,10 +277,16 @@ final class LinearSearch {
     }
 
     /** The score of the whole op: the sum over the objective's column groups. */
-    private double objective(OperandQuant xq, PackedB w) {
+    private double objective(Candidate c) {
         double sum = 0;
-        for (double v : evaluate(xq, w, objectiveGroups)) sum += v;
+        for (double v : evaluate(c, objectiveGroups)) sum += v;
         return sum;
+    }
+
+    /** The op with weight scales {@code wScale} and input quantizer {@code xq}, as the search scores it. */
+    private Candidate candidate(float[] wScale, OperandQuant xq) {
+        Candidate c = integerCandidate(wScale, xq);
+        return c != null ? c : floatCandidate(xq, packWeight(wScale));
     }
 
     private PackedB packWeight(float[] wScale) {
@@ -283,14 +301,15 @@ final class LinearSearch {
      */
     private void correctBias(float[] wScale, OperandQuant xq) {
         long t0 = System.nanoTime();
-        PackedB w = packWeight(wScale);
+        Candidate cand = candidate(wScale, xq);
         double[][] perSample = new double[samples][];
         Parallel.forEach(samples, s -> {
-            Scratch sc = candidateOutput(s, xq, w);
+            float[] y = cand.output(s);
+            int yOff = cand.offset(s);
             double[] e = new double[out];
             int oOff = s * tokens * out;
             for (int t = 0; t < tokens; t++)
-                for (int c = 0; c < out; c++) e[c] += (double) sc.o[t * out + c] - o[oOff + t * out + c];
+                for (int c = 0; c < out; c++) e[c] += (double) y[yOff + t * out + c] - o[oOff + t * out + c];
             perSample[s] = e;
         });
         double[] sum = new double[out];
@@ -301,6 +320,9 @@ final class LinearSearch {
 
     /** GPTQ's weight {@code [out, in]} (on the grid of the returned quantizer), or null without GPTQ. */
     float[] roundedWeight() { return roundedWeight; }
+
+    /** Candidates scored on integer products (tests: the integer path ran). */
+    int integerCandidates() { return integerCandidates; }
 
     /** Nanoseconds spent in GPTQ during {@link #run()}. */
     long gptqNanos() { return gptqNanos; }
@@ -314,28 +336,29 @@ final class LinearSearch {
      * groups in the weight search, one group (all outputs) in the input search. Parallel over
      * samples; the per-sample scores are summed in sample order (deterministic).
      */
-    private double[] evaluate(OperandQuant xq, PackedB w, int groups) {
+    private double[] evaluate(Candidate cand, int groups) {
         boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
         if (cfg.metric() == Metric.PEARSON && groups != 1 && groups != objectiveGroups)
             throw new IllegalStateException(op.id() + ": the Pearson objective scores the whole output or the qkv matrices, not "
                     + groups + " groups");
         double[][] perSample = new double[samples][];
         Parallel.forEach(samples, s -> {
-            Scratch sc = candidateOutput(s, xq, w);
+            float[] y = cand.output(s);
+            int yOff = cand.offset(s);
             double[] r = new double[groups];
             int oOff = s * tokens * out;
             if (cfg.metric() == Metric.PEARSON && groups == 1) {
-                r[0] = OutputScores.pearson(o, oOff, sc.o, 0, tokens * out);
+                r[0] = OutputScores.pearson(o, oOff, y, yOff, tokens * out);
             } else if (cfg.metric() == Metric.PEARSON) {
-                OutputScores.pearsonColumnBlocks(o, oOff, sc.o, 0, tokens, out, groups, r);
+                OutputScores.pearsonColumnBlocks(o, oOff, y, yOff, tokens, out, groups, r);
             } else if (perColumn) {
-                OutputScores.perColumn(cfg.metric(), o, oOff, sc.o, 0, g, oOff, tokens, out, r);
+                OutputScores.perColumn(cfg.metric(), o, oOff, y, yOff, g, oOff, tokens, out, r);
             } else {
                 int width = out / groups;
                 for (int t = 0; t < tokens; t++)
                     for (int k = 0; k < groups; k++) {
                         int c = t * out + k * width;
-                        r[k] += OutputScores.row(cfg.metric(), o, oOff + c, sc.o, c, g, oOff + c, width);
+                        r[k] += OutputScores.row(cfg.metric(), o, oOff + c, y, yOff + c, g, oOff + c, width);
                     }
                 for (int k = 0; k < groups; k++) r[k] /= tokens;
             }
@@ -344,6 +367,54 @@ final class LinearSearch {
         double[] total = new double[groups];
         for (double[] r : perSample) for (int k = 0; k < groups; k++) total[k] += r[k];
         return total;
+    }
+
+    /**
+     * One candidate (weight scales and input quantizer) of the op: its output {@code Q(X_s) Q(W)^T
+     * + bias} for sample s, at {@code output(s)[offset(s) ..]}; {@code output} computes it in the
+     * calling thread (the search runs samples in parallel).
+     */
+    private interface Candidate {
+        float[] output(int s);
+
+        int offset(int s);
+    }
+
+    /** Float products of the fake-quantized input and the packed fake-quantized weight, in the thread's scratch. */
+    private Candidate floatCandidate(OperandQuant xq, PackedB w) {
+        return new Candidate() {
+            @Override
+            public float[] output(int s) { return candidateOutput(s, xq, w).o; }
+
+            @Override
+            public int offset(int s) { return 0; }
+        };
+    }
+
+    /**
+     * The integer runtime's output for these scales ({@link CalibConfig#integerProducts()}): int32
+     * sums of the input's and the weight's byte codes, dequantized; null when integer products are
+     * off or the op has no byte codes (float input, codes over 8 bits). Each sample's rows go to
+     * their place in one output buffer, so threads never share a row.
+     */
+    private Candidate integerCandidate(float[] wScale, OperandQuant xq) {
+        if (!cfg.integerProducts() || xq == null || cfg.weightBits() > 8) return null;
+        IntegerExecutor.LinearKernel k = new IntegerExecutor.LinearKernel(op,
+                new LinearQuant(new UniformOperand(cfg.weightBits(), wGran, wScale), xq, biasCorrection ? bias.clone() : null, Map.of()));
+        if (!k.integer()) return null;
+        integerCandidates++;
+        if (integerOut == null) integerOut = new float[rows * out];
+        float[] y = integerOut;
+        return new Candidate() {
+            @Override
+            public float[] output(int s) {
+                k.rows(x, s * tokens, tokens, y);
+                return y;
+            }
+
+            @Override
+            public int offset(int s) { return s * tokens * out; }
+        };
     }
 
     /** Sample s's candidate output {@code Q(X_s) W^T + bias} in the calling thread's scratch. */

@@ -39,7 +39,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Speed of every execution mode side by side, in one run: vitq float, vitq fake quant, vitq integer, "
-                + "ONNX Runtime float and ONNX Runtime QDQ int8; images/s on a batch of the calibration images and the size "
+                + "ONNX Runtime float and ONNX Runtime on the QDQ export (uint8 and int8 activation codes); images/s on a batch of the calibration images and the size "
                 + "of the file each one runs from, per model. A model without a checkpoint runs on random weights (speed only).")
 final class BenchCommand implements Callable<Integer> {
     /** The plan's search is shortened: scale values do not change the speed of any engine, the plan's structure does. */
@@ -66,13 +66,31 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the table as JSON.")
     Path json;
 
+    @Option(names = "--calibration",
+            description = "Also time a full PTQ4ViT W8A8 calibration of each model on " + CALIBRATION_IMAGES + " images (100 "
+                    + "candidates, 3 rounds), by phase; its plan then runs in the quantized engines. Long: minutes per model.")
+    boolean calibration;
+
+    @Option(names = "--integer-search",
+            description = "With --calibration: score the Linear candidates on integer products (as 'vitq quantize --integer-search').")
+    boolean integerSearch;
+
+    /** Images of the --calibration run (the papers' and vitq's calibration set size). */
+    static final int CALIBRATION_IMAGES = 32;
+
     /** One measured row. */
     record Row(String model, String engine, double imagesPerSecond, double msPerBatch, double fileMb, int sameTop1, int batch) {}
+
+    /** One timed calibration (seconds). */
+    record CalibrationRow(String model, String search, int images, Calibrator.Timing timing) {}
+
+    private final List<CalibrationRow> calibrations = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
         Inputs.checkPositive("--batch", batch);
         if (!(seconds > 0)) throw new Main.UserException("--seconds must be positive, got " + seconds);
+        if (integerSearch && !calibration) throw new Main.UserException("--integer-search times a calibration: add --calibration");
         new OutputFiles().output("--json", json).input("--calib", calib).check();
         for (String m : models) {
             if (ModelZoo.vitShape(m) == null)
@@ -96,6 +114,7 @@ final class BenchCommand implements Callable<Integer> {
             Files.deleteIfExists(tmp);
         }
         System.out.print(markdown(rows));
+        if (!calibrations.isEmpty()) System.out.print("\n" + calibrationMarkdown(calibrations));
         if (json != null) {
             List<Map<String, Object>> out = new ArrayList<>();
             for (Row r : rows) {
@@ -109,7 +128,20 @@ final class BenchCommand implements Callable<Integer> {
                 m.put("batch", r.batch());
                 out.add(m);
             }
-            Reports.writeJson(json, Map.of("threads", Runtime.getRuntime().availableProcessors(), "rows", out));
+            List<Map<String, Object>> cal = new ArrayList<>();
+            for (CalibrationRow c : calibrations) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("model", c.model());
+                m.put("method", "PTQ4ViT W8A8");
+                m.put("search_products", c.search());
+                m.put("images", c.images());
+                m.put("seconds", c.timing().total());
+                m.put("forward_backward_seconds", c.timing().forwardBackward());
+                m.put("linear_search_seconds", c.timing().linearSearch());
+                m.put("matmul_search_seconds", c.timing().matmulSearch());
+                cal.add(m);
+            }
+            Reports.writeJson(json, Map.of("threads", Runtime.getRuntime().availableProcessors(), "rows", out, "calibration", cal));
         }
         return 0;
     }
@@ -118,14 +150,27 @@ final class BenchCommand implements Callable<Integer> {
         Loaded l = load(name);
         Model model = l.model();
         // one decode: the batch's distinct images, the plan's images among them
-        Tensor loaded = CalibrationSet.load(imageList, Math.max(Math.min(batch, 32), PLAN_IMAGES), model.preprocessing()).images();
-        Tensor x = batchOf(loaded, batch), planImages = batchOf(loaded, PLAN_IMAGES);
+        int distinct = Math.max(Math.min(batch, 32), calibration ? CALIBRATION_IMAGES : PLAN_IMAGES);
+        Tensor loaded = CalibrationSet.load(imageList, distinct, model.preprocessing()).images();
+        Tensor x = batchOf(loaded, batch);
 
-        CalibConfig cfg = CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(PLAN_CANDIDATES, PLAN_ROUNDS);
-        System.err.printf(Locale.ROOT, "vitq: %s%s: plan PTQ4ViT W8A8 (power-of-two GELU, search shortened to %d images, "
-                + "%d candidates, %d round: scale values do not change speed)%n", model.name(),
-                l.random() ? " (random weights)" : "", PLAN_IMAGES, PLAN_CANDIDATES, PLAN_ROUNDS);
-        QuantPlan plan = Calibrator.calibrate(model, planImages, null, cfg, imageList.toString(), null).plan();
+        QuantPlan plan;
+        if (calibration) {
+            CalibConfig cfg = CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withIntegerProducts(integerSearch);
+            String search = integerSearch ? "integer products" : "float products";
+            System.err.printf(Locale.ROOT, "vitq: %s%s: calibrating PTQ4ViT W8A8 (power-of-two GELU) on %d images, %s ...%n",
+                    model.name(), l.random() ? " (random weights)" : "", CALIBRATION_IMAGES, search);
+            Calibrator.Result r = Calibrator.calibrate(model, batchOf(loaded, CALIBRATION_IMAGES), null, cfg, imageList.toString(), null);
+            calibrations.add(new CalibrationRow(model.name(), search, CALIBRATION_IMAGES, r.timing()));
+            System.err.printf(Locale.ROOT, "vitq: %s: calibration %.1f s%n", model.name(), r.timing().total());
+            plan = r.plan();
+        } else {
+            CalibConfig cfg = CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(PLAN_CANDIDATES, PLAN_ROUNDS);
+            System.err.printf(Locale.ROOT, "vitq: %s%s: plan PTQ4ViT W8A8 (power-of-two GELU, search shortened to %d images, "
+                    + "%d candidates, %d round: scale values do not change speed)%n", model.name(),
+                    l.random() ? " (random weights)" : "", PLAN_IMAGES, PLAN_CANDIDATES, PLAN_ROUNDS);
+            plan = Calibrator.calibrate(model, batchOf(loaded, PLAN_IMAGES), null, cfg, imageList.toString(), null).plan();
+        }
 
         Path qFile = tmp.resolve(model.name() + ".safetensors");
         QuantizedModelFile.write(qFile, model.spec(), l.weights(), plan);
@@ -143,9 +188,14 @@ final class BenchCommand implements Callable<Integer> {
             try (Ort s = new Ort(floatOnnx, true)) {
                 rows.add(measure(model.name(), "ONNX Runtime float", floatOnnx.length / 1e6, reference, () -> s.logits(x)));
             }
-            byte[] qdq = OnnxExporter.export(model, plan, OnnxExporter.DEFAULT_OPSET).toByteArray();
-            try (Ort s = new Ort(qdq, true)) {
-                rows.add(measure(model.name(), "ONNX Runtime QDQ int8", qdq.length / 1e6, reference, () -> s.logits(x)));
+            // both stored forms of the activation codes (the same values): the export's default and the int8 option
+            for (OnnxExporter.ActivationCodes codes : OnnxExporter.ActivationCodes.values()) {
+                byte[] qdq = OnnxExporter.export(model, plan, OnnxExporter.DEFAULT_OPSET, codes).toByteArray();
+                String engine = "ONNX Runtime QDQ, " + codes.name().toLowerCase(Locale.ROOT) + " activations"
+                        + (codes == OnnxExporter.DEFAULT_CODES ? " (default export)" : "");
+                try (Ort s = new Ort(qdq, true)) {
+                    rows.add(measure(model.name(), engine, qdq.length / 1e6, reference, () -> s.logits(x)));
+                }
             }
         }
         return rows;
@@ -200,6 +250,17 @@ final class BenchCommand implements Callable<Integer> {
         int n = 0;
         for (int i = 0; i < a.length; i++) if (a[i] == b[i]) n++;
         return n;
+    }
+
+    static String calibrationMarkdown(List<CalibrationRow> rows) {
+        StringBuilder md = new StringBuilder("| model | calibration | images | total s | forward + backward s | Linear search s | matmul search s |\n"
+                + "|---|---|---:|---:|---:|---:|---:|\n");
+        for (CalibrationRow r : rows) {
+            Calibrator.Timing t = r.timing();
+            md.append(String.format(Locale.ROOT, "| %s | PTQ4ViT W8A8, %s | %d | %.1f | %.1f | %.1f | %.1f |%n", r.model(), r.search(),
+                    r.images(), t.total(), t.forwardBackward(), t.linearSearch(), t.matmulSearch()));
+        }
+        return md.toString();
     }
 
     static String markdown(List<Row> rows) {

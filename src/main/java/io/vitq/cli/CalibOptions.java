@@ -92,6 +92,12 @@ public final class CalibOptions {
                     + "(over the calibration tokens) from its bias, VT-PTQ's bias correction applied once.")
     boolean biasCorrection;
 
+    @Option(names = "--integer-search",
+            description = "Score each Linear's candidate scales on integer products (int32 sums of int8/uint8 codes, as 'eval "
+                    + "--integer' computes them; the native VNNI kernel where it loads) instead of float products of "
+                    + "fake-quantized values: several times faster, the same scores up to float rounding (docs/BENCHMARKS.md).")
+    boolean integerSearch;
+
     @Option(names = "--gelu-codebook", arity = "0..1", fallbackValue = "fitted", paramLabel = "LEVELS",
             description = "basePTQ, ptq4vit: fc2's input (post-GELU) through a codebook quantizer, at most 2^k levels on an 8-bit "
                     + "grid, instead of the twin GELU quantizer: 'fitted' (the default) fits the levels to the calibration "
@@ -141,6 +147,7 @@ public final class CalibOptions {
         if (reparamNorms) label += " (reparameterised norms)";
         if (gptq) label += " (GPTQ)";
         if (biasCorrection) label += " (bias correction)";
+        if (integerSearch) label += " (integer search)";
         if (geluCodebook != null) label += " (GELU codebook" + (geluCodebook.equalsIgnoreCase("fitted") ? "" : ", " + geluCodebook.toLowerCase(Locale.ROOT)) + ")";
         return perChannelWeights ? label + " (per-channel weights)" : label;
     }
@@ -206,6 +213,7 @@ public final class CalibOptions {
                 default -> throw new Main.UserException("--gelu-codebook " + geluCodebook + ": expected fitted or adalog");
             });
         }
+        if (integerSearch) c = c.withIntegerProducts(true);
         if (biasCorrection) {
             if (c.isVt())
                 throw new Main.UserException("--bias-correction: VT-PTQ corrects its biases already (--no-bias-correction turns "

@@ -233,6 +233,36 @@ public final class IntegerExecutor implements Executor {
         });
     }
 
+    /**
+     * One quantized Linear op as this runtime runs it, outside a model forward: the calibration
+     * search scores its candidate quantizers on these outputs when they are integer products
+     * ({@link #integer()}), the same sums and dequantization as {@code vitq eval --integer}.
+     */
+    public static final class LinearKernel {
+        private final LinearOp op;
+
+        /** Quantizes and packs the weight (once): {@code lq} as the plan entry of {@code layer}. */
+        public LinearKernel(Linear layer, LinearQuant lq) { this.op = new LinearOp(layer, lq, Options.DEFAULT, false); }
+
+        /**
+         * True when the op runs on int8 or uint8 codes with int32 sums (not a float input, not
+         * codes wider than 8 bits): the products the byte kernels compute.
+         */
+        public boolean integer() { return op.form == OpForm.INT8 || op.form == OpForm.SHIFT || op.form == OpForm.SPLIT; }
+
+        /**
+         * Rows {@code [r0, r0 + m)} of the output {@code y [rows, out]} from the same rows of
+         * {@code x [rows, in]}, in the calling thread (callers parallelize over row ranges).
+         */
+        public void rows(float[] x, int r0, int m, float[] y) {
+            if (op.form == OpForm.FLOAT_INPUT) throw new IllegalStateException(op.id + ": a float input has no integer products");
+            if ((long) (r0 + m) * op.in > x.length || (long) (r0 + m) * op.out > y.length)
+                throw new IndexOutOfBoundsException(op.id + ": rows " + r0 + ".." + (r0 + m) + " do not fit the buffers");
+            Scratch s = SCRATCH.get();
+            for (int i = r0; i < r0 + m; i += MR) op.tile(s, null, x, i, Math.min(MR, r0 + m - i), y, false, false);
+        }
+    }
+
     /** Per-thread buffers (pool threads and the caller). */
     private static final class Scratch {
         byte[] b1 = new byte[0], b2 = new byte[0], b3 = new byte[0];

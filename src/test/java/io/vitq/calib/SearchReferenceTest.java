@@ -56,6 +56,24 @@ class SearchReferenceTest {
         checkLinear("patch_embed.proj", 12, 6, CalibConfig.basePtq(4, 4).withSearch(15, 1).withPerChannelWeights(true), 16);
     }
 
+    /**
+     * --integer-search: candidates scored on the integer runtime's outputs (int32 sums of the codes,
+     * dequantized) pick what the specification's float products pick: uniform, per-channel and
+     * row-block weights, the twin GELU input in its shift form (power-of-two grid) and split form
+     * (linear grid); the patch embedding's float input stays on float products.
+     */
+    @Test
+    void integerProductsPickWhatTheSpecificationPicks() {
+        checkLinear("blocks.0.attn.proj", 16, 12, CalibConfig.basePtq(4, 4).withSearch(20, 3).withIntegerProducts(true), 1);
+        checkLinear("blocks.0.attn.qkv", 16, 24, CalibConfig.ptq4vit(4, 4).withSearch(20, 3).withIntegerProducts(true), 2);
+        checkLinear("blocks.0.attn.qkv", 16, 24, CalibConfig.ptq4vit(8, 8).withSearch(20, 3).withIntegerProducts(true)
+                .withPerChannelWeights(true), 13);
+        checkLinear("blocks.1.mlp.fc2", 20, 8, CalibConfig.ptq4vit(4, 4).withSearch(20, 3).withIntegerProducts(true), 6);
+        checkLinear("blocks.1.mlp.fc2", 20, 8, CalibConfig.ptq4vit(6, 6).withSearch(20, 3).withGeluPowerOfTwo(true)
+                .withIntegerProducts(true), 7);
+        checkLinear("patch_embed.proj", 12, 6, CalibConfig.ptq4vit(4, 4).withSearch(15, 3).withIntegerProducts(true), 3);
+    }
+
     @Test
     void fc2TwinGeluLinearAndPowerOfTwoGrids() {
         checkLinear("blocks.1.mlp.fc2", 20, 8, CalibConfig.ptq4vit(4, 4).withSearch(20, 3), 6);
@@ -95,7 +113,11 @@ class SearchReferenceTest {
         float[] o = matmulT(x, w, b, rows, in, out);
         float[] g = rand(r, rows * out, 1);
         Linear op = new Linear(id, w, b, out, in);
-        LinearQuant got = new LinearSearch(op, x, o, g, rows, SAMPLES, cfg).run();
+        LinearSearch search = new LinearSearch(op, x, o, g, rows, SAMPLES, cfg);
+        LinearQuant got = search.run();
+        boolean integerInput = !id.endsWith("patch_embed.proj") && cfg.weightBits() <= 8 && cfg.activationBits() <= 8;
+        assertEquals(cfg.integerProducts() && integerInput, search.integerCandidates() > 0,
+                id + ": candidates scored on integer products (" + search.integerCandidates() + ")");
 
         // reference
         Granularity gran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL

@@ -26,7 +26,8 @@ class BenchCommandTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("random weights"), r.err());
         List<String> rows = r.out().lines().filter(l -> l.startsWith("| " + MODEL)).toList();
-        List<String> engines = List.of("vitq float", "vitq fake quant", "vitq integer", "ONNX Runtime float", "ONNX Runtime QDQ int8");
+        List<String> engines = List.of("vitq float", "vitq fake quant", "vitq integer", "ONNX Runtime float",
+                "ONNX Runtime QDQ, int8 activations (default export)", "ONNX Runtime QDQ, uint8 activations");
         assertEquals(engines.size(), rows.size(), r.out());
         for (int i = 0; i < rows.size(); i++) {
             String[] cells = rows.get(i).split("\\|");
@@ -41,7 +42,7 @@ class BenchCommandTest {
         double intMb = Double.parseDouble(rows.get(2).split("\\|")[5].trim());
         assertTrue(intMb < floatMb / 3.5, intMb + " MB vs " + floatMb + " MB");
         String j = Files.readString(json);
-        assertTrue(j.contains("\"engine\" : \"ONNX Runtime QDQ int8\""), j);
+        assertTrue(j.contains("\"engine\" : \"ONNX Runtime QDQ, uint8 activations\""), j);
     }
 
     /** Random weights stand in only for a missing checkpoint: a found but unreadable one is an error. */
@@ -70,5 +71,6 @@ class BenchCommandTest {
         assertUserError(run("bench", "--models", "swin_tiny_patch4_window7_224"), 1, "--models", "ViT/DeiT");
         assertUserError(run("bench", "--seconds", "0"), 1, "--seconds");
         assertUserError(run("bench", "--batch", "0"), 1, "--batch");
+        assertUserError(run("bench", "--integer-search"), 1, "--integer-search", "--calibration");
     }
 }
