@@ -64,8 +64,6 @@ final class LinearSearch {
     private float[] roundedWeight;
     private long gptqNanos;
     private double gptqDamp = Double.NaN;
-    /** The integer candidates' outputs {@code [rows, out]}, allocated on first use. */
-    private float[] integerOut;
     private int integerCandidates;
 
     /**
@@ -393,9 +391,8 @@ final class LinearSearch {
 
     /**
      * The integer runtime's output for these scales ({@link CalibConfig#integerProducts()}): int32
-     * sums of the input's and the weight's byte codes, dequantized; null when integer products are
-     * off or the op has no byte codes (float input, codes over 8 bits). Each sample's rows go to
-     * their place in one output buffer, so threads never share a row.
+     * sums of the input's and the weight's byte codes, dequantized, in the calling thread's scratch;
+     * null when integer products are off or the op has no byte codes (float input, codes over 8 bits).
      */
     private Candidate integerCandidate(float[] wScale, OperandQuant xq) {
         if (!cfg.integerProducts() || xq == null || cfg.weightBits() > 8) return null;
@@ -403,17 +400,17 @@ final class LinearSearch {
                 new LinearQuant(new UniformOperand(cfg.weightBits(), wGran, wScale), xq, biasCorrection ? bias.clone() : null, Map.of()));
         if (!k.integer()) return null;
         integerCandidates++;
-        if (integerOut == null) integerOut = new float[rows * out];
-        float[] y = integerOut;
         return new Candidate() {
             @Override
             public float[] output(int s) {
-                k.rows(x, s * tokens, tokens, y);
-                return y;
+                Scratch sc = SCRATCH.get();
+                if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
+                k.rows(x, s * tokens, tokens, sc.o, 0);
+                return sc.o;
             }
 
             @Override
-            public int offset(int s) { return s * tokens * out; }
+            public int offset(int s) { return 0; }
         };
     }
 

@@ -229,7 +229,7 @@ public final class IntegerExecutor implements Executor {
         if (rec != null) rec.linearStarts(st.view, m);
         Parallel.forRange(m, MR, (r0, r1) -> {
             Scratch s = SCRATCH.get();
-            for (int i = r0; i < r1; i += MR) st.tile(s, rec, x, i, Math.min(MR, r1 - i), y, gelu, accumulate);
+            for (int i = r0; i < r1; i += MR) st.tile(s, rec, x, i, Math.min(MR, r1 - i), y, 0, gelu, accumulate);
         });
     }
 
@@ -251,15 +251,17 @@ public final class IntegerExecutor implements Executor {
         public boolean integer() { return op.form == OpForm.INT8 || op.form == OpForm.SHIFT || op.form == OpForm.SPLIT; }
 
         /**
-         * Rows {@code [r0, r0 + m)} of the output {@code y [rows, out]} from the same rows of
-         * {@code x [rows, in]}, in the calling thread (callers parallelize over row ranges).
+         * Rows {@code [r0, r0 + m)} of the output from the same rows of {@code x [rows, in]}, into
+         * {@code y} from {@code yOff} on ({@code m x out}, row-major), in the calling thread (callers
+         * parallelize over row ranges; a small per-thread {@code y} stays in cache).
          */
-        public void rows(float[] x, int r0, int m, float[] y) {
+        public void rows(float[] x, int r0, int m, float[] y, int yOff) {
             if (op.form == OpForm.FLOAT_INPUT) throw new IllegalStateException(op.id + ": a float input has no integer products");
-            if ((long) (r0 + m) * op.in > x.length || (long) (r0 + m) * op.out > y.length)
+            if ((long) (r0 + m) * op.in > x.length || yOff + (long) m * op.out > y.length)
                 throw new IndexOutOfBoundsException(op.id + ": rows " + r0 + ".." + (r0 + m) + " do not fit the buffers");
             Scratch s = SCRATCH.get();
-            for (int i = r0; i < r0 + m; i += MR) op.tile(s, null, x, i, Math.min(MR, r0 + m - i), y, false, false);
+            int yBase = yOff - r0 * op.out;
+            for (int i = r0; i < r0 + m; i += MR) op.tile(s, null, x, i, Math.min(MR, r0 + m - i), y, yBase, false, false);
         }
     }
 
@@ -416,7 +418,7 @@ public final class IntegerExecutor implements Executor {
         }
 
         /** Rows {@code [i, i + mr)}: quantize, multiply, dequantize into y (and tell rec, when not null). */
-        void tile(Scratch s, CodeRecorder rec, float[] x, int i, int mr, float[] y, boolean gelu, boolean accumulate) {
+        void tile(Scratch s, CodeRecorder rec, float[] x, int i, int mr, float[] y, int yBase, boolean gelu, boolean accumulate) {
             final int K = in, xo = i * K, n = mr * K;
             boolean ok;
             if (form == OpForm.WIDE) {
@@ -429,7 +431,7 @@ public final class IntegerExecutor implements Executor {
                 long[] raw1 = rec == null ? null : Arrays.copyOf(w1, mr * out), raw2 = rec == null || a2 == null ? null : Arrays.copyOf(w2, mr * out);
                 if (zeroCorrection != null)
                     for (int r = 0; r < mr; r++) for (int j = 0; j < out; j++) w1[r * out + j] -= zeroCorrection[j];
-                finish(rec, x, i, mr, raw1, raw2, y, accumulate, gelu,
+                finish(rec, x, i, mr, raw1, raw2, y, yBase, accumulate, gelu,
                         (d, o, acc, g) -> wideEpilogue(w1, cs1, w2, cs2, out, mr, out, bias, d, o, out, acc, g));
                 return;
             }
@@ -478,7 +480,7 @@ public final class IntegerExecutor implements Executor {
             if (zeroCorrection != null) // within int32: |z sum_k w| is within the codes' bound, checked above
                 for (int r = 0; r < mr; r++) for (int j = 0; j < out; j++) acc1[r * ld + j] -= (int) zeroCorrection[j];
             final int[] a1 = acc1, a2 = acc2;
-            finish(rec, x, i, mr, raw1, raw2, y, accumulate, gelu,
+            finish(rec, x, i, mr, raw1, raw2, y, yBase, accumulate, gelu,
                     (d, o, acc, g) -> epilogue(a1, cs1, a2, cs2, ld, mr, out, bias, d, o, out, acc, g));
         }
 
@@ -487,10 +489,10 @@ public final class IntegerExecutor implements Executor {
          * with the rows' component codes (encoded again, as ints) and sums, then into y as the fused
          * epilogue would.
          */
-        private void finish(CodeRecorder rec, float[] x, int i, int mr, long[] acc1, long[] acc2, float[] y, boolean accumulate,
+        private void finish(CodeRecorder rec, float[] x, int i, int mr, long[] acc1, long[] acc2, float[] y, int yBase, boolean accumulate,
                             boolean gelu, Dequantize dq) {
             if (rec == null) {
-                dq.into(y, i * out, accumulate, gelu);
+                dq.into(y, yBase + i * out, accumulate, gelu);
                 return;
             }
             float[] t = new float[mr * out];
@@ -499,7 +501,7 @@ public final class IntegerExecutor implements Executor {
             int[] c0 = new int[n], c1 = codes.components() == 2 ? new int[n] : null;
             if (!codes.encode(x, i * in, n, c0, c1, 0)) throw nonFinite(id, x, i * in, n);
             rec.linearRows(id, i, mr, c0, c1, acc1, acc2, t);
-            applyRows(t, mr, out, y, i * out, out, accumulate, gelu);
+            applyRows(t, mr, out, y, yBase + i * out, out, accumulate, gelu);
         }
     }
 
