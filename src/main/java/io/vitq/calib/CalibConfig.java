@@ -25,6 +25,8 @@ import java.util.Map;
  * @param integerProducts      score a Linear's candidates on the integer runtime's outputs (int8 or uint8 codes,
  *                             int32 sums, the native VNNI kernel where it loads) instead of float products of
  *                             fake-quantized values; ops without byte codes (float input, over 8 bits) stay float
+ * @param logSoftmax           matmul2's probabilities through RepQ-ViT's log√2 quantizer, δ by its percentile rule
+ *                             (overrides twinSoftmax; not for VT-PTQ)
  * @param perChannelWeights    every Linear's weight with one scale per output channel, each searched on its
  *                             own output column (else the method's: per tensor, qkv's three row blocks)
  */
@@ -34,7 +36,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           int softmaxSplits, boolean twinGelu, boolean geluPowerOfTwo, int geluMaxShift,
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
                           boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
-                          Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts) {
+                          Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts,
+                          boolean logSoftmax) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -92,6 +95,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (reparamNorms && vt != null) throw new IllegalArgumentException(REPARAM_VT);
         if (gptq && vt != null) throw new IllegalArgumentException(GPTQ_VT);
         if (gptq && sequential) throw new IllegalArgumentException(GPTQ_SEQUENTIAL);
+        if (logSoftmax && vt != null) throw new IllegalArgumentException(LOG_SOFTMAX_VT);
         opBits = opBits == null ? java.util.List.of() : java.util.List.copyOf(opBits);
         fixedInputs = fixedInputs == null ? Map.of() : Map.copyOf(fixedInputs);
     }
@@ -102,7 +106,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false);
     }
 
     /**
@@ -112,7 +116,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false);
     }
 
     /**
@@ -123,7 +127,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false);
     }
 
     /**
@@ -142,7 +146,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         CalibConfig p = ptq4vit(w, a);
         return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
                 p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
-                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, false, null, false);
+                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, false, null, false, false);
     }
 
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
@@ -169,7 +173,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -179,12 +183,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             geluMaxShift = c.geluMaxShift; trueLabels = c.trueLabels; opBits = c.opBits; vt = c.vt; sequential = c.sequential;
             perChannelWeights = c.perChannelWeights; reparamNorms = c.reparamNorms; gptq = c.gptq; geluCodebook = c.geluCodebook; biasCorrection = c.biasCorrection; fixedInputs = c.fixedInputs;
             integerProducts = c.integerProducts;
+            logSoftmax = c.logSoftmax;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts);
+                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax);
         }
     }
 
@@ -308,6 +313,15 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public CalibConfig withIntegerProducts(boolean on) { return with(c -> c.integerProducts = on); }
 
+    private static final String LOG_SOFTMAX_VT = "log-sqrt2 probabilities: VT-PTQ searches one uniform scale per tensor "
+            + "for every operand; the log-sqrt2 quantizer is for basePTQ, ptq4vit and vitq";
+
+    /**
+     * matmul2's probabilities through RepQ-ViT's log√2 quantizer ({@link io.vitq.quant.LogSqrt2Operand}),
+     * δ by RepQ-ViT's percentile rule, instead of the twin softmax (or uniform) quantizer.
+     */
+    public CalibConfig withLogSoftmax(boolean on) { return with(c -> c.logSoftmax = on); }
+
     /** How a codebook input's levels are chosen (docs/LOWBIT.md section 3.1). */
     public enum GeluLevels {
         /** Fitted to the calibration values (exact dynamic program): vitq's. */
@@ -339,7 +353,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + ", sequential=" + sequential + (perChannelWeights ? ", perChannelWeights=true" : "")
                 + (reparamNorms ? ", reparamNorms=true" : "") + (gptq ? ", gptq=true" : "")
                 + (geluCodebook != null ? ", geluCodebook=" + geluCodebook.cliName() : "")
-                + (biasCorrection ? ", biasCorrection=true" : "") + (integerProducts ? ", integerProducts=true" : "") + "]";
+                + (biasCorrection ? ", biasCorrection=true" : "") + (integerProducts ? ", integerProducts=true" : "")
+                + (logSoftmax ? ", logSoftmax=true" : "") + "]";
     }
 
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
@@ -371,7 +386,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");
-        m.put("twin_softmax", twinSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
+        if (logSoftmax) m.put("softmax_output", "log-sqrt2 (RepQ-ViT), delta from the 0.999 / 0.9999 / 0.99999 quantile of least squared error");
+        m.put("twin_softmax", twinSoftmax && !logSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
         m.put("twin_gelu", geluCodebook != null ? "off" : twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
         if (geluCodebook != null) m.put("gelu_input", geluCodebook == GeluLevels.FITTED
                 ? "codebook: 2^k levels on an 8-bit grid, fitted to the calibration values"

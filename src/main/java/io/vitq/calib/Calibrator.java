@@ -151,7 +151,7 @@ public final class Calibrator {
                 long s = System.nanoTime();
                 Map<Integer, OpQuant> r = new LinkedHashMap<>();
                 for (CalibConfig c : configs.apply(id)) {
-                    boolean twin = c.twinSoftmax() && id.endsWith(".matmul2");
+                    boolean twin = c.twinSoftmax() && !c.logSoftmax() && id.endsWith(".matmul2");
                     r.put(c.weightBits(), new MatmulSearch(id, a, b, out, gradOut, groups, heads, m, k, n, c, twin).run());
                 }
                 found.put(id, r);

@@ -4,6 +4,7 @@ import io.vitq.quant.Granularity;
 import io.vitq.quant.MatmulQuant;
 import io.vitq.quant.OperandQuant;
 import io.vitq.quant.ScaleGrid;
+import io.vitq.quant.LogSqrt2Operand;
 import io.vitq.quant.TwinSoftmaxOperand;
 import io.vitq.quant.TwinSoftmaxQuantizer;
 import io.vitq.quant.UniformOperand;
@@ -85,6 +86,7 @@ final class MatmulSearch {
 
     MatmulQuant run() {
         if (perTensor) return runPerTensor();
+        if (cfg.logSoftmax() && id.endsWith(".matmul2")) return runLogSoftmax();
         int bits = cfg.activationBits();
         UniformQuantizer uq = new UniformQuantizer(bits);
         Grid bGrid = grid(b, k * n);
@@ -124,6 +126,26 @@ final class MatmulSearch {
                 : new UniformOperand(bits, Granularity.PER_HEAD, aScale);
         return new MatmulQuant(aOp, new UniformOperand(bits, Granularity.PER_HEAD, bScale),
                 Map.of("rounds", Integer.toString(roundsRun)));
+    }
+
+    /**
+     * matmul2 with RepQ-ViT's log√2 probabilities: δ by RepQ-ViT's own rule ({@link LogSoftmaxFit},
+     * the probabilities alone), then v's per-head scales searched with the method's metric on the
+     * probabilities so quantized. One round: δ does not depend on v.
+     */
+    private MatmulQuant runLogSoftmax() {
+        int bits = cfg.activationBits();
+        int len = groups * heads * m * k;
+        LogSqrt2Operand p = LogSoftmaxFit.repq(id, a, len, bits);
+        float[] quantized = new float[len];
+        final int chunk = m * k;
+        Parallel.forEach(groups * heads, t -> p.fakeQuant(id, 0, a, t * chunk, quantized, t * chunk, chunk));
+        SliceQuant aq = (h, src, off, dst, n) -> System.arraycopy(quantized, off, dst, 0, n);
+        UniformQuantizer uq = new UniformQuantizer(bits);
+        Grid bGrid = grid(b, k * n);
+        float[] bScale = search("B", bGrid, i -> evaluate(aq, uniform(uq, bGrid.column(i))));
+        roundsRun = 1;
+        return new MatmulQuant(p, new UniformOperand(bits, Granularity.PER_HEAD, bScale), Map.of("rounds", "1"));
     }
 
     /**

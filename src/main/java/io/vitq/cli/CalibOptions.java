@@ -104,6 +104,12 @@ public final class CalibOptions {
                     + "values, 'adalog' places AdaLog's logarithmic levels on the grid (docs/LOWBIT.md section 3.1).")
     String geluCodebook;
 
+    @Option(names = "--log-softmax",
+            description = "basePTQ, ptq4vit, vitq: matmul2's softmax probabilities through RepQ-ViT's log-sqrt2 quantizer "
+                    + "(levels delta * 2^(-q/2), delta by RepQ-ViT's percentile rule) instead of the twin softmax quantizer; "
+                    + "integer form up to 4 bits (docs/LOWBIT.md section 3.2).")
+    boolean logSoftmax;
+
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
 
@@ -148,6 +154,7 @@ public final class CalibOptions {
         if (gptq) label += " (GPTQ)";
         if (biasCorrection) label += " (bias correction)";
         if (integerSearch) label += " (integer search)";
+        if (logSoftmax) label += " (log-sqrt2 softmax)";
         if (geluCodebook != null) label += " (GELU codebook" + (geluCodebook.equalsIgnoreCase("fitted") ? "" : ", " + geluCodebook.toLowerCase(Locale.ROOT)) + ")";
         return perChannelWeights ? label + " (per-channel weights)" : label;
     }
@@ -214,6 +221,13 @@ public final class CalibOptions {
             });
         }
         if (integerSearch) c = c.withIntegerProducts(true);
+        if (logSoftmax) {
+            if (c.isVt())
+                throw new Main.UserException("--log-softmax: VT-PTQ searches one uniform scale per tensor for every operand; "
+                        + "the option is for basePTQ, ptq4vit and vitq");
+            if (softmaxMode != null) throw new Main.UserException("--softmax-mode " + softmaxMode + ": --log-softmax replaces the twin softmax quantizer");
+            c = c.withLogSoftmax(true);
+        }
         if (biasCorrection) {
             if (c.isVt())
                 throw new Main.UserException("--bias-correction: VT-PTQ corrects its biases already (--no-bias-correction turns "

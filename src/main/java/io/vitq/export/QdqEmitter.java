@@ -87,6 +87,9 @@ final class QdqEmitter implements QdqGraph {
     // ---------------------------------------------------------------- QdqGraph: what quantizer kinds compose
 
     @Override
+    public String constant(float c, String scope) { return g.scalar(c); }
+
+    @Override
     public String less(String x, float c, String scope) { return g.node("Less", scope, List.of(x, g.scalar(c))); }
 
     @Override

@@ -16,7 +16,8 @@ import java.util.function.Function;
  * ({@link #writeJson}, and a parser in {@link #KINDS}). The executors, the exporter and the plan
  * file only call these, so a new kind is a new class and one line in {@link #KINDS}.
  */
-public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, CodebookOperand, TwinSoftmaxOperand, TwinGeluOperand {
+public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, CodebookOperand, TwinSoftmaxOperand, TwinGeluOperand,
+        LogSqrt2Operand {
 
     /** The kinds a plan file names, by {@link #quantizerName()}, with their parsers. */
     Map<String, Function<PlanFields, OperandQuant>> KINDS = Map.of(
@@ -24,7 +25,8 @@ public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, 
             AsymmetricOperand.KIND, AsymmetricOperand::fromJson,
             CodebookOperand.KIND, CodebookOperand::fromJson,
             TwinSoftmaxOperand.KIND, TwinSoftmaxOperand::fromJson,
-            TwinGeluOperand.KIND, TwinGeluOperand::fromJson);
+            TwinGeluOperand.KIND, TwinGeluOperand::fromJson,
+            LogSqrt2Operand.KIND, LogSqrt2Operand::fromJson);
 
     /** Bit width of this operand (per operand, so a plan can mix precisions). */
     int bits();

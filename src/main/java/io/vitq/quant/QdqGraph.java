@@ -25,6 +25,9 @@ public interface QdqGraph {
      */
     String qdqTable(String x, String scope, float scale, int zeroPoint, int[] table);
 
+    /** A scalar float constant (broadcast where it meets a tensor). */
+    String constant(float c, String scope);
+
     /** {@code x < c} (a boolean value). */
     String less(String x, float c, String scope);
 

@@ -638,7 +638,8 @@ public final class IntegerExecutor implements Executor {
             if (q2 != null && bothOrNeither(a.matmul2Id(), q2)) {
                 OperandQuant p = q2.a(), v = q2.b();
                 CodeForm[] pf = forms(a.matmul2Id(), p, H, 1f), vf = forms(a.matmul2Id(), v, H, 1f);
-                boolean wide = v.bits() > 8 || p.bits() > 8;
+                boolean bytes = pf[0].int8(); // log-sqrt2 at 4 bits: codes up to 128, summed in the wide path
+                boolean wide = v.bits() > 8 || p.bits() > 8 || !bytes;
                 OpForm form;
                 if (pf[0].components() == 1) {
                     form = wide ? OpForm.WIDE : OpForm.INT8;
@@ -646,8 +647,10 @@ public final class IntegerExecutor implements Executor {
                     long maxA = pf[0].maxAbs(true);
                     boolean shiftForm = !wide && pf[0].shift() >= 0 && options.twinForm() == TwinForm.AUTO
                             && Int8Gemm.fitsInt32(T, maxA, 1L << (v.bits() - 1));
-                    note = twinNote(a.matmul2Id(), p.displayName() + " probabilities", wide, pf[0].shift() >= 0,
-                            pf[0].shift(), options, T, maxA, v.bits(), null);
+                    note = !bytes && p.bits() <= 8 ? a.matmul2Id() + ": " + p.displayName() + " probabilities: codes up to " + maxA
+                            + " (not int8): split form (two long accumulations)"
+                            : twinNote(a.matmul2Id(), p.displayName() + " probabilities", wide, pf[0].shift() >= 0,
+                            pf[0].shift(), options, T, maxA, v.bits(), "the two ranges' steps are not a power of two apart");
                     form = shiftForm ? OpForm.SHIFT : wide ? OpForm.WIDE : OpForm.SPLIT;
                 }
                 m2 = new Matmul2(form, pf, vf);

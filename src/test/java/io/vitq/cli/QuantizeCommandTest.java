@@ -165,6 +165,39 @@ class QuantizeCommandTest {
     }
 
     /**
+     * {@code --log-softmax}: every matmul2's probabilities are log-sqrt2 in the plan and the
+     * quantized file, with RepQ-ViT's δ (one of the three percentiles, below the largest probability);
+     * both evaluate identically, the file's integers (4 bits) equal its code products, and it exports
+     * to ONNX. Refused with VT-PTQ and beside --softmax-mode.
+     */
+    @Test
+    void logSoftmaxReachesEveryConsumer(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
+        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
+                "--rounds", "1", "--bits", "w8a4", "--log-softmax", "-o", q.toString(), "--plan", plan.toString());
+        assertEquals(0, r.exit(), r.err());
+        QuantPlan p = QuantPlanJson.read(plan);
+        var logs = p.ops().entrySet().stream().filter(e -> e.getKey().endsWith("attn.matmul2"))
+                .map(e -> ((io.vitq.quant.MatmulQuant) e.getValue()).a()).toList();
+        assertEquals(12, logs.size());
+        for (var o : logs) {
+            assertTrue(o instanceof io.vitq.quant.LogSqrt2Operand l && l.bits() == 4 && l.delta() > 0 && l.delta() <= 1, o.toString());
+        }
+        assertTrue(r.out().contains("log-sqrt2/per-tensor 12"), r.out());
+        assertTrue(p.info().options().get("softmax_output").contains("log-sqrt2"), p.info().options().toString());
+        assertEquals("off", p.info().options().get("twin_softmax"));
+        assertEquals(p.ops(), QuantizedModelFile.readHeader(q).plan().ops());
+        assertFileAndPlanAgree(tmp, q, plan);
+        Path onnx = tmp.resolve("q.onnx");
+        CliTest.Run ex = run("export", q.toString(), "-o", onnx.toString());
+        assertEquals(0, ex.exit(), ex.err());
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--log-softmax", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--log-softmax", "basePTQ, ptq4vit and vitq");
+        assertUserError(run("quantize", "--model", MODEL, "--log-softmax", "--softmax-mode", "quirk", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--softmax-mode", "replaces");
+    }
+
+    /**
      * On the first 8 demo images: the quantized file {@code q} predicts what {@code plan} on the float
      * checkpoint predicts, and the file's integer execution what its code products predict.
      */

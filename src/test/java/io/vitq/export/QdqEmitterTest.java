@@ -175,6 +175,36 @@ class QdqEmitterTest {
         }
     }
 
+    /**
+     * log-sqrt2: a cascade of Less and Where nodes on its thresholds and levels, equal to the fake
+     * quant bit for bit (random probabilities over 24 octaves, every threshold and its next float,
+     * zero, one, negatives, denormals).
+     */
+    @Test
+    void logSqrt2ThroughItsThresholds() throws Exception {
+        for (int bits : new int[] {2, 4, 6}) {
+            io.vitq.quant.LogSqrt2Operand q = new io.vitq.quant.LogSqrt2Operand(bits, 0.43f);
+            float[] thr = q.thresholds();
+            SplittableRandom r = new SplittableRandom(bits);
+            float[] x = new float[2000 + 2 * thr.length + 5];
+            int j = 0;
+            for (int i = 0; i < 2000; i++) x[j++] = (float) (0.43f * Math.pow(2, 1 - 25 * r.nextDouble()));
+            for (float t : thr) {
+                x[j++] = t;
+                x[j++] = Math.nextUp(t);
+            }
+            for (float v : new float[] {0f, 1f, -0.25f, Float.MIN_VALUE, 1e-20f}) x[j++] = v;
+            float[] expected = new float[x.length];
+            q.fakeQuant("x", 0, x, 0, expected, 0, x.length);
+            for (int opset : new int[] {13, 21})
+                for (boolean opt : new boolean[] {false, true}) {
+                    float[] y = run(opset, new long[] {x.length}, x, opt,
+                            g -> q.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "l", -1, 1));
+                    assertSame("log-sqrt2 " + bits + " bits opset " + opset + (opt ? " optimized" : ""), expected, y);
+                }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(OnnxExporter.ActivationCodes.class)
     void uniformPerHeadOnTheHeadAxis(OnnxExporter.ActivationCodes codes) throws Exception {

@@ -341,6 +341,25 @@ class IntegerExecutorTest {
         }
     }
 
+    /**
+     * log-sqrt2 probabilities: two components (even and odd levels) a factor √2 apart, summed
+     * separately; at 3 bits in the int8 kernels, at 4 bits (codes up to 128) in the wide path; equal
+     * to the code-product fake quant bit for bit, ViT and Swin. At 6 bits there is no integer form.
+     */
+    @Test
+    void logSoftmaxProbabilitiesAreTwoCodeProducts() {
+        for (Model m : List.of(TinyModels.VIT, TinyModels.SWIN))
+            for (int bits : new int[] {3, 4}) {
+                QuantPlan plan = MinMaxPlans.withLogSoftmax(plan(m, Spec.ptq4vit(true)), bits, 0.4f);
+                String m2 = plan.ops().keySet().stream().filter(id -> id.endsWith(".matmul2")).findFirst().orElseThrow();
+                assertEquals(bits == 3 ? OpForm.SPLIT : OpForm.WIDE, new IntegerExecutor(plan, m).form(m2), m2);
+                compare(m, plan, IntegerExecutor.Options.DEFAULT, "log-sqrt2 probabilities, " + bits + " bits");
+            }
+        QuantPlan six = MinMaxPlans.withLogSoftmax(plan(TinyModels.VIT, Spec.ptq4vit(true)), 6, 0.4f);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new IntegerExecutor(six, TinyModels.VIT));
+        assertTrue(e.getMessage().contains("no integer form"), e.getMessage());
+    }
+
     /** One Linear on 67 random rows (mean 0.7, sd 1.5) with a GELU: integer execution = code products, bit for bit. */
     static void assertLinearEqualsCodeProducts(IntegerExecutor ie, FakeQuantExecutor cp, Linear l, SplittableRandom r, String what) {
         int rows = 67;

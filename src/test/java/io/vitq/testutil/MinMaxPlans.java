@@ -143,6 +143,15 @@ public final class MinMaxPlans {
                 u.scales()[0] * ((1 << (u.bits() - 1)) - 1) / 127f, 128, levels));
     }
 
+    /** {@code plan} with every matmul2's probabilities through a log-sqrt2 quantizer of {@code bits} bits and this delta. */
+    public static QuantPlan withLogSoftmax(QuantPlan plan, int bits, float delta) {
+        Map<String, OpQuant> ops = new LinkedHashMap<>(plan.ops());
+        for (var e : plan.ops().entrySet())
+            if (e.getKey().endsWith(".matmul2") && e.getValue() instanceof MatmulQuant m)
+                ops.put(e.getKey(), new MatmulQuant(new io.vitq.quant.LogSqrt2Operand(bits, delta), m.b(), m.info()));
+        return new QuantPlan(plan.info(), ops);
+    }
+
     /** {@code plan} with every uniform Linear input replaced by {@code replace(op id, that input)}. */
     public static QuantPlan withLinearInputs(QuantPlan plan,
                                              java.util.function.BiFunction<String, UniformOperand, io.vitq.quant.OperandQuant> replace) {

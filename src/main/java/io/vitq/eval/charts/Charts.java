@@ -7,6 +7,7 @@ import io.vitq.eval.Prediction;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.AsymmetricOperand;
 import io.vitq.quant.CodebookOperand;
+import io.vitq.quant.LogSqrt2Operand;
 import io.vitq.quant.MatmulQuant;
 import io.vitq.quant.OpQuant;
 import io.vitq.quant.OperandQuant;
@@ -247,6 +248,10 @@ public final class Charts {
             case TwinGeluOperand g -> {
                 double a = g.negativeStep(), b = g.positiveStep();
                 twin.add(x, Math.sqrt(a * b), Math.min(a, b), Math.max(a, b));
+            }
+            case LogSqrt2Operand l -> {   // its steps run from the smallest level's to delta's (1 - 2^-1/2)
+                double small = l.level(l.zeroCode() - 1), big = l.delta() - l.level(1);
+                uniform.add(x, Math.sqrt(small * big), small, big);
             }
         }
     }
