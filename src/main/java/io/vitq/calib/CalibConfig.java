@@ -12,7 +12,7 @@ import java.util.Map;
  * rounds), granularities and the twin quantizers. {@link #basePtq} and {@link #ptq4vit} give the
  * reference settings; the {@code with*} methods are the ablation switches.
  *
- * @param method               "basePTQ", "ptq4vit", "vtptq" or "vitq" (the plan's method name)
+ * @param method               "basePTQ", "ptq4vit", "vtptq", "vitq" or "repq" (the plan's method name)
  * @param patchEmbedPerChannel patch-embedding weight per output channel (PTQ4ViT) or per tensor (BasePTQ)
  * @param twinSoftmax          matmul2's probabilities through the twin-uniform quantizer (else signed per head)
  * @param twinGelu             fc2's input through the twin-uniform GELU quantizer (else signed per tensor)
@@ -149,6 +149,21 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, false, null, false, false);
     }
 
+    /**
+     * RepQ-ViT (Li et al., ICCV 2023) on vitq's quantizer kinds ({@link RepqRule}, docs/LOWBIT.md
+     * section 5.1): no search, every scale by RepQ-ViT's percentile rule; the post-LayerNorm inputs
+     * reparameterised (folded) at every bit width, log-sqrt2 softmax probabilities, per-channel
+     * weights, asymmetric Linear inputs.
+     */
+    public static CalibConfig repq(int w, int a) {
+        return new CalibConfig("repq", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, true, false,
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, true, false, null, false, null,
+                false, true);
+    }
+
+    /** RepQ-ViT's rule instead of a search ({@link #repq}). */
+    public boolean isRepq() { return "repq".equals(method); }
+
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
     public static final int FOLD_BELOW_BITS = 8;
     /** {@link #vitq} quantizes fc2's input with a fitted codebook below this many activation bits. */
@@ -161,7 +176,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             case "ptq4vit" -> ptq4vit(w, a);
             case "vtptq" -> vtptq(w, a);
             case "vitq" -> vitq(w, a);
-            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ, ptq4vit, vtptq or vitq)");
+            case "repq" -> repq(w, a);
+            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ, ptq4vit, vtptq, vitq or repq)");
         };
     }
 
@@ -376,6 +392,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     /** The settings as plan metadata strings. */
     public Map<String, String> options() {
         Map<String, String> m = new LinkedHashMap<>();
+        if (isRepq()) m.put("scales", "RepQ-ViT's percentile rule, no search (docs/LOWBIT.md 5.1)");
         m.put("alpha", Double.toString(alpha));
         m.put("beta", Double.toString(beta));
         m.put("candidates", Integer.toString(candidates));

@@ -135,6 +135,10 @@ final class LinearSearch {
     int roundsRun() { return roundsRun; }
 
     LinearQuant run() {
+        if (cfg.isRepq()) {
+            roundsRun = 1;
+            return RepqRule.linear(op, x, rows, cfg, fixedInput, inputKind == InputKind.FLOAT);
+        }
         String id = op.id();
         int wb = cfg.weightBits(), ab = cfg.activationBits();
 

@@ -13,8 +13,6 @@ import java.util.Arrays;
  * gradient enters: the probabilities alone decide.
  */
 final class LogSoftmaxFit {
-    static final double[] PERCENTILES = {0.999, 0.9999, 0.99999};
-
     private LogSoftmaxFit() {}
 
     static LogSqrt2Operand repq(String opId, float[] x, int len, int bits) {
@@ -24,7 +22,7 @@ final class LogSoftmaxFit {
             throw new IllegalArgumentException(opId + ": the probabilities hold non-finite values");
         LogSqrt2Operand best = null;
         double bestError = Double.POSITIVE_INFINITY;
-        for (double p : PERCENTILES) {
+        for (double p : NormFolds.PERCENTILES) {
             float delta = quantile(sorted, p);
             if (!(delta > 0)) continue; // all but a few probabilities zero: that quantile cannot be a scale
             LogSqrt2Operand q = new LogSqrt2Operand(bits, delta);
@@ -38,13 +36,8 @@ final class LogSoftmaxFit {
         return best;
     }
 
-    /** {@code torch.quantile(x, p)} of sorted values: linear between the order statistics around {@code (n - 1) p}. */
-    static float quantile(float[] sorted, double p) {
-        double h = (sorted.length - 1) * p;
-        int lo = (int) Math.floor(h);
-        int hi = Math.min(lo + 1, sorted.length - 1);
-        return (float) (sorted[lo] + (h - lo) * ((double) sorted[hi] - sorted[lo]));
-    }
+    /** {@code torch.quantile(x, p)} of sorted values, in float. */
+    static float quantile(float[] sorted, double p) { return (float) NormFolds.quantile(sorted, p); }
 
     static double meanSquaredError(String opId, LogSqrt2Operand q, float[] x, int len) {
         final int chunk = 1 << 16;

@@ -85,6 +85,10 @@ final class MatmulSearch {
     int roundsRun() { return roundsRun; }
 
     MatmulQuant run() {
+        if (cfg.isRepq()) {
+            roundsRun = 1;
+            return RepqRule.matmul(id, a, groups * heads * m * k, b, groups * heads * k * n, cfg);
+        }
         if (perTensor) return runPerTensor();
         if (cfg.logSoftmax() && id.endsWith(".matmul2")) return runLogSoftmax();
         int bits = cfg.activationBits();

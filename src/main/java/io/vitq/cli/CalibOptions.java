@@ -122,6 +122,25 @@ public final class CalibOptions {
         return p;
     }
 
+    /** repq searches nothing and has its fixed quantizers: the options of a search or of another quantizer would be ignored. */
+    private void refuseSearchOptions() {
+        java.util.List<String> given = new java.util.ArrayList<>();
+        if (metric != null) given.add("--metric");
+        if (rounds != null) given.add("--rounds");
+        if (candidates != null) given.add("--candidates");
+        if (labels) given.add("--labels");
+        if (sequential) given.add("--sequential");
+        if (integerSearch) given.add("--integer-search");
+        if (gptq) given.add("--gptq");
+        if (biasCorrection) given.add("--bias-correction");
+        if (geluCodebook != null) given.add("--gelu-codebook");
+        if (softmaxMode != null) given.add("--softmax-mode");
+        if (geluGrid != null) given.add("--gelu-grid");
+        if (!given.isEmpty())
+            throw new Main.UserException(String.join(", ", given) + ": method repq searches nothing (RepQ-ViT's percentile rule "
+                    + "sets every scale) and has its own quantizers; drop " + (given.size() == 1 ? "it" : "them"));
+    }
+
     /** {@code --mp-msa-norm}, which must go with mixed-precision bits among {@code bits}. */
     void checkMsaNorm(java.util.List<BitsOption> bits) {
         msaNorm(); // a bad value is named first
@@ -169,6 +188,7 @@ public final class CalibOptions {
         } catch (IllegalArgumentException e) {
             throw new Main.UserException((metric != null && e.getMessage().contains("metric") ? "--metric" : "--method") + ": " + e.getMessage());
         }
+        if (c.isRepq()) refuseSearchOptions();
         if (rounds != null || candidates != null) {
             if (rounds != null) Inputs.checkPositive("--rounds", rounds);
             if (candidates != null) Inputs.checkPositive("--candidates", candidates);

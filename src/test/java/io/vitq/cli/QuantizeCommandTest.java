@@ -198,6 +198,35 @@ class QuantizeCommandTest {
     }
 
     /**
+     * {@code --method repq}: no search; per-channel weights, asymmetric Linear inputs (folded ones for
+     * qkv and fc1), per-tensor q, k, v, log-sqrt2 probabilities; file and plan agree, integers equal
+     * code products. Search options are refused, naming each.
+     */
+    @Test
+    void repqSetsEveryScaleByItsRule(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
+        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--method", "repq",
+                "--bits", "w4a4", "-o", q.toString(), "--plan", plan.toString());
+        assertEquals(0, r.exit(), r.err());
+        QuantPlan p = QuantPlanJson.read(plan);
+        assertEquals("repq", p.info().method());
+        assertTrue(p.info().metric().contains("percentile"), p.info().metric());
+        assertEquals(24, p.folds().size(), "qkv and fc1 of 12 blocks folded");
+        p.ops().forEach((id, op) -> {
+            if (op instanceof io.vitq.quant.LinearQuant l) {
+                assertEquals(io.vitq.quant.Granularity.PER_OUTPUT_CHANNEL, l.weight().granularity(), id);
+                assertTrue(id.equals("patch_embed.proj") ? l.input() == null : l.input() instanceof io.vitq.quant.AsymmetricOperand, id);
+            } else if (op instanceof io.vitq.quant.MatmulQuant m) {
+                assertTrue(id.endsWith("matmul2") ? m.a() instanceof io.vitq.quant.LogSqrt2Operand
+                        : m.a() instanceof io.vitq.quant.UniformOperand u && u.granularity() == io.vitq.quant.Granularity.PER_TENSOR, id);
+            }
+        });
+        assertFileAndPlanAgree(tmp, q, plan);
+        assertUserError(run("quantize", "--model", MODEL, "--method", "repq", "--candidates", "4", "--gptq", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--candidates, --gptq: method repq searches nothing", "drop them");
+    }
+
+    /**
      * On the first 8 demo images: the quantized file {@code q} predicts what {@code plan} on the float
      * checkpoint predicts, and the file's integer execution what its code products predict.
      */
