@@ -70,6 +70,17 @@ class VitqApiTest {
         assertEquals(q.predict(CANOE).get(0).top5().get(0).index(), back.predict(CANOE).get(0).top5().get(0).index());
     }
 
+    /** RepQ-ViT's search-free recipe through the API: its folds and log-sqrt2 probabilities reach the quantized model. */
+    @Test
+    void repqQuantizesThroughTheApi() {
+        Vitq q = Vitq.load(WEIGHTS.toString()).quantize(Vitq.Method.REPQ, "w4a4", CALIB, 2);
+        assertEquals("repq", q.method());
+        assertEquals("W4A4", q.bits());
+        Vitq.Evaluation e = q.evaluate(VAL, 8);
+        assertEquals(8, e.images());
+        assertTrue(e.agreement() >= 0 && e.agreement() <= 100);
+    }
+
     @Test
     void mistakesAreOneLineExceptionsNamingTheValue(@TempDir Path tmp) {
         Vitq.VitqException unknown = assertThrows(Vitq.VitqException.class, () -> Vitq.load("no_such_model"));

@@ -64,7 +64,12 @@ public final class Vitq {
          * vitq's low-bit recipe: PTQ4ViT with per-channel weights and, below 8 activation bits,
          * RepQ-ViT's reparameterised post-LayerNorm inputs (docs/LOWBIT.md).
          */
-        VITQ("vitq");
+        VITQ("vitq"),
+        /**
+         * RepQ-ViT's calibration on vitq's quantizer kinds: no search, its percentile rule for every
+         * scale, reparameterised post-LayerNorm inputs, log-sqrt2 softmax probabilities (docs/LOWBIT.md 5.1).
+         */
+        REPQ("repq");
 
         private final String cliName;
 
