@@ -392,11 +392,14 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     /** The settings as plan metadata strings. */
     public Map<String, String> options() {
         Map<String, String> m = new LinkedHashMap<>();
-        if (isRepq()) m.put("scales", "RepQ-ViT's percentile rule, no search (docs/LOWBIT.md 5.1)");
-        m.put("alpha", Double.toString(alpha));
-        m.put("beta", Double.toString(beta));
-        m.put("candidates", Integer.toString(candidates));
-        m.put("rounds", Integer.toString(rounds));
+        if (isRepq()) {
+            m.put("scales", "RepQ-ViT's percentile rule, no search (docs/LOWBIT.md 5.1)");
+        } else {
+            m.put("alpha", Double.toString(alpha));
+            m.put("beta", Double.toString(beta));
+            m.put("candidates", Integer.toString(candidates));
+            m.put("rounds", Integer.toString(rounds));
+        }
         m.put("patch_embed_weight", patchEmbedPerChannel || perChannelWeights ? "per-output-channel" : "per-tensor");
         if (perChannelWeights) m.put("linear_weights", "per-output-channel");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");

@@ -1,10 +1,10 @@
 package io.vitq.calib;
 
 import io.vitq.quant.Granularity;
+import io.vitq.quant.LogSqrt2Operand;
 import io.vitq.quant.MatmulQuant;
 import io.vitq.quant.OperandQuant;
 import io.vitq.quant.ScaleGrid;
-import io.vitq.quant.LogSqrt2Operand;
 import io.vitq.quant.TwinSoftmaxOperand;
 import io.vitq.quant.TwinSoftmaxQuantizer;
 import io.vitq.quant.UniformOperand;
