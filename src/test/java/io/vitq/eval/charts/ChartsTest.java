@@ -45,6 +45,10 @@ class ChartsTest {
         Path fixed = tmp.resolve("fixed.png");
         Charts.plan(fixed, "tiny: bits and scales", plan);
         PngCheck.assertChart(fixed, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT);
+        // every kind has a scale range to draw: codebook Linear inputs and log-sqrt2 probabilities too
+        Path kinds = tmp.resolve("kinds.png");
+        Charts.plan(kinds, "tiny: codebook and log-sqrt2", MinMaxPlans.withLogSoftmax(MinMaxPlans.withCodebookInputs(plan), 4, 0.5f));
+        PngCheck.assertChart(kinds, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT);
 
         Map<String, String> options = new LinkedHashMap<>(plan.info().options());
         options.put("mixed_precision", "mp8, units from [6, 7, 8, 9, 10] bits");
