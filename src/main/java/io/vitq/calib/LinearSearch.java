@@ -307,11 +307,10 @@ final class LinearSearch {
         double[][] perSample = new double[samples][];
         Parallel.forEach(samples, s -> {
             float[] y = cand.output(s);
-            int yOff = cand.offset(s);
             double[] e = new double[out];
             int oOff = s * tokens * out;
             for (int t = 0; t < tokens; t++)
-                for (int c = 0; c < out; c++) e[c] += (double) y[yOff + t * out + c] - o[oOff + t * out + c];
+                for (int c = 0; c < out; c++) e[c] += (double) y[t * out + c] - o[oOff + t * out + c];
             perSample[s] = e;
         });
         double[] sum = new double[out];
@@ -346,21 +345,20 @@ final class LinearSearch {
         double[][] perSample = new double[samples][];
         Parallel.forEach(samples, s -> {
             float[] y = cand.output(s);
-            int yOff = cand.offset(s);
             double[] r = new double[groups];
             int oOff = s * tokens * out;
             if (cfg.metric() == Metric.PEARSON && groups == 1) {
-                r[0] = OutputScores.pearson(o, oOff, y, yOff, tokens * out);
+                r[0] = OutputScores.pearson(o, oOff, y, 0, tokens * out);
             } else if (cfg.metric() == Metric.PEARSON) {
-                OutputScores.pearsonColumnBlocks(o, oOff, y, yOff, tokens, out, groups, r);
+                OutputScores.pearsonColumnBlocks(o, oOff, y, 0, tokens, out, groups, r);
             } else if (perColumn) {
-                OutputScores.perColumn(cfg.metric(), o, oOff, y, yOff, g, oOff, tokens, out, r);
+                OutputScores.perColumn(cfg.metric(), o, oOff, y, 0, g, oOff, tokens, out, r);
             } else {
                 int width = out / groups;
                 for (int t = 0; t < tokens; t++)
                     for (int k = 0; k < groups; k++) {
                         int c = t * out + k * width;
-                        r[k] += OutputScores.row(cfg.metric(), o, oOff + c, y, yOff + c, g, oOff + c, width);
+                        r[k] += OutputScores.row(cfg.metric(), o, oOff + c, y, c, g, oOff + c, width);
                     }
                 for (int k = 0; k < groups; k++) r[k] /= tokens;
             }
@@ -373,25 +371,16 @@ final class LinearSearch {
 
     /**
      * One candidate (weight scales and input quantizer) of the op: its output {@code Q(X_s) Q(W)^T
-     * + bias} for sample s, at {@code output(s)[offset(s) ..]}; {@code output} computes it in the
-     * calling thread (the search runs samples in parallel).
+     * + bias} for sample s ({@code tokens x out} from index 0 of the returned array, the calling
+     * thread's scratch), computed in the calling thread (the search runs samples in parallel).
      */
+    @FunctionalInterface
     private interface Candidate {
         float[] output(int s);
-
-        int offset(int s);
     }
 
     /** Float products of the fake-quantized input and the packed fake-quantized weight, in the thread's scratch. */
-    private Candidate floatCandidate(OperandQuant xq, PackedB w) {
-        return new Candidate() {
-            @Override
-            public float[] output(int s) { return candidateOutput(s, xq, w).o; }
-
-            @Override
-            public int offset(int s) { return 0; }
-        };
-    }
+    private Candidate floatCandidate(OperandQuant xq, PackedB w) { return s -> candidateOutput(s, xq, w).o; }
 
     /**
      * The integer runtime's output for these scales ({@link CalibConfig#integerProducts()}): int32
@@ -404,17 +393,11 @@ final class LinearSearch {
                 new LinearQuant(new UniformOperand(cfg.weightBits(), wGran, wScale), xq, biasCorrection ? bias.clone() : null, Map.of()));
         if (!k.integer()) return null;
         integerCandidates++;
-        return new Candidate() {
-            @Override
-            public float[] output(int s) {
-                Scratch sc = SCRATCH.get();
-                if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
-                k.rows(x, s * tokens, tokens, sc.o, 0);
-                return sc.o;
-            }
-
-            @Override
-            public int offset(int s) { return 0; }
+        return s -> {
+            Scratch sc = SCRATCH.get();
+            if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
+            k.rows(x, s * tokens, tokens, sc.o, 0);
+            return sc.o;
         };
     }
 

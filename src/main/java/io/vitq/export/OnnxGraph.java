@@ -159,16 +159,9 @@ final class OnnxGraph {
     }
 
     /** A scalar uint8 zero point {@code z} (an asymmetric quantizer's). */
-    String uint8ZeroPoint(int z) { return uint8ZeroPoint(z, 0); }
-
-    /** A uint8 zero point {@code z} repeated n times (a scalar when n is 0). */
-    String uint8ZeroPoint(int z, int n) {
+    String uint8ZeroPoint(int z) {
         if (z < 0 || z > 255) throw new IllegalArgumentException("uint8 zero point " + z);
-        return constants.computeIfAbsent("zp:UINT8:" + z + ":" + n, k -> {
-            byte[] v = new byte[Math.max(n, 1)];
-            java.util.Arrays.fill(v, (byte) z);
-            return initializer("zero_point_uint8_" + z + (n == 0 ? "" : "_x" + n), TensorProto.DataType.UINT8,
-                    ByteBuffer.wrap(v), v.length, n == 0 ? new long[0] : new long[] {n});
-        });
+        return constants.computeIfAbsent("zp:UINT8:" + z, k ->
+                initializer("zero_point_uint8_" + z, TensorProto.DataType.UINT8, ByteBuffer.wrap(new byte[] {(byte) z}), 1));
     }
 }

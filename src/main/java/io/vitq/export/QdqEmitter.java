@@ -128,7 +128,7 @@ final class QdqEmitter implements QdqGraph {
         if (clipLow || clipHigh) in = clip(x, scope, scales, axis, rank, clipLow ? min : null, clipHigh ? max : null);
         String scale = scaleTensor(scope, scales, axis);
         String zp = type.zeroPoint() == 0 ? g.zeroPoint(type.type(), axis < 0 ? 0 : scales.length)
-                : g.uint8ZeroPoint(type.zeroPoint(), axis < 0 ? 0 : scales.length);
+                : g.uint8ZeroPoint(type.zeroPoint()); // uint8 codes are per tensor only (activationType)
         AttributeProto[] ax = axis < 0 ? new AttributeProto[0] : new AttributeProto[] {attr("axis", axis)};
         String q = g.node("QuantizeLinear", scope + "/quantize", List.of(in, scale, zp), ax);
         return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, scale, zp), ax);

@@ -140,18 +140,17 @@ public record LogSqrt2Operand(int bits, float delta) implements OperandQuant {
 
         @Override public boolean int8() { return (1L << m) <= Byte.MAX_VALUE; }
 
-        /** Even codes into c0, odd into c1, the other zero. */
-        private void split(int q, int[] c0, int[] c1, int i) {
-            c0[i] = q == zeroCode() || (q & 1) == 1 ? 0 : 1 << (m - q / 2);
-            c1[i] = q == zeroCode() || (q & 1) == 0 ? 0 : 1 << (m - (q + 1) / 2);
-        }
+        /** Code q's component magnitude {@code 2^(M - ⌈q/2⌉)} (even q: c0, odd q: c1), 0 for the zero code. */
+        private int magnitude(int q) { return q == zeroCode() ? 0 : 1 << (m - (q + 1) / 2); }
 
         @Override
         public boolean encode(float[] x, int off, int n, int[] c0, int[] c1, int dOff) {
             for (int i = 0; i < n; i++) {
                 float v = x[off + i];
                 if (!Float.isFinite(v)) return false;
-                split(code(v, delta, thr), c0, c1, dOff + i);
+                int q = code(v, delta, thr), c = magnitude(q);
+                c0[dOff + i] = (q & 1) == 0 ? c : 0;
+                c1[dOff + i] = (q & 1) == 1 ? c : 0;
             }
             return true;
         }
@@ -159,13 +158,12 @@ public record LogSqrt2Operand(int bits, float delta) implements OperandQuant {
         @Override
         public boolean encode(float[] x, int off, int n, byte[] c0, byte[] c1, int dOff) {
             if (!int8()) throw new IllegalStateException(opId + ": log-sqrt2 codes at " + bits + " bits do not fit int8");
-            int[] a = new int[1], b = new int[1];
             for (int i = 0; i < n; i++) {
                 float v = x[off + i];
                 if (!Float.isFinite(v)) return false;
-                split(code(v, delta, thr), a, b, 0);
-                c0[dOff + i] = (byte) a[0];
-                c1[dOff + i] = (byte) b[0];
+                int q = code(v, delta, thr), c = magnitude(q);
+                c0[dOff + i] = (byte) ((q & 1) == 0 ? c : 0);
+                c1[dOff + i] = (byte) ((q & 1) == 1 ? c : 0);
             }
             return true;
         }
@@ -177,13 +175,12 @@ public record LogSqrt2Operand(int bits, float delta) implements OperandQuant {
 
         @Override
         public void encodeFloats(String id, float[] x, int off, int n, float[] c0, float[] c1, int dOff) {
-            int[] a = new int[1], b = new int[1];
             for (int i = 0; i < n; i++) {
                 float v = x[off + i];
                 if (!Float.isFinite(v)) throw QuantChecks.nonFinite(id, x, off, n);
-                split(code(v, delta, thr), a, b, 0);
-                c0[dOff + i] = a[0];
-                c1[dOff + i] = b[0];
+                int q = code(v, delta, thr), c = magnitude(q);
+                c0[dOff + i] = (q & 1) == 0 ? c : 0;
+                c1[dOff + i] = (q & 1) == 1 ? c : 0;
             }
         }
 

@@ -538,10 +538,10 @@ public final class IntegerExecutor implements Executor {
         }
     }
 
-    /** The line of {@link #notes()} for one twin operand. */
+    /** The line of {@link #notes()} for one two-component operand (a twin, log-sqrt2). */
     static String twinNote(String id, String what, boolean wide, boolean powerOfTwo, int shift, Options options, int k,
                            long maxA, int bBits, String noPowerOfTwo) {
-        if (wide) return id + ": " + what + " wider than 8 bits: split form (two long accumulations)";
+        if (wide) return id + ": " + what + " codes beyond int8 (over 8 bits, or above 127): split form (two long accumulations)";
         if (!powerOfTwo) return id + ": " + what + ": split form (two int8 accumulations): " + noPowerOfTwo;
         if (options.twinForm() == TwinForm.SPLIT) return id + ": " + what + ": split form (two int8 accumulations), as the options ask";
         long maxB = 1L << (bBits - 1);
@@ -638,8 +638,8 @@ public final class IntegerExecutor implements Executor {
             if (q2 != null && bothOrNeither(a.matmul2Id(), q2)) {
                 OperandQuant p = q2.a(), v = q2.b();
                 CodeForm[] pf = forms(a.matmul2Id(), p, H, 1f), vf = forms(a.matmul2Id(), v, H, 1f);
-                boolean bytes = pf[0].int8(); // log-sqrt2 at 4 bits: codes up to 128, summed in the wide path
-                boolean wide = v.bits() > 8 || p.bits() > 8 || !bytes;
+                // codes beyond int8 (over 8 bits; log-sqrt2 at 4 bits, whose top code is 128) take the long sums
+                boolean wide = v.bits() > 8 || p.bits() > 8 || !pf[0].int8();
                 OpForm form;
                 if (pf[0].components() == 1) {
                     form = wide ? OpForm.WIDE : OpForm.INT8;
@@ -647,9 +647,7 @@ public final class IntegerExecutor implements Executor {
                     long maxA = pf[0].maxAbs(true);
                     boolean shiftForm = !wide && pf[0].shift() >= 0 && options.twinForm() == TwinForm.AUTO
                             && Int8Gemm.fitsInt32(T, maxA, 1L << (v.bits() - 1));
-                    note = !bytes && p.bits() <= 8 ? a.matmul2Id() + ": " + p.displayName() + " probabilities: codes up to " + maxA
-                            + " (not int8): split form (two long accumulations)"
-                            : twinNote(a.matmul2Id(), p.displayName() + " probabilities", wide, pf[0].shift() >= 0,
+                    note = twinNote(a.matmul2Id(), p.displayName() + " probabilities", wide, pf[0].shift() >= 0,
                             pf[0].shift(), options, T, maxA, v.bits(), "the two ranges' steps are not a power of two apart");
                     form = shiftForm ? OpForm.SHIFT : wide ? OpForm.WIDE : OpForm.SPLIT;
                 }
