@@ -81,6 +81,17 @@ class VitqApiTest {
         assertTrue(e.agreement() >= 0 && e.agreement() <= 100);
     }
 
+    /** AdaLog through the API: its quantizer reaches the model, which evaluates in fake quant (no integer form). */
+    @Test
+    void adalogQuantizesThroughTheApi() {
+        Vitq q = Vitq.load(WEIGHTS.toString()).quantize(Vitq.Method.ADALOG, "w6a6", CALIB, 2);
+        assertEquals("adalog", q.method());
+        assertEquals("W6A6", q.bits());
+        Vitq.Evaluation e = q.evaluate(VAL, 8);
+        assertEquals(8, e.images());
+        assertTrue(e.agreement() >= 0 && e.agreement() <= 100);
+    }
+
     @Test
     void mistakesAreOneLineExceptionsNamingTheValue(@TempDir Path tmp) {
         Vitq.VitqException unknown = assertThrows(Vitq.VitqException.class, () -> Vitq.load("no_such_model"));

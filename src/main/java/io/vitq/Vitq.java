@@ -69,7 +69,13 @@ public final class Vitq {
          * RepQ-ViT's calibration on vitq's quantizer kinds: no search, its percentile rule for every
          * scale, reparameterised post-LayerNorm inputs, log-sqrt2 softmax probabilities (docs/LOWBIT.md 5.1).
          */
-        REPQ("repq");
+        REPQ("repq"),
+        /**
+         * AdaLog's calibration on vitq's quantizer kinds: its adaptive-base logarithmic quantizers for
+         * the softmax probabilities and fc2's post-GELU input, every scale searched on the output's
+         * squared error (docs/LOWBIT.md 5.2). Fake quant and ONNX only: the log levels have no integer form.
+         */
+        ADALOG("adalog");
 
         private final String cliName;
 

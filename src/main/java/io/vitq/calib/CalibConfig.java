@@ -12,7 +12,7 @@ import java.util.Map;
  * rounds), granularities and the twin quantizers. {@link #basePtq} and {@link #ptq4vit} give the
  * reference settings; the {@code with*} methods are the ablation switches.
  *
- * @param method               "basePTQ", "ptq4vit", "vtptq", "vitq" or "repq" (the plan's method name)
+ * @param method               "basePTQ", "ptq4vit", "vtptq", "vitq", "repq" or "adalog" (the plan's method name)
  * @param patchEmbedPerChannel patch-embedding weight per output channel (PTQ4ViT) or per tensor (BasePTQ)
  * @param twinSoftmax          matmul2's probabilities through the twin-uniform quantizer (else signed per head)
  * @param twinGelu             fc2's input through the twin-uniform GELU quantizer (else signed per tensor)
@@ -29,6 +29,8 @@ import java.util.Map;
  *                             (overrides twinSoftmax; not for VT-PTQ)
  * @param perChannelWeights    every Linear's weight with one scale per output channel, each searched on its
  *                             own output column (else the method's: per tensor, qkv's three row blocks)
+ * @param adaLog               AdaLog's logarithmic quantizer on matmul2's probabilities (base searched) and fc2's
+ *                             input (base and scale by its progressive search), instead of the twins or codebook
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
@@ -37,7 +39,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
                           boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts,
-                          boolean logSoftmax) {
+                          boolean logSoftmax, boolean adaLog) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -96,6 +98,9 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (gptq && vt != null) throw new IllegalArgumentException(GPTQ_VT);
         if (gptq && sequential) throw new IllegalArgumentException(GPTQ_SEQUENTIAL);
         if (logSoftmax && vt != null) throw new IllegalArgumentException(LOG_SOFTMAX_VT);
+        if (adaLog && vt != null) throw new IllegalArgumentException(ADALOG_VT);
+        if (adaLog && (logSoftmax || geluCodebook != null))
+            throw new IllegalArgumentException("AdaLog's quantizers replace the log-sqrt2 probabilities and the GELU codebook");
         opBits = opBits == null ? java.util.List.of() : java.util.List.copyOf(opBits);
         fixedInputs = fixedInputs == null ? Map.of() : Map.copyOf(fixedInputs);
     }
@@ -106,7 +111,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false);
     }
 
     /**
@@ -116,7 +121,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false);
     }
 
     /**
@@ -127,7 +132,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false);
     }
 
     /**
@@ -146,7 +151,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         CalibConfig p = ptq4vit(w, a);
         return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
                 p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
-                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, false, null, false, false);
+                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, false, null, false, false, false);
     }
 
     /**
@@ -158,11 +163,29 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig repq(int w, int a) {
         return new CalibConfig("repq", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, true, false, null, false, null,
-                false, true);
+                false, true, false);
+    }
+
+    /**
+     * AdaLog (Wu et al., ECCV 2024) on vitq's quantizer kinds (docs/LOWBIT.md section 5.2): its
+     * adaptive-base logarithmic quantizer for the softmax probabilities (base searched) and for fc2's
+     * post-GELU input (base and scale by its progressive search), every other scale searched on the
+     * output's squared error (its similarity), per-channel weights, and RepQ-ViT's reparameterised
+     * post-LayerNorm inputs when weights and activations have the same width (AdaLog's rule).
+     * [vitq] the uniform scales by vitq's grid (PTQ4ViT's alpha 0.01, beta 1.2, 100 candidates),
+     * symmetric, where AdaLog searches asymmetric quantizers over percentile ranges and zero points.
+     */
+    public static CalibConfig adalog(int w, int a) {
+        return new CalibConfig("adalog", w, a, Metric.MSE, 0.01, 1.2, 100, 3, true, false,
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, w == a, false, null, false, null,
+                false, false, true);
     }
 
     /** RepQ-ViT's rule instead of a search ({@link #repq}). */
     public boolean isRepq() { return "repq".equals(method); }
+
+    /** AdaLog's logarithmic quantizers on the probabilities and fc2's input ({@link #adalog}, or the option). */
+    public boolean isAdaLog() { return adaLog; }
 
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
     public static final int FOLD_BELOW_BITS = 8;
@@ -177,7 +200,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             case "vtptq" -> vtptq(w, a);
             case "vitq" -> vitq(w, a);
             case "repq" -> repq(w, a);
-            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ, ptq4vit, vtptq, vitq or repq)");
+            case "adalog" -> adalog(w, a);
+            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ, ptq4vit, vtptq, vitq, repq or adalog)");
         };
     }
 
@@ -189,7 +213,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -200,12 +224,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             perChannelWeights = c.perChannelWeights; reparamNorms = c.reparamNorms; gptq = c.gptq; geluCodebook = c.geluCodebook; biasCorrection = c.biasCorrection; fixedInputs = c.fixedInputs;
             integerProducts = c.integerProducts;
             logSoftmax = c.logSoftmax;
+            adaLog = c.adaLog;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax);
+                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax, adaLog);
         }
     }
 
@@ -224,7 +249,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (isVt() != (m == Metric.PEARSON))
             throw new IllegalArgumentException(isVt()
                     ? "metric " + m.cliName() + ": method vtptq scores with the pearson metric only"
-                    : "metric pearson is vtptq's objective; method " + method + " uses cosine or hessian");
+                    : "metric pearson is vtptq's objective; method " + method + " uses cosine, hessian or mse");
         return with(c -> c.metric = m);
     }
 
@@ -338,6 +363,20 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public CalibConfig withLogSoftmax(boolean on) { return with(c -> c.logSoftmax = on); }
 
+    private static final String ADALOG_VT = "AdaLog's quantizers: VT-PTQ searches one uniform scale per tensor for every operand; "
+            + "AdaLog's quantizers are for basePTQ, ptq4vit, vitq and adalog";
+
+    /**
+     * AdaLog's quantizer ({@link io.vitq.quant.AdaLogOperand}) on matmul2's probabilities and fc2's
+     * input, searched AdaLog's way with the method's metric, instead of the twins or the codebook.
+     */
+    public CalibConfig withAdaLog(boolean on) {
+        return with(c -> {
+            c.adaLog = on;
+            if (on) c.geluCodebook = null;
+        });
+    }
+
     /** How a codebook input's levels are chosen (docs/LOWBIT.md section 3.1). */
     public enum GeluLevels {
         /** Fitted to the calibration values (exact dynamic program): vitq's. */
@@ -370,7 +409,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + (reparamNorms ? ", reparamNorms=true" : "") + (gptq ? ", gptq=true" : "")
                 + (geluCodebook != null ? ", geluCodebook=" + geluCodebook.cliName() : "")
                 + (biasCorrection ? ", biasCorrection=true" : "") + (integerProducts ? ", integerProducts=true" : "")
-                + (logSoftmax ? ", logSoftmax=true" : "") + "]";
+                + (logSoftmax ? ", logSoftmax=true" : "") + (adaLog && !"adalog".equals(method) ? ", adaLog=true" : "") + "]";
     }
 
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
@@ -406,9 +445,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");
+        if (isAdaLog()) {
+            m.put("softmax_output", "adalog (base 2^(q/37), q searched from 10 to 137, scale 1)");
+            m.put("gelu_input", "adalog (shift 0.16997, base and scale by AdaLog's progressive search)");
+        }
         if (logSoftmax) m.put("softmax_output", "log-sqrt2 (RepQ-ViT), delta from the 0.999 / 0.9999 / 0.99999 quantile of least squared error");
-        m.put("twin_softmax", twinSoftmax && !logSoftmax ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
-        m.put("twin_gelu", geluCodebook != null ? "off" : twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
+        m.put("twin_softmax", twinSoftmax && !logSoftmax && !adaLog ? softmaxMode.name().toLowerCase(Locale.ROOT).replace('_', '-') : "off");
+        m.put("twin_gelu", geluCodebook != null || adaLog ? "off" : twinGelu ? (geluPowerOfTwo ? "power-of-two" : "linear") : "off");
         if (geluCodebook != null) m.put("gelu_input", geluCodebook == GeluLevels.FITTED
                 ? "codebook: 2^k levels on an 8-bit grid, fitted to the calibration values"
                 : "codebook: AdaLog's logarithmic levels on an 8-bit grid");

@@ -1,6 +1,7 @@
 package io.vitq.calib;
 
 import io.vitq.model.Linear;
+import io.vitq.quant.AdaLogOperand;
 import io.vitq.quant.CodebookOperand;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.LinearQuant;
@@ -65,6 +66,8 @@ final class LinearSearch {
     private long gptqNanos;
     private double gptqDamp = Double.NaN;
     private int integerCandidates;
+    /** AdaLog's scale range of fc2's input ({@link AdaLogSearch#range}), for {@link InputKind#ADALOG}. */
+    private float[] adaLogRange;
 
     /**
      * VT-PTQ stops when an iteration improves the objective (a sum of per-sample correlations near
@@ -82,7 +85,7 @@ final class LinearSearch {
     static final int ADALOG_KEEP = 16;
 
     /** How the op's input is quantized: FIXED is a quantizer given by the caller (a folded LayerNorm's). */
-    enum InputKind { FLOAT, UNIFORM, TWIN_GELU, CODEBOOK, FIXED }
+    enum InputKind { FLOAT, UNIFORM, TWIN_GELU, CODEBOOK, ADALOG, FIXED }
 
     /** Per-thread buffers: one sample's quantized input and candidate output. */
     private static final class Scratch {
@@ -116,6 +119,7 @@ final class LinearSearch {
             boolean qkvBlocks = id.endsWith(".qkv") && (!cfg.isVt() || cfg.vt().qkvPerMatrix());
             wGran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL : qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
             inputKind = cfg.fixedInputs().containsKey(id) ? InputKind.FIXED
+                    : cfg.isAdaLog() && id.endsWith("mlp.fc2") ? InputKind.ADALOG
                     : cfg.geluCodebook() != null && id.endsWith("mlp.fc2") ? InputKind.CODEBOOK
                     : cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
         }
@@ -183,6 +187,9 @@ final class LinearSearch {
                 for (int i = 0; i < xCand.length; i++) xCand[i] = ((CodebookOperand) xQuants[i]).scale();
             }
             xq = xQuants[0];
+        } else if (inputKind == InputKind.ADALOG) {
+            adaLogRange = AdaLogSearch.range(id, x, rows * in, AdaLogOperand.GELU_SHIFT);
+            xq = AdaLogSearch.start(ab, adaLogRange, AdaLogOperand.GELU_SHIFT);
         } else if (inputKind == InputKind.FIXED) {
             xq = fixedInput;
         }
@@ -197,7 +204,13 @@ final class LinearSearch {
             wScale = searchWeight(wCand, xq);
             boolean inputGiven = inputKind == InputKind.FLOAT || inputKind == InputKind.FIXED;
             if (!cfg.isVt() && (inputGiven || Arrays.equals(wScale, prevW))) break;
-            if (!inputGiven) xq = searchInput(xCand, xQuants, wScale);
+            if (inputKind == InputKind.ADALOG) {
+                PackedB packed = packWeight(wScale);
+                xq = AdaLogSearch.gelu((AdaLogOperand) xq, adaLogRange,
+                        c -> objective(floatCandidate(c, packed), AdaLogSearch.COARSE_STRIDE), c -> objective(floatCandidate(c, packed)));
+            } else if (!inputGiven) {
+                xq = searchInput(xCand, xQuants, wScale);
+            }
             if (cfg.isVt()) {
                 // the same scales again: the bias is already corrected for them, nothing can change
                 if (Arrays.equals(wScale, prevW) && java.util.Objects.equals(xq, prevX)) break;
@@ -279,9 +292,12 @@ final class LinearSearch {
     }
 
     /** The score of the whole op: the sum over the objective's column groups. */
-    private double objective(Candidate c) {
+    private double objective(Candidate c) { return objective(c, 1); }
+
+    /** The objective over every {@code stride}-th sample. */
+    private double objective(Candidate c, int stride) {
         double sum = 0;
-        for (double v : evaluate(c, objectiveGroups)) sum += v;
+        for (double v : evaluate(c, objectiveGroups, stride)) sum += v;
         return sum;
     }
 
@@ -337,13 +353,17 @@ final class LinearSearch {
      * groups in the weight search, one group (all outputs) in the input search. Parallel over
      * samples; the per-sample scores are summed in sample order (deterministic).
      */
-    private double[] evaluate(Candidate cand, int groups) {
+    private double[] evaluate(Candidate cand, int groups) { return evaluate(cand, groups, 1); }
+
+    /** {@link #evaluate(Candidate, int)} over every {@code stride}-th sample only (0, stride, 2 stride, ...). */
+    private double[] evaluate(Candidate cand, int groups, int stride) {
         boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
         if (cfg.metric() == Metric.PEARSON && groups != 1 && groups != objectiveGroups)
             throw new IllegalStateException(op.id() + ": the Pearson objective scores the whole output or the qkv matrices, not "
                     + groups + " groups");
-        double[][] perSample = new double[samples][];
-        Parallel.forEach(samples, s -> {
+        double[][] perSample = new double[(samples + stride - 1) / stride][];
+        Parallel.forEach(perSample.length, si -> {
+            int s = si * stride;
             float[] y = cand.output(s);
             double[] r = new double[groups];
             int oOff = s * tokens * out;
@@ -352,7 +372,7 @@ final class LinearSearch {
             } else if (cfg.metric() == Metric.PEARSON) {
                 OutputScores.pearsonColumnBlocks(o, oOff, y, 0, tokens, out, groups, r);
             } else if (perColumn) {
-                OutputScores.perColumn(cfg.metric(), o, oOff, y, 0, g, oOff, tokens, out, r);
+                OutputScores.perColumn(cfg.metric(), o, oOff, y, 0, cfg.metric() == Metric.MSE ? null : g, oOff, tokens, out, r);
             } else {
                 int width = out / groups;
                 for (int t = 0; t < tokens; t++)
@@ -362,7 +382,7 @@ final class LinearSearch {
                     }
                 for (int k = 0; k < groups; k++) r[k] /= tokens;
             }
-            perSample[s] = r;
+            perSample[si] = r;
         });
         double[] total = new double[groups];
         for (double[] r : perSample) for (int k = 0; k < groups; k++) total[k] += r[k];
@@ -388,7 +408,7 @@ final class LinearSearch {
      * null when integer products are off or the op has no byte codes (float input, codes over 8 bits).
      */
     private Candidate integerCandidate(float[] wScale, OperandQuant xq) {
-        if (!cfg.integerProducts() || xq == null || cfg.weightBits() > 8) return null;
+        if (!cfg.integerProducts() || xq == null || xq.codeFormMissing() != null || cfg.weightBits() > 8) return null;
         IntegerExecutor.LinearKernel k = new IntegerExecutor.LinearKernel(op,
                 new LinearQuant(new UniformOperand(cfg.weightBits(), wGran, wScale), xq, biasCorrection ? bias.clone() : null, Map.of()));
         if (!k.integer()) return null;

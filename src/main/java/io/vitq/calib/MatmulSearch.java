@@ -1,5 +1,6 @@
 package io.vitq.calib;
 
+import io.vitq.quant.AdaLogOperand;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.LogSqrt2Operand;
 import io.vitq.quant.MatmulQuant;
@@ -91,6 +92,7 @@ final class MatmulSearch {
         }
         if (perTensor) return runPerTensor();
         if (cfg.logSoftmax() && id.endsWith(".matmul2")) return runLogSoftmax();
+        if (cfg.isAdaLog() && id.endsWith(".matmul2")) return runAdaLogSoftmax();
         int bits = cfg.activationBits();
         UniformQuantizer uq = new UniformQuantizer(bits);
         Grid bGrid = grid(b, k * n);
@@ -150,6 +152,47 @@ final class MatmulSearch {
         float[] bScale = search("B", bGrid, i -> evaluate(aq, uniform(uq, bGrid.column(i))));
         roundsRun = 1;
         return new MatmulQuant(p, new UniformOperand(bits, Granularity.PER_HEAD, bScale), Map.of("rounds", "1"));
+    }
+
+    /**
+     * matmul2 with AdaLog's probabilities ({@link AdaLogOperand}, scale 1), AdaLog's search
+     * ({@code PostSoftmaxAsymmetricallyBatchingQuantMatMul}): each round first the base, one q of
+     * {@code 10 .. 137} for the whole tensor (the heads' scores summed) with v quantized at its
+     * current scales, then v's per-head scales with the probabilities at that base; rounds stop at
+     * the alternation's fixed point. [vitq] v's scales start from min-max and are searched on vitq's
+     * grid, symmetric, where AdaLog's are asymmetric from percentile candidates.
+     */
+    private MatmulQuant runAdaLogSoftmax() {
+        int bits = cfg.activationBits();
+        UniformQuantizer uq = new UniformQuantizer(bits);
+        Grid bGrid = grid(b, k * n);
+        float[] bScale = bGrid.init().clone();
+        int q = -1;
+        for (int round = 0; round < cfg.rounds(); round++) {
+            roundsRun = round + 1;
+            float[] bs = bScale.clone();
+            double[] s = new double[AdaLogOperand.Q_CANDIDATES];
+            float[][] qTrace = {new float[s.length]};
+            double[][] trace = new double[s.length][];
+            for (int i = 0; i < s.length; i++) {
+                AdaLogOperand p = AdaLogOperand.probabilities(bits, AdaLogOperand.MIN_Q + i);
+                for (double v : evaluate(adaLog(p), uniform(uq, bs))) s[i] += v;
+                qTrace[0][i] = p.q();
+                trace[i] = new double[] {s[i]};
+            }
+            SearchTrace.emit(id, "q", qTrace, trace);
+            int best = AdaLogOperand.MIN_Q + OutputScores.argmax(s);
+            if (best == q && round > 0) break;   // the same base: v's search would repeat itself
+            q = best;
+            SliceQuant aq = adaLog(AdaLogOperand.probabilities(bits, q));
+            bScale = search("B", bGrid, i -> evaluate(aq, uniform(uq, bGrid.column(i))));
+        }
+        return new MatmulQuant(AdaLogOperand.probabilities(bits, q), new UniformOperand(bits, Granularity.PER_HEAD, bScale),
+                Map.of("rounds", Integer.toString(roundsRun)));
+    }
+
+    private SliceQuant adaLog(AdaLogOperand p) {
+        return (h, src, off, dst, len) -> p.fakeQuant(id, 0, src, off, dst, 0, len);
     }
 
     /**

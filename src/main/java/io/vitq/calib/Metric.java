@@ -16,7 +16,12 @@ public enum Metric {
      * Pearson correlation of O and Ô over each sample's whole output (tokens x features), summed
      * over samples: VT-PTQ's similarity (Liu et al., eq. 10).
      */
-    PEARSON("pearson");
+    PEARSON("pearson"),
+    /**
+     * {@code -(Ô - O)²}, averaged over the features: AdaLog's similarity (its {@code _get_similarity},
+     * docs/LOWBIT.md section 5.2), the Hessian metric with G = 1.
+     */
+    MSE("mse");
 
     private final String cliName;
 
@@ -28,6 +33,6 @@ public enum Metric {
     /** The metric with this command-line name; an exception lists the valid ones. */
     public static Metric parse(String name) {
         for (Metric m : values()) if (m.cliName.equalsIgnoreCase(name)) return m;
-        throw new IllegalArgumentException("unknown metric '" + name + "' (expected cosine, hessian or pearson)");
+        throw new IllegalArgumentException("unknown metric '" + name + "' (expected cosine, hessian, pearson or mse)");
     }
 }

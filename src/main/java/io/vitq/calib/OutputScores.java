@@ -18,9 +18,29 @@ final class OutputScores {
 
     private OutputScores() {}
 
-    /** Score of one row segment of n values: cosine(O, Ô), or {@code -mean((G (Ô - O))²)}. */
+    /** Score of one row segment of n values: cosine(O, Ô), {@code -mean((G (Ô - O))²)} or {@code -mean((Ô - O)²)}. */
     static double row(Metric m, float[] o, int oOff, float[] q, int qOff, float[] g, int gOff, int n) {
-        return m == Metric.COSINE ? cosine(o, oOff, q, qOff, n) : -weightedSquaredError(o, oOff, q, qOff, g, gOff, n) / n;
+        return switch (m) {
+            case COSINE -> cosine(o, oOff, q, qOff, n);
+            case MSE -> -squaredError(o, oOff, q, qOff, n) / n;
+            default -> -weightedSquaredError(o, oOff, q, qOff, g, gOff, n) / n;
+        };
+    }
+
+    /** {@code sum((Ô - O)²)} over n values. */
+    static double squaredError(float[] o, int oOff, float[] q, int qOff, int n) {
+        FloatVector acc = FloatVector.zero(FS);
+        int i = 0, upper = FS.loopBound(n);
+        for (; i < upper; i += FS.length()) {
+            FloatVector e = FloatVector.fromArray(FS, q, qOff + i).sub(FloatVector.fromArray(FS, o, oOff + i));
+            acc = e.fma(e, acc);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            double e = (double) q[qOff + i] - o[oOff + i];
+            s += e * e;
+        }
+        return s;
     }
 
     /** {@code <o, q> / sqrt(max(|o|² |q|², eps²))}, PyTorch's cosine similarity. */
@@ -65,7 +85,7 @@ final class OutputScores {
     /**
      * Per-column scores of one sample's {@code rows x n} block (per-output-channel weights, e.g.
      * PTQ4ViT's patch embedding): cosine over the rows of each column, or {@code -mean over rows
-     * of (G (Ô - O))²}; written to {@code out[0..n)}.
+     * of (G (Ô - O))²} (G = 1 when g is null: the MSE metric); written to {@code out[0..n)}.
      */
     static void perColumn(Metric m, float[] o, int oOff, float[] q, int qOff, float[] g, int gOff,
                           int rows, int n, double[] out) {
@@ -87,7 +107,7 @@ final class OutputScores {
             for (int r = 0; r < rows; r++) {
                 int ro = oOff + r * n, rq = qOff + r * n, rg = gOff + r * n;
                 for (int c = 0; c < n; c++) {
-                    double ge = (double) g[rg + c] * ((double) q[rq + c] - o[ro + c]);
+                    double e = (double) q[rq + c] - o[ro + c], ge = g == null ? e : g[rg + c] * e;
                     out[c] -= ge * ge;
                 }
             }

@@ -20,8 +20,8 @@ public final class CalibOptions {
             description = "Number of calibration images, the first N of --calib (default ${DEFAULT-VALUE}).")
     int calibSize;
 
-    @Option(names = "--metric", paramLabel = "hessian|cosine",
-            description = "Search metric (default: the method's; basePTQ cosine, ptq4vit hessian, vtptq pearson; basePTQ and ptq4vit take cosine or hessian, vtptq only pearson).")
+    @Option(names = "--metric", paramLabel = "hessian|cosine|mse",
+            description = "Search metric (default: the method's; basePTQ cosine, ptq4vit and vitq hessian, vtptq pearson, adalog mse; vtptq takes only pearson, the others cosine, hessian or mse).")
     String metric;
 
     @Option(names = "--rounds", paramLabel = "R", description = "Search rounds (default: the method's; basePTQ 1, ptq4vit 3, vtptq at most 20 while the objective improves).")
@@ -110,6 +110,13 @@ public final class CalibOptions {
                     + "integer form up to 4 bits (docs/LOWBIT.md section 3.2).")
     boolean logSoftmax;
 
+    @Option(names = "--adalog-quantizers",
+            description = "basePTQ, ptq4vit, vitq: AdaLog's adaptive-base logarithmic quantizer on matmul2's softmax probabilities "
+                    + "(base searched) and fc2's input (base and scale by AdaLog's progressive search, with the method's metric) "
+                    + "instead of the twins or the GELU codebook; fake quant and ONNX only (docs/LOWBIT.md section 3.3). "
+                    + "Always on in --method adalog.")
+    boolean adaLogQuantizers;
+
     @Option(names = "--labels", description = "Hessian gradients from the calibration images' true labels instead of the float model's top-1.")
     boolean labels;
 
@@ -134,6 +141,7 @@ public final class CalibOptions {
         if (gptq) given.add("--gptq");
         if (biasCorrection) given.add("--bias-correction");
         if (geluCodebook != null) given.add("--gelu-codebook");
+        if (adaLogQuantizers) given.add("--adalog-quantizers");
         if (softmaxMode != null) given.add("--softmax-mode");
         if (geluGrid != null) given.add("--gelu-grid");
         if (!given.isEmpty())
@@ -174,6 +182,7 @@ public final class CalibOptions {
         if (biasCorrection) label += " (bias correction)";
         if (integerSearch) label += " (integer search)";
         if (logSoftmax) label += " (log-sqrt2 softmax)";
+        if (adaLogQuantizers) label += " (AdaLog quantizers)";
         if (geluCodebook != null) label += " (GELU codebook" + (geluCodebook.equalsIgnoreCase("fitted") ? "" : ", " + geluCodebook.toLowerCase(Locale.ROOT)) + ")";
         return perChannelWeights ? label + " (per-channel weights)" : label;
     }
@@ -228,6 +237,18 @@ public final class CalibOptions {
                 throw new Main.UserException("--reparam-norms: VT-PTQ's search keeps one input scale per tensor and its own "
                         + "objective; the option is for basePTQ and ptq4vit");
             c = c.withReparamNorms(true);
+        }
+        if ((c.isAdaLog() || adaLogQuantizers) && (geluCodebook != null || logSoftmax))
+            throw new Main.UserException((geluCodebook != null ? "--gelu-codebook" : "--log-softmax") + ": "
+                    + (c.isAdaLog() ? "method adalog" : "--adalog-quantizers") + " quantizes fc2's input and the softmax "
+                    + "probabilities with AdaLog's own logarithmic quantizer; drop it");
+        if (adaLogQuantizers) {
+            if (c.isVt())
+                throw new Main.UserException("--adalog-quantizers: VT-PTQ searches one uniform scale per tensor for every operand; "
+                        + "the option is for basePTQ, ptq4vit and vitq");
+            if (softmaxMode != null) throw new Main.UserException("--softmax-mode " + softmaxMode + ": --adalog-quantizers replaces the twin softmax quantizer");
+            if (geluGrid != null) throw new Main.UserException("--gelu-grid " + geluGrid + ": --adalog-quantizers replaces the twin GELU quantizer");
+            c = c.withAdaLog(true);
         }
         if (geluCodebook != null) {
             if (c.isVt())

@@ -21,8 +21,8 @@ final class QuantizeCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
     @Mixin CalibOptions calibOptions;
 
-    @Option(names = "--method", paramLabel = "basePTQ|ptq4vit|vtptq|vitq|repq", defaultValue = "ptq4vit",
-            description = "Calibration method (default ${DEFAULT-VALUE}); repq: RepQ-ViT's percentile rule, no search (docs/LOWBIT.md).")
+    @Option(names = "--method", paramLabel = "basePTQ|ptq4vit|vtptq|vitq|repq|adalog", defaultValue = "ptq4vit",
+            description = "Calibration method (default ${DEFAULT-VALUE}); repq: RepQ-ViT's percentile rule, no search; adalog: AdaLog's logarithmic quantizers (docs/LOWBIT.md).")
     String method;
 
     @Option(names = "--bits", paramLabel = "wXaY|mp6|mp8", defaultValue = "w8a8",

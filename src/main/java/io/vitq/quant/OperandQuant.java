@@ -17,7 +17,7 @@ import java.util.function.Function;
  * file only call these, so a new kind is a new class and one line in {@link #KINDS}.
  */
 public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, CodebookOperand, TwinSoftmaxOperand, TwinGeluOperand,
-        LogSqrt2Operand {
+        LogSqrt2Operand, AdaLogOperand {
 
     /** The kinds a plan file names, by {@link #quantizerName()}, with their parsers. */
     Map<String, Function<PlanFields, OperandQuant>> KINDS = Map.of(
@@ -26,7 +26,8 @@ public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, 
             CodebookOperand.KIND, CodebookOperand::fromJson,
             TwinSoftmaxOperand.KIND, TwinSoftmaxOperand::fromJson,
             TwinGeluOperand.KIND, TwinGeluOperand::fromJson,
-            LogSqrt2Operand.KIND, LogSqrt2Operand::fromJson);
+            LogSqrt2Operand.KIND, LogSqrt2Operand::fromJson,
+            AdaLogOperand.KIND, AdaLogOperand::fromJson);
 
     /** Bit width of this operand (per operand, so a plan can mix precisions). */
     int bits();

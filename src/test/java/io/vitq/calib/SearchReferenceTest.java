@@ -88,6 +88,117 @@ class SearchReferenceTest {
         checkMatmul("blocks.0.attn.matmul2", CalibConfig.ptq4vit(4, 4).withSearch(20, 3).withMetric(Metric.COSINE), true, 11);
     }
 
+    /** AdaLog's metric, the output's squared error: per-channel weights with a uniform input, and q, k per head. */
+    @Test
+    void mseMetricLinearAndMatmul() {
+        checkLinear("blocks.0.attn.proj", 16, 12, CalibConfig.ptq4vit(4, 4).withSearch(20, 3).withMetric(Metric.MSE)
+                .withPerChannelWeights(true), 17);
+        checkMatmul("blocks.0.attn.matmul1", CalibConfig.adalog(4, 4).withSearch(20, 3), false, 18);
+    }
+
+    /**
+     * AdaLog's matmul2: per round, the probabilities' base q (10 .. 137, one for all heads, AdaLog's
+     * formula, the heads' squared-error scores summed) with v at its scales, then v's per-head scales.
+     */
+    @Test
+    void adaLogSoftmaxBaseThenV() {
+        SplittableRandom r = new SplittableRandom(19);
+        int G = SAMPLES, H = 2, m = 6, k = 6, n = 5;
+        float[] a = rand(r, G * H * m * k, 1.5), b = rand(r, G * H * k * n, 1.5);
+        for (int row = 0; row < G * H * m; row++) {
+            double sum = 0;
+            for (int c = 0; c < k; c++) sum += a[row * k + c] = (float) Math.exp(4 * a[row * k + c]);
+            for (int c = 0; c < k; c++) a[row * k + c] /= (float) sum;
+        }
+        float[] o = new float[G * H * m * n];
+        for (int t = 0; t < G * H; t++) System.arraycopy(mm(a, t * m * k, b, t * k * n, m, k, n), 0, o, t * m * n, m * n);
+        CalibConfig cfg = CalibConfig.adalog(4, 4).withSearch(20, 3);
+        MatmulQuant got = new MatmulSearch("blocks.0.attn.matmul2", a, b, o, null, G, H, m, k, n, cfg, false).run();
+
+        int bits = 4, cand = cfg.candidates();
+        float[][] bC = grid(b, G, H, k * n, cfg);
+        float[] bS = new float[H];
+        for (int h = 0; h < H; h++) bS[h] = bC[h][cand];
+        int q = -1;
+        for (int round = 0; round < 3; round++) {
+            float[] bs = bS.clone();
+            double best = Double.NEGATIVE_INFINITY;
+            for (int cq = 10; cq <= 137; cq++) {
+                int qq = cq;
+                double sum = 0;
+                for (double v : mmScores(Metric.MSE, a, b, o, null, G, H, m, k, n,
+                        (h, v) -> io.vitq.quant.AdaLogOperandTest.reference(v, bits, qq, 1f, 0f),
+                        (h, v) -> new UniformQuantizer(bits).fakeQuant(v, bs[h]))) sum += v;
+                if (sum > best) { best = sum; q = cq; }
+            }
+            int qf = q;
+            bS = argmaxPerHead(bC, cand, i -> mmScores(Metric.MSE, a, b, o, null, G, H, m, k, n,
+                    (h, v) -> io.vitq.quant.AdaLogOperandTest.reference(v, bits, qf, 1f, 0f),
+                    (h, v) -> new UniformQuantizer(bits).fakeQuant(v, bC[h][i])));
+        }
+        io.vitq.quant.AdaLogOperand p = assertInstanceOf(io.vitq.quant.AdaLogOperand.class, got.a());
+        assertEquals(q, p.q(), "base");
+        assertEquals(1f, p.scale());
+        assertArrayEquals(bS, assertInstanceOf(UniformOperand.class, got.b()).scales(), "v scales");
+    }
+
+    /**
+     * AdaLog's fc2: per round the per-channel weight scales with the input at its AdaLog quantizer
+     * (AdaLog's formula), then the input by AdaLog's progression (restated in AdaLogSearchTest) scored
+     * by the output's squared error, its coarse stages on every fourth sample.
+     */
+    @Test
+    void adaLogGeluInputAlternatesWithTheWeights() {
+        SplittableRandom r = new SplittableRandom(20);
+        int in = 12, out = 6, rows = SAMPLES * TOKENS, bits = 4;
+        float[] w = rand(r, out * in, 0.5), b = rand(r, out, 0.1), x = rand(r, rows * in, 2);
+        for (int i = 0; i < x.length; i++) x[i] = gelu(x[i]);
+        float[] o = matmulT(x, w, b, rows, in, out);
+        CalibConfig cfg = CalibConfig.adalog(bits, bits).withSearch(20, 2);
+        LinearQuant got = new LinearSearch(new Linear("blocks.1.mlp.fc2", w, b, out, in), x, o, null, rows, SAMPLES, cfg).run();
+
+        int n = cfg.candidates();
+        float[][] wCand = new float[out][n];
+        float[] ws = new float[out];
+        for (int row = 0; row < out; row++) {
+            float max = 0;
+            for (int c = 0; c < in; c++) max = Math.max(max, Math.abs(w[row * in + c]));
+            float init = max / ((1 << (bits - 1)) - 0.5f);
+            for (int i = 0; i < n; i++) wCand[row][i] = (float) (cfg.alpha() + i * (cfg.beta() - cfg.alpha()) / n) * init;
+        }
+        float[] range = AdaLogSearch.range("fc2", x, x.length, io.vitq.quant.AdaLogOperand.GELU_SHIFT);
+        io.vitq.quant.AdaLogOperand xq = AdaLogSearch.start(bits, range, io.vitq.quant.AdaLogOperand.GELU_SHIFT);
+        for (int round = 0; round < cfg.rounds(); round++) {
+            io.vitq.quant.AdaLogOperand cur = xq;
+            float[] xd = new float[x.length];
+            for (int i = 0; i < x.length; i++) xd[i] = io.vitq.quant.AdaLogOperandTest.reference(x[i], bits, cur.q(), cur.scale(), cur.shift());
+            double[][] sc = new double[n][];
+            for (int i = 0; i < n; i++) {
+                float[] wq = new float[w.length];
+                for (int row = 0; row < out; row++)
+                    for (int c = 0; c < in; c++) wq[row * in + c] = new UniformQuantizer(bits).fakeQuant(w[row * in + c], wCand[row][i]);
+                sc[i] = score(Metric.MSE, o, matmulT(xd, wq, b, rows, in, out), null, rows, out, out, true);
+            }
+            for (int row = 0; row < out; row++) {
+                int best = 0;
+                for (int i = 1; i < n; i++) if (sc[i][row] > sc[best][row]) best = i;
+                ws[row] = wCand[row][best];
+            }
+            float[] wq = new float[w.length];
+            for (int row = 0; row < out; row++)
+                for (int c = 0; c < in; c++) wq[row * in + c] = new UniformQuantizer(bits).fakeQuant(w[row * in + c], ws[row]);
+            java.util.function.IntFunction<java.util.function.ToDoubleFunction<io.vitq.quant.AdaLogOperand>> by = stride -> a -> {
+                float[] xa = new float[x.length];
+                for (int i = 0; i < x.length; i++) xa[i] = io.vitq.quant.AdaLogOperandTest.reference(x[i], bits, a.q(), a.scale(), a.shift());
+                return score(Metric.MSE, o, matmulT(xa, wq, b, rows, in, out), null, rows, out, 1, false, stride)[0];
+            };
+            float[] qs = AdaLogSearchTest.restated(bits, cur.scale(), range[0], range[1], by.apply(AdaLogSearch.COARSE_STRIDE), by.apply(1));
+            xq = new io.vitq.quant.AdaLogOperand(bits, (int) qs[0], qs[1], io.vitq.quant.AdaLogOperand.GELU_SHIFT);
+        }
+        assertArrayEquals(ws, got.weight().scales(), "weight scales");
+        assertEquals(xq, got.input(), "AdaLog input");
+    }
+
     @Test
     void zeroGradientsTieAndTheFirstCandidateWins() {
         // the reference's KL pitfall: with G = 0 every Hessian score is 0; argmax keeps the first candidate
@@ -199,9 +310,14 @@ class SearchReferenceTest {
      * group's columns of -(G E)^2 then the mean over tokens; then the sum over samples.
      */
     static double[] score(Metric m, float[] o, float[] q, float[] g, int rows, int out, int groups, boolean perColumnCosine) {
+        return score(m, o, q, g, rows, out, groups, perColumnCosine, 1);
+    }
+
+    /** {@link #score} over samples 0, stride, 2 stride, ... only. */
+    static double[] score(Metric m, float[] o, float[] q, float[] g, int rows, int out, int groups, boolean perColumnCosine, int stride) {
         double[] total = new double[groups];
         int width = out / groups;
-        for (int s = 0; s < SAMPLES; s++) {
+        for (int s = 0; s < SAMPLES; s += stride) {
             for (int k = 0; k < groups; k++) {
                 double acc = 0;
                 if (m == Metric.COSINE && perColumnCosine && groups > 1) {
@@ -224,7 +340,7 @@ class SearchReferenceTest {
                     } else {
                         double e2 = 0;
                         for (int c = 0; c < width; c++) {
-                            double ge = (double) g[base + c] * ((double) q[base + c] - o[base + c]);
+                            double ge = (m == Metric.MSE ? 1.0 : g[base + c]) * ((double) q[base + c] - o[base + c]);
                             e2 += ge * ge;
                         }
                         acc += -e2 / width;
@@ -298,12 +414,13 @@ class SearchReferenceTest {
             for (int i = 0; i < m * k; i++) qa[i] = aq.q(h, a[t * m * k + i]);
             for (int i = 0; i < k * n; i++) qb[i] = bq.q(h, b[t * k * n + i]);
             float[] out = mm(qa, 0, qb, 0, m, k, n);
-            float[] oo = java.util.Arrays.copyOfRange(o, t * m * n, (t + 1) * m * n), gg = java.util.Arrays.copyOfRange(g, t * m * n, (t + 1) * m * n);
+            float[] oo = java.util.Arrays.copyOfRange(o, t * m * n, (t + 1) * m * n),
+                    gg = g == null ? null : java.util.Arrays.copyOfRange(g, t * m * n, (t + 1) * m * n);
             double acc = 0;
             for (int row = 0; row < m; row++) {
                 double d = 0, a2 = 0, b2 = 0, e2 = 0;
                 for (int c = 0; c < n; c++) {
-                    double x = oo[row * n + c], y = out[row * n + c], ge = gg[row * n + c] * (y - x);
+                    double x = oo[row * n + c], y = out[row * n + c], ge = (metric == Metric.MSE ? 1.0 : gg[row * n + c]) * (y - x);
                     d += x * y; a2 += x * x; b2 += y * y; e2 += ge * ge;
                 }
                 acc += metric == Metric.COSINE ? d / Math.sqrt(Math.max(a2 * b2, 1e-16)) : -e2 / n;

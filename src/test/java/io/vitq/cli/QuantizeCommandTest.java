@@ -227,6 +227,57 @@ class QuantizeCommandTest {
     }
 
     /**
+     * {@code --method adalog}: AdaLog's quantizer on every matmul2's probabilities (scale 1, no shift)
+     * and every fc2 input (GELU's shift), the MSE metric, folds at W4A4 (weights and activations of
+     * one width) and none at W4A8; the file predicts what the plan does, exports to ONNX, and integer
+     * execution is refused with the reason. The quantizer options it replaces are refused.
+     */
+    @Test
+    void adalogPutsItsLogQuantizersWhereAdaLogDoes(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
+        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--method", "adalog",
+                "--candidates", "4", "--rounds", "1", "--bits", "w4a4", "-o", q.toString(), "--plan", plan.toString());
+        assertEquals(0, r.exit(), r.err());
+        QuantPlan p = QuantPlanJson.read(plan);
+        assertEquals("adalog", p.info().method());
+        assertEquals("mse", p.info().metric());
+        assertEquals(24, p.folds().size(), "qkv and fc1 of 12 blocks folded at W4A4");
+        int[] seen = new int[2];
+        p.ops().forEach((id, op) -> {
+            if (id.endsWith("attn.matmul2")) {
+                io.vitq.quant.OperandQuant a = ((io.vitq.quant.MatmulQuant) op).a();
+                assertTrue(a instanceof io.vitq.quant.AdaLogOperand l && l.scale() == 1f && l.shift() == 0f && l.bits() == 4
+                        && l.q() >= 10 && l.q() <= 137, id + " " + a);
+                seen[0]++;
+            } else if (id.endsWith("mlp.fc2")) {
+                io.vitq.quant.OperandQuant x = ((io.vitq.quant.LinearQuant) op).input();
+                assertTrue(x instanceof io.vitq.quant.AdaLogOperand l && l.shift() == io.vitq.quant.AdaLogOperand.GELU_SHIFT
+                        && l.bits() == 4, id + " " + x);
+                seen[1]++;
+            } else if (op instanceof io.vitq.quant.LinearQuant l) {
+                assertEquals(io.vitq.quant.Granularity.PER_OUTPUT_CHANNEL, l.weight().granularity(), id);
+            }
+        });
+        assertEquals(12, seen[0]);
+        assertEquals(12, seen[1]);
+        assertEquals(p.ops(), QuantizedModelFile.readHeader(q).plan().ops());
+        Path a = tmp.resolve("a.csv"), b = tmp.resolve("b.csv");
+        evalEight(new String[] {"--model", q.toString(), "--predictions", a.toString()},
+                new String[] {"--model", MODEL, "--plan", plan.toString(), "--predictions", b.toString()});
+        assertEquals(Files.readString(b), Files.readString(a), "the plan on the float checkpoint = the quantized file");
+        assertUserError(run("eval", "--model", q.toString(), "--integer", "--data", VAL, "--limit", "4"), 1, "no integer form");
+        CliTest.Run ex = run("export", q.toString(), "-o", tmp.resolve("q.onnx").toString());
+        assertEquals(0, ex.exit(), ex.err());
+
+        assertTrue(!CalibConfig.adalog(4, 8).reparamNorms() && CalibConfig.adalog(6, 6).reparamNorms(),
+                "AdaLog folds only when weights and activations have one width");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "adalog", "--gelu-codebook", "fitted", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--gelu-codebook: method adalog");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "adalog", "--log-softmax", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--log-softmax: method adalog");
+    }
+
+    /**
      * On the first 8 demo images: the quantized file {@code q} predicts what {@code plan} on the float
      * checkpoint predicts, and the file's integer execution what its code products predict.
      */

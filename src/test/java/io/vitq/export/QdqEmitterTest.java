@@ -205,6 +205,38 @@ class QdqEmitterTest {
         }
     }
 
+    /**
+     * AdaLog: the shift added, then a cascade of Less and Where nodes on its thresholds and values,
+     * equal to the fake quant bit for bit (probabilities, and shifted GELU outputs with every
+     * threshold minus the shift and its neighbours, zero, -shift, negatives, denormals).
+     */
+    @Test
+    void adaLogThroughItsThresholds() throws Exception {
+        for (int bits : new int[] {3, 4, 6})
+            for (float shift : new float[] {0f, io.vitq.quant.AdaLogOperand.GELU_SHIFT}) {
+                io.vitq.quant.AdaLogOperand q = new io.vitq.quant.AdaLogOperand(bits, 10 + 17 * bits, shift == 0 ? 1f : 3.1f, shift);
+                float[] thr = q.thresholds();
+                SplittableRandom r = new SplittableRandom(bits);
+                float[] x = new float[2000 + 3 * thr.length + 6];
+                int j = 0;
+                for (int i = 0; i < 2000; i++) x[j++] = (float) (q.scale() * Math.pow(2, 1 - 30 * r.nextDouble()) - shift);
+                for (float t : thr) {
+                    x[j++] = t - shift;
+                    x[j++] = Math.nextDown(t - shift);
+                    x[j++] = Math.nextUp(t - shift);
+                }
+                for (float v : new float[] {0f, 1f, -shift, -0.25f, Float.MIN_VALUE, 1e-20f}) x[j++] = v;
+                float[] expected = new float[x.length];
+                q.fakeQuant("x", 0, x, 0, expected, 0, x.length);
+                for (int opset : new int[] {13, 21})
+                    for (boolean opt : new boolean[] {false, true}) {
+                        float[] y = run(opset, new long[] {x.length}, x, opt,
+                                g -> q.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "l", -1, 1));
+                        assertSame("adalog " + bits + " bits shift " + shift + " opset " + opset + (opt ? " optimized" : ""), expected, y);
+                    }
+            }
+    }
+
     @ParameterizedTest
     @EnumSource(OnnxExporter.ActivationCodes.class)
     void uniformPerHeadOnTheHeadAxis(OnnxExporter.ActivationCodes codes) throws Exception {

@@ -98,6 +98,7 @@ class FakeQuantExecutorTest {
                 yield (x, h) -> q.fakeQuant(x);
             }
             case LogSqrt2Operand l -> (x, h) -> LogSqrt2OperandTest.reference(x, l.bits(), l.delta());
+            case AdaLogOperand l -> (x, h) -> AdaLogOperandTest.reference(x, l.bits(), l.q(), l.scale(), l.shift());
         };
     }
 
@@ -269,18 +270,20 @@ class FakeQuantExecutorTest {
     @Test
     void vitMatchesSlowReference() {
         float[] flt = VIT.forward(IMAGES).data();
-        for (int variant = 0; variant < 5; variant++) {
-            boolean ptq4vit = variant != 1, asymmetric = variant == 2, codebook = variant == 3, logSoftmax = variant == 4;
+        for (int variant = 0; variant < 6; variant++) {
+            boolean ptq4vit = variant != 1, asymmetric = variant == 2, codebook = variant == 3, logSoftmax = variant == 4,
+                    adaLog = variant == 5;
             QuantPlan plan = plan(VIT, VIT_MAX, 8, 0.8f, ptq4vit);
             if (asymmetric) plan = MinMaxPlans.withAsymmetricInputs(plan, VIT_MAX, 0.9f);
             if (codebook) plan = MinMaxPlans.withCodebookInputs(plan);
             if (logSoftmax) plan = MinMaxPlans.withLogSoftmax(plan, 4, 0.5f);
+            if (adaLog) plan = MinMaxPlans.withAdaLog(plan, 4, 23, 41, 1.5f);
             FakeQuantExecutor ex = new FakeQuantExecutor(plan, VIT);
             float[] got = VIT.forward(IMAGES, ex).data();
             float[] ref = new SlowVit(VIT_CFG, VIT_WEIGHTS, plan).forward(IMAGES.data(), B);
             double d = maxDiff(got, ref), tol = 1e-3 * maxAbs(ref), dq = maxDiff(ref, flt);
             System.out.printf("fake quant ViT %s: max|exec - ref| %.3g, max|ref - float| %.3g, max|ref| %.3g%n",
-                    logSoftmax ? "ptq4vit, log-sqrt2 probabilities" : codebook ? "ptq4vit, codebook Linear inputs" : ptq4vit ? asymmetric ? "ptq4vit, asymmetric Linear inputs" : "ptq4vit"
+                    adaLog ? "ptq4vit, AdaLog probabilities and fc2 inputs" : logSoftmax ? "ptq4vit, log-sqrt2 probabilities" : codebook ? "ptq4vit, codebook Linear inputs" : ptq4vit ? asymmetric ? "ptq4vit, asymmetric Linear inputs" : "ptq4vit"
                             : "uniform", d, dq, maxAbs(ref));
             assertTrue(d <= tol, "max |diff| " + d + " > " + tol);
             assertTrue(dq > 20 * tol, "quantization should move the logits: " + dq);

@@ -152,6 +152,23 @@ public final class MinMaxPlans {
         return new QuantPlan(plan.info(), ops);
     }
 
+    /**
+     * {@code plan} with AdaLog's quantizers where AdaLog puts them: every matmul2's probabilities at
+     * base 2^(q/37), scale 1, and every fc2 input shifted by GELU's minimum with base 2^(qGelu/37) and
+     * this scale.
+     */
+    public static QuantPlan withAdaLog(QuantPlan plan, int bits, int q, int qGelu, float geluScale) {
+        Map<String, OpQuant> ops = new LinkedHashMap<>(plan.ops());
+        for (var e : plan.ops().entrySet()) {
+            if (e.getKey().endsWith(".matmul2") && e.getValue() instanceof MatmulQuant m)
+                ops.put(e.getKey(), new MatmulQuant(io.vitq.quant.AdaLogOperand.probabilities(bits, q), m.b(), m.info()));
+            if (e.getKey().endsWith("mlp.fc2") && e.getValue() instanceof LinearQuant lq)
+                ops.put(e.getKey(), new LinearQuant(lq.weight(), new io.vitq.quant.AdaLogOperand(bits, qGelu, geluScale,
+                        io.vitq.quant.AdaLogOperand.GELU_SHIFT), lq.bias(), lq.info()));
+        }
+        return new QuantPlan(plan.info(), ops);
+    }
+
     /** {@code plan} with every uniform Linear input replaced by {@code replace(op id, that input)}. */
     public static QuantPlan withLinearInputs(QuantPlan plan,
                                              java.util.function.BiFunction<String, UniformOperand, io.vitq.quant.OperandQuant> replace) {

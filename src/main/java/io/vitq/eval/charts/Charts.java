@@ -7,6 +7,7 @@ import io.vitq.eval.Prediction;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.AsymmetricOperand;
 import io.vitq.quant.CodebookOperand;
+import io.vitq.quant.AdaLogOperand;
 import io.vitq.quant.LogSqrt2Operand;
 import io.vitq.quant.MatmulQuant;
 import io.vitq.quant.OpQuant;
@@ -248,6 +249,19 @@ public final class Charts {
             case TwinGeluOperand g -> {
                 double a = g.negativeStep(), b = g.positiveStep();
                 twin.add(x, Math.sqrt(a * b), Math.min(a, b), Math.max(a, b));
+            }
+            case AdaLogOperand l -> {   // the gaps between its neighbouring levels: median, smallest, largest
+                float[] v = l.values();
+                double[] gaps = new double[v.length - 1];
+                int n = 0;
+                for (int i = 1; i < v.length; i++) {   // levels that underflow to one value leave no gap to draw
+                    double gap = Math.abs((double) v[i - 1] - v[i]);
+                    if (gap > 0) gaps[n++] = gap;
+                }
+                if (n == 0) break;
+                gaps = Arrays.copyOf(gaps, n);
+                Arrays.sort(gaps);
+                uniform.add(x, gaps[(n - 1) / 2], gaps[0], gaps[n - 1]);
             }
             case LogSqrt2Operand l -> {   // its steps run from the smallest level's to delta's (1 - 2^-1/2)
                 double small = l.level(l.zeroCode() - 1), big = l.delta() - l.level(1);

@@ -49,6 +49,9 @@ class ChartsTest {
         Path kinds = tmp.resolve("kinds.png");
         Charts.plan(kinds, "tiny: codebook and log-sqrt2", MinMaxPlans.withLogSoftmax(MinMaxPlans.withCodebookInputs(plan), 4, 0.5f));
         PngCheck.assertChart(kinds, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT);
+        Path adaLog = tmp.resolve("adalog.png");   // AdaLog's levels: q = 137 at 6 bits underflows the smallest to zero gaps
+        Charts.plan(adaLog, "tiny: AdaLog", MinMaxPlans.withAdaLog(plan, 6, 137, 16, 2f));
+        PngCheck.assertChart(adaLog, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT);
 
         Map<String, String> options = new LinkedHashMap<>(plan.info().options());
         options.put("mixed_precision", "mp8, units from [6, 7, 8, 9, 10] bits");

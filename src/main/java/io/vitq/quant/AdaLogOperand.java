@@ -1,0 +1,182 @@
+package io.vitq.quant;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * AdaLog's adaptive-base logarithmic quantizer (docs/LOWBIT.md section 3.3), per tensor, for the
+ * softmax probabilities (shift 0, scale 1) and the post-GELU inputs of fc2 (shift 0.16997, the
+ * magnitude of GELU's minimum, so that the shifted values are positive). The base is
+ * {@code 2^(q/37)}: code c stands for {@code scale · 2^(-c q / 37)}, with AdaLog's hardware table:
+ * the fractional power {@code 2^(-j/37)}, {@code j = c q mod 37}, is stored rounded to a multiple of
+ * {@code 1 / (2^(k+1) - 2)}, so a level is a table entry times a power of two,
+ * {@code u_c = 2^(-⌊c q / 37⌋) · round(2^(-j/37) (2^(k+1) - 2)) / (2^(k+1) - 2)}, and the value is
+ * {@code fl(fl(scale · u_c) - shift)}.
+ *
+ * <p>Codes (vitq's definition, exact in float, as {@link LogSqrt2Operand}'s): with
+ * {@code y = fl(x + shift)}, c is the number of thresholds
+ * {@code T_t = fl(scale · 2^(-(t + 1/2) q / 37))}, t in {@code 0 .. 2^k - 2}, with {@code y <= T_t}:
+ * AdaLog's {@code round(-log2(y / scale) · 37 / q)}, clamped below at 0, with its half-way points
+ * precomputed. Code {@code 2^k - 1} is zero (value {@code -shift}). [vitq] AdaLog keeps 2^k levels
+ * and zeroes what falls below the smallest; here the zero is one of the 2^k codes.
+ *
+ * <p>No integer form in vitq: a product with these codes is a sum of table entries shifted by
+ * exponents that reach {@code ⌊(2^k - 2) q / 37⌋} bits (up to 55 at 4 bits), which neither the int8
+ * nor the int32 runtime computes. ONNX: the comparisons as a cascade of Where nodes, bit-identical.
+ */
+public record AdaLogOperand(int bits, int q, float scale, float shift) implements OperandQuant {
+    public static final String KIND = "adalog";
+    /** AdaLog's fixed numerator of the base exponent: base = 2^(q / R). */
+    public static final int R = 37;
+    /** AdaLog's base search range for q ({@code 10 .. 137}: its 128 candidates). */
+    public static final int MIN_Q = 10, Q_CANDIDATES = 128;
+    /** fc2's input shift: the magnitude of GELU's minimum, AdaLog's constant. */
+    public static final float GELU_SHIFT = 0.16997124254703522f;
+    /** The most bits: the zero code and the levels fit a byte. */
+    public static final int MAX_BITS = 8;
+    private static final int MAX_Q = 512;
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+
+    public AdaLogOperand {
+        QuantChecks.bits(bits, "adalog operand");
+        if (bits > MAX_BITS) throw new IllegalArgumentException("adalog operand: " + bits + " bits (at most " + MAX_BITS + ")");
+        if (q < 1 || q > MAX_Q) throw new IllegalArgumentException("adalog operand: q must be in 1.." + MAX_Q + ", got " + q);
+        QuantChecks.scale("adalog operand scale", scale);
+        if (!(shift >= 0f) || !Float.isFinite(shift)) throw new IllegalArgumentException("adalog operand: shift must be finite and >= 0, got " + shift);
+    }
+
+    /** The probabilities' quantizer: scale 1, no shift (AdaLog's post-softmax form). */
+    public static AdaLogOperand probabilities(int bits, int q) { return new AdaLogOperand(bits, q, 1f, 0f); }
+
+    /** The zero's code, 2^k - 1; the levels are the codes below it. */
+    public int zeroCode() { return (1 << bits) - 1; }
+
+    /** The table's denominator {@code 2^(k+1) - 2} (AdaLog's {@code 4 n_levels - 2}). */
+    private int tableDenominator() { return (1 << (bits + 1)) - 2; }
+
+    /** {@code u_c}, the level of code c before scale and shift (exact in double); 0 for the zero code. */
+    public double unit(int c) {
+        if (c < 0 || c > zeroCode()) throw new IllegalArgumentException("adalog: code " + c + " outside [0, " + zeroCode() + "]");
+        if (c == zeroCode()) return 0;
+        long cq = (long) c * q;
+        double d = tableDenominator();
+        double mantissa = Math.rint(Math.pow(2, -(double) (cq % R) / R) * d) / d;
+        return Math.scalb(mantissa, -(int) (cq / R));
+    }
+
+    /** Code c's value {@code fl(fl(scale · u_c) - shift)} ({@code -shift} for the zero code). */
+    public float value(int c) { return (float) ((float) (scale * unit(c)) - shift); }
+
+    /** The values of every code, index = code. */
+    public float[] values() {
+        float[] v = new float[zeroCode() + 1];
+        for (int c = 0; c < v.length; c++) v[c] = value(c);
+        return v;
+    }
+
+    /** The thresholds {@code T_0 >= T_1 >= ...}: a shifted value at or below T_t has a code above t. */
+    public float[] thresholds() {
+        float[] t = new float[zeroCode()];
+        for (int i = 0; i < t.length; i++) t[i] = (float) (scale * Math.pow(2, -(i + 0.5) * q / R));
+        return t;
+    }
+
+    /** The code of a finite x (see the class comment). */
+    public int code(float x) { return code(x + shift, thresholds()); }
+
+    private static int code(float y, float[] thr) {
+        int c = 0;
+        while (c < thr.length && y <= thr[c]) c++;
+        return c;
+    }
+
+    @Override
+    public String quantizerName() { return KIND; }
+
+    @Override
+    public String displayName() { return "AdaLog"; }
+
+    @Override
+    public String refuses(OperandRole role) {
+        return role == OperandRole.PROBABILITIES || role == OperandRole.LINEAR_INPUT ? null
+                : "AdaLog's quantizer is for the softmax probabilities and Linear inputs (fc2's post-GELU input), not " + role;
+    }
+
+    /**
+     * The comparisons of the class comment, vectorised: every lane walks the whole threshold cascade
+     * (2^k - 1 compares and blends), so the cost is the same for every value and nothing branches on data.
+     */
+    @Override
+    public void fakeQuant(String opId, int scaleIndex, float[] src, int off, float[] dst, int dOff, int n) {
+        QuantChecks.range(src, off, n);
+        QuantChecks.range(dst, dOff, n);
+        float[] thr = thresholds(), val = values();
+        QuantChecks.finiteBlocks(opId, src, off, n, (b, len) -> {
+            int i = 0, upper = FS.loopBound(len);
+            for (; i < upper; i += FS.length()) {
+                FloatVector y = FloatVector.fromArray(FS, src, off + b + i).add(shift);
+                FloatVector v = FloatVector.broadcast(FS, val[0]);
+                for (int t = 0; t < thr.length; t++) v = v.blend(val[t + 1], y.compare(VectorOperators.LE, thr[t]));
+                v.intoArray(dst, dOff + b + i);
+            }
+            for (; i < len; i++) dst[dOff + b + i] = val[code(src[off + b + i] + shift, thr)];
+        });
+    }
+
+    @Override
+    public String codeFormMissing() {
+        return "AdaLog's quantizer has no integer form in vitq: its levels are table entries times 2^-" + ((long) (zeroCode() - 1) * q / R)
+                + " .. 2^0, beyond the int8 and int32 runtimes (evaluate it as fake quant, or export it to ONNX)";
+    }
+
+    @Override
+    public CodeForm codeForm(String opId, int scaleIndex, float pre, boolean layoutCodes) {
+        throw new IllegalArgumentException(opId + ": " + codeFormMissing());
+    }
+
+    /**
+     * The same comparisons as {@link #fakeQuant}: the shift added, then a cascade of Where nodes from
+     * the zero code up to code 0, {@code v = y <= T_t ? v : value_t} ({@code y <= T} written {@code y < nextUp(T)}).
+     */
+    @Override
+    public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
+        float[] thr = thresholds();
+        String y = shift == 0f ? x : g.add(x, g.constant(shift, scope + "/shift"), scope + "/shifted");
+        String v = g.constant(value(zeroCode()), scope + "/zero");
+        for (int t = thr.length - 1; t >= 0; t--) {
+            String below = g.less(y, Math.nextUp(thr[t]), scope + "/below_" + t);
+            v = g.where(below, v, g.constant(value(t), scope + "/level_" + t), scope + "/code_" + t);
+        }
+        return v;
+    }
+
+    @Override
+    public String summary() { return KIND + "/per-tensor"; }
+
+    @Override
+    public List<String> inspectCells() {
+        return List.of(KIND, "per-tensor", Integer.toString(zeroCode()), "base 2^(" + q + "/" + R + "), scale " + Format.num(scale)
+                + (shift != 0f ? ", shift " + Format.num(shift) : "") + "; code " + zeroCode() + " is zero");
+    }
+
+    @Override
+    public void writeJson(JsonGenerator g) throws IOException {
+        g.writeNumberField("q", q);
+        g.writeNumberField("scale", scale);
+        g.writeNumberField("shift", shift);
+    }
+
+    static AdaLogOperand fromJson(PlanFields f) {
+        f.only(OperandQuant.fields("q", "scale", "shift"));
+        int bits = f.integer("bits");
+        int q = f.integer("q");
+        float scale = f.number("scale");
+        float shift = f.number("shift");
+        return f.build(() -> new AdaLogOperand(bits, q, scale, shift));
+    }
+}
