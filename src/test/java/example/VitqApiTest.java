@@ -81,15 +81,13 @@ class VitqApiTest {
         assertTrue(e.agreement() >= 0 && e.agreement() <= 100);
     }
 
-    /** AdaLog through the API: its quantizer reaches the model, which evaluates in fake quant (no integer form). */
+    /** Every API method names a calibration method the command line knows (AdaLog's runs in QuantizeCommandTest). */
     @Test
-    void adalogQuantizesThroughTheApi() {
-        Vitq q = Vitq.load(WEIGHTS.toString()).quantize(Vitq.Method.ADALOG, "w6a6", CALIB, 2);
-        assertEquals("adalog", q.method());
-        assertEquals("W6A6", q.bits());
-        Vitq.Evaluation e = q.evaluate(VAL, 8);
-        assertEquals(8, e.images());
-        assertTrue(e.agreement() >= 0 && e.agreement() <= 100);
+    void everyApiMethodIsACalibrationMethod() {
+        for (Vitq.Method m : Vitq.Method.values())
+            assertEquals(m.cliName().toLowerCase(java.util.Locale.ROOT),
+                    io.vitq.calib.CalibConfig.forMethod(m.cliName(), 4, 4).method().toLowerCase(java.util.Locale.ROOT), m.name());
+        assertTrue(io.vitq.calib.CalibConfig.forMethod(Vitq.Method.ADALOG.cliName(), 4, 4).isAdaLog());
     }
 
     @Test

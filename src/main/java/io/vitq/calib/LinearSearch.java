@@ -257,12 +257,14 @@ final class LinearSearch {
         float[] wq0 = new float[out * in];
         double[][] scores = new double[wCand[0].length][];
         float[] trial = new float[wScales];
+        float[] xQuantized = null;   // the input is the same for every weight candidate: quantized once, on the float path
         for (int i = 0; i < scores.length; i++) {
             for (int s = 0; s < wScales; s++) trial[s] = wCand[s][i];
             Candidate c = integerCandidate(trial, xq);
             if (c == null) {
                 ScaledRanges.fakeQuantRows(wq, op.id(), wGran, trial, op.weight(), out, in, wq0);
-                c = floatCandidate(xq, PackedB.packTransposed(wq0, 0, in, out, in));
+                if (xQuantized == null && xq != null) xQuantized = quantizedInput(xq);
+                c = productCandidate(xQuantized != null ? xQuantized : x, PackedB.packTransposed(wq0, 0, in, out, in));
             }
             scores[i] = evaluate(c, wScales);
         }
@@ -401,6 +403,23 @@ final class LinearSearch {
 
     /** Float products of the fake-quantized input and the packed fake-quantized weight, in the thread's scratch. */
     private Candidate floatCandidate(OperandQuant xq, PackedB w) { return s -> candidateOutput(s, xq, w).o; }
+
+    /** The whole input {@code [rows, in]} through {@code xq}, sample by sample in parallel. */
+    private float[] quantizedInput(OperandQuant xq) {
+        float[] q = new float[rows * in];
+        Parallel.forEach(samples, s -> xq.fakeQuant(op.id(), 0, x, s * tokens * in, q, s * tokens * in, tokens * in));
+        return q;
+    }
+
+    /** Float products of an input already quantized ({@code [rows, in]}) and the packed weight, in the thread's scratch. */
+    private Candidate productCandidate(float[] xa, PackedB w) {
+        return s -> {
+            Scratch sc = SCRATCH.get();
+            if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
+            Gemm.gemm(xa, s * tokens * in, in, tokens, w, sc.o, 0, out, bias, Activation.NONE, false, false);
+            return sc.o;
+        };
+    }
 
     /**
      * The integer runtime's output for these scales ({@link CalibConfig#integerProducts()}): int32
