@@ -139,20 +139,11 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
         throw new IllegalArgumentException(opId + ": " + codeFormMissing());
     }
 
-    /**
-     * The same comparisons as {@link #fakeQuant}: the shift added, then a cascade of Where nodes from
-     * the zero code up to code 0, {@code v = y <= T_t ? v : value_t} ({@code y <= T} written {@code y < nextUp(T)}).
-     */
+    /** The same comparisons as {@link #fakeQuant}: the shift added, then {@link QdqGraph#thresholdCascade}. */
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
-        float[] thr = thresholds();
         String y = shift == 0f ? x : g.add(x, g.constant(shift, scope + "/shift"), scope + "/shifted");
-        String v = g.constant(value(zeroCode()), scope + "/zero");
-        for (int t = thr.length - 1; t >= 0; t--) {
-            String below = g.less(y, Math.nextUp(thr[t]), scope + "/below_" + t);
-            v = g.where(below, v, g.constant(value(t), scope + "/level_" + t), scope + "/code_" + t);
-        }
-        return v;
+        return g.thresholdCascade(y, thresholds(), values(), scope);
     }
 
     @Override

@@ -195,20 +195,12 @@ public record LogSqrt2Operand(int bits, float delta) implements OperandQuant {
         @Override public String storedLayout() { return KIND; }
     }
 
-    /**
-     * The same comparisons as {@link #fakeQuant}, as a cascade of Where nodes from the zero code up
-     * to code 0: {@code v = x <= T_t ? v : level_t}, bit-identical in any runtime (comparisons and
-     * constants only). {@code x <= T} is written {@code x < nextUp(T)}.
-     */
+    /** The same comparisons as {@link #fakeQuant}: {@link QdqGraph#thresholdCascade} on the thresholds and levels. */
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
-        float[] thr = thresholds();
-        String v = g.constant(0f, scope + "/zero");
-        for (int t = thr.length - 1; t >= 0; t--) {
-            String below = g.less(x, Math.nextUp(thr[t]), scope + "/below_" + t);
-            v = g.where(below, v, g.constant(level(t), scope + "/level_" + t), scope + "/code_" + t);
-        }
-        return v;
+        float[] levels = new float[zeroCode() + 1];
+        for (int q = 0; q < levels.length; q++) levels[q] = level(q);
+        return g.thresholdCascade(x, thresholds(), levels, scope);
     }
 
     @Override

@@ -41,4 +41,20 @@ public interface QdqGraph {
 
     /** {@code min(max(x, lo), hi)}. */
     String clip(String x, float lo, float hi, String scope);
+
+    /**
+     * A quantizer coded by thresholds ({@link LogSqrt2Operand}, {@link AdaLogOperand}): code c is the
+     * number of t with {@code x <= thr[t]} (thr non-increasing), the value {@code values[c]}. A
+     * cascade of Where nodes from the last code up, {@code v = x <= thr[t] ? v : values[t]}, with
+     * {@code x <= T} written {@code x < nextUp(T)}: comparisons and constants only, so bit-identical
+     * in any runtime.
+     */
+    default String thresholdCascade(String x, float[] thr, float[] values, String scope) {
+        String v = constant(values[thr.length], scope + "/zero");
+        for (int t = thr.length - 1; t >= 0; t--) {
+            String below = less(x, Math.nextUp(thr[t]), scope + "/below_" + t);
+            v = where(below, v, constant(values[t], scope + "/level_" + t), scope + "/code_" + t);
+        }
+        return v;
+    }
 }
