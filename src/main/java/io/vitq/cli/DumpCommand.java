@@ -73,7 +73,7 @@ final class DumpCommand implements Callable<Integer> {
         if (limit != null && images.data == null) throw new Main.UserException("--limit applies to --data");
         EnumSet<IntegerDump.Part> parts = parts(leaveOut);
         Predicate<String> ops = matcher(opPatterns);
-        ModelLoader.Loaded l = modelOptions.load();
+        ModelLoader.Loaded l = modelOptions.load(plan);
         Model m = l.model();
         OutputFiles paths = new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan)
                 .input("--data", images.data);

@@ -61,7 +61,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Inputs.checkPositive("--batch", batch);
         if (limit != null) Inputs.checkPositive("--limit", limit);
-        ModelLoader.Loaded l = modelOptions.load();
+        ModelLoader.Loaded l = modelOptions.load(plan);
         Plots.checkPng("--plot", plot);
         if (plot != null && !compareFp) throw new Main.UserException("--plot draws the comparison with the float model; add --compare-fp");
         new OutputFiles().output("--json", json).output("--predictions", predictions).output("--plot", plot)

@@ -12,9 +12,11 @@ public final class ModelOptions {
             description = "A zoo name (see 'vitq models'; weights from --checkpoint or the model search path), a Hugging Face "
                     + "model folder (config.json with model.safetensors or pytorch_model.bin, timm or transformers layout), "
                     + "or a checkpoint file (safetensors or PyTorch .pth with timm key names). "
-                    + "Default: ${DEFAULT-VALUE}, the embedded demo model.",
-            defaultValue = "vit_tiny_patch16_224")
+                    + "Default: with --plan, the model the plan was made for; else " + ModelOptions.DEFAULT_MODEL
+                    + ", the embedded demo model.")
     String model;
+
+    static final String DEFAULT_MODEL = "vit_tiny_patch16_224";
 
     @Option(names = {"--checkpoint"}, paramLabel = "FILE",
             description = "Weights for a zoo --model (safetensors or .pth).")
@@ -22,8 +24,23 @@ public final class ModelOptions {
 
     @Mixin ArchitectureOptions architecture;
 
-    ModelLoader.Loaded load() {
-        ModelLoader.Loaded l = ModelLoader.load(model, checkpoint, architecture.overrides());
+    ModelLoader.Loaded load() { return load(null); }
+
+    /**
+     * The model; without --model but with a plan file, the model that plan was made for (a DeiT plan
+     * is not applied to the default ViT-Ti by accident). A plan that cannot be read leaves the
+     * default: {@link Plans#read} reports it.
+     */
+    ModelLoader.Loaded load(java.nio.file.Path plan) {
+        String name = model;
+        if (name == null && plan != null) {
+            name = Plans.modelName(plan);
+            if (name != null && !name.equals(DEFAULT_MODEL))
+                System.err.println("vitq: note: --model " + name + ", the model --plan " + plan + " was made for");
+        }
+        if (name == null) name = DEFAULT_MODEL;
+        model = name;
+        ModelLoader.Loaded l = ModelLoader.load(name, checkpoint, architecture.overrides());
         for (String note : l.notes()) System.err.println("vitq: note: " + note);
         return l;
     }

@@ -27,6 +27,16 @@ final class Plans {
         }
     }
 
+    /** The model name a plan file was made for, or null when the file cannot be read as a plan. */
+    static String modelName(Path file) {
+        if (!Files.isRegularFile(file)) return null;
+        try {
+            return QuantPlanJson.read(file).info().model();
+        } catch (IOException | RuntimeException e) {   // PlanFormatException too: read() reports it
+            return null;
+        }
+    }
+
     static QuantPlan read(Path file, Model model) {
         if (!Files.isRegularFile(file))
             throw new Main.UserException("--plan " + file + ": " + (Files.isDirectory(file) ? "is a directory" : "no such file"));

@@ -278,6 +278,20 @@ class QuantizeCommandTest {
     }
 
     /**
+     * {@code eval --plan P} without {@code --model} evaluates the model P was made for, not the
+     * default ViT-Ti: here a DeiT-S plan, whose weights are not on the search path, so the error
+     * names that model.
+     */
+    @Test
+    void aPlanWithoutModelLoadsThePlansModel(@TempDir Path tmp) throws Exception {
+        Path plan = tmp.resolve("deit_small.json");
+        QuantPlanJson.write(new QuantPlan(new io.vitq.quant.PlanInfo("deit_small_patch16_224", "by hand", 8, 8), java.util.Map.of()), plan);
+        CliTest.Run r = run("eval", "--plan", plan.toString(), "--data", VAL, "--limit", "2");
+        assertUserError(r, 1, "no weights found for 'deit_small_patch16_224'");
+        assertTrue(r.err().contains("--model deit_small_patch16_224, the model --plan"), r.err());
+    }
+
+    /**
      * On the first 8 demo images: the quantized file {@code q} predicts what {@code plan} on the float
      * checkpoint predicts, and the file's integer execution what its code products predict.
      */
