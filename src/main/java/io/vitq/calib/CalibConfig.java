@@ -136,22 +136,25 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     }
 
     /**
-     * vitq's low-bit recipe (docs/LOWBIT.md): PTQ4ViT's search and twin quantizers with per-channel
-     * weights and, below 8 activation bits, RepQ-ViT's reparameterised post-LayerNorm inputs (at 8
-     * bits one scale per tensor already resolves those inputs, and the fold's scaled weight columns
-     * cost more than it gains: ViT-Ti W4A8 80.08 % without, 77.69 % with) and, below 6 activation
-     * bits, fc2's input through a fitted codebook instead of the twin GELU quantizer (ViT-Ti W4A4
-     * 50.85 % -> 57.77 %; at 6 bits 64 levels on the 256-code grid are limited by the grid's step near
-     * zero, coarser than the twin's negative step: ViT-Ti W6A6 81.31 -> 81.23, DeiT-Ti 81.23 -> 80.77).
-     * GPTQ is not part of it:
+     * vitq's low-bit recipe (docs/LOWBIT.md section 5): PTQ4ViT's search and twin quantizers with
+     * per-channel weights and, below 8 activation bits, RepQ-ViT's reparameterised post-LayerNorm
+     * inputs (at 8 bits one scale per tensor already resolves those inputs, and the fold's scaled
+     * weight columns cost more than it gains: ViT-Ti W4A8 80.08 % without, 77.69 % with). Below 6
+     * activation bits AdaLog's logarithmic quantizers replace the twins on the probabilities and on
+     * fc2's input, and every scale is searched on the output's squared error, as AdaLog does: ViT-Ti
+     * W4A4 64.23 % against 57.77 % with the twin softmax and the fitted GELU codebook, DeiT-Ti 73.46 %
+     * against 71.54 % (the codebook recipe, which runs in integers, is {@code ptq4vit} with per-channel
+     * weights, folds and the codebook); the Hessian metric with AdaLog's quantizers gave ViT-Ti
+     * 62.69 %. At 6 bits the twins stay (integer form; ViT-Ti W6A6 81.31 %). GPTQ is not part of it:
      * with its dampening cross-validated it moved ViT-Ti and DeiT-Ti by -0.31 to +0.54 points, within
      * the noise of 1300 images, for a minute more of calibration (docs/LOWBIT.md section 4).
      */
     public static CalibConfig vitq(int w, int a) {
         CalibConfig p = ptq4vit(w, a);
-        return new CalibConfig("vitq", w, a, p.metric, p.alpha, p.beta, p.candidates, p.rounds, p.patchEmbedPerChannel,
-                p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo, p.geluMaxShift, false, null, null,
-                false, true, a < FOLD_BELOW_BITS, false, a < CODEBOOK_BELOW_BITS ? GeluLevels.FITTED : null, false, null, false, false, false);
+        boolean adaLog = a < ADALOG_BELOW_BITS;
+        return new CalibConfig("vitq", w, a, adaLog ? Metric.MSE : p.metric, p.alpha, p.beta, p.candidates, p.rounds,
+                p.patchEmbedPerChannel, p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo,
+                p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS, false, null, false, null, false, false, adaLog);
     }
 
     /**
@@ -189,8 +192,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
 
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
     public static final int FOLD_BELOW_BITS = 8;
-    /** {@link #vitq} quantizes fc2's input with a fitted codebook below this many activation bits. */
-    public static final int CODEBOOK_BELOW_BITS = 6;
+    /** {@link #vitq} takes AdaLog's quantizers and metric below this many activation bits. */
+    public static final int ADALOG_BELOW_BITS = 6;
 
     /** The method by its command-line name. */
     public static CalibConfig forMethod(String method, int w, int a) {

@@ -238,16 +238,20 @@ public final class CalibOptions {
                         + "objective; the option is for basePTQ and ptq4vit");
             c = c.withReparamNorms(true);
         }
+        // vitq below 6 activation bits takes AdaLog's quantizers; the codebook or log-sqrt2 given explicitly replace them
+        if (c.isAdaLog() && "vitq".equals(c.method()) && !adaLogQuantizers && (geluCodebook != null || logSoftmax))
+            c = c.withAdaLog(false);
+        String adaLogSource = c.isAdaLog() ? "method " + c.method() + " at " + bits.label() : "--adalog-quantizers";
         if ((c.isAdaLog() || adaLogQuantizers) && (geluCodebook != null || logSoftmax))
-            throw new Main.UserException((geluCodebook != null ? "--gelu-codebook" : "--log-softmax") + ": "
-                    + (c.isAdaLog() ? "method adalog" : "--adalog-quantizers") + " quantizes fc2's input and the softmax "
-                    + "probabilities with AdaLog's own logarithmic quantizer; drop it");
+            throw new Main.UserException((geluCodebook != null ? "--gelu-codebook" : "--log-softmax") + ": " + adaLogSource
+                    + " quantizes fc2's input and the softmax probabilities with AdaLog's own logarithmic quantizer; drop it");
+        if ((c.isAdaLog() || adaLogQuantizers) && (softmaxMode != null || geluGrid != null))
+            throw new Main.UserException((softmaxMode != null ? "--softmax-mode " + softmaxMode : "--gelu-grid " + geluGrid) + ": "
+                    + adaLogSource + " replaces the twin quantizers with AdaLog's");
         if (adaLogQuantizers) {
             if (c.isVt())
                 throw new Main.UserException("--adalog-quantizers: VT-PTQ searches one uniform scale per tensor for every operand; "
                         + "the option is for basePTQ, ptq4vit and vitq");
-            if (softmaxMode != null) throw new Main.UserException("--softmax-mode " + softmaxMode + ": --adalog-quantizers replaces the twin softmax quantizer");
-            if (geluGrid != null) throw new Main.UserException("--gelu-grid " + geluGrid + ": --adalog-quantizers replaces the twin GELU quantizer");
             c = c.withAdaLog(true);
         }
         if (geluCodebook != null) {
