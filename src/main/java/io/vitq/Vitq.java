@@ -62,7 +62,8 @@ public final class Vitq {
         VT_PTQ("vtptq"),
         /**
          * vitq's low-bit recipe: PTQ4ViT with per-channel weights and, below 8 activation bits,
-         * RepQ-ViT's reparameterised post-LayerNorm inputs (docs/LOWBIT.md).
+         * RepQ-ViT's reparameterised post-LayerNorm inputs; below 6, AdaLog's quantizers and metric
+         * (docs/LOWBIT.md).
          */
         VITQ("vitq"),
         /**

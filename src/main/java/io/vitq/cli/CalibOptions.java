@@ -99,9 +99,11 @@ public final class CalibOptions {
     boolean integerSearch;
 
     @Option(names = "--gelu-codebook", arity = "0..1", fallbackValue = "fitted", paramLabel = "LEVELS",
-            description = "basePTQ, ptq4vit: fc2's input (post-GELU) through a codebook quantizer, at most 2^k levels on an 8-bit "
+            description = "basePTQ, ptq4vit, vitq: fc2's input (post-GELU) through a codebook quantizer, at most 2^k levels on an 8-bit "
                     + "grid, instead of the twin GELU quantizer: 'fitted' (the default) fits the levels to the calibration "
-                    + "values, 'adalog' places AdaLog's logarithmic levels on the grid (docs/LOWBIT.md section 3.1).")
+                    + "values, 'adalog' places AdaLog's logarithmic levels on the grid (docs/LOWBIT.md section 3.1). With vitq "
+                    + "below 6 activation bits it replaces AdaLog's quantizers (the softmax goes back to the twin): the recipe "
+                    + "that runs in integers.")
     String geluCodebook;
 
     @Option(names = "--log-softmax",
