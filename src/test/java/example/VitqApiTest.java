@@ -87,7 +87,7 @@ class VitqApiTest {
         for (Vitq.Method m : Vitq.Method.values())
             assertEquals(m.cliName().toLowerCase(java.util.Locale.ROOT),
                     io.vitq.calib.CalibConfig.forMethod(m.cliName(), 4, 4).method().toLowerCase(java.util.Locale.ROOT), m.name());
-        assertTrue(io.vitq.calib.CalibConfig.forMethod(Vitq.Method.ADALOG.cliName(), 4, 4).isAdaLog());
+        assertTrue(io.vitq.calib.CalibConfig.forMethod(Vitq.Method.ADALOG.cliName(), 4, 4).adaLog());
     }
 
     @Test

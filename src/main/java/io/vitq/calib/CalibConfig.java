@@ -187,9 +187,6 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     /** RepQ-ViT's rule instead of a search ({@link #repq}). */
     public boolean isRepq() { return "repq".equals(method); }
 
-    /** AdaLog's logarithmic quantizers on the probabilities and fc2's input ({@link #adalog}, or the option). */
-    public boolean isAdaLog() { return adaLog; }
-
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
     public static final int FOLD_BELOW_BITS = 8;
     /** {@link #vitq} takes AdaLog's quantizers and metric below this many activation bits. */
@@ -448,7 +445,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");
-        if (isAdaLog()) {
+        if (adaLog()) {
             m.put("softmax_output", "adalog (base 2^(q/37), q searched from 10 to 137, scale 1)");
             m.put("gelu_input", "adalog (shift 0.16997, base and scale by AdaLog's progressive search)");
         }

@@ -119,7 +119,7 @@ final class LinearSearch {
             boolean qkvBlocks = id.endsWith(".qkv") && (!cfg.isVt() || cfg.vt().qkvPerMatrix());
             wGran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL : qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
             inputKind = cfg.fixedInputs().containsKey(id) ? InputKind.FIXED
-                    : cfg.isAdaLog() && id.endsWith("mlp.fc2") ? InputKind.ADALOG
+                    : cfg.adaLog() && id.endsWith("mlp.fc2") ? InputKind.ADALOG
                     : cfg.geluCodebook() != null && id.endsWith("mlp.fc2") ? InputKind.CODEBOOK
                     : cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
         }

@@ -92,7 +92,7 @@ final class MatmulSearch {
         }
         if (perTensor) return runPerTensor();
         if (cfg.logSoftmax() && id.endsWith(".matmul2")) return runLogSoftmax();
-        if (cfg.isAdaLog() && id.endsWith(".matmul2")) return runAdaLogSoftmax();
+        if (cfg.adaLog() && id.endsWith(".matmul2")) return runAdaLogSoftmax();
         int bits = cfg.activationBits();
         UniformQuantizer uq = new UniformQuantizer(bits);
         Grid bGrid = grid(b, k * n);

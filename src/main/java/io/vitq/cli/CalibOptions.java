@@ -241,13 +241,13 @@ public final class CalibOptions {
             c = c.withReparamNorms(true);
         }
         // vitq below 6 activation bits takes AdaLog's quantizers; the codebook or log-sqrt2 given explicitly replace them
-        if (c.isAdaLog() && "vitq".equals(c.method()) && !adaLogQuantizers && (geluCodebook != null || logSoftmax))
+        if (c.adaLog() && "vitq".equals(c.method()) && !adaLogQuantizers && (geluCodebook != null || logSoftmax))
             c = c.withAdaLog(false);
-        String adaLogSource = c.isAdaLog() ? "method " + c.method() + " at " + bits.label() : "--adalog-quantizers";
-        if ((c.isAdaLog() || adaLogQuantizers) && (geluCodebook != null || logSoftmax))
+        String adaLogSource = c.adaLog() ? "method " + c.method() + " at " + bits.label() : "--adalog-quantizers";
+        if ((c.adaLog() || adaLogQuantizers) && (geluCodebook != null || logSoftmax))
             throw new Main.UserException((geluCodebook != null ? "--gelu-codebook" : "--log-softmax") + ": " + adaLogSource
                     + " quantizes fc2's input and the softmax probabilities with AdaLog's own logarithmic quantizer; drop it");
-        if ((c.isAdaLog() || adaLogQuantizers) && (softmaxMode != null || geluGrid != null))
+        if ((c.adaLog() || adaLogQuantizers) && (softmaxMode != null || geluGrid != null))
             throw new Main.UserException((softmaxMode != null ? "--softmax-mode " + softmaxMode : "--gelu-grid " + geluGrid) + ": "
                     + adaLogSource + " replaces the twin quantizers with AdaLog's");
         if (adaLogQuantizers) {

@@ -276,7 +276,7 @@ class QuantizeCommandTest {
         o.calibSize = 32;
         o.geluCodebook = "fitted";
         CalibConfig codebook = o.config("vitq", new BitsOption(4, 4, null));
-        assertTrue(!codebook.isAdaLog() && codebook.geluCodebook() == CalibConfig.GeluLevels.FITTED, codebook.toString());
+        assertTrue(!codebook.adaLog() && codebook.geluCodebook() == CalibConfig.GeluLevels.FITTED, codebook.toString());
         assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a4", "--softmax-mode", "quirk", "--plan",
                 tmp.resolve("x.json").toString()), 1, "--softmax-mode quirk: method vitq at W4A4 replaces the twin quantizers");
         assertUserError(run("quantize", "--model", MODEL, "--method", "adalog", "--gelu-codebook", "fitted", "--plan",
@@ -342,8 +342,8 @@ class QuantizeCommandTest {
         assertEquals(24, p.folds().size(), "below 8 activation bits vitq folds the post-LayerNorm inputs");
         assertEquals("per-output-channel", p.info().options().get("linear_weights"));
         assertTrue(!CalibConfig.vitq(4, 8).reparamNorms() && CalibConfig.vitq(4, 6).reparamNorms(), "at 8 bits it does not");
-        assertTrue(!CalibConfig.vitq(4, 6).isAdaLog() && CalibConfig.vitq(4, 6).metric() == io.vitq.calib.Metric.HESSIAN
-                && CalibConfig.vitq(4, 5).isAdaLog() && CalibConfig.vitq(4, 5).metric() == io.vitq.calib.Metric.MSE
+        assertTrue(!CalibConfig.vitq(4, 6).adaLog() && CalibConfig.vitq(4, 6).metric() == io.vitq.calib.Metric.HESSIAN
+                && CalibConfig.vitq(4, 5).adaLog() && CalibConfig.vitq(4, 5).metric() == io.vitq.calib.Metric.MSE
                 && CalibConfig.vitq(4, 5).geluCodebook() == null, "AdaLog's quantizers and metric below 6 activation bits");
         assertTrue(((io.vitq.quant.LinearQuant) p.ops().get("blocks.0.mlp.fc2")).input() instanceof io.vitq.quant.TwinGeluOperand);
         assertTrue(!CalibConfig.vitq(4, 4).gptq() && CalibConfig.vitq(4, 4).perChannelWeights(), "GPTQ is an option of vitq");

@@ -150,6 +150,21 @@ class QdqEmitterTest {
     }
 
     /**
+     * {@code q}'s ONNX form on a 1-D tensor, at opsets 13 and 21, plain and ORT-optimized, equal to its
+     * fake quant bit for bit.
+     */
+    static void assertOnnxIsFakeQuant(String label, io.vitq.quant.OperandQuant q, float[] x, String scope) throws Exception {
+        float[] expected = new float[x.length];
+        q.fakeQuant("x", 0, x, 0, expected, 0, x.length);
+        for (int opset : new int[] {13, 21})
+            for (boolean opt : new boolean[] {false, true}) {
+                float[] y = run(opset, new long[] {x.length}, x, opt,
+                        g -> q.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", scope, -1, 1));
+                assertSame(label + " opset " + opset + (opt ? " optimized" : ""), expected, y);
+            }
+    }
+
+    /**
      * Codebook: QuantizeLinear to uint8, a Gather on the 256-entry level table, DequantizeLinear:
      * equal to the fake quant bit for bit (grid ties, the midpoints between levels, both ends).
      */
@@ -163,14 +178,7 @@ class QdqEmitterTest {
                 io.vitq.quant.CodebookOperand c = new io.vitq.quant.CodebookOperand(bits, s, z, levels,
                         io.vitq.quant.CodebookOperandTest.randomStarts(r, levels));
                 float[] x = io.vitq.quant.CodebookOperandTest.inputs(s, z, levels, bits * 10L + z);
-                int n = x.length;
-                float[] expected = new float[n];
-                c.fakeQuant("x", 0, x, 0, expected, 0, n);
-                for (int opset : new int[] {13, 21})
-                    for (boolean opt : new boolean[] {false, true}) {
-                        float[] y = run(opset, new long[] {n}, x, opt, g -> c.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "c", -1, 1));
-                        assertSame("codebook " + bits + " bits z " + z + " opset " + opset + (opt ? " optimized" : ""), expected, y);
-                    }
+                assertOnnxIsFakeQuant("codebook " + bits + " bits z " + z, c, x, "c");
             }
         }
     }
@@ -194,14 +202,7 @@ class QdqEmitterTest {
                 x[j++] = Math.nextUp(t);
             }
             for (float v : new float[] {0f, 1f, -0.25f, Float.MIN_VALUE, 1e-20f}) x[j++] = v;
-            float[] expected = new float[x.length];
-            q.fakeQuant("x", 0, x, 0, expected, 0, x.length);
-            for (int opset : new int[] {13, 21})
-                for (boolean opt : new boolean[] {false, true}) {
-                    float[] y = run(opset, new long[] {x.length}, x, opt,
-                            g -> q.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "l", -1, 1));
-                    assertSame("log-sqrt2 " + bits + " bits opset " + opset + (opt ? " optimized" : ""), expected, y);
-                }
+            assertOnnxIsFakeQuant("log-sqrt2 " + bits + " bits", q, x, "l");
         }
     }
 
@@ -226,14 +227,7 @@ class QdqEmitterTest {
                     x[j++] = Math.nextUp(t - shift);
                 }
                 for (float v : new float[] {0f, 1f, -shift, -0.25f, Float.MIN_VALUE, 1e-20f}) x[j++] = v;
-                float[] expected = new float[x.length];
-                q.fakeQuant("x", 0, x, 0, expected, 0, x.length);
-                for (int opset : new int[] {13, 21})
-                    for (boolean opt : new boolean[] {false, true}) {
-                        float[] y = run(opset, new long[] {x.length}, x, opt,
-                                g -> q.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "l", -1, 1));
-                        assertSame("adalog " + bits + " bits shift " + shift + " opset " + opset + (opt ? " optimized" : ""), expected, y);
-                    }
+                assertOnnxIsFakeQuant("adalog " + bits + " bits shift " + shift, q, x, "l");
             }
     }
 

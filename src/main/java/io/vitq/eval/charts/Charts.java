@@ -234,13 +234,11 @@ public final class Charts {
                 if (med > 0) uniform.add(x, med, Math.max(s[0], 1e-12), s[s.length - 1]);
             }
             case AsymmetricOperand a -> uniform.add(x, a.scale(), a.scale(), a.scale());
-            case CodebookOperand c -> {   // the steps between its levels: median, smallest, largest
+            case CodebookOperand c -> {
                 int[] l = c.levels();
-                if (l.length < 2) break;
-                double[] gaps = new double[l.length - 1];
+                double[] gaps = new double[Math.max(0, l.length - 1)];
                 for (int i = 1; i < l.length; i++) gaps[i - 1] = (double) (l[i] - l[i - 1]) * c.scale();
-                Arrays.sort(gaps);
-                uniform.add(x, gaps[(gaps.length - 1) / 2], gaps[0], gaps[gaps.length - 1]);
+                addGaps(uniform, x, gaps);
             }
             case TwinSoftmaxOperand t -> {
                 double a = t.quantizer().smallStep(), b = t.quantizer().largeStep();
@@ -250,24 +248,26 @@ public final class Charts {
                 double a = g.negativeStep(), b = g.positiveStep();
                 twin.add(x, Math.sqrt(a * b), Math.min(a, b), Math.max(a, b));
             }
-            case AdaLogOperand l -> {   // the gaps between its neighbouring levels: median, smallest, largest
+            case AdaLogOperand l -> {
                 float[] v = l.values();
                 double[] gaps = new double[v.length - 1];
-                int n = 0;
-                for (int i = 1; i < v.length; i++) {   // levels that underflow to one value leave no gap to draw
-                    double gap = Math.abs((double) v[i - 1] - v[i]);
-                    if (gap > 0) gaps[n++] = gap;
-                }
-                if (n == 0) break;
-                gaps = Arrays.copyOf(gaps, n);
-                Arrays.sort(gaps);
-                uniform.add(x, gaps[(n - 1) / 2], gaps[0], gaps[n - 1]);
+                for (int i = 1; i < v.length; i++) gaps[i - 1] = Math.abs((double) v[i - 1] - v[i]);
+                addGaps(uniform, x, gaps);
             }
             case LogSqrt2Operand l -> {   // its steps run from the smallest level's to delta's (1 - 2^-1/2)
                 double small = l.level(l.zeroCode() - 1), big = l.delta() - l.level(1);
                 uniform.add(x, Math.sqrt(small * big), small, big);
             }
         }
+    }
+
+    /**
+     * A non-uniform quantizer's steps between neighbouring levels, drawn as their median, smallest and
+     * largest; zero gaps (levels that underflow to one value) are left out, and nothing is drawn without a gap.
+     */
+    private static void addGaps(YIntervalSeries uniform, double x, double[] gaps) {
+        double[] g = Arrays.stream(gaps).filter(v -> v > 0).sorted().toArray();
+        if (g.length > 0) uniform.add(x, g[(g.length - 1) / 2], g[0], g[g.length - 1]);
     }
 
     /** Mixed precision: each unit's nuclear norm (bars) and chosen bits (line, right axis); null for a fixed-bits plan. */
