@@ -5,16 +5,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * Finished cells of a long table run (sweep, ablation) kept in a JSON file, so that a rerun
- * resumes where the last one stopped: each cell is saved as soon as it is measured (write to a
- * temporary file, then rename).
+ * resumes where the last one stopped: each cell is saved as soon as it is measured. Saving holds
+ * a lock on a sidecar {@code FILE.lock} and merges the cell into what the file holds at that moment
+ * (written to a temporary file, then renamed), so two runs writing the same results file keep each
+ * other's cells and a reader never sees half a file.
  */
 final class CellStore {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -26,10 +31,10 @@ final class CellStore {
      * again instead of reusing it; null in files written before it was kept.
      */
     record Cell(String model, String setting, String bits, double top1, double top5, int images,
-                double calibSeconds, String note, double sizeMb, String settings) {}
+                double calibSeconds, String note, double sizeMb, String settings) implements java.io.Serializable {}
 
     private final Path file;
-    private final Map<String, Cell> cells;
+    private Map<String, Cell> cells;
 
     private CellStore(Path file, Map<String, Cell> cells) {
         this.file = file;
@@ -38,9 +43,12 @@ final class CellStore {
 
     static CellStore open(Path file) {
         if (file == null || !Files.exists(file)) return new CellStore(file, new LinkedHashMap<>());
+        return new CellStore(file, read(file));
+    }
+
+    private static Map<String, Cell> read(Path file) {
         try {
-            Map<String, Cell> m = JSON.readValue(file.toFile(), new TypeReference<LinkedHashMap<String, Cell>>() {});
-            return new CellStore(file, m);
+            return JSON.readValue(file.toFile(), new TypeReference<LinkedHashMap<String, Cell>>() {});
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
                     + e.getLocation().getColumnNr() + ")";
@@ -57,12 +65,28 @@ final class CellStore {
 
     int size() { return cells.size(); }
 
+    /**
+     * Stores {@code c} and saves it to the file together with every cell the file holds now (another
+     * run's too). File locks belong to the whole JVM, so threads of one JVM take turns here first.
+     */
     void put(Cell c) throws IOException {
-        cells.put(key(c.model(), c.setting(), c.bits()), c);
-        if (file == null) return;
-        Path abs = file.toAbsolutePath();
-        Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
-        JSON.writeValue(tmp.toFile(), cells);
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        synchronized (CellStore.class) {
+            String key = key(c.model(), c.setting(), c.bits());
+            if (file == null) {
+                cells.put(key, c);
+                return;
+            }
+            Path abs = file.toAbsolutePath();
+            try (FileChannel lockFile = FileChannel.open(abs.resolveSibling(abs.getFileName() + ".lock"),
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock lock = lockFile.lock()) {
+                Map<String, Cell> now = Files.exists(abs) ? read(abs) : new LinkedHashMap<>();
+                now.put(key, c);
+                Path tmp = abs.resolveSibling(abs.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+                JSON.writeValue(tmp.toFile(), now);
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                cells = now;
+            }
+        }
     }
 }

@@ -10,7 +10,9 @@ import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.QuantPlan;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -57,15 +59,48 @@ final class EvalCommand implements Callable<Integer> {
                     + "of the float model's confidence: top-1 agreement and both models' top-1).")
     Path plot;
 
+    @Mixin SparkOptions spark;
+
+    @Spec CommandSpec spec;
+
+    /** The model as this command runs it: loaded, with its plan (or none) and executor (null: float or fake quant). */
+    record Prepared(ModelLoader.Loaded loaded, QuantPlan plan, Executor executor) {}
+
     @Override
     public Integer call() throws Exception {
+        spark.check();
+        Prepared p = prepare(true);
+        ModelLoader.Loaded l = p.loaded();
+        QuantPlan qp = p.plan();
+        EvalResult r = spark.enabled() ? SparkEval.run(this, WorkerArgs.of(spec), l.model())
+                : evaluate(l, qp, p.executor(), compareFp, data, limit, batch);
+        System.out.print(Reports.markdown(r));
+        if (json != null) Reports.writeJson(json, Reports.summary(r));
+        if (predictions != null) Reports.writePredictions(predictions, r);
+        if (plot != null) {
+            io.vitq.eval.charts.Charts.agreement(plot, l.model().name() + ", " + qp.info().method() + " " + InspectCommand.planBits(qp)
+                    + (integer ? " (integer)" : "") + " against float: where they differ",
+                    l.quantized() ? "float (decoded weights)" : "float", r);
+            System.err.println("vitq: chart written to " + plot);
+        }
+        return 0;
+    }
+
+    /**
+     * Checks the options and loads the model, its plan and executor; the same on a Spark worker, which
+     * rebuilds this command from its arguments.
+     *
+     * @param checkOutputs check the output files too (the driver writes them, a worker does not)
+     */
+    Prepared prepare(boolean checkOutputs) {
         Inputs.checkPositive("--batch", batch);
         if (limit != null) Inputs.checkPositive("--limit", limit);
         ModelLoader.Loaded l = modelOptions.load(plan);
         Plots.checkPng("--plot", plot);
         if (plot != null && !compareFp) throw new Main.UserException("--plot draws the comparison with the float model; add --compare-fp");
-        new OutputFiles().output("--json", json).output("--predictions", predictions).output("--plot", plot)
-                .input("--model", l.checkpoint()).input("--data", data).input("--plan", plan).check();
+        OutputFiles files = new OutputFiles().input("--model", l.checkpoint()).input("--data", data).input("--plan", plan);
+        if (checkOutputs) files.output("--json", json).output("--predictions", predictions).output("--plot", plot);
+        files.check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (qp != null) l = Plans.modelFor(l, qp);
@@ -82,20 +117,16 @@ final class EvalCommand implements Callable<Integer> {
         if (qp != null && !integer) ex = new FakeQuantExecutor(qp, l.model(), arithmetic);
         if (integer) {
             io.vitq.runtime.IntegerExecutor ie = new io.vitq.runtime.IntegerExecutor(qp, l.model());
-            ie.notes().forEach(n -> System.err.println("vitq: note: " + n));
+            if (checkOutputs) ie.notes().forEach(n -> System.err.println("vitq: note: " + n));
             ex = ie;
         }
-        EvalResult r = evaluate(l, qp, ex, compareFp, data, limit, batch);
-        System.out.print(Reports.markdown(r));
-        if (json != null) Reports.writeJson(json, Reports.summary(r));
-        if (predictions != null) Reports.writePredictions(predictions, r);
-        if (plot != null) {
-            io.vitq.eval.charts.Charts.agreement(plot, l.model().name() + ", " + qp.info().method() + " " + InspectCommand.planBits(qp)
-                    + (integer ? " (integer)" : "") + " against float: where they differ",
-                    l.quantized() ? "float (decoded weights)" : "float", r);
-            System.err.println("vitq: chart written to " + plot);
-        }
-        return 0;
+        return new Prepared(l, qp, ex);
+    }
+
+    /** On a worker: one shard of this evaluation, computed as the unsplit run computes it. */
+    EvalResult shard(io.vitq.eval.EvalShards.Range shard) {
+        Prepared p = prepare(false);
+        return evaluate(p.loaded(), p.plan(), p.executor(), compareFp, data, limit, shard, batch, Pipeline.Progresses.NONE);
     }
 
     static EvalResult evaluate(ModelLoader.Loaded l, Path data, Integer limit, int batch) {
@@ -110,9 +141,15 @@ final class EvalCommand implements Callable<Integer> {
     /** @param executor how to run the model, or null: fake quantization with {@code plan} (float without a plan) */
     static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, Executor executor, boolean compareFp, Path data,
                                Integer limit, int batch) {
+        return evaluate(l, plan, executor, compareFp, data, limit, null, batch, ProgressBar::new);
+    }
+
+    /** @param shard the images of one shard of a split evaluation, or null for all of them */
+    static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, Executor executor, boolean compareFp, Path data,
+                               Integer limit, io.vitq.eval.EvalShards.Range shard, int batch, Pipeline.Progresses progress) {
         if (plan != null) l = io.vitq.io.Reparameterization.apply(l, plan);
         Executor ex = executor != null ? executor : plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
         String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel());
-        return Pipeline.evaluate(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data, limit, batch, label, ProgressBar::new);
+        return Pipeline.evaluate(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data, limit, shard, batch, label, progress);
     }
 }

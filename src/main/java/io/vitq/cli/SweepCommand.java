@@ -3,7 +3,9 @@ package io.vitq.cli;
 import io.vitq.io.ModelLoader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +30,10 @@ final class SweepCommand implements Callable<Integer> {
 
     @Mixin TableOptions table;
 
+    @Mixin SparkOptions spark;
+
+    @Spec CommandSpec spec;
+
     @Option(names = "--plot", paramLabel = "FILE.png",
             description = "Also draw top-1 against model size (MB) as a PNG: one line per method through its bit settings, "
                     + "the float model as a dashed reference line.")
@@ -35,10 +41,40 @@ final class SweepCommand implements Callable<Integer> {
 
     private static int runnerImages(TableRunner r) { return r.imageCount(); }
 
+    /** The cells the results file lacks, measured on Spark; the table below then reads them all from the file. */
+    private void measureOnSpark(TableRunner runner, List<BitsOption> bitOptions) throws java.io.IOException {
+        List<SparkSweep.Job> jobs = new ArrayList<>();
+        for (String name : models) {
+            ModelLoader.Loaded l = ModelLoader.load(name, null);
+            Path file = Path.of(name);
+            String model = java.nio.file.Files.exists(file) ? file.toAbsolutePath().normalize().toString() : name;
+            addIfMissing(jobs, runner.pending(l, "float", "FP32", null, null), runner, model, null, null);
+            for (String m : methods) for (int i = 0; i < bitOptions.size(); i++) {
+                BitsOption b = bitOptions.get(i);
+                if (b.mixed() != null && !m.equalsIgnoreCase("vtptq")) continue;
+                addIfMissing(jobs, runner.pending(l, m, calibOptions.bitsLabel(b), calibOptions.config(m, b), b.mixed()),
+                        runner, model, m, table.bits.get(i));
+            }
+        }
+        String[] workerArgs = WorkerArgs.of(spec);
+        if (calibOptions.calib == null) // the embedded calibration images, under this installation: name them for the workers
+            workerArgs = SparkSweep.append(workerArgs, "--calib", calibOptions.calibPath().toAbsolutePath().normalize().toString());
+        SparkSweep.measure(spark, runner, jobs, workerArgs);
+    }
+
+    private static void addIfMissing(List<SparkSweep.Job> jobs, TableRunner.Pending p, TableRunner runner, String model,
+                                     String method, String bits) {
+        if (runner.stored(p, false) == null) jobs.add(new SparkSweep.Job(p, model, method, bits));
+    }
+
     @Override
     public Integer call() throws Exception {
         List<BitsOption> bitOptions = table.bitOptions();
         calibOptions.checkMsaNorm(bitOptions);
+        spark.check();
+        if (spark.enabled() && calibOptions.gptq)
+            throw new Main.UserException("--gptq with --spark: GPTQ's rounded weights are not in the plan a worker returns; "
+                    + "sweep with --gptq in one process (without --spark)");
         for (String m : methods) {
             try {
                 io.vitq.calib.CalibConfig.forMethod(m, 8, 8);
@@ -51,6 +87,7 @@ final class SweepCommand implements Callable<Integer> {
             throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");
         Plots.checkPng("--plot", plot);
         TableRunner runner = table.openWithPlot(calibOptions, "sweep", plot, models.stream().map(Path::of).toArray(Path[]::new));
+        if (spark.enabled()) measureOnSpark(runner, bitOptions);
         List<io.vitq.eval.charts.Charts.SweepPoint> points = new ArrayList<>();
         List<io.vitq.eval.charts.Charts.FloatPoint> floats = new ArrayList<>();
 

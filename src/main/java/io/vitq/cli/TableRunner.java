@@ -48,23 +48,9 @@ final class TableRunner {
     /** @param mixed a mixed-precision target for {@code cfg} (VT-PTQ), or null */
     CellStore.Cell cell(ModelLoader.Loaded l, String setting, String bits, CalibConfig cfg,
                         io.vitq.calib.mp.MpTarget mixed) throws IOException {
-        String model = l.model().name();
-        // the data must suit this model before any calibration (and even when every cell is stored)
-        if (checkedClasses.add(l.model().numClasses()))
-            Inputs.checkLabels(data, images, l.model().numClasses());
-        String settings = settings(l, cfg, mixed);
-        CellStore.Cell done = store.get(model, setting, bits);
-        if (done != null && done.settings() != null && !done.settings().equals(settings)) {
-            System.err.printf(Locale.ROOT, "vitq: %s, %s %s: the results file's cell was measured with other settings; "
-                    + "measuring again%n  stored: %s%n  now:    %s%n", model, setting, bits, done.settings(), settings);
-            done = null;
-        }
-        if (done != null && !(done.sizeMb() > 0)) done = withSize(l.model(), done); // written before sizes were kept
-        if (done != null) {
-            System.err.printf(Locale.ROOT, "vitq: %s, %s %s: %.2f %% (from the results file%s)%n", model, setting, bits,
-                    done.top1(), done.settings() == null ? "; written before settings were kept, so not checked against them" : "");
-            return done;
-        }
+        Pending p = pending(l, setting, bits, cfg, mixed);
+        CellStore.Cell done = stored(p, true);
+        if (done != null) return done;
         double calibSeconds = 0;
         EvalResult r;
         QuantPlan plan = null;
@@ -76,12 +62,66 @@ final class TableRunner {
             plan = c.plan();
             r = EvalCommand.evaluate(c.model(), plan, false, data, limit, batch);
         }
-        CellStore.Cell cell = new CellStore.Cell(model, setting, bits, r.top1(), r.top5(), r.images(), calibSeconds,
-                plan == null ? "float" : plan.info().options().toString(), sizeMb(l.model(), plan), settings);
+        return record(p, r, calibSeconds, plan == null ? "float" : plan.info().options().toString(), sizeMb(l.model(), plan));
+    }
+
+    /**
+     * One cell of the table with everything it is measured with; {@code cfg} null for the float model.
+     *
+     * @param settings what else the cell depends on (see {@link #settings}); a stored cell counts only with the same
+     */
+    record Pending(ModelLoader.Loaded loaded, String setting, String bits, CalibConfig cfg,
+                   io.vitq.calib.mp.MpTarget mixed, String settings) {
+        String model() { return loaded.model().name(); }
+    }
+
+    /** The cell {@code cell} would measure; the evaluation data are checked against the model here. */
+    Pending pending(ModelLoader.Loaded l, String setting, String bits, CalibConfig cfg, io.vitq.calib.mp.MpTarget mixed) {
+        // the data must suit this model before any calibration (and even when every cell is stored)
+        if (checkedClasses.add(l.model().numClasses()))
+            Inputs.checkLabels(data, images, l.model().numClasses());
+        return new Pending(l, setting, bits, cfg, mixed, settings(l, cfg, mixed));
+    }
+
+    /**
+     * The results file's cell for {@code p} when it was measured with the same settings, else null.
+     *
+     * @param report print where a stored cell comes from (or why it is measured again)
+     */
+    CellStore.Cell stored(Pending p, boolean report) {
+        String model = p.model(), setting = p.setting(), bits = p.bits();
+        CellStore.Cell done = store.get(model, setting, bits);
+        if (done != null && done.settings() != null && !done.settings().equals(p.settings())) {
+            if (report) System.err.printf(Locale.ROOT, "vitq: %s, %s %s: the results file's cell was measured with other settings; "
+                    + "measuring again%n  stored: %s%n  now:    %s%n", model, setting, bits, done.settings(), p.settings());
+            return null;
+        }
+        if (done != null && !(done.sizeMb() > 0)) done = withSize(p.loaded().model(), done); // written before sizes were kept
+        if (done != null && report && !measuredHere.contains(CellStore.key(model, setting, bits))) {
+            System.err.printf(Locale.ROOT, "vitq: %s, %s %s: %.2f %% (from the results file%s)%n", model, setting, bits,
+                    done.top1(), done.settings() == null ? "; written before settings were kept, so not checked against them" : "");
+        }
+        return done;
+    }
+
+    /** Cells measured by this run (by {@link #record}): printed when measured, not again when the table reads them. */
+    private final java.util.Set<String> measuredHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Stores the measured cell in the results file and reports it. */
+    CellStore.Cell record(Pending p, EvalResult r, double calibSeconds, String note, double sizeMb) throws IOException {
+        CellStore.Cell cell = new CellStore.Cell(p.model(), p.setting(), p.bits(), r.top1(), r.top5(), r.images(), calibSeconds,
+                note, sizeMb, p.settings());
         store.put(cell);
-        System.err.printf(Locale.ROOT, "vitq: %s, %s %s: top-1 %.2f %%%n", model, setting, bits, cell.top1());
+        measuredHere.add(CellStore.key(p.model(), p.setting(), p.bits()));
+        System.err.printf(Locale.ROOT, "vitq: %s, %s %s: top-1 %.2f %%%n", p.model(), p.setting(), p.bits(), cell.top1());
         return cell;
     }
+
+    Path data() { return data; }
+
+    Integer limit() { return limit; }
+
+    int batch() { return batch; }
 
     /**
      * What a cell is measured with beyond its key: the checkpoint (its files' SHA-256, so another

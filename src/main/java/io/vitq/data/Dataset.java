@@ -35,6 +35,19 @@ public interface Dataset {
         return size() > 0;
     }
 
+    /** Images {@code from} (inclusive) to {@code to} (exclusive), in order: one shard of a split evaluation. */
+    default Dataset slice(int from, int to) {
+        if (from < 0 || to > size() || from >= to)
+            throw new IllegalArgumentException("images " + from + ".." + to + " of " + size() + ": not a non-empty range");
+        Dataset whole = this;
+        return new Dataset() {
+            @Override public int size() { return to - from; }
+            @Override public Path path(int i) { return whole.path(from + i); }
+            @Override public int label(int i) { return whole.label(from + i); }
+            @Override public String describe() { return "images " + from + ".." + (to - 1) + " of " + whole.describe(); }
+        };
+    }
+
     /** All images of a folder or list file. */
     static Dataset open(Path path) {
         return open(path, Integer.MAX_VALUE);

@@ -31,7 +31,7 @@ public final class Evaluator {
     public static EvalResult run(Model model, Executor ex, Executor reference, String dataName, Iterator<Batch> batches,
                                  int batchSize, IntConsumer progress) {
         int agree = 0, refCorrect = 0;
-        double klSum = 0;
+        java.util.List<Double> kls = new ArrayList<>();
         List<TopK> refTop = new ArrayList<>();
         List<Prediction> preds = new ArrayList<>();
         int labelled = 0, c1 = 0, c5 = 0;
@@ -49,7 +49,7 @@ public final class Evaluator {
                     refTop.add(r);
                     if (r.top1() == TopK.of(logits.data(), i * nc, nc, 1).top1()) agree++;
                     if (b.labels()[i] >= 0 && r.top1() == b.labels()[i]) refCorrect++;
-                    klSum += FpComparison.kl(ref, i * nc, logits.data(), i * nc, nc);
+                    kls.add(FpComparison.kl(ref, i * nc, logits.data(), i * nc, nc));
                 }
             }
             for (int i = 0; i < b.labels().length; i++) {
@@ -65,9 +65,10 @@ public final class Evaluator {
             if (progress != null) progress.accept(preds.size());
         }
         double wall = (System.nanoTime() - start) / 1e9;
+        double[] imageKl = kls.stream().mapToDouble(Double::doubleValue).toArray();
         return new EvalResult(model.name(), dataName, preds.size(), labelled, c1, c5, forwardNanos / 1e9, wall,
                 batchSize, Parallel.threads(), preds,
-                reference == null ? null : new FpComparison(preds.size(), agree, klSum / Math.max(1, preds.size()),
-                        refCorrect, refTop));
+                reference == null ? null : new FpComparison(preds.size(), agree, FpComparison.meanKl(imageKl),
+                        refCorrect, refTop, imageKl));
     }
 }

@@ -1,5 +1,6 @@
 package io.vitq.eval;
 
+import java.io.Serializable;
 import java.util.List;
 
 /**
@@ -10,15 +11,30 @@ import java.util.List;
  *
  * @param referenceTop1Correct labelled images the float model gets right (top-1)
  * @param reference            the float model's top-5 per image; empty when not kept
+ * @param imageKl              KL per image, in the same order, whose sum in that order over {@code images} is
+ *                             {@code meanKl}: split evaluations merge their shards through it exactly; empty
+ *                             when not kept
  */
-public record FpComparison(int images, int top1Agree, double meanKl, int referenceTop1Correct, List<TopK> reference) {
+public record FpComparison(int images, int top1Agree, double meanKl, int referenceTop1Correct, List<TopK> reference,
+                           double[] imageKl) implements Serializable {
     public FpComparison {
         reference = List.copyOf(reference);
+    }
+
+    public FpComparison(int images, int top1Agree, double meanKl, int referenceTop1Correct, List<TopK> reference) {
+        this(images, top1Agree, meanKl, referenceTop1Correct, reference, new double[0]);
     }
 
     /** Agreement and KL only (no per-image float predictions kept). */
     public FpComparison(int images, int top1Agree, double meanKl) {
         this(images, top1Agree, meanKl, 0, List.of());
+    }
+
+    /** The mean KL the way {@link Evaluator} and {@link EvalShards#merge} both compute it: summed in image order. */
+    static double meanKl(double[] imageKl) {
+        double sum = 0;
+        for (double k : imageKl) sum += k;
+        return sum / Math.max(1, imageKl.length);
     }
 
     public double agreementPercent() { return images == 0 ? Double.NaN : 100.0 * top1Agree / images; }

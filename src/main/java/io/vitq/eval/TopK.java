@@ -1,7 +1,7 @@
 package io.vitq.eval;
 
 /** Top-k classes of one logit row, with softmax probabilities. */
-public record TopK(int[] classes, float[] probs) {
+public record TopK(int[] classes, float[] probs) implements java.io.Serializable {
 
     public static TopK of(float[] logits, int off, int n, int k) {
         k = Math.min(k, n);

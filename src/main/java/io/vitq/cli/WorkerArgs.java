@@ -1,0 +1,73 @@
+package io.vitq.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A command's arguments as a Spark worker must see them: every path absolute (workers run in their
+ * own directories), so that re-parsing them there builds the same command.
+ */
+final class WorkerArgs {
+    private WorkerArgs() {}
+
+    /** Options naming a model: a zoo name stays as it is, a file that exists here becomes absolute. */
+    private static final java.util.Set<String> MODEL_OPTIONS = java.util.Set.of("--models", "--model", "-m");
+
+    /** The subcommand's name followed by its arguments, with path values made absolute. */
+    static String[] of(CommandSpec spec) {
+        List<String> original = spec.commandLine().getParseResult().originalArgs();
+        List<String> out = new ArrayList<>();
+        out.add(spec.name());
+        int start = original.indexOf(spec.name()) + 1; // the arguments after the subcommand
+        for (int i = start; i < original.size(); i++) {
+            String a = original.get(i);
+            int eq = a.indexOf('=');
+            String name = a.startsWith("-") && eq > 0 ? a.substring(0, eq) : a;
+            OptionSpec o = a.startsWith("-") ? spec.findOption(name) : null;
+            if (o == null || !takesPath(o)) {
+                out.add(a);
+            } else if (eq > 0 && a.startsWith("-")) {
+                out.add(name + "=" + absolute(o, a.substring(eq + 1)));
+            } else {
+                out.add(a);
+                if (i + 1 < original.size()) out.add(absolute(o, original.get(++i)));
+            }
+        }
+        return out.toArray(String[]::new);
+    }
+
+    private static boolean takesPath(OptionSpec o) {
+        if (o.arity().max() == 0) return false;
+        if (MODEL_OPTIONS.contains(o.longestName())) return true;
+        if (o.type() == Path.class) return true;
+        Class<?>[] aux = o.auxiliaryTypes();
+        return aux.length > 0 && aux[0] == Path.class;
+    }
+
+    private static String absolute(OptionSpec o, String value) {
+        String split = o.splitRegex();
+        if (split == null || split.isEmpty()) return absolute1(o, value);
+        List<String> parts = new ArrayList<>();
+        for (String v : value.split(split, -1)) parts.add(absolute1(o, v));
+        return String.join(",", parts);
+    }
+
+    private static String absolute1(OptionSpec o, String v) {
+        if (v.isEmpty()) return v;
+        Path p = Path.of(v);
+        if (MODEL_OPTIONS.contains(o.longestName()) && !Files.exists(p)) return v; // a zoo name
+        return p.toAbsolutePath().normalize().toString();
+    }
+
+    /** The command a worker rebuilds from {@link #of}: parsed by the same command line as the user's. */
+    static Object parse(String[] args) {
+        CommandLine.ParseResult pr = new CommandLine(new Main()).parseArgs(args);
+        return pr.subcommand().commandSpec().userObject();
+    }
+}
