@@ -46,7 +46,7 @@ class SparkClusterTest {
 
     /** Spark settings of these runs: the driver on loopback, executors small enough for two 2 GB workers. */
     static String[] onCluster(String... more) {
-        return SparkCommandsTest.concat(new String[] {"--spark", cluster.url, "--spark-conf", "spark.driver.host=127.0.0.1",
+        return TableCommandsTest.concat(new String[] {"--spark", cluster.url, "--spark-conf", "spark.driver.host=127.0.0.1",
                 "--spark-conf", "spark.executor.memory=1500m"}, more);
     }
 
@@ -54,7 +54,7 @@ class SparkClusterTest {
     @Order(1)
     void twoModelSweepOnTheClusterEqualsOneProcess() throws Exception {
         Path results = tmp.resolve("cluster.json");
-        CliTest.Run r = run(SparkCommandsTest.concat(SparkCommandsTest.sweep(second, results), onCluster("--shard-images", "2")));
+        CliTest.Run r = run(TableCommandsTest.concat(SparkCommandsTest.sweep(second, results), onCluster("--shard-images", "2")));
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("on " + cluster.url), r.err());
         assertEquals(oneProcessTable, TableCommandsTest.table(r.out()));
@@ -65,9 +65,9 @@ class SparkClusterTest {
     @Order(2)
     void shardedEvaluationOnTheClusterEqualsOneProcess() throws Exception {
         String[] eval = {"eval", "--model", second.toString(), "--data", VAL, "--limit", "9", "--batch", "2"};
-        CliTest.Run one = run(SparkCommandsTest.concat(eval, new String[0], "--predictions", tmp.resolve("one.csv").toString()));
+        CliTest.Run one = run(TableCommandsTest.concat(eval, new String[0], "--predictions", tmp.resolve("one.csv").toString()));
         assertEquals(0, one.exit(), one.err());
-        CliTest.Run r = run(SparkCommandsTest.concat(eval, onCluster("--shard-images", "4"),
+        CliTest.Run r = run(TableCommandsTest.concat(eval, onCluster("--shard-images", "4"),
                 "--predictions", tmp.resolve("cluster.csv").toString()));
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("evaluating 9 images in 3 shards on Spark"), r.err());
@@ -86,7 +86,7 @@ class SparkClusterTest {
     void aWorkerKilledMidSweepLosesNoFinishedCell() throws Exception {
         Path results = tmp.resolve("killed.json");
         CompletableFuture<CliTest.Run> sweep = CompletableFuture.supplyAsync(
-                () -> run(SparkCommandsTest.concat(SparkCommandsTest.sweep(second, results), onCluster("--shard-images", "2"))));
+                () -> run(TableCommandsTest.concat(SparkCommandsTest.sweep(second, results), onCluster("--shard-images", "2"))));
         // wait for the first quantized cell, then take a worker away
         long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
         while (!Files.exists(results) || !Files.readString(results).contains("\"setting\" : \"ptq4vit\"")) {

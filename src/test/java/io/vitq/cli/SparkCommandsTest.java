@@ -104,10 +104,10 @@ class SparkCommandsTest {
         assertEquals(0, q.exit(), q.err());
         for (String[] mode : new String[][] {{"--compare-fp"}, {"--integer"}}) {
             String[] common = {"eval", "--model", MODEL, "--plan", plan.toString(), "--data", VAL, "--limit", "7", "--batch", "2"};
-            CliTest.Run one = run(concat(common, mode, "--json", tmp.resolve("one.json").toString(),
+            CliTest.Run one = run(TableCommandsTest.concat(common, mode, "--json", tmp.resolve("one.json").toString(),
                     "--predictions", tmp.resolve("one.csv").toString()));
             assertEquals(0, one.exit(), one.err());
-            CliTest.Run spark = run(concat(common, mode, "--json", tmp.resolve("spark.json").toString(),
+            CliTest.Run spark = run(TableCommandsTest.concat(common, mode, "--json", tmp.resolve("spark.json").toString(),
                     "--predictions", tmp.resolve("spark.csv").toString(), "--spark", "local[2]", "--shard-images", "3"));
             assertEquals(0, spark.exit(), spark.err());
             assertTrue(spark.err().contains("evaluating 7 images in 4 shards on Spark"), spark.err()); // 2+2+2+1 images
@@ -124,14 +124,6 @@ class SparkCommandsTest {
     /** The report without its two throughput columns. */
     private static String accuracyLines(String out) {
         return out.replaceAll("\\| [0-9.]+ \\| [0-9.]+ \\|\\n", "|\n");
-    }
-
-    static String[] concat(String[] a, String[] b, String... c) {
-        String[] r = new String[a.length + b.length + c.length];
-        System.arraycopy(a, 0, r, 0, a.length);
-        System.arraycopy(b, 0, r, a.length, b.length);
-        System.arraycopy(c, 0, r, a.length + b.length, c.length);
-        return r;
     }
 
     @Test

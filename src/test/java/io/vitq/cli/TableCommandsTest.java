@@ -19,11 +19,15 @@ class TableCommandsTest {
     static final String[] SMALL = {"--calib-size", "2", "--candidates", "4", "--rounds", "1", "--limit", "6", "--batch", "6"};
 
     static String[] args(String[] head, String... tail) {
-        String[] a = new String[head.length + SMALL.length + tail.length];
-        System.arraycopy(head, 0, a, 0, head.length);
-        System.arraycopy(SMALL, 0, a, head.length, SMALL.length);
-        System.arraycopy(tail, 0, a, head.length + SMALL.length, tail.length);
-        return a;
+        return concat(head, SMALL, tail);
+    }
+
+    static String[] concat(String[] a, String[] b, String... c) {
+        String[] r = new String[a.length + b.length + c.length];
+        System.arraycopy(a, 0, r, 0, a.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        System.arraycopy(c, 0, r, a.length + b.length, c.length);
+        return r;
     }
 
     @Test
