@@ -72,7 +72,7 @@ final class EvalCommand implements Callable<Integer> {
         Prepared p = prepare(true);
         ModelLoader.Loaded l = p.loaded();
         QuantPlan qp = p.plan();
-        EvalResult r = spark.enabled() ? SparkEval.run(this, WorkerArgs.of(spec), l.model())
+        EvalResult r = spark.enabled() ? SparkEval.run(this, WorkerArgs.of(spec), l)
                 : evaluate(l, qp, p.executor(), compareFp, data, limit, batch);
         System.out.print(Reports.markdown(r));
         if (json != null) Reports.writeJson(json, Reports.summary(r));
@@ -90,16 +90,16 @@ final class EvalCommand implements Callable<Integer> {
      * Checks the options and loads the model, its plan and executor; the same on a Spark worker, which
      * rebuilds this command from its arguments.
      *
-     * @param checkOutputs check the output files too (the driver writes them, a worker does not)
+     * @param onDriver this process writes the outputs (check them) and prints notes; false on a Spark worker
      */
-    Prepared prepare(boolean checkOutputs) {
+    Prepared prepare(boolean onDriver) {
         Inputs.checkPositive("--batch", batch);
         if (limit != null) Inputs.checkPositive("--limit", limit);
-        ModelLoader.Loaded l = modelOptions.load(plan);
+        ModelLoader.Loaded l = modelOptions.load(plan, onDriver);
         Plots.checkPng("--plot", plot);
         if (plot != null && !compareFp) throw new Main.UserException("--plot draws the comparison with the float model; add --compare-fp");
         OutputFiles files = new OutputFiles().input("--model", l.checkpoint()).input("--data", data).input("--plan", plan);
-        if (checkOutputs) files.output("--json", json).output("--predictions", predictions).output("--plot", plot);
+        if (onDriver) files.output("--json", json).output("--predictions", predictions).output("--plot", plot);
         files.check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
@@ -117,15 +117,19 @@ final class EvalCommand implements Callable<Integer> {
         if (qp != null && !integer) ex = new FakeQuantExecutor(qp, l.model(), arithmetic);
         if (integer) {
             io.vitq.runtime.IntegerExecutor ie = new io.vitq.runtime.IntegerExecutor(qp, l.model());
-            if (checkOutputs) ie.notes().forEach(n -> System.err.println("vitq: note: " + n));
+            if (onDriver) ie.notes().forEach(n -> System.err.println("vitq: note: " + n));
             ex = ie;
         }
         return new Prepared(l, qp, ex);
     }
 
-    /** On a worker: one shard of this evaluation, computed as the unsplit run computes it. */
-    EvalResult shard(io.vitq.eval.EvalShards.Range shard) {
+    /**
+     * On a worker: one shard of this evaluation, computed as the unsplit run computes it, from the
+     * checkpoint the driver loaded ({@code identity}, its SHA-256).
+     */
+    EvalResult shard(io.vitq.eval.EvalShards.Range shard, String identity) {
         Prepared p = prepare(false);
+        CheckpointIdentity.check(p.loaded(), identity, "--model " + modelOptions.model);
         return evaluate(p.loaded(), p.plan(), p.executor(), compareFp, data, limit, shard, batch, Pipeline.Progresses.NONE);
     }
 

@@ -46,9 +46,7 @@ public final class Main implements Callable<Integer> {
     /** A one-line message for an exception; unexpected ones keep their type so a bug report is useful. */
     static String userMessage(Throwable ex) {
         if (ex instanceof UncheckedIOException u) ex = u.getCause();
-        if (ex instanceof ModelException || ex instanceof CheckpointException || ex instanceof UserException
-                || ex instanceof io.vitq.data.DatasetException || ex instanceof io.vitq.data.ImageLoadException
-                || ex instanceof IllegalArgumentException || ex instanceof IOException || ex instanceof io.vitq.Vitq.VitqException) {
+        if (isUserError(ex)) {
             String m = ex.getMessage();
             if (ex instanceof java.nio.file.NoSuchFileException) m = m + ": no such file";
             if (ex instanceof java.nio.file.AccessDeniedException) m = m + ": permission denied";
@@ -58,6 +56,13 @@ public final class Main implements Callable<Integer> {
             return "out of memory: use a smaller --batch or raise the heap (VITQ_HEAP=-Xmx20g ./vitq ...)";
         }
         return ex + " (internal error; rerun with -Dvitq.debug=true for the stack trace)";
+    }
+
+    /** Exceptions that report a mistake in the input or the options: one line, their message. */
+    static boolean isUserError(Throwable ex) {
+        return ex instanceof ModelException || ex instanceof CheckpointException || ex instanceof UserException
+                || ex instanceof io.vitq.data.DatasetException || ex instanceof io.vitq.data.ImageLoadException
+                || ex instanceof IllegalArgumentException || ex instanceof IOException || ex instanceof io.vitq.Vitq.VitqException;
     }
 
     /** A user mistake detected by a command (bad option value, missing output directory). */

@@ -32,16 +32,21 @@ public final class ModelOptions {
      * default: {@link Plans#read} reports it.
      */
     ModelLoader.Loaded load(java.nio.file.Path plan) {
+        return load(plan, true);
+    }
+
+    /** @param notes print the loader's notes (a Spark worker, which loads the model per shard, does not) */
+    ModelLoader.Loaded load(java.nio.file.Path plan, boolean notes) {
         String name = model;
         if (name == null && plan != null) {
             name = Plans.modelName(plan);
-            if (name != null && !name.equals(DEFAULT_MODEL))
+            if (name != null && !name.equals(DEFAULT_MODEL) && notes)
                 System.err.println("vitq: note: --model " + name + ", the model --plan " + plan + " was made for");
         }
         if (name == null) name = DEFAULT_MODEL;
         model = name;
         ModelLoader.Loaded l = ModelLoader.load(name, checkpoint, architecture.overrides());
-        for (String note : l.notes()) System.err.println("vitq: note: " + note);
+        if (notes) for (String note : l.notes()) System.err.println("vitq: note: " + note);
         return l;
     }
 }

@@ -121,10 +121,15 @@ final class QuantizeCommand implements Callable<Integer> {
      * @param mixed  mixed-precision target (VT-PTQ only), or null for fixed bits
      * @param sizeMb mixed precision's size budget, or null for the target's default
      */
-    static Pipeline.Calibration calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb) {
+    /** The combinations of a method and mixed-precision bits that calibration refuses. */
+    static void checkCalibration(CalibConfig cfg, MpTarget mixed) {
         if (mixed != null && !cfg.isVt()) throw new Main.UserException("--bits " + mixed.cliName() + ": mixed precision is VT-PTQ's (--method vtptq)");
         if (mixed != null && cfg.sequential())
             throw new Main.UserException("--sequential: mixed precision chooses the bits after the searches; calibrate it in parallel");
+    }
+
+    static Pipeline.Calibration calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb) {
+        checkCalibration(cfg, mixed);
         Path data = o.calibPath();
         Pipeline.Calibration c = Pipeline.calibrate(l, data, o.calibSize, cfg, mixed, sizeMb, o.msaNorm(), ProgressBar::new);
         if (mixed != null) {

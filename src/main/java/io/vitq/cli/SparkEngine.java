@@ -47,7 +47,7 @@ final class SparkEngine implements AutoCloseable {
             Class.forName("org.apache.spark.SparkContext", false, SparkEngine.class.getClassLoader());
         } catch (ClassNotFoundException e) {
             throw new Main.UserException("--spark: Apache Spark is not on the class path; run through ./vitq, which adds "
-                    + "target/spark/jars when --spark is given (README, 'Sweeps on Apache Spark')");
+                    + "target/spark/jars when --spark is given (README, 'Sweeps and evaluations on Apache Spark')");
         }
         if (System.getProperty("log4j2.configurationFile") == null) {
             java.net.URL quiet = SparkEngine.class.getResource("spark-log4j2.properties");
@@ -71,7 +71,10 @@ final class SparkEngine implements AutoCloseable {
         }
         for (String kv : o.conf) {
             int eq = kv.indexOf('=');
-            conf.set(kv.substring(0, eq), kv.substring(eq + 1));
+            String key = kv.substring(0, eq), value = kv.substring(eq + 1);
+            // the user's executor options come after vitq's, which the executors cannot run without
+            if (key.equals("spark.executor.extraJavaOptions")) value = executorJavaOptions() + " " + value;
+            conf.set(key, value);
         }
         try {
             JavaSparkContext sc = new JavaSparkContext(conf);
@@ -118,10 +121,14 @@ final class SparkEngine implements AutoCloseable {
             return sc.parallelize(list, list.size()).map(ClusterTask::run).collect();
         } catch (Exception e) { // Scala's SparkException is thrown without being declared
             if (e instanceof org.apache.spark.SparkException se) throw taskFailure(se);
+            if (sc.sc().isStopped())
+                throw new Main.UserException("--spark " + sc.master() + ": the Spark application was stopped before its tasks ran "
+                        + "(a master that does not answer, or a cluster that killed it: Spark's messages above say which)");
             if (e instanceof RuntimeException re) throw re;
             throw new IllegalStateException(e);
         } finally {
             progressByGroup.remove(group);
+            if (progress != null) progressByStage.values().removeIf(p -> p == progress);
             sc.clearJobGroup();
         }
     }
@@ -132,9 +139,8 @@ final class SparkEngine implements AutoCloseable {
      */
     private static RuntimeException taskFailure(org.apache.spark.SparkException e) {
         for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
-            if (t instanceof Main.UserException || t instanceof io.vitq.data.DatasetException
-                    || t instanceof io.vitq.data.ImageLoadException || t instanceof io.vitq.io.CheckpointException
-                    || t instanceof io.vitq.model.ModelException) return (RuntimeException) t;
+            if (t instanceof java.io.UncheckedIOException u) t = u.getCause();
+            if (Main.isUserError(t)) return new Main.UserException(Main.userMessage(t));
         }
         String m = String.valueOf(e.getMessage());
         int nl = m.indexOf('\n');

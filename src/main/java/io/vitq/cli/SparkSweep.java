@@ -30,18 +30,22 @@ final class SparkSweep {
     /** Cells measured at the same time (driver threads, each waiting for its own Spark jobs). */
     private static final int CONCURRENT_CELLS = 8;
 
-    /** A cell to measure with the strings that rebuild it on a worker. */
-    record Job(TableRunner.Pending pending, String model, String method, String bits) {}
+    /**
+     * A cell to measure with the strings that rebuild it on a worker; {@code identity} is the SHA-256 of
+     * the checkpoint the driver loaded, which the worker's must match.
+     */
+    record Job(TableRunner.Pending pending, String model, String identity, String method, String bits) {}
 
     /** A calibration's result as a worker returns it. */
     record Calibrated(String planJson, double seconds, String note, double sizeMb) implements Serializable {}
 
     /** The calibration of one cell, as {@link TableRunner#cell} calibrates it. */
-    record CalibrationTask(String[] args, String model, String method, String bits) implements ClusterTask<Calibrated> {
+    record CalibrationTask(String[] args, String model, String identity, String method, String bits)
+            implements ClusterTask<Calibrated> {
         @Override
         public Calibrated run() {
             SweepCommand sweep = (SweepCommand) WorkerArgs.parse(args);
-            ModelLoader.Loaded l = ModelLoader.load(model, null);
+            ModelLoader.Loaded l = CheckpointIdentity.check(ModelLoader.load(model, null), identity, "--models " + model);
             BitsOption b = BitsOption.parse(bits);
             CalibConfig cfg = sweep.calibOptions.config(method, b);
             Pipeline.Calibration c = Pipeline.calibrate(l, sweep.calibOptions.calibPath(), sweep.calibOptions.calibSize, cfg,
@@ -52,11 +56,12 @@ final class SparkSweep {
     }
 
     /** One shard of a cell's evaluation: the float model ({@code planJson} null) or the calibrated plan. */
-    record EvalTask(String[] args, String model, String planJson, EvalShards.Range shard) implements ClusterTask<EvalResult> {
+    record EvalTask(String[] args, String model, String identity, String planJson, EvalShards.Range shard)
+            implements ClusterTask<EvalResult> {
         @Override
         public EvalResult run() {
             SweepCommand sweep = (SweepCommand) WorkerArgs.parse(args);
-            ModelLoader.Loaded l = ModelLoader.load(model, null);
+            ModelLoader.Loaded l = CheckpointIdentity.check(ModelLoader.load(model, null), identity, "--models " + model);
             QuantPlan plan = planJson == null ? null : QuantPlanJson.parse(planJson, "the plan of " + model);
             TableOptions t = sweep.table;
             return EvalCommand.evaluate(l, plan, null, false, t.data, t.limit, shard, t.batch, Pipeline.Progresses.NONE);
@@ -71,7 +76,7 @@ final class SparkSweep {
 
     static void measure(SparkOptions spark, TableRunner runner, List<Job> jobs, String[] workerArgs) throws IOException {
         if (jobs.isEmpty()) return;
-        List<EvalShards.Range> shards = EvalShards.ranges(runner.imageCount(), runner.batch(), spark.shardImages());
+        List<EvalShards.Range> shards = EvalShards.ranges(runner.images(), runner.batch(), spark.shardImages());
         System.err.printf(Locale.ROOT, "vitq: %d cell%s to measure on Spark, each evaluated in %d shard%s%n", jobs.size(),
                 jobs.size() == 1 ? "" : "s", shards.size(), shards.size() == 1 ? "" : "s");
         try (SparkEngine engine = SparkEngine.start(spark, "vitq sweep")) {
@@ -104,9 +109,9 @@ final class SparkSweep {
         TableRunner.Pending p = j.pending();
         String what = p.model() + ", " + p.setting() + " " + p.bits();
         Calibrated c = p.cfg() == null ? null
-                : engine.run("calibrate " + what, List.of(new CalibrationTask(workerArgs, j.model(), j.method(), j.bits()))).get(0);
+                : engine.run("calibrate " + what, List.of(new CalibrationTask(workerArgs, j.model(), j.identity(), j.method(), j.bits()))).get(0);
         long start = System.nanoTime();
-        List<EvalTask> tasks = shards.stream().map(r -> new EvalTask(workerArgs, j.model(), c == null ? null : c.planJson(), r)).toList();
+        List<EvalTask> tasks = shards.stream().map(r -> new EvalTask(workerArgs, j.model(), j.identity(), c == null ? null : c.planJson(), r)).toList();
         EvalResult r = EvalShards.merge(engine.run("evaluate " + what, tasks), runner.data().toString(),
                 (System.nanoTime() - start) / 1e9);
         if (c == null) runner.record(p, r, 0, "float", TableRunner.sizeMb(p.loaded().model(), null));

@@ -48,12 +48,15 @@ final class SweepCommand implements Callable<Integer> {
             ModelLoader.Loaded l = ModelLoader.load(name, null);
             Path file = Path.of(name);
             String model = java.nio.file.Files.exists(file) ? file.toAbsolutePath().normalize().toString() : name;
-            addIfMissing(jobs, runner.pending(l, "float", "FP32", null, null), runner, model, null, null);
+            String identity = runner.identity(l);
+            addIfMissing(jobs, runner.pending(l, "float", "FP32", null, null), runner, model, identity, null, null);
             for (String m : methods) for (int i = 0; i < bitOptions.size(); i++) {
                 BitsOption b = bitOptions.get(i);
                 if (b.mixed() != null && !m.equalsIgnoreCase("vtptq")) continue;
-                addIfMissing(jobs, runner.pending(l, m, calibOptions.bitsLabel(b), calibOptions.config(m, b), b.mixed()),
-                        runner, model, m, table.bits.get(i));
+                io.vitq.calib.CalibConfig cfg = calibOptions.config(m, b);
+                QuantizeCommand.checkCalibration(cfg, b.mixed()); // what a worker's calibration would refuse
+                addIfMissing(jobs, runner.pending(l, m, calibOptions.bitsLabel(b), cfg, b.mixed()), runner, model, identity, m,
+                        table.bits.get(i));
             }
         }
         String[] workerArgs = WorkerArgs.of(spec);
@@ -63,8 +66,8 @@ final class SweepCommand implements Callable<Integer> {
     }
 
     private static void addIfMissing(List<SparkSweep.Job> jobs, TableRunner.Pending p, TableRunner runner, String model,
-                                     String method, String bits) {
-        if (runner.stored(p, false) == null) jobs.add(new SparkSweep.Job(p, model, method, bits));
+                                     String identity, String method, String bits) {
+        if (runner.stored(p, false) == null) jobs.add(new SparkSweep.Job(p, model, identity, method, bits));
     }
 
     @Override

@@ -117,6 +117,14 @@ final class TableRunner {
         return cell;
     }
 
+    /** The checkpoint's SHA-256 (its files', in order), computed once per run. */
+    String identity(ModelLoader.Loaded l) {
+        return identities.computeIfAbsent(l.files(), f -> l.identity());
+    }
+
+    /** The evaluation images (the first --limit of --data). */
+    io.vitq.data.Dataset images() { return images; }
+
     Path data() { return data; }
 
     Integer limit() { return limit; }
@@ -129,7 +137,7 @@ final class TableRunner {
      * and every calibration setting.
      */
     private String settings(ModelLoader.Loaded l, CalibConfig cfg, io.vitq.calib.mp.MpTarget mixed) {
-        String id = identities.computeIfAbsent(l.files(), f -> l.identity().substring(0, 16));
+        String id = identity(l).substring(0, 16);
         String s = "checkpoint sha256 " + id + "; data " + data.toAbsolutePath().normalize()
                 + (limit != null ? " (first " + limit + ")" : "");
         if (cfg == null) return s;

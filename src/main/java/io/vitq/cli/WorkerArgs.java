@@ -30,7 +30,11 @@ final class WorkerArgs {
             int eq = a.indexOf('=');
             String name = a.startsWith("-") && eq > 0 ? a.substring(0, eq) : a;
             OptionSpec o = a.startsWith("-") ? spec.findOption(name) : null;
-            if (o == null || !takesPath(o)) {
+            OptionSpec attached = o == null && a.length() > 2 && a.charAt(0) == '-' && a.charAt(1) != '-'
+                    ? spec.findOption(a.substring(0, 2)) : null; // a short option with its value attached: -dDIR
+            if (attached != null && takesPath(attached)) {
+                out.add(a.substring(0, 2) + absolute(attached, a.substring(2)));
+            } else if (o == null || !takesPath(o)) {
                 out.add(a);
             } else if (eq > 0 && a.startsWith("-")) {
                 out.add(name + "=" + absolute(o, a.substring(eq + 1)));

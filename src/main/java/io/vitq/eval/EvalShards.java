@@ -1,5 +1,8 @@
 package io.vitq.eval;
 
+import io.vitq.data.Dataset;
+import io.vitq.data.DatasetException;
+
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,9 +16,36 @@ import java.util.List;
 public final class EvalShards {
     private EvalShards() {}
 
-    /** Images {@code from} (inclusive) to {@code to} (exclusive) of the evaluation's list. */
-    public record Range(int from, int to) implements Serializable {
+    /**
+     * Images {@code from} (inclusive) to {@code to} (exclusive) of the evaluation's list; when cut from
+     * a known list ({@link #ranges(Dataset, int, int)}), also that list's size and the shard's first and
+     * last image, so that a worker listing other images refuses instead of evaluating them.
+     */
+    public record Range(int from, int to, int listSize, String first, String last) implements Serializable {
+        public Range(int from, int to) {
+            this(from, to, -1, null, null);
+        }
+
         public int size() { return to - from; }
+
+        /** This shard of {@code ds}, after checking that {@code ds} is the list it was cut from. */
+        public Dataset of(Dataset ds, Object data) {
+            if (listSize >= 0 && (ds.size() != listSize || !ds.path(from).toString().equals(first)
+                    || !ds.path(to - 1).toString().equals(last))) {
+                throw new DatasetException("--data " + data + ": this machine lists " + ds.size() + " images"
+                        + (ds.size() > from ? " (image " + from + ": " + ds.path(from) + ")" : "") + " where the driver listed "
+                        + listSize + " (image " + from + ": " + first + "); every worker must see the same images at the same paths");
+            }
+            return ds.slice(from, to);
+        }
+    }
+
+    /** {@link #ranges(int, int, int)} over {@code ds}, each range knowing the list it was cut from. */
+    public static List<Range> ranges(Dataset ds, int batch, int shardImages) {
+        List<Range> r = new ArrayList<>();
+        for (Range g : ranges(ds.size(), batch, shardImages))
+            r.add(new Range(g.from(), g.to(), ds.size(), ds.path(g.from()).toString(), ds.path(g.to() - 1).toString()));
+        return r;
     }
 
     /**

@@ -186,7 +186,7 @@ public final class Pipeline {
     public static EvalResult evaluate(Model model, Executor ex, Executor reference, Path data, Integer limit,
                                       EvalShards.Range shard, int batch, String label, Progresses progress) {
         Dataset ds = checkLabels(data, dataset(data, limit), model.numClasses());
-        if (shard != null) ds = ds.slice(shard.from(), shard.to());
+        if (shard != null) ds = shard.of(ds, data);
         int b = Math.min(batch, ds.size()); // a batch never needs more room than the images
         int s = model.preprocessing().inputSize();
         if ((long) b * 3 * s * s > Integer.MAX_VALUE - 16)

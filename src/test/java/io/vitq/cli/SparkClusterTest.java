@@ -64,7 +64,9 @@ class SparkClusterTest {
     @Test
     @Order(2)
     void shardedEvaluationOnTheClusterEqualsOneProcess() throws Exception {
-        String[] eval = {"eval", "--model", second.toString(), "--data", VAL, "--limit", "9", "--batch", "2"};
+        // a relative --data: the executors run in their own folders and must get it made absolute
+        String relative = Path.of("").toAbsolutePath().relativize(Path.of(VAL).toAbsolutePath()).toString();
+        String[] eval = {"eval", "--model", second.toString(), "--data", relative, "--limit", "9", "--batch", "2"};
         CliTest.Run one = run(TableCommandsTest.concat(eval, new String[0], "--predictions", tmp.resolve("one.csv").toString()));
         assertEquals(0, one.exit(), one.err());
         CliTest.Run r = run(TableCommandsTest.concat(eval, onCluster("--shard-images", "4"),
@@ -98,6 +100,7 @@ class SparkClusterTest {
         assertTrue(before < SparkCommandsTest.CELLS, "the worker died before the sweep ended (cells recorded: " + before + ")");
         CliTest.Run r = sweep.get(10, TimeUnit.MINUTES);
         assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("Lost executor"), "Spark saw the executor go: " + r.err());
         assertEquals(SparkCommandsTest.CELLS, CellStore.open(results).size());
         assertEquals(oneProcessTable, TableCommandsTest.table(r.out()));
         assertEquals(SparkCommandsTest.cellsWithoutTimes(SparkCommandsTest.oneProcessResults()), SparkCommandsTest.cellsWithoutTimes(results));

@@ -32,9 +32,22 @@ class WorkerArgsTest {
 
     @Test
     void evalArgumentsToo() {
-        picocli.CommandLine.ParseResult pr = new picocli.CommandLine(new Main()).parseArgs(
-                "eval", "-d", "demo/val/dataset.txt", "--plan", "p.json", "--limit", "9", "--compare-fp");
         assertEquals(List.of("eval", "-d", abs("demo/val/dataset.txt"), "--plan", abs("p.json"), "--limit", "9", "--compare-fp"),
-                List.of(WorkerArgs.of(pr.subcommand().commandSpec())));
+                worker("eval", "-d", "demo/val/dataset.txt", "--plan", "p.json", "--limit", "9", "--compare-fp"));
+        assertEquals(List.of("eval", "-b4", "-d" + abs("demo/val")), worker("eval", "-b4", "-ddemo/val")); // values attached
+    }
+
+    @Test
+    void aWorkerRefusesACheckpointOtherThanTheDrivers() {
+        io.vitq.io.ModelLoader.Loaded l = io.vitq.io.ModelLoader.load(MODEL, null);
+        assertEquals(l, CheckpointIdentity.check(l, l.identity(), "--models m"));
+        Main.UserException e = org.junit.jupiter.api.Assertions.assertThrows(Main.UserException.class,
+                () -> CheckpointIdentity.check(l, "0".repeat(64), "--models m"));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("--models m: a Spark worker loaded"), e.getMessage());
+    }
+
+    private static List<String> worker(String... args) {
+        picocli.CommandLine.ParseResult pr = new picocli.CommandLine(new Main()).parseArgs(args);
+        return List.of(WorkerArgs.of(pr.subcommand().commandSpec()));
     }
 }

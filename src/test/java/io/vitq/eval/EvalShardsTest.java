@@ -8,6 +8,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Shards of whole batches, and their merge: equal to the unsplit evaluation, the mean KL to the last bit. */
 class EvalShardsTest {
@@ -74,6 +75,27 @@ class EvalShardsTest {
 
     private static List<String> renderTop(List<TopK> ts) {
         return ts.stream().map(t -> java.util.Arrays.toString(t.classes()) + java.util.Arrays.toString(t.probs())).toList();
+    }
+
+    /** A list of {@code n} made-up images. */
+    private static io.vitq.data.Dataset list(int n, String prefix) {
+        List<io.vitq.data.ImageList.Entry> e = new ArrayList<>();
+        for (int i = 0; i < n; i++) e.add(new io.vitq.data.ImageList.Entry(java.nio.file.Path.of("/images/" + prefix + i + ".jpg"), i % 5));
+        return new io.vitq.data.ImageList("list.txt", e, List.of());
+    }
+
+    @Test
+    void aShardRefusesAListOtherThanTheOneItWasCutFrom() {
+        List<EvalShards.Range> shards = EvalShards.ranges(list(10, "a"), 2, 4);
+        assertEquals(3, shards.size());
+        io.vitq.data.Dataset same = shards.get(1).of(list(10, "a"), "list.txt");
+        assertEquals(java.nio.file.Path.of("/images/a4.jpg"), same.path(0));
+        assertEquals(4, same.size());
+        var shorter = assertThrows(io.vitq.data.DatasetException.class, () -> shards.get(1).of(list(9, "a"), "list.txt"));
+        assertTrue(shorter.getMessage().contains("lists 9 images") && shorter.getMessage().contains("driver listed 10"),
+                shorter.getMessage());
+        assertThrows(io.vitq.data.DatasetException.class, () -> shards.get(1).of(list(10, "b"), "list.txt"));
+        assertThrows(io.vitq.data.DatasetException.class, () -> shards.get(2).of(list(5, "a"), "list.txt"));
     }
 
     @Test
