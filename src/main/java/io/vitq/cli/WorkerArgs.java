@@ -21,7 +21,8 @@ final class WorkerArgs {
 
     /** The subcommand's name followed by its arguments, with path values made absolute. */
     static String[] of(CommandSpec spec) {
-        List<String> original = spec.commandLine().getParseResult().originalArgs();
+        // after @file expansion: a worker would read an argument file relative to its own folder
+        List<String> original = spec.commandLine().getParseResult().expandedArgs();
         List<String> out = new ArrayList<>();
         out.add(spec.name());
         int start = original.indexOf(spec.name()) + 1; // the arguments after the subcommand

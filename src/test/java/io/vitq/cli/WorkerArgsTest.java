@@ -46,6 +46,14 @@ class WorkerArgsTest {
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("--models m: a Spark worker loaded"), e.getMessage());
     }
 
+    @Test
+    void argumentFilesAreExpandedHere(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("args.txt");
+        java.nio.file.Files.writeString(file, "--data demo/val/dataset.txt\n--limit 9\n");
+        assertEquals(List.of("eval", "--data", abs("demo/val/dataset.txt"), "--limit", "9", "--compare-fp"),
+                worker("eval", "@" + file, "--compare-fp"));
+    }
+
     private static List<String> worker(String... args) {
         picocli.CommandLine.ParseResult pr = new picocli.CommandLine(new Main()).parseArgs(args);
         return List.of(WorkerArgs.of(pr.subcommand().commandSpec()));
