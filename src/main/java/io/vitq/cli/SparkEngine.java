@@ -7,6 +7,9 @@ import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntConsumer;
 
 /**
  * Apache Spark as the engine of {@code sweep --spark} and {@code eval --spark}: the one class that
@@ -18,9 +21,9 @@ import java.util.List;
 final class SparkEngine implements AutoCloseable {
     private final JavaSparkContext sc;
     /** Progress of the running jobs that asked for it, by the job group their thread set. */
-    private final java.util.Map<String, java.util.function.IntConsumer> progressByGroup = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, IntConsumer> progressByGroup = new ConcurrentHashMap<>();
     /** The same, by stage, filled as Spark starts each job's stages. */
-    private final java.util.Map<Integer, java.util.function.IntConsumer> progressByStage = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Integer, IntConsumer> progressByStage = new ConcurrentHashMap<>();
 
     private SparkEngine(JavaSparkContext sc) {
         this.sc = sc;
@@ -28,14 +31,14 @@ final class SparkEngine implements AutoCloseable {
             @Override
             public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart job) {
                 String group = job.properties() == null ? null : job.properties().getProperty("spark.jobGroup.id");
-                java.util.function.IntConsumer p = group == null ? null : progressByGroup.get(group);
+                IntConsumer p = group == null ? null : progressByGroup.get(group);
                 if (p == null) return;
                 for (Object stage : scala.jdk.javaapi.CollectionConverters.asJava(job.stageIds())) progressByStage.put((Integer) stage, p);
             }
 
             @Override
             public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd task) {
-                java.util.function.IntConsumer p = progressByStage.get(task.stageId());
+                IntConsumer p = progressByStage.get(task.stageId());
                 if (p != null && task.taskInfo().successful()) p.accept(1);
             }
         });
@@ -57,7 +60,7 @@ final class SparkEngine implements AutoCloseable {
                 .set("spark.task.maxFailures", "4")
                 .set("spark.executor.extraJavaOptions", executorJavaOptions());
         if (o.master.startsWith("local")) {
-            // one machine: no web UI, and the driver on loopback (no note about which interface it chose)
+            // one machine: no web UI, the driver on loopback
             conf.set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1");
         }
         String models = System.getenv("VITQ_MODELS");
@@ -112,7 +115,7 @@ final class SparkEngine implements AutoCloseable {
 
     /** @param progress called with 1 as each task succeeds (on Spark's listener thread), or null */
     <T extends Serializable> List<T> run(String description, List<? extends ClusterTask<T>> tasks,
-                                         java.util.function.IntConsumer progress) {
+                                         IntConsumer progress) {
         String group = "vitq-" + java.util.UUID.randomUUID();
         sc.setJobGroup(group, description, false);
         if (progress != null) progressByGroup.put(group, progress);
