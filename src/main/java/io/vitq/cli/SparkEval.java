@@ -11,8 +11,11 @@ import java.util.List;
 final class SparkEval {
     private SparkEval() {}
 
-    /** One shard, computed on a worker by the same command rebuilt from its arguments. */
-    /** @param identity the SHA-256 of the checkpoint the driver loaded, which the worker's must match */
+    /**
+     * One shard, computed on a worker by the same command rebuilt from its arguments.
+     *
+     * @param identity the SHA-256 of the checkpoint the driver loaded, which the worker's must match
+     */
     record ShardTask(String[] args, String identity, EvalShards.Range shard) implements ClusterTask<EvalResult> {
         @Override
         public EvalResult run() {

@@ -46,8 +46,7 @@ final class SweepCommand implements Callable<Integer> {
         List<SparkSweep.Job> jobs = new ArrayList<>();
         for (String name : models) {
             ModelLoader.Loaded l = ModelLoader.load(name, null);
-            Path file = Path.of(name);
-            String model = java.nio.file.Files.exists(file) ? file.toAbsolutePath().normalize().toString() : name;
+            String model = WorkerArgs.model(name);
             String identity = runner.identity(l);
             addIfMissing(jobs, runner.pending(l, "float", "FP32", null, null), runner, model, identity, null, null);
             for (String m : methods) for (int i = 0; i < bitOptions.size(); i++) {

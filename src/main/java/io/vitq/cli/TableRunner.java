@@ -127,8 +127,6 @@ final class TableRunner {
 
     Path data() { return data; }
 
-    Integer limit() { return limit; }
-
     int batch() { return batch; }
 
     /**

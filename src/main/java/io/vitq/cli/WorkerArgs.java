@@ -65,9 +65,14 @@ final class WorkerArgs {
 
     private static String absolute1(OptionSpec o, String v) {
         if (v.isEmpty()) return v;
+        if (MODEL_OPTIONS.contains(o.longestName())) return model(v);
+        return Path.of(v).toAbsolutePath().normalize().toString();
+    }
+
+    /** A model argument as a worker must see it: a file that exists here made absolute, a zoo name as it is. */
+    static String model(String v) {
         Path p = Path.of(v);
-        if (MODEL_OPTIONS.contains(o.longestName()) && !Files.exists(p)) return v; // a zoo name
-        return p.toAbsolutePath().normalize().toString();
+        return Files.exists(p) ? p.toAbsolutePath().normalize().toString() : v;
     }
 
     /** The command a worker rebuilds from {@link #of}: parsed by the same command line as the user's. */

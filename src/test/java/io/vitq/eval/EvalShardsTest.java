@@ -77,10 +77,13 @@ class EvalShardsTest {
         return ts.stream().map(t -> java.util.Arrays.toString(t.classes()) + java.util.Arrays.toString(t.probs())).toList();
     }
 
+    /** Where the made-up images would be (never read): absolute, as a dataset's paths are. */
+    private static final java.nio.file.Path IMAGES = java.nio.file.Path.of("made-up-images").toAbsolutePath();
+
     /** A list of {@code n} made-up images. */
     private static io.vitq.data.Dataset list(int n, String prefix) {
         List<io.vitq.data.ImageList.Entry> e = new ArrayList<>();
-        for (int i = 0; i < n; i++) e.add(new io.vitq.data.ImageList.Entry(java.nio.file.Path.of("/images/" + prefix + i + ".jpg"), i % 5));
+        for (int i = 0; i < n; i++) e.add(new io.vitq.data.ImageList.Entry(IMAGES.resolve(prefix + i + ".jpg"), i % 5));
         return new io.vitq.data.ImageList("list.txt", e, List.of());
     }
 
@@ -89,7 +92,7 @@ class EvalShardsTest {
         List<EvalShards.Range> shards = EvalShards.ranges(list(10, "a"), 2, 4);
         assertEquals(3, shards.size());
         io.vitq.data.Dataset same = shards.get(1).of(list(10, "a"), "list.txt");
-        assertEquals(java.nio.file.Path.of("/images/a4.jpg"), same.path(0));
+        assertEquals(IMAGES.resolve("a4.jpg"), same.path(0));
         assertEquals(4, same.size());
         var shorter = assertThrows(io.vitq.data.DatasetException.class, () -> shards.get(1).of(list(9, "a"), "list.txt"));
         assertTrue(shorter.getMessage().contains("lists 9 images") && shorter.getMessage().contains("driver listed 10"),
