@@ -25,6 +25,11 @@ import jdk.incubator.vector.VectorSpecies;
  * The shifted values are formed in float ({@code r * 2^m} is exact for r below 2^15 and m below
  * 2^8) and converted once. Every method returns false when the input holds NaN or an infinity
  * (the caller reports it with the op id).
+ *
+ * <p>The vector loops spell out round-and-clamp ({@code max, min, +MAGIC, -MAGIC}) and the narrowing
+ * store instead of calling helpers: inlined into a large caller (the integer executor's tile),
+ * C2 ran out of its inlining budget and called the helpers out of line, boxing a vector per call
+ * (perf: 4 % of ViT-Ti's integer forward in the helpers alone; ENGINE_NOTES, pitfall 4).
  */
 public final class ActivationCodes {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
@@ -34,27 +39,11 @@ public final class ActivationCodes {
 
     private ActivationCodes() {}
 
-    /** {@code clamp(rint(y), lo, hi)}; clamps first, then rounds (same result for integer bounds). */
-    private static FloatVector rintClamp(FloatVector y, float lo, float hi) {
-        return y.max(lo).min(hi).add(MAGIC).sub(MAGIC);
-    }
 
     static float rintClamp(float y, float lo, float hi) {
         return Math.min(Math.max((float) Math.rint(y), lo), hi);
     }
 
-    private static void storeBytes(FloatVector integral, byte[] dst, int off) {
-        ByteVector.zero(B128).add(integral.convertShape(VectorOperators.F2B, B128, 0)).intoArray(dst, off);
-    }
-
-    private static void storeInts(FloatVector integral, int[] dst, int off) {
-        IntVector.zero(IS).add(integral.convertShape(VectorOperators.F2I, IS, 0)).intoArray(dst, off);
-    }
-
-    /** NaN in a lane iff some input so far was not finite (x * 0 is NaN exactly for non-finite x). */
-    private static boolean finite(FloatVector check, float tail) {
-        return !Float.isNaN(check.reduceLanes(VectorOperators.ADD) + tail);
-    }
 
     // ---- uniform ----
 
@@ -64,7 +53,8 @@ public final class ActivationCodes {
         for (; i < upper; i += 16) {
             FloatVector v = FloatVector.fromArray(FS, x, off + i);
             chk = chk.add(v.mul(0f));
-            storeBytes(rintClamp(v.mul(pre).div(scale), lo, hi), dst, dOff + i);
+            FloatVector c = v.mul(pre).div(scale).max(lo).min(hi).add(MAGIC).sub(MAGIC);
+            ByteVector.zero(B128).add(c.convertShape(VectorOperators.F2B, B128, 0)).intoArray(dst, dOff + i);
         }
         float t = 0f;
         for (; i < len; i++) {
@@ -72,7 +62,7 @@ public final class ActivationCodes {
             t += v * 0f;
             dst[dOff + i] = (byte) rintClamp(v * pre / scale, lo, hi);
         }
-        return finite(chk, t);
+        return !Float.isNaN(chk.reduceLanes(VectorOperators.ADD) + t);
     }
 
     static boolean uniform(float[] x, int off, int len, float pre, float scale, float lo, float hi, int[] dst, int dOff) {
@@ -81,7 +71,8 @@ public final class ActivationCodes {
         for (; i < upper; i += 16) {
             FloatVector v = FloatVector.fromArray(FS, x, off + i);
             chk = chk.add(v.mul(0f));
-            storeInts(rintClamp(v.mul(pre).div(scale), lo, hi), dst, dOff + i);
+            FloatVector c = v.mul(pre).div(scale).max(lo).min(hi).add(MAGIC).sub(MAGIC);
+            IntVector.zero(IS).add(c.convertShape(VectorOperators.F2I, IS, 0)).intoArray(dst, dOff + i);
         }
         float t = 0f;
         for (; i < len; i++) {
@@ -89,7 +80,7 @@ public final class ActivationCodes {
             t += v * 0f;
             dst[dOff + i] = (int) rintClamp(v * pre / scale, lo, hi);
         }
-        return finite(chk, t);
+        return !Float.isNaN(chk.reduceLanes(VectorOperators.ADD) + t);
     }
 
     // ---- twin GELU ----
@@ -103,8 +94,9 @@ public final class ActivationCodes {
         for (; i < upper; i += 16) {
             FloatVector v = FloatVector.fromArray(FS, x, off + i);
             chk = chk.add(v.mul(0f));
-            FloatVector pos = rintClamp(v.div(posStep), 0f, levels), neg = rintClamp(v.div(negStep), negMin, 0f);
-            storeInts(pos.mul(mult).add(neg), dst, dOff + i);
+            FloatVector pos = v.div(posStep).max(0f).min(levels).add(MAGIC).sub(MAGIC);
+            FloatVector neg = v.div(negStep).max(negMin).min(0f).add(MAGIC).sub(MAGIC);
+            IntVector.zero(IS).add(pos.mul(mult).add(neg).convertShape(VectorOperators.F2I, IS, 0)).intoArray(dst, dOff + i);
         }
         float t = 0f;
         for (; i < len; i++) {
@@ -112,7 +104,7 @@ public final class ActivationCodes {
             t += v * 0f;
             dst[dOff + i] = ((int) rintClamp(v / posStep, 0f, levels) << shift) + (int) rintClamp(v / negStep, negMin, 0f);
         }
-        return finite(chk, t);
+        return !Float.isNaN(chk.reduceLanes(VectorOperators.ADD) + t);
     }
 
     /** Split form: the positive-range code and the negative-range code (one of them 0). */
@@ -123,8 +115,10 @@ public final class ActivationCodes {
         for (; i < upper; i += 16) {
             FloatVector v = FloatVector.fromArray(FS, x, off + i);
             chk = chk.add(v.mul(0f));
-            storeBytes(rintClamp(v.div(posStep), 0f, levels), pos, dOff + i);
-            storeBytes(rintClamp(v.div(negStep), negMin, 0f), neg, dOff + i);
+            FloatVector p = v.div(posStep).max(0f).min(levels).add(MAGIC).sub(MAGIC);
+            ByteVector.zero(B128).add(p.convertShape(VectorOperators.F2B, B128, 0)).intoArray(pos, dOff + i);
+            FloatVector n = v.div(negStep).max(negMin).min(0f).add(MAGIC).sub(MAGIC);
+            ByteVector.zero(B128).add(n.convertShape(VectorOperators.F2B, B128, 0)).intoArray(neg, dOff + i);
         }
         float t = 0f;
         for (; i < len; i++) {
@@ -133,7 +127,7 @@ public final class ActivationCodes {
             pos[dOff + i] = (byte) rintClamp(v / posStep, 0f, levels);
             neg[dOff + i] = (byte) rintClamp(v / negStep, negMin, 0f);
         }
-        return finite(chk, t);
+        return !Float.isNaN(chk.reduceLanes(VectorOperators.ADD) + t);
     }
 
     /** Split form as ints (codes wider than 8 bits). */
@@ -160,17 +154,20 @@ public final class ActivationCodes {
         for (; i < upper; i += 16) {
             FloatVector v = FloatVector.fromArray(FS, x, off + i);
             chk = chk.add(v.mul(0f));
-            FloatVector r1 = rintClamp(v.div(smallStep), 0f, levels), r2 = rintClamp(v.mul(levels), 0f, levels);
+            FloatVector r1 = v.div(smallStep).max(0f).min(levels).add(MAGIC).sub(MAGIC);
+            FloatVector r2 = v.mul(levels).max(0f).min(levels).add(MAGIC).sub(MAGIC);
             VectorMask<Float> small = v.lt(split);
-            storeInts(r2.mul(mult).blend(r1, small), dst, dOff + i);
+            FloatVector c = r2.mul(mult).blend(r1, small);
+            IntVector.zero(IS).add(c.convertShape(VectorOperators.F2I, IS, 0)).intoArray(dst, dOff + i);
         }
         float t = 0f;
         for (; i < len; i++) {
             float v = x[off + i];
             t += v * 0f;
-            dst[dOff + i] = v < split ? (int) rintClamp(v / smallStep, 0f, levels) : (int) rintClamp(v * levels, 0f, levels) << shift;
+            dst[dOff + i] = v < split ? (int) rintClamp(v / smallStep, 0f, levels)
+                    : (int) rintClamp(v * levels, 0f, levels) << shift;
         }
-        return finite(chk, t);
+        return !Float.isNaN(chk.reduceLanes(VectorOperators.ADD) + t);
     }
 
     /** Split form: the R1 code and the R2 code (one of them 0). */
@@ -183,9 +180,10 @@ public final class ActivationCodes {
             chk = chk.add(v.mul(0f));
             VectorMask<Float> small = v.lt(split);
             FloatVector zero = FloatVector.zero(FS);
-            FloatVector c1 = rintClamp(v.div(smallStep), 0f, levels), c2 = rintClamp(v.mul(levels), 0f, levels);
-            storeBytes(zero.blend(c1, small), r1, dOff + i);
-            storeBytes(c2.blend(zero, small), r2, dOff + i);
+            FloatVector c1 = v.div(smallStep).max(0f).min(levels).add(MAGIC).sub(MAGIC);
+            FloatVector c2 = v.mul(levels).max(0f).min(levels).add(MAGIC).sub(MAGIC);
+            ByteVector.zero(B128).add(zero.blend(c1, small).convertShape(VectorOperators.F2B, B128, 0)).intoArray(r1, dOff + i);
+            ByteVector.zero(B128).add(c2.blend(zero, small).convertShape(VectorOperators.F2B, B128, 0)).intoArray(r2, dOff + i);
         }
         float t = 0f;
         for (; i < len; i++) {
@@ -195,7 +193,7 @@ public final class ActivationCodes {
             r1[dOff + i] = s ? (byte) rintClamp(v / smallStep, 0f, levels) : 0;
             r2[dOff + i] = s ? 0 : (byte) rintClamp(v * levels, 0f, levels);
         }
-        return finite(chk, t);
+        return !Float.isNaN(chk.reduceLanes(VectorOperators.ADD) + t);
     }
 
     /** Split form as ints (codes wider than 8 bits). */

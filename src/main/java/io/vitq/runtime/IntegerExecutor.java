@@ -270,7 +270,7 @@ public final class IntegerExecutor implements Executor {
         byte[] b1 = new byte[0], b2 = new byte[0], b3 = new byte[0];
         int[] i1 = new int[0], i2 = new int[0], acc1 = new int[0], acc2 = new int[0];
         long[] w1 = new long[0], w2 = new long[0];
-        float[] f = new float[0];
+        float[] f = new float[0], c0 = new float[0], c1 = new float[0];
         final PackedInt8 kT = PackedInt8.buffer(), v = PackedInt8.buffer();
         final PackedB kTf = PackedB.buffer(), vf = PackedB.buffer();
 
@@ -293,6 +293,14 @@ public final class IntegerExecutor implements Executor {
         long[] w2(int n) { return w2.length >= n ? w2 : (w2 = new long[n]); }
 
         float[] f(int n) { return f.length >= n ? f : (f = new float[n]); }
+
+        /** Slot {@code slot} (0 or 1) holding n copies of c: the column scales of a scalar dequantization. */
+        float[] constants(int slot, float c, int n) {
+            float[] a = slot == 0 ? c0 : c1;
+            if (a.length < n) a = slot == 0 ? (c0 = new float[n]) : (c1 = new float[n]);
+            Arrays.fill(a, 0, n, c);
+            return a;
+        }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -738,7 +746,7 @@ public final class IntegerExecutor implements Executor {
                 int ldS = sc.kT.paddedN();
                 int[] acc = sc.acc1(T * ldS);
                 Int8Gemm.rows(q, 0, d, T, sc.kT, acc, 0, ldS);
-                for (int i = 0; i < T; i++) for (int j = 0; j < T; j++) S[i * T + j] = unit * (float) acc[i * ldS + j];
+                epilogue(acc, sc.constants(0, unit, T), null, null, ldS, T, T, null, S, 0, T, false, false); // S = unit * acc
                 if (rec != null)
                     rec.matmul1(id1, g, h, rowCodes(qf, id1, qkv, qCol, ld, T, d), rowCodes(kf, id1, qkv, kCol, ld, T, d),
                             longs(acc, ldS, T, T), Arrays.copyOf(S, T * T));
@@ -830,11 +838,8 @@ public final class IntegerExecutor implements Executor {
             }
             default -> throw new IllegalStateException(m2.form.toString());
         }
-        for (int i = 0; i < T; i++) {
-            int a = i * ldO, o = oOff + i * D;
-            if (acc2 == null) for (int e = 0; e < d; e++) out[o + e] = c1 * (float) acc1[a + e];
-            else for (int e = 0; e < d; e++) out[o + e] = c1 * (float) acc1[a + e] + c2 * (float) acc2[a + e];
-        }
+        // out = c1 * acc1 (+ c2 * acc2), vectorised by the Linear epilogue with constant column scales
+        epilogue(acc1, sc.constants(0, c1, d), acc2, acc2 == null ? null : sc.constants(1, c2, d), ldO, T, d, null, out, oOff, D, false, false);
         if (rec != null) {
             int[] p0 = new int[T * T], p1 = pf.components() == 2 ? new int[T * T] : null;
             if (!pf.encode(S, 0, T * T, p0, p1, 0)) throw nonFinite(id2, S, 0, T * T);
