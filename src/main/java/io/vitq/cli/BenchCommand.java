@@ -60,6 +60,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "Timed seconds per engine, after a warm-up (default ${DEFAULT-VALUE}).")
     double seconds;
 
+    @Option(names = "--rounds", paramLabel = "R", defaultValue = "5",
+            description = "The engines of a model take turns in R rounds of --seconds / R each, so that the machine's "
+                    + "slower and faster minutes fall on all of them alike (default ${DEFAULT-VALUE}).")
+    int rounds;
+
     @Option(names = "--no-onnxruntime", description = "Skip the ONNX Runtime rows.")
     boolean noOrt;
 
@@ -79,7 +84,8 @@ final class BenchCommand implements Callable<Integer> {
     static final int CALIBRATION_IMAGES = 32;
 
     /** One measured row. */
-    record Row(String model, String engine, double imagesPerSecond, double msPerBatch, double fileMb, int sameTop1, int batch) {}
+    record Row(String model, String engine, double imagesPerSecond, double msPerBatch, double fileMb, int sameTop1, int batch,
+               double slowestRound, double fastestRound) {}
 
     /** One timed calibration (seconds). */
     record CalibrationRow(String model, String search, int images, Calibrator.Timing timing) {}
@@ -89,6 +95,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Inputs.checkPositive("--batch", batch);
+        Inputs.checkPositive("--rounds", rounds);
         if (!(seconds > 0)) throw new Main.UserException("--seconds must be positive, got " + seconds);
         if (integerSearch && !calibration) throw new Main.UserException("--integer-search times a calibration: add --calibration");
         new OutputFiles().output("--json", json).input("--calib", calib).check();
@@ -126,6 +133,8 @@ final class BenchCommand implements Callable<Integer> {
                 m.put("file_mb", r.fileMb());
                 m.put("same_top1_as_vitq_float", r.sameTop1());
                 m.put("batch", r.batch());
+                m.put("slowest_round_images_per_second", r.slowestRound());
+                m.put("fastest_round_images_per_second", r.fastestRound());
                 out.add(m);
             }
             List<Map<String, Object>> cal = new ArrayList<>();
@@ -176,27 +185,62 @@ final class BenchCommand implements Callable<Integer> {
         QuantizedModelFile.write(qFile, model.spec(), l.weights(), plan);
         double floatMb = model.parameterCount() * 4 / 1e6, quantMb = Files.size(qFile) / 1e6;
 
-        List<Row> rows = new ArrayList<>();
-        int[] reference = top1(model.forward(x, FloatExecutor.INSTANCE).data(), batch);
-        rows.add(measure(model.name(), "vitq float", floatMb, reference, () -> model.forward(x, FloatExecutor.INSTANCE).data()));
-        FakeQuantExecutor fake = new FakeQuantExecutor(plan, model);
-        rows.add(measure(model.name(), "vitq fake quant", quantMb, reference, () -> model.forward(x, fake).data()));
-        IntegerExecutor integer = new IntegerExecutor(plan, model);
-        rows.add(measure(model.name(), "vitq integer", quantMb, reference, () -> model.forward(x, integer).data()));
-        if (ort) {
-            byte[] floatOnnx = OnnxExporter.export(model, null, OnnxExporter.DEFAULT_OPSET).toByteArray();
-            try (Ort s = new Ort(floatOnnx, true)) {
-                rows.add(measure(model.name(), "ONNX Runtime float", floatOnnx.length / 1e6, reference, () -> s.logits(x)));
-            }
-            // both stored forms of the activation codes (the same values): the export's default and the int8 option
-            for (OnnxExporter.ActivationCodes codes : OnnxExporter.ActivationCodes.values()) {
-                byte[] qdq = OnnxExporter.export(model, plan, OnnxExporter.DEFAULT_OPSET, codes).toByteArray();
-                String engine = "ONNX Runtime QDQ, " + codes.name().toLowerCase(Locale.ROOT) + " activations"
-                        + (codes == OnnxExporter.DEFAULT_CODES ? " (default export)" : "");
-                try (Ort s = new Ort(qdq, true)) {
-                    rows.add(measure(model.name(), engine, qdq.length / 1e6, reference, () -> s.logits(x)));
+        List<Engine> engines = new ArrayList<>();
+        List<AutoCloseable> sessions = new ArrayList<>();
+        try {
+            engines.add(new Engine("vitq float", floatMb, () -> model.forward(x, FloatExecutor.INSTANCE).data()));
+            FakeQuantExecutor fake = new FakeQuantExecutor(plan, model);
+            engines.add(new Engine("vitq fake quant", quantMb, () -> model.forward(x, fake).data()));
+            IntegerExecutor integer = new IntegerExecutor(plan, model);
+            engines.add(new Engine("vitq integer", quantMb, () -> model.forward(x, integer).data()));
+            if (ort) {
+                byte[] floatOnnx = OnnxExporter.export(model, null, OnnxExporter.DEFAULT_OPSET).toByteArray();
+                Ort floatSession = new Ort(floatOnnx, true);
+                sessions.add(floatSession);
+                engines.add(new Engine("ONNX Runtime float", floatOnnx.length / 1e6, () -> floatSession.logits(x)));
+                // both stored forms of the activation codes (the same values): the export's default and the int8 option
+                for (OnnxExporter.ActivationCodes codes : OnnxExporter.ActivationCodes.values()) {
+                    byte[] qdq = OnnxExporter.export(model, plan, OnnxExporter.DEFAULT_OPSET, codes).toByteArray();
+                    String engine = "ONNX Runtime QDQ, " + codes.name().toLowerCase(Locale.ROOT) + " activations"
+                            + (codes == OnnxExporter.DEFAULT_CODES ? " (default export)" : "");
+                    Ort session = new Ort(qdq, true);
+                    sessions.add(session);
+                    engines.add(new Engine(engine, qdq.length / 1e6, () -> session.logits(x)));
                 }
             }
+            return measure(model.name(), engines);
+        } finally {
+            for (AutoCloseable c : sessions) c.close();
+        }
+    }
+
+    /** One execution mode of a model: its name, the size of the file it runs from, one forward of the batch. */
+    private record Engine(String name, double fileMb, Forward forward) {}
+
+    /**
+     * The engines' top-1 on the batch against the first one's (vitq float), then their speed, timed
+     * side by side ({@link Throughput#interleaved}).
+     */
+    private List<Row> measure(String model, List<Engine> engines) throws Exception {
+        int[] reference = top1(engines.get(0).forward().logits(), batch);
+        int[] same = new int[engines.size()];
+        List<Throughput.Job> jobs = new ArrayList<>();
+        for (int e = 0; e < engines.size(); e++) {
+            Forward f = engines.get(e).forward();
+            same[e] = agree(reference, top1(f.logits(), reference.length));
+            jobs.add(f::logits);
+        }
+        System.err.printf(Locale.ROOT, "vitq: %s: %d engines, %.0f s each in %d interleaved rounds (after a warm-up) ...%n",
+                model, engines.size(), seconds, rounds);
+        List<Throughput.Result> results = Throughput.interleaved(jobs, batch, Math.min(seconds, 3), seconds, rounds);
+        List<Row> rows = new ArrayList<>();
+        for (int e = 0; e < engines.size(); e++) {
+            Engine en = engines.get(e);
+            Throughput.Result r = results.get(e);
+            rows.add(new Row(model, en.name(), r.imagesPerSecond(), r.msPerRun(), en.fileMb(), same[e], batch,
+                    r.slowestRound(), r.fastestRound()));
+            System.err.printf(Locale.ROOT, "vitq: %s, %s: %.1f images/s (rounds %.1f-%.1f)%n", model, en.name(),
+                    r.imagesPerSecond(), r.slowestRound(), r.fastestRound());
         }
         return rows;
     }
@@ -233,16 +277,6 @@ final class BenchCommand implements Callable<Integer> {
         float[] logits() throws Exception;
     }
 
-    /** Times {@code f}; its first run's top-1 is compared with the float model's. */
-    private Row measure(String model, String engine, double fileMb, int[] reference, Forward f) throws Exception {
-        System.err.printf(Locale.ROOT, "vitq: %s, %s ...%n", model, engine);
-        int same = agree(reference, top1(f.logits(), reference.length));
-        Throughput.Result r = Throughput.measure(f::logits, batch, Math.min(seconds, 3), seconds, 3);
-        Row row = new Row(model, engine, r.imagesPerSecond(), r.msPerRun(), fileMb, same, batch);
-        System.err.printf(Locale.ROOT, "vitq: %s, %s: %.1f images/s%n", model, engine, row.imagesPerSecond());
-        return row;
-    }
-
     /** Top-1 (first maximum) of each of the {@code n} logit rows. */
     private static int[] top1(float[] logits, int n) { return Backward.topOne(logits, n, logits.length / n); }
 
@@ -264,11 +298,11 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     static String markdown(List<Row> rows) {
-        StringBuilder md = new StringBuilder("| model | engine | images/s | ms / batch | file MB | same top-1 as vitq float |\n"
-                + "|---|---|---:|---:|---:|---:|\n");
+        StringBuilder md = new StringBuilder("| model | engine | images/s | rounds (slowest-fastest) | ms / batch | file MB | same top-1 as vitq float |\n"
+                + "|---|---|---:|---:|---:|---:|---:|\n");
         for (Row r : rows) {
-            md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.0f | %.1f | %s |%n", r.model(), r.engine(),
-                    r.imagesPerSecond(), r.msPerBatch(), r.fileMb(), r.sameTop1() + "/" + r.batch()));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f-%.1f | %.0f | %.1f | %s |%n", r.model(), r.engine(),
+                    r.imagesPerSecond(), r.slowestRound(), r.fastestRound(), r.msPerBatch(), r.fileMb(), r.sameTop1() + "/" + r.batch()));
         }
         return md.toString();
     }

@@ -1,5 +1,8 @@
 package io.vitq.eval;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Images per second of a repeated batch job: warm-up runs until the JIT has settled, then timed
  * runs until both a minimum count and a minimum time are reached (wall clock, the whole batch).
@@ -13,11 +16,22 @@ public final class Throughput {
         void run() throws Exception;
     }
 
-    /** {@code runs} timed runs of {@code imagesPerRun} images in {@code seconds}. */
-    public record Result(int runs, int imagesPerRun, double seconds) {
+    /**
+     * {@code runs} timed runs of {@code imagesPerRun} images in {@code seconds}; {@code rounds}: the
+     * images/s of each round of an interleaved measurement (one value otherwise).
+     */
+    public record Result(int runs, int imagesPerRun, double seconds, List<Double> rounds) {
+        public Result {
+            rounds = List.copyOf(rounds);
+        }
+
         public double imagesPerSecond() { return runs * (double) imagesPerRun / seconds; }
 
         public double msPerRun() { return 1e3 * seconds / runs; }
+
+        public double slowestRound() { return rounds.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN); }
+
+        public double fastestRound() { return rounds.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN); }
     }
 
     /**
@@ -34,7 +48,48 @@ public final class Throughput {
             job.run();
             runs++;
         } while (runs < minRuns || seconds(t0) < minSeconds);
-        return new Result(runs, imagesPerRun, seconds(t0));
+        double t = seconds(t0);
+        return new Result(runs, imagesPerRun, t, List.of(runs * (double) imagesPerRun / t));
+    }
+
+    /**
+     * Jobs timed side by side, for ratios between them on a machine whose speed drifts (a shared
+     * VM: 10-30 % between minutes): each job is warmed up, then in each of {@code rounds} rounds
+     * every job runs in turn for its slice ({@code seconds / rounds}, at least one run), so a slow
+     * or fast period falls on all of them alike instead of on whichever ran then.
+     *
+     * @return one result per job, in order: all its timed runs, and its images/s in each round
+     */
+    public static List<Result> interleaved(List<Job> jobs, int imagesPerRun, double warmupSeconds, double seconds, int rounds)
+            throws Exception {
+        if (rounds < 1) throw new IllegalArgumentException("rounds must be at least 1, got " + rounds);
+        for (Job job : jobs) {
+            long start = System.nanoTime();
+            for (int w = 0; w < 2 || seconds(start) < warmupSeconds; w++) job.run();
+        }
+        int n = jobs.size();
+        int[] runs = new int[n];
+        double[] time = new double[n];
+        List<List<Double>> perRound = new ArrayList<>();
+        for (int j = 0; j < n; j++) perRound.add(new ArrayList<>());
+        double slice = seconds / rounds;
+        for (int r = 0; r < rounds; r++) {
+            for (int j = 0; j < n; j++) {
+                int k = 0;
+                long t0 = System.nanoTime();
+                do {
+                    jobs.get(j).run();
+                    k++;
+                } while (seconds(t0) < slice);
+                double t = seconds(t0);
+                runs[j] += k;
+                time[j] += t;
+                perRound.get(j).add(k * (double) imagesPerRun / t);
+            }
+        }
+        List<Result> out = new ArrayList<>();
+        for (int j = 0; j < n; j++) out.add(new Result(runs[j], imagesPerRun, time[j], perRound.get(j)));
+        return out;
     }
 
     private static double seconds(long since) { return (System.nanoTime() - since) / 1e9; }

@@ -33,13 +33,14 @@ class BenchCommandTest {
             String[] cells = rows.get(i).split("\\|");
             assertEquals(engines.get(i), cells[2].trim());
             assertTrue(Double.parseDouble(cells[3].trim()) > 0, rows.get(i));
+            assertTrue(cells[4].trim().matches("\\d+\\.\\d-\\d+\\.\\d"), rows.get(i)); // slowest-fastest round
             assertTrue(Double.parseDouble(cells[5].trim()) > 0, rows.get(i));
         }
         // float runs give the same top-1 as vitq float on both images; the quantized files are about 1/4 the size
-        assertEquals("2/2", rows.get(0).split("\\|")[6].trim());
-        assertEquals("2/2", rows.get(3).split("\\|")[6].trim());
-        double floatMb = Double.parseDouble(rows.get(0).split("\\|")[5].trim());
-        double intMb = Double.parseDouble(rows.get(2).split("\\|")[5].trim());
+        assertEquals("2/2", rows.get(0).split("\\|")[7].trim());
+        assertEquals("2/2", rows.get(3).split("\\|")[7].trim());
+        double floatMb = Double.parseDouble(rows.get(0).split("\\|")[6].trim());
+        double intMb = Double.parseDouble(rows.get(2).split("\\|")[6].trim());
         assertTrue(intMb < floatMb / 3.5, intMb + " MB vs " + floatMb + " MB");
         String j = Files.readString(json);
         assertTrue(j.contains("\"engine\" : \"ONNX Runtime QDQ, uint8 activations\""), j);
@@ -71,6 +72,7 @@ class BenchCommandTest {
         assertUserError(run("bench", "--models", "swin_tiny_patch4_window7_224"), 1, "--models", "ViT/DeiT");
         assertUserError(run("bench", "--seconds", "0"), 1, "--seconds");
         assertUserError(run("bench", "--batch", "0"), 1, "--batch");
+        assertUserError(run("bench", "--rounds", "0"), 1, "--rounds");
         assertUserError(run("bench", "--integer-search"), 1, "--integer-search", "--calibration");
     }
 }

@@ -1,0 +1,51 @@
+package io.vitq.eval;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Interleaved timing: the jobs take turns round by round, each round is reported, the totals add up. */
+class ThroughputTest {
+    @Test
+    void jobsTakeTurnsInEveryRound() throws Exception {
+        List<Integer> order = new ArrayList<>();
+        boolean[] timing = {false};
+        List<Throughput.Job> jobs = List.of(
+                () -> { if (timing[0]) order.add(0); Thread.sleep(2); },
+                () -> { if (timing[0]) order.add(1); Thread.sleep(4); });
+        // warm-up runs are not recorded: flip the flag once both jobs ran their two warm-up runs
+        List<Throughput.Job> recorded = List.of(
+                counting(jobs.get(0), timing, 2, null), counting(jobs.get(1), timing, 2, timing));
+        List<Throughput.Result> r = Throughput.interleaved(recorded, 8, 0, 0.06, 3);
+        assertEquals(2, r.size());
+        // three rounds: all of job 0's runs of a round, then job 1's, three times over
+        List<Integer> switches = new ArrayList<>();
+        for (int i = 0; i < order.size(); i++) if (i == 0 || !order.get(i).equals(order.get(i - 1))) switches.add(order.get(i));
+        assertEquals(List.of(0, 1, 0, 1, 0, 1), switches, order.toString());
+        for (int j = 0; j < 2; j++) {
+            Throughput.Result res = r.get(j);
+            assertEquals(3, res.rounds().size());
+            int j0 = j;
+            assertEquals(order.stream().filter(x -> x == j0).count(), res.runs());
+            assertTrue(res.seconds() >= 0.06 - 1e-9, res.toString());
+            assertTrue(res.slowestRound() <= res.imagesPerSecond() && res.imagesPerSecond() <= res.fastestRound(), res.toString());
+        }
+        // the 4 ms job runs at about half the images/s of the 2 ms one
+        assertTrue(r.get(1).imagesPerSecond() < 0.8 * r.get(0).imagesPerSecond(), r.toString());
+        assertThrows(IllegalArgumentException.class, () -> Throughput.interleaved(jobs, 1, 0, 1, 0));
+    }
+
+    /** The job, counting its calls; after {@code warmups} calls of the last job, timing starts. */
+    private static Throughput.Job counting(Throughput.Job job, boolean[] timing, int warmups, boolean[] flip) {
+        int[] calls = {0};
+        return () -> {
+            job.run();
+            if (flip != null && ++calls[0] == warmups) flip[0] = true;
+        };
+    }
+}
