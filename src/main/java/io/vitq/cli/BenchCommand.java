@@ -111,16 +111,25 @@ final class BenchCommand implements Callable<Integer> {
         Path images = calibOptions.calibPath();
 
         List<Row> rows = new ArrayList<>();
+        List<GemmRates.Shape> gemms = new ArrayList<>();
         Path tmp = Files.createTempDirectory("vitq-bench");
         try {
-            for (String name : models) rows.addAll(benchModel(name, images, ort, tmp));
+            for (String name : models) {
+                rows.addAll(benchModel(name, images, ort, tmp));
+                ViTConfig c = ModelZoo.vitShape(name);
+                System.err.printf(Locale.ROOT, "vitq: %s: the fc1 GEMM, float and int8 ...%n", name);
+                gemms.add(GemmRates.measure(name, batch * c.tokens(), c.dim(), c.mlpHidden(), Math.min(seconds, GEMM_SECONDS)));
+            }
         } finally {
             try (var s = Files.list(tmp)) {
                 for (Path p : s.toList()) Files.deleteIfExists(p);
             }
             Files.deleteIfExists(tmp);
         }
+        System.err.println("vitq: register-only peak probes on every pool thread ...");
+        GemmRates.Peaks peaks = GemmRates.peaks(Math.min(seconds, GEMM_SECONDS));
         System.out.print(markdown(rows));
+        System.out.print("\n" + gemmMarkdown(gemms, peaks, batch));
         if (!calibrations.isEmpty()) System.out.print("\n" + calibrationMarkdown(calibrations));
         if (json != null) {
             List<Map<String, Object>> out = new ArrayList<>();
@@ -150,7 +159,27 @@ final class BenchCommand implements Callable<Integer> {
                 m.put("matmul_search_seconds", c.timing().matmulSearch());
                 cal.add(m);
             }
-            Reports.writeJson(json, Map.of("threads", Runtime.getRuntime().availableProcessors(), "rows", out, "calibration", cal));
+            List<Map<String, Object>> gemm = new ArrayList<>();
+            for (GemmRates.Shape g : gemms) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("model", g.name());
+                m.put("shape", g.m() + "x" + g.k() + "x" + g.n());
+                m.put("float_gflops", g.floatGflops());
+                m.put("int8_gops", g.int8Gops());
+                m.put("int8_kernel", g.int8Kernel());
+                gemm.add(m);
+            }
+            Map<String, Object> peak = new LinkedHashMap<>();
+            peak.put("threads", peaks.threads());
+            peak.put("float_fma_gflops", peaks.floatGflops());
+            peak.put("vnni_gops", Double.isNaN(peaks.vnniGops()) ? null : peaks.vnniGops());
+            Map<String, Object> all = new LinkedHashMap<>();
+            all.put("threads", Runtime.getRuntime().availableProcessors());
+            all.put("rows", out);
+            all.put("gemm", gemm);
+            all.put("peaks", peak);
+            all.put("calibration", cal);
+            Reports.writeJson(json, all);
         }
         return 0;
     }
@@ -284,6 +313,22 @@ final class BenchCommand implements Callable<Integer> {
         int n = 0;
         for (int i = 0; i < a.length; i++) if (a[i] == b[i]) n++;
         return n;
+    }
+
+    /** Seconds for each GEMM rate and each peak probe (or --seconds when shorter). */
+    static final double GEMM_SECONDS = 2;
+
+    static String gemmMarkdown(List<GemmRates.Shape> shapes, GemmRates.Peaks peaks, int batch) {
+        StringBuilder md = new StringBuilder("| model | fc1 GEMM (M x K x N, batch " + batch + ") | float GFLOP/s | int8 GOPS | int8 kernel | int8 / float |\n"
+                + "|---|---|---:|---:|---|---:|\n");
+        for (GemmRates.Shape g : shapes) {
+            md.append(String.format(Locale.ROOT, "| %s | %d x %d x %d | %.0f | %.0f | %s | %.2fx |%n", g.name(), g.m(), g.k(), g.n(),
+                    g.floatGflops(), g.int8Gops(), g.int8Kernel(), g.int8Gops() / g.floatGflops()));
+        }
+        md.append(String.format(Locale.ROOT, "%nPeaks (register-only probes, %d threads): float FMA %.0f GFLOP/s, %s%n", peaks.threads(),
+                peaks.floatGflops(), Double.isNaN(peaks.vnniGops()) ? "AVX-512 VNNI not measured (no native kernel)"
+                        : String.format(Locale.ROOT, "AVX-512 VNNI %.0f GOPS", peaks.vnniGops())));
+        return md.toString();
     }
 
     static String calibrationMarkdown(List<CalibrationRow> rows) {

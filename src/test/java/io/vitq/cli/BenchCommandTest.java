@@ -25,7 +25,8 @@ class BenchCommandTest {
         CliTest.Run r = run("bench", "--models", MODEL, "--batch", "2", "--seconds", "0.01", "--json", json.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("random weights"), r.err());
-        List<String> rows = r.out().lines().filter(l -> l.startsWith("| " + MODEL)).toList();
+        List<String> rows = r.out().lines().filter(l -> l.startsWith("| " + MODEL) && !l.matches("\\| \\S+ \\| \\d+ x \\d+ x \\d+ \\|.*"))
+                .toList();
         List<String> engines = List.of("vitq float", "vitq fake quant", "vitq integer", "ONNX Runtime float",
                 "ONNX Runtime QDQ, int8 activations (default export)", "ONNX Runtime QDQ, uint8 activations");
         assertEquals(engines.size(), rows.size(), r.out());
@@ -44,6 +45,12 @@ class BenchCommandTest {
         assertTrue(intMb < floatMb / 3.5, intMb + " MB vs " + floatMb + " MB");
         String j = Files.readString(json);
         assertTrue(j.contains("\"engine\" : \"ONNX Runtime QDQ, uint8 activations\""), j);
+        // the fc1 GEMM of DeiT-Ti at batch 2: M = 2 x 197 tokens, K = 192, N = 768; both rates positive; the peaks line
+        String gemm = r.out().lines().filter(l -> l.startsWith("| " + MODEL + " | 394 x 192 x 768 |")).findFirst().orElseThrow();
+        String[] g = gemm.split("\\|");
+        assertTrue(Double.parseDouble(g[3].trim()) > 0 && Double.parseDouble(g[4].trim()) > 0, gemm);
+        assertTrue(r.out().contains("Peaks (register-only probes"), r.out());
+        assertTrue(j.contains("\"float_fma_gflops\"") && j.contains("\"shape\" : \"394x192x768\""), j);
     }
 
     /** Random weights stand in only for a missing checkpoint: a found but unreadable one is an error. */
