@@ -39,7 +39,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Speed of every execution mode side by side, in one run: vitq float, vitq fake quant, vitq integer, "
-                + "ONNX Runtime float and ONNX Runtime on the QDQ export (uint8 and int8 activation codes); images/s on a batch of the calibration images and the size "
+                + "ONNX Runtime float and ONNX Runtime on the QDQ export (uint8 and int8 activation codes, and with float attention); images/s on a batch of the calibration images and the size "
                 + "of the file each one runs from, per model. A model without a checkpoint runs on random weights (speed only).")
 final class BenchCommand implements Callable<Integer> {
     /** The plan's search is shortened: scale values do not change the speed of any engine, the plan's structure does. */
@@ -236,12 +236,19 @@ final class BenchCommand implements Callable<Integer> {
                     sessions.add(session);
                     engines.add(new Engine(engine, qdq.length / 1e6, () -> session.logits(x)));
                 }
+                // the deployment form: the Linears' codes as above, the attention products on float operands
+                byte[] deploy = OnnxExporter.export(model, plan.withoutMatmuls(), OnnxExporter.DEFAULT_OPSET).toByteArray();
+                Ort deploySession = new Ort(deploy, true);
+                sessions.add(deploySession);
+                engines.add(new Engine(FLOAT_ATTENTION_ENGINE, deploy.length / 1e6, () -> deploySession.logits(x)));
             }
             return measure(model.name(), engines);
         } finally {
             for (AutoCloseable c : sessions) c.close();
         }
     }
+
+    static final String FLOAT_ATTENTION_ENGINE = "ONNX Runtime QDQ, float attention (export --float-attention)";
 
     /** One execution mode of a model: its name, the size of the file it runs from, one forward of the batch. */
     private record Engine(String name, double fileMb, Forward forward) {}

@@ -42,6 +42,14 @@ final class ExportCommand implements Callable<Integer> {
                     + "activations; ONNX Runtime 1.23 on AVX-512 VNNI ran both at the same speed, docs/BENCHMARKS.md).")
     String activationCodes;
 
+    @Option(names = "--float-attention",
+            description = "Leave both matmuls of every attention float (q, k, v and the softmax probabilities unquantized), the "
+                    + "Linears quantized as planned: the deployment form for ONNX Runtime, which runs the attention products in "
+                    + "float either way and spends a quarter of ViT-Ti's time in their quantizers (docs/BENCHMARKS.md). A "
+                    + "slightly different model from the plan's (its attention unquantized): compare its accuracy with "
+                    + "'vitq eval' on the same images.")
+    boolean floatAttention;
+
     @Option(names = "--plan", paramLabel = "FILE",
             description = "Quantize a float MODEL with this plan (JSON from 'vitq quantize --plan').")
     Path plan;
@@ -62,11 +70,14 @@ final class ExportCommand implements Callable<Integer> {
         new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan).check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
+        if (floatAttention && qp == null)
+            throw new Main.UserException("--float-attention: " + l.checkpoint() + " is a float model; give a quantized model or --plan");
         if (qp != null) l = Plans.modelFor(l, qp);
+        if (floatAttention) qp = qp.withoutMatmuls();
         OnnxExporter.write(output, l.model(), qp, opset, codes);
         System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
                 qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph, "
-                        + codes.name().toLowerCase(Locale.ROOT) + " activation codes");
+                        + codes.name().toLowerCase(Locale.ROOT) + " activation codes" + (floatAttention ? ", attention products float" : ""));
         return 0;
     }
 }

@@ -88,6 +88,18 @@ public final class QuantPlan {
         return new QuantPlan(info, copy, folds);
     }
 
+    /**
+     * A copy without the attention matmuls' entries: both products of every attention run on float
+     * operands, the Linears as planned ({@code vitq export --float-attention}).
+     */
+    public QuantPlan withoutMatmuls() {
+        LinkedHashMap<String, OpQuant> copy = new LinkedHashMap<>();
+        ops.forEach((id, op) -> {
+            if (op instanceof LinearQuant) copy.put(id, op);
+        });
+        return new QuantPlan(info, copy, folds);
+    }
+
     /** A copy with other metadata. */
     public QuantPlan withInfo(PlanInfo newInfo) { return new QuantPlan(newInfo, ops, folds); }
 

@@ -28,7 +28,8 @@ class BenchCommandTest {
         List<String> rows = r.out().lines().filter(l -> l.startsWith("| " + MODEL) && !l.matches("\\| \\S+ \\| \\d+ x \\d+ x \\d+ \\|.*"))
                 .toList();
         List<String> engines = List.of("vitq float", "vitq fake quant", "vitq integer", "ONNX Runtime float",
-                "ONNX Runtime QDQ, int8 activations (default export)", "ONNX Runtime QDQ, uint8 activations");
+                "ONNX Runtime QDQ, int8 activations (default export)", "ONNX Runtime QDQ, uint8 activations",
+                "ONNX Runtime QDQ, float attention (export --float-attention)");
         assertEquals(engines.size(), rows.size(), r.out());
         for (int i = 0; i < rows.size(); i++) {
             String[] cells = rows.get(i).split("\\|");

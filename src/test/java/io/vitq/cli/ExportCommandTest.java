@@ -127,6 +127,29 @@ class ExportCommandTest {
     }
 
     /**
+     * {@code --float-attention}: a quantized file exports with fewer QuantizeLinear nodes (none on
+     * the attention operands) and says so; a float model without a plan is refused, nothing written.
+     */
+    @Test
+    void floatAttentionExport(@TempDir Path tmp) throws Exception {
+        Path q = quantizedFile(tmp), full = tmp.resolve("full.onnx"), deploy = tmp.resolve("deploy.onnx");
+        assertEquals(0, run("export", q.toString(), "-o", full.toString()).exit());
+        CliTest.Run r = run("export", q.toString(), "-o", deploy.toString(), "--float-attention");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("attention products float"), r.out());
+        long fullQ = quantizeNodes(full), deployQ = quantizeNodes(deploy);
+        assertTrue(deployQ < fullQ, deployQ + " vs " + fullQ);
+        assertUserError(run("export", MODEL, "-o", tmp.resolve("f.onnx").toString(), "--float-attention"), 1,
+                "--float-attention", "float model");
+        assertFalse(Files.exists(tmp.resolve("f.onnx")));
+    }
+
+    private static long quantizeNodes(Path onnx) throws Exception {
+        return io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(onnx)).getGraph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("QuantizeLinear")).count();
+    }
+
+    /**
      * The zero-point types of the graph's per-tensor (or, {@code perAxis}, per-axis) QuantizeLinear
      * nodes: the activations (weights are initializers, not quantized in the graph).
      */

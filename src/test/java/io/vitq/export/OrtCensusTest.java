@@ -113,6 +113,51 @@ class OrtCensusTest {
     }
 
     /**
+     * {@code export --float-attention}: the same 60 block products as integer kernels, and nothing
+     * left of the attention operands' quantizers (no twin softmax {@code Where}, no QuantizeLinear
+     * on q, k, v or the probabilities: 12 x 5 Linear inputs, fc2's as two, remain); ONNX Runtime's
+     * logits are vitq's fake quant of the plan without its matmul entries.
+     */
+    @Test
+    void floatAttentionKeepsTheIntegerLinearsAndDropsTheAttentionQuantizers() throws Exception {
+        Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
+        QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json")).withoutMatmuls();
+        Onnx.ModelProto exported = OnnxExporter.export(m, plan, 17);
+        Onnx.ModelProto fused = optimized(exported);
+        Map<String, Integer> after = census(fused);
+        System.out.println("ONNX Runtime, ViT-Ti with float attention: " + after + " " + products(fused));
+        assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L, "blocks.*.mlp.fc2", 24L),
+                products(fused).get("MatMulIntegerToFloat"), "the products ONNX Runtime runs as integer kernels");
+        assertEquals(null, after.get("Where"), "the twin softmax quantizer's branches are gone");
+        int quantizeInExport = census(exported).getOrDefault("QuantizeLinear", 0);
+        for (Onnx.NodeProto n : exported.getGraph().getNodeList())
+            if (n.getOpType().equals("QuantizeLinear"))
+                assertEquals(false, n.getName().contains("matmul"), n.getName() + ": an attention operand quantized");
+        System.out.println("  QuantizeLinear nodes in the export: " + quantizeInExport);
+        // (the full plan's export does name its attention operands' quantizers so: the check above can fail)
+        QuantPlan full = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
+        assertEquals(true, OnnxExporter.export(m, full, 17).getGraph().getNodeList().stream()
+                .anyMatch(n -> n.getOpType().equals("QuantizeLinear") && n.getName().contains("matmul")));
+
+        io.vitq.tensor.Tensor x = io.vitq.data.CalibrationSet.load(TestData.demo("calib/calib32.txt"), 4, m.preprocessing()).images();
+        float[] vitq = m.forward(x, new io.vitq.quant.FakeQuantExecutor(plan, m)).data();
+        try (Ort ort = new Ort(exported.toByteArray(), true)) {
+            float[] logits = ort.logits(x);
+            double maxDiff = 0, maxAbs = 0;
+            for (int i = 0; i < logits.length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(logits[i] - vitq[i]));
+                maxAbs = Math.max(maxAbs, Math.abs(vitq[i]));
+            }
+            // two float implementations of one quantized model: a rounding flip of an 8-bit code moves a logit by a step
+            System.out.printf(java.util.Locale.ROOT, "  ONNX Runtime vs vitq fake quant of the same plan: max |logit difference| %.4f (max |logit| %.2f)%n",
+                    maxDiff, maxAbs);
+            assertEquals(true, maxDiff < 0.05 * maxAbs, "max logit difference " + maxDiff);
+            for (int i = 0; i < 4; i++)
+                assertEquals(io.vitq.model.Backward.topOne(vitq, 4, m.numClasses())[i], io.vitq.model.Backward.topOne(logits, 4, m.numClasses())[i]);
+        }
+    }
+
+    /**
      * The element type of the codes in value {@code name}: the zero point's of the QuantizeLinear
      * that made them, through the layout nodes ONNX Runtime moves between a Q and its consumer.
      */
