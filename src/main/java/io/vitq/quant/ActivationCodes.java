@@ -24,7 +24,8 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  * The shifted values are formed in float ({@code r * 2^m} is exact for r below 2^15 and m below
  * 2^8) and converted once. Every method returns false when the input holds NaN or an infinity
- * (the caller reports it with the op id).
+ * (the caller reports it with the op id): {@code chk} sums {@code x * 0}, which is NaN exactly for
+ * a non-finite x.
  *
  * <p>The vector loops spell out round-and-clamp ({@code max, min, +MAGIC, -MAGIC}) and the narrowing
  * store instead of calling helpers: inlined into a large caller (the integer executor's tile),
@@ -39,11 +40,9 @@ public final class ActivationCodes {
 
     private ActivationCodes() {}
 
-
     static float rintClamp(float y, float lo, float hi) {
         return Math.min(Math.max((float) Math.rint(y), lo), hi);
     }
-
 
     // ---- uniform ----
 
