@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.eval.Throughput;
 import io.vitq.runtime.Int8Gemm;
 import io.vitq.runtime.PackedInt8;
 import io.vitq.tensor.Activation;
@@ -29,7 +30,7 @@ final class GemmRates {
     private GemmRates() {}
 
     /** {@code C = A B} for A m x k and B k x n (random values; the rate does not depend on them), each for about {@code seconds}. */
-    static Shape measure(String name, int m, int k, int n, double seconds) {
+    static Shape measure(String name, int m, int k, int n, double seconds) throws Exception {
         SplittableRandom r = new SplittableRandom(7);
         float[] a = new float[m * k], b = new float[k * n], c = new float[m * n];
         for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
@@ -52,21 +53,13 @@ final class GemmRates {
         int threads = Parallel.threads();
         double flops = onAllThreads(threads, rounds -> (long) PeakProbe.fma(rounds), PeakProbe.FLOPS_PER_ROUND, seconds);
         double ops = Int8Gemm.nativeAvailable()
-                ? onAllThreads(threads, Int8Gemm::nativePeakProbe, 24L * 64 * 2, seconds) : Double.NaN;
+                ? onAllThreads(threads, Int8Gemm::nativePeakProbe, Int8Gemm.NATIVE_PEAK_OPS_PER_ROUND, seconds) : Double.NaN;
         return new Peaks(threads, flops / 1e9, ops / 1e9);
     }
 
     /** Seconds per call of {@code job}: warmed up, then repeated for at least {@code seconds} and 3 calls. */
-    private static double secondsPerCall(Runnable job, double seconds) {
-        long w0 = System.nanoTime();
-        for (int i = 0; i < 3 || System.nanoTime() - w0 < seconds * 0.3e9; i++) job.run();
-        int calls = 0;
-        long t0 = System.nanoTime();
-        do {
-            job.run();
-            calls++;
-        } while (calls < 3 || System.nanoTime() - t0 < seconds * 1e9);
-        return (System.nanoTime() - t0) / 1e9 / calls;
+    private static double secondsPerCall(Throughput.Job job, double seconds) throws Exception {
+        return Throughput.measure(job, 1, 0.3 * seconds, seconds, 3).msPerRun() / 1e3;
     }
 
     /**

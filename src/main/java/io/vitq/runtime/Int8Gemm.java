@@ -94,9 +94,12 @@ public final class Int8Gemm {
     /** Which int8 kernel runs and why (one line, for {@code vitq info}). */
     public static String kernelReason() { return KERNEL_REASON; }
 
+    /** Integer operations per round of {@link #nativePeakProbe}: 24 {@code vpdpbusd} of 64 multiply-adds. */
+    public static final long NATIVE_PEAK_OPS_PER_ROUND = 24L * 64 * 2;
+
     /**
      * The VNNI peak probe (docs/BENCHMARKS.md): {@code rounds} x 24 independent register-only
-     * {@code vpdpbusd}, i.e. {@code rounds * 24 * 64 * 2} integer operations, on the calling thread.
+     * {@code vpdpbusd}, i.e. {@code rounds} x {@link #NATIVE_PEAK_OPS_PER_ROUND} integer operations, on the calling thread.
      */
     public static long nativePeakProbe(long rounds) {
         if (!NativeInt8.available()) throw new IllegalStateException("native int8 kernel: " + NativeInt8.status());

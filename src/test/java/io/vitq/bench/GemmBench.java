@@ -171,7 +171,8 @@ public class GemmBench {
     }
 
     /**
-     * The machine's Vector API FMA peak: 12 independent FloatVector FMA chains (no memory traffic).
+     * The machine's Vector API FMA peak: {@link io.vitq.tensor.PeakProbe}, as {@code vitq bench} runs it
+     * (12 independent FloatVector FMA chains, no memory traffic).
      * One call = 2^20 steps x 12 FMAs x 16 lanes x 2 flop = 402.65 MFLOP per thread, so
      * GFLOP/s = 0.40265 * threads / (ms/op).
      */
@@ -182,29 +183,12 @@ public class GemmBench {
     @Measurement(iterations = 5, time = 1)
     @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Dvitq.threads=1"})
     public static class Peak {
-        static final jdk.incubator.vector.VectorSpecies<Float> FS = jdk.incubator.vector.FloatVector.SPECIES_512;
-        float x = 1e-3f;
-
         @Benchmark
         @org.openjdk.jmh.annotations.Threads(1)
-        public float fma1() { return fmaLoop(x); }
+        public float fma1() { return io.vitq.tensor.PeakProbe.fma(1 << 20); }
 
         @Benchmark
         @org.openjdk.jmh.annotations.Threads(2)
-        public float fma2() { return fmaLoop(x); }
-
-        static float fmaLoop(float x) {
-            jdk.incubator.vector.FloatVector a = jdk.incubator.vector.FloatVector.broadcast(FS, x);
-            jdk.incubator.vector.FloatVector b = jdk.incubator.vector.FloatVector.broadcast(FS, 0.999f);
-            jdk.incubator.vector.FloatVector c0 = jdk.incubator.vector.FloatVector.zero(FS), c1 = c0, c2 = c0, c3 = c0,
-                    c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
-            for (int i = 0; i < (1 << 20); i++) {
-                c0 = a.fma(b, c0); c1 = a.fma(b, c1); c2 = a.fma(b, c2); c3 = a.fma(b, c3);
-                c4 = a.fma(b, c4); c5 = a.fma(b, c5); c6 = a.fma(b, c6); c7 = a.fma(b, c7);
-                c8 = a.fma(b, c8); c9 = a.fma(b, c9); c10 = a.fma(b, c10); c11 = a.fma(b, c11);
-            }
-            return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).add(c10).add(c11)
-                    .reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-        }
+        public float fma2() { return io.vitq.tensor.PeakProbe.fma(1 << 20); }
     }
 }
