@@ -37,10 +37,11 @@ public final class Calibrator {
     /**
      * Wall time of the phases, in seconds: the float forward + backward, and the interval searches;
      * {@code biasCorrection} (VT-PTQ) and {@code gptq} (GPTQ's Hessians and rounding) are parts of
-     * {@code linearSearch}.
+     * {@code linearSearch}. {@code scoredShare}: the share of the candidates' (candidate, image)
+     * products the searches computed, branch and bound having skipped the rest (NaN when none ran).
      */
     public record Timing(double forwardBackward, double linearSearch, double matmulSearch, double biasCorrection, double gptq,
-                         double total) {
+                         double total, double scoredShare) {
         public double search() { return linearSearch + matmulSearch; }
     }
 
@@ -102,7 +103,7 @@ public final class Calibrator {
                 cfg.isRepq() ? RepqRule.METRIC : cfg.metric().cliName(), calibration + " (" + samples + " images)", Instant.now().toString(),
                 "vitq 0.1.0", options);
         Timing timing = new Timing((total - searchNanos[0] - searchNanos[1]) / 1e9, searchNanos[0] / 1e9,
-                searchNanos[1] / 1e9, searchNanos[2] / 1e9, searchNanos[3] / 1e9, total / 1e9);
+                searchNanos[1] / 1e9, searchNanos[2] / 1e9, searchNanos[3] / 1e9, total / 1e9, run.work().share());
         return new Result(new QuantPlan(info, ops, folds), timing, run.roundedWeights());
     }
 
@@ -110,7 +111,7 @@ public final class Calibrator {
      * Every op's search results (by its weight bits, in the order of the configs tried), the search
      * times, and GPTQ's weights (by op id) when the config asks for them.
      */
-    record Searches(Map<String, Map<Integer, OpQuant>> results, long[] nanos, Map<String, float[]> roundedWeights) {}
+    record Searches(Map<String, Map<Integer, OpQuant>> results, long[] nanos, Map<String, float[]> roundedWeights, SearchWork work) {}
 
     /**
      * The recording pass: one float forward and backward; each op's tensors go to its searches as
@@ -127,6 +128,7 @@ public final class Calibrator {
         Map<String, Map<Integer, OpQuant>> found = new HashMap<>();
         Map<String, float[]> rounded = new HashMap<>();
         long[] searchNanos = new long[4];
+        SearchWork work = new SearchWork();
         BackwardSink sink = new BackwardSink() {
             @Override
             public void onLinear(Linear op, float[] x, float[] out, float[] gradOut, int rows) {
@@ -135,6 +137,7 @@ public final class Calibrator {
                 for (CalibConfig c : configs.apply(op.id())) {
                     LinearSearch search = new LinearSearch(op, x, out, gradOut, rows, samples, c);
                     r.put(c.weightBits(), search.run());
+                    work.add(search);
                     searchNanos[2] += search.biasCorrectionNanos();
                     searchNanos[3] += search.gptqNanos();
                     if (search.roundedWeight() != null) rounded.put(op.id(), search.roundedWeight());
@@ -152,7 +155,9 @@ public final class Calibrator {
                 Map<Integer, OpQuant> r = new LinkedHashMap<>();
                 for (CalibConfig c : configs.apply(id)) {
                     boolean twin = c.twinSoftmax() && !c.logSoftmax() && id.endsWith(".matmul2");
-                    r.put(c.weightBits(), new MatmulSearch(id, a, b, out, gradOut, groups, heads, m, k, n, c, twin).run());
+                    MatmulSearch search = new MatmulSearch(id, a, b, out, gradOut, groups, heads, m, k, n, c, twin);
+                    r.put(c.weightBits(), search.run());
+                    work.add(search);
                 }
                 found.put(id, r);
                 searchNanos[1] += System.nanoTime() - s;
@@ -162,7 +167,7 @@ public final class Calibrator {
         };
         int[] targets = cfg.trueLabels() ? labels : null;
         Backward.run(model, images, targets, sink);
-        return new Searches(found, searchNanos, rounded);
+        return new Searches(found, searchNanos, rounded, work);
     }
 
     /**

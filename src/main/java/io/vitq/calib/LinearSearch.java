@@ -66,6 +66,10 @@ final class LinearSearch {
     private long gptqNanos;
     private double gptqDamp = Double.NaN;
     private int integerCandidates;
+    /** (candidate, sample) pairs the searches scored, and what scoring every candidate on every sample takes. */
+    private long samplesScored, samplesExhaustive;
+    /** Tests: score every candidate on every sample instead of branch and bound ({@link CandidateRace}). */
+    boolean exhaustive;
     /** AdaLog's scale range of fc2's input ({@link AdaLogSearch#range}), for {@link InputKind#ADALOG}. */
     private float[] adaLogRange;
 
@@ -254,20 +258,18 @@ final class LinearSearch {
     /** Weight scales: candidate i for every group at once, each group's own argmax. */
     private float[] searchWeight(float[][] wCand, OperandQuant xq) {
         UniformQuantizer wq = new UniformQuantizer(cfg.weightBits());
-        float[] wq0 = new float[out * in];
-        double[][] scores = new double[wCand[0].length][];
-        float[] trial = new float[wScales];
-        float[] xQuantized = null;   // the input is the same for every weight candidate: quantized once, on the float path
-        for (int i = 0; i < scores.length; i++) {
+        // the input is the same for every weight candidate: quantized once, on the float path
+        float[][] xQuantized = new float[1][];
+        double[][] scores = race(wCand[0].length, wScales, i -> {
+            float[] trial = new float[wScales];
             for (int s = 0; s < wScales; s++) trial[s] = wCand[s][i];
             Candidate c = integerCandidate(trial, xq);
-            if (c == null) {
-                ScaledRanges.fakeQuantRows(wq, op.id(), wGran, trial, op.weight(), out, in, wq0);
-                if (xQuantized == null && xq != null) xQuantized = quantizedInput(xq);
-                c = productCandidate(xQuantized != null ? xQuantized : x, PackedB.packTransposed(wq0, 0, in, out, in));
-            }
-            scores[i] = evaluate(c, wScales);
-        }
+            if (c != null) return c;
+            float[] wq0 = new float[out * in];
+            ScaledRanges.fakeQuantRows(wq, op.id(), wGran, trial, op.weight(), out, in, wq0);
+            if (xQuantized[0] == null && xq != null) xQuantized[0] = quantizedInput(xq);
+            return productCandidate(xQuantized[0] != null ? xQuantized[0] : x, PackedB.packTransposed(wq0, 0, in, out, in));
+        });
         float[] best = new float[wScales];
         for (int s = 0; s < wScales; s++) {
             int b = 0;
@@ -280,13 +282,13 @@ final class LinearSearch {
 
     /** The input quantizer with the weight quantized at {@code wScale}: the best of {@code xQuants} (traced by {@code xCand}). */
     private OperandQuant searchInput(float[] xCand, OperandQuant[] xQuants, float[] wScale) {
-        PackedB packed = null;
+        PackedB[] packed = new PackedB[1];
         double[] xs = new double[xQuants.length];
-        for (int i = 0; i < xQuants.length; i++) {
+        double[][] scores = race(xQuants.length, objectiveGroups, i -> {
             Candidate c = integerCandidate(wScale, xQuants[i]);
-            if (c == null) c = floatCandidate(xQuants[i], packed != null ? packed : (packed = packWeight(wScale)));
-            xs[i] = objective(c);
-        }
+            return c != null ? c : floatCandidate(xQuants[i], packed[0] != null ? packed[0] : (packed[0] = packWeight(wScale)));
+        });
+        for (int i = 0; i < xs.length; i++) for (double v : scores[i]) xs[i] += v;   // the objective: the groups' sum
         double[][] trace = new double[xs.length][];
         for (int i = 0; i < xs.length; i++) trace[i] = new double[] {xs[i]};
         SearchTrace.emit(op.id(), "a", new float[][] {xCand}, trace);
@@ -343,6 +345,12 @@ final class LinearSearch {
     /** Candidates scored on integer products (tests: the integer path ran). */
     int integerCandidates() { return integerCandidates; }
 
+    /** (candidate, sample) pairs the weight and input searches scored. */
+    long samplesScored() { return samplesScored; }
+
+    /** (candidate, sample) pairs the same searches would have scored without branch and bound. */
+    long samplesExhaustive() { return samplesExhaustive; }
+
     /** Nanoseconds spent in GPTQ during {@link #run()}. */
     long gptqNanos() { return gptqNanos; }
 
@@ -364,31 +372,52 @@ final class LinearSearch {
             throw new IllegalStateException(op.id() + ": the Pearson objective scores the whole output or the qkv matrices, not "
                     + groups + " groups");
         double[][] perSample = new double[(samples + stride - 1) / stride][];
-        Parallel.forEach(perSample.length, si -> {
-            int s = si * stride;
-            float[] y = cand.output(s);
-            double[] r = new double[groups];
-            int oOff = s * tokens * out;
-            if (cfg.metric() == Metric.PEARSON && groups == 1) {
-                r[0] = OutputScores.pearson(o, oOff, y, 0, tokens * out);
-            } else if (cfg.metric() == Metric.PEARSON) {
-                OutputScores.pearsonColumnBlocks(o, oOff, y, 0, tokens, out, groups, r);
-            } else if (perColumn) {
-                OutputScores.perColumn(cfg.metric(), o, oOff, y, 0, cfg.metric() == Metric.MSE ? null : g, oOff, tokens, out, r);
-            } else {
-                int width = out / groups;
-                for (int t = 0; t < tokens; t++)
-                    for (int k = 0; k < groups; k++) {
-                        int c = t * out + k * width;
-                        r[k] += OutputScores.row(cfg.metric(), o, oOff + c, y, c, g, oOff + c, width);
-                    }
-                for (int k = 0; k < groups; k++) r[k] /= tokens;
-            }
-            perSample[si] = r;
-        });
+        Parallel.forEach(perSample.length, si -> perSample[si] = sampleScores(cand, groups, si * stride, perColumn));
         double[] total = new double[groups];
         for (double[] r : perSample) for (int k = 0; k < groups; k++) total[k] += r[k];
         return total;
+    }
+
+    /** Sample s's scores, one per group of output columns (the body of {@link #evaluate(Candidate, int, int)}). */
+    private double[] sampleScores(Candidate cand, int groups, int s, boolean perColumn) {
+        float[] y = cand.output(s);
+        double[] r = new double[groups];
+        int oOff = s * tokens * out;
+        if (cfg.metric() == Metric.PEARSON && groups == 1) {
+            r[0] = OutputScores.pearson(o, oOff, y, 0, tokens * out);
+        } else if (cfg.metric() == Metric.PEARSON) {
+            OutputScores.pearsonColumnBlocks(o, oOff, y, 0, tokens, out, groups, r);
+        } else if (perColumn) {
+            OutputScores.perColumn(cfg.metric(), o, oOff, y, 0, cfg.metric() == Metric.MSE ? null : g, oOff, tokens, out, r);
+        } else {
+            int width = out / groups;
+            for (int t = 0; t < tokens; t++)
+                for (int k = 0; k < groups; k++) {
+                    int c = t * out + k * width;
+                    r[k] += OutputScores.row(cfg.metric(), o, oOff + c, y, c, g, oOff + c, width);
+                }
+            for (int k = 0; k < groups; k++) r[k] /= tokens;
+        }
+        return r;
+    }
+
+    /**
+     * Scores {@code [candidate][group]} of {@code count} candidates on every sample, summed in sample
+     * order, by {@link CandidateRace}: exactly {@link #evaluate(Candidate, int)}'s where a candidate
+     * can win, a partial sum below the winner where it cannot (squared-error metrics only; the
+     * others score everything).
+     */
+    private double[][] race(int count, int groups, java.util.function.IntFunction<Candidate> candidate) {
+        boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
+        int chunk = exhaustive || SearchTrace.listener != null ? samples : CandidateRace.chunkFor(cfg.metric(), samples, Parallel.threads());
+        CandidateRace race = new CandidateRace(count, groups, samples, chunk);
+        double[][] scores = race.run(i -> {
+            Candidate c = candidate.apply(i);
+            return (which, alive, part) -> Parallel.forEach(which.length, j -> part[j] = sampleScores(c, groups, which[j], perColumn));
+        });
+        samplesScored += race.scored();
+        samplesExhaustive += (long) count * samples;
+        return scores;
     }
 
     /**

@@ -41,9 +41,11 @@ final class MatmulSearch {
     /** VT-PTQ: one scale per operand for all heads, the Pearson objective (plus ranking on matmul1). */
     private final boolean perTensor;
     private final RankingLoss ranking;
-    /** Tests: score every candidate's full objective instead of branch and bound. */
+    /** Tests: score every candidate's full objective instead of branch and bound (VT-PTQ's ranking, {@link CandidateRace}). */
     boolean exhaustive;
     private int roundsRun;
+    /** (candidate, group, head) products the per-head searches computed, and what scoring everything takes. */
+    private long samplesScored, samplesExhaustive;
 
     private static final class Scratch {
         float[] a = new float[0], b = new float[0], o = new float[0];
@@ -85,6 +87,12 @@ final class MatmulSearch {
 
     int roundsRun() { return roundsRun; }
 
+    /** (candidate, group, head) products the per-head searches computed. */
+    long samplesScored() { return samplesScored; }
+
+    /** (candidate, group, head) products the same searches compute without branch and bound. */
+    long samplesExhaustive() { return samplesExhaustive; }
+
     MatmulQuant run() {
         if (cfg.isRepq()) {
             roundsRun = 1;
@@ -114,7 +122,7 @@ final class MatmulSearch {
                 split = splits[OutputScores.argmax(s)];
             } else {
                 float[] bs = bScale.clone();
-                aScale = search("A", aGrid, i -> evaluate(uniform(uq, aGrid.column(i)), uniform(uq, bs)));
+                aScale = search("A", aGrid, i -> uniform(uq, aGrid.column(i)), i -> uniform(uq, bs));
                 if (Arrays.equals(aScale, prevA)) break;
                 prevA = aScale.clone();
             }
@@ -125,7 +133,7 @@ final class MatmulSearch {
             } else {
                 aq = uniform(uq, aScale.clone());
             }
-            bScale = search("B", bGrid, i -> evaluate(aq, uniform(uq, bGrid.column(i))));
+            bScale = search("B", bGrid, i -> aq, i -> uniform(uq, bGrid.column(i)));
             if (twin) break; // the split search ignores v: a second round would repeat this one exactly
         }
         OperandQuant aOp = twin ? new TwinSoftmaxOperand(bits, split, cfg.softmaxMode())
@@ -149,7 +157,7 @@ final class MatmulSearch {
         SliceQuant aq = (h, src, off, dst, n) -> System.arraycopy(quantized, off, dst, 0, n);
         UniformQuantizer uq = new UniformQuantizer(bits);
         Grid bGrid = grid(b, k * n);
-        float[] bScale = search("B", bGrid, i -> evaluate(aq, uniform(uq, bGrid.column(i))));
+        float[] bScale = search("B", bGrid, i -> aq, i -> uniform(uq, bGrid.column(i)));
         roundsRun = 1;
         return new MatmulQuant(p, new UniformOperand(bits, Granularity.PER_HEAD, bScale), Map.of("rounds", "1"));
     }
@@ -185,7 +193,7 @@ final class MatmulSearch {
             if (best == q && round > 0) break;   // the same base: v's search would repeat itself
             q = best;
             SliceQuant aq = adaLog(AdaLogOperand.probabilities(bits, q));
-            bScale = search("B", bGrid, i -> evaluate(aq, uniform(uq, bGrid.column(i))));
+            bScale = search("B", bGrid, i -> aq, i -> uniform(uq, bGrid.column(i)));
         }
         return new MatmulQuant(AdaLogOperand.probabilities(bits, q), new UniformOperand(bits, Granularity.PER_HEAD, bScale),
                 Map.of("rounds", Integer.toString(roundsRun)));
@@ -283,12 +291,46 @@ final class MatmulSearch {
         return grid.column(best);
     }
 
-    /** Per-head argmax over candidates, each candidate evaluated for all heads at once. */
+    /**
+     * Per-head argmax over candidates (operand quantizers {@code aqOf(i)}, {@code bqOf(i)}), each
+     * candidate evaluated for all heads at once; with a squared-error metric by {@link
+     * CandidateRace} over the groups (images or windows), which stops scoring a head's candidate
+     * once it cannot win that head: the same choice as scoring everything.
+     */
+    private float[] search(String operand, Grid grid, java.util.function.IntFunction<SliceQuant> aqOf,
+                           java.util.function.IntFunction<SliceQuant> bqOf) {
+        int count = grid.cand()[0].length;
+        int chunk = exhaustive || SearchTrace.listener != null ? groups : CandidateRace.chunkFor(cfg.metric(), groups, Parallel.threads());
+        double[][] scores = new CandidateRace(count, heads, groups, chunk).run(i -> {
+            SliceQuant aq = aqOf.apply(i), bq = bqOf.apply(i);
+            return (which, alive, part) -> {
+                int[] live = new int[heads];
+                int n = 0;
+                for (int h = 0; h < heads; h++) if (alive[h]) live[n++] = h;
+                int liveHeads = n;
+                samplesScored += (long) which.length * liveHeads;
+                Parallel.forEach(which.length * liveHeads, t -> {
+                    int j = t / liveHeads, h = live[t % liveHeads];
+                    part[j][h] = taskScore(aq, bq, which[j] * heads + h);
+                });
+            };
+        });
+        samplesExhaustive += (long) count * groups * heads;
+        return argmaxPerHead(operand, grid, scores);
+    }
+
+    /** Per-head argmax over candidates, each candidate's scores {@code eval(i)} for all heads at once. */
     private float[] search(String operand, Grid grid, java.util.function.IntFunction<double[]> eval) {
-        float[][] cand = grid.cand();
-        int count = cand[0].length;
+        int count = grid.cand()[0].length;
         double[][] scores = new double[count][];
         for (int i = 0; i < count; i++) scores[i] = eval.apply(i);
+        return argmaxPerHead(operand, grid, scores);
+    }
+
+    /** Each head's first-maximum candidate ({@code scores[i][0]} for all heads when there is one objective). */
+    private float[] argmaxPerHead(String operand, Grid grid, double[][] scores) {
+        float[][] cand = grid.cand();
+        int count = cand[0].length;
         float[] best = new float[heads];
         for (int h = 0; h < heads; h++) {
             int col = scores[0].length == 1 ? 0 : h; // one objective (VT-PTQ): one choice for every head
@@ -341,32 +383,44 @@ final class MatmulSearch {
         OutputScores.Moments[] moments = pearson ? new OutputScores.Moments[groups * heads] : null;
         double[] hinge = ranking != null && withRanking ? new double[groups * heads] : null;
         Parallel.forEach(groups * heads, task -> {
-            int h = task % heads;
-            Scratch sc = SCRATCH.get();
-            if (sc.a.length < m * k) sc.a = new float[m * k];
-            if (sc.b.length < k * n) sc.b = new float[k * n];
-            if (sc.o.length < m * n) sc.o = new float[m * n];
-            aq.apply(h, a, task * m * k, sc.a, m * k);
-            if (bq != null) {
-                bq.apply(h, b, task * k * n, sc.b, k * n);
-                sc.pb.repack(sc.b, 0, n, k, n);
-            } else {
-                sc.pb.repack(b, task * k * n, n, k, n);
-            }
-            Gemm.gemm(sc.a, 0, k, m, sc.pb, sc.o, 0, n, null, Activation.NONE, false, false);
-            int oOff = task * m * n;
-            if (pearson) {
-                moments[task] = OutputScores.Moments.of(o, oOff, sc.o, 0, m * n);
-                if (hinge != null) hinge[task] = ranking.sumInto(sc.o, task * m, m);
+            if (!pearson) {
+                perTask[task] = taskScore(aq, bq, task);
                 return;
             }
-            double s = 0;
-            for (int r = 0; r < m; r++) s += OutputScores.row(cfg.metric(), o, oOff + r * n, sc.o, r * n, g, oOff + r * n, n);
-            perTask[task] = s / m;
+            float[] y = product(aq, bq, task);
+            moments[task] = OutputScores.Moments.of(o, task * m * n, y, 0, m * n);
+            if (hinge != null) hinge[task] = ranking.sumInto(y, task * m, m);
         });
         if (pearson) return new double[] {objective(moments, hinge)};
         double[] perHead = new double[heads];
         for (int t = 0; t < perTask.length; t++) perHead[t % heads] += perTask[t];
         return perHead;
+    }
+
+    /** One (group, head) task's score with a per-row metric: row scores averaged over the m rows. */
+    private double taskScore(SliceQuant aq, SliceQuant bq, int task) {
+        float[] y = product(aq, bq, task);
+        int oOff = task * m * n;
+        double s = 0;
+        for (int r = 0; r < m; r++) s += OutputScores.row(cfg.metric(), o, oOff + r * n, y, r * n, g, oOff + r * n, n);
+        return s / m;
+    }
+
+    /** One (group, head) task's output {@code â · b̂} ({@code m x n}, in the calling thread's scratch). */
+    private float[] product(SliceQuant aq, SliceQuant bq, int task) {
+        int h = task % heads;
+        Scratch sc = SCRATCH.get();
+        if (sc.a.length < m * k) sc.a = new float[m * k];
+        if (sc.b.length < k * n) sc.b = new float[k * n];
+        if (sc.o.length < m * n) sc.o = new float[m * n];
+        aq.apply(h, a, task * m * k, sc.a, m * k);
+        if (bq != null) {
+            bq.apply(h, b, task * k * n, sc.b, k * n);
+            sc.pb.repack(sc.b, 0, n, k, n);
+        } else {
+            sc.pb.repack(b, task * k * n, n, k, n);
+        }
+        Gemm.gemm(sc.a, 0, k, m, sc.pb, sc.o, 0, n, null, Activation.NONE, false, false);
+        return sc.o;
     }
 }

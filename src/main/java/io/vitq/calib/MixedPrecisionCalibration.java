@@ -168,7 +168,7 @@ public final class MixedPrecisionCalibration {
                 calibration + " (" + samples + " images)", Instant.now().toString(), "vitq 0.1.0", options);
         long[] sn = run.nanos();
         Calibrator.Timing timing = new Calibrator.Timing((recorded - t0 - sn[0] - sn[1] - normNanos[0]) / 1e9,
-                sn[0] / 1e9, sn[1] / 1e9, sn[2] / 1e9, 0, (end - t0) / 1e9);
+                sn[0] / 1e9, sn[1] / 1e9, sn[2] / 1e9, 0, (end - t0) / 1e9, run.work().share());
         return new Result(new QuantPlan(info, ops), timing, normNanos[0] / 1e9, (end - recorded) / 1e9, alloc);
     }
 }

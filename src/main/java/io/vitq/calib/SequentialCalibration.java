@@ -44,6 +44,7 @@ final class SequentialCalibration implements Executor {
     private final Map<String, Map<Integer, OpQuant>> found = new LinkedHashMap<>();
     /** Search time of Linear ops, of matmuls, and bias correction (part of the first). */
     private final long[] nanos = new long[4];
+    private final SearchWork work = new SearchWork();
 
     private SequentialCalibration(Model model, CalibConfig cfg, int samples, Map<String, Tensor> gradients,
                                   Calibrator.Progress progress) {
@@ -67,7 +68,7 @@ final class SequentialCalibration implements Executor {
         }
         SequentialCalibration run = new SequentialCalibration(model, cfg, images.dim(0), gradients, progress);
         model.forward(images, run);
-        return new Calibrator.Searches(run.found, run.nanos, Map.of());
+        return new Calibrator.Searches(run.found, run.nanos, Map.of(), run.work);
     }
 
     private float[] gradient(String id) {
@@ -102,6 +103,7 @@ final class SequentialCalibration implements Executor {
             FloatExecutor.INSTANCE.linear(op, xs, m, o, Activation.NONE, false); // fc1: pre-GELU, as recorded
             LinearSearch search = new LinearSearch(op, xs, o, gradient(id), m, samples, cfg.forOp(id));
             OpQuant q = search.run();
+            work.add(search);
             nanos[2] += search.biasCorrectionNanos();
             done(id, q, t, 0);
         }
@@ -116,8 +118,10 @@ final class SequentialCalibration implements Executor {
         if (!found.containsKey(m1)) {
             long t = System.nanoTime();
             AttentionOperands f = AttentionOperands.of(op, qkv, groups);
-            done(m1, new MatmulSearch(m1, f.q(), f.kT(), f.scores(), gradient(m1), groups, H, T, d, T,
-                    cfg.forOp(m1), false).run(), t, 1);
+            MatmulSearch search = new MatmulSearch(m1, f.q(), f.kT(), f.scores(), gradient(m1), groups, H, T, d, T,
+                    cfg.forOp(m1), false);
+            done(m1, search.run(), t, 1);
+            work.add(search);
         }
         if (!found.containsKey(m2)) {
             long t = System.nanoTime();
@@ -133,7 +137,9 @@ final class SequentialCalibration implements Executor {
                         System.arraycopy(tokens, (g * T + i) * D + h * d, o, hm, d);
                     }
             CalibConfig c = cfg.forOp(m2);
-            done(m2, new MatmulSearch(m2, probs, v, o, gradient(m2), groups, H, T, T, d, c, c.twinSoftmax()).run(), t, 1);
+            MatmulSearch search = new MatmulSearch(m2, probs, v, o, gradient(m2), groups, H, T, T, d, c, c.twinSoftmax());
+            done(m2, search.run(), t, 1);
+            work.add(search);
         }
         quantized(m1, m2).attention(op, qkv, groups, out);
     }

@@ -157,6 +157,7 @@ final class BenchCommand implements Callable<Integer> {
                 m.put("forward_backward_seconds", c.timing().forwardBackward());
                 m.put("linear_search_seconds", c.timing().linearSearch());
                 m.put("matmul_search_seconds", c.timing().matmulSearch());
+                m.put("candidate_products_scored_share", c.timing().scoredShare());
                 cal.add(m);
             }
             List<Map<String, Object>> gemm = new ArrayList<>();
@@ -339,12 +340,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     static String calibrationMarkdown(List<CalibrationRow> rows) {
-        StringBuilder md = new StringBuilder("| model | calibration | images | total s | forward + backward s | Linear search s | matmul search s |\n"
-                + "|---|---|---:|---:|---:|---:|---:|\n");
+        StringBuilder md = new StringBuilder("| model | calibration | images | total s | forward + backward s | Linear search s | matmul search s "
+                + "| candidate products scored |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (CalibrationRow r : rows) {
             Calibrator.Timing t = r.timing();
-            md.append(String.format(Locale.ROOT, "| %s | PTQ4ViT W8A8, %s | %d | %.1f | %.1f | %.1f | %.1f |%n", r.model(), r.search(),
-                    r.images(), t.total(), t.forwardBackward(), t.linearSearch(), t.matmulSearch()));
+            md.append(String.format(Locale.ROOT, "| %s | PTQ4ViT W8A8, %s | %d | %.1f | %.1f | %.1f | %.1f | %.0f %% |%n", r.model(), r.search(),
+                    r.images(), t.total(), t.forwardBackward(), t.linearSearch(), t.matmulSearch(), 100 * t.scoredShare()));
         }
         return md.toString();
     }

@@ -140,13 +140,15 @@ final class QuantizeCommand implements Callable<Integer> {
         double load = c.imageSeconds();
         Calibrator.Timing t = c.timing();
         System.out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, %sfloat forward+backward %.1f s, "
-                        + "search %.1f s: linear %.1f s%s%s, matmul %.1f s)%n",
+                        + "search %.1f s: linear %.1f s%s%s, matmul %.1f s%s)%n",
                 c.seconds(), load, c.reparamSeconds() > 0
                         ? String.format(Locale.ROOT, "LayerNorm reparameterisation %.1f s, ", c.reparamSeconds()) : "",
                 t.forwardBackward(), t.search(), t.linearSearch(),
                 cfg.isVt() || cfg.biasCorrection() ? String.format(Locale.ROOT, " of which bias correction %.1f s", t.biasCorrection()) : "",
                 cfg.gptq() ? String.format(Locale.ROOT, " of which GPTQ %.1f s", t.gptq()) : "",
-                t.matmulSearch());
+                t.matmulSearch(), Double.isNaN(t.scoredShare()) ? ""
+                        : String.format(Locale.ROOT, "; candidates scored on %.0f %% of their products, branch and bound skipping the rest",
+                        100 * t.scoredShare()));
         return c;
     }
 }

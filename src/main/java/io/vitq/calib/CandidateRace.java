@@ -1,0 +1,183 @@
+package io.vitq.calib;
+
+import java.util.Arrays;
+import java.util.function.IntFunction;
+
+/**
+ * Exact branch and bound for the interval search's argmax when a candidate's score in each group
+ * (a weight's scale group, a head) is a sum over samples of non-positive terms: the squared-error
+ * metrics' {@code -mean((G (Ô - O))²)}. A partial sum over some of the samples is then an upper
+ * bound of the complete one, so a candidate whose partial sum is already below a group's best
+ * complete score cannot win that group, and its remaining samples need not be scored.
+ *
+ * <p>The bound is tight when the samples scored first carry most of the error, and a few images
+ * usually do (those with large output gradients or outsized activations). So one pilot candidate
+ * is scored on every sample first, the samples are visited in decreasing order of its error, every
+ * other candidate is scored on the first chunk of them, and candidates are then completed in the
+ * order of that partial score (best first, so a tight bound is found early), chunk by chunk until
+ * no group is left that they can still win.
+ *
+ * <p>Exactness: a completed candidate's score is the sum of its per-sample scores in sample order,
+ * the very sum an exhaustive search forms. A partial sum formed in another order can exceed the
+ * mathematical one by rounding, so a candidate is dropped only when its partial sum is below the
+ * best by a relative margin ({@link #MARGIN}) far above the rounding error of such sums; ties are
+ * never dropped and resolve to the smaller index at completion. Dropped candidates return their
+ * partial sums, which lie below the group's winner, so the callers' first-maximum argmax picks
+ * exactly what an exhaustive search picks.
+ */
+final class CandidateRace {
+    /** Scores one candidate on the given samples: {@code out[j][group]} for {@code samples[j]}; groups not alive may be skipped. */
+    @FunctionalInterface
+    interface Scorer {
+        void score(int[] samples, boolean[] alive, double[][] out);
+    }
+
+    /**
+     * Relative margin below the best score before a partial sum is trusted to lose: sums of at most
+     * a few thousand same-signed doubles differ from their exact value by far less (n · 2^-53).
+     */
+    static final double MARGIN = 1e-9;
+
+    private final int count, groups, samples, chunk;
+    private long scored;
+
+    /**
+     * @param chunk samples per bound check; {@code chunk >= samples} scores every candidate on every
+     *              sample (no pruning: for metrics whose terms can be positive)
+     */
+    CandidateRace(int count, int groups, int samples, int chunk) {
+        if (count < 1 || groups < 1 || samples < 1 || chunk < 1)
+            throw new IllegalArgumentException("race of " + count + " candidates, " + groups + " groups, " + samples
+                    + " samples, chunk " + chunk);
+        this.count = count;
+        this.groups = groups;
+        this.samples = samples;
+        this.chunk = Math.min(chunk, samples);
+    }
+
+    /** Samples per bound check for a metric: pruning needs non-positive per-sample scores. */
+    static int chunkFor(Metric metric, int samples, int threads) {
+        return metric == Metric.HESSIAN || metric == Metric.MSE ? Math.max(1, 2 * threads) : samples;
+    }
+
+    /** (candidate, sample) pairs scored by {@link #run} so far; an exhaustive search scores count x samples. */
+    long scored() { return scored; }
+
+    /** Scores {@code [candidate][group]}; {@code candidate.apply(i)} may be called more than once per candidate. */
+    double[][] run(IntFunction<Scorer> candidate) {
+        double[][] total = new double[count][];
+        boolean[] all = new boolean[groups];
+        Arrays.fill(all, true);
+        int[] natural = new int[samples];
+        for (int s = 0; s < samples; s++) natural[s] = s;
+        if (chunk == samples) {
+            for (int i = 0; i < count; i++) total[i] = inOrder(score(candidate.apply(i), natural, all));
+            return total;
+        }
+
+        // the pilot: every sample, to order the samples by the error they carry
+        int pilot = count - 1 - count / 4;
+        double[][] pilotScores = score(candidate.apply(pilot), natural, all);
+        total[pilot] = inOrder(pilotScores);
+        Integer[] bySize = new Integer[samples];
+        double[] weight = new double[samples];
+        for (int s = 0; s < samples; s++) {
+            bySize[s] = s;
+            for (double v : pilotScores[s]) weight[s] += v;
+        }
+        Arrays.sort(bySize, (x, y) -> Double.compare(weight[x], weight[y])); // most negative (largest error) first
+        int[] order = new int[samples];
+        for (int s = 0; s < samples; s++) order[s] = bySize[s];
+
+        double[] best = new double[groups];
+        int[] winner = new int[groups];
+        Arrays.fill(winner, -1);
+        offer(pilot, total[pilot], all, best, winner);
+
+        // every other candidate on the first chunk, then completed best first
+        int[] first = Arrays.copyOf(order, chunk);
+        double[][] partial = new double[count][];
+        double[][][] perSample = new double[count][][];
+        double[] firstSum = new double[count];
+        for (int i = 0; i < count; i++) {
+            if (i == pilot) continue;
+            perSample[i] = new double[samples][];
+            double[][] sc = score(candidate.apply(i), first, all);
+            partial[i] = new double[groups];
+            for (int j = 0; j < chunk; j++) {
+                perSample[i][first[j]] = sc[j];
+                for (int gr = 0; gr < groups; gr++) partial[i][gr] += sc[j][gr];
+            }
+            for (double v : partial[i]) firstSum[i] += v;
+        }
+        Integer[] visit = new Integer[count];
+        for (int i = 0; i < count; i++) visit[i] = i;
+        Arrays.sort(visit, (x, y) -> Double.compare(firstSum[y], firstSum[x])); // stable: ties in index order
+        boolean[] alive = new boolean[groups];
+        for (int i : visit) {
+            if (i == pilot) continue;
+            Scorer sc = null;
+            int done = chunk;
+            while (done < samples && alive(partial[i], best, winner, alive)) {
+                if (sc == null) sc = candidate.apply(i);
+                int[] next = Arrays.copyOfRange(order, done, Math.min(samples, done + chunk));
+                double[][] s = score(sc, next, alive);
+                for (int j = 0; j < next.length; j++) {
+                    perSample[i][next[j]] = s[j];
+                    for (int gr = 0; gr < groups; gr++) if (alive[gr]) partial[i][gr] += s[j][gr];
+                }
+                done += next.length;
+            }
+            if (done < samples || !alive(partial[i], best, winner, alive)) {
+                total[i] = partial[i];   // lost every group: its partial sums, all below the winners
+            } else {
+                total[i] = inOrder(perSample[i]);
+                offer(i, total[i], alive, best, winner);
+                // a group that died early keeps its partial sum, a bound below that group's winner
+                for (int gr = 0; gr < groups; gr++) if (!alive[gr]) total[i][gr] = partial[i][gr];
+            }
+            perSample[i] = null;
+        }
+        return total;
+    }
+
+    private double[][] score(Scorer s, int[] which, boolean[] alive) {
+        double[][] out = new double[which.length][groups];
+        s.score(which, alive, out);
+        scored += which.length;
+        return out;
+    }
+
+    /** Per-group sums of per-sample scores in sample order, as an exhaustive search adds them. */
+    private double[] inOrder(double[][] perSample) {
+        double[] sum = new double[groups];
+        for (double[] r : perSample) for (int gr = 0; gr < groups; gr++) sum[gr] += r[gr];
+        return sum;
+    }
+
+    /** Candidate i's complete scores in the groups {@code complete} marks: a new best on a higher score or an equal one of smaller index. */
+    private static void offer(int i, double[] sum, boolean[] complete, double[] best, int[] winner) {
+        for (int gr = 0; gr < sum.length; gr++) {
+            if (!complete[gr]) continue;
+            double v = sum[gr];
+            if (winner[gr] < 0 || v > best[gr] || (v == best[gr] && i < winner[gr])) {
+                best[gr] = v;
+                winner[gr] = i;
+            }
+        }
+    }
+
+    /**
+     * Marks the groups a candidate with partial sums {@code sum} may still win (none completed yet,
+     * or its sum not below the best by the margin); false when there is none. NaN compares false
+     * and so prunes nothing.
+     */
+    private boolean alive(double[] sum, double[] best, int[] winner, boolean[] alive) {
+        boolean any = false;
+        for (int gr = 0; gr < groups; gr++) {
+            alive[gr] = winner[gr] < 0 || !(sum[gr] < best[gr] - MARGIN * Math.abs(best[gr]));
+            any |= alive[gr];
+        }
+        return any;
+    }
+}

@@ -1,0 +1,108 @@
+package io.vitq.calib;
+
+import io.vitq.model.Linear;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.MatmulQuant;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The searches with branch and bound ({@link CandidateRace}) against the same searches scoring
+ * every candidate on every sample: the same scales on calibration-sized sample counts (32), for
+ * every weight granularity, the twin GELU input, integer products and both squared-error metrics,
+ * with fewer samples scored. The ViT-sized data is random, with outsized tokens as ViTs have.
+ */
+class SearchRaceTest {
+    static final int SAMPLES = 32, TOKENS = 12;
+
+    @Test
+    void linearSearchesPickWhatExhaustiveSearchesPick() {
+        check("blocks.0.attn.proj", 32, 24, CalibConfig.ptq4vit(8, 8), 1);
+        check("blocks.0.attn.qkv", 32, 48, CalibConfig.ptq4vit(8, 8), 2);
+        check("blocks.0.attn.qkv", 32, 48, CalibConfig.ptq4vit(8, 8).withIntegerProducts(true), 3);
+        check("blocks.0.mlp.fc1", 32, 64, CalibConfig.ptq4vit(6, 6).withPerChannelWeights(true), 4);
+        check("blocks.0.mlp.fc2", 64, 32, CalibConfig.ptq4vit(8, 8), 5);
+        check("blocks.0.mlp.fc2", 64, 32, CalibConfig.ptq4vit(4, 8).withGeluPowerOfTwo(true).withIntegerProducts(true), 6);
+        check("blocks.0.attn.proj", 32, 24, CalibConfig.ptq4vit(4, 4).withMetric(Metric.MSE), 7);
+        check("patch_embed.proj", 48, 32, CalibConfig.ptq4vit(8, 8), 8);
+    }
+
+    @Test
+    void matmulSearchesPickWhatExhaustiveSearchesPick() {
+        SplittableRandom r = new SplittableRandom(11);
+        int heads = 3, m = 10, k = 8, n = 10;
+        float[] q = rand(r, SAMPLES * heads * m * k, 1), kt = rand(r, SAMPLES * heads * k * n, 1);
+        float[] o1 = bmm(q, kt, heads, m, k, n), g1 = rand(r, o1.length, 1);
+        matmul("blocks.0.attn.matmul1", q, kt, o1, g1, heads, m, k, n, CalibConfig.ptq4vit(8, 8), false);
+        matmul("blocks.0.attn.matmul1", q, kt, o1, g1, heads, m, k, n, CalibConfig.ptq4vit(4, 4).withMetric(Metric.MSE), false);
+        float[] p = softmaxRows(rand(r, SAMPLES * heads * m * n, 3), n), v = rand(r, SAMPLES * heads * n * k, 1);
+        float[] o2 = bmm(p, v, heads, m, n, k), g2 = rand(r, o2.length, 1);
+        matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.ptq4vit(8, 8), true);
+    }
+
+    private static void check(String id, int in, int out, CalibConfig cfg, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int rows = SAMPLES * TOKENS;
+        float[] w = rand(r, out * in, 0.5), b = rand(r, out, 0.1), x = rand(r, rows * in, 1);
+        for (int t = 0; t < rows; t += 7) for (int c = 0; c < in; c += 5) x[t * in + c] *= 20;   // outsized activations
+        if (id.endsWith("fc2")) for (int i = 0; i < x.length; i++) x[i] = (float) (x[i] / (1 + Math.exp(-1.702 * x[i])));
+        float[] o = SearchReferenceTest.matmulT(x, w, b, rows, in, out), g = rand(r, rows * out, 1);
+        Linear op = new Linear(id, w, b, out, in);
+        LinearSearch raced = new LinearSearch(op, x, o, g, rows, SAMPLES, cfg);
+        LinearSearch full = new LinearSearch(op, x, o, g, rows, SAMPLES, cfg);
+        full.exhaustive = true;
+        LinearQuant got = raced.run(), want = full.run();
+        assertArrayEquals(want.weight().scales(), got.weight().scales(), id + " weight scales");
+        assertEquals(want.input(), got.input(), id + " input");
+        assertEquals(full.samplesExhaustive(), full.samplesScored(), id + ": the exhaustive search scores everything");
+        assertTrue(raced.samplesScored() < raced.samplesExhaustive(),
+                id + ": " + raced.samplesScored() + " of " + raced.samplesExhaustive() + " samples scored");
+    }
+
+    private static void matmul(String id, float[] a, float[] b, float[] o, float[] g, int heads, int m, int k, int n,
+                               CalibConfig cfg, boolean twin) {
+        MatmulSearch raced = new MatmulSearch(id, a, b, o, g, SAMPLES, heads, m, k, n, cfg, twin);
+        MatmulSearch full = new MatmulSearch(id, a, b, o, g, SAMPLES, heads, m, k, n, cfg, twin);
+        full.exhaustive = true;
+        MatmulQuant got = raced.run(), want = full.run();
+        assertEquals(want.a(), got.a(), id + " operand a");
+        assertEquals(want.b(), got.b(), id + " operand b");
+        assertEquals(full.samplesExhaustive(), full.samplesScored(), id + ": the exhaustive search scores everything");
+        assertTrue(raced.samplesScored() < raced.samplesExhaustive(),
+                id + ": " + raced.samplesScored() + " of " + raced.samplesExhaustive() + " (sample, head) products");
+    }
+
+    static float[] rand(SplittableRandom r, int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * scale);
+        return v;
+    }
+
+    /** {@code [S, H, m, k] x [S, H, k, n]}. */
+    private static float[] bmm(float[] a, float[] b, int heads, int m, int k, int n) {
+        float[] o = new float[SAMPLES * heads * m * n];
+        for (int t = 0; t < SAMPLES * heads; t++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int c = 0; c < k; c++) s += (double) a[t * m * k + i * k + c] * b[t * k * n + c * n + j];
+                    o[t * m * n + i * n + j] = (float) s;
+                }
+        return o;
+    }
+
+    private static float[] softmaxRows(float[] x, int n) {
+        for (int r = 0; r < x.length / n; r++) {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < n; j++) max = Math.max(max, x[r * n + j]);
+            for (int j = 0; j < n; j++) sum += Math.exp(x[r * n + j] - max);
+            for (int j = 0; j < n; j++) x[r * n + j] = (float) (Math.exp(x[r * n + j] - max) / sum);
+        }
+        return x;
+    }
+}
