@@ -58,12 +58,36 @@ final class AdaLogSearch {
     }
 
     /**
+     * Scores of a stage's candidates when the stage keeps its best {@code keep}: exact for those
+     * (ties included), and for the others anything below the keep-th best (branch and bound,
+     * {@link CandidateRace#keeping}).
+     */
+    @FunctionalInterface
+    interface StageScores {
+        double[] of(AdaLogOperand[] candidates, int keep);
+
+        /** Every candidate scored exactly by {@code score}. */
+        static StageScores each(ToDoubleFunction<AdaLogOperand> score) {
+            return (c, keep) -> {
+                double[] s = new double[c.length];
+                for (int i = 0; i < c.length; i++) s[i] = score.applyAsDouble(c[i]);
+                return s;
+            };
+        }
+    }
+
+    /** {@link #gelu(AdaLogOperand, float[], StageScores, StageScores)} with every candidate scored exactly. */
+    static AdaLogOperand gelu(AdaLogOperand current, float[] range, ToDoubleFunction<AdaLogOperand> coarse,
+                              ToDoubleFunction<AdaLogOperand> full) {
+        return gelu(current, range, StageScores.each(coarse), StageScores.each(full));
+    }
+
+    /**
      * The progressive search from {@code current} (its scale for the base stage) over {@code range};
      * {@code coarse} scores the stages before the last, {@code full} the last.
      */
-    static AdaLogOperand gelu(AdaLogOperand current, float[] range, ToDoubleFunction<AdaLogOperand> coarse,
-                              ToDoubleFunction<AdaLogOperand> full) {
-        ToDoubleFunction<AdaLogOperand> score = coarse;
+    static AdaLogOperand gelu(AdaLogOperand current, float[] range, StageScores coarse, StageScores full) {
+        StageScores score = coarse;
         int bits = current.bits();
         float shift = current.shift();
         AdaLogOperand[] c = new AdaLogOperand[AdaLogOperand.Q_CANDIDATES];
@@ -94,9 +118,8 @@ final class AdaLogSearch {
     }
 
     /** The {@code keep} best candidates by score, best first; equal scores keep the earlier candidate first. */
-    static AdaLogOperand[] best(AdaLogOperand[] c, ToDoubleFunction<AdaLogOperand> score, int keep) {
-        double[] s = new double[c.length];
-        for (int i = 0; i < c.length; i++) s[i] = score.applyAsDouble(c[i]);
+    static AdaLogOperand[] best(AdaLogOperand[] c, StageScores score, int keep) {
+        double[] s = score.of(c, Math.min(keep, c.length));
         Integer[] order = new Integer[c.length];
         for (int i = 0; i < c.length; i++) order[i] = i;
         Arrays.sort(order, (a, b) -> Double.compare(s[b], s[a]));   // stable: ties in index order

@@ -23,7 +23,8 @@ import java.util.function.IntFunction;
  * best by a relative margin ({@link #MARGIN}) far above the rounding error of such sums; ties are
  * never dropped and resolve to the smaller index at completion. Dropped candidates return their
  * partial sums, which lie below the group's winner, so the callers' first-maximum argmax picks
- * exactly what an exhaustive search picks.
+ * exactly what an exhaustive search picks. With {@link #keeping(int) keeping(k)} the same holds
+ * for the best k of each group, in order (AdaLog's stages keep their best few).
  */
 final class CandidateRace {
     /** Scores one candidate on the given samples: {@code out[j][group]} for {@code samples[j]}; groups not alive may be skipped. */
@@ -39,6 +40,8 @@ final class CandidateRace {
     static final double MARGIN = 1e-9;
 
     private final int count, groups, samples, chunk;
+    /** Candidates kept per group: 1 for an argmax; more for a search that keeps its best few (AdaLog's stages). */
+    private int keep = 1;
     private long scored;
 
     /**
@@ -53,6 +56,17 @@ final class CandidateRace {
         this.groups = groups;
         this.samples = samples;
         this.chunk = Math.min(chunk, samples);
+    }
+
+    /**
+     * Keep the best {@code k} candidates of each group exact instead of the best one: a candidate is
+     * dropped only once k complete scores are above its partial sum, so the k best (in order, ties
+     * included) are the exhaustive search's.
+     */
+    CandidateRace keeping(int k) {
+        if (k < 1) throw new IllegalArgumentException("keep " + k + " candidates");
+        keep = k;
+        return this;
     }
 
     /** Samples per bound check for a metric: pruning needs non-positive per-sample scores. */
@@ -89,10 +103,8 @@ final class CandidateRace {
         int[] order = new int[samples];
         for (int s = 0; s < samples; s++) order[s] = bySize[s];
 
-        double[] best = new double[groups];
-        int[] winner = new int[groups];
-        Arrays.fill(winner, -1);
-        offer(pilot, total[pilot], all, best, winner);
+        double[][] best = new double[groups][0];   // per group: the best `keep` complete scores, descending
+        offer(total[pilot], all, best);
 
         // every other candidate on the first chunk, then completed best first
         int[] first = Arrays.copyOf(order, chunk);
@@ -118,7 +130,7 @@ final class CandidateRace {
             if (i == pilot) continue;
             Scorer sc = null;
             int done = chunk;
-            while (done < samples && alive(partial[i], best, winner, alive)) {
+            while (done < samples && alive(partial[i], best, alive)) {
                 if (sc == null) sc = candidate.apply(i);
                 int[] next = Arrays.copyOfRange(order, done, Math.min(samples, done + chunk));
                 double[][] s = score(sc, next, alive);
@@ -128,11 +140,11 @@ final class CandidateRace {
                 }
                 done += next.length;
             }
-            if (done < samples || !alive(partial[i], best, winner, alive)) {
+            if (done < samples || !alive(partial[i], best, alive)) {
                 total[i] = partial[i];   // lost every group: its partial sums, all below the winners
             } else {
                 total[i] = inOrder(perSample[i]);
-                offer(i, total[i], alive, best, winner);
+                offer(total[i], alive, best);
                 // a group that died early keeps its partial sum, a bound below that group's winner
                 for (int gr = 0; gr < groups; gr++) if (!alive[gr]) total[i][gr] = partial[i][gr];
             }
@@ -155,27 +167,32 @@ final class CandidateRace {
         return sum;
     }
 
-    /** Candidate i's complete scores in the groups {@code complete} marks: a new best on a higher score or an equal one of smaller index. */
-    private static void offer(int i, double[] sum, boolean[] complete, double[] best, int[] winner) {
+    /** A candidate's complete scores in the groups {@code complete} marks, into each group's best {@code keep}. */
+    private void offer(double[] sum, boolean[] complete, double[][] best) {
         for (int gr = 0; gr < sum.length; gr++) {
-            if (!complete[gr]) continue;
-            double v = sum[gr];
-            if (winner[gr] < 0 || v > best[gr] || (v == best[gr] && i < winner[gr])) {
-                best[gr] = v;
-                winner[gr] = i;
-            }
+            if (!complete[gr] || Double.isNaN(sum[gr])) continue;   // NaN bounds nothing
+            double[] b = best[gr];
+            int at = 0;
+            while (at < b.length && b[at] >= sum[gr]) at++;
+            if (at >= keep) continue;
+            double[] next = Arrays.copyOf(b, Math.min(keep, b.length + 1));
+            System.arraycopy(b, at, next, at + 1, next.length - at - 1);
+            next[at] = sum[gr];
+            best[gr] = next;
         }
     }
 
     /**
-     * Marks the groups a candidate with partial sums {@code sum} may still win (none completed yet,
-     * or its sum not below the best by the margin); false when there is none. NaN compares false
-     * and so prunes nothing.
+     * Marks the groups a candidate with partial sums {@code sum} may still reach the best {@code
+     * keep} of (fewer complete yet, or its sum not below the keep-th best by the margin); false
+     * when there is none. A NaN sum compares false and so is never dropped.
      */
-    private boolean alive(double[] sum, double[] best, int[] winner, boolean[] alive) {
+    private boolean alive(double[] sum, double[][] best, boolean[] alive) {
         boolean any = false;
         for (int gr = 0; gr < groups; gr++) {
-            alive[gr] = winner[gr] < 0 || !(sum[gr] < best[gr] - MARGIN * Math.abs(best[gr]));
+            double[] b = best[gr];
+            double bound = b.length < keep ? Double.NEGATIVE_INFINITY : b[keep - 1];
+            alive[gr] = !(sum[gr] < bound - MARGIN * Math.abs(bound));
             any |= alive[gr];
         }
         return any;

@@ -211,7 +211,7 @@ final class LinearSearch {
             if (inputKind == InputKind.ADALOG) {
                 PackedB packed = packWeight(wScale);
                 xq = AdaLogSearch.gelu((AdaLogOperand) xq, adaLogRange,
-                        c -> objective(floatCandidate(c, packed), AdaLogSearch.COARSE_STRIDE), c -> objective(floatCandidate(c, packed)));
+                        (c, keep) -> stageScores(c, keep, packed, AdaLogSearch.COARSE_STRIDE), (c, keep) -> stageScores(c, keep, packed, 1));
             } else if (!inputGiven) {
                 xq = searchInput(xCand, xQuants, wScale);
             }
@@ -402,21 +402,44 @@ final class LinearSearch {
     }
 
     /**
+     * The objective of each of AdaLog's input candidates {@code c} (the weight {@code packed}) over
+     * every {@code stride}-th sample, exact for the best {@code keep} and for any candidate that
+     * could be among them, as {@link #objective(Candidate, int)} computes it.
+     */
+    private double[] stageScores(OperandQuant[] c, int keep, PackedB packed, int stride) {
+        int n = (samples + stride - 1) / stride;
+        double[][] scores = race(c.length, objectiveGroups, n, keep, i -> floatCandidate(c[i], packed), v -> v * stride);
+        double[] s = new double[c.length];
+        for (int i = 0; i < s.length; i++) for (double v : scores[i]) s[i] += v;
+        return s;
+    }
+
+    /**
      * Scores {@code [candidate][group]} of {@code count} candidates on every sample, summed in sample
      * order, by {@link CandidateRace}: exactly {@link #evaluate(Candidate, int)}'s where a candidate
      * can win, a partial sum below the winner where it cannot (squared-error metrics only; the
      * others score everything).
      */
     private double[][] race(int count, int groups, java.util.function.IntFunction<Candidate> candidate) {
+        return race(count, groups, samples, 1, candidate, v -> v);
+    }
+
+    /**
+     * {@link #race(int, int, java.util.function.IntFunction)} over {@code n} of the samples ({@code
+     * sample.applyAsInt(v)} for v = 0..n-1, summed in that order), keeping the best {@code keep} exact.
+     */
+    private double[][] race(int count, int groups, int n, int keep, java.util.function.IntFunction<Candidate> candidate,
+                            java.util.function.IntUnaryOperator sample) {
         boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
-        int chunk = exhaustive || SearchTrace.listener != null ? samples : CandidateRace.chunkFor(cfg.metric(), samples, Parallel.threads());
-        CandidateRace race = new CandidateRace(count, groups, samples, chunk);
+        int chunk = exhaustive || SearchTrace.listener != null ? n : CandidateRace.chunkFor(cfg.metric(), n, Parallel.threads());
+        CandidateRace race = new CandidateRace(count, groups, n, chunk).keeping(keep);
         double[][] scores = race.run(i -> {
             Candidate c = candidate.apply(i);
-            return (which, alive, part) -> Parallel.forEach(which.length, j -> part[j] = sampleScores(c, groups, which[j], perColumn));
+            return (which, alive, part) -> Parallel.forEach(which.length,
+                    j -> part[j] = sampleScores(c, groups, sample.applyAsInt(which[j]), perColumn));
         });
         samplesScored += race.scored();
-        samplesExhaustive += (long) count * samples;
+        samplesExhaustive += (long) count * n;
         return scores;
     }
 

@@ -33,6 +33,32 @@ class CandidateRaceTest {
     }
 
     @Test
+    void keepsTheExhaustiveBestFewInOrder() {
+        SplittableRandom r = new SplittableRandom(9);
+        for (int trial = 0; trial < 200; trial++) {
+            int count = 1 + r.nextInt(60), samples = 1 + r.nextInt(20), chunk = 1 + r.nextInt(6), keep = 1 + r.nextInt(10);
+            double[][][] s = scores(r, count, 1, samples);
+            double[][] got = new CandidateRace(count, 1, samples, chunk).keeping(keep).run(i -> scorer(s[i], 1));
+            double[][] full = exhaustive(s, count, 1, samples);
+            int[] want = bestFirst(full), have = bestFirst(got);
+            for (int j = 0; j < Math.min(keep, count); j++) {
+                assertEquals(want[j], have[j], "trial " + trial + ": place " + j);
+                assertEquals(full[want[j]][0], got[have[j]][0], "the kept score, bit for bit");
+            }
+        }
+    }
+
+    /** Candidates by score, best first, ties in index order (AdaLogSearch.best's order). */
+    private static int[] bestFirst(double[][] scores) {
+        Integer[] o = new Integer[scores.length];
+        for (int i = 0; i < o.length; i++) o[i] = i;
+        java.util.Arrays.sort(o, (a, b) -> Double.compare(scores[b][0], scores[a][0]));
+        int[] out = new int[o.length];
+        for (int i = 0; i < o.length; i++) out[i] = o[i];
+        return out;
+    }
+
+    @Test
     void prunesCandidatesFarFromTheBest() {
         // scores that grow with the distance from candidate 30: far candidates lose on their first chunk
         int count = 100, samples = 32;
