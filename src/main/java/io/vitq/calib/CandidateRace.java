@@ -42,6 +42,8 @@ final class CandidateRace {
     private final int count, groups, samples, chunk;
     /** Candidates kept per group: 1 for an argmax; more for a search that keeps its best few (AdaLog's stages). */
     private int keep = 1;
+    /** One objective, the sum of the groups' scores (in group order), instead of one argmax per group. */
+    private boolean summed;
     private long scored;
 
     /**
@@ -66,6 +68,16 @@ final class CandidateRace {
     CandidateRace keeping(int k) {
         if (k < 1) throw new IllegalArgumentException("keep " + k + " candidates");
         keep = k;
+        return this;
+    }
+
+    /**
+     * Race on one objective, the sum over the groups of their scores (e.g. a softmax quantizer shared
+     * by all heads, scored head by head): the bound is the sum of the groups' partial sums, and the
+     * best complete objective is the groups' exact sums added in group order.
+     */
+    CandidateRace summed() {
+        summed = true;
         return this;
     }
 
@@ -160,6 +172,13 @@ final class CandidateRace {
         return out;
     }
 
+    /** The groups' sum in group order (the summed objective). */
+    private static double objective(double[] perGroup) {
+        double s = 0;
+        for (double v : perGroup) s += v;
+        return s;
+    }
+
     /** Per-group sums of per-sample scores in sample order, as an exhaustive search adds them. */
     private double[] inOrder(double[][] perSample) {
         double[] sum = new double[groups];
@@ -169,17 +188,24 @@ final class CandidateRace {
 
     /** A candidate's complete scores in the groups {@code complete} marks, into each group's best {@code keep}. */
     private void offer(double[] sum, boolean[] complete, double[][] best) {
-        for (int gr = 0; gr < sum.length; gr++) {
-            if (!complete[gr] || Double.isNaN(sum[gr])) continue;   // NaN bounds nothing
-            double[] b = best[gr];
-            int at = 0;
-            while (at < b.length && b[at] >= sum[gr]) at++;
-            if (at >= keep) continue;
-            double[] next = Arrays.copyOf(b, Math.min(keep, b.length + 1));
-            System.arraycopy(b, at, next, at + 1, next.length - at - 1);
-            next[at] = sum[gr];
-            best[gr] = next;
+        if (summed) {
+            if (complete[0]) insert(best, 0, objective(sum));   // summed: all groups complete or none
+            return;
         }
+        for (int gr = 0; gr < sum.length; gr++) if (complete[gr]) insert(best, gr, sum[gr]);
+    }
+
+    /** Inserts v into group gr's descending list of the best {@code keep}; NaN bounds nothing and is left out. */
+    private void insert(double[][] best, int gr, double v) {
+        if (Double.isNaN(v)) return;
+        double[] b = best[gr];
+        int at = 0;
+        while (at < b.length && b[at] >= v) at++;
+        if (at >= keep) return;
+        double[] next = Arrays.copyOf(b, Math.min(keep, b.length + 1));
+        System.arraycopy(b, at, next, at + 1, next.length - at - 1);
+        next[at] = v;
+        best[gr] = next;
     }
 
     /**
@@ -188,6 +214,13 @@ final class CandidateRace {
      * when there is none. A NaN sum compares false and so is never dropped.
      */
     private boolean alive(double[] sum, double[][] best, boolean[] alive) {
+        if (summed) {
+            double[] b = best[0];
+            double bound = b.length < keep ? Double.NEGATIVE_INFINITY : b[keep - 1], s = objective(sum);
+            boolean on = !(s < bound - MARGIN * Math.abs(bound));
+            Arrays.fill(alive, on);
+            return on;
+        }
         boolean any = false;
         for (int gr = 0; gr < groups; gr++) {
             double[] b = best[gr];

@@ -113,12 +113,10 @@ final class MatmulSearch {
             roundsRun = round + 1;
             if (twin) {
                 float[] splits = ScaleGrid.softmaxSplits(cfg.softmaxSplits());
-                double[] s = new double[splits.length];
-                for (int i = 0; i < splits.length; i++) {
+                double[] s = summedOverHeads(raceHeads(splits.length, true, i -> {
                     TwinSoftmaxQuantizer tq = new TwinSoftmaxQuantizer(bits, splits[i], cfg.softmaxMode());
-                    double[] perHead = evaluate((h, src, off, dst, len) -> tq.fakeQuant(id, src, off, dst, 0, len), null);
-                    for (double v : perHead) s[i] += v;
-                }
+                    return (h, src, off, dst, len) -> tq.fakeQuant(id, src, off, dst, 0, len);
+                }, i -> null));
                 split = splits[OutputScores.argmax(s)];
             } else {
                 float[] bs = bScale.clone();
@@ -179,13 +177,12 @@ final class MatmulSearch {
         for (int round = 0; round < cfg.rounds(); round++) {
             roundsRun = round + 1;
             float[] bs = bScale.clone();
-            double[] s = new double[AdaLogOperand.Q_CANDIDATES];
+            double[] s = summedOverHeads(raceHeads(AdaLogOperand.Q_CANDIDATES, true,
+                    i -> adaLog(AdaLogOperand.probabilities(bits, AdaLogOperand.MIN_Q + i)), i -> uniform(uq, bs)));
             float[][] qTrace = {new float[s.length]};
             double[][] trace = new double[s.length][];
             for (int i = 0; i < s.length; i++) {
-                AdaLogOperand p = AdaLogOperand.probabilities(bits, AdaLogOperand.MIN_Q + i);
-                for (double v : evaluate(adaLog(p), uniform(uq, bs))) s[i] += v;
-                qTrace[0][i] = p.q();
+                qTrace[0][i] = AdaLogOperand.MIN_Q + i;
                 trace[i] = new double[] {s[i]};
             }
             SearchTrace.emit(id, "q", qTrace, trace);
@@ -299,9 +296,21 @@ final class MatmulSearch {
      */
     private float[] search(String operand, Grid grid, java.util.function.IntFunction<SliceQuant> aqOf,
                            java.util.function.IntFunction<SliceQuant> bqOf) {
-        int count = grid.cand()[0].length;
+        return argmaxPerHead(operand, grid, raceHeads(grid.cand()[0].length, false, aqOf, bqOf));
+    }
+
+    /**
+     * Per-head scores {@code [candidate][head]} of {@code count} candidates (operands {@code aqOf(i)},
+     * {@code bqOf(i)}; b float when null), each head's sum over the groups in group order as {@link
+     * #evaluate} forms it, by {@link CandidateRace}: exact for each head's winner, or with {@code
+     * summed} for the winner of the heads' sum (one quantizer for all heads).
+     */
+    private double[][] raceHeads(int count, boolean summed, java.util.function.IntFunction<SliceQuant> aqOf,
+                                 java.util.function.IntFunction<SliceQuant> bqOf) {
         int chunk = exhaustive || SearchTrace.listener != null ? groups : CandidateRace.chunkFor(cfg.metric(), groups, Parallel.threads());
-        double[][] scores = new CandidateRace(count, heads, groups, chunk).run(i -> {
+        CandidateRace race = new CandidateRace(count, heads, groups, chunk);
+        if (summed) race.summed();
+        double[][] scores = race.run(i -> {
             SliceQuant aq = aqOf.apply(i), bq = bqOf.apply(i);
             return (which, alive, part) -> {
                 int[] live = new int[heads];
@@ -316,7 +325,14 @@ final class MatmulSearch {
             };
         });
         samplesExhaustive += (long) count * groups * heads;
-        return argmaxPerHead(operand, grid, scores);
+        return scores;
+    }
+
+    /** Each candidate's heads' scores added in head order: the objective of a quantizer shared by all heads. */
+    private static double[] summedOverHeads(double[][] perHead) {
+        double[] s = new double[perHead.length];
+        for (int i = 0; i < s.length; i++) for (double v : perHead[i]) s[i] += v;
+        return s;
     }
 
     /** Per-head argmax over candidates, each candidate's scores {@code eval(i)} for all heads at once. */

@@ -48,6 +48,26 @@ class CandidateRaceTest {
         }
     }
 
+    @Test
+    void summedPicksTheExhaustiveWinnerOfTheGroupsSum() {
+        SplittableRandom r = new SplittableRandom(5);
+        for (int trial = 0; trial < 200; trial++) {
+            int count = 1 + r.nextInt(40), groups = 1 + r.nextInt(4), samples = 1 + r.nextInt(20), chunk = 1 + r.nextInt(6);
+            double[][][] s = scores(r, count, groups, samples);
+            double[][] got = new CandidateRace(count, groups, samples, chunk).summed().run(i -> scorer(s[i], groups));
+            double[][] full = exhaustive(s, count, groups, samples);
+            double[][] wantSum = new double[count][1], gotSum = new double[count][1];
+            for (int i = 0; i < count; i++)
+                for (int gr = 0; gr < groups; gr++) {
+                    wantSum[i][0] += full[i][gr];
+                    gotSum[i][0] += got[i][gr];
+                }
+            int w = argmax(wantSum, 0);
+            assertEquals(w, argmax(gotSum, 0), "trial " + trial);
+            assertEquals(wantSum[w][0], gotSum[w][0], "the winner's objective, bit for bit");
+        }
+    }
+
     /** Candidates by score, best first, ties in index order (AdaLogSearch.best's order). */
     private static int[] bestFirst(double[][] scores) {
         Integer[] o = new Integer[scores.length];

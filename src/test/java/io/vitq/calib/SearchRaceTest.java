@@ -44,6 +44,8 @@ class SearchRaceTest {
         float[] p = softmaxRows(rand(r, SAMPLES * heads * m * n, 3), n), v = rand(r, SAMPLES * heads * n * k, 1);
         float[] o2 = bmm(p, v, heads, m, n, k), g2 = rand(r, o2.length, 1);
         matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.ptq4vit(8, 8), true);
+        // AdaLog's base, one for all heads (the heads' summed objective), then v per head
+        matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.adalog(4, 4).withSearch(20, 2), false);
     }
 
     private static void check(String id, int in, int out, CalibConfig cfg, long seed) {
