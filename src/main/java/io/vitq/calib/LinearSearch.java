@@ -68,6 +68,8 @@ final class LinearSearch {
     private int integerCandidates;
     /** (candidate, sample) pairs the searches scored, and what scoring every candidate on every sample takes. */
     private long samplesScored, samplesExhaustive;
+    /** Candidates built on a subset of the output columns (tests: the subsets ran). */
+    int columnSubsets;
     /** Tests: score every candidate on every sample instead of branch and bound ({@link CandidateRace}). */
     boolean exhaustive;
     /** AdaLog's scale range of fc2's input ({@link AdaLogSearch#range}), for {@link InputKind#ADALOG}. */
@@ -260,15 +262,17 @@ final class LinearSearch {
         UniformQuantizer wq = new UniformQuantizer(cfg.weightBits());
         // the input is the same for every weight candidate: quantized once, on the float path
         float[][] xQuantized = new float[1][];
-        double[][] scores = race(wCand[0].length, wScales, i -> {
+        double[][] scores = race(wCand[0].length, wScales, (i, cols) -> {
             float[] trial = new float[wScales];
             for (int s = 0; s < wScales; s++) trial[s] = wCand[s][i];
-            Candidate c = integerCandidate(trial, xq);
+            Candidate c = cols == null ? integerCandidate(trial, xq) : integerColumns(trial, xq, cols);
             if (c != null) return c;
             float[] wq0 = new float[out * in];
             ScaledRanges.fakeQuantRows(wq, op.id(), wGran, trial, op.weight(), out, in, wq0);
             if (xQuantized[0] == null && xq != null) xQuantized[0] = quantizedInput(xq);
-            return productCandidate(xQuantized[0] != null ? xQuantized[0] : x, PackedB.packTransposed(wq0, 0, in, out, in));
+            float[] xa = xQuantized[0] != null ? xQuantized[0] : x;
+            if (cols == null) return productCandidate(xa, PackedB.packTransposed(wq0, 0, in, out, in), bias);
+            return productCandidate(xa, PackedB.packTransposed(rows(wq0, cols, in), 0, in, cols.length, in), columns(bias, cols));
         });
         float[] best = new float[wScales];
         for (int s = 0; s < wScales; s++) {
@@ -421,7 +425,22 @@ final class LinearSearch {
      * others score everything).
      */
     private double[][] race(int count, int groups, java.util.function.IntFunction<Candidate> candidate) {
+        return race(count, groups, samples, 1, (i, cols) -> candidate.apply(i), v -> v);
+    }
+
+    /**
+     * {@link #race(int, int, java.util.function.IntFunction)} for per-output-channel weights, whose
+     * candidates can be built for a subset of the output columns ({@code candidate.of(i, cols)}, all
+     * when cols is null): once a candidate has lost most of its channels, only the rest are computed.
+     */
+    private double[][] race(int count, int groups, Columns candidate) {
         return race(count, groups, samples, 1, candidate, v -> v);
+    }
+
+    /** A candidate restricted to output columns {@code cols} ({@code [tokens, cols.length]} outputs; all columns when null). */
+    @FunctionalInterface
+    private interface Columns {
+        Candidate of(int i, int[] cols);
     }
 
     /**
@@ -430,17 +449,78 @@ final class LinearSearch {
      */
     private double[][] race(int count, int groups, int n, int keep, java.util.function.IntFunction<Candidate> candidate,
                             java.util.function.IntUnaryOperator sample) {
+        return race(count, groups, n, keep, (i, cols) -> candidate.apply(i), sample);
+    }
+
+    private double[][] race(int count, int groups, int n, int keep, Columns candidate, java.util.function.IntUnaryOperator sample) {
         boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
+        boolean subsets = perColumn && (cfg.metric() == Metric.HESSIAN || cfg.metric() == Metric.MSE);
         int chunk = exhaustive || SearchTrace.listener != null ? n : CandidateRace.chunkFor(cfg.metric(), n, Parallel.threads());
         CandidateRace race = new CandidateRace(count, groups, n, chunk).keeping(keep);
-        double[][] scores = race.run(i -> {
-            Candidate c = candidate.apply(i);
-            return (which, alive, part) -> Parallel.forEach(which.length,
-                    j -> part[j] = sampleScores(c, groups, sample.applyAsInt(which[j]), perColumn));
+        double[][] scores = race.run(i -> new CandidateRace.Scorer() {
+            Candidate c;
+            int[] cols;   // the columns c computes; null: all
+
+            @Override
+            public void score(int[] which, boolean[] alive, double[][] part) {
+                int live = 0;
+                for (boolean a : alive) if (a) live++;
+                // rebuild on fewer columns once at most half of those computed are still alive
+                if (c == null || (subsets && 2 * live <= (cols == null ? out : cols.length))) {
+                    cols = null;
+                    if (subsets && live < out) {
+                        cols = new int[live];
+                        for (int col = 0, j = 0; col < out; col++) if (alive[col]) cols[j++] = col;
+                    }
+                    c = candidate.of(i, cols);
+                    if (cols != null) columnSubsets++;
+                }
+                Candidate cc = c;
+                int[] cs = cols;
+                Parallel.forEach(which.length, j -> part[j] = cs == null ? sampleScores(cc, groups, sample.applyAsInt(which[j]), perColumn)
+                        : columnScores(cc, cs, sample.applyAsInt(which[j])));
+            }
         });
         samplesScored += race.scored();
         samplesExhaustive += (long) count * n;
         return scores;
+    }
+
+    /**
+     * Sample s's per-column scores (per-output-channel weights, squared-error metrics) from a
+     * candidate computing only {@code cols}: {@link OutputScores#perColumn}'s sums, term for term,
+     * for those columns; the others are left 0 (the race ignores them).
+     */
+    private double[] columnScores(Candidate cand, int[] cols, int s) {
+        float[] y = cand.output(s);
+        double[] r = new double[out];
+        int n = cols.length, oOff = s * tokens * out;
+        float[] gg = cfg.metric() == Metric.MSE ? null : g;
+        for (int t = 0; t < tokens; t++) {
+            int ro = oOff + t * out;
+            for (int j = 0; j < n; j++) {
+                int c = cols[j];
+                double e = (double) y[t * n + j] - o[ro + c], ge = gg == null ? e : gg[ro + c] * e;
+                r[c] -= ge * ge;
+            }
+        }
+        for (int c : cols) r[c] /= tokens;
+        return r;
+    }
+
+    /** Rows {@code rows} of a row-major {@code [*, width]} matrix. */
+    private static float[] rows(float[] m, int[] rows, int width) {
+        float[] r = new float[rows.length * width];
+        for (int j = 0; j < rows.length; j++) System.arraycopy(m, rows[j] * width, r, j * width, width);
+        return r;
+    }
+
+    /** Entries {@code cols} of v, or null for null. */
+    private static float[] columns(float[] v, int[] cols) {
+        if (v == null) return null;
+        float[] r = new float[cols.length];
+        for (int j = 0; j < cols.length; j++) r[j] = v[cols[j]];
+        return r;
     }
 
     /**
@@ -464,11 +544,35 @@ final class LinearSearch {
     }
 
     /** Float products of an input already quantized ({@code [rows, in]}) and the packed weight, in the thread's scratch. */
-    private Candidate productCandidate(float[] xa, PackedB w) {
+    private Candidate productCandidate(float[] xa, PackedB w, float[] b) {
+        int n = w.n();
         return s -> {
             Scratch sc = SCRATCH.get();
-            if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
-            Gemm.gemm(xa, s * tokens * in, in, tokens, w, sc.o, 0, out, bias, Activation.NONE, false, false);
+            if (sc.o.length < tokens * n) sc.o = new float[tokens * n];
+            Gemm.gemm(xa, s * tokens * in, in, tokens, w, sc.o, 0, n, b, Activation.NONE, false, false);
+            return sc.o;
+        };
+    }
+
+    /**
+     * {@link #integerCandidate} computing only the output columns {@code cols} (per-output-channel
+     * weights): an op of those weight rows, their scales and bias entries. Each column's int32 sums
+     * and dequantization are the full op's, so its outputs are the same floats.
+     */
+    private Candidate integerColumns(float[] wScale, OperandQuant xq, int[] cols) {
+        if (!cfg.integerProducts() || xq == null || xq.codeFormMissing() != null || cfg.weightBits() > 8) return null;
+        float[] b = op.bias();
+        Linear sub = new Linear(op.id(), rows(op.weight(), cols, in), columns(b, cols), cols.length, in);
+        IntegerExecutor.LinearKernel k = new IntegerExecutor.LinearKernel(sub, new LinearQuant(
+                new UniformOperand(cfg.weightBits(), Granularity.PER_OUTPUT_CHANNEL, columns(wScale, cols)), xq,
+                biasCorrection ? columns(bias, cols) : null, Map.of()));
+        if (!k.integer()) return null;
+        integerCandidates++;
+        int n = cols.length;
+        return s -> {
+            Scratch sc = SCRATCH.get();
+            if (sc.o.length < tokens * n) sc.o = new float[tokens * n];
+            k.rows(x, s * tokens, tokens, sc.o, 0);
             return sc.o;
         };
     }

@@ -33,6 +33,58 @@ class SearchRaceTest {
         check("blocks.0.mlp.fc2", 64, 32, CalibConfig.adalog(4, 4).withSearch(20, 2), 9);   // AdaLog's stages keep their best 32
     }
 
+    /** Per-channel weights: lost channels stop being computed, and the choices stay the exhaustive search's. */
+    @Test
+    void perChannelSearchesComputeFewerColumns() {
+        for (CalibConfig cfg : new CalibConfig[] {CalibConfig.ptq4vit(4, 8).withPerChannelWeights(true),
+                CalibConfig.ptq4vit(4, 8).withPerChannelWeights(true).withIntegerProducts(true),
+                CalibConfig.adalog(4, 4).withSearch(20, 2)}) {
+            LinearSearch raced = check("blocks.0.mlp.fc1", 32, 64, cfg, 21);
+            assertTrue(raced.columnSubsets > 0, "candidates built on column subsets: " + raced.columnSubsets);
+        }
+    }
+
+    /**
+     * The products behind the column subsets: a GEMM (float and int8) over some of the weight's rows
+     * gives those columns' outputs bit for bit, at every column position and tail.
+     */
+    @Test
+    void columnSubsetProductsAreTheFullProductsColumns() {
+        SplittableRandom r = new SplittableRandom(4);
+        int m = 37, k = 48, n = 75;
+        float[] x = rand(r, m * k, 1), w = rand(r, n * k, 0.3), b = rand(r, n, 0.1);
+        int[] cols = {0, 3, 16, 17, 31, 32, 50, 63, 64, 74};
+        float[] full = new float[m * n], sub = new float[m * cols.length];
+        float[] wSub = new float[cols.length * k], bSub = new float[cols.length];
+        for (int j = 0; j < cols.length; j++) {
+            System.arraycopy(w, cols[j] * k, wSub, j * k, k);
+            bSub[j] = b[cols[j]];
+        }
+        io.vitq.tensor.Gemm.gemm(x, 0, k, m, io.vitq.tensor.PackedB.packTransposed(w, 0, k, n, k), full, 0, n, b,
+                io.vitq.tensor.Activation.NONE, false, false);
+        io.vitq.tensor.Gemm.gemm(x, 0, k, m, io.vitq.tensor.PackedB.packTransposed(wSub, 0, k, cols.length, k), sub, 0, cols.length,
+                bSub, io.vitq.tensor.Activation.NONE, false, false);
+        assertColumns(full, sub, m, n, cols, "float");
+        float[] ws = new float[n], wsSub = new float[cols.length];
+        for (int c = 0; c < n; c++) ws[c] = 0.3f * (1 + c % 7) / 127;
+        for (int j = 0; j < cols.length; j++) wsSub[j] = ws[cols[j]];
+        io.vitq.quant.OperandQuant xq = io.vitq.quant.UniformOperand.perTensor(8, 4f / 127);
+        var fullK = new io.vitq.runtime.IntegerExecutor.LinearKernel(new Linear("blocks.0.mlp.fc1", w, b, n, k),
+                new LinearQuant(new io.vitq.quant.UniformOperand(8, io.vitq.quant.Granularity.PER_OUTPUT_CHANNEL, ws), xq));
+        var subK = new io.vitq.runtime.IntegerExecutor.LinearKernel(new Linear("blocks.0.mlp.fc1", wSub, bSub, cols.length, k),
+                new LinearQuant(new io.vitq.quant.UniformOperand(8, io.vitq.quant.Granularity.PER_OUTPUT_CHANNEL, wsSub), xq));
+        fullK.rows(x, 0, m, full, 0);
+        subK.rows(x, 0, m, sub, 0);
+        assertColumns(full, sub, m, n, cols, "int8");
+    }
+
+    private static void assertColumns(float[] full, float[] sub, int m, int n, int[] cols, String what) {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < cols.length; j++)
+                assertEquals(Float.floatToRawIntBits(full[i * n + cols[j]]), Float.floatToRawIntBits(sub[i * cols.length + j]),
+                        what + ": row " + i + ", column " + cols[j]);
+    }
+
     @Test
     void matmulSearchesPickWhatExhaustiveSearchesPick() {
         SplittableRandom r = new SplittableRandom(11);
@@ -48,7 +100,7 @@ class SearchRaceTest {
         matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.adalog(4, 4).withSearch(20, 2), false);
     }
 
-    private static void check(String id, int in, int out, CalibConfig cfg, long seed) {
+    private static LinearSearch check(String id, int in, int out, CalibConfig cfg, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         int rows = SAMPLES * TOKENS;
         float[] w = rand(r, out * in, 0.5), b = rand(r, out, 0.1), x = rand(r, rows * in, 1);
@@ -65,6 +117,7 @@ class SearchRaceTest {
         assertEquals(full.samplesExhaustive(), full.samplesScored(), id + ": the exhaustive search scores everything");
         assertTrue(raced.samplesScored() < raced.samplesExhaustive(),
                 id + ": " + raced.samplesScored() + " of " + raced.samplesExhaustive() + " samples scored");
+        return raced;
     }
 
     private static void matmul(String id, float[] a, float[] b, float[] o, float[] g, int heads, int m, int k, int n,
