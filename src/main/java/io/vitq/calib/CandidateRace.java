@@ -172,8 +172,8 @@ final class CandidateRace {
         return out;
     }
 
-    /** The groups' sum in group order (the summed objective). */
-    private static double objective(double[] perGroup) {
+    /** The groups' sum in group order: the objective of one quantizer scored group by group. */
+    static double objective(double[] perGroup) {
         double s = 0;
         for (double v : perGroup) s += v;
         return s;

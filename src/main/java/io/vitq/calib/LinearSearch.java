@@ -288,25 +288,28 @@ final class LinearSearch {
     private OperandQuant searchInput(float[] xCand, OperandQuant[] xQuants, float[] wScale) {
         PackedB[] packed = new PackedB[1];
         double[] xs = new double[xQuants.length];
-        double[][] scores = race(xQuants.length, objectiveGroups, i -> {
+        double[][] scores = race(xQuants.length, objectiveGroups, (i, cols) -> {
             Candidate c = integerCandidate(wScale, xQuants[i]);
             return c != null ? c : floatCandidate(xQuants[i], packed[0] != null ? packed[0] : (packed[0] = packWeight(wScale)));
         });
-        for (int i = 0; i < xs.length; i++) for (double v : scores[i]) xs[i] += v;   // the objective: the groups' sum
+        for (int i = 0; i < xs.length; i++) xs[i] = CandidateRace.objective(scores[i]);
         double[][] trace = new double[xs.length][];
         for (int i = 0; i < xs.length; i++) trace[i] = new double[] {xs[i]};
         SearchTrace.emit(op.id(), "a", new float[][] {xCand}, trace);
         return xQuants[OutputScores.argmax(xs)];
     }
 
-    /** The score of the whole op: the sum over the objective's column groups. */
-    private double objective(Candidate c) { return objective(c, 1); }
-
-    /** The objective over every {@code stride}-th sample. */
-    private double objective(Candidate c, int stride) {
-        double sum = 0;
-        for (double v : evaluate(c, objectiveGroups, stride)) sum += v;
-        return sum;
+    /**
+     * The score of the whole op: per sample, one score per group of the objective's output columns,
+     * summed over samples in sample order (parallel over samples, deterministic), then over groups.
+     */
+    private double objective(Candidate c) {
+        boolean perColumn = objectiveGroups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
+        double[][] perSample = new double[samples][];
+        Parallel.forEach(samples, s -> perSample[s] = sampleScores(c, objectiveGroups, s, perColumn));
+        double[] total = new double[objectiveGroups];
+        for (double[] r : perSample) for (int k = 0; k < objectiveGroups; k++) total[k] += r[k];
+        return CandidateRace.objective(total);
     }
 
     /** The op with weight scales {@code wScale} and input quantizer {@code xq}, as the search scores it. */
@@ -362,28 +365,13 @@ final class LinearSearch {
     long biasCorrectionNanos() { return biasCorrectionNanos; }
 
     /**
-     * Scores of one candidate: the input quantized with {@code xq} (null for a float input)
-     * times the packed quantized weight; one score per group of output columns: the weight's scale
-     * groups in the weight search, one group (all outputs) in the input search. Parallel over
-     * samples; the per-sample scores are summed in sample order (deterministic).
+     * Sample s's scores of one candidate (its output {@code Q(X_s) Q(W)^T + b}), one per group of
+     * output columns: the weight's scale groups in the weight search, the objective's in the input search.
      */
-    private double[] evaluate(Candidate cand, int groups) { return evaluate(cand, groups, 1); }
-
-    /** {@link #evaluate(Candidate, int)} over every {@code stride}-th sample only (0, stride, 2 stride, ...). */
-    private double[] evaluate(Candidate cand, int groups, int stride) {
-        boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
+    private double[] sampleScores(Candidate cand, int groups, int s, boolean perColumn) {
         if (cfg.metric() == Metric.PEARSON && groups != 1 && groups != objectiveGroups)
             throw new IllegalStateException(op.id() + ": the Pearson objective scores the whole output or the qkv matrices, not "
                     + groups + " groups");
-        double[][] perSample = new double[(samples + stride - 1) / stride][];
-        Parallel.forEach(perSample.length, si -> perSample[si] = sampleScores(cand, groups, si * stride, perColumn));
-        double[] total = new double[groups];
-        for (double[] r : perSample) for (int k = 0; k < groups; k++) total[k] += r[k];
-        return total;
-    }
-
-    /** Sample s's scores, one per group of output columns (the body of {@link #evaluate(Candidate, int, int)}). */
-    private double[] sampleScores(Candidate cand, int groups, int s, boolean perColumn) {
         float[] y = cand.output(s);
         double[] r = new double[groups];
         int oOff = s * tokens * out;
@@ -408,30 +396,23 @@ final class LinearSearch {
     /**
      * The objective of each of AdaLog's input candidates {@code c} (the weight {@code packed}) over
      * every {@code stride}-th sample, exact for the best {@code keep} and for any candidate that
-     * could be among them, as {@link #objective(Candidate, int)} computes it.
+     * could be among them, summed as {@link #objective(Candidate)} sums its samples and groups.
      */
     private double[] stageScores(OperandQuant[] c, int keep, PackedB packed, int stride) {
         int n = (samples + stride - 1) / stride;
-        double[][] scores = race(c.length, objectiveGroups, n, keep, i -> floatCandidate(c[i], packed), v -> v * stride);
+        double[][] scores = race(c.length, objectiveGroups, n, keep, (i, cols) -> floatCandidate(c[i], packed), v -> v * stride);
         double[] s = new double[c.length];
-        for (int i = 0; i < s.length; i++) for (double v : scores[i]) s[i] += v;
+        for (int i = 0; i < s.length; i++) s[i] = CandidateRace.objective(scores[i]);
         return s;
     }
 
     /**
      * Scores {@code [candidate][group]} of {@code count} candidates on every sample, summed in sample
-     * order, by {@link CandidateRace}: exactly {@link #evaluate(Candidate, int)}'s where a candidate
+     * order, by {@link CandidateRace}: exactly {@link #objective(Candidate)}'s sums where a candidate
      * can win, a partial sum below the winner where it cannot (squared-error metrics only; the
-     * others score everything).
-     */
-    private double[][] race(int count, int groups, java.util.function.IntFunction<Candidate> candidate) {
-        return race(count, groups, samples, 1, (i, cols) -> candidate.apply(i), v -> v);
-    }
-
-    /**
-     * {@link #race(int, int, java.util.function.IntFunction)} for per-output-channel weights, whose
-     * candidates can be built for a subset of the output columns ({@code candidate.of(i, cols)}, all
-     * when cols is null): once a candidate has lost most of its channels, only the rest are computed.
+     * others score everything). With per-output-channel weights a candidate can be built for a
+     * subset of the output columns ({@code candidate.of(i, cols)}, all when cols is null): once it
+     * has lost most of its channels, only the rest are computed.
      */
     private double[][] race(int count, int groups, Columns candidate) {
         return race(count, groups, samples, 1, candidate, v -> v);
@@ -444,14 +425,9 @@ final class LinearSearch {
     }
 
     /**
-     * {@link #race(int, int, java.util.function.IntFunction)} over {@code n} of the samples ({@code
-     * sample.applyAsInt(v)} for v = 0..n-1, summed in that order), keeping the best {@code keep} exact.
+     * {@link #race(int, int, Columns)} over {@code n} of the samples ({@code sample.applyAsInt(v)}
+     * for v = 0..n-1, summed in that order), keeping the best {@code keep} exact.
      */
-    private double[][] race(int count, int groups, int n, int keep, java.util.function.IntFunction<Candidate> candidate,
-                            java.util.function.IntUnaryOperator sample) {
-        return race(count, groups, n, keep, (i, cols) -> candidate.apply(i), sample);
-    }
-
     private double[][] race(int count, int groups, int n, int keep, Columns candidate, java.util.function.IntUnaryOperator sample) {
         boolean perColumn = groups == out && wGran == Granularity.PER_OUTPUT_CHANNEL && out > 1;
         boolean subsets = perColumn && (cfg.metric() == Metric.HESSIAN || cfg.metric() == Metric.MSE);

@@ -331,7 +331,7 @@ final class MatmulSearch {
     /** Each candidate's heads' scores added in head order: the objective of a quantizer shared by all heads. */
     private static double[] summedOverHeads(double[][] perHead) {
         double[] s = new double[perHead.length];
-        for (int i = 0; i < s.length; i++) for (double v : perHead[i]) s[i] += v;
+        for (int i = 0; i < s.length; i++) s[i] = CandidateRace.objective(perHead[i]);
         return s;
     }
 
