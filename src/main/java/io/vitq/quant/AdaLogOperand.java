@@ -124,12 +124,29 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
     public void fakeQuant(String opId, int scaleIndex, float[] src, int off, float[] dst, int dOff, int n) {
         QuantChecks.range(src, off, n);
         QuantChecks.range(dst, dOff, n);
-        float[] thr = thresholds(), val = values();
-        ThresholdTable table = thr.length >= TABLE_THRESHOLDS ? ThresholdTable.of(thr, val) : null;
+        Prepared p = prepared();
         QuantChecks.finiteBlocks(opId, src, off, n, (b, len) -> {
-            if (table != null) table.apply(src, off + b, shift, dst, dOff + b, len);
-            else cascade(thr, val, shift, src, off + b, dst, dOff + b, len);
+            if (p.table != null) p.table.apply(src, off + b, shift, dst, dOff + b, len);
+            else cascade(p.thresholds, p.values, shift, src, off + b, dst, dOff + b, len);
         });
+    }
+
+    /** What {@link #fakeQuant} computes once per quantizer: the thresholds, the values and the table. */
+    private record Prepared(AdaLogOperand of, float[] thresholds, float[] values, ThresholdTable table) {}
+
+    /**
+     * The calling thread's last quantizer prepared: fake quant runs row by row in evaluation (a
+     * softmax row is 197 values), where preparing anew for each call cost more than the quantization.
+     */
+    private static final ThreadLocal<Prepared> PREPARED = new ThreadLocal<>();
+
+    private Prepared prepared() {
+        Prepared p = PREPARED.get();
+        if (p != null && p.of.equals(this)) return p;
+        float[] thr = thresholds(), val = values();
+        p = new Prepared(this, thr, val, thr.length >= TABLE_THRESHOLDS ? ThresholdTable.of(thr, val) : null);
+        PREPARED.set(p);
+        return p;
     }
 
     /** {@code dst[dOff + i] = val[code]} by comparing each value with every threshold. */
