@@ -110,8 +110,9 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
     /**
      * Fewest thresholds (6 bits) for which {@link #fakeQuant} looks the code up in a
      * {@link ThresholdTable} instead of walking the cascade: per value the table's three gathers
-     * cost about what 31 compares and blends do ({@code AdaLogQuantBench}: at 5 bits both took
-     * 155 us per ViT-Ti fc2 input, at 6 bits the table 157 against 268, at 8 bits 156 against 1246).
+     * cost a little more than 31 compares and blends do ({@code AdaLogQuantBench}, one ViT-Ti fc2
+     * input: at 5 bits the cascade 130 us against the table's 152, at 6 bits 268 against 153, at 8
+     * bits 1099 against 156).
      */
     static final int TABLE_THRESHOLDS = 63;
 
