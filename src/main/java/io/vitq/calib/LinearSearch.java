@@ -536,21 +536,11 @@ final class LinearSearch {
      * and dequantization are the full op's, so its outputs are the same floats.
      */
     private Candidate integerColumns(float[] wScale, OperandQuant xq, int[] cols) {
-        if (!cfg.integerProducts() || xq == null || xq.codeFormMissing() != null || cfg.weightBits() > 8) return null;
-        float[] b = op.bias();
-        Linear sub = new Linear(op.id(), rows(op.weight(), cols, in), columns(b, cols), cols.length, in);
-        IntegerExecutor.LinearKernel k = new IntegerExecutor.LinearKernel(sub, new LinearQuant(
+        if (!integerProducts(xq)) return null;
+        Linear sub = new Linear(op.id(), rows(op.weight(), cols, in), columns(op.bias(), cols), cols.length, in);
+        return kernelCandidate(new IntegerExecutor.LinearKernel(sub, new LinearQuant(
                 new UniformOperand(cfg.weightBits(), Granularity.PER_OUTPUT_CHANNEL, columns(wScale, cols)), xq,
-                biasCorrection ? columns(bias, cols) : null, Map.of()));
-        if (!k.integer()) return null;
-        integerCandidates++;
-        int n = cols.length;
-        return s -> {
-            Scratch sc = SCRATCH.get();
-            if (sc.o.length < tokens * n) sc.o = new float[tokens * n];
-            k.rows(x, s * tokens, tokens, sc.o, 0);
-            return sc.o;
-        };
+                biasCorrection ? columns(bias, cols) : null, Map.of())));
     }
 
     /**
@@ -559,14 +549,24 @@ final class LinearSearch {
      * null when integer products are off or the op has no byte codes (float input, codes over 8 bits).
      */
     private Candidate integerCandidate(float[] wScale, OperandQuant xq) {
-        if (!cfg.integerProducts() || xq == null || xq.codeFormMissing() != null || cfg.weightBits() > 8) return null;
-        IntegerExecutor.LinearKernel k = new IntegerExecutor.LinearKernel(op,
-                new LinearQuant(new UniformOperand(cfg.weightBits(), wGran, wScale), xq, biasCorrection ? bias.clone() : null, Map.of()));
+        if (!integerProducts(xq)) return null;
+        return kernelCandidate(new IntegerExecutor.LinearKernel(op,
+                new LinearQuant(new UniformOperand(cfg.weightBits(), wGran, wScale), xq, biasCorrection ? bias.clone() : null, Map.of())));
+    }
+
+    /** Whether candidates with input quantizer xq can be scored on integer products at all. */
+    private boolean integerProducts(OperandQuant xq) {
+        return cfg.integerProducts() && xq != null && xq.codeFormMissing() == null && cfg.weightBits() <= 8;
+    }
+
+    /** The kernel's outputs ({@code [tokens, its out]}) in the thread's scratch, or null when it has no byte codes. */
+    private Candidate kernelCandidate(IntegerExecutor.LinearKernel k) {
         if (!k.integer()) return null;
         integerCandidates++;
+        int n = k.out();
         return s -> {
             Scratch sc = SCRATCH.get();
-            if (sc.o.length < tokens * out) sc.o = new float[tokens * out];
+            if (sc.o.length < tokens * n) sc.o = new float[tokens * n];
             k.rows(x, s * tokens, tokens, sc.o, 0);
             return sc.o;
         };

@@ -244,6 +244,9 @@ public final class IntegerExecutor implements Executor {
         /** Quantizes and packs the weight (once): {@code lq} as the plan entry of {@code layer}. */
         public LinearKernel(Linear layer, LinearQuant lq) { this.op = new LinearOp(layer, lq, Options.DEFAULT, false); }
 
+        /** Output columns per row. */
+        public int out() { return op.out; }
+
         /**
          * True when the op runs on int8 or uint8 codes with int32 sums (not a float input, not
          * codes wider than 8 bits): the products the byte kernels compute.
