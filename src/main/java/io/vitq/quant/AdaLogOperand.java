@@ -87,13 +87,7 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
     }
 
     /** The code of a finite x (see the class comment). */
-    public int code(float x) { return code(x + shift, thresholds()); }
-
-    private static int code(float y, float[] thr) {
-        int c = 0;
-        while (c < thr.length && y <= thr[c]) c++;
-        return c;
-    }
+    public int code(float x) { return ThresholdTable.count(x + shift, thresholds()); }
 
     @Override
     public String quantizerName() { return KIND; }
@@ -159,7 +153,7 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
             for (int t = 0; t < thr.length; t++) v = v.blend(val[t + 1], y.compare(VectorOperators.LE, thr[t]));
             v.intoArray(dst, dOff + i);
         }
-        for (; i < len; i++) dst[dOff + i] = val[code(src[off + i] + shift, thr)];
+        for (; i < len; i++) dst[dOff + i] = val[ThresholdTable.count(src[off + i] + shift, thr)];
     }
 
     @Override

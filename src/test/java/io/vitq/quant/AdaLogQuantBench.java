@@ -44,20 +44,12 @@ public class AdaLogQuantBench {
         a = new AdaLogOperand(bits, 40, 2.5f, AdaLogOperand.GELU_SHIFT);
         java.util.SplittableRandom r = new java.util.SplittableRandom(7);
         x = new float[197 * 768];
-        for (int i = 0; i < x.length; i++) {   // GELU of a unit Gaussian: most values near zero, a tail to about 4
-            double g = r.nextGaussian() * 1.2;
-            x[i] = (float) (0.5 * g * (1 + erf(g / Math.sqrt(2))));
-        }
+        // GELU of a Gaussian: most values near zero, a tail to about 4
+        for (int i = 0; i < x.length; i++) x[i] = (float) io.vitq.tensor.MathOps.gelu(r.nextGaussian() * 1.2);
         y = new float[x.length];
         thr = a.thresholds();
         val = a.values();
         table = ThresholdTable.of(thr, val);
-    }
-
-    private static double erf(double z) {   // Abramowitz-Stegun 7.1.26: enough for test data
-        double t = 1 / (1 + 0.3275911 * Math.abs(z));
-        double e = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
-        return z >= 0 ? e : -e;
     }
 
     @Benchmark
