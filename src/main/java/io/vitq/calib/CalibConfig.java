@@ -145,16 +145,19 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * W4A4 64.23 % against 57.77 % with the twin softmax and the fitted GELU codebook, DeiT-Ti 73.46 %
      * against 71.54 % (the codebook recipe, which runs in integers, is {@code ptq4vit} with per-channel
      * weights, folds and the codebook); the Hessian metric with AdaLog's quantizers gave ViT-Ti
-     * 62.69 %. At 6 bits the twins stay (integer form; ViT-Ti W6A6 81.31 %). GPTQ is not part of it:
-     * with its dampening cross-validated it moved ViT-Ti and DeiT-Ti by -0.31 to +0.54 points, within
-     * the noise of 1300 images, for a minute more of calibration (docs/LOWBIT.md section 4).
+     * 62.69 %. At 6 bits the twins stay (integer form; ViT-Ti W6A6 81.31 %). Below 6 weight bits the
+     * weights are rounded by GPTQ with the weight compensated for the input's quantization, chosen
+     * per output row on held-out calibration images ({@link Gptq#crossValidated}; docs/LOWBIT.md
+     * section 4); at 6 bits that rounding cost ViT-Ti and DeiT-Ti 0.5-0.7 points, so rounding to
+     * nearest stays there.
      */
     public static CalibConfig vitq(int w, int a) {
         CalibConfig p = ptq4vit(w, a);
         boolean adaLog = a < ADALOG_BELOW_BITS;
         return new CalibConfig("vitq", w, a, adaLog ? Metric.MSE : p.metric, p.alpha, p.beta, p.candidates, p.rounds,
                 p.patchEmbedPerChannel, p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo,
-                p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS, false, null, false, null, false, false, adaLog);
+                p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS, w < GPTQ_BELOW_BITS, null, false, null, false,
+                false, adaLog);
     }
 
     /**
@@ -189,6 +192,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
 
     /** {@link #vitq} folds the post-LayerNorm inputs below this many activation bits. */
     public static final int FOLD_BELOW_BITS = 8;
+    /** {@link #vitq} rounds the weights with GPTQ (and the input compensation) below this many weight bits. */
+    public static final int GPTQ_BELOW_BITS = 6;
     /** {@link #vitq} takes AdaLog's quantizers and metric below this many activation bits. */
     public static final int ADALOG_BELOW_BITS = 6;
 

@@ -5,6 +5,9 @@ import io.vitq.quant.UniformOperand;
 import io.vitq.quant.UniformQuantizer;
 import io.vitq.tensor.Parallel;
 
+import java.util.Arrays;
+import java.util.List;
+
 /**
  * GPTQ / OPTQ weight rounding (Frantar et al., ICLR 2023; docs/LOWBIT.md, section 4) of one Linear
  * on scales already chosen: the codes {@code q} minimise {@code ||W X^T - Q X^T||^2} over the
@@ -63,23 +66,37 @@ final class Gptq {
 
     /** {@link #round} with dampening {@code damp * mean(diag H)}, columns in their natural order. */
     static float[] round(String opId, float[] w, int out, int in, double[] h, UniformOperand quant, double dampening) {
+        return round(w, out, in, Factors.of(opId, h, in, dampening).u(), quant);
+    }
+
+    /**
+     * The damped Hessian {@code H + λ I}, λ = d mean(diag H), after a dead column's zero diagonal (no
+     * input reaches it: a zero row and column in H) is made 1: its lower Cholesky factor l and the
+     * upper Cholesky factor u of its inverse.
+     */
+    record Factors(double[] l, double[] u, double lambda) {
+        static Factors of(String opId, double[] h, int in, double dampening) {
+            double[] hd = h.clone();
+            for (int c = 0; c < in; c++) if (hd[c * in + c] == 0) hd[c * in + c] = 1;
+            double mean = 0;
+            for (int c = 0; c < in; c++) mean += hd[c * in + c];
+            double lambda = dampening * mean / in;
+            for (int c = 0; c < in; c++) hd[c * in + c] += lambda;
+            double[] l = cholesky(opId, hd, in);
+            return new Factors(l, upperCholeskyOfInverseFromLower(opId, l, in), lambda);
+        }
+    }
+
+    /** GPTQ's rounding with {@code u}, the upper Cholesky factor of the damped Hessian's inverse. */
+    static float[] round(float[] w, int out, int in, double[] u, UniformOperand quant) {
         UniformQuantizer q = new UniformQuantizer(quant.bits());
         float[] scales = quant.scales();
         Granularity g = quant.granularity();
         float[] rowScale = new float[out];
         for (int j = 0; j < out; j++) rowScale[j] = scales[g.scaleIndexOfRow(j, out, scales.length)];
-
-        double[] hd = h.clone();
         // W transposed, wt[c][j]: a column of W is contiguous
         double[][] wt = new double[in][out];
         for (int j = 0; j < out; j++) for (int c = 0; c < in; c++) wt[c][j] = w[j * in + c];
-        // a dead column (no input reaches it) has a zero row and column in H: make its diagonal 1
-        for (int c = 0; c < in; c++) if (hd[c * in + c] == 0) hd[c * in + c] = 1;
-        double mean = 0;
-        for (int c = 0; c < in; c++) mean += hd[c * in + c];
-        double damp = dampening * mean / in;
-        for (int c = 0; c < in; c++) hd[c * in + c] += damp;
-        double[] u = upperCholeskyOfInverse(opId, hd, in);
 
         float[] result = new float[out * in];
         double qmin = q.minCode(), qmax = q.maxCode();
@@ -112,31 +129,63 @@ final class Gptq {
     /** Dampenings tried by {@link #crossValidated}; rounding to nearest is the last candidate. */
     static final double[] DAMPS = {0.01, 0.1, 1.0};
 
-    /** What {@link #crossValidated} chose: the dampening (NaN: rounding to nearest) and the weight (null then). */
-    record Choice(double damp, float[] weight) {}
+    /** How {@link #crossValidated} rounds: to nearest, GPTQ on the weight, or GPTQ on the weight compensated for the input's quantization. */
+    enum Kind { NEAREST, GPTQ, COMPENSATED }
+
+    /** One rounding candidate: a kind and its dampening (NaN for NEAREST). */
+    record Candidate(Kind kind, double damp) {
+        @Override
+        public String toString() {
+            return switch (kind) {
+                case NEAREST -> "nearest";
+                case GPTQ -> "gptq " + damp;
+                case COMPENSATED -> "compensated " + damp;
+            };
+        }
+    }
+
+    /** What {@link #crossValidated} chose: the candidate and the weight (null when it rounds to nearest). */
+    record Choice(Candidate candidate, float[] weight) {
+        /** The plan's op info: {@code none: round to nearest}, the dampening, or {@code compensated, d}. */
+        String describe() {
+            return switch (candidate.kind()) {
+                case NEAREST -> "none: round to nearest";
+                case GPTQ -> Double.toString(candidate.damp());
+                case COMPENSATED -> "compensated, " + candidate.damp();
+            };
+        }
+    }
 
     /**
      * GPTQ with its dampening chosen on the calibration images themselves [vitq]: the images are split
      * in two halves; for each dampening in {@link #DAMPS}, GPTQ on one half's Hessian is scored on the
-     * other half (and vice versa), the score being the op's output error
-     * {@code sum (g (W - Q) x)^2} weighted by the output gradients g when given (the Hessian metric's
-     * weighting) or plain; rounding to nearest is scored on both halves. The best candidate is then
-     * run on all images. With 32 images GPTQ's error feedback fits the calibration tokens (its
+     * other half (and vice versa), the score being the op's output error against the float op,
+     * {@code sum (g (W x - Q xq))^2}, weighted by the output gradients g when given (the Hessian
+     * metric's weighting) or plain; rounding to nearest is scored on both halves. The best candidate
+     * is then run on all images. With 32 images GPTQ's error feedback fits the calibration tokens (its
      * advantage over rounding to nearest shrinks or reverses on other images, deeper layers most), so
-     * the choice includes not using it.
+     * the choice includes not using it. (Choosing per output row instead, which GPTQ's row-wise
+     * rounding would allow, fitted the halves more closely and lost 0.9 points of top-1 against the
+     * choice per op on ViT-Ti and DeiT-Ti W4A8: docs/LOWBIT.md section 4.)
      *
-     * @param x [rows, in] inputs, rows = samples x tokens
-     * @param g [rows, out] output gradients, or null
+     * <p>With a quantized input {@code xq} the Hessian is the quantized input's, and a third kind of
+     * candidate [vitq, after ERQ's activation error reduction] first compensates the weight for the
+     * input's quantization error: the ridge solution {@code W* = argmin ||W x - W* xq||^2 + λ ||W* - W||^2
+     * = (W C + λ W)(H + λ I)^-1} with {@code C = 2 x^T xq / n}, λ the dampening, then GPTQ on W*
+     * (since {@code ||W x - Q xq||^2 = ||W* xq - Q xq||^2 +} a constant when λ = 0).
+     *
+     * @param x  [rows, in] float inputs, rows = samples x tokens
+     * @param xq [rows, in] the same inputs through the op's input quantizer, or null (the op sees x)
+     * @param g  [rows, out] output gradients, or null
      */
-    static Choice crossValidated(String opId, float[] w, int out, int in, float[] x, float[] g, int rows, int samples,
+    static Choice crossValidated(String opId, float[] w, int out, int in, float[] x, float[] xq, float[] g, int rows, int samples,
                                  UniformOperand quant) {
-        if (samples < 2) return new Choice(DAMP, round(opId, w, out, in, hessian(x, rows, in), quant));
+        if (samples < 2) {
+            return new Choice(new Candidate(Kind.GPTQ, DAMP), round(opId, w, out, in, hessian(xq == null ? x : xq, rows, in), quant));
+        }
         int tokens = rows / samples, half = samples / 2;
         int rowsA = half * tokens, rowsB = rows - rowsA;
-        float[] xa = java.util.Arrays.copyOfRange(x, 0, rowsA * in), xb = java.util.Arrays.copyOfRange(x, rowsA * in, rows * in);
-        float[] ga = g == null ? null : java.util.Arrays.copyOfRange(g, 0, rowsA * out);
-        float[] gb = g == null ? null : java.util.Arrays.copyOfRange(g, rowsA * out, rows * out);
-        double[] ha = hessian(xa, rowsA, in), hb = hessian(xb, rowsB, in);
+        Half a = new Half(x, xq, g, 0, rowsA, in, out), b = new Half(x, xq, g, rowsA, rows, in, out);
         float[] rtn = new float[out * in];
         UniformQuantizer uq = new UniformQuantizer(quant.bits());
         float[] scales = quant.scales();
@@ -144,35 +193,123 @@ final class Gptq {
             float s = scales[quant.granularity().scaleIndexOfRow(j, out, scales.length)];
             for (int c = 0; c < in; c++) rtn[j * in + c] = uq.fakeQuant(w[j * in + c], s);
         }
-        double best = error(w, rtn, out, in, xa, ga, rowsA) + error(w, rtn, out, in, xb, gb, rowsB);
-        double bestDamp = Double.NaN;
-        for (double d : DAMPS) {
-            double e = error(w, round(opId, w, out, in, ha, quant, d), out, in, xb, gb, rowsB)
-                    + error(w, round(opId, w, out, in, hb, quant, d), out, in, xa, ga, rowsA);
-            if (e < best) {
-                best = e;
-                bestDamp = d;
+        double best = a.error(w, rtn, out, in) + b.error(w, rtn, out, in);
+        Candidate chosen = new Candidate(Kind.NEAREST, Double.NaN);
+        for (Kind k : xq == null ? List.of(Kind.GPTQ) : List.of(Kind.GPTQ, Kind.COMPENSATED)) {
+            for (double d : DAMPS) {
+                double e = b.error(w, a.rounded(opId, w, out, in, quant, k, d), out, in)
+                        + a.error(w, b.rounded(opId, w, out, in, quant, k, d), out, in);
+                if (e < best) {
+                    best = e;
+                    chosen = new Candidate(k, d);
+                }
             }
         }
-        if (Double.isNaN(bestDamp)) return new Choice(Double.NaN, null);
-        double[] h = new double[in * in];
-        for (int i = 0; i < h.length; i++) h[i] = (ha[i] * rowsA + hb[i] * rowsB) / rows;
-        return new Choice(bestDamp, round(opId, w, out, in, h, quant, bestDamp));
+        if (chosen.kind() == Kind.NEAREST) return new Choice(chosen, null);
+        Half all = new Half(x, xq, g, 0, rows, in, out);
+        return new Choice(chosen, all.rounded(opId, w, out, in, quant, chosen.kind(), chosen.damp()));
     }
 
-    /** {@code sum_r sum_j (g_rj ((W - Q) x_r)_j)^2} (g = 1 when null), the product by the GEMM kernel. */
-    static double error(float[] w, float[] q, int out, int in, float[] x, float[] g, int rows) {
-        float[] d = new float[out * in];
-        for (int i = 0; i < d.length; i++) d[i] = w[i] - q[i];
-        io.vitq.tensor.PackedB p = io.vitq.tensor.PackedB.packTransposed(d, 0, in, out, in);
+
+    /** One part of the calibration rows: its inputs, quantized inputs, gradients and moments. */
+    private static final class Half {
+        final float[] x, xq, g;
+        final int rows, in;
+        final double[] h;      // 2 xq^T xq / rows
+        double[] cross;        // 2 x^T xq / rows, when first needed
+
+        Half(float[] x, float[] xq, float[] g, int from, int to, int in, int out) {
+            this.x = Arrays.copyOfRange(x, from * in, to * in);
+            this.xq = xq == null ? null : Arrays.copyOfRange(xq, from * in, to * in);
+            this.g = g == null ? null : Arrays.copyOfRange(g, from * out, to * out);
+            this.rows = to - from;
+            this.in = in;
+            this.h = hessian(this.xq == null ? this.x : this.xq, rows, in);
+        }
+
+        private final java.util.Map<Double, Factors> factors = new java.util.HashMap<>();
+
+        /** GPTQ and the compensation share the factors of one dampening. */
+        float[] rounded(String opId, float[] w, int out, int in, UniformOperand quant, Kind kind, double damp) {
+            Factors f = factors.computeIfAbsent(damp, d -> Factors.of(opId, h, in, d));
+            if (kind == Kind.COMPENSATED && cross == null) cross = crossMoment(x, xq, rows, in);
+            return round(kind == Kind.COMPENSATED ? compensated(w, out, in, cross, f) : w, out, in, f.u(), quant);
+        }
+
+        /** {@code sum_r sum_j (g_rj (W x_r - Q xq_r)_j)^2} on this part (g = 1 when null). */
+        double error(float[] w, float[] q, int out, int in) {
+            float[] o = product(x, w, rows, out, in), oq = product(xq == null ? x : xq, q, rows, out, in);
+            double e = 0;
+            for (int i = 0; i < o.length; i++) {
+                double v = (double) o[i] - oq[i];
+                if (g != null) v *= g[i];
+                e += v * v;
+            }
+            return e;
+        }
+    }
+
+    /**
+     * The weight compensated for the input's quantization, {@code W* = (W C + λ W)(H + λ I)^-1}
+     * with {@code H = 2 xq^T xq / n}, {@code C = 2 x^T xq / n} and λ = damp mean(diag H) (H with dead
+     * columns' diagonals 1, as GPTQ's): the ridge minimiser of {@code ||W x - W* xq||^2 + λ ||W* - W||^2}
+     * (times n / 2).
+     */
+    static float[] compensated(String opId, float[] w, int out, int in, double[] h, double[] cross, double damp) {
+        return compensated(w, out, in, cross, Factors.of(opId, h, in, damp));
+    }
+
+    /** {@link #compensated} with the damped Hessian's factors. */
+    static float[] compensated(float[] w, int out, int in, double[] cross, Factors f) {
+        double[] l = f.l();
+        double lambda = f.lambda();
+        float[] result = new float[out * in];
+        // row j of W*: w*_j (H + λI) = w_j C + λ w_j, so (H + λI) w*_j^T = (w_j C + λ w_j)^T (H symmetric): two triangular solves
+        Parallel.forEach(out, j -> {
+            double[] r = new double[in];
+            int o = j * in;
+            for (int c = 0; c < in; c++) r[c] = lambda * w[o + c];
+            for (int k = 0; k < in; k++) {
+                double wk = w[o + k];
+                for (int c = 0; c < in; c++) r[c] += wk * cross[k * in + c];
+            }
+            for (int i = 0; i < in; i++) {          // L y = r
+                double sum = r[i];
+                for (int k = 0; k < i; k++) sum -= l[i * in + k] * r[k];
+                r[i] = sum / l[i * in + i];
+            }
+            for (int i = in - 1; i >= 0; i--) {     // L^T z = y
+                double sum = r[i];
+                for (int k = i + 1; k < in; k++) sum -= l[k * in + i] * r[k];
+                r[i] = sum / l[i * in + i];
+            }
+            for (int c = 0; c < in; c++) result[o + c] = (float) r[c];
+        });
+        return result;
+    }
+
+    /** {@code 2 a^T b / rows} of {@code a, b [rows, in]}, row-major {@code [in, in]}: entry (k, c) = 2 sum_r a_rk b_rc / rows. */
+    static double[] crossMoment(float[] a, float[] b, int rows, int in) {
+        double[] m = new double[in * in];
+        Parallel.forEach(in, k -> {
+            double[] row = new double[in];
+            for (int r = 0; r < rows; r++) {
+                double ak = a[r * in + k];
+                if (ak == 0) continue;
+                int o = r * in;
+                for (int c = 0; c < in; c++) row[c] += ak * b[o + c];
+            }
+            for (int c = 0; c < in; c++) m[k * in + c] = 2 * row[c] / rows;
+        });
+        return m;
+    }
+
+    /** {@code x w^T} for x [rows, in], w [out, in]. */
+    private static float[] product(float[] x, float[] w, int rows, int out, int in) {
+        io.vitq.tensor.PackedB p = io.vitq.tensor.PackedB.packTransposed(w, 0, in, out, in);
         float[] o = new float[rows * out];
         io.vitq.tensor.Gemm.gemm(x, 0, in, rows, p, o, 0, out, null, io.vitq.tensor.Activation.NONE, false, true);
-        double sum = 0;
-        for (int i = 0; i < o.length; i++) {
-            double v = g == null ? o[i] : (double) o[i] * g[i];
-            sum += v * v;
-        }
-        return sum;
+        return o;
     }
 
     private static void axpy(double a, double[] x, double[] y) {
@@ -186,7 +323,11 @@ final class Gptq {
      * Cholesky factor of that.
      */
     static double[] upperCholeskyOfInverse(String opId, double[] h, int n) {
-        double[] l = cholesky(opId, h, n);
+        return upperCholeskyOfInverseFromLower(opId, cholesky(opId, h, n), n);
+    }
+
+    /** {@link #upperCholeskyOfInverse} from H's lower Cholesky factor {@code l}. */
+    static double[] upperCholeskyOfInverseFromLower(String opId, double[] l, int n) {
         // L^-1 (lower triangular), column by column by forward substitution
         double[] li = new double[n * n];
         Parallel.forEach(n, c -> {

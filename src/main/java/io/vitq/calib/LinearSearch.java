@@ -64,7 +64,7 @@ final class LinearSearch {
     /** With GPTQ: the rounded weight after {@link #run()}; else null. */
     private float[] roundedWeight;
     private long gptqNanos;
-    private double gptqDamp = Double.NaN;
+    private Gptq.Choice gptqChoice;
     private int integerCandidates;
     /** (candidate, sample) pairs the searches scored, and what scoring every candidate on every sample takes. */
     private long samplesScored, samplesExhaustive;
@@ -245,15 +245,15 @@ final class LinearSearch {
         float[] corrected = biasCorrection ? bias : null;
         if (cfg.gptq()) {
             long t0 = System.nanoTime();
-            Gptq.Choice c = Gptq.crossValidated(id, op.weight(), out, in, x, cfg.metric() == Metric.HESSIAN ? g : null,
-                    rows, samples, w);
+            Gptq.Choice c = Gptq.crossValidated(id, op.weight(), out, in, x, input == null ? null : quantizedInput(input),
+                    cfg.metric() == Metric.HESSIAN ? g : null, rows, samples, w);
             roundedWeight = c.weight();
-            gptqDamp = c.damp();
+            gptqChoice = c;
             gptqNanos = System.nanoTime() - t0;
         }
         Map<String, String> info = new java.util.LinkedHashMap<>();
         info.put("rounds", Integer.toString(roundsRun));
-        if (cfg.gptq()) info.put("gptq_damp", Double.isNaN(gptqDamp) ? "none: round to nearest" : Double.toString(gptqDamp));
+        if (cfg.gptq()) info.put("gptq_damp", gptqChoice.describe());
         return new LinearQuant(w, input, corrected, info);
     }
 

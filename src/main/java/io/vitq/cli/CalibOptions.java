@@ -87,6 +87,11 @@ public final class CalibOptions {
                     + "a --plan file holds the scales only (docs/LOWBIT.md).")
     boolean gptq;
 
+    @Option(names = "--no-gptq",
+            description = "vitq below 6 weight bits: round the weights to nearest on the searched scales instead of with GPTQ "
+                    + "(then a --plan file alone holds the quantized model).")
+    boolean noGptq;
+
     @Option(names = "--bias-correction",
             description = "basePTQ, ptq4vit: after each Linear's search subtract its mean output error per output channel "
                     + "(over the calibration tokens) from its bias, VT-PTQ's bias correction applied once.")
@@ -141,6 +146,7 @@ public final class CalibOptions {
         if (sequential) given.add("--sequential");
         if (integerSearch) given.add("--integer-search");
         if (gptq) given.add("--gptq");
+        if (noGptq) given.add("--no-gptq");
         if (biasCorrection) given.add("--bias-correction");
         if (geluCodebook != null) given.add("--gelu-codebook");
         if (adaLogQuantizers) given.add("--adalog-quantizers");
@@ -181,6 +187,7 @@ public final class CalibOptions {
         if (qkvPerMatrix) label += " (qkv per matrix)";
         if (reparamNorms) label += " (reparameterised norms)";
         if (gptq) label += " (GPTQ)";
+        if (noGptq) label += " (no GPTQ)";
         if (biasCorrection) label += " (bias correction)";
         if (integerSearch) label += " (integer search)";
         if (logSoftmax) label += " (log-sqrt2 softmax)";
@@ -227,6 +234,19 @@ public final class CalibOptions {
         if (labels && c.metric() != Metric.HESSIAN)
             throw new Main.UserException("--labels sets the Hessian metric's gradients; method " + c.method() + " uses the "
                     + c.metric().cliName() + " metric (add --metric hessian)");
+        if (gptq && noGptq) throw new Main.UserException("--gptq and --no-gptq: give one");
+        // the method's own GPTQ rounding (vitq below 6 weight bits), unless turned off
+        boolean methodGptq = c.gptq();
+        String methodRounding = "method " + c.method() + " at " + bits.label() + " rounds the weights with GPTQ";
+        if (noGptq) {
+            if (!methodGptq) throw new Main.UserException("--no-gptq: method " + c.method() + " at " + bits.label()
+                    + " rounds its weights to nearest already");
+            c = c.withGptq(false);
+        }
+        if (c.gptq() && sequential)
+            throw new Main.UserException("--sequential: " + methodRounding + " after the parallel searches; add --no-gptq");
+        if (c.gptq() && biasCorrection)
+            throw new Main.UserException("--bias-correction is computed for round-to-nearest weights; " + methodRounding + ": add --no-gptq");
         c = c.withTrueLabels(labels).withSequential(sequential);
         if (perChannelWeights) {
             if (c.isVt())

@@ -69,7 +69,9 @@ final class QuantizeCommand implements Callable<Integer> {
         if (sizeMb != null && !(sizeMb > 0)) throw new Main.UserException("--size-mb must be positive, got " + sizeMb);
         if (output == null && planFile == null) throw new Main.UserException("give -o FILE (quantized model) and/or --plan FILE");
         if (output == null && cfg.gptq())
-            throw new Main.UserException("--gptq: the rounded weights are kept only in the quantized model file; add -o FILE");
+            throw new Main.UserException((calibOptions.gptq ? "--gptq" : "method " + cfg.method() + " at " + b.label()
+                    + " rounds the weights with GPTQ") + ": the rounded weights are kept only in the quantized model file; add -o FILE"
+                    + (calibOptions.gptq ? "" : " (or --no-gptq for a plan of round-to-nearest weights)"));
         ModelLoader.Loaded l = modelOptions.load();
         new OutputFiles().output("--output", output).output("--plan", planFile)
                 .input("--model", l.checkpoint()).input("--calib", calibOptions.calibPath()).check();

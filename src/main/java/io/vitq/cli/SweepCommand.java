@@ -77,6 +77,12 @@ final class SweepCommand implements Callable<Integer> {
         if (spark.enabled() && calibOptions.gptq)
             throw new Main.UserException("--gptq with --spark: GPTQ's rounded weights are not in the plan a worker returns; "
                     + "sweep with --gptq in one process (without --spark)");
+        if (spark.enabled())
+            for (String m : methods)
+                for (BitsOption b : bitOptions)
+                    if (b.mixed() == null && calibOptions.config(m, b).gptq())
+                        throw new Main.UserException("--spark: method " + m + " at " + b.label() + " rounds the weights with GPTQ, "
+                                + "which are not in the plan a worker returns; sweep it in one process (without --spark) or add --no-gptq");
         for (String m : methods) {
             try {
                 io.vitq.calib.CalibConfig.forMethod(m, 8, 8);

@@ -346,7 +346,8 @@ class QuantizeCommandTest {
                 && CalibConfig.vitq(4, 5).adaLog() && CalibConfig.vitq(4, 5).metric() == io.vitq.calib.Metric.MSE
                 && CalibConfig.vitq(4, 5).geluCodebook() == null, "AdaLog's quantizers and metric below 6 activation bits");
         assertTrue(((io.vitq.quant.LinearQuant) p.ops().get("blocks.0.mlp.fc2")).input() instanceof io.vitq.quant.TwinGeluOperand);
-        assertTrue(!CalibConfig.vitq(4, 4).gptq() && CalibConfig.vitq(4, 4).perChannelWeights(), "GPTQ is an option of vitq");
+        assertTrue(CalibConfig.vitq(4, 8).gptq() && CalibConfig.vitq(3, 3).gptq() && !CalibConfig.vitq(6, 6).gptq()
+                && !CalibConfig.vitq(8, 8).gptq() && CalibConfig.vitq(4, 4).perChannelWeights(), "vitq rounds with GPTQ below 6 weight bits");
 
         // ops whose cross-validated choice was GPTQ hold other codes than rounding to nearest gives, the others the same
         ModelLoader.Loaded fp = io.vitq.io.Reparameterization.apply(ModelLoader.load(MODEL, null), p), file = QuantizedModelFile.load(q);
@@ -367,7 +368,7 @@ class QuantizeCommandTest {
             if (damp.startsWith("none")) assertEquals(0, differ, before.id() + ": rounded to nearest");
             else {
                 gptqOps++;
-                assertTrue(differ > before.out() * before.in() / 50, before.id() + ": " + differ + " codes moved by GPTQ");
+                assertTrue(differ > before.out() * before.in() / 50, before.id() + ": " + differ + " codes moved by GPTQ (" + damp + ")");
             }
         }
         assertTrue(gptqOps > 0, "GPTQ chosen for some ops");
@@ -384,6 +385,19 @@ class QuantizeCommandTest {
                 tmp.resolve("x.safetensors").toString()), 1, "--gptq", "--sequential");
         assertUserError(run("quantize", "--model", MODEL, "--gptq", "--plan", tmp.resolve("x.json").toString()), 1,
                 "--gptq", "add -o FILE");
+        // vitq below 6 weight bits rounds with GPTQ unless told not to
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--plan", tmp.resolve("x.json").toString()),
+                1, "method vitq at W4A8 rounds the weights with GPTQ", "add -o FILE", "--no-gptq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--sequential", "-o",
+                tmp.resolve("x.safetensors").toString()), 1, "--sequential", "add --no-gptq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w6a6", "--no-gptq", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--no-gptq", "to nearest already");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--gptq", "--no-gptq", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--gptq and --no-gptq");
+        CalibOptions off = new CalibOptions();
+        off.calibSize = 32;
+        off.noGptq = true;
+        assertTrue(!off.config("vitq", new BitsOption(4, 8, null)).gptq(), "--no-gptq turns vitq's GPTQ off");
     }
 
     @Test
