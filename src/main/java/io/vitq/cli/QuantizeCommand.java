@@ -22,7 +22,9 @@ final class QuantizeCommand implements Callable<Integer> {
     @Mixin CalibOptions calibOptions;
 
     @Option(names = "--method", paramLabel = "basePTQ|ptq4vit|vtptq|vitq|repq|adalog", defaultValue = "ptq4vit",
-            description = "Calibration method (default ${DEFAULT-VALUE}); repq: RepQ-ViT's percentile rule, no search; adalog: AdaLog's logarithmic quantizers (docs/LOWBIT.md).")
+            description = "Calibration method (default ${DEFAULT-VALUE}); vitq: the project's recipe for 3-8 bits (below 6 weight "
+                    + "bits its GPTQ-rounded weights need -o); repq: RepQ-ViT's percentile rule, no search; adalog: AdaLog's "
+                    + "logarithmic quantizers (docs/LOWBIT.md).")
     String method;
 
     @Option(names = "--bits", paramLabel = "wXaY|mp6|mp8", defaultValue = "w8a8",
