@@ -137,6 +137,8 @@ class SparkCommandsTest {
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--spark", "--shard-images", "0"), 1, "--shard-images");
         assertUserError(run("sweep", "--models", MODEL, "--data", VAL, "--results", res, "--spark", "--gptq",
                 "--methods", "ptq4vit"), 1, "--gptq", "--spark");
+        assertUserError(run("sweep", "--models", MODEL, "--data", VAL, "--results", res, "--spark", "--methods", "vitq",
+                "--bits", "w6a6,w4a4"), 1, "--spark: method vitq at W4A4 rounds the weights with GPTQ", "--no-gptq");
         assertTrue(!Files.exists(Path.of(res)), "nothing written");
     }
 }
