@@ -133,16 +133,7 @@ final class Gptq {
     enum Kind { NEAREST, GPTQ, COMPENSATED }
 
     /** One rounding candidate: a kind and its dampening (NaN for NEAREST). */
-    record Candidate(Kind kind, double damp) {
-        @Override
-        public String toString() {
-            return switch (kind) {
-                case NEAREST -> "nearest";
-                case GPTQ -> "gptq " + damp;
-                case COMPENSATED -> "compensated " + damp;
-            };
-        }
-    }
+    record Candidate(Kind kind, double damp) {}
 
     /** What {@link #crossValidated} chose: the candidate and the weight (null when it rounds to nearest). */
     record Choice(Candidate candidate, float[] weight) {
@@ -166,7 +157,7 @@ final class Gptq {
      * advantage over rounding to nearest shrinks or reverses on other images, deeper layers most), so
      * the choice includes not using it. (Choosing per output row instead, which GPTQ's row-wise
      * rounding would allow, fitted the halves more closely and lost 0.9 points of top-1 against the
-     * choice per op on ViT-Ti and DeiT-Ti W4A8: docs/LOWBIT.md section 4.)
+     * choice per op on ViT-Ti and DeiT-Ti W4A8: docs/LOWBIT.md section 4.1.)
      *
      * <p>With a quantized input {@code xq} the Hessian is the quantized input's, and a third kind of
      * candidate [vitq, after ERQ's activation error reduction] first compensates the weight for the
@@ -210,13 +201,13 @@ final class Gptq {
         return new Choice(chosen, all.rounded(opId, w, out, in, quant, chosen.kind(), chosen.damp()));
     }
 
-
     /** One part of the calibration rows: its inputs, quantized inputs, gradients and moments. */
     private static final class Half {
         final float[] x, xq, g;
         final int rows, in;
         final double[] h;      // 2 xq^T xq / rows
         double[] cross;        // 2 x^T xq / rows, when first needed
+        private final java.util.Map<Double, Factors> factors = new java.util.HashMap<>();   // by dampening
 
         Half(float[] x, float[] xq, float[] g, int from, int to, int in, int out) {
             this.x = Arrays.copyOfRange(x, from * in, to * in);
@@ -226,8 +217,6 @@ final class Gptq {
             this.in = in;
             this.h = hessian(this.xq == null ? this.x : this.xq, rows, in);
         }
-
-        private final java.util.Map<Double, Factors> factors = new java.util.HashMap<>();
 
         /** GPTQ and the compensation share the factors of one dampening. */
         float[] rounded(String opId, float[] w, int out, int in, UniformOperand quant, Kind kind, double damp) {
