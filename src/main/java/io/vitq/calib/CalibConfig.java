@@ -147,7 +147,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * weights, folds and the codebook); the Hessian metric with AdaLog's quantizers gave ViT-Ti
      * 62.69 %. At 6 bits the twins stay (integer form; ViT-Ti W6A6 81.31 %). Below 6 weight bits the
      * weights are rounded by GPTQ with the weight compensated for the input's quantization, chosen
-     * per output row on held-out calibration images ({@link Gptq#crossValidated}; docs/LOWBIT.md
+     * per Linear on held-out calibration images ({@link Gptq#crossValidated}; docs/LOWBIT.md
      * section 4); at 6 bits that rounding cost ViT-Ti and DeiT-Ti 0.5-0.7 points, so rounding to
      * nearest stays there.
      */

@@ -176,7 +176,7 @@ final class Gptq {
         }
         int tokens = rows / samples, half = samples / 2;
         int rowsA = half * tokens, rowsB = rows - rowsA;
-        Half a = new Half(x, xq, g, 0, rowsA, in, out), b = new Half(x, xq, g, rowsA, rows, in, out);
+        Half a = new Half(w, x, xq, g, 0, rowsA, in, out), b = new Half(w, x, xq, g, rowsA, rows, in, out);
         float[] rtn = new float[out * in];
         UniformQuantizer uq = new UniformQuantizer(quant.bits());
         float[] scales = quant.scales();
@@ -184,12 +184,11 @@ final class Gptq {
             float s = scales[quant.granularity().scaleIndexOfRow(j, out, scales.length)];
             for (int c = 0; c < in; c++) rtn[j * in + c] = uq.fakeQuant(w[j * in + c], s);
         }
-        double best = a.error(w, rtn, out, in) + b.error(w, rtn, out, in);
+        double best = a.error(rtn) + b.error(rtn);
         Candidate chosen = new Candidate(Kind.NEAREST, Double.NaN);
         for (Kind k : xq == null ? List.of(Kind.GPTQ) : List.of(Kind.GPTQ, Kind.COMPENSATED)) {
             for (double d : DAMPS) {
-                double e = b.error(w, a.rounded(opId, w, out, in, quant, k, d), out, in)
-                        + a.error(w, b.rounded(opId, w, out, in, quant, k, d), out, in);
+                double e = b.error(a.rounded(opId, quant, k, d)) + a.error(b.rounded(opId, quant, k, d));
                 if (e < best) {
                     best = e;
                     chosen = new Candidate(k, d);
@@ -197,37 +196,41 @@ final class Gptq {
             }
         }
         if (chosen.kind() == Kind.NEAREST) return new Choice(chosen, null);
-        Half all = new Half(x, xq, g, 0, rows, in, out);
-        return new Choice(chosen, all.rounded(opId, w, out, in, quant, chosen.kind(), chosen.damp()));
+        Half all = new Half(w, x, xq, g, 0, rows, in, out);
+        return new Choice(chosen, all.rounded(opId, quant, chosen.kind(), chosen.damp()));
     }
 
-    /** One part of the calibration rows: its inputs, quantized inputs, gradients and moments. */
+    /** One part of the calibration rows of one Linear (weight w): its inputs, quantized inputs, gradients and moments. */
     private static final class Half {
-        final float[] x, xq, g;
-        final int rows, in;
+        final float[] w, x, xq, g;
+        final int rows, in, out;
         final double[] h;      // 2 xq^T xq / rows
         double[] cross;        // 2 x^T xq / rows, when first needed
+        float[] floatOutput;   // W x, the target every candidate is scored against, when first needed
         private final java.util.Map<Double, Factors> factors = new java.util.HashMap<>();   // by dampening
 
-        Half(float[] x, float[] xq, float[] g, int from, int to, int in, int out) {
+        Half(float[] w, float[] x, float[] xq, float[] g, int from, int to, int in, int out) {
+            this.w = w;
             this.x = Arrays.copyOfRange(x, from * in, to * in);
             this.xq = xq == null ? null : Arrays.copyOfRange(xq, from * in, to * in);
             this.g = g == null ? null : Arrays.copyOfRange(g, from * out, to * out);
             this.rows = to - from;
             this.in = in;
+            this.out = out;
             this.h = hessian(this.xq == null ? this.x : this.xq, rows, in);
         }
 
-        /** GPTQ and the compensation share the factors of one dampening. */
-        float[] rounded(String opId, float[] w, int out, int in, UniformOperand quant, Kind kind, double damp) {
+        /** The candidate fitted on this part; GPTQ and the compensation share the factors of one dampening. */
+        float[] rounded(String opId, UniformOperand quant, Kind kind, double damp) {
             Factors f = factors.computeIfAbsent(damp, d -> Factors.of(opId, h, in, d));
             if (kind == Kind.COMPENSATED && cross == null) cross = crossMoment(x, xq, rows, in);
             return round(kind == Kind.COMPENSATED ? compensated(w, out, in, cross, f) : w, out, in, f.u(), quant);
         }
 
         /** {@code sum_r sum_j (g_rj (W x_r - Q xq_r)_j)^2} on this part (g = 1 when null). */
-        double error(float[] w, float[] q, int out, int in) {
-            float[] o = product(x, w, rows, out, in), oq = product(xq == null ? x : xq, q, rows, out, in);
+        double error(float[] q) {
+            if (floatOutput == null) floatOutput = product(x, w, rows, out, in);
+            float[] o = floatOutput, oq = product(xq == null ? x : xq, q, rows, out, in);
             double e = 0;
             for (int i = 0; i < o.length; i++) {
                 double v = (double) o[i] - oq[i];

@@ -74,15 +74,6 @@ final class SweepCommand implements Callable<Integer> {
         List<BitsOption> bitOptions = table.bitOptions();
         calibOptions.checkMsaNorm(bitOptions);
         spark.check();
-        if (spark.enabled() && calibOptions.gptq)
-            throw new Main.UserException("--gptq with --spark: GPTQ's rounded weights are not in the plan a worker returns; "
-                    + "sweep with --gptq in one process (without --spark)");
-        if (spark.enabled())
-            for (String m : methods)
-                for (BitsOption b : bitOptions)
-                    if (b.mixed() == null && calibOptions.config(m, b).gptq())
-                        throw new Main.UserException("--spark: method " + m + " at " + b.label() + " rounds the weights with GPTQ, "
-                                + "which are not in the plan a worker returns; sweep it in one process (without --spark) or add --no-gptq");
         for (String m : methods) {
             try {
                 io.vitq.calib.CalibConfig.forMethod(m, 8, 8);
@@ -90,7 +81,18 @@ final class SweepCommand implements Callable<Integer> {
                 throw new Main.UserException("--methods " + m + ": " + e.getMessage());
             }
         }
-        for (String m : methods) for (BitsOption b : bitOptions) calibOptions.config(m, b); // validate before any work
+        for (String m : methods) {
+            for (BitsOption b : bitOptions) {
+                boolean gptq = calibOptions.config(m, b).gptq(); // validates before any work
+                // GPTQ's rounded weights are not in the plan a Spark worker returns
+                if (spark.enabled() && gptq)
+                    throw new Main.UserException(calibOptions.gptq
+                            ? "--gptq with --spark: GPTQ's rounded weights are not in the plan a worker returns; "
+                                    + "sweep with --gptq in one process (without --spark)"
+                            : "--spark: method " + m + " at " + b.label() + " rounds the weights with GPTQ, which are not in the "
+                                    + "plan a worker returns; sweep it in one process (without --spark) or add --no-gptq");
+            }
+        }
         if (bitOptions.stream().anyMatch(b -> b.mixed() != null) && methods.stream().noneMatch(m -> m.equalsIgnoreCase("vtptq")))
             throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");
         Plots.checkPng("--plot", plot);
