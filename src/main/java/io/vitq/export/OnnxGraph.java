@@ -158,10 +158,10 @@ final class OnnxGraph {
         });
     }
 
-    /** A scalar uint8 zero point {@code z} (an asymmetric quantizer's). */
-    String uint8ZeroPoint(int z) {
-        if (z < 0 || z > 255) throw new IllegalArgumentException("uint8 zero point " + z);
-        return constants.computeIfAbsent("zp:UINT8:" + z, k ->
-                initializer("zero_point_uint8_" + z, TensorProto.DataType.UINT8, ByteBuffer.wrap(new byte[] {(byte) z}), 1));
+    /** A scalar uint8 {@code v}: a zero point, or a clamp bound on uint8 codes. */
+    String uint8Scalar(int v) {
+        if (v < 0 || v > 255) throw new IllegalArgumentException("uint8 scalar " + v);
+        return constants.computeIfAbsent("u8:" + v, k ->
+                initializer("uint8_" + v, TensorProto.DataType.UINT8, ByteBuffer.wrap(new byte[] {(byte) v}), 1));
     }
 }

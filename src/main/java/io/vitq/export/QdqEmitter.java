@@ -17,15 +17,17 @@ import static io.vitq.export.OnnxGraph.attr;
  *       tensor (scalar scale) or per axis (1-D scales; matmul operands per head on axis 1 of
  *       [N, H, T, d]). Codes of k ≤ 8 bits are int8, or with {@link OnnxExporter.ActivationCodes#UINT8}
  *       (per tensor only) uint8 with zero point 128 (the same codes shifted, for runtimes that want
- *       unsigned activations). When the k-bit clamp is narrower than int8's
- *       saturation (k &lt; 8), a {@code Clip} to [lo · s, hi · s] (per-axis: {@code Max}/{@code Min}
- *       with broadcast bounds) goes before the QuantizeLinear: for x beyond a bound, the bound
- *       divided by s rounds back to the bound's code, so the result is the same as vitq's clamp of
- *       the code. k = 9..16: int16 codes from opset 21 on; before opset 21 (QuantizeLinear is
- *       int8/uint8 only) {@code Div, Round, Clip, Mul}, which is the fake quantizer's formula
- *       itself.</li>
+ *       unsigned activations). When the k-bit clamp is narrower than int8's saturation (k &lt; 8,
+ *       or a range on one side of zero), per-tensor codes are stored as uint8 shifted so that
+ *       QuantizeLinear's saturation is one bound of the clamp, and a {@code Clip} on the codes the
+ *       other ({@link #shiftedCodes}); per axis a {@code Max}/{@code Min} with broadcast bounds goes
+ *       before the QuantizeLinear: for x beyond a bound, the bound divided by s rounds back to the
+ *       bound's code, so the result is the same as vitq's clamp of the code. k = 9..16: int16
+ *       codes (a float Clip first) from opset 21 on; before opset 21 (QuantizeLinear is int8/uint8
+ *       only) {@code Div, Round, Clip, Mul}, which is the fake quantizer's formula itself.</li>
  *   <li><b>Asymmetric</b> {@code (clamp(rint(x / s) + z, 0, 2^k - 1) - z) · s}: QuantizeLinear and
- *       DequantizeLinear with a uint8 zero point z, per tensor, a Clip first when k &lt; 8.</li>
+ *       DequantizeLinear with a uint8 zero point z, per tensor, a Clip of the codes between them
+ *       when k &lt; 8.</li>
  *   <li><b>Twin softmax</b> (clean): two QDQ branches on the probabilities p, the small range with
  *       step Δ_R1 = s / L and the large range with step 1 / L (L = 2^(k-1) - 1), and
  *       {@code Where(p < s, small, large)}. The magnitudes 0..L are int8 codes rather than uint8:
@@ -37,9 +39,11 @@ import static io.vitq.export.OnnxGraph.attr;
  *       of {@code Clip(p, 0, s)} with step Δ_R1, which is its definition.</li>
  *   <li><b>Twin GELU</b>: a negative QDQ branch (step Δ_neg, codes -2^(k-1)..0), a positive one
  *       (step Δ_pos, codes 0..L), and {@code Where(x < 0, negative, positive)}. As a Linear's input
- *       ({@code toOnnxParts}) the two branches instead each get a Clip at zero (also at 8 bits,
- *       where int8 saturation covers only the other side) and the Linear adds their products, so
- *       that ONNX Runtime fuses each product into an integer kernel.</li>
+ *       ({@code toOnnxParts}) the two branches are instead each clamped at zero and the Linear adds
+ *       their products, so that ONNX Runtime fuses each product into an integer kernel: the
+ *       negative range's codes as uint8 with zero point 255 (saturation is the clamp at zero, and
+ *       GELU's minimum cannot reach the low bound), the positive range's as uint8 with zero point
+ *       0 and a Clip of the codes at {@code 2^(k-1) - 1}.</li>
  * </ul>
  * Each quantizer is therefore bit-identical to vitq's fake quantizer on the same input (QuantizeLinear
  * divides by the scale, rounds half to even and saturates; DequantizeLinear multiplies by it, as
@@ -124,28 +128,50 @@ final class QdqEmitter implements QdqGraph {
         CodeType type = activationType(bits, axis >= 0);
         if (type == null) return emulated(x, scope, scales, axis, rank, min, max);
         boolean clipLow = lowReachable && min > type.min(), clipHigh = highReachable && max < type.max();
+        if (axis < 0 && (clipLow || clipHigh) && min <= 0 && max >= 0 && max - min <= 255)
+            return shiftedCodes(x, scope, scales[0], min, max, lowReachable, highReachable);
         String in = x;
         if (clipLow || clipHigh) in = clip(x, scope, scales, axis, rank, clipLow ? min : null, clipHigh ? max : null);
         String scale = scaleTensor(scope, scales, axis);
         String zp = type.zeroPoint() == 0 ? g.zeroPoint(type.type(), axis < 0 ? 0 : scales.length)
-                : g.uint8ZeroPoint(type.zeroPoint()); // uint8 codes are per tensor only (activationType)
+                : g.uint8Scalar(type.zeroPoint()); // uint8 codes are per tensor only (activationType)
         AttributeProto[] ax = axis < 0 ? new AttributeProto[0] : new AttributeProto[] {attr("axis", axis)};
         String q = g.node("QuantizeLinear", scope + "/quantize", List.of(in, scale, zp), ax);
         return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, scale, zp), ax);
     }
 
     /**
-     * The asymmetric form: uint8 codes {@code q = saturate(rint(x / s) + z)} and {@code (q - z) · s},
-     * with a Clip to {@code [-z · s, (2^k - 1 - z) · s]} when k &lt; 8 (the same argument as the
-     * signed clamp: a bound divided by s rounds back to its code).
+     * Per-tensor codes {@code [min, max]} whose clamp int8's saturation does not give: stored as
+     * uint8 {@code q - min} (zero point {@code -min}) when the low bound can be reached, so that
+     * QuantizeLinear's saturation at 0 is that clamp, else as {@code q + 255 - max} (zero point
+     * {@code 255 - max}), saturation at 255 being the high clamp. A reachable high bound below the
+     * stored 255 then takes a {@code Clip} of the uint8 codes (ONNX Runtime 1.23 has no uint8
+     * {@code Min}). This replaces a float Clip pass (four bytes read and four written per value)
+     * by nothing or by a pass over one-byte codes, and ONNX Runtime still fuses the product after
+     * the DequantizeLinear into its integer kernel (OrtCensusTest). Values beyond an unreachable
+     * bound are not clamped: the caller vouches for them.
+     */
+    private String shiftedCodes(String x, String scope, float s, long min, long max, boolean lowReachable, boolean highReachable) {
+        int zp = (int) (lowReachable ? -min : 255 - max);
+        String scale = g.scalar(s), z = g.uint8Scalar(zp);
+        String q = g.node("QuantizeLinear", scope + "/quantize", List.of(x, scale, z));
+        if (lowReachable && highReachable && max + zp < 255)
+            q = g.node("Clip", scope + "/clamp_high", List.of(q, "", g.uint8Scalar((int) (max + zp))));
+        return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, scale, z));
+    }
+
+    /**
+     * The asymmetric form: uint8 codes {@code q = saturate(rint(x / s) + z)} and {@code (q - z) · s};
+     * when k &lt; 8 a {@code Clip} of the codes at {@code 2^k - 1} is the top of the clamp
+     * (saturation at 0 is its bottom), which is the quantizer's definition.
      */
     @Override
     public String qdqUnsigned(String x, String scope, float scale, int zeroPoint, int bits) {
         if (bits > 8) throw new IllegalArgumentException(scope + ": unsigned codes are uint8 (at most 8 bits), got " + bits);
-        long top = (1L << bits) - 1;
-        String in = bits < 8 ? clip(x, scope, new float[] {scale}, -1, 0, (long) -zeroPoint, top - zeroPoint) : x;
-        String s = g.scalar(scale), zp = g.uint8ZeroPoint(zeroPoint);
-        String q = g.node("QuantizeLinear", scope + "/quantize", List.of(in, s, zp));
+        int top = (1 << bits) - 1;
+        String s = g.scalar(scale), zp = g.uint8Scalar(zeroPoint);
+        String q = g.node("QuantizeLinear", scope + "/quantize", List.of(x, s, zp));
+        if (bits < 8) q = g.node("Clip", scope + "/clamp_high", List.of(q, "", g.uint8Scalar(top)));
         return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, s, zp));
     }
 
@@ -154,7 +180,7 @@ final class QdqEmitter implements QdqGraph {
         if (table.length != 256) throw new IllegalArgumentException(scope + ": a uint8 code table has 256 entries, got " + table.length);
         byte[] t = new byte[256];
         for (int i = 0; i < 256; i++) t[i] = (byte) table[i];
-        String s = g.scalar(scale), zp = g.uint8ZeroPoint(zeroPoint);
+        String s = g.scalar(scale), zp = g.uint8Scalar(zeroPoint);
         String q = g.node("QuantizeLinear", scope + "/quantize", List.of(x, s, zp));
         String index = g.node("Cast", scope + "/index", q, OnnxGraph.attr("to", (long) TensorProto.DataType.INT32.getNumber()));
         String level = g.node("Gather", scope + "/level", List.of(g.uint8s(scope + "/table", t, 256), index),

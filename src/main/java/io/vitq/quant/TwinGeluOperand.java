@@ -115,17 +115,30 @@ public record TwinGeluOperand(int bits, float positiveStep, float negativeStep) 
     }
 
     /**
-     * The two ranges' QDQ values, each clamped to its own side of zero (a Clip before its
-     * QuantizeLinear), so that each is 0 where the other range applies and their sum is the
-     * twin's value; a product with them is the integer runtime's split form, two integer products
-     * added.
+     * The two ranges' QDQ values, each clamped to its own side of zero, so that each is 0 where the
+     * other range applies and their sum is the twin's value; a product with them is the integer
+     * runtime's split form, two integer products added. The negative range's low clamp
+     * {@code -2^(k-1)} is left out when GELU cannot reach it (its minimum, -0.16997, rounds to a
+     * code above it, as with the default Δ_neg, which is that minimum over {@code 2^(k-1)}), so
+     * that the export needs no clamp pass for them at all (it stores the codes shifted so that
+     * QuantizeLinear's saturation is the clamp at zero).
      */
     @Override
     public List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
         long half = 1L << (bits - 1);
-        String negative = g.qdq(x, scope + "/twin_neg", new float[] {negativeStep}, -1, rank, bits, -half, 0, true, true);
+        String negative = g.qdq(x, scope + "/twin_neg", new float[] {negativeStep}, -1, rank, bits, -half, 0,
+                geluReaches(-half), true);
         String positive = g.qdq(x, scope + "/twin_pos", new float[] {positiveStep}, -1, rank, bits, 0, half - 1, true, true);
         return List.of(negative, positive);
+    }
+
+    /**
+     * Whether a GELU output can round to a negative code below {@code code}: whether GELU's
+     * minimum lies below {@code (code - 1/2) Δ_neg}, with a relative margin of 1e-4 for the float
+     * evaluation of GELU (far above its error, far below the half step that decides).
+     */
+    boolean geluReaches(long code) {
+        return TwinGeluQuantizer.GELU_MIN_MAGNITUDE * (1 + 1e-4) >= (-code + 0.5) * negativeStep;
     }
 
     @Override

@@ -159,7 +159,8 @@ class OrtCensusTest {
 
     /**
      * The element type of the codes in value {@code name}: the zero point's of the QuantizeLinear
-     * that made them, through the layout nodes ONNX Runtime moves between a Q and its consumer.
+     * that made them, through the layout nodes ONNX Runtime moves between a Q and its consumer and
+     * the clamps on codes (QdqEmitter's shifted codes).
      */
     private static TensorProto.DataType elementType(Onnx.ModelProto m, String name) {
         for (Onnx.NodeProto n : m.getGraph().getNodeList()) {
@@ -167,7 +168,7 @@ class OrtCensusTest {
             if (n.getOpType().equals("QuantizeLinear")) {
                 for (TensorProto t : m.getGraph().getInitializerList())
                     if (t.getName().equals(n.getInput(2))) return TensorProto.DataType.forNumber(t.getDataType());
-            } else if (java.util.Set.of("Reshape", "Transpose", "Squeeze", "Unsqueeze").contains(n.getOpType())) {
+            } else if (java.util.Set.of("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Clip").contains(n.getOpType())) {
                 return elementType(m, n.getInput(0));
             }
             throw new AssertionError(name + " comes from " + n.getOpType() + n.getInputList() + ", not a QuantizeLinear");

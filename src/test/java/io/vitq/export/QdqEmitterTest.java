@@ -119,7 +119,7 @@ class QdqEmitterTest {
     }
 
     /**
-     * Asymmetric: uint8 QuantizeLinear/DequantizeLinear with the zero point, a Clip below 8 bits;
+     * Asymmetric: uint8 QuantizeLinear/DequantizeLinear with the zero point, a Clip on the codes below 8 bits;
      * zero points at both ends of the code range and inside it, ties and bounds on its own grid.
      */
     @Test
@@ -291,23 +291,37 @@ class QdqEmitterTest {
         for (int bits : new int[] {8, 6, 4, 10}) {
             for (float pos : new float[] {0.01f, 0.0377f}) {
                 TwinGeluOperand t = TwinGeluOperand.withDefaultNegativeStep(bits, pos * 128 / (1 << (bits - 1)));
-                TwinGeluQuantizer q = t.quantizer();
-                int n = 1 << 14;
-                float[] x = inputs(n, 1.1f * (1 << (bits - 1)) * t.positiveStep(), new float[] {t.positiveStep()}, bits, 3);
-                float[] neg = inputs(n, 0.2f, new float[] {t.negativeStep()}, bits, 4);
-                for (int i = 0; i < n; i += 2) x[i] = -Math.abs(neg[i]);  // GELU's negative side, [-0.2, 0]
-                float[] expected = new float[n];
-                for (int i = 0; i < n; i++) expected[i] = q.fakeQuant(x[i]);
-                for (int opset : new int[] {13, 21}) {
-                    for (boolean opt : new boolean[] {false, true}) {
-                        float[] y = run(opset, new long[] {n}, x, opt, g -> t.toOnnx(new QdqEmitter(g, codes), "x", "t", -1, 1));
-                        assertSame("twin GELU int" + bits + " opset " + opset + " " + codes, expected, y);
-                        // the two-part form a Linear uses (each range's QDQ value, summed by the product)
-                        float[] sum = run(opset, new long[] {n}, x, opt, g -> {
-                            java.util.List<String> p = t.toOnnxParts(new QdqEmitter(g, codes), "x", "t", -1, 1);
-                            return g.node("Add", "t/sum", java.util.List.of(p.get(0), p.get(1)));
-                        });
-                        assertSame("twin GELU int" + bits + " opset " + opset + ", sum of its two parts", expected, sum);
+                // a negative step below the default's, whose low bound GELU's minimum reaches
+                TwinGeluOperand fine = new TwinGeluOperand(bits, t.positiveStep(), t.negativeStep() * 0.75f);
+                for (TwinGeluOperand op : new TwinGeluOperand[] {t, fine}) {
+                    TwinGeluQuantizer q = op.quantizer();
+                    int n = 1 << 14;
+                    float[] x = inputs(n, 1.1f * (1 << (bits - 1)) * op.positiveStep(), new float[] {op.positiveStep()}, bits, 3);
+                    float[] neg = inputs(n, 0.2f, new float[] {op.negativeStep()}, bits, 4);
+                    for (int i = 0; i < n; i += 2) x[i] = -Math.abs(neg[i]);  // [-0.2, 0], beyond GELU's minimum too
+                    // what GELU can give: nothing below its minimum, which is there too
+                    float[] gelu = x.clone();
+                    for (int i = 0; i < n; i++) gelu[i] = Math.max(gelu[i], (float) -TwinGeluQuantizer.GELU_MIN_MAGNITUDE);
+                    gelu[1] = (float) -TwinGeluQuantizer.GELU_MIN_MAGNITUDE;
+                    float[] expected = new float[n], expectedGelu = new float[n];
+                    for (int i = 0; i < n; i++) {
+                        expected[i] = q.fakeQuant(x[i]);
+                        expectedGelu[i] = q.fakeQuant(gelu[i]);
+                    }
+                    String name = "twin GELU int" + bits + (op == fine ? " (fine negative step)" : "");
+                    for (int opset : new int[] {13, 21}) {
+                        for (boolean opt : new boolean[] {false, true}) {
+                            float[] y = run(opset, new long[] {n}, x, opt, g -> op.toOnnx(new QdqEmitter(g, codes), "x", "t", -1, 1));
+                            assertSame(name + " opset " + opset + " " + codes, expected, y);
+                            // the two-part form a Linear uses (each range's QDQ value, summed by the product),
+                            // exact on GELU's outputs, and beyond its minimum too when that reaches the low bound
+                            float[] in = op == fine ? x : gelu, want = op == fine ? expected : expectedGelu;
+                            float[] sum = run(opset, new long[] {n}, in, opt, g -> {
+                                java.util.List<String> p = op.toOnnxParts(new QdqEmitter(g, codes), "x", "t", -1, 1);
+                                return g.node("Add", "t/sum", java.util.List.of(p.get(0), p.get(1)));
+                            });
+                            assertSame(name + " opset " + opset + ", sum of its two parts", want, sum);
+                        }
                     }
                 }
             }
@@ -318,7 +332,8 @@ class QdqEmitterTest {
     @Test
     void nodeChoices() {
         assertEquals(List.of("QuantizeLinear", "DequantizeLinear"), ops(17, g -> (UniformOperand.perTensor(8, 0.1f)).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1)));
-        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> (UniformOperand.perTensor(6, 0.1f)).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1)));
+        // below 8 bits, per tensor: uint8 codes shifted so that saturation is the low clamp, a Clip on the codes the high one
+        assertEquals(List.of("QuantizeLinear", "Clip", "DequantizeLinear"), ops(17, g -> (UniformOperand.perTensor(6, 0.1f)).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1)));
         assertEquals(List.of("Max", "Min", "QuantizeLinear", "DequantizeLinear"), ops(17, g -> (new UniformOperand(6, Granularity.PER_HEAD, new float[] {0.1f, 0.2f, 0.3f})).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", 1, 4)));
         assertEquals(List.of("Div", "Round", "Clip", "Mul"), ops(17, g -> (UniformOperand.perTensor(10, 0.1f)).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1)));
         assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear"), ops(21, g -> (UniformOperand.perTensor(10, 0.1f)).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1)));
@@ -326,13 +341,17 @@ class QdqEmitterTest {
                 ops(17, g -> new TwinSoftmaxOperand(8, 0x1p-4f, TwinSoftmaxQuantizer.Mode.CLEAN).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 1)));
         assertEquals(List.of("QuantizeLinear", "DequantizeLinear", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
                 ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(8, 0.01f).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3)));
-        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
+        // each range reaches one bound only (Where selects it on its own side of zero): saturation clamps it
+        assertEquals(List.of("QuantizeLinear", "DequantizeLinear", "QuantizeLinear", "DequantizeLinear", "Less", "Where"),
                 ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(6, 0.01f).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3)));
-        // the two-part form: each range clamped at zero by a Clip (open on the saturated side at 8 bits)
-        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear"),
-                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(8, 0.01f).toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3).get(1)));
-        assertEquals(List.of("Clip", "QuantizeLinear", "DequantizeLinear", "Clip", "QuantizeLinear", "DequantizeLinear"),
-                ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(6, 0.01f).toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3).get(1)));
+        // the two-part form: the negative range clamped at zero by saturation (GELU cannot reach its low
+        // bound), the positive one at zero by saturation and at the top by a Clip on the codes
+        for (int bits : new int[] {8, 6})
+            assertEquals(List.of("QuantizeLinear", "DequantizeLinear", "QuantizeLinear", "Clip", "DequantizeLinear"),
+                    ops(17, g -> TwinGeluOperand.withDefaultNegativeStep(bits, 0.01f).toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3).get(1)));
+        // with a negative step GELU's minimum gets below, that range keeps its low clamp (saturation) and takes a Clip at zero on its codes
+        assertEquals(List.of("QuantizeLinear", "Clip", "DequantizeLinear", "QuantizeLinear", "Clip", "DequantizeLinear"),
+                ops(17, g -> new TwinGeluOperand(8, 0.01f, 0.001f).toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3).get(1)));
         // int8 zero points everywhere (QuantizeLinear's output type comes from its zero point)
         OnnxGraph g = new OnnxGraph("t", 17);
         UniformOperand.perTensor(8, 0.1f).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1);
