@@ -39,7 +39,9 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--activation-codes", paramLabel = "TYPE", defaultValue = "int8",
             description = "How per-tensor activation codes of 8 bits and fewer are stored: int8 (the default, zero point 0) or "
                     + "uint8 (zero point 128: the same codes and values, for runtimes whose integer kernels want unsigned "
-                    + "activations; ONNX Runtime 1.23 on AVX-512 VNNI ran both at the same speed, docs/BENCHMARKS.md).")
+                    + "activations; ONNX Runtime 1.23 on AVX-512 VNNI ran both at the same speed, docs/BENCHMARKS.md). "
+                    + "Codes whose clamp int8 saturation does not give (below 8 bits, or the twin GELU input's two ranges) "
+                    + "are uint8 either way, shifted so that saturation is a bound of the clamp.")
     String activationCodes;
 
     @Option(names = "--float-attention",
