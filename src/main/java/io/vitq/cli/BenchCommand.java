@@ -62,7 +62,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--rounds", paramLabel = "R", defaultValue = "5",
             description = "The engines of a model take turns in R rounds of --seconds / R each, so that the machine's "
-                    + "slower and faster minutes fall on all of them alike (default ${DEFAULT-VALUE}).")
+                    + "slower and faster minutes fall on all of them alike, in a new order each round after the first, so "
+                    + "that no engine always runs right after the same one (default ${DEFAULT-VALUE}).")
     int rounds;
 
     @Option(names = "--no-onnxruntime", description = "Skip the ONNX Runtime rows.")

@@ -56,7 +56,11 @@ public final class Throughput {
      * Jobs timed side by side, for ratios between them on a machine whose speed drifts (a shared
      * VM: 10-30 % between minutes): each job is warmed up, then in each of {@code rounds} rounds
      * every job runs in turn for its slice ({@code seconds / rounds}, at least one run), so a slow
-     * or fast period falls on all of them alike instead of on whichever ran then.
+     * or fast period falls on all of them alike instead of on whichever ran then. The turns come in
+     * the given order in the first round and in a new order each round after ({@link #roundOrder}):
+     * what runs just before a job can move its speed (ONNX Runtime's ViT-Ti float-attention export
+     * measured 1.23x of its float export right after it and 1.38-1.44x after vitq's engines,
+     * docs/BENCHMARKS.md), so no job should always follow the same one.
      *
      * @return one result per job, in order: all its timed runs, and its images/s in each round
      */
@@ -74,7 +78,7 @@ public final class Throughput {
         for (int j = 0; j < n; j++) perRound.add(new ArrayList<>());
         double slice = seconds / rounds;
         for (int r = 0; r < rounds; r++) {
-            for (int j = 0; j < n; j++) {
+            for (int j : roundOrder(n, r)) {
                 int k = 0;
                 long t0 = System.nanoTime();
                 do {
@@ -90,6 +94,22 @@ public final class Throughput {
         List<Result> out = new ArrayList<>();
         for (int j = 0; j < n; j++) out.add(new Result(runs[j], imagesPerRun, time[j], perRound.get(j)));
         return out;
+    }
+
+    /**
+     * The order of the {@code n} jobs' turns in round {@code round}: 0, 1, ..., n-1 in round 0, then a
+     * permutation shuffled with the round as the seed (the same schedule on every run).
+     */
+    static int[] roundOrder(int n, int round) {
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        java.util.Random random = new java.util.Random(round);
+        for (int i = n - 1; round > 0 && i > 0; i--) {
+            int k = random.nextInt(i + 1), t = order[i];
+            order[i] = order[k];
+            order[k] = t;
+        }
+        return order;
     }
 
     private static double seconds(long since) { return (System.nanoTime() - since) / 1e9; }

@@ -23,10 +23,13 @@ class ThroughputTest {
                 counting(jobs.get(0), timing, 2, null), counting(jobs.get(1), timing, 2, timing));
         List<Throughput.Result> r = Throughput.interleaved(recorded, 8, 0, 0.06, 3);
         assertEquals(2, r.size());
-        // three rounds: all of job 0's runs of a round, then job 1's, three times over
-        List<Integer> switches = new ArrayList<>();
+        // three rounds: in each, all of one job's runs, then all of the other's, in the round's order
+        List<Integer> switches = new ArrayList<>(), expected = new ArrayList<>();
         for (int i = 0; i < order.size(); i++) if (i == 0 || !order.get(i).equals(order.get(i - 1))) switches.add(order.get(i));
-        assertEquals(List.of(0, 1, 0, 1, 0, 1), switches, order.toString());
+        for (int round = 0; round < 3; round++)
+            for (int j : Throughput.roundOrder(2, round))
+                if (expected.isEmpty() || expected.getLast() != j) expected.add(j);
+        assertEquals(expected, switches, order.toString());
         for (int j = 0; j < 2; j++) {
             Throughput.Result res = r.get(j);
             assertEquals(3, res.rounds().size());
@@ -38,6 +41,23 @@ class ThroughputTest {
         // the 8 ms job runs at a fraction of the images/s of the 2 ms one (sleeps overshoot on a loaded machine: not a quarter)
         assertTrue(r.get(1).imagesPerSecond() < 0.8 * r.get(0).imagesPerSecond(), r.toString());
         assertThrows(IllegalArgumentException.class, () -> Throughput.interleaved(jobs, 1, 0, 1, 0));
+    }
+
+    /** Each round's order is a permutation, the given one first; later rounds do not all repeat it. */
+    @Test
+    void roundOrdersArePermutationsThatVary() {
+        for (int n : new int[] {1, 2, 3, 7}) {
+            assertEquals(java.util.Arrays.toString(java.util.stream.IntStream.range(0, n).toArray()),
+                    java.util.Arrays.toString(Throughput.roundOrder(n, 0)));
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (int round = 0; round < 5; round++) {
+                int[] o = Throughput.roundOrder(n, round);
+                assertEquals(java.util.Arrays.toString(java.util.stream.IntStream.range(0, n).toArray()),
+                        java.util.Arrays.toString(java.util.Arrays.stream(o).sorted().toArray()), "round " + round);
+                seen.add(java.util.Arrays.toString(o));
+            }
+            if (n >= 3) assertTrue(seen.size() >= 3, n + " jobs: " + seen);
+        }
     }
 
     /** The job, counting its calls; after {@code warmups} calls of the last job, timing starts. */
