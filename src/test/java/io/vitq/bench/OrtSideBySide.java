@@ -27,8 +27,10 @@ import java.util.Map;
  * ONNX files timed side by side in ONNX Runtime alone, with {@code vitq bench}'s interleaving
  * ({@link Throughput#interleaved}, 5 rounds, after a 3-second warm-up each): batch 32 of the
  * embedded CALIB32 images, 2 intra-op threads, all graph optimizations; images/s and the ratio to
- * the first file. How docs/BENCHMARKS.md's "ONNX Runtime only" ratios were taken, and the
- * experiments against the bench's own numbers (the jar built; {@code cp.txt} as for
+ * the first file. The turns come in {@link Throughput#interleaved}'s order, the given one in the
+ * first round and a new one each round after (until commit cf7decc the given one in every round,
+ * as in docs/BENCHMARKS.md's runs of 2026-12-04). How those "ONNX Runtime only" ratios were taken,
+ * and the experiments against the bench's own numbers (the jar built; {@code cp.txt} as for
  * {@link OrtProfile}):
  * <pre>
  * $JAVA_HOME/bin/java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC \
@@ -36,7 +38,8 @@ import java.util.Map;
  * </pre>
  * System properties: {@code -Dseconds=S} each file's total time (default 30); {@code -Dvitq=float}
  * or {@code -Dvitq=all} also interleaves vitq's float (and fake-quant and integer, on the committed
- * ViT-Ti PTQ4ViT W8A8 plan) forward of ViT-Ti after the first file; {@code -Dnospin=true} turns
+ * ViT-Ti PTQ4ViT W8A8 plan) forward of ViT-Ti after the first file ({@code -DvitqFirst=true}: before
+ * it, the order of {@code vitq bench}); ratios are to the first file; {@code -Dnospin=true} turns
  * ONNX Runtime's spinning off; {@code -Dglobal=true} gives all sessions one global thread pool.
  */
 public final class OrtSideBySide {
@@ -73,23 +76,25 @@ public final class OrtSideBySide {
             });
         }
         String vitq = System.getProperty("vitq", "");
+        int at = Boolean.getBoolean("vitqFirst") ? 0 : 1;
         if (!vitq.isEmpty()) {
-            jobs.add(1, () -> model.forward(x, FloatExecutor.INSTANCE));
-            names.add(1, "vitq float");
+            jobs.add(at, () -> model.forward(x, FloatExecutor.INSTANCE));
+            names.add(at, "vitq float");
             if (vitq.equals("all")) {
                 QuantPlan plan = QuantPlanJson.read(Path.of("src/test/resources/quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
                 FakeQuantExecutor fake = new FakeQuantExecutor(plan, model);
                 IntegerExecutor integer = new IntegerExecutor(plan, model);
-                jobs.add(2, () -> model.forward(x, fake));
-                names.add(2, "vitq fake quant");
-                jobs.add(3, () -> model.forward(x, integer));
-                names.add(3, "vitq integer");
+                jobs.add(at + 1, () -> model.forward(x, fake));
+                names.add(at + 1, "vitq fake quant");
+                jobs.add(at + 2, () -> model.forward(x, integer));
+                names.add(at + 2, "vitq integer");
             }
         }
         double seconds = Double.parseDouble(System.getProperty("seconds", "30"));
         List<Throughput.Result> r = Throughput.interleaved(jobs, 32, 3, seconds, 5);
+        int first = names.indexOf(files[0]);
         for (int i = 0; i < names.size(); i++)
             System.out.printf(Locale.ROOT, "%s: %.1f images/s (rounds %.1f-%.1f), %.2fx%n", names.get(i), r.get(i).imagesPerSecond(),
-                    r.get(i).slowestRound(), r.get(i).fastestRound(), r.get(i).imagesPerSecond() / r.get(0).imagesPerSecond());
+                    r.get(i).slowestRound(), r.get(i).fastestRound(), r.get(i).imagesPerSecond() / r.get(first).imagesPerSecond());
     }
 }
