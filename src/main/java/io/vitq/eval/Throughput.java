@@ -103,8 +103,9 @@ public final class Throughput {
     static int[] roundOrder(int n, int round) {
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
+        if (round == 0) return order;
         java.util.Random random = new java.util.Random(round);
-        for (int i = n - 1; round > 0 && i > 0; i--) {
+        for (int i = n - 1; i > 0; i--) {
             int k = random.nextInt(i + 1), t = order[i];
             order[i] = order[k];
             order[k] = t;

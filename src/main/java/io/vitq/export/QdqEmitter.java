@@ -41,9 +41,10 @@ import static io.vitq.export.OnnxGraph.attr;
  *       (step Δ_pos, codes 0..L), and {@code Where(x < 0, negative, positive)}. As a Linear's input
  *       ({@code toOnnxParts}) the two branches are instead each clamped at zero and the Linear adds
  *       their products, so that ONNX Runtime fuses each product into an integer kernel: the
- *       negative range's codes as uint8 with zero point 255 (saturation is the clamp at zero, and
- *       GELU's minimum cannot reach the low bound), the positive range's as uint8 with zero point
- *       0 and a Clip of the codes at {@code 2^(k-1) - 1}.</li>
+ *       negative range's codes as uint8 with zero point 255, saturation being the clamp at zero,
+ *       when GELU's minimum cannot reach the low bound (the default Δ_neg; else zero point
+ *       {@code 2^(k-1)} and a Clip of the codes at zero), the positive range's as uint8 with zero
+ *       point 0 and a Clip of the codes at {@code 2^(k-1) - 1}.</li>
  * </ul>
  * Each quantizer is therefore bit-identical to vitq's fake quantizer on the same input (QuantizeLinear
  * divides by the scale, rounds half to even and saturates; DequantizeLinear multiplies by it, as

@@ -127,18 +127,18 @@ public record TwinGeluOperand(int bits, float positiveStep, float negativeStep) 
     public List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
         long half = 1L << (bits - 1);
         String negative = g.qdq(x, scope + "/twin_neg", new float[] {negativeStep}, -1, rank, bits, -half, 0,
-                geluReaches(-half), true);
+                geluReachesLowBound(), true);
         String positive = g.qdq(x, scope + "/twin_pos", new float[] {positiveStep}, -1, rank, bits, 0, half - 1, true, true);
         return List.of(negative, positive);
     }
 
     /**
-     * Whether a GELU output can round to a negative code below {@code code}: whether GELU's
-     * minimum lies below {@code (code - 1/2) Δ_neg}, with a relative margin of 1e-4 for the float
-     * evaluation of GELU (far above its error, far below the half step that decides).
+     * Whether a GELU output can round below the negative range's lowest code {@code -2^(k-1)}:
+     * whether GELU's minimum lies below {@code -(2^(k-1) + 1/2) Δ_neg}, with a relative margin of
+     * 1e-4 for the float evaluation of GELU (far above its error, far below the half step that decides).
      */
-    boolean geluReaches(long code) {
-        return TwinGeluQuantizer.GELU_MIN_MAGNITUDE * (1 + 1e-4) >= (-code + 0.5) * negativeStep;
+    private boolean geluReachesLowBound() {
+        return TwinGeluQuantizer.GELU_MIN_MAGNITUDE * (1 + 1e-4) >= ((1L << (bits - 1)) + 0.5) * negativeStep;
     }
 
     @Override
