@@ -31,6 +31,8 @@ import java.util.Map;
  *                             own output column (else the method's: per tensor, qkv's three row blocks)
  * @param adaLog               AdaLog's logarithmic quantizer on matmul2's probabilities (base searched) and fc2's
  *                             input (base and scale by its progressive search), instead of the twins or codebook
+ * @param asymmetricWeights    weights below 8 bits with a zero point per scale (per output channel with
+ *                             {@code perChannelWeights}): the codes span each row's [min, max] instead of [-max|w|, max|w|]
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
@@ -39,7 +41,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
                           boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts,
-                          boolean logSoftmax, boolean adaLog) {
+                          boolean logSoftmax, boolean adaLog, boolean asymmetricWeights) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -111,7 +113,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false);
     }
 
     /**
@@ -121,7 +123,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false);
     }
 
     /**
@@ -132,7 +134,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false);
     }
 
     /**
@@ -157,7 +159,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         return new CalibConfig("vitq", w, a, adaLog ? Metric.MSE : p.metric, p.alpha, p.beta, p.candidates, p.rounds,
                 p.patchEmbedPerChannel, p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo,
                 p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS, w < GPTQ_BELOW_BITS, null, false, null, false,
-                false, adaLog);
+                false, adaLog, false);
     }
 
     /**
@@ -169,7 +171,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig repq(int w, int a) {
         return new CalibConfig("repq", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, true, false, null, false, null,
-                false, true, false);
+                false, true, false, false);
     }
 
     /**
@@ -184,7 +186,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig adalog(int w, int a) {
         return new CalibConfig("adalog", w, a, Metric.MSE, 0.01, 1.2, 100, 3, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, w == a, false, null, false, null,
-                false, false, true);
+                false, false, true, false);
     }
 
     /** RepQ-ViT's rule instead of a search ({@link #repq}). */
@@ -218,7 +220,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -230,12 +232,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             integerProducts = c.integerProducts;
             logSoftmax = c.logSoftmax;
             adaLog = c.adaLog;
+            asymmetricWeights = c.asymmetricWeights;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax, adaLog);
+                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax, adaLog, asymmetricWeights);
         }
     }
 
@@ -337,6 +340,9 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public CalibConfig withGptq(boolean on) { return with(c -> c.gptq = on); }
 
+    /** Asymmetric weights below 8 bits ({@code asymmetricWeights}). */
+    public CalibConfig withAsymmetricWeights(boolean on) { return with(c -> c.asymmetricWeights = on); }
+
     /**
      * fc2's input (post-GELU) through a {@link io.vitq.quant.CodebookOperand}: 2^k levels on an
      * 8-bit grid fitted to the calibration values, the grid's reach searched with the method's metric
@@ -414,7 +420,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + (reparamNorms ? ", reparamNorms=true" : "") + (gptq ? ", gptq=true" : "")
                 + (geluCodebook != null ? ", geluCodebook=" + geluCodebook.cliName() : "")
                 + (biasCorrection ? ", biasCorrection=true" : "") + (integerProducts ? ", integerProducts=true" : "")
-                + (logSoftmax ? ", logSoftmax=true" : "") + (adaLog && !"adalog".equals(method) ? ", adaLog=true" : "") + "]";
+                + (logSoftmax ? ", logSoftmax=true" : "") + (adaLog && !"adalog".equals(method) ? ", adaLog=true" : "")
+                + (asymmetricWeights ? ", asymmetricWeights=true" : "") + "]";
     }
 
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
@@ -446,6 +453,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         }
         m.put("patch_embed_weight", patchEmbedPerChannel || perChannelWeights ? "per-output-channel" : "per-tensor");
         if (perChannelWeights) m.put("linear_weights", "per-output-channel");
+        if (asymmetricWeights && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
+            m.put("weight_zero_points", "asymmetric weights: a zero point per scale, from its range [min, max]");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");

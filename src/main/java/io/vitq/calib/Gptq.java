@@ -1,6 +1,7 @@
 package io.vitq.calib;
 
 import io.vitq.quant.Granularity;
+import io.vitq.quant.ScaledRanges;
 import io.vitq.quant.UniformOperand;
 import io.vitq.quant.UniformQuantizer;
 import io.vitq.tensor.Parallel;
@@ -89,17 +90,22 @@ final class Gptq {
 
     /** GPTQ's rounding with {@code u}, the upper Cholesky factor of the damped Hessian's inverse. */
     static float[] round(float[] w, int out, int in, double[] u, UniformOperand quant) {
-        UniformQuantizer q = new UniformQuantizer(quant.bits());
         float[] scales = quant.scales();
         Granularity g = quant.granularity();
         float[] rowScale = new float[out];
-        for (int j = 0; j < out; j++) rowScale[j] = scales[g.scaleIndexOfRow(j, out, scales.length)];
+        double[] rowMin = new double[out], rowMax = new double[out];   // each row's code range (an asymmetric row's own)
+        for (int j = 0; j < out; j++) {
+            int s = g.scaleIndexOfRow(j, out, scales.length);
+            UniformQuantizer q = quant.quantizer(s);
+            rowScale[j] = scales[s];
+            rowMin[j] = q.minCode();
+            rowMax[j] = q.maxCode();
+        }
         // W transposed, wt[c][j]: a column of W is contiguous
         double[][] wt = new double[in][out];
         for (int j = 0; j < out; j++) for (int c = 0; c < in; c++) wt[c][j] = w[j * in + c];
 
         float[] result = new float[out * in];
-        double qmin = q.minCode(), qmax = q.maxCode();
         for (int b0 = 0; b0 < in; b0 += BLOCK) {
             int b1 = Math.min(b0 + BLOCK, in);
             double[][] err = new double[b1 - b0][];
@@ -109,8 +115,8 @@ final class Gptq {
                 double[] e = new double[out];
                 for (int j = 0; j < out; j++) {
                     double s = rowScale[j];
-                    double code = Math.min(Math.max(Math.rint(col[j] / s), qmin), qmax);
-                    result[j * in + c] = q.decode((int) code, rowScale[j]);
+                    double code = Math.min(Math.max(Math.rint(col[j] / s), rowMin[j]), rowMax[j]);
+                    result[j * in + c] = (int) code * rowScale[j];
                     e[j] = (col[j] - code * s) / d;
                 }
                 err[c - b0] = e;
@@ -178,12 +184,7 @@ final class Gptq {
         int rowsA = half * tokens, rowsB = rows - rowsA;
         Half a = new Half(w, x, xq, g, 0, rowsA, in, out), b = new Half(w, x, xq, g, rowsA, rows, in, out);
         float[] rtn = new float[out * in];
-        UniformQuantizer uq = new UniformQuantizer(quant.bits());
-        float[] scales = quant.scales();
-        for (int j = 0; j < out; j++) {
-            float s = scales[quant.granularity().scaleIndexOfRow(j, out, scales.length)];
-            for (int c = 0; c < in; c++) rtn[j * in + c] = uq.fakeQuant(w[j * in + c], s);
-        }
+        ScaledRanges.fakeQuantRows(quant, opId, w, out, in, rtn);
         double best = a.error(rtn) + b.error(rtn);
         Candidate chosen = new Candidate(Kind.NEAREST, Double.NaN);
         for (Kind k : xq == null ? List.of(Kind.GPTQ) : List.of(Kind.GPTQ, Kind.COMPENSATED)) {

@@ -25,9 +25,11 @@ import java.util.Map;
  *       code range, from a range that excludes zero, is clamped into it); the folded inputs of qkv
  *       and fc1 keep the fold's quantizer; the image entering the patch embedding stays float
  *       ([vitq]: RepQ-ViT quantizes it too).</li>
- *   <li>Weights: one scale per output channel, symmetric ([vitq]: RepQ-ViT's are asymmetric per
- *       channel; vitq's weights are symmetric), the range's larger end over {@code 2^(k-1) - 0.5}
- *       ({@link ScaleGrid#initScale}).</li>
+ *   <li>Weights: asymmetric per output channel below 8 bits, as RepQ-ViT, each row's step and
+ *       zero point by the same percentile rule ([INFERRED] a zero point outside the codes is
+ *       clamped into them). At 8 bits one symmetric scale per output channel, the range's larger
+ *       end over {@code 2^(k-1) - 0.5} ({@link ScaleGrid#initScale}) ([vitq]: asymmetric codes
+ *       relative to the zero point would not fit a signed byte; {@link UniformOperand#MAX_ASYMMETRIC_BITS}).</li>
  *   <li>q, k and v: one symmetric scale per tensor the same way ([vitq]: RepQ-ViT's are
  *       asymmetric; vitq's matmul operands carry no zero point).</li>
  *   <li>The softmax probabilities: log-sqrt2 with RepQ-ViT's δ ({@link LogSoftmaxFit}).</li>
@@ -42,9 +44,20 @@ final class RepqRule {
         String id = op.id();
         int in = op.in(), out = op.out();
         float[] w = op.weight();
+        int bits = cfg.weightBits(), top = (1 << bits) - 1;
         float[] scales = new float[out];
-        Parallel.forEach(out, r -> scales[r] = symmetricScale(id, Arrays.copyOfRange(w, r * in, (r + 1) * in), cfg.weightBits()));
-        UniformOperand weight = new UniformOperand(cfg.weightBits(), Granularity.PER_OUTPUT_CHANNEL, scales);
+        int[] zeroPoints = bits <= UniformOperand.MAX_ASYMMETRIC_BITS ? new int[out] : null;
+        Parallel.forEach(out, r -> {
+            float[] row = Arrays.copyOfRange(w, r * in, (r + 1) * in);
+            if (zeroPoints == null) {
+                scales[r] = symmetricScale(id, row, bits);
+            } else {
+                NormFolds.ChannelQuant q = NormFolds.channel(id, r, row, bits);
+                scales[r] = q.scale();
+                zeroPoints[r] = Math.max(0, Math.min(top, q.zeroPoint()));
+            }
+        });
+        UniformOperand weight = new UniformOperand(bits, Granularity.PER_OUTPUT_CHANNEL, scales, zeroPoints);
         OperandQuant input = floatInput ? null : fixedInput != null ? fixedInput
                 : asymmetric(id, Arrays.copyOf(x, rows * in), cfg.activationBits());
         return new LinearQuant(weight, input, Map.of("rule", "percentile"));

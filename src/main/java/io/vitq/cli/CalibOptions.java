@@ -75,6 +75,12 @@ public final class CalibOptions {
                     + "output column (default: the method's per-tensor and qkv row-block scales).")
     boolean perChannelWeights;
 
+    @Option(names = "--asymmetric-weights",
+            description = "basePTQ, ptq4vit, vitq, adalog: weights below 8 bits with a zero point per scale (per output channel "
+                    + "with --per-channel-weights), so that the codes span each row's [min, max]; the scale is searched as before "
+                    + "(docs/LOWBIT.md section 1). Ops that --op-bits gives 8 weight bits stay symmetric.")
+    boolean asymmetricWeights;
+
     @Option(names = "--reparam-norms",
             description = "basePTQ, ptq4vit: RepQ-ViT's scale reparameterisation: the inputs of qkv and fc1 (LayerNorm outputs) "
                     + "calibrated per channel with an asymmetric quantizer, then folded into the LayerNorm and the Linear so that "
@@ -152,6 +158,7 @@ public final class CalibOptions {
         if (adaLogQuantizers) given.add("--adalog-quantizers");
         if (softmaxMode != null) given.add("--softmax-mode");
         if (geluGrid != null) given.add("--gelu-grid");
+        if (asymmetricWeights) given.add("--asymmetric-weights");
         if (!given.isEmpty())
             throw new Main.UserException(String.join(", ", given) + ": method repq searches nothing (RepQ-ViT's percentile rule "
                     + "sets every scale) and has its own quantizers; drop " + (given.size() == 1 ? "it" : "them"));
@@ -187,6 +194,7 @@ public final class CalibOptions {
         if (qkvPerMatrix) label += " (qkv per matrix)";
         if (reparamNorms) label += " (reparameterised norms)";
         if (gptq) label += " (GPTQ)";
+        if (asymmetricWeights) label += " (asymmetric weights)";
         if (noGptq) label += " (no GPTQ)";
         if (biasCorrection) label += " (bias correction)";
         if (integerSearch) label += " (integer search)";
@@ -253,6 +261,16 @@ public final class CalibOptions {
                 throw new Main.UserException("--per-channel-weights: VT-PTQ's Pearson objective scores the whole output with one "
                         + "scale per tensor; the option is for basePTQ and ptq4vit");
             c = c.withPerChannelWeights(true);
+        }
+        if (asymmetricWeights) {
+            if (c.isVt())
+                throw new Main.UserException("--asymmetric-weights: VT-PTQ searches one symmetric scale per tensor; the option is "
+                        + "for basePTQ, ptq4vit, vitq and adalog");
+            if (bits.weight() > io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
+                throw new Main.UserException("--asymmetric-weights: " + bits.label() + " has " + bits.weight() + "-bit weights; "
+                        + "asymmetric weights are for at most " + io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS
+                        + " bits (their codes relative to the zero point must fit a signed byte)");
+            c = c.withAsymmetricWeights(true);
         }
         if (reparamNorms) {
             if (c.isVt())

@@ -349,11 +349,11 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         String codes;
         TensorProto.DataType type;
         if (wq.bits() <= 8) {
-            byte[] c = ScaledRanges.codesRows(wq.quantizer(), op.id(), gr, scales, op.weight(), out, in);
+            byte[] c = ScaledRanges.codesRows(wq, op.id(), op.weight(), out, in);
             codes = g.int8s(codesName, transpose ? transpose(c, out, in) : c, dims);
             type = TensorProto.DataType.INT8;
         } else {
-            short[] c = ScaledRanges.shortCodesRows(wq.quantizer(), op.id(), gr, scales, op.weight(), out, in);
+            short[] c = ScaledRanges.shortCodesRows(wq, op.id(), op.weight(), out, in);
             short[] t = transpose ? transpose(c, out, in) : c;
             if (opset >= 21) {
                 codes = g.int16s(codesName, t, dims);

@@ -125,14 +125,11 @@ public final class QuantizedModelFile {
 
     /** The integer codes of one Linear weight, in the tensor's own shape (row-major rows of {@code in} values). */
     private static SafeTensors.Entry codes(Linear op, UniformOperand wq, Tensor weight) {
-        UniformQuantizer q = wq.quantizer();
-        float[] scales = wq.scales(), w = weight.data();
+        float[] w = weight.data();
         if (codeType(wq.bits()) == DType.I8) {
-            return SafeTensors.Entry.i8(ScaledRanges.codesRows(q, op.id(), wq.granularity(), scales, w, op.out(), op.in()),
-                    weight.shape());
+            return SafeTensors.Entry.i8(ScaledRanges.codesRows(wq, op.id(), w, op.out(), op.in()), weight.shape());
         }
-        return SafeTensors.Entry.i16(ScaledRanges.shortCodesRows(q, op.id(), wq.granularity(), scales, w, op.out(), op.in()),
-                weight.shape());
+        return SafeTensors.Entry.i16(ScaledRanges.shortCodesRows(wq, op.id(), w, op.out(), op.in()), weight.shape());
     }
 
     /** The dtype that holds k-bit codes. */
@@ -289,15 +286,16 @@ public final class QuantizedModelFile {
         } catch (IllegalArgumentException e) {
             throw error(st, name, "has " + rows + " rows that its scales do not fit (" + e.getMessage() + ")");
         }
-        UniformQuantizer q = wq.quantizer();
         float[] w = codes.toFloats(); // I8 and I16 values are exact in float; decoded in place
         for (int r = 0; r < rows; r++) {
-            float scale = scales[wq.granularity().scaleIndexOfRow(r, rows, n)];
+            int s = wq.granularity().scaleIndexOfRow(r, rows, n);
+            float scale = scales[s];
+            UniformQuantizer q = wq.quantizer(s);   // an asymmetric row's codes are relative to its zero point
             for (int i = r * cols; i < (r + 1) * cols; i++) {
                 int code = (int) w[i];
                 if (code < q.minCode() || code > q.maxCode()) {
                     throw error(st, name, "code " + code + " at index " + i + " is outside the " + bits + "-bit range ["
-                            + q.minCode() + ", " + q.maxCode() + "]");
+                            + q.minCode() + ", " + q.maxCode() + "]" + (wq.asymmetric() ? " of its row's zero point" : ""));
                 }
                 w[i] = q.decode(code, scale);
             }

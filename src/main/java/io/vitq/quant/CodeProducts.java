@@ -69,9 +69,9 @@ final class CodeProducts {
      * codes over {@code k} terms in the shift form (the integer runtime's rule: codes of at most 8
      * bits, a power-of-two step ratio, the int32 bound).
      */
-    static boolean shiftForm(CodeForm f, int bitsA, int k, int bitsB) {
+    static boolean shiftForm(CodeForm f, int bitsA, int k, int bitsB, long maxAbsB) {
         return f.components() == 2 && f.shift() >= 0 && bitsA <= 8 && bitsB <= 8
-                && ShiftForm.fitsInt32(k, f.maxAbs(true), 1L << (bitsB - 1));
+                && ShiftForm.fitsInt32(k, f.maxAbs(true), maxAbsB);
     }
 
     // ---- Linear ----
@@ -118,13 +118,13 @@ final class CodeProducts {
     private static LinearCodes prepare(Linear op, LinearQuant lq) {
         final int in = op.in(), out = op.out();
         UniformOperand w = lq.weight();
-        short[] codes = ScaledRanges.shortCodesRows(w.quantizer(), op.id(), w.granularity(), w.scales(), op.weight(), out, in);
+        short[] codes = ScaledRanges.shortCodesRows(w, op.id(), op.weight(), out, in);
         float[] wc = new float[codes.length];
         for (int i = 0; i < codes.length; i++) wc[i] = codes[i];
         float[] rowScale = new float[out];
         for (int r = 0; r < out; r++) rowScale[r] = w.scale(w.granularity().scaleIndexOfRow(r, out, w.scaleCount()));
         CodeForm f = lq.input().codeForm(op.id(), 0, 1f, false);
-        boolean shift = shiftForm(f, lq.input().bits(), in, w.bits());
+        boolean shift = shiftForm(f, lq.input().bits(), in, w.bits(), w.maxAbsCode());
         float[] cs1 = new float[out], cs2 = f.components() == 2 && !shift ? new float[out] : null;
         for (int r = 0; r < out; r++) {
             cs1[r] = f.unit(0) * rowScale[r];
@@ -179,7 +179,7 @@ final class CodeProducts {
                 vf[h] = m2.b().codeForm(op.matmul2Id(), h, 1f, false);
             }
         }
-        boolean shift = m2 != null && shiftForm(pf[0], m2.a().bits(), s.tokens(), m2.b().bits());
+        boolean shift = m2 != null && shiftForm(pf[0], m2.a().bits(), s.tokens(), m2.b().bits(), 1L << (m2.b().bits() - 1));
         Parallel.forEach(groups * H, task -> head(op, qf, kf, pf, vf, shift, qkv, task / H, task % H, out));
     }
 

@@ -120,7 +120,7 @@ public final class FakeQuantExecutor implements Executor {
     private PackedB quantizedWeight(Linear op, UniformOperand w) {
         QuantWeight qw = weights.computeIfAbsent(op.id(), id -> {
             float[] wq = new float[op.out() * op.in()];
-            ScaledRanges.fakeQuantRows(w.quantizer(), id, w.granularity(), w.scales(), op.weight(), op.out(), op.in(), wq);
+            ScaledRanges.fakeQuantRows(w, id, op.weight(), op.out(), op.in(), wq);
             return new QuantWeight(op.weight(), PackedB.packTransposed(wq, 0, op.in(), op.out(), op.in()));
         });
         // a cached copy of another layer's weight under the same id would give silently wrong results

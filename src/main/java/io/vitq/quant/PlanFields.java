@@ -66,6 +66,9 @@ public final class PlanFields {
         return v;
     }
 
+    /** True when the object has {@code field} (an optional one). */
+    public boolean has(String field) { return node.has(field); }
+
     /** A non-empty array of integers. */
     public int[] integers(String field) {
         JsonNode arr = node.get(field);

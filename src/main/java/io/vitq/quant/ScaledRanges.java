@@ -13,35 +13,71 @@ public final class ScaledRanges {
     private ScaledRanges() {}
 
     /**
-     * Fake-quantizes a row-major {@code [rows, cols]} weight into {@code dst} (same layout; may be
-     * {@code w} itself); row r uses {@code scales[g.scaleIndexOfRow(r, rows, scales.length)]}.
+     * Fake-quantizes a row-major {@code [rows, cols]} weight by its operand into {@code dst} (same
+     * layout; may be {@code w} itself): row r through the quantizer of its scale
+     * {@code g.scaleIndexOfRow(r, rows, scales)} (symmetric, or relative to that scale's zero point).
      */
-    public static void fakeQuantRows(UniformQuantizer q, String opId, Granularity g, float[] scales,
-                                     float[] w, int rows, int cols, float[] dst) {
-        checkRows(opId, g, scales, w, rows, cols);
+    public static void fakeQuantRows(UniformOperand q, String opId, float[] w, int rows, int cols, float[] dst) {
+        float[] scales = q.scales();
+        checkRows(opId, q.granularity(), scales, w, rows, cols);
         QuantChecks.range(dst, 0, rows * cols);
-        for (int r = 0; r < rows; r++)
-            q.fakeQuant(opId, scales[g.scaleIndexOfRow(r, rows, scales.length)], w, r * cols, dst, r * cols, cols);
+        UniformQuantizer[] byScale = quantizers(q);
+        for (int r = 0; r < rows; r++) {
+            int s = q.granularity().scaleIndexOfRow(r, rows, scales.length);
+            byScale[s].fakeQuant(opId, scales[s], w, r * cols, dst, r * cols, cols);
+        }
     }
 
-    /** Signed integer codes of a {@code [rows, cols]} weight, row-major (bits ≤ 8). */
-    public static byte[] codesRows(UniformQuantizer q, String opId, Granularity g, float[] scales,
-                                   float[] w, int rows, int cols) {
-        checkRows(opId, g, scales, w, rows, cols);
+    /** The codes of a {@code [rows, cols]} weight by its operand, row-major, as signed bytes (bits ≤ 8; relative to the zero points). */
+    public static byte[] codesRows(UniformOperand q, String opId, float[] w, int rows, int cols) {
+        float[] scales = q.scales();
+        checkRows(opId, q.granularity(), scales, w, rows, cols);
+        UniformQuantizer[] byScale = quantizers(q);
         byte[] codes = new byte[rows * cols];
-        for (int r = 0; r < rows; r++)
-            q.codes(opId, scales[g.scaleIndexOfRow(r, rows, scales.length)], w, r * cols, codes, r * cols, cols);
+        for (int r = 0; r < rows; r++) {
+            int s = q.granularity().scaleIndexOfRow(r, rows, scales.length);
+            byScale[s].codes(opId, scales[s], w, r * cols, codes, r * cols, cols);
+        }
         return codes;
     }
 
-    /** Signed integer codes of a {@code [rows, cols]} weight, row-major, as shorts (any bit width up to 16). */
-    public static short[] shortCodesRows(UniformQuantizer q, String opId, Granularity g, float[] scales,
-                                         float[] w, int rows, int cols) {
-        checkRows(opId, g, scales, w, rows, cols);
+    /** The codes of a {@code [rows, cols]} weight by its operand, row-major, as shorts (relative to the zero points). */
+    public static short[] shortCodesRows(UniformOperand q, String opId, float[] w, int rows, int cols) {
+        float[] scales = q.scales();
+        checkRows(opId, q.granularity(), scales, w, rows, cols);
+        UniformQuantizer[] byScale = quantizers(q);
         short[] codes = new short[rows * cols];
-        for (int r = 0; r < rows; r++)
-            q.codes(opId, scales[g.scaleIndexOfRow(r, rows, scales.length)], w, r * cols, codes, r * cols, cols);
+        for (int r = 0; r < rows; r++) {
+            int s = q.granularity().scaleIndexOfRow(r, rows, scales.length);
+            byScale[s].codes(opId, scales[s], w, r * cols, codes, r * cols, cols);
+        }
         return codes;
+    }
+
+    private static UniformQuantizer[] quantizers(UniformOperand q) {
+        UniformQuantizer[] byScale = new UniformQuantizer[q.scaleCount()];
+        if (!q.asymmetric()) {
+            java.util.Arrays.fill(byScale, q.quantizer());
+        } else {
+            for (int i = 0; i < byScale.length; i++) byScale[i] = q.quantizer(i);
+        }
+        return byScale;
+    }
+
+    /** min and max of w over each scale's rows: {@code [0][s]} the minimum, {@code [1][s]} the maximum (asymmetric weights). */
+    public static float[][] minMaxRows(String opId, Granularity g, int scaleCount, float[] w, int rows, int cols) {
+        Objects.requireNonNull(w, "w");
+        g.checkRows(opId, scaleCount, rows);
+        QuantChecks.range(w, 0, rows * cols);
+        float[] min = new float[scaleCount], max = new float[scaleCount];
+        java.util.Arrays.fill(min, Float.POSITIVE_INFINITY);
+        java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
+        for (int r = 0; r < rows; r++) {
+            int s = g.scaleIndexOfRow(r, rows, scaleCount);
+            min[s] = Math.min(min[s], ScaleGrid.min(opId, w, r * cols, cols));
+            max[s] = Math.max(max[s], ScaleGrid.max(opId, w, r * cols, cols));
+        }
+        return new float[][] {min, max};
     }
 
     /** max |w| over each scale's rows: the input of {@link ScaleGrid#initScale} per channel or block. */

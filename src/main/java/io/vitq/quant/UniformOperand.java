@@ -10,9 +10,18 @@ import java.util.Arrays;
  * -2^(k-1), 2^(k-1) - 1) * s}) with its granularity and scales: 1 scale per tensor, one per output
  * channel, one per row block, or one per head. It quantizes every kind of operand; its integer form
  * is its codes, one component.
+ *
+ * <p>A weight may also be asymmetric, with a zero point z per scale ({@code zeroPoints}, else null):
+ * the unsigned k-bit codes {@code q = clamp(rint(w / s) + z, 0, 2^k - 1)} dequantize to
+ * {@code (q - z) s}, which is the same step with the signed codes {@code c = q - z} clamped to
+ * {@code [-z, 2^k - 1 - z]}. vitq stores and multiplies those codes c: below 8 bits they fit a
+ * signed byte, so the integer products, the model file and the ONNX export need no zero-point
+ * correction (the range of c is wider than k bits, not the arithmetic).
  */
-public record UniformOperand(int bits, Granularity granularity, float[] scales) implements OperandQuant {
+public record UniformOperand(int bits, Granularity granularity, float[] scales, int[] zeroPoints) implements OperandQuant {
     public static final String KIND = "uniform";
+    /** Asymmetric weights only below this many bits: their codes c = q - z must fit a signed byte. */
+    public static final int MAX_ASYMMETRIC_BITS = 7;
 
     public UniformOperand {
         QuantChecks.bits(bits, "uniform operand");
@@ -22,7 +31,23 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales) 
             throw new IllegalArgumentException("uniform operand: per-tensor needs 1 scale, got " + scales.length);
         scales = scales.clone();
         QuantChecks.scales("uniform operand", scales);
+        if (zeroPoints != null) {
+            if (bits > MAX_ASYMMETRIC_BITS)
+                throw new IllegalArgumentException("uniform operand: zero points at " + bits + " bits (asymmetric weights: at most "
+                        + MAX_ASYMMETRIC_BITS + " bits, so that their codes fit a signed byte)");
+            if (!granularity.appliesToRows())
+                throw new IllegalArgumentException("uniform operand: zero points are for weights, not " + granularity.jsonName() + " operands");
+            if (zeroPoints.length != scales.length)
+                throw new IllegalArgumentException("uniform operand: " + zeroPoints.length + " zero points for " + scales.length + " scales");
+            for (int z : zeroPoints)
+                if (z < 0 || z > (1 << bits) - 1)
+                    throw new IllegalArgumentException("uniform operand: zero point " + z + " outside [0, " + ((1 << bits) - 1) + "]");
+            zeroPoints = zeroPoints.clone();
+        }
     }
+
+    /** The symmetric quantizer. */
+    public UniformOperand(int bits, Granularity granularity, float[] scales) { this(bits, granularity, scales, null); }
 
     /** One per-tensor scale. */
     public static UniformOperand perTensor(int bits, float scale) {
@@ -35,8 +60,27 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales) 
     @Override
     public String displayName() { return "uniform"; }
 
+    /** True when the weight has zero points. */
+    public boolean asymmetric() { return zeroPoints != null; }
+
+    /** A copy of the zero points, or null (symmetric). */
+    @Override
+    public int[] zeroPoints() { return zeroPoints == null ? null : zeroPoints.clone(); }
+
+    /** The zero point of scale {@code i} (0 when symmetric: the codes are then the signed k-bit range). */
+    public int zeroPoint(int i) { return zeroPoints == null ? 0 : zeroPoints[i]; }
+
+    /** The largest |code| this operand produces: 2^(k-1), or 2^k - 1 - min(z, 2^k - 1 - z) when asymmetric. */
+    public long maxAbsCode() {
+        if (zeroPoints == null) return 1L << (bits - 1);
+        long m = 0;
+        for (int z : zeroPoints) m = Math.max(m, Math.max(z, (1L << bits) - 1 - z));
+        return m;
+    }
+
     @Override
     public String refuses(OperandRole role) {
+        if (zeroPoints != null && role != OperandRole.WEIGHT) return "zero points are for weights, not a " + role;
         return switch (role) {
             case WEIGHT -> granularity.appliesToRows() ? null
                     : "weight granularity " + granularity.jsonName() + " does not apply to weight rows";
@@ -52,11 +96,12 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales) 
 
     @Override
     public void fakeQuant(String opId, int scaleIndex, float[] src, int off, float[] dst, int dOff, int n) {
-        quantizer().fakeQuant(opId, scaleOf(scaleIndex), src, off, dst, dOff, n);
+        quantizer(scaleIndex).fakeQuant(opId, scaleOf(scaleIndex), src, off, dst, dOff, n);
     }
 
     @Override
     public CodeForm codeForm(String opId, int scaleIndex, float pre, boolean layoutCodes) {
+        if (zeroPoints != null) throw new IllegalArgumentException(opId + ": asymmetric weight codes are not an activation's code form");
         UniformQuantizer q = quantizer();
         float step = scaleOf(scaleIndex), lo = q.minCode(), hi = q.maxCode();
         boolean int8 = bits <= 8;
@@ -94,16 +139,18 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales) 
 
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
+        if (zeroPoints != null) throw new IllegalArgumentException(scope + ": asymmetric weights are exported as codes, not as a QDQ pair");
         long min = -(1L << (bits - 1)), max = (1L << (bits - 1)) - 1;
         return g.qdq(x, scope, scales, granularity == Granularity.PER_TENSOR ? -1 : axis, rank, bits, min, max, true, true);
     }
 
     @Override
-    public String summary() { return KIND + "/" + granularity.jsonName(); }
+    public String summary() { return KIND + "/" + granularity.jsonName() + (zeroPoints != null ? "/asymmetric" : ""); }
 
     @Override
     public java.util.List<String> inspectCells() {
-        return java.util.List.of(KIND, granularity.jsonName(), String.valueOf(scales.length), Format.scales(scales));
+        return java.util.List.of(zeroPoints != null ? KIND + " (asymmetric)" : KIND, granularity.jsonName(),
+                String.valueOf(scales.length), Format.scales(scales));
     }
 
     @Override
@@ -119,17 +166,23 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales) 
         g.writeArrayFieldStart("scales");
         for (float s : scales) g.writeNumber(s);
         g.writeEndArray();
+        if (zeroPoints != null) {
+            g.writeArrayFieldStart("zero_points");
+            for (int z : zeroPoints) g.writeNumber(z);
+            g.writeEndArray();
+        }
     }
 
     static UniformOperand fromJson(PlanFields f) {
-        f.only(OperandQuant.fields("granularity", "scales"));
+        f.only(OperandQuant.fields("granularity", "scales", "zero_points"));
         int bits = f.integer("bits");
         String name = f.string("granularity");
         Granularity g = Granularity.fromJsonName(name);
         if (g == null) throw f.error("granularity", "unknown granularity \"" + name
                 + "\" (per-tensor, per-output-channel, row-blocks, per-head)");
         float[] scales = f.scales("scales");
-        return f.build(() -> new UniformOperand(bits, g, scales));
+        int[] zeroPoints = f.has("zero_points") ? f.integers("zero_points") : null;
+        return f.build(() -> new UniformOperand(bits, g, scales, zeroPoints));
     }
 
     /** A copy of the scales. */
@@ -140,7 +193,17 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales) 
 
     public float scale(int i) { return scales[i]; }
 
-    public UniformQuantizer quantizer() { return new UniformQuantizer(bits); }
+    /** The symmetric quantizer; an asymmetric weight has one per scale ({@link #quantizer(int)}). */
+    public UniformQuantizer quantizer() {
+        if (zeroPoints != null) throw new IllegalStateException("an asymmetric weight has a quantizer per scale");
+        return new UniformQuantizer(bits);
+    }
+
+    /** The quantizer of scale {@code i}: codes relative to its zero point, {@code [-z, 2^k - 1 - z]}. */
+    public UniformQuantizer quantizer(int i) {
+        if (zeroPoints == null) return new UniformQuantizer(bits);
+        return new UniformQuantizer(bits, -zeroPoints[i], (1 << bits) - 1 - zeroPoints[i]);
+    }
 
     /**
      * One scale per attention head (a matmul operand): the per-head scales, or the per-tensor scale
@@ -154,20 +217,25 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales) 
     }
 
     /** Same scales at another bit width (a per-op precision override). */
-    public UniformOperand withBits(int newBits) { return new UniformOperand(newBits, granularity, scales); }
+    public UniformOperand withBits(int newBits) {
+        if (zeroPoints != null && newBits != bits)
+            throw new IllegalArgumentException("an asymmetric weight's zero points belong to its " + bits + " bits");
+        return new UniformOperand(newBits, granularity, scales, zeroPoints);
+    }
 
     @Override
     public boolean equals(Object o) {
         // Arrays.equals compares floats by their bits (floatToIntBits), which is what a plan round trip must keep
         return o instanceof UniformOperand u && u.bits == bits && u.granularity == granularity
-                && Arrays.equals(u.scales, scales);
+                && Arrays.equals(u.scales, scales) && Arrays.equals(u.zeroPoints, zeroPoints);
     }
 
     @Override
-    public int hashCode() { return (bits * 31 + granularity.hashCode()) * 31 + Arrays.hashCode(scales); }
+    public int hashCode() { return ((bits * 31 + granularity.hashCode()) * 31 + Arrays.hashCode(scales)) * 31 + Arrays.hashCode(zeroPoints); }
 
     @Override
     public String toString() {
-        return "uniform int" + bits + " " + granularity.jsonName() + " " + Arrays.toString(scales);
+        return "uniform int" + bits + " " + granularity.jsonName() + " " + Arrays.toString(scales)
+                + (zeroPoints != null ? " zero points " + Arrays.toString(zeroPoints) : "");
     }
 }

@@ -339,7 +339,6 @@ public final class IntegerExecutor implements Executor {
             UniformOperand w = lq.weight();
             float[] rowScale = new float[out];
             for (int r = 0; r < out; r++) rowScale[r] = w.scale(w.granularity().scaleIndexOfRow(r, out, w.scaleCount()));
-            UniformQuantizer wq = w.quantizer();
             OperandQuant input = lq.input();
             if (input == null) {
                 form = OpForm.FLOAT_INPUT;
@@ -348,10 +347,10 @@ public final class IntegerExecutor implements Executor {
                 // codes * scale: the same floats as the fake-quant weight, for the float GEMM
                 float[] deq = new float[out * in];
                 if (w.bits() <= 8) {
-                    byte[] c = ScaledRanges.codesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                    byte[] c = ScaledRanges.codesRows(w, id, l.weight(), out, in);
                     for (int r = 0; r < out; r++) for (int k = 0; k < in; k++) deq[r * in + k] = c[r * in + k] * rowScale[r];
                 } else {
-                    short[] c = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                    short[] c = ScaledRanges.shortCodesRows(w, id, l.weight(), out, in);
                     for (int r = 0; r < out; r++) for (int k = 0; k < in; k++) deq[r * in + k] = c[r * in + k] * rowScale[r];
                 }
                 floatWeight = PackedB.packTransposed(deq, 0, in, out, in);
@@ -367,26 +366,26 @@ public final class IntegerExecutor implements Executor {
             boolean wide = w.bits() > 8 || input.bits() > 8;
             boolean twoUnits;
             if (codes.components() == 1) { // int32 sums unless the codes could overflow them (K x 255 x 128 for asymmetric codes)
-                form = wide || !Int8Gemm.fitsInt32(in, codes.maxAbs(false), 1L << (w.bits() - 1)) ? OpForm.WIDE : OpForm.INT8;
+                form = wide || !Int8Gemm.fitsInt32(in, codes.maxAbs(false), w.maxAbsCode()) ? OpForm.WIDE : OpForm.INT8;
                 note = null;
                 twoUnits = false;
             } else {
                 long maxA = codes.maxAbs(true);
                 boolean shiftForm = !wide && codes.shift() >= 0 && options.twinForm() == TwinForm.AUTO
-                        && Int8Gemm.fitsInt32(in, maxA, 1L << (w.bits() - 1));
+                        && Int8Gemm.fitsInt32(in, maxA, w.maxAbsCode());
                 note = twinNote(id, input.displayName() + " input", wide, codes.shift() >= 0, codes.shift(), options, in, maxA,
-                        w.bits(), "the coarse step is not 2^m x the fine step (no power-of-two option)");
+                        w.maxAbsCode(), "the coarse step is not 2^m x the fine step (no power-of-two option)");
                 form = shiftForm ? OpForm.SHIFT : wide ? OpForm.WIDE : OpForm.SPLIT;
                 twoUnits = !shiftForm;
             }
             floatWeight = null;
             if (form == OpForm.WIDE) {
-                short[] c = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                short[] c = ScaledRanges.shortCodesRows(w, id, l.weight(), out, in);
                 wideWeight = new int[c.length];
                 for (int i = 0; i < c.length; i++) wideWeight[i] = c[i];
                 weight = null;
             } else {
-                byte[] c = ScaledRanges.codesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+                byte[] c = ScaledRanges.codesRows(w, id, l.weight(), out, in);
                 weight = PackedInt8.packTransposed(c, 0, in, out, in);
                 wideWeight = null;
             }
@@ -399,10 +398,10 @@ public final class IntegerExecutor implements Executor {
                 cs2 = new float[padded];
                 for (int r = 0; r < out; r++) cs2[r] = codes.unit(1) * rowScale[r];
             }
-            zeroCorrection = codes.zeroPoint() == 0 ? null : zeroCorrection(codes.zeroPoint(), wq, w, l, padded);
+            zeroCorrection = codes.zeroPoint() == 0 ? null : zeroCorrection(codes.zeroPoint(), w, l, padded);
             nativeUnsigned = form == OpForm.INT8 && NATIVE_KERNEL && unsignedBytes(codes) && in <= PackedInt8.MAX_K_UNSIGNED;
             view = recording ? new CodeRecorder.LinearOp(id, form, in, out, codes, input.bits(),
-                    ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in), w.bits(), rowScale, bias) : null;
+                    ScaledRanges.shortCodesRows(w, id, l.weight(), out, in), w.bits(), rowScale, bias) : null;
         }
 
         /** One component whose codes, as encoded (before the zero point), are 0..255. */
@@ -411,8 +410,8 @@ public final class IntegerExecutor implements Executor {
         }
 
         /** {@code z * sum_k w_jk} per output column j (an asymmetric input's zero point, as a correction of the sums). */
-        private long[] zeroCorrection(int z, UniformQuantizer wq, UniformOperand w, Linear l, int padded) {
-            short[] c = ScaledRanges.shortCodesRows(wq, id, w.granularity(), w.scales(), l.weight(), out, in);
+        private long[] zeroCorrection(int z, UniformOperand w, Linear l, int padded) {
+            short[] c = ScaledRanges.shortCodesRows(w, id, l.weight(), out, in);
             long[] corr = new long[padded];
             for (int r = 0; r < out; r++) {
                 long sum = 0;
@@ -551,11 +550,10 @@ public final class IntegerExecutor implements Executor {
 
     /** The line of {@link #notes()} for one two-component operand (a twin, log-sqrt2). */
     static String twinNote(String id, String what, boolean wide, boolean powerOfTwo, int shift, Options options, int k,
-                           long maxA, int bBits, String noPowerOfTwo) {
+                           long maxA, long maxB, String noPowerOfTwo) {
         if (wide) return id + ": " + what + " codes beyond int8 (over 8 bits, or above 127): split form (two long accumulations)";
         if (!powerOfTwo) return id + ": " + what + ": split form (two int8 accumulations): " + noPowerOfTwo;
         if (options.twinForm() == TwinForm.SPLIT) return id + ": " + what + ": split form (two int8 accumulations), as the options ask";
-        long maxB = 1L << (bBits - 1);
         String bound = "K " + k + " x " + (maxA == Long.MAX_VALUE ? "127 x 2^" + shift : Long.toString(maxA)) + " x " + maxB;
         if (Int8Gemm.fitsInt32(k, maxA, maxB))
             return id + ": " + what + ": shift form (m = " + shift + "), one int32 accumulation: " + bound + " <= 2^31 - 1";
@@ -659,7 +657,7 @@ public final class IntegerExecutor implements Executor {
                     boolean shiftForm = !wide && pf[0].shift() >= 0 && options.twinForm() == TwinForm.AUTO
                             && Int8Gemm.fitsInt32(T, maxA, 1L << (v.bits() - 1));
                     note = twinNote(a.matmul2Id(), p.displayName() + " probabilities", wide, pf[0].shift() >= 0,
-                            pf[0].shift(), options, T, maxA, v.bits(), "the two ranges' steps are not a power of two apart");
+                            pf[0].shift(), options, T, maxA, 1L << (v.bits() - 1), "the two ranges' steps are not a power of two apart");
                     form = shiftForm ? OpForm.SHIFT : wide ? OpForm.WIDE : OpForm.SPLIT;
                 }
                 m2 = new Matmul2(form, pf, vf);

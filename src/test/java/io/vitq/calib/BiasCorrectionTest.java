@@ -40,7 +40,7 @@ class BiasCorrectionTest {
             assertNotNull(bias, id + ": a corrected bias, also for a layer without one");
             float[] xq = new float[x.length], wq = new float[w.length];
             q.input().fakeQuant(id, 0, x, 0, xq, 0, x.length);
-            ScaledRanges.fakeQuantRows(new UniformQuantizer(3), id, q.weight().granularity(), q.weight().scales(), w, out, in, wq);
+            ScaledRanges.fakeQuantRows(q.weight().withBits(3), id, w, out, in, wq);
             float[] after = SearchReferenceTest.matmulT(xq, wq, bias, rows, in, out),
                     before = SearchReferenceTest.matmulT(xq, wq, b, rows, in, out);
             double maxMean = SearchReferenceTest.maxChannelMeanError(after, o, rows, out),

@@ -19,6 +19,7 @@ import static io.vitq.testutil.TinyModels.IMAGES;
 import static io.vitq.testutil.TinyModels.SWIN;
 import static io.vitq.testutil.TinyModels.VIT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -99,6 +100,44 @@ class CalibratorTest {
         assertTrue(CalibConfig.ptq4vit(8, 8).withPerChannelWeights(true).toString().endsWith(", sequential=false, perChannelWeights=true]"));
         assertThrows(IllegalArgumentException.class,
                 () -> CalibConfig.ptq4vit(8, 8).withPerChannelWeights(true).withVt(CalibConfig.VtOptions.defaults()));
+    }
+
+    /**
+     * Asymmetric weights: every Linear below 8 weight bits gets zero points, each the one of least
+     * squared weight error at its row's searched step (restated here over all 2^k zero points);
+     * an op given 8 weight bits stays symmetric; the plan runs in integers equal to the code
+     * products bit for bit.
+     */
+    @Test
+    void asymmetricWeightsTakeTheZeroPointOfLeastWeightError() {
+        CalibConfig c = CalibConfig.ptq4vit(4, 6).withSearch(10, 1).withPerChannelWeights(true).withAsymmetricWeights(true)
+                .withOpBits(List.of(new CalibConfig.OpBits("head", 8, 8)));
+        QuantPlan p = Calibrator.calibrate(VIT, IMAGES, null, c, "test", null).plan();
+        assertFalse(p.linear("head").weight().asymmetric(), "8-bit weights stay symmetric");
+        int offCentre = 0;
+        for (var l : VIT.linears()) {
+            if (l.id().equals("head")) continue;
+            UniformOperand w = p.linear(l.id()).weight();
+            assertTrue(w.asymmetric(), l.id());
+            for (int r = 0; r < l.out(); r++) {
+                double s = w.scale(r);
+                double[] err = new double[16];
+                for (int z = 0; z < 16; z++)
+                    for (int k = 0; k < l.in(); k++) {
+                        double v = l.weight()[r * l.in() + k], d = v - Math.min(Math.max(Math.rint(v / s), -z), 15 - z) * s;
+                        err[z] += d * d;
+                    }
+                int chosen = w.zeroPoint(r);
+                if (chosen != 8) offCentre++;
+                for (int z = 0; z < 16; z++)
+                    assertTrue(err[chosen] <= err[z] * (1 + 1e-9), l.id() + " row " + r + ": zero point " + chosen + " error "
+                            + err[chosen] + " > " + err[z] + " at " + z);
+            }
+        }
+        assertTrue(offCentre > 20, "rows whose best grid is not the symmetric one: " + offCentre);
+        Tensor in = VIT.forward(IMAGES, new io.vitq.runtime.IntegerExecutor(p, VIT));
+        Tensor cp = VIT.forward(IMAGES, new FakeQuantExecutor(p, VIT, FakeQuantExecutor.Products.CODES));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(cp.data(), in.data());
     }
 
     @Test

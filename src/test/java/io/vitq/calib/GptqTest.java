@@ -267,13 +267,27 @@ class GptqTest {
      */
     @Test
     void equalsTheObsFormWrittenOut() {
+        assertEqualsObsForm(null);
+    }
+
+    /**
+     * Asymmetric rows (a zero point each, codes {@code [-z, 15 - z]} at 4 bits, one row all-positive
+     * codes, one all-negative): the same agreement with the slow form rounding into each row's own
+     * range, and every code inside it.
+     */
+    @Test
+    void asymmetricRowsRoundIntoTheirOwnCodeRange() {
+        assertEqualsObsForm(new int[] {8, 0, 15, 3, 11});
+    }
+
+    private static void assertEqualsObsForm(int[] zeroPoints) {
         SplittableRandom r = new SplittableRandom(13);
         int in = 300, out = 5, rows = 700, bits = 4;
         float[] x = correlatedInputs(r, rows, in);
         float[] w = new float[out * in];
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
         float[] scales = {0.3f, 0.4f, 0.5f, 0.35f, 0.45f};
-        UniformOperand op = new UniformOperand(bits, Granularity.PER_OUTPUT_CHANNEL, scales);
+        UniformOperand op = new UniformOperand(bits, Granularity.PER_OUTPUT_CHANNEL, scales, zeroPoints);
         double[] h = Gptq.hessian(x, rows, in);
         float[] fast = Gptq.round("op", w, out, in, h, op);
 
@@ -288,8 +302,11 @@ class GptqTest {
             for (int c = 0; c < in; c++) row[c] = w[j * in + c];
             double[][] hi = new double[in][];
             for (int i = 0; i < in; i++) hi[i] = inv[i].clone();
+            double codeLo = zeroPoints == null ? -8 : -zeroPoints[j], codeHi = zeroPoints == null ? 7 : 15 - zeroPoints[j];
             for (int c = 0; c < in; c++) {
-                double q = Math.min(Math.max(Math.rint(row[c] / scales[j]), -8), 7) * scales[j];
+                double code = Math.rint(fast[j * in + c] / scales[j]);
+                assertTrue(code >= codeLo && code <= codeHi, "row " + j + " code " + code + " outside [" + codeLo + ", " + codeHi + "]");
+                double q = Math.min(Math.max(Math.rint(row[c] / scales[j]), codeLo), codeHi) * scales[j];
                 double e = (row[c] - q) / hi[c][c];
                 for (int k = c + 1; k < in; k++) row[k] -= e * hi[c][k];
                 row[c] = q;

@@ -73,4 +73,29 @@ class RepqRuleTest {
         NormFolds.ChannelQuant m = NormFolds.channel("op", 0, mixed.clone(), 4);
         assertEquals(m.zeroPoint(), RepqRule.asymmetric("op", mixed.clone(), 4).zeroPoint(), "inside the codes: unchanged");
     }
+
+    /**
+     * The weights: below 8 bits each row's step and zero point by the rule (asymmetric, as RepQ-ViT),
+     * at 8 bits each row's symmetric scale (codes relative to a zero point would not fit a byte).
+     */
+    @Test
+    void weightsAreAsymmetricPerRowBelowEightBits() {
+        SplittableRandom r = new SplittableRandom(5);
+        int in = 40, out = 6, rows = 10;
+        float[] w = new float[out * in], x = new float[rows * in];
+        for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() + (i / in == 2 ? 1.5 : 0));   // row 2 off centre
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        io.vitq.model.Linear op = new io.vitq.model.Linear("blocks.0.attn.proj", w, null, out, in);
+        io.vitq.quant.UniformOperand w4 = RepqRule.linear(op, x, rows, CalibConfig.repq(4, 4), null, false).weight();
+        for (int j = 0; j < out; j++) {
+            NormFolds.ChannelQuant c = NormFolds.channel("op", j, java.util.Arrays.copyOfRange(w, j * in, (j + 1) * in), 4);
+            assertEquals(c.scale(), w4.scale(j), "row " + j);
+            assertEquals(Math.max(0, Math.min(15, c.zeroPoint())), w4.zeroPoint(j), "row " + j);
+        }
+        assertEquals(true, w4.zeroPoint(2) < 6, "the off-centre row's zero point " + w4.zeroPoint(2));
+        io.vitq.quant.UniformOperand w8 = RepqRule.linear(op, x, rows, CalibConfig.repq(8, 8), null, false).weight();
+        assertEquals(false, w8.asymmetric());
+        for (int j = 0; j < out; j++)
+            assertEquals(RepqRule.symmetricScale("op", java.util.Arrays.copyOfRange(w, j * in, (j + 1) * in), 8), w8.scale(j));
+    }
 }

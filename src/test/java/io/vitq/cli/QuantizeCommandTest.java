@@ -130,6 +130,35 @@ class QuantizeCommandTest {
     }
 
     /**
+     * {@code --asymmetric-weights}: every searched weight has a zero point per output channel in the
+     * plan and the file, the plan on the float checkpoint evaluates as the file does, the file's
+     * integers equal its code products; 8-bit weights and VT-PTQ are refused with a message.
+     */
+    @Test
+    void asymmetricWeightsReachEveryConsumer(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
+        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
+                "--rounds", "1", "--bits", "w4a8", "--per-channel-weights", "--asymmetric-weights", "-o", q.toString(),
+                "--plan", plan.toString());
+        assertEquals(0, r.exit(), r.err());
+        QuantPlan p = QuantPlanJson.read(plan);
+        int asymmetric = 0;
+        for (var op : p.ops().values())
+            if (op instanceof io.vitq.quant.LinearQuant lq && lq.weight().asymmetric()) asymmetric++;
+        assertEquals(p.ops().values().stream().filter(o -> o instanceof io.vitq.quant.LinearQuant).count(), asymmetric,
+                "every Linear weight has zero points");
+        assertTrue(p.info().options().containsKey("weight_zero_points"), p.info().options().toString());
+        assertEquals(p.ops(), QuantizedModelFile.readHeader(q).plan().ops());
+        assertFileAndPlanAgree(tmp, q, plan);
+        assertUserError(run("quantize", "--model", MODEL, "--bits", "w8a8", "--asymmetric-weights", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--asymmetric-weights", "W8A8", "at most 7 bits");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "w6a6", "--asymmetric-weights", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--asymmetric-weights", "VT-PTQ");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "repq", "--bits", "w4a4", "--asymmetric-weights", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--asymmetric-weights", "repq");
+    }
+
+    /**
      * {@code --gelu-codebook}: every fc2 input is a fitted codebook in the plan and the quantized
      * file; both evaluate identically, and the file's integers equal its code products.
      */

@@ -122,6 +122,12 @@ class OnnxExporterTest {
                         HandPlans.ptq4vit(VIT, MAX, 8, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), MAX, 0.9f), 17),
                 new Case("PTQ4ViT-like W6A6, asymmetric Linear inputs", io.vitq.testutil.MinMaxPlans.withAsymmetricInputs(
                         HandPlans.ptq4vit(VIT, MAX, 6, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), MAX, 0.9f), 13),
+                new Case("PTQ4ViT-like W4A8, asymmetric per-channel weights", io.vitq.testutil.MinMaxPlans.withAsymmetricWeights(
+                        io.vitq.testutil.MinMaxPlans.plan(VIT, MAX, io.vitq.testutil.MinMaxPlans.Spec.ptq4vit(true).perChannelWeights()),
+                        VIT, 4, 0.9f), 17),
+                new Case("PTQ4ViT W4A6 calibrated, --per-channel-weights --asymmetric-weights", io.vitq.calib.Calibrator.calibrate(VIT,
+                        TinyModels.IMAGES, null, io.vitq.calib.CalibConfig.ptq4vit(4, 6).withSearch(8, 1).withPerChannelWeights(true)
+                                .withAsymmetricWeights(true), "test", null).plan(), 17),
                 new Case("PTQ4ViT W6A6 calibrated, --per-channel-weights", io.vitq.calib.Calibrator.calibrate(VIT, TinyModels.IMAGES,
                         null, io.vitq.calib.CalibConfig.ptq4vit(6, 6).withSearch(8, 1).withPerChannelWeights(true), "test", null).plan(), 17),
                 new Case("PTQ4ViT W6A6 calibrated, --gelu-codebook", io.vitq.calib.Calibrator.calibrate(VIT, TinyModels.IMAGES,

@@ -120,7 +120,7 @@ class QuantizedModelFileTest {
             Tensor t = source.asMap().get(key);
             float[] fq = new float[t.size()];
             UniformOperand w = lq.weight();
-            ScaledRanges.fakeQuantRows(w.quantizer(), l.id(), w.granularity(), w.scales(), t.data(), l.out(), l.in(), fq);
+            ScaledRanges.fakeQuantRows(w, l.id(), t.data(), l.out(), l.in(), fq);
             m.put(key, new Tensor(fq, t.shape()));
         }
         return new Weights(source.source() + " (fake-quantized)", m);
@@ -305,6 +305,47 @@ class QuantizedModelFileTest {
         assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
         return e;
+    }
+
+    /**
+     * Asymmetric 4-bit weights are stored as their codes relative to each row's zero point (I8,
+     * wider than 4 bits), read back as their fake quantization, and a code outside its row's range
+     * is refused naming the tensor.
+     */
+    @Test
+    void asymmetricWeightsRoundTripAndOutOfRangeCodesAreRefused() throws IOException {
+        Weights source = RandomWeights.vit(MICRO, 5);
+        Model model = spec("micro", MICRO).build(source);
+        Map<String, LinearQuant> ops = new LinkedHashMap<>();
+        for (Linear l : model.linears())
+            ops.put(l.id(), new LinearQuant(io.vitq.testutil.MinMaxPlans.asymmetricWeight(l, Granularity.PER_OUTPUT_CHANNEL, 4, 0.9f), null));
+        QuantPlan plan = new QuantPlan(new PlanInfo("micro", "minmax", 4, 8), ops);
+        Path file = tmp.resolve("asym.q.safetensors");
+        QuantizedModelFile.write(file, model.spec(), source, plan);
+        SafeTensors st = SafeTensors.read(file);
+        assertEquals(DType.I8, st.get("blocks.0.mlp.fc1.weight").dtype());
+        long[] fc1 = st.get("blocks.0.mlp.fc1.weight").toLongs();
+        assertTrue(Arrays.stream(fc1).anyMatch(c -> c > 7) || Arrays.stream(fc1).anyMatch(c -> c < -8),
+                "codes relative to the zero points leave the signed 4-bit range");
+        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
+        assertEquals(plan, loaded.plan());
+        Weights fq = fakeQuantized(source, model, plan, UnaryOperator.identity());
+        Map<String, Linear> got = linears(loaded.model());
+        for (Linear l : model.linears())
+            assertArrayEquals(fq.asMap().get(l.id() + ".weight").data(), got.get(l.id()).weight(), 0f, l.id());
+
+        UniformOperand w = plan.linear("blocks.0.mlp.fc1").weight();
+        int row = 0;
+        while (w.zeroPoint(row) == 0) row++;   // a row whose lowest code is below zero
+        byte[] codes = new byte[fc1.length];
+        for (int i = 0; i < codes.length; i++) codes[i] = (byte) fc1[i];
+        int index = row * 64, bad = -w.zeroPoint(row) - 1;
+        codes[index] = (byte) bad;
+        Path range = rewrite(file, tmp.resolve("asymrange.safetensors"),
+                t -> t.put("blocks.0.mlp.fc1.weight", SafeTensors.Entry.i8(codes, 256, 64)), m -> {});
+        String m = loadError(range).getMessage();
+        assertTrue(m.contains("'blocks.0.mlp.fc1.weight'") && m.contains("code " + bad + " at index " + index)
+                && m.contains("zero point"), m);
     }
 
     @Test

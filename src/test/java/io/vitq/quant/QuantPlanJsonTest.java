@@ -1,6 +1,8 @@
 package io.vitq.quant;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -187,6 +189,33 @@ class QuantPlanJsonTest {
         assertMalformed(ok.replaceFirst("\"kind\": \"linear\",", "\"kind\": \"linear\", \"kind\": \"linear\","), "not valid JSON", "kind");
         assertMalformed(ok.replaceFirst("\"input\": null", "\"input\": { \"quantizer\": \"twin-softmax\", \"bits\": 8, \"split\": 0.5, \"mode\": \"clean\" }"),
                 "ops[\"patch_embed.proj\"]", "twin-softmax");
+    }
+
+    /**
+     * Asymmetric weights: their zero points survive a round trip (and a symmetric weight writes
+     * none); a zero point outside the codes, a count that does not match the scales, a width over 7
+     * bits or zero points on an activation are refused naming the field.
+     */
+    @Test
+    void asymmetricWeightsRoundTripAndBadZeroPointsNameTheField() {
+        QuantPlan p = samplePlan(new SplittableRandom(19));
+        LinearQuant proj = p.linear("blocks.0.attn.proj");
+        QuantPlan asym = p.with("blocks.0.attn.proj", new LinearQuant(
+                new UniformOperand(4, Granularity.ROW_BLOCKS, new float[] {0.01f, 0.02f, 0.03f}, new int[] {0, 9, 15}), proj.input()));
+        String json = QuantPlanJson.toJson(asym);
+        QuantPlan back = QuantPlanJson.parse(json, "plan.json");
+        assertEquals(asym, back);
+        assertArrayEquals(new int[] {0, 9, 15}, back.linear("blocks.0.attn.proj").weight().zeroPoints());
+        assertNotEquals(p, back);
+        assertEquals(1, json.split("zero_points", -1).length - 1, "only the asymmetric weight writes zero points");
+        assertMalformed(json.replace("[ 0, 9, 15 ]", "[ 0, 9, 16 ]"), "ops[\"blocks.0.attn.proj\"].weight", "zero point 16 outside [0, 15]");
+        assertMalformed(json.replace("[ 0, 9, 15 ]", "[ 0, 9 ]"), "ops[\"blocks.0.attn.proj\"].weight", "2 zero points for 3 scales");
+        assertMalformed(json.replace("[ 0, 9, 15 ]", "[ 0, 9, -1 ]"), "ops[\"blocks.0.attn.proj\"].weight", "zero point -1");
+        assertThrows(IllegalArgumentException.class,
+                () -> new UniformOperand(8, Granularity.PER_OUTPUT_CHANNEL, new float[] {1f}, new int[] {3}), "8 bits");
+        assertThrows(IllegalArgumentException.class, () -> new UniformOperand(4, Granularity.PER_HEAD, new float[] {1f}, new int[] {3}));
+        assertThrows(IllegalArgumentException.class, () -> new LinearQuant(UniformOperand.perTensor(8, 1f),
+                new UniformOperand(4, Granularity.PER_TENSOR, new float[] {1f}, new int[] {3})), "an activation");
     }
 
     /** The sample plan with blocks.0.mlp.fc1's input folded into blocks.0.norm2 (RepQ-ViT). */

@@ -54,22 +54,58 @@ class ScaledRangesTest {
         assertThrows(IndexOutOfBoundsException.class, () -> h.firstColumn(12));
     }
 
+    /**
+     * Asymmetric rows: each row's fake quant is {@code (clamp(rint(w / s) + z, 0, 2^k - 1) - z) s},
+     * written the unsigned way here, and its codes are {@code q - z}; the min/max reduction per block.
+     */
+    @Test
+    void asymmetricRowsUseTheirZeroPoints() {
+        SplittableRandom r = new SplittableRandom(4);
+        int rows = 6, cols = 33, bits = 4;
+        float[] w = random(r, rows * cols), out = new float[rows * cols];
+        float[] scales = {0.1f, 0.2f, 0.05f, 0.3f, 0.15f, 0.25f};
+        int[] z = {0, 15, 8, 3, 12, 7};
+        UniformOperand q = new UniformOperand(bits, Granularity.PER_OUTPUT_CHANNEL, scales, z);
+        ScaledRanges.fakeQuantRows(q, "fc", w, rows, cols, out);
+        byte[] codes = ScaledRanges.codesRows(q, "fc", w, rows, cols);
+        short[] wide = ScaledRanges.shortCodesRows(q, "fc", w, rows, cols);
+        int clampedLow = 0, clampedHigh = 0;
+        for (int i = 0; i < rows * cols; i++) {
+            int row = i / cols;
+            double u = Math.min(Math.max(Math.rint(w[i] / scales[row]) + z[row], 0), 15);
+            if (u == 0) clampedLow++;
+            if (u == 15) clampedHigh++;
+            assertEquals((float) ((u - z[row]) * scales[row]), out[i], 0f, "element " + i);
+            assertEquals(u - z[row], codes[i], "code " + i);
+            assertEquals(codes[i], wide[i]);
+        }
+        assertTrue(clampedLow > 0 && clampedHigh > 0, "both ends clamp somewhere");
+        assertEquals(15, q.maxAbsCode());
+        float[][] mm = ScaledRanges.minMaxRows("qkv", Granularity.ROW_BLOCKS, 3, w, rows, cols);
+        for (int b = 0; b < 3; b++) {
+            float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
+            for (int i = 2 * b * cols; i < 2 * (b + 1) * cols; i++) { lo = Math.min(lo, w[i]); hi = Math.max(hi, w[i]); }
+            assertEquals(lo, mm[0][b], 0f);
+            assertEquals(hi, mm[1][b], 0f);
+        }
+    }
+
     @Test
     void rowBlocksUseTheirOwnScale() {
         SplittableRandom r = new SplittableRandom(1);
         int rows = 12, cols = 10;
         float[] w = random(r, rows * cols), out = new float[rows * cols];
         float[] scales = {0.01f, 0.02f, 0.05f};
-        ScaledRanges.fakeQuantRows(Q8, "blocks.0.attn.qkv", Granularity.ROW_BLOCKS, scales, w, rows, cols, out);
+        ScaledRanges.fakeQuantRows(new UniformOperand(8, Granularity.ROW_BLOCKS, scales), "blocks.0.attn.qkv", w, rows, cols, out);
         for (int i = 0; i < rows * cols; i++) assertEquals(Q8.fakeQuant(w[i], scales[(i / cols) / 4]), out[i], 0f);
-        byte[] codes = ScaledRanges.codesRows(Q8, "blocks.0.attn.qkv", Granularity.ROW_BLOCKS, scales, w, rows, cols);
+        byte[] codes = ScaledRanges.codesRows(new UniformOperand(8, Granularity.ROW_BLOCKS, scales), "blocks.0.attn.qkv", w, rows, cols);
         for (int i = 0; i < rows * cols; i++) assertEquals(Q8.code(w[i], scales[(i / cols) / 4]), codes[i]);
         UniformQuantizer q10 = new UniformQuantizer(10);
-        short[] wide = ScaledRanges.shortCodesRows(q10, "blocks.0.attn.qkv", Granularity.ROW_BLOCKS, scales, w, rows, cols);
+        short[] wide = ScaledRanges.shortCodesRows(new UniformOperand(10, Granularity.ROW_BLOCKS, scales), "blocks.0.attn.qkv", w, rows, cols);
         for (int i = 0; i < rows * cols; i++) assertEquals(q10.code(w[i], scales[(i / cols) / 4]), wide[i]);
         float[] perChannel = new float[rows];
         for (int i = 0; i < rows; i++) perChannel[i] = 0.01f * (i + 1);
-        ScaledRanges.fakeQuantRows(Q8, "patch_embed.proj", Granularity.PER_OUTPUT_CHANNEL, perChannel, w, rows, cols, w);
+        ScaledRanges.fakeQuantRows(new UniformOperand(8, Granularity.PER_OUTPUT_CHANNEL, perChannel), "patch_embed.proj", w, rows, cols, w);
         // w now holds its own fake quant, row r at scale 0.01 (r + 1)
         for (int i = 0; i < rows * cols; i++) {
             float s = perChannel[i / cols];

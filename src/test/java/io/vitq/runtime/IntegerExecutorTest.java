@@ -377,6 +377,34 @@ class IntegerExecutorTest {
         return t;
     }
 
+    /**
+     * Asymmetric weights (a zero point per row or row block): their codes relative to the zero
+     * point, up to 2^k - 1 in magnitude, are the int8 weight codes, so the integer logits equal the
+     * code-product fake quant's bit for bit at 4 and 6 bits, per channel and at PTQ4ViT's
+     * granularities, ViT and Swin, op by op too; the bound that picks the twin's shift form counts
+     * the wider codes.
+     */
+    @Test
+    void asymmetricWeightsAreWiderSignedCodes() {
+        for (Spec sp : List.of(Spec.ptq4vit(true).withBits(4).perChannelWeights(), Spec.ptq4vit(true).withBits(6),
+                Spec.uniform().withBits(4))) {
+            QuantPlan plan = MinMaxPlans.withAsymmetricWeights(plan(TinyModels.VIT, sp), TinyModels.VIT, 0.9f);
+            java.util.Set<Integer> zeroPoints = new java.util.TreeSet<>();
+            for (var op : plan.ops().values())
+                if (op instanceof LinearQuant lq) for (int z : lq.weight().zeroPoints()) zeroPoints.add(z);
+            assertTrue(zeroPoints.size() >= 3, "zero points of the hand plan " + zeroPoints);
+            String label = "asymmetric weights " + sp.bits() + " bit" + (sp.perChannel() ? " per channel" : "")
+                    + (sp.ptq4vit() ? " ptq4vit" : " uniform") + ", zero points " + zeroPoints;
+            compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, label);
+            IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
+            FakeQuantExecutor cp = new FakeQuantExecutor(plan, TinyModels.VIT, FakeQuantExecutor.Products.CODES);
+            SplittableRandom r = new SplittableRandom(7);
+            for (Linear l : TinyModels.VIT.linears()) assertLinearEqualsCodeProducts(ie, cp, l, r, label + " " + l.id());
+        }
+        compare(TinyModels.SWIN, MinMaxPlans.withAsymmetricWeights(plan(TinyModels.SWIN, Spec.ptq4vit(true).withBits(4)),
+                TinyModels.SWIN, 0.9f), IntegerExecutor.Options.DEFAULT, "asymmetric 4-bit weights");
+    }
+
     /** 6-bit codes use the int8 kernels (W6A6). */
     @Test
     void sixBitPlan() {

@@ -210,6 +210,40 @@ public final class MinMaxPlans {
     }
 
     /**
+     * Asymmetric min-max weight quantizer at granularity {@code g}: per scale group the range
+     * [min(w, 0), max(w, 0)] over 2^k - 1 steps, step times {@code shrink}, zero point
+     * {@code rint(-min / s)} clamped to the codes.
+     */
+    public static UniformOperand asymmetricWeight(Linear l, Granularity g, int bits, float shrink) {
+        int n = g == Granularity.PER_OUTPUT_CHANNEL ? l.out() : g == Granularity.ROW_BLOCKS ? 3 : 1;
+        float[][] mm = ScaledRanges.minMaxRows(l.id(), g, n, l.weight(), l.out(), l.in());
+        int top = (1 << bits) - 1;
+        float[] s = new float[n];
+        int[] z = new int[n];
+        for (int i = 0; i < n; i++) {
+            float lo = Math.min(mm[0][i], 0f), hi = Math.max(mm[1][i], 0f);
+            s[i] = Math.max((hi - lo) / top, 1e-8f) * shrink;
+            z[i] = (int) Math.max(0, Math.min(top, Math.rint(-lo / s[i])));
+        }
+        return new UniformOperand(bits, g, s, z);
+    }
+
+    /** {@code plan} with every Linear weight replaced by {@link #asymmetricWeight} at its granularity and bits. */
+    public static QuantPlan withAsymmetricWeights(QuantPlan plan, Model model, float shrink) {
+        return withAsymmetricWeights(plan, model, 0, shrink);
+    }
+
+    /** The same at {@code bits} weight bits (0: each weight's own). */
+    public static QuantPlan withAsymmetricWeights(QuantPlan plan, Model model, int bits, float shrink) {
+        Map<String, OpQuant> ops = new LinkedHashMap<>(plan.ops());
+        for (Linear l : model.linears())
+            if (plan.ops().get(l.id()) instanceof LinearQuant lq)
+                ops.put(l.id(), new LinearQuant(asymmetricWeight(l, lq.weight().granularity(), bits > 0 ? bits : lq.weight().bits(), shrink),
+                        lq.input(), lq.bias(), lq.info()));
+        return new QuantPlan(plan.info(), ops);
+    }
+
+    /**
      * {@code ptq4vit}: twin GELU for fc2's input (positive step from the signed max, or the nearest
      * 2^m Δneg), twin softmax (clean) for the probabilities, every other matmul operand per head.
      * Otherwise: uniform per-tensor fc2 input, uniform per-head probabilities, per-tensor k and v,
