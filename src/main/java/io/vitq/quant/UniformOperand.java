@@ -96,7 +96,8 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
 
     @Override
     public void fakeQuant(String opId, int scaleIndex, float[] src, int off, float[] dst, int dOff, int n) {
-        quantizer(scaleIndex).fakeQuant(opId, scaleOf(scaleIndex), src, off, dst, dOff, n);
+        int i = granularity == Granularity.PER_HEAD ? scaleIndex : 0;   // as scaleOf: the head's scale, else the first
+        quantizer(i).fakeQuant(opId, scales[i], src, off, dst, dOff, n);
     }
 
     @Override

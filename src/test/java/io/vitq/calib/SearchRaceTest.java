@@ -38,6 +38,8 @@ class SearchRaceTest {
     void perChannelSearchesComputeFewerColumns() {
         for (CalibConfig cfg : new CalibConfig[] {CalibConfig.ptq4vit(4, 8).withPerChannelWeights(true),
                 CalibConfig.ptq4vit(4, 8).withPerChannelWeights(true).withIntegerProducts(true),
+                CalibConfig.ptq4vit(4, 8).withPerChannelWeights(true).withAsymmetricWeights(true),
+                CalibConfig.ptq4vit(4, 8).withPerChannelWeights(true).withAsymmetricWeights(true).withIntegerProducts(true),
                 CalibConfig.adalog(4, 4).withSearch(20, 2)}) {
             LinearSearch raced = check("blocks.0.mlp.fc1", 32, 64, cfg, 21);
             assertTrue(raced.columnSubsets > 0, "candidates built on column subsets: " + raced.columnSubsets);

@@ -17,6 +17,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The interval searches against a slow, independent re-statement of ALGORITHMS section 3 written
@@ -149,12 +150,45 @@ class SearchReferenceTest {
      */
     @Test
     void adaLogGeluInputAlternatesWithTheWeights() {
+        adaLogGeluInputAlternatesWithTheWeights(false);
+    }
+
+    /**
+     * The same with asymmetric weights: for each row and candidate step the zero point of least
+     * squared weight error over all 2^k (ties: nearest 2^(k-1)), the row quantized into
+     * {@code [-z, 2^k - 1 - z]}; the searched scales and zero points are the restatement's.
+     */
+    @Test
+    void adaLogGeluInputWithAsymmetricWeights() {
+        adaLogGeluInputAlternatesWithTheWeights(true);
+    }
+
+    /** Row {@code row}'s zero point at step s by the weight error, restated over all 2^bits. */
+    static int zeroPointRestated(float[] w, int row, int in, float s, int bits) {
+        int top = (1 << bits) - 1, mid = 1 << (bits - 1), best = mid;
+        double bestErr = Double.POSITIVE_INFINITY;
+        for (int z = 0; z <= top; z++) {
+            double e = 0;
+            for (int c = 0; c < in; c++) {
+                double v = w[row * in + c], d = v - Math.min(Math.max(Math.rint(v / s), -z), top - z) * s;
+                e += d * d;
+            }
+            if (e < bestErr * (1 - 1e-12) || (Math.abs(e - bestErr) <= 1e-12 * bestErr && Math.abs(z - mid) < Math.abs(best - mid))) {
+                bestErr = e;
+                best = z;
+            }
+        }
+        return best;
+    }
+
+    private static void adaLogGeluInputAlternatesWithTheWeights(boolean asymmetric) {
         SplittableRandom r = new SplittableRandom(20);
         int in = 12, out = 6, rows = SAMPLES * TOKENS, bits = 4;
         float[] w = rand(r, out * in, 0.5), b = rand(r, out, 0.1), x = rand(r, rows * in, 2);
+        for (int i = 0; i < w.length; i++) if (asymmetric && i / in % 2 == 1) w[i] += 0.4f;   // odd rows off centre
         for (int i = 0; i < x.length; i++) x[i] = gelu(x[i]);
         float[] o = matmulT(x, w, b, rows, in, out);
-        CalibConfig cfg = CalibConfig.adalog(bits, bits).withSearch(20, 2);
+        CalibConfig cfg = CalibConfig.adalog(bits, bits).withSearch(20, 2).withAsymmetricWeights(asymmetric);
         LinearQuant got = new LinearSearch(new Linear("blocks.1.mlp.fc2", w, b, out, in), x, o, null, rows, SAMPLES, cfg).run();
 
         int n = cfg.candidates();
@@ -166,6 +200,11 @@ class SearchReferenceTest {
             float init = max / ((1 << (bits - 1)) - 0.5f);
             for (int i = 0; i < n; i++) wCand[row][i] = (float) (cfg.alpha() + i * (cfg.beta() - cfg.alpha()) / n) * init;
         }
+        // each row's code range at each candidate: symmetric, or around the zero point of least weight error
+        int[][] zCand = new int[out][n];
+        for (int row = 0; row < out; row++)
+            for (int i = 0; i < n; i++) zCand[row][i] = asymmetric ? zeroPointRestated(w, row, in, wCand[row][i], bits) : 1 << (bits - 1);
+        int[] zs = new int[out];
         float[] range = AdaLogSearch.range("fc2", x, x.length, io.vitq.quant.AdaLogOperand.GELU_SHIFT);
         io.vitq.quant.AdaLogOperand xq = AdaLogSearch.start(bits, range, io.vitq.quant.AdaLogOperand.GELU_SHIFT);
         for (int round = 0; round < cfg.rounds(); round++) {
@@ -176,17 +215,18 @@ class SearchReferenceTest {
             for (int i = 0; i < n; i++) {
                 float[] wq = new float[w.length];
                 for (int row = 0; row < out; row++)
-                    for (int c = 0; c < in; c++) wq[row * in + c] = new UniformQuantizer(bits).fakeQuant(w[row * in + c], wCand[row][i]);
+                    for (int c = 0; c < in; c++) wq[row * in + c] = rowQuant(w[row * in + c], wCand[row][i], zCand[row][i], bits);
                 sc[i] = score(Metric.MSE, o, matmulT(xd, wq, b, rows, in, out), null, rows, out, out, true);
             }
             for (int row = 0; row < out; row++) {
                 int best = 0;
                 for (int i = 1; i < n; i++) if (sc[i][row] > sc[best][row]) best = i;
                 ws[row] = wCand[row][best];
+                zs[row] = zCand[row][best];
             }
             float[] wq = new float[w.length];
             for (int row = 0; row < out; row++)
-                for (int c = 0; c < in; c++) wq[row * in + c] = new UniformQuantizer(bits).fakeQuant(w[row * in + c], ws[row]);
+                for (int c = 0; c < in; c++) wq[row * in + c] = rowQuant(w[row * in + c], ws[row], zs[row], bits);
             java.util.function.IntFunction<java.util.function.ToDoubleFunction<io.vitq.quant.AdaLogOperand>> by = stride -> a -> {
                 float[] xa = new float[x.length];
                 for (int i = 0; i < x.length; i++) xa[i] = io.vitq.quant.AdaLogOperandTest.reference(x[i], bits, a.q(), a.scale(), a.shift());
@@ -196,7 +236,19 @@ class SearchReferenceTest {
             xq = new io.vitq.quant.AdaLogOperand(bits, (int) qs[0], qs[1], io.vitq.quant.AdaLogOperand.GELU_SHIFT);
         }
         assertArrayEquals(ws, got.weight().scales(), "weight scales");
+        if (asymmetric) {
+            assertArrayEquals(zs, got.weight().zeroPoints(), "zero points");
+            assertTrue(java.util.Arrays.stream(zs).anyMatch(z -> z != 1 << (bits - 1)), "some row off the symmetric grid: "
+                    + java.util.Arrays.toString(zs));
+        } else {
+            assertEquals(null, got.weight().zeroPoints());
+        }
         assertEquals(xq, got.input(), "AdaLog input");
+    }
+
+    /** {@code s clamp(rint(v / s), -z, 2^k - 1 - z)}: z = 2^(k-1) is the symmetric grid. */
+    static float rowQuant(float v, float s, int z, int bits) {
+        return (float) (Math.min(Math.max(Math.rint(v / s), -z), (1 << bits) - 1 - z) * s);
     }
 
     @Test
