@@ -32,7 +32,8 @@ import java.util.Map;
  * @param adaLog               AdaLog's logarithmic quantizer on matmul2's probabilities (base searched) and fc2's
  *                             input (base and scale by its progressive search), instead of the twins or codebook
  * @param asymmetricWeights    weights below 8 bits with a zero point per scale (per output channel with
- *                             {@code perChannelWeights}): the codes span each row's [min, max] instead of [-max|w|, max|w|]
+ *                             {@code perChannelWeights}), for each candidate step the one of least squared weight
+ *                             error, so the codes can sit off centre on a row (not for VT-PTQ)
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
@@ -98,6 +99,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
         if (reparamNorms && vt != null) throw new IllegalArgumentException(REPARAM_VT);
         if (gptq && vt != null) throw new IllegalArgumentException(GPTQ_VT);
+        if (asymmetricWeights && vt != null)
+            throw new IllegalArgumentException("asymmetric weights: VT-PTQ searches one symmetric scale per tensor");
         if (gptq && sequential) throw new IllegalArgumentException(GPTQ_SEQUENTIAL);
         if (logSoftmax && vt != null) throw new IllegalArgumentException(LOG_SOFTMAX_VT);
         if (adaLog && vt != null) throw new IllegalArgumentException(ADALOG_VT);
@@ -454,7 +457,9 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         m.put("patch_embed_weight", patchEmbedPerChannel || perChannelWeights ? "per-output-channel" : "per-tensor");
         if (perChannelWeights) m.put("linear_weights", "per-output-channel");
         if (asymmetricWeights && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
-            m.put("weight_zero_points", "asymmetric weights: a zero point per scale, from its range [min, max]");
+            m.put("weight_zero_points", "asymmetric weights: a zero point per scale, the one of least squared weight error at the searched step");
+        else if (isRepq() && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
+            m.put("weight_zero_points", "asymmetric weights: a zero point per output channel, by RepQ-ViT's percentile rule");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");

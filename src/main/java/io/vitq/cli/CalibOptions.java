@@ -77,8 +77,9 @@ public final class CalibOptions {
 
     @Option(names = "--asymmetric-weights",
             description = "basePTQ, ptq4vit, vitq, adalog: weights below 8 bits with a zero point per scale (per output channel "
-                    + "with --per-channel-weights), so that the codes span each row's [min, max]; the scale is searched as before "
-                    + "(docs/LOWBIT.md section 1). Ops that --op-bits gives 8 weight bits stay symmetric.")
+                    + "with --per-channel-weights), for each candidate step the one of least squared weight error, so a row's codes "
+                    + "can sit off centre; the step is searched as before (docs/LOWBIT.md section 1.1). Ops that --op-bits gives 8 "
+                    + "weight bits stay symmetric.")
     boolean asymmetricWeights;
 
     @Option(names = "--reparam-norms",

@@ -70,13 +70,12 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
     /** The zero point of scale {@code i} (0 when symmetric: the codes are then the signed k-bit range). */
     public int zeroPoint(int i) { return zeroPoints == null ? 0 : zeroPoints[i]; }
 
-    /** The largest |code| this operand produces: 2^(k-1), or 2^k - 1 - min(z, 2^k - 1 - z) when asymmetric. */
-    public long maxAbsCode() {
-        if (zeroPoints == null) return 1L << (bits - 1);
-        long m = 0;
-        for (int z : zeroPoints) m = Math.max(m, Math.max(z, (1L << bits) - 1 - z));
-        return m;
-    }
+    /**
+     * The bound on |code| that integer-overflow checks use: 2^(k-1), or 2^k - 1 when asymmetric
+     * (whatever the zero points: a search scoring some of the rows must pick the form the whole op
+     * gets).
+     */
+    public long maxAbsCode() { return zeroPoints == null ? 1L << (bits - 1) : (1L << bits) - 1; }
 
     @Override
     public String refuses(OperandRole role) {

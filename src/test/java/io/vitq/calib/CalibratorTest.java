@@ -138,6 +138,7 @@ class CalibratorTest {
         Tensor in = VIT.forward(IMAGES, new io.vitq.runtime.IntegerExecutor(p, VIT));
         Tensor cp = VIT.forward(IMAGES, new FakeQuantExecutor(p, VIT, FakeQuantExecutor.Products.CODES));
         org.junit.jupiter.api.Assertions.assertArrayEquals(cp.data(), in.data());
+        assertThrows(IllegalArgumentException.class, () -> CalibConfig.vtptq(6, 6).withAsymmetricWeights(true));
     }
 
     @Test

@@ -31,6 +31,9 @@ class SearchRaceTest {
         check("blocks.0.attn.proj", 32, 24, CalibConfig.ptq4vit(4, 4).withMetric(Metric.MSE), 7);
         check("patch_embed.proj", 48, 32, CalibConfig.ptq4vit(8, 8), 8);
         check("blocks.0.mlp.fc2", 64, 32, CalibConfig.adalog(4, 4).withSearch(20, 2), 9);   // AdaLog's stages keep their best 32
+        // asymmetric per-channel weights, twin GELU shift form on integer products: column subsets bound codes as the whole op does
+        check("blocks.0.mlp.fc2", 64, 32, CalibConfig.ptq4vit(4, 8).withGeluPowerOfTwo(true).withIntegerProducts(true)
+                .withPerChannelWeights(true).withAsymmetricWeights(true), 10);
     }
 
     /** Per-channel weights: lost channels stop being computed, and the choices stay the exhaustive search's. */
