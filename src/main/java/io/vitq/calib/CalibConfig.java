@@ -182,14 +182,16 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * adaptive-base logarithmic quantizer for the softmax probabilities (base searched) and for fc2's
      * post-GELU input (base and scale by its progressive search), every other scale searched on the
      * output's squared error (its similarity), per-channel weights, and RepQ-ViT's reparameterised
-     * post-LayerNorm inputs when weights and activations have the same width (AdaLog's rule).
-     * [vitq] the uniform scales by vitq's grid (PTQ4ViT's alpha 0.01, beta 1.2, 100 candidates),
-     * symmetric, where AdaLog searches asymmetric quantizers over percentile ranges and zero points.
+     * post-LayerNorm inputs when weights and activations have the same width (AdaLog's rule), and
+     * asymmetric weights below 8 bits, as AdaLog's. [vitq] the uniform scales by vitq's grid
+     * (PTQ4ViT's alpha 0.01, beta 1.2, 100 candidates), each weight row's zero point by its weight
+     * error at each step, the activations symmetric, where AdaLog searches asymmetric quantizers
+     * over percentile ranges and zero points on the output.
      */
     public static CalibConfig adalog(int w, int a) {
         return new CalibConfig("adalog", w, a, Metric.MSE, 0.01, 1.2, 100, 3, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, w == a, false, null, false, null,
-                false, false, true, false);
+                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS);
     }
 
     /** RepQ-ViT's rule instead of a search ({@link #repq}). */

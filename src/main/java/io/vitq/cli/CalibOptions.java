@@ -76,7 +76,7 @@ public final class CalibOptions {
     boolean perChannelWeights;
 
     @Option(names = "--asymmetric-weights",
-            description = "basePTQ, ptq4vit, vitq, adalog: weights below 8 bits with a zero point per scale (per output channel "
+            description = "basePTQ, ptq4vit, vitq (always on in repq and adalog): weights below 8 bits with a zero point per scale (per output channel "
                     + "with --per-channel-weights), for each candidate step the one of least squared weight error, so a row's codes "
                     + "can sit off centre; the step is searched as before (docs/LOWBIT.md section 1.1). Ops that --op-bits gives 8 "
                     + "weight bits stay symmetric.")
