@@ -262,7 +262,7 @@ final class LinearSearch {
         return new LinearQuant(w, input, corrected, info);
     }
 
-    /** Asymmetric weights (per scale group, zero points fixed by the group's range) where the config asks and the width allows. */
+    /** Asymmetric weights (a zero point per scale group, {@link #zeroPoints}) where the config asks and the width allows. */
     private boolean asymmetric() { return cfg.asymmetricWeights() && cfg.weightBits() <= UniformOperand.MAX_ASYMMETRIC_BITS; }
 
     /** Each group's max |w| over the largest code: the symmetric search's starting scales. */
@@ -283,16 +283,16 @@ final class LinearSearch {
      * Ties keep the zero point nearest 2^(k-1) [INFERRED].
      */
     private int[][] zeroPoints(float[][] wCand) {
-        int wb = cfg.weightBits(), top = (1 << wb) - 1, n = wCand[0].length;
+        int wb = cfg.weightBits(), top = (1 << wb) - 1, mid = 1 << (wb - 1), n = wCand[0].length;
         float[] w = op.weight();
         int[][] z = new int[wScales][n];
         Parallel.forEach(wScales, g -> {
+            int[] groupRows = java.util.stream.IntStream.range(0, out).filter(r -> wGran.scaleIndexOfRow(r, out, wScales) == g).toArray();
             double[] err = new double[top + 1];
             for (int i = 0; i < n; i++) {
                 java.util.Arrays.fill(err, 0);
                 double step = wCand[g][i], unclipped = 0;
-                for (int r = 0; r < out; r++) {
-                    if (wGran.scaleIndexOfRow(r, out, wScales) != g) continue;
+                for (int r : groupRows) {
                     for (int k = r * in; k < (r + 1) * in; k++) {
                         double v = w[k], c = Math.rint(v / step), d0 = v - c * step;
                         unclipped += d0 * d0;
@@ -311,10 +311,9 @@ final class LinearSearch {
                     }
                 }
                 for (int zz = 0; zz <= top; zz++) err[zz] += unclipped;
-                int best = 1 << (wb - 1);
+                int best = mid;
                 for (int zz = 0; zz <= top; zz++)
-                    if (err[zz] < err[best] || (err[zz] == err[best] && Math.abs(zz - (1 << (wb - 1))) < Math.abs(best - (1 << (wb - 1)))))
-                        best = zz;
+                    if (err[zz] < err[best] || (err[zz] == err[best] && Math.abs(zz - mid) < Math.abs(best - mid))) best = zz;
                 z[g][i] = best;
             }
         });

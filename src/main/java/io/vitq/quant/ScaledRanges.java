@@ -64,22 +64,6 @@ public final class ScaledRanges {
         return byScale;
     }
 
-    /** min and max of w over each scale's rows: {@code [0][s]} the minimum, {@code [1][s]} the maximum (asymmetric weights). */
-    public static float[][] minMaxRows(String opId, Granularity g, int scaleCount, float[] w, int rows, int cols) {
-        Objects.requireNonNull(w, "w");
-        g.checkRows(opId, scaleCount, rows);
-        QuantChecks.range(w, 0, rows * cols);
-        float[] min = new float[scaleCount], max = new float[scaleCount];
-        java.util.Arrays.fill(min, Float.POSITIVE_INFINITY);
-        java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
-        for (int r = 0; r < rows; r++) {
-            int s = g.scaleIndexOfRow(r, rows, scaleCount);
-            min[s] = Math.min(min[s], ScaleGrid.min(opId, w, r * cols, cols));
-            max[s] = Math.max(max[s], ScaleGrid.max(opId, w, r * cols, cols));
-        }
-        return new float[][] {min, max};
-    }
-
     /** max |w| over each scale's rows: the input of {@link ScaleGrid#initScale} per channel or block. */
     public static float[] maxAbsRows(String opId, Granularity g, int scaleCount, float[] w, int rows, int cols) {
         Objects.requireNonNull(w, "w");

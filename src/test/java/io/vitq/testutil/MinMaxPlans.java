@@ -216,12 +216,19 @@ public final class MinMaxPlans {
      */
     public static UniformOperand asymmetricWeight(Linear l, Granularity g, int bits, float shrink) {
         int n = g == Granularity.PER_OUTPUT_CHANNEL ? l.out() : g == Granularity.ROW_BLOCKS ? 3 : 1;
-        float[][] mm = ScaledRanges.minMaxRows(l.id(), g, n, l.weight(), l.out(), l.in());
+        float[] min = new float[n], max = new float[n];   // of each group's rows, and of zero
+        for (int r = 0; r < l.out(); r++) {
+            int i = g.scaleIndexOfRow(r, l.out(), n);
+            for (int c = 0; c < l.in(); c++) {
+                min[i] = Math.min(min[i], l.weight()[r * l.in() + c]);
+                max[i] = Math.max(max[i], l.weight()[r * l.in() + c]);
+            }
+        }
         int top = (1 << bits) - 1;
         float[] s = new float[n];
         int[] z = new int[n];
         for (int i = 0; i < n; i++) {
-            float lo = Math.min(mm[0][i], 0f), hi = Math.max(mm[1][i], 0f);
+            float lo = min[i], hi = max[i];
             s[i] = Math.max((hi - lo) / top, 1e-8f) * shrink;
             z[i] = (int) Math.max(0, Math.min(top, Math.rint(-lo / s[i])));
         }
