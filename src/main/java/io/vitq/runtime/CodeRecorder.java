@@ -15,9 +15,13 @@ import io.vitq.quant.CodeForm;
  * c0 and of c1.
  */
 public interface CodeRecorder {
-    /** A quantized Linear op, as prepared: its weight codes ({@code [out][in]}), per-row weight steps and bias. */
+    /**
+     * A quantized Linear op, as prepared: its weight codes ({@code [out][in]}), per-row weight steps and
+     * bias. An asymmetric weight's codes are relative to its zero point, {@code c = q - z} in
+     * {@code [-z, 2^bits - 1 - z]}; {@code weightZeroPoint} gives z per output row (null: symmetric).
+     */
     record LinearOp(String id, IntegerExecutor.OpForm form, int in, int out, CodeForm input, int inputBits, short[] weightCodes,
-                    int weightBits, float[] weightStep, float[] bias) {}
+                    int weightBits, float[] weightStep, int[] weightZeroPoint, float[] bias) {}
 
     /** A quantized matmul of an attention op: per head, the code forms of operand a and operand b. */
     record Matmul(String id, IntegerExecutor.OpForm form, int heads, int tokens, int headDim, CodeForm[] a, int aBits,

@@ -184,6 +184,8 @@ public final class IntegerDump implements CodeRecorder {
             layout.put("out", op.out());
             layout.put("input", codeLayout(op.input(), op.inputBits()));
             layout.put("weight_bits", op.weightBits());
+            // asymmetric weights: the codes are q - z, so their range is each row's own, not the signed one of weight_bits
+            layout.put("weight_codes", op.weightZeroPoint() == null ? "signed" : "minus weight_zero_point");
             layout.put("bias", op.bias() != null);
             boolean twoSums = op.input().components() == 2 && op.form() != OpForm.SHIFT;
             layout.put("sums", twoSums ? "fine and coarse" : op.form() == OpForm.SHIFT ? "combined" : "one");
@@ -197,6 +199,8 @@ public final class IntegerDump implements CodeRecorder {
             for (int c = 0; c < units.length; c++) units[c] = op.input().unit(c);
             fixed.put("input_step", SafeTensors.Entry.f32(units, units.length));
             fixed.put("weight_step", SafeTensors.Entry.f32(op.weightStep().clone(), op.out()));
+            if (op.weightZeroPoint() != null)
+                fixed.put("weight_zero_point", SafeTensors.Entry.i32(op.weightZeroPoint().clone(), op.out()));
             if (op.bias() != null) fixed.put("bias", SafeTensors.Entry.f32(op.bias().clone(), op.out()));
             perImage = (long) rows * op.out();
             if (parts.contains(Part.WEIGHTS)) {

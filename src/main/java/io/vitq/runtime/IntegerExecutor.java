@@ -338,7 +338,12 @@ public final class IntegerExecutor implements Executor {
             this.out = l.out();
             UniformOperand w = lq.weight();
             float[] rowScale = new float[out];
-            for (int r = 0; r < out; r++) rowScale[r] = w.scale(w.granularity().scaleIndexOfRow(r, out, w.scaleCount()));
+            int[] rowZero = w.asymmetric() ? new int[out] : null;
+            for (int r = 0; r < out; r++) {
+                int s = w.granularity().scaleIndexOfRow(r, out, w.scaleCount());
+                rowScale[r] = w.scale(s);
+                if (rowZero != null) rowZero[r] = w.zeroPoint(s);
+            }
             OperandQuant input = lq.input();
             if (input == null) {
                 form = OpForm.FLOAT_INPUT;
@@ -401,7 +406,7 @@ public final class IntegerExecutor implements Executor {
             zeroCorrection = codes.zeroPoint() == 0 ? null : zeroCorrection(codes.zeroPoint(), w, l, padded);
             nativeUnsigned = form == OpForm.INT8 && NATIVE_KERNEL && unsignedBytes(codes) && in <= PackedInt8.MAX_K_UNSIGNED;
             view = recording ? new CodeRecorder.LinearOp(id, form, in, out, codes, input.bits(),
-                    ScaledRanges.shortCodesRows(w, id, l.weight(), out, in), w.bits(), rowScale, bias) : null;
+                    ScaledRanges.shortCodesRows(w, id, l.weight(), out, in), w.bits(), rowScale, rowZero, bias) : null;
         }
 
         /** One component whose codes, as encoded (before the zero point), are 0..255. */

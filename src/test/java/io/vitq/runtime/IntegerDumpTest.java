@@ -84,6 +84,7 @@ class IntegerDumpTest {
             plans.put("ptq4vit-10", plan(model, Spec.ptq4vit(true).withBits(10)));
             plans.put("asymmetric", MinMaxPlans.withAsymmetricInputs(plan(model, Spec.uniform()), mx, 0.8f));
             plans.put("asymmetric-z0", zeroPointZero(plan(model, Spec.uniform())));
+            plans.put("asymmetric-weights", MinMaxPlans.withAsymmetricWeights(plan(model, Spec.ptq4vit(true).withBits(4)), model, 0.9f));
             for (Map.Entry<String, QuantPlan> e : plans.entrySet()) {
                 String name = model.name() + " " + e.getKey();
                 covered.addAll(forms(model, e.getValue()));
@@ -99,7 +100,12 @@ class IntegerDumpTest {
                 assertEquals(integerOps - integerMatmuls, c.linears(), name + ": every Linear with quantized input is in the dump");
                 assertEquals(integerMatmuls, c.matmuls(), name + ": every integer matmul");
                 assertTrue(c.linears() >= model.linears().size() - 2 && c.matmuls() >= model.attentionOps().size(), name + ": most ops");
-                if (e.getKey().startsWith("asymmetric")) {
+                if (e.getKey().equals("asymmetric-weights")) {
+                    SafeTensors st = SafeTensors.read(f);
+                    String op = model.linears().get(1).id();
+                    assertTrue(st.metadata().get(op).contains("\"weight_codes\":\"minus weight_zero_point\""), st.metadata().get(op));
+                    assertTrue(st.has(op + ".weight_zero_point"), "the zero points are dumped");
+                } else if (e.getKey().startsWith("asymmetric")) {
                     SafeTensors st = SafeTensors.read(f);
                     String qkv = model.linears().get(1).id();
                     assertEquals(io.vitq.io.DType.U8, st.get(qkv + ".input").dtype(), "asymmetric codes are unsigned");

@@ -134,6 +134,24 @@ public final class IntegerDumpCheck {
         assertEquals(Math.scalb(fine, m), coarse, id + ": coarse step is 2^" + m + " fine steps");
     }
 
+    /**
+     * Each weight code within what the layout says: signed {@code weight_bits} codes, or an asymmetric
+     * row's {@code q - z} in {@code [-z, 2^bits - 1 - z]} with z from {@code weight_zero_point}.
+     */
+    private static void checkWeightCodeRange(SafeTensors st, String id, JsonNode op, long[] w, int out, int in) {
+        int bits = op.get("weight_bits").asInt();
+        String kind = op.get("weight_codes").asText();
+        long[] z = kind.equals("signed") ? null : ints(st, id + ".weight_zero_point");
+        if (z == null) assertEquals("signed", kind, id + ": weight_codes");
+        else assertEquals(out, z.length, id + ".weight_zero_point");
+        for (int j = 0; j < out; j++) {
+            long lo = z == null ? -(1L << (bits - 1)) : -z[j], hi = z == null ? (1L << (bits - 1)) - 1 : (1L << bits) - 1 - z[j];
+            for (int k = 0; k < in; k++)
+                if (w[j * in + k] < lo || w[j * in + k] > hi)
+                    fail(id + ".weight[" + j + "][" + k + "] = " + w[j * in + k] + " outside [" + lo + ", " + hi + "]");
+        }
+    }
+
     private static void sameBits(float expected, float actual, String where) {
         if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(actual))
             fail(where + ": dumped " + actual + ", recomputed " + expected);
@@ -152,6 +170,7 @@ public final class IntegerDumpCheck {
         long[] a = operand(c, form, layout);
         long[] w = ints(st, id + ".weight");
         assertEquals((long) out * in, w.length, id + ".weight");
+        checkWeightCodeRange(st, id, op, w, out, in);
         float[] inStep = floats(st, id + ".input_step"), wStep = floats(st, id + ".weight_step");
         if (form.equals("SHIFT")) checkShift(id, inStep[1], inStep[0], layout);
         float[] bias = op.get("bias").asBoolean() ? floats(st, id + ".bias") : null;
