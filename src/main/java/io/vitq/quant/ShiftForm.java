@@ -41,19 +41,4 @@ public final class ShiftForm {
     public static long softmaxOperandBound(TwinSoftmaxQuantizer q) {
         return q.shift() >= 31 ? Long.MAX_VALUE : (long) q.levels() << q.shift();
     }
-
-    /**
-     * The shift form for a twin GELU input of a Linear op with {@code k} inputs and
-     * {@code weightBits}-bit weights (codes of at most 8 bits, power-of-two option, int32 bound),
-     * with the fake quant's negative clamp at 2^(k-1).
-     */
-    public static boolean applies(TwinGeluQuantizer q, int k, int weightBits) {
-        return q.bits() <= 8 && weightBits <= 8 && q.isPowerOfTwo()
-                && fitsInt32(k, geluOperandBound(q, q.rangeFlag()), 1L << (weightBits - 1));
-    }
-
-    /** The shift form for twin softmax probabilities times v over {@code tokens} (codes of at most 8 bits). */
-    public static boolean applies(TwinSoftmaxQuantizer q, int tokens, int vBits) {
-        return q.bits() <= 8 && vBits <= 8 && fitsInt32(tokens, softmaxOperandBound(q), 1L << (vBits - 1));
-    }
 }
