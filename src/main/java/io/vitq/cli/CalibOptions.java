@@ -76,11 +76,16 @@ public final class CalibOptions {
     boolean perChannelWeights;
 
     @Option(names = "--asymmetric-weights",
-            description = "basePTQ, ptq4vit, vitq (always on in repq and adalog): weights below 8 bits with a zero point per scale (per output channel "
-                    + "with --per-channel-weights), for each candidate step the one of least squared weight error, so a row's codes "
-                    + "can sit off centre; the step is searched as before (docs/LOWBIT.md section 1.1). Ops that --op-bits gives 8 "
-                    + "weight bits stay symmetric.")
+            description = "basePTQ, ptq4vit (always on in vitq, repq and adalog below 8 weight bits): weights below 8 bits with a "
+                    + "zero point per scale (per output channel with --per-channel-weights), for each candidate step the one of "
+                    + "least squared weight error, so a row's codes can sit off centre; the step is searched as before "
+                    + "(docs/LOWBIT.md section 1.1). Ops that --op-bits gives 8 weight bits stay symmetric.")
     boolean asymmetricWeights;
+
+    @Option(names = "--symmetric-weights",
+            description = "vitq and adalog below 8 weight bits: symmetric weights (no zero points) instead of the method's "
+                    + "asymmetric ones.")
+    boolean symmetricWeights;
 
     @Option(names = "--reparam-norms",
             description = "basePTQ, ptq4vit: RepQ-ViT's scale reparameterisation: the inputs of qkv and fc1 (LayerNorm outputs) "
@@ -160,6 +165,7 @@ public final class CalibOptions {
         if (softmaxMode != null) given.add("--softmax-mode");
         if (geluGrid != null) given.add("--gelu-grid");
         if (asymmetricWeights) given.add("--asymmetric-weights");
+        if (symmetricWeights) given.add("--symmetric-weights");
         if (!given.isEmpty())
             throw new Main.UserException(String.join(", ", given) + ": method repq searches nothing (RepQ-ViT's percentile rule "
                     + "sets every scale) and has its own quantizers; drop " + (given.size() == 1 ? "it" : "them"));
@@ -196,6 +202,7 @@ public final class CalibOptions {
         if (reparamNorms) label += " (reparameterised norms)";
         if (gptq) label += " (GPTQ)";
         if (asymmetricWeights) label += " (asymmetric weights)";
+        if (symmetricWeights) label += " (symmetric weights)";
         if (noGptq) label += " (no GPTQ)";
         if (biasCorrection) label += " (bias correction)";
         if (integerSearch) label += " (integer search)";
@@ -271,7 +278,14 @@ public final class CalibOptions {
                 throw new Main.UserException("--asymmetric-weights: " + bits.label() + " has " + bits.weight() + "-bit weights; "
                         + "asymmetric weights are for at most " + io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS
                         + " bits (their codes relative to the zero point must fit a signed byte)");
+            if (symmetricWeights) throw new Main.UserException("--asymmetric-weights and --symmetric-weights: give one");
             c = c.withAsymmetricWeights(true);
+        }
+        if (symmetricWeights) {
+            if (!c.asymmetricWeights() || bits.weight() > io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
+                throw new Main.UserException("--symmetric-weights: method " + c.method() + " at " + bits.label()
+                        + " has symmetric weights already");
+            c = c.withAsymmetricWeights(false);
         }
         if (reparamNorms) {
             if (c.isVt())

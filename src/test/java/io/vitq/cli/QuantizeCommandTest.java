@@ -33,6 +33,19 @@ class QuantizeCommandTest {
     static final String CALIB = TestData.demo("calib/calib32.txt").toString();
     static final String VAL = TestData.demo("val/dataset.txt").toString();
 
+    /**
+     * {@code vitq quantize} of the test model on two calibration images with a short search (4
+     * candidates, 1 round) and {@code options}; asserts it succeeded.
+     */
+    static CliTest.Run quickQuantize(String... options) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("quantize", "--model", MODEL, "--calib", CALIB,
+                "--calib-size", "2", "--candidates", "4", "--rounds", "1"));
+        args.addAll(java.util.List.of(options));
+        CliTest.Run r = run(args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.err());
+        return r;
+    }
+
     @Test
     void quantizeWritesModelAndPlanThatEvalAndInspectRead(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
@@ -85,9 +98,7 @@ class QuantizeCommandTest {
     @Test
     void mixedPrecisionReportsEveryPhase(@TempDir Path tmp) throws Exception {
         Path plan = tmp.resolve("mp.json");
-        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "output", "--plan", plan.toString());
-        assertEquals(0, r.exit(), r.err());
+        CliTest.Run r = quickQuantize("--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "output", "--plan", plan.toString());
         assertTrue(r.out().contains("nuclear norms (SVD)") && r.out().contains("unit errors"), r.out());
         assertTrue(r.out().contains("of which bias correction"), r.out());
         assertTrue(Files.readString(plan).contains("nuclear norm of the output feature"), "the plan names the norm");
@@ -96,9 +107,7 @@ class QuantizeCommandTest {
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "w8a8", "--no-mixed-precision",
                 "--plan", tmp.resolve("x.json").toString()), 1, "--no-mixed-precision", "mp6 or mp8");
         Path fixed = tmp.resolve("fixed.json");
-        CliTest.Run f = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--method", "vtptq", "--bits", "mp8", "--no-mixed-precision", "--plan", fixed.toString());
-        assertEquals(0, f.exit(), f.err());
+        CliTest.Run f = quickQuantize("--method", "vtptq", "--bits", "mp8", "--no-mixed-precision", "--plan", fixed.toString());
         assertTrue(!f.out().contains("nuclear norms") && Files.readString(fixed).contains("\"weightBits\": 8")
                 && !Files.readString(fixed).contains("mixed_precision"), f.out());
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--sequential",
@@ -113,10 +122,8 @@ class QuantizeCommandTest {
     @Test
     void reparameterisedNormsReachEveryConsumer(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
-        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--bits", "w4a4", "--per-channel-weights", "--reparam-norms", "-o", q.toString(),
+        CliTest.Run r = quickQuantize("--bits", "w4a4", "--per-channel-weights", "--reparam-norms", "-o", q.toString(),
                 "--plan", plan.toString());
-        assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("LayerNorm reparameterisation") && r.out().contains("folds: 24 LayerNorm -> Linear"), r.out());
         QuantPlan p = QuantPlanJson.read(plan);
         assertEquals(24, p.folds().size());
@@ -137,10 +144,7 @@ class QuantizeCommandTest {
     @Test
     void asymmetricWeightsReachEveryConsumer(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
-        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--bits", "w4a8", "--per-channel-weights", "--asymmetric-weights", "-o", q.toString(),
-                "--plan", plan.toString());
-        assertEquals(0, r.exit(), r.err());
+        quickQuantize("--bits", "w4a8", "--per-channel-weights", "--asymmetric-weights", "-o", q.toString(), "--plan", plan.toString());
         QuantPlan p = QuantPlanJson.read(plan);
         int asymmetric = 0;
         for (var op : p.ops().values())
@@ -159,15 +163,40 @@ class QuantizeCommandTest {
     }
 
     /**
+     * {@code --method vitq} has asymmetric weights below 8 weight bits (docs/LOWBIT.md 1.1);
+     * {@code --symmetric-weights} takes them away, and is refused where there is nothing to take.
+     */
+    @Test
+    void vitqWeightsAreAsymmetricBelowEightBitsUnlessSymmetricIsAsked(@TempDir Path tmp) throws Exception {
+        for (boolean symmetric : new boolean[]{false, true}) {
+            Path plan = tmp.resolve("plan" + symmetric + ".json");
+            if (symmetric) quickQuantize("--method", "vitq", "--bits", "w6a8", "--symmetric-weights", "--plan", plan.toString());
+            else quickQuantize("--method", "vitq", "--bits", "w6a8", "--plan", plan.toString());
+            QuantPlan p = QuantPlanJson.read(plan);
+            long linears = p.ops().values().stream().filter(o -> o instanceof io.vitq.quant.LinearQuant).count();
+            long asymmetric = p.ops().values().stream()
+                    .filter(o -> o instanceof io.vitq.quant.LinearQuant lq && lq.weight().asymmetric()).count();
+            assertEquals(symmetric ? 0 : linears, asymmetric, symmetric ? "--symmetric-weights" : "vitq's default");
+            assertEquals(!symmetric, p.info().options().containsKey("weight_zero_points"), p.info().options().toString());
+        }
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w8a8", "--symmetric-weights", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--symmetric-weights", "W8A8", "symmetric weights already");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a8", "--symmetric-weights", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--symmetric-weights", "ptq4vit");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--symmetric-weights",
+                "--asymmetric-weights", "--plan", tmp.resolve("x.json").toString()), 1, "give one");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "repq", "--bits", "w4a4", "--symmetric-weights", "--plan",
+                tmp.resolve("x.json").toString()), 1, "--symmetric-weights", "repq");
+    }
+
+    /**
      * {@code --gelu-codebook}: every fc2 input is a fitted codebook in the plan and the quantized
      * file; both evaluate identically, and the file's integers equal its code products.
      */
     @Test
     void geluCodebookReachesEveryConsumer(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
-        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--bits", "w4a4", "--gelu-codebook", "-o", q.toString(), "--plan", plan.toString());
-        assertEquals(0, r.exit(), r.err());
+        CliTest.Run r = quickQuantize("--bits", "w4a4", "--gelu-codebook", "-o", q.toString(), "--plan", plan.toString());
         QuantPlan p = QuantPlanJson.read(plan);
         long codebooks = p.ops().entrySet().stream().filter(e -> e.getKey().endsWith("mlp.fc2")
                 && ((io.vitq.quant.LinearQuant) e.getValue()).input() instanceof io.vitq.quant.CodebookOperand).count();
@@ -183,9 +212,7 @@ class QuantizeCommandTest {
                 tmp.resolve("x.json").toString()), 1, "--gelu-codebook log2", "fitted or adalog");
         // AdaLog's levels: codebooks too, other levels
         Path adalog = tmp.resolve("adalog.json");
-        CliTest.Run ra = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--bits", "w4a4", "--gelu-codebook", "adalog", "--plan", adalog.toString());
-        assertEquals(0, ra.exit(), ra.err());
+        quickQuantize("--bits", "w4a4", "--gelu-codebook", "adalog", "--plan", adalog.toString());
         QuantPlan pa = QuantPlanJson.read(adalog);
         io.vitq.quant.OperandQuant fitted = ((io.vitq.quant.LinearQuant) p.ops().get("blocks.0.mlp.fc2")).input(),
                 logLevels = ((io.vitq.quant.LinearQuant) pa.ops().get("blocks.0.mlp.fc2")).input();
@@ -202,9 +229,7 @@ class QuantizeCommandTest {
     @Test
     void logSoftmaxReachesEveryConsumer(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("q.safetensors"), plan = tmp.resolve("plan.json");
-        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--bits", "w8a4", "--log-softmax", "-o", q.toString(), "--plan", plan.toString());
-        assertEquals(0, r.exit(), r.err());
+        CliTest.Run r = quickQuantize("--bits", "w8a4", "--log-softmax", "-o", q.toString(), "--plan", plan.toString());
         QuantPlan p = QuantPlanJson.read(plan);
         var logs = p.ops().entrySet().stream().filter(e -> e.getKey().endsWith("attn.matmul2"))
                 .map(e -> ((io.vitq.quant.MatmulQuant) e.getValue()).a()).toList();
@@ -361,9 +386,8 @@ class QuantizeCommandTest {
     @Test
     void gptqWeightsAreInTheQuantizedFile(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("g.safetensors"), plan = tmp.resolve("g.json");
-        CliTest.Run r = run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--candidates", "4",
-                "--rounds", "1", "--bits", "w4a6", "--method", "vitq", "--gptq", "-o", q.toString(), "--plan", plan.toString());
-        assertEquals(0, r.exit(), r.err());
+        CliTest.Run r = quickQuantize("--bits", "w4a6", "--method", "vitq", "--gptq", "-o", q.toString(),
+                "--plan", plan.toString());
         assertTrue(r.out().contains("of which GPTQ") && r.out().contains("scales only"), r.out());
         QuantPlan p = QuantPlanJson.read(plan);
         assertTrue(p.info().options().get(CalibConfig.WEIGHT_ROUNDING).startsWith("gptq"), p.info().options().toString());
@@ -377,6 +401,8 @@ class QuantizeCommandTest {
         assertTrue(((io.vitq.quant.LinearQuant) p.ops().get("blocks.0.mlp.fc2")).input() instanceof io.vitq.quant.TwinGeluOperand);
         assertTrue(CalibConfig.vitq(4, 8).gptq() && CalibConfig.vitq(3, 3).gptq() && !CalibConfig.vitq(6, 6).gptq()
                 && !CalibConfig.vitq(8, 8).gptq() && CalibConfig.vitq(4, 4).perChannelWeights(), "vitq rounds with GPTQ below 6 weight bits");
+        assertTrue(CalibConfig.vitq(7, 8).asymmetricWeights() && CalibConfig.vitq(3, 3).asymmetricWeights()
+                && !CalibConfig.vitq(8, 8).asymmetricWeights(), "vitq's weights are asymmetric below 8 bits");
 
         // ops whose cross-validated choice was GPTQ hold other codes than rounding to nearest gives, the others the same
         ModelLoader.Loaded fp = io.vitq.io.Reparameterization.apply(ModelLoader.load(MODEL, null), p), file = QuantizedModelFile.load(q);
@@ -387,11 +413,12 @@ class QuantizeCommandTest {
             String damp = lq.info().get("gptq_damp");
             assertTrue(damp != null, before.id() + ": the plan names GPTQ's choice");
             io.vitq.quant.UniformOperand w = lq.weight();
-            io.vitq.quant.UniformQuantizer uq = new io.vitq.quant.UniformQuantizer(4);
             int differ = 0;
             for (int j = 0; j < before.out(); j++)
                 for (int c = 0; c < before.in(); c++) {
-                    float s = w.scales()[w.granularity().scaleIndexOfRow(j, before.out(), w.scales().length)];
+                    int si = w.granularity().scaleIndexOfRow(j, before.out(), w.scales().length);
+                    float s = w.scales()[si];
+                    io.vitq.quant.UniformQuantizer uq = w.quantizer(si);   // the row's own code range (asymmetric)
                     if (uq.code(after.weight()[j * before.in() + c], s) != uq.code(before.weight()[j * before.in() + c], s)) differ++;
                 }
             if (damp.startsWith("none")) assertEquals(0, differ, before.id() + ": rounded to nearest");
