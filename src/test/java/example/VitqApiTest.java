@@ -81,6 +81,26 @@ class VitqApiTest {
         assertTrue(e.agreement() >= 0 && e.agreement() <= 100);
     }
 
+    /**
+     * vitq's recipe through the API at 4-bit weights: GPTQ-rounded, asymmetric weights, which only the
+     * saved file holds (a plan has the scales alone); the file predicts as the calibrated model, to the
+     * last bit of the probabilities.
+     */
+    @Test
+    void vitqRecipeSavesItsRoundedWeights(@TempDir Path tmp) {
+        Vitq q = Vitq.load(WEIGHTS.toString()).quantize(Vitq.Method.VITQ, "w4a8", CALIB, 2);
+        assertEquals("vitq", q.method());
+        assertEquals("W4A8", q.bits());
+        Path file = q.save(tmp.resolve("q.safetensors"));
+        String rounding = io.vitq.io.QuantizedModelFile.readHeader(file).plan().info().options()
+                .get(io.vitq.calib.CalibConfig.WEIGHT_ROUNDING);
+        assertTrue(rounding.startsWith("gptq"), "some Linears rounded by GPTQ: " + rounding);
+        Vitq back = Vitq.load(file.toString());
+        assertEquals("vitq", back.method());
+        assertEquals(q.predict(CANOE).get(0).top5(), back.predict(CANOE).get(0).top5());
+        assertEquals(q.evaluate(VAL, 8).top1(), back.evaluate(VAL, 8).top1(), 0.0);
+    }
+
     /** Every API method names a calibration method the command line knows (AdaLog's runs in QuantizeCommandTest). */
     @Test
     void everyApiMethodIsACalibrationMethod() {

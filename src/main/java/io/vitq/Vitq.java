@@ -61,9 +61,9 @@ public final class Vitq {
         /** Ranking-aware PTQ (Liu et al.): Pearson objective, ranking loss, bias correction; mixed precision with "mp6"/"mp8". */
         VT_PTQ("vtptq"),
         /**
-         * vitq's low-bit recipe: PTQ4ViT with per-channel weights and, below 8 activation bits,
-         * RepQ-ViT's reparameterised post-LayerNorm inputs; below 6, AdaLog's quantizers and metric
-         * (docs/LOWBIT.md).
+         * vitq's low-bit recipe: PTQ4ViT with per-channel weights (asymmetric below 8 bits) and, below
+         * 8 activation bits, RepQ-ViT's reparameterised post-LayerNorm inputs; below 6, AdaLog's
+         * quantizers and metric; below 6 weight bits GPTQ rounding, which {@link Vitq#save} keeps (docs/LOWBIT.md).
          */
         VITQ("vitq"),
         /**
