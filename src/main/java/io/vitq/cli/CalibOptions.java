@@ -282,7 +282,7 @@ public final class CalibOptions {
             c = c.withAsymmetricWeights(true);
         }
         if (symmetricWeights) {
-            if (!c.asymmetricWeights() || bits.weight() > io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
+            if (!c.asymmetricWeights()) // no method asks for them above MAX_ASYMMETRIC_BITS, and the option is refused there
                 throw new Main.UserException("--symmetric-weights: method " + c.method() + " at " + bits.label()
                         + " has symmetric weights already");
             c = c.withAsymmetricWeights(false);
