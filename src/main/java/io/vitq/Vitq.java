@@ -62,8 +62,10 @@ public final class Vitq {
         VT_PTQ("vtptq"),
         /**
          * vitq's low-bit recipe: PTQ4ViT with per-channel weights (asymmetric below 8 bits) and, below
-         * 8 activation bits, RepQ-ViT's reparameterised post-LayerNorm inputs; below 6, AdaLog's
-         * quantizers and metric; below 6 weight bits GPTQ rounding, which {@link Vitq#save} keeps (docs/LOWBIT.md).
+         * 8 activation bits, RepQ-ViT's reparameterised post-LayerNorm inputs; below 6, on ViT and DeiT,
+         * those inputs rotated instead (the model gets rotated qkv and fc1 inputs), and AdaLog's
+         * quantizers and metric; below 6 weight bits GPTQ rounding. {@link Vitq#save} keeps the rounded
+         * and rotated weights (docs/LOWBIT.md).
          */
         VITQ("vitq"),
         /**

@@ -34,6 +34,9 @@ import java.util.Map;
  * @param asymmetricWeights    weights below 8 bits with a zero point per scale (per output channel with
  *                             {@code perChannelWeights}), for each candidate step the one of least squared weight
  *                             error, so the codes can sit off centre on a row (not for VT-PTQ)
+ * @param rotateInputs         calibrate the equivalent ViT whose qkv and fc1 read their LayerNorm's output through
+ *                             a randomized block Hadamard rotation ({@code model.InputRotation}, docs/LOWBIT.md
+ *                             section 2.1), instead of folding those inputs (not with folds or VT-PTQ)
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
@@ -42,7 +45,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
                           boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts,
-                          boolean logSoftmax, boolean adaLog, boolean asymmetricWeights) {
+                          boolean logSoftmax, boolean adaLog, boolean asymmetricWeights, boolean rotateInputs) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -106,6 +109,10 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (adaLog && vt != null) throw new IllegalArgumentException(ADALOG_VT);
         if (adaLog && (logSoftmax || geluCodebook != null))
             throw new IllegalArgumentException("AdaLog's quantizers replace the log-sqrt2 probabilities and the GELU codebook");
+        if (rotateInputs && vt != null) throw new IllegalArgumentException("input rotation: not for VT-PTQ (its mixed precision sizes "
+                + "the unrotated layers)");
+        if (rotateInputs && reparamNorms)
+            throw new IllegalArgumentException("input rotation replaces the folded post-LayerNorm inputs (--reparam-norms)");
         opBits = opBits == null ? java.util.List.of() : java.util.List.copyOf(opBits);
         fixedInputs = fixedInputs == null ? Map.of() : Map.copyOf(fixedInputs);
     }
@@ -116,7 +123,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, false);
     }
 
     /**
@@ -126,7 +133,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, false);
     }
 
     /**
@@ -137,7 +144,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false, false);
     }
 
     /**
@@ -161,11 +168,11 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vitq(int w, int a) {
         CalibConfig p = ptq4vit(w, a);
-        boolean adaLog = a < ADALOG_BELOW_BITS;
+        boolean adaLog = a < ADALOG_BELOW_BITS, rotate = a < ROTATE_BELOW_BITS;
         return new CalibConfig("vitq", w, a, adaLog ? Metric.MSE : p.metric, p.alpha, p.beta, p.candidates, p.rounds,
                 p.patchEmbedPerChannel, p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo,
-                p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS, w < GPTQ_BELOW_BITS, null, false, null, false,
-                false, adaLog, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS);
+                p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS && !rotate, w < GPTQ_BELOW_BITS, null, false, null, false,
+                false, adaLog, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, rotate);
     }
 
     /**
@@ -177,7 +184,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig repq(int w, int a) {
         return new CalibConfig("repq", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, true, false, null, false, null,
-                false, true, false, false);
+                false, true, false, false, false);
     }
 
     /**
@@ -194,7 +201,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig adalog(int w, int a) {
         return new CalibConfig("adalog", w, a, Metric.MSE, 0.01, 1.2, 100, 3, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, w == a, false, null, false, null,
-                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS);
+                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, false);
     }
 
     /** RepQ-ViT's rule instead of a search ({@link #repq}). */
@@ -206,6 +213,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static final int GPTQ_BELOW_BITS = 6;
     /** {@link #vitq} takes AdaLog's quantizers and metric below this many activation bits. */
     public static final int ADALOG_BELOW_BITS = 6;
+    /** {@link #vitq} rotates the inputs of qkv and fc1 (instead of folding them) below this many activation bits. */
+    public static final int ROTATE_BELOW_BITS = 6;
 
     /** The method by its command-line name. */
     public static CalibConfig forMethod(String method, int w, int a) {
@@ -228,7 +237,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights, rotateInputs;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -241,12 +250,14 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             logSoftmax = c.logSoftmax;
             adaLog = c.adaLog;
             asymmetricWeights = c.asymmetricWeights;
+            rotateInputs = c.rotateInputs;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
-                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax, adaLog, asymmetricWeights);
+                    trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax, adaLog, asymmetricWeights,
+                    rotateInputs);
         }
     }
 
@@ -352,6 +363,29 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public CalibConfig withAsymmetricWeights(boolean on) { return with(c -> c.asymmetricWeights = on); }
 
     /**
+     * The settings for a model of architecture {@code a}: input rotation is implemented for ViTs
+     * only, so {@link #vitq} folds a Swin's post-LayerNorm inputs instead (its recipe below 8
+     * activation bits before the rotation); another method that asks for it is refused.
+     */
+    public CalibConfig forArchitecture(io.vitq.model.Architecture a) {
+        if (!rotateInputs || a instanceof io.vitq.model.ViTConfig) return this;
+        if (!"vitq".equals(method))
+            throw new IllegalArgumentException("input rotation: implemented for ViT and DeiT models, not " + a.family());
+        return with(c -> {
+            c.rotateInputs = false;
+            c.reparamNorms = activationBits < FOLD_BELOW_BITS;
+        });
+    }
+
+    /** Input rotation of qkv's and fc1's inputs on or off ({@link #rotateInputs}); on drops the folds. */
+    public CalibConfig withRotateInputs(boolean on) {
+        return with(c -> {
+            c.rotateInputs = on;
+            if (on) c.reparamNorms = false;
+        });
+    }
+
+    /**
      * fc2's input (post-GELU) through a {@link io.vitq.quant.CodebookOperand}: 2^k levels on an
      * 8-bit grid fitted to the calibration values, the grid's reach searched with the method's metric
      * (instead of the twin GELU quantizer).
@@ -429,7 +463,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + (geluCodebook != null ? ", geluCodebook=" + geluCodebook.cliName() : "")
                 + (biasCorrection ? ", biasCorrection=true" : "") + (integerProducts ? ", integerProducts=true" : "")
                 + (logSoftmax ? ", logSoftmax=true" : "") + (adaLog && !"adalog".equals(method) ? ", adaLog=true" : "")
-                + (asymmetricWeights ? ", asymmetricWeights=true" : "") + "]";
+                + (asymmetricWeights ? ", asymmetricWeights=true" : "") + (rotateInputs ? ", rotateInputs=true" : "") + "]";
     }
 
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
@@ -466,6 +500,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         else if (isRepq() && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
             m.put("weight_zero_points", "asymmetric weights: a zero point per output channel, by RepQ-ViT's percentile rule");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
+        if (rotateInputs) m.put(io.vitq.quant.PlanInfo.INPUT_ROTATION, "qkv and fc1 inputs through a randomized block Hadamard "
+                + "(docs/LOWBIT.md 2.1); the model's weights there are W R^T");
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");

@@ -73,6 +73,10 @@ public final class Calibrator {
      */
     public static Result calibrateFolded(Model model, Tensor images, int[] labels, CalibConfig settings, String calibration,
                                          Progress progress, java.util.List<io.vitq.quant.NormFold> folds) {
+        boolean rotated = model.spec().architecture() instanceof io.vitq.model.ViTConfig c && c.rotatedInputs();
+        if (settings.rotateInputs() != rotated)
+            throw new IllegalArgumentException(settings.rotateInputs() ? "input rotation: calibrate the rotated model "
+                    + "(io.Reparameterization.rotated)" : model.name() + " rotates its inputs: the settings must say so (rotateInputs)");
         CalibConfig cfg = folds.isEmpty() ? settings : settings.withFixedInputs(NormFolds.inputs(folds));
         if (cfg.trueLabels() && labels == null)
             throw new IllegalArgumentException("true-label gradients need labelled calibration images");

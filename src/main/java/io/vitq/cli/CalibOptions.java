@@ -93,6 +93,16 @@ public final class CalibOptions {
                     + "one scale and zero point per tensor remain (docs/LOWBIT.md).")
     boolean reparamNorms;
 
+    @Option(names = "--rotate-inputs",
+            description = "basePTQ, ptq4vit, vitq, adalog (ViT and DeiT): calibrate the equivalent model whose qkv and fc1 read "
+                    + "their LayerNorm's output through a randomized block Hadamard rotation (weights stored as W R^T), instead "
+                    + "of folding those inputs; vitq does it below 6 activation bits (docs/LOWBIT.md section 2.1).")
+    boolean rotateInputs;
+
+    @Option(names = "--no-rotate-inputs",
+            description = "vitq below 6 activation bits: fold the post-LayerNorm inputs (RepQ-ViT) instead of rotating them.")
+    boolean noRotateInputs;
+
     @Option(names = "--gptq",
             description = "basePTQ, ptq4vit: round the weights with GPTQ (closed-form error feedback over the calibration inputs) on "
                     + "the searched scales instead of to nearest. The rounded weights are in the quantized model file (-o); "
@@ -166,6 +176,8 @@ public final class CalibOptions {
         if (geluGrid != null) given.add("--gelu-grid");
         if (asymmetricWeights) given.add("--asymmetric-weights");
         if (symmetricWeights) given.add("--symmetric-weights");
+        if (rotateInputs) given.add("--rotate-inputs");
+        if (noRotateInputs) given.add("--no-rotate-inputs");
         if (!given.isEmpty())
             throw new Main.UserException(String.join(", ", given) + ": method repq searches nothing (RepQ-ViT's percentile rule "
                     + "sets every scale) and has its own quantizers; drop " + (given.size() == 1 ? "it" : "them"));
@@ -204,6 +216,8 @@ public final class CalibOptions {
         if (asymmetricWeights) label += " (asymmetric weights)";
         if (symmetricWeights) label += " (symmetric weights)";
         if (noGptq) label += " (no GPTQ)";
+        if (rotateInputs) label += " (rotated inputs)";
+        if (noRotateInputs) label += " (no input rotation)";
         if (biasCorrection) label += " (bias correction)";
         if (integerSearch) label += " (integer search)";
         if (logSoftmax) label += " (log-sqrt2 softmax)";
@@ -287,10 +301,29 @@ public final class CalibOptions {
                         + " has symmetric weights already");
             c = c.withAsymmetricWeights(false);
         }
+        if (rotateInputs && noRotateInputs) throw new Main.UserException("--rotate-inputs and --no-rotate-inputs: give one");
+        if (rotateInputs) {
+            if (c.isVt())
+                throw new Main.UserException("--rotate-inputs: VT-PTQ's mixed precision sizes the layers as the checkpoint has them; "
+                        + "the option is for basePTQ, ptq4vit, vitq and adalog");
+            if (reparamNorms) throw new Main.UserException("--rotate-inputs and --reparam-norms: the rotation replaces the folds; give one");
+            if (c.rotateInputs())
+                throw new Main.UserException("--rotate-inputs: method " + c.method() + " at " + bits.label() + " rotates them already");
+            c = c.withRotateInputs(true);
+        }
+        if (noRotateInputs) {
+            if (!c.rotateInputs())
+                throw new Main.UserException("--no-rotate-inputs: method " + c.method() + " at " + bits.label()
+                        + " does not rotate its inputs");
+            c = c.withRotateInputs(false).withReparamNorms(bits.activation() < CalibConfig.FOLD_BELOW_BITS);
+        }
         if (reparamNorms) {
             if (c.isVt())
                 throw new Main.UserException("--reparam-norms: VT-PTQ's search keeps one input scale per tensor and its own "
                         + "objective; the option is for basePTQ and ptq4vit");
+            if (c.rotateInputs())
+                throw new Main.UserException("--reparam-norms: method " + c.method() + " at " + bits.label() + " rotates the "
+                        + "post-LayerNorm inputs instead of folding them; add --no-rotate-inputs for the folds");
             c = c.withReparamNorms(true);
         }
         // vitq below 6 activation bits takes AdaLog's quantizers; the codebook or log-sqrt2 given explicitly replace them

@@ -131,6 +131,8 @@ public final class Pipeline {
         int[] labels = cfg.trueLabels() ? set.labelsOrNull() : null;
         if (cfg.trueLabels() && labels == null)
             throw new DatasetException(calib + ": unlabelled images; the Hessian gradients from true labels (--labels) need labelled images");
+        cfg = cfg.forArchitecture(l.model().spec().architecture());
+        if (cfg.rotateInputs()) l = io.vitq.io.Reparameterization.rotated(l); // the equivalent model the plan quantizes
         Model model = l.model();
         String label = "calibrate " + cfg.method() + " " + (mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : cfg.bitsLabel())
                 + (cfg.sequential() ? " sequential" : "");

@@ -43,6 +43,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     private final int opset;
     private final OnnxGraph g;
     private final QdqEmitter qdq;
+    private final java.util.Map<Integer, String> rotations = new java.util.HashMap<>();
 
     OnnxTracer(Model model, QuantPlan plan, int opset, OnnxExporter.ActivationCodes codes) {
         this.model = model;
@@ -135,6 +136,17 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     public Value linear(Linear op, Value x, Activation act) {
         if (act != Activation.NONE && act != Activation.GELU) throw new IllegalArgumentException(op.id() + ": activation " + act);
         return new Value(linear(x, op, act == Activation.GELU), x.tokens(), op.out());
+    }
+
+    /** {@code x R^T} by a constant [n, n] (one per width, shared by the blocks). */
+    @Override
+    public Value rotate(Value x) {
+        String m = rotations.computeIfAbsent(x.cols(), n -> {
+            float[] r = io.vitq.model.InputRotation.matrix(n), rt = new float[n * n];
+            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) rt[i * n + j] = r[j * n + i];
+            return g.floats("input_rotation_" + n, rt, n, n);
+        });
+        return same(x, g.node("MatMul", "input_rotation", List.of(x.name(), m)));
     }
 
     @Override

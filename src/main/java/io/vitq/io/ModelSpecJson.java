@@ -39,6 +39,7 @@ public final class ModelSpecJson {
                         .put("prefix_tokens", c.prefixTokens()).put("eps", c.eps()).put("qkv_bias", c.qkvBias())
                         .put("pooling", c.pooling().name().toLowerCase(Locale.ROOT)).put("fc_norm", c.fcNorm())
                         .put("pos_embed_prefix", c.posEmbedPrefix()).put("layer_scale", c.layerScale());
+                if (c.rotatedInputs()) a.put("rotated_inputs", true); // absent: not rotated (every file before it)
             }
             case SwinConfig c -> {
                 a.put("img_size", c.imgSize()).put("patch_size", c.patch()).put("in_chans", c.inChans())
@@ -77,7 +78,8 @@ public final class ModelSpecJson {
                         integer(a, "num_heads", where), integer(a, "mlp_hidden", where), integer(a, "num_classes", where),
                         integer(a, "prefix_tokens", where), (float) number(a, "eps", where), bool(a, "qkv_bias", where),
                         ViTConfig.Pooling.valueOf(text(a, "pooling", where).toUpperCase(Locale.ROOT)), bool(a, "fc_norm", where),
-                        bool(a, "pos_embed_prefix", where), bool(a, "layer_scale", where));
+                        bool(a, "pos_embed_prefix", where), bool(a, "layer_scale", where),
+                        a.has("rotated_inputs") && bool(a, "rotated_inputs", where));
                 case "swin" -> new SwinConfig(integer(a, "img_size", where), integer(a, "patch_size", where),
                         integer(a, "in_chans", where), integer(a, "embed_dim", where), integers(a, "depths", where),
                         integers(a, "num_heads", where), integer(a, "window_size", where), number(a, "mlp_ratio", where),

@@ -43,7 +43,9 @@ import java.util.function.UnaryOperator;
  *   <li>metadata: {@code vitq.format = quantized-model}, {@code vitq.format_version = 2},
  *       {@code vitq.model} (the model's name), {@code vitq.model_spec} (its architecture, eval
  *       transform and class names as {@link ModelSpecJson}), {@code vitq.plan} (the plan as
- *       {@link QuantPlanJson}). Version 1 files, which had no spec, load when their name is a zoo name.</li>
+ *       {@link QuantPlanJson}). Version 1 files, which had no spec, load when their name is a zoo name.
+ *       A model with rotated inputs ({@code ViTConfig.rotatedInputs}) is written as version 3, so that
+ *       a vitq that cannot rotate refuses it instead of running it unrotated.</li>
  * </ul>
  * Tensor names are current timm's, i.e. the op ids: a Swin checkpoint in timm 0.4.12 naming is
  * stored renamed. Buffers the models recompute ({@code relative_position_index}, {@code attn_mask})
@@ -57,6 +59,8 @@ import java.util.function.UnaryOperator;
 public final class QuantizedModelFile {
     public static final String FORMAT = "quantized-model";
     public static final int VERSION = 2;
+    /** The version of a file whose model rotates its qkv and fc1 inputs. */
+    public static final int ROTATED_VERSION = 3;
     public static final String META_FORMAT = "vitq.format", META_VERSION = "vitq.format_version",
             META_MODEL = "vitq.model", META_SPEC = "vitq.model_spec", META_PLAN = "vitq.plan";
     /** Suffix of a weight's scale tensor: {@code <id>.weight} → {@code <id>.weight_scale}. */
@@ -116,7 +120,8 @@ public final class QuantizedModelFile {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
-        meta.put(META_VERSION, Integer.toString(VERSION));
+        boolean rotated = spec.architecture() instanceof io.vitq.model.ViTConfig c && c.rotatedInputs();
+        meta.put(META_VERSION, Integer.toString(rotated ? ROTATED_VERSION : VERSION));
         meta.put(META_MODEL, spec.name());
         meta.put(META_SPEC, ModelSpecJson.toJson(spec));
         meta.put(META_PLAN, QuantPlanJson.toJson(plan));
@@ -204,9 +209,9 @@ public final class QuantizedModelFile {
             throw new CheckpointException(file + ": metadata '" + META_FORMAT + "' is '" + format + "', expected '" + FORMAT + "'");
         }
         String version = meta.get(META_VERSION);
-        if (!"1".equals(version) && !Integer.toString(VERSION).equals(version)) {
+        if (!"1".equals(version) && !Integer.toString(VERSION).equals(version) && !Integer.toString(ROTATED_VERSION).equals(version)) {
             throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads versions"
-                    + " 1 and " + VERSION);
+                    + " 1 to " + ROTATED_VERSION);
         }
         String model = meta.get(META_MODEL);
         if (model == null || model.isBlank()) throw new CheckpointException(file + ": metadata '" + META_MODEL + "' missing");
@@ -218,6 +223,11 @@ public final class QuantizedModelFile {
             if (!spec.name().equals(model)) {
                 throw new CheckpointException(file + ": metadata '" + META_MODEL + "' is '" + model + "' but '" + META_SPEC
                         + "' names '" + spec.name() + "'");
+            }
+            boolean rotated = spec.architecture() instanceof io.vitq.model.ViTConfig c && c.rotatedInputs();
+            if (rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
+                throw new CheckpointException(file + ": format version " + version + (rotated ? " with" : " without")
+                        + " rotated inputs in '" + META_SPEC + "' (version " + ROTATED_VERSION + " exactly when rotated)");
             }
         }
         String json = meta.get(META_PLAN);

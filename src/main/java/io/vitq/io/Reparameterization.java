@@ -1,8 +1,10 @@
 package io.vitq.io;
 
+import io.vitq.model.InputRotation;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
 import io.vitq.model.NormLinear;
+import io.vitq.model.ViTConfig;
 import io.vitq.model.Weights;
 import io.vitq.quant.NormFold;
 import io.vitq.quant.QuantPlan;
@@ -41,7 +43,45 @@ public final class Reparameterization {
      *
      * @throws IllegalArgumentException naming the fold when it does not fit the model
      */
-    public static ModelLoader.Loaded apply(ModelLoader.Loaded l, QuantPlan plan) { return apply(l, plan.folds()); }
+    public static ModelLoader.Loaded apply(ModelLoader.Loaded l, QuantPlan plan) {
+        boolean planRotates = plan.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION);
+        if (rotatesInputs(l.model()) && !planRotates)
+            throw new IllegalArgumentException(l.checkpoint() + ": the model rotates its qkv and fc1 inputs, but the plan was "
+                    + "calibrated without the rotation (no '" + io.vitq.quant.PlanInfo.INPUT_ROTATION + "' option)");
+        return apply(planRotates ? rotated(l) : l, plan.folds());
+    }
+
+    /** Whether the model is a ViT whose qkv and fc1 read rotated inputs. */
+    public static boolean rotatesInputs(Model model) {
+        return model.spec().architecture() instanceof ViTConfig c && c.rotatedInputs();
+    }
+
+    /**
+     * {@code l} as the equivalent ViT whose qkv and fc1 read their LayerNorm's output rotated
+     * ({@link InputRotation}), their weights stored as {@code W R^T}; {@code l} itself when it is so
+     * already. The float function is the same up to float rounding.
+     *
+     * @throws IllegalArgumentException for a model other than a ViT, a quantized one or one with folds
+     */
+    public static ModelLoader.Loaded rotated(ModelLoader.Loaded l) {
+        if (!(l.model().spec().architecture() instanceof ViTConfig c))
+            throw new IllegalArgumentException(l.model().name() + ": input rotation is implemented for ViT and DeiT models only");
+        if (c.rotatedInputs()) return l;
+        if (l.quantized()) throw new IllegalArgumentException(l.checkpoint() + " is a quantized model: rotate the float checkpoint");
+        if (!l.folds().isEmpty()) throw new IllegalArgumentException(l.checkpoint() + ": LayerNorm folds applied; rotate before folding");
+        Weights w = l.weights();
+        Map<String, Tensor> t = new LinkedHashMap<>(w.asMap());
+        for (NormLinear p : l.model().normLinears()) {
+            Linear lin = p.linear();
+            String name = lin.id() + ".weight";
+            if (!w.has(name)) throw new IllegalArgumentException(lin.id() + ": the checkpoint has no tensor '" + name + "'");
+            float[] r = new float[lin.out() * lin.in()];
+            InputRotation.rotate(lin.weight(), lin.out(), lin.in(), r); // each row w_j becomes R w_j: W R^T
+            t.put(name, new Tensor(r, w.shape(name)));
+        }
+        return rebuilt(l, l.model().spec().withArchitecture(c.withRotatedInputs(true)), t,
+                "qkv and fc1 inputs rotated (randomized block Hadamard, docs/LOWBIT.md 2.1)", l.folds());
+    }
 
     /** {@code l} with {@code folds} applied ({@code l} itself when there are none), without a plan. */
     public static ModelLoader.Loaded apply(ModelLoader.Loaded l, List<NormFold> folds) {
@@ -95,13 +135,18 @@ public final class Reparameterization {
      * names of renamed tensors kept), with a note and the folds it now carries; no plan.
      */
     private static ModelLoader.Loaded rebuilt(ModelLoader.Loaded l, Map<String, Tensor> tensors, String note, List<NormFold> folds) {
+        return rebuilt(l, l.model().spec(), tensors, note, folds);
+    }
+
+    private static ModelLoader.Loaded rebuilt(ModelLoader.Loaded l, io.vitq.model.ModelSpec spec, Map<String, Tensor> tensors,
+                                              String note, List<NormFold> folds) {
         Weights w = l.weights();
         Map<String, String> origins = new HashMap<>();
         for (String name : w.names()) if (!w.origin(name).equals(name)) origins.put(name, w.origin(name));
         Weights nw = new Weights(w.source(), tensors, origins);
         List<String> notes = new java.util.ArrayList<>(l.notes());
         notes.add(note);
-        return new ModelLoader.Loaded(l.model().spec().build(nw), l.checkpoint(), l.files(), nw, notes, null, folds);
+        return new ModelLoader.Loaded(spec.build(nw), l.checkpoint(), l.files(), nw, notes, null, folds);
     }
 
     /**

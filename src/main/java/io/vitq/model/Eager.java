@@ -202,6 +202,13 @@ public final class Eager implements Ops<Act> {
     }
 
     @Override
+    public Act rotate(Act x) {
+        Act y = out(x, x.rows, x.cols);
+        InputRotation.rotate(x.data, x.rows, x.cols, y.data);
+        return y;
+    }
+
+    @Override
     public Act linear(Linear op, Act x, Activation act) {
         Act y = out(x, x.rows, op.out());
         ex.linear(op, x.data, x.rows, y.data, act, false);

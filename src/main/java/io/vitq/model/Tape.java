@@ -160,6 +160,20 @@ final class Tape implements Ops<Act> {
         return y;
     }
 
+    /** {@code R x}; backward {@code dx += R^T dy}. */
+    @Override
+    public Act rotate(Act x) {
+        float[] d = new float[x.size()];
+        InputRotation.rotate(x.data, x.rows, x.cols, d);
+        Act y = like(x, d, x.rows, x.cols);
+        backward.add(() -> {
+            float[] dx = new float[x.size()];
+            InputRotation.rotateBack(grad(y), x.rows, x.cols, dx);
+            accumulate(x, dx);
+        });
+        return y;
+    }
+
     @Override
     public Act linear(Linear op, Act x, Activation act) {
         float[] out = output(op, x);

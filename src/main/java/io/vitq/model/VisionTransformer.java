@@ -20,10 +20,13 @@ public final class VisionTransformer implements Model {
 
     /**
      * {@code blocks.i}: x = x + ls1(proj(attn(qkv(norm1(x))))); x = x + ls2(fc2(gelu(fc1(norm2(x))))),
-     * with {@code ls1}, {@code ls2} the LayerScale gammas (DeiT-3) or absent.
+     * with {@code ls1}, {@code ls2} the LayerScale gammas (DeiT-3) or absent, and with
+     * {@code rotatedInputs} norm1's and norm2's outputs rotated ({@link InputRotation}) on their way
+     * into qkv and fc1.
      */
     public record Block(String name, LayerNorm norm1, Linear qkv, AttentionOp attn, Linear proj,
-                        LayerNorm norm2, Linear fc1, Linear fc2, float[] ls1, float[] ls2) implements Segment {
+                        LayerNorm norm2, Linear fc1, Linear fc2, float[] ls1, float[] ls2, boolean rotatedInputs)
+            implements Segment {
 
         static Block load(Weights w, int i, ViTConfig c) {
             String p = "blocks." + i;
@@ -37,17 +40,24 @@ public final class VisionTransformer implements Model {
                     Linear.load(w, p + ".mlp.fc1", c.mlpHidden(), D),
                     Linear.load(w, p + ".mlp.fc2", D, c.mlpHidden()),
                     c.layerScale() ? w.data(p + ".ls1.gamma", D) : null,
-                    c.layerScale() ? w.data(p + ".ls2.gamma", D) : null);
+                    c.layerScale() ? w.data(p + ".ls2.gamma", D) : null,
+                    c.rotatedInputs());
         }
 
         @Override
         public <T> T forward(T x, Ops<T> ops) {
-            T a = ops.attention(attn, ops.linear(qkv, ops.layerNorm(norm1, x), Activation.NONE));
+            T a = ops.attention(attn, ops.linear(qkv, normed(norm1, x, ops), Activation.NONE));
             x = ls1 == null ? ops.addLinear(x, proj, a) : ops.add(x, ops.scale(ops.linear(proj, a, Activation.NONE), ls1));
-            T h = ops.linear(fc1, ops.layerNorm(norm2, x), Activation.GELU);
+            T h = ops.linear(fc1, normed(norm2, x, ops), Activation.GELU);
             x = ls2 == null ? ops.addLinear(x, fc2, h) : ops.add(x, ops.scale(ops.linear(fc2, h, Activation.NONE), ls2));
             ops.observe(name, x);
             return x;
+        }
+
+        /** A LayerNorm's output as qkv and fc1 read it: rotated when the inputs are. */
+        private <T> T normed(LayerNorm norm, T x, Ops<T> ops) {
+            T y = ops.layerNorm(norm, x);
+            return rotatedInputs ? ops.rotate(y) : y;
         }
     }
 
@@ -175,6 +185,7 @@ public final class VisionTransformer implements Model {
         List<String> variant = new ArrayList<>();
         if (!cfg.qkvBias()) variant.add("no qkv bias");
         if (cfg.layerScale()) variant.add("LayerScale");
+        if (cfg.rotatedInputs()) variant.add("qkv and fc1 inputs rotated");
         if (!cfg.posEmbedPrefix()) variant.add("position embedding on the patch tokens only");
         if (cfg.pooling() == ViTConfig.Pooling.AVERAGE) {
             variant.add((cfg.prefixTokens() == 0 ? "no class token, " : "") + "average pooling, " + (cfg.fcNorm() ? "fc_norm" : "norm before pooling"));
@@ -198,6 +209,7 @@ public final class VisionTransformer implements Model {
 
     @Override
     public List<NormLinear> normLinears() {
+        if (cfg.rotatedInputs()) return List.of(); // a rotation sits between each LayerNorm and its Linear
         List<NormLinear> l = new ArrayList<>();
         for (Block b : blocks) l.addAll(List.of(new NormLinear(b.norm1, b.qkv), new NormLinear(b.norm2, b.fc1)));
         return l;

@@ -20,6 +20,13 @@ public record PlanInfo(String model, String method, int weightBits, int activati
         options = options == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(options));
     }
 
+    /**
+     * Option naming the input rotation of a plan calibrated on a ViT with rotated qkv and fc1 inputs
+     * ({@code ViTConfig.rotatedInputs}): its presence says the float checkpoint must be rotated
+     * before the plan applies.
+     */
+    public static final String INPUT_ROTATION = "input_rotation";
+
     public PlanInfo(String model, String method, int weightBits, int activationBits) {
         this(model, method, weightBits, activationBits, null, null, null, null, Map.of());
     }

@@ -189,6 +189,42 @@ class QuantizeCommandTest {
     }
 
     /**
+     * {@code --method vitq} below 6 activation bits calibrates the ViT with rotated qkv and fc1 inputs
+     * (docs/LOWBIT.md 2.1) instead of folding them; the plan says so and rotates the checkpoint it is
+     * applied to. {@code --no-rotate-inputs} gives the folds back; the options are refused where they
+     * would change nothing or conflict.
+     */
+    @Test
+    void vitqRotatesItsInputsBelowSixActivationBits(@TempDir Path tmp) throws Exception {
+        assertTrue(CalibConfig.vitq(4, 5).rotateInputs() && !CalibConfig.vitq(4, 5).reparamNorms()
+                && !CalibConfig.vitq(4, 6).rotateInputs() && !CalibConfig.vitq(4, 8).rotateInputs(), "rotated below 6 activation bits");
+        Path rotated = tmp.resolve("rotated.json"), folded = tmp.resolve("folded.json");
+        quickQuantize("--method", "vitq", "--bits", "w6a4", "--plan", rotated.toString());
+        QuantPlan p = QuantPlanJson.read(rotated);
+        assertTrue(p.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION), p.info().options().toString());
+        assertTrue(p.folds().isEmpty());
+        assertTrue(io.vitq.io.Reparameterization.rotatesInputs(io.vitq.io.Reparameterization.apply(ModelLoader.load(MODEL, null), p)
+                .model()), "the plan rotates the checkpoint it is applied to");
+        quickQuantize("--method", "vitq", "--bits", "w6a4", "--no-rotate-inputs", "--plan", folded.toString());
+        QuantPlan f = QuantPlanJson.read(folded);
+        assertTrue(!f.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION) && f.folds().size() == 24,
+                "--no-rotate-inputs: the folds");
+        String x = tmp.resolve("x.json").toString();
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a4", "--rotate-inputs", "--plan", x),
+                1, "--rotate-inputs", "rotates them already");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--no-rotate-inputs", "--plan", x),
+                1, "--no-rotate-inputs", "does not rotate");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a4", "--rotate-inputs",
+                "--reparam-norms", "--plan", x), 1, "--reparam-norms", "give one");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "repq", "--bits", "w4a4", "--rotate-inputs", "--plan", x),
+                1, "--rotate-inputs", "repq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "w4a4", "--rotate-inputs", "--plan", x),
+                1, "--rotate-inputs", "VT-PTQ");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a4", "--reparam-norms", "--plan", x),
+                1, "--reparam-norms");
+    }
+
+    /**
      * {@code --gelu-codebook}: every fc2 input is a fitted codebook in the plan and the quantized
      * file; both evaluate identically, and the file's integers equal its code products.
      */

@@ -30,7 +30,8 @@ class FoldedPlanOnnxTest {
                 TinyModels.VIT_WEIGHTS, List.of(), null);
         Tensor calib = TinyModels.randomImages(8, 32, 5);
         // the codebook recipe (integer form): vitq at 5 bits with the GELU codebook instead of AdaLog's quantizers
-        CalibConfig cfg = CalibConfig.vitq(5, 5).withSearch(8, 2).withAdaLog(false).withGeluCodebook(CalibConfig.GeluLevels.FITTED);
+        CalibConfig cfg = CalibConfig.vitq(5, 5).withSearch(8, 2).withAdaLog(false).withGeluCodebook(CalibConfig.GeluLevels.FITTED)
+                .withRotateInputs(false).withReparamNorms(true); // the folds, not the rotation vitq takes at 5 bits
         List<NormFold> folds = NormFolds.calibrate(l.model(), calib, cfg, Reparameterization.foldable(l.model()));
         Model m = Reparameterization.apply(l, folds).model();
         QuantPlan plan = Calibrator.calibrateFolded(m, calib, null, cfg, "test", null, folds).plan();

@@ -119,6 +119,18 @@ class IntegerDumpTest {
                 IntegerExecutor.OpForm.SPLIT, IntegerExecutor.OpForm.WIDE)), "the plans cover every integer form: " + covered);
     }
 
+    /** A ViT with rotated qkv and fc1 inputs: the dump holds the codes of the rotated inputs, and every op recomputes from them. */
+    @Test
+    void rotatedInputsRecomputeFromTheirCodes() throws Exception {
+        Model model = io.vitq.io.Reparameterization.rotated(new io.vitq.io.ModelLoader.Loaded(TinyModels.VIT,
+                Path.of("test.safetensors"), List.of(), TinyModels.VIT_WEIGHTS, List.of(), null)).model();
+        QuantPlan plan = plan(model, Spec.ptq4vit(true));
+        Path f = dump(model, plan, id -> true, EnumSet.allOf(IntegerDump.Part.class), "rotated");
+        IntegerDumpCheck.Counts c = IntegerDumpCheck.verify(f);
+        System.out.printf("dump of the rotated ViT: %d Linear ops, %d matmuls recomputed bit for bit%n", c.linears(), c.matmuls());
+        assertTrue(c.linears() >= model.linears().size() - 2 && c.matmuls() >= model.attentionOps().size(), "most ops");
+    }
+
     /** Every uniform Linear input as an asymmetric quantizer with zero point 0 (codes 0..255 for x >= 0, unsigned). */
     static QuantPlan zeroPointZero(QuantPlan plan) {
         return MinMaxPlans.withLinearInputs(plan, (id, u) -> new io.vitq.quant.AsymmetricOperand(u.bits(), u.scale(0) / 2, 0));
