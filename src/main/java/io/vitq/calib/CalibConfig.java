@@ -164,7 +164,10 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * nearest stays there. Below 8 weight bits the weights are asymmetric (a zero point per output
      * channel; docs/LOWBIT.md section 1.1): over three calibration sets, two models and W6A6, W4A8
      * and W4A4 they scored higher in 11 of 18 runs, lower in 5 (by at most 0.54 point), +0.52 points
-     * on average.
+     * on average. Below 6 activation bits the post-LayerNorm inputs are rotated instead of folded
+     * ({@link #rotateInputs}; docs/LOWBIT.md section 2.1): ViT-Ti W4A4 74.69 / 75.31 / 75.92 % on
+     * three calibration sets against 71.31 / 70.69 / 70.92 % with the folds, DeiT-Ti 77.69 % against
+     * 76.23 %; a Swin keeps the folds ({@link #forArchitecture}).
      */
     public static CalibConfig vitq(int w, int a) {
         CalibConfig p = ptq4vit(w, a);
