@@ -24,6 +24,10 @@ import java.util.Map;
  * it applied ({@link ModelLoader.Loaded#folds()}), so a second call with the same plan returns the
  * model unchanged instead of folding twice. A quantized model file stores the folded tensors and
  * its plan without folds ({@link #storedPlan}).
+ *
+ * <p>A plan calibrated with rotated inputs (its {@code input_rotation} option) applies to the
+ * {@link #rotated} model: {@link #apply} rotates a checkpoint first, and a model that is rotated
+ * already (a quantized file's) stays as it is.
  */
 public final class Reparameterization {
     private Reparameterization() {}
