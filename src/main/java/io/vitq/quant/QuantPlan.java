@@ -145,6 +145,8 @@ public final class QuantPlan {
         sb.setLength(sb.length() - (bits.isEmpty() ? 0 : 1));
         if (!folds.isEmpty())
             sb.append("\nfolds: ").append(folds.size()).append(" LayerNorm -> Linear (per-channel inputs, RepQ-ViT)");
+        String rotation = info.options().get(PlanInfo.INPUT_ROTATION);
+        if (rotation != null) sb.append("\ninput rotation: ").append(rotation);
         sb.append("\noverrides: ");
         if (overridden.isEmpty()) sb.append("none");
         else sb.append(overridden.size()).append(" ops (").append(String.join(", ",

@@ -199,7 +199,8 @@ class QuantizeCommandTest {
         assertTrue(CalibConfig.vitq(4, 5).rotateInputs() && !CalibConfig.vitq(4, 5).reparamNorms()
                 && !CalibConfig.vitq(4, 6).rotateInputs() && !CalibConfig.vitq(4, 8).rotateInputs(), "rotated below 6 activation bits");
         Path rotated = tmp.resolve("rotated.json"), folded = tmp.resolve("folded.json");
-        quickQuantize("--method", "vitq", "--bits", "w6a4", "--plan", rotated.toString());
+        CliTest.Run r = quickQuantize("--method", "vitq", "--bits", "w6a4", "--plan", rotated.toString());
+        assertTrue(r.out().contains("input rotation: qkv and fc1 inputs"), "the summary names the rotation: " + r.out());
         QuantPlan p = QuantPlanJson.read(rotated);
         assertTrue(p.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION), p.info().options().toString());
         assertTrue(p.folds().isEmpty());
