@@ -26,6 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.vitq.testutil.Diffs.maxAbs;
+import static io.vitq.testutil.Diffs.maxDiff;
 
 /**
  * A ViT whose qkv and fc1 read rotated inputs ({@link Reparameterization#rotated}): the same float
@@ -37,18 +39,6 @@ class RotatedInputsTest {
 
     @TempDir
     Path tmp;
-
-    static double maxDiff(float[] a, float[] b) {
-        double max = 0;
-        for (int i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-        return max;
-    }
-
-    static double maxAbs(float[] a) {
-        double max = 0;
-        for (float v : a) max = Math.max(max, Math.abs(v));
-        return max;
-    }
 
     @Test
     void rotatedFloatModelComputesTheSameFunction() {

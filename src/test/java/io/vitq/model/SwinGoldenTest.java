@@ -17,6 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.vitq.testutil.Diffs.maxAbs;
+import static io.vitq.testutil.Diffs.maxDiff;
 
 /**
  * A random-init timm 0.4.12 Swin (embed 32, depths 2-2-2-2, heads 1-2-4-8, window 7, 224, 10
@@ -49,18 +51,6 @@ class SwinGoldenTest {
         io = SafeTensors.read(TestData.resource(DIR + "swin_micro_io.safetensors")).tensors();
         model = SwinReferenceTest.fromShapes("swin_micro", weights, 224);
         logits = model.forward(input(), FloatExecutor.INSTANCE, (name, data, shape) -> seen.put(name, data.clone())).data();
-    }
-
-    static double maxDiff(float[] a, float[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-        return m;
-    }
-
-    static double maxAbs(float[] a) {
-        double m = 0;
-        for (float v : a) m = Math.max(m, Math.abs(v));
-        return m;
     }
 
     void check(String ours, String ref) {

@@ -13,6 +13,8 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.vitq.testutil.Diffs.maxAbs;
+import static io.vitq.testutil.Diffs.maxDiff;
 
 /**
  * The real ViT-Ti against timm 0.4.12 (float64 forward, stored as float32) on 4 real images:
@@ -40,18 +42,6 @@ class VitGoldenTest {
         RawTensor in = golden.get("input");
         Tensor x = new Tensor(in.toFloats(), in.shape());
         logits = model.forward(x, FloatExecutor.INSTANCE, (name, data, shape) -> seen.put(name, data.clone())).data();
-    }
-
-    static double maxDiff(float[] a, float[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-        return m;
-    }
-
-    static double maxAbs(float[] a) {
-        double m = 0;
-        for (float v : a) m = Math.max(m, Math.abs(v));
-        return m;
     }
 
     void check(String ours, String ref, double tol, boolean relative) {

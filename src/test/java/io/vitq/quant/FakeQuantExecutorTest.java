@@ -31,6 +31,8 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.vitq.testutil.Diffs.maxAbs;
+import static io.vitq.testutil.Diffs.maxDiff;
 
 /**
  * FakeQuantExecutor against an independent slow reference: a plain-loop ViT forward (and one
@@ -242,18 +244,6 @@ class FakeQuantExecutorTest {
             }
             return y;
         }
-    }
-
-    static double maxDiff(float[] a, float[] b) {
-        double d = 0;
-        for (int i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-        return d;
-    }
-
-    static double maxAbs(float[] a) {
-        double m = 0;
-        for (float v : a) m = Math.max(m, Math.abs(v));
-        return m;
     }
 
     // ---- tests ----

@@ -30,6 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.vitq.testutil.Diffs.maxAbs;
+import static io.vitq.testutil.Diffs.maxDiff;
 
 /**
  * IntegerExecutor against FakeQuantExecutor on the tiny ViT and Swin of {@link TinyModels}, with
@@ -49,18 +51,6 @@ class IntegerExecutorTest {
             mx = MAXIMA.computeIfAbsent(model, m -> MinMaxPlans.maxima(m, IMAGES));
         }
         return MinMaxPlans.plan(model, mx, sp);
-    }
-
-    static double maxDiff(float[] a, float[] b) {
-        double d = 0;
-        for (int i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-        return d;
-    }
-
-    static double maxAbs(float[] a) {
-        double m = 0;
-        for (float v : a) m = Math.max(m, Math.abs(v));
-        return m;
     }
 
     /**
