@@ -374,17 +374,18 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (!rotateInputs || a instanceof io.vitq.model.ViTConfig) return this;
         if (!"vitq".equals(method))
             throw new IllegalArgumentException("input rotation: implemented for ViT and DeiT models, not " + a.family());
-        return with(c -> {
-            c.rotateInputs = false;
-            c.reparamNorms = activationBits < FOLD_BELOW_BITS;
-        });
+        return withRotateInputs(false);
     }
 
-    /** Input rotation of qkv's and fc1's inputs on or off ({@link #rotateInputs}); on drops the folds. */
+    /**
+     * Input rotation of qkv's and fc1's inputs on or off ({@link #rotateInputs}): on drops the folds;
+     * off gives {@link #vitq} its folds below 8 activation bits back.
+     */
     public CalibConfig withRotateInputs(boolean on) {
         return with(c -> {
             c.rotateInputs = on;
             if (on) c.reparamNorms = false;
+            else if ("vitq".equals(method)) c.reparamNorms = activationBits < FOLD_BELOW_BITS;
         });
     }
 

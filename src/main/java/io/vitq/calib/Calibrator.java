@@ -73,8 +73,7 @@ public final class Calibrator {
      */
     public static Result calibrateFolded(Model model, Tensor images, int[] labels, CalibConfig settings, String calibration,
                                          Progress progress, java.util.List<io.vitq.quant.NormFold> folds) {
-        boolean rotated = model.spec().architecture() instanceof io.vitq.model.ViTConfig c && c.rotatedInputs();
-        if (settings.rotateInputs() != rotated)
+        if (settings.rotateInputs() != model.spec().architecture().rotatedInputs())
             throw new IllegalArgumentException(settings.rotateInputs() ? "input rotation: calibrate the rotated model "
                     + "(io.Reparameterization.rotated)" : model.name() + " rotates its inputs: the settings must say so (rotateInputs)");
         CalibConfig cfg = folds.isEmpty() ? settings : settings.withFixedInputs(NormFolds.inputs(folds));

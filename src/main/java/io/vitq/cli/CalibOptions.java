@@ -315,7 +315,7 @@ public final class CalibOptions {
             if (!c.rotateInputs())
                 throw new Main.UserException("--no-rotate-inputs: method " + c.method() + " at " + bits.label()
                         + " does not rotate its inputs");
-            c = c.withRotateInputs(false).withReparamNorms(bits.activation() < CalibConfig.FOLD_BELOW_BITS);
+            c = c.withRotateInputs(false);
         }
         if (reparamNorms) {
             if (c.isVt())

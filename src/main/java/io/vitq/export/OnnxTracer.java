@@ -141,11 +141,8 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     /** {@code x R^T} by a constant [n, n] (one per width, shared by the blocks). */
     @Override
     public Value rotate(Value x) {
-        String m = rotations.computeIfAbsent(x.cols(), n -> {
-            float[] r = io.vitq.model.InputRotation.matrix(n), rt = new float[n * n];
-            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) rt[i * n + j] = r[j * n + i];
-            return g.floats("input_rotation_" + n, rt, n, n);
-        });
+        String m = rotations.computeIfAbsent(x.cols(),
+                n -> g.floats("input_rotation_" + n, io.vitq.model.InputRotation.transposedMatrix(n), n, n));
         return same(x, g.node("MatMul", "input_rotation", List.of(x.name(), m)));
     }
 

@@ -120,8 +120,7 @@ public final class QuantizedModelFile {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
-        boolean rotated = spec.architecture() instanceof io.vitq.model.ViTConfig c && c.rotatedInputs();
-        meta.put(META_VERSION, Integer.toString(rotated ? ROTATED_VERSION : VERSION));
+        meta.put(META_VERSION, Integer.toString(spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
         meta.put(META_MODEL, spec.name());
         meta.put(META_SPEC, ModelSpecJson.toJson(spec));
         meta.put(META_PLAN, QuantPlanJson.toJson(plan));
@@ -224,7 +223,7 @@ public final class QuantizedModelFile {
                 throw new CheckpointException(file + ": metadata '" + META_MODEL + "' is '" + model + "' but '" + META_SPEC
                         + "' names '" + spec.name() + "'");
             }
-            boolean rotated = spec.architecture() instanceof io.vitq.model.ViTConfig c && c.rotatedInputs();
+            boolean rotated = spec.architecture().rotatedInputs();
             if (rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
                 throw new CheckpointException(file + ": format version " + version + (rotated ? " with" : " without")
                         + " rotated inputs in '" + META_SPEC + "' (version " + ROTATED_VERSION + " exactly when rotated)");

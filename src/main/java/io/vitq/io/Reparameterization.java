@@ -57,7 +57,7 @@ public final class Reparameterization {
 
     /** Whether the model is a ViT whose qkv and fc1 read rotated inputs. */
     public static boolean rotatesInputs(Model model) {
-        return model.spec().architecture() instanceof ViTConfig c && c.rotatedInputs();
+        return model.spec().architecture().rotatedInputs();
     }
 
     /**

@@ -11,6 +11,12 @@ public sealed interface Architecture permits ViTConfig, SwinConfig {
 
     int numClasses();
 
+    /**
+     * Whether the network reads its qkv and fc1 inputs through {@link InputRotation} (a ViT that
+     * vitq's calibration made so; no checkpoint has it).
+     */
+    default boolean rotatedInputs() { return false; }
+
     /** FLOPs of one forward (2 per multiply-add). */
     double flopsPerImage();
 }

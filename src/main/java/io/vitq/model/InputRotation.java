@@ -40,43 +40,38 @@ public final class InputRotation {
     }
 
     /** {@code y = R x} for each of {@code rows} rows of width n ({@code y} may be {@code x}). */
-    public static void rotate(float[] x, int rows, int n, float[] y) {
-        int b = block(n);
-        float[] d = signs(n);
-        float norm = (float) (1 / Math.sqrt(b));
-        Parallel.forRange(rows, 64, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int o = r * n;
-                for (int i = 0; i < n; i++) y[o + i] = x[o + i] * d[i];
-                for (int k = 0; k < n; k += b) hadamard(y, o + k, b);
-                for (int i = 0; i < n; i++) y[o + i] *= norm;
-            }
-        });
-    }
+    public static void rotate(float[] x, int rows, int n, float[] y) { apply(x, rows, n, y, false); }
 
     /** {@code x = R^T y = D H y / sqrt(b)} for each of {@code rows} rows ({@code x} may be {@code y}). */
-    public static void rotateBack(float[] y, int rows, int n, float[] x) {
+    public static void rotateBack(float[] y, int rows, int n, float[] x) { apply(y, rows, n, x, true); }
+
+    /** R (signs first) or, {@code back}, R^T (signs last; H is symmetric) on each row of {@code in} into {@code out}. */
+    private static void apply(float[] in, int rows, int n, float[] out, boolean back) {
         int b = block(n);
         float[] d = signs(n);
         float norm = (float) (1 / Math.sqrt(b));
         Parallel.forRange(rows, 64, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 int o = r * n;
-                if (x != y) System.arraycopy(y, o, x, o, n);
-                for (int k = 0; k < n; k += b) hadamard(x, o + k, b);
-                for (int i = 0; i < n; i++) x[o + i] *= norm * d[i];
+                for (int i = 0; i < n; i++) out[o + i] = back ? in[o + i] : in[o + i] * d[i];
+                for (int k = 0; k < n; k += b) hadamard(out, o + k, b);
+                for (int i = 0; i < n; i++) out[o + i] *= back ? norm * d[i] : norm;
             }
         });
     }
 
-    /** R as a dense row-major {@code [n, n]} matrix (for exports and tests). */
+    /** R^T as a dense row-major {@code [n, n]} matrix: row i is {@code R e_i} (the ONNX export's constant). */
+    public static float[] transposedMatrix(int n) {
+        float[] identity = new float[n * n], rt = new float[n * n];
+        for (int i = 0; i < n; i++) identity[i * n + i] = 1;
+        rotate(identity, n, n, rt);
+        return rt;
+    }
+
+    /** R as a dense row-major {@code [n, n]} matrix (for tests). */
     public static float[] matrix(int n) {
-        float[] m = new float[n * n];
-        for (int i = 0; i < n; i++) m[i * n + i] = 1;
-        // column j of R is R e_j: rotate the identity's rows, then transpose
-        float[] rows = new float[n * n];
-        rotate(m, n, n, rows);
-        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) m[i * n + j] = rows[j * n + i];
+        float[] rt = transposedMatrix(n), m = new float[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) m[i * n + j] = rt[j * n + i];
         return m;
     }
 
