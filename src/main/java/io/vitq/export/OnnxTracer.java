@@ -3,6 +3,7 @@ package io.vitq.export;
 import io.vitq.export.proto.Onnx;
 import io.vitq.export.proto.Onnx.TensorProto;
 import io.vitq.model.AttentionOp;
+import io.vitq.model.InputRotation;
 import io.vitq.model.LayerNorm;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
@@ -43,7 +44,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     private final int opset;
     private final OnnxGraph g;
     private final QdqEmitter qdq;
-    private final java.util.Map<Integer, String> rotations = new java.util.HashMap<>();
+    private final java.util.Map<String, String> rotations = new java.util.HashMap<>();
 
     OnnxTracer(Model model, QuantPlan plan, int opset, OnnxExporter.ActivationCodes codes) {
         this.model = model;
@@ -138,12 +139,25 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         return new Value(linear(x, op, act == Activation.GELU), x.tokens(), op.out());
     }
 
-    /** {@code x R^T} by a constant [n, n] (one per width, shared by the blocks). */
+    /**
+     * {@code x R^T}: the row times the signs, cut into blocks of b, each block times {@code H_b / sqrt(b)}
+     * (constants per width, shared by the blocks), joined again; one MatMul by {@code R^T} when the
+     * width is a single block.
+     */
     @Override
     public Value rotate(Value x) {
-        String m = rotations.computeIfAbsent(x.cols(),
-                n -> g.floats("input_rotation_" + n, io.vitq.model.InputRotation.transposedMatrix(n), n, n));
-        return same(x, g.node("MatMul", "input_rotation", List.of(x.name(), m)));
+        int n = x.cols(), b = InputRotation.block(n);
+        if (b == n)
+            return same(x, g.node("MatMul", "input_rotation", List.of(x.name(), rotations.computeIfAbsent("rt_" + n,
+                    k -> g.floats("input_rotation_" + n, InputRotation.transposedMatrix(n), n, n)))));
+        String signs = rotations.computeIfAbsent("signs_" + n, k -> g.floats("input_rotation_signs_" + n, InputRotation.signs(n), n));
+        String block = rotations.computeIfAbsent("block_" + b, k -> g.floats("input_rotation_block_" + b, InputRotation.normalizedBlock(b), b, b));
+        long[] split = x.rank() == 3 ? new long[] {0, 0, n / b, b} : new long[] {0, n / b, b};
+        long[] join = x.rank() == 3 ? new long[] {0, 0, n} : new long[] {0, n};
+        String signed = g.node("Mul", "input_rotation/signs", List.of(x.name(), signs));
+        String blocks = g.node("Reshape", "input_rotation/blocks", List.of(signed, g.longs(split, split.length)));
+        String mixed = g.node("MatMul", "input_rotation", List.of(blocks, block));
+        return same(x, g.node("Reshape", "input_rotation/rows", List.of(mixed, g.longs(join, join.length))));
     }
 
     @Override

@@ -68,6 +68,23 @@ public final class InputRotation {
         return rt;
     }
 
+    /**
+     * {@code H_b / sqrt(b)} as a row-major {@code [b, b]} matrix (symmetric): R is this block on the
+     * diagonal times D, so {@code x R^T} is the signed row cut into blocks of b, each times this matrix
+     * (the ONNX export's form, b/n of the dense product's multiply-adds).
+     */
+    public static float[] normalizedBlock(int b) {
+        if (b <= 0 || Integer.bitCount(b) != 1) throw new IllegalArgumentException("Hadamard block " + b);
+        float[] h = new float[b * b];
+        float norm = (float) (1 / Math.sqrt(b));
+        for (int i = 0; i < b; i++) {
+            h[i * b + i] = 1;
+            hadamard(h, i * b, b);
+            for (int j = 0; j < b; j++) h[i * b + j] *= norm;
+        }
+        return h;
+    }
+
     /** R as a dense row-major {@code [n, n]} matrix (for tests). */
     public static float[] matrix(int n) {
         float[] rt = transposedMatrix(n), m = new float[n * n];
@@ -75,7 +92,8 @@ public final class InputRotation {
         return m;
     }
 
-    private static float[] signs(int n) {
+    /** {@code (sign_0, ..., sign_n-1)}: the diagonal of D. */
+    public static float[] signs(int n) {
         float[] d = new float[n];
         for (int i = 0; i < n; i++) d[i] = sign(n, i);
         return d;

@@ -2,9 +2,13 @@ package io.vitq.export;
 
 import io.vitq.calib.CalibConfig;
 import io.vitq.calib.Calibrator;
+import io.vitq.data.Preprocessing;
+import io.vitq.export.proto.Onnx;
 import io.vitq.io.ModelLoader;
 import io.vitq.io.Reparameterization;
 import io.vitq.model.Model;
+import io.vitq.model.ViTConfig;
+import io.vitq.model.VisionTransformer;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.QuantPlan;
 import io.vitq.tensor.Tensor;
@@ -14,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -42,6 +47,25 @@ class RotatedPlanOnnxTest {
         OnnxExporterTest.Diff f = OnnxExporterTest.diff(fp, OnnxExporterTest.ort(OnnxExporter.export(m, null, 17),
                 OnnxExporterTest.IMAGES, true), 10);
         System.out.println("tiny ViT with rotated inputs, float ONNX vs the checkpoint's float logits: " + f);
+        assertTrue(f.max() <= 1e-4, f.toString());
+    }
+
+    /**
+     * A width that is not a power of two (48: three Hadamard blocks of 16) exports the rotation in
+     * block form (signs, blocks, one [16, 16] product); ONNX Runtime's float logits match vitq's.
+     */
+    @Test
+    void blockFormRotationMatchesTheModel() throws Exception {
+        ViTConfig c = new ViTConfig(32, 8, 3, 48, 2, 2, 96, 10, 1, 1e-6f);
+        io.vitq.model.Weights w = TinyModels.vitWeights(c, 13);
+        VisionTransformer vit = VisionTransformer.load("vit_w48_test", c, Preprocessing.timm(32, true), w);
+        Model m = Reparameterization.rotated(new ModelLoader.Loaded(vit, Path.of("test.safetensors"), List.of(), w, List.of(), null)).model();
+        Onnx.ModelProto proto = OnnxExporter.export(m, null, 17);
+        long reshapes = proto.getGraph().getNodeList().stream().filter(n -> n.getName().contains("input_rotation/blocks")).count();
+        assertEquals(4, reshapes, "two rotated inputs per block, two blocks");
+        OnnxExporterTest.Diff f = OnnxExporterTest.diff(vit.forward(OnnxExporterTest.IMAGES).data(),
+                OnnxExporterTest.ort(proto, OnnxExporterTest.IMAGES, true), 10);
+        System.out.println("width-48 ViT with rotated inputs (block form), float ONNX vs the checkpoint's float logits: " + f);
         assertTrue(f.max() <= 1e-4, f.toString());
     }
 }

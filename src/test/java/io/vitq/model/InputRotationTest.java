@@ -78,6 +78,23 @@ class InputRotationTest {
         }
     }
 
+    /** The ONNX export's form: each block of the signed row times {@code H_b / sqrt(b)} is R's row product. */
+    @Test
+    void signedBlocksTimesTheNormalizedBlockAreTheRotation() {
+        for (int n : WIDTHS) {
+            int b = InputRotation.block(n);
+            float[] d = InputRotation.signs(n), h = InputRotation.normalizedBlock(b), rt = InputRotation.transposedMatrix(n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(InputRotation.sign(n, i), d[i], 0f);
+                for (int j = 0; j < n; j++) {
+                    // (x R^T)_j = sum_i x_i d_i (H_b / sqrt b)[i mod b, j mod b] within the block
+                    float blockForm = i / b == j / b ? d[i] * h[(i % b) * b + j % b] : 0f;
+                    assertEquals(rt[i * n + j], blockForm, 0f, "n " + n + ": R^T[" + i + "][" + j + "]");
+                }
+            }
+        }
+    }
+
     /** The signs are a real mix: a rotation without them would leave a constant channel offset in one coefficient. */
     @Test
     void signsAreMixed() {
