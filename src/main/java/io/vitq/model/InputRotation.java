@@ -1,6 +1,9 @@
 package io.vitq.model;
 
 import io.vitq.tensor.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The randomized block Hadamard rotation {@code R} that a ViT with rotated inputs
@@ -16,7 +19,8 @@ import io.vitq.tensor.Parallel;
  * its input quantizer sees {@code R x}, whose outlier channels are spread over their block, and its
  * weight rows are mixed in the same way.
  *
- * <p>Applied to a row with the fast Walsh-Hadamard transform: {@code n log2 b} additions.
+ * <p>Applied to a row with the fast Walsh-Hadamard transform: {@code n log2 b} additions, on the
+ * Vector API when a block holds at least one vector (the same floats as the scalar loop).
  */
 public final class InputRotation {
     private InputRotation() {}
@@ -51,13 +55,67 @@ public final class InputRotation {
         float[] d = signs(n);
         float norm = (float) (1 / Math.sqrt(b));
         Parallel.forRange(rows, 64, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int o = r * n;
-                for (int i = 0; i < n; i++) out[o + i] = back ? in[o + i] : in[o + i] * d[i];
-                for (int k = 0; k < n; k += b) hadamard(out, o + k, b);
-                for (int i = 0; i < n; i++) out[o + i] *= back ? norm * d[i] : norm;
-            }
+            if (b >= L) vectorRows(in, r0, r1, n, b, d, norm, out, back);
+            else for (int r = r0; r < r1; r++) scalarRow(in, r * n, n, b, d, norm, out, back);
         });
+    }
+
+    /** One row in scalar Java: the definition the vector path computes bit for bit. */
+    static void scalarRow(float[] in, int o, int n, int b, float[] d, float norm, float[] out, boolean back) {
+        for (int i = 0; i < n; i++) out[o + i] = back ? in[o + i] : in[o + i] * d[i];
+        for (int k = 0; k < n; k += b) hadamard(out, o + k, b);
+        for (int i = 0; i < n; i++) out[o + i] *= back ? norm * d[i] : norm;
+    }
+
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
+    private static final int L = FS.length();
+    /** For each butterfly distance h < L (1, 2, 4, 8): lane i's partner {@code i ^ h}, and +1 where lane i is its pair's first ({@code i & h == 0}), -1 where it is the second. */
+    private static final int[][] PARTNER = new int[L][L];
+    private static final float[][] SIDE = new float[L][L];
+
+    static {
+        for (int h = 1; h < L; h *= 2)
+            for (int i = 0; i < L; i++) {
+                PARTNER[h][i] = i ^ h;
+                SIDE[h][i] = (i & h) == 0 ? 1f : -1f;
+            }
+    }
+
+    /**
+     * Rows {@code [r0, r1)} on the Vector API ({@code b >= L}): the butterflies of distance below L
+     * inside each vector (lane i becomes {@code side_i x_i + x_(i^h)}: {@code u + v} at the pair's
+     * first lane, {@code u - v} at its second, as {@link #hadamard} adds them), the wider ones between vectors; the
+     * same additions in the same order as {@link #scalarRow}, so the same floats.
+     */
+    private static void vectorRows(float[] in, int r0, int r1, int n, int b, float[] d, float norm, float[] out, boolean back) {
+        // shuffles and sides built here, not held as static Vector values (ENGINE_NOTES: those box in loops)
+        VectorShuffle<Float> p1 = VectorShuffle.fromArray(FS, PARTNER[1], 0), p2 = VectorShuffle.fromArray(FS, PARTNER[2], 0),
+                p4 = VectorShuffle.fromArray(FS, PARTNER[4], 0), p8 = VectorShuffle.fromArray(FS, PARTNER[8], 0);
+        FloatVector s1 = FloatVector.fromArray(FS, SIDE[1], 0), s2 = FloatVector.fromArray(FS, SIDE[2], 0),
+                s4 = FloatVector.fromArray(FS, SIDE[4], 0), s8 = FloatVector.fromArray(FS, SIDE[8], 0);
+        for (int r = r0; r < r1; r++) {
+            int o = r * n;
+            for (int i = 0; i < n; i += L) {
+                FloatVector v = FloatVector.fromArray(FS, in, o + i);
+                if (!back) v = v.mul(FloatVector.fromArray(FS, d, i));
+                v = v.fma(s1, v.rearrange(p1));
+                v = v.fma(s2, v.rearrange(p2));
+                v = v.fma(s4, v.rearrange(p4));
+                v = v.fma(s8, v.rearrange(p8));
+                v.intoArray(out, o + i);
+            }
+            for (int h = L; h < b; h *= 2)
+                for (int i = o; i < o + n; i += 2 * h)
+                    for (int j = i; j < i + h; j += L) {
+                        FloatVector u = FloatVector.fromArray(FS, out, j), w = FloatVector.fromArray(FS, out, j + h);
+                        u.add(w).intoArray(out, j);
+                        u.sub(w).intoArray(out, j + h);
+                    }
+            for (int i = 0; i < n; i += L) {
+                FloatVector v = FloatVector.fromArray(FS, out, o + i);
+                (back ? v.mul(FloatVector.fromArray(FS, d, i).mul(norm)) : v.mul(norm)).intoArray(out, o + i);
+            }
+        }
     }
 
     /** R^T as a dense row-major {@code [n, n]} matrix: row i is {@code R e_i} (the ONNX export's constant). */

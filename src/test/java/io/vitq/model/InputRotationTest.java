@@ -78,6 +78,30 @@ class InputRotationTest {
         }
     }
 
+    /** The Vector API path gives the scalar loop's floats bit for bit, both ways, and so does the scalar fallback (blocks under a vector). */
+    @Test
+    void vectorRowsEqualTheScalarLoop() {
+        SplittableRandom r = new SplittableRandom(9);
+        for (int n : new int[] {6, 12, 16, 48, 64, 192, 384, 768, 1024}) {
+            int rows = 130, b = InputRotation.block(n);   // over 64 rows: more than one range of the parallel loop
+            float[] x = new float[rows * n], y = new float[rows * n], back = new float[rows * n];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * Math.exp(3 * r.nextGaussian()));
+            InputRotation.rotate(x, rows, n, y);
+            InputRotation.rotateBack(x, rows, n, back);
+            float[] d = InputRotation.signs(n), want = new float[n], wantBack = new float[n];
+            float norm = (float) (1 / Math.sqrt(b));
+            for (int row = 0; row < rows; row++) {
+                float[] xr = java.util.Arrays.copyOfRange(x, row * n, row * n + n);
+                InputRotation.scalarRow(xr, 0, n, b, d, norm, want, false);
+                InputRotation.scalarRow(xr, 0, n, b, d, norm, wantBack, true);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(y[row * n + i]), "n " + n + " row " + row + " R x, " + i);
+                    assertEquals(Float.floatToRawIntBits(wantBack[i]), Float.floatToRawIntBits(back[row * n + i]), "n " + n + " row " + row + " R^T x, " + i);
+                }
+            }
+        }
+    }
+
     /** The ONNX export's form: each block of the signed row times {@code H_b / sqrt(b)} is R's row product. */
     @Test
     void signedBlocksTimesTheNormalizedBlockAreTheRotation() {
