@@ -43,16 +43,34 @@ final class Gptq {
         // each thread owns rows of H: no sharing, the same sums in the same order whatever the threads
         Parallel.forEach(in, i -> {
             double[] row = new double[in];
-            for (int r = 0; r < rows; r++) {
-                double xi = x[r * in + i];
-                if (xi == 0) continue;
-                int o = r * in;
-                for (int j = 0; j <= i; j++) row[j] += xi * x[o + j];
-            }
+            accumulate(x, x, rows, in, i, i + 1, row);
             for (int j = 0; j <= i; j++) h[i * in + j] = 2 * row[j] / rows;
         });
         for (int i = 0; i < in; i++) for (int j = i + 1; j < in; j++) h[i * in + j] = h[j * in + i];
         return h;
+    }
+
+    /**
+     * {@code sum[c] += a_rk b_rc} over the rows r whose {@code a_rk} is not zero, in row order, for
+     * {@code c < width}: the plain loop's sums, four rows per pass over {@code sum} (each addition
+     * still rounded on its own, in the same order, so the same doubles) to cut its loads and stores.
+     */
+    private static void accumulate(float[] a, float[] b, int rows, int in, int k, int width, double[] sum) {
+        int[] nz = new int[rows];
+        int count = 0;
+        for (int r = 0; r < rows; r++) if (a[r * in + k] != 0) nz[count++] = r;
+        int t = 0;
+        for (; t + 4 <= count; t += 4) {
+            int o0 = nz[t] * in, o1 = nz[t + 1] * in, o2 = nz[t + 2] * in, o3 = nz[t + 3] * in;
+            double a0 = a[o0 + k], a1 = a[o1 + k], a2 = a[o2 + k], a3 = a[o3 + k];
+            for (int c = 0; c < width; c++)
+                sum[c] = sum[c] + a0 * b[o0 + c] + a1 * b[o1 + c] + a2 * b[o2 + c] + a3 * b[o3 + c];
+        }
+        for (; t < count; t++) {
+            int o = nz[t] * in;
+            double ak = a[o + k];
+            for (int c = 0; c < width; c++) sum[c] += ak * b[o + c];
+        }
     }
 
     /**
@@ -256,29 +274,81 @@ final class Gptq {
     static float[] compensated(float[] w, int out, int in, double[] cross, Factors f) {
         double[] l = f.l();
         double lambda = f.lambda();
+        double[] lt = transposed(l, in);   // L^T's rows are L's columns: the back substitution reads them contiguously
         float[] result = new float[out * in];
-        // row j of W*: w*_j (H + λI) = w_j C + λ w_j, so (H + λI) w*_j^T = (w_j C + λ w_j)^T (H symmetric): two triangular solves
-        Parallel.forEach(out, j -> {
-            double[] r = new double[in];
-            int o = j * in;
-            for (int c = 0; c < in; c++) r[c] = lambda * w[o + c];
-            for (int k = 0; k < in; k++) {
-                double wk = w[o + k];
-                for (int c = 0; c < in; c++) r[c] += wk * cross[k * in + c];
-            }
-            for (int i = 0; i < in; i++) {          // L y = r
-                double sum = r[i];
-                for (int k = 0; k < i; k++) sum -= l[i * in + k] * r[k];
-                r[i] = sum / l[i * in + i];
-            }
-            for (int i = in - 1; i >= 0; i--) {     // L^T z = y
-                double sum = r[i];
-                for (int k = i + 1; k < in; k++) sum -= l[k * in + i] * r[k];
-                r[i] = sum / l[i * in + i];
-            }
-            for (int c = 0; c < in; c++) result[o + c] = (float) r[c];
+        // row j of W*: w*_j (H + λI) = w_j C + λ w_j, so (H + λI) w*_j^T = (w_j C + λ w_j)^T (H symmetric): two
+        // triangular solves, four rows of W at a time (independent sums side by side; each in its own order)
+        Parallel.forEach((out + 3) / 4, group -> {
+            int j0 = 4 * group, m = Math.min(4, out - j0);
+            double[][] r = new double[m][];
+            for (int q = 0; q < m; q++) r[q] = rightHandSide(w, j0 + q, in, cross, lambda);
+            if (m == 4) solve4(l, lt, in, r[0], r[1], r[2], r[3]);
+            else for (double[] rq : r) solve1(l, lt, in, rq);
+            for (int q = 0; q < m; q++) for (int c = 0; c < in; c++) result[(j0 + q) * in + c] = (float) r[q][c];
         });
         return result;
+    }
+
+    /** {@code (w_j C + λ w_j)^T} of row j. */
+    private static double[] rightHandSide(float[] w, int j, int in, double[] cross, double lambda) {
+        double[] r = new double[in];
+        int o = j * in;
+        for (int c = 0; c < in; c++) r[c] = lambda * w[o + c];
+        for (int k = 0; k < in; k++) {
+            double wk = w[o + k];
+            for (int c = 0; c < in; c++) r[c] += wk * cross[k * in + c];
+        }
+        return r;
+    }
+
+    /** {@code L L^T z = r} in place: {@code L y = r}, then {@code L^T z = y} (lt = L^T, row-major). */
+    private static void solve1(double[] l, double[] lt, int n, double[] r) {
+        for (int i = 0; i < n; i++) {
+            double sum = r[i];
+            for (int k = 0; k < i; k++) sum -= l[i * n + k] * r[k];
+            r[i] = sum / l[i * n + i];
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            double sum = r[i];
+            for (int k = i + 1; k < n; k++) sum -= lt[i * n + k] * r[k];
+            r[i] = sum / l[i * n + i];
+        }
+    }
+
+    /** {@link #solve1} on four right-hand sides at once: the same operations on each, interleaved. */
+    private static void solve4(double[] l, double[] lt, int n, double[] r0, double[] r1, double[] r2, double[] r3) {
+        for (int i = 0; i < n; i++) {
+            double s0 = r0[i], s1 = r1[i], s2 = r2[i], s3 = r3[i];
+            int io = i * n;
+            for (int k = 0; k < i; k++) {
+                double a = l[io + k];
+                s0 -= a * r0[k];
+                s1 -= a * r1[k];
+                s2 -= a * r2[k];
+                s3 -= a * r3[k];
+            }
+            double d = l[io + i];
+            r0[i] = s0 / d;
+            r1[i] = s1 / d;
+            r2[i] = s2 / d;
+            r3[i] = s3 / d;
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            double s0 = r0[i], s1 = r1[i], s2 = r2[i], s3 = r3[i];
+            int io = i * n;
+            for (int k = i + 1; k < n; k++) {
+                double a = lt[io + k];
+                s0 -= a * r0[k];
+                s1 -= a * r1[k];
+                s2 -= a * r2[k];
+                s3 -= a * r3[k];
+            }
+            double d = l[io + i];
+            r0[i] = s0 / d;
+            r1[i] = s1 / d;
+            r2[i] = s2 / d;
+            r3[i] = s3 / d;
+        }
     }
 
     /** {@code 2 a^T b / rows} of {@code a, b [rows, in]}, row-major {@code [in, in]}: entry (k, c) = 2 sum_r a_rk b_rc / rows. */
@@ -286,12 +356,7 @@ final class Gptq {
         double[] m = new double[in * in];
         Parallel.forEach(in, k -> {
             double[] row = new double[in];
-            for (int r = 0; r < rows; r++) {
-                double ak = a[r * in + k];
-                if (ak == 0) continue;
-                int o = r * in;
-                for (int c = 0; c < in; c++) row[c] += ak * b[o + c];
-            }
+            accumulate(a, b, rows, in, k, in, row);
             for (int c = 0; c < in; c++) m[k * in + c] = 2 * row[c] / rows;
         });
         return m;
@@ -303,6 +368,12 @@ final class Gptq {
         float[] o = new float[rows * out];
         io.vitq.tensor.Gemm.gemm(x, 0, in, rows, p, o, 0, out, null, io.vitq.tensor.Activation.NONE, false, true);
         return o;
+    }
+
+    private static double[] transposed(double[] a, int n) {
+        double[] t = new double[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
+        return t;
     }
 
     private static void axpy(double a, double[] x, double[] y) {
@@ -321,22 +392,68 @@ final class Gptq {
 
     /** {@link #upperCholeskyOfInverse} from H's lower Cholesky factor {@code l}. */
     static double[] upperCholeskyOfInverseFromLower(String opId, double[] l, int n) {
-        // L^-1 (lower triangular), column by column by forward substitution
-        double[] li = new double[n * n];
+        // L^-1 (lower triangular), column by column by forward substitution, stored transposed
+        // (lit[c][k] = (L^-1)_kc) so that both loops below read rows, not columns, of it
+        double[] lit = new double[n * n];
         Parallel.forEach(n, c -> {
-            for (int i = c; i < n; i++) {
+            int co = c * n, i = c;
+            // four rows at a time: their sums over the entries already known run side by side, then each
+            // adds the terms of the rows just solved before it, in the same ascending order as one row alone
+            for (; i + 4 <= n; i += 4) {
+                int i0 = i * n, i1 = i0 + n, i2 = i1 + n, i3 = i2 + n;
+                double s0 = i == c ? 1 : 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int k = c; k < i; k++) {
+                    double v = lit[co + k];
+                    s0 -= l[i0 + k] * v;
+                    s1 -= l[i1 + k] * v;
+                    s2 -= l[i2 + k] * v;
+                    s3 -= l[i3 + k] * v;
+                }
+                double y0 = s0 / l[i0 + i];
+                s1 -= l[i1 + i] * y0;
+                double y1 = s1 / l[i1 + i + 1];
+                s2 -= l[i2 + i] * y0;
+                s2 -= l[i2 + i + 1] * y1;
+                double y2 = s2 / l[i2 + i + 2];
+                s3 -= l[i3 + i] * y0;
+                s3 -= l[i3 + i + 1] * y1;
+                s3 -= l[i3 + i + 2] * y2;
+                lit[co + i] = y0;
+                lit[co + i + 1] = y1;
+                lit[co + i + 2] = y2;
+                lit[co + i + 3] = s3 / l[i3 + i + 3];
+            }
+            for (; i < n; i++) {
                 double s = i == c ? 1 : 0;
-                for (int k = c; k < i; k++) s -= l[i * n + k] * li[k * n + c];
-                li[i * n + c] = s / l[i * n + i];
+                int io = i * n;
+                for (int k = c; k < i; k++) s -= l[io + k] * lit[co + k];
+                lit[co + i] = s / l[io + i];
             }
         });
-        // H^-1 = L^-T L^-1: (i, j) = sum_k li[k][i] li[k][j], k >= max(i, j)
+        // H^-1 = L^-T L^-1: (i, j) = sum_k (L^-1)_ki (L^-1)_kj, k >= max(i, j); four j at a time
         double[] inv = new double[n * n];
         Parallel.forEach(n, i -> {
-            for (int j = 0; j <= i; j++) {
+            int io = i * n, j = 0;
+            for (; j + 4 <= i + 1; j += 4) {
+                int j0 = j * n, j1 = j0 + n, j2 = j1 + n, j3 = j2 + n;
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int k = i; k < n; k++) {
+                    double a = lit[io + k];
+                    s0 += a * lit[j0 + k];
+                    s1 += a * lit[j1 + k];
+                    s2 += a * lit[j2 + k];
+                    s3 += a * lit[j3 + k];
+                }
+                inv[io + j] = s0;
+                inv[io + j + 1] = s1;
+                inv[io + j + 2] = s2;
+                inv[io + j + 3] = s3;
+            }
+            for (; j <= i; j++) {
+                int jo = j * n;
                 double s = 0;
-                for (int k = i; k < n; k++) s += li[k * n + i] * li[k * n + j];
-                inv[i * n + j] = s;
+                for (int k = i; k < n; k++) s += lit[io + k] * lit[jo + k];
+                inv[io + j] = s;
             }
         });
         for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) inv[i * n + j] = inv[j * n + i];

@@ -370,6 +370,84 @@ class GptqTest {
         assertThrows(IllegalArgumentException.class, () -> Gptq.cholesky("blocks.0.mlp.fc1", notSpd, 2));
     }
 
+    /**
+     * The moments, the factors of the inverse and the compensated weight as the plain loops compute
+     * them (rows one at a time, L^-1 and L read by columns): the faster loops give the same doubles,
+     * with zero inputs among the rows (skipped either way) and a row count that is not a multiple of four.
+     */
+    @Test
+    void fasterLoopsGiveThePlainLoopsDoubles() {
+        SplittableRandom r = new SplittableRandom(17);
+        int rows = 203, in = 70, out = 9;
+        float[] x = correlatedInputs(r, rows, in), xq = x.clone(), w = new float[out * in];
+        for (int i = 0; i < xq.length; i++) xq[i] = r.nextInt(4) == 0 ? 0f : Math.round(xq[i] * 8) / 8f;
+        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+        double[] h = Gptq.hessian(xq, rows, in), c = Gptq.crossMoment(x, xq, rows, in);
+        assertArrayEquals(plainMoment(xq, xq, rows, in), h, 0.0, "H");
+        assertArrayEquals(plainMoment(x, xq, rows, in), c, 0.0, "C");
+        Gptq.Factors f = Gptq.Factors.of("op", h, in, 0.1);
+        assertArrayEquals(plainUpperCholeskyOfInverse(f.l(), in), f.u(), 0.0, "U");
+        float[] fast = Gptq.compensated(w, out, in, c, f), plain = plainCompensated(w, out, in, c, f.l(), f.lambda());
+        for (int i = 0; i < fast.length; i++) assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(fast[i]), "W*[" + i + "]");
+    }
+
+    /** {@code 2 a^T b / rows}, a row at a time (zero entries of a skipped). */
+    static double[] plainMoment(float[] a, float[] b, int rows, int in) {
+        double[] m = new double[in * in];
+        for (int k = 0; k < in; k++) {
+            double[] row = new double[in];
+            for (int t = 0; t < rows; t++) {
+                double ak = a[t * in + k];
+                if (ak == 0) continue;
+                for (int c = 0; c < in; c++) row[c] += ak * b[t * in + c];
+            }
+            for (int c = 0; c < in; c++) m[k * in + c] = 2 * row[c] / rows;
+        }
+        return m;
+    }
+
+    static double[] plainUpperCholeskyOfInverse(double[] l, int n) {
+        double[] li = new double[n * n];
+        for (int c = 0; c < n; c++)
+            for (int i = c; i < n; i++) {
+                double s = i == c ? 1 : 0;
+                for (int k = c; k < i; k++) s -= l[i * n + k] * li[k * n + c];
+                li[i * n + c] = s / l[i * n + i];
+            }
+        double[] inv = new double[n * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++) {
+                double s = 0;
+                for (int k = i; k < n; k++) s += li[k * n + i] * li[k * n + j];
+                inv[i * n + j] = s;
+                inv[j * n + i] = s;
+            }
+        double[] lu = Gptq.cholesky("op", inv, n), u = new double[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) u[j * n + i] = lu[i * n + j];
+        return u;
+    }
+
+    static float[] plainCompensated(float[] w, int out, int in, double[] cross, double[] l, double lambda) {
+        float[] result = new float[out * in];
+        for (int j = 0; j < out; j++) {
+            double[] r = new double[in];
+            for (int c = 0; c < in; c++) r[c] = lambda * w[j * in + c];
+            for (int k = 0; k < in; k++) for (int c = 0; c < in; c++) r[c] += w[j * in + k] * cross[k * in + c];
+            for (int i = 0; i < in; i++) {
+                double sum = r[i];
+                for (int k = 0; k < i; k++) sum -= l[i * in + k] * r[k];
+                r[i] = sum / l[i * in + i];
+            }
+            for (int i = in - 1; i >= 0; i--) {
+                double sum = r[i];
+                for (int k = i + 1; k < in; k++) sum -= l[k * in + i] * r[k];
+                r[i] = sum / l[i * in + i];
+            }
+            for (int c = 0; c < in; c++) result[j * in + c] = (float) r[c];
+        }
+        return result;
+    }
+
     /** A column no input reaches keeps its nearest rounding and does not disturb the others. */
     @Test
     void deadColumnsAreRoundedToNearest() {
