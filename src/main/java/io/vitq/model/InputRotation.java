@@ -87,7 +87,7 @@ public final class InputRotation {
      * first lane, {@code u - v} at its second, as {@link #hadamard} adds them), the wider ones between vectors; the
      * same additions in the same order as {@link #scalarRow}, so the same floats.
      */
-    private static void vectorRows(float[] in, int r0, int r1, int n, int b, float[] d, float norm, float[] out, boolean back) {
+    static void vectorRows(float[] in, int r0, int r1, int n, int b, float[] d, float norm, float[] out, boolean back) {
         // shuffles and sides built here, not held as static Vector values (ENGINE_NOTES: those box in loops)
         VectorShuffle<Float> p1 = VectorShuffle.fromArray(FS, PARTNER[1], 0), p2 = VectorShuffle.fromArray(FS, PARTNER[2], 0),
                 p4 = VectorShuffle.fromArray(FS, PARTNER[4], 0), p8 = VectorShuffle.fromArray(FS, PARTNER[8], 0);
