@@ -39,38 +39,9 @@ final class Gptq {
 
     /** {@code H = 2 X^T X / rows} of an input {@code x [rows, in]}, in double, row-major {@code [in, in]}. */
     static double[] hessian(float[] x, int rows, int in) {
-        double[] h = new double[in * in];
-        // each thread owns rows of H: no sharing, the same sums in the same order whatever the threads
-        Parallel.forEach(in, i -> {
-            double[] row = new double[in];
-            accumulate(x, x, rows, in, i, i + 1, row);
-            for (int j = 0; j <= i; j++) h[i * in + j] = 2 * row[j] / rows;
-        });
+        double[] h = Moments.of(x, x, rows, in, true);
         for (int i = 0; i < in; i++) for (int j = i + 1; j < in; j++) h[i * in + j] = h[j * in + i];
         return h;
-    }
-
-    /**
-     * {@code sum[c] += a_rk b_rc} over the rows r whose {@code a_rk} is not zero, in row order, for
-     * {@code c < width}: the plain loop's sums, four rows per pass over {@code sum} (each addition
-     * still rounded on its own, in the same order, so the same doubles) to cut its loads and stores.
-     */
-    private static void accumulate(float[] a, float[] b, int rows, int in, int k, int width, double[] sum) {
-        int[] nz = new int[rows];
-        int count = 0;
-        for (int r = 0; r < rows; r++) if (a[r * in + k] != 0) nz[count++] = r;
-        int t = 0;
-        for (; t + 4 <= count; t += 4) {
-            int o0 = nz[t] * in, o1 = nz[t + 1] * in, o2 = nz[t + 2] * in, o3 = nz[t + 3] * in;
-            double a0 = a[o0 + k], a1 = a[o1 + k], a2 = a[o2 + k], a3 = a[o3 + k];
-            for (int c = 0; c < width; c++)
-                sum[c] = sum[c] + a0 * b[o0 + c] + a1 * b[o1 + c] + a2 * b[o2 + c] + a3 * b[o3 + c];
-        }
-        for (; t < count; t++) {
-            int o = nz[t] * in;
-            double ak = a[o + k];
-            for (int c = 0; c < width; c++) sum[c] += ak * b[o + c];
-        }
     }
 
     /**
@@ -353,13 +324,7 @@ final class Gptq {
 
     /** {@code 2 a^T b / rows} of {@code a, b [rows, in]}, row-major {@code [in, in]}: entry (k, c) = 2 sum_r a_rk b_rc / rows. */
     static double[] crossMoment(float[] a, float[] b, int rows, int in) {
-        double[] m = new double[in * in];
-        Parallel.forEach(in, k -> {
-            double[] row = new double[in];
-            accumulate(a, b, rows, in, k, in, row);
-            for (int c = 0; c < in; c++) m[k * in + c] = 2 * row[c] / rows;
-        });
-        return m;
+        return Moments.of(a, b, rows, in, false);
     }
 
     /** {@code x w^T} for x [rows, in], w [out, in]. */

@@ -389,6 +389,13 @@ class GptqTest {
         assertArrayEquals(plainUpperCholeskyOfInverse(f.l(), in), f.u(), 0.0, "U");
         float[] fast = Gptq.compensated(w, out, in, c, f), plain = plainCompensated(w, out, in, c, f.l(), f.lambda());
         for (int i = 0; i < fast.length; i++) assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(fast[i]), "W*[" + i + "]");
+        // an infinite b where a is zero: the plain loop skips the row, so the moment stays finite
+        float[] inf = xq.clone(), a = x.clone();
+        inf[5 * in + 3] = Float.POSITIVE_INFINITY;
+        a[5 * in + 10] = 0;
+        double[] withInf = Gptq.crossMoment(a, inf, rows, in);
+        assertArrayEquals(plainMoment(a, inf, rows, in), withInf, 0.0, "C with an infinite b");
+        assertTrue(Double.isFinite(withInf[10 * in + 3]), "the zero a_rk skips the infinite b_rc");
     }
 
     /** {@code 2 a^T b / rows}, a row at a time (zero entries of a skipped). */
