@@ -437,12 +437,31 @@ final class Gptq {
             if (!(d > 0)) throw new IllegalArgumentException(opId + ": GPTQ's Hessian is not positive definite (column " + j + ")");
             double dj = Math.sqrt(d);
             l[j * n + j] = dj;
-            final int col = j;
-            Parallel.forEach(n - j - 1, t -> {
-                int i = col + 1 + t;
-                double s = a[i * n + col];
-                for (int k = 0; k < col; k++) s -= l[i * n + k] * l[col * n + k];
-                l[i * n + col] = s / dj;
+            final int col = j, below = n - j - 1;
+            // the entries below the diagonal, four rows per task: independent sums side by side, each in order
+            Parallel.forEach((below + 3) / 4, t -> {
+                int i = col + 1 + 4 * t, co = col * n;
+                if (i + 4 <= n) {
+                    int i0 = i * n, i1 = i0 + n, i2 = i1 + n, i3 = i2 + n;
+                    double s0 = a[i0 + col], s1 = a[i1 + col], s2 = a[i2 + col], s3 = a[i3 + col];
+                    for (int k = 0; k < col; k++) {
+                        double v = l[co + k];
+                        s0 -= l[i0 + k] * v;
+                        s1 -= l[i1 + k] * v;
+                        s2 -= l[i2 + k] * v;
+                        s3 -= l[i3 + k] * v;
+                    }
+                    l[i0 + col] = s0 / dj;
+                    l[i1 + col] = s1 / dj;
+                    l[i2 + col] = s2 / dj;
+                    l[i3 + col] = s3 / dj;
+                } else {
+                    for (; i < n; i++) {
+                        double s = a[i * n + col];
+                        for (int k = 0; k < col; k++) s -= l[i * n + k] * l[co + k];
+                        l[i * n + col] = s / dj;
+                    }
+                }
             });
         }
         return l;

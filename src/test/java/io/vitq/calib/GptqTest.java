@@ -386,6 +386,9 @@ class GptqTest {
         assertArrayEquals(plainMoment(xq, xq, rows, in), h, 0.0, "H");
         assertArrayEquals(plainMoment(x, xq, rows, in), c, 0.0, "C");
         Gptq.Factors f = Gptq.Factors.of("op", h, in, 0.1);
+        double[] damped = h.clone();
+        for (int i = 0; i < in; i++) damped[i * in + i] += f.lambda();
+        assertArrayEquals(plainCholesky(damped, in), f.l(), 0.0, "L");
         assertArrayEquals(plainUpperCholeskyOfInverse(f.l(), in), f.u(), 0.0, "U");
         float[] fast = Gptq.compensated(w, out, in, c, f), plain = plainCompensated(w, out, in, c, f.l(), f.lambda());
         for (int i = 0; i < fast.length; i++) assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(fast[i]), "W*[" + i + "]");
@@ -411,6 +414,23 @@ class GptqTest {
             for (int c = 0; c < in; c++) m[k * in + c] = 2 * row[c] / rows;
         }
         return m;
+    }
+
+    /** Cholesky-Crout, column by column, each entry's sum in ascending k. */
+    static double[] plainCholesky(double[] a, int n) {
+        double[] l = new double[n * n];
+        for (int j = 0; j < n; j++) {
+            double d = a[j * n + j];
+            for (int k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
+            double dj = Math.sqrt(d);
+            l[j * n + j] = dj;
+            for (int i = j + 1; i < n; i++) {
+                double s = a[i * n + j];
+                for (int k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+                l[i * n + j] = s / dj;
+            }
+        }
+        return l;
     }
 
     static double[] plainUpperCholeskyOfInverse(double[] l, int n) {
