@@ -248,13 +248,13 @@ final class Gptq {
         double[] lt = transposed(l, in);   // L^T's rows are L's columns: the back substitution reads them contiguously
         float[] result = new float[out * in];
         // row j of W*: w*_j (H + λI) = w_j C + λ w_j, so (H + λI) w*_j^T = (w_j C + λ w_j)^T (H symmetric): two
-        // triangular solves, four rows of W at a time (independent sums side by side; each in its own order)
+        // triangular solves, four rows of W at a time (independent sums side by side; each in its own order;
+        // a last group of fewer rows is filled up with zero right-hand sides, whose solutions are zero)
         Parallel.forEach((out + 3) / 4, group -> {
             int j0 = 4 * group, m = Math.min(4, out - j0);
-            double[][] r = new double[m][];
-            for (int q = 0; q < m; q++) r[q] = rightHandSide(w, j0 + q, in, cross, lambda);
-            if (m == 4) solve4(l, lt, in, r[0], r[1], r[2], r[3]);
-            else for (double[] rq : r) solve1(l, lt, in, rq);
+            double[][] r = new double[4][];
+            for (int q = 0; q < 4; q++) r[q] = q < m ? rightHandSide(w, j0 + q, in, cross, lambda) : new double[in];
+            solve4(l, lt, in, r[0], r[1], r[2], r[3]);
             for (int q = 0; q < m; q++) for (int c = 0; c < in; c++) result[(j0 + q) * in + c] = (float) r[q][c];
         });
         return result;
@@ -272,21 +272,10 @@ final class Gptq {
         return r;
     }
 
-    /** {@code L L^T z = r} in place: {@code L y = r}, then {@code L^T z = y} (lt = L^T, row-major). */
-    private static void solve1(double[] l, double[] lt, int n, double[] r) {
-        for (int i = 0; i < n; i++) {
-            double sum = r[i];
-            for (int k = 0; k < i; k++) sum -= l[i * n + k] * r[k];
-            r[i] = sum / l[i * n + i];
-        }
-        for (int i = n - 1; i >= 0; i--) {
-            double sum = r[i];
-            for (int k = i + 1; k < n; k++) sum -= lt[i * n + k] * r[k];
-            r[i] = sum / l[i * n + i];
-        }
-    }
-
-    /** {@link #solve1} on four right-hand sides at once: the same operations on each, interleaved. */
+    /**
+     * {@code L L^T z = r} in place for four right-hand sides at once: {@code L y = r}, then {@code L^T z = y}
+     * (lt = L^T, row-major), the same operations on each, interleaved.
+     */
     private static void solve4(double[] l, double[] lt, int n, double[] r0, double[] r1, double[] r2, double[] r3) {
         for (int i = 0; i < n; i++) {
             double s0 = r0[i], s1 = r1[i], s2 = r2[i], s3 = r3[i];
