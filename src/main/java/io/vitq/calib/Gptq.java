@@ -252,22 +252,40 @@ final class Gptq {
         // a last group of fewer rows is filled up with zero right-hand sides, whose solutions are zero)
         Parallel.forEach((out + 3) / 4, group -> {
             int j0 = 4 * group, m = Math.min(4, out - j0);
-            double[][] r = new double[4][];
-            for (int q = 0; q < 4; q++) r[q] = q < m ? rightHandSide(w, j0 + q, in, cross, lambda) : new double[in];
+            double[][] r = rightHandSides(w, j0, m, in, cross, lambda);
             solve4(l, lt, in, r[0], r[1], r[2], r[3]);
             for (int q = 0; q < m; q++) for (int c = 0; c < in; c++) result[(j0 + q) * in + c] = (float) r[q][c];
         });
         return result;
     }
 
-    /** {@code (w_j C + λ w_j)^T} of row j. */
-    private static double[] rightHandSide(float[] w, int j, int in, double[] cross, double lambda) {
-        double[] r = new double[in];
-        int o = j * in;
-        for (int c = 0; c < in; c++) r[c] = lambda * w[o + c];
+    /**
+     * {@code (w_j C + λ w_j)^T} of rows {@code j0 .. j0 + m - 1} (m <= 4), and zeros for the rest of four:
+     * each row's sum in its own order (λ w_j first, then k ascending), the rows side by side so that C
+     * is read once per group instead of once per row.
+     */
+    private static double[][] rightHandSides(float[] w, int j0, int m, int in, double[] cross, double lambda) {
+        double[][] r = new double[4][in];
+        double[] w0 = new double[in], w1 = new double[in], w2 = new double[in], w3 = new double[in];
+        double[][] ws = {w0, w1, w2, w3};
+        for (int q = 0; q < m; q++) for (int c = 0; c < in; c++) ws[q][c] = w[(j0 + q) * in + c];
+        double[] r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
+        for (int c = 0; c < in; c++) {
+            r0[c] = lambda * w0[c];
+            r1[c] = lambda * w1[c];
+            r2[c] = lambda * w2[c];
+            r3[c] = lambda * w3[c];
+        }
         for (int k = 0; k < in; k++) {
-            double wk = w[o + k];
-            for (int c = 0; c < in; c++) r[c] += wk * cross[k * in + c];
+            double a0 = w0[k], a1 = w1[k], a2 = w2[k], a3 = w3[k];
+            int ko = k * in;
+            for (int c = 0; c < in; c++) {
+                double v = cross[ko + c];
+                r0[c] += a0 * v;
+                r1[c] += a1 * v;
+                r2[c] += a2 * v;
+                r3[c] += a3 * v;
+            }
         }
         return r;
     }
