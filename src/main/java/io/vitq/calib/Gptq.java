@@ -20,8 +20,9 @@ import java.util.List;
  *   <li>Dampening: {@code H += d mean(diag H) I}, the mean taken after the dead columns' 1s, with the
  *       reference's d = 0.01 or, as the calibration uses it, d chosen per Linear on held-out
  *       calibration images ({@link #crossValidated}) [vitq].</li>
- *   <li>{@code U}: the upper Cholesky factor of {@code H^-1}; rounding column c changes the later
- *       columns by {@code -(w_c - q_c) / U_cc * U_c,k}.</li>
+ *   <li>{@code U}: the upper Cholesky factor of {@code H^-1} (from one Cholesky factor of H reversed,
+ *       {@link Factors}); rounding column c changes the later columns by
+ *       {@code -(w_c - q_c) / U_cc * U_c,k}.</li>
  *   <li>Lazy blocks of {@link #BLOCK} columns: inside a block the updates are applied column by
  *       column, to the columns after the block once per block (the same result up to float
  *       rounding, as in the reference {@code fasterquant}).</li>
@@ -60,11 +61,15 @@ final class Gptq {
     }
 
     /**
-     * The damped Hessian {@code H + λ I}, λ = d mean(diag H), after a dead column's zero diagonal (no
-     * input reaches it: a zero row and column in H) is made 1: its lower Cholesky factor l and the
-     * upper Cholesky factor u of its inverse.
+     * The damped Hessian {@code A = H + λ I}, λ = d mean(diag H), after a dead column's zero diagonal (no
+     * input reaches it: a zero row and column in H) is made 1: {@code lr}, the lower Cholesky factor of
+     * its reversal {@code J A J} (J reverses the order of rows and columns), and u, the upper Cholesky
+     * factor of {@code A^-1}. One Cholesky factor serves both: from {@code J A J = L' L'^T},
+     * {@code A = Ũ Ũ^T} with {@code Ũ = J L' J} upper triangular, so {@code A^-1 = U^T U} with
+     * {@code U = Ũ^-1 = J L'^-1 J}, upper triangular with a positive diagonal: one Cholesky factor and
+     * one triangular inverse, half the work of factoring A, inverting it and factoring the inverse.
      */
-    record Factors(double[] l, double[] u, double lambda) {
+    record Factors(double[] lr, double[] u, double lambda) {
         static Factors of(String opId, double[] h, int in, double dampening) {
             double[] hd = h.clone();
             for (int c = 0; c < in; c++) if (hd[c * in + c] == 0) hd[c * in + c] = 1;
@@ -72,8 +77,8 @@ final class Gptq {
             for (int c = 0; c < in; c++) mean += hd[c * in + c];
             double lambda = dampening * mean / in;
             for (int c = 0; c < in; c++) hd[c * in + c] += lambda;
-            double[] l = cholesky(opId, hd, in);
-            return new Factors(l, upperCholeskyOfInverseFromLower(opId, l, in), lambda);
+            double[] lr = cholesky(opId, reversed(hd, in), in, true);
+            return new Factors(lr, upperCholeskyOfInverseFromReversedLower(lr, in), lambda);
         }
     }
 
@@ -243,18 +248,20 @@ final class Gptq {
 
     /** {@link #compensated} with the damped Hessian's factors. */
     static float[] compensated(float[] w, int out, int in, double[] cross, Factors f) {
-        double[] l = f.l();
+        double[] l = f.lr();
         double lambda = f.lambda();
-        double[] lt = transposed(l, in);   // L^T's rows are L's columns: the back substitution reads them contiguously
+        double[] lt = transposed(l, in);   // L'^T's rows are L''s columns: the back substitution reads them contiguously
         float[] result = new float[out * in];
-        // row j of W*: w*_j (H + λI) = w_j C + λ w_j, so (H + λI) w*_j^T = (w_j C + λ w_j)^T (H symmetric): two
-        // triangular solves, four rows of W at a time (independent sums side by side; each in its own order;
-        // a last group of fewer rows is filled up with zero right-hand sides, whose solutions are zero)
+        // row j of W*: w*_j A = w_j C + λ w_j, so A w*_j^T = r_j = (w_j C + λ w_j)^T (A symmetric), and with
+        // J A J = L' L'^T: L' L'^T (J w*_j^T) = J r_j, two triangular solves on the reversed right-hand side.
+        // Four rows of W at a time (independent sums side by side, each in its own order); a last group of
+        // fewer rows is filled up with zero right-hand sides, whose solutions are zero.
         Parallel.forEach((out + 3) / 4, group -> {
             int j0 = 4 * group, m = Math.min(4, out - j0);
             double[][] r = rightHandSides(w, j0, m, in, cross, lambda);
+            for (double[] v : r) reverse(v);
             solve4(l, lt, in, r[0], r[1], r[2], r[3]);
-            for (int q = 0; q < m; q++) for (int c = 0; c < in; c++) result[(j0 + q) * in + c] = (float) r[q][c];
+            for (int q = 0; q < m; q++) for (int c = 0; c < in; c++) result[(j0 + q) * in + c] = (float) r[q][in - 1 - c];
         });
         return result;
     }
@@ -355,17 +362,24 @@ final class Gptq {
 
     /**
      * U with {@code U^T U = H^-1}, U upper triangular, of a symmetric positive definite H
-     * ({@code [n, n]}, row-major), by Cholesky {@code H = L L^T}, {@code H^-1 = L^-T L^-1} and the
-     * Cholesky factor of that.
+     * ({@code [n, n]}, row-major): from the Cholesky factor of H reversed ({@link Factors}).
      */
     static double[] upperCholeskyOfInverse(String opId, double[] h, int n) {
-        return upperCholeskyOfInverseFromLower(opId, cholesky(opId, h, n), n);
+        return upperCholeskyOfInverseFromReversedLower(cholesky(opId, reversed(h, n), n, true), n);
     }
 
-    /** {@link #upperCholeskyOfInverse} from H's lower Cholesky factor {@code l}. */
-    static double[] upperCholeskyOfInverseFromLower(String opId, double[] l, int n) {
-        // L^-1 (lower triangular), column by column by forward substitution, stored transposed
-        // (lit[c][k] = (L^-1)_kc) so that both loops below read rows, not columns, of it
+    /** {@code U = J L'^-1 J} from {@code lr = L'}, the lower Cholesky factor of {@code J H J}. */
+    static double[] upperCholeskyOfInverseFromReversedLower(double[] lr, int n) {
+        double[] lit = lowerInverseTransposed(lr, n);
+        double[] u = new double[n * n];
+        // U_ij = (L'^-1)_(n-1-i)(n-1-j) = lit[(n-1-j) n + n-1-i], upper where j >= i
+        for (int i = 0; i < n; i++) for (int j = i; j < n; j++) u[i * n + j] = lit[(n - 1 - j) * n + n - 1 - i];
+        return u;
+    }
+
+    /** The inverse of a lower triangular {@code l}, stored transposed: {@code lit[c n + k] = (L^-1)_kc}. */
+    private static double[] lowerInverseTransposed(double[] l, int n) {
+        // column by column by forward substitution; a column of L^-1 is a row of lit, so the loop reads rows
         double[] lit = new double[n * n];
         Parallel.forEach(n, c -> {
             int co = c * n, i = c;
@@ -402,46 +416,39 @@ final class Gptq {
                 lit[co + i] = s / l[io + i];
             }
         });
-        // H^-1 = L^-T L^-1: (i, j) = sum_k (L^-1)_ki (L^-1)_kj, k >= max(i, j); four j at a time
-        double[] inv = new double[n * n];
-        Parallel.forEach(n, i -> {
-            int io = i * n, j = 0;
-            for (; j + 4 <= i + 1; j += 4) {
-                int j0 = j * n, j1 = j0 + n, j2 = j1 + n, j3 = j2 + n;
-                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                for (int k = i; k < n; k++) {
-                    double a = lit[io + k];
-                    s0 += a * lit[j0 + k];
-                    s1 += a * lit[j1 + k];
-                    s2 += a * lit[j2 + k];
-                    s3 += a * lit[j3 + k];
-                }
-                inv[io + j] = s0;
-                inv[io + j + 1] = s1;
-                inv[io + j + 2] = s2;
-                inv[io + j + 3] = s3;
-            }
-            for (; j <= i; j++) {
-                int jo = j * n;
-                double s = 0;
-                for (int k = i; k < n; k++) s += lit[io + k] * lit[jo + k];
-                inv[io + j] = s;
-            }
-        });
-        for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) inv[i * n + j] = inv[j * n + i];
-        double[] lu = cholesky(opId, inv, n);
-        double[] u = new double[n * n];
-        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) u[j * n + i] = lu[i * n + j];
-        return u;
+        return lit;
+    }
+
+    /** {@code J a J}: a {@code [n, n]} matrix with the order of its rows and columns reversed. */
+    static double[] reversed(double[] a, int n) {
+        double[] r = new double[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) r[i * n + j] = a[(n - 1 - i) * n + n - 1 - j];
+        return r;
+    }
+
+    /** v reversed in place. */
+    private static double[] reverse(double[] v) {
+        for (int i = 0, j = v.length - 1; i < j; i++, j--) {
+            double t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+        }
+        return v;
     }
 
     /** Lower Cholesky factor of a symmetric positive definite {@code [n, n]} matrix. */
     static double[] cholesky(String opId, double[] a, int n) {
+        return cholesky(opId, a, n, false);
+    }
+
+    /** {@link #cholesky} of a, which is a Hessian in reversed order when {@code reversed} (for the message). */
+    private static double[] cholesky(String opId, double[] a, int n, boolean reversed) {
         double[] l = new double[n * n];
         for (int j = 0; j < n; j++) {
             double d = a[j * n + j];
             for (int k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
-            if (!(d > 0)) throw new IllegalArgumentException(opId + ": GPTQ's Hessian is not positive definite (column " + j + ")");
+            if (!(d > 0)) throw new IllegalArgumentException(opId + ": GPTQ's Hessian is not positive definite (column "
+                    + (reversed ? n - 1 - j : j) + ")");
             double dj = Math.sqrt(d);
             l[j * n + j] = dj;
             final int col = j, below = n - j - 1;

@@ -343,7 +343,7 @@ class GptqTest {
         return inv;
     }
 
-    /** U^T U = H^-1 for a random SPD matrix larger than one block; H's Cholesky factor reproduces H. */
+    /** U^T U = H^-1 for a random SPD matrix larger than one block; a non-SPD matrix is refused. */
     @Test
     void choleskyFactorsOfTheInverse() {
         SplittableRandom r = new SplittableRandom(5);
@@ -388,9 +388,9 @@ class GptqTest {
         Gptq.Factors f = Gptq.Factors.of("op", h, in, 0.1);
         double[] damped = h.clone();
         for (int i = 0; i < in; i++) damped[i * in + i] += f.lambda();
-        assertArrayEquals(plainCholesky(damped, in), f.l(), 0.0, "L");
-        assertArrayEquals(plainUpperCholeskyOfInverse(f.l(), in), f.u(), 0.0, "U");
-        float[] fast = Gptq.compensated(w, out, in, c, f), plain = plainCompensated(w, out, in, c, f.l(), f.lambda());
+        assertArrayEquals(plainCholesky(Gptq.reversed(damped, in), in), f.lr(), 0.0, "L'");
+        assertArrayEquals(plainUpperCholeskyOfInverse(f.lr(), in), f.u(), 0.0, "U");
+        float[] fast = Gptq.compensated(w, out, in, c, f), plain = plainCompensated(w, out, in, c, f.lr(), f.lambda());
         for (int i = 0; i < fast.length; i++) assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(fast[i]), "W*[" + i + "]");
         // an infinite b where a is zero: the plain loop skips the row, so the moment stays finite
         float[] inf = xq.clone(), a = x.clone();
@@ -433,33 +433,29 @@ class GptqTest {
         return l;
     }
 
-    static double[] plainUpperCholeskyOfInverse(double[] l, int n) {
+    /** {@code U = J L'^-1 J} of {@code lr = L'}, with L'^-1 by forward substitution, entry by entry. */
+    static double[] plainUpperCholeskyOfInverse(double[] lr, int n) {
         double[] li = new double[n * n];
         for (int c = 0; c < n; c++)
             for (int i = c; i < n; i++) {
                 double s = i == c ? 1 : 0;
-                for (int k = c; k < i; k++) s -= l[i * n + k] * li[k * n + c];
-                li[i * n + c] = s / l[i * n + i];
+                for (int k = c; k < i; k++) s -= lr[i * n + k] * li[k * n + c];
+                li[i * n + c] = s / lr[i * n + i];
             }
-        double[] inv = new double[n * n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j <= i; j++) {
-                double s = 0;
-                for (int k = i; k < n; k++) s += li[k * n + i] * li[k * n + j];
-                inv[i * n + j] = s;
-                inv[j * n + i] = s;
-            }
-        double[] lu = Gptq.cholesky("op", inv, n), u = new double[n * n];
-        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) u[j * n + i] = lu[i * n + j];
+        double[] u = new double[n * n];
+        for (int i = 0; i < n; i++) for (int j = i; j < n; j++) u[i * n + j] = li[(n - 1 - i) * n + n - 1 - j];
         return u;
     }
 
+    /** W* row by row: the right-hand side, reversed; {@code L' L'^T z = J r} by two substitutions; w* = J z. */
     static float[] plainCompensated(float[] w, int out, int in, double[] cross, double[] l, double lambda) {
         float[] result = new float[out * in];
         for (int j = 0; j < out; j++) {
+            double[] rhs = new double[in];
+            for (int c = 0; c < in; c++) rhs[c] = lambda * w[j * in + c];
+            for (int k = 0; k < in; k++) for (int c = 0; c < in; c++) rhs[c] += w[j * in + k] * cross[k * in + c];
             double[] r = new double[in];
-            for (int c = 0; c < in; c++) r[c] = lambda * w[j * in + c];
-            for (int k = 0; k < in; k++) for (int c = 0; c < in; c++) r[c] += w[j * in + k] * cross[k * in + c];
+            for (int c = 0; c < in; c++) r[c] = rhs[in - 1 - c];
             for (int i = 0; i < in; i++) {
                 double sum = r[i];
                 for (int k = 0; k < i; k++) sum -= l[i * in + k] * r[k];
@@ -470,7 +466,7 @@ class GptqTest {
                 for (int k = i + 1; k < in; k++) sum -= l[k * in + i] * r[k];
                 r[i] = sum / l[i * in + i];
             }
-            for (int c = 0; c < in; c++) result[j * in + c] = (float) r[c];
+            for (int c = 0; c < in; c++) result[j * in + c] = (float) r[in - 1 - c];
         }
         return result;
     }
