@@ -246,94 +246,13 @@ final class Gptq {
         return compensated(w, out, in, cross, Factors.of(opId, h, in, damp));
     }
 
-    /** {@link #compensated} with the damped Hessian's factors. */
+    /**
+     * {@link #compensated} with the damped Hessian's factors: row j of W* solves {@code w*_j A = w_j C + λ w_j},
+     * i.e. {@code A w*_j^T = (w_j C + λ w_j)^T} (A symmetric), with {@code J A J = L' L'^T} on the reversed
+     * right-hand side ({@link Compensation}).
+     */
     static float[] compensated(float[] w, int out, int in, double[] cross, Factors f) {
-        double[] l = f.lr();
-        double lambda = f.lambda();
-        double[] lt = transposed(l, in);   // L'^T's rows are L''s columns: the back substitution reads them contiguously
-        float[] result = new float[out * in];
-        // row j of W*: w*_j A = w_j C + λ w_j, so A w*_j^T = r_j = (w_j C + λ w_j)^T (A symmetric), and with
-        // J A J = L' L'^T: L' L'^T (J w*_j^T) = J r_j, two triangular solves on the reversed right-hand side.
-        // Four rows of W at a time (independent sums side by side, each in its own order); a last group of
-        // fewer rows is filled up with zero right-hand sides, whose solutions are zero.
-        Parallel.forEach((out + 3) / 4, group -> {
-            int j0 = 4 * group, m = Math.min(4, out - j0);
-            double[][] r = rightHandSides(w, j0, m, in, cross, lambda);
-            for (double[] v : r) reverse(v);
-            solve4(l, lt, in, r[0], r[1], r[2], r[3]);
-            for (int q = 0; q < m; q++) for (int c = 0; c < in; c++) result[(j0 + q) * in + c] = (float) r[q][in - 1 - c];
-        });
-        return result;
-    }
-
-    /**
-     * {@code (w_j C + λ w_j)^T} of rows {@code j0 .. j0 + m - 1} (m <= 4), and zeros for the rest of four:
-     * each row's sum in its own order (λ w_j first, then k ascending), the rows side by side so that C
-     * is read once per group instead of once per row.
-     */
-    private static double[][] rightHandSides(float[] w, int j0, int m, int in, double[] cross, double lambda) {
-        double[][] r = new double[4][in];
-        double[] w0 = new double[in], w1 = new double[in], w2 = new double[in], w3 = new double[in];
-        double[][] ws = {w0, w1, w2, w3};
-        for (int q = 0; q < m; q++) for (int c = 0; c < in; c++) ws[q][c] = w[(j0 + q) * in + c];
-        double[] r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
-        for (int c = 0; c < in; c++) {
-            r0[c] = lambda * w0[c];
-            r1[c] = lambda * w1[c];
-            r2[c] = lambda * w2[c];
-            r3[c] = lambda * w3[c];
-        }
-        for (int k = 0; k < in; k++) {
-            double a0 = w0[k], a1 = w1[k], a2 = w2[k], a3 = w3[k];
-            int ko = k * in;
-            for (int c = 0; c < in; c++) {
-                double v = cross[ko + c];
-                r0[c] += a0 * v;
-                r1[c] += a1 * v;
-                r2[c] += a2 * v;
-                r3[c] += a3 * v;
-            }
-        }
-        return r;
-    }
-
-    /**
-     * {@code L L^T z = r} in place for four right-hand sides at once: {@code L y = r}, then {@code L^T z = y}
-     * (lt = L^T, row-major), the same operations on each, interleaved.
-     */
-    private static void solve4(double[] l, double[] lt, int n, double[] r0, double[] r1, double[] r2, double[] r3) {
-        for (int i = 0; i < n; i++) {
-            double s0 = r0[i], s1 = r1[i], s2 = r2[i], s3 = r3[i];
-            int io = i * n;
-            for (int k = 0; k < i; k++) {
-                double a = l[io + k];
-                s0 -= a * r0[k];
-                s1 -= a * r1[k];
-                s2 -= a * r2[k];
-                s3 -= a * r3[k];
-            }
-            double d = l[io + i];
-            r0[i] = s0 / d;
-            r1[i] = s1 / d;
-            r2[i] = s2 / d;
-            r3[i] = s3 / d;
-        }
-        for (int i = n - 1; i >= 0; i--) {
-            double s0 = r0[i], s1 = r1[i], s2 = r2[i], s3 = r3[i];
-            int io = i * n;
-            for (int k = i + 1; k < n; k++) {
-                double a = lt[io + k];
-                s0 -= a * r0[k];
-                s1 -= a * r1[k];
-                s2 -= a * r2[k];
-                s3 -= a * r3[k];
-            }
-            double d = l[io + i];
-            r0[i] = s0 / d;
-            r1[i] = s1 / d;
-            r2[i] = s2 / d;
-            r3[i] = s3 / d;
-        }
+        return Compensation.solve(w, out, in, cross, f.lr(), f.lambda());
     }
 
     /** {@code 2 a^T b / rows} of {@code a, b [rows, in]}, row-major {@code [in, in]}: entry (k, c) = 2 sum_r a_rk b_rc / rows. */
@@ -347,12 +266,6 @@ final class Gptq {
         float[] o = new float[rows * out];
         io.vitq.tensor.Gemm.gemm(x, 0, in, rows, p, o, 0, out, null, io.vitq.tensor.Activation.NONE, false, true);
         return o;
-    }
-
-    private static double[] transposed(double[] a, int n) {
-        double[] t = new double[n * n];
-        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
-        return t;
     }
 
     private static void axpy(double a, double[] x, double[] y) {
@@ -424,16 +337,6 @@ final class Gptq {
         double[] r = new double[n * n];
         for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) r[i * n + j] = a[(n - 1 - i) * n + n - 1 - j];
         return r;
-    }
-
-    /** v reversed in place. */
-    private static double[] reverse(double[] v) {
-        for (int i = 0, j = v.length - 1; i < j; i++, j--) {
-            double t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-        }
-        return v;
     }
 
     /** Lower Cholesky factor of a symmetric positive definite {@code [n, n]} matrix. */

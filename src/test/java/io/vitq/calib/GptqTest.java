@@ -373,12 +373,13 @@ class GptqTest {
     /**
      * The moments, the factors of the inverse and the compensated weight as the plain loops compute
      * them (rows one at a time, L^-1 and L read by columns): the faster loops give the same doubles,
-     * with zero inputs among the rows (skipped either way) and a row count that is not a multiple of four.
+     * with zero inputs among the rows (skipped either way), a row count that is not a multiple of four,
+     * and W* in groups of 16 weight rows with a short last group and a width that is not a multiple of 8.
      */
     @Test
     void fasterLoopsGiveThePlainLoopsDoubles() {
         SplittableRandom r = new SplittableRandom(17);
-        int rows = 203, in = 70, out = 9;
+        int rows = 203, in = 70, out = 37;   // W*: groups of 16, 16 and 5 rows; 70 columns, 8 tiles of 8 and 6 more
         float[] x = correlatedInputs(r, rows, in), xq = x.clone(), w = new float[out * in];
         for (int i = 0; i < xq.length; i++) xq[i] = r.nextInt(4) == 0 ? 0f : Math.round(xq[i] * 8) / 8f;
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
