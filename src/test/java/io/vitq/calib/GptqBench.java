@@ -18,7 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * GPTQ's double-precision steps on one Linear of a ViT-S (qkv: 384 inputs, 1152 outputs; fc2: 1536
  * inputs, 384 outputs) with half of CALIB32's tokens (16 images x 197), on the calibration's thread
  * pool: the moments H and C, the damped Hessian's factors and the compensated weight W*.
- * {@code crossValidated} runs the factors and W* six times per Linear and once more on all images.
+ * {@code crossValidated} runs the factors and W* six times per Linear and at most once more on all images.
  * Results in docs/BENCHMARKS.md.
  * <pre>
  * mvn -Pbench test-compile exec:exec -Djmh.args="GptqBench"
