@@ -21,7 +21,7 @@ final class Compensation {
 
     private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_512;
     /** Rows of W per group: two vectors of 8 lanes. */
-    static final int ROWS = 16;
+    private static final int ROWS = 16;
     /** Columns of a right-hand-side register tile. */
     private static final int COLS = 8;
 

@@ -77,7 +77,7 @@ final class Gptq {
             for (int c = 0; c < in; c++) mean += hd[c * in + c];
             double lambda = dampening * mean / in;
             for (int c = 0; c < in; c++) hd[c * in + c] += lambda;
-            double[] lr = cholesky(opId, reversed(hd, in), in, true);
+            double[] lr = cholesky(opId, reversed(hd, in), in);
             return new Factors(lr, upperCholeskyOfInverseFromReversedLower(lr, in), lambda);
         }
     }
@@ -273,16 +273,8 @@ final class Gptq {
         for (int j = 0; j < x.length; j++) y[j] += a * x[j];
     }
 
-    /**
-     * U with {@code U^T U = H^-1}, U upper triangular, of a symmetric positive definite H
-     * ({@code [n, n]}, row-major): from the Cholesky factor of H reversed ({@link Factors}).
-     */
-    static double[] upperCholeskyOfInverse(String opId, double[] h, int n) {
-        return upperCholeskyOfInverseFromReversedLower(cholesky(opId, reversed(h, n), n, true), n);
-    }
-
     /** {@code U = J L'^-1 J} from {@code lr = L'}, the lower Cholesky factor of {@code J H J}. */
-    static double[] upperCholeskyOfInverseFromReversedLower(double[] lr, int n) {
+    private static double[] upperCholeskyOfInverseFromReversedLower(double[] lr, int n) {
         double[] lit = lowerInverseTransposed(lr, n);
         double[] u = new double[n * n];
         // U_ij = (L'^-1)_(n-1-i)(n-1-j) = lit[(n-1-j) n + n-1-i], upper where j >= i
@@ -339,19 +331,17 @@ final class Gptq {
         return r;
     }
 
-    /** Lower Cholesky factor of a symmetric positive definite {@code [n, n]} matrix. */
-    static double[] cholesky(String opId, double[] a, int n) {
-        return cholesky(opId, a, n, false);
-    }
-
-    /** {@link #cholesky} of a, which is a Hessian in reversed order when {@code reversed} (for the message). */
-    private static double[] cholesky(String opId, double[] a, int n, boolean reversed) {
+    /**
+     * Lower Cholesky factor of a symmetric positive definite {@code [n, n]} matrix: the damped Hessian
+     * in reversed order ({@link Factors}), so a failure names the Hessian's column {@code n - 1 - j}.
+     */
+    private static double[] cholesky(String opId, double[] a, int n) {
         double[] l = new double[n * n];
         for (int j = 0; j < n; j++) {
             double d = a[j * n + j];
             for (int k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
             if (!(d > 0)) throw new IllegalArgumentException(opId + ": GPTQ's Hessian is not positive definite (column "
-                    + (reversed ? n - 1 - j : j) + ")");
+                    + (n - 1 - j) + ")");
             double dj = Math.sqrt(d);
             l[j * n + j] = dj;
             final int col = j, below = n - j - 1;

@@ -351,7 +351,7 @@ class GptqTest {
         float[] x = correlatedInputs(r, 400, n);
         double[] h = Gptq.hessian(x, 400, n);
         for (int i = 0; i < n; i++) h[i * n + i] += 0.1;
-        double[] u = Gptq.upperCholeskyOfInverse("op", h, n);
+        double[] u = Gptq.Factors.of("op", h, n, 0).u();   // no dampening: the factor of H^-1 itself
         double worst = 0;
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++) {
@@ -367,7 +367,7 @@ class GptqTest {
             }
         assertTrue(worst < 1e-8, "U^T U H = I within " + worst);
         double[] notSpd = new double[] {1, 2, 2, 1};
-        assertThrows(IllegalArgumentException.class, () -> Gptq.cholesky("blocks.0.mlp.fc1", notSpd, 2));
+        assertThrows(IllegalArgumentException.class, () -> Gptq.Factors.of("blocks.0.mlp.fc1", notSpd, 2, 0));
     }
 
     /**
