@@ -27,6 +27,9 @@ public final class CalibOptions {
     @Option(names = "--rounds", paramLabel = "R", description = "Search rounds (default: the method's; basePTQ 1, ptq4vit 3, vtptq at most 20 while the objective improves).")
     Integer rounds;
 
+    /** Bounds far above any useful setting (100 candidates and 1-20 rounds are the methods' own), below the arrays' limits. */
+    static final int MAX_CANDIDATES = 100_000, MAX_ROUNDS = 1_000;
+
     @Option(names = "--candidates", paramLabel = "N", description = "Scored candidates per scale (default 100).")
     Integer candidates;
 
@@ -238,8 +241,9 @@ public final class CalibOptions {
         }
         if (c.isRepq()) refuseSearchOptions();
         if (rounds != null || candidates != null) {
-            if (rounds != null) Inputs.checkPositive("--rounds", rounds);
-            if (candidates != null) Inputs.checkPositive("--candidates", candidates);
+            if (rounds != null) Inputs.checkPositive("--rounds", rounds, MAX_ROUNDS, "each round searches every scale again");
+            if (candidates != null) Inputs.checkPositive("--candidates", candidates, MAX_CANDIDATES,
+                    "the default is 100; each candidate costs a pass over the op's calibration outputs");
             c = c.withSearch(candidates != null ? candidates : c.candidates(), rounds != null ? rounds : c.rounds());
         }
         if (softmaxMode != null) {

@@ -1,5 +1,7 @@
 package io.vitq.cli;
 
+import io.vitq.io.AtomicFile;
+
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -9,7 +11,6 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -82,9 +83,7 @@ final class CellStore {
                  FileLock lock = lockFile.lock()) {
                 Map<String, Cell> now = Files.exists(abs) ? read(abs) : new LinkedHashMap<>();
                 now.put(key, c);
-                Path tmp = abs.resolveSibling(abs.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-                JSON.writeValue(tmp.toFile(), now);
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                AtomicFile.write(abs, tmp -> JSON.writeValue(tmp.toFile(), now));
                 cells = now;
             }
         }

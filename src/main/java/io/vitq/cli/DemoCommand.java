@@ -66,6 +66,7 @@ final class DemoCommand implements Callable<Integer> {
         Inputs.checkPositive("--calib-size", calibSize);
         if (calibSize > 32) throw new Main.UserException("--calib-size " + calibSize + ": the embedded CALIB32 has 32 images");
         if (limit != null) Inputs.checkPositive("--limit", limit);
+        if (limit != null && limit > 200) throw new Main.UserException("--limit " + limit + ": the embedded validation set has 200 images");
         Path demo = demoDir();
         Path weights = demo.resolve(WEIGHTS), calib = demo.resolve("calib/calib32.txt"), val = demo.resolve("val/dataset.txt");
         Path out = output != null ? checkNew(output) : freshFolder(Path.of("vitq-demo"));
@@ -151,7 +152,8 @@ final class DemoCommand implements Callable<Integer> {
 
     static Vitq.Method method(String name) {
         for (Vitq.Method m : Vitq.Method.values()) if (m.cliName().equalsIgnoreCase(name)) return m;
-        throw new Main.UserException("--method " + name + ": expected basePTQ, ptq4vit or vtptq");
+        throw new Main.UserException("--method " + name + ": expected one of " + java.util.Arrays.stream(Vitq.Method.values())
+                .map(Vitq.Method::cliName).collect(java.util.stream.Collectors.joining(", ")));
     }
 
     /** {@code -o DIR}: must not exist (nothing of the user's is overwritten); its parent must be a writable directory. */

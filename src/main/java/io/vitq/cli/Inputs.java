@@ -29,4 +29,10 @@ final class Inputs {
     static void checkPositive(String option, int value) {
         if (value <= 0) throw new Main.UserException(option + " must be a positive number, got " + value);
     }
+
+    /** Positive and at most {@code max}; {@code why} says what makes larger values unreasonable. */
+    static void checkPositive(String option, int value, int max, String why) {
+        checkPositive(option, value);
+        if (value > max) throw new Main.UserException(option + " " + value + ": at most " + max + " (" + why + ")");
+    }
 }

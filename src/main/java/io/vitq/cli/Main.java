@@ -20,7 +20,10 @@ import java.util.concurrent.Callable;
                 ModelsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
-    /** Exit codes: 0 ok, 1 failed (bad input file, data), 2 usage error. */
+    /**
+     * Exit codes: 0 ok; 1 failed (a bad input file or data, or an option value the command refuses);
+     * 2 the command line could not be parsed (an unknown or missing option, a value of the wrong type).
+     */
     public static final int EXIT_ERROR = 1;
 
     @Override
@@ -40,7 +43,24 @@ public final class Main implements Callable<Integer> {
             if (Boolean.getBoolean("vitq.debug")) ex.printStackTrace(cmd.getErr());
             return EXIT_ERROR;
         });
+        cl.setParameterExceptionHandler(Main::usageError);
         return cl.execute(args);
+    }
+
+    /**
+     * A command line picocli cannot parse: the error, any unknown options and close matches, and where
+     * the options are listed; not the whole usage, which would scroll the one line that matters away.
+     */
+    private static int usageError(CommandLine.ParameterException ex, String[] args) {
+        CommandLine cmd = ex.getCommandLine();
+        java.io.PrintWriter err = cmd.getErr();
+        err.println("vitq: error: " + ex.getMessage());
+        java.util.List<String> unknown = cmd.getUnmatchedArguments();
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException) && !unknown.isEmpty())
+            err.println("vitq: also not understood: " + String.join(" ", unknown));
+        CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+        err.println("Run '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
+        return cmd.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     /** A one-line message for an exception; unexpected ones keep their type so a bug report is useful. */

@@ -54,6 +54,9 @@ final class Plans {
             throw new Main.UserException("--plan " + file + ": " + e.getMessage());
         }
         java.util.List<String> floatOps = PlanModelCheck.unplanned(p, model);
+        if (p.ops().isEmpty())   // it would run the float model under the plan's name and bits
+            throw new Main.UserException("--plan " + file + ": quantizes no op (its \"ops\" are empty); without --plan the float"
+                    + " model runs");
         if (!floatOps.isEmpty()) {
             System.err.println("vitq: note: --plan " + file + " has no entry for " + floatOps.size() + " of the model's ops, "
                     + "which run in float: " + String.join(", ", floatOps.subList(0, Math.min(8, floatOps.size())))

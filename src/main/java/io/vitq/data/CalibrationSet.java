@@ -16,10 +16,7 @@ public record CalibrationSet(Tensor images, int[] labels, String description) {
 
     /** The first {@code size} images of a folder or list file. */
     public static CalibrationSet load(Path data, int size, Preprocessing pre) {
-        Dataset ds = Dataset.open(data, size);
-        if (ds.size() < size) {
-            throw new DatasetException(data + ": " + ds.size() + " images, fewer than the " + size + " requested for calibration");
-        }
+        Dataset ds = open(data, size);
         EvalTransform t = new EvalTransform(pre);
         int per = t.imageFloats(), S = pre.inputSize();
         float[] x = new float[size * per];
@@ -28,6 +25,18 @@ public record CalibrationSet(Tensor images, int[] labels, String description) {
         Parallel.forEach(size, i -> t.load(ds.path(i), x, i * per));
         for (int i = 0; i < size; i++) labels[i] = ds.label(i);
         return new CalibrationSet(new Tensor(x, size, 3, S, S), labels, data.getFileName().toString());
+    }
+
+    /**
+     * The first {@code size} calibration images, listed but not decoded: a missing file or too few
+     * images fail here, so a command can check them before hours of other work.
+     */
+    public static Dataset open(Path data, int size) {
+        Dataset ds = Dataset.open(data, size);
+        if (ds.size() < size) {
+            throw new DatasetException(data + ": " + ds.size() + " images, fewer than the " + size + " requested for calibration");
+        }
+        return ds;
     }
 
     public int size() { return labels.length; }

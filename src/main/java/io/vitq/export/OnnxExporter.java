@@ -1,6 +1,7 @@
 package io.vitq.export;
 
 import io.vitq.export.proto.Onnx;
+import io.vitq.io.AtomicFile;
 import io.vitq.model.Model;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.QuantPlan;
@@ -9,7 +10,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * Exports a ViT/DeiT or Swin model to a standard ONNX file: in float, or quantized with a
@@ -93,8 +93,7 @@ public final class OnnxExporter {
     }
 
     /**
-     * {@link #export} written to {@code out} atomically: to {@code out.tmp} beside it (created with
-     * the default permissions, unlike {@link Files#createTempFile}'s owner-only ones), then renamed.
+     * {@link #export} written to {@code out} atomically ({@link AtomicFile}).
      */
     public static void write(Path out, Model model, QuantPlan plan, int opset) throws IOException {
         write(out, model, plan, opset, DEFAULT_CODES);
@@ -103,15 +102,11 @@ public final class OnnxExporter {
     /** {@link #write(Path, Model, QuantPlan, int)} with the activation codes stored as {@code codes} says. */
     public static void write(Path out, Model model, QuantPlan plan, int opset, ActivationCodes codes) throws IOException {
         Onnx.ModelProto proto = export(model, plan, opset, codes);
-        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-        try {
+        AtomicFile.write(out, tmp -> {
             try (OutputStream os = Files.newOutputStream(tmp)) {
                 proto.writeTo(os);
             }
-            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     /** The IR version that goes with an opset (the ONNX release that introduced it). */

@@ -25,7 +25,27 @@ public final class Checkpoints {
         if (head.length >= 2 && head[0] == 'P' && head[1] == 'K') return PthReader.read(path);
         // torch.save's legacy stream starts with a pickle (PROTO opcode, protocol 2..5) of its magic number.
         if (head.length >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5) return PthReader.read(path);
+        requireNotTruncatedSafetensors(path, head);
         throw new CheckpointException(path + ": not a safetensors or PyTorch checkpoint");
+    }
+
+    /**
+     * A file that starts like a safetensors file (a plausible header length, then '{') but is shorter
+     * than its header says was cut short, e.g. by an incomplete download or copy: say so rather than
+     * that it is no checkpoint at all.
+     */
+    static void requireNotTruncatedSafetensors(Path path, byte[] head) {
+        if (head.length < 9 || head[8] != '{') return;
+        long headerLen = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        long size;
+        try {
+            size = Files.size(path);
+        } catch (IOException e) {
+            return;
+        }
+        if (headerLen >= 2 && headerLen <= SafeTensors.MAX_HEADER && headerLen > size - 8)
+            throw new CheckpointException(path + ": a safetensors file cut short (its header alone is " + headerLen
+                    + " bytes, the file " + size + "); an incomplete download or copy?");
     }
 
     /** True for an existing, non-empty file that starts like a safetensors file. */

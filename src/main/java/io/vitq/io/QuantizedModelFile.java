@@ -149,9 +149,22 @@ public final class QuantizedModelFile {
         return Checkpoints.isSafetensors(file) && SafeTensors.read(file).metadata().containsKey(META_FORMAT);
     }
 
-    /** The model name and plan from the file's metadata, without decoding any tensor. */
+    /**
+     * The model name and plan from the file's metadata, without decoding any tensor; the codes and
+     * scales the plan needs must be in the header (the names only: their content is {@link #load}'s
+     * to check).
+     */
     public static Header readHeader(Path file) {
-        return header(open(file));
+        SafeTensors st = open(file);
+        Header h = header(st);
+        h.plan().ops().forEach((id, op) -> {
+            if (!(op instanceof LinearQuant)) return;
+            String codes = id + ".weight";
+            if (!st.has(codes)) throw error(st, codes, "missing: the integer codes of a weight the plan quantizes");
+            if (!st.has(codes + SCALE_SUFFIX))
+                throw error(st, codes + SCALE_SUFFIX, "missing: the scales of quantized weight '" + codes + "'");
+        });
+        return h;
     }
 
     /**
@@ -191,6 +204,7 @@ public final class QuantizedModelFile {
     private static SafeTensors open(Path file) {
         Checkpoints.requireNonEmptyFile(file);
         if (!Checkpoints.isSafetensors(file)) {
+            Checkpoints.requireNotTruncatedSafetensors(file, Checkpoints.head(file, 9));
             throw new CheckpointException(file + ": not a vitq quantized model (not a safetensors file)");
         }
         return SafeTensors.read(file);

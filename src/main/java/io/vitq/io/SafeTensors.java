@@ -11,7 +11,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
@@ -27,7 +26,7 @@ import java.util.function.Consumer;
  */
 public final class SafeTensors {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final long MAX_HEADER = 100L << 20;
+    static final long MAX_HEADER = 100L << 20;
 
     private final Path path;
     private final Map<String, RawTensor> tensors;
@@ -200,8 +199,7 @@ public final class SafeTensors {
         }
         byte[] hj = JSON.writeValueAsBytes(header);
         int pad = (8 - hj.length % 8) % 8;
-        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-        try {
+        AtomicFile.write(out, tmp -> {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer head = ByteBuffer.allocate(8 + hj.length + pad).order(ByteOrder.LITTLE_ENDIAN);
@@ -218,9 +216,6 @@ public final class SafeTensors {
                     while (b.hasRemaining()) ch.write(b);
                 }
             }
-            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 }

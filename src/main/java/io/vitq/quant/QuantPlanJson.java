@@ -1,5 +1,7 @@
 package io.vitq.quant;
 
+import io.vitq.io.AtomicFile;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
@@ -16,7 +18,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -64,18 +65,11 @@ public final class QuantPlanJson {
     // ---------------------------------------------------------------- writing
 
     /**
-     * Writes the plan to {@code file.tmp} beside {@code file}, then renames it (no half-written
-     * plan); created with the default permissions, like every other output (not
-     * {@link Files#createTempFile}'s owner-only ones).
+     * Writes the plan to {@code file} atomically ({@link AtomicFile}): no half-written plan.
      */
     public static void write(QuantPlan plan, Path file) throws IOException {
-        Path tmp = file.toAbsolutePath().resolveSibling(file.getFileName() + ".tmp");
-        try {
-            Files.writeString(tmp, toJson(plan), StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        String json = toJson(plan);
+        AtomicFile.write(file, tmp -> Files.writeString(tmp, json, StandardCharsets.UTF_8));
     }
 
     public static String toJson(QuantPlan plan) {

@@ -92,6 +92,19 @@ class CliTest {
                 tmp.toString()), 1, "--plan", "is a directory");
     }
 
+    /** A plan without ops would evaluate the float model under the plan's method and bits: refused. */
+    @Test
+    void aPlanThatQuantizesNothing(@TempDir Path tmp) throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var plan = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(
+                Path.of("src/test/resources/quant/ptq4vit_w8a8_vit_tiny.json").toFile());
+        plan.putObject("ops");
+        Path empty = tmp.resolve("empty.json");
+        json.writeValue(empty.toFile(), plan);
+        assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--plan",
+                empty.toString()), 1, "--plan", "empty.json", "quantizes no op");
+    }
+
     @Test
     void unknownModelName() {
         assertUserError(run("info", "--model", "resnet50"), 1, "unknown model 'resnet50'");
@@ -160,7 +173,11 @@ class CliTest {
         Run r = run("eval", "--model", MODEL, "--data", "x", "--batch", "abc");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("--batch"), r.err());
-        assertEquals(2, run("eval", "--bogus").exit());
+        Run bogus = run("eval", "--bogus");
+        assertEquals(2, bogus.exit());
+        // the error, the unknown option and where the options are: not the whole usage
+        assertTrue(bogus.err().contains("--bogus") && bogus.err().contains("vitq eval --help"), bogus.err());
+        assertTrue(bogus.err().lines().count() <= 4, bogus.err());
         Path out = tmp.resolve("no/such/dir/out.json");
         assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(),
                 "--json", out.toString()), 1, "does not exist");
@@ -217,7 +234,7 @@ class CliTest {
                 "--output", "input --model");
         assertUserError(run("quantize", "--model", model.toString(), "--calib-size", "2", "-o", out.toString(),
                 "--plan", out.toString()), 1, "--plan", "--output");
-        assertUserError(run("export", model.toString(), "-o", model.toString()), 1, "--output", "input --model");
+        assertUserError(run("export", model.toString(), "-o", model.toString()), 1, "--output", "input MODEL");
         assertEquals(size, Files.size(model));
         assertFalse(Files.exists(out));
     }

@@ -134,6 +134,7 @@ class InspectCommandTest {
         assertUserError(run("inspect", CliTest.MODEL), 1, CliTest.MODEL, "not a vitq quantized model");
         Path text = Files.writeString(tmp.resolve("notes.safetensors"), "not a model");
         assertUserError(run("inspect", text.toString()), 1, text.toString(), "not a vitq quantized model");
+        assertUserError(run("inspect", "src/test/resources/quant/ptq4vit_w8a8_vit_tiny.json"), 1, "a plan JSON", "--plan");
         assertEquals(2, run("inspect").exit(), "the file is required");
     }
 }

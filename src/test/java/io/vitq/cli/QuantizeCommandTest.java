@@ -100,6 +100,19 @@ class QuantizeCommandTest {
         assertTrue(in.out().contains("blocks.11.mlp.fc2") && in.out().contains("twin-gelu"), in.out());
     }
 
+    /** A search size beyond any use is refused before the model loads, not as an array error minutes later. */
+    @Test
+    void searchSizesAreBounded(@TempDir Path tmp) throws Exception {
+        String plan = tmp.resolve("p.json").toString();
+        assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--candidates", "2147483647", "--plan", plan),
+                1, "--candidates 2147483647", "at most 100000");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--rounds", "5000", "--plan", plan),
+                1, "--rounds 5000", "at most 1000");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--candidates", "0", "--plan", plan),
+                1, "--candidates", "positive");
+        assertTrue(Files.notExists(tmp.resolve("p.json")));
+    }
+
     /** Acceptance 5 of issue 4, in process: the loaded file's logits equal the calibrated plan's, bit for bit. */
     @Test
     void mixedPrecisionReportsEveryPhase(@TempDir Path tmp) throws Exception {

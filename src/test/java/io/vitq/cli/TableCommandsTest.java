@@ -135,6 +135,15 @@ class TableCommandsTest {
         assertUserError(run("sweep", "--models", MODEL, "--data", flat, "--results", res), 1, "--data", "labels");
         assertUserError(run("ablation", "--model", MODEL, "--data", flat, "--results", res), 1, "--data", "labels");
         assertFalse(Files.exists(Path.of(res)));
+        // calibration images missing or too few: refused before the float model's evaluation, which would record a cell
+        String calib = io.vitq.testutil.TestData.demo("calib/calib32.txt").toString();
+        assertUserError(run("sweep", "--models", MODEL, "--data", VAL, "--calib", tmp.resolve("nosuch.txt").toString(),
+                "--results", res), 1, "nosuch.txt");
+        assertUserError(run("sweep", "--models", MODEL, "--data", VAL, "--calib", calib, "--calib-size", "33",
+                "--results", res), 1, "calib32.txt", "fewer than the 33");
+        assertUserError(run("ablation", "--model", MODEL, "--data", VAL, "--calib-size", "0", "--results", res), 1,
+                "--calib-size", "positive");
+        assertFalse(Files.exists(Path.of(res)));
         // a results file of something else: named, in the user's words, and left as it was
         Files.writeString(Path.of(res), "[]");
         assertUserError(run("sweep", "--models", MODEL, "--data", VAL, "--results", res), 1, "--results", "not a results file");

@@ -1,5 +1,6 @@
 package io.vitq.eval;
 
+import io.vitq.io.AtomicFileTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -86,7 +87,7 @@ class ReportsTest {
         assertEquals(100.0 * 2 / 3, j.get("top1").asDouble(), 1e-12);
         assertEquals(75.0, j.get("top1_agreement_with_float").asDouble());
         assertEquals(0.0125, j.get("mean_kl_float_quantized").asDouble());
-        assertFalse(Files.exists(tmp.resolve("eval.json.tmp")));
+        AtomicFileTest.assertNoTemporaryFiles(tmp);
     }
 
     @Test
@@ -123,12 +124,12 @@ class ReportsTest {
         }));
         assertEquals("disk full", e.getMessage());
         assertEquals("old report\n", Files.readString(f));
-        assertFalse(Files.exists(tmp.resolve("p.csv.tmp")), "temporary file left behind");
+        AtomicFileTest.assertNoTemporaryFiles(tmp);
         assertThrows(IllegalStateException.class, () -> Reports.writeAtomically(f, w -> {
             throw new IllegalStateException("bug");
         }));
         assertEquals("old report\n", Files.readString(f));
-        assertFalse(Files.exists(tmp.resolve("p.csv.tmp")));
+        AtomicFileTest.assertNoTemporaryFiles(tmp);
         // a missing directory is named
         Path missing = tmp.resolve("no/such/dir/p.csv");
         IOException m = assertThrows(IOException.class, () -> Reports.writeJson(missing, Map.of()));

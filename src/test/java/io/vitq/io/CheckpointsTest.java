@@ -52,6 +52,12 @@ class CheckpointsTest {
         Path neg = Files.write(tmp.resolve("neg.safetensors"),
                 safetensors("{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 1f, 2f));
         assertEquals(neg + ": tensor 'w': shape [-2] has an invalid dimension -2", message(neg));
+        // a safetensors file cut inside its header (an incomplete download) is named as such
+        byte[] whole = Files.readAllBytes(f64);
+        Path cut = Files.write(tmp.resolve("cut.safetensors"), java.util.Arrays.copyOf(whole, 20));
+        long headerLen = ByteBuffer.wrap(whole).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        assertEquals(cut + ": a safetensors file cut short (its header alone is " + headerLen + " bytes, the file 20);"
+                + " an incomplete download or copy?", message(cut));
     }
 
     @Test

@@ -359,9 +359,14 @@ class QuantizedModelFileTest {
 
         Path noScale = rewrite(good, tmp.resolve("noscale.safetensors"), t -> t.remove("blocks.0.attn.qkv.weight_scale"), sameMeta);
         assertTrue(loadError(noScale).getMessage().contains("'blocks.0.attn.qkv.weight_scale' missing"));
+        // the header alone (vitq inspect) refuses it too
+        String h = assertThrows(CheckpointException.class, () -> QuantizedModelFile.readHeader(noScale)).getMessage();
+        assertTrue(h.contains("'blocks.0.attn.qkv.weight_scale' missing"), h);
 
         Path noCodes = rewrite(good, tmp.resolve("nocodes.safetensors"), t -> t.remove("head.weight"), sameMeta);
         assertTrue(loadError(noCodes).getMessage().contains("'head.weight' missing"));
+        h = assertThrows(CheckpointException.class, () -> QuantizedModelFile.readHeader(noCodes)).getMessage();
+        assertTrue(h.contains("'head.weight' missing"), h);
 
         float[] asFloats = SafeTensors.read(good).get("blocks.0.mlp.fc1.weight").toFloats();
         Path f32Codes = rewrite(good, tmp.resolve("f32codes.safetensors"),

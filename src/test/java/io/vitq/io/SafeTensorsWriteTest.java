@@ -13,7 +13,6 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class SafeTensorsWriteTest {
@@ -42,7 +41,7 @@ class SafeTensorsWriteTest {
         assertArrayEquals(new int[] {2, 3}, st.get("wide").shape());
         assertArrayEquals(new long[] {-512, 511, 0, -1, 300, 7}, st.get("wide").toLongs());
         assertArrayEquals(new float[] {1.5f, -0f, Float.MIN_VALUE}, st.get("f").toFloats());
-        assertFalse(Files.exists(tmp.resolve("mixed.safetensors.tmp")), "no temporary file left");
+        AtomicFileTest.assertNoTemporaryFiles(tmp);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.vitq.eval.charts;
 
+import io.vitq.io.AtomicFile;
+
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.StandardChartTheme;
 
@@ -13,7 +15,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
@@ -71,13 +72,10 @@ final class Png {
         Path abs = file.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir != null && !Files.isDirectory(dir)) throw new IOException(file + ": directory " + dir + " does not exist");
-        Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-            if (!javax.imageio.ImageIO.write(img, "png", out)) throw new IOException(file + ": no PNG writer in this JDK");
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFile.write(abs, tmp -> {
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                if (!javax.imageio.ImageIO.write(img, "png", out)) throw new IOException(file + ": no PNG writer in this JDK");
+            }
+        });
     }
 }

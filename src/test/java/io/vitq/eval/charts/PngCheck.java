@@ -1,5 +1,6 @@
 package io.vitq.eval.charts;
 
+import io.vitq.io.AtomicFileTest;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.util.HashSet;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,7 +20,7 @@ public final class PngCheck {
     /** @return the image, after checking its size, file size, colours and ink */
     public static BufferedImage assertChart(Path png, int width, int height) throws IOException {
         assertTrue(Files.isRegularFile(png), png + " written");
-        assertFalse(Files.exists(png.resolveSibling(png.getFileName() + ".tmp")), "no temporary file left");
+        AtomicFileTest.assertNoTemporaryFiles(png.toAbsolutePath().getParent());
         byte[] head = Files.readAllBytes(png);
         assertTrue(head.length > 8 && (head[0] & 0xff) == 0x89 && head[1] == 'P' && head[2] == 'N' && head[3] == 'G', "PNG signature");
         assertTrue(Files.size(png) > 10_000, png + ": " + Files.size(png) + " bytes, too small for a drawn chart");
