@@ -275,53 +275,13 @@ final class Gptq {
 
     /** {@code U = J L'^-1 J} from {@code lr = L'}, the lower Cholesky factor of {@code J H J}. */
     private static double[] upperCholeskyOfInverseFromReversedLower(double[] lr, int n) {
-        double[] lit = lowerInverseTransposed(lr, n);
+        double[] li = Triangular.lowerInverse(lr, n);
         double[] u = new double[n * n];
-        // U_ij = (L'^-1)_(n-1-i)(n-1-j) = lit[(n-1-j) n + n-1-i], upper where j >= i
-        for (int i = 0; i < n; i++) for (int j = i; j < n; j++) u[i * n + j] = lit[(n - 1 - j) * n + n - 1 - i];
-        return u;
-    }
-
-    /** The inverse of a lower triangular {@code l}, stored transposed: {@code lit[c n + k] = (L^-1)_kc}. */
-    private static double[] lowerInverseTransposed(double[] l, int n) {
-        // column by column by forward substitution; a column of L^-1 is a row of lit, so the loop reads rows
-        double[] lit = new double[n * n];
-        Parallel.forEach(n, c -> {
-            int co = c * n, i = c;
-            // four rows at a time: their sums over the entries already known run side by side, then each
-            // adds the terms of the rows just solved before it, in the same ascending order as one row alone
-            for (; i + 4 <= n; i += 4) {
-                int i0 = i * n, i1 = i0 + n, i2 = i1 + n, i3 = i2 + n;
-                double s0 = i == c ? 1 : 0, s1 = 0, s2 = 0, s3 = 0;
-                for (int k = c; k < i; k++) {
-                    double v = lit[co + k];
-                    s0 -= l[i0 + k] * v;
-                    s1 -= l[i1 + k] * v;
-                    s2 -= l[i2 + k] * v;
-                    s3 -= l[i3 + k] * v;
-                }
-                double y0 = s0 / l[i0 + i];
-                s1 -= l[i1 + i] * y0;
-                double y1 = s1 / l[i1 + i + 1];
-                s2 -= l[i2 + i] * y0;
-                s2 -= l[i2 + i + 1] * y1;
-                double y2 = s2 / l[i2 + i + 2];
-                s3 -= l[i3 + i] * y0;
-                s3 -= l[i3 + i + 1] * y1;
-                s3 -= l[i3 + i + 2] * y2;
-                lit[co + i] = y0;
-                lit[co + i + 1] = y1;
-                lit[co + i + 2] = y2;
-                lit[co + i + 3] = s3 / l[i3 + i + 3];
-            }
-            for (; i < n; i++) {
-                double s = i == c ? 1 : 0;
-                int io = i * n;
-                for (int k = c; k < i; k++) s -= l[io + k] * lit[co + k];
-                lit[co + i] = s / l[io + i];
-            }
+        // U_ij = (L'^-1)_(n-1-i)(n-1-j), upper where j >= i
+        Parallel.forEach(n, i -> {
+            for (int j = i; j < n; j++) u[i * n + j] = li[(n - 1 - i) * n + n - 1 - j];
         });
-        return lit;
+        return u;
     }
 
     /** {@code J a J}: a {@code [n, n]} matrix with the order of its rows and columns reversed. */
@@ -336,41 +296,11 @@ final class Gptq {
      * in reversed order ({@link Factors}), so a failure names the Hessian's column {@code n - 1 - j}.
      */
     private static double[] cholesky(String opId, double[] a, int n) {
-        double[] l = new double[n * n];
-        for (int j = 0; j < n; j++) {
-            double d = a[j * n + j];
-            for (int k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
-            if (!(d > 0)) throw new IllegalArgumentException(opId + ": GPTQ's Hessian is not positive definite (column "
-                    + (n - 1 - j) + ")");
-            double dj = Math.sqrt(d);
-            l[j * n + j] = dj;
-            final int col = j, below = n - j - 1;
-            // the entries below the diagonal, four rows per task: independent sums side by side, each in order
-            Parallel.forEach((below + 3) / 4, t -> {
-                int i = col + 1 + 4 * t, co = col * n;
-                if (i + 4 <= n) {
-                    int i0 = i * n, i1 = i0 + n, i2 = i1 + n, i3 = i2 + n;
-                    double s0 = a[i0 + col], s1 = a[i1 + col], s2 = a[i2 + col], s3 = a[i3 + col];
-                    for (int k = 0; k < col; k++) {
-                        double v = l[co + k];
-                        s0 -= l[i0 + k] * v;
-                        s1 -= l[i1 + k] * v;
-                        s2 -= l[i2 + k] * v;
-                        s3 -= l[i3 + k] * v;
-                    }
-                    l[i0 + col] = s0 / dj;
-                    l[i1 + col] = s1 / dj;
-                    l[i2 + col] = s2 / dj;
-                    l[i3 + col] = s3 / dj;
-                } else {
-                    for (; i < n; i++) {
-                        double s = a[i * n + col];
-                        for (int k = 0; k < col; k++) s -= l[i * n + k] * l[co + k];
-                        l[i * n + col] = s / dj;
-                    }
-                }
-            });
+        try {
+            return Triangular.cholesky(a, n);
+        } catch (Triangular.NotPositiveDefinite e) {
+            throw new IllegalArgumentException(opId + ": GPTQ's Hessian is not positive definite (column "
+                    + (n - 1 - e.column) + ")");
         }
-        return l;
     }
 }
