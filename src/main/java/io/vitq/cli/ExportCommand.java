@@ -2,6 +2,10 @@ package io.vitq.cli;
 
 import io.vitq.export.OnnxExporter;
 import io.vitq.io.ModelLoader;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.MatmulQuant;
+import io.vitq.quant.OpQuant;
+import io.vitq.quant.OperandQuant;
 import io.vitq.quant.QuantPlan;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -10,6 +14,7 @@ import picocli.CommandLine.Parameters;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -79,7 +84,22 @@ final class ExportCommand implements Callable<Integer> {
         OnnxExporter.write(output, l.model(), qp, opset, codes);
         System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
                 qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph, "
-                        + codes.name().toLowerCase(Locale.ROOT) + " activation codes" + (floatAttention ? ", attention products float" : ""));
+                        + activationCodes(qp, codes, opset) + (floatAttention ? ", attention products float" : ""));
         return 0;
+    }
+
+    /** How the export stores the plan's activation codes (QdqEmitter.activationType): bytes up to 8 bits, then int16 or float steps. */
+    static String activationCodes(QuantPlan qp, OnnxExporter.ActivationCodes codes, int opset) {
+        int widest = 0;
+        for (OpQuant op : qp.ops().values()) {
+            List<OperandQuant> activations = switch (op) {
+                case LinearQuant l -> l.input() == null ? List.of() : List.of(l.input());
+                case MatmulQuant m -> m.operands();
+            };
+            for (OperandQuant a : activations) widest = Math.max(widest, a.bits());
+        }
+        String bytes = codes.name().toLowerCase(Locale.ROOT) + " activation codes";
+        if (widest <= 8) return bytes;
+        return bytes + " up to 8 bits, wider ones " + (opset >= 21 ? "as int16" : "as float steps (Div, Round, Clip, Mul; int16 needs --opset 21)");
     }
 }

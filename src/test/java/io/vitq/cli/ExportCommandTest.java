@@ -99,6 +99,20 @@ class ExportCommandTest {
             for (int c = 0; c < 192; c++) assertEquals((int) fileCodes[r2 * 192 + c], codes[c * 576 + r2]);
     }
 
+    /** The export's one-line summary says how codes above 8 bits are stored, not "int8" for all. */
+    @Test
+    void theSummaryNamesTheFormOfWideActivationCodes() {
+        var g = io.vitq.quant.Granularity.PER_TENSOR;
+        java.util.function.IntFunction<io.vitq.quant.QuantPlan> plan = bits -> new io.vitq.quant.QuantPlan(
+                new io.vitq.quant.PlanInfo("m", "ptq4vit", 8, bits), java.util.Map.of("blocks.0.mlp.fc1", new io.vitq.quant.LinearQuant(
+                new io.vitq.quant.UniformOperand(8, g, new float[] {0.1f}, null),
+                new io.vitq.quant.UniformOperand(bits, g, new float[] {0.1f}, null))));
+        var int8 = io.vitq.export.OnnxExporter.ActivationCodes.INT8;
+        assertEquals("int8 activation codes", ExportCommand.activationCodes(plan.apply(8), int8, 17));
+        assertEquals("int8 activation codes up to 8 bits, wider ones as int16", ExportCommand.activationCodes(plan.apply(10), int8, 21));
+        assertTrue(ExportCommand.activationCodes(plan.apply(16), int8, 17).contains("as float steps"));
+    }
+
     /**
      * Activation codes: int8 by default, per-tensor ones uint8 with zero point 128 on request
      * (per-head ones int8 either way); weights int8 either way; both files give ONNX Runtime the same
