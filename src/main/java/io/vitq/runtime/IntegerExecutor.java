@@ -338,7 +338,7 @@ public final class IntegerExecutor implements Executor {
             this.out = l.out();
             UniformOperand w = lq.weight();
             float[] rowScale = new float[out];
-            int[] rowZero = w.asymmetric() ? new int[out] : null;
+            int[] rowZero = recording && w.asymmetric() ? new int[out] : null;   // only the recorder reports them
             for (int r = 0; r < out; r++) {
                 int s = w.granularity().scaleIndexOfRow(r, out, w.scaleCount());
                 rowScale[r] = w.scale(s);
