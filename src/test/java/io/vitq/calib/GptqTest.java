@@ -436,13 +436,7 @@ class GptqTest {
 
     /** {@code U = J L'^-1 J} of {@code lr = L'}, with L'^-1 by forward substitution, entry by entry. */
     static double[] plainUpperCholeskyOfInverse(double[] lr, int n) {
-        double[] li = new double[n * n];
-        for (int c = 0; c < n; c++)
-            for (int i = c; i < n; i++) {
-                double s = i == c ? 1 : 0;
-                for (int k = c; k < i; k++) s -= lr[i * n + k] * li[k * n + c];
-                li[i * n + c] = s / lr[i * n + i];
-            }
+        double[] li = TriangularTest.plainInverse(lr, n);
         double[] u = new double[n * n];
         for (int i = 0; i < n; i++) for (int j = i; j < n; j++) u[i * n + j] = li[(n - 1 - i) * n + n - 1 - j];
         return u;

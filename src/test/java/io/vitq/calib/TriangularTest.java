@@ -28,6 +28,7 @@ class TriangularTest {
         return a;
     }
 
+    /** The inverse of a lower triangular l by forward substitution, entry by entry, k ascending from the column. */
     static double[] plainInverse(double[] l, int n) {
         double[] y = new double[n * n];
         for (int c = 0; c < n; c++)
