@@ -142,8 +142,8 @@ final class Triangular {
     }
 
     /**
-     * The inverse of a lower triangular {@code l} ({@code [n, n]}, row-major, positive diagonal),
-     * row-major. Entry by entry the plain forward substitution {@code y_ic = (δ_ic - sum_k l_ik y_kc) / l_ii},
+     * The inverse of a lower triangular {@code l} ({@code [n, n]}, row-major, positive diagonal,
+     * finite entries, as a Cholesky factor's are), row-major. Entry by entry the plain forward substitution {@code y_ic = (δ_ic - sum_k l_ik y_kc) / l_ii},
      * k ascending from c.
      */
     static double[] lowerInverse(double[] l, int n) {

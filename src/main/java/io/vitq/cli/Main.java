@@ -54,14 +54,13 @@ public final class Main implements Callable<Integer> {
     private static int usageError(CommandLine.ParameterException ex, String[] args) {
         CommandLine cmd = ex.getCommandLine();
         java.io.PrintWriter err = cmd.getErr();
-        String message = ex.getMessage();
-        if (message != null && message.startsWith("Error: ")) message = message.substring("Error: ".length());
-        // picocli names an option of a group by its shortest name (-d): the long one says what it is
-        if (message != null)
-            for (CommandLine.Model.OptionSpec o : cmd.getCommandSpec().options())
-                if (!o.shortestName().equals(o.longestName()))
-                    message = message.replaceAll("(?<![-\\w])" + java.util.regex.Pattern.quote(o.shortestName()) + "=",
-                            java.util.regex.Matcher.quoteReplacement(o.longestName()) + "=");
+        String message = ex.getMessage() != null ? ex.getMessage() : ex.getClass().getSimpleName();
+        if (message.startsWith("Error: ")) message = message.substring("Error: ".length());
+        // picocli names an option of a group by its shortest name in its synopsis form (-d=DIR|LIST): the long
+        // one says what it is; only that exact form is rewritten, not an argument quoted from the command line
+        for (CommandLine.Model.OptionSpec o : cmd.getCommandSpec().options())
+            if (!o.shortestName().equals(o.longestName()))
+                message = message.replace(o.shortestName() + "=" + o.paramLabel(), o.longestName() + "=" + o.paramLabel());
         err.println("vitq: error: " + message);
         java.util.List<String> unknown = cmd.getUnmatchedArguments();
         if (!(ex instanceof CommandLine.UnmatchedArgumentException) && !unknown.isEmpty())

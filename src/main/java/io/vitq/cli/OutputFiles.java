@@ -41,10 +41,10 @@ final class OutputFiles {
                         + (Files.exists(dir) ? " is not a directory" : " does not exist"));
             }
             if (Files.isDirectory(file)) throw new Main.UserException(option + " " + file + ": is a directory");
-            if (Files.exists(file) ? !Files.isWritable(file) : dir != null && !Files.isWritable(dir)) {
-                throw new Main.UserException(option + " " + file + ": permission denied"
-                        + (Files.exists(file) ? "" : " (cannot create files in " + dir + ")"));
-            }
+            // every output is written beside the target and renamed onto it (io.AtomicFile): the directory must be writable
+            if (dir != null && !Files.isWritable(dir))
+                throw new Main.UserException(option + " " + file + ": permission denied (cannot create files in " + dir + ")");
+            if (Files.exists(file) && !Files.isWritable(file)) throw new Main.UserException(option + " " + file + ": permission denied");
             String clash = seen.putIfAbsent(canonical(file), option);
             if (clash != null) {
                 throw new Main.UserException(option + " " + file + ": is also the " + clash

@@ -1,10 +1,14 @@
 package io.vitq.io;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -13,7 +17,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * leaves a half-written file under the target's name. The temporary name is created fresh
  * ({@code CREATE_NEW}), so it never truncates a file of the user's (a fixed {@code NAME.tmp} did),
  * and two processes writing the same target do not share it. It gets the default permissions,
- * like any other output, not {@link Files#createTempFile}'s owner-only ones.
+ * like any other output, not {@link Files#createTempFile}'s owner-only ones. A temporary is deleted
+ * when its write fails, and by a shutdown hook when the JVM is stopped during it (Ctrl-C, SIGTERM:
+ * the writing thread's {@code finally} does not run then).
  */
 public final class AtomicFile {
     /** Writes the whole content to {@code tmp}, an empty file that exists. */
@@ -24,14 +30,41 @@ public final class AtomicFile {
 
     private AtomicFile() {}
 
+    /** Temporaries being written, for the shutdown hook. */
+    private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Path p : IN_PROGRESS) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // the JVM is going down: nothing left to report to
+                }
+            }
+        }, "vitq-temporary-files"));
+    }
+
     public static void write(Path target, Body body) throws IOException {
         Path abs = target.toAbsolutePath();
         Path tmp = createSibling(abs);
+        IN_PROGRESS.add(tmp);
+        Throwable failure = null;
         try {
             body.writeTo(tmp);
             Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
         } finally {
-            Files.deleteIfExists(tmp);
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException e) {
+                if (failure != null) failure.addSuppressed(e);   // the write's own error is the one to report
+                else throw e;
+            } finally {
+                IN_PROGRESS.remove(tmp);
+            }
         }
     }
 
@@ -43,6 +76,10 @@ public final class AtomicFile {
                 return Files.createFile(tmp);
             } catch (FileAlreadyExistsException e) {
                 if (attempt == 100) throw e;
+            } catch (NoSuchFileException e) {   // name the file asked for, not the hidden temporary
+                throw new IOException(abs + ": directory " + abs.getParent() + " does not exist", e);
+            } catch (AccessDeniedException e) {
+                throw new IOException(abs + ": permission denied (cannot create files in " + abs.getParent() + ")", e);
             }
         }
     }

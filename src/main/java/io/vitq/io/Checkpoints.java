@@ -19,13 +19,14 @@ public final class Checkpoints {
     public static Map<String, RawTensor> load(Path path) {
         requireNonEmptyFile(path);
         byte[] head = head(path, 9);
+        // a safetensors file cut short first: its 8-byte length can start like a zip or a pickle, and neither has '{' at byte 8
+        requireNotTruncatedSafetensors(path, head);
         // safetensors first: its 8-byte length could start with "PK", but a zip's first 8 bytes never
         // read as a length that fits the file followed by '{'.
         if (isSafetensors(path, head)) return SafeTensors.read(path).tensors();
         if (head.length >= 2 && head[0] == 'P' && head[1] == 'K') return PthReader.read(path);
         // torch.save's legacy stream starts with a pickle (PROTO opcode, protocol 2..5) of its magic number.
         if (head.length >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5) return PthReader.read(path);
-        requireNotTruncatedSafetensors(path, head);
         throw new CheckpointException(path + ": not a safetensors or PyTorch checkpoint");
     }
 

@@ -83,9 +83,65 @@ public class AtomicFileTest {
     }
 
     @Test
-    void aMissingDirectoryFailsBeforeAnyWrite() {
+    void aMissingDirectoryFailsBeforeAnyWriteNamingTheTarget() {
         Path f = dir.resolve("no/such/out.onnx");
-        assertThrows(IOException.class, () -> AtomicFile.write(f, tmp -> Files.writeString(tmp, "x")));
+        IOException e = assertThrows(IOException.class, () -> AtomicFile.write(f, tmp -> Files.writeString(tmp, "x")));
+        assertEquals(f.toAbsolutePath() + ": directory " + f.toAbsolutePath().getParent() + " does not exist", e.getMessage());
         assertTrue(Files.notExists(dir.resolve("no")));
+    }
+
+    /** A child JVM stopped by SIGTERM in the middle of a write: its shutdown hook removes the temporary. */
+    @Test
+    void aStoppedJvmLeavesNoTemporary() throws Exception {
+        Path target = dir.resolve("model.onnx"), started = dir.resolve("started");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), SlowWriter.class.getName(), target.toString(), started.toString())
+                .redirectErrorStream(true).start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (Files.notExists(started) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(20);
+            if (Files.notExists(started)) {   // the child's output says why (read only now: it blocks until the child ends)
+                p.destroy();
+                throw new AssertionError("the child did not start writing: " + new String(p.getInputStream().readAllBytes()));
+            }
+            try (Stream<Path> s = Files.list(dir)) {
+                assertEquals(1, s.filter(q -> q.getFileName().toString().endsWith(".tmp")).count(), "its temporary exists");
+            }
+            p.destroy();   // SIGTERM
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            p.destroyForcibly();
+        }
+        assertNoTemporaryFiles(dir);
+        assertTrue(Files.notExists(target));
+    }
+
+    /** Writes half a file, says so, and waits to be stopped. */
+    public static final class SlowWriter {
+        public static void main(String[] args) throws IOException {
+            AtomicFile.write(Path.of(args[0]), tmp -> {
+                Files.writeString(tmp, "half");
+                Files.writeString(Path.of(args[1]), "started");
+                try {
+                    Thread.sleep(120_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+    }
+
+    /** The write's own error is reported even when the temporary cannot be deleted after it. */
+    @Test
+    void aFailedCleanUpDoesNotHideTheWritesError() {
+        Path f = dir.resolve("out.safetensors");
+        IOException e = assertThrows(IOException.class, () -> AtomicFile.write(f, tmp -> {
+            Files.delete(tmp);
+            Files.createDirectory(tmp);               // a non-empty directory where the temporary was: delete fails
+            Files.writeString(tmp.resolve("x"), "x");
+            throw new IOException("disk full");
+        }));
+        assertEquals("disk full", e.getMessage());
+        assertEquals(1, e.getSuppressed().length, "the clean-up's failure rides along");
     }
 }
