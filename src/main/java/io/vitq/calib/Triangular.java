@@ -55,9 +55,10 @@ final class Triangular {
             Parallel.forEach(tiles, t -> choleskyTile(at, lt, panel, block, n, jp, jp + W + t * W));
             for (int i = j0 + p + tiles * W; i < n; i++) choleskyRow(at, lt, panel, block, n, jp, p, i);
         }
-        double[] l = new double[n * n];
+        double[] l = at;   // a's copy is no longer needed: L goes there, one n^2 array fewer (75 MB at 3072)
         Parallel.forEach(n, i -> {
             for (int k = 0; k <= i; k++) l[i * n + k] = lt[k * n + i];
+            java.util.Arrays.fill(l, i * n + i + 1, (i + 1) * n, 0);
         });
         return l;
     }
