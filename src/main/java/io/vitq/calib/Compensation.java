@@ -32,10 +32,7 @@ final class Compensation {
      * @param lr L', row-major {@code [in, in]} lower triangular
      */
     static float[] solve(float[] w, int out, int in, double[] cross, double[] lr, double lambda) {
-        double[] lt = new double[in * in];   // L'^T: the back substitution reads L''s columns as rows
-        Parallel.forEach(in, i -> {
-            for (int k = 0; k <= i; k++) lt[k * in + i] = lr[i * in + k];
-        });
+        double[] lt = Triangular.lowerTransposed(lr, in);   // L'^T: the back substitution reads L''s columns as rows
         double[] packed = packColumnTiles(cross, in);
         float[] result = new float[out * in];
         Parallel.forEach((out + ROWS - 1) / ROWS, group -> {

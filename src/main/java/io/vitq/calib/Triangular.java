@@ -40,10 +40,7 @@ final class Triangular {
      * @throws NotPositiveDefinite at the first column whose pivot is not positive (or NaN)
      */
     static double[] cholesky(double[] a, int n) {
-        double[] at = new double[n * n];   // at[j n + i] = a_ij: column j of a, contiguous over i
-        Parallel.forEach(n, i -> {
-            for (int j = 0; j <= i; j++) at[j * n + i] = a[i * n + j];
-        });
+        double[] at = lowerTransposed(a, n);   // at[j n + i] = a_ij: column j of a, contiguous over i
         double[] lt = new double[n * n];   // lt[k n + i] = l_ik: column k of L, contiguous over i
         for (int j0 = 0; j0 < n; j0 += W) {
             int p = Math.min(W, n - j0), jp = j0;
@@ -63,6 +60,15 @@ final class Triangular {
         return l;
     }
 
+    /** The lower triangle of {@code m} ({@code [n, n]}, row-major) transposed: {@code t[k n + i] = m_ik} for k <= i, zeros elsewhere. */
+    static double[] lowerTransposed(double[] m, int n) {
+        double[] t = new double[n * n];
+        Parallel.forEach(n, i -> {
+            for (int k = 0; k <= i; k++) t[k * n + i] = m[i * n + k];
+        });
+        return t;
+    }
+
     /** Rows and columns j0 .. j0+p-1 of L, in the plain loop's order; also writes them to {@code lt}. */
     private static double[] diagonalBlock(double[] a, double[] lt, double[] panel, int n, int j0, int p) {
         double[] block = new double[W * W];
@@ -80,8 +86,9 @@ final class Triangular {
                 double v = a[i * n + j];
                 for (int k = 0; k < j0; k++) v -= panel[k * W + s] * panel[k * W + q];
                 for (int r = 0; r < q; r++) v -= block[s * W + r] * block[q * W + r];
-                block[s * W + q] = v / dj;
-                lt[j * n + i] = v / dj;
+                double lij = v / dj;
+                block[s * W + q] = lij;
+                lt[j * n + i] = lij;
             }
         }
         return block;
