@@ -37,9 +37,6 @@ final class InspectCommand implements Callable<Integer> {
         // reads only the header: no tensor is decoded, so inspecting a large model is instant
         Plots.checkPng("--plot", plot);
         new OutputFiles().output("--plot", plot).input("QUANTIZED", file).check();
-        if (file.getFileName().toString().endsWith(".json") && Files.isRegularFile(file))
-            throw new Main.UserException(file + ": a plan JSON, not a quantized model file; it is readable as it is, and "
-                    + "'vitq eval --model M --plan " + file + "' applies it (inspect reads the plan inside a quantized model)");
         QuantizedModelFile.Header h = QuantizedModelFile.readHeader(file);
         if (plot != null) {
             io.vitq.eval.charts.Charts.plan(plot, h.model() + ", " + h.plan().info().method() + " " + planBits(h.plan())

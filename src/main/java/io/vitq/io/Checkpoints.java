@@ -27,7 +27,18 @@ public final class Checkpoints {
         if (head.length >= 2 && head[0] == 'P' && head[1] == 'K') return PthReader.read(path);
         // torch.save's legacy stream starts with a pickle (PROTO opcode, protocol 2..5) of its magic number.
         if (head.length >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5) return PthReader.read(path);
-        throw new CheckpointException(path + ": not a safetensors or PyTorch checkpoint");
+        throw new CheckpointException(notA(path, "a safetensors or PyTorch checkpoint"));
+    }
+
+    /**
+     * {@code "PATH: not WHAT"}, or, for a vitq plan file given where a model file goes, what it is and
+     * where it goes instead.
+     */
+    static String notA(Path path, String what) {
+        String start = new String(head(path, 256), java.nio.charset.StandardCharsets.UTF_8);
+        if (start.stripLeading().startsWith("{") && start.contains('"' + io.vitq.quant.QuantPlanJson.FORMAT + '"'))
+            return path + ": a plan JSON, not " + what + "; 'vitq eval --model M --plan " + path + "' applies it";
+        return path + ": not " + what;
     }
 
     /**

@@ -205,7 +205,7 @@ public final class QuantizedModelFile {
         Checkpoints.requireNonEmptyFile(file);
         if (!Checkpoints.isSafetensors(file)) {
             Checkpoints.requireNotTruncatedSafetensors(file, Checkpoints.head(file, 9));
-            throw new CheckpointException(file + ": not a vitq quantized model (not a safetensors file)");
+            throw new CheckpointException(Checkpoints.notA(file, "a vitq quantized model (not a safetensors file)"));
         }
         return SafeTensors.read(file);
     }

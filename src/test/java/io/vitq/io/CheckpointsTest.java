@@ -43,6 +43,9 @@ class CheckpointsTest {
         assertEquals(empty + ": empty file, not a checkpoint", message(empty));
         Path text = Files.writeString(tmp.resolve("notes.pth"), "hello, this is not a checkpoint");
         assertEquals(text + ": not a safetensors or PyTorch checkpoint", message(text));
+        Path plan = Files.writeString(tmp.resolve("plan.json"), "{\n  \"format\": \"vitq-quant-plan\",\n  \"version\": 1\n}\n");
+        assertEquals(plan + ": a plan JSON, not a safetensors or PyTorch checkpoint; 'vitq eval --model M --plan " + plan
+                + "' applies it", message(plan));
         Path oneByte = Files.write(tmp.resolve("one.pth"), new byte[]{'P'});
         assertEquals(oneByte + ": not a safetensors or PyTorch checkpoint", message(oneByte));
         // header and data disagree: the file and the tensor are named
