@@ -74,6 +74,7 @@ final class EvalCommand implements Callable<Integer> {
         QuantPlan qp = p.plan();
         EvalResult r = spark.enabled() ? SparkEval.run(this, WorkerArgs.of(spec), l)
                 : evaluate(l, qp, p.executor(), compareFp, data, limit, batch);
+        Inputs.noteShortData(data, limit, r.images());
         System.out.print(Reports.markdown(r));
         if (json != null) Reports.writeJson(json, Reports.summary(r));
         if (predictions != null) Reports.writePredictions(predictions, r);

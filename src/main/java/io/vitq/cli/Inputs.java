@@ -16,9 +16,17 @@ final class Inputs {
         return io.vitq.eval.Pipeline.checkLabels(data, ds, classes);
     }
 
-    /** See {@link io.vitq.eval.Pipeline#dataset}. */
+    /** See {@link io.vitq.eval.Pipeline#dataset}; notes a {@code --limit} beyond the data. */
     static Dataset dataset(Path data, Integer limit) {
-        return io.vitq.eval.Pipeline.dataset(data, limit);
+        Dataset ds = io.vitq.eval.Pipeline.dataset(data, limit);
+        noteShortData(data, limit, ds.size());
+        return ds;
+    }
+
+    /** A {@code --limit} larger than the data means all of it: say so, as the user asked for more. */
+    static void noteShortData(Path data, Integer limit, int images) {
+        if (limit != null && images < limit)
+            System.err.println("vitq: note: --limit " + limit + ": " + data + " holds " + images + " images; using all " + images);
     }
 
     /** Decodes and preprocesses the given image files into one batch [N, 3, S, S]. */

@@ -63,6 +63,19 @@ class CliTest {
     }
 
     @Test
+    void limitBeyondTheDataSaysSo(@TempDir Path tmp) throws Exception {
+        Path list = tmp.resolve("three.txt");
+        Path val = TestData.demo("val/dataset.txt");
+        Files.write(list, Files.readAllLines(val).stream().filter(l -> !l.isBlank()).limit(3)
+                .map(l -> l.replaceFirst("^\\./", val.getParent() + "/")).toList());
+        Run r = run("eval", "--model", MODEL, "--data", list.toString(), "--limit", "10");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("--limit 10: " + list + " holds 3 images; using all 3"), r.err());
+        Run within = run("eval", "--model", MODEL, "--data", list.toString(), "--limit", "3");
+        assertFalse(within.err().contains("holds"), within.err());
+    }
+
+    @Test
     void predictPrintsClassNames() {
         Run r = run("predict", "--model", MODEL, TestData.demo("val/data/ILSVRC2012_val_00000347.JPEG").toString());
         assertEquals(0, r.exit(), r.err());
