@@ -15,6 +15,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
@@ -118,10 +122,28 @@ final class EvalCommand implements Callable<Integer> {
         if (qp != null && !integer) ex = new FakeQuantExecutor(qp, l.model(), arithmetic);
         if (integer) {
             io.vitq.runtime.IntegerExecutor ie = new io.vitq.runtime.IntegerExecutor(qp, l.model());
-            if (onDriver) ie.notes().forEach(n -> System.err.println("vitq: note: " + n));
+            if (onDriver) condensed(ie.notes()).forEach(n -> System.err.println("vitq: note: " + n));
             ex = ie;
         }
         return new Prepared(l, qp, ex);
+    }
+
+    /**
+     * Notes of the form {@code "op: what"}, one line per distinct {@code what} in the order first
+     * seen, naming the ops that share it: {@code "blocks.0.mlp.fc2, ..., blocks.11.mlp.fc2 (12 ops): what"}
+     * instead of twelve lines that differ only in the op.
+     */
+    static List<String> condensed(List<String> notes) {
+        Map<String, List<String>> byWhat = new LinkedHashMap<>();
+        List<String> out = new ArrayList<>();
+        for (String n : notes) {
+            int colon = n.indexOf(": ");
+            if (colon < 0) out.add(n);
+            else byWhat.computeIfAbsent(n.substring(colon + 2), k -> new ArrayList<>()).add(n.substring(0, colon));
+        }
+        byWhat.forEach((what, ops) -> out.add((ops.size() == 1 ? ops.get(0)
+                : ops.get(0) + ", ..., " + ops.get(ops.size() - 1) + " (" + ops.size() + " ops)") + ": " + what));
+        return out;
     }
 
     /**

@@ -32,12 +32,33 @@ public final class ModelFolder {
         return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve("config.json"));
     }
 
+    /**
+     * For a folder without config.json that holds checkpoint files (as a folder of downloaded timm
+     * weights does): the two ways to load one, since the folder alone says nothing of the architecture.
+     */
+    private static String checkpointHint(Path dir) {
+        List<String> files;
+        try (var s = Files.list(dir)) {
+            files = s.map(p -> p.getFileName().toString())
+                    .filter(f -> f.matches(".*\\.(safetensors|pth|pt|bin)$") && !f.startsWith(".")).sorted().toList();
+        } catch (java.io.IOException e) {
+            return "";
+        }
+        if (files.isEmpty()) return "";
+        String f = files.get(0);
+        io.vitq.model.ModelZoo.Entry zoo = io.vitq.model.ModelZoo.matchFileName(f);
+        return ". It holds " + (files.size() == 1 ? f : files.size() + " checkpoint files (" + String.join(", ", files) + ")")
+                + ": give the file (--model " + dir.resolve(f) + ")"
+                + (zoo == null ? "" : ", or the folder on the zoo's search path with the architecture's name (VITQ_MODELS="
+                        + dir + " ... --model " + zoo.name() + ")");
+    }
+
     public static Contents read(Path dir) {
         Path configFile = dir.resolve("config.json");
         if (!Files.isRegularFile(configFile)) {
             throw new CheckpointException(dir + ": a directory without config.json; vitq reads Hugging Face model folders"
                     + " (config.json beside model.safetensors or pytorch_model.bin, in timm's or transformers' layout)"
-                    + " or a checkpoint file");
+                    + " or a checkpoint file" + checkpointHint(dir));
         }
         ConfigJson config = ConfigJson.read(configFile);
         List<Path> files = new ArrayList<>(List.of(configFile));

@@ -18,11 +18,13 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -80,6 +82,9 @@ public final class ModelLoader {
         dirs.add(Path.of("models"));
         dirs.add(Path.of("demo", "models"));
         dirs.add(Path.of(System.getProperty("user.home"), ".cache", "vitq", "models"));
+        // the launcher's vitq.home is usually the working directory: list each folder once
+        Set<Path> seen = new HashSet<>();
+        dirs.removeIf(d -> !seen.add(d.toAbsolutePath().normalize()));
         return dirs;
     }
 
@@ -172,8 +177,9 @@ public final class ModelLoader {
     }
 
     private static ModelException noWeights(String name) {
-        return new ModelException("no weights found for '" + name + "': pass --checkpoint FILE (timm safetensors or .pth), put "
-                + name + ".safetensors in one of " + searchPath() + ", or have timm/" + name + ".<tag> in the Hugging Face"
+        return new ModelException("no weights found for '" + name + "': give a checkpoint file (--checkpoint FILE, a timm"
+                + " safetensors or .pth; Vitq.load(name, file) in Java), put " + name + ".safetensors in a folder listed in"
+                + " $VITQ_MODELS or in one of " + searchPath() + ", or have timm/" + name + ".<tag> in the Hugging Face"
                 + " cache (" + HubCache.location() + "; vitq never downloads)");
     }
 

@@ -338,8 +338,8 @@ public final class QuantizedModelFile {
         });
         List<String> parts = new ArrayList<>();
         bits.forEach((b, count) -> parts.add(count + " at " + b + " bits"));
-        return "quantized model (" + plan.info().method() + ", " + plan.info().bitsLabel() + "): weights decoded from"
-                + " integer codes (" + (parts.isEmpty() ? "none" : String.join(", ", parts)) + "); eval, predict and"
-                + " the demo run it fake-quantized with the plan (inputs and matmul operands quantized too)";
+        return "quantized model (" + plan.info().method() + ", " + plan.info().bitsLabel() + "): weights stored as"
+                + " integer codes (" + (parts.isEmpty() ? "none" : String.join(", ", parts)) + "), run with its plan"
+                + " (inputs and matmul operands quantized as calibrated too)";
     }
 }

@@ -379,7 +379,7 @@ public final class IntegerExecutor implements Executor {
                 boolean shiftForm = !wide && codes.shift() >= 0 && options.twinForm() == TwinForm.AUTO
                         && Int8Gemm.fitsInt32(in, maxA, w.maxAbsCode());
                 note = twinNote(id, input.displayName() + " input", wide, codes.shift() >= 0, codes.shift(), options, in, maxA,
-                        w.maxAbsCode(), "the coarse step is not 2^m x the fine step (no power-of-two option)");
+                        w.maxAbsCode(), "the coarse step is not 2^m x the fine step (calibrate with --gelu-grid power-of-two for the one-accumulation shift form)");
                 form = shiftForm ? OpForm.SHIFT : wide ? OpForm.WIDE : OpForm.SPLIT;
                 twoUnits = !shiftForm;
             }

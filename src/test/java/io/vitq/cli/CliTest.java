@@ -76,6 +76,16 @@ class CliTest {
     }
 
     @Test
+    void integerNotesSharedByOpsArePrintedOnce() {
+        assertEquals(List.of("a note without an op",
+                        "blocks.0.mlp.fc2, ..., blocks.11.mlp.fc2 (3 ops): fc2 input: split form",
+                        "blocks.0.attn.matmul2: probabilities: shift form (m = 4)"),
+                EvalCommand.condensed(List.of("blocks.0.mlp.fc2: fc2 input: split form",
+                        "blocks.0.attn.matmul2: probabilities: shift form (m = 4)", "blocks.5.mlp.fc2: fc2 input: split form",
+                        "a note without an op", "blocks.11.mlp.fc2: fc2 input: split form")));
+    }
+
+    @Test
     void predictPrintsClassNames() {
         Run r = run("predict", "--model", MODEL, TestData.demo("val/data/ILSVRC2012_val_00000347.JPEG").toString());
         assertEquals(0, r.exit(), r.err());

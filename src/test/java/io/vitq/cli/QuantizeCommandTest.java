@@ -88,7 +88,7 @@ class QuantizeCommandTest {
         CliTest.Run ei = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6", "--integer",
                 "--predictions", pi.toString());
         assertEquals(0, ei.exit(), ei.err());
-        assertTrue(ei.out().contains("| vit_tiny_patch16_224 |") && ei.err().contains("twin"), ei.out() + ei.err());
+        assertTrue(ei.out().contains("| vit_tiny_patch16_224 |") && ei.err().contains("twin") && ei.err().contains(" ops): "), ei.out() + ei.err());
         // the code-product fake quant rounds as the integers do: the same top-5 and probabilities, to the last digit
         CliTest.Run ec = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6",
                 "--products", "codes", "--predictions", pc.toString());

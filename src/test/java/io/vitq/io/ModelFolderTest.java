@@ -26,6 +26,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -219,6 +220,15 @@ class ModelFolderTest {
         Path empty = tmp.resolve("empty");
         Files.createDirectories(empty);
         assertTrue(error(empty).contains("without config.json"));
+        assertFalse(error(empty).contains("It holds"), error(empty));
+        // a folder of bare timm weights: the error says how to load the file in it
+        Path bare = tmp.resolve("deit_tiny_patch16_224.pipevit_lnq8");
+        Files.createDirectories(bare);
+        Files.write(bare.resolve("deit_tiny_patch16_224.pipevit_lnq8.safetensors"), new byte[0]);
+        String hint = error(bare);
+        assertTrue(hint.contains("It holds deit_tiny_patch16_224.pipevit_lnq8.safetensors: give the file (--model "
+                + bare.resolve("deit_tiny_patch16_224.pipevit_lnq8.safetensors") + ")"), hint);
+        assertTrue(hint.contains("(VITQ_MODELS=" + bare + " ... --model deit_tiny_patch16_224)"), hint);
 
         Path noWeights = copy("hf_vit");
         Files.delete(noWeights.resolve("model.safetensors"));

@@ -173,7 +173,7 @@ class IntegerExecutorTest {
         QuantPlan plan = plan(TinyModels.VIT, Spec.ptq4vit(false));
         IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
         assertEquals(OpForm.SPLIT, ie.form("blocks.1.mlp.fc2"));
-        assertTrue(ie.notes().stream().anyMatch(n -> n.startsWith("blocks.1.mlp.fc2") && n.contains("no power-of-two option")),
+        assertTrue(ie.notes().stream().anyMatch(n -> n.startsWith("blocks.1.mlp.fc2") && n.contains("--gelu-grid power-of-two")),
                 ie.notes().toString());
         compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, "ptq4vit, GELU linear grid");
     }
