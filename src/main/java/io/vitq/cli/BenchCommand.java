@@ -268,8 +268,8 @@ final class BenchCommand implements Callable<Integer> {
             same[e] = agree(reference, top1(f.logits(), reference.length));
             jobs.add(f::logits);
         }
-        System.err.printf(Locale.ROOT, "vitq: %s: %d engines, %.0f s each in %d interleaved rounds (after a warm-up) ...%n",
-                model, engines.size(), seconds, rounds);
+        System.err.printf(Locale.ROOT, "vitq: %s: %d engines, %.0f s each in %d interleaved round%s (after a warm-up) ...%n",
+                model, engines.size(), seconds, rounds, rounds == 1 ? "" : "s");
         List<Throughput.Result> results = Throughput.interleaved(jobs, batch, Math.min(seconds, 3), seconds, rounds);
         List<Row> rows = new ArrayList<>();
         for (int e = 0; e < engines.size(); e++) {

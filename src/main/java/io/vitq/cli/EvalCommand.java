@@ -176,7 +176,8 @@ final class EvalCommand implements Callable<Integer> {
                                Integer limit, io.vitq.eval.EvalShards.Range shard, int batch, Pipeline.Progresses progress) {
         if (plan != null) l = io.vitq.io.Reparameterization.apply(l, plan);
         Executor ex = executor != null ? executor : plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
-        String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel());
+        String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel())
+                + (compareFp ? " and float" : "");
         return Pipeline.evaluate(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data, limit, shard, batch, label, progress);
     }
 }

@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
                 + "and Where), a float model as a plain float graph. Input 'images' [N, 3, S, S] (preprocessed), output "
                 + "'logits' [N, classes].")
 final class ExportCommand implements Callable<Integer> {
-    @Parameters(paramLabel = "MODEL", description = "A quantized model file ('vitq quantize -o'), or a float model: a zoo name "
+    @Parameters(paramLabel = "MODEL", description = "A quantized model file ('vitq quantize -o'), or a float model: a zoo name, "
             + "a Hugging Face model folder or a checkpoint file (safetensors or .pth with timm key names).")
     String model;
 

@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -25,7 +26,8 @@ final class InfoCommand implements Callable<Integer> {
         Model m = l.model();
         System.out.println("model:         " + m.name());
         System.out.println("checkpoint:    " + l.checkpoint());
-        for (String line : m.describe()) System.out.println("architecture:  " + line);
+        List<String> arch = m.describe();
+        for (int i = 0; i < arch.size(); i++) System.out.println((i == 0 ? "architecture:  " : "               ") + arch.get(i));
         System.out.printf(Locale.ROOT, "parameters:    %,d (%.1f MB as float32)%n", m.parameterCount(), m.parameterCount() * 4 / 1e6);
         System.out.println("preprocessing: " + m.preprocessing().describe());
         if (l.quantized()) {

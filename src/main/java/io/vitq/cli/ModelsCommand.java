@@ -20,10 +20,12 @@ final class ModelsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path hub = ModelLoader.HubCache.location();
-        System.out.printf("%-34s %-28s %s%n", "name", "model", "weights for the bare name (- : none found)");
+        int w = ModelZoo.entries().stream().mapToInt(e -> e.name().length()).max().orElse(0);
+        String row = "%-" + w + "s %-28s %s%n";
+        System.out.printf(row, "name", "model", "weights for the bare name (- : none found)");
         for (ModelZoo.Entry e : ModelZoo.entries()) {
-            System.out.printf("%-34s %-28s %s%n", e.name(), e.summary(), weightsFor(e.name(), hub));
-            System.out.printf("%-34s preprocessing: %s%n", "", e.input().describe());
+            System.out.printf(row, e.name(), e.summary(), weightsFor(e.name(), hub));
+            System.out.printf("%-" + w + "s preprocessing: %s%n", "", e.input().describe());
         }
         System.out.println();
         System.out.println("Checkpoint files in the model search path (VITQ_MODELS, then these folders; a zoo name loads the first"

@@ -54,9 +54,13 @@ public final class ProgressBar implements io.vitq.eval.Pipeline.Progress {
         return rate >= 1 ? String.format(Locale.ROOT, "%.1f/s", rate) : String.format(Locale.ROOT, "%.0f s each", secs / done);
     }
 
-    /** " ETA 42s" while some items remain, else empty. */
+    /**
+     * " ETA 42s" while some items remain, else empty; none before 5 % of the items (and two) are done,
+     * since the first items carry the warm-up (a first calibration op at 10 s gave "ETA 724s" for a
+     * 77 s job).
+     */
     private String eta(int done, double secs) {
-        if (done <= 0 || done >= total) return "";
+        if (done < Math.max(2, total / 20) || done >= total) return "";
         return String.format(Locale.ROOT, " ETA %.0fs", secs / done * (total - done));
     }
 

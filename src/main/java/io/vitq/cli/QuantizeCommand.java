@@ -135,7 +135,8 @@ final class QuantizeCommand implements Callable<Integer> {
     static Pipeline.Calibration calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb) {
         checkCalibration(cfg, mixed);
         Path data = o.calibPath();
-        Pipeline.Calibration c = Pipeline.calibrate(l, data, o.calibSize, cfg, mixed, sizeMb, o.msaNorm(), ProgressBar::new);
+        Pipeline.Calibration c = Pipeline.calibrate(l, data, o.calibSize, cfg, mixed, sizeMb, o.msaNorm(),
+                (label, total) -> new ProgressBar(label + " (ops)", total));
         if (mixed != null) {
             c.mixedPrecisionReport().forEach(System.out::println);
             System.out.printf(Locale.ROOT, "mixed precision: nuclear norms (SVD) %.1f s, unit errors and allocation %.1f s%n",
@@ -150,7 +151,7 @@ final class QuantizeCommand implements Callable<Integer> {
                 t.forwardBackward(), t.search(), t.linearSearch(),
                 cfg.isVt() || cfg.biasCorrection() ? String.format(Locale.ROOT, " of which bias correction %.1f s", t.biasCorrection()) : "",
                 cfg.gptq() ? String.format(Locale.ROOT, " of which GPTQ %.1f s", t.gptq()) : "",
-                t.matmulSearch(), Double.isNaN(t.scoredShare()) ? ""
+                t.matmulSearch(), Double.isNaN(t.scoredShare()) ? "" : t.scoredShare() >= 0.9995 ? "; every candidate scored in full"
                         : String.format(Locale.ROOT, "; candidates scored on %.0f %% of their products, branch and bound skipping the rest",
                         100 * t.scoredShare()));
         return c;

@@ -68,7 +68,7 @@ final class NativeInt8 {
                     peak = linker.downcallHandle(symbols.findOrThrow("vitq_int8_peak"), FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
                     URL url = NativeInt8.class.getResource(RESOURCE);
                     status = "native AVX-512 VNNI kernel (" + ("file".equals(url.getProtocol()) ? lib.toString()
-                            : RESOURCE.substring(1) + " from the jar, extracted to " + lib) + ")";
+                            : RESOURCE.substring(1) + " from the jar, run from a temporary copy") + ")";
                 }
             }
         } catch (Throwable t) { // a broken or foreign library must never stop the Java kernels

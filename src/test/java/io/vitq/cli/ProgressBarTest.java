@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ProgressBarTest {
@@ -26,8 +27,20 @@ class ProgressBarTest {
         }
         String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
         assertEquals(11, lines.length, String.join("\n", lines));
-        assertTrue(lines[0].startsWith("work 1/20 (0%) "), lines[0]);
+        assertTrue(lines[0].startsWith("work 1/20 (0%) ") && !lines[0].contains("ETA"), "no estimate from the first item: " + lines[0]);
         assertTrue(lines[1].startsWith("work 2/20 (10%) ") && lines[1].contains(" ETA "), lines[1]);
         assertTrue(lines[10].startsWith("work 20/20 (100%) ") && !lines[10].contains("ETA"), lines[10]);
+    }
+
+    @Test
+    void noEstimateBeforeFivePercent() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (ProgressBar bar = new ProgressBar("ops", 100, new PrintStream(buf, true, StandardCharsets.UTF_8), false)) {
+            for (int i = 1; i <= 10; i++) bar.update(i);
+        }
+        String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
+        assertEquals(2, lines.length, String.join("\n", lines));
+        assertFalse(lines[0].contains("ETA"), lines[0]);
+        assertTrue(lines[1].startsWith("ops 10/100 (10%) ") && lines[1].contains(" ETA "), lines[1]);
     }
 }

@@ -85,6 +85,11 @@ public final class Charts {
      * with the bits; each model's float top-1 as a dashed horizontal line.
      */
     public static void sweep(Path png, String title, List<SweepPoint> points, List<FloatPoint> floats) throws IOException {
+        Png.write(png, SWEEP_WIDTH, List.of(new Png.Panel(sweepChart(title, points, floats), SWEEP_HEIGHT)));
+    }
+
+    /** The chart {@link #sweep} writes. */
+    static JFreeChart sweepChart(String title, List<SweepPoint> points, List<FloatPoint> floats) {
         boolean manyModels = floats.size() > 1 || points.stream().map(SweepPoint::model).distinct().count() > 1;
         Map<String, XYSeries> series = new LinkedHashMap<>();
         Map<String, Map<Integer, String>> labels = new LinkedHashMap<>();
@@ -143,7 +148,13 @@ public final class Charts {
         }
         NumberAxis x = (NumberAxis) plot.getDomainAxis();
         x.setAutoRangeIncludesZero(false);
-        Png.write(png, SWEEP_WIDTH, List.of(new Png.Panel(c, SWEEP_HEIGHT)));
+        double xLo = points.stream().mapToDouble(SweepPoint::sizeMb).min().orElse(0),
+                xHi = points.stream().mapToDouble(SweepPoint::sizeMb).max().orElse(0);
+        if (!points.isEmpty() && xHi - xLo < 1e-6) { // one size (one bit setting): an axis of zero width has no ticks
+            double pad = Math.max(0.5, 0.1 * xLo);
+            x.setRange(xLo - pad, xHi + pad);
+        }
+        return c;
     }
 
     // ---------------------------------------------------------------- plan

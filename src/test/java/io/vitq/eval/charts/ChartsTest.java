@@ -39,6 +39,17 @@ class ChartsTest {
     }
 
     @Test
+    void sweepOfOneBitSettingHasASizeAxisOfPositiveWidth() throws Exception {
+        List<Charts.SweepPoint> one = List.of(new Charts.SweepPoint("m", "basePTQ", "W8A8", 5.72, 80.5));
+        var x = Charts.sweepChart("one cell", one, List.of(new Charts.FloatPoint("m", 22.87, 82.6))).getXYPlot().getDomainAxis();
+        assertTrue(x.getRange().getLowerBound() < 5.72 && x.getRange().getUpperBound() > 5.72
+                && x.getRange().getLength() >= 1.0, "a degenerate axis labels every tick 5.72: " + x.getRange());
+        Path png = tmp.resolve("one.png");
+        Charts.sweep(png, "one cell", one, List.of());
+        PngCheck.assertChart(png, Charts.SWEEP_WIDTH, Charts.SWEEP_HEIGHT);
+    }
+
+    @Test
     void planDrawsOpsAndForMixedPrecisionTheUnits() throws Exception {
         QuantPlan plan = MinMaxPlans.plan(TinyModels.VIT, MinMaxPlans.maxima(TinyModels.VIT, TinyModels.IMAGES),
                 MinMaxPlans.Spec.ptq4vit(false));
