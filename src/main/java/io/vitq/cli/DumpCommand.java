@@ -133,7 +133,7 @@ final class DumpCommand implements Callable<Integer> {
         } catch (IntegerDump.TooLargeException e) {
             throw new Main.UserException(e.getMessage() + " (--limit, --ops, --leave-out)");
         }
-        System.out.printf(Locale.ROOT, "dump of %d image%s, %d ops, %.1f MB written to %s in %.1f s%n", files.size(),
+        System.out.printf(Locale.ROOT, "dump of %d image%s, %d ops in integers, %.1f MB written to %s in %.1f s%n", files.size(),
                 files.size() == 1 ? "" : "s", dump.opIds().size(), java.nio.file.Files.size(output) / 1e6, output,
                 (System.nanoTime() - t0) / 1e9);
         return 0;

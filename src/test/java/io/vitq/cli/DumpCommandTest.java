@@ -40,7 +40,7 @@ class DumpCommandTest {
         CliTest.Run r = run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "-o", out.toString());
         double secs = (System.nanoTime() - t0) / 1e9;
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("dump of 1 image, 73 ops"), r.out());
+        assertTrue(r.out().contains("dump of 1 image, 73 ops in integers"), r.out());
         System.out.printf("vitq dump, ViT-Ti W8A8, 1 image: %.1f s, %.1f MB (%s)%n", secs, Files.size(out) / 1e6, r.out().strip());
         IntegerDumpCheck.Counts c = IntegerDumpCheck.verify(out);
         assertEquals(49, c.linears(), "qkv, proj, fc1, fc2 of 12 blocks and the head (the patch embedding's input is the float image)");
@@ -66,7 +66,7 @@ class DumpCommandTest {
         CliTest.Run r = run("dump", "--model", MODEL, "--plan", PLAN, "--data", TestData.demo("val/dataset.txt").toString(),
                 "--limit", "2", "--ops", "blocks.11.*", "--leave-out", "weights,accumulators", "-o", out.toString());
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("dump of 2 images, 6 ops"), r.out());
+        assertTrue(r.out().contains("dump of 2 images, 6 ops in integers"), r.out());
         SafeTensors st = SafeTensors.read(out);
         assertTrue(st.has("blocks.11.mlp.fc2.input") && st.has("blocks.11.attn.matmul2.output"));
         assertFalse(st.has("blocks.11.mlp.fc2.weight") || st.has("blocks.11.mlp.fc2.acc"));
