@@ -79,7 +79,9 @@ final class EvalCommand implements Callable<Integer> {
         EvalResult r = spark.enabled() ? SparkEval.run(this, WorkerArgs.of(spec), l)
                 : evaluate(l, qp, p.executor(), compareFp, data, limit, batch);
         Inputs.noteShortData(data, limit, r.images());
-        System.out.print(Reports.markdown(r));
+        String run = qp == null ? "float" : qp.info().method() + " " + InspectCommand.planBits(qp) + ", "
+                + (integer ? "integer" : "codes".equals(products) ? "fake quant (code products)" : "fake quant");
+        System.out.print(Reports.markdown(r, run, l.quantized() ? "the file's decoded weights" : null));
         if (json != null) Reports.writeJson(json, Reports.summary(r));
         if (predictions != null) Reports.writePredictions(predictions, r);
         if (plot != null) {

@@ -10,7 +10,9 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -21,15 +23,28 @@ public final class Reports {
     private Reports() {}
 
     public static String markdown(EvalResult r) {
+        return markdown(r, null, null);
+    }
+
+    /**
+     * The table with a column saying what ran ({@code run}, e.g. "ptq4vit W8A8, integer"; null: no
+     * column), and for a comparison the float model's own top-1, with {@code floatNote} saying what
+     * the float model is (e.g. "the file's decoded weights"; null: nothing).
+     */
+    public static String markdown(EvalResult r, String run, String floatNote) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| model | data | images | top-1 % | top-5 % | images/s (forward) | images/s (end to end) |\n");
-        sb.append("|---|---|---:|---:|---:|---:|---:|\n");
-        sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %.1f | %.1f |%n", r.model(), r.data(), r.images(),
+        String runHead = run == null ? "" : " run |", runRule = run == null ? "" : "---|", runCell = run == null ? "" : " " + run + " |";
+        sb.append("| model |" + runHead + " data | images | top-1 % | top-5 % | images/s (forward) | images/s (end to end) |\n");
+        sb.append("|---|" + runRule + "---|---:|---:|---:|---:|---:|\n");
+        sb.append(String.format(Locale.ROOT, "| %s |%s %s | %d | %s | %s | %.1f | %.1f |%n", r.model(), runCell, r.data(), r.images(),
                 pct(r.top1()), pct(r.top5()), r.forwardImagesPerSecond(), r.wallImagesPerSecond()));
         FpComparison c = r.comparison();
         if (c != null) {
-            sb.append(String.format(Locale.ROOT, "%nagreement with the float model: top-1 %d/%d (%.2f %%), mean KL(float || quantized) %.5f%n",
-                    c.top1Agree(), c.images(), c.agreementPercent(), c.meanKl()));
+            List<String> about = new ArrayList<>();
+            if (floatNote != null) about.add(floatNote);
+            if (r.labelled() > 0) about.add(String.format(Locale.ROOT, "its top-1 %.2f %%", 100.0 * c.referenceTop1Correct() / r.labelled()));
+            sb.append(String.format(Locale.ROOT, "%nagreement with the float model%s: top-1 %d/%d (%.2f %%), mean KL(float || quantized) %.5f%n",
+                    about.isEmpty() ? "" : " (" + String.join("; ", about) + ")", c.top1Agree(), c.images(), c.agreementPercent(), c.meanKl()));
         }
         return sb.toString();
     }

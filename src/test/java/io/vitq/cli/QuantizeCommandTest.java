@@ -72,7 +72,7 @@ class QuantizeCommandTest {
         assertEquals(0, ea.exit(), ea.err());
         assertEquals(0, eb.exit(), eb.err());
         assertEquals(Files.readString(b), Files.readString(a));
-        assertTrue(ea.out().contains("agreement with the float model: top-1 "), ea.out());
+        assertTrue(ea.out().contains("agreement with the float model (the file's decoded weights; its top-1 "), ea.out());
         assertFalse(eb.err().contains("no entry"), eb.err());
         // a plan without an op still runs (that op in float), with a note naming it
         QuantPlan full = QuantPlanJson.read(plan);

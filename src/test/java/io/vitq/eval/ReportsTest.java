@@ -109,7 +109,15 @@ class ReportsTest {
         String[] lines = md.split("\n");
         assertEquals("| model | data | images | top-1 % | top-5 % | images/s (forward) | images/s (end to end) |", lines[0]);
         assertEquals("| vit_tiny_patch16_224 | val.txt | 4 | 66.67 | 100.00 | 2.0 | 1.0 |", lines[2]);
-        assertTrue(md.contains("agreement with the float model: top-1 3/4 (75.00 %), mean KL(float || quantized) 0.01250"), md);
+        assertTrue(md.contains("agreement with the float model (its top-1 0.00 %): top-1 3/4 (75.00 %), mean KL(float || quantized) 0.01250"), md);
+        // what ran, and what the float model is
+        String run = Reports.markdown(result(new FpComparison(4, 3, 0.0125, 2, List.of())), "ptq4vit W8A8, integer",
+                "the file's decoded weights");
+        String[] runLines = run.split("\n");
+        assertEquals("| model | run | data | images | top-1 % | top-5 % | images/s (forward) | images/s (end to end) |", runLines[0]);
+        assertEquals("|---|---|---|---:|---:|---:|---:|---:|", runLines[1]);
+        assertEquals("| vit_tiny_patch16_224 | ptq4vit W8A8, integer | val.txt | 4 | 66.67 | 100.00 | 2.0 | 1.0 |", runLines[2]);
+        assertTrue(run.contains("agreement with the float model (the file's decoded weights; its top-1 66.67 %): top-1 3/4"), run);
         String unlabelled = Reports.markdown(new EvalResult("m", "d", 2, 0, 0, 0, 1, 1, 1, 1, List.of(), null));
         assertTrue(unlabelled.contains("| m | d | 2 | n/a | n/a | 2.0 | 2.0 |"), unlabelled);
         assertFalse(unlabelled.contains("agreement"), unlabelled);
