@@ -120,8 +120,10 @@ final class AblationCommand implements Callable<Integer> {
     /** Prints the table (and writes it as JSON when asked). */
     private int print(ModelLoader.Loaded l, CellStore.Cell fp, StringBuilder md, List<Map<String, Object>> rows)
             throws java.io.IOException {
-        System.out.println("model " + l.model().name() + ", float top-1 " + TableRunner.pct(fp) + " % on " + table.data);
+        System.out.println("model " + l.model().name() + ", float top-1 " + TableRunner.pct(fp) + " % on "
+                + table.measuredOn(calibOptions, fp.images()));
         System.out.print(md);
+        table.reportResults();
         if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("model", l.model().name(), "float", fp.top1(), "rows", rows));
         return 0;
     }

@@ -118,13 +118,6 @@ final class QuantizeCommand implements Callable<Integer> {
         return list.isEmpty() ? c : c.withOpBits(list);
     }
 
-    /**
-     * Loads the calibration images and runs the calibration with a progress bar; prints the timing
-     * (and, for mixed precision, the bits per unit and the model size).
-     *
-     * @param mixed  mixed-precision target (VT-PTQ only), or null for fixed bits
-     * @param sizeMb mixed precision's size budget, or null for the target's default
-     */
     /** The combinations of a method and mixed-precision bits that calibration refuses. */
     static void checkCalibration(CalibConfig cfg, MpTarget mixed) {
         if (mixed != null && !cfg.isVt()) throw new Main.UserException("--bits " + mixed.cliName() + ": mixed precision is VT-PTQ's (--method vtptq)");
@@ -132,19 +125,32 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new Main.UserException("--sequential: mixed precision chooses the bits after the searches; calibrate it in parallel");
     }
 
+    /**
+     * Loads the calibration images and runs the calibration with a progress bar; prints the timing
+     * (and, for mixed precision, the bits per unit and the model size) on stdout.
+     *
+     * @param mixed  mixed-precision target (VT-PTQ only), or null for fixed bits
+     * @param sizeMb mixed precision's size budget, or null for the target's default
+     */
     static Pipeline.Calibration calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb) {
+        return calibrate(l, o, cfg, mixed, sizeMb, System.out, "");
+    }
+
+    /** As above, the report on {@code out}, each line after {@code prefix} (a table's cell: stderr, naming the cell). */
+    static Pipeline.Calibration calibrate(ModelLoader.Loaded l, CalibOptions o, CalibConfig cfg, MpTarget mixed, Double sizeMb,
+                                          java.io.PrintStream out, String prefix) {
         checkCalibration(cfg, mixed);
         Path data = o.calibPath();
         Pipeline.Calibration c = Pipeline.calibrate(l, data, o.calibSize, cfg, mixed, sizeMb, o.msaNorm(),
                 (label, total) -> new ProgressBar(label + " (ops)", total));
         if (mixed != null) {
-            c.mixedPrecisionReport().forEach(System.out::println);
-            System.out.printf(Locale.ROOT, "mixed precision: nuclear norms (SVD) %.1f s, unit errors and allocation %.1f s%n",
+            c.mixedPrecisionReport().forEach(line -> out.println(prefix + line));
+            out.printf(Locale.ROOT, prefix + "mixed precision: nuclear norms (SVD) %.1f s, unit errors and allocation %.1f s%n",
                     c.nuclearNormSeconds(), c.unitErrorSeconds());
         }
         double load = c.imageSeconds();
         Calibrator.Timing t = c.timing();
-        System.out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, %sfloat forward+backward %.1f s, "
+        out.printf(Locale.ROOT, prefix + "calibration: %.1f s (images %.1f s, %sfloat forward+backward %.1f s, "
                         + "search %.1f s: linear %.1f s%s%s, matmul %.1f s%s)%n",
                 c.seconds(), load, c.reparamSeconds() > 0
                         ? String.format(Locale.ROOT, "LayerNorm reparameterisation %.1f s, ", c.reparamSeconds()) : "",

@@ -137,6 +137,7 @@ final class SweepCommand implements Callable<Integer> {
             rows.add(row);
         }
         System.out.print(md);
+        table.reportResults();
         if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("data", table.data.toString(), "rows", rows));
         if (plot != null) {
             String what = models.size() == 1 ? floats.get(0).model() : models.size() + " models";

@@ -53,6 +53,16 @@ public final class TableOptions {
         return new TableRunner(calib, data, images, limit, batch, CellStore.open(results));
     }
 
+    /** What a table's cells were measured on: "{@code N} images of DATA; calibration: M images of CALIB". */
+    String measuredOn(CalibOptions calib, int images) {
+        return images + " images of " + data + "; calibration: " + calib.calibSize + " images of " + calib.calibPath();
+    }
+
+    /** Where the finished cells are kept, once the table is done. */
+    void reportResults() {
+        System.err.println("vitq: cells kept in " + results + " (the same command reads them back instead of measuring again)");
+    }
+
     List<BitsOption> bitOptions() {
         List<BitsOption> l = new ArrayList<>();
         for (String b : bits) l.add(BitsOption.parse(b));

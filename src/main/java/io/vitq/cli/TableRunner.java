@@ -57,7 +57,8 @@ final class TableRunner {
         if (cfg == null) {
             r = EvalCommand.evaluate(l, null, false, data, limit, batch);
         } else {
-            io.vitq.eval.Pipeline.Calibration c = QuantizeCommand.calibrate(l, calib, cfg, mixed, null);
+            io.vitq.eval.Pipeline.Calibration c = QuantizeCommand.calibrate(l, calib, cfg, mixed, null, System.err,
+                    "vitq: " + p.model() + ", " + p.setting() + " " + p.bits() + ": ");
             calibSeconds = c.timing().total() + c.reparamSeconds();
             plan = c.plan();
             r = EvalCommand.evaluate(c.model(), plan, false, data, limit, batch);
