@@ -289,7 +289,7 @@ public final class Vitq {
             Model m = loaded.model();
             Executor ex = p == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(p, m);
             EvalResult r = Pipeline.evaluate(m, ex, p == null ? null : FloatExecutor.INSTANCE, data,
-                    limit == Integer.MAX_VALUE ? null : limit, 32, "eval " + name() + " " + bits() + (p == null ? "" : " and float"), progresses());
+                    limit == Integer.MAX_VALUE ? null : limit, 32, "eval " + name() + (p == null ? "" : " " + method() + " " + bits() + " and float"), progresses());
             FpComparison c = r.comparison();
             double fpTop1 = c == null || r.labelled() == 0 ? Double.NaN : 100.0 * c.referenceTop1Correct() / r.labelled();
             return new Evaluation(name() + (p == null ? "" : " " + method() + " " + bits()), r.images(), r.top1(), r.top5(),

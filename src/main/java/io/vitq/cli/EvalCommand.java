@@ -82,7 +82,7 @@ final class EvalCommand implements Callable<Integer> {
         String run = qp == null ? "float" : qp.info().method() + " " + InspectCommand.planBits(qp) + ", "
                 + (integer ? "integer" : "codes".equals(products) ? "fake quant (code products)" : "fake quant");
         System.out.print(Reports.markdown(r, run, l.quantized() ? "the file's decoded weights" : null));
-        if (json != null) Reports.writeJson(json, Reports.summary(r));
+        if (json != null) Reports.writeJson(json, Reports.summary(r, run));
         if (predictions != null) Reports.writePredictions(predictions, r);
         if (plot != null) {
             io.vitq.eval.charts.Charts.agreement(plot, l.model().name() + ", " + qp.info().method() + " " + InspectCommand.planBits(qp)
@@ -131,19 +131,23 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     /**
-     * Notes of the form {@code "op: what"}, one line per distinct {@code what} in the order first
-     * seen, naming the ops that share it: {@code "blocks.0.mlp.fc2, ..., blocks.11.mlp.fc2 (12 ops): what"}
-     * instead of twelve lines that differ only in the op.
+     * Notes of the form {@code "op: what"}, one line per distinct {@code what}, in the order first
+     * seen, naming the ops that share it (all of up to three, else the first and the last:
+     * {@code "blocks.0.mlp.fc2, ..., blocks.11.mlp.fc2 (12 ops): what"}) instead of twelve lines
+     * that differ only in the op. Notes without an op stay as they are, in place.
      */
     static List<String> condensed(List<String> notes) {
-        Map<String, List<String>> byWhat = new LinkedHashMap<>();
-        List<String> out = new ArrayList<>();
+        Map<String, List<String>> byWhat = new LinkedHashMap<>(); // a note without an op: its own key, no ops
         for (String n : notes) {
             int colon = n.indexOf(": ");
-            if (colon < 0) out.add(n);
-            else byWhat.computeIfAbsent(n.substring(colon + 2), k -> new ArrayList<>()).add(n.substring(0, colon));
+            if (colon < 0) byWhat.putIfAbsent(n, null);
+            else {
+                List<String> ops = byWhat.computeIfAbsent(n.substring(colon + 2), k -> new ArrayList<>());
+                if (ops != null) ops.add(n.substring(0, colon));
+            }
         }
-        byWhat.forEach((what, ops) -> out.add((ops.size() == 1 ? ops.get(0)
+        List<String> out = new ArrayList<>();
+        byWhat.forEach((what, ops) -> out.add(ops == null ? what : (ops.size() <= 3 ? String.join(", ", ops)
                 : ops.get(0) + ", ..., " + ops.get(ops.size() - 1) + " (" + ops.size() + " ops)") + ": " + what));
         return out;
     }

@@ -26,7 +26,8 @@ final class Inputs {
     /** A {@code --limit} larger than the data means all of it: say so, as the user asked for more. */
     static void noteShortData(Path data, Integer limit, int images) {
         if (limit != null && images < limit)
-            System.err.println("vitq: note: --limit " + limit + ": " + data + " holds " + images + " images; using all " + images);
+            System.err.println("vitq: note: --limit " + limit + ": " + data + " holds " + images + (images == 1 ? " image" : " images")
+                    + "; using all of them");
     }
 
     /** Decodes and preprocesses the given image files into one batch [N, 3, S, S]. */

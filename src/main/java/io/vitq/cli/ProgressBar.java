@@ -15,6 +15,9 @@ public final class ProgressBar implements io.vitq.eval.Pipeline.Progress {
     private final long start = System.nanoTime();
     private int lastDecile = -1;
     private long lastDraw;
+    /** The first report with items done: the estimate's rate starts after it, since the first items carry the warm-up. */
+    private int firstDone = -1;
+    private double firstSecs;
 
     public ProgressBar(String label, int total) {
         this(label, total, System.err, System.console() != null && !"true".equals(System.getenv("CI")));
@@ -31,6 +34,10 @@ public final class ProgressBar implements io.vitq.eval.Pipeline.Progress {
     public synchronized void update(int done) {
         long now = System.nanoTime();
         double secs = (now - start) / 1e9;
+        if (firstDone < 0 && done > 0) {
+            firstDone = done;
+            firstSecs = secs;
+        }
         if (interactive) {
             if (done < total && now - lastDraw < 100_000_000L) return;
             lastDraw = now;
@@ -55,13 +62,13 @@ public final class ProgressBar implements io.vitq.eval.Pipeline.Progress {
     }
 
     /**
-     * " ETA 42s" while some items remain, else empty; none before 5 % of the items (and two) are done,
-     * since the first items carry the warm-up (a first calibration op at 10 s gave "ETA 724s" for a
-     * 77 s job).
+     * " ETA 42s" while some items remain, else empty: the rate of the items done since the first
+     * report, as the first items carry the warm-up (a first calibration op at 10 s gave "ETA 724s"
+     * for a 77 s job; a first batch of 32 images the like); none until a second report.
      */
     private String eta(int done, double secs) {
-        if (done < Math.max(2, total / 20) || done >= total) return "";
-        return String.format(Locale.ROOT, " ETA %.0fs", secs / done * (total - done));
+        if (done <= firstDone || done >= total) return "";
+        return String.format(Locale.ROOT, " ETA %.0fs", (secs - firstSecs) / (done - firstDone) * (total - done));
     }
 
     @Override

@@ -145,12 +145,14 @@ final class QuantizeCommand implements Callable<Integer> {
                 (label, total) -> new ProgressBar(label + " (ops)", total));
         if (mixed != null) {
             c.mixedPrecisionReport().forEach(line -> out.println(prefix + line));
-            out.printf(Locale.ROOT, prefix + "mixed precision: nuclear norms (SVD) %.1f s, unit errors and allocation %.1f s%n",
+            out.print(prefix);
+            out.printf(Locale.ROOT, "mixed precision: nuclear norms (SVD) %.1f s, unit errors and allocation %.1f s%n",
                     c.nuclearNormSeconds(), c.unitErrorSeconds());
         }
         double load = c.imageSeconds();
         Calibrator.Timing t = c.timing();
-        out.printf(Locale.ROOT, prefix + "calibration: %.1f s (images %.1f s, %sfloat forward+backward %.1f s, "
+        out.print(prefix);
+        out.printf(Locale.ROOT, "calibration: %.1f s (images %.1f s, %sfloat forward+backward %.1f s, "
                         + "search %.1f s: linear %.1f s%s%s, matmul %.1f s%s)%n",
                 c.seconds(), load, c.reparamSeconds() > 0
                         ? String.format(Locale.ROOT, "LayerNorm reparameterisation %.1f s, ", c.reparamSeconds()) : "",

@@ -136,6 +136,7 @@ final class SweepCommand implements Callable<Integer> {
             md.append(line).append('\n');
             rows.add(row);
         }
+        System.out.println("top-1 % on " + table.measuredOn(calibOptions, runnerImages(runner)));
         System.out.print(md);
         table.reportResults();
         if (table.json != null) io.vitq.eval.Reports.writeJson(table.json, Map.of("data", table.data.toString(), "rows", rows));

@@ -72,7 +72,18 @@ public final class Reports {
         if (r.comparison() != null) {
             m.put("top1_agreement_with_float", r.comparison().agreementPercent());
             m.put("mean_kl_float_quantized", r.comparison().meanKl());
+            m.put("float_top1", r.labelled() == 0 ? null : 100.0 * r.comparison().referenceTop1Correct() / r.labelled());
         }
+        return m;
+    }
+
+    /** {@link #summary} with what ran first after the model (the table's run column, e.g. "ptq4vit W8A8, integer"). */
+    public static Map<String, Object> summary(EvalResult r, String run) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        summary(r).forEach((k, v) -> {
+            m.put(k, v);
+            if (k.equals("model")) m.put("run", run);
+        });
         return m;
     }
 

@@ -39,16 +39,17 @@ public final class ModelFolder {
     private static String checkpointHint(Path dir) {
         List<String> files;
         try (var s = Files.list(dir)) {
-            files = s.map(p -> p.getFileName().toString())
+            files = s.filter(Files::isRegularFile).map(p -> p.getFileName().toString())
                     .filter(f -> f.matches(".*\\.(safetensors|pth|pt|bin)$") && !f.startsWith(".")).sorted().toList();
-        } catch (java.io.IOException e) {
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
             return "";
         }
         if (files.isEmpty()) return "";
         String f = files.get(0);
         io.vitq.model.ModelZoo.Entry zoo = io.vitq.model.ModelZoo.matchFileName(f);
-        return ". It holds " + (files.size() == 1 ? f : files.size() + " checkpoint files (" + String.join(", ", files) + ")")
-                + ": give the file (--model " + dir.resolve(f) + ")"
+        return ". It holds " + (files.size() == 1 ? f + ": give the file (--model " + dir.resolve(f) + ")"
+                : files.size() + " checkpoint files (" + String.join(", ", files.subList(0, Math.min(3, files.size())))
+                        + (files.size() > 3 ? ", ..." : "") + "): give one, e.g. --model " + dir.resolve(f))
                 + (zoo == null ? "" : ", or the folder on the zoo's search path with the architecture's name (VITQ_MODELS="
                         + dir + " ... --model " + zoo.name() + ")");
     }

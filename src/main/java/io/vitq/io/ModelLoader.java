@@ -178,8 +178,8 @@ public final class ModelLoader {
 
     private static ModelException noWeights(String name) {
         return new ModelException("no weights found for '" + name + "': give a checkpoint file (--checkpoint FILE, a timm"
-                + " safetensors or .pth; Vitq.load(name, file) in Java), put " + name + ".safetensors in a folder listed in"
-                + " $VITQ_MODELS or in one of " + searchPath() + ", or have timm/" + name + ".<tag> in the Hugging Face"
+                + " safetensors or .pth; Vitq.load(name, file) in Java), put " + name + ".safetensors in one of the folders"
+                + " searched, " + searchPath() + " ($VITQ_MODELS adds folders in front), or have timm/" + name + ".<tag> in the Hugging Face"
                 + " cache (" + HubCache.location() + "; vitq never downloads)");
     }
 

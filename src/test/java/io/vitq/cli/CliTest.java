@@ -70,19 +70,23 @@ class CliTest {
                 .map(l -> l.replaceFirst("^\\./", val.getParent() + "/")).toList());
         Run r = run("eval", "--model", MODEL, "--data", list.toString(), "--limit", "10");
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.err().contains("--limit 10: " + list + " holds 3 images; using all 3"), r.err());
+        assertTrue(r.err().contains("--limit 10: " + list + " holds 3 images; using all of them"), r.err());
         Run within = run("eval", "--model", MODEL, "--data", list.toString(), "--limit", "3");
+        assertEquals(0, within.exit(), within.err());
         assertFalse(within.err().contains("holds"), within.err());
     }
 
     @Test
     void integerNotesSharedByOpsArePrintedOnce() {
-        assertEquals(List.of("a note without an op",
-                        "blocks.0.mlp.fc2, ..., blocks.11.mlp.fc2 (3 ops): fc2 input: split form",
-                        "blocks.0.attn.matmul2: probabilities: shift form (m = 4)"),
+        assertEquals(List.of("blocks.0.mlp.fc2, ..., blocks.11.mlp.fc2 (4 ops): fc2 input: split form",
+                        "blocks.0.attn.matmul2: probabilities: shift form (m = 4)",
+                        "a note without an op",
+                        "blocks.1.attn.matmul2, blocks.2.attn.matmul2: probabilities: split form"),
                 EvalCommand.condensed(List.of("blocks.0.mlp.fc2: fc2 input: split form",
                         "blocks.0.attn.matmul2: probabilities: shift form (m = 4)", "blocks.5.mlp.fc2: fc2 input: split form",
-                        "a note without an op", "blocks.11.mlp.fc2: fc2 input: split form")));
+                        "a note without an op", "blocks.1.attn.matmul2: probabilities: split form",
+                        "blocks.6.mlp.fc2: fc2 input: split form", "blocks.2.attn.matmul2: probabilities: split form",
+                        "blocks.11.mlp.fc2: fc2 input: split form")));
     }
 
     @Test

@@ -72,6 +72,11 @@ class ReportsTest {
         Map<String, Object> withC = Reports.summary(result(new FpComparison(4, 3, 0.0125)));
         assertEquals(75.0, withC.get("top1_agreement_with_float"));
         assertEquals(0.0125, withC.get("mean_kl_float_quantized"));
+        assertEquals(0.0, withC.get("float_top1"));
+        Map<String, Object> run = Reports.summary(result(new FpComparison(4, 2, 0.0125, 1, List.of())), "ptq4vit W8A8, integer");
+        assertEquals(List.of("model", "run", "data"), new ArrayList<>(run.keySet()).subList(0, 3));
+        assertEquals("ptq4vit W8A8, integer", run.get("run"));
+        assertEquals(100.0 / 3, (double) run.get("float_top1"), 1e-12);
         EvalResult unlabelled = new EvalResult("m", "d", 2, 0, 0, 0, 1, 1, 1, 1, List.of(), null);
         Map<String, Object> u = Reports.summary(unlabelled);
         assertTrue(u.containsKey("top1") && u.get("top1") == null && u.get("top5") == null, u.toString());

@@ -152,7 +152,7 @@ public final class Charts {
                 xHi = points.stream().mapToDouble(SweepPoint::sizeMb).max().orElse(0);
         if (!points.isEmpty() && xHi - xLo < 1e-6) { // one size (one bit setting): an axis of zero width has no ticks
             double pad = Math.max(0.5, 0.1 * xLo);
-            x.setRange(xLo - pad, xHi + pad);
+            x.setRange(Math.max(0, xLo - pad), xHi + pad);
         }
         return c;
     }
