@@ -210,7 +210,7 @@ final class DemoCommand implements Callable<Integer> {
                 close();
                 step = s;
                 steps.add(s);
-                bar = new ProgressBar(s, total);
+                bar = new ProgressBar(s + (s.startsWith("calibrate") ? " (ops)" : s.startsWith("eval") ? " (images)" : ""), total);
             }
             bar.update(done);
         }

@@ -174,7 +174,8 @@ final class EvalCommand implements Callable<Integer> {
     /** @param executor how to run the model, or null: fake quantization with {@code plan} (float without a plan) */
     static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, Executor executor, boolean compareFp, Path data,
                                Integer limit, int batch) {
-        return evaluate(l, plan, executor, compareFp, data, limit, null, batch, ProgressBar::new);
+        return evaluate(l, plan, executor, compareFp, data, limit, null, batch,
+                (label, total) -> new ProgressBar(label + " (images)", total));
     }
 
     /** @param shard the images of one shard of a split evaluation, or null for all of them */
