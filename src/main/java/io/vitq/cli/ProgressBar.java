@@ -67,7 +67,7 @@ public final class ProgressBar implements io.vitq.eval.Pipeline.Progress {
      * for a 77 s job; a first batch of 32 images the like); none until a second report.
      */
     private String eta(int done, double secs) {
-        if (done <= firstDone || done >= total) return "";
+        if (firstDone < 0 || done <= firstDone || done >= total) return "";
         return String.format(Locale.ROOT, " ETA %.0fs", (secs - firstSecs) / (done - firstDone) * (total - done));
     }
 

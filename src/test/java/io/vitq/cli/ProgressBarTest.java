@@ -36,13 +36,15 @@ class ProgressBarTest {
     void theEstimateLeavesTheFirstReportOut() throws InterruptedException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (ProgressBar bar = new ProgressBar("images", 100, new PrintStream(buf, true, StandardCharsets.UTF_8), false)) {
-            Thread.sleep(1500);   // a slow first batch (the warm-up) ...
+            bar.update(0);        // the start of the step ...
+            Thread.sleep(1500);   // ... a slow first batch (the warm-up) ...
             bar.update(20);
             bar.update(40);       // ... then 20 more at once: about 0 s for the other 60 (a rate from the start: 2 s)
         }
         String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
-        assertEquals(2, lines.length, String.join("\n", lines));
-        assertFalse(lines[0].contains("ETA"), "no estimate from the first report: " + lines[0]);
-        assertTrue(lines[1].startsWith("images 40/100 (40%) ") && lines[1].endsWith(" ETA 0s"), lines[1]);
+        assertEquals(3, lines.length, String.join("\n", lines));
+        assertFalse(lines[0].contains("ETA"), "no estimate before any item: " + lines[0]);
+        assertFalse(lines[1].contains("ETA"), "no estimate from the first report: " + lines[1]);
+        assertTrue(lines[2].startsWith("images 40/100 (40%) ") && lines[2].endsWith(" ETA 0s"), lines[2]);
     }
 }
