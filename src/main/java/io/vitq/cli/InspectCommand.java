@@ -18,7 +18,8 @@ final class InspectCommand implements Callable<Integer> {
     @Parameters(paramLabel = "QUANTIZED", description = "A quantized model file (safetensors with a vitq plan).")
     Path file;
 
-    @Option(names = "--json", description = "Print the plan as JSON (exact scales) instead.")
+    @Option(names = "--json", description = "Print the plan as JSON (exact scales) instead. A plan with LayerNorm folds "
+            + "lists them only as folded into the file's tensors, so it describes the file and is not a plan for the float checkpoint.")
     boolean json;
 
     @Option(names = "--plot", paramLabel = "FILE.png",
@@ -45,6 +46,9 @@ final class InspectCommand implements Callable<Integer> {
         }
         if (json) {
             System.out.print(QuantPlanJson.toJson(h.plan()));
+            if (h.plan().info().options().containsKey(io.vitq.io.Reparameterization.FOLDED))
+                System.err.println("vitq: note: the LayerNorm folds are in " + file + "'s tensors, not in this plan: it describes "
+                        + "that file and does not apply to the float checkpoint ('eval --plan' refuses it there)");
             return 0;
         }
         System.out.printf(Locale.ROOT, "file: %s (%.1f MB), model %s%n", file, Files.size(file) / 1e6, h.model());

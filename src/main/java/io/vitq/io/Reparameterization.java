@@ -48,6 +48,11 @@ public final class Reparameterization {
      * @throws IllegalArgumentException naming the fold when it does not fit the model
      */
     public static ModelLoader.Loaded apply(ModelLoader.Loaded l, QuantPlan plan) {
+        String folded = plan.info().options().get(FOLDED);
+        if (folded != null && !l.quantized())
+            throw new IllegalArgumentException("the plan's LayerNorm folds are in a quantized model file's tensors, not in the plan ("
+                    + FOLDED + ": " + folded + "), so on the float checkpoint " + l.checkpoint() + " it would quantize an unfolded "
+                    + "model with the folded model's scales. Use that quantized file, or the plan 'vitq quantize --plan' writes");
         boolean planRotates = plan.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION);
         if (rotatesInputs(l.model()) && !planRotates)
             throw new IllegalArgumentException(l.checkpoint() + ": the model rotates its qkv and fc1 inputs, but the plan was "

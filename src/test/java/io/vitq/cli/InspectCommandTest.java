@@ -119,6 +119,26 @@ class InspectCommandTest {
         assertEquals(plan[0], QuantPlanJson.parse(r.out(), "stdout"));
     }
 
+    /**
+     * A file whose LayerNorms are folded into its tensors prints a plan without the folds: it
+     * describes the file, and on the float checkpoint it is refused rather than run unfolded.
+     */
+    @Test
+    void aFoldedFilesPlanIsNotAppliedToTheFloatCheckpoint() throws Exception {
+        Path file = tmp.resolve("folded.safetensors"), json = tmp.resolve("folded.json");
+        CliTest.Run q = run("quantize", "--model", CliTest.MODEL, "--calib", QuantizeCommandTest.CALIB, "--calib-size", "2",
+                "--candidates", "4", "--rounds", "1", "--method", "vitq", "--bits", "w6a6", "-o", file.toString());
+        assertEquals(0, q.exit(), q.err());
+        CliTest.Run r = run("inspect", "--json", file.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("the LayerNorm folds are in " + file + "'s tensors"), r.err());
+        Files.writeString(json, r.out());
+        assertUserError(run("eval", "--model", CliTest.MODEL, "--plan", json.toString(), "--data", QuantizeCommandTest.VAL,
+                "--limit", "2"), 1, "--plan", "folds are in a quantized model file's tensors", "vitq quantize --plan");
+        CliTest.Run onFile = run("eval", "--model", file.toString(), "--data", QuantizeCommandTest.VAL, "--limit", "2");
+        assertEquals(0, onFile.exit(), onFile.err());
+    }
+
     @Test
     void otherCommandsLoadTheQuantizedFile() throws Exception {
         Path file = writeMicro(new QuantPlan[1]);
