@@ -58,6 +58,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--compare-fp", description = "Quantized model: also run the float model (decoded weights, no quantization) and report top-1 agreement and mean KL.")
     boolean compareFp;
 
+    @Option(names = "--float-model", paramLabel = "NAME|DIR|FILE",
+            description = "With --compare-fp: compare with this float model instead (e.g. the checkpoint a quantized file was "
+                    + "made from, whose own weights the file no longer holds); same classes and preprocessing.")
+    String floatModel;
+
     @Option(names = "--plot", paramLabel = "FILE.png",
             description = "With --compare-fp: draw where the quantized model departs from the float one as a PNG (per bin "
                     + "of the float model's confidence: top-1 agreement and both models' top-1).")
@@ -67,8 +72,15 @@ final class EvalCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    /** The model as this command runs it: loaded, with its plan (or none) and executor (null: float or fake quant). */
-    record Prepared(ModelLoader.Loaded loaded, QuantPlan plan, Executor executor) {}
+    /**
+     * The model as this command runs it: loaded, with its plan (or none) and executor (null: float or
+     * fake quant), and the {@code --float-model} to compare with (null: the model itself in float).
+     */
+    record Prepared(ModelLoader.Loaded loaded, QuantPlan plan, Executor executor, ModelLoader.Loaded floatModel) {
+        io.vitq.eval.Evaluator.Reference reference() {
+            return floatModel == null ? null : io.vitq.eval.Evaluator.Reference.of(floatModel.model(), FloatExecutor.INSTANCE);
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -77,17 +89,21 @@ final class EvalCommand implements Callable<Integer> {
         ModelLoader.Loaded l = p.loaded();
         QuantPlan qp = p.plan();
         EvalResult r = spark.enabled() ? SparkEval.run(this, WorkerArgs.of(spec), l)
-                : evaluate(l, qp, p.executor(), compareFp, data, limit, batch);
+                : evaluate(l, qp, p.executor(), compareFp, p.reference(), data, limit, null, batch,
+                        (label, total) -> new ProgressBar(label + " (images)", total));
         Inputs.noteShortData(data, limit, r.images());
         String run = qp == null ? "float" : qp.info().method() + " " + InspectCommand.planBits(qp) + ", "
                 + (integer ? "integer" : "codes".equals(products) ? "fake quant (code products)" : "fake quant");
-        System.out.print(Reports.markdown(r, run, l.quantized() ? "the file's decoded weights" : null));
+        String floatNote = p.floatModel() != null ? p.floatModel().model().name() + " from " + p.floatModel().checkpoint()
+                : l.quantized() ? "the file's decoded weights" : null;
+        System.out.print(Reports.markdown(r, run, floatNote));
         if (json != null) Reports.writeJson(json, Reports.summary(r, run));
         if (predictions != null) Reports.writePredictions(predictions, r);
         if (plot != null) {
             io.vitq.eval.charts.Charts.agreement(plot, l.model().name() + ", " + qp.info().method() + " " + InspectCommand.planBits(qp)
                     + (integer ? " (integer)" : "") + " against float: where they differ",
-                    l.quantized() ? "float (decoded weights)" : "float", r);
+                    p.floatModel() != null ? "float (" + p.floatModel().model().name() + ")"
+                            : l.quantized() ? "float (decoded weights)" : "float", r);
             System.err.println("vitq: chart written to " + plot);
         }
         return 0;
@@ -113,6 +129,7 @@ final class EvalCommand implements Callable<Integer> {
         if (qp != null) l = Plans.modelFor(l, qp);
         if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");
         if (integer && qp == null) throw new Main.UserException("--integer needs a quantized model (a quantized file or --plan FILE)");
+        ModelLoader.Loaded reference = floatModel == null ? null : floatModelFor(l);
         FakeQuantExecutor.Products arithmetic = switch (products) {
             case "dequantized" -> FakeQuantExecutor.Products.DEQUANTIZED;
             case "codes" -> FakeQuantExecutor.Products.CODES;
@@ -127,7 +144,7 @@ final class EvalCommand implements Callable<Integer> {
             if (onDriver) condensed(ie.notes()).forEach(n -> System.err.println("vitq: note: " + n));
             ex = ie;
         }
-        return new Prepared(l, qp, ex);
+        return new Prepared(l, qp, ex, reference);
     }
 
     /**
@@ -159,7 +176,23 @@ final class EvalCommand implements Callable<Integer> {
     EvalResult shard(io.vitq.eval.EvalShards.Range shard, String identity) {
         Prepared p = prepare(false);
         CheckpointIdentity.check(p.loaded(), identity, "--model " + modelOptions.model);
-        return evaluate(p.loaded(), p.plan(), p.executor(), compareFp, data, limit, shard, batch, Pipeline.Progresses.NONE);
+        return evaluate(p.loaded(), p.plan(), p.executor(), compareFp, p.reference(), data, limit, shard, batch,
+                Pipeline.Progresses.NONE);
+    }
+
+    /** The {@code --float-model}: a float model with the quantized model's classes and preprocessing. */
+    private ModelLoader.Loaded floatModelFor(ModelLoader.Loaded l) {
+        if (!compareFp) throw new Main.UserException("--float-model is the float side of --compare-fp; add --compare-fp");
+        ModelLoader.Loaded f = ModelLoader.load(floatModel, null);
+        if (f.quantized()) throw new Main.UserException("--float-model " + floatModel + ": a quantized model; give a float checkpoint");
+        if (f.model().numClasses() != l.model().numClasses())
+            throw new Main.UserException("--float-model " + floatModel + ": " + f.model().numClasses() + " classes, the model evaluated has "
+                    + l.model().numClasses());
+        String a = f.model().preprocessing().describe(), b = l.model().preprocessing().describe();
+        if (!a.equals(b))
+            throw new Main.UserException("--float-model " + floatModel + ": preprocessing " + a + ", the model evaluated has " + b
+                    + " (both run on the same preprocessed images)");
+        return f;
     }
 
     static EvalResult evaluate(ModelLoader.Loaded l, Path data, Integer limit, int batch) {
@@ -178,13 +211,24 @@ final class EvalCommand implements Callable<Integer> {
                 (label, total) -> new ProgressBar(label + " (images)", total));
     }
 
-    /** @param shard the images of one shard of a split evaluation, or null for all of them */
     static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, Executor executor, boolean compareFp, Path data,
                                Integer limit, io.vitq.eval.EvalShards.Range shard, int batch, Pipeline.Progresses progress) {
+        return evaluate(l, plan, executor, compareFp, null, data, limit, shard, batch, progress);
+    }
+
+    /**
+     * @param shard     the images of one shard of a split evaluation, or null for all of them
+     * @param floatSide with {@code compareFp}: what to compare with, or null for the model itself run in float
+     */
+    static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, Executor executor, boolean compareFp,
+                               io.vitq.eval.Evaluator.Reference floatSide, Path data, Integer limit,
+                               io.vitq.eval.EvalShards.Range shard, int batch, Pipeline.Progresses progress) {
         if (plan != null) l = io.vitq.io.Reparameterization.apply(l, plan);
         Executor ex = executor != null ? executor : plan == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(plan, l.model());
         String label = "eval " + l.model().name() + (plan == null ? "" : " " + plan.info().method() + " " + plan.info().bitsLabel())
                 + (compareFp ? " and float" : "");
-        return Pipeline.evaluate(l.model(), ex, compareFp ? FloatExecutor.INSTANCE : null, data, limit, shard, batch, label, progress);
+        io.vitq.eval.Evaluator.Reference reference = !compareFp ? null
+                : floatSide != null ? floatSide : io.vitq.eval.Evaluator.Reference.of(l.model(), FloatExecutor.INSTANCE);
+        return Pipeline.evaluate(l.model(), ex, reference, data, limit, shard, batch, label, progress);
     }
 }

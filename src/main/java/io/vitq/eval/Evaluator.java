@@ -15,12 +15,23 @@ import java.util.function.IntConsumer;
 public final class Evaluator {
     private Evaluator() {}
 
+    /** The model an evaluation compares with (its logits for a batch of images), e.g. the float model. */
+    @FunctionalInterface
+    public interface Reference {
+        Tensor logits(Tensor images);
+
+        /** {@code model} run by {@code ex}; null when {@code ex} is null. */
+        static Reference of(Model model, Executor ex) {
+            return ex == null ? null : images -> model.forward(images, ex);
+        }
+    }
+
     /**
      * @param progress called with the number of images done after each batch (may be null)
      */
     public static EvalResult run(Model model, Executor ex, String dataName, Iterator<Batch> batches, int batchSize,
                                  IntConsumer progress) {
-        return run(model, ex, null, dataName, batches, batchSize, progress);
+        return run(model, ex, (Reference) null, dataName, batches, batchSize, progress);
     }
 
     /**
@@ -29,6 +40,12 @@ public final class Evaluator {
      * @param progress  called with the number of images done after each batch (may be null)
      */
     public static EvalResult run(Model model, Executor ex, Executor reference, String dataName, Iterator<Batch> batches,
+                                 int batchSize, IntConsumer progress) {
+        return run(model, ex, Reference.of(model, reference), dataName, batches, batchSize, progress);
+    }
+
+    /** As above, compared with any model's logits (another checkpoint: the original float model of a quantized file). */
+    public static EvalResult run(Model model, Executor ex, Reference reference, String dataName, Iterator<Batch> batches,
                                  int batchSize, IntConsumer progress) {
         int agree = 0, refCorrect = 0;
         java.util.List<Double> kls = new ArrayList<>();
@@ -43,7 +60,7 @@ public final class Evaluator {
             forwardNanos += System.nanoTime() - t0;
             int nc = logits.dim(1);
             if (reference != null) {
-                float[] ref = model.forward(b.images(), reference).data();
+                float[] ref = reference.logits(b.images()).data();
                 for (int i = 0; i < b.labels().length; i++) {
                     TopK r = TopK.of(ref, i * nc, nc, 5);
                     refTop.add(r);

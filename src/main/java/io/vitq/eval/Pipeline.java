@@ -187,6 +187,12 @@ public final class Pipeline {
      */
     public static EvalResult evaluate(Model model, Executor ex, Executor reference, Path data, Integer limit,
                                       EvalShards.Range shard, int batch, String label, Progresses progress) {
+        return evaluate(model, ex, Evaluator.Reference.of(model, reference), data, limit, shard, batch, label, progress);
+    }
+
+    /** As above, compared with {@code reference}'s logits (null: no comparison). */
+    public static EvalResult evaluate(Model model, Executor ex, Evaluator.Reference reference, Path data, Integer limit,
+                                      EvalShards.Range shard, int batch, String label, Progresses progress) {
         Dataset ds = checkLabels(data, dataset(data, limit), model.numClasses());
         if (shard != null) ds = shard.of(ds, data);
         int b = Math.min(batch, ds.size()); // a batch never needs more room than the images

@@ -21,6 +21,7 @@ import static io.vitq.cli.CliTest.assertUserError;
 import static io.vitq.cli.CliTest.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -73,6 +74,20 @@ class QuantizeCommandTest {
         assertEquals(0, eb.exit(), eb.err());
         assertEquals(Files.readString(b), Files.readString(a));
         assertTrue(ea.out().contains("agreement with the float model (the file's decoded weights; its top-1 "), ea.out());
+        // --float-model: the file against the checkpoint it was made from = the plan on that checkpoint against it
+        CliTest.Run ef = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6", "--compare-fp",
+                "--float-model", MODEL);
+        CliTest.Run ep0 = run("eval", "--model", MODEL, "--plan", plan.toString(), "--data", VAL, "--limit", "12",
+                "--batch", "6", "--compare-fp");
+        assertEquals(0, ef.exit(), ef.err());
+        assertEquals(0, ep0.exit(), ep0.err());
+        String cmpFile = ef.out().substring(ef.out().indexOf("): top-1 ")), cmpPlan = ep0.out().substring(ep0.out().indexOf("): top-1 "));
+        assertEquals(cmpPlan, cmpFile, ef.out() + ep0.out());
+        assertNotEquals(ea.out().substring(ea.out().indexOf("): top-1 ")), cmpFile, "the decoded weights are another float model");
+        assertTrue(ef.out().contains("agreement with the float model (vit_tiny_patch16_224 from " + MODEL + "; its top-1 "), ef.out());
+        assertUserError(run("eval", "--model", q.toString(), "--data", VAL, "--float-model", MODEL), 1, "--float-model", "--compare-fp");
+        assertUserError(run("eval", "--model", q.toString(), "--data", VAL, "--compare-fp", "--float-model", q.toString()), 1,
+                "--float-model", "quantized");
         assertFalse(eb.err().contains("no entry"), eb.err());
         // a plan without an op still runs (that op in float), with a note naming it
         QuantPlan full = QuantPlanJson.read(plan);
