@@ -45,7 +45,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
                           boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts,
-                          boolean logSoftmax, boolean adaLog, boolean asymmetricWeights, boolean rotateInputs) {
+                          boolean logSoftmax, boolean adaLog, boolean asymmetricWeights, boolean rotateInputs,
+                          boolean chooseQuantizers) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -123,7 +124,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, false, false);
     }
 
     /**
@@ -133,7 +134,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, false, false);
     }
 
     /**
@@ -144,7 +145,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false, false, false);
     }
 
     /**
@@ -167,7 +168,12 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * on average. Below 6 activation bits the post-LayerNorm inputs are rotated instead of folded
      * ({@link #rotateInputs}; docs/LOWBIT.md section 2.1): ViT-Ti W4A4 74.69 / 75.31 / 75.92 % on
      * three calibration sets against 71.31 / 70.69 / 70.92 % with the folds, DeiT-Ti 77.69 % against
-     * 76.23 %; a Swin keeps the folds ({@link #forArchitecture}).
+     * 76.23 %; a Swin keeps the folds ({@link #forArchitecture}). At 6 activation bits it calibrates
+     * twice, with the twins and the Hessian metric and with AdaLog's quantizers and the squared-error
+     * metric, and keeps the plan whose outputs on the calibration images are closer to the float
+     * model's ({@link #chooseQuantizers}; docs/LOWBIT.md section 5): on three calibration sets that
+     * chose AdaLog's for ViT-Ti (82.23 / 82.38 / 82.23 % against the twins' 81.31 / 80.08 / 79.85 %)
+     * and DeiT-Ti's twins on two (81.00 / 81.38 / 81.08 % against 81.23 / 81.38 / 81.08 %).
      */
     public static CalibConfig vitq(int w, int a) {
         CalibConfig p = ptq4vit(w, a);
@@ -175,7 +181,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         return new CalibConfig("vitq", w, a, adaLog ? Metric.MSE : p.metric, p.alpha, p.beta, p.candidates, p.rounds,
                 p.patchEmbedPerChannel, p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo,
                 p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS && !rotate, w < GPTQ_BELOW_BITS, null, false, null, false,
-                false, adaLog, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, rotate);
+                false, adaLog, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, rotate,
+                a >= ADALOG_BELOW_BITS && a < CHOOSE_BELOW_BITS);
     }
 
     /**
@@ -187,7 +194,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig repq(int w, int a) {
         return new CalibConfig("repq", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, true, false, null, false, null,
-                false, true, false, false, false);
+                false, true, false, false, false, false);
     }
 
     /**
@@ -204,7 +211,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig adalog(int w, int a) {
         return new CalibConfig("adalog", w, a, Metric.MSE, 0.01, 1.2, 100, 3, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, w == a, false, null, false, null,
-                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, false);
+                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, false, false);
     }
 
     /** RepQ-ViT's rule instead of a search ({@link #repq}). */
@@ -218,6 +225,24 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static final int ADALOG_BELOW_BITS = 6;
     /** {@link #vitq} rotates the inputs of qkv and fc1 (instead of folding them) below this many activation bits. */
     public static final int ROTATE_BELOW_BITS = 6;
+    /**
+     * {@link #vitq} calibrates with the twins and with AdaLog's quantizers and keeps the closer to the
+     * float model ({@link #chooseQuantizers}) from {@link #ADALOG_BELOW_BITS} to below this many activation bits.
+     */
+    public static final int CHOOSE_BELOW_BITS = 7;
+    /** Plan-info key of {@link #chooseQuantizers}: in the config, the rule; in the plan, which was kept and both KLs. */
+    public static final String QUANTIZER_CHOICE = "quantizer_choice";
+
+    /**
+     * The choice's first candidate: the twins (or the method's own quantizers) with the method's metric.
+     */
+    public CalibConfig withoutChoice() { return with(c -> c.chooseQuantizers = false); }
+
+    /**
+     * The choice's second candidate: AdaLog's quantizers with the squared-error metric, AdaLog's own
+     * pairing (the twins with that metric lose 7-8 points on ViT-Ti W6A6; docs/LOWBIT.md section 5).
+     */
+    public CalibConfig adaLogCandidate() { return withoutChoice().withAdaLog(true).with(c -> c.metric = Metric.MSE); }
 
     /** The method by its command-line name. */
     public static CalibConfig forMethod(String method, int w, int a) {
@@ -240,7 +265,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights, rotateInputs;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights, rotateInputs, chooseQuantizers;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -254,13 +279,14 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             adaLog = c.adaLog;
             asymmetricWeights = c.asymmetricWeights;
             rotateInputs = c.rotateInputs;
+            chooseQuantizers = c.chooseQuantizers;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
                     trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax, adaLog, asymmetricWeights,
-                    rotateInputs);
+                    rotateInputs, chooseQuantizers);
         }
     }
 
@@ -509,6 +535,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");
+        if (chooseQuantizers) m.put(QUANTIZER_CHOICE, "the twins (this metric) or AdaLog's quantizers (squared-error metric), "
+                + "whichever calibration's logits on the calibration images are closer to the float model's");
         if (adaLog()) {
             m.put("softmax_output", "adalog (base 2^(q/37), q searched from 10 to 137, scale 1)");
             m.put("gelu_input", "adalog (shift 0.16997, base and scale by AdaLog's progressive search)");

@@ -330,6 +330,10 @@ public final class CalibOptions {
                         + "post-LayerNorm inputs instead of folding them; add --no-rotate-inputs for the folds");
             c = c.withReparamNorms(true);
         }
+        // vitq at 6 activation bits chooses between the twins and AdaLog's quantizers: a quantizer or metric given explicitly decides
+        if (c.chooseQuantizers() && (adaLogQuantizers || geluCodebook != null || logSoftmax || softmaxMode != null || geluGrid != null
+                || metric != null))
+            c = c.withoutChoice();
         // vitq below 6 activation bits takes AdaLog's quantizers; the codebook or log-sqrt2 given explicitly replace them
         if (c.adaLog() && "vitq".equals(c.method()) && !adaLogQuantizers && (geluCodebook != null || logSoftmax))
             c = c.withAdaLog(false);

@@ -125,6 +125,7 @@ public final class Pipeline {
         if (mixed != null && !cfg.isVt()) throw new IllegalArgumentException("mixed precision is VT-PTQ's (method vtptq), not " + cfg.method() + "'s");
         if (mixed != null && cfg.sequential())
             throw new IllegalArgumentException("mixed precision chooses the bits after the searches; calibrate it in parallel");
+        if (cfg.chooseQuantizers() && mixed == null) return calibrateChoosing(l, calib, calibSize, cfg, msaNorm, progress);
         long t0 = System.nanoTime();
         CalibrationSet set = CalibrationSet.load(calib, calibSize, l.model().preprocessing());
         double load = (System.nanoTime() - t0) / 1e9;
@@ -155,6 +156,48 @@ public final class Pipeline {
             return new Calibration(plan, m.timing(), load, set.size(), m.allocation().report(), m.nuclearNorms(), m.unitErrors(),
                     0, l);
         }
+    }
+
+    /**
+     * {@link CalibConfig#chooseQuantizers}: calibrates with the twins ({@link CalibConfig#withoutChoice})
+     * and with AdaLog's quantizers ({@link CalibConfig#adaLogCandidate}), and keeps the one whose
+     * logits on the calibration images are closer to the float model's (mean KL(float || quantized),
+     * ties to the twins, which have an integer form). Its timing is both calibrations'.
+     */
+    private static Calibration calibrateChoosing(ModelLoader.Loaded l, Path calib, int calibSize, CalibConfig cfg,
+                                                 MixedPrecisionCalibration.MsaNorm msaNorm, Progresses progress) {
+        Calibration twins = calibrate(l, calib, calibSize, cfg.withoutChoice(), null, null, msaNorm,
+                (label, total) -> progress.start(label + ", twin quantizers (1 of 2)", total));
+        Calibration adaLog = calibrate(l, calib, calibSize, cfg.adaLogCandidate(), null, null, msaNorm,
+                (label, total) -> progress.start(label + ", AdaLog's quantizers (2 of 2)", total));
+        long t0 = System.nanoTime();
+        io.vitq.tensor.Tensor images = CalibrationSet.load(calib, calibSize, l.model().preprocessing()).images();
+        float[] reference = l.model().forward(images).data();
+        double klTwins = meanKl(reference, twins, images), klAdaLog = meanKl(reference, adaLog, images);
+        double choosing = (System.nanoTime() - t0) / 1e9;
+        boolean pickAdaLog = klAdaLog < klTwins;
+        Calibration c = pickAdaLog ? adaLog : twins, other = pickAdaLog ? twins : adaLog;
+        String why = String.format(Locale.ROOT, "%s: mean KL(float || quantized) %.5f on the %d calibration images, against %.5f "
+                + "with %s", pickAdaLog ? "AdaLog's quantizers, squared-error metric" : "twin quantizers, " + cfg.metric().cliName()
+                + " metric", Math.min(klTwins, klAdaLog), c.images(), Math.max(klTwins, klAdaLog),
+                pickAdaLog ? "the twins" : "AdaLog's quantizers");
+        Calibrator.Timing a = c.timing(), b = other.timing();
+        Calibrator.Timing both = new Calibrator.Timing(a.forwardBackward() + b.forwardBackward(), a.linearSearch() + b.linearSearch(),
+                a.matmulSearch() + b.matmulSearch(), a.biasCorrection() + b.biasCorrection(), a.gptq() + b.gptq(),
+                a.total() + b.total() + choosing, a.scoredShare());
+        return new Calibration(c.plan().withInfo(c.plan().info().withOption(CalibConfig.QUANTIZER_CHOICE, why)), both,
+                c.imageSeconds() + other.imageSeconds(), c.images(), c.mixedPrecisionReport(), 0, 0,
+                c.reparamSeconds() + other.reparamSeconds(), c.model());
+    }
+
+    /** Mean KL(float || quantized) of the calibrated model on {@code images} against the float logits. */
+    private static double meanKl(float[] reference, Calibration c, io.vitq.tensor.Tensor images) {
+        io.vitq.model.Model m = c.model().model();
+        float[] q = m.forward(images, new io.vitq.quant.FakeQuantExecutor(c.plan(), m)).data();
+        int n = images.dim(0), classes = q.length / n;
+        double[] kl = new double[n];
+        for (int i = 0; i < n; i++) kl[i] = FpComparison.kl(reference, i * classes, q, i * classes, classes);
+        return FpComparison.meanKl(kl);
     }
 
     /** The plan with each unit's nuclear norm added to its options, in the units' order. */

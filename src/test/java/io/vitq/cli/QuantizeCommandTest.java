@@ -431,6 +431,50 @@ class QuantizeCommandTest {
         assertEquals(Files.readString(c), Files.readString(i), "integers = code products");
     }
 
+    /**
+     * vitq at 6 activation bits keeps the calibration whose logits on the calibration images are
+     * closer to the float model's: the plan names both mean KLs, and each equals what 'eval
+     * --compare-fp' measures on those images for that candidate calibrated alone.
+     */
+    @Test
+    void vitqAtSixBitsKeepsTheQuantizersCloserToFloat(@TempDir Path tmp) throws Exception {
+        String[] small = {"quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "4", "--candidates", "4", "--rounds", "1",
+                "--method", "vitq", "--bits", "w6a6"};
+        Path chosen = tmp.resolve("chosen.json"), twins = tmp.resolve("twins.json"), adaLog = tmp.resolve("adalog.json");
+        CliTest.Run r = run(concat(small, "--plan", chosen.toString()));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("twin quantizers (1 of 2)") && r.err().contains("AdaLog's quantizers (2 of 2)"), r.err());
+        String why = QuantPlanJson.read(chosen).info().options().get(CalibConfig.QUANTIZER_CHOICE);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "^(AdaLog's quantizers|twin quantizers), .*mean KL\\(float \\|\\| quantized\\) ([0-9.]+) on the 4 calibration images, "
+                        + "against ([0-9.]+) with (the twins|AdaLog's quantizers)$").matcher(why == null ? "" : why);
+        assertTrue(m.matches(), why);
+        boolean adaLogKept = m.group(1).startsWith("AdaLog");
+        // each candidate alone: a quantizer or metric given explicitly decides
+        assertEquals(0, run(concat(small, "--metric", "hessian", "--plan", twins.toString())).exit());
+        assertEquals(0, run(concat(small, "--adalog-quantizers", "--metric", "mse", "--plan", adaLog.toString())).exit());
+        assertEquals(null, QuantPlanJson.read(twins).info().options().get(CalibConfig.QUANTIZER_CHOICE));
+        String klTwins = evalKl(twins), klAdaLog = evalKl(adaLog);
+        assertEquals(adaLogKept ? klAdaLog : klTwins, m.group(2), "the kept one's KL, as eval measures it");
+        assertEquals(adaLogKept ? klTwins : klAdaLog, m.group(3), "the other's");
+        assertEquals(QuantPlanJson.read(adaLogKept ? adaLog : twins).ops(), QuantPlanJson.read(chosen).ops(), "the kept plan is that candidate's");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    /** The mean KL 'eval --compare-fp' prints for the plan on the first 4 calibration images. */
+    private static String evalKl(Path plan) {
+        CliTest.Run e = run("eval", "--model", MODEL, "--plan", plan.toString(), "--data", CALIB, "--limit", "4", "--compare-fp");
+        assertEquals(0, e.exit(), e.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("mean KL\\(float \\|\\| quantized\\) ([0-9.]+)").matcher(e.out());
+        assertTrue(m.find(), e.out());
+        return m.group(1);
+    }
+
     /** {@code vitq eval} with each option list on the first 8 demo images, each run successful. */
     private static void evalEight(String[]... options) {
         for (String[] o : options) {
@@ -450,7 +494,8 @@ class QuantizeCommandTest {
     @Test
     void gptqWeightsAreInTheQuantizedFile(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("g.safetensors"), plan = tmp.resolve("g.json");
-        CliTest.Run r = quickQuantize("--bits", "w4a6", "--method", "vitq", "--gptq", "-o", q.toString(),
+        // the metric given: the twins (with their integer form), not the choice vitq makes at 6 activation bits
+        CliTest.Run r = quickQuantize("--bits", "w4a6", "--method", "vitq", "--gptq", "--metric", "hessian", "-o", q.toString(),
                 "--plan", plan.toString());
         assertTrue(r.out().contains("of which GPTQ") && r.out().contains("scales only"), r.out());
         QuantPlan p = QuantPlanJson.read(plan);
@@ -462,6 +507,10 @@ class QuantizeCommandTest {
         assertTrue(!CalibConfig.vitq(4, 6).adaLog() && CalibConfig.vitq(4, 6).metric() == io.vitq.calib.Metric.HESSIAN
                 && CalibConfig.vitq(4, 5).adaLog() && CalibConfig.vitq(4, 5).metric() == io.vitq.calib.Metric.MSE
                 && CalibConfig.vitq(4, 5).geluCodebook() == null, "AdaLog's quantizers and metric below 6 activation bits");
+        assertTrue(CalibConfig.vitq(6, 6).chooseQuantizers() && CalibConfig.vitq(4, 6).chooseQuantizers()
+                && !CalibConfig.vitq(4, 5).chooseQuantizers() && !CalibConfig.vitq(8, 7).chooseQuantizers()
+                && !CalibConfig.vitq(8, 8).chooseQuantizers() && !CalibConfig.adalog(6, 6).chooseQuantizers(),
+                "vitq chooses between the twins and AdaLog's quantizers at 6 activation bits");
         assertTrue(((io.vitq.quant.LinearQuant) p.ops().get("blocks.0.mlp.fc2")).input() instanceof io.vitq.quant.TwinGeluOperand);
         assertTrue(CalibConfig.vitq(4, 8).gptq() && CalibConfig.vitq(3, 3).gptq() && !CalibConfig.vitq(6, 6).gptq()
                 && !CalibConfig.vitq(8, 8).gptq() && CalibConfig.vitq(4, 4).perChannelWeights(), "vitq rounds with GPTQ below 6 weight bits");
