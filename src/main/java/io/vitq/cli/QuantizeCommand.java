@@ -162,6 +162,8 @@ final class QuantizeCommand implements Callable<Integer> {
                 t.matmulSearch(), Double.isNaN(t.scoredShare()) ? "" : t.scoredShare() >= 0.9995 ? "; every candidate scored in full"
                         : String.format(Locale.ROOT, "; candidates scored on %.0f %% of their products, branch and bound skipping the rest",
                         100 * t.scoredShare()));
+        String choice = c.plan().info().options().get(CalibConfig.QUANTIZER_CHOICE);
+        if (choice != null) out.println(prefix + "kept: " + choice);
         return c;
     }
 }

@@ -444,6 +444,7 @@ class QuantizeCommandTest {
         CliTest.Run r = run(concat(small, "--plan", chosen.toString()));
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("twin quantizers (1 of 2)") && r.err().contains("AdaLog's quantizers (2 of 2)"), r.err());
+        assertTrue(r.out().contains("kept: ") && r.out().contains("on the 4 calibration images, against "), r.out());
         String why = QuantPlanJson.read(chosen).info().options().get(CalibConfig.QUANTIZER_CHOICE);
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(
                 "^(AdaLog's quantizers|twin quantizers), .*mean KL\\(float \\|\\| quantized\\) ([0-9.]+) on the 4 calibration images, "
