@@ -158,7 +158,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * W4A4 64.23 % against 57.77 % with the twin softmax and the fitted GELU codebook, DeiT-Ti 73.46 %
      * against 71.54 % (the codebook recipe, which runs in integers, is {@code ptq4vit} with per-channel
      * weights, folds and the codebook); the Hessian metric with AdaLog's quantizers gave ViT-Ti
-     * 62.69 %. At 6 bits the twins stay (integer form; ViT-Ti W6A6 81.31 %). Below 6 weight bits the
+     * 62.69 %. At 6 bits both are calibrated and the closer to float kept (below). Below 6 weight bits the
      * weights are rounded by GPTQ with the weight compensated for the input's quantization, chosen
      * per Linear on held-out calibration images ({@link Gptq#crossValidated}; docs/LOWBIT.md
      * section 4); at 6 bits that rounding cost ViT-Ti and DeiT-Ti 0.5-0.7 points, so rounding to
