@@ -37,6 +37,9 @@ import java.util.Map;
  * @param rotateInputs         calibrate the equivalent ViT whose qkv and fc1 read their LayerNorm's output through
  *                             a randomized block Hadamard rotation ({@code model.InputRotation}, docs/LOWBIT.md
  *                             section 2.1), instead of folding those inputs (not with folds or VT-PTQ)
+ * @param chooseQuantizers     calibrate twice, as this config without the choice and as {@link #adaLogCandidate()},
+ *                             and keep the plan whose logits on the calibration images are closer to the float
+ *                             model's ({@code eval.Pipeline}; {@link #vitq} at 6 activation bits)
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
