@@ -90,7 +90,7 @@ final class EvalCommand implements Callable<Integer> {
         QuantPlan qp = p.plan();
         EvalResult r = spark.enabled() ? SparkEval.run(this, WorkerArgs.of(spec), l)
                 : evaluate(l, qp, p.executor(), compareFp, p.reference(), data, limit, null, batch,
-                        (label, total) -> new ProgressBar(label + " (images)", total));
+                        ProgressBar.counting("images"));
         Inputs.noteShortData(data, limit, r.images());
         String run = qp == null ? "float" : qp.info().method() + " " + InspectCommand.planBits(qp) + ", "
                 + (integer ? "integer" : "codes".equals(products) ? "fake quant (code products)" : "fake quant");
@@ -208,7 +208,7 @@ final class EvalCommand implements Callable<Integer> {
     static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, Executor executor, boolean compareFp, Path data,
                                Integer limit, int batch) {
         return evaluate(l, plan, executor, compareFp, data, limit, null, batch,
-                (label, total) -> new ProgressBar(label + " (images)", total));
+                ProgressBar.counting("images"));
     }
 
     static EvalResult evaluate(ModelLoader.Loaded l, QuantPlan plan, Executor executor, boolean compareFp, Path data,

@@ -23,6 +23,11 @@ public final class ProgressBar implements io.vitq.eval.Pipeline.Progress {
         this(label, total, System.err, System.console() != null && !"true".equals(System.getenv("CI")));
     }
 
+    /** Bars on stderr whose label names the unit they count, e.g. "calibrate ptq4vit W8A8 (ops)". */
+    public static io.vitq.eval.Pipeline.Progresses counting(String unit) {
+        return (label, total) -> new ProgressBar(label + " (" + unit + ")", total);
+    }
+
     ProgressBar(String label, int total, PrintStream out, boolean interactive) {
         this.label = label;
         this.total = Math.max(total, 1);

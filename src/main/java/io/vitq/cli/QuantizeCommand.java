@@ -142,7 +142,7 @@ final class QuantizeCommand implements Callable<Integer> {
         checkCalibration(cfg, mixed);
         Path data = o.calibPath();
         Pipeline.Calibration c = Pipeline.calibrate(l, data, o.calibSize, cfg, mixed, sizeMb, o.msaNorm(),
-                (label, total) -> new ProgressBar(label + " (ops)", total));
+                ProgressBar.counting("ops"));
         if (mixed != null) {
             c.mixedPrecisionReport().forEach(line -> out.println(prefix + line));
             out.print(prefix);

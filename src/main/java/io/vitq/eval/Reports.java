@@ -54,8 +54,14 @@ public final class Reports {
     }
 
     public static Map<String, Object> summary(EvalResult r) {
+        return summary(r, null);
+    }
+
+    /** {@link #summary} with what ran after the model (the table's run column, e.g. "ptq4vit W8A8, integer"; null: none). */
+    public static Map<String, Object> summary(EvalResult r, String run) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", r.model());
+        if (run != null) m.put("run", run);
         m.put("data", r.data());
         m.put("images", r.images());
         m.put("labelled", r.labelled());
@@ -74,16 +80,6 @@ public final class Reports {
             m.put("mean_kl_float_quantized", r.comparison().meanKl());
             m.put("float_top1", r.labelled() == 0 ? null : 100.0 * r.comparison().referenceTop1Correct() / r.labelled());
         }
-        return m;
-    }
-
-    /** {@link #summary} with what ran first after the model (the table's run column, e.g. "ptq4vit W8A8, integer"). */
-    public static Map<String, Object> summary(EvalResult r, String run) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        summary(r).forEach((k, v) -> {
-            m.put(k, v);
-            if (k.equals("model")) m.put("run", run);
-        });
         return m;
     }
 

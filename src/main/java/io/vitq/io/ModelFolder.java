@@ -40,7 +40,7 @@ public final class ModelFolder {
         List<String> files;
         try (var s = Files.list(dir)) {
             files = s.filter(Files::isRegularFile).map(p -> p.getFileName().toString())
-                    .filter(f -> f.matches(".*\\.(safetensors|pth|pt|bin)$") && !f.startsWith(".")).sorted().toList();
+                    .filter(f -> ModelLoader.isCheckpointName(f) && !f.startsWith(".")).sorted().toList();
         } catch (java.io.IOException | java.io.UncheckedIOException e) {
             return "";
         }

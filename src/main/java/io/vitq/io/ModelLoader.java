@@ -172,8 +172,16 @@ public final class ModelLoader {
         return new Loaded(spec.build(w), source, List.copyOf(files), w, notes, null);
     }
 
+    /** The file-name endings of the checkpoint files vitq reads and the zoo looks for. */
+    private static final String CHECKPOINT_ENDING = "\\.(safetensors|pth|pt|bin)$";
+
+    /** Whether a file's name ends like a checkpoint file's ({@code .safetensors|.pth|.pt|.bin}). */
+    static boolean isCheckpointName(String fileName) {
+        return fileName.matches(".*" + CHECKPOINT_ENDING);
+    }
+
     private static String baseName(Path file) {
-        return file.getFileName().toString().replaceFirst("\\.(safetensors|pth|pt|bin)$", "");
+        return file.getFileName().toString().replaceFirst(CHECKPOINT_ENDING, "");
     }
 
     private static ModelException noWeights(String name) {
@@ -190,8 +198,7 @@ public final class ModelLoader {
             try (Stream<Path> s = Files.list(dir)) {
                 var hit = s.filter(p -> {
                     String f = p.getFileName().toString();
-                    return f.startsWith(name) && (f.endsWith(".safetensors") || f.endsWith(".pth") || f.endsWith(".pt")
-                            || f.endsWith(".bin"));
+                    return f.startsWith(name) && isCheckpointName(f);
                 }).sorted().findFirst();
                 if (hit.isPresent()) return hit;
             } catch (IOException ignored) {
