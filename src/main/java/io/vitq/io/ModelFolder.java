@@ -23,9 +23,10 @@ public final class ModelFolder {
 
     /**
      * What a folder holds: the spec from its config files, the weights under timm's names, the
-     * files read (for the checkpoint's identity) and the layout, for notes.
+     * files read (for the checkpoint's identity), the layout and whether the config gave the eval
+     * transform (else the command line did), for notes.
      */
-    public record Contents(ModelSpec spec, Weights weights, List<Path> files, String layout) {}
+    public record Contents(ModelSpec spec, Weights weights, List<Path> files, String layout, boolean transformInConfig) {}
 
     /** True when {@code dir} is a directory with a {@code config.json}. */
     public static boolean isModelFolder(Path dir) {
@@ -54,7 +55,11 @@ public final class ModelFolder {
                         + dir + " ... --model " + zoo.name() + ")");
     }
 
-    public static Contents read(Path dir) {
+    /**
+     * Reads the folder; {@code options} give the eval transform where its config gives none (a
+     * transformers folder without preprocessor_config.json, a timm config without pretrained_cfg).
+     */
+    public static Contents read(Path dir, ModelOverrides options) {
         Path configFile = dir.resolve("config.json");
         if (!Files.isRegularFile(configFile)) {
             throw new CheckpointException(dir + ": a directory without config.json; vitq reads Hugging Face model folders"
@@ -66,20 +71,22 @@ public final class ModelFolder {
         Map<String, RawTensor> raw = tensors(dir, files);
         String name = dir.toAbsolutePath().normalize().getFileName().toString();
         if (TimmHubConfig.matches(config)) {
-            ModelSpec spec = TimmHubConfig.spec(config, name);
+            ModelSpec spec = TimmHubConfig.spec(config, name, options);
             Map<String, Tensor> m = new LinkedHashMap<>();
             raw.forEach((k, r) -> {
                 if (r.dtype().isFloating()) m.put(k, new Tensor(r.toFloats(), r.shape()));
                 else if (!Weights.isRecomputedBuffer(k))
                     throw new CheckpointException(dir + ": tensor '" + k + "' is " + r.dtype() + ", not a weight of the model");
             });
-            return new Contents(spec, new Weights(dir.toString(), m), files, "timm (config.json 'architecture')");
+            return new Contents(spec, new Weights(dir.toString(), m), files, "timm (config.json 'architecture')",
+                    TimmHubConfig.hasTransform(config));
         }
         if (TransformersFolder.matches(config)) {
             Path pre = dir.resolve("preprocessor_config.json");
-            if (Files.isRegularFile(pre)) files.add(pre);
-            var r = TransformersFolder.read(dir, config, raw, dir.toString());
-            return new Contents(r.spec(), r.weights(), files, "transformers (config.json 'model_type')");
+            boolean transform = Files.isRegularFile(pre);
+            if (transform) files.add(pre);
+            var r = TransformersFolder.read(dir, config, raw, dir.toString(), options);
+            return new Contents(r.spec(), r.weights(), files, "transformers (config.json 'model_type')", transform);
         }
         throw config.error("neither timm's layout ('architecture') nor transformers' ('model_type', 'architectures')");
     }

@@ -130,14 +130,15 @@ public final class ModelLoader {
                 throw new ModelException("--checkpoint " + file + ": a folder; pass a model folder as --model " + file
                         + " (its config.json names the architecture)");
             }
-            ModelFolder.Contents c = ModelFolder.read(file);
+            ModelFolder.Contents c = ModelFolder.read(file, options);
             ModelSpec spec = c.spec();
             if (hubName != null) {
                 // a snapshot folder is named by its commit hash: name the model as the user did
                 spec = new ModelSpec(hubName, spec.architecture(), spec.preprocessing(), spec.classNames());
                 notes.add("weights from the Hugging Face cache: " + file);
             }
-            notes.add("model folder in " + c.layout() + " layout: architecture and preprocessing from its config");
+            notes.add("model folder in " + c.layout() + " layout: architecture " + (c.transformInConfig() ? "and preprocessing " : "")
+                    + "from its config" + (c.transformInConfig() ? "" : ", preprocessing from the options"));
             return build(options.apply(spec, c.weights()), c.weights(), file, c.files(), options, notes);
         }
         if (QuantizedModelFile.isQuantizedModel(file)) {

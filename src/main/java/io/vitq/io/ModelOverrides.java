@@ -142,15 +142,12 @@ public record ModelOverrides(Integer heads, Integer imgSize, Integer patchSize, 
         List<String> missing = new ArrayList<>();
         if (vit && heads == null) missing.add("--heads N (the attention head count)");
         if (swin && imgSize == null) missing.add("--img-size S (the input size)");
-        if (mean == null) missing.add("--mean R,G,B");
-        if (std == null) missing.add("--std R,G,B");
-        if (cropPct == null) missing.add("--crop-pct P");
-        if (interpolation == null) missing.add("--interpolation bicubic|bilinear|nearest");
+        missing.addAll(missingPreprocessing());
         if (!missing.isEmpty()) {
             List<String> unknown = new ArrayList<>();
             if (vit && heads == null) unknown.add("its head count");
             if (swin && imgSize == null) unknown.add("its input size");
-            if (mean == null || std == null || cropPct == null || interpolation == null) unknown.add("its preprocessing");
+            if (!missingPreprocessing().isEmpty()) unknown.add("its preprocessing");
             throw new ModelException(file + ": a checkpoint file alone does not say " + String.join(" or ", unknown)
                     + "; pass " + String.join(", ", missing) + ". Or name its architecture: --model ZOO_NAME --checkpoint "
                     + file.getFileName() + " ('vitq models'), or load a Hugging Face model folder (config.json beside the"
@@ -159,6 +156,27 @@ public record ModelOverrides(Integer heads, Integer imgSize, Integer patchSize, 
         Architecture a = vit ? checkedVit(w) : SwinTransformer.inferConfig(w, imgSize);
         Preprocessing p = new Preprocessing(a.imgSize(), cropPct, interpolation, mean, std);
         return apply(new ModelSpec(name, a, p), w);
+    }
+
+    /**
+     * The eval transform of these options alone, for a model folder whose config gives none
+     * ({@code reason} says so, naming the file, and ends where "pass OPTIONS" follows): all four of --mean, --std, --crop-pct and
+     * --interpolation are needed, since a transform half given would be half guessed.
+     */
+    public Preprocessing preprocessingWhereMissing(int imgSize, String reason) {
+        List<String> missing = missingPreprocessing();
+        if (!missing.isEmpty()) throw new ModelException(reason + " pass " + String.join(", ", missing));
+        return new Preprocessing(imgSize, cropPct, interpolation, mean, std);
+    }
+
+    /** The preprocessing options not given, as the help names them. */
+    private List<String> missingPreprocessing() {
+        List<String> missing = new ArrayList<>();
+        if (mean == null) missing.add("--mean R,G,B");
+        if (std == null) missing.add("--std R,G,B");
+        if (cropPct == null) missing.add("--crop-pct P");
+        if (interpolation == null) missing.add("--interpolation bicubic|bilinear|nearest");
+        return missing;
     }
 
     private ViTConfig checkedVit(Weights w) {

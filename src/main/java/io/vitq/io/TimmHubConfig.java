@@ -22,7 +22,9 @@ import java.util.Set;
  *
  * <p>Read as timm's {@code create_model(architecture, pretrained_cfg=..., **model_args)} and
  * {@code resolve_data_config} would: a {@code pretrained_cfg} key that is absent takes timm's default
- * (bicubic, crop_pct 0.875, crop_mode center, ImageNet mean/std), since that is what timm uses. A
+ * (bicubic, crop_pct 0.875, crop_mode center, ImageNet mean/std), since that is what timm uses; a
+ * config with none of them (no {@code pretrained_cfg}, none of its keys at the top level, which timm
+ * refuses too) needs the transform from the command line. A
  * {@code model_args} key that changes the architecture in a way vitq does not implement is refused.
  */
 final class TimmHubConfig {
@@ -30,6 +32,9 @@ final class TimmHubConfig {
     private static final Set<String> EVAL_NO_OPS = Set.of("drop_rate", "pos_drop_rate", "patch_drop_rate",
             "proj_drop_rate", "attn_drop_rate", "drop_path_rate", "weight_init", "fix_init", "pretrained_strict",
             "dynamic_img_size", "strict_img_size");
+
+    /** The pretrained_cfg keys of the eval transform ({@link #preprocessing}). */
+    private static final List<String> TRANSFORM_KEYS = List.of("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std");
 
     private TimmHubConfig() {}
 
@@ -42,9 +47,10 @@ final class TimmHubConfig {
      * The spec: the zoo architecture named by {@code architecture} with {@code model_args} and
      * {@code num_classes} applied, and the eval transform of {@code pretrained_cfg}.
      *
-     * @param name the model's name (the folder's)
+     * @param name    the model's name (the folder's)
+     * @param options the eval transform when the config has none
      */
-    static ModelSpec spec(ConfigJson config, String name) {
+    static ModelSpec spec(ConfigJson config, String name, ModelOverrides options) {
         String archName = config.string("architecture", null);
         ModelZoo.Entry entry = ModelZoo.get(archName);
         if (entry == null) {
@@ -61,10 +67,19 @@ final class TimmHubConfig {
             throw config.error("'global_pool' is '" + pool + "', but " + archName + (args != null ? " with these model_args" : "")
                     + " pools by '" + expectedPool + "'");
         }
-        // timm's old form keeps the pretrained_cfg keys at the top level
+        // timm's old form keeps the pretrained_cfg keys at the top level; with neither, nothing says the transform
         ConfigJson pre = config.object("pretrained_cfg");
-        Preprocessing p = preprocessing(pre != null ? pre : config, a.imgSize());
+        Preprocessing p = !hasTransform(config)
+                ? options.preprocessingWhereMissing(a.imgSize(), config.where() + ": no 'pretrained_cfg' (nor its mean, std,"
+                        + " crop_pct or interpolation at the top level), so the eval transform is not given; add the model's"
+                        + " pretrained_cfg, or")
+                : preprocessing(pre != null ? pre : config, a.imgSize());
         return new ModelSpec(name, a, p, labelNames(config, a.numClasses()));
+    }
+
+    /** Whether the config gives an eval transform: a pretrained_cfg, or (timm's old form) any of its keys at the top level. */
+    static boolean hasTransform(ConfigJson config) {
+        return config.has("pretrained_cfg") || TRANSFORM_KEYS.stream().anyMatch(config::has);
     }
 
     private static Architecture apply(Architecture a, ConfigJson args) {

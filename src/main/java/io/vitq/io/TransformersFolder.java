@@ -51,7 +51,7 @@ final class TransformersFolder {
     /** The spec and the weights under timm's names. */
     record Result(ModelSpec spec, Weights weights) {}
 
-    static Result read(Path dir, ConfigJson config, Map<String, RawTensor> raw, String source) {
+    static Result read(Path dir, ConfigJson config, Map<String, RawTensor> raw, String source, ModelOverrides options) {
         String cls = architectureClass(config);
         String type = config.string("model_type", CLASSES.get(cls));
         if (!type.equals(CLASSES.get(cls))) {
@@ -64,7 +64,7 @@ final class TransformersFolder {
         List<String> labels = labels(config);
         Renamed r = type.equals("swin") ? renameSwin(raw) : renameVit(raw, type + ".", cls);
         Architecture a = type.equals("swin") ? swinConfig(config, r.tensors) : vitConfig(config, cls, r.tensors);
-        Preprocessing p = preprocessing(dir, a.imgSize());
+        Preprocessing p = preprocessing(dir, a.imgSize(), options);
         Weights w = new Weights(source, r.tensors, r.origins);
         return new Result(new ModelSpec(dir.getFileName().toString(), a, p,
                 labels.size() == a.numClasses() ? labels : List.of()), w);
@@ -153,12 +153,15 @@ final class TransformersFolder {
 
     // ---------------------------------------------------------------- preprocessing
 
-    /** The eval transform of {@code preprocessor_config.json} (transformers' PIL image processors, ViT or DeiT). */
-    static Preprocessing preprocessing(Path dir, int imgSize) {
+    /**
+     * The eval transform of {@code preprocessor_config.json} (transformers' PIL image processors, ViT
+     * or DeiT); without that file, the one {@code options} give in full, or an error naming both ways.
+     */
+    static Preprocessing preprocessing(Path dir, int imgSize, ModelOverrides options) {
         Path f = dir.resolve("preprocessor_config.json");
         if (!Files.isRegularFile(f)) {
-            throw new CheckpointException(dir + ": no preprocessor_config.json, so the eval transform is not given;"
-                    + " add the model's preprocessor_config.json (or pass --mean, --std, --crop-pct and --interpolation)");
+            return options.preprocessingWhereMissing(imgSize, dir + ": no preprocessor_config.json, so the eval transform"
+                    + " is not given; add the model's preprocessor_config.json, or");
         }
         ConfigJson c = ConfigJson.read(f);
         String type = c.string("image_processor_type", c.string("feature_extractor_type", null));

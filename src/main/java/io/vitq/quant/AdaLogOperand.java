@@ -159,7 +159,8 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
     @Override
     public String codeFormMissing() {
         return "AdaLog's quantizer has no integer form in vitq: its levels are table entries times 2^-" + ((long) (zeroCode() - 1) * q / R)
-                + " .. 2^0, beyond the int8 and int32 runtimes (evaluate it as fake quant, or export it to ONNX)";
+                + " .. 2^0, beyond the int8 and int32 runtimes (evaluate it as fake quant, or export it to ONNX; for a model"
+                + " that runs in integers: vitq quantize --method vitq --gelu-codebook, or at 6 bits --method vitq --metric hessian)";
     }
 
     @Override

@@ -72,5 +72,24 @@ class ModelFolderCliTest {
         assertUserError(run("info", "--model", "vit_tiny_patch16_224", "--checkpoint", folder("hf_vit")), 1, "a folder",
                 "--model");
         assertUserError(run("info", "--model", folder("hf_vit"), "--mean", "1,2"), 1, "--mean 1,2");
+        CliTest.Run notes = run("info", "--model", folder("hf_vit"));
+        assertTrue(notes.err().contains("architecture and preprocessing from its config"), notes.err());
+    }
+
+    /** Without preprocessor_config.json the transform comes from the four options, and the notes say so. */
+    @Test
+    void aFolderWithoutItsTransformNeedsTheOptions() throws IOException {
+        Path dir = tmp.resolve("hf_vit");
+        Files.createDirectories(dir);
+        try (var files = Files.list(Path.of(folder("hf_vit")))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        Files.delete(dir.resolve("preprocessor_config.json"));
+        assertUserError(run("info", "--model", dir.toString()), 1, "no preprocessor_config.json", "--crop-pct P");
+        CliTest.Run r = run("info", "--model", dir.toString(), "--mean", "0.5", "--std", "0.5", "--crop-pct", "1",
+                "--interpolation", "bilinear");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("resize shorter side to 32 (bilinear, PIL) -> centre crop 32, mean [0.5, 0.5, 0.5]"), r.out());
+        assertTrue(r.err().contains("architecture from its config, preprocessing from the options"), r.err());
     }
 }

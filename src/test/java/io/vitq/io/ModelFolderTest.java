@@ -235,6 +235,42 @@ class ModelFolderTest {
         assertTrue(error(noWeights).contains("no weights"));
     }
 
+    /**
+     * A folder whose config gives no eval transform (transformers without preprocessor_config.json,
+     * timm without pretrained_cfg) is refused until all four transform options are given, and then
+     * uses exactly those; nothing is taken from a library default.
+     */
+    @Test
+    void aFolderWithoutItsTransformTakesItFromTheOptions() throws IOException {
+        float[] mean = {0.5f, 0.5f, 0.5f}, std = {0.25f, 0.25f, 0.25f};
+        ModelOverrides all = new ModelOverrides(null, null, null, null, mean, std, 0.9, Interpolation.BICUBIC);
+        ModelOverrides meanOnly = new ModelOverrides(null, null, null, null, mean, null, null, null);
+        Preprocessing given = new Preprocessing(32, 0.9, Interpolation.BICUBIC, mean, std);
+
+        Path deit = copy("hf_deit");
+        Files.delete(deit.resolve("preprocessor_config.json"));
+        String e = error(deit);
+        assertTrue(e.contains("no preprocessor_config.json") && e.contains("pass --mean R,G,B, --std R,G,B, --crop-pct P,"
+                + " --interpolation bicubic|bilinear|nearest"), e);
+        e = assertThrows(ModelException.class, () -> ModelLoader.load(deit.toString(), null, meanOnly)).getMessage();
+        assertTrue(e.contains("pass --std R,G,B, --crop-pct P, --interpolation") && !e.contains("--mean"), e);
+        assertEquals(given, ModelLoader.load(deit.toString(), null, all).model().preprocessing());
+
+        Path timm = copy("timm_vit_hd32");
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(timm.resolve("config.json").toFile());
+        config.remove("pretrained_cfg");
+        json.writeValue(timm.resolve("config.json").toFile(), config);
+        e = error(timm);
+        assertTrue(e.contains("no 'pretrained_cfg'") && e.contains("pass --mean R,G,B"), e);
+        assertEquals(given, ModelLoader.load(timm.toString(), null, all).model().preprocessing());
+        // timm's old form: the transform's keys at the top level, the absent ones at timm's defaults
+        config.put("interpolation", "bilinear");
+        json.writeValue(timm.resolve("config.json").toFile(), config);
+        assertEquals(new Preprocessing(32, 0.875, Interpolation.BILINEAR, Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD),
+                ModelLoader.load(timm.toString(), null).model().preprocessing());
+    }
+
     /** Sharded weights (model.safetensors.index.json) load like one file; a shard's stray tensor is refused. */
     @Test
     void shardedWeights() throws IOException {
