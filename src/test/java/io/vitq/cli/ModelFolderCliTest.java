@@ -20,6 +20,9 @@ class ModelFolderCliTest {
     @TempDir
     Path tmp;
 
+    /** The fixture images in the order make_hf_fixtures.py ran them (io.ModelFolderTest's). */
+    private static final String[] IMAGES = {"small_23x31.png", "square_40x40.png", "tall_50x77.png", "wide_97x61.png"};
+
     static String folder(String name) { return TestData.resource("hf/" + name).toString(); }
 
     /** The four fixture images labelled 0..3 (every micro model has at least 5 classes). */
@@ -49,6 +52,35 @@ class ModelFolderCliTest {
         assertEquals(0, t.exit(), t.err());
         assertEquals(6, t.out().lines().count(), t.out()); // the image and its top 5 of 10 classes
         assertTrue(t.out().lines().skip(1).noneMatch(line -> line.matches(".*\\bclass \\d+$")), "named: " + t.out());
+    }
+
+    /** predict --inputs / --logits write what the library computed (hf_vit's expected.safetensors, transformers 5.18). */
+    @Test
+    void predictWritesInputsAndLogitsAsNumpyArrays() throws IOException {
+        var expected = io.vitq.io.SafeTensors.read(Path.of(folder("hf_vit")).resolve("expected.safetensors")).tensors();
+        String[] args = {"predict", "--model", folder("hf_vit"), "--inputs", tmp.resolve("x.npy").toString(),
+                "--logits", tmp.resolve("logits.npy").toString()};
+        java.util.List<String> all = new java.util.ArrayList<>(java.util.List.of(args));
+        for (String image : IMAGES) all.add(TestData.resource("hf/images/" + image).toString());
+        CliTest.Run r = run(all.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.err());
+        float[] x = npy(tmp.resolve("x.npy"), "(4, 3, 32, 32)"), logits = npy(tmp.resolve("logits.npy"), "(4, 5)");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected.get("pixel_values").toFloats(), x);   // PIL's resize, bit for bit
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected.get("logits").toFloats(), logits, 1e-4f);
+        assertUserError(run("predict", "--model", folder("hf_vit"), "--logits", tmp.resolve("no/such/dir/l.npy").toString(),
+                TestData.resource("hf/images/" + IMAGES[0]).toString()), 1, "--logits", "does not exist");
+    }
+
+    /** The float32 data of an .npy file whose header gives {@code shape}. */
+    private static float[] npy(Path f, String shape) throws IOException {
+        byte[] b = Files.readAllBytes(f);
+        int len = (b[8] & 0xff) | (b[9] & 0xff) << 8;
+        String header = new String(b, 10, len, java.nio.charset.StandardCharsets.US_ASCII);
+        assertTrue(header.contains("'descr': '<f4'") && header.contains("'shape': " + shape), header);
+        var buf = java.nio.ByteBuffer.wrap(b, 10 + len, b.length - 10 - len).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        float[] v = new float[buf.remaining()];
+        buf.get(v);
+        return v;
     }
 
     @Test
