@@ -75,7 +75,7 @@ final class DumpCommand implements Callable<Integer> {
         Predicate<String> ops = matcher(opPatterns);
         ModelLoader.Loaded l = modelOptions.load(plan);
         Model m = l.model();
-        OutputFiles paths = new OutputFiles().output("--output", output).input("--model", l.checkpoint()).input("--plan", plan)
+        OutputFiles paths = new OutputFiles().output("--output", output).model("--model", l).input("--plan", plan)
                 .input("--data", images.data);
         if (images.files != null) for (Path p : images.files) paths.input("--images", p);
         paths.check();

@@ -121,7 +121,7 @@ final class EvalCommand implements Callable<Integer> {
         ModelLoader.Loaded l = modelOptions.load(plan, onDriver);
         Plots.checkPng("--plot", plot);
         if (plot != null && !compareFp) throw new Main.UserException("--plot draws the comparison with the float model; add --compare-fp");
-        OutputFiles files = new OutputFiles().input("--model", l.checkpoint()).input("--data", data).input("--plan", plan);
+        OutputFiles files = new OutputFiles().model("--model", l).input("--data", data).input("--plan", plan);
         if (onDriver) files.output("--json", json).output("--predictions", predictions).output("--plot", plot);
         files.check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
@@ -130,6 +130,10 @@ final class EvalCommand implements Callable<Integer> {
         if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");
         if (integer && qp == null) throw new Main.UserException("--integer needs a quantized model (a quantized file or --plan FILE)");
         ModelLoader.Loaded reference = floatModel == null ? null : floatModelFor(l);
+        if (reference != null && onDriver) {
+            new OutputFiles().model("--float-model", reference).output("--json", json).output("--predictions", predictions)
+                    .output("--plot", plot).check();
+        }
         FakeQuantExecutor.Products arithmetic = switch (products) {
             case "dequantized" -> FakeQuantExecutor.Products.DEQUANTIZED;
             case "codes" -> FakeQuantExecutor.Products.CODES;

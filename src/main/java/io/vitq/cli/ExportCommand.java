@@ -74,7 +74,7 @@ final class ExportCommand implements Callable<Integer> {
         };
         ModelLoader.Loaded l = ModelLoader.load(model, checkpoint, architecture.overrides());
         for (String note : l.notes()) System.err.println("vitq: note: " + note);
-        new OutputFiles().output("--output", output).input("MODEL", l.checkpoint()).input("--plan", plan).check();
+        new OutputFiles().output("--output", output).model("MODEL", l).input("--plan", plan).check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (floatAttention && qp == null)

@@ -43,8 +43,8 @@ final class InfoCommand implements Callable<Integer> {
                     + (n.size() > 1 ? ", " + n.get(1) : "") + (n.size() > 2 ? ", ..." : "") + ")");
         } else {
             // predict names the classes this way: say so, since a 1000-class fine-tune on other data would be misnamed
-            System.out.println("class names:   " + (m.numClasses() == 1000
-                    ? "none in the model; its 1000 classes are named as ImageNet-1k's (timm's order), as timm does"
+            System.out.println("class names:   " + (io.vitq.eval.ClassNames.imageNetNames(m.numClasses())
+                    ? "none in the model; its 1000 classes are named as ImageNet-1k's (timm's order)"
                     : "none in the model; 'class 0' .. 'class " + (m.numClasses() - 1) + "'"));
         }
         if (ops) {

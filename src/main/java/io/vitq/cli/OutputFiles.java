@@ -3,7 +3,9 @@ package io.vitq.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,7 +16,8 @@ import java.util.Map;
  */
 final class OutputFiles {
     private final Map<String, Path> outputs = new LinkedHashMap<>();
-    private final Map<String, Path> inputs = new LinkedHashMap<>();
+    /** Inputs with their options; an option can name several (a folder's files, the images). */
+    private final List<Map.Entry<String, Path>> inputs = new ArrayList<>();
 
     /** An output file of option {@code option}; null (not asked for) is skipped. */
     OutputFiles output(String option, Path file) {
@@ -24,14 +27,21 @@ final class OutputFiles {
 
     /** An input of option {@code option}; null or a file that does not exist is skipped. */
     OutputFiles input(String option, Path file) {
-        if (file != null && Files.exists(file)) inputs.put(option, file);
+        if (file != null && Files.exists(file)) inputs.add(Map.entry(option, file));
+        return this;
+    }
+
+    /** The model's files as inputs of {@code option}: the checkpoint, or a model folder and every file read from it. */
+    OutputFiles model(String option, io.vitq.io.ModelLoader.Loaded l) {
+        input(option, l.checkpoint());
+        for (Path f : l.files()) input(option, f);
         return this;
     }
 
     /** @throws Main.UserException naming the option and file at fault */
     void check() {
         Map<Path, String> seen = new LinkedHashMap<>();
-        for (var e : inputs.entrySet()) seen.putIfAbsent(canonical(e.getValue()), "input " + e.getKey());
+        for (var e : inputs) seen.putIfAbsent(canonical(e.getValue()), "input " + e.getKey());
         for (var e : outputs.entrySet()) {
             String option = e.getKey();
             Path file = e.getValue();

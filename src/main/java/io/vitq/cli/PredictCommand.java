@@ -35,7 +35,7 @@ final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ModelLoader.Loaded l = modelOptions.load();
-        OutputFiles files = new OutputFiles().input("--model", l.checkpoint()).output("--logits", logitsFile).output("--inputs", inputsFile);
+        OutputFiles files = new OutputFiles().model("--model", l).output("--logits", logitsFile).output("--inputs", inputsFile);
         for (Path image : images) files.input("IMAGE", image);
         files.check();
         Model m = l.model();

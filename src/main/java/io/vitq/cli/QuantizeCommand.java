@@ -76,7 +76,7 @@ final class QuantizeCommand implements Callable<Integer> {
                     + (calibOptions.gptq ? "" : " (or --no-gptq for a plan of round-to-nearest weights)"));
         ModelLoader.Loaded l = modelOptions.load();
         new OutputFiles().output("--output", output).output("--plan", planFile)
-                .input("--model", l.checkpoint()).input("--calib", calibOptions.calibPath()).check();
+                .model("--model", l).input("--calib", calibOptions.calibPath()).check();
         calibOptions.checkMsaNorm(java.util.List.of(b));
         Pipeline.Calibration r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);
         System.out.println(r.plan().summary());

@@ -29,9 +29,12 @@ public final class ClassNames {
         return l;
     }
 
+    /** Whether a model of {@code numClasses} classes without names of its own is given ImageNet's (1000 classes). */
+    public static boolean imageNetNames(int numClasses) { return numClasses == NAMES.size(); }
+
     /** The ImageNet name of class {@code i} when the model has 1000 classes, else "class i". */
     public static String name(int i, int numClasses) {
-        if (numClasses == NAMES.size() && i >= 0 && i < NAMES.size()) return NAMES.get(i);
+        if (imageNetNames(numClasses) && i >= 0 && i < NAMES.size()) return NAMES.get(i);
         return "class " + i;
     }
 }

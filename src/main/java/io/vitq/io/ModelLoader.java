@@ -139,7 +139,7 @@ public final class ModelLoader {
             }
             notes.add("model folder in " + c.layout() + " layout: architecture " + (c.transformInConfig() ? "and preprocessing " : "")
                     + "from its config" + (c.transformInConfig() ? "" : ", preprocessing from the options"));
-            return build(options.apply(spec, c.weights()), c.weights(), file, c.files(), options, notes);
+            return build(options.apply(spec, c.weights()), c.weights(), file, c.files(), options, notes, c.transformInConfig());
         }
         if (QuantizedModelFile.isQuantizedModel(file)) {
             if (!options.isEmpty()) {
@@ -169,7 +169,15 @@ public final class ModelLoader {
 
     private static Loaded build(ModelSpec spec, Weights w, Path source, List<Path> files, ModelOverrides options,
                                 List<String> notes) {
-        if (!options.isEmpty()) notes.add("options over the checkpoint's own settings: " + options.describe());
+        return build(spec, w, source, files, options, notes, true);
+    }
+
+    /** {@code transformInCheckpoint}: false when the options gave the transform the checkpoint lacked (not an override). */
+    private static Loaded build(ModelSpec spec, Weights w, Path source, List<Path> files, ModelOverrides options,
+                                List<String> notes, boolean transformInCheckpoint) {
+        if (!options.isEmpty()) {
+            notes.add((transformInCheckpoint ? "options over the checkpoint's own settings: " : "options: ") + options.describe());
+        }
         return new Loaded(spec.build(w), source, List.copyOf(files), w, notes, null);
     }
 

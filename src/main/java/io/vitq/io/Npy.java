@@ -13,7 +13,8 @@ import java.util.stream.Collectors;
 /**
  * NumPy's {@code .npy} format, version 1.0, for float32 arrays in C order: what {@code numpy.load}
  * reads without options, so a user can hold vitq's tensors against PyTorch's in two lines of Python.
- * The header is padded with spaces to a multiple of 64 bytes, as NumPy writes it.
+ * The header is padded with spaces to a multiple of 64 bytes (NumPy 2.x writes the same bytes for
+ * these shapes; it may add spare spaces for larger ones, which readers ignore).
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};

@@ -22,9 +22,10 @@ import java.util.Set;
  *
  * <p>Read as timm's {@code create_model(architecture, pretrained_cfg=..., **model_args)} and
  * {@code resolve_data_config} would: a {@code pretrained_cfg} key that is absent takes timm's default
- * (bicubic, crop_pct 0.875, crop_mode center, ImageNet mean/std), since that is what timm uses; a
- * config with none of them (no {@code pretrained_cfg}, none of its keys at the top level, which timm
- * refuses too) needs the transform from the command line. A
+ * (bicubic, crop_pct 0.875, crop_mode center, ImageNet mean/std), since that is what timm uses. A
+ * config with none of them (no {@code pretrained_cfg}, none of its keys at the top level) says
+ * nothing of the transform: timm would take its defaults for all of it, vitq asks for it on the
+ * command line instead. A
  * {@code model_args} key that changes the architecture in a way vitq does not implement is refused.
  */
 final class TimmHubConfig {
@@ -70,9 +71,9 @@ final class TimmHubConfig {
         // timm's old form keeps the pretrained_cfg keys at the top level; with neither, nothing says the transform
         ConfigJson pre = config.object("pretrained_cfg");
         Preprocessing p = !hasTransform(config)
-                ? options.preprocessingWhereMissing(a.imgSize(), config.where() + ": no 'pretrained_cfg' (nor its mean, std,"
-                        + " crop_pct or interpolation at the top level), so the eval transform is not given; add the model's"
-                        + " pretrained_cfg, or")
+                ? options.preprocessingWhereMissing(a.imgSize(), config.where() + ": no 'pretrained_cfg' (nor any of its keys "
+                        + String.join(", ", TRANSFORM_KEYS) + " at the top level), so the eval transform is not given; add the"
+                        + " model's pretrained_cfg, or")
                 : preprocessing(pre != null ? pre : config, a.imgSize());
         return new ModelSpec(name, a, p, labelNames(config, a.numClasses()));
     }

@@ -103,7 +103,7 @@ class CliTest {
         assertTrue(r.out().contains("5,717,416"), r.out());
         assertTrue(r.out().contains("blocks.11.attn.matmul2"), r.out());
         assertTrue(r.out().contains("resize shorter side to 248 (bicubic, PIL) -> centre crop 224"), r.out());
-        assertTrue(r.out().contains("class names:   none in the model; its 1000 classes are named as ImageNet-1k's"), r.out());
+        assertTrue(r.out().contains("class names:   none in the model; its 1000 classes are named as ImageNet-1k's (timm's order)"), r.out());
     }
 
     @Test

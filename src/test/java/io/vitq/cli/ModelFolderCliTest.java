@@ -23,6 +23,16 @@ class ModelFolderCliTest {
     /** The fixture images in the order make_hf_fixtures.py ran them (io.ModelFolderTest's). */
     private static final String[] IMAGES = {"small_23x31.png", "square_40x40.png", "tall_50x77.png", "wide_97x61.png"};
 
+    /** A copy of fixture folder {@code name} under the temporary directory, as {@code to}. */
+    private Path copyOf(String name, String to) throws IOException {
+        Path dir = tmp.resolve(to);
+        Files.createDirectories(dir);
+        try (var files = Files.list(Path.of(folder(name)))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        return dir;
+    }
+
     static String folder(String name) { return TestData.resource("hf/" + name).toString(); }
 
     /** The four fixture images labelled 0..3 (every micro model has at least 5 classes). */
@@ -69,6 +79,16 @@ class ModelFolderCliTest {
         org.junit.jupiter.api.Assertions.assertArrayEquals(expected.get("logits").toFloats(), logits, 1e-4f);
         assertUserError(run("predict", "--model", folder("hf_vit"), "--logits", tmp.resolve("no/such/dir/l.npy").toString(),
                 TestData.resource("hf/images/" + IMAGES[0]).toString()), 1, "--logits", "does not exist");
+        // a file inside the model folder is an input too, never overwritten (on a copy: the fixture stays safe if it were)
+        Path copy = copyOf("hf_vit", "hf_vit_copy");
+        byte[] weights = Files.readAllBytes(copy.resolve("model.safetensors"));
+        assertUserError(run("predict", "--model", copy.toString(), "--logits", copy.resolve("model.safetensors").toString(),
+                TestData.resource("hf/images/" + IMAGES[0]).toString()), 1, "--logits", "is also the input --model");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(weights, Files.readAllBytes(copy.resolve("model.safetensors")));
+        // and so is every image, not only the last one named
+        assertUserError(run("predict", "--model", copy.toString(), "--inputs", TestData.resource("hf/images/" + IMAGES[0]).toString(),
+                TestData.resource("hf/images/" + IMAGES[0]).toString(), TestData.resource("hf/images/" + IMAGES[1]).toString()),
+                1, "--inputs", "is also the input IMAGE");
     }
 
     /** The float32 data of an .npy file whose header gives {@code shape}. */
@@ -111,11 +131,7 @@ class ModelFolderCliTest {
     /** Without preprocessor_config.json the transform comes from the four options, and the notes say so. */
     @Test
     void aFolderWithoutItsTransformNeedsTheOptions() throws IOException {
-        Path dir = tmp.resolve("hf_vit");
-        Files.createDirectories(dir);
-        try (var files = Files.list(Path.of(folder("hf_vit")))) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) Files.copy(f, dir.resolve(f.getFileName()));
-        }
+        Path dir = copyOf("hf_vit", "hf_vit");
         Files.delete(dir.resolve("preprocessor_config.json"));
         assertUserError(run("info", "--model", dir.toString()), 1, "no preprocessor_config.json", "--crop-pct P");
         CliTest.Run r = run("info", "--model", dir.toString(), "--mean", "0.5", "--std", "0.5", "--crop-pct", "1",
@@ -123,5 +139,6 @@ class ModelFolderCliTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("resize shorter side to 32 (bilinear, PIL) -> centre crop 32, mean [0.5, 0.5, 0.5]"), r.out());
         assertTrue(r.err().contains("architecture from its config, preprocessing from the options"), r.err());
+        assertTrue(r.err().contains("options: --mean") && !r.err().contains("over the checkpoint's own settings"), r.err());
     }
 }
