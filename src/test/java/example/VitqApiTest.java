@@ -128,6 +128,30 @@ class VitqApiTest {
         for (Vitq.VitqException e : List.of(unknown, bits, save, data, over)) assertEquals(1, e.getMessage().lines().count());
     }
 
+    /** A checkpoint under a name of its own says neither its head count nor its transform: LoadOptions give them. */
+    @Test
+    void loadOptionsGiveWhatACheckpointDoesNotSay(@TempDir Path tmp) throws java.io.IOException {
+        Path bare = Files.copy(WEIGHTS, tmp.resolve("my_vit.safetensors"));
+        Vitq.VitqException missing = assertThrows(Vitq.VitqException.class, () -> Vitq.load(bare.toString()));
+        assertTrue(missing.getMessage().contains("--heads") && missing.getMessage().contains("--mean"), missing.getMessage());
+        Vitq.LoadOptions transform = Vitq.LoadOptions.none().std(0.5f, 0.5f, 0.5f).cropPct(0.9).interpolation("bicubic");
+        Vitq.VitqException noMean = assertThrows(Vitq.VitqException.class,
+                () -> Vitq.load(bare.toString(), transform.heads(3)));
+        assertTrue(noMean.getMessage().contains("--mean") && !noMean.getMessage().contains("--heads"), noMean.getMessage());
+
+        Vitq mine = Vitq.load(bare.toString(), transform.heads(3).mean(0.5f, 0.5f, 0.5f));
+        Vitq zoo = Vitq.load("vit_tiny_patch16_224", WEIGHTS);   // the zoo's transform: 248 -> 224 bicubic, mean/std 0.5
+        Vitq.ClassScore a = mine.predict(CANOE).get(0).top5().get(0), b = zoo.predict(CANOE).get(0).top5().get(0);
+        assertEquals(b.index(), a.index());
+        assertEquals(b.probability(), a.probability(), 0.0);
+
+        Vitq.VitqException filter = assertThrows(Vitq.VitqException.class,
+                () -> Vitq.load(bare.toString(), transform.heads(3).mean(0.5f, 0.5f, 0.5f).interpolation("lanczos")));
+        assertTrue(filter.getMessage().contains("lanczos"), filter.getMessage());
+        assertThrows(Vitq.VitqException.class, () -> Vitq.LoadOptions.none().mean(0.5f, 0.5f));
+        for (Vitq.VitqException e : List.of(missing, noMean, filter)) assertEquals(1, e.getMessage().lines().count());
+    }
+
     private static long onnxSize(Path p) {
         try {
             return Files.size(p);

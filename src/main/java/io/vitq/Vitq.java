@@ -150,6 +150,63 @@ public final class Vitq {
         public VitqException(String message, Throwable cause) { super(message, cause); }
     }
 
+    /**
+     * What a checkpoint may not say about itself, given by the caller: the head count of a bare ViT
+     * checkpoint file, a Swin's input size, and the eval transform of a bare file or of a model folder
+     * whose config has none (all four of mean, std, crop ratio and interpolation). Over a model that
+     * says them they override it. Immutable; each method returns a copy with one value set. Error
+     * messages name these by their command-line options ({@code --heads}, {@code --img-size},
+     * {@code --mean}, {@code --std}, {@code --crop-pct}, {@code --interpolation}).
+     */
+    public static final class LoadOptions {
+        private final Integer heads, imageSize;
+        private final float[] mean, std;
+        private final Double cropPct;
+        private final String interpolation;
+
+        private LoadOptions(Integer heads, Integer imageSize, float[] mean, float[] std, Double cropPct, String interpolation) {
+            this.heads = heads;
+            this.imageSize = imageSize;
+            this.mean = mean;
+            this.std = std;
+            this.cropPct = cropPct;
+            this.interpolation = interpolation;
+        }
+
+        /** @return no options: what the checkpoint says, as {@link #load(String)} takes it */
+        public static LoadOptions none() { return new LoadOptions(null, null, null, null, null, null); }
+
+        /** @param n attention heads of a ViT/DeiT (no tensor stores them) */
+        public LoadOptions heads(int n) { return new LoadOptions(n, imageSize, mean, std, cropPct, interpolation); }
+
+        /** @param size the input size of a bare Swin checkpoint (a ViT's is its position embedding's) */
+        public LoadOptions imageSize(int size) { return new LoadOptions(heads, size, mean, std, cropPct, interpolation); }
+
+        /** @param rgb the normalisation mean, three channels (e.g. 0.485, 0.456, 0.406) */
+        public LoadOptions mean(float... rgb) { return new LoadOptions(heads, imageSize, channels("mean", rgb), std, cropPct, interpolation); }
+
+        /** @param rgb the normalisation standard deviation, three channels */
+        public LoadOptions std(float... rgb) { return new LoadOptions(heads, imageSize, mean, channels("std", rgb), cropPct, interpolation); }
+
+        /** @param p the centre crop ratio: resize to floor(size / p), crop size (timm's crop_pct) */
+        public LoadOptions cropPct(double p) { return new LoadOptions(heads, imageSize, mean, std, p, interpolation); }
+
+        /** @param name the resize filter: bicubic, bilinear or nearest (PIL's) */
+        public LoadOptions interpolation(String name) {
+            return new LoadOptions(heads, imageSize, mean, std, cropPct, Objects.requireNonNull(name, "interpolation"));
+        }
+
+        private static float[] channels(String what, float[] rgb) {
+            if (rgb == null || rgb.length != 3) throw new VitqException(what + ": three values (R, G, B) expected", null);
+            return rgb.clone();
+        }
+
+        io.vitq.io.ModelOverrides overrides() {
+            return new io.vitq.io.ModelOverrides(heads, imageSize, null, null, mean, std, cropPct,
+                    interpolation == null ? null : io.vitq.data.Interpolation.parse(interpolation));
+        }
+    }
+
     private final ModelLoader.Loaded loaded;
     private final QuantPlan plan;
     private final double calibrationSeconds;
@@ -179,6 +236,25 @@ public final class Vitq {
     public static Vitq load(String model) {
         Objects.requireNonNull(model, "model");
         return call(() -> new Vitq(ModelLoader.load(model, null), null, Double.NaN, null));
+    }
+
+    /**
+     * {@link #load(String)} with what the checkpoint does not say (or is to be overridden).
+     *
+     * <pre>{@code
+     * Vitq m = Vitq.load("my_deit.pth", Vitq.LoadOptions.none().heads(3)
+     *         .mean(0.485f, 0.456f, 0.406f).std(0.229f, 0.224f, 0.225f).cropPct(0.875).interpolation("bicubic"));
+     * }</pre>
+     *
+     * @param model   the name, folder or file
+     * @param options what the checkpoint does not say; {@link LoadOptions#none()} for none
+     * @return the loaded model
+     * @throws VitqException when nothing loads, or a value the checkpoint lacks is not given (the message names it)
+     */
+    public static Vitq load(String model, LoadOptions options) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(options, "options");
+        return call(() -> new Vitq(ModelLoader.load(model, null, options.overrides()), null, Double.NaN, null));
     }
 
     /**
