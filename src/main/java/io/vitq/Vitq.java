@@ -394,7 +394,7 @@ public final class Vitq {
                 for (int j = 0; j < top.classes().length; j++) {
                     int c = top.classes()[j];
                     List<String> names = m.spec().classNames();
-                    scores.add(new ClassScore(c, names.isEmpty() ? ClassNames.name(c, nc) : names.get(c), top.probs()[j]));
+                    scores.add(new ClassScore(c, ClassNames.name(names, c, nc), top.probs()[j]));
                 }
                 out.add(new Prediction(list.get(i), scores));
             }

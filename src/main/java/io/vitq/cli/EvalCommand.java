@@ -130,10 +130,7 @@ final class EvalCommand implements Callable<Integer> {
         if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");
         if (integer && qp == null) throw new Main.UserException("--integer needs a quantized model (a quantized file or --plan FILE)");
         ModelLoader.Loaded reference = floatModel == null ? null : floatModelFor(l);
-        if (reference != null && onDriver) {
-            new OutputFiles().model("--float-model", reference).output("--json", json).output("--predictions", predictions)
-                    .output("--plot", plot).check();
-        }
+        if (reference != null) files.model("--float-model", reference).check();
         FakeQuantExecutor.Products arithmetic = switch (products) {
             case "dequantized" -> FakeQuantExecutor.Products.DEQUANTIZED;
             case "codes" -> FakeQuantExecutor.Products.CODES;

@@ -57,7 +57,6 @@ final class PredictCommand implements Callable<Integer> {
 
     /** The model's own class names (a folder's id2label or label_names), else ImageNet's for 1000 classes. */
     static String className(Model m, int c) {
-        var names = m.spec().classNames();
-        return names.isEmpty() ? ClassNames.name(c, m.numClasses()) : names.get(c);
+        return ClassNames.name(m.spec().classNames(), c, m.numClasses());
     }
 }

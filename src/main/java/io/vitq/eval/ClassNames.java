@@ -32,6 +32,11 @@ public final class ClassNames {
     /** Whether a model of {@code numClasses} classes without names of its own is given ImageNet's (1000 classes). */
     public static boolean imageNetNames(int numClasses) { return numClasses == NAMES.size(); }
 
+    /** Class {@code i}'s name: the model's own ({@code own}, empty when it has none), else {@link #name(int, int)}. */
+    public static String name(java.util.List<String> own, int i, int numClasses) {
+        return own.isEmpty() ? name(i, numClasses) : own.get(i);
+    }
+
     /** The ImageNet name of class {@code i} when the model has 1000 classes, else "class i". */
     public static String name(int i, int numClasses) {
         if (imageNetNames(numClasses) && i >= 0 && i < NAMES.size()) return NAMES.get(i);

@@ -164,12 +164,7 @@ public final class ModelLoader {
         } else {
             spec = options.forBareCheckpoint(baseName(file), w, file);
         }
-        return build(spec, w, file, List.of(file), options, notes);
-    }
-
-    private static Loaded build(ModelSpec spec, Weights w, Path source, List<Path> files, ModelOverrides options,
-                                List<String> notes) {
-        return build(spec, w, source, files, options, notes, true);
+        return build(spec, w, file, List.of(file), options, notes, true);
     }
 
     /** {@code transformInCheckpoint}: false when the options gave the transform the checkpoint lacked (not an override). */

@@ -142,12 +142,13 @@ public record ModelOverrides(Integer heads, Integer imgSize, Integer patchSize, 
         List<String> missing = new ArrayList<>();
         if (vit && heads == null) missing.add("--heads N (the attention head count)");
         if (swin && imgSize == null) missing.add("--img-size S (the input size)");
-        missing.addAll(missingPreprocessing());
+        List<String> transform = missingPreprocessing();
+        missing.addAll(transform);
         if (!missing.isEmpty()) {
             List<String> unknown = new ArrayList<>();
             if (vit && heads == null) unknown.add("its head count");
             if (swin && imgSize == null) unknown.add("its input size");
-            if (!missingPreprocessing().isEmpty()) unknown.add("its preprocessing");
+            if (!transform.isEmpty()) unknown.add("its preprocessing");
             throw new ModelException(file + ": a checkpoint file alone does not say " + String.join(" or ", unknown)
                     + "; pass " + String.join(", ", missing) + ". Or name its architecture: --model ZOO_NAME --checkpoint "
                     + file.getFileName() + " ('vitq models'), or load a Hugging Face model folder (config.json beside the"
