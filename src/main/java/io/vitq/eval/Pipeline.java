@@ -125,10 +125,17 @@ public final class Pipeline {
         if (mixed != null && !cfg.isVt()) throw new IllegalArgumentException("mixed precision is VT-PTQ's (method vtptq), not " + cfg.method() + "'s");
         if (mixed != null && cfg.sequential())
             throw new IllegalArgumentException("mixed precision chooses the bits after the searches; calibrate it in parallel");
-        if (cfg.chooseQuantizers() && mixed == null) return calibrateChoosing(l, calib, calibSize, cfg, msaNorm, progress);
         long t0 = System.nanoTime();
         CalibrationSet set = CalibrationSet.load(calib, calibSize, l.model().preprocessing());
         double load = (System.nanoTime() - t0) / 1e9;
+        if (cfg.chooseQuantizers() && mixed == null) return calibrateChoosing(l, set, load, calib, cfg, msaNorm, progress);
+        return calibrate(l, set, load, calib, cfg, mixed, sizeMb, msaNorm, progress);
+    }
+
+    /** {@link #calibrate} on images already loaded ({@code load} seconds, reported as the calibration's image time). */
+    private static Calibration calibrate(ModelLoader.Loaded l, CalibrationSet set, double load, Path calib, CalibConfig cfg,
+                                         MpTarget mixed, Double sizeMb, MixedPrecisionCalibration.MsaNorm msaNorm,
+                                         Progresses progress) {
         int[] labels = cfg.trueLabels() ? set.labelsOrNull() : null;
         if (cfg.trueLabels() && labels == null)
             throw new DatasetException(calib + ": unlabelled images; the Hessian gradients from true labels (--labels) need labelled images");
@@ -164,14 +171,14 @@ public final class Pipeline {
      * logits on the calibration images are closer to the float model's (mean KL(float || quantized),
      * ties to the twins, which have an integer form). Its timing is both calibrations'.
      */
-    private static Calibration calibrateChoosing(ModelLoader.Loaded l, Path calib, int calibSize, CalibConfig cfg,
+    private static Calibration calibrateChoosing(ModelLoader.Loaded l, CalibrationSet set, double load, Path calib, CalibConfig cfg,
                                                  MixedPrecisionCalibration.MsaNorm msaNorm, Progresses progress) {
-        Calibration twins = calibrate(l, calib, calibSize, cfg.withoutChoice(), null, null, msaNorm,
+        Calibration twins = calibrate(l, set, load, calib, cfg.withoutChoice(), null, null, msaNorm,
                 (label, total) -> progress.start(label + ", twin quantizers (1 of 2)", total));
-        Calibration adaLog = calibrate(l, calib, calibSize, cfg.adaLogCandidate(), null, null, msaNorm,
+        Calibration adaLog = calibrate(l, set, 0, calib, cfg.adaLogCandidate(), null, null, msaNorm,
                 (label, total) -> progress.start(label + ", AdaLog's quantizers (2 of 2)", total));
         long t0 = System.nanoTime();
-        io.vitq.tensor.Tensor images = CalibrationSet.load(calib, calibSize, l.model().preprocessing()).images();
+        io.vitq.tensor.Tensor images = set.images();
         float[] reference = l.model().forward(images).data();
         double klTwins = meanKl(reference, twins, images), klAdaLog = meanKl(reference, adaLog, images);
         double choosing = (System.nanoTime() - t0) / 1e9;
