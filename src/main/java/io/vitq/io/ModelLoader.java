@@ -164,10 +164,13 @@ public final class ModelLoader {
         } else {
             spec = options.forBareCheckpoint(baseName(file), w, file);
         }
-        return build(spec, w, file, List.of(file), options, notes, true);
+        return build(spec, w, file, List.of(file), options, notes, entry != null);
     }
 
-    /** {@code transformInCheckpoint}: false when the options gave the transform the checkpoint lacked (not an override). */
+    /**
+     * {@code transformInCheckpoint}: false when the options gave the transform the checkpoint lacked (a bare
+     * checkpoint file, a folder without it), so they are not an override.
+     */
     private static Loaded build(ModelSpec spec, Weights w, Path source, List<Path> files, ModelOverrides options,
                                 List<String> notes, boolean transformInCheckpoint) {
         if (!options.isEmpty()) {

@@ -74,7 +74,9 @@ class StrictLoadingTest {
         assertEquals(HEAD_DIM_32, l.model().spec().architecture());
         assertEquals(new Preprocessing(32, 0.875, Interpolation.BILINEAR, Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD),
                 l.model().preprocessing());
-        assertTrue(l.notes().stream().anyMatch(n -> n.contains("--heads 2") && n.contains("--crop-pct 0.875")), l.notes().toString());
+        assertTrue(l.notes().stream().anyMatch(n -> n.startsWith("options: ") && n.contains("--heads 2") && n.contains("--crop-pct 0.875")),
+                l.notes().toString());
+        assertFalse(l.notes().stream().anyMatch(n -> n.contains("over the checkpoint's own settings")), "a bare file has no settings of its own");
     }
 
     /** The shipped ViT-Ti as a file of another name, with its zoo entry's settings as options: the same logits. */
