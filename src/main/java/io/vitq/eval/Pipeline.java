@@ -175,7 +175,7 @@ public final class Pipeline {
                                                  MixedPrecisionCalibration.MsaNorm msaNorm, Progresses progress) {
         Calibration twins = calibrate(l, set, load, calib, cfg.withoutChoice(), null, null, msaNorm,
                 (label, total) -> progress.start(label + ", twin quantizers (1 of 2)", total));
-        Calibration adaLog = calibrate(l, set, 0, calib, cfg.adaLogCandidate(), null, null, msaNorm,
+        Calibration adaLog = calibrate(l, set, 0, calib, cfg.adaLogCandidate(), null, null, msaNorm,   // the images' time counted once
                 (label, total) -> progress.start(label + ", AdaLog's quantizers (2 of 2)", total));
         long t0 = System.nanoTime();
         io.vitq.tensor.Tensor images = set.images();
