@@ -76,7 +76,7 @@ public final class Vitq {
         /**
          * AdaLog's calibration on vitq's quantizer kinds: its adaptive-base logarithmic quantizers for
          * the softmax probabilities and fc2's post-GELU input, every scale searched on the output's
-         * squared error (docs/LOWBIT.md 5.2). Fake quant and ONNX only: the log levels have no integer form.
+         * squared error (docs/LOWBIT.md 5.2). In integers the log levels run on a 14-bit grid (docs/LOWBIT.md 3.3).
          */
         ADALOG("adalog");
 

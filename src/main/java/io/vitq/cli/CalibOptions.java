@@ -133,7 +133,7 @@ public final class CalibOptions {
                     + "grid, instead of the twin GELU quantizer: 'fitted' (the default) fits the levels to the calibration "
                     + "values, 'adalog' places AdaLog's logarithmic levels on the grid (docs/LOWBIT.md section 3.1). With vitq "
                     + "below 6 activation bits it replaces AdaLog's quantizers (the softmax goes back to the twin): the recipe "
-                    + "that runs in integers.")
+                    + "whose integer and ONNX forms are exact (AdaLog's run in integers on a 14-bit grid of their levels).")
     String geluCodebook;
 
     @Option(names = "--log-softmax",
@@ -145,7 +145,7 @@ public final class CalibOptions {
     @Option(names = "--adalog-quantizers",
             description = "basePTQ, ptq4vit, vitq: AdaLog's adaptive-base logarithmic quantizer on matmul2's softmax probabilities "
                     + "(base searched) and fc2's input (base and scale by AdaLog's progressive search, with the method's metric) "
-                    + "instead of the twins or the GELU codebook; fake quant and ONNX only (docs/LOWBIT.md section 3.3). "
+                    + "instead of the twins or the GELU codebook; in integers its levels on a 14-bit grid (docs/LOWBIT.md section 3.3). "
                     + "Always on in --method adalog.")
     boolean adaLogQuantizers;
 

@@ -169,7 +169,7 @@ public final class Pipeline {
      * {@link CalibConfig#chooseQuantizers}: calibrates with the twins ({@link CalibConfig#withoutChoice})
      * and with AdaLog's quantizers ({@link CalibConfig#adaLogCandidate}), and keeps the one whose
      * logits on the calibration images are closer to the float model's (mean KL(float || quantized),
-     * ties to the twins, which have an integer form). Its timing is both calibrations'.
+     * ties to the twins, whose integer form is exact). Its timing is both calibrations'.
      */
     private static Calibration calibrateChoosing(ModelLoader.Loaded l, CalibrationSet set, double load, Path calib, CalibConfig cfg,
                                                  MixedPrecisionCalibration.MsaNorm msaNorm, Progresses progress) {

@@ -25,9 +25,17 @@ import java.util.List;
  * precomputed. Code {@code 2^k - 1} is zero (value {@code -shift}). [vitq] AdaLog keeps 2^k levels
  * and zeroes what falls below the smallest; here the zero is one of the 2^k codes.
  *
- * <p>No integer form in vitq: a product with these codes is a sum of table entries shifted by
- * exponents that reach {@code ⌊(2^k - 2) q / 37⌋} bits (up to 55 at 4 bits), which neither the int8
- * nor the int32 runtime computes. ONNX: the comparisons as a cascade of Where nodes, bit-identical.
+ * <p>Integer form: an approximation. An exact one would sum table entries shifted by exponents that
+ * reach {@code ⌊(2^k - 2) q / 37⌋} bits (up to 55 at 4 bits), beyond the int8 and int32 runtimes.
+ * Instead each level enters integer products as its nearest point of a G-bit grid over the
+ * scale, G = 14 ({@link #gridBits}): code c becomes the signed grid code
+ * {@code s_c = rint(u_c (2^G - 1)) - z}, {@code z = rint(shift / step)}, value {@code step · s_c}
+ * with {@code step = fl(scale / (2^G - 1))}, within about a step of the level's value
+ * ({@link AdaLogGridCodes}). The codes are AdaLog's (the same thresholds); only the values move,
+ * by at most 1/2^(G+1) of the scale plus the shift's rounding. So integer execution and the
+ * code-product fake quant run this grid form, and the default (dequantized) fake quant and ONNX
+ * AdaLog's own levels (docs/LOWBIT.md 3.3 measures the difference). ONNX: the comparisons as a
+ * cascade of Where nodes, bit-identical to the fake quant.
  */
 public record AdaLogOperand(int bits, int q, float scale, float shift) implements OperandQuant {
     public static final String KIND = "adalog";
@@ -156,16 +164,64 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
         for (; i < len; i++) dst[dOff + i] = val[ThresholdTable.count(src[off + i] + shift, thr)];
     }
 
+    /** The bits of the integer form's grid, 14: the most that two int8 components hold (see the class comment). */
+    public int gridBits() { return AdaLogGridCodes.GRID_BITS; }
+
+    /** The integer form's step, {@code fl(scale / (2^G - 1))}. */
+    public float gridStep() { return scale / (float) ((1 << gridBits()) - 1); }
+
+    /** The integer form's zero, {@code rint(shift / step)}: the grid code of the value 0 before the shift. */
+    public int gridZero() { return (int) Math.rint(shift / gridStep()); }
+
+    /** The integer form's signed grid code of every AdaLog code, {@code s_c = rint(u_c (2^G - 1)) - z} (index = code). */
+    public int[] gridCodes() {
+        int top = (1 << gridBits()) - 1, z = gridZero();
+        int[] s = new int[zeroCode() + 1];
+        for (int c = 0; c < s.length; c++) s[c] = (int) Math.rint(unit(c) * top) - z;
+        return s;
+    }
+
+    /** Null, or why the grid form does not hold (a shift larger than the scale puts the zero off the grid). */
     @Override
     public String codeFormMissing() {
-        return "AdaLog's quantizer has no integer form in vitq: its levels are table entries times 2^-" + ((long) (zeroCode() - 1) * q / R)
-                + " .. 2^0, beyond the int8 and int32 runtimes (evaluate it as fake quant, or export it to ONNX; for a model"
-                + " that runs in integers: vitq quantize --method vitq --gelu-codebook, or at 6 bits --method vitq --metric hessian)";
+        return gridZero() < (1 << gridBits()) ? null : "AdaLog's quantizer with scale " + scale + " below its shift " + shift
+                + " has no integer form in vitq (its grid would not reach the shifted zero)";
     }
 
     @Override
     public CodeForm codeForm(String opId, int scaleIndex, float pre, boolean layoutCodes) {
-        throw new IllegalArgumentException(opId + ": " + codeFormMissing());
+        if (codeFormMissing() != null) throw new IllegalArgumentException(opId + ": " + codeFormMissing());
+        if (pre != 1f) throw new IllegalArgumentException(opId + ": AdaLog's quantizer takes no pre-scale");
+        return new AdaLogGridCodes(opId, this);
+    }
+
+    /**
+     * {@code dst[dOff + i] = gridCode(code(src[off + i]))} as floats (exact integers): the comparisons
+     * of {@link #fakeQuant} with the grid codes in place of the values.
+     */
+    void gridCodes(String opId, float[] src, int off, float[] dst, int dOff, int n) {
+        QuantChecks.range(src, off, n);
+        QuantChecks.range(dst, dOff, n);
+        Prepared p = preparedGrid();
+        QuantChecks.finiteBlocks(opId, src, off, n, (b, len) -> {
+            if (p.table != null) p.table.apply(src, off + b, shift, dst, dOff + b, len);
+            else cascade(p.thresholds, p.values, shift, src, off + b, dst, dOff + b, len);
+        });
+    }
+
+    private static final ThreadLocal<Prepared> PREPARED_GRID = new ThreadLocal<>();
+
+    /** As {@link #prepared}, with the grid codes as the values. */
+    private Prepared preparedGrid() {
+        Prepared p = PREPARED_GRID.get();
+        if (p != null && p.of.equals(this)) return p;
+        float[] thr = thresholds();
+        int[] s = gridCodes();
+        float[] val = new float[s.length];
+        for (int c = 0; c < s.length; c++) val[c] = s[c];
+        p = new Prepared(this, thr, val, thr.length >= TABLE_THRESHOLDS ? ThresholdTable.of(thr, val) : null);
+        PREPARED_GRID.set(p);
+        return p;
     }
 
     /** The same comparisons as {@link #fakeQuant}: the shift added, then {@link QdqGraph#thresholdCascade}. */

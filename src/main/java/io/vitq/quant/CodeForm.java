@@ -63,6 +63,9 @@ public interface CodeForm {
      */
     default int storedCode(int c0, int c1) { return c0; }
 
-    /** How {@link #storedCode} reads back: "signed", "unsigned" (with {@link #zeroPoint()}), "twin-gelu" or "twin-softmax". */
+    /** The bits a stored code needs, when more than the operand's {@code bits} (AdaLog's grid codes). */
+    default int storedBits(int bits) { return bits; }
+
+    /** How {@link #storedCode} reads back: "signed", "unsigned" (with {@link #zeroPoint()}), "twin-gelu", "twin-softmax" or "adalog-grid". */
     default String storedLayout() { return zeroPoint() == 0 ? "signed" : "unsigned"; }
 }

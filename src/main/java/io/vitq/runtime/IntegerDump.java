@@ -144,7 +144,7 @@ public final class IntegerDump implements CodeRecorder {
 
     /** The dtype of stored codes: int8 / uint8 up to 8 bits, int32 above. */
     private static DType codeType(CodeForm f, int bits) {
-        if (bits > 8) return DType.I32;
+        if (f.storedBits(bits) > 8) return DType.I32;
         return f.storedLayout().equals("signed") ? DType.I8 : DType.U8;
     }
 
@@ -163,6 +163,7 @@ public final class IntegerDump implements CodeRecorder {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("layout", f.storedLayout());
         m.put("bits", bits);
+        if (f.storedBits(bits) != bits) m.put("stored_bits", f.storedBits(bits));
         if (f.storedLayout().equals("unsigned")) m.put("zero_point", f.zeroPoint());
         if (f.components() == 2) m.put("shift", f.shift());
         return m;

@@ -347,8 +347,9 @@ class QuantizeCommandTest {
     /**
      * {@code --method adalog}: AdaLog's quantizer on every matmul2's probabilities (scale 1, no shift)
      * and every fc2 input (GELU's shift), the MSE metric, folds at W4A4 (weights and activations of
-     * one width) and none at W4A8; the file predicts what the plan does, exports to ONNX, and integer
-     * execution is refused with the reason. The quantizer options it replaces are refused.
+     * one width) and none at W4A8; the file predicts what the plan does, exports to ONNX, and runs in
+     * integers (AdaLog's grid form) as its code-product fake quant does. The quantizer options it
+     * replaces are refused.
      */
     @Test
     void adalogPutsItsLogQuantizersWhereAdaLogDoes(@TempDir Path tmp) throws Exception {
@@ -383,7 +384,11 @@ class QuantizeCommandTest {
         evalEight(new String[] {"--model", q.toString(), "--predictions", a.toString()},
                 new String[] {"--model", MODEL, "--plan", plan.toString(), "--predictions", b.toString()});
         assertEquals(Files.readString(b), Files.readString(a), "the plan on the float checkpoint = the quantized file");
-        assertUserError(run("eval", "--model", q.toString(), "--integer", "--data", VAL, "--limit", "4"), 1, "no integer form");
+        // integer execution runs AdaLog's quantizers on their grid form: the predictions of the code-product fake quant
+        Path ci = tmp.resolve("int.csv"), cc = tmp.resolve("codes.csv");
+        evalEight(new String[] {"--model", q.toString(), "--integer", "--predictions", ci.toString()},
+                new String[] {"--model", q.toString(), "--products", "codes", "--predictions", cc.toString()});
+        assertEquals(Files.readString(cc), Files.readString(ci), "integer execution = the code-product fake quant");
         CliTest.Run ex = run("export", q.toString(), "-o", tmp.resolve("q.onnx").toString());
         assertEquals(0, ex.exit(), ex.err());
 

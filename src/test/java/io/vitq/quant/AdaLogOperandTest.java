@@ -148,8 +148,77 @@ public class AdaLogOperandTest {
         assertNotNull(a.refuses(OperandRole.HEAD_OPERAND));
         assertEquals(null, a.refuses(OperandRole.PROBABILITIES));
         assertEquals(null, a.refuses(OperandRole.LINEAR_INPUT));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.codeForm("blocks.0.attn.matmul2", 0, 1f, false));
-        assertTrue(e.getMessage().startsWith("blocks.0.attn.matmul2: ") && e.getMessage().contains("no integer form"), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.codeForm("blocks.0.attn.matmul2", 0, 0.5f, false));
+        assertTrue(e.getMessage().startsWith("blocks.0.attn.matmul2: ") && e.getMessage().contains("no pre-scale"), e.getMessage());
+        // a scale below the shift: the grid's zero would lie past its top code
+        AdaLogOperand small = new AdaLogOperand(4, 20, 0.1f, AdaLogOperand.GELU_SHIFT);
+        assertNotNull(small.codeFormMissing());
+        e = assertThrows(IllegalArgumentException.class, () -> small.codeForm("blocks.0.mlp.fc2", 0, 1f, false));
+        assertTrue(e.getMessage().startsWith("blocks.0.mlp.fc2: ") && e.getMessage().contains("no integer form"), e.getMessage());
+    }
+
+    /**
+     * The integer form (the class comment's grid): each code's grid code is {@code rint(u_c (2^G - 1)) - z}
+     * written out here in double; its value {@code step · s} is within a step of AdaLog's level (half a
+     * step of rounding, and the shift's rounding to the grid); the encoders give that grid code for
+     * the fake quant's code of every input (zeros, negatives below the shift, values above the scale,
+     * denormals, the thresholds themselves), split as {@code c0 + c1 · 2^7} with c0 in 0..127 and c1 an
+     * int8; a NaN is refused.
+     */
+    @Test
+    void gridFormHoldsTheCodesAndNearlyTheLevels() {
+        for (AdaLogOperand a : new AdaLogOperand[] {AdaLogOperand.probabilities(4, 30), AdaLogOperand.probabilities(3, 10),
+                AdaLogOperand.probabilities(6, 37), AdaLogOperand.probabilities(8, 137), new AdaLogOperand(4, 16, 3.2874f, AdaLogOperand.GELU_SHIFT),
+                new AdaLogOperand(6, 28, 216.91f, AdaLogOperand.GELU_SHIFT), new AdaLogOperand(3, 41, 0.2f, AdaLogOperand.GELU_SHIFT)}) {
+            int G = 14, top = (1 << G) - 1;
+            assertEquals(G, a.gridBits(), a.toString());
+            float step = a.gridStep();
+            assertEquals(a.scale() / (float) top, step, a.toString());
+            long z = (long) Math.rint(a.shift() / step);
+            assertEquals(z, a.gridZero(), a.toString());
+            int[] s = a.gridCodes();
+            for (int c = 0; c <= a.zeroCode(); c++) {
+                long expect = (long) Math.rint(a.unit(c) * top) - z;
+                assertEquals(expect, s[c], a + " code " + c);
+                assertTrue(Math.abs((double) step * s[c] - a.value(c)) <= 1.01 * step, a + " code " + c + ": " + step * s[c] + " vs " + a.value(c));
+            }
+            CodeForm f = a.codeForm("op", 0, 1f, false);
+            assertEquals(2, f.components());
+            assertEquals(7, f.shift());
+            assertEquals(0, f.zeroPoint());
+            assertEquals(step, f.unit(0));
+            assertEquals(step * 128, f.unit(1));
+            float[] x = inputs(a.scale(), a.shift(), 3 + a.bits(), 997);
+            float[] thr = a.thresholds();
+            for (int i = 0; i < Math.min(thr.length, 40); i++) x[i] = thr[i] - a.shift();
+            x[40] = 0f;
+            x[41] = -a.shift() - 5f;
+            x[42] = Float.MIN_VALUE;
+            x[43] = 10 * a.scale();
+            int n = x.length;
+            int[] c0 = new int[n], c1 = new int[n], comb = new int[n];
+            byte[] b0 = new byte[n], b1 = new byte[n];
+            float[] f0 = new float[n], f1 = new float[n];
+            assertTrue(f.encode(x, 0, n, c0, c1, 0) && f.encode(x, 0, n, b0, b1, 0) && f.encodeCombined(x, 0, n, comb, 0));
+            f.encodeFloats("op", x, 0, n, f0, f1, 0);
+            long maxAbs = 0;
+            for (int i = 0; i < n; i++) {
+                int want = s[a.code(x[i])];
+                maxAbs = Math.max(maxAbs, Math.abs(want));
+                assertEquals(want, comb[i], a + " x " + x[i]);
+                assertTrue(c0[i] >= 0 && c0[i] <= 127 && c1[i] >= -128 && c1[i] <= 127, a + " x " + x[i]);
+                assertEquals(want, c0[i] + c1[i] * 128, a + " x " + x[i]);
+                assertEquals(want, f.storedCode(c0[i], c1[i]));
+                assertEquals(c0[i], b0[i]);
+                assertEquals(c1[i], b1[i]);
+                assertEquals(c0[i], f0[i]);
+                assertEquals(c1[i], f1[i]);
+            }
+            assertTrue(maxAbs <= f.maxAbs(true), a.toString());
+            x[5] = Float.NaN;
+            assertTrue(!f.encode(x, 0, n, c0, c1, 0) && !f.encodeCombined(x, 0, n, comb, 0));
+            assertThrows(IllegalArgumentException.class, () -> f.encodeFloats("op", x, 0, n, f0, f1, 0));
+        }
     }
 
     @Test

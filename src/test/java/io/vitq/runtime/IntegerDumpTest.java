@@ -85,6 +85,7 @@ class IntegerDumpTest {
             plans.put("asymmetric", MinMaxPlans.withAsymmetricInputs(plan(model, Spec.uniform()), mx, 0.8f));
             plans.put("asymmetric-z0", zeroPointZero(plan(model, Spec.uniform())));
             plans.put("asymmetric-weights", MinMaxPlans.withAsymmetricWeights(plan(model, Spec.ptq4vit(true).withBits(4)), model, 0.9f));
+            plans.put("adalog", MinMaxPlans.withAdaLog(plan(model, Spec.ptq4vit(true)), 4, 23, 41, 1.5f));
             for (Map.Entry<String, QuantPlan> e : plans.entrySet()) {
                 String name = model.name() + " " + e.getKey();
                 covered.addAll(forms(model, e.getValue()));
@@ -100,6 +101,13 @@ class IntegerDumpTest {
                 assertEquals(integerOps - integerMatmuls, c.linears(), name + ": every Linear with quantized input is in the dump");
                 assertEquals(integerMatmuls, c.matmuls(), name + ": every integer matmul");
                 assertTrue(c.linears() >= model.linears().size() - 2 && c.matmuls() >= model.attentionOps().size(), name + ": most ops");
+                if (e.getKey().equals("adalog")) {
+                    SafeTensors st = SafeTensors.read(f);
+                    String fc2 = model.linears().stream().map(Linear::id).filter(id -> id.endsWith("mlp.fc2")).findFirst().orElseThrow();
+                    assertTrue(st.metadata().get(fc2).contains("\"input\":{\"layout\":\"adalog-grid\",\"bits\":4,\"stored_bits\":15,\"shift\":7}"),
+                            st.metadata().get(fc2));
+                    assertEquals(io.vitq.io.DType.I32, st.get(fc2 + ".input").dtype(), "grid codes as int32");
+                }
                 if (e.getKey().equals("asymmetric-weights")) {
                     SafeTensors st = SafeTensors.read(f);
                     String op = model.linears().get(1).id();

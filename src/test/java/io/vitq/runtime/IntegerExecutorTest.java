@@ -350,6 +350,67 @@ class IntegerExecutorTest {
         assertTrue(e.getMessage().contains("no integer form"), e.getMessage());
     }
 
+    /**
+     * AdaLog's quantizers (fc2's post-GELU input and the probabilities, 3 to 6 bits) run on their
+     * grid form (AdaLogOperand's class comment): integer logits equal the code-product fake quant's
+     * bit for bit, ViT and Swin, both ops in the shift form; every fc2 equals it on random rows too.
+     * The grid form is an approximation of AdaLog's levels, so against the dequantized fake quant the
+     * logits differ, but by far less than quantization moves them.
+     */
+    @Test
+    void adaLogOperandsRunOnTheirGrid() {
+        SplittableRandom r = new SplittableRandom(17);
+        for (Model m : List.of(TinyModels.VIT, TinyModels.SWIN))
+            for (int bits : new int[] {3, 4, 6}) {
+                QuantPlan plan = MinMaxPlans.withAdaLog(plan(m, Spec.ptq4vit(true)), bits, 23, 41, 1.5f);
+                IntegerExecutor ie = new IntegerExecutor(plan, m);
+                FakeQuantExecutor cp = new FakeQuantExecutor(plan, m, FakeQuantExecutor.Products.CODES);
+                String label = m.name() + " AdaLog " + bits + " bits";
+                for (String id : plan.ops().keySet())
+                    if (id.endsWith("mlp.fc2") || id.endsWith(".matmul2")) assertEquals(OpForm.SHIFT, ie.form(id), label + " " + id);
+                float[] in = m.forward(IMAGES, ie).data();
+                assertArrayEquals(in, m.forward(IMAGES, cp).data(), label + ": integer logits equal the code-product fake quant's");
+                float[] fq = m.forward(IMAGES, new FakeQuantExecutor(plan, m)).data(), flt = m.forward(IMAGES).data();
+                double grid = maxDiff(in, fq), quant = maxDiff(fq, flt);
+                System.out.printf("integer vs fake quant, %s: max|int - fq| %.3g (the grid), max|fq - float| %.3g%n", label, grid, quant);
+                assertTrue(grid < quant, label + ": the grid moves the logits by " + grid + ", quantization by " + quant);
+                FakeQuantExecutor dq = new FakeQuantExecutor(plan, m);
+                for (Linear l : m.linears())
+                    if (l.id().endsWith("mlp.fc2")) {
+                        assertLinearEqualsCodeProducts(ie, cp, l, r, label + " " + l.id());
+                        assertGridWithinOneStep(ie, dq, l, plan, r, label + " " + l.id());
+                    }
+            }
+    }
+
+    /**
+     * One fc2 on random rows: the integer output differs from the dequantized fake quant's by the
+     * grid alone, each input within 1.01 grid steps of AdaLog's level (AdaLogOperandTest), so each
+     * output by at most {@code 1.01 step sum_k |w_jk|} (the 8-bit weights within 1.1 |w| in sum)
+     * plus float rounding.
+     */
+    static void assertGridWithinOneStep(IntegerExecutor ie, FakeQuantExecutor dq, Linear l, QuantPlan plan, SplittableRandom r, String what) {
+        int rows = 67, in = l.in(), out = l.out();
+        float step = ((io.vitq.quant.AdaLogOperand) plan.linear(l.id()).input()).gridStep();
+        float[] x = new float[rows * in];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * 1.5 + 0.7);
+        float[] yi = new float[rows * out], yd = new float[rows * out];
+        ie.linear(l, x, rows, yi, Activation.NONE, false);
+        dq.linear(l, x, rows, yd, Activation.NONE, false);
+        double worst = 0;
+        for (int j = 0; j < out; j++) {
+            double sumW = 0;
+            for (int k = 0; k < in; k++) sumW += Math.abs(l.weight()[j * in + k]);
+            double bound = 1.01 * step * 1.1 * sumW;
+            for (int row = 0; row < rows; row++) {
+                double d = Math.abs(yi[row * out + j] - yd[row * out + j]);
+                worst = Math.max(worst, d / bound);
+                assertTrue(d <= bound + 1e-5 * Math.abs(yd[row * out + j]), what + " [" + row + "][" + j + "]: " + d + " > " + bound);
+            }
+        }
+        assertTrue(worst > 0, what + ": the grid should show");
+    }
+
     /** One Linear on 67 random rows (mean 0.7, sd 1.5) with a GELU: integer execution = code products, bit for bit. */
     static void assertLinearEqualsCodeProducts(IntegerExecutor ie, FakeQuantExecutor cp, Linear l, SplittableRandom r, String what) {
         int rows = 67;

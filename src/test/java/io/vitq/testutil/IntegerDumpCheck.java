@@ -108,6 +108,11 @@ public final class IntegerDumpCheck {
                     if ((c & flag) != 0) c1[i] = c & (flag - 1);
                     else c0[i] = c;
                 }
+                case "adalog-grid" -> { // the grid code s = c0 + c1 2^m, c0 = s mod 2^m
+                    int m = layout.get("shift").asInt();
+                    c0[i] = c & ((1L << m) - 1);
+                    c1[i] = c >> m;
+                }
                 default -> throw new AssertionError("unknown layout " + kind);
             }
         }

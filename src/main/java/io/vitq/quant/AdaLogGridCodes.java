@@ -1,0 +1,106 @@
+package io.vitq.quant;
+
+/**
+ * The integer form of {@link AdaLogOperand}: each AdaLog code c enters a product as its signed
+ * grid code {@code s_c} ({@link AdaLogOperand#gridCodes}), value {@code step · s_c}, split into two
+ * int8 components {@code s = c0 + c1 · 2^7} with {@code c0 = s & 127} (0..127) and
+ * {@code c1 = s >> 7} (floor; from {@code -⌈z / 128⌉} to 127): the shift form of {@link CodeForm}
+ * with m = 7, both components usually non-zero, no zero point (the shift is inside s). So a
+ * product is one int32 accumulation of the combined code (or two int8 ones), and the sums of the
+ * code-product fake quant stay small integers per component.
+ */
+final class AdaLogGridCodes implements CodeForm {
+    /** The grid's bits: a 14-bit grid splits into two components of 7 bits, each an int8. */
+    static final int GRID_BITS = 14;
+    /** Bits of the low component. */
+    static final int LOW_BITS = 7;
+
+    private final String opId;
+    private final AdaLogOperand of;
+    private final int[] grid;
+    private final long maxAbs;
+
+    AdaLogGridCodes(String opId, AdaLogOperand of) {
+        this.opId = opId;
+        this.of = of;
+        this.grid = of.gridCodes();
+        long m = 0;
+        for (int s : grid) m = Math.max(m, Math.abs((long) s));
+        this.maxAbs = m;
+    }
+
+    @Override public int components() { return 2; }
+
+    @Override public float unit(int component) { return component == 0 ? of.gridStep() : Math.scalb(of.gridStep(), LOW_BITS); }
+
+    @Override public int shift() { return LOW_BITS; }
+
+    @Override public long maxAbs(boolean combined) { return combined ? maxAbs : (1 << LOW_BITS) - 1; }
+
+    @Override public boolean int8() { return true; }
+
+    /** The grid code s itself, stored as I32 ({@link #storedBits}). */
+    @Override public int storedCode(int c0, int c1) { return c0 + (c1 << LOW_BITS); }
+
+    @Override public String storedLayout() { return "adalog-grid"; }
+
+    /** One sign bit and the grid's bits. */
+    @Override public int storedBits(int bits) { return of.gridBits() + 1; }
+
+    @Override
+    public boolean encode(float[] x, int off, int n, int[] c0, int[] c1, int dOff) {
+        float[] s = scratch(n);
+        if (!gridCodes(x, off, n, s)) return false;
+        for (int i = 0; i < n; i++) {
+            int v = (int) s[i];
+            c0[dOff + i] = v & ((1 << LOW_BITS) - 1);
+            c1[dOff + i] = v >> LOW_BITS;
+        }
+        return true;
+    }
+
+    @Override
+    public boolean encode(float[] x, int off, int n, byte[] c0, byte[] c1, int dOff) {
+        float[] s = scratch(n);
+        if (!gridCodes(x, off, n, s)) return false;
+        for (int i = 0; i < n; i++) {
+            int v = (int) s[i];
+            c0[dOff + i] = (byte) (v & ((1 << LOW_BITS) - 1));
+            c1[dOff + i] = (byte) (v >> LOW_BITS);
+        }
+        return true;
+    }
+
+    @Override
+    public boolean encodeCombined(float[] x, int off, int n, int[] c, int dOff) {
+        float[] s = scratch(n);
+        if (!gridCodes(x, off, n, s)) return false;
+        for (int i = 0; i < n; i++) c[dOff + i] = (int) s[i];
+        return true;
+    }
+
+    @Override
+    public void encodeFloats(String id, float[] x, int off, int n, float[] c0, float[] c1, int dOff) {
+        of.gridCodes(id, x, off, c0, dOff, n);
+        for (int i = dOff; i < dOff + n; i++) {
+            int v = (int) c0[i];
+            c0[i] = v & ((1 << LOW_BITS) - 1);
+            c1[i] = v >> LOW_BITS;
+        }
+    }
+
+    /** The grid codes of n inputs into s (as floats), false on a NaN or an infinity. */
+    private boolean gridCodes(float[] x, int off, int n, float[] s) {
+        for (int i = off; i < off + n; i++) if (!Float.isFinite(x[i])) return false;
+        of.gridCodes(opId, x, off, s, 0, n);
+        return true;
+    }
+
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] scratch(int n) {
+        float[] s = SCRATCH.get();
+        if (s.length < n) SCRATCH.set(s = new float[n]);
+        return s;
+    }
+}
