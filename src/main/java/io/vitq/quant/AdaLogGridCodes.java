@@ -52,9 +52,8 @@ final class AdaLogGridCodes implements CodeForm {
         float[] s = scratch(n);
         if (!gridCodes(x, off, n, s)) return false;
         for (int i = 0; i < n; i++) {
-            int v = (int) s[i];
-            c0[dOff + i] = v & ((1 << LOW_BITS) - 1);
-            c1[dOff + i] = v >> LOW_BITS;
+            c0[dOff + i] = low((int) s[i]);
+            c1[dOff + i] = high((int) s[i]);
         }
         return true;
     }
@@ -64,12 +63,17 @@ final class AdaLogGridCodes implements CodeForm {
         float[] s = scratch(n);
         if (!gridCodes(x, off, n, s)) return false;
         for (int i = 0; i < n; i++) {
-            int v = (int) s[i];
-            c0[dOff + i] = (byte) (v & ((1 << LOW_BITS) - 1));
-            c1[dOff + i] = (byte) (v >> LOW_BITS);
+            c0[dOff + i] = (byte) low((int) s[i]);
+            c1[dOff + i] = (byte) high((int) s[i]);
         }
         return true;
     }
+
+    /** The low component of grid code s, 0..127. */
+    private static int low(int s) { return s & ((1 << LOW_BITS) - 1); }
+
+    /** The high component, {@code floor(s / 128)}. */
+    private static int high(int s) { return s >> LOW_BITS; }
 
     @Override
     public boolean encodeCombined(float[] x, int off, int n, int[] c, int dOff) {
@@ -84,8 +88,8 @@ final class AdaLogGridCodes implements CodeForm {
         of.gridCodes(id, x, off, c0, dOff, n);
         for (int i = dOff; i < dOff + n; i++) {
             int v = (int) c0[i];
-            c0[i] = v & ((1 << LOW_BITS) - 1);
-            c1[i] = v >> LOW_BITS;
+            c0[i] = low(v);
+            c1[i] = high(v);
         }
     }
 

@@ -125,9 +125,13 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
      */
     @Override
     public void fakeQuant(String opId, int scaleIndex, float[] src, int off, float[] dst, int dOff, int n) {
+        lookUp(prepared(), opId, src, off, dst, dOff, n);
+    }
+
+    /** {@code dst[dOff + i] = p.values[code(src[off + i])]}, by p's table or its cascade; non-finite inputs throw, naming opId. */
+    private void lookUp(Prepared p, String opId, float[] src, int off, float[] dst, int dOff, int n) {
         QuantChecks.range(src, off, n);
         QuantChecks.range(dst, dOff, n);
-        Prepared p = prepared();
         QuantChecks.finiteBlocks(opId, src, off, n, (b, len) -> {
             if (p.table != null) p.table.apply(src, off + b, shift, dst, dOff + b, len);
             else cascade(p.thresholds, p.values, shift, src, off + b, dst, dOff + b, len);
@@ -200,13 +204,7 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
      * of {@link #fakeQuant} with the grid codes in place of the values.
      */
     void gridCodes(String opId, float[] src, int off, float[] dst, int dOff, int n) {
-        QuantChecks.range(src, off, n);
-        QuantChecks.range(dst, dOff, n);
-        Prepared p = preparedGrid();
-        QuantChecks.finiteBlocks(opId, src, off, n, (b, len) -> {
-            if (p.table != null) p.table.apply(src, off + b, shift, dst, dOff + b, len);
-            else cascade(p.thresholds, p.values, shift, src, off + b, dst, dOff + b, len);
-        });
+        lookUp(preparedGrid(), opId, src, off, dst, dOff, n);
     }
 
     private static final ThreadLocal<Prepared> PREPARED_GRID = new ThreadLocal<>();
