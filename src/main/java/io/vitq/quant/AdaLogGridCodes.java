@@ -1,5 +1,11 @@
 package io.vitq.quant;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * The integer form of {@link AdaLogOperand}: each AdaLog code c enters a product as its signed
  * grid code {@code s_c} ({@link AdaLogOperand#gridCodes}), value {@code step · s_c}, split into two
@@ -14,6 +20,10 @@ final class AdaLogGridCodes implements CodeForm {
     static final int GRID_BITS = 14;
     /** Bits of the low component. */
     static final int LOW_BITS = 7;
+    private static final int LOW_MASK = (1 << LOW_BITS) - 1;
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
 
     private final String opId;
     private final AdaLogOperand of;
@@ -51,7 +61,13 @@ final class AdaLogGridCodes implements CodeForm {
     public boolean encode(float[] x, int off, int n, int[] c0, int[] c1, int dOff) {
         float[] s = scratch(n);
         if (!gridCodes(x, off, n, s)) return false;
-        for (int i = 0; i < n; i++) {
+        int i = 0, upper = FS.loopBound(n);
+        for (; i < upper; i += FS.length()) {
+            IntVector v = (IntVector) FloatVector.fromArray(FS, s, i).convertShape(VectorOperators.F2I, IS, 0);
+            v.and(LOW_MASK).intoArray(c0, dOff + i);
+            v.lanewise(VectorOperators.ASHR, LOW_BITS).intoArray(c1, dOff + i);
+        }
+        for (; i < n; i++) {
             c0[dOff + i] = low((int) s[i]);
             c1[dOff + i] = high((int) s[i]);
         }
@@ -62,7 +78,13 @@ final class AdaLogGridCodes implements CodeForm {
     public boolean encode(float[] x, int off, int n, byte[] c0, byte[] c1, int dOff) {
         float[] s = scratch(n);
         if (!gridCodes(x, off, n, s)) return false;
-        for (int i = 0; i < n; i++) {
+        int i = 0, upper = FS.loopBound(n);
+        for (; i < upper; i += FS.length()) {
+            IntVector v = (IntVector) FloatVector.fromArray(FS, s, i).convertShape(VectorOperators.F2I, IS, 0);
+            ((ByteVector) v.and(LOW_MASK).convertShape(VectorOperators.I2B, B128, 0)).intoArray(c0, dOff + i);
+            ((ByteVector) v.lanewise(VectorOperators.ASHR, LOW_BITS).convertShape(VectorOperators.I2B, B128, 0)).intoArray(c1, dOff + i);
+        }
+        for (; i < n; i++) {
             c0[dOff + i] = (byte) low((int) s[i]);
             c1[dOff + i] = (byte) high((int) s[i]);
         }
@@ -70,7 +92,7 @@ final class AdaLogGridCodes implements CodeForm {
     }
 
     /** The low component of grid code s, 0..127. */
-    private static int low(int s) { return s & ((1 << LOW_BITS) - 1); }
+    private static int low(int s) { return s & LOW_MASK; }
 
     /** The high component, {@code floor(s / 128)}. */
     private static int high(int s) { return s >> LOW_BITS; }
@@ -93,10 +115,18 @@ final class AdaLogGridCodes implements CodeForm {
         }
     }
 
-    /** The grid codes of n inputs into s (as floats), false on a NaN or an infinity. */
+    /**
+     * The grid codes of n inputs into s (as floats), false on a NaN or an infinity (checked first,
+     * one multiply-add per element: {@code x·0} is NaN exactly for non-finite x).
+     */
     private boolean gridCodes(float[] x, int off, int n, float[] s) {
-        for (int i = off; i < off + n; i++) if (!Float.isFinite(x[i])) return false;
-        of.gridCodes(opId, x, off, s, 0, n);
+        FloatVector chk = FloatVector.zero(FS);
+        int i = 0, upper = FS.loopBound(n);
+        for (; i < upper; i += FS.length()) chk = chk.add(FloatVector.fromArray(FS, x, off + i).mul(0f));
+        float t = 0f;
+        for (; i < n; i++) t += x[off + i] * 0f;
+        if (Float.isNaN(chk.reduceLanes(VectorOperators.ADD) + t)) return false;
+        of.gridCodesOfFinite(x, off, s, n);
         return true;
     }
 

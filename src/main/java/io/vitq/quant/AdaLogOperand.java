@@ -207,6 +207,13 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
         lookUp(preparedGrid(), opId, src, off, dst, dOff, n);
     }
 
+    /** {@link #gridCodes} for finite inputs the caller has checked (no check here). */
+    void gridCodesOfFinite(float[] src, int off, float[] dst, int n) {
+        Prepared p = preparedGrid();
+        if (p.table != null) p.table.apply(src, off, shift, dst, 0, n);
+        else cascade(p.thresholds, p.values, shift, src, off, dst, 0, n);
+    }
+
     private static final ThreadLocal<Prepared> PREPARED_GRID = new ThreadLocal<>();
 
     /** As {@link #prepared}, with the grid codes as the values. */
