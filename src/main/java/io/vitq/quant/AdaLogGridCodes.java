@@ -27,16 +27,19 @@ final class AdaLogGridCodes implements CodeForm {
 
     private final String opId;
     private final AdaLogOperand of;
-    private final int[] grid;
-    private final long maxAbs;
+    /** The largest |s| and the largest |c0|, |c1| over the grid codes (c1 reaches -128 when z nears 2^14). */
+    private final long maxAbs, maxAbsComponent;
 
     AdaLogGridCodes(String opId, AdaLogOperand of) {
         this.opId = opId;
         this.of = of;
-        this.grid = of.gridCodes();
-        long m = 0;
-        for (int s : grid) m = Math.max(m, Math.abs((long) s));
+        long m = 0, mc = 0;
+        for (int s : of.gridCodes()) {
+            m = Math.max(m, Math.abs((long) s));
+            mc = Math.max(mc, Math.max(low(s), Math.abs(high(s))));
+        }
         this.maxAbs = m;
+        this.maxAbsComponent = mc;
     }
 
     @Override public int components() { return 2; }
@@ -45,7 +48,7 @@ final class AdaLogGridCodes implements CodeForm {
 
     @Override public int shift() { return LOW_BITS; }
 
-    @Override public long maxAbs(boolean combined) { return combined ? maxAbs : (1 << LOW_BITS) - 1; }
+    @Override public long maxAbs(boolean combined) { return combined ? maxAbs : maxAbsComponent; }
 
     @Override public boolean int8() { return true; }
 

@@ -215,6 +215,7 @@ public class AdaLogOperandTest {
                 assertEquals(c1[i], f1[i]);
             }
             assertTrue(maxAbs <= f.maxAbs(true), a.toString());
+            for (int code : s) assertTrue(Math.abs(code) <= f.maxAbs(true) && Math.max(code & 127, Math.abs(code >> 7)) <= f.maxAbs(false), a + " " + code);
             x[5] = Float.NaN;
             assertTrue(!f.encode(x, 0, n, c0, c1, 0) && !f.encodeCombined(x, 0, n, comb, 0));
             assertThrows(IllegalArgumentException.class, () -> f.encodeFloats("op", x, 0, n, f0, f1, 0));
