@@ -23,6 +23,7 @@ final class ThresholdTable {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     /** Buckets below this value's are not tabulated: their values take the plain count. */
     private static final float TABLE_FLOOR = 0x1p-100f;
+    private static final int FLOOR_BITS = Float.floatToRawIntBits(TABLE_FLOOR);
 
     private final float[] thresholds;
     private final float[] values;
@@ -35,6 +36,12 @@ final class ThresholdTable {
     private final float[] inside, valueAbove, valueBelow;
     /** Some bucket holds two thresholds or more: no table (the caller compares them all). */
     private final boolean dense;
+    /**
+     * Every threshold at or above the table's floor: then a positive value below the floor has
+     * every threshold above it, the last code, as zeros and negatives do (softmax probabilities
+     * reach such values), and needs no plain count.
+     */
+    private final boolean floorBelowAll;
 
     private ThresholdTable(float[] thresholds, float[] values, int shift) {
         this.thresholds = thresholds;
@@ -60,6 +67,7 @@ final class ThresholdTable {
             valueBelow[b - first] = values[Math.min(c + 1, n)];
         }
         dense = most > 1;
+        floorBelowAll = thresholds[n - 1] >= TABLE_FLOOR;
     }
 
     /**
@@ -93,31 +101,39 @@ final class ThresholdTable {
 
     /**
      * {@code dst[dOff + i] = values[code(src[off + i] + shift)]} for i in {@code [0, n)}, the values
-     * finite (the caller checks).
+     * finite (the caller checks). A tail shorter than a vector runs through the same vector code on
+     * a padded copy (softmax rows of 197 values leave 5).
      */
     void apply(float[] src, int off, float shiftBy, float[] dst, int dOff, int n) {
         int lanes = FS.length();
         int[] index = new int[lanes];
-        int floorBits = Float.floatToRawIntBits(TABLE_FLOOR);
-        FloatVector zero = FloatVector.broadcast(FS, values[thresholds.length]);
         int i = 0, upper = FS.loopBound(n);
-        for (; i < upper; i += lanes) {
-            FloatVector y = FloatVector.fromArray(FS, src, off + i).add(shiftBy);
-            IntVector bits = y.reinterpretAsInts();
-            // a positive value under the table's floor: the plain count for the whole vector (rare;
-            // as ints, negative floats are below the floor too, and zero)
-            VectorMask<Integer> low = bits.compare(VectorOperators.LT, floorBits);
-            if (low.anyTrue() && y.compare(VectorOperators.GT, 0f).and(low.cast(FS)).anyTrue()) {
-                for (int j = 0; j < lanes; j++) dst[dOff + i + j] = values[count(src[off + i + j] + shiftBy, thresholds)];
-                continue;
-            }
-            // the bucket of each lane, clamped into the table (past its top: code 0; zeros and negatives blended below)
-            bits.lanewise(VectorOperators.LSHR, shift).max(first).min(last).sub(first).intoArray(index, 0);
-            FloatVector inner = FloatVector.fromArray(FS, inside, 0, index, 0);
-            FloatVector v = FloatVector.fromArray(FS, valueAbove, 0, index, 0)
-                    .blend(FloatVector.fromArray(FS, valueBelow, 0, index, 0), y.compare(VectorOperators.LE, inner));
-            v.blend(zero, low.cast(FS)).intoArray(dst, dOff + i);
+        for (; i < upper; i += lanes) vector(src, off + i, shiftBy, dst, dOff + i, index);
+        if (i < n) {
+            float[] in = new float[lanes], out = new float[lanes];
+            System.arraycopy(src, off + i, in, 0, n - i);
+            vector(in, 0, shiftBy, out, 0, index);
+            System.arraycopy(out, 0, dst, dOff + i, n - i);
         }
-        for (; i < n; i++) dst[dOff + i] = values[count(src[off + i] + shiftBy, thresholds)];
+    }
+
+    /** One vector of {@link #apply}: {@code dst[d + j] = values[code(src[s + j] + shift)]}, j < the lane count. */
+    private void vector(float[] src, int s, float shiftBy, float[] dst, int d, int[] index) {
+        int lanes = FS.length();
+        FloatVector y = FloatVector.fromArray(FS, src, s).add(shiftBy);
+        IntVector bits = y.reinterpretAsInts();
+        // as ints, negative floats are below the floor, and so is zero
+        VectorMask<Integer> low = bits.compare(VectorOperators.LT, FLOOR_BITS);
+        // a positive value under the table's floor with a threshold below it too: the plain count for the whole vector (rare)
+        if (!floorBelowAll && low.anyTrue() && y.compare(VectorOperators.GT, 0f).and(low.cast(FS)).anyTrue()) {
+            for (int j = 0; j < lanes; j++) dst[d + j] = values[count(src[s + j] + shiftBy, thresholds)];
+            return;
+        }
+        // the bucket of each lane, clamped into the table (past its top: code 0; zeros and negatives blended below)
+        bits.lanewise(VectorOperators.LSHR, shift).max(first).min(last).sub(first).intoArray(index, 0);
+        FloatVector inner = FloatVector.fromArray(FS, inside, 0, index, 0);
+        FloatVector v = FloatVector.fromArray(FS, valueAbove, 0, index, 0)
+                .blend(FloatVector.fromArray(FS, valueBelow, 0, index, 0), y.compare(VectorOperators.LE, inner));
+        v.blend(FloatVector.broadcast(FS, values[thresholds.length]), low.cast(FS)).intoArray(dst, d);
     }
 }
