@@ -40,13 +40,16 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Speed of every execution mode side by side, in one run: vitq float, vitq fake quant, vitq integer, "
                 + "ONNX Runtime float and ONNX Runtime on the QDQ export (uint8 and int8 activation codes, and with float attention); images/s on a batch of the calibration images and the size "
-                + "of the file each one runs from, per model. A model without a checkpoint runs on random weights (speed only).")
+                + "of the file each one runs from, per model. A model without a checkpoint runs on random weights (speed only); "
+                + "a quantized model file runs with its own plan.")
 final class BenchCommand implements Callable<Integer> {
     /** The plan's search is shortened: scale values do not change the speed of any engine, the plan's structure does. */
     static final int PLAN_IMAGES = 8, PLAN_CANDIDATES = 20, PLAN_ROUNDS = 1;
 
     @Option(names = "--models", split = ",", paramLabel = "M,...", defaultValue = "vit_tiny_patch16_224,vit_small_patch16_224",
-            description = "ViT/DeiT zoo names (default ${DEFAULT-VALUE}).")
+            description = "ViT/DeiT zoo names (the bench makes a PTQ4ViT W8A8 plan for each) or quantized ViT/DeiT model "
+                    + "files from 'vitq quantize -o' (their own plan; the vitq float row runs the file's decoded weights) "
+                    + "(default ${DEFAULT-VALUE}).")
     List<String> models;
 
     @Option(names = "--calib", paramLabel = "DIR|LIST",
@@ -101,8 +104,8 @@ final class BenchCommand implements Callable<Integer> {
         if (integerSearch && !calibration) throw new Main.UserException("--integer-search times a calibration: add --calibration");
         new OutputFiles().output("--json", json).input("--calib", calib).check();
         for (String m : models) {
-            if (ModelZoo.vitShape(m) == null)
-                throw new Main.UserException("--models " + m + ": the bench runs ViT/DeiT zoo names (see 'vitq models')");
+            if (ModelZoo.vitShape(m) == null && !Files.isRegularFile(Path.of(m)))
+                throw new Main.UserException("--models " + m + ": the bench runs ViT/DeiT zoo names (see 'vitq models') or quantized model files");
         }
         boolean ort = !noOrt && Ort.available();
         if (!noOrt && !ort)
@@ -116,10 +119,11 @@ final class BenchCommand implements Callable<Integer> {
         Path tmp = Files.createTempDirectory("vitq-bench");
         try {
             for (String name : models) {
-                rows.addAll(benchModel(name, images, ort, tmp));
-                ViTConfig c = ModelZoo.vitShape(name);
-                System.err.printf(Locale.ROOT, "vitq: %s: the fc1 GEMM, float and int8 ...%n", name);
-                gemms.add(GemmRates.measure(name, batch * c.tokens(), c.dim(), c.mlpHidden(), Math.min(seconds, GEMM_SECONDS)));
+                Loaded l = load(name);
+                rows.addAll(benchModel(l, images, ort, tmp));
+                ViTConfig c = (ViTConfig) l.model().spec().architecture();
+                System.err.printf(Locale.ROOT, "vitq: %s: the fc1 GEMM, float and int8 ...%n", l.label());
+                gemms.add(GemmRates.measure(l.label(), batch * c.tokens(), c.dim(), c.mlpHidden(), Math.min(seconds, GEMM_SECONDS)));
             }
         } finally {
             try (var s = Files.list(tmp)) {
@@ -186,8 +190,7 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<Row> benchModel(String name, Path imageList, boolean ort, Path tmp) throws Exception {
-        Loaded l = load(name);
+    private List<Row> benchModel(Loaded l, Path imageList, boolean ort, Path tmp) throws Exception {
         Model model = l.model();
         // one decode: the batch's distinct images, the plan's images among them
         int distinct = Math.max(Math.min(batch, 32), calibration ? CALIBRATION_IMAGES : PLAN_IMAGES);
@@ -195,7 +198,12 @@ final class BenchCommand implements Callable<Integer> {
         Tensor x = batchOf(loaded, batch);
 
         QuantPlan plan;
-        if (calibration) {
+        if (l.plan() != null) {
+            if (calibration)
+                throw new Main.UserException("--calibration times a PTQ4ViT W8A8 calibration of a zoo model; " + l.file() + " is quantized already");
+            plan = l.plan();
+            System.err.printf(Locale.ROOT, "vitq: %s: the file's own plan (%s %s)%n", l.label(), plan.info().method(), plan.info().bitsLabel());
+        } else if (calibration) {
             CalibConfig cfg = CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withIntegerProducts(integerSearch);
             String search = integerSearch ? "integer products" : "float products";
             System.err.printf(Locale.ROOT, "vitq: %s%s: calibrating PTQ4ViT W8A8 (power-of-two GELU) on %d images, %s ...%n",
@@ -212,8 +220,11 @@ final class BenchCommand implements Callable<Integer> {
             plan = Calibrator.calibrate(model, batchOf(loaded, PLAN_IMAGES), null, cfg, imageList.toString(), null).plan();
         }
 
-        Path qFile = tmp.resolve(model.name() + ".safetensors");
-        QuantizedModelFile.write(qFile, model.spec(), l.weights(), plan);
+        Path qFile = l.file();
+        if (qFile == null) {
+            qFile = tmp.resolve(model.name() + ".safetensors");
+            QuantizedModelFile.write(qFile, model.spec(), l.weights(), plan);
+        }
         double floatMb = model.parameterCount() * 4 / 1e6, quantMb = Files.size(qFile) / 1e6;
 
         List<Engine> engines = new ArrayList<>();
@@ -244,7 +255,7 @@ final class BenchCommand implements Callable<Integer> {
                 sessions.add(deploySession);
                 engines.add(new Engine(FLOAT_ATTENTION_ENGINE, deploy.length / 1e6, () -> deploySession.logits(x)));
             }
-            return measure(model.name(), engines);
+            return measure(l.label(), engines);
         } finally {
             for (AutoCloseable c : sessions) c.close();
         }
@@ -283,22 +294,37 @@ final class BenchCommand implements Callable<Integer> {
         return rows;
     }
 
-    /** A model with its weights: the zoo checkpoint when one is found, random weights of the zoo shape otherwise. */
-    private record Loaded(Model model, Weights weights, boolean random) {}
+    /**
+     * A model with its weights: the zoo checkpoint when one is found, random weights of the zoo shape
+     * otherwise, or a quantized file with its plan ({@code file} and {@code plan} null for a zoo name).
+     */
+    private record Loaded(Model model, Weights weights, boolean random, Path file, QuantPlan plan) {
+        /** The rows' model column: the model's name, and the file's name for a quantized file. */
+        String label() { return file == null ? model.name() : model.name() + " (" + file.getFileName() + ")"; }
+    }
 
     /**
      * Random weights only when no checkpoint exists: a checkpoint that is found but cannot be read
      * is the user's error (a bench that silently measured random weights would hide it).
      */
     private static Loaded load(String name) {
+        if (ModelZoo.vitShape(name) == null) { // a file (call() checked that it exists)
+            ModelLoader.Loaded l = ModelLoader.load(name, null);
+            if (!l.quantized())
+                throw new Main.UserException("--models " + name + ": not a quantized model file; give a float model by its zoo name "
+                        + "(the bench makes its plan)");
+            if (!(l.model().spec().architecture() instanceof ViTConfig))
+                throw new Main.UserException("--models " + name + ": the bench runs ViT/DeiT models, this file holds " + l.model().name());
+            return new Loaded(l.model(), l.weights(), false, Path.of(name), l.plan());
+        }
         if (ModelLoader.findCheckpoint(name).isEmpty()) {
             ViTConfig shape = ModelZoo.vitShape(name);
             Weights w = RandomWeights.vit(shape, 1);
-            return new Loaded(ModelZoo.get(name).build(w), w, true);
+            return new Loaded(ModelZoo.get(name).build(w), w, true, null, null);
         }
         ModelLoader.Loaded l = ModelLoader.load(name, null);
         if (l.quantized()) throw new Main.UserException(name + ": found a quantized file; the bench needs the float model");
-        return new Loaded(l.model(), l.weights(), false);
+        return new Loaded(l.model(), l.weights(), false, null, null);
     }
 
     /** The images repeated (or cut) to a batch of {@code size}. */

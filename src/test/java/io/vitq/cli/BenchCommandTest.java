@@ -79,6 +79,28 @@ class BenchCommandTest {
         }
     }
 
+    /**
+     * A quantized file runs with its own plan (here AdaLog's W4A4, which the bench's own PTQ4ViT plan
+     * never has): its rows are labelled with the file, the integer row runs from the file itself, and
+     * the bench refuses a float checkpoint file and a calibration of a quantized one.
+     */
+    @Test
+    void aQuantizedFileRunsWithItsOwnPlan(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.safetensors");
+        CliTest.Run qr = run("quantize", "--model", CliTest.MODEL, "--calib", QuantizeCommandTest.CALIB, "--calib-size", "2",
+                "--method", "adalog", "--candidates", "4", "--rounds", "1", "--bits", "w4a4", "-o", q.toString());
+        assertEquals(0, qr.exit(), qr.err());
+        CliTest.Run r = run("bench", "--models", q.toString(), "--batch", "2", "--seconds", "0.01", "--rounds", "1", "--no-onnxruntime");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("the file's own plan (adalog W4A4)"), r.err());
+        String label = "| vit_tiny_patch16_224 (q.safetensors) | ";
+        List<String> rows = r.out().lines().filter(l -> l.startsWith(label) && !l.matches("\\| [^|]+ \\| \\d+ x \\d+ x \\d+ \\|.*")).toList();
+        assertEquals(List.of("vitq float", "vitq fake quant", "vitq integer"), rows.stream().map(l -> l.split("\\|")[2].trim()).toList(), r.out());
+        assertEquals(Files.size(q) / 1e6, Double.parseDouble(rows.get(2).split("\\|")[6].trim()), 0.051, rows.get(2));
+        assertUserError(run("bench", "--models", CliTest.MODEL, "--no-onnxruntime"), 1, "not a quantized model file");
+        assertUserError(run("bench", "--models", q.toString(), "--calibration", "--no-onnxruntime"), 1, "--calibration", "quantized already");
+    }
+
     @Test
     void benchErrors() {
         assertUserError(run("bench", "--models", "swin_tiny_patch4_window7_224"), 1, "--models", "ViT/DeiT");
