@@ -97,6 +97,30 @@ final class QdqEmitter implements QdqGraph {
     @Override
     public String less(String x, float c, String scope) { return g.node("Less", scope, List.of(x, g.scalar(c))); }
 
+    /**
+     * {@link QdqGraph#thresholdSearch} as int32 codes: with {@code bound[c] = nextUp(thr[c-1])} for
+     * c = 1..n (and -inf past n, never passed), each round moves the code c of an element to
+     * {@code c + step} where {@code x < bound[c + step]} (a Gather of the bound, a Less, a Where),
+     * steps 2^(k-1) down to 1; the first round compares with one bound for all. Then a Gather of
+     * the value.
+     */
+    @Override
+    public String thresholdSearch(String x, float[] thr, float[] values, String scope) {
+        int n = thr.length, size = Integer.highestOneBit(n) << 1;   // 2^k > n
+        float[] bound = new float[size];
+        for (int c = 0; c < size; c++) bound[c] = c >= 1 && c <= n ? Math.nextUp(thr[c - 1]) : Float.NEGATIVE_INFINITY;
+        String bounds = g.floats(scope + "/bounds", bound, size);
+        int first = size >> 1;
+        String code = g.node("Where", scope + "/code_" + first, List.of(less(x, bound[first], scope + "/below_" + first),
+                g.int32s(scope + "/step_" + first, new int[] {first}), g.int32s(scope + "/zero", new int[] {0})));
+        for (int step = first >> 1; step >= 1; step >>= 1) {
+            String cand = g.node("Add", scope + "/candidate_" + step, List.of(code, g.int32s(scope + "/step_" + step, new int[] {step})));
+            String t = g.node("Gather", scope + "/bound_" + step, List.of(bounds, cand));
+            code = g.node("Where", scope + "/code_" + step, List.of(g.node("Less", scope + "/below_" + step, List.of(x, t)), cand, code));
+        }
+        return g.node("Gather", scope + "/value", List.of(g.floats(scope + "/values", values, values.length), code));
+    }
+
     @Override
     public String where(String condition, String ifTrue, String ifFalse, String scope) {
         return g.node("Where", scope, List.of(condition, ifTrue, ifFalse));

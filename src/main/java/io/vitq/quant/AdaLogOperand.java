@@ -35,7 +35,7 @@ import java.util.List;
  * by at most 1/2^(G+1) of the scale plus the shift's rounding. So integer execution and the
  * code-product fake quant run this grid form, and the default (dequantized) fake quant and ONNX
  * AdaLog's own levels (docs/LOWBIT.md 3.3 measures the difference). ONNX: the comparisons as a
- * cascade of Where nodes, bit-identical to the fake quant.
+ * binary search over the thresholds ({@link QdqGraph#thresholdSearch}), bit-identical to the fake quant.
  */
 public record AdaLogOperand(int bits, int q, float scale, float shift) implements OperandQuant {
     public static final String KIND = "adalog";
@@ -229,11 +229,11 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
         return p;
     }
 
-    /** The same comparisons as {@link #fakeQuant}: the shift added, then {@link QdqGraph#thresholdCascade}. */
+    /** The same comparisons as {@link #fakeQuant}: the shift added, then {@link QdqGraph#thresholdSearch}. */
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
         String y = shift == 0f ? x : g.add(x, g.constant(shift, scope + "/shift"), scope + "/shifted");
-        return g.thresholdCascade(y, thresholds(), values(), scope);
+        return g.thresholdSearch(y, thresholds(), values(), scope);
     }
 
     @Override

@@ -195,12 +195,12 @@ public record LogSqrt2Operand(int bits, float delta) implements OperandQuant {
         @Override public String storedLayout() { return KIND; }
     }
 
-    /** The same comparisons as {@link #fakeQuant}: {@link QdqGraph#thresholdCascade} on the thresholds and levels. */
+    /** The same comparisons as {@link #fakeQuant}: {@link QdqGraph#thresholdSearch} on the thresholds and levels. */
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
         float[] levels = new float[zeroCode() + 1];
         for (int q = 0; q < levels.length; q++) levels[q] = level(q);
-        return g.thresholdCascade(x, thresholds(), levels, scope);
+        return g.thresholdSearch(x, thresholds(), levels, scope);
     }
 
     @Override

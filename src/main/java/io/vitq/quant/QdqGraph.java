@@ -44,17 +44,12 @@ public interface QdqGraph {
 
     /**
      * A quantizer coded by thresholds ({@link LogSqrt2Operand}, {@link AdaLogOperand}): code c is the
-     * number of t with {@code x <= thr[t]} (thr non-increasing), the value {@code values[c]}. A
-     * cascade of Where nodes from the last code up, {@code v = x <= thr[t] ? v : values[t]}, with
-     * {@code x <= T} written {@code x < nextUp(T)}: comparisons and constants only, so bit-identical
-     * in any runtime.
+     * number of t with {@code x <= thr[t]} (thr non-increasing, so those t are {@code 0 .. c-1}), the
+     * value {@code values[c]}. A binary search over the thresholds, k rounds for up to 2^k - 1 of
+     * them, each comparing {@code x <= thr[t]} written {@code x < nextUp(thr[t])} for one t per
+     * element; then the value looked up: comparisons and table lookups only, so bit-identical in any
+     * runtime (a cascade of one Where per threshold, as before 2026-12-05, cost 2^k - 1 passes over
+     * the tensor).
      */
-    default String thresholdCascade(String x, float[] thr, float[] values, String scope) {
-        String v = constant(values[thr.length], scope + "/zero");
-        for (int t = thr.length - 1; t >= 0; t--) {
-            String below = less(x, Math.nextUp(thr[t]), scope + "/below_" + t);
-            v = where(below, v, constant(values[t], scope + "/level_" + t), scope + "/code_" + t);
-        }
-        return v;
-    }
+    String thresholdSearch(String x, float[] thr, float[] values, String scope);
 }

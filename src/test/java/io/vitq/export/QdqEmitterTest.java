@@ -184,7 +184,7 @@ class QdqEmitterTest {
     }
 
     /**
-     * log-sqrt2: a cascade of Less and Where nodes on its thresholds and levels, equal to the fake
+     * log-sqrt2: a binary search over its thresholds (Gather, Less, Where), then its levels, equal to the fake
      * quant bit for bit (random probabilities over 24 octaves, every threshold and its next float,
      * zero, one, negatives, denormals).
      */
@@ -207,7 +207,7 @@ class QdqEmitterTest {
     }
 
     /**
-     * AdaLog: the shift added, then a cascade of Less and Where nodes on its thresholds and values,
+     * AdaLog: the shift added, then a binary search over its thresholds and a lookup of its values,
      * equal to the fake quant bit for bit (probabilities, and shifted GELU outputs with every
      * threshold minus the shift and its neighbours, zero, -shift, negatives, denormals).
      */
