@@ -64,8 +64,9 @@ import java.util.Map;
  * Twin softmax probabilities (clean mode): shift form {@code x < s ? r1 : r2 << m} in units of
  * Δ_R1 when {@code T * 127 * 2^m * 128 <= 2^31 - 1} (T = tokens, the GEMM's K; m can be 19, e.g.
  * T = 197 allows m <= 9), else the split form with two int8 accumulations
- * {@code acc_R1 * Δ_R1 * Δv + acc_R2 * (1/L) * Δv}. The reference's quirk mode has no code form
- * and is refused. A matmul is integer when both operands are quantized, float when neither is; a
+ * {@code acc_R1 * Δ_R1 * Δv + acc_R2 * (1/L) * Δv}. AdaLog's probabilities enter as their 14-bit
+ * grid codes split into two int8 components, the same shift form (m = 7). The reference's quirk
+ * mode has no code form and is refused. A matmul is integer when both operands are quantized, float when neither is; a
  * plan that quantizes only one operand of a matmul is refused.
  *
  * <p><b>Codes wider than 8 bits</b> (mixed precision up to 16 bits) run a simple scalar GEMM with
