@@ -636,12 +636,11 @@ final class LinearSearch {
     }
 
     /**
-     * Whether candidates with input quantizer xq can be scored on integer products at all: not for
-     * AdaLog's, whose integer form moves its levels onto a grid (the search scores AdaLog's own).
+     * Whether candidates with input quantizer xq can be scored on integer products at all: only with
+     * an exact integer form (AdaLog's moves its levels onto a grid; the search scores its own levels).
      */
     private boolean integerProducts(OperandQuant xq) {
-        return cfg.integerProducts() && xq != null && xq.codeFormMissing() == null && !(xq instanceof io.vitq.quant.AdaLogOperand)
-                && cfg.weightBits() <= 8;
+        return cfg.integerProducts() && xq != null && xq.codeFormMissing() == null && xq.codeFormExact() && cfg.weightBits() <= 8;
     }
 
     /** The kernel's outputs ({@code [tokens, its out]}) in the thread's scratch, or null when it has no byte codes. */

@@ -111,12 +111,12 @@ final class QdqEmitter implements QdqGraph {
         for (int c = 0; c < size; c++) bound[c] = c >= 1 && c <= n ? Math.nextUp(thr[c - 1]) : Float.NEGATIVE_INFINITY;
         String bounds = g.floats(scope + "/bounds", bound, size);
         int first = size >> 1;
-        String code = g.node("Where", scope + "/code_" + first, List.of(less(x, bound[first], scope + "/below_" + first),
-                g.int32s(scope + "/step_" + first, new int[] {first}), g.int32s(scope + "/zero", new int[] {0})));
+        String code = where(less(x, bound[first], scope + "/below_" + first), g.int32s(scope + "/step_" + first, new int[] {first}),
+                g.int32s(scope + "/zero", new int[] {0}), scope + "/code_" + first);
         for (int step = first >> 1; step >= 1; step >>= 1) {
-            String cand = g.node("Add", scope + "/candidate_" + step, List.of(code, g.int32s(scope + "/step_" + step, new int[] {step})));
+            String cand = add(code, g.int32s(scope + "/step_" + step, new int[] {step}), scope + "/candidate_" + step);
             String t = g.node("Gather", scope + "/bound_" + step, List.of(bounds, cand));
-            code = g.node("Where", scope + "/code_" + step, List.of(g.node("Less", scope + "/below_" + step, List.of(x, t)), cand, code));
+            code = where(g.node("Less", scope + "/below_" + step, List.of(x, t)), cand, code, scope + "/code_" + step);
         }
         return g.node("Gather", scope + "/value", List.of(g.floats(scope + "/values", values, values.length), code));
     }

@@ -118,17 +118,9 @@ final class AdaLogGridCodes implements CodeForm {
         }
     }
 
-    /**
-     * The grid codes of n inputs into s (as floats), false on a NaN or an infinity (checked first,
-     * one multiply-add per element: {@code x·0} is NaN exactly for non-finite x).
-     */
+    /** The grid codes of n inputs into s (as floats), false on a NaN or an infinity (checked first). */
     private boolean gridCodes(float[] x, int off, int n, float[] s) {
-        FloatVector chk = FloatVector.zero(FS);
-        int i = 0, upper = FS.loopBound(n);
-        for (; i < upper; i += FS.length()) chk = chk.add(FloatVector.fromArray(FS, x, off + i).mul(0f));
-        float t = 0f;
-        for (; i < n; i++) t += x[off + i] * 0f;
-        if (Float.isNaN(chk.reduceLanes(VectorOperators.ADD) + t)) return false;
+        if (!QuantChecks.finite(x, off, n)) return false;
         of.gridCodesOfFinite(x, off, s, n);
         return true;
     }

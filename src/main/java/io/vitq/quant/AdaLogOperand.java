@@ -132,14 +132,17 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
     private void lookUp(Prepared p, String opId, float[] src, int off, float[] dst, int dOff, int n) {
         QuantChecks.range(src, off, n);
         QuantChecks.range(dst, dOff, n);
-        QuantChecks.finiteBlocks(opId, src, off, n, (b, len) -> {
-            if (p.table != null) p.table.apply(src, off + b, shift, dst, dOff + b, len);
-            else cascade(p.thresholds, p.values, shift, src, off + b, dst, dOff + b, len);
-        });
+        QuantChecks.finiteBlocks(opId, src, off, n, (b, len) -> p.apply(src, off + b, dst, dOff + b, len));
     }
 
     /** What {@link #fakeQuant} computes once per quantizer: the thresholds, the values and the table. */
-    private record Prepared(AdaLogOperand of, float[] thresholds, float[] values, ThresholdTable table) {}
+    private record Prepared(AdaLogOperand of, float[] thresholds, float[] values, ThresholdTable table) {
+        /** {@code dst[dOff + i] = values[code(src[off + i])]} for finite inputs, by the table or the cascade. */
+        void apply(float[] src, int off, float[] dst, int dOff, int n) {
+            if (table != null) table.apply(src, off, of.shift, dst, dOff, n);
+            else cascade(thresholds, values, of.shift, src, off, dst, dOff, n);
+        }
+    }
 
     /**
      * The calling thread's last quantizer prepared: fake quant runs row by row in evaluation (a
@@ -147,12 +150,15 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
      */
     private static final ThreadLocal<Prepared> PREPARED = new ThreadLocal<>();
 
-    private Prepared prepared() {
-        Prepared p = PREPARED.get();
+    private Prepared prepared() { return prepared(PREPARED, this::values); }
+
+    /** The calling thread's prepared form in {@code cache}, made anew (with these values per code) for another quantizer. */
+    private Prepared prepared(ThreadLocal<Prepared> cache, java.util.function.Supplier<float[]> values) {
+        Prepared p = cache.get();
         if (p != null && p.of.equals(this)) return p;
-        float[] thr = thresholds(), val = values();
+        float[] thr = thresholds(), val = values.get();
         p = new Prepared(this, thr, val, thr.length >= TABLE_THRESHOLDS ? ThresholdTable.of(thr, val) : null);
-        PREPARED.set(p);
+        cache.set(p);
         return p;
     }
 
@@ -185,6 +191,10 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
         return s;
     }
 
+    /** The grid form approximates the levels. */
+    @Override
+    public boolean codeFormExact() { return false; }
+
     /** Null, or why the grid form does not hold (a shift larger than the scale puts the zero off the grid). */
     @Override
     public String codeFormMissing() {
@@ -208,25 +218,18 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
     }
 
     /** {@link #gridCodes} for finite inputs the caller has checked (no check here). */
-    void gridCodesOfFinite(float[] src, int off, float[] dst, int n) {
-        Prepared p = preparedGrid();
-        if (p.table != null) p.table.apply(src, off, shift, dst, 0, n);
-        else cascade(p.thresholds, p.values, shift, src, off, dst, 0, n);
-    }
+    void gridCodesOfFinite(float[] src, int off, float[] dst, int n) { preparedGrid().apply(src, off, dst, 0, n); }
 
     private static final ThreadLocal<Prepared> PREPARED_GRID = new ThreadLocal<>();
 
     /** As {@link #prepared}, with the grid codes as the values. */
     private Prepared preparedGrid() {
-        Prepared p = PREPARED_GRID.get();
-        if (p != null && p.of.equals(this)) return p;
-        float[] thr = thresholds();
-        int[] s = gridCodes();
-        float[] val = new float[s.length];
-        for (int c = 0; c < s.length; c++) val[c] = s[c];
-        p = new Prepared(this, thr, val, thr.length >= TABLE_THRESHOLDS ? ThresholdTable.of(thr, val) : null);
-        PREPARED_GRID.set(p);
-        return p;
+        return prepared(PREPARED_GRID, () -> {
+            int[] s = gridCodes();
+            float[] val = new float[s.length];
+            for (int c = 0; c < s.length; c++) val[c] = s[c];
+            return val;
+        });
     }
 
     /** The same comparisons as {@link #fakeQuant}: the shift added, then {@link QdqGraph#thresholdSearch}. */

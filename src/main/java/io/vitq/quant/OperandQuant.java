@@ -61,6 +61,12 @@ public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, 
     default String codeFormMissing() { return null; }
 
     /**
+     * Whether {@link #codeForm}'s values are this quantizer's own (false: an approximation of them,
+     * AdaLog's levels on a grid), so that products of its codes score what the fake quant computes.
+     */
+    default boolean codeFormExact() { return true; }
+
+    /**
      * The ONNX nodes that quantize graph value {@code x} bit-identically to {@link #fakeQuant}:
      * per-head scales run along {@code axis} of a rank-{@code rank} tensor.
      */

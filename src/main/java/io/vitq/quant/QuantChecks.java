@@ -74,12 +74,17 @@ final class QuantChecks {
      * exactly for non-finite x).
      */
     static void requireFinite(String opId, float[] x, int off, int len, int indexBase) {
+        if (!finite(x, off, len)) throw nonFinite(opId, x, off, len, indexBase);
+    }
+
+    /** True when {@code x[off .. off+len)} holds no NaN and no infinity: one multiply-add per element. */
+    static boolean finite(float[] x, int off, int len) {
         int i = 0, upper = FS.loopBound(len);
         FloatVector acc = FloatVector.zero(FS);
         for (; i < upper; i += FS.length()) acc = acc.add(FloatVector.fromArray(FS, x, off + i).mul(0f));
         float tail = 0f;
         for (; i < len; i++) tail += x[off + i] * 0f;
-        if (Float.isNaN(acc.reduceLanes(VectorOperators.ADD) + tail)) throw nonFinite(opId, x, off, len, indexBase);
+        return !Float.isNaN(acc.reduceLanes(VectorOperators.ADD) + tail);
     }
 
     static IllegalArgumentException nonFinite(String opId, float[] x, int off, int len) {
