@@ -98,27 +98,103 @@ final class QdqEmitter implements QdqGraph {
     public String less(String x, float c, String scope) { return g.node("Less", scope, List.of(x, g.scalar(c))); }
 
     /**
-     * {@link QdqGraph#thresholdSearch} as int32 codes: with {@code bound[c] = nextUp(thr[c-1])} for
-     * c = 1..n (and -inf past n, never passed), each round moves the code c of an element to
-     * {@code c + step} where {@code x < bound[c + step]} (a Gather of the bound, a Less, a Where),
-     * steps 2^(k-1) down to 1; the first round compares with one bound for all. Then a Gather of
-     * the value.
+     * {@link QdqGraph#thresholdSearch} as int32 codes, then the value of each code looked up. Thresholds
+     * that are geometric ({@link LogCodes#fit}: AdaLog's and log-sqrt2's) take the logarithm's code
+     * corrected by one comparison ({@link #logCodes}); any others a binary search ({@link #binarySearch}).
+     * Either way the codes are the count of thresholds at or above the value, exactly.
      */
     @Override
     public String thresholdSearch(String x, float[] thr, float[] values, String scope) {
+        String lead = leadingShape(x, scope);
+        LogCodes log = LogCodes.fit(thr);
+        String code = log != null ? logCodes(x, thr, log, lead, scope) : binarySearch(x, thr, lead, scope);
+        return lookUp(values, code, lead, scope + "/value");
+    }
+
+    /**
+     * How the logarithm estimates a code: thresholds within a quarter of a step of
+     * {@code T_0 e^(-σ t)} put {@code rint(ln(T_0 / y) / σ)} within one below or at the exact
+     * count c for every y (a threshold sits at an integer of that scale, the rounding's boundaries
+     * half way between them, and ONNX Runtime's float Div, Log and QuantizeLinear err by about
+     * 1e-4 of a step at most), so one comparison with the estimate's own threshold finishes it.
+     *
+     * @param floor the value below which every y has the last code: y is raised to it before the
+     *              logarithm, so that zero and negative values (their code is the last) stay finite
+     */
+    record LogCodes(float sigma, float floor) {
+        /** The fit, or null: fewer than 3 thresholds, a threshold off the geometric sequence, or a range beyond float's. */
+        static LogCodes fit(float[] thr) {
+            int n = thr.length;
+            if (n < 3) return null;
+            double top = thr[0], bottom = thr[n - 1];
+            if (!(bottom >= 2 * Float.MIN_NORMAL) || !Double.isFinite(top) || top / bottom > 0x1p100) return null;
+            double sigma = Math.log(top / bottom) / (n - 1);
+            for (int t = 0; t < n; t++)
+                if (!(Math.abs(Math.log(top / thr[t]) / sigma - t) <= 0.25)) return null;
+            return new LogCodes((float) sigma, thr[n - 1] / 2);
+        }
+    }
+
+    /**
+     * {@code c0 = min(n, rint(ln(T_0 / max(y, floor)) / σ))} as uint8 codes (QuantizeLinear with step
+     * σ; its saturation at 0 takes the values above the largest threshold), then
+     * {@code c = c0 + (y <= T_c0)}, the comparison written {@code y < nextUp(T_c0)} against a lookup
+     * of the bound ({@code -inf} at c0 = n). Two lookups and cheap elementwise passes, whatever the bits
+     * (a binary search takes one lookup, Less and Where per bit).
+     */
+    private String logCodes(String y, float[] thr, LogCodes log, String lead, String scope) {
+        int n = thr.length;
+        String raised = g.node("Max", scope + "/raised", List.of(y, g.scalar(log.floor())));
+        String ratio = g.node("Div", scope + "/ratio", List.of(g.scalar(thr[0]), raised));
+        String ln = g.node("Log", scope + "/log", ratio);
+        String estimate = g.node("QuantizeLinear", scope + "/estimate", List.of(ln, g.scalar(log.sigma()), g.uint8Scalar(0)));
+        if (n < 255) estimate = g.node("Clip", scope + "/estimate_at_most_" + n, List.of(estimate, "", g.uint8Scalar(n)));
+        String c0 = g.node("Cast", scope + "/estimate_int32", estimate, attr("to", (long) TensorProto.DataType.INT32.getNumber()));
+        float[] bound = new float[n + 1];
+        for (int c = 0; c <= n; c++) bound[c] = c < n ? Math.nextUp(thr[c]) : Float.NEGATIVE_INFINITY;
+        String atOrBelow = g.node("Less", scope + "/at_or_below", List.of(y, lookUp(bound, c0, lead, scope + "/bound")));
+        String one = g.node("Cast", scope + "/correction", atOrBelow, attr("to", (long) TensorProto.DataType.INT32.getNumber()));
+        return add(c0, one, scope + "/code");
+    }
+
+    /**
+     * The binary search: with {@code bound[c] = nextUp(thr[c-1])} for c = 1..n (and -inf past n,
+     * never passed), each round moves the code c of an element to {@code c + step} where
+     * {@code x < bound[c + step]} (a lookup of the bound, a Less, a Where), steps 2^(k-1) down to
+     * 1; the first round compares with one bound for all.
+     */
+    private String binarySearch(String x, float[] thr, String lead, String scope) {
         int n = thr.length, size = Integer.highestOneBit(n) << 1;   // 2^k > n
         float[] bound = new float[size];
         for (int c = 0; c < size; c++) bound[c] = c >= 1 && c <= n ? Math.nextUp(thr[c - 1]) : Float.NEGATIVE_INFINITY;
-        String bounds = g.floats(scope + "/bounds", bound, size);
         int first = size >> 1;
         String code = where(less(x, bound[first], scope + "/below_" + first), g.int32s(scope + "/step_" + first, new int[] {first}),
                 g.int32s(scope + "/zero", new int[] {0}), scope + "/code_" + first);
         for (int step = first >> 1; step >= 1; step >>= 1) {
             String cand = add(code, g.int32s(scope + "/step_" + step, new int[] {step}), scope + "/candidate_" + step);
-            String t = g.node("Gather", scope + "/bound_" + step, List.of(bounds, cand));
+            String t = lookUp(bound, cand, lead, scope + "/bound_" + step);
             code = where(g.node("Less", scope + "/below_" + step, List.of(x, t)), cand, code, scope + "/code_" + step);
         }
-        return g.node("Gather", scope + "/value", List.of(g.floats(scope + "/values", values, values.length), code));
+        return code;
+    }
+
+    /** {@code Shape(x)} without its last axis: the leading shape a lookup table is expanded to. */
+    private String leadingShape(String x, String scope) {
+        return g.node("Slice", scope + "/leading_shape", List.of(g.node("Shape", scope + "/shape", x), g.longs(new long[] {0}, 1),
+                g.longs(new long[] {-1}, 1)));
+    }
+
+    /**
+     * {@code table[index]} elementwise: the table broadcast along the index's last axis (Expand to
+     * the leading shape and the table's length) and a {@code GatherElements} on that axis. ONNX
+     * Runtime runs this about six times faster than a {@code Gather} of the 1-D table, which copies
+     * element by element (docs/BENCHMARKS.md, "2026-12-05, night"); the expanded table is the
+     * tensor's size times the table's length over the last axis's (fc2's 4-bit input: 16 / 768).
+     */
+    private String lookUp(float[] table, String index, String lead, String scope) {
+        String shape = g.node("Concat", scope + "/table_shape", List.of(lead, g.longs(new long[] {table.length}, 1)), attr("axis", 0L));
+        String expanded = g.node("Expand", scope + "/table", List.of(g.floats(scope + "/entries", table, table.length), shape));
+        return g.node("GatherElements", scope, List.of(expanded, index), attr("axis", -1L));
     }
 
     @Override

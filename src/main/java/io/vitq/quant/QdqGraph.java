@@ -45,11 +45,9 @@ public interface QdqGraph {
     /**
      * A quantizer coded by thresholds ({@link LogSqrt2Operand}, {@link AdaLogOperand}): code c is the
      * number of t with {@code x <= thr[t]} (thr non-increasing, so those t are {@code 0 .. c-1}), the
-     * value {@code values[c]}. A binary search over the thresholds, k rounds for up to 2^k - 1 of
-     * them, each comparing {@code x <= thr[t]} written {@code x < nextUp(thr[t])} for one t per
-     * element; then the value looked up: comparisons and table lookups only, so bit-identical in any
-     * runtime (a cascade of one Where per threshold, as before 2026-12-05, cost 2^k - 1 passes over
-     * the tensor).
+     * value {@code values[c]}. Comparisons, table lookups and, for geometric thresholds, a logarithm
+     * whose estimate a comparison corrects: the codes are exact, so bit-identical in any runtime (a
+     * cascade of one Where per threshold, as before 2026-12-05, cost 2^k - 1 passes over the tensor).
      */
     String thresholdSearch(String x, float[] thr, float[] values, String scope);
 }

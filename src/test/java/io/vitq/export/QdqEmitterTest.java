@@ -20,6 +20,7 @@ import java.util.SplittableRandom;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -184,51 +185,84 @@ class QdqEmitterTest {
     }
 
     /**
-     * log-sqrt2: a binary search over its thresholds (Gather, Less, Where), then its levels, equal to the fake
-     * quant bit for bit (random probabilities over 24 octaves, every threshold and its next float,
-     * zero, one, negatives, denormals).
+     * log-sqrt2: its thresholds are geometric, so the logarithm's corrected estimate codes them (2 to
+     * 6 bits); then its levels. Equal to the fake quant bit for bit (random probabilities over 24
+     * octaves, every threshold and its neighbours, zero, one, negatives, denormals, the largest floats).
      */
     @Test
     void logSqrt2ThroughItsThresholds() throws Exception {
         for (int bits : new int[] {2, 4, 6}) {
             io.vitq.quant.LogSqrt2Operand q = new io.vitq.quant.LogSqrt2Operand(bits, 0.43f);
             float[] thr = q.thresholds();
+            assertNotNull(QdqEmitter.LogCodes.fit(thr), "log-sqrt2 " + bits + " bits: geometric thresholds");
             SplittableRandom r = new SplittableRandom(bits);
-            float[] x = new float[2000 + 2 * thr.length + 5];
-            int j = 0;
-            for (int i = 0; i < 2000; i++) x[j++] = (float) (0.43f * Math.pow(2, 1 - 25 * r.nextDouble()));
-            for (float t : thr) {
-                x[j++] = t;
-                x[j++] = Math.nextUp(t);
-            }
-            for (float v : new float[] {0f, 1f, -0.25f, Float.MIN_VALUE, 1e-20f}) x[j++] = v;
-            assertOnnxIsFakeQuant("log-sqrt2 " + bits + " bits", q, x, "l");
+            float[] x = new float[2000];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (0.43f * Math.pow(2, 1 - 25 * r.nextDouble()));
+            assertOnnxIsFakeQuant("log-sqrt2 " + bits + " bits", q, withEdges(x, thr, 0f), "l");
         }
     }
 
     /**
-     * AdaLog: the shift added, then a binary search over its thresholds and a lookup of its values,
-     * equal to the fake quant bit for bit (probabilities, and shifted GELU outputs with every
-     * threshold minus the shift and its neighbours, zero, -shift, negatives, denormals).
+     * AdaLog: the shift added, then its codes and a lookup of its values, equal to the fake quant bit for bit
+     * (probabilities, and shifted GELU outputs with every threshold minus the shift and its neighbours,
+     * zero, -shift, negatives, denormals, the largest floats). Thresholds that stay normal floats are coded by
+     * the logarithm (3, 4, 6 and 8 bits, where QuantizeLinear's saturation at 255 is the last code); those whose
+     * smallest underflows (6 bits at base 2^(112/37)) by the binary search.
      */
     @Test
     void adaLogThroughItsThresholds() throws Exception {
+        List<io.vitq.quant.AdaLogOperand> cases = new java.util.ArrayList<>();
         for (int bits : new int[] {3, 4, 6})
-            for (float shift : new float[] {0f, io.vitq.quant.AdaLogOperand.GELU_SHIFT}) {
-                io.vitq.quant.AdaLogOperand q = new io.vitq.quant.AdaLogOperand(bits, 10 + 17 * bits, shift == 0 ? 1f : 3.1f, shift);
-                float[] thr = q.thresholds();
-                SplittableRandom r = new SplittableRandom(bits);
-                float[] x = new float[2000 + 3 * thr.length + 6];
-                int j = 0;
-                for (int i = 0; i < 2000; i++) x[j++] = (float) (q.scale() * Math.pow(2, 1 - 30 * r.nextDouble()) - shift);
-                for (float t : thr) {
-                    x[j++] = t - shift;
-                    x[j++] = Math.nextDown(t - shift);
-                    x[j++] = Math.nextUp(t - shift);
-                }
-                for (float v : new float[] {0f, 1f, -shift, -0.25f, Float.MIN_VALUE, 1e-20f}) x[j++] = v;
-                assertOnnxIsFakeQuant("adalog " + bits + " bits shift " + shift, q, x, "l");
-            }
+            for (float shift : new float[] {0f, io.vitq.quant.AdaLogOperand.GELU_SHIFT})
+                cases.add(new io.vitq.quant.AdaLogOperand(bits, 10 + 17 * bits, shift == 0 ? 1f : 3.1f, shift));
+        cases.add(new io.vitq.quant.AdaLogOperand(6, 20, 4f, io.vitq.quant.AdaLogOperand.GELU_SHIFT));
+        cases.add(new io.vitq.quant.AdaLogOperand(8, 12, 5f, io.vitq.quant.AdaLogOperand.GELU_SHIFT));
+        int logCoded = 0;
+        for (io.vitq.quant.AdaLogOperand q : cases) {
+            float[] thr = q.thresholds();
+            boolean log = QdqEmitter.LogCodes.fit(thr) != null;
+            assertEquals(thr[thr.length - 1] >= 2 * Float.MIN_NORMAL, log, q + ": coded by the logarithm exactly when its thresholds stay normal");
+            if (log) logCoded++;
+            SplittableRandom r = new SplittableRandom(q.bits());
+            float[] x = new float[2000];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (q.scale() * Math.pow(2, 1 - 30 * r.nextDouble()) - q.shift());
+            assertOnnxIsFakeQuant("adalog " + q.bits() + " bits q " + q.q() + " shift " + q.shift(), q, withEdges(x, thr, q.shift()), "l");
+        }
+        assertEquals(6, logCoded, "cases of each form");
+    }
+
+    /**
+     * x, then for every threshold t the inputs {@code t - shift} and their neighbouring floats; the
+     * estimate's floor (half the smallest threshold) and its neighbours; zero, one, -shift, negatives,
+     * denormals, and the largest floats of both signs.
+     */
+    private static float[] withEdges(float[] x, float[] thr, float shift) {
+        float floor = thr[thr.length - 1] / 2;
+        float[] edges = {0f, 1f, -shift, -0.25f, Float.MIN_VALUE, 1e-20f, Float.MAX_VALUE, -Float.MAX_VALUE, 3e38f,
+                floor - shift, Math.nextUp(floor) - shift, Math.nextDown(floor) - shift, thr[0] * 1.5f - shift, thr[0] * 4f - shift};
+        float[] all = java.util.Arrays.copyOf(x, x.length + 3 * thr.length + edges.length);
+        int j = x.length;
+        for (float t : thr) {
+            all[j++] = t - shift;
+            all[j++] = Math.nextDown(t - shift);
+            all[j++] = Math.nextUp(t - shift);
+        }
+        for (float v : edges) all[j++] = v;
+        return all;
+    }
+
+    /** The logarithm codes geometric thresholds only, within float's range. */
+    @Test
+    void logCodesFitGeometricThresholdsOnly() {
+        assertNotNull(QdqEmitter.LogCodes.fit(new float[] {1f, 0.5f, 0.25f, 0.125f}));
+        assertEquals(null, QdqEmitter.LogCodes.fit(new float[] {1f, 0.5f, 0.4f, 0.125f}), "off the sequence by 0.32 of a step");
+        assertEquals(null, QdqEmitter.LogCodes.fit(new float[] {1f, 0.5f}), "too few thresholds");
+        assertEquals(null, QdqEmitter.LogCodes.fit(new float[] {1f, 0.5f, 0f}), "a threshold at zero");
+        assertEquals(null, QdqEmitter.LogCodes.fit(new float[] {0x1p-110f, 0x1p-118f, 0x1p-126f}), "the floor, half the smallest, not a normal float");
+        assertEquals(null, QdqEmitter.LogCodes.fit(new float[] {0x1p60f, 1f, 0x1p-60f}), "a range beyond 2^100");
+        QdqEmitter.LogCodes f = QdqEmitter.LogCodes.fit(new float[] {8f, 4f, 2f, 1f});
+        assertEquals((float) Math.log(2), f.sigma(), 1e-7f);
+        assertEquals(0.5f, f.floor());
     }
 
     @ParameterizedTest
