@@ -114,21 +114,23 @@ final class QdqEmitter implements QdqGraph {
     /**
      * How the logarithm estimates a code: thresholds within a quarter of a step of
      * {@code T_0 e^(-σ t)} put {@code rint(ln(T_0 / y) / σ)} within one below or at the exact
-     * count c for every y (a threshold sits at an integer of that scale, the rounding's boundaries
-     * half way between them, and ONNX Runtime's float Div, Log and QuantizeLinear err by about
-     * 1e-4 of a step at most), so one comparison with the estimate's own threshold finishes it.
+     * count c for every y: a threshold sits within a quarter of an integer of that scale, the
+     * rounding's boundaries half way between them, and float Div, Log and QuantizeLinear err by a
+     * few ulps of a logarithm below 70 (the range check), about 3e-5, against a quarter of a step
+     * of at least 0.01. So one comparison with the estimate's own threshold finishes it.
      *
      * @param floor the value below which every y has the last code: y is raised to it before the
      *              logarithm, so that zero and negative values (their code is the last) stay finite
      */
     record LogCodes(float sigma, float floor) {
-        /** The fit, or null: fewer than 3 thresholds, a threshold off the geometric sequence, or a range beyond float's. */
+        /** The fit, or null: fewer than 3 thresholds, a threshold off the geometric sequence, a step below 0.01, or a range beyond float's. */
         static LogCodes fit(float[] thr) {
             int n = thr.length;
             if (n < 3) return null;
             double top = thr[0], bottom = thr[n - 1];
             if (!(bottom >= 2 * Float.MIN_NORMAL) || !Double.isFinite(top) || top / bottom > 0x1p100) return null;
             double sigma = Math.log(top / bottom) / (n - 1);
+            if (!(sigma >= 0.01)) return null;
             for (int t = 0; t < n; t++)
                 if (!(Math.abs(Math.log(top / thr[t]) / sigma - t) <= 0.25)) return null;
             return new LogCodes((float) sigma, thr[n - 1] / 2);
@@ -192,8 +194,13 @@ final class QdqEmitter implements QdqGraph {
      * tensor's size times the table's length over the last axis's (fc2's 4-bit input: 16 / 768).
      */
     private String lookUp(float[] table, String index, String lead, String scope) {
-        String shape = g.node("Concat", scope + "/table_shape", List.of(lead, g.longs(new long[] {table.length}, 1)), attr("axis", 0L));
-        String expanded = g.node("Expand", scope + "/table", List.of(g.floats(scope + "/entries", table, table.length), shape));
+        return lookUp(g.floats(scope + "/entries", table, table.length), table.length, index, lead, scope);
+    }
+
+    /** {@link #lookUp(float[], String, String, String)} of a 1-D table initializer of {@code length} entries, of any type. */
+    private String lookUp(String table, int length, String index, String lead, String scope) {
+        String shape = g.node("Concat", scope + "/table_shape", List.of(lead, g.longs(new long[] {length}, 1)), attr("axis", 0L));
+        String expanded = g.node("Expand", scope + "/table", List.of(table, shape));
         return g.node("GatherElements", scope, List.of(expanded, index), attr("axis", -1L));
     }
 
@@ -284,8 +291,7 @@ final class QdqEmitter implements QdqGraph {
         String s = g.scalar(scale), zp = g.uint8Scalar(zeroPoint);
         String q = g.node("QuantizeLinear", scope + "/quantize", List.of(x, s, zp));
         String index = g.node("Cast", scope + "/index", q, OnnxGraph.attr("to", (long) TensorProto.DataType.INT32.getNumber()));
-        String level = g.node("Gather", scope + "/level", List.of(g.uint8s(scope + "/table", t, 256), index),
-                OnnxGraph.attr("axis", 0L));
+        String level = lookUp(g.uint8s(scope + "/table", t, 256), 256, index, leadingShape(x, scope), scope + "/level");
         return g.node("DequantizeLinear", scope + "/dequantize", List.of(level, s, zp));
     }
 

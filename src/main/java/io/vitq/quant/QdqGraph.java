@@ -21,7 +21,7 @@ public interface QdqGraph {
 
     /**
      * {@code (table[clamp(rint(x / s) + z, 0, 255)] - z) * s}: QuantizeLinear to uint8, a 256-entry
-     * uint8 table (Gather), DequantizeLinear.
+     * uint8 table (looked up by GatherElements), DequantizeLinear.
      */
     String qdqTable(String x, String scope, float scale, int zeroPoint, int[] table);
 

@@ -177,7 +177,7 @@ class OrtCensusTest {
     }
 
     /**
-     * fc2 with a codebook input (QuantizeLinear, a Gather on the level table, DequantizeLinear) runs
+     * fc2 with a codebook input (QuantizeLinear, a lookup of the level table, DequantizeLinear) runs
      * as one integer kernel, not two as with the twin GELU input: the table sits between the Q and
      * the DQ, and ONNX Runtime fuses the DQ into the product as it does any other.
      */

@@ -260,6 +260,7 @@ class QdqEmitterTest {
         assertEquals(null, QdqEmitter.LogCodes.fit(new float[] {1f, 0.5f, 0f}), "a threshold at zero");
         assertEquals(null, QdqEmitter.LogCodes.fit(new float[] {0x1p-110f, 0x1p-118f, 0x1p-126f}), "the floor, half the smallest, not a normal float");
         assertEquals(null, QdqEmitter.LogCodes.fit(new float[] {0x1p60f, 1f, 0x1p-60f}), "a range beyond 2^100");
+        assertEquals(null, QdqEmitter.LogCodes.fit(new float[] {1f, 0.995f, 0.990025f}), "a step of 0.005");
         QdqEmitter.LogCodes f = QdqEmitter.LogCodes.fit(new float[] {8f, 4f, 2f, 1f});
         assertEquals((float) Math.log(2), f.sigma(), 1e-7f);
         assertEquals(0.5f, f.floor());
