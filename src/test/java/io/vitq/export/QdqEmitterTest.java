@@ -251,6 +251,33 @@ class QdqEmitterTest {
         return all;
     }
 
+    /**
+     * The lookups expand their tables to the input's leading shape at run time: on a rank-4 tensor (an
+     * attention map's shape) both code forms and the codebook's table equal the fake quant bit for bit.
+     */
+    @Test
+    void lookupsFollowTheLeadingShape() throws Exception {
+        long[] shape = {2, 3, 5, 8};
+        SplittableRandom r = new SplittableRandom(4);
+        io.vitq.quant.AdaLogOperand log = new io.vitq.quant.AdaLogOperand(4, 30, 1f, 0f);
+        io.vitq.quant.AdaLogOperand searched = new io.vitq.quant.AdaLogOperand(6, 112, 1f, 0f);
+        assertNotNull(QdqEmitter.LogCodes.fit(log.thresholds()));
+        assertEquals(null, QdqEmitter.LogCodes.fit(searched.thresholds()));
+        int[] levels = io.vitq.quant.CodebookOperandTest.randomLevels(r, 16);
+        io.vitq.quant.CodebookOperand book = new io.vitq.quant.CodebookOperand(4, 0.01f, 0, levels,
+                io.vitq.quant.CodebookOperandTest.randomStarts(r, levels));
+        for (io.vitq.quant.OperandQuant q : List.of(log, searched, book)) {
+            float[] x = new float[240];
+            for (int i = 0; i < x.length; i++) x[i] = (float) Math.pow(2, -20 * r.nextDouble());
+            float[] expected = new float[x.length];
+            q.fakeQuant("x", 0, x, 0, expected, 0, x.length);
+            for (boolean opt : new boolean[] {false, true}) {
+                float[] y = run(17, shape, x, opt, g -> q.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "q", -1, 4));
+                assertSame(q.summary() + " on " + java.util.Arrays.toString(shape) + (opt ? " optimized" : ""), expected, y);
+            }
+        }
+    }
+
     /** The logarithm codes geometric thresholds only, within float's range. */
     @Test
     void logCodesFitGeometricThresholdsOnly() {
