@@ -24,6 +24,8 @@ final class OnnxGraph {
     private final Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder();
     private final Set<String> names = new HashSet<>();
     private final Map<String, String> constants = new HashMap<>();
+    /** The op type of the node that makes each value. */
+    private final Map<String, String> producers = new HashMap<>();
     private final int opset;
 
     OnnxGraph(String name, int opset) {
@@ -50,8 +52,12 @@ final class OnnxGraph {
         NodeProto.Builder n = NodeProto.newBuilder().setOpType(opType).setName(out).addAllInput(inputs).addOutput(out);
         for (AttributeProto a : attrs) n.addAttribute(a);
         graph.addNode(n);
+        producers.put(out, opType);
         return out;
     }
+
+    /** The op type of the node that makes {@code value}, or null (a graph input or an initializer). */
+    String producer(String value) { return producers.get(value); }
 
     String node(String opType, String name, String input, AttributeProto... attrs) {
         return node(opType, name, List.of(input), attrs);

@@ -242,7 +242,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         LinearQuant lq = linearQuant(proj.id());
         String img = images;
         if (lq != null && lq.input() != null) img = input(img, proj.id() + "/input", lq.input(), 4);
-        List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans, patch, patch}, 0)));
+        List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans, patch, patch}, 0, false)));
         float[] pb = bias(proj, lq);
         if (pb != null) in.add(g.floats(proj.id() + ".bias", pb, proj.out()));
         String conv = g.node("Conv", proj.id(), in, attrInts("kernel_shape", patch, patch), attrInts("strides", patch, patch));
@@ -329,7 +329,9 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         LinearQuant lq = linearQuant(op.id());
         List<String> in = List.of(x.name());
         if (lq != null && lq.input() != null) in = lq.input().toOnnxParts(qdq, x.name(), op.id() + "/input", -1, x.rank());
-        String w = weight(op, lq, new long[] {op.in(), op.out()}, 1);
+        // an input that is not a DequantizeLinear's output cannot join an integer kernel: the product is float
+        boolean integerInput = in.stream().allMatch(v -> "DequantizeLinear".equals(g.producer(v)));
+        String w = weight(op, lq, new long[] {op.in(), op.out()}, 1, !integerInput);
         // a two-range input (twin GELU) as two products added: each one an integer kernel in ONNX Runtime
         String y = g.node("MatMul", op.id() + "/matmul", List.of(in.get(0), w));
         for (int i = 1; i < in.size(); i++)
@@ -359,9 +361,15 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     /**
      * A weight as a graph value of shape {@code dims}: [in, out] (transposed, {@code outAxis} 1)
      * for a MatMul, [out, C, p, p] ({@code outAxis} 0) for the patch-embedding conv. Float, or
-     * integer codes with a DequantizeLinear whose scales run along the output axis.
+     * integer codes with a DequantizeLinear whose scales run along the output axis. With
+     * {@code castAndScale} (a MatMul whose input stays float: unquantized, or a lookup-coded
+     * quantizer's values) the same codes and scales are dequantized by {@code Cast} and {@code Mul}
+     * instead, the same float products {@code code · s}: ONNX Runtime folds them into a float weight
+     * when the session loads, where a DequantizeLinear runs on every call (1.23) or turns the product
+     * into its weight-only {@code MatMulNBits} kernel (1.30), both slower on ViT shapes than its float
+     * MatMul (docs/BENCHMARKS.md, "2026-12-05, night").
      */
-    private String weight(Linear op, LinearQuant lq, long[] dims, int outAxis) {
+    private String weight(Linear op, LinearQuant lq, long[] dims, int outAxis, boolean castAndScale) {
         int out = op.out(), in = op.in();
         boolean transpose = outAxis == 1;
         if (lq == null) return g.floats(op.id() + ".weight", transpose ? transpose(op.weight(), out, in) : op.weight(), dims);
@@ -400,6 +408,11 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
             scale = g.floats(op.id() + ".weight_scale", rowScales, out);
             zp = weightZeroPoint(op.id(), type, out);
             attrs.add(attr("axis", outAxis));
+        }
+        if (castAndScale && outAxis == dims.length - 1) {
+            // per-row scales are 1-D along the last axis, as a Mul broadcasts them
+            String floatCodes = g.node("Cast", op.id() + ".weight_float_codes", codes, attr("to", (long) TensorProto.DataType.FLOAT.getNumber()));
+            return g.node("Mul", op.id() + ".weight", List.of(floatCodes, scale));
         }
         return g.node("DequantizeLinear", op.id() + ".weight", List.of(codes, scale, zp), attrs.toArray(Onnx.AttributeProto[]::new));
     }

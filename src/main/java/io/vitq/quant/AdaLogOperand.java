@@ -34,8 +34,9 @@ import java.util.List;
  * ({@link AdaLogGridCodes}). The codes are AdaLog's (the same thresholds); only the values move,
  * by at most 1/2^(G+1) of the scale plus the shift's rounding. So integer execution and the
  * code-product fake quant run this grid form, and the default (dequantized) fake quant and ONNX
- * AdaLog's own levels (docs/LOWBIT.md 3.3 measures the difference). ONNX: the comparisons as a
- * binary search over the thresholds ({@link QdqGraph#thresholdSearch}), bit-identical to the fake quant.
+ * AdaLog's own levels (docs/LOWBIT.md 3.3 measures the difference). ONNX: the same codes from
+ * {@link QdqGraph#thresholdSearch} (a logarithm corrected by one comparison, the thresholds being
+ * geometric), bit-identical to the fake quant.
  */
 public record AdaLogOperand(int bits, int q, float scale, float shift) implements OperandQuant {
     public static final String KIND = "adalog";

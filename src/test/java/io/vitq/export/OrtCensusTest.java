@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What ONNX Runtime makes of vitq's QDQ export: the node census of its optimized graph (the graph
@@ -194,6 +195,43 @@ class OrtCensusTest {
         System.out.println("ONNX Runtime, ViT-Ti with codebook fc2 inputs: " + where);
         assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L, "blocks.*.mlp.fc2", 12L),
                 where.get("MatMulIntegerToFloat"), "every block Linear one integer kernel");
+    }
+
+    /**
+     * fc2 with AdaLog's input (a lookup-coded quantizer: its values are float) cannot run as an integer
+     * kernel: its weight goes out as codes, Cast and Mul, which ONNX Runtime folds into a float
+     * initializer at load, so the product is a plain float MatMul, with no DequantizeLinear left to run
+     * on every call (nor a weight-only MatMulNBits, which ONNX Runtime 1.30 makes of a DequantizeLinear
+     * weight). The other block Linears keep their integer kernels, and the logits are the fake quant's.
+     */
+    @Test
+    void floatInputLinearsGetAFoldedFloatWeight() throws Exception {
+        Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
+        QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
+        Map<String, io.vitq.quant.OpQuant> ops = new java.util.LinkedHashMap<>(plan.ops());
+        for (var e : plan.ops().entrySet())
+            if (e.getKey().endsWith("mlp.fc2") && e.getValue() instanceof io.vitq.quant.LinearQuant lq)
+                ops.put(e.getKey(), new io.vitq.quant.LinearQuant(lq.weight(),
+                        new io.vitq.quant.AdaLogOperand(4, 30, 6f, io.vitq.quant.AdaLogOperand.GELU_SHIFT), lq.bias(), lq.info()));
+        QuantPlan adaLog = new QuantPlan(plan.info(), ops);
+        Onnx.ModelProto exported = OnnxExporter.export(m, adaLog, 17);
+        Onnx.ModelProto fused = optimized(exported);
+        Map<String, Map<String, Long>> where = products(fused);
+        System.out.println("ONNX Runtime, ViT-Ti with AdaLog fc2 inputs: " + where + " " + census(fused));
+        assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L),
+                where.get("MatMulIntegerToFloat"), "qkv, proj and fc1 integer kernels");
+        assertEquals(12L, where.get("MatMul").get("blocks.*.mlp.fc2"), "fc2 a float MatMul");
+        assertEquals(null, where.get("com.microsoft:MatMulNBits"));
+        assertEquals(null, where.get("MatMulNBits"));
+        assertTrue(fused.getGraph().getNodeList().stream().noneMatch(n -> n.getName().contains("mlp.fc2.weight")),
+                "fc2's weight folded into an initializer");
+        io.vitq.tensor.Tensor x = io.vitq.data.CalibrationSet.load(TestData.demo("calib/calib32.txt"), 4, m.preprocessing()).images();
+        float[] vitq = m.forward(x, new io.vitq.quant.FakeQuantExecutor(adaLog, m)).data();
+        try (Ort ort = new Ort(exported.toByteArray(), true)) {
+            float[] logits = ort.logits(x);
+            for (int i = 0; i < 4; i++)
+                assertEquals(io.vitq.model.Backward.topOne(vitq, 4, m.numClasses())[i], io.vitq.model.Backward.topOne(logits, 4, m.numClasses())[i]);
+        }
     }
 
     /**
