@@ -189,9 +189,9 @@ final class QdqEmitter implements QdqGraph {
     /**
      * {@code table[index]} elementwise: the table broadcast along the index's last axis (Expand to
      * the leading shape and the table's length) and a {@code GatherElements} on that axis. ONNX
-     * Runtime runs this about six times faster than a {@code Gather} of the 1-D table, which copies
-     * element by element (docs/BENCHMARKS.md, "2026-12-05, night"); the expanded table is the
-     * tensor's size times the table's length over the last axis's (fc2's 4-bit input: 16 / 768).
+     * Runtime runs this three to six times faster than a {@code Gather} of the 1-D table (measured,
+     * not explained: docs/BENCHMARKS.md, "2026-12-05, night"); the expanded table is the tensor's
+     * size times the table's length over the last axis's (fc2's 4-bit input: 16 / 768).
      */
     private String lookUp(float[] table, String index, String lead, String scope) {
         return lookUp(g.floats(scope + "/entries", table, table.length), table.length, index, lead, scope);
