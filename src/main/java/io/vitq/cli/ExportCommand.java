@@ -81,11 +81,28 @@ final class ExportCommand implements Callable<Integer> {
             throw new Main.UserException("--float-attention: " + l.checkpoint() + " is a float model; give a quantized model or --plan");
         if (qp != null) l = Plans.modelFor(l, qp);
         if (floatAttention) qp = qp.withoutMatmuls();
-        OnnxExporter.write(output, l.model(), qp, opset, codes);
+        var written = OnnxExporter.write(output, l.model(), qp, opset, codes);
         System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
                 qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph, "
                         + activationCodes(qp, codes, opset) + (floatAttention ? ", attention products float" : ""));
+        String floatProducts = floatProducts(OnnxExporter.floatProductLinears(written));
+        if (floatProducts != null) System.err.println("vitq: note: " + floatProducts);
         return 0;
+    }
+
+    /**
+     * Null, or which quantized Linears a runtime multiplies in float ("12 Linears (blocks.*.mlp.fc2)"
+     * grouped over the blocks): their inputs are not QDQ values, so no integer kernel takes them.
+     */
+    static String floatProducts(List<String> opIds) {
+        if (opIds.isEmpty()) return null;
+        java.util.Map<String, Integer> byKind = new java.util.LinkedHashMap<>();
+        for (String id : opIds) byKind.merge(id.replaceAll("^blocks\\.\\d+\\.", "blocks.*.").replaceAll("^layers\\.\\d+\\.blocks\\.\\d+\\.", "layers.*.blocks.*."), 1, Integer::sum);
+        StringBuilder kinds = new StringBuilder();
+        byKind.forEach((k, n) -> kinds.append(kinds.isEmpty() ? "" : ", ").append(k).append(n > 1 ? " x" + n : ""));
+        return opIds.size() + (opIds.size() == 1 ? " quantized Linear takes" : " quantized Linears take") + " inputs that are not QDQ values ("
+                + kinds + ": unquantized, or a lookup-coded quantizer such as AdaLog's): they run as float products on weights"
+                + " dequantized once at load, not as integer kernels (docs/LOWBIT.md 3.3)";
     }
 
     /** How the export stores the plan's activation codes (QdqEmitter.activationType): bytes up to 8 bits, then int16 or float steps. */

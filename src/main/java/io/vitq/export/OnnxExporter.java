@@ -95,18 +95,31 @@ public final class OnnxExporter {
     /**
      * {@link #export} written to {@code out} atomically ({@link AtomicFile}).
      */
-    public static void write(Path out, Model model, QuantPlan plan, int opset) throws IOException {
-        write(out, model, plan, opset, DEFAULT_CODES);
+    public static Onnx.ModelProto write(Path out, Model model, QuantPlan plan, int opset) throws IOException {
+        return write(out, model, plan, opset, DEFAULT_CODES);
     }
 
-    /** {@link #write(Path, Model, QuantPlan, int)} with the activation codes stored as {@code codes} says. */
-    public static void write(Path out, Model model, QuantPlan plan, int opset, ActivationCodes codes) throws IOException {
+    /** {@link #write(Path, Model, QuantPlan, int)} with the activation codes stored as {@code codes} says; returns the model written. */
+    public static Onnx.ModelProto write(Path out, Model model, QuantPlan plan, int opset, ActivationCodes codes) throws IOException {
         Onnx.ModelProto proto = export(model, plan, opset, codes);
         AtomicFile.write(out, tmp -> {
             try (OutputStream os = Files.newOutputStream(tmp)) {
                 proto.writeTo(os);
             }
         });
+        return proto;
+    }
+
+    /**
+     * The quantized Linears of an exported model whose input is not a QDQ value (unquantized, or a
+     * lookup-coded quantizer's values such as AdaLog's): their weights go out as codes, Cast and Mul
+     * (OnnxTracer), so a runtime multiplies them in float, not in an integer kernel. Op ids in graph order.
+     */
+    public static java.util.List<String> floatProductLinears(Onnx.ModelProto m) {
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        for (Onnx.NodeProto n : m.getGraph().getNodeList())
+            if (n.getOpType().equals("Mul") && n.getName().endsWith(".weight")) ids.add(n.getName().substring(0, n.getName().length() - ".weight".length()));
+        return ids;
     }
 
     /** The IR version that goes with an opset (the ONNX release that introduced it). */

@@ -77,6 +77,7 @@ class ExportCommandTest {
         Path q = quantizedFile(tmp), onnx = tmp.resolve("q.onnx");
         CliTest.Run r = run("export", q.toString(), "-o", onnx.toString(), "--opset", "13");
         assertEquals(0, r.exit(), r.err());
+        assertTrue(!r.err().contains("float products"), "every Linear input a QDQ value: " + r.err());
         assertTrue(r.out().contains("ONNX model written to " + onnx) && r.out().contains("opset 13")
                 && r.out().contains("quantized (by hand, W8A8) as a QDQ graph"), r.out());
         ModelLoader.Loaded l = ModelLoader.load(q.toString(), null);
@@ -100,6 +101,33 @@ class ExportCommandTest {
     }
 
     /** The export's one-line summary says how codes above 8 bits are stored, not "int8" for all. */
+    /**
+     * A file whose fc2 inputs are AdaLog's (lookup-coded: float values, no QDQ form) says which Linears
+     * run as float products; the note groups them over the blocks.
+     */
+    @Test
+    void floatProductLinearsAreNamed(@TempDir Path tmp) throws Exception {
+        Model m = ModelLoader.load(MODEL, null).model();
+        Tensor calib = CalibrationSet.load(CALIB, 4, m.preprocessing()).images();
+        QuantPlan plan = HandPlans.ptq4vit(m, HandPlans.maxima(m, calib), 8, 1f, TwinSoftmaxQuantizer.Mode.CLEAN);
+        java.util.Map<String, io.vitq.quant.OpQuant> ops = new java.util.LinkedHashMap<>(plan.ops());
+        for (var e : plan.ops().entrySet())
+            if (e.getKey().endsWith("mlp.fc2") && e.getValue() instanceof io.vitq.quant.LinearQuant lq)
+                ops.put(e.getKey(), new io.vitq.quant.LinearQuant(lq.weight(),
+                        new io.vitq.quant.AdaLogOperand(4, 30, 6f, io.vitq.quant.AdaLogOperand.GELU_SHIFT), lq.bias(), lq.info()));
+        Path q = tmp.resolve("adalog.safetensors"), onnx = tmp.resolve("a.onnx");
+        QuantizedModelFile.write(q, m.spec(), ModelLoader.readWeights(TestData.VIT_TINY), new QuantPlan(plan.info(), ops));
+        CliTest.Run r = run("export", q.toString(), "-o", onnx.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("vitq: note: 12 quantized Linears take inputs that are not QDQ values (blocks.*.mlp.fc2 x12:"), r.err());
+        assertEquals("1 quantized Linear takes inputs that are not QDQ values (head: unquantized, or a lookup-coded quantizer such as"
+                + " AdaLog's): they run as float products on weights dequantized once at load, not as integer kernels (docs/LOWBIT.md 3.3)",
+                ExportCommand.floatProducts(List.of("head")));
+        assertTrue(ExportCommand.floatProducts(List.of("layers.0.blocks.1.mlp.fc2", "layers.2.blocks.0.mlp.fc2", "head"))
+                .contains("(layers.*.blocks.*.mlp.fc2 x2, head:"));
+        assertEquals(null, ExportCommand.floatProducts(List.of()));
+    }
+
     @Test
     void theSummaryNamesTheFormOfWideActivationCodes() {
         var g = io.vitq.quant.Granularity.PER_TENSOR;
