@@ -110,13 +110,9 @@ class ExportCommandTest {
         Model m = ModelLoader.load(MODEL, null).model();
         Tensor calib = CalibrationSet.load(CALIB, 4, m.preprocessing()).images();
         QuantPlan plan = HandPlans.ptq4vit(m, HandPlans.maxima(m, calib), 8, 1f, TwinSoftmaxQuantizer.Mode.CLEAN);
-        java.util.Map<String, io.vitq.quant.OpQuant> ops = new java.util.LinkedHashMap<>(plan.ops());
-        for (var e : plan.ops().entrySet())
-            if (e.getKey().endsWith("mlp.fc2") && e.getValue() instanceof io.vitq.quant.LinearQuant lq)
-                ops.put(e.getKey(), new io.vitq.quant.LinearQuant(lq.weight(),
-                        new io.vitq.quant.AdaLogOperand(4, 30, 6f, io.vitq.quant.AdaLogOperand.GELU_SHIFT), lq.bias(), lq.info()));
         Path q = tmp.resolve("adalog.safetensors"), onnx = tmp.resolve("a.onnx");
-        QuantizedModelFile.write(q, m.spec(), ModelLoader.readWeights(TestData.VIT_TINY), new QuantPlan(plan.info(), ops));
+        QuantizedModelFile.write(q, m.spec(), ModelLoader.readWeights(TestData.VIT_TINY),
+                HandPlans.withFc2Inputs(plan, new io.vitq.quant.AdaLogOperand(4, 30, 6f, io.vitq.quant.AdaLogOperand.GELU_SHIFT)));
         CliTest.Run r = run("export", q.toString(), "-o", onnx.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("vitq: note: 12 quantized Linears take inputs that are not QDQ values (blocks.*.mlp.fc2 x12:"), r.err());

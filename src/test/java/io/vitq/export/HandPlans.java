@@ -99,4 +99,13 @@ public final class HandPlans {
         }
         return new QuantPlan(new PlanInfo(model.name(), "by hand", bits, bits), ops);
     }
+
+    /** {@code plan} with every fc2's input quantizer replaced by {@code input} (weights, biases and infos kept). */
+    public static QuantPlan withFc2Inputs(QuantPlan plan, io.vitq.quant.OperandQuant input) {
+        Map<String, OpQuant> ops = new LinkedHashMap<>(plan.ops());
+        for (var e : plan.ops().entrySet())
+            if (e.getKey().endsWith("mlp.fc2") && e.getValue() instanceof LinearQuant lq)
+                ops.put(e.getKey(), new LinearQuant(lq.weight(), input, lq.bias(), lq.info()));
+        return new QuantPlan(plan.info(), ops);
+    }
 }

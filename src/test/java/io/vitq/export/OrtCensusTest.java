@@ -186,12 +186,9 @@ class OrtCensusTest {
     void codebookInputsFuseIntoOneIntegerKernel() throws Exception {
         Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
         QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
-        Map<String, io.vitq.quant.OpQuant> ops = new java.util.LinkedHashMap<>(plan.ops());
-        for (var e : plan.ops().entrySet())
-            if (e.getKey().endsWith("mlp.fc2") && e.getValue() instanceof io.vitq.quant.LinearQuant lq)
-                ops.put(e.getKey(), new io.vitq.quant.LinearQuant(lq.weight(), io.vitq.quant.CodebookOperand.nearest(4, 0.03f, 6,
-                        new int[] {0, 3, 6, 8, 11, 15, 20, 26, 33, 41, 52, 66, 85, 110, 160, 255}), lq.bias(), lq.info()));
-        Map<String, Map<String, Long>> where = products(optimized(OnnxExporter.export(m, new QuantPlan(plan.info(), ops), 17)));
+        QuantPlan codebook = HandPlans.withFc2Inputs(plan, io.vitq.quant.CodebookOperand.nearest(4, 0.03f, 6,
+                new int[] {0, 3, 6, 8, 11, 15, 20, 26, 33, 41, 52, 66, 85, 110, 160, 255}));
+        Map<String, Map<String, Long>> where = products(optimized(OnnxExporter.export(m, codebook, 17)));
         System.out.println("ONNX Runtime, ViT-Ti with codebook fc2 inputs: " + where);
         assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L, "blocks.*.mlp.fc2", 12L),
                 where.get("MatMulIntegerToFloat"), "every block Linear one integer kernel");
@@ -208,12 +205,7 @@ class OrtCensusTest {
     void floatInputLinearsGetAFoldedFloatWeight() throws Exception {
         Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
         QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
-        Map<String, io.vitq.quant.OpQuant> ops = new java.util.LinkedHashMap<>(plan.ops());
-        for (var e : plan.ops().entrySet())
-            if (e.getKey().endsWith("mlp.fc2") && e.getValue() instanceof io.vitq.quant.LinearQuant lq)
-                ops.put(e.getKey(), new io.vitq.quant.LinearQuant(lq.weight(),
-                        new io.vitq.quant.AdaLogOperand(4, 30, 6f, io.vitq.quant.AdaLogOperand.GELU_SHIFT), lq.bias(), lq.info()));
-        QuantPlan adaLog = new QuantPlan(plan.info(), ops);
+        QuantPlan adaLog = HandPlans.withFc2Inputs(plan, new io.vitq.quant.AdaLogOperand(4, 30, 6f, io.vitq.quant.AdaLogOperand.GELU_SHIFT));
         Onnx.ModelProto exported = OnnxExporter.export(m, adaLog, 17);
         Onnx.ModelProto fused = optimized(exported);
         Map<String, Map<String, Long>> where = products(fused);
