@@ -108,4 +108,17 @@ public final class HandPlans {
                 ops.put(e.getKey(), new LinearQuant(lq.weight(), input, lq.bias(), lq.info()));
         return new QuantPlan(plan.info(), ops);
     }
+
+    /**
+     * {@code plan} with AdaLog's quantizers where the recipe puts them: the softmax probabilities
+     * (every matmul2's first operand, scale 1) and every fc2's input ({@code scale}, GELU's shift).
+     */
+    public static QuantPlan withAdaLog(QuantPlan plan, int bits, int q, float scale) {
+        Map<String, OpQuant> ops = new LinkedHashMap<>(withFc2Inputs(plan,
+                new io.vitq.quant.AdaLogOperand(bits, q, scale, io.vitq.quant.AdaLogOperand.GELU_SHIFT)).ops());
+        for (var e : plan.ops().entrySet())
+            if (e.getKey().endsWith(".matmul2") && e.getValue() instanceof MatmulQuant mq)
+                ops.put(e.getKey(), new MatmulQuant(io.vitq.quant.AdaLogOperand.probabilities(bits, q), mq.b(), mq.info()));
+        return new QuantPlan(plan.info(), ops);
+    }
 }

@@ -177,7 +177,10 @@ class OnnxExporterTest {
         for (Case c : List.of(
                 new Case("PTQ4ViT-like W8A8", HandPlans.ptq4vit(swin, mx, 8, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), 17),
                 new Case("PTQ4ViT-like W6A6", HandPlans.ptq4vit(swin, mx, 6, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), 21),
-                new Case("BasePTQ-like W8A8 + 10-bit", HandPlans.mixed(swin, mx, 8, 10, 0.8f), 13))) {
+                new Case("BasePTQ-like W8A8 + 10-bit", HandPlans.mixed(swin, mx, 8, 10, 0.8f), 13),
+                // AdaLog's probabilities (windows x heads x tokens x tokens) and fc2 inputs: the logarithm's codes, lookups
+                new Case("PTQ4ViT-like W8A8, AdaLog 6-bit probabilities and fc2 inputs", HandPlans.withAdaLog(
+                        HandPlans.ptq4vit(swin, mx, 8, 0.8f, TwinSoftmaxQuantizer.Mode.CLEAN), 6, 30, 4f), 17))) {
             float[] fq = swin.forward(IMAGES, new FakeQuantExecutor(c.plan(), swin)).data();
             Onnx.ModelProto m = OnnxExporter.export(swin, c.plan(), c.opset());
             float[] opt = ort(m, IMAGES, true), plain = ort(m, IMAGES, false);
