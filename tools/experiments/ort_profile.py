@@ -8,7 +8,9 @@ ONNX Runtime wheels than the pom's (docs/BENCHMARKS.md quotes both).
 """
 import collections
 import json
+import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -19,6 +21,8 @@ def profile(path, runs=6, batch=32):
     so = ort.SessionOptions()
     so.intra_op_num_threads = 2
     so.enable_profiling = True
+    # the profile's JSON goes to a temporary directory, not the working directory
+    so.profile_file_prefix = os.path.join(tempfile.mkdtemp(prefix='ortprof'), 'profile')
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     s = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
     name = s.get_inputs()[0].name
