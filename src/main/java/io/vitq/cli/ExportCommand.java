@@ -97,7 +97,7 @@ final class ExportCommand implements Callable<Integer> {
     static String floatProducts(List<String> opIds) {
         if (opIds.isEmpty()) return null;
         java.util.Map<String, Integer> byKind = new java.util.LinkedHashMap<>();
-        for (String id : opIds) byKind.merge(id.replaceAll("^blocks\\.\\d+\\.", "blocks.*.").replaceAll("^layers\\.\\d+\\.blocks\\.\\d+\\.", "layers.*.blocks.*."), 1, Integer::sum);
+        for (String id : opIds) byKind.merge(io.vitq.model.OpPattern.kind(id), 1, Integer::sum);
         StringBuilder kinds = new StringBuilder();
         byKind.forEach((k, n) -> kinds.append(kinds.isEmpty() ? "" : ", ").append(k).append(n > 1 ? " x" + n : ""));
         return opIds.size() + (opIds.size() == 1 ? " quantized Linear takes" : " quantized Linears take") + " inputs that are not QDQ values ("

@@ -10,4 +10,11 @@ public final class OpPattern {
     public static Pattern compile(String pattern) {
         return Pattern.compile(Pattern.quote(pattern).replace("*", "\\E.*\\Q"));
     }
+
+    /**
+     * The kind of op {@code id}: every block or stage index replaced by {@code *}
+     * ({@code blocks.3.mlp.fc2} and {@code layers.0.blocks.1.mlp.fc2} give {@code blocks.*.mlp.fc2} and
+     * {@code layers.*.blocks.*.mlp.fc2}), a pattern that matches the op in every block.
+     */
+    public static String kind(String id) { return id.replaceAll("\\.\\d+\\.", ".*."); }
 }

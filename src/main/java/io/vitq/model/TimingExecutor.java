@@ -16,7 +16,7 @@ public final class TimingExecutor implements Executor {
     public TimingExecutor(Executor inner) { this.inner = inner; }
 
     private void add(String id, long t) {
-        nanos.computeIfAbsent(id.replaceAll("\\.\\d+\\.", ".*."), k -> new long[1])[0] += t;
+        nanos.computeIfAbsent(OpPattern.kind(id), k -> new long[1])[0] += t;
     }
 
     @Override
