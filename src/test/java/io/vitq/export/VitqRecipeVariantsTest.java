@@ -1,0 +1,85 @@
+package io.vitq.export;
+
+import io.vitq.calib.CalibConfig;
+import io.vitq.calib.MixedPrecisionCalibration;
+import io.vitq.eval.Pipeline;
+import io.vitq.io.ModelLoader;
+import io.vitq.io.QuantizedModelFile;
+import io.vitq.io.Reparameterization;
+import io.vitq.model.Model;
+import io.vitq.model.ViTConfig;
+import io.vitq.quant.AdaLogOperand;
+import io.vitq.quant.FakeQuantExecutor;
+import io.vitq.quant.LinearQuant;
+import io.vitq.quant.QuantPlan;
+import io.vitq.runtime.IntegerExecutor;
+import io.vitq.testutil.TestData;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The whole {@code --method vitq} recipe on the timm- and transformers-made fixture folders beyond
+ * the plain ViT the other recipe tests use: DeiT-3 (LayerScale, position embedding on the patches
+ * only), a GAP ViT (no class token, no qkv bias), average pooling with {@code fc_norm}, transformers'
+ * DeiT with its distillation token and head, and Swin. At W4A4: AdaLog's quantizers on every fc2
+ * input, asymmetric per-channel weights, GPTQ with the compensated weight, and the ViTs' qkv and fc1
+ * inputs rotated (Swin's folded instead); at W6A6: folded LayerNorms and the choice between the twins
+ * and AdaLog's quantizers. Each calibrates through {@link Pipeline} on four of the embedded calibration
+ * images; its integer execution equals the code-product fake quant bit for bit, the quantized model
+ * file gives the calibrated model's logits back, and ONNX Runtime runs its export with the semantic
+ * bounds of the other quantized exports (OnnxExporterTest: at least 48 of 64 images' logits within
+ * 1e-4 and 62 top-1 agreements; rounding flips move a few images, a wrong graph moves all).
+ */
+class VitqRecipeVariantsTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @CsvSource({"timm_deit3, 4", "timm_deit3, 6", "timm_vit_gap, 4", "timm_vit_gap, 6", "timm_vit_avg_fc_norm, 4",
+            "timm_vit_avg_fc_norm, 6", "hf_deit_teacher, 4", "hf_deit_teacher, 6", "hf_swin, 4", "hf_swin, 6"})
+    void recipeOnTheFixture(String folder, int bits) throws Exception {
+        String name = folder + ", W" + bits + "A" + bits;
+        ModelLoader.Loaded l = ModelLoader.load(TestData.resource("hf/" + folder).toString(), null);
+        boolean vit = l.model().spec().architecture() instanceof ViTConfig;
+        Pipeline.Calibration c = Pipeline.calibrate(l, TestData.demo("calib/calib32.txt"), 4,
+                CalibConfig.vitq(bits, bits).withSearch(8, 2), null, null, MixedPrecisionCalibration.MsaNorm.SCORES,
+                Pipeline.Progresses.NONE);
+        Model m = c.model().model();
+        QuantPlan plan = c.plan();
+        assertEquals(vit && bits < 6, Reparameterization.rotatesInputs(m), name + ": the recipe rotates a ViT's inputs below 6 bits");
+        assertEquals(!vit || bits >= 6, !plan.folds().isEmpty(), name + ": and folds the LayerNorms otherwise");
+        int fc2 = 0;
+        for (String id : plan.opIds()) {
+            if (!id.endsWith("mlp.fc2") || bits >= 6) continue;
+            assertInstanceOf(AdaLogOperand.class, ((LinearQuant) plan.op(id)).input(), name + ": " + id + "'s input through AdaLog's quantizer");
+            fc2++;
+        }
+        assertTrue(bits >= 6 || fc2 >= 2, name + ": every block's fc2 checked");
+        assertEquals(bits < 6, plan.info().options().containsKey(CalibConfig.WEIGHT_ROUNDING),
+                name + ": GPTQ runs below 6 weight bits (the plan says so)");
+
+        float[] fq = m.forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(plan, m)).data();
+        float[] codes = m.forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(plan, m, FakeQuantExecutor.Products.CODES)).data();
+        assertArrayEquals(codes, m.forward(OnnxExporterTest.IMAGES, new IntegerExecutor(plan, m)).data(),
+                name + ": integers equal the code products bit for bit");
+
+        Path file = tmp.resolve(folder + "_w" + bits + ".safetensors");
+        QuantizedModelFile.write(file, m.spec(), c.model().weights(), Reparameterization.storedPlan(plan));
+        ModelLoader.Loaded back = QuantizedModelFile.load(file);
+        assertArrayEquals(fq, back.model().forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(back.plan(), back.model())).data(),
+                name + ": the quantized model file's logits");
+
+        OnnxExporterTest.Diff d = OnnxExporterTest.diff(fq, OnnxExporterTest.ort(OnnxExporter.export(m, plan, 17),
+                OnnxExporterTest.IMAGES, true), m.numClasses());
+        System.out.println(name + ", vitq, QDQ ONNX vs vitq fake quant: " + d);
+        assertTrue(d.imagesWithin() >= 48 && d.agree() >= 62, name + ": " + d);
+    }
+}
