@@ -100,7 +100,6 @@ class ExportCommandTest {
             for (int c = 0; c < 192; c++) assertEquals((int) fileCodes[r2 * 192 + c], codes[c * 576 + r2]);
     }
 
-    /** The export's one-line summary says how codes above 8 bits are stored, not "int8" for all. */
     /**
      * A file whose fc2 inputs are AdaLog's (lookup-coded: float values, no QDQ form) says which Linears
      * run as float products; the note groups them over the blocks.
@@ -124,6 +123,7 @@ class ExportCommandTest {
         assertEquals(null, ExportCommand.floatProducts(List.of()));
     }
 
+    /** The export's one-line summary says how codes above 8 bits are stored, not "int8" for all. */
     @Test
     void theSummaryNamesTheFormOfWideActivationCodes() {
         var g = io.vitq.quant.Granularity.PER_TENSOR;
