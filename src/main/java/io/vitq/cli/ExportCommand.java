@@ -41,13 +41,21 @@ final class ExportCommand implements Callable<Integer> {
                     + " (default ${DEFAULT-VALUE}; 17 and later use LayerNormalization, 21 stores codes wider than 8 bits as int16).")
     int opset;
 
-    @Option(names = "--activation-codes", paramLabel = "TYPE", defaultValue = "int8",
+    @Option(names = "--activation-codes", paramLabel = "TYPE",
             description = "How per-tensor activation codes of 8 bits and fewer are stored: int8 (the default, zero point 0) or "
                     + "uint8 (zero point 128: the same codes and values, for runtimes whose integer kernels want unsigned "
-                    + "activations; ONNX Runtime 1.23 on AVX-512 VNNI ran both at the same speed, docs/BENCHMARKS.md). "
-                    + "Codes whose clamp int8 saturation does not give (below 8 bits, or the twin GELU input's two ranges) "
-                    + "are uint8 either way, shifted so that saturation is a bound of the clamp.")
+                    + "activations; ONNX Runtime 1.23 on AVX-512 VNNI ran both at the same speed in the QDQ form, docs/BENCHMARKS.md; "
+                    + "always uint8 with --integer-linears). Codes whose clamp int8 saturation does not give (below 8 bits, or the "
+                    + "twin GELU input's two ranges) are uint8 either way, shifted so that saturation is a bound of the clamp.")
     String activationCodes;
+
+    @Option(names = "--integer-linears",
+            description = "Write every quantized Linear whose input is 8-bit codes as MatMulInteger on the codes, Cast, Mul by "
+                    + "the scales and the bias Add (standard operators, the same values) instead of a MatMul of two "
+                    + "DequantizeLinear outputs: ONNX Runtime fuses the chain into one integer kernel with the bias inside, "
+                    + "where the QDQ form leaves the bias as a separate pass (docs/BENCHMARKS.md). Activation codes are uint8. "
+                    + "With --float-attention: the fastest form for ONNX Runtime.")
+    boolean integerLinears;
 
     @Option(names = "--float-attention",
             description = "Leave both matmuls of every attention float (q, k, v and the softmax probabilities unquantized), the "
@@ -67,7 +75,11 @@ final class ExportCommand implements Callable<Integer> {
             throw new Main.UserException("--opset " + opset + ": the ONNX export writes opsets " + OnnxExporter.MIN_OPSET
                     + " to " + OnnxExporter.MAX_OPSET);
         }
-        OnnxExporter.ActivationCodes codes = switch (activationCodes.toLowerCase(Locale.ROOT)) {
+        if (integerLinears && activationCodes != null && activationCodes.equalsIgnoreCase("int8"))
+            throw new Main.UserException("--integer-linears stores activation codes as uint8 (ONNX Runtime 1.30 ran its int8 x int8 "
+                    + "integer kernel 7x slower on ViT-Ti, docs/BENCHMARKS.md); drop --activation-codes int8");
+        String codesName = activationCodes != null ? activationCodes : integerLinears ? "uint8" : "int8";
+        OnnxExporter.ActivationCodes codes = switch (codesName.toLowerCase(Locale.ROOT)) {
             case "uint8" -> OnnxExporter.ActivationCodes.UINT8;
             case "int8" -> OnnxExporter.ActivationCodes.INT8;
             default -> throw new Main.UserException("--activation-codes " + activationCodes + ": expected uint8 or int8");
@@ -79,12 +91,16 @@ final class ExportCommand implements Callable<Integer> {
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (floatAttention && qp == null)
             throw new Main.UserException("--float-attention: " + l.checkpoint() + " is a float model; give a quantized model or --plan");
+        if (integerLinears && qp == null)
+            throw new Main.UserException("--integer-linears: " + l.checkpoint() + " is a float model; give a quantized model or --plan");
         if (qp != null) l = Plans.modelFor(l, qp);
         if (floatAttention) qp = qp.withoutMatmuls();
-        var written = OnnxExporter.write(output, l.model(), qp, opset, codes);
+        var linears = integerLinears ? OnnxExporter.LinearForm.INTEGER : OnnxExporter.LinearForm.QDQ;
+        var written = OnnxExporter.write(output, l.model(), qp, opset, codes, linears);
         System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
                 qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph, "
-                        + activationCodes(qp, codes, opset) + (floatAttention ? ", attention products float" : ""));
+                        + activationCodes(qp, codes, opset) + (floatAttention ? ", attention products float" : "")
+                        + (integerLinears ? ", Linears as MatMulInteger" : ""));
         String floatProducts = floatProducts(OnnxExporter.floatProductLinears(written));
         if (floatProducts != null) System.err.println("vitq: note: " + floatProducts);
         return 0;

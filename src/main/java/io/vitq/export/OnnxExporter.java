@@ -66,6 +66,27 @@ public final class OnnxExporter {
     }
 
     /**
+     * How a quantized Linear whose input is a QDQ value multiplies. Both are standard ONNX with the
+     * same codes and scales; they differ in what ONNX Runtime fuses.
+     */
+    public enum LinearForm {
+        /**
+         * {@code MatMul(DequantizeLinear(x codes), DequantizeLinear(W codes))}, then the bias's {@code Add}:
+         * the QDQ form every quantization-aware toolchain reads. ONNX Runtime fuses the product into
+         * {@code MatMulIntegerToFloat} and runs the bias as a separate pass.
+         */
+        QDQ,
+        /**
+         * {@code MatMulInteger} on the codes, {@code Cast} to float, {@code Mul} by the input's and the
+         * weight's scales, then the bias's {@code Add}: ONNX Runtime fuses all four into one
+         * {@code MatMulIntegerToFloat} with the bias applied inside the integer GEMM's output stage
+         * (OnnxTracer has the details). Per-tensor activation codes should then be uint8 (ONNX Runtime's
+         * x86 integer GEMM takes unsigned activations; int8 x int8 ran 7x slower in ONNX Runtime 1.30).
+         */
+        INTEGER
+    }
+
+    /**
      * The ONNX model of {@code model}, quantized as {@code plan} says (null: float).
      *
      * @throws IllegalArgumentException with a one-line message when the model is not a ViT, DeiT or Swin,
@@ -77,6 +98,11 @@ public final class OnnxExporter {
 
     /** {@link #export(Model, QuantPlan, int)} with the activation codes stored as {@code codes} says. */
     public static Onnx.ModelProto export(Model model, QuantPlan plan, int opset, ActivationCodes codes) {
+        return export(model, plan, opset, codes, LinearForm.QDQ);
+    }
+
+    /** {@link #export(Model, QuantPlan, int, ActivationCodes)} with the quantized Linears written as {@code linears} says. */
+    public static Onnx.ModelProto export(Model model, QuantPlan plan, int opset, ActivationCodes codes, LinearForm linears) {
         if (opset < MIN_OPSET || opset > MAX_OPSET) {
             throw new IllegalArgumentException("opset " + opset + " is not supported: the ONNX export writes opsets "
                     + MIN_OPSET + " to " + MAX_OPSET + " (default " + DEFAULT_OPSET + ")");
@@ -89,7 +115,7 @@ public final class OnnxExporter {
             // the fake-quant executor's checks: ids, kinds, scale counts, a quantizer on an operand it cannot apply to
             new FakeQuantExecutor(plan, model);
         }
-        return new OnnxTracer(model, plan, opset, codes).build();
+        return new OnnxTracer(model, plan, opset, codes, linears).build();
     }
 
     /**
@@ -101,7 +127,13 @@ public final class OnnxExporter {
 
     /** {@link #write(Path, Model, QuantPlan, int)} with the activation codes stored as {@code codes} says; returns the model written. */
     public static Onnx.ModelProto write(Path out, Model model, QuantPlan plan, int opset, ActivationCodes codes) throws IOException {
-        Onnx.ModelProto proto = export(model, plan, opset, codes);
+        return write(out, model, plan, opset, codes, LinearForm.QDQ);
+    }
+
+    /** {@link #write(Path, Model, QuantPlan, int, ActivationCodes)} with the quantized Linears written as {@code linears} says. */
+    public static Onnx.ModelProto write(Path out, Model model, QuantPlan plan, int opset, ActivationCodes codes, LinearForm linears)
+            throws IOException {
+        Onnx.ModelProto proto = export(model, plan, opset, codes, linears);
         AtomicFile.write(out, tmp -> {
             try (OutputStream os = Files.newOutputStream(tmp)) {
                 proto.writeTo(os);

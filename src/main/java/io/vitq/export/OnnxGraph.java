@@ -26,6 +26,10 @@ final class OnnxGraph {
     private final Map<String, String> constants = new HashMap<>();
     /** The op type of the node that makes each value. */
     private final Map<String, String> producers = new HashMap<>();
+    /** The inputs of the node that makes each value. */
+    private final Map<String, List<String>> producerInputs = new HashMap<>();
+    /** The initializers by name. */
+    private final Map<String, TensorProto> initializers = new HashMap<>();
     private final int opset;
 
     OnnxGraph(String name, int opset) {
@@ -53,11 +57,49 @@ final class OnnxGraph {
         for (AttributeProto a : attrs) n.addAttribute(a);
         graph.addNode(n);
         producers.put(out, opType);
+        producerInputs.put(out, List.copyOf(inputs));
         return out;
+    }
+
+    /**
+     * Removes the node that makes {@code value}, which nothing may consume: for a caller that
+     * emitted a node and then wrote its consumer in another form. Its inputs stay.
+     */
+    void remove(String value) {
+        for (int i = graph.getNodeCount() - 1; i >= 0; i--) {
+            if (!graph.getNode(i).getOutputList().contains(value)) continue;
+            for (int j = i + 1; j < graph.getNodeCount(); j++)
+                if (graph.getNode(j).getInputList().contains(value))
+                    throw new IllegalStateException(value + " is consumed by " + graph.getNode(j).getName());
+            graph.removeNode(i);
+            producers.remove(value);
+            producerInputs.remove(value);
+            return;
+        }
+        throw new IllegalArgumentException("no node makes " + value);
+    }
+
+    /** Removes the initializers that no node reads (those of nodes {@link #remove}d, e.g. a weight's zero point). */
+    void removeUnreadInitializers() {
+        Set<String> read = new HashSet<>();
+        for (NodeProto n : graph.getNodeList()) read.addAll(n.getInputList());
+        for (int i = graph.getInitializerCount() - 1; i >= 0; i--) {
+            String name = graph.getInitializer(i).getName();
+            if (!read.contains(name)) {
+                graph.removeInitializer(i);
+                initializers.remove(name);
+            }
+        }
     }
 
     /** The op type of the node that makes {@code value}, or null (a graph input or an initializer). */
     String producer(String value) { return producers.get(value); }
+
+    /** The inputs of the node that makes {@code value} ("" for an omitted optional one), or null (a graph input or an initializer). */
+    List<String> producerInputs(String value) { return producerInputs.get(value); }
+
+    /** Initializer {@code name}, or null when {@code name} is not an initializer. */
+    TensorProto initializer(String name) { return initializers.get(name); }
 
     String node(String opType, String name, String input, AttributeProto... attrs) {
         return node(opType, name, List.of(input), attrs);
@@ -125,7 +167,9 @@ final class OnnxGraph {
         TensorProto.Builder t = TensorProto.newBuilder().setName(n).setDataType(type.getNumber())
                 .setRawData(ByteString.copyFrom(data.rewind()));
         for (long d : dims) t.addDims(d);
-        graph.addInitializer(t);
+        TensorProto built = t.build();
+        graph.addInitializer(built);
+        initializers.put(n, built);
         return n;
     }
 
@@ -162,6 +206,13 @@ final class OnnxGraph {
                 default -> throw new IllegalArgumentException("zero point type " + type);
             };
         });
+    }
+
+    /** A scalar int8 {@code v}. */
+    String int8Scalar(int v) {
+        if (v < -128 || v > 127) throw new IllegalArgumentException("int8 scalar " + v);
+        return constants.computeIfAbsent("i8:" + v, k ->
+                initializer("int8_" + v, TensorProto.DataType.INT8, ByteBuffer.wrap(new byte[] {(byte) v}), 1));
     }
 
     /** A scalar uint8 {@code v}: a zero point, or a clamp bound on uint8 codes. */

@@ -44,14 +44,16 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     private final int opset;
     private final OnnxGraph g;
     private final QdqEmitter qdq;
+    private final OnnxExporter.LinearForm linears;
     private final java.util.Map<String, String> rotations = new java.util.HashMap<>();
 
-    OnnxTracer(Model model, QuantPlan plan, int opset, OnnxExporter.ActivationCodes codes) {
+    OnnxTracer(Model model, QuantPlan plan, int opset, OnnxExporter.ActivationCodes codes, OnnxExporter.LinearForm linears) {
         this.model = model;
         this.plan = plan;
         this.opset = opset;
         this.g = new OnnxGraph(model.name(), opset);
         this.qdq = new QdqEmitter(g, codes);
+        this.linears = linears;
     }
 
     /** The whole model: input images [N, C, S, S], the traced forward, output logits [N, classes]. */
@@ -68,6 +70,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         // the graph output gets its public name
         String out = g.node("Identity", OnnxExporter.OUTPUT, logits.name());
         g.proto().addOutput(tensorInfo(out, "batch", model.numClasses()));
+        g.removeUnreadInitializers();
         Onnx.ModelProto.Builder m = Onnx.ModelProto.newBuilder()
                 .setIrVersion(OnnxExporter.irVersion(opset))
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
@@ -332,13 +335,72 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         // an input that is not a DequantizeLinear's output cannot join an integer kernel: the product is float
         boolean integerInput = in.stream().allMatch(v -> "DequantizeLinear".equals(g.producer(v)));
         String w = weight(op, lq, new long[] {op.in(), op.out()}, 1, !integerInput);
-        // a two-range input (twin GELU) as two products added: each one an integer kernel in ONNX Runtime
-        String y = g.node("MatMul", op.id() + "/matmul", List.of(in.get(0), w));
-        for (int i = 1; i < in.size(); i++)
-            y = g.node("Add", op.id() + "/ranges", List.of(y, g.node("MatMul", op.id() + "/matmul" + i, List.of(in.get(i), w))));
         float[] b = bias(op, lq);
-        if (b != null) y = g.node("Add", op.id(), List.of(y, g.floats(op.id() + ".bias", b, op.out())));
+        String bias = b == null ? null : g.floats(op.id() + ".bias", b, op.out());
+        String y;
+        if (linears == OnnxExporter.LinearForm.INTEGER && integerInput && in.stream().allMatch(v -> byteCodes(v, w))) {
+            y = integerProducts(op.id(), in, w, bias);
+        } else {
+            // a two-range input (twin GELU) as two products added: each one an integer kernel in ONNX Runtime
+            y = g.node("MatMul", op.id() + "/matmul", List.of(in.get(0), w));
+            for (int i = 1; i < in.size(); i++)
+                y = g.node("Add", op.id() + "/ranges", List.of(y, g.node("MatMul", op.id() + "/matmul" + i, List.of(in.get(i), w))));
+            if (bias != null) y = g.node("Add", op.id(), List.of(y, bias));
+        }
         return gelu ? gelu(y, op.id() + "/gelu") : y;
+    }
+
+    /**
+     * Whether {@code input}, a DequantizeLinear's output, holds 8-bit codes with one scale, and the
+     * weight {@code w} (a DequantizeLinear of initializers) int8 codes with zero point 0: what
+     * {@code MatMulInteger} takes.
+     */
+    private boolean byteCodes(String input, String w) {
+        List<String> x = g.producerInputs(input), wq = g.producerInputs(w);
+        if (x.size() < 3 || wq.size() < 3) return false;
+        TensorProto xScale = g.initializer(x.get(1)), xZero = g.initializer(x.get(2));
+        TensorProto wCodes = g.initializer(wq.get(0)), wZero = g.initializer(wq.get(2));
+        return xScale != null && xScale.getDimsList().stream().allMatch(d -> d == 1)
+                && xZero != null && (xZero.getDataType() == TensorProto.DataType.INT8.getNumber()
+                        || xZero.getDataType() == TensorProto.DataType.UINT8.getNumber())
+                && wCodes != null && wCodes.getDataType() == TensorProto.DataType.INT8.getNumber()
+                && wZero != null && allZero(wZero.getRawData());
+    }
+
+    private static boolean allZero(com.google.protobuf.ByteString bytes) {
+        for (int i = 0; i < bytes.size(); i++) if (bytes.byteAt(i) != 0) return false;
+        return true;
+    }
+
+    /**
+     * {@link OnnxExporter.LinearForm#INTEGER}: per input part (the twin GELU's two ranges are two)
+     * {@code Cast(MatMulInteger(x codes, W codes, x zero point)) · (s_x · s_W)}, the first part plus
+     * the bias, the parts added. ONNX Runtime's MatMulIntegerToFloatFusion takes exactly this chain
+     * into one {@code MatMulIntegerToFloat} whose GEMM output stage scales and adds the bias, saving
+     * the bias's separate pass over the output that the QDQ form's fused kernel leaves. It needs the
+     * scale product as a {@code Mul} node, which its constant folding would fold away with two
+     * constant scales: the input's scale therefore enters as {@code DequantizeLinear(1, s_x)}, which
+     * that folding keeps for the QDQ fusions (a scalar, s_x exactly). The values are the QDQ form's:
+     * an exact int32 sum of code products, scaled.
+     */
+    private String integerProducts(String id, List<String> parts, String w, String bias) {
+        List<String> wq = g.producerInputs(w);
+        String y = null;
+        for (int i = 0; i < parts.size(); i++) {
+            List<String> x = g.producerInputs(parts.get(i));
+            String scope = id + "/matmul" + (i == 0 ? "" : i);
+            String sums = g.node("MatMulInteger", scope + "/int32", List.of(x.get(0), wq.get(0), x.get(2)));
+            String asFloat = g.node("Cast", scope + "/float", sums, attr("to", (long) TensorProto.DataType.FLOAT.getNumber()));
+            String inputScale = g.node("DequantizeLinear", scope + "/input_scale", List.of(g.int8Scalar(1), x.get(1)));
+            String scales = g.node("Mul", scope + "/scales", List.of(inputScale, wq.get(1)));
+            String part = g.node("Mul", i == 0 && bias == null && parts.size() == 1 ? id : scope, List.of(asFloat, scales));
+            if (i == 0 && bias != null) part = g.node("Add", parts.size() == 1 ? id : scope + "/bias", List.of(part, bias));
+            y = y == null ? part : g.node("Add", i == parts.size() - 1 ? id : id + "/ranges", List.of(y, part));
+        }
+        // the DequantizeLinear nodes of the QDQ form, which this form reads its codes and scales from
+        for (String part : parts) g.remove(part);
+        g.remove(w);
+        return y;
     }
 
     /** The layer's bias, or the plan's corrected one (VT-PTQ's bias correction; may give a bias to a layer without one). */

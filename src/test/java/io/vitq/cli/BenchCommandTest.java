@@ -29,7 +29,7 @@ class BenchCommandTest {
                 .toList();
         List<String> engines = List.of("vitq float", "vitq fake quant", "vitq integer", "ONNX Runtime float",
                 "ONNX Runtime QDQ, int8 activations (default export)", "ONNX Runtime QDQ, uint8 activations",
-                "ONNX Runtime QDQ, float attention (export --float-attention)");
+                "ONNX Runtime deployment (export --float-attention --integer-linears)");
         assertEquals(engines.size(), rows.size(), r.out());
         for (int i = 0; i < rows.size(); i++) {
             String[] cells = rows.get(i).split("\\|");

@@ -185,6 +185,29 @@ class ExportCommandTest {
         assertFalse(Files.exists(tmp.resolve("f.onnx")));
     }
 
+    /**
+     * {@code --integer-linears}: the Linears as MatMulInteger (no MatMul of two DequantizeLinear
+     * outputs left), uint8 activation codes, and the message says so; int8 codes (ONNX Runtime's slow
+     * int8 x int8 kernel) and a float model without a plan are refused, nothing written.
+     */
+    @Test
+    void integerLinearsExport(@TempDir Path tmp) throws Exception {
+        Path q = quantizedFile(tmp), out = tmp.resolve("integer.onnx"), signed = tmp.resolve("signed.onnx");
+        CliTest.Run r = run("export", q.toString(), "-o", out.toString(), "--integer-linears", "--float-attention");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("Linears as MatMulInteger") && r.out().contains("uint8 activation codes"), r.out());
+        var nodes = io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(out)).getGraph().getNodeList();
+        assertTrue(nodes.stream().anyMatch(n -> n.getOpType().equals("MatMulInteger")));
+        assertFalse(nodes.stream().anyMatch(n -> n.getOpType().equals("MatMul") && n.getName().matches(".*(qkv|proj|fc1|fc2).*")),
+                "a Linear left as a float MatMul");
+        assertUserError(run("export", q.toString(), "-o", signed.toString(), "--integer-linears", "--activation-codes", "int8"), 1,
+                "--integer-linears", "uint8", "--activation-codes int8");
+        assertFalse(Files.exists(signed));
+        assertUserError(run("export", MODEL, "-o", tmp.resolve("f.onnx").toString(), "--integer-linears"), 1,
+                "--integer-linears", "float model");
+        assertFalse(Files.exists(tmp.resolve("f.onnx")));
+    }
+
     private static long quantizeNodes(Path onnx) throws Exception {
         return io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(onnx)).getGraph().getNodeList().stream()
                 .filter(n -> n.getOpType().equals("QuantizeLinear")).count();

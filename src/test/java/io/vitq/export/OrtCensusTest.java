@@ -159,6 +159,63 @@ class OrtCensusTest {
     }
 
     /**
+     * {@code export --float-attention --integer-linears}: every quantized Linear as MatMulInteger on
+     * the codes, Cast, Mul by the scales and the bias's Add, which ONNX Runtime fuses into one
+     * MatMulIntegerToFloat with the bias inside. The 60 block products and the head (a float Gemm in
+     * the QDQ form) run as integer kernels, 49 of them with the bias (qkv, proj, fc1, fc2's first
+     * range and the head); no bias Add is left after a product, and no DequantizeLinear of a Linear's
+     * weight or input is left to run. ONNX Runtime's logits, with and without its fusions, are the
+     * QDQ form's of the same plan.
+     */
+    @Test
+    void integerLinearsCarryTheirBiasIntoTheIntegerKernel() throws Exception {
+        Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
+        QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json")).withoutMatmuls();
+        Onnx.ModelProto exported = OnnxExporter.export(m, plan, 17, OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER);
+        Onnx.ModelProto fused = optimized(exported);
+        System.out.println("ONNX Runtime, ViT-Ti with float attention and integer Linears: " + census(fused) + " " + products(fused));
+        assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L, "blocks.*.mlp.fc2", 24L,
+                "head", 1L), products(fused).get("MatMulIntegerToFloat"), "the products ONNX Runtime runs as integer kernels");
+        java.util.Set<String> initializers = new java.util.HashSet<>();
+        for (TensorProto t : fused.getGraph().getInitializerList()) initializers.add(t.getName());
+        java.util.Set<String> products = new java.util.HashSet<>();
+        int withBias = 0;
+        for (Onnx.NodeProto n : fused.getGraph().getNodeList()) {
+            if (!n.getOpType().equals("MatMulIntegerToFloat")) continue;
+            products.addAll(n.getOutputList());
+            if (n.getInputCount() > 6 && !n.getInput(6).isEmpty()) withBias++;
+        }
+        assertEquals(49, withBias, "products with the bias inside");
+        for (Onnx.NodeProto n : fused.getGraph().getNodeList()) {
+            if (n.getOpType().equals("Add"))
+                assertTrue(!(products.contains(n.getInput(0)) && initializers.contains(n.getInput(1))), n.getName() + ": a bias added after its product");
+            if (n.getOpType().equals("DequantizeLinear"))
+                assertTrue(n.getName().startsWith("patch_embed") || n.getName().endsWith("/input_scale"),
+                        n.getName() + ": a DequantizeLinear left to run on a Linear's weight or input");
+        }
+        // the QDQ form of the same plan; the integer form also as plain ONNX semantics (no fusions)
+        io.vitq.tensor.Tensor x = io.vitq.data.CalibrationSet.load(TestData.demo("calib/calib32.txt"), 4, m.preprocessing()).images();
+        float[] qdq, integer, plain;
+        try (Ort ort = new Ort(OnnxExporter.export(m, plan, 17).toByteArray(), true)) { qdq = ort.logits(x); }
+        try (Ort ort = new Ort(exported.toByteArray(), true)) { integer = ort.logits(x); }
+        try (Ort ort = new Ort(exported.toByteArray(), false)) { plain = ort.logits(x); }
+        double maxAbs = 0, fusedDiff = 0, plainDiff = 0;
+        for (int i = 0; i < qdq.length; i++) {
+            maxAbs = Math.max(maxAbs, Math.abs(qdq[i]));
+            fusedDiff = Math.max(fusedDiff, Math.abs(integer[i] - qdq[i]));
+            plainDiff = Math.max(plainDiff, Math.abs(plain[i] - qdq[i]));
+        }
+        System.out.printf(java.util.Locale.ROOT, "  max |logit difference| to the QDQ form: fused %.4f, unfused %.4f (max |logit| %.2f)%n",
+                fusedDiff, plainDiff, maxAbs);
+        // the same codes and scales; the float sums differ in order only (the bias inside the GEMM's output stage, fc2's two ranges)
+        assertTrue(fusedDiff < 0.05 * maxAbs, "fused: max logit difference " + fusedDiff);
+        assertTrue(plainDiff < 0.05 * maxAbs, "unfused: max logit difference " + plainDiff);
+        int[] top = io.vitq.model.Backward.topOne(qdq, 4, m.numClasses());
+        assertEquals(java.util.Arrays.toString(top), java.util.Arrays.toString(io.vitq.model.Backward.topOne(integer, 4, m.numClasses())));
+        assertEquals(java.util.Arrays.toString(top), java.util.Arrays.toString(io.vitq.model.Backward.topOne(plain, 4, m.numClasses())));
+    }
+
+    /**
      * The element type of the codes in value {@code name}: the zero point's of the QuantizeLinear
      * that made them, through the layout nodes ONNX Runtime moves between a Q and its consumer and
      * the clamps on codes (QdqEmitter's shifted codes).

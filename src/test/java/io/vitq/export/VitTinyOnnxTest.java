@@ -158,7 +158,7 @@ class VitTinyOnnxTest {
             floatAttentionOnVal1300(model, plan, name, val);
             return;
         }
-        byte[] onnx = OnnxExporter.export(model, plan, OnnxExporter.DEFAULT_OPSET).toByteArray();
+        byte[] onnx = exportAsAsked(model, plan);
         List<Agreement> r = compare(model, new FakeQuantExecutor(plan, model), onnx, val, 1300, true);
         Agreement a = r.getFirst();
         System.out.println("VAL1300, " + name + ", ONNX Runtime vs vitq fake quant: " + a);
@@ -189,6 +189,17 @@ class VitTinyOnnxTest {
     }
 
     /**
+     * The export of {@code plan}; with {@code -Dvitq.onnx.integerLinears=true} in the form of
+     * {@code export --integer-linears} (its Linears as MatMulInteger, uint8 activation codes).
+     */
+    private static byte[] exportAsAsked(Model model, QuantPlan plan) {
+        if (!Boolean.getBoolean("vitq.onnx.integerLinears")) return OnnxExporter.export(model, plan, OnnxExporter.DEFAULT_OPSET).toByteArray();
+        System.out.println("the export's Linears as MatMulInteger (export --integer-linears)");
+        return OnnxExporter.export(model, plan, OnnxExporter.DEFAULT_OPSET, OnnxExporter.ActivationCodes.UINT8,
+                OnnxExporter.LinearForm.INTEGER).toByteArray();
+    }
+
+    /**
      * With {@code -Dvitq.onnx.floatAttention=true}: the {@code export --float-attention} form (the
      * attention products on float operands) in ONNX Runtime against vitq's code-product fake quant
      * of the whole plan, issue 18's criterion for the deployment export (top-1 within 0.3 point).
@@ -196,7 +207,7 @@ class VitTinyOnnxTest {
      * vitq's fake quant of the reduced plan itself.
      */
     private static void floatAttentionOnVal1300(Model model, QuantPlan plan, String name, Path val) throws Exception {
-        byte[] onnx = OnnxExporter.export(model, plan.withoutMatmuls(), OnnxExporter.DEFAULT_OPSET).toByteArray();
+        byte[] onnx = exportAsAsked(model, plan.withoutMatmuls());
         Agreement c = compare(model, new FakeQuantExecutor(plan, model, FakeQuantExecutor.Products.CODES), onnx, val, 1300, false)
                 .getFirst();
         System.out.println("VAL1300, " + name + ", ONNX Runtime on the float-attention export vs vitq code-product fake quant: " + c);
