@@ -36,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * images; its integer execution equals the code-product fake quant bit for bit, the quantized model
  * file gives the calibrated model's logits back, and ONNX Runtime runs its export with the semantic
  * bounds of the other quantized exports (OnnxExporterTest: at least 48 of 64 images' logits within
- * 1e-4 and 62 top-1 agreements; rounding flips move a few images, a wrong graph moves all).
+ * 1e-4 and 62 top-1 agreements; rounding flips move a few images, a wrong graph moves all), in the
+ * QDQ form and with {@code --integer-linears}.
  */
 class VitqRecipeVariantsTest {
     @TempDir
@@ -81,5 +82,13 @@ class VitqRecipeVariantsTest {
                 OnnxExporterTest.IMAGES, true), m.numClasses());
         System.out.println(name + ", vitq, QDQ ONNX vs vitq fake quant: " + d);
         assertTrue(d.imagesWithin() >= 48 && d.agree() >= 62, name + ": " + d);
+
+        // export --integer-linears: the Linears on QDQ inputs (asymmetric, rotated, clipped below 8 bits) as MatMulInteger
+        var integer = OnnxExporter.export(m, plan, 17, OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER);
+        long products = integer.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMulInteger")).count();
+        OnnxExporterTest.Diff di = OnnxExporterTest.diff(fq, OnnxExporterTest.ort(integer, OnnxExporterTest.IMAGES, true), m.numClasses());
+        System.out.println(name + ", vitq, integer-Linear ONNX (" + products + " MatMulInteger) vs vitq fake quant: " + di);
+        assertTrue(products > 0, name + ": no Linear as MatMulInteger");
+        assertTrue(di.imagesWithin() >= 48 && di.agree() >= 62, name + ", integer Linears: " + di);
     }
 }
