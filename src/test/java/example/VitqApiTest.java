@@ -63,6 +63,8 @@ class VitqApiTest {
         Path file = q.save(tmp.resolve("q.safetensors"));
         Path onnx = q.exportOnnx(tmp.resolve("q.onnx"));
         assertTrue(onnxSize(onnx) > 1_000_000);
+        Path deploy = q.exportOnnxForOnnxRuntime(tmp.resolve("deploy.onnx"));
+        assertTrue(integerProducts(deploy) > 0, "the deployment form's Linears as MatMulInteger");
         Vitq back = Vitq.load(file.toString());
         assertTrue(back.isQuantized());
         assertEquals("W8A8", back.bits());
@@ -125,7 +127,10 @@ class VitqApiTest {
         assertTrue(data.getMessage().contains("none.txt"), data.getMessage());
         Vitq.VitqException over = assertThrows(Vitq.VitqException.class, () -> fp.exportOnnx(WEIGHTS));
         assertTrue(over.getMessage().contains("refusing to overwrite"), over.getMessage());
-        for (Vitq.VitqException e : List.of(unknown, bits, save, data, over)) assertEquals(1, e.getMessage().lines().count());
+        Vitq.VitqException deploy = assertThrows(Vitq.VitqException.class, () -> fp.exportOnnxForOnnxRuntime(tmp.resolve("d.onnx")));
+        assertTrue(deploy.getMessage().contains("float model"), deploy.getMessage());
+        assertFalse(Files.exists(tmp.resolve("d.onnx")));
+        for (Vitq.VitqException e : List.of(unknown, bits, save, data, over, deploy)) assertEquals(1, e.getMessage().lines().count());
     }
 
     /** A checkpoint under a name of its own says neither its head count nor its transform: LoadOptions give them. */
@@ -150,6 +155,16 @@ class VitqApiTest {
         assertTrue(filter.getMessage().contains("lanczos"), filter.getMessage());
         assertThrows(Vitq.VitqException.class, () -> Vitq.LoadOptions.none().mean(0.5f, 0.5f));
         for (Vitq.VitqException e : List.of(missing, noMean, filter)) assertEquals(1, e.getMessage().lines().count());
+    }
+
+    /** The MatMulInteger nodes of an ONNX file. */
+    private static long integerProducts(Path p) {
+        try {
+            return io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(p)).getGraph().getNodeList().stream()
+                    .filter(n -> n.getOpType().equals("MatMulInteger")).count();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static long onnxSize(Path p) {
