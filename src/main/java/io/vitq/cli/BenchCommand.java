@@ -39,7 +39,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Speed of every execution mode side by side, in one run: vitq float, vitq fake quant, vitq integer, "
-                + "ONNX Runtime float and ONNX Runtime on the QDQ export (uint8 and int8 activation codes, and with float attention); images/s on a batch of the calibration images and the size "
+                + "ONNX Runtime float and ONNX Runtime on the QDQ export (uint8 and int8 activation codes) and on the deployment "
+                + "export (--float-attention --integer-linears); images/s on a batch of the calibration images and the size "
                 + "of the file each one runs from, per model. A model without a checkpoint runs on random weights (speed only); "
                 + "a quantized model file runs with its own plan.")
 final class BenchCommand implements Callable<Integer> {
