@@ -50,11 +50,12 @@ final class ExportCommand implements Callable<Integer> {
     String activationCodes;
 
     @Option(names = "--integer-linears",
-            description = "Write every quantized Linear whose input is 8-bit codes as MatMulInteger on the codes, Cast, Mul by "
-                    + "the scales and the bias Add (standard operators, the same values) instead of a MatMul of two "
-                    + "DequantizeLinear outputs: ONNX Runtime fuses the chain into one integer kernel with the bias inside, "
-                    + "where the QDQ form leaves the bias as a separate pass (docs/BENCHMARKS.md). Activation codes are uint8. "
-                    + "With --float-attention: the fastest form for ONNX Runtime.")
+            description = "Write every quantized Linear whose input and weight are 8-bit codes as MatMulInteger on the codes, "
+                    + "Cast, Mul by the scales and the bias Add (standard operators, the same codes and scales) instead of a "
+                    + "MatMul of two DequantizeLinear outputs: ONNX Runtime fuses the chain into one integer kernel with the "
+                    + "bias inside, where the QDQ form leaves the bias as a separate pass (docs/BENCHMARKS.md). Wider weight "
+                    + "codes, lookup-coded inputs (AdaLog's) and the patch-embedding convolution keep their QDQ form. "
+                    + "Activation codes are uint8. With --float-attention: the fastest form for ONNX Runtime.")
     boolean integerLinears;
 
     @Option(names = "--float-attention",
@@ -100,10 +101,15 @@ final class ExportCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
                 qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph, "
                         + activationCodes(qp, codes, opset) + (floatAttention ? ", attention products float" : "")
-                        + (integerLinears ? ", Linears as MatMulInteger" : ""));
+                        + (integerLinears ? ", " + integerProducts(written) + " Linear products as MatMulInteger" : ""));
         String floatProducts = floatProducts(OnnxExporter.floatProductLinears(written));
         if (floatProducts != null) System.err.println("vitq: note: " + floatProducts);
         return 0;
+    }
+
+    /** The MatMulInteger nodes of an exported model: the Linear products {@code --integer-linears} wrote on codes. */
+    static long integerProducts(io.vitq.export.proto.Onnx.ModelProto m) {
+        return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMulInteger")).count();
     }
 
     /**

@@ -79,7 +79,10 @@ final class OnnxGraph {
         throw new IllegalArgumentException("no node makes " + value);
     }
 
-    /** Removes the initializers that no node reads (those of nodes {@link #remove}d, e.g. a weight's zero point). */
+    /**
+     * Removes the initializers that no node reads (those of nodes {@link #remove}d, e.g. a weight's
+     * zero point), and forgets them as shared constants, so that a later constant is made anew.
+     */
     void removeUnreadInitializers() {
         Set<String> read = new HashSet<>();
         for (NodeProto n : graph.getNodeList()) read.addAll(n.getInputList());
@@ -88,6 +91,7 @@ final class OnnxGraph {
             if (!read.contains(name)) {
                 graph.removeInitializer(i);
                 initializers.remove(name);
+                constants.values().remove(name);
             }
         }
     }

@@ -89,7 +89,8 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
                         + " [N, %d] logits. %s", model.name(), OnnxExporter.PRODUCER_VERSION, OnnxExporter.INPUT, C, S, S,
                 model.preprocessing().describe(), OnnxExporter.OUTPUT, model.numClasses(),
                 plan == null ? "Float model." : "Quantized (" + plan.info().method() + ", " + plan.info().bitsLabel()
-                        + ") as QuantizeLinear/DequantizeLinear pairs; the twin quantizers as two QDQ branches and Where.");
+                        + ") as QuantizeLinear/DequantizeLinear pairs; the twin quantizers as two QDQ branches and Where"
+                        + (linears == OnnxExporter.LinearForm.INTEGER ? "; Linears on 8-bit codes as MatMulInteger, Cast and Mul." : "."));
     }
 
     private static void meta(Onnx.ModelProto.Builder m, String key, String value) {
@@ -351,17 +352,17 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     }
 
     /**
-     * Whether {@code input}, a DequantizeLinear's output, holds 8-bit codes with one scale, and the
-     * weight {@code w} (a DequantizeLinear of initializers) int8 codes with zero point 0: what
-     * {@code MatMulInteger} takes.
+     * Whether {@code input}, a DequantizeLinear's output, holds 8-bit codes with a scalar scale and
+     * zero point, and the weight {@code w} (a DequantizeLinear of initializers) int8 codes with zero
+     * point 0: what {@code MatMulInteger} takes (wider weight codes keep the QDQ form).
      */
     private boolean byteCodes(String input, String w) {
         List<String> x = g.producerInputs(input), wq = g.producerInputs(w);
         if (x.size() < 3 || wq.size() < 3) return false;
         TensorProto xScale = g.initializer(x.get(1)), xZero = g.initializer(x.get(2));
         TensorProto wCodes = g.initializer(wq.get(0)), wZero = g.initializer(wq.get(2));
-        return xScale != null && xScale.getDimsList().stream().allMatch(d -> d == 1)
-                && xZero != null && (xZero.getDataType() == TensorProto.DataType.INT8.getNumber()
+        return xScale != null && xScale.getDimsCount() == 0
+                && xZero != null && xZero.getDimsCount() == 0 && (xZero.getDataType() == TensorProto.DataType.INT8.getNumber()
                         || xZero.getDataType() == TensorProto.DataType.UINT8.getNumber())
                 && wCodes != null && wCodes.getDataType() == TensorProto.DataType.INT8.getNumber()
                 && wZero != null && allZero(wZero.getRawData());
@@ -380,8 +381,10 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
      * the bias's separate pass over the output that the QDQ form's fused kernel leaves. It needs the
      * scale product as a {@code Mul} node, which its constant folding would fold away with two
      * constant scales: the input's scale therefore enters as {@code DequantizeLinear(1, s_x)}, which
-     * that folding keeps for the QDQ fusions (a scalar, s_x exactly). The values are the QDQ form's:
-     * an exact int32 sum of code products, scaled.
+     * that folding keeps for the QDQ fusions (a scalar, s_x exactly). The codes and scales are the
+     * QDQ form's; in ONNX Runtime both run the same exact int32 sums, and the float rounding around
+     * them differs (the bias added in the kernel's output stage, fc2's first range plus the bias
+     * before the second).
      */
     private String integerProducts(String id, List<String> parts, String w, String bias) {
         List<String> wq = g.producerInputs(w);

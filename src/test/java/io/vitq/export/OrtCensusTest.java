@@ -164,8 +164,10 @@ class OrtCensusTest {
      * MatMulIntegerToFloat with the bias inside. The 60 block products and the head (a float Gemm in
      * the QDQ form) run as integer kernels, 49 of them with the bias (qkv, proj, fc1, fc2's first
      * range and the head); no bias Add is left after a product, and no DequantizeLinear of a Linear's
-     * weight or input is left to run. ONNX Runtime's logits, with and without its fusions, are the
-     * QDQ form's of the same plan.
+     * weight or input is left to run. ONNX Runtime's logits, with and without its fusions, stay within
+     * 5 % of the largest logit of the QDQ form's of the same plan, with its top-1 (rounding flips
+     * cascade through ViT-Ti's 12 blocks; {@code VitqRecipeVariantsTest} holds the form to the
+     * 1e-4 bound of the other exports on the micro models).
      */
     @Test
     void integerLinearsCarryTheirBiasIntoTheIntegerKernel() throws Exception {
