@@ -454,8 +454,7 @@ public final class Vitq {
         return call(() -> {
             if (plan() == null) throw new IllegalArgumentException(file + ": " + name() + " is a float model; quantize it first");
             checkNotAnInput(file);
-            OnnxExporter.write(file, loaded.model(), plan().withoutMatmuls(), OnnxExporter.DEFAULT_OPSET,
-                    OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER);
+            OnnxExporter.writeForOnnxRuntime(file, loaded.model(), plan(), OnnxExporter.DEFAULT_OPSET);
             return file;
         });
     }

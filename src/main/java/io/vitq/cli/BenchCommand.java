@@ -252,11 +252,10 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 // the deployment form: the Linears' codes as above, as MatMulInteger with the bias fused into ONNX Runtime's
                 // integer kernel, the attention products on float operands
-                byte[] deploy = OnnxExporter.export(model, plan.withoutMatmuls(), OnnxExporter.DEFAULT_OPSET,
-                        OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER).toByteArray();
+                byte[] deploy = OnnxExporter.exportForOnnxRuntime(model, plan, OnnxExporter.DEFAULT_OPSET).toByteArray();
                 Ort deploySession = new Ort(deploy, true);
                 sessions.add(deploySession);
-                engines.add(new Engine(FLOAT_ATTENTION_ENGINE, deploy.length / 1e6, () -> deploySession.logits(x)));
+                engines.add(new Engine(DEPLOYMENT_ENGINE, deploy.length / 1e6, () -> deploySession.logits(x)));
             }
             return measure(l.label(), engines);
         } finally {
@@ -264,7 +263,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    static final String FLOAT_ATTENTION_ENGINE = "ONNX Runtime deployment (export --float-attention --integer-linears)";
+    static final String DEPLOYMENT_ENGINE = "ONNX Runtime deployment (export --float-attention --integer-linears)";
 
     /** One execution mode of a model: its name, the size of the file it runs from, one forward of the batch. */
     private record Engine(String name, double fileMb, Forward forward) {}

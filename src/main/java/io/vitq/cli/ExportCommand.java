@@ -101,15 +101,10 @@ final class ExportCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
                 qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph, "
                         + activationCodes(qp, codes, opset) + (floatAttention ? ", attention products float" : "")
-                        + (integerLinears ? ", " + integerProducts(written) + " Linear products as MatMulInteger" : ""));
+                        + (integerLinears ? ", " + OnnxExporter.integerProducts(written) + " Linear products as MatMulInteger" : ""));
         String floatProducts = floatProducts(OnnxExporter.floatProductLinears(written));
         if (floatProducts != null) System.err.println("vitq: note: " + floatProducts);
         return 0;
-    }
-
-    /** The MatMulInteger nodes of an exported model: the Linear products {@code --integer-linears} wrote on codes. */
-    static long integerProducts(io.vitq.export.proto.Onnx.ModelProto m) {
-        return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMulInteger")).count();
     }
 
     /**

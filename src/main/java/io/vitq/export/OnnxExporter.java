@@ -143,6 +143,25 @@ public final class OnnxExporter {
     }
 
     /**
+     * The deployment form for ONNX Runtime ({@code vitq export --float-attention --integer-linears}):
+     * the plan without its attention matmuls, the Linears as {@link LinearForm#INTEGER} on uint8
+     * activation codes.
+     */
+    public static Onnx.ModelProto exportForOnnxRuntime(Model model, QuantPlan plan, int opset) {
+        return export(model, plan.withoutMatmuls(), opset, ActivationCodes.UINT8, LinearForm.INTEGER);
+    }
+
+    /** {@link #exportForOnnxRuntime} written to {@code out} atomically; returns the model written. */
+    public static Onnx.ModelProto writeForOnnxRuntime(Path out, Model model, QuantPlan plan, int opset) throws IOException {
+        return write(out, model, plan.withoutMatmuls(), opset, ActivationCodes.UINT8, LinearForm.INTEGER);
+    }
+
+    /** The {@code MatMulInteger} nodes of an exported model: the Linear products {@link LinearForm#INTEGER} wrote on codes. */
+    public static long integerProducts(Onnx.ModelProto m) {
+        return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMulInteger")).count();
+    }
+
+    /**
      * The quantized Linears of an exported model whose input is not a QDQ value (unquantized, or a
      * lookup-coded quantizer's values such as AdaLog's): their weights go out as codes, Cast and Mul
      * (OnnxTracer), so a runtime multiplies them in float, not in an integer kernel. Op ids in graph order.

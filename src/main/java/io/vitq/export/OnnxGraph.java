@@ -24,10 +24,9 @@ final class OnnxGraph {
     private final Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder();
     private final Set<String> names = new HashSet<>();
     private final Map<String, String> constants = new HashMap<>();
-    /** The op type of the node that makes each value. */
-    private final Map<String, String> producers = new HashMap<>();
-    /** The inputs of the node that makes each value. */
-    private final Map<String, List<String>> producerInputs = new HashMap<>();
+    /** The node that makes each value: its op type and inputs. */
+    private record Producer(String opType, List<String> inputs) {}
+    private final Map<String, Producer> producers = new HashMap<>();
     /** The initializers by name. */
     private final Map<String, TensorProto> initializers = new HashMap<>();
     private final int opset;
@@ -56,8 +55,7 @@ final class OnnxGraph {
         NodeProto.Builder n = NodeProto.newBuilder().setOpType(opType).setName(out).addAllInput(inputs).addOutput(out);
         for (AttributeProto a : attrs) n.addAttribute(a);
         graph.addNode(n);
-        producers.put(out, opType);
-        producerInputs.put(out, List.copyOf(inputs));
+        producers.put(out, new Producer(opType, List.copyOf(inputs)));
         return out;
     }
 
@@ -73,7 +71,6 @@ final class OnnxGraph {
                     throw new IllegalStateException(value + " is consumed by " + graph.getNode(j).getName());
             graph.removeNode(i);
             producers.remove(value);
-            producerInputs.remove(value);
             return;
         }
         throw new IllegalArgumentException("no node makes " + value);
@@ -97,10 +94,16 @@ final class OnnxGraph {
     }
 
     /** The op type of the node that makes {@code value}, or null (a graph input or an initializer). */
-    String producer(String value) { return producers.get(value); }
+    String producer(String value) {
+        Producer p = producers.get(value);
+        return p == null ? null : p.opType();
+    }
 
     /** The inputs of the node that makes {@code value} ("" for an omitted optional one), or null (a graph input or an initializer). */
-    List<String> producerInputs(String value) { return producerInputs.get(value); }
+    List<String> producerInputs(String value) {
+        Producer p = producers.get(value);
+        return p == null ? null : p.inputs();
+    }
 
     /** Initializer {@code name}, or null when {@code name} is not an initializer. */
     TensorProto initializer(String name) { return initializers.get(name); }

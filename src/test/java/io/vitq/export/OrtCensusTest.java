@@ -8,6 +8,7 @@ import io.vitq.io.ModelLoader;
 import io.vitq.model.Model;
 import io.vitq.quant.QuantPlan;
 import io.vitq.quant.QuantPlanJson;
+import io.vitq.testutil.Diffs;
 import io.vitq.testutil.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -144,11 +145,7 @@ class OrtCensusTest {
         float[] vitq = m.forward(x, new io.vitq.quant.FakeQuantExecutor(plan, m)).data();
         try (Ort ort = new Ort(exported.toByteArray(), true)) {
             float[] logits = ort.logits(x);
-            double maxDiff = 0, maxAbs = 0;
-            for (int i = 0; i < logits.length; i++) {
-                maxDiff = Math.max(maxDiff, Math.abs(logits[i] - vitq[i]));
-                maxAbs = Math.max(maxAbs, Math.abs(vitq[i]));
-            }
+            double maxDiff = Diffs.maxDiff(logits, vitq), maxAbs = Diffs.maxAbs(vitq);
             // two float implementations of one quantized model: a rounding flip of an 8-bit code moves a logit by a step
             System.out.printf(java.util.Locale.ROOT, "  ONNX Runtime vs vitq fake quant of the same plan: max |logit difference| %.4f (max |logit| %.2f)%n",
                     maxDiff, maxAbs);
@@ -201,12 +198,7 @@ class OrtCensusTest {
         try (Ort ort = new Ort(OnnxExporter.export(m, plan, 17).toByteArray(), true)) { qdq = ort.logits(x); }
         try (Ort ort = new Ort(exported.toByteArray(), true)) { integer = ort.logits(x); }
         try (Ort ort = new Ort(exported.toByteArray(), false)) { plain = ort.logits(x); }
-        double maxAbs = 0, fusedDiff = 0, plainDiff = 0;
-        for (int i = 0; i < qdq.length; i++) {
-            maxAbs = Math.max(maxAbs, Math.abs(qdq[i]));
-            fusedDiff = Math.max(fusedDiff, Math.abs(integer[i] - qdq[i]));
-            plainDiff = Math.max(plainDiff, Math.abs(plain[i] - qdq[i]));
-        }
+        double maxAbs = Diffs.maxAbs(qdq), fusedDiff = Diffs.maxDiff(integer, qdq), plainDiff = Diffs.maxDiff(plain, qdq);
         System.out.printf(java.util.Locale.ROOT, "  max |logit difference| to the QDQ form: fused %.4f, unfused %.4f (max |logit| %.2f)%n",
                 fusedDiff, plainDiff, maxAbs);
         // the same codes and scales; the float sums differ in order only (the bias inside the GEMM's output stage, fc2's two ranges)

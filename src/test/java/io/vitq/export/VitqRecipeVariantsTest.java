@@ -13,6 +13,7 @@ import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.QuantPlan;
 import io.vitq.runtime.IntegerExecutor;
+import io.vitq.testutil.OnnxNodes;
 import io.vitq.testutil.TestData;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -85,19 +86,11 @@ class VitqRecipeVariantsTest {
 
         // export --integer-linears: every Linear product on QDQ inputs (asymmetric, rotated, clipped below 8 bits) as MatMulInteger
         var integer = OnnxExporter.export(m, plan, 17, OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER);
-        long products = integer.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMulInteger")).count();
-        assertEquals(qdqProducts(OnnxExporter.export(m, plan, 17)), products, name + ": a QDQ Linear product left out of the integer form");
+        long products = OnnxExporter.integerProducts(integer);
+        assertEquals(OnnxNodes.qdqProducts(OnnxExporter.export(m, plan, 17)), products, name + ": a QDQ Linear product left out of the integer form");
         OnnxExporterTest.Diff di = OnnxExporterTest.diff(fq, OnnxExporterTest.ort(integer, OnnxExporterTest.IMAGES, true), m.numClasses());
         System.out.println(name + ", vitq, integer-Linear ONNX (" + products + " MatMulInteger) vs vitq fake quant: " + di);
         assertTrue(products > 0, name + ": no Linear as MatMulInteger");
         assertTrue(di.imagesWithin() >= 48 && di.agree() >= 62, name + ", integer Linears: " + di);
-    }
-
-    /** The MatMul nodes of a QDQ export whose two inputs are DequantizeLinear outputs: the products an integer kernel can take. */
-    static long qdqProducts(io.vitq.export.proto.Onnx.ModelProto m) {
-        java.util.Map<String, String> producer = new java.util.HashMap<>();
-        for (var n : m.getGraph().getNodeList()) for (String o : n.getOutputList()) producer.put(o, n.getOpType());
-        return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMul")
-                && n.getInputList().stream().allMatch(i -> "DequantizeLinear".equals(producer.get(i)))).count();
     }
 }
