@@ -20,6 +20,7 @@ import java.nio.file.Path;
  * ({@link OnnxTracer}: every op of {@link io.vitq.model.Ops} emits its nodes), so a ViT becomes:
  * <pre>
  *   images [N, C, S, S] ─ (QDQ if the plan quantizes the image) ─ Conv(DQ(int8 weight), bias, stride p)
+ *     (a float image: the weight as Cast(int8) · scale, which ONNX Runtime folds into a float Conv at load)
  *     → Reshape/Transpose [N, P, D] + pos_embed[prefix:], Concat after the class (and distillation) token(s) + their pos_embed
  *   per block: LayerNormalization → QDQ(x) · DQ(Wᵀ) + b (qkv) → Reshape [N, T, 3, H, d] → Transpose → q, k, v [N, H, T, d]
  *     → QDQ(q) · QDQ(k)ᵀ → Mul(scale) → Softmax → twin/uniform QDQ(p) · QDQ(v) → Transpose/Reshape → proj → Add (residual)
@@ -165,11 +166,16 @@ public final class OnnxExporter {
      * The quantized Linears of an exported model whose input is not a QDQ value (unquantized, or a
      * lookup-coded quantizer's values such as AdaLog's): their weights go out as codes, Cast and Mul
      * (OnnxTracer), so a runtime multiplies them in float, not in an integer kernel. Op ids in graph order.
+     * The patch-embedding conv on an unquantized image is not listed: it is a float product in every form.
      */
     public static java.util.List<String> floatProductLinears(Onnx.ModelProto m) {
+        java.util.Set<String> matmulInputs = new java.util.HashSet<>();
+        for (Onnx.NodeProto n : m.getGraph().getNodeList())
+            if (n.getOpType().equals("MatMul")) matmulInputs.addAll(n.getInputList());
         java.util.List<String> ids = new java.util.ArrayList<>();
         for (Onnx.NodeProto n : m.getGraph().getNodeList())
-            if (n.getOpType().equals("Mul") && n.getName().endsWith(".weight")) ids.add(n.getName().substring(0, n.getName().length() - ".weight".length()));
+            if (n.getOpType().equals("Mul") && n.getName().endsWith(".weight") && matmulInputs.contains(n.getOutput(0)))
+                ids.add(n.getName().substring(0, n.getName().length() - ".weight".length()));
         return ids;
     }
 

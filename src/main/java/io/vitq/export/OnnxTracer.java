@@ -246,7 +246,9 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         LinearQuant lq = linearQuant(proj.id());
         String img = images;
         if (lq != null && lq.input() != null) img = input(img, proj.id() + "/input", lq.input(), 4);
-        List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans, patch, patch}, 0, false)));
+        // an image the plan leaves float: a float Conv, on weights ONNX Runtime dequantizes once at load (see weight)
+        boolean floatInput = lq != null && lq.input() == null;
+        List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans, patch, patch}, 0, floatInput)));
         float[] pb = bias(proj, lq);
         if (pb != null) in.add(g.floats(proj.id() + ".bias", pb, proj.out()));
         String conv = g.node("Conv", proj.id(), in, attrInts("kernel_shape", patch, patch), attrInts("strides", patch, patch));
@@ -427,12 +429,15 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
      * A weight as a graph value of shape {@code dims}: [in, out] (transposed, {@code outAxis} 1)
      * for a MatMul, [out, C, p, p] ({@code outAxis} 0) for the patch-embedding conv. Float, or
      * integer codes with a DequantizeLinear whose scales run along the output axis. With
-     * {@code castAndScale} (a MatMul whose input stays float: unquantized, or a lookup-coded
-     * quantizer's values) the same codes and scales are dequantized by {@code Cast} and {@code Mul}
-     * instead, the same float products {@code code · s}: ONNX Runtime folds them into a float weight
-     * when the session loads, where a DequantizeLinear runs on every call (1.23) or turns the product
-     * into its weight-only {@code MatMulNBits} kernel (1.30), both slower on ViT shapes than its float
-     * MatMul (docs/BENCHMARKS.md, "2026-12-05, night").
+     * {@code castAndScale} (a product whose input stays float: a Linear's unquantized input, a
+     * lookup-coded quantizer's values, the patch-embedding conv's unquantized image) the same codes
+     * and scales are dequantized by {@code Cast} and {@code Mul} instead, the same float products
+     * {@code code · s}: ONNX Runtime folds them into a float weight when the session loads, where a
+     * DequantizeLinear runs on every call (1.23) or turns the product into its weight-only
+     * {@code MatMulNBits} kernel (1.30), both slower on ViT shapes than its float MatMul
+     * (docs/BENCHMARKS.md, "2026-12-05, night"); the conv then also gets ONNX Runtime's blocked
+     * (NCHWc) float kernel, which a DequantizeLinear weight keeps it from (1.23.2: 18 against 10 ms
+     * per ViT-S batch of 32, docs/BENCHMARKS.md, "2026-12-06").
      */
     private String weight(Linear op, LinearQuant lq, long[] dims, int outAxis, boolean castAndScale) {
         int out = op.out(), in = op.in();
@@ -470,12 +475,15 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         } else {
             float[] rowScales = new float[out];
             for (int r = 0; r < out; r++) rowScales[r] = scales[gr.scaleIndexOfRow(r, out, scales.length)];
-            scale = g.floats(op.id() + ".weight_scale", rowScales, out);
+            // a Mul broadcasts from the last axis: the conv's per-channel scales then as [out, 1, 1, 1]
+            long[] scaleDims = new long[castAndScale ? dims.length - outAxis : 1];
+            java.util.Arrays.fill(scaleDims, 1);
+            scaleDims[0] = out;
+            scale = g.floats(op.id() + ".weight_scale", rowScales, scaleDims);
             zp = weightZeroPoint(op.id(), type, out);
             attrs.add(attr("axis", outAxis));
         }
-        if (castAndScale && outAxis == dims.length - 1) {
-            // per-row scales are 1-D along the last axis, as a Mul broadcasts them
+        if (castAndScale) {
             String floatCodes = g.node("Cast", op.id() + ".weight_float_codes", codes, attr("to", (long) TensorProto.DataType.FLOAT.getNumber()));
             return g.node("Mul", op.id() + ".weight", List.of(floatCodes, scale));
         }
