@@ -6,6 +6,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.vitq.tensor.Tensor;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Map;
 
@@ -47,8 +49,13 @@ public final class Ort implements AutoCloseable {
 
     /** One float input to one float output. */
     public float[] run(String input, float[] data, long... shape) throws OrtException {
-        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
-             OrtSession.Result r = session.run(Map.of(input, in))) {
+        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape)) {
+            return run(input, in);
+        }
+    }
+
+    private float[] run(String input, OnnxTensor in) throws OrtException {
+        try (OrtSession.Result r = session.run(Map.of(input, in))) {
             FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
             float[] out = new float[fb.remaining()];
             fb.get(out);
@@ -58,9 +65,38 @@ public final class Ort implements AutoCloseable {
 
     /** The exported model's logits for images [N, C, S, S], row-major [N, classes]. */
     public float[] logits(Tensor images) throws OrtException {
-        long[] shape = new long[images.rank()];
-        for (int i = 0; i < shape.length; i++) shape[i] = images.dim(i);
-        return run(OnnxExporter.INPUT, images.data(), shape);
+        return run(OnnxExporter.INPUT, images.data(), shape(images));
+    }
+
+    /** {@link #logits(Tensor)} of images already in native memory. */
+    public float[] logits(Images images) throws OrtException {
+        return run(OnnxExporter.INPUT, images.tensor);
+    }
+
+    private static long[] shape(Tensor t) {
+        long[] shape = new long[t.rank()];
+        for (int i = 0; i < shape.length; i++) shape[i] = t.dim(i);
+        return shape;
+    }
+
+    /**
+     * Images copied once into native memory, for runs that repeat on them (timings). From a Java
+     * array ONNX Runtime's Java API copies the input into a newly allocated native buffer on every
+     * call: about 50 ms per batch of 32 images at 224 pixels on this machine (docs/BENCHMARKS.md,
+     * 2026-12-06), the same for every model, which a comparison of models' speeds should not count.
+     */
+    public static final class Images implements AutoCloseable {
+        private final OnnxTensor tensor;
+
+        public Images(Tensor images) throws OrtException {
+            FloatBuffer copy = ByteBuffer.allocateDirect(images.data().length * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            copy.put(images.data()).rewind();
+            // a direct buffer becomes the tensor's memory as it is, without a copy
+            tensor = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), copy, shape(images));
+        }
+
+        @Override
+        public void close() { tensor.close(); }
     }
 
     @Override

@@ -27,7 +27,8 @@ import java.util.Map;
  * ONNX files timed side by side in ONNX Runtime alone, with {@code vitq bench}'s interleaving
  * ({@link Throughput#interleaved}, 5 rounds, after a 3-second warm-up each): batch 32 of the
  * embedded CALIB32 images, 2 intra-op threads, all graph optimizations; images/s and the ratio to
- * the first file. The turns come in {@link Throughput#interleaved}'s order, the given one in the
+ * the first file. The images sit in native memory once, as in {@code vitq bench} (until 2026-12-06
+ * both copied them from a Java array on every run, about 50 ms per batch). The turns come in {@link Throughput#interleaved}'s order, the given one in the
  * first round and a new one each round after (until commit cf7decc the given one in every round,
  * as in docs/BENCHMARKS.md's runs of 2026-12-04). How those "ONNX Runtime only" ratios were taken,
  * and the experiments against the bench's own numbers (the jar built; {@code cp.txt} as for
@@ -58,6 +59,9 @@ public final class OrtSideBySide {
         } else {
             env = OrtEnvironment.getEnvironment();
         }
+        FloatBuffer direct = java.nio.ByteBuffer.allocateDirect(x.data().length * Float.BYTES).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        direct.put(x.data()).rewind();
+        OnnxTensor in = OnnxTensor.createTensor(env, direct, new long[] {32, 3, 224, 224});
         List<String> names = new ArrayList<>();
         List<Throughput.Job> jobs = new ArrayList<>();
         for (String f : files) {
@@ -69,9 +73,8 @@ public final class OrtSideBySide {
             OrtSession s = env.createSession(Files.readAllBytes(Path.of(f)), o);
             names.add(f);
             jobs.add(() -> {
-                try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.data()), new long[] {32, 3, 224, 224});
-                     OrtSession.Result ignored = s.run(Map.of("images", in))) {
-                    // timed: the run
+                try (OrtSession.Result ignored = s.run(Map.of("images", in))) {
+                    // timed: the run (the images in native memory once, as vitq bench has them since 2026-12-06)
                 }
             });
         }
