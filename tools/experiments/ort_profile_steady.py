@@ -1,5 +1,6 @@
 # Kernel time per operator of an ONNX Runtime profile JSON (OrtProfile's), per run, the first two runs (warm-up) left out.
 # python3 tools/experiments/ort_profile_steady.py PROFILE.json
+import json,sys,collections
 # steady-state per-run kernel time by op: drop the first two runs
 d=json.load(open(sys.argv[1]))
 ev=[e for e in d if e.get('cat')=='Node' and e['name'].endswith('_kernel_time')]

@@ -54,7 +54,9 @@ final class ExportCommand implements Callable<Integer> {
                     + "Cast, Mul by the scales and the bias Add (standard operators, the same codes and scales) instead of a "
                     + "MatMul of two DequantizeLinear outputs: ONNX Runtime fuses the chain into one integer kernel with the "
                     + "bias inside, where the QDQ form leaves the bias as a separate pass (docs/BENCHMARKS.md). Wider weight "
-                    + "codes, lookup-coded inputs (AdaLog's) and the patch-embedding convolution keep their QDQ form. "
+                    + "codes keep their QDQ form; products on float or lookup-coded inputs (AdaLog's) take their weight as Cast and "
+                    + "Mul, as in the QDQ form, and so does the patch-embedding convolution on a float image, which ONNX "
+                    + "Runtime then runs on its blocked float kernel. "
                     + "Activation codes are uint8. With --float-attention: the fastest form for ONNX Runtime.")
     boolean integerLinears;
 

@@ -20,7 +20,7 @@ import java.nio.file.Path;
  * ({@link OnnxTracer}: every op of {@link io.vitq.model.Ops} emits its nodes), so a ViT becomes:
  * <pre>
  *   images [N, C, S, S] ─ (QDQ if the plan quantizes the image) ─ Conv(DQ(int8 weight), bias, stride p)
- *     (a float image: the weight as Cast(int8) · scale, which ONNX Runtime folds into a float Conv at load)
+ *     (with LinearForm.INTEGER on a float image: the weight as Cast(int8) · scale, which ONNX Runtime folds at load)
  *     → Reshape/Transpose [N, P, D] + pos_embed[prefix:], Concat after the class (and distillation) token(s) + their pos_embed
  *   per block: LayerNormalization → QDQ(x) · DQ(Wᵀ) + b (qkv) → Reshape [N, T, 3, H, d] → Transpose → q, k, v [N, H, T, d]
  *     → QDQ(q) · QDQ(k)ᵀ → Mul(scale) → Softmax → twin/uniform QDQ(p) · QDQ(v) → Transpose/Reshape → proj → Add (residual)
@@ -83,6 +83,8 @@ public final class OnnxExporter {
          * {@code MatMulIntegerToFloat} with the bias applied inside the integer GEMM's output stage
          * (OnnxTracer has the details). Per-tensor activation codes should then be uint8 (ONNX Runtime's
          * x86 integer GEMM takes unsigned activations; int8 x int8 ran 7x slower in ONNX Runtime 1.30).
+         * The patch-embedding conv on a float image takes its weight as {@code Cast} and {@code Mul}
+         * too, which ONNX Runtime folds at load so that the conv runs on its blocked float kernel.
          */
         INTEGER
     }

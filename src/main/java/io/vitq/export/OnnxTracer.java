@@ -246,9 +246,10 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         LinearQuant lq = linearQuant(proj.id());
         String img = images;
         if (lq != null && lq.input() != null) img = input(img, proj.id() + "/input", lq.input(), 4);
-        // an image the plan leaves float: a float Conv, on weights ONNX Runtime dequantizes once at load (see weight)
-        boolean floatInput = lq != null && lq.input() == null;
-        List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans, patch, patch}, 0, floatInput)));
+        // ONNX Runtime's form, on an image the plan leaves float: a float Conv on weights dequantized once at load
+        // (see weight). The QDQ form keeps the DequantizeLinear weight, which QDQ toolchains read as a stored int8 weight.
+        boolean folded = linears == OnnxExporter.LinearForm.INTEGER && lq != null && !"DequantizeLinear".equals(g.producer(img));
+        List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans, patch, patch}, 0, folded)));
         float[] pb = bias(proj, lq);
         if (pb != null) in.add(g.floats(proj.id() + ".bias", pb, proj.out()));
         String conv = g.node("Conv", proj.id(), in, attrInts("kernel_shape", patch, patch), attrInts("strides", patch, patch));
@@ -435,9 +436,9 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
      * {@code code · s}: ONNX Runtime folds them into a float weight when the session loads, where a
      * DequantizeLinear runs on every call (1.23) or turns the product into its weight-only
      * {@code MatMulNBits} kernel (1.30), both slower on ViT shapes than its float MatMul
-     * (docs/BENCHMARKS.md, "2026-12-05, night"); the conv then also gets ONNX Runtime's blocked
-     * (NCHWc) float kernel, which a DequantizeLinear weight keeps it from (1.23.2: 18 against 10 ms
-     * per ViT-S batch of 32, docs/BENCHMARKS.md, "2026-12-06").
+     * (docs/BENCHMARKS.md, "2026-12-05, night"); the conv ({@link OnnxExporter.LinearForm#INTEGER}
+     * only) then also gets ONNX Runtime's blocked (NCHWc) float kernel, which a DequantizeLinear
+     * weight keeps it from (1.23.2: 18 against 10 ms per ViT-S batch of 32, docs/BENCHMARKS.md, "2026-12-06").
      */
     private String weight(Linear op, LinearQuant lq, long[] dims, int outAxis, boolean castAndScale) {
         int out = op.out(), in = op.in();

@@ -70,7 +70,7 @@ public final class Ort implements AutoCloseable {
 
     /** {@link #logits(Tensor)} of images already in native memory. */
     public float[] logits(Images images) throws OrtException {
-        return run(OnnxExporter.INPUT, images.tensor);
+        return run(OnnxExporter.INPUT, images.tensor());
     }
 
     private static long[] shape(Tensor t) {
@@ -81,9 +81,9 @@ public final class Ort implements AutoCloseable {
 
     /**
      * Images copied once into native memory, for runs that repeat on them (timings). From a Java
-     * array ONNX Runtime's Java API copies the input into a newly allocated native buffer on every
-     * call: about 50 ms per batch of 32 images at 224 pixels on this machine (docs/BENCHMARKS.md,
-     * 2026-12-06), the same for every model, which a comparison of models' speeds should not count.
+     * array ONNX Runtime's Java API creates the input tensor anew on every call (a native buffer
+     * allocated, zeroed and filled): about 52 ms per batch of 32 images at 224 pixels, measured on
+     * two ViT-Ti exports on the Zen 5 (docs/BENCHMARKS.md, 2026-12-06), time that is not the model's.
      */
     public static final class Images implements AutoCloseable {
         private final OnnxTensor tensor;
@@ -93,6 +93,12 @@ public final class Ort implements AutoCloseable {
             copy.put(images.data()).rewind();
             // a direct buffer becomes the tensor's memory as it is, without a copy
             tensor = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), copy, shape(images));
+        }
+
+        /** The tensor for a session's run; ONNX Runtime does not check a closed input itself. */
+        public OnnxTensor tensor() {
+            if (tensor.isClosed()) throw new IllegalStateException("Ort.Images used after close()");
+            return tensor;
         }
 
         @Override

@@ -15,7 +15,6 @@ import io.vitq.quant.QuantPlanJson;
 import io.vitq.runtime.IntegerExecutor;
 import io.vitq.tensor.Tensor;
 
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,9 +58,7 @@ public final class OrtSideBySide {
         } else {
             env = OrtEnvironment.getEnvironment();
         }
-        FloatBuffer direct = java.nio.ByteBuffer.allocateDirect(x.data().length * Float.BYTES).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
-        direct.put(x.data()).rewind();
-        OnnxTensor in = OnnxTensor.createTensor(env, direct, new long[] {32, 3, 224, 224});
+        OnnxTensor in = new io.vitq.export.Ort.Images(x).tensor(); // open until the program ends
         List<String> names = new ArrayList<>();
         List<Throughput.Job> jobs = new ArrayList<>();
         for (String f : files) {

@@ -223,8 +223,8 @@ class OnnxExporterTest {
                 .map(Onnx.TensorShapeProto.Dimension::getDimValue).toList());
         // per block: qkv input, q, k, twin small, twin large, v, proj input, fc1 input, fc2 negative and positive; head input
         assertEquals(2 * 10 + 1, count(m, "QuantizeLinear"));
-        // and the weights: 4 per block, head (the patch embedding's, on a float image, as Cast and Mul: below)
-        assertEquals(2 * 10 + 1 + 2 * 4 + 1, count(m, "DequantizeLinear"));
+        // and the weights: patch embedding, 4 per block, head
+        assertEquals(2 * 10 + 1 + 1 + 2 * 4 + 1, count(m, "DequantizeLinear"));
         assertEquals(2, count(m, "Where"), "the twin softmax's ranges, one per block");
         // the twin GELU input as two products added (each an integer kernel in ONNX Runtime): each
         // range clamped at zero by its uint8 codes' saturation, the positive range's top by a Clip
@@ -250,13 +250,15 @@ class OnnxExporterTest {
         Onnx.NodeProto dq = node(m, "blocks.0.attn.qkv.weight");
         assertEquals("DequantizeLinear", dq.getOpType());
         assertEquals(1, dq.getAttribute(0).getI());
-        // the patch-embedding conv reads the float image: its int8 codes times per-channel scales [D, 1, 1, 1]
-        Onnx.NodeProto convWeight = node(m, "patch_embed.proj.weight");
-        assertEquals("Mul", convWeight.getOpType());
-        assertEquals("Cast", node(m, "patch_embed.proj.weight_float_codes").getOpType());
+        assertEquals(0, node(m, "patch_embed.proj.weight").getAttribute(0).getI());
         assertEquals(List.of(64L, 3L, 8L, 8L), init.get("patch_embed.proj.weight_codes").getDimsList());
-        assertEquals(TensorProto.DataType.INT8.getNumber(), init.get("patch_embed.proj.weight_codes").getDataType());
-        assertEquals(List.of(64L, 1L, 1L, 1L), init.get(convWeight.getInput(1)).getDimsList());
+        // ONNX Runtime's form: the conv on the float image gets its int8 codes times per-channel scales [D, 1, 1, 1]
+        Onnx.ModelProto integer = OnnxExporter.export(VIT, plan, 17, OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER);
+        Onnx.NodeProto convWeight = node(integer, "patch_embed.proj.weight");
+        assertEquals("Mul", convWeight.getOpType());
+        assertEquals("Cast", node(integer, "patch_embed.proj.weight_float_codes").getOpType());
+        assertEquals(List.of(64L, 1L, 1L, 1L), init(integer, convWeight.getInput(1)).getDimsList());
+        assertEquals(init.get("patch_embed.proj.weight_codes"), init(integer, "patch_embed.proj.weight_codes"), "the same codes");
         // per-tensor weight: a scalar scale and no axis
         assertEquals(0, init.get("blocks.0.attn.proj.weight_scale").getDimsCount());
         assertEquals(0, node(m, "blocks.0.attn.proj.weight").getAttributeCount());

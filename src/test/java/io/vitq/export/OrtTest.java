@@ -5,6 +5,7 @@ import io.vitq.testutil.TinyModels;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** {@link Ort}'s two ways in: a Java array copied per call, and {@link Ort.Images} copied once. */
 class OrtTest {
@@ -17,6 +18,8 @@ class OrtTest {
             assertArrayEquals(fromArray, optimized.logits(images));
             assertArrayEquals(fromArray, optimized.logits(images), "the second call on the same native images");
             assertArrayEquals(plain.logits(x), plain.logits(images), "another session on the same native images");
+            images.close();
+            assertThrows(IllegalStateException.class, () -> optimized.logits(images), "native images used after close");
         }
     }
 }
