@@ -229,7 +229,7 @@ final class BenchCommand implements Callable<Integer> {
         double floatMb = model.parameterCount() * 4 / 1e6, quantMb = Files.size(qFile) / 1e6;
 
         List<Engine> engines = new ArrayList<>();
-        List<AutoCloseable> sessions = new ArrayList<>();
+        List<AutoCloseable> closeables = new ArrayList<>();
         try {
             engines.add(new Engine("vitq float", floatMb, () -> model.forward(x, FloatExecutor.INSTANCE).data()));
             FakeQuantExecutor fake = new FakeQuantExecutor(plan, model);
@@ -239,10 +239,10 @@ final class BenchCommand implements Callable<Integer> {
             if (ort) {
                 // the batch in native memory once: the per-call copy from a Java array is not the models' time
                 Ort.Images images = new Ort.Images(x);
-                sessions.add(images);
+                closeables.add(images);
                 byte[] floatOnnx = OnnxExporter.export(model, null, OnnxExporter.DEFAULT_OPSET).toByteArray();
                 Ort floatSession = new Ort(floatOnnx, true);
-                sessions.add(floatSession);
+                closeables.add(floatSession);
                 engines.add(new Engine("ONNX Runtime float", floatOnnx.length / 1e6, () -> floatSession.logits(images)));
                 // both stored forms of the activation codes (the same values): the export's default and the int8 option
                 for (OnnxExporter.ActivationCodes codes : OnnxExporter.ActivationCodes.values()) {
@@ -250,19 +250,19 @@ final class BenchCommand implements Callable<Integer> {
                     String engine = "ONNX Runtime QDQ, " + codes.name().toLowerCase(Locale.ROOT) + " activations"
                             + (codes == OnnxExporter.DEFAULT_CODES ? " (default export)" : "");
                     Ort session = new Ort(qdq, true);
-                    sessions.add(session);
+                    closeables.add(session);
                     engines.add(new Engine(engine, qdq.length / 1e6, () -> session.logits(images)));
                 }
                 // the deployment form: the Linears' codes as above, as MatMulInteger with the bias fused into ONNX Runtime's
                 // integer kernel, the attention products on float operands
                 byte[] deploy = OnnxExporter.exportForOnnxRuntime(model, plan, OnnxExporter.DEFAULT_OPSET).toByteArray();
                 Ort deploySession = new Ort(deploy, true);
-                sessions.add(deploySession);
+                closeables.add(deploySession);
                 engines.add(new Engine(DEPLOYMENT_ENGINE, deploy.length / 1e6, () -> deploySession.logits(images)));
             }
             return measure(l.label(), engines);
         } finally {
-            for (AutoCloseable c : sessions) c.close();
+            for (AutoCloseable c : closeables) c.close();
         }
     }
 

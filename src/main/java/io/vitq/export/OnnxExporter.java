@@ -136,7 +136,11 @@ public final class OnnxExporter {
     /** {@link #write(Path, Model, QuantPlan, int, ActivationCodes)} with the quantized Linears written as {@code linears} says. */
     public static Onnx.ModelProto write(Path out, Model model, QuantPlan plan, int opset, ActivationCodes codes, LinearForm linears)
             throws IOException {
-        Onnx.ModelProto proto = export(model, plan, opset, codes, linears);
+        return write(out, export(model, plan, opset, codes, linears));
+    }
+
+    /** {@code proto} written to {@code out} atomically ({@link AtomicFile}); returns it. */
+    private static Onnx.ModelProto write(Path out, Onnx.ModelProto proto) throws IOException {
         AtomicFile.write(out, tmp -> {
             try (OutputStream os = Files.newOutputStream(tmp)) {
                 proto.writeTo(os);
@@ -156,7 +160,7 @@ public final class OnnxExporter {
 
     /** {@link #exportForOnnxRuntime} written to {@code out} atomically; returns the model written. */
     public static Onnx.ModelProto writeForOnnxRuntime(Path out, Model model, QuantPlan plan, int opset) throws IOException {
-        return write(out, model, plan.withoutMatmuls(), opset, ActivationCodes.UINT8, LinearForm.INTEGER);
+        return write(out, exportForOnnxRuntime(model, plan, opset));
     }
 
     /** The {@code MatMulInteger} nodes of an exported model: the Linear products {@link LinearForm#INTEGER} wrote on codes. */

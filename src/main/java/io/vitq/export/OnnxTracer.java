@@ -248,7 +248,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         if (lq != null && lq.input() != null) img = input(img, proj.id() + "/input", lq.input(), 4);
         // ONNX Runtime's form, on an image the plan leaves float: a float Conv on weights dequantized once at load
         // (see weight). The QDQ form keeps the DequantizeLinear weight, which QDQ toolchains read as a stored int8 weight.
-        boolean folded = linears == OnnxExporter.LinearForm.INTEGER && lq != null && !"DequantizeLinear".equals(g.producer(img));
+        boolean folded = linears == OnnxExporter.LinearForm.INTEGER && lq != null && !dequantized(img);
         List<String> in = new ArrayList<>(List.of(img, weight(proj, lq, new long[] {proj.out(), inChans, patch, patch}, 0, folded)));
         float[] pb = bias(proj, lq);
         if (pb != null) in.add(g.floats(proj.id() + ".bias", pb, proj.out()));
@@ -337,7 +337,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         List<String> in = List.of(x.name());
         if (lq != null && lq.input() != null) in = lq.input().toOnnxParts(qdq, x.name(), op.id() + "/input", -1, x.rank());
         // an input that is not a DequantizeLinear's output cannot join an integer kernel: the product is float
-        boolean integerInput = in.stream().allMatch(v -> "DequantizeLinear".equals(g.producer(v)));
+        boolean integerInput = in.stream().allMatch(this::dequantized);
         String w = weight(op, lq, new long[] {op.in(), op.out()}, 1, !integerInput);
         float[] b = bias(op, lq);
         String bias = b == null ? null : g.floats(op.id() + ".bias", b, op.out());
@@ -353,6 +353,9 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         }
         return gelu ? gelu(y, op.id() + "/gelu") : y;
     }
+
+    /** Whether {@code value} is a DequantizeLinear's output: a QDQ value, whose codes an integer kernel can take. */
+    private boolean dequantized(String value) { return "DequantizeLinear".equals(g.producer(value)); }
 
     /**
      * Whether {@code input}, a DequantizeLinear's output, holds 8-bit codes with a scalar scale and
