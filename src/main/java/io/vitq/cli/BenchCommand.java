@@ -35,13 +35,14 @@ import java.util.concurrent.Callable;
 /**
  * Every execution mode's speed in one run, side by side: vitq float, fake quant and integer,
  * ONNX Runtime on the float export and on the QDQ export; images/s on one batch of real images and
- * the size of the file each engine runs from.
+ * the size of the file each engine runs from, and the speed-ups of the quantized engines over float.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Speed of every execution mode side by side, in one run: vitq float, vitq fake quant, vitq integer, "
                 + "ONNX Runtime float and ONNX Runtime on the QDQ export (uint8 and int8 activation codes) and on the deployment "
                 + "export (--float-attention --integer-linears); images/s on a batch of the calibration images and the size "
-                + "of the file each one runs from, per model. A model without a checkpoint runs on random weights (speed only); "
+                + "of the file each one runs from, per model; then each quantized engine's speed-up over the float engine of its "
+                + "runtime, over the whole run and round by round. A model without a checkpoint runs on random weights (speed only); "
                 + "a quantized model file runs with its own plan.")
 final class BenchCommand implements Callable<Integer> {
     /** The plan's search is shortened: scale values do not change the speed of any engine, the plan's structure does. */
@@ -88,9 +89,45 @@ final class BenchCommand implements Callable<Integer> {
     /** Images of the --calibration run (the papers' and vitq's calibration set size). */
     static final int CALIBRATION_IMAGES = 32;
 
-    /** One measured row. */
+    /** One measured row; {@code rounds} its images/s in each interleaved round. */
     record Row(String model, String engine, double imagesPerSecond, double msPerBatch, double fileMb, int sameTop1, int batch,
-               double slowestRound, double fastestRound) {}
+               List<Double> rounds) {
+        Row {
+            rounds = List.copyOf(rounds);
+        }
+
+        double slowestRound() { return rounds.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN); }
+
+        double fastestRound() { return rounds.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN); }
+    }
+
+    /**
+     * One engine's speed over another's on the same model: the ratio of their images/s over the
+     * whole run, and the ratio within each round. The two engines of a round ran minutes apart at
+     * most, so a machine whose speed drifts moves both; the per-round ratios show how far the
+     * overall one could move with it.
+     */
+    record Speedup(String model, String faster, String baseline, double ratio, List<Double> roundRatios) {
+        Speedup {
+            roundRatios = List.copyOf(roundRatios);
+        }
+
+        double median() {
+            double[] r = roundRatios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            int n = r.length;
+            return n == 0 ? Double.NaN : n % 2 == 1 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+        }
+
+        double lowest() { return roundRatios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN); }
+
+        double highest() { return roundRatios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN); }
+    }
+
+    /** The speed-ups the bench reports (issue 18's): each quantized engine over the float engine of its runtime. */
+    static final List<List<String>> SPEEDUPS = List.of(
+            List.of("vitq integer", "vitq float"),
+            List.of("ONNX Runtime QDQ, int8 activations (default export)", "ONNX Runtime float"),
+            List.of("ONNX Runtime deployment (export --float-attention --integer-linears)", "ONNX Runtime float"));
 
     /** One timed calibration (seconds). */
     record CalibrationRow(String model, String search, int images, Calibrator.Timing timing) {}
@@ -134,7 +171,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         System.err.println("vitq: register-only peak probes on every pool thread ...");
         GemmRates.Peaks peaks = GemmRates.peaks(Math.min(seconds, GEMM_SECONDS));
+        List<Speedup> speedups = speedups(rows);
         System.out.print(markdown(rows));
+        System.out.print("\n" + speedupMarkdown(speedups));
         System.out.print("\n" + gemmMarkdown(gemms, peaks, batch));
         if (!calibrations.isEmpty()) System.out.print("\n" + calibrationMarkdown(calibrations));
         if (json != null) {
@@ -150,7 +189,19 @@ final class BenchCommand implements Callable<Integer> {
                 m.put("batch", r.batch());
                 m.put("slowest_round_images_per_second", r.slowestRound());
                 m.put("fastest_round_images_per_second", r.fastestRound());
+                m.put("round_images_per_second", r.rounds());
                 out.add(m);
+            }
+            List<Map<String, Object>> ups = new ArrayList<>();
+            for (Speedup u : speedups) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("model", u.model());
+                m.put("engine", u.faster());
+                m.put("over", u.baseline());
+                m.put("ratio", u.ratio());
+                m.put("round_ratios", u.roundRatios());
+                m.put("median_round_ratio", u.median());
+                ups.add(m);
             }
             List<Map<String, Object>> cal = new ArrayList<>();
             for (CalibrationRow c : calibrations) {
@@ -183,6 +234,7 @@ final class BenchCommand implements Callable<Integer> {
             Map<String, Object> all = new LinkedHashMap<>();
             all.put("threads", Runtime.getRuntime().availableProcessors());
             all.put("rows", out);
+            all.put("speedups", ups);
             all.put("gemm", gemm);
             all.put("peaks", peak);
             all.put("calibration", cal);
@@ -291,8 +343,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int e = 0; e < engines.size(); e++) {
             Engine en = engines.get(e);
             Throughput.Result r = results.get(e);
-            rows.add(new Row(model, en.name(), r.imagesPerSecond(), r.msPerRun(), en.fileMb(), same[e], batch,
-                    r.slowestRound(), r.fastestRound()));
+            rows.add(new Row(model, en.name(), r.imagesPerSecond(), r.msPerRun(), en.fileMb(), same[e], batch, r.rounds()));
             System.err.printf(Locale.ROOT, "vitq: %s, %s: %.1f images/s (rounds %.1f-%.1f)%n", model, en.name(),
                     r.imagesPerSecond(), r.slowestRound(), r.fastestRound());
         }
@@ -378,6 +429,35 @@ final class BenchCommand implements Callable<Integer> {
             Calibrator.Timing t = r.timing();
             md.append(String.format(Locale.ROOT, "| %s | PTQ4ViT W8A8, %s | %d | %.1f | %.1f | %.1f | %.1f | %.0f %% |%n", r.model(), r.search(),
                     r.images(), t.total(), t.forwardBackward(), t.linearSearch(), t.matmulSearch(), 100 * t.scoredShare()));
+        }
+        return md.toString();
+    }
+
+    /** {@link #SPEEDUPS} of each model whose rows hold both engines, in the rows' order of models. */
+    static List<Speedup> speedups(List<Row> rows) {
+        List<Speedup> out = new ArrayList<>();
+        for (String model : rows.stream().map(Row::model).distinct().toList()) {
+            Map<String, Row> byEngine = new LinkedHashMap<>();
+            for (Row r : rows) if (r.model().equals(model)) byEngine.put(r.engine(), r);
+            for (List<String> pair : SPEEDUPS) {
+                Row a = byEngine.get(pair.get(0)), b = byEngine.get(pair.get(1));
+                if (a == null || b == null) continue;
+                if (a.rounds().size() != b.rounds().size())
+                    throw new IllegalStateException(model + ": " + a.rounds().size() + " rounds against " + b.rounds().size());
+                List<Double> perRound = new ArrayList<>();
+                for (int i = 0; i < a.rounds().size(); i++) perRound.add(a.rounds().get(i) / b.rounds().get(i));
+                out.add(new Speedup(model, a.engine(), b.engine(), a.imagesPerSecond() / b.imagesPerSecond(), perRound));
+            }
+        }
+        return out;
+    }
+
+    static String speedupMarkdown(List<Speedup> speedups) {
+        StringBuilder md = new StringBuilder("| model | engine | over | speed-up | per round: median (lowest-highest) |\n"
+                + "|---|---|---|---:|---:|\n");
+        for (Speedup u : speedups) {
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2fx | %.2fx (%.2f-%.2fx) |%n", u.model(), u.faster(), u.baseline(),
+                    u.ratio(), u.median(), u.lowest(), u.highest()));
         }
         return md.toString();
     }

@@ -25,8 +25,8 @@ class BenchCommandTest {
         CliTest.Run r = run("bench", "--models", MODEL, "--batch", "2", "--seconds", "0.01", "--json", json.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("random weights"), r.err());
-        List<String> rows = r.out().lines().filter(l -> l.startsWith("| " + MODEL) && !l.matches("\\| \\S+ \\| \\d+ x \\d+ x \\d+ \\|.*"))
-                .toList();
+        // the engines' table comes first, ended by a blank line (the speed-ups, the GEMM rates and the peaks follow)
+        List<String> rows = r.out().lines().takeWhile(l -> !l.isBlank()).filter(l -> l.startsWith("| " + MODEL)).toList();
         List<String> engines = List.of("vitq float", "vitq fake quant", "vitq integer", "ONNX Runtime float",
                 "ONNX Runtime QDQ, int8 activations (default export)", "ONNX Runtime QDQ, uint8 activations",
                 "ONNX Runtime deployment (export --float-attention --integer-linears)");
@@ -44,8 +44,25 @@ class BenchCommandTest {
         double floatMb = Double.parseDouble(rows.get(0).split("\\|")[6].trim());
         double intMb = Double.parseDouble(rows.get(2).split("\\|")[6].trim());
         assertTrue(intMb < floatMb / 3.5, intMb + " MB vs " + floatMb + " MB");
+        // the speed-ups: each quantized engine over its runtime's float engine, the overall ratio that of the rows' images/s
+        List<String> ups = r.out().lines().filter(l -> l.startsWith("| " + MODEL + " | ") && l.split("\\|").length == 6
+                && l.split("\\|")[4].trim().endsWith("x")).toList();
+        assertEquals(List.of("vitq integer", engines.get(4), engines.get(6)), ups.stream().map(l -> l.split("\\|")[2].trim()).toList(), r.out());
+        assertEquals(List.of("vitq float", "ONNX Runtime float", "ONNX Runtime float"),
+                ups.stream().map(l -> l.split("\\|")[3].trim()).toList());
+        int[][] pairs = {{2, 0}, {4, 3}, {6, 3}};   // rows: the quantized engine, its float engine
+        for (int i = 0; i < pairs.length; i++) {
+            String up = ups.get(i);
+            double ratio = Double.parseDouble(up.split("\\|")[4].trim().replace("x", ""));
+            double a = Double.parseDouble(rows.get(pairs[i][0]).split("\\|")[3].trim());
+            double b = Double.parseDouble(rows.get(pairs[i][1]).split("\\|")[3].trim());
+            // images/s printed to 0.05 either way, the ratio to 0.005
+            assertEquals(a / b, ratio, 0.006 + a / b * (0.05 / a + 0.05 / b), up);
+            assertTrue(up.split("\\|")[5].trim().matches("\\d+\\.\\d\\dx \\(\\d+\\.\\d\\d-\\d+\\.\\d\\dx\\)"), up);
+        }
         String j = Files.readString(json);
         assertTrue(j.contains("\"engine\" : \"ONNX Runtime QDQ, uint8 activations\""), j);
+        assertTrue(j.contains("\"round_images_per_second\"") && j.contains("\"median_round_ratio\""), j);
         // the fc1 GEMM of DeiT-Ti at batch 2: M = 2 x 197 tokens, K = 192, N = 768; both rates positive; the peaks line
         String gemm = r.out().lines().filter(l -> l.startsWith("| " + MODEL + " | 394 x 192 x 768 |")).findFirst().orElseThrow();
         String[] g = gemm.split("\\|");
@@ -94,11 +111,50 @@ class BenchCommandTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("the file's own plan (adalog W4A4)"), r.err());
         String label = "| vit_tiny_patch16_224 (q.safetensors) | ";
-        List<String> rows = r.out().lines().filter(l -> l.startsWith(label) && !l.matches("\\| [^|]+ \\| \\d+ x \\d+ x \\d+ \\|.*")).toList();
+        List<String> rows = r.out().lines().takeWhile(l -> !l.isBlank()).filter(l -> l.startsWith(label)).toList();
         assertEquals(List.of("vitq float", "vitq fake quant", "vitq integer"), rows.stream().map(l -> l.split("\\|")[2].trim()).toList(), r.out());
         assertEquals(Files.size(q) / 1e6, Double.parseDouble(rows.get(2).split("\\|")[6].trim()), 0.051, rows.get(2));
+        // without ONNX Runtime the one speed-up is vitq integer over vitq float
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith(label + "vitq integer | vitq float | ")), r.out());
         assertUserError(run("bench", "--models", CliTest.MODEL, "--no-onnxruntime"), 1, "not a quantized model file");
         assertUserError(run("bench", "--models", q.toString(), "--calibration", "--no-onnxruntime"), 1, "--calibration", "quantized already");
+    }
+
+    /**
+     * The speed-ups from rows: the overall ratio is that of the whole run's images/s, not the mean of
+     * the rounds' ratios; the rounds pair by index; a model without one of the engines has no row.
+     */
+    @Test
+    void speedupsPairTheRounds() {
+        List<BenchCommand.Row> rows = List.of(
+                row("m", "vitq float", 20, List.of(10.0, 30.0, 20.0)),
+                row("m", "vitq integer", 30, List.of(20.0, 30.0, 40.0)),
+                row("m", "ONNX Runtime float", 10, List.of(10.0, 10.0, 10.0)),
+                row("m", BenchCommand.DEPLOYMENT_ENGINE, 25, List.of(20.0, 30.0, 25.0)),
+                row("n", "vitq float", 10, List.of(10.0)),
+                row("n", "vitq integer", 15, List.of(15.0)));
+        List<BenchCommand.Speedup> ups = BenchCommand.speedups(rows);
+        assertEquals(3, ups.size(), ups.toString());
+        BenchCommand.Speedup integer = ups.get(0), deployment = ups.get(1), other = ups.get(2);
+        assertEquals("vitq integer", integer.faster());
+        assertEquals(1.5, integer.ratio(), 1e-12);
+        assertEquals(List.of(2.0, 1.0, 2.0), integer.roundRatios());
+        assertEquals(2.0, integer.median(), 1e-12);
+        assertEquals(1.0, integer.lowest(), 1e-12);
+        assertEquals(BenchCommand.DEPLOYMENT_ENGINE, deployment.faster());
+        assertEquals("ONNX Runtime float", deployment.baseline());
+        assertEquals(2.5, deployment.ratio(), 1e-12);
+        assertEquals(2.5, deployment.median(), 1e-12);
+        assertEquals(3.0, deployment.highest(), 1e-12);
+        assertEquals("n", other.model());
+        assertEquals(1.5, other.median(), 1e-12);
+        assertEquals(new BenchCommand.Speedup("m", "a", "b", 1, List.of(1.0, 4.0)).median(), 2.5, 1e-12); // even count: the middle pair's mean
+        String md = BenchCommand.speedupMarkdown(ups);
+        assertTrue(md.contains("| m | vitq integer | vitq float | 1.50x | 2.00x (1.00-2.00x) |"), md);
+    }
+
+    private static BenchCommand.Row row(String model, String engine, double imagesPerSecond, List<Double> rounds) {
+        return new BenchCommand.Row(model, engine, imagesPerSecond, 1000 * 32 / imagesPerSecond, 1, 32, 32, rounds);
     }
 
     @Test
