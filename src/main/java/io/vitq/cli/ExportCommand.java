@@ -53,10 +53,12 @@ final class ExportCommand implements Callable<Integer> {
             description = "Write every quantized Linear whose input and weight are 8-bit codes as MatMulInteger on the codes, "
                     + "Cast, Mul by the scales and the bias Add (standard operators, the same codes and scales) instead of a "
                     + "MatMul of two DequantizeLinear outputs: ONNX Runtime fuses the chain into one integer kernel with the "
-                    + "bias inside, where the QDQ form leaves the bias as a separate pass (docs/BENCHMARKS.md). Wider weight "
-                    + "codes keep their QDQ form; products on float or lookup-coded inputs (AdaLog's) take their weight as Cast and "
-                    + "Mul, as in the QDQ form, and so does the patch-embedding convolution on a float image, which ONNX "
-                    + "Runtime then runs on its blocked float kernel. "
+                    + "bias inside, where the QDQ form leaves the bias as a separate pass (docs/BENCHMARKS.md). AdaLog's "
+                    + "quantizers take their integer form, as vitq's integer runtime and --products codes do: each level on a "
+                    + "14-bit grid of its scale, a Linear's AdaLog input as two uint8 components and so two integer products "
+                    + "(docs/LOWBIT.md 3.3). Wider weight codes keep their QDQ form; products on float inputs take their weight "
+                    + "as Cast and Mul, as in the QDQ form, and so does the patch-embedding convolution on a float image, which "
+                    + "ONNX Runtime then runs on its blocked float kernel. "
                     + "Activation codes are uint8. With --float-attention: the fastest form for ONNX Runtime.")
     boolean integerLinears;
 

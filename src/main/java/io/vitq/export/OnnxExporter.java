@@ -85,6 +85,10 @@ public final class OnnxExporter {
          * x86 integer GEMM takes unsigned activations; int8 x int8 ran 7x slower in ONNX Runtime 1.30).
          * The patch-embedding conv on a float image takes its weight as {@code Cast} and {@code Mul}
          * too, which ONNX Runtime folds at load so that the conv runs on its blocked float kernel.
+         * Quantizer kinds whose integer form has other values than their fake quant (AdaLog's levels
+         * on a grid, {@code QdqGraph#integerForms}) export that form, the values of vitq's integer
+         * runtime and code-product fake quant; a Linear's AdaLog input then runs as two integer
+         * products, one per component.
          */
         INTEGER
     }
@@ -170,7 +174,7 @@ public final class OnnxExporter {
 
     /**
      * The quantized Linears of an exported model whose input is not a QDQ value (unquantized, or a
-     * lookup-coded quantizer's values such as AdaLog's): their weights go out as codes, Cast and Mul
+     * lookup-coded quantizer's values such as AdaLog's outside {@link LinearForm#INTEGER}): their weights go out as codes, Cast and Mul
      * (OnnxTracer), so a runtime multiplies them in float, not in an integer kernel. Op ids in graph order.
      * The patch-embedding conv on an unquantized image is not listed: it is a float product in every form.
      */

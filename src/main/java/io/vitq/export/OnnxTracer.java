@@ -52,7 +52,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         this.plan = plan;
         this.opset = opset;
         this.g = new OnnxGraph(model.name(), opset);
-        this.qdq = new QdqEmitter(g, codes);
+        this.qdq = new QdqEmitter(g, codes, linears == OnnxExporter.LinearForm.INTEGER);
         this.linears = linears;
     }
 

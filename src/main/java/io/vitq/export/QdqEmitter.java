@@ -72,11 +72,20 @@ final class QdqEmitter implements QdqGraph {
 
     private final OnnxGraph g;
     private final OnnxExporter.ActivationCodes codes;
+    private final boolean integerForms;
 
-    QdqEmitter(OnnxGraph g, OnnxExporter.ActivationCodes codes) {
+    /** Every kind as its fake quant's values. */
+    QdqEmitter(OnnxGraph g, OnnxExporter.ActivationCodes codes) { this(g, codes, false); }
+
+    /** @param integerForms {@link QdqGraph#integerForms}: each kind in its integer form's values */
+    QdqEmitter(OnnxGraph g, OnnxExporter.ActivationCodes codes, boolean integerForms) {
         this.g = g;
         this.codes = codes;
+        this.integerForms = integerForms;
     }
+
+    @Override
+    public boolean integerForms() { return integerForms; }
 
     /**
      * The QuantizeLinear output type for k-bit activation codes, or null when they need the
@@ -106,9 +115,35 @@ final class QdqEmitter implements QdqGraph {
     @Override
     public String thresholdSearch(String x, float[] thr, float[] values, String scope) {
         String lead = leadingShape(x, scope);
+        return lookUp(values, codes(x, thr, lead, scope), lead, scope + "/value");
+    }
+
+    /** The codes of {@link #thresholdSearch}, then one uint8 lookup and DequantizeLinear per component. */
+    @Override
+    public List<String> thresholdSearchParts(String x, float[] thr, int[][] tables, float[] units, int[] zeroPoints, String scope) {
+        String lead = leadingShape(x, scope);
+        String code = codes(x, thr, lead, scope);
+        List<String> parts = new java.util.ArrayList<>();
+        for (int i = 0; i < tables.length; i++) {
+            int[] table = tables[i];
+            if (table.length != thr.length + 1)
+                throw new IllegalArgumentException(scope + ": " + table.length + " codes in a table for " + thr.length + " thresholds");
+            byte[] t = new byte[table.length];
+            for (int c = 0; c < table.length; c++) {
+                if (table[c] < 0 || table[c] > 255) throw new IllegalArgumentException(scope + ": code " + table[c] + " is not a uint8");
+                t[c] = (byte) table[c];
+            }
+            String part = scope + "/component" + i;
+            String level = lookUp(g.uint8s(part + "/table", t, t.length), t.length, code, lead, part);
+            parts.add(g.node("DequantizeLinear", part + "/dequantize", List.of(level, g.scalar(units[i]), g.uint8Scalar(zeroPoints[i]))));
+        }
+        return parts;
+    }
+
+    /** Int32 codes of {@code x}: the count of thresholds at or above it ({@link #logCodes} or {@link #binarySearch}). */
+    private String codes(String x, float[] thr, String lead, String scope) {
         LogCodes log = LogCodes.fit(thr);
-        String code = log != null ? logCodes(x, thr, log, lead, scope) : binarySearch(x, thr, lead, scope);
-        return lookUp(values, code, lead, scope + "/value");
+        return log != null ? logCodes(x, thr, log, lead, scope) : binarySearch(x, thr, lead, scope);
     }
 
     /**

@@ -233,11 +233,45 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
         });
     }
 
-    /** The same comparisons as {@link #fakeQuant}: the shift added, then {@link QdqGraph#thresholdSearch}. */
+    /**
+     * The same comparisons as {@link #fakeQuant}: the shift added, then {@link QdqGraph#thresholdSearch}
+     * of AdaLog's levels, or where the export asks for integer forms ({@link QdqGraph#integerForms})
+     * and the grid holds, of the grid's values {@code step s_c} (those of the code-product fake quant).
+     */
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
-        String y = shift == 0f ? x : g.add(x, g.constant(shift, scope + "/shift"), scope + "/shifted");
-        return g.thresholdSearch(y, thresholds(), values(), scope);
+        if (!onGrid(g)) return g.thresholdSearch(shifted(g, x, scope), thresholds(), values(), scope);
+        int[] s = gridCodes();
+        float[] v = new float[s.length];
+        for (int c = 0; c < s.length; c++) v[c] = s[c] * gridStep();   // as a DequantizeLinear of the grid code computes it
+        return g.thresholdSearch(shifted(g, x, scope), thresholds(), v, scope);
+    }
+
+    /**
+     * As a Linear's input in the integer form ({@link QdqGraph#integerForms}, the grid holding): the
+     * grid code's two components ({@link AdaLogGridCodes}), {@code c0 = s & 127} with step
+     * {@code step} and {@code c1 = s >> 7} stored as {@code c1 + 128} with step {@code 2^7 step} and
+     * zero point 128, whose sum is {@code step s}: each part a product that ONNX Runtime runs as an
+     * integer kernel. Otherwise {@link #toOnnx}, one part.
+     */
+    @Override
+    public List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
+        if (!onGrid(g)) return List.of(toOnnx(g, x, scope, axis, rank));
+        int[] s = gridCodes(), low = new int[s.length], high = new int[s.length];
+        for (int c = 0; c < s.length; c++) {
+            low[c] = s[c] & ((1 << AdaLogGridCodes.LOW_BITS) - 1);
+            high[c] = (s[c] >> AdaLogGridCodes.LOW_BITS) + 128;
+        }
+        return g.thresholdSearchParts(shifted(g, x, scope), thresholds(), new int[][] {low, high},
+                new float[] {gridStep(), Math.scalb(gridStep(), AdaLogGridCodes.LOW_BITS)}, new int[] {0, 128}, scope);
+    }
+
+    /** Whether the export takes the integer form's grid: asked for, and the grid holds. */
+    private boolean onGrid(QdqGraph g) { return g.integerForms() && codeFormMissing() == null; }
+
+    /** {@code x + shift} (x itself when the shift is 0), as {@link #fakeQuant} computes it. */
+    private String shifted(QdqGraph g, String x, String scope) {
+        return shift == 0f ? x : g.add(x, g.constant(shift, scope + "/shift"), scope + "/shifted");
     }
 
     @Override

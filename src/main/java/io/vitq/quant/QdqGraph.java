@@ -50,4 +50,20 @@ public interface QdqGraph {
      * cascade of one Where per threshold, as before 2026-12-05, cost 2^k - 1 passes over the tensor).
      */
     String thresholdSearch(String x, float[] thr, float[] values, String scope);
+
+    /**
+     * Whether each kind should be exported in its integer form where that form's values are not the
+     * fake quant's ({@link AdaLogOperand}'s levels on a grid): the values of vitq's integer runtime
+     * and code-product fake quant, for ONNX Runtime's integer-kernel form of the Linears
+     * ({@code --integer-linears}). False: every kind exports its fake quant's values.
+     */
+    default boolean integerForms() { return false; }
+
+    /**
+     * {@link #thresholdSearch}'s codes c, then for each component i the uint8 code {@code tables[i][c]}
+     * dequantized with step {@code units[i]} and zero point {@code zeroPoints[i]}: values whose sum is
+     * {@code sum_i units[i] (tables[i][c] - zeroPoints[i])}, each a DequantizeLinear output that a
+     * product can take as an integer kernel.
+     */
+    java.util.List<String> thresholdSearchParts(String x, float[] thr, int[][] tables, float[] units, int[] zeroPoints, String scope);
 }

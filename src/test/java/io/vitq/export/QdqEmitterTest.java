@@ -232,6 +232,63 @@ class QdqEmitterTest {
     }
 
     /**
+     * AdaLog as a Linear's input in the integer form ({@code --integer-linears}): its codes, then the
+     * grid code's two components as uint8 DequantizeLinear values, {@code c0 = s & 127} at the grid's
+     * step and {@code c1 = s >> 7} at 2^7 steps, each exactly its component times its unit for every
+     * input (both code forms, edges included), so that the product of their sum is the integer
+     * runtime's; as any other operand the grid's values. The QDQ form and a quantizer without an integer
+     * form give AdaLog's values, in one part.
+     */
+    @Test
+    void adaLogIntegerPartsAreItsGridComponents() throws Exception {
+        List<io.vitq.quant.AdaLogOperand> cases = List.of(new io.vitq.quant.AdaLogOperand(4, 30, 3.1f, io.vitq.quant.AdaLogOperand.GELU_SHIFT),
+                new io.vitq.quant.AdaLogOperand(6, 20, 4f, io.vitq.quant.AdaLogOperand.GELU_SHIFT),
+                new io.vitq.quant.AdaLogOperand(6, 112, 3.1f, io.vitq.quant.AdaLogOperand.GELU_SHIFT),   // binary search
+                new io.vitq.quant.AdaLogOperand(3, 61, 1f, 0f));
+        for (io.vitq.quant.AdaLogOperand q : cases) {
+            float[] thr = q.thresholds();
+            SplittableRandom r = new SplittableRandom(q.q());
+            float[] x0 = new float[1500];
+            for (int i = 0; i < x0.length; i++) x0[i] = (float) (q.scale() * Math.pow(2, 1 - 30 * r.nextDouble()) - q.shift());
+            float[] x = withEdges(x0, thr, q.shift());
+            int n = x.length;
+            int[] grid = q.gridCodes();
+            float[][] want = new float[2][n];
+            float[] value = new float[n];
+            for (int i = 0; i < n; i++) {
+                int sc = grid[q.code(x[i])];
+                want[0][i] = (sc & 127) * q.gridStep();
+                want[1][i] = (sc >> 7) * Math.scalb(q.gridStep(), 7);
+                value[i] = sc * q.gridStep();
+            }
+            // elsewhere (a matmul operand) the integer form is the grid's value itself
+            assertSame("adalog " + q.bits() + " bits q " + q.q() + ", integer form's values", value,
+                    run(17, new long[] {n}, x, true, g -> q.toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.UINT8, true), "x", "a", -1, 1)));
+            for (int part = 0; part < 2; part++) {
+                int k = part;
+                for (boolean opt : new boolean[] {false, true}) {
+                    float[] y = run(17, new long[] {n}, x, opt, g -> {
+                        List<String> p = q.toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.UINT8, true), "x", "a", -1, 1);
+                        assertEquals(2, p.size());
+                        return p.get(k);
+                    });
+                    assertSame("adalog " + q.bits() + " bits q " + q.q() + ", integer part " + k + (opt ? " (optimized)" : ""), want[k], y);
+                }
+            }
+            assertEquals(1, ops17Parts(q, false), q + ": the QDQ form keeps AdaLog's values");
+        }
+        io.vitq.quant.AdaLogOperand offGrid = new io.vitq.quant.AdaLogOperand(4, 30, 0.1f, io.vitq.quant.AdaLogOperand.GELU_SHIFT);
+        assertTrue(offGrid.codeFormMissing() != null, "a scale below the shift has no grid");
+        assertEquals(1, ops17Parts(offGrid, true), "without an integer form the values, in the integer form too");
+    }
+
+    /** How many parts an AdaLog input's export has, in the integer form or not. */
+    private static int ops17Parts(io.vitq.quant.AdaLogOperand q, boolean integerForms) {
+        OnnxGraph g = new OnnxGraph("parts", 17);
+        return q.toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.UINT8, integerForms), "x", "a", -1, 1).size();
+    }
+
+    /**
      * x, then for every threshold t the inputs {@code t - shift} and their neighbouring floats; the
      * estimate's floor (half the smallest threshold) and its neighbours; zero, one, -shift, negatives,
      * denormals, and the largest floats of both signs.

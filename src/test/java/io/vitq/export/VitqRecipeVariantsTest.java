@@ -38,7 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * file gives the calibrated model's logits back, and ONNX Runtime runs its export with the semantic
  * bounds of the other quantized exports (OnnxExporterTest: at least 48 of 64 images' logits within
  * 1e-4 and 62 top-1 agreements; rounding flips move a few images, a wrong graph moves all), in the
- * QDQ form and with {@code --integer-linears}.
+ * QDQ form against the fake quant and with {@code --integer-linears} against the code-product fake quant
+ * (whose values it computes: AdaLog's inputs on their integer form's grid).
  */
 class VitqRecipeVariantsTest {
     @TempDir
@@ -84,12 +85,17 @@ class VitqRecipeVariantsTest {
         System.out.println(name + ", vitq, QDQ ONNX vs vitq fake quant: " + d);
         assertTrue(d.imagesWithin() >= 48 && d.agree() >= 62, name + ": " + d);
 
-        // export --integer-linears: every Linear product on QDQ inputs (asymmetric, rotated, clipped below 8 bits) as MatMulInteger
+        // export --integer-linears: every Linear product on QDQ inputs (asymmetric, rotated, clipped below 8 bits) as MatMulInteger,
+        // and a product on AdaLog's input as two, on its integer form's components (the values the code products and integers use)
         var integer = OnnxExporter.export(m, plan, 17, OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER);
         long products = OnnxExporter.integerProducts(integer);
-        assertEquals(OnnxNodes.qdqProducts(OnnxExporter.export(m, plan, 17)), products, name + ": a QDQ Linear product left out of the integer form");
-        OnnxExporterTest.Diff di = OnnxExporterTest.diff(fq, OnnxExporterTest.ort(integer, OnnxExporterTest.IMAGES, true), m.numClasses());
-        System.out.println(name + ", vitq, integer-Linear ONNX (" + products + " MatMulInteger) vs vitq fake quant: " + di);
+        long adaLogInputs = plan.opIds().stream().filter(id -> plan.op(id) instanceof LinearQuant lq
+                && lq.input() instanceof AdaLogOperand a && a.codeFormMissing() == null).count();
+        assertEquals(OnnxNodes.qdqProducts(OnnxExporter.export(m, plan, 17)) + 2 * adaLogInputs, products,
+                name + ": a QDQ Linear product left out of the integer form, or an AdaLog input's components");
+        OnnxExporterTest.Diff di = OnnxExporterTest.diff(codes, OnnxExporterTest.ort(integer, OnnxExporterTest.IMAGES, true), m.numClasses());
+        System.out.println(name + ", vitq, integer-Linear ONNX (" + products + " MatMulInteger, " + adaLogInputs
+                + " AdaLog inputs in two) vs vitq code products: " + di);
         assertTrue(products > 0, name + ": no Linear as MatMulInteger");
         assertTrue(di.imagesWithin() >= 48 && di.agree() >= 62, name + ", integer Linears: " + di);
     }
