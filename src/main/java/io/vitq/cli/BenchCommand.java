@@ -35,14 +35,15 @@ import java.util.concurrent.Callable;
 /**
  * Every execution mode's speed in one run, side by side: vitq float, fake quant and integer,
  * ONNX Runtime on the float export and on the QDQ export; images/s on one batch of real images and
- * the size of the file each engine runs from, and the speed-ups of the quantized engines over float.
+ * the size of the file each engine runs from, and issue 18's speed-ups ({@link #SPEEDUPS}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Speed of every execution mode side by side, in one run: vitq float, vitq fake quant, vitq integer, "
                 + "ONNX Runtime float and ONNX Runtime on the QDQ export (uint8 and int8 activation codes) and on the deployment "
                 + "export (--float-attention --integer-linears); images/s on a batch of the calibration images and the size "
-                + "of the file each one runs from, per model; then each quantized engine's speed-up over the float engine of its "
-                + "runtime, over the whole run and round by round. A model without a checkpoint runs on random weights (speed only); "
+                + "of the file each one runs from, per model; then the speed-ups of vitq integer over vitq float and of the default "
+                + "QDQ export and the deployment export over ONNX Runtime float, over the whole run and round by round. A model "
+                + "without a checkpoint runs on random weights (speed only); "
                 + "a quantized model file runs with its own plan.")
 final class BenchCommand implements Callable<Integer> {
     /** The plan's search is shortened: scale values do not change the speed of any engine, the plan's structure does. */
@@ -107,7 +108,7 @@ final class BenchCommand implements Callable<Integer> {
      * most, so a machine whose speed drifts moves both; the per-round ratios show how far the
      * overall one could move with it.
      */
-    record Speedup(String model, String faster, String baseline, double ratio, List<Double> roundRatios) {
+    record Speedup(String model, String engine, String over, double ratio, List<Double> roundRatios) {
         Speedup {
             roundRatios = List.copyOf(roundRatios);
         }
@@ -123,11 +124,21 @@ final class BenchCommand implements Callable<Integer> {
         double highest() { return roundRatios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN); }
     }
 
-    /** The speed-ups the bench reports (issue 18's): each quantized engine over the float engine of its runtime. */
-    static final List<List<String>> SPEEDUPS = List.of(
-            List.of("vitq integer", "vitq float"),
-            List.of("ONNX Runtime QDQ, int8 activations (default export)", "ONNX Runtime float"),
-            List.of("ONNX Runtime deployment (export --float-attention --integer-linears)", "ONNX Runtime float"));
+    static final String VITQ_FLOAT = "vitq float", VITQ_INTEGER = "vitq integer", ORT_FLOAT = "ONNX Runtime float";
+    static final String DEPLOYMENT_ENGINE = "ONNX Runtime deployment (export --float-attention --integer-linears)";
+
+    /** The engine name of ONNX Runtime on the QDQ export with {@code codes}. */
+    static String qdqEngine(OnnxExporter.ActivationCodes codes) {
+        return "ONNX Runtime QDQ, " + codes.name().toLowerCase(Locale.ROOT) + " activations"
+                + (codes == OnnxExporter.DEFAULT_CODES ? " (default export)" : "");
+    }
+
+    /** A speed-up the bench reports: {@code engine}'s images/s over {@code over}'s. */
+    record Pair(String engine, String over) {}
+
+    /** Issue 18's speed-ups: vitq integer over vitq float; the default QDQ export and the deployment export over ONNX Runtime float. */
+    static final List<Pair> SPEEDUPS = List.of(new Pair(VITQ_INTEGER, VITQ_FLOAT),
+            new Pair(qdqEngine(OnnxExporter.DEFAULT_CODES), ORT_FLOAT), new Pair(DEPLOYMENT_ENGINE, ORT_FLOAT));
 
     /** One timed calibration (seconds). */
     record CalibrationRow(String model, String search, int images, Calibrator.Timing timing) {}
@@ -196,11 +207,13 @@ final class BenchCommand implements Callable<Integer> {
             for (Speedup u : speedups) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("model", u.model());
-                m.put("engine", u.faster());
-                m.put("over", u.baseline());
+                m.put("engine", u.engine());
+                m.put("over", u.over());
                 m.put("ratio", u.ratio());
                 m.put("round_ratios", u.roundRatios());
                 m.put("median_round_ratio", u.median());
+                m.put("lowest_round_ratio", u.lowest());
+                m.put("highest_round_ratio", u.highest());
                 ups.add(m);
             }
             List<Map<String, Object>> cal = new ArrayList<>();
@@ -283,11 +296,11 @@ final class BenchCommand implements Callable<Integer> {
         List<Engine> engines = new ArrayList<>();
         List<AutoCloseable> closeables = new ArrayList<>();
         try {
-            engines.add(new Engine("vitq float", floatMb, () -> model.forward(x, FloatExecutor.INSTANCE).data()));
+            engines.add(new Engine(VITQ_FLOAT, floatMb, () -> model.forward(x, FloatExecutor.INSTANCE).data()));
             FakeQuantExecutor fake = new FakeQuantExecutor(plan, model);
             engines.add(new Engine("vitq fake quant", quantMb, () -> model.forward(x, fake).data()));
             IntegerExecutor integer = new IntegerExecutor(plan, model);
-            engines.add(new Engine("vitq integer", quantMb, () -> model.forward(x, integer).data()));
+            engines.add(new Engine(VITQ_INTEGER, quantMb, () -> model.forward(x, integer).data()));
             if (ort) {
                 // the batch in native memory once: the per-call copy from a Java array is not the models' time
                 Ort.Images images = new Ort.Images(x);
@@ -295,15 +308,13 @@ final class BenchCommand implements Callable<Integer> {
                 byte[] floatOnnx = OnnxExporter.export(model, null, OnnxExporter.DEFAULT_OPSET).toByteArray();
                 Ort floatSession = new Ort(floatOnnx, true);
                 closeables.add(floatSession);
-                engines.add(new Engine("ONNX Runtime float", floatOnnx.length / 1e6, () -> floatSession.logits(images)));
+                engines.add(new Engine(ORT_FLOAT, floatOnnx.length / 1e6, () -> floatSession.logits(images)));
                 // both stored forms of the activation codes (the same values): the export's default and the int8 option
                 for (OnnxExporter.ActivationCodes codes : OnnxExporter.ActivationCodes.values()) {
                     byte[] qdq = OnnxExporter.export(model, plan, OnnxExporter.DEFAULT_OPSET, codes).toByteArray();
-                    String engine = "ONNX Runtime QDQ, " + codes.name().toLowerCase(Locale.ROOT) + " activations"
-                            + (codes == OnnxExporter.DEFAULT_CODES ? " (default export)" : "");
                     Ort session = new Ort(qdq, true);
                     closeables.add(session);
-                    engines.add(new Engine(engine, qdq.length / 1e6, () -> session.logits(images)));
+                    engines.add(new Engine(qdqEngine(codes), qdq.length / 1e6, () -> session.logits(images)));
                 }
                 // the deployment form: the Linears' codes as above, as MatMulInteger with the bias fused into ONNX Runtime's
                 // integer kernel, the attention products on float operands
@@ -317,8 +328,6 @@ final class BenchCommand implements Callable<Integer> {
             for (AutoCloseable c : closeables) c.close();
         }
     }
-
-    static final String DEPLOYMENT_ENGINE = "ONNX Runtime deployment (export --float-attention --integer-linears)";
 
     /** One execution mode of a model: its name, the size of the file it runs from, one forward of the batch. */
     private record Engine(String name, double fileMb, Forward forward) {}
@@ -439,8 +448,8 @@ final class BenchCommand implements Callable<Integer> {
         for (String model : rows.stream().map(Row::model).distinct().toList()) {
             Map<String, Row> byEngine = new LinkedHashMap<>();
             for (Row r : rows) if (r.model().equals(model)) byEngine.put(r.engine(), r);
-            for (List<String> pair : SPEEDUPS) {
-                Row a = byEngine.get(pair.get(0)), b = byEngine.get(pair.get(1));
+            for (Pair pair : SPEEDUPS) {
+                Row a = byEngine.get(pair.engine()), b = byEngine.get(pair.over());
                 if (a == null || b == null) continue;
                 if (a.rounds().size() != b.rounds().size())
                     throw new IllegalStateException(model + ": " + a.rounds().size() + " rounds against " + b.rounds().size());
@@ -456,7 +465,7 @@ final class BenchCommand implements Callable<Integer> {
         StringBuilder md = new StringBuilder("| model | engine | over | speed-up | per round: median (lowest-highest) |\n"
                 + "|---|---|---|---:|---:|\n");
         for (Speedup u : speedups) {
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2fx | %.2fx (%.2f-%.2fx) |%n", u.model(), u.faster(), u.baseline(),
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2fx | %.2fx (%.2f-%.2fx) |%n", u.model(), u.engine(), u.over(),
                     u.ratio(), u.median(), u.lowest(), u.highest()));
         }
         return md.toString();

@@ -56,7 +56,8 @@ final class ExportCommand implements Callable<Integer> {
                     + "bias inside, where the QDQ form leaves the bias as a separate pass (docs/BENCHMARKS.md). AdaLog's "
                     + "quantizers take their integer form, as vitq's integer runtime and --products codes do: each level on a "
                     + "14-bit grid of its scale, a Linear's AdaLog input as two uint8 components and so two integer products "
-                    + "(docs/LOWBIT.md 3.3). Wider weight codes keep their QDQ form; products on float inputs take their weight "
+                    + "(docs/LOWBIT.md 3.3; AdaLog's levels where the grid does not reach its shift). Wider weight codes keep "
+                    + "their QDQ form; products on float inputs take their weight "
                     + "as Cast and Mul, as in the QDQ form, and so does the patch-embedding convolution on a float image, which "
                     + "ONNX Runtime then runs on its blocked float kernel. "
                     + "Activation codes are uint8. With --float-attention: the fastest form for ONNX Runtime.")
@@ -122,7 +123,7 @@ final class ExportCommand implements Callable<Integer> {
         StringBuilder kinds = new StringBuilder();
         byKind.forEach((k, n) -> kinds.append(kinds.isEmpty() ? "" : ", ").append(k).append(n > 1 ? " x" + n : ""));
         return opIds.size() + (opIds.size() == 1 ? " quantized Linear takes" : " quantized Linears take") + " inputs that are not QDQ values ("
-                + kinds + ": unquantized, or a lookup-coded quantizer such as AdaLog's): they run as float products on weights"
+                + kinds + ": unquantized, or a lookup-coded quantizer such as AdaLog's outside --integer-linears): they run as float products on weights"
                 + " dequantized once at load, not as integer kernels (docs/LOWBIT.md 3.3)";
     }
 

@@ -345,7 +345,8 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         if (linears == OnnxExporter.LinearForm.INTEGER && integerInput && in.stream().allMatch(v -> byteCodes(v, w))) {
             y = integerProducts(op.id(), in, w, bias);
         } else {
-            // a two-range input (twin GELU) as two products added: each one an integer kernel in ONNX Runtime
+            // a two-part input (the twin GELU's ranges, AdaLog's grid components) as two products added: each
+            // one an integer kernel in ONNX Runtime
             y = g.node("MatMul", op.id() + "/matmul", List.of(in.get(0), w));
             for (int i = 1; i < in.size(); i++)
                 y = g.node("Add", op.id() + "/ranges", List.of(y, g.node("MatMul", op.id() + "/matmul" + i, List.of(in.get(i), w))));
@@ -380,7 +381,8 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     }
 
     /**
-     * {@link OnnxExporter.LinearForm#INTEGER}: per input part (the twin GELU's two ranges are two)
+     * {@link OnnxExporter.LinearForm#INTEGER}: per input part (the twin GELU's two ranges are two, and
+     * so are AdaLog's two grid components)
      * {@code Cast(MatMulInteger(x codes, W codes, x zero point)) · (s_x · s_W)}, the first part plus
      * the bias, the parts added. ONNX Runtime's MatMulIntegerToFloatFusion takes exactly this chain
      * into one {@code MatMulIntegerToFloat} whose GEMM output stage scales and adds the bias, saving

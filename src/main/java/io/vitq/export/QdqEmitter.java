@@ -10,7 +10,8 @@ import static io.vitq.export.OnnxGraph.attr;
 
 /**
  * vitq's quantizers as standard ONNX operators, each bit-identical to its fake quantizer in
- * {@code io.vitq.quant} (QdqEmitterTest checks this in ONNX Runtime):
+ * {@code io.vitq.quant}, or with {@link #integerForms} to its integer form where that has other
+ * values (AdaLog's grid) (QdqEmitterTest checks both in ONNX Runtime):
  * <ul>
  *   <li><b>Uniform</b> {@code clamp(rint(x / s), lo, hi) · s}: {@code QuantizeLinear} (x / s,
  *       round half to even, saturate) then {@code DequantizeLinear} (code · s), zero point 0, per
@@ -46,7 +47,7 @@ import static io.vitq.export.OnnxGraph.attr;
  *       {@code 2^(k-1)} and a Clip of the codes at zero), the positive range's as uint8 with zero
  *       point 0 and a Clip of the codes at {@code 2^(k-1) - 1}.</li>
  * </ul>
- * Each quantizer is therefore bit-identical to vitq's fake quantizer on the same input (QuantizeLinear
+ * Each quantizer is therefore bit-identical to vitq's fake quantizer (or its integer form) on the same input (QuantizeLinear
  * divides by the scale, rounds half to even and saturates; DequantizeLinear multiplies by it, as
  * vitq does); the exported model differs from vitq only by the float rounding order of the
  * matmuls, convolution, softmax, LayerNorm and erf, which can move a value across a rounding

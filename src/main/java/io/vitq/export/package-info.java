@@ -14,6 +14,8 @@
  * <p><b>Quantizers.</b> {@link io.vitq.export.QdqEmitter} maps each of vitq's quantizers to
  * QuantizeLinear/DequantizeLinear (with Clip for bit widths below 8, int16 or the arithmetic form
  * above 8, and Where between the two ranges of the twin quantizers) so that each one is bit-identical
- * to vitq's fake quantizer. ONNX Runtime (test scope) runs the files in the tests.
+ * to vitq's fake quantizer; in the integer-kernel form of the Linears ({@code --integer-linears}) a
+ * kind whose integer form has other values (AdaLog's grid) takes those, bit-identical to vitq's
+ * integer runtime's. ONNX Runtime (test scope) runs the files in the tests.
  */
 package io.vitq.export;

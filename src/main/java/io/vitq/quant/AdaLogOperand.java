@@ -33,10 +33,12 @@ import java.util.List;
  * with {@code step = fl(scale / (2^G - 1))}, within about a step of the level's value
  * ({@link AdaLogGridCodes}). The codes are AdaLog's (the same thresholds); only the values move,
  * by at most 1/2^(G+1) of the scale plus the shift's rounding. So integer execution and the
- * code-product fake quant run this grid form, and the default (dequantized) fake quant and ONNX
- * AdaLog's own levels (docs/LOWBIT.md 3.3 measures the difference). ONNX: the same codes from
+ * code-product fake quant run this grid form, and the default (dequantized) fake quant and the QDQ
+ * export AdaLog's own levels (docs/LOWBIT.md 3.3 measures the difference). ONNX: the same codes from
  * {@link QdqGraph#thresholdSearch} (a logarithm corrected by one comparison, the thresholds being
- * geometric), bit-identical to the fake quant.
+ * geometric), bit-identical to the fake quant; where the export asks for integer forms
+ * ({@link QdqGraph#integerForms}, {@code --integer-linears}) the grid's values instead, bit-identical
+ * to the integer form's, a Linear's input as the grid code's two components.
  */
 public record AdaLogOperand(int bits, int q, float scale, float shift) implements OperandQuant {
     public static final String KIND = "adalog";

@@ -67,16 +67,19 @@ public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, 
     default boolean codeFormExact() { return true; }
 
     /**
-     * The ONNX nodes that quantize graph value {@code x} bit-identically to {@link #fakeQuant}:
-     * per-head scales run along {@code axis} of a rank-{@code rank} tensor.
+     * The ONNX nodes that quantize graph value {@code x} bit-identically to {@link #fakeQuant}, or
+     * where {@link QdqGraph#integerForms} asks for it and {@link #codeForm}'s values are not the fake
+     * quant's ({@link #codeFormExact}), to those values: per-head scales run along {@code axis} of a
+     * rank-{@code rank} tensor.
      */
     String toOnnx(QdqGraph g, String x, String scope, int axis, int rank);
 
     /**
-     * The same quantization as values whose sum is {@link #toOnnx}'s, each a plain
-     * QuantizeLinear/DequantizeLinear pair, for an input that a product consumes: the product of
-     * each part is then one integer kernel in ONNX Runtime (its QDQ fusions need DequantizeLinear
-     * right before the MatMul). One part unless the kind has two ranges.
+     * The same quantization as values whose sum is {@link #toOnnx}'s, each a DequantizeLinear
+     * output (of a QuantizeLinear, or of a code lookup), for an input that a product consumes: the
+     * product of each part is then one integer kernel in ONNX Runtime (its QDQ fusions need
+     * DequantizeLinear right before the MatMul). One part unless the kind has two ranges (the twin
+     * GELU) or its integer form two components (AdaLog's grid, under {@link QdqGraph#integerForms}).
      */
     default java.util.List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
         return java.util.List.of(toOnnx(g, x, scope, axis, rank));

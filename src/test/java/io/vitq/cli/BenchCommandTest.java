@@ -121,36 +121,42 @@ class BenchCommandTest {
     }
 
     /**
-     * The speed-ups from rows: the overall ratio is that of the whole run's images/s, not the mean of
-     * the rounds' ratios; the rounds pair by index; a model without one of the engines has no row.
+     * The speed-ups from rows: the overall ratio is that of the whole run's images/s (here not the
+     * means of the rounds, whose slices differ in length), not a mean of the rounds' ratios; the
+     * rounds pair by index; a model without one of the engines has no row; rounds that do not pair
+     * are refused.
      */
     @Test
     void speedupsPairTheRounds() {
         List<BenchCommand.Row> rows = List.of(
-                row("m", "vitq float", 20, List.of(10.0, 30.0, 20.0)),
-                row("m", "vitq integer", 30, List.of(20.0, 30.0, 40.0)),
-                row("m", "ONNX Runtime float", 10, List.of(10.0, 10.0, 10.0)),
-                row("m", BenchCommand.DEPLOYMENT_ENGINE, 25, List.of(20.0, 30.0, 25.0)),
-                row("n", "vitq float", 10, List.of(10.0)),
-                row("n", "vitq integer", 15, List.of(15.0)));
+                row("m", BenchCommand.VITQ_FLOAT, 21, List.of(10.0, 30.0, 20.0)),
+                row("m", BenchCommand.VITQ_INTEGER, 33, List.of(20.0, 30.0, 40.0)),
+                row("m", BenchCommand.ORT_FLOAT, 10, List.of(10.0, 10.0, 10.0)),
+                row("m", BenchCommand.DEPLOYMENT_ENGINE, 24, List.of(20.0, 30.0, 25.0)),
+                row("n", BenchCommand.VITQ_FLOAT, 10, List.of(10.0)),
+                row("n", BenchCommand.VITQ_INTEGER, 15, List.of(15.0)));
         List<BenchCommand.Speedup> ups = BenchCommand.speedups(rows);
         assertEquals(3, ups.size(), ups.toString());
         BenchCommand.Speedup integer = ups.get(0), deployment = ups.get(1), other = ups.get(2);
-        assertEquals("vitq integer", integer.faster());
-        assertEquals(1.5, integer.ratio(), 1e-12);
+        assertEquals(BenchCommand.VITQ_INTEGER, integer.engine());
+        assertEquals(33.0 / 21, integer.ratio(), 1e-12);
         assertEquals(List.of(2.0, 1.0, 2.0), integer.roundRatios());
         assertEquals(2.0, integer.median(), 1e-12);
         assertEquals(1.0, integer.lowest(), 1e-12);
-        assertEquals(BenchCommand.DEPLOYMENT_ENGINE, deployment.faster());
-        assertEquals("ONNX Runtime float", deployment.baseline());
-        assertEquals(2.5, deployment.ratio(), 1e-12);
+        assertEquals(BenchCommand.DEPLOYMENT_ENGINE, deployment.engine());
+        assertEquals(BenchCommand.ORT_FLOAT, deployment.over());
+        assertEquals(2.4, deployment.ratio(), 1e-12);
         assertEquals(2.5, deployment.median(), 1e-12);
         assertEquals(3.0, deployment.highest(), 1e-12);
         assertEquals("n", other.model());
         assertEquals(1.5, other.median(), 1e-12);
         assertEquals(new BenchCommand.Speedup("m", "a", "b", 1, List.of(1.0, 4.0)).median(), 2.5, 1e-12); // even count: the middle pair's mean
         String md = BenchCommand.speedupMarkdown(ups);
-        assertTrue(md.contains("| m | vitq integer | vitq float | 1.50x | 2.00x (1.00-2.00x) |"), md);
+        assertTrue(md.contains("| m | vitq integer | vitq float | 1.57x | 2.00x (1.00-2.00x) |"), md);
+        List<BenchCommand.Row> unpaired = List.of(row("m", BenchCommand.VITQ_FLOAT, 20, List.of(10.0, 30.0)),
+                row("m", BenchCommand.VITQ_INTEGER, 30, List.of(30.0)));
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> BenchCommand.speedups(unpaired));
+        assertTrue(e.getMessage().contains("1 rounds against 2"), e.getMessage());
     }
 
     private static BenchCommand.Row row(String model, String engine, double imagesPerSecond, List<Double> rounds) {

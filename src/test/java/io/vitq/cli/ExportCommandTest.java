@@ -102,7 +102,8 @@ class ExportCommandTest {
 
     /**
      * A file whose fc2 inputs are AdaLog's (lookup-coded: float values, no QDQ form) says which Linears
-     * run as float products; the note groups them over the blocks.
+     * run as float products; the note groups them over the blocks. With --integer-linears AdaLog's
+     * inputs take their integer form (two integer products each), and the note goes.
      */
     @Test
     void floatProductLinearsAreNamed(@TempDir Path tmp) throws Exception {
@@ -115,8 +116,13 @@ class ExportCommandTest {
         CliTest.Run r = run("export", q.toString(), "-o", onnx.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("vitq: note: 12 quantized Linears take inputs that are not QDQ values (blocks.*.mlp.fc2 x12:"), r.err());
+        CliTest.Run integer = run("export", q.toString(), "-o", tmp.resolve("i.onnx").toString(), "--integer-linears");
+        assertEquals(0, integer.exit(), integer.err());
+        assertFalse(integer.err().contains("not QDQ values"), integer.err());
+        assertTrue((integer.out() + integer.err()).contains("61 Linear products as MatMulInteger"), integer.out() + integer.err()); // 36 + fc2 x 2 x 12 + the head
         assertEquals("1 quantized Linear takes inputs that are not QDQ values (head: unquantized, or a lookup-coded quantizer such as"
-                + " AdaLog's): they run as float products on weights dequantized once at load, not as integer kernels (docs/LOWBIT.md 3.3)",
+                + " AdaLog's outside --integer-linears): they run as float products on weights dequantized once at load, not as integer"
+                + " kernels (docs/LOWBIT.md 3.3)",
                 ExportCommand.floatProducts(List.of("head")));
         assertTrue(ExportCommand.floatProducts(List.of("layers.0.blocks.1.mlp.fc2", "layers.2.blocks.0.mlp.fc2", "head"))
                 .contains("(layers.*.blocks.*.mlp.fc2 x2, head:"));

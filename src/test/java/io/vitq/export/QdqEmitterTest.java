@@ -236,8 +236,8 @@ class QdqEmitterTest {
      * grid code's two components as uint8 DequantizeLinear values, {@code c0 = s & 127} at the grid's
      * step and {@code c1 = s >> 7} at 2^7 steps, each exactly its component times its unit for every
      * input (both code forms, edges included), so that the product of their sum is the integer
-     * runtime's; as any other operand the grid's values. The QDQ form and a quantizer without an integer
-     * form give AdaLog's values, in one part.
+     * runtime's (its CodeForm's components); as any other operand the grid's values. The QDQ form and
+     * a quantizer without an integer form give AdaLog's levels, its fake quant, in one part.
      */
     @Test
     void adaLogIntegerPartsAreItsGridComponents() throws Exception {
@@ -252,14 +252,17 @@ class QdqEmitterTest {
             for (int i = 0; i < x0.length; i++) x0[i] = (float) (q.scale() * Math.pow(2, 1 - 30 * r.nextDouble()) - q.shift());
             float[] x = withEdges(x0, thr, q.shift());
             int n = x.length;
+            // the integer runtime's components of each input (AdaLogGridCodes, through the CodeForm it serves)
+            int[] c0 = new int[n], c1 = new int[n];
+            assertTrue(q.codeForm("a", 0, 1f, false).encode(x, 0, n, c0, c1, 0), q + ": finite inputs encode");
             int[] grid = q.gridCodes();
             float[][] want = new float[2][n];
             float[] value = new float[n];
             for (int i = 0; i < n; i++) {
-                int sc = grid[q.code(x[i])];
-                want[0][i] = (sc & 127) * q.gridStep();
-                want[1][i] = (sc >> 7) * Math.scalb(q.gridStep(), 7);
-                value[i] = sc * q.gridStep();
+                assertEquals(grid[q.code(x[i])], c0[i] + (c1[i] << 7), q + ": the components sum to the code's grid code");
+                want[0][i] = c0[i] * q.gridStep();
+                want[1][i] = c1[i] * Math.scalb(q.gridStep(), 7);
+                value[i] = (c0[i] + (c1[i] << 7)) * q.gridStep();
             }
             // elsewhere (a matmul operand) the integer form is the grid's value itself
             assertSame("adalog " + q.bits() + " bits q " + q.q() + ", integer form's values", value,
@@ -275,17 +278,25 @@ class QdqEmitterTest {
                     assertSame("adalog " + q.bits() + " bits q " + q.q() + ", integer part " + k + (opt ? " (optimized)" : ""), want[k], y);
                 }
             }
-            assertEquals(1, ops17Parts(q, false), q + ": the QDQ form keeps AdaLog's values");
+            assertOnePartOfItsLevels(q, false, x);
         }
         io.vitq.quant.AdaLogOperand offGrid = new io.vitq.quant.AdaLogOperand(4, 30, 0.1f, io.vitq.quant.AdaLogOperand.GELU_SHIFT);
         assertTrue(offGrid.codeFormMissing() != null, "a scale below the shift has no grid");
-        assertEquals(1, ops17Parts(offGrid, true), "without an integer form the values, in the integer form too");
+        float[] x = new float[500];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (0.1 * Math.pow(2, 1 - 20 * (i / 500.0)) - offGrid.shift());
+        assertOnePartOfItsLevels(offGrid, true, withEdges(x, offGrid.thresholds(), offGrid.shift()));
     }
 
-    /** How many parts an AdaLog input's export has, in the integer form or not. */
-    private static int ops17Parts(io.vitq.quant.AdaLogOperand q, boolean integerForms) {
-        OnnxGraph g = new OnnxGraph("parts", 17);
-        return q.toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.UINT8, integerForms), "x", "a", -1, 1).size();
+    /** A Linear's AdaLog input in one part, AdaLog's own levels: its fake quant, bit for bit. */
+    private static void assertOnePartOfItsLevels(io.vitq.quant.AdaLogOperand q, boolean integerForms, float[] x) throws Exception {
+        float[] fq = new float[x.length];
+        q.fakeQuant("a", 0, x, 0, fq, 0, x.length);
+        float[] y = run(17, new long[] {x.length}, x, true, g -> {
+            List<String> p = q.toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.UINT8, integerForms), "x", "a", -1, 1);
+            assertEquals(1, p.size(), q + ": one part");
+            return p.get(0);
+        });
+        assertSame(q + (integerForms ? ", no integer form" : ", QDQ form") + ": AdaLog's levels", fq, y);
     }
 
     /**

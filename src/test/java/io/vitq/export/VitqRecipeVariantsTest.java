@@ -91,6 +91,7 @@ class VitqRecipeVariantsTest {
         long products = OnnxExporter.integerProducts(integer);
         long adaLogInputs = plan.opIds().stream().filter(id -> plan.op(id) instanceof LinearQuant lq
                 && lq.input() instanceof AdaLogOperand a && a.codeFormMissing() == null).count();
+        if (bits < 6) assertEquals(fc2, adaLogInputs, name + ": every fc2 input on its grid");
         assertEquals(OnnxNodes.qdqProducts(OnnxExporter.export(m, plan, 17)) + 2 * adaLogInputs, products,
                 name + ": a QDQ Linear product left out of the integer form, or an AdaLog input's components");
         OnnxExporterTest.Diff di = OnnxExporterTest.diff(codes, OnnxExporterTest.ort(integer, OnnxExporterTest.IMAGES, true), m.numClasses());
