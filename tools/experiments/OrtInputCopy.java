@@ -1,6 +1,7 @@
 // docs/BENCHMARKS.md, "2026-12-06": ONNX Runtime's Java API on a batch of 32 random 224-pixel images,
 // the input created from a Java array on every run (what Ort.logits(Tensor) does) against one tensor on
-// a direct buffer reused (Ort.Images); 3 runs per turn, 8 rounds alternating, the first 2 not counted.
+// a direct buffer reused (Ort.Images); 3 runs per turn, 8 rounds alternating (the two modes taking the first
+// turn in every other round), the first 2 not counted.
 // $JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp $(cat cp.txt) tools/experiments/OrtInputCopy.java A.onnx B.onnx
 import ai.onnxruntime.*;
 import java.nio.*;
@@ -26,7 +27,8 @@ public class OrtInputCopy {
         double[][] t = new double[ss.size()][2];
         for (int round = 0; round < 8; round++)
             for (int s = 0; s < ss.size(); s++)
-                for (int mode = 0; mode < 2; mode++) {
+                for (int turn = 0; turn < 2; turn++) {
+                    int mode = round % 2 == 0 ? turn : 1 - turn;   // each mode first in every other round
                     long t0 = System.nanoTime();
                     for (int k = 0; k < 3; k++) {
                         if (mode == 0) {
