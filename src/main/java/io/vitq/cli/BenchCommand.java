@@ -97,9 +97,9 @@ final class BenchCommand implements Callable<Integer> {
             rounds = List.copyOf(rounds);
         }
 
-        double slowestRound() { return rounds.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN); }
+        double slowestRound() { return Throughput.lowest(rounds); }
 
-        double fastestRound() { return rounds.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN); }
+        double fastestRound() { return Throughput.highest(rounds); }
     }
 
     /**
@@ -119,9 +119,9 @@ final class BenchCommand implements Callable<Integer> {
             return n == 0 ? Double.NaN : n % 2 == 1 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
         }
 
-        double lowest() { return roundRatios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN); }
+        double lowest() { return Throughput.lowest(roundRatios); }
 
-        double highest() { return roundRatios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN); }
+        double highest() { return Throughput.highest(roundRatios); }
     }
 
     static final String VITQ_FLOAT = "vitq float", VITQ_INTEGER = "vitq integer", ORT_FLOAT = "ONNX Runtime float";

@@ -29,10 +29,16 @@ public final class Throughput {
 
         public double msPerRun() { return 1e3 * seconds / runs; }
 
-        public double slowestRound() { return rounds.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN); }
+        public double slowestRound() { return lowest(rounds); }
 
-        public double fastestRound() { return rounds.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN); }
+        public double fastestRound() { return highest(rounds); }
     }
+
+    /** The smallest of per-round values (NaN for none). */
+    public static double lowest(List<Double> perRound) { return perRound.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN); }
+
+    /** The largest of per-round values (NaN for none). */
+    public static double highest(List<Double> perRound) { return perRound.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN); }
 
     /**
      * @param warmupSeconds at least two warm-up runs, and at least this long

@@ -95,10 +95,10 @@ final class AdaLogGridCodes implements CodeForm {
     }
 
     /** The low component of grid code s, 0..127. */
-    private static int low(int s) { return s & LOW_MASK; }
+    static int low(int s) { return s & LOW_MASK; }
 
     /** The high component, {@code floor(s / 128)}. */
-    private static int high(int s) { return s >> LOW_BITS; }
+    static int high(int s) { return s >> LOW_BITS; }
 
     @Override
     public boolean encodeCombined(float[] x, int off, int n, int[] c, int dOff) {

@@ -259,13 +259,14 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
     @Override
     public List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
         if (!onGrid(g)) return List.of(toOnnx(g, x, scope, axis, rank));
+        AdaLogGridCodes form = new AdaLogGridCodes(scope, this);
         int[] s = gridCodes(), low = new int[s.length], high = new int[s.length];
         for (int c = 0; c < s.length; c++) {
-            low[c] = s[c] & ((1 << AdaLogGridCodes.LOW_BITS) - 1);
-            high[c] = (s[c] >> AdaLogGridCodes.LOW_BITS) + 128;
+            low[c] = AdaLogGridCodes.low(s[c]);
+            high[c] = AdaLogGridCodes.high(s[c]) + 128;
         }
         return g.thresholdSearchParts(shifted(g, x, scope), thresholds(), new int[][] {low, high},
-                new float[] {gridStep(), Math.scalb(gridStep(), AdaLogGridCodes.LOW_BITS)}, new int[] {0, 128}, scope);
+                new float[] {form.unit(0), form.unit(1)}, new int[] {0, 128}, scope);
     }
 
     /** Whether the export takes the integer form's grid: asked for, and the grid holds. */
