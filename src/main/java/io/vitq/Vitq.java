@@ -439,7 +439,7 @@ public final class Vitq {
     }
 
     /**
-     * Exports a quantized model in the deployment form for ONNX Runtime (opset 17; {@code vitq export
+     * Exports a quantized model in the deployment form for ONNX Runtime (opset 21; {@code vitq export
      * --float-attention --integer-linears}): each quantized Linear as an integer product that ONNX
      * Runtime fuses with its bias, the attention products on float operands, uint8 activation codes.
      * Faster in ONNX Runtime than {@link #exportOnnx}, and a slightly different model (its attention
@@ -454,7 +454,7 @@ public final class Vitq {
         return call(() -> {
             if (plan() == null) throw new IllegalArgumentException(file + ": " + name() + " is a float model; quantize it first");
             checkNotAnInput(file);
-            OnnxExporter.writeForOnnxRuntime(file, loaded.model(), plan(), OnnxExporter.DEFAULT_OPSET);
+            OnnxExporter.writeForOnnxRuntime(file, loaded.model(), plan(), OnnxExporter.INTEGER_LINEARS_OPSET);
             return file;
         });
     }

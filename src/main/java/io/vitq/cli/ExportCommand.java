@@ -36,10 +36,12 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "The ONNX file to write.")
     Path output;
 
-    @Option(names = "--opset", paramLabel = "N", defaultValue = "" + OnnxExporter.DEFAULT_OPSET,
+    @Option(names = "--opset", paramLabel = "N",
             description = "ONNX opset, " + OnnxExporter.MIN_OPSET + " to " + OnnxExporter.MAX_OPSET
-                    + " (default ${DEFAULT-VALUE}; 17 and later use LayerNormalization, 21 stores codes wider than 8 bits as int16).")
-    int opset;
+                    + " (default " + OnnxExporter.DEFAULT_OPSET + ", and " + OnnxExporter.INTEGER_LINEARS_OPSET + " with --integer-linears;"
+                    + " 17 and later use LayerNormalization, 21 stores codes wider than 8 bits as int16 and, with --integer-linears,"
+                    + " finds fc2's AdaLog input by one lookup of fc1's output).")
+    Integer opset;
 
     @Option(names = "--activation-codes", paramLabel = "TYPE",
             description = "How per-tensor activation codes of 8 bits and fewer are stored: int8 (the default, zero point 0) or "
@@ -77,6 +79,7 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        int opset = this.opset != null ? this.opset : integerLinears ? OnnxExporter.INTEGER_LINEARS_OPSET : OnnxExporter.DEFAULT_OPSET;
         if (opset < OnnxExporter.MIN_OPSET || opset > OnnxExporter.MAX_OPSET) {
             throw new Main.UserException("--opset " + opset + ": the ONNX export writes opsets " + OnnxExporter.MIN_OPSET
                     + " to " + OnnxExporter.MAX_OPSET);

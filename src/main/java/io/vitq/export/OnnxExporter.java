@@ -42,6 +42,12 @@ import java.nio.file.Path;
  */
 public final class OnnxExporter {
     public static final int MIN_OPSET = 13, MAX_OPSET = 21, DEFAULT_OPSET = 17;
+    /**
+     * The opset of the deployment form ({@link LinearForm#INTEGER}) unless one is given: 21, whose
+     * uint16 codes let fc2's AdaLog input be one lookup of fc1's output ({@code GeluCodeLookup});
+     * ONNX Runtime ran the other deployment exports at 17 and 21 alike (docs/BENCHMARKS.md).
+     */
+    public static final int INTEGER_LINEARS_OPSET = 21;
     /** int8 activation codes: uint8 gave ONNX Runtime 1.23 no measurable gain on this CPU (docs/BENCHMARKS.md). */
     public static final ActivationCodes DEFAULT_CODES = ActivationCodes.INT8;
     /** Graph input [N, C, S, S] (preprocessed images, N dynamic) and output [N, classes]. */
@@ -88,7 +94,10 @@ public final class OnnxExporter {
          * Quantizer kinds whose integer form has other values than their fake quant (AdaLog's levels
          * on a grid, {@code QdqGraph#integerForms}) export that form, the values of vitq's integer
          * runtime and code-product fake quant; a Linear's AdaLog input then runs as two integer
-         * products, one per component.
+         * products, one per component. From opset 21 on, an AdaLog input after a GELU (fc2's) takes
+         * its components from one lookup of fc1's output on a 16-bit grid ({@code GeluCodeLookup}:
+         * four passes instead of about fourteen, and a code moved where that output lies within half
+         * a grid step of a code boundary).
          */
         INTEGER
     }

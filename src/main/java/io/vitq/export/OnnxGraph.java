@@ -80,6 +80,28 @@ final class OnnxGraph {
      * Removes the initializers that no node reads (those of nodes {@link #remove}d, e.g. a weight's
      * zero point), and forgets them as shared constants, so that a later constant is made anew.
      */
+    /**
+     * Removes the nodes whose outputs nothing reads and the graph does not output, until none is
+     * left: what a caller emitted and then wrote its consumer in another form (fc1's GELU where fc2
+     * takes its codes from fc1's output, {@link GeluCodeLookup}).
+     */
+    void removeUnreadNodes() {
+        Set<String> outputs = new HashSet<>();
+        for (Onnx.ValueInfoProto o : graph.getOutputList()) outputs.add(o.getName());
+        for (boolean removed = true; removed; ) {
+            removed = false;
+            Set<String> read = new HashSet<>(outputs);
+            for (NodeProto n : graph.getNodeList()) read.addAll(n.getInputList());
+            for (int i = graph.getNodeCount() - 1; i >= 0; i--) {
+                List<String> out = graph.getNode(i).getOutputList();
+                if (out.stream().anyMatch(read::contains)) continue;
+                graph.removeNode(i);
+                out.forEach(producers::remove);
+                removed = true;
+            }
+        }
+    }
+
     void removeUnreadInitializers() {
         Set<String> read = new HashSet<>();
         for (NodeProto n : graph.getNodeList()) read.addAll(n.getInputList());
@@ -220,6 +242,16 @@ final class OnnxGraph {
         if (v < -128 || v > 127) throw new IllegalArgumentException("int8 scalar " + v);
         return constants.computeIfAbsent("i8:" + v, k ->
                 initializer("int8_" + v, TensorProto.DataType.INT8, ByteBuffer.wrap(new byte[] {(byte) v}), 1));
+    }
+
+    /** A scalar uint16 {@code v}: a zero point of uint16 codes (opset 21). */
+    String uint16Scalar(int v) {
+        if (v < 0 || v > 0xFFFF) throw new IllegalArgumentException("uint16 scalar " + v);
+        return constants.computeIfAbsent("u16:" + v, k -> {
+            ByteBuffer b = buffer(2);
+            b.putShort((short) v);
+            return initializer("uint16_" + v, TensorProto.DataType.UINT16, b, 1);
+        });
     }
 
     /** A scalar uint8 {@code v}: a zero point, or a clamp bound on uint8 codes. */

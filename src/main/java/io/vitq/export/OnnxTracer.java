@@ -8,6 +8,7 @@ import io.vitq.model.LayerNorm;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
 import io.vitq.model.Ops;
+import io.vitq.quant.CodeTables;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.MatmulQuant;
@@ -34,8 +35,13 @@ import static io.vitq.export.OnnxGraph.attrInts;
  */
 final class OnnxTracer implements Ops<OnnxTracer.Value> {
 
-    /** A graph value: {@code [N, tokens, cols]}, or {@code [N, cols]} when {@code tokens} is 0. */
-    record Value(String name, int tokens, int cols) {
+    /**
+     * A graph value: {@code [N, tokens, cols]}, or {@code [N, cols]} when {@code tokens} is 0;
+     * {@code preGelu} names h where this value is GELU(h) (a Linear's activation), else null.
+     */
+    record Value(String name, int tokens, int cols, String preGelu) {
+        Value(String name, int tokens, int cols) { this(name, tokens, cols, null); }
+
         int rank() { return tokens == 0 ? 2 : 3; }
     }
 
@@ -70,6 +76,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         // the graph output gets its public name
         String out = g.node("Identity", OnnxExporter.OUTPUT, logits.name());
         g.proto().addOutput(tensorInfo(out, "batch", model.numClasses()));
+        g.removeUnreadNodes();
         g.removeUnreadInitializers();
         Onnx.ModelProto.Builder m = Onnx.ModelProto.newBuilder()
                 .setIrVersion(OnnxExporter.irVersion(opset))
@@ -140,7 +147,8 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     @Override
     public Value linear(Linear op, Value x, Activation act) {
         if (act != Activation.NONE && act != Activation.GELU) throw new IllegalArgumentException(op.id() + ": activation " + act);
-        return new Value(linear(x, op, act == Activation.GELU), x.tokens(), op.out());
+        String y = linear(x, op);
+        return act == Activation.GELU ? new Value(gelu(y, op.id() + "/gelu"), x.tokens(), op.out(), y) : new Value(y, x.tokens(), op.out());
     }
 
     /**
@@ -331,11 +339,10 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         return g.node("Add", ln.id(), List.of(g.node("Mul", ln.id() + "/scaled", List.of(norm, gamma)), beta));
     }
 
-    /** {@code act(QDQ(x) · DQ(W)ᵀ + b)} over the last axis of a rank-3 (tokens) or rank-2 (pooled) tensor. */
-    private String linear(Value x, Linear op, boolean gelu) {
+    /** {@code QDQ(x) · DQ(W)ᵀ + b} over the last axis of a rank-3 (tokens) or rank-2 (pooled) tensor. */
+    private String linear(Value x, Linear op) {
         LinearQuant lq = linearQuant(op.id());
-        List<String> in = List.of(x.name());
-        if (lq != null && lq.input() != null) in = lq.input().toOnnxParts(qdq, x.name(), op.id() + "/input", -1, x.rank());
+        List<String> in = inputParts(x, op.id(), lq);
         // an input that is not a DequantizeLinear's output cannot join an integer kernel: the product is float
         boolean integerInput = in.stream().allMatch(this::dequantized);
         String w = weight(op, lq, new long[] {op.in(), op.out()}, 1, !integerInput);
@@ -352,7 +359,20 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
                 y = g.node("Add", op.id() + "/ranges", List.of(y, g.node("MatMul", op.id() + "/matmul" + i, List.of(in.get(i), w))));
             if (bias != null) y = g.node("Add", op.id(), List.of(y, bias));
         }
-        return gelu ? gelu(y, op.id() + "/gelu") : y;
+        return y;
+    }
+
+    /**
+     * A Linear's input as the parts its products take ({@link OperandQuant#toOnnxParts}); in the
+     * integer form, where the input is GELU(h) and its quantizer's parts are lookups of a code, the
+     * parts as lookups of h ({@link GeluCodeLookup}; the GELU's nodes are then unread and removed).
+     */
+    private List<String> inputParts(Value x, String opId, LinearQuant lq) {
+        if (lq == null || lq.input() == null) return List.of(x.name());
+        CodeTables lookups = x.preGelu() != null && linears == OnnxExporter.LinearForm.INTEGER && opset >= GeluCodeLookup.MIN_OPSET
+                ? lq.input().codeTables(qdq) : null;
+        if (lookups != null) return GeluCodeLookup.parts(g, x.preGelu(), lookups, opId + "/input");
+        return lq.input().toOnnxParts(qdq, x.name(), opId + "/input", -1, x.rank());
     }
 
     /** Whether {@code value} is a DequantizeLinear's output: a QDQ value, whose codes an integer kernel can take. */

@@ -2,6 +2,7 @@ package io.vitq.export;
 
 import io.vitq.export.proto.Onnx.AttributeProto;
 import io.vitq.export.proto.Onnx.TensorProto;
+import io.vitq.quant.CodeTables;
 import io.vitq.quant.QdqGraph;
 
 import java.util.List;
@@ -119,26 +120,26 @@ final class QdqEmitter implements QdqGraph {
         return lookUp(values, codes(x, thr, lead, scope), lead, scope + "/value");
     }
 
-    /** The codes of {@link #thresholdSearch}, then one uint8 lookup and DequantizeLinear per component. */
+    /** The shift added, the codes of {@link #thresholdSearch}, then one uint8 lookup and DequantizeLinear per part. */
     @Override
-    public List<String> thresholdSearchParts(String x, float[] thr, int[][] tables, float[] units, int[] zeroPoints, String scope) {
-        String lead = leadingShape(x, scope);
-        String code = codes(x, thr, lead, scope);
+    public List<String> thresholdSearchParts(String x, CodeTables t, String scope) {
+        String y = t.shift() == 0f ? x : add(x, constant(t.shift(), scope + "/shift"), scope + "/shifted");
+        String lead = leadingShape(y, scope);
+        String code = codes(y, t.thresholds(), lead, scope);
         List<String> parts = new java.util.ArrayList<>();
-        for (int i = 0; i < tables.length; i++) {
-            int[] table = tables[i];
-            if (table.length != thr.length + 1)
-                throw new IllegalArgumentException(scope + ": " + table.length + " codes in a table for " + thr.length + " thresholds");
-            byte[] t = new byte[table.length];
-            for (int c = 0; c < table.length; c++) {
-                if (table[c] < 0 || table[c] > 255) throw new IllegalArgumentException(scope + ": code " + table[c] + " is not a uint8");
-                t[c] = (byte) table[c];
-            }
+        for (int i = 0; i < t.parts(); i++) {
             String part = scope + "/component" + i;
-            String level = lookUp(g.uint8s(part + "/table", t, t.length), t.length, code, lead, part);
-            parts.add(g.node("DequantizeLinear", part + "/dequantize", List.of(level, g.scalar(units[i]), g.uint8Scalar(zeroPoints[i]))));
+            String level = lookUp(g.uint8s(part + "/table", bytes(t.tables()[i]), t.tables()[i].length), t.tables()[i].length, code, lead, part);
+            parts.add(g.node("DequantizeLinear", part + "/dequantize", List.of(level, g.scalar(t.units()[i]), g.uint8Scalar(t.zeroPoints()[i]))));
         }
         return parts;
+    }
+
+    /** uint8 codes (0..255, as {@link CodeTables} holds them) as bytes. */
+    static byte[] bytes(int[] codes) {
+        byte[] b = new byte[codes.length];
+        for (int i = 0; i < codes.length; i++) b[i] = (byte) codes[i];
+        return b;
     }
 
     /** Int32 codes of {@code x}: the count of thresholds at or above it ({@link #logCodes} or {@link #binarySearch}). */

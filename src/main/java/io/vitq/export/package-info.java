@@ -16,6 +16,8 @@
  * above 8, and Where between the two ranges of the twin quantizers) so that each one is bit-identical
  * to vitq's fake quantizer; in the integer-kernel form of the Linears ({@code --integer-linears}) a
  * kind whose integer form has other values (AdaLog's grid) takes those, bit-identical to vitq's
- * integer runtime's. ONNX Runtime (test scope) runs the files in the tests.
+ * integer runtime's, except fc2's AdaLog input at opset 21, which {@link io.vitq.export.GeluCodeLookup}
+ * looks up from fc1's output (its codes move next to a code boundary). ONNX Runtime (test scope)
+ * runs the files in the tests.
  */
 package io.vitq.export;

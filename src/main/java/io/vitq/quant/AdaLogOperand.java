@@ -251,22 +251,32 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
 
     /**
      * As a Linear's input in the integer form ({@link QdqGraph#integerForms}, the grid holding): the
-     * grid code's two components ({@link AdaLogGridCodes}), {@code c0 = s & 127} with step
-     * {@code step} and {@code c1 = s >> 7} stored as {@code c1 + 128} with step {@code 2^7 step} and
-     * zero point 128, whose sum is {@code step s}: each part a product that ONNX Runtime runs as an
-     * integer kernel. Otherwise {@link #toOnnx}, one part.
+     * grid code's two components as lookups of the code ({@link #gridCodeTables}), each a product
+     * that ONNX Runtime runs as an integer kernel. Otherwise {@link #toOnnx}, one part.
      */
     @Override
     public List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
         if (!onGrid(g)) return List.of(toOnnx(g, x, scope, axis, rank));
-        AdaLogGridCodes form = new AdaLogGridCodes(scope, this);
+        return g.thresholdSearchParts(x, gridCodeTables(), scope);
+    }
+
+    @Override
+    public CodeTables codeTables(QdqGraph g) { return onGrid(g) ? gridCodeTables() : null; }
+
+    /**
+     * The grid code's components ({@link AdaLogGridCodes}) as lookups of AdaLog's code:
+     * {@code c0 = s & 127} with step {@code step} and {@code c1 = s >> 7} stored as {@code c1 + 128}
+     * with step {@code 2^7 step} and zero point 128, whose sum is {@code step s}.
+     */
+    public CodeTables gridCodeTables() {
+        if (codeFormMissing() != null) throw new IllegalStateException(codeFormMissing());
+        AdaLogGridCodes form = new AdaLogGridCodes(KIND, this);
         int[] s = gridCodes(), low = new int[s.length], high = new int[s.length];
         for (int c = 0; c < s.length; c++) {
             low[c] = AdaLogGridCodes.low(s[c]);
             high[c] = AdaLogGridCodes.high(s[c]) + 128;
         }
-        return g.thresholdSearchParts(shifted(g, x, scope), thresholds(), new int[][] {low, high},
-                new float[] {form.unit(0), form.unit(1)}, new int[] {0, 128}, scope);
+        return new CodeTables(shift, thresholds(), new int[][] {low, high}, new float[] {form.unit(0), form.unit(1)}, new int[] {0, 128});
     }
 
     /** Whether the export takes the integer form's grid: asked for, and the grid holds. */

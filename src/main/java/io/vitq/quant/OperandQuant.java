@@ -85,6 +85,13 @@ public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, 
         return java.util.List.of(toOnnx(g, x, scope, axis, rank));
     }
 
+    /**
+     * Where {@link #toOnnxParts} writes this operand's parts as lookups of a code (AdaLog's grid
+     * components under {@link QdqGraph#integerForms}), their tables; else null. The exporter may then
+     * find the code another way: fc2's input from fc1's output by one lookup ({@code GeluCodeLookup}).
+     */
+    default CodeTables codeTables(QdqGraph g) { return null; }
+
     /** Short, for a plan's summary: the kind and its variant ("uniform/per-head", "twin-gelu/power-of-two"). */
     String summary();
 

@@ -60,10 +60,9 @@ public interface QdqGraph {
     default boolean integerForms() { return false; }
 
     /**
-     * {@link #thresholdSearch}'s codes c, then for each component i the uint8 code {@code tables[i][c]}
-     * dequantized with step {@code units[i]} and zero point {@code zeroPoints[i]}: values whose sum is
-     * {@code sum_i units[i] (tables[i][c] - zeroPoints[i])}, each a DequantizeLinear output that a
-     * product can take as an integer kernel.
+     * The parts of {@code t} for graph value x: the shift added, {@link #thresholdSearch}'s codes c
+     * of {@code t.thresholds()}, then for each part i the uint8 code {@code t.tables()[i][c]}
+     * dequantized with step {@code t.units()[i]} and zero point {@code t.zeroPoints()[i]}.
      */
-    java.util.List<String> thresholdSearchParts(String x, float[] thr, int[][] tables, float[] units, int[] zeroPoints, String scope);
+    java.util.List<String> thresholdSearchParts(String x, CodeTables t, String scope);
 }

@@ -120,6 +120,17 @@ class ExportCommandTest {
         assertEquals(0, integer.exit(), integer.err());
         assertFalse(integer.err().contains("not QDQ values"), integer.err());
         assertTrue((integer.out() + integer.err()).contains("61 Linear products as MatMulInteger"), integer.out() + integer.err()); // 36 + fc2 x 2 x 12 + the head
+        // opset 21 by default with --integer-linears: fc2's codes looked up from fc1's output, no GELU left; --opset 17 keeps the GELU
+        var looked = io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(tmp.resolve("i.onnx")));
+        assertEquals(21, looked.getOpsetImport(0).getVersion());
+        assertTrue(integer.out().contains("opset 21"), integer.out());
+        assertEquals(0, looked.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Erf")).count(), "a GELU left");
+        CliTest.Run exact = run("export", q.toString(), "-o", tmp.resolve("e.onnx").toString(), "--integer-linears", "--opset", "17");
+        assertEquals(0, exact.exit(), exact.err());
+        var computed = io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(tmp.resolve("e.onnx")));
+        assertEquals(17, computed.getOpsetImport(0).getVersion());
+        assertEquals(12, computed.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Erf")).count(), "the GELUs at opset 17");
+        assertTrue(r.out().contains("opset 17"), r.out());
         assertEquals("1 quantized Linear takes inputs that are not QDQ values (head: unquantized, or a lookup-coded quantizer such as"
                 + " AdaLog's outside --integer-linears): they run as float products on weights dequantized once at load, not as integer"
                 + " kernels (docs/LOWBIT.md 3.3)",

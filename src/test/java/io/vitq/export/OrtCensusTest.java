@@ -12,9 +12,12 @@ import io.vitq.testutil.Diffs;
 import io.vitq.testutil.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -166,11 +169,12 @@ class OrtCensusTest {
      * cascade through ViT-Ti's 12 blocks; {@code VitqRecipeVariantsTest} holds the form to the
      * 1e-4 bound of the other exports on the micro models).
      */
-    @Test
-    void integerLinearsCarryTheirBiasIntoTheIntegerKernel() throws Exception {
+    @ParameterizedTest
+    @ValueSource(ints = {17, OnnxExporter.INTEGER_LINEARS_OPSET})
+    void integerLinearsCarryTheirBiasIntoTheIntegerKernel(int opset) throws Exception {
         Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
         QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json")).withoutMatmuls();
-        Onnx.ModelProto exported = OnnxExporter.export(m, plan, 17, OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER);
+        Onnx.ModelProto exported = OnnxExporter.export(m, plan, opset, OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER);
         Onnx.ModelProto fused = optimized(exported);
         System.out.println("ONNX Runtime, ViT-Ti with float attention and integer Linears: " + census(fused) + " " + products(fused));
         assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L, "blocks.*.mlp.fc2", 24L,
@@ -278,6 +282,30 @@ class OrtCensusTest {
             for (int i = 0; i < 4; i++)
                 assertEquals(io.vitq.model.Backward.topOne(vitq, 4, m.numClasses())[i], io.vitq.model.Backward.topOne(logits, 4, m.numClasses())[i]);
         }
+    }
+
+    /**
+     * The deployment form at its opset (21) with AdaLog's quantizers on the fc2 inputs: each fc2
+     * input's two components come from one lookup of fc1's output ({@link GeluCodeLookup}), so no
+     * GELU, logarithm or code correction is left in ONNX Runtime's graph, two GatherElements per
+     * block do the lookup, and fc2 runs as two integer kernels like every other block Linear. At
+     * opset 17 the same export computes the codes from the GELU's output (a Log per block).
+     */
+    @Test
+    void deploymentFormLooksUpFc2sAdaLogCodes() throws Exception {
+        Model m = ModelLoader.load("vit_tiny_patch16_224", TestData.VIT_TINY).model();
+        QuantPlan plan = QuantPlanJson.read(TestData.resource("quant/ptq4vit_w8a8_pow2gelu_vit_tiny.json"));
+        QuantPlan adaLog = HandPlans.withFc2Inputs(plan, new io.vitq.quant.AdaLogOperand(4, 30, 6f, io.vitq.quant.AdaLogOperand.GELU_SHIFT));
+        Onnx.ModelProto fused = optimized(OnnxExporter.exportForOnnxRuntime(m, adaLog, OnnxExporter.INTEGER_LINEARS_OPSET));
+        Map<String, Integer> census = census(fused);
+        System.out.println("ONNX Runtime, ViT-Ti deployment form with AdaLog fc2 inputs, opset 21: " + census + " " + products(fused));
+        assertEquals(Map.of("blocks.*.attn.proj", 12L, "blocks.*.attn.qkv", 12L, "blocks.*.mlp.fc1", 12L, "blocks.*.mlp.fc2", 24L,
+                "head", 1L), products(fused).get("MatMulIntegerToFloat"), "every Linear product an integer kernel");
+        assertEquals(24, census.get("GatherElements"), "two lookups per block");
+        for (String gone : List.of("Gelu", "BiasGelu", "Erf", "Log", "Less"))
+            assertEquals(null, census.get(gone), gone + " left in the graph");
+        Map<String, Integer> exact = census(optimized(OnnxExporter.exportForOnnxRuntime(m, adaLog, 17)));
+        assertEquals(12, exact.get("Log"), "opset 17: the codes computed from the GELU's output");
     }
 
     /**
