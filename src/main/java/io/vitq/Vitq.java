@@ -439,11 +439,13 @@ public final class Vitq {
     }
 
     /**
-     * Exports a quantized model in the deployment form for ONNX Runtime (opset 21; {@code vitq export
+     * Exports a quantized model in the deployment form for ONNX Runtime ({@code vitq export
      * --float-attention --integer-linears}): each quantized Linear as an integer product that ONNX
-     * Runtime fuses with its bias, the attention products on float operands, uint8 activation codes.
-     * Faster in ONNX Runtime than {@link #exportOnnx}, and a slightly different model (its attention
-     * unquantized): the README's "Export to ONNX" has its accuracy and speed.
+     * Runtime fuses with its bias, the attention products on float operands, uint8 activation codes;
+     * opset 17, or 21 where fc2's inputs are AdaLog's, whose codes are then looked up from fc1's
+     * output. Faster in ONNX Runtime than {@link #exportOnnx}, and a slightly different model (its
+     * attention unquantized; AdaLog's fc2 codes looked up, docs/LOWBIT.md 3.3): the README's
+     * "Export to ONNX" has its accuracy and speed.
      *
      * @param file the file to write
      * @return {@code file}
@@ -454,7 +456,7 @@ public final class Vitq {
         return call(() -> {
             if (plan() == null) throw new IllegalArgumentException(file + ": " + name() + " is a float model; quantize it first");
             checkNotAnInput(file);
-            OnnxExporter.writeForOnnxRuntime(file, loaded.model(), plan(), OnnxExporter.INTEGER_LINEARS_OPSET);
+            OnnxExporter.writeForOnnxRuntime(file, loaded.model(), plan(), OnnxExporter.integerLinearsOpset(plan()));
             return file;
         });
     }

@@ -318,7 +318,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 // the deployment form: the Linears' codes as above, as MatMulInteger with the bias fused into ONNX Runtime's
                 // integer kernel, the attention products on float operands
-                byte[] deploy = OnnxExporter.exportForOnnxRuntime(model, plan, OnnxExporter.INTEGER_LINEARS_OPSET).toByteArray();
+                byte[] deploy = OnnxExporter.exportForOnnxRuntime(model, plan, OnnxExporter.integerLinearsOpset(plan)).toByteArray();
                 Ort deploySession = new Ort(deploy, true);
                 closeables.add(deploySession);
                 engines.add(new Engine(DEPLOYMENT_ENGINE, deploy.length / 1e6, () -> deploySession.logits(images)));

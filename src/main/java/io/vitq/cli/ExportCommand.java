@@ -38,9 +38,10 @@ final class ExportCommand implements Callable<Integer> {
 
     @Option(names = "--opset", paramLabel = "N",
             description = "ONNX opset, " + OnnxExporter.MIN_OPSET + " to " + OnnxExporter.MAX_OPSET
-                    + " (default " + OnnxExporter.DEFAULT_OPSET + ", and " + OnnxExporter.INTEGER_LINEARS_OPSET + " with --integer-linears;"
-                    + " 17 and later use LayerNormalization, 21 stores codes wider than 8 bits as int16 and, with --integer-linears,"
-                    + " finds fc2's AdaLog input by one lookup of fc1's output).")
+                    + " (default " + OnnxExporter.DEFAULT_OPSET + "; with --integer-linears and AdaLog's fc2 inputs 21, where fc2's"
+                    + " codes are looked up from fc1's output: faster in ONNX Runtime, and a code moves where that output lies within"
+                    + " half a grid step of a code boundary, docs/LOWBIT.md 3.3; give 17 for the exact codes). 17 and later use"
+                    + " LayerNormalization, 21 stores codes wider than 8 bits as int16.")
     Integer opset;
 
     @Option(names = "--activation-codes", paramLabel = "TYPE",
@@ -58,7 +59,8 @@ final class ExportCommand implements Callable<Integer> {
                     + "bias inside, where the QDQ form leaves the bias as a separate pass (docs/BENCHMARKS.md). AdaLog's "
                     + "quantizers take their integer form, as vitq's integer runtime and --products codes do: each level on a "
                     + "14-bit grid of its scale, a Linear's AdaLog input as two uint8 components and so two integer products "
-                    + "(docs/LOWBIT.md 3.3; AdaLog's levels where the grid does not reach its shift). Wider weight codes keep "
+                    + "(docs/LOWBIT.md 3.3; AdaLog's levels where the grid does not reach its shift); at opset 21, the default "
+                    + "then, fc2's AdaLog codes are looked up from fc1's output instead (see --opset). Wider weight codes keep "
                     + "their QDQ form; products on float inputs take their weight "
                     + "as Cast and Mul, as in the QDQ form, and so does the patch-embedding convolution on a float image, which "
                     + "ONNX Runtime then runs on its blocked float kernel. "
@@ -79,8 +81,7 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        int opset = this.opset != null ? this.opset : integerLinears ? OnnxExporter.INTEGER_LINEARS_OPSET : OnnxExporter.DEFAULT_OPSET;
-        if (opset < OnnxExporter.MIN_OPSET || opset > OnnxExporter.MAX_OPSET) {
+        if (opset != null && (opset < OnnxExporter.MIN_OPSET || opset > OnnxExporter.MAX_OPSET)) {
             throw new Main.UserException("--opset " + opset + ": the ONNX export writes opsets " + OnnxExporter.MIN_OPSET
                     + " to " + OnnxExporter.MAX_OPSET);
         }
@@ -105,10 +106,11 @@ final class ExportCommand implements Callable<Integer> {
         if (qp != null) l = Plans.modelFor(l, qp);
         if (floatAttention) qp = qp.withoutMatmuls();
         var linears = integerLinears ? OnnxExporter.LinearForm.INTEGER : OnnxExporter.LinearForm.QDQ;
-        var written = OnnxExporter.write(output, l.model(), qp, opset, codes, linears);
-        System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, opset,
+        int writtenOpset = opset != null ? opset : integerLinears ? OnnxExporter.integerLinearsOpset(qp) : OnnxExporter.DEFAULT_OPSET;
+        var written = OnnxExporter.write(output, l.model(), qp, writtenOpset, codes, linears);
+        System.out.printf(Locale.ROOT, "ONNX model written to %s (%.1f MB, opset %d): %s%n", output, Files.size(output) / 1e6, writtenOpset,
                 qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph, "
-                        + activationCodes(qp, codes, opset) + (floatAttention ? ", attention products float" : "")
+                        + activationCodes(qp, codes, writtenOpset) + (floatAttention ? ", attention products float" : "")
                         + (integerLinears ? ", " + OnnxExporter.integerProducts(written) + " Linear products as MatMulInteger" : ""));
         String floatProducts = floatProducts(OnnxExporter.floatProductLinears(written));
         if (floatProducts != null) System.err.println("vitq: note: " + floatProducts);

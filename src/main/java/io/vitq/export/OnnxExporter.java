@@ -42,12 +42,6 @@ import java.nio.file.Path;
  */
 public final class OnnxExporter {
     public static final int MIN_OPSET = 13, MAX_OPSET = 21, DEFAULT_OPSET = 17;
-    /**
-     * The opset of the deployment form ({@link LinearForm#INTEGER}) unless one is given: 21, whose
-     * uint16 codes let fc2's AdaLog input be one lookup of fc1's output ({@code GeluCodeLookup});
-     * ONNX Runtime ran the other deployment exports at 17 and 21 alike (docs/BENCHMARKS.md).
-     */
-    public static final int INTEGER_LINEARS_OPSET = 21;
     /** int8 activation codes: uint8 gave ONNX Runtime 1.23 no measurable gain on this CPU (docs/BENCHMARKS.md). */
     public static final ActivationCodes DEFAULT_CODES = ActivationCodes.INT8;
     /** Graph input [N, C, S, S] (preprocessed images, N dynamic) and output [N, classes]. */
@@ -160,6 +154,21 @@ public final class OnnxExporter {
             }
         });
         return proto;
+    }
+
+    /**
+     * The opset a {@link LinearForm#INTEGER} export of {@code plan} takes unless one is given: 21
+     * where a Linear's input quantizer has lookup-coded integer parts (AdaLog's), whose uint16 grid
+     * codes let fc2's input be one lookup of fc1's output ({@link GeluCodeLookup}), else
+     * {@link #DEFAULT_OPSET}, which more runtimes read (ONNX Runtime ran the PTQ4ViT W8A8 deployment
+     * export at 17 and 21 alike, docs/BENCHMARKS.md).
+     */
+    public static int integerLinearsOpset(QuantPlan plan) {
+        for (String id : plan.opIds()) {
+            if (plan.op(id) instanceof io.vitq.quant.LinearQuant lq && lq.input() != null && lq.input().integerCodeTables() != null)
+                return GeluCodeLookup.MIN_OPSET;
+        }
+        return DEFAULT_OPSET;
     }
 
     /**

@@ -77,17 +77,14 @@ final class OnnxGraph {
     }
 
     /**
-     * Removes the initializers that no node reads (those of nodes {@link #remove}d, e.g. a weight's
-     * zero point), and forgets them as shared constants, so that a later constant is made anew.
-     */
-    /**
      * Removes the nodes whose outputs nothing reads and the graph does not output, until none is
-     * left: what a caller emitted and then wrote its consumer in another form (fc1's GELU where fc2
-     * takes its codes from fc1's output, {@link GeluCodeLookup}).
+     * left (what a caller emitted and then wrote its consumer in another form: fc1's GELU where fc2
+     * takes its codes from fc1's output, {@link GeluCodeLookup}); returns their names.
      */
-    void removeUnreadNodes() {
+    List<String> removeUnreadNodes() {
         Set<String> outputs = new HashSet<>();
         for (Onnx.ValueInfoProto o : graph.getOutputList()) outputs.add(o.getName());
+        List<String> removedNames = new java.util.ArrayList<>();
         for (boolean removed = true; removed; ) {
             removed = false;
             Set<String> read = new HashSet<>(outputs);
@@ -95,13 +92,19 @@ final class OnnxGraph {
             for (int i = graph.getNodeCount() - 1; i >= 0; i--) {
                 List<String> out = graph.getNode(i).getOutputList();
                 if (out.stream().anyMatch(read::contains)) continue;
+                removedNames.add(graph.getNode(i).getName());
                 graph.removeNode(i);
                 out.forEach(producers::remove);
                 removed = true;
             }
         }
+        return removedNames;
     }
 
+    /**
+     * Removes the initializers that no node reads (those of nodes {@link #remove}d, e.g. a weight's
+     * zero point), and forgets them as shared constants, so that a later constant is made anew.
+     */
     void removeUnreadInitializers() {
         Set<String> read = new HashSet<>();
         for (NodeProto n : graph.getNodeList()) read.addAll(n.getInputList());

@@ -127,7 +127,7 @@ final class QdqEmitter implements QdqGraph {
         String lead = leadingShape(y, scope);
         String code = codes(y, t.thresholds(), lead, scope);
         List<String> parts = new java.util.ArrayList<>();
-        for (int i = 0; i < t.parts(); i++) {
+        for (int i = 0; i < t.partCount(); i++) {
             String part = scope + "/component" + i;
             String level = lookUp(g.uint8s(part + "/table", bytes(t.tables()[i]), t.tables()[i].length), t.tables()[i].length, code, lead, part);
             parts.add(g.node("DequantizeLinear", part + "/dequantize", List.of(level, g.scalar(t.units()[i]), g.uint8Scalar(t.zeroPoints()[i]))));
@@ -323,8 +323,7 @@ final class QdqEmitter implements QdqGraph {
     @Override
     public String qdqTable(String x, String scope, float scale, int zeroPoint, int[] table) {
         if (table.length != 256) throw new IllegalArgumentException(scope + ": a uint8 code table has 256 entries, got " + table.length);
-        byte[] t = new byte[256];
-        for (int i = 0; i < 256; i++) t[i] = (byte) table[i];
+        byte[] t = bytes(table);
         String s = g.scalar(scale), zp = g.uint8Scalar(zeroPoint);
         String q = g.node("QuantizeLinear", scope + "/quantize", List.of(x, s, zp));
         String index = g.node("Cast", scope + "/index", q, OnnxGraph.attr("to", (long) TensorProto.DataType.INT32.getNumber()));

@@ -261,7 +261,7 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
     }
 
     @Override
-    public CodeTables codeTables(QdqGraph g) { return onGrid(g) ? gridCodeTables() : null; }
+    public CodeTables integerCodeTables() { return codeFormMissing() == null ? gridCodeTables() : null; }
 
     /**
      * The grid code's components ({@link AdaLogGridCodes}) as lookups of AdaLog's code:

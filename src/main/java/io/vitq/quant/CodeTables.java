@@ -25,7 +25,7 @@ public record CodeTables(float shift, float[] thresholds, int[][] tables, float[
     }
 
     /** The number of parts. */
-    public int parts() { return tables.length; }
+    public int partCount() { return tables.length; }
 
     /** The code of x: the count of thresholds at or above {@code fl(x + shift)} (0 for NaN). */
     public int code(float x) { return ThresholdTable.count(x + shift, thresholds); }

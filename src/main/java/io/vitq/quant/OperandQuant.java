@@ -86,11 +86,13 @@ public sealed interface OperandQuant permits UniformOperand, AsymmetricOperand, 
     }
 
     /**
-     * Where {@link #toOnnxParts} writes this operand's parts as lookups of a code (AdaLog's grid
-     * components under {@link QdqGraph#integerForms}), their tables; else null. The exporter may then
-     * find the code another way: fc2's input from fc1's output by one lookup ({@code GeluCodeLookup}).
+     * The integer form's parts as lookups of a code (AdaLog's grid components: what
+     * {@link #toOnnxParts} writes where {@link QdqGraph#integerForms} asks for integer forms), or
+     * null. One code per element, from that element's value alone (a per-tensor quantizer), so the
+     * exporter may find it from another value of which this one is a function: fc2's input from
+     * fc1's output by one lookup ({@code GeluCodeLookup}).
      */
-    default CodeTables codeTables(QdqGraph g) { return null; }
+    default CodeTables integerCodeTables() { return null; }
 
     /** Short, for a plan's summary: the kind and its variant ("uniform/per-head", "twin-gelu/power-of-two"). */
     String summary();

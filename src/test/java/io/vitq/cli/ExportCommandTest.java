@@ -130,7 +130,10 @@ class ExportCommandTest {
         var computed = io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(tmp.resolve("e.onnx")));
         assertEquals(17, computed.getOpsetImport(0).getVersion());
         assertEquals(12, computed.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Erf")).count(), "the GELUs at opset 17");
-        assertTrue(r.out().contains("opset 17"), r.out());
+        assertTrue(exact.out().contains("opset 17") && r.out().contains("opset 17"), exact.out() + r.out());
+        // a plan without AdaLog's inputs stays at opset 17 with --integer-linears
+        CliTest.Run twins = run("export", quantizedFile(tmp).toString(), "-o", tmp.resolve("t.onnx").toString(), "--integer-linears");
+        assertTrue(twins.out().contains("opset 17"), twins.out());
         assertEquals("1 quantized Linear takes inputs that are not QDQ values (head: unquantized, or a lookup-coded quantizer such as"
                 + " AdaLog's outside --integer-linears): they run as float products on weights dequantized once at load, not as integer"
                 + " kernels (docs/LOWBIT.md 3.3)",

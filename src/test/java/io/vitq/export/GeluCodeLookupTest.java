@@ -21,11 +21,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class GeluCodeLookupTest {
 
-    /** fc2-style operands (GELU's shift) of the kinds the recipe searches: 3 to 8 bits, small and large bases and scales. */
+    /**
+     * fc2-style operands (GELU's shift) of the kinds the recipe searches, 3 to 8 bits, small and large
+     * bases and scales; and the edges: a scale near the shift (the code constant above h = 0), 8 bits
+     * with the largest base (thresholds down to denormals and zero), a scale ten times ViT-Ti's.
+     */
     static List<AdaLogOperand> operands() {
         float s = AdaLogOperand.GELU_SHIFT;
         return List.of(new AdaLogOperand(4, 137, 6.45f, s), new AdaLogOperand(4, 30, 2.5f, s), new AdaLogOperand(6, 60, 8f, s),
-                new AdaLogOperand(6, 12, 11f, s), new AdaLogOperand(8, 20, 3f, s), new AdaLogOperand(3, 100, 5f, s));
+                new AdaLogOperand(6, 12, 11f, s), new AdaLogOperand(8, 20, 3f, s), new AdaLogOperand(3, 100, 5f, s),
+                new AdaLogOperand(4, 137, 0.25f, s), new AdaLogOperand(8, 137, 6f, s), new AdaLogOperand(4, 30, 60f, s));
     }
 
     private static int exactCode(CodeTables t, float h) { return t.code(VectorMath.gelu(h)); }
@@ -37,7 +42,7 @@ class GeluCodeLookupTest {
     /** The value of code c: the sum of its parts. */
     private static double value(CodeTables t, int c) {
         double v = 0;
-        for (int i = 0; i < t.parts(); i++) v += (double) t.units()[i] * (t.tables()[i][c] - t.zeroPoints()[i]);
+        for (int i = 0; i < t.partCount(); i++) v += (double) t.units()[i] * (t.tables()[i][c] - t.zeroPoints()[i]);
         return v;
     }
 
@@ -101,8 +106,9 @@ class GeluCodeLookupTest {
                 double u = h / (double) grid.step();
                 if (Math.abs(u - Math.floor(u) - 0.5) > 1e-3) x[m++] = h;
             }
+            m -= m % 2;
             x = java.util.Arrays.copyOf(x, m);
-            for (int part = 0; part < t.parts(); part++) {
+            for (int part = 0; part < t.partCount(); part++) {
                 float[] want = new float[m];
                 for (int i = 0; i < m; i++) {
                     int code = t.tables()[part][exactCode(t, grid.point(grid.index(x[i])))];
@@ -110,12 +116,19 @@ class GeluCodeLookupTest {
                 }
                 int p = part;
                 for (boolean optimized : new boolean[] {false, true}) {
-                    float[] got = QdqEmitterTest.run(GeluCodeLookup.MIN_OPSET, new long[] {m}, x, optimized,
+                    // rank 3, as fc1's output is: the lookup flattens the index and gives the parts h's shape back
+                    float[] got = QdqEmitterTest.run(GeluCodeLookup.MIN_OPSET, new long[] {1, 2, m / 2}, x, optimized,
                             g -> GeluCodeLookup.parts(g, "x", t, "fc2/input").get(p));
                     QdqEmitterTest.assertSame(a + ", part " + p + (optimized ? " (optimized)" : ""), want, got);
                 }
             }
         }
+    }
+
+    /** A scale so large that the last code change lies beyond the search: no grid, and the export keeps the computed codes. */
+    @Test
+    void noGridForAnUnboundedRange() {
+        assertEquals(null, GeluCodeLookup.grid(new AdaLogOperand(4, 30, 1e7f, AdaLogOperand.GELU_SHIFT).gridCodeTables()));
     }
 
     @Test

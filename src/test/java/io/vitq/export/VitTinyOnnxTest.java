@@ -190,13 +190,13 @@ class VitTinyOnnxTest {
 
     /**
      * The export of {@code plan}; with {@code -Dvitq.onnx.integerLinears=true} in the form of
-     * {@code export --integer-linears} (its Linears as MatMulInteger, uint8 activation codes, opset
-     * 21 and so fc2's AdaLog input as a lookup of fc1's output). {@code -Dvitq.onnx.opset=N} sets
+     * {@code export --integer-linears} (its Linears as MatMulInteger, uint8 activation codes; opset
+     * 21 for AdaLog's fc2 inputs, then looked up from fc1's output). {@code -Dvitq.onnx.opset=N} sets
      * the opset (N = 17: the AdaLog input's codes computed from GELU's output).
      */
     private static byte[] exportAsAsked(Model model, QuantPlan plan) {
         boolean integer = Boolean.getBoolean("vitq.onnx.integerLinears");
-        int opset = Integer.getInteger("vitq.onnx.opset", integer ? OnnxExporter.INTEGER_LINEARS_OPSET : OnnxExporter.DEFAULT_OPSET);
+        int opset = Integer.getInteger("vitq.onnx.opset", integer ? OnnxExporter.integerLinearsOpset(plan) : OnnxExporter.DEFAULT_OPSET);
         if (!integer) return OnnxExporter.export(model, plan, opset).toByteArray();
         System.out.println("the export's Linears as MatMulInteger (export --integer-linears), opset " + opset);
         return OnnxExporter.export(model, plan, opset, OnnxExporter.ActivationCodes.UINT8, OnnxExporter.LinearForm.INTEGER).toByteArray();
