@@ -30,6 +30,13 @@ final class GeluCodeLookup {
     static final int POINTS = 1 << 16;
     /** GELU's minimum is at h = -0.7518: the code is monotone in h on either side of it. */
     private static final double GELU_ARGMIN = -0.7517916;
+    /**
+     * The lookup's rows: ONNX Runtime runs a GatherElements row on one thread, so the flattened
+     * index is cut into this many rows (fewer where h's width has fewer factors of two), each
+     * reading its own copy of the table (docs/BENCHMARKS.md: one row 1.00x of ONNX Runtime float on
+     * ViT-Ti W4A4, 2 to 32 rows 1.16-1.26x).
+     */
+    static final int ROWS = 8;
     /** Where the search for the last code change gives up (the grid would be too coarse to help). */
     private static final double SEARCH_LIMIT = 1e6;
 
@@ -86,6 +93,13 @@ final class GeluCodeLookup {
         return from;
     }
 
+    /** {@link #ROWS}, or the largest power of two below it that divides {@code width}, so that any batch and token count divide. */
+    static int rows(int width) {
+        int r = ROWS;
+        while (width % r != 0) r /= 2;
+        return r;
+    }
+
     /** Each part's table: its uint8 code at every grid point. */
     static byte[][] tables(CodeTables t, Grid grid) {
         byte[][] b = new byte[t.partCount()][POINTS];
@@ -97,25 +111,28 @@ final class GeluCodeLookup {
     }
 
     /**
-     * The parts of {@code t} for {@code gelu(h)}, each a DequantizeLinear of uint8 codes: h quantized
-     * to the grid, each part's table read at that point (GatherElements on the flattened indices:
-     * ONNX Runtime's Gather of a 1-D table ran 6.5 times slower, docs/BENCHMARKS.md); null where
+     * The parts of {@code t} for {@code gelu(h)}, h's last axis {@code width} wide, each a
+     * DequantizeLinear of uint8 codes: h quantized to the grid, each part's table read at that point
+     * (GatherElements of the index cut into {@link #rows} rows, the table expanded to as many: ONNX
+     * Runtime's Gather of a 1-D table ran 6.5 times slower, docs/BENCHMARKS.md); null where
      * {@link #grid} finds none.
      */
-    static List<String> parts(OnnxGraph g, String h, CodeTables t, String scope) {
+    static List<String> parts(OnnxGraph g, String h, int width, CodeTables t, String scope) {
         if (g.opset() < MIN_OPSET) throw new IllegalStateException(scope + ": uint16 codes need opset " + MIN_OPSET);
         Grid grid = grid(t);
         if (grid == null) return null;
+        int rows = rows(width);
         String q = g.node("QuantizeLinear", scope + "/grid", List.of(h, g.scalar(grid.step()), g.uint16Scalar(grid.zero())));
         String index = g.node("Cast", scope + "/grid_index", q, attr("to", (long) TensorProto.DataType.INT32.getNumber()));
-        String flat = g.node("Reshape", scope + "/grid_flat", List.of(index, g.longs(new long[] {1, -1}, 2)));
+        String cut = g.node("Reshape", scope + "/grid_rows", List.of(index, g.longs(new long[] {rows, -1}, 2)));
         String shape = g.node("Shape", scope + "/shape", h);
         byte[][] tables = tables(t, grid);
         List<String> parts = new ArrayList<>();
         for (int i = 0; i < t.partCount(); i++) {
             String part = scope + "/component" + i;
             String table = g.uint8s(part + "/gelu_table", tables[i], 1, POINTS);
-            String codes = g.node("GatherElements", part + "/flat", List.of(table, flat), attr("axis", 1L));
+            String copies = g.node("Expand", part + "/gelu_table_rows", List.of(table, g.longs(new long[] {rows, POINTS}, 2)));
+            String codes = g.node("GatherElements", part + "/rows", List.of(copies, cut), attr("axis", 1L));
             String shaped = g.node("Reshape", part, List.of(codes, shape));
             parts.add(g.node("DequantizeLinear", part + "/dequantize", List.of(shaped, g.scalar(t.units()[i]), g.uint8Scalar(t.zeroPoints()[i]))));
         }

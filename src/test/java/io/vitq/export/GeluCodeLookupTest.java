@@ -106,8 +106,9 @@ class GeluCodeLookupTest {
                 double u = h / (double) grid.step();
                 if (Math.abs(u - Math.floor(u) - 0.5) > 1e-3) x[m++] = h;
             }
-            m -= m % 2;
+            m -= m % 16;
             x = java.util.Arrays.copyOf(x, m);
+            int width = m / 2;   // a multiple of 8: the lookup in 8 rows
             for (int part = 0; part < t.partCount(); part++) {
                 float[] want = new float[m];
                 for (int i = 0; i < m; i++) {
@@ -118,7 +119,7 @@ class GeluCodeLookupTest {
                 for (boolean optimized : new boolean[] {false, true}) {
                     // rank 3, as fc1's output is: the lookup flattens the index and gives the parts h's shape back
                     float[] got = QdqEmitterTest.run(GeluCodeLookup.MIN_OPSET, new long[] {1, 2, m / 2}, x, optimized,
-                            g -> GeluCodeLookup.parts(g, "x", t, "fc2/input").get(p));
+                            g -> GeluCodeLookup.parts(g, "x", width, t, "fc2/input").get(p));
                     QdqEmitterTest.assertSame(a + ", part " + p + (optimized ? " (optimized)" : ""), want, got);
                 }
             }
@@ -132,8 +133,15 @@ class GeluCodeLookupTest {
     }
 
     @Test
+    void rowsDivideTheWidth() {
+        assertEquals(8, GeluCodeLookup.rows(768));
+        assertEquals(4, GeluCodeLookup.rows(12));
+        assertEquals(1, GeluCodeLookup.rows(7));
+    }
+
+    @Test
     void needsUint16Codes() {
         OnnxGraph g = new OnnxGraph("t", 17);
-        assertThrows(IllegalStateException.class, () -> GeluCodeLookup.parts(g, "x", operands().getFirst().gridCodeTables(), "a"));
+        assertThrows(IllegalStateException.class, () -> GeluCodeLookup.parts(g, "x", 8, operands().getFirst().gridCodeTables(), "a"));
     }
 }
