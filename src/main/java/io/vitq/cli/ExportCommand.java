@@ -114,7 +114,29 @@ final class ExportCommand implements Callable<Integer> {
                         + (integerLinears ? ", " + OnnxExporter.integerProducts(written) + " Linear products as MatMulInteger" : ""));
         String floatProducts = floatProducts(OnnxExporter.floatProductLinears(written));
         if (floatProducts != null) System.err.println("vitq: note: " + floatProducts);
+        String lookedUp = lookedUp(OnnxExporter.lookedUpInputs(written));
+        if (lookedUp != null) System.err.println("vitq: note: " + lookedUp);
         return 0;
+    }
+
+    /**
+     * Null, or which Linears take their input codes from a lookup of the previous Linear's output
+     * (fc2's AdaLog inputs at opset 21), grouped over the blocks, and what that changes.
+     */
+    static String lookedUp(List<String> opIds) {
+        if (opIds.isEmpty()) return null;
+        return opIds.size() + " Linear input" + (opIds.size() == 1 ? "" : "s") + " (" + groupedKinds(opIds) + ") take their AdaLog codes from one"
+                + " lookup of the previous Linear's output: faster in ONNX Runtime, and a code moves where that output lies within half a"
+                + " grid step of a code boundary (docs/LOWBIT.md 3.3); --opset 17 computes them exactly";
+    }
+
+    /** Op ids grouped over the blocks: "blocks.*.mlp.fc2 x12, head". */
+    private static String groupedKinds(List<String> opIds) {
+        java.util.Map<String, Integer> byKind = new java.util.LinkedHashMap<>();
+        for (String id : opIds) byKind.merge(io.vitq.model.OpPattern.kind(id), 1, Integer::sum);
+        StringBuilder kinds = new StringBuilder();
+        byKind.forEach((k, n) -> kinds.append(kinds.isEmpty() ? "" : ", ").append(k).append(n > 1 ? " x" + n : ""));
+        return kinds.toString();
     }
 
     /**
@@ -123,12 +145,8 @@ final class ExportCommand implements Callable<Integer> {
      */
     static String floatProducts(List<String> opIds) {
         if (opIds.isEmpty()) return null;
-        java.util.Map<String, Integer> byKind = new java.util.LinkedHashMap<>();
-        for (String id : opIds) byKind.merge(io.vitq.model.OpPattern.kind(id), 1, Integer::sum);
-        StringBuilder kinds = new StringBuilder();
-        byKind.forEach((k, n) -> kinds.append(kinds.isEmpty() ? "" : ", ").append(k).append(n > 1 ? " x" + n : ""));
         return opIds.size() + (opIds.size() == 1 ? " quantized Linear takes" : " quantized Linears take") + " inputs that are not QDQ values ("
-                + kinds + ": unquantized, or a lookup-coded quantizer such as AdaLog's outside --integer-linears): they run as float products on weights"
+                + groupedKinds(opIds) + ": unquantized, or a lookup-coded quantizer such as AdaLog's outside --integer-linears): they run as float products on weights"
                 + " dequantized once at load, not as integer kernels (docs/LOWBIT.md 3.3)";
     }
 

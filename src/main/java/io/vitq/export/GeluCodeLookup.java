@@ -37,6 +37,8 @@ final class GeluCodeLookup {
      * ViT-Ti W4A4, 2 to 32 rows 1.16-1.26x).
      */
     static final int ROWS = 8;
+    /** The name of the grid's QuantizeLinear after the Linear's id: {@code fc2/input/grid}. */
+    static final String GRID_NODE = "/input/grid";
     /** Where the search for the last code change gives up (the grid would be too coarse to help). */
     private static final double SEARCH_LIMIT = 1e6;
 
@@ -115,14 +117,16 @@ final class GeluCodeLookup {
      * DequantizeLinear of uint8 codes: h quantized to the grid, each part's table read at that point
      * (GatherElements of the index cut into {@link #rows} rows, the table expanded to as many: ONNX
      * Runtime's Gather of a 1-D table ran 6.5 times slower, docs/BENCHMARKS.md); null where
-     * {@link #grid} finds none.
+     * {@link #grid} finds none. The nodes are named after the consuming Linear {@code opId}'s input,
+     * the grid's QuantizeLinear {@code opId + }{@link #GRID_NODE} (how {@code OnnxExporter.lookedUpInputs} finds them).
      */
-    static List<String> parts(OnnxGraph g, String h, int width, CodeTables t, String scope) {
+    static List<String> parts(OnnxGraph g, String h, int width, CodeTables t, String opId) {
+        String scope = opId + "/input";
         if (g.opset() < MIN_OPSET) throw new IllegalStateException(scope + ": uint16 codes need opset " + MIN_OPSET);
         Grid grid = grid(t);
         if (grid == null) return null;
         int rows = rows(width);
-        String q = g.node("QuantizeLinear", scope + "/grid", List.of(h, g.scalar(grid.step()), g.uint16Scalar(grid.zero())));
+        String q = g.node("QuantizeLinear", opId + GRID_NODE, List.of(h, g.scalar(grid.step()), g.uint16Scalar(grid.zero())));
         String index = g.node("Cast", scope + "/grid_index", q, attr("to", (long) TensorProto.DataType.INT32.getNumber()));
         String cut = g.node("Reshape", scope + "/grid_rows", List.of(index, g.longs(new long[] {rows, -1}, 2)));
         String shape = g.node("Shape", scope + "/shape", h);

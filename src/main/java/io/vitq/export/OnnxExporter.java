@@ -191,6 +191,18 @@ public final class OnnxExporter {
     }
 
     /**
+     * The Linears of an exported model whose input codes are looked up from the previous Linear's
+     * output ({@link GeluCodeLookup}: fc2's AdaLog input at opset 21), op ids in graph order.
+     */
+    public static java.util.List<String> lookedUpInputs(Onnx.ModelProto m) {
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        for (Onnx.NodeProto n : m.getGraph().getNodeList())
+            if (n.getOpType().equals("QuantizeLinear") && n.getName().endsWith(GeluCodeLookup.GRID_NODE))
+                ids.add(n.getName().substring(0, n.getName().length() - GeluCodeLookup.GRID_NODE.length()));
+        return ids;
+    }
+
+    /**
      * The quantized Linears of an exported model whose input is not a QDQ value (unquantized, or a
      * lookup-coded quantizer's values such as AdaLog's outside {@link LinearForm#INTEGER}): their weights go out as codes, Cast and Mul
      * (OnnxTracer), so a runtime multiplies them in float, not in an integer kernel. Op ids in graph order.

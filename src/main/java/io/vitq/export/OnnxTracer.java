@@ -378,7 +378,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         if (lq == null || lq.input() == null) return List.of(x.name());
         CodeTables lookups = x.preGelu() != null && linears == OnnxExporter.LinearForm.INTEGER && opset >= GeluCodeLookup.MIN_OPSET
                 ? lq.input().integerCodeTables() : null;
-        List<String> parts = lookups == null ? null : GeluCodeLookup.parts(g, x.preGelu(), x.cols(), lookups, opId + "/input");
+        List<String> parts = lookups == null ? null : GeluCodeLookup.parts(g, x.preGelu(), x.cols(), lookups, opId);
         if (parts != null) {
             replacedGelus.add(x.name());
             return parts;

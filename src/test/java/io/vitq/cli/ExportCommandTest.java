@@ -124,6 +124,8 @@ class ExportCommandTest {
         var looked = io.vitq.export.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(tmp.resolve("i.onnx")));
         assertEquals(21, looked.getOpsetImport(0).getVersion());
         assertTrue(integer.out().contains("opset 21"), integer.out());
+        assertTrue(integer.err().contains("vitq: note: 12 Linear inputs (blocks.*.mlp.fc2 x12) take their AdaLog codes from one lookup"),
+                integer.err());
         assertEquals(0, looked.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Erf")).count(), "a GELU left");
         CliTest.Run exact = run("export", q.toString(), "-o", tmp.resolve("e.onnx").toString(), "--integer-linears", "--opset", "17");
         assertEquals(0, exact.exit(), exact.err());
@@ -131,6 +133,7 @@ class ExportCommandTest {
         assertEquals(17, computed.getOpsetImport(0).getVersion());
         assertEquals(12, computed.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Erf")).count(), "the GELUs at opset 17");
         assertTrue(exact.out().contains("opset 17") && r.out().contains("opset 17"), exact.out() + r.out());
+        assertFalse(exact.err().contains("lookup"), exact.err());
         // a plan without AdaLog's inputs stays at opset 17 with --integer-linears
         CliTest.Run twins = run("export", quantizedFile(tmp).toString(), "-o", tmp.resolve("t.onnx").toString(), "--integer-linears");
         assertTrue(twins.out().contains("opset 17"), twins.out());
