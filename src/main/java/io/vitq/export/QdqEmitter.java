@@ -115,15 +115,16 @@ final class QdqEmitter implements QdqGraph {
      * Either way the codes are the count of thresholds at or above the value, exactly.
      */
     @Override
-    public String thresholdSearch(String x, float[] thr, float[] values, String scope) {
-        String lead = leadingShape(x, scope);
-        return lookUp(values, codes(x, thr, lead, scope), lead, scope + "/value");
+    public String thresholdSearch(String x, float shift, float[] thr, float[] values, String scope) {
+        String y = shifted(x, shift, scope);
+        String lead = leadingShape(y, scope);
+        return lookUp(values, codes(y, thr, lead, scope), lead, scope + "/value");
     }
 
     /** The shift added, the codes of {@link #thresholdSearch}, then one uint8 lookup and DequantizeLinear per part. */
     @Override
     public List<String> thresholdSearchParts(String x, CodeTables t, String scope) {
-        String y = t.shift() == 0f ? x : add(x, constant(t.shift(), scope + "/shift"), scope + "/shifted");
+        String y = shifted(x, t.shift(), scope);
         String lead = leadingShape(y, scope);
         String code = codes(y, t.thresholds(), lead, scope);
         List<String> parts = new java.util.ArrayList<>();
@@ -133,6 +134,11 @@ final class QdqEmitter implements QdqGraph {
             parts.add(g.node("DequantizeLinear", part + "/dequantize", List.of(level, g.scalar(t.units()[i]), g.uint8Scalar(t.zeroPoints()[i]))));
         }
         return parts;
+    }
+
+    /** {@code x + shift} as vitq's threshold-coded quantizers compute it; x itself for a shift of 0. */
+    private String shifted(String x, float shift, String scope) {
+        return shift == 0f ? x : add(x, constant(shift, scope + "/shift"), scope + "/shifted");
     }
 
     /** uint8 codes (0..255, as {@link CodeTables} holds them) as bytes. */

@@ -236,17 +236,17 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
     }
 
     /**
-     * The same comparisons as {@link #fakeQuant}: the shift added, then {@link QdqGraph#thresholdSearch}
+     * The same comparisons as {@link #fakeQuant}: {@link QdqGraph#thresholdSearch} with the shift,
      * of AdaLog's levels, or where the export asks for integer forms ({@link QdqGraph#integerForms})
      * and the grid holds, of the grid's values {@code step s_c} (those of the code-product fake quant).
      */
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
-        if (!onGrid(g)) return g.thresholdSearch(shifted(g, x, scope), thresholds(), values(), scope);
+        if (!onGrid(g)) return g.thresholdSearch(x, shift, thresholds(), values(), scope);
         int[] s = gridCodes();
         float[] v = new float[s.length];
         for (int c = 0; c < s.length; c++) v[c] = s[c] * gridStep();   // as a DequantizeLinear of the grid code computes it
-        return g.thresholdSearch(shifted(g, x, scope), thresholds(), v, scope);
+        return g.thresholdSearch(x, shift, thresholds(), v, scope);
     }
 
     /**
@@ -256,8 +256,7 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
      */
     @Override
     public List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
-        if (!onGrid(g)) return List.of(toOnnx(g, x, scope, axis, rank));
-        return g.thresholdSearchParts(x, gridCodeTables(), scope);
+        return onGrid(g) ? g.thresholdSearchParts(x, gridCodeTables(), scope) : List.of(toOnnx(g, x, scope, axis, rank));
     }
 
     @Override
@@ -281,11 +280,6 @@ public record AdaLogOperand(int bits, int q, float scale, float shift) implement
 
     /** Whether the export takes the integer form's grid: asked for, and the grid holds. */
     private boolean onGrid(QdqGraph g) { return g.integerForms() && codeFormMissing() == null; }
-
-    /** {@code x + shift} (x itself when the shift is 0), as {@link #fakeQuant} computes it. */
-    private String shifted(QdqGraph g, String x, String scope) {
-        return shift == 0f ? x : g.add(x, g.constant(shift, scope + "/shift"), scope + "/shifted");
-    }
 
     @Override
     public String summary() { return KIND + "/per-tensor"; }

@@ -200,7 +200,7 @@ public record LogSqrt2Operand(int bits, float delta) implements OperandQuant {
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
         float[] levels = new float[zeroCode() + 1];
         for (int q = 0; q < levels.length; q++) levels[q] = level(q);
-        return g.thresholdSearch(x, thresholds(), levels, scope);
+        return g.thresholdSearch(x, 0f, thresholds(), levels, scope);
     }
 
     @Override

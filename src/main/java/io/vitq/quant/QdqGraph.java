@@ -44,12 +44,12 @@ public interface QdqGraph {
 
     /**
      * A quantizer coded by thresholds ({@link LogSqrt2Operand}, {@link AdaLogOperand}): code c is the
-     * number of t with {@code x <= thr[t]} (thr non-increasing, so those t are {@code 0 .. c-1}), the
-     * value {@code values[c]}. Comparisons, table lookups and, for geometric thresholds, a logarithm
+     * number of t with {@code fl(x + shift) <= thr[t]} (thr non-increasing, so those t are
+     * {@code 0 .. c-1}; x itself for a shift of 0), the value {@code values[c]}. Comparisons, table lookups and, for geometric thresholds, a logarithm
      * whose estimate a comparison corrects: the codes are exact, so bit-identical in any runtime (a
      * cascade of one Where per threshold, as before 2026-12-05, cost 2^k - 1 passes over the tensor).
      */
-    String thresholdSearch(String x, float[] thr, float[] values, String scope);
+    String thresholdSearch(String x, float shift, float[] thr, float[] values, String scope);
 
     /**
      * Whether each kind should be exported in its integer form where that form's values are not the
