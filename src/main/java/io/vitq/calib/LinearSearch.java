@@ -280,42 +280,25 @@ final class LinearSearch {
      * outliers are. A zero point fixed by the [min, max] range instead made every clipped candidate
      * clip the short side too, and the search then preferred far worse steps (ViT-Ti W4A8 78.46 %
      * against 80.08 % symmetric; docs/LOWBIT.md section 1). z = 2^(k-1) is the symmetric grid.
-     * Ties keep the zero point nearest 2^(k-1) [INFERRED].
+     * Ties keep the zero point nearest 2^(k-1) [INFERRED]. Each by {@link ZeroPointChoice}.
      */
     private int[][] zeroPoints(float[][] wCand) {
-        int wb = cfg.weightBits(), top = (1 << wb) - 1, mid = 1 << (wb - 1), n = wCand[0].length;
+        int n = wCand[0].length;
         float[] w = op.weight();
         int[][] z = new int[wScales][n];
+        int[][] groupRows = new int[wScales][];
+        int[] size = new int[wScales];
+        for (int r = 0; r < out; r++) size[wGran.scaleIndexOfRow(r, out, wScales)]++;
+        for (int g = 0; g < wScales; g++) groupRows[g] = new int[size[g]];
+        java.util.Arrays.fill(size, 0);
+        for (int r = 0; r < out; r++) {
+            int g = wGran.scaleIndexOfRow(r, out, wScales);
+            groupRows[g][size[g]++] = r;
+        }
+        ThreadLocal<ZeroPointChoice> choice = ThreadLocal.withInitial(() -> new ZeroPointChoice(cfg.weightBits()));
         Parallel.forEach(wScales, g -> {
-            int[] groupRows = java.util.stream.IntStream.range(0, out).filter(r -> wGran.scaleIndexOfRow(r, out, wScales) == g).toArray();
-            double[] err = new double[top + 1];
-            for (int i = 0; i < n; i++) {
-                java.util.Arrays.fill(err, 0);
-                double step = wCand[g][i], unclipped = 0;
-                for (int r : groupRows) {
-                    for (int k = r * in; k < (r + 1) * in; k++) {
-                        double v = w[k], c = Math.rint(v / step), d0 = v - c * step;
-                        unclipped += d0 * d0;
-                        // code c is clamped to top - z for z > top - c, to -z for z < -c: only those z differ from rounding
-                        if (c > 0) {
-                            for (int zz = (int) Math.max(0, top - c + 1); zz <= top; zz++) {
-                                double d = v - (top - zz) * step;
-                                err[zz] += d * d - d0 * d0;
-                            }
-                        } else if (c < 0) {
-                            for (int zz = 0, end = (int) Math.min(top, -c - 1); zz <= end; zz++) {
-                                double d = v + zz * step;
-                                err[zz] += d * d - d0 * d0;
-                            }
-                        }
-                    }
-                }
-                for (int zz = 0; zz <= top; zz++) err[zz] += unclipped;
-                int best = mid;
-                for (int zz = 0; zz <= top; zz++)
-                    if (err[zz] < err[best] || (err[zz] == err[best] && Math.abs(zz - mid) < Math.abs(best - mid))) best = zz;
-                z[g][i] = best;
-            }
+            ZeroPointChoice c = choice.get();
+            for (int i = 0; i < n; i++) z[g][i] = c.best(w, groupRows[g], in, wCand[g][i]);
         });
         return z;
     }
