@@ -55,6 +55,11 @@ final class EvalCommand implements Callable<Integer> {
                     + "default) or of the codes, dequantized once per sum (rounds exactly as --integer does).")
     String products;
 
+    @Option(names = "--float-attention", description = "Quantized model: both attention products on float operands, the Linears "
+            + "as planned: the model that 'vitq export --float-attention' writes (with --integer-linears the deployment form for "
+            + "ONNX Runtime), evaluated in vitq.")
+    boolean floatAttention;
+
     @Option(names = "--compare-fp", description = "Quantized model: also run the float model (decoded weights, no quantization) and report top-1 agreement and mean KL.")
     boolean compareFp;
 
@@ -93,7 +98,8 @@ final class EvalCommand implements Callable<Integer> {
                         ProgressBar.counting("images"));
         Inputs.noteShortData(data, limit, r.images());
         String run = qp == null ? "float" : qp.info().method() + " " + InspectCommand.planBits(qp) + ", "
-                + (integer ? "integer" : "codes".equals(products) ? "fake quant (code products)" : "fake quant");
+                + (integer ? "integer" : "codes".equals(products) ? "fake quant (code products)" : "fake quant")
+                + (floatAttention ? ", attention float" : "");
         String floatNote = p.floatModel() != null ? p.floatModel().model().name() + " from " + p.floatModel().checkpoint()
                 : l.quantized() ? "the file's decoded weights" : null;
         System.out.print(Reports.markdown(r, run, floatNote));
@@ -126,6 +132,9 @@ final class EvalCommand implements Callable<Integer> {
         files.check();
         if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
+        if (floatAttention && qp == null)
+            throw new Main.UserException("--float-attention needs a quantized model (a quantized file or --plan FILE)");
+        if (floatAttention) qp = qp.withoutMatmuls();
         if (qp != null) l = Plans.modelFor(l, qp);
         if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");
         if (integer && qp == null) throw new Main.UserException("--integer needs a quantized model (a quantized file or --plan FILE)");

@@ -112,6 +112,9 @@ final class ExportCommand implements Callable<Integer> {
                 qp == null ? "float" : "quantized (" + qp.info().method() + ", " + qp.info().bitsLabel() + ") as a QDQ graph, "
                         + activationCodes(qp, codes, writtenOpset) + (floatAttention ? ", attention products float" : "")
                         + (integerLinears ? ", " + OnnxExporter.integerProducts(written) + " Linear products as MatMulInteger" : ""));
+        if (floatAttention)
+            System.err.println("vitq: note: the attention products run on float operands: this is the plan without its attention"
+                    + " quantizers, which 'vitq eval --float-attention' evaluates in vitq");
         String floatProducts = floatProducts(OnnxExporter.floatProductLinears(written));
         if (floatProducts != null) System.err.println("vitq: note: " + floatProducts);
         String lookedUp = lookedUp(OnnxExporter.lookedUpInputs(written));

@@ -192,7 +192,8 @@ class ExportCommandTest {
 
     /**
      * {@code --float-attention}: a quantized file exports with fewer QuantizeLinear nodes (none on
-     * the attention operands) and says so; a float model without a plan is refused, nothing written.
+     * the attention operands) and says so, naming the eval that runs the same model in vitq; a float
+     * model without a plan is refused, nothing written.
      */
     @Test
     void floatAttentionExport(@TempDir Path tmp) throws Exception {
@@ -201,6 +202,7 @@ class ExportCommandTest {
         CliTest.Run r = run("export", q.toString(), "-o", deploy.toString(), "--float-attention");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("attention products float"), r.out());
+        assertTrue(r.err().contains("'vitq eval --float-attention' evaluates in vitq"), r.err());
         long fullQ = quantizeNodes(full), deployQ = quantizeNodes(deploy);
         assertTrue(deployQ < fullQ, deployQ + " vs " + fullQ);
         assertUserError(run("export", MODEL, "-o", tmp.resolve("f.onnx").toString(), "--float-attention"), 1,
