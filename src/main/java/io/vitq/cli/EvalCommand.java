@@ -107,7 +107,7 @@ final class EvalCommand implements Callable<Integer> {
         if (predictions != null) Reports.writePredictions(predictions, r);
         if (plot != null) {
             io.vitq.eval.charts.Charts.agreement(plot, l.model().name() + ", " + qp.info().method() + " " + InspectCommand.planBits(qp)
-                    + (integer ? " (integer)" : "") + " against float: where they differ",
+                    + (integer ? " (integer)" : "") + (floatAttention ? ", attention float" : "") + " against float: where they differ",
                     p.floatModel() != null ? "float (" + p.floatModel().model().name() + ")"
                             : l.quantized() ? "float (decoded weights)" : "float", r);
             System.err.println("vitq: chart written to " + plot);

@@ -114,7 +114,7 @@ final class ExportCommand implements Callable<Integer> {
                         + (integerLinears ? ", " + OnnxExporter.integerProducts(written) + " Linear products as MatMulInteger" : ""));
         if (floatAttention)
             System.err.println("vitq: note: the attention products run on float operands: this is the plan without its attention"
-                    + " quantizers, which 'vitq eval --float-attention' evaluates in vitq");
+                    + " quantizers, which 'vitq eval --float-attention --products codes' (or --integer) evaluates in vitq");
         String floatProducts = floatProducts(OnnxExporter.floatProductLinears(written));
         if (floatProducts != null) System.err.println("vitq: note: " + floatProducts);
         String lookedUp = lookedUp(OnnxExporter.lookedUpInputs(written));

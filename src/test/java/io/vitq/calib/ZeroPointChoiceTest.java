@@ -37,7 +37,7 @@ class ZeroPointChoiceTest {
     @Test
     void choosesTheZeroPointOfLeastErrorAtEveryWidthAndStep() {
         SplittableRandom rnd = new SplittableRandom(11);
-        int in = 96, out = 5, cases = 0, offCentre = 0, clippedBothWays = 0;
+        int in = 96, out = 5, cases = 0, offCentre = 0, choiceMatters = 0;
         for (int bits = 2; bits <= 8; bits++) {
             ZeroPointChoice choice = new ZeroPointChoice(bits);
             for (int trial = 0; trial < 40; trial++) {
@@ -56,17 +56,16 @@ class ZeroPointChoiceTest {
                 double[] err = errors(w, rows, in, step, bits);
                 int chosen = choice.best(w, rows, in, step), expected = argmin(err, bits);
                 double least = err[expected];
-                assertTrue(err[chosen] <= least * (1 + 1e-12) + 1e-300,
+                // the suffix sums' rounding reaches about eps times h^2 (h up to 255) of the clipped weights' error
+                assertTrue(err[chosen] <= least * (1 + 1e-9) + 1e-300,
                         bits + " bits, trial " + trial + ": zero point " + chosen + " error " + err[chosen] + " > " + least + " at " + expected);
-                // a different choice only where two errors are equal to the last bits
-                if (chosen != expected) assertEquals(least, err[chosen], least * 1e-12, "near tie only");
                 cases++;
                 if (chosen != (1 << (bits - 1))) offCentre++;
-                if (err[0] != err[(1 << bits) - 1]) clippedBothWays++;
+                if (err[0] != err[(1 << bits) - 1]) choiceMatters++;
             }
         }
         assertTrue(offCentre > cases / 4, "zero points off the symmetric grid: " + offCentre + " of " + cases);
-        assertTrue(clippedBothWays > cases / 2, "cases where the choice matters: " + clippedBothWays + " of " + cases);
+        assertTrue(choiceMatters > cases / 2, "cases where the choice matters: " + choiceMatters + " of " + cases);
     }
 
     @Test
@@ -74,8 +73,7 @@ class ZeroPointChoiceTest {
         int[] row = {0};
         // all zeros: every zero point gives error 0
         assertEquals(8, new ZeroPointChoice(4).best(new float[16], row, 16, 0.1));
-        // nothing clipped by any zero point from 1 to 15 (codes -1..1 fit everywhere but z = 0, where -1 clips):
-        // z = 8 among the equals
+        // codes -1, 0, 1: clipped at z = 0 (the -1) and z = 15 (the 1), by no zero point from 1 to 14: z = 8 among the equals
         float[] small = {0.1f, -0.1f, 0.04f, 0f};
         assertEquals(8, new ZeroPointChoice(4).best(small, row, 4, 0.1));
         // weights only above zero and large: the grid moves down, all codes positive

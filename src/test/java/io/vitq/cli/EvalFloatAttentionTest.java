@@ -83,6 +83,10 @@ class EvalFloatAttentionTest {
         assertEquals(0, eval(integer, "--float-attention", "--integer").exit());
         assertEquals(0, eval(codes, "--float-attention", "--products", "codes").exit());
         assertEquals(rows(codes), rows(integer));
+        // and the flag took effect on both paths: the whole plan's integers differ
+        Path whole = tmp.resolve("whole.csv");
+        assertEquals(0, eval(whole, "--integer").exit());
+        assertNotEquals(rows(whole), rows(integer));
     }
 
     @Test

@@ -202,7 +202,7 @@ class ExportCommandTest {
         CliTest.Run r = run("export", q.toString(), "-o", deploy.toString(), "--float-attention");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("attention products float"), r.out());
-        assertTrue(r.err().contains("'vitq eval --float-attention' evaluates in vitq"), r.err());
+        assertTrue(r.err().contains("'vitq eval --float-attention --products codes' (or --integer) evaluates in vitq"), r.err());
         long fullQ = quantizeNodes(full), deployQ = quantizeNodes(deploy);
         assertTrue(deployQ < fullQ, deployQ + " vs " + fullQ);
         assertUserError(run("export", MODEL, "-o", tmp.resolve("f.onnx").toString(), "--float-attention"), 1,
