@@ -303,11 +303,30 @@ final class QdqEmitter implements QdqGraph {
      * bound are not clamped: the caller vouches for them.
      */
     private String shiftedCodes(String x, String scope, float s, long min, long max, boolean lowReachable, boolean highReachable) {
+        if (max == 0 && integerForms) return mirroredCodes(x, scope, s, min, lowReachable);
         int zp = (int) (lowReachable ? -min : 255 - max);
         String scale = g.scalar(s), z = g.uint8Scalar(zp);
         String q = g.node("QuantizeLinear", scope + "/quantize", List.of(x, scale, z));
         if (lowReachable && highReachable && max + zp < 255)
             q = g.node("Clip", scope + "/clamp_high", List.of(q, "", g.uint8Scalar((int) (max + zp))));
+        return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, scale, z));
+    }
+
+    /**
+     * Per-tensor codes {@code [min, 0]} (the twin GELU's negative range) in the integer form: stored as
+     * the magnitudes {@code -q}, uint8 with the negated step and zero point 0, so that QuantizeLinear's
+     * saturation at 0 is the clamp at zero ({@code rint} is symmetric: the same codes), a reachable low
+     * bound a {@code Clip} of the codes at {@code -min}. Stored as {@code q + 255} instead (zero point
+     * 255, {@link #shiftedCodes}) every code lies at 127 or above, and ONNX Runtime's U8S8 GEMM on x86
+     * without VNNI (vpmaddubsw: two adjacent u8 x s8 products summed into a saturated int16) then
+     * saturates wherever two adjacent weights of a column have the same sign and magnitudes summing
+     * beyond 128; with codes at most 128 no pair can (128 x 256 = 32768). The values, the sums after
+     * the zero point and ONNX Runtime's logits are the same (docs/BENCHMARKS.md, "nineteenth session").
+     */
+    private String mirroredCodes(String x, String scope, float s, long min, boolean lowReachable) {
+        String scale = g.scalar(-s), z = g.uint8Scalar(0);
+        String q = g.node("QuantizeLinear", scope + "/quantize", List.of(x, scale, z));
+        if (lowReachable && -min < 255) q = g.node("Clip", scope + "/clamp_low", List.of(q, "", g.uint8Scalar((int) -min)));
         return g.node("DequantizeLinear", scope + "/dequantize", List.of(q, scale, z));
     }
 

@@ -446,11 +446,14 @@ class QdqEmitterTest {
                             // the two-part form a Linear uses (each range's QDQ value, summed by the product),
                             // exact on GELU's outputs, and beyond its minimum too when that reaches the low bound
                             float[] in = op == fine ? x : gelu, want = op == fine ? expected : expectedGelu;
-                            float[] sum = run(opset, new long[] {n}, in, opt, g -> {
-                                java.util.List<String> p = op.toOnnxParts(new QdqEmitter(g, codes), "x", "t", -1, 1);
-                                return g.node("Add", "t/sum", java.util.List.of(p.get(0), p.get(1)));
-                            });
-                            assertSame(name + " opset " + opset + ", sum of its two parts", want, sum);
+                            // the integer form's negative range as magnitudes (negated step, zero point 0) too
+                            for (boolean integerForms : new boolean[] {false, true}) {
+                                float[] sum = run(opset, new long[] {n}, in, opt, g -> {
+                                    java.util.List<String> p = op.toOnnxParts(new QdqEmitter(g, codes, integerForms), "x", "t", -1, 1);
+                                    return g.node("Add", "t/sum", java.util.List.of(p.get(0), p.get(1)));
+                                });
+                                assertSame(name + " opset " + opset + ", sum of its two parts" + (integerForms ? ", integer form" : ""), want, sum);
+                            }
                         }
                     }
                 }
@@ -482,12 +485,36 @@ class QdqEmitterTest {
         // with a negative step GELU's minimum gets below, that range keeps its low clamp (saturation) and takes a Clip at zero on its codes
         assertEquals(List.of("QuantizeLinear", "Clip", "DequantizeLinear", "QuantizeLinear", "Clip", "DequantizeLinear"),
                 ops(17, g -> new TwinGeluOperand(8, 0.01f, 0.001f).toOnnxParts(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "t", -1, 3).get(1)));
+        // the integer form stores the negative range as magnitudes: a negated step and zero point 0, so that its
+        // uint8 codes stay at or below 2^(k-1) (x86's U8S8 GEMM without VNNI cannot saturate on them); a reachable
+        // low bound takes a Clip of the magnitudes
+        for (TwinGeluOperand t : new TwinGeluOperand[] {TwinGeluOperand.withDefaultNegativeStep(8, 0.01f), new TwinGeluOperand(8, 0.01f, 0.001f)}) {
+            OnnxGraph gi = new OnnxGraph("t", 17);
+            t.toOnnxParts(new QdqEmitter(gi, OnnxExporter.ActivationCodes.INT8, true), "x", "t", -1, 3);
+            Onnx.NodeProto quantize = gi.proto().getNodeList().get(0);
+            assertEquals("t/twin_neg/quantize", quantize.getName());
+            assertTrue(initializerFloat(gi, quantize.getInput(1)) == -t.negativeStep(), quantize.getInput(1));
+            assertEquals(0, initializerByte(gi, quantize.getInput(2)));
+            boolean reaches = t.negativeStep() == 0.001f;
+            assertEquals(reaches ? List.of("QuantizeLinear", "Clip", "DequantizeLinear") : List.of("QuantizeLinear", "DequantizeLinear"),
+                    gi.proto().getNodeList().stream().map(Onnx.NodeProto::getOpType).toList().subList(0, reaches ? 3 : 2));
+        }
         // int8 zero points everywhere (QuantizeLinear's output type comes from its zero point)
         OnnxGraph g = new OnnxGraph("t", 17);
         UniformOperand.perTensor(8, 0.1f).toOnnx(new QdqEmitter(g, OnnxExporter.ActivationCodes.INT8), "x", "u", -1, 1);
         assertTrue(g.proto().getInitializerList().stream().anyMatch(t -> t.getDataType() == TensorProto.DataType.INT8.getNumber()
                 && t.getDimsCount() == 0));
     }
+
+    private static TensorProto initializer(OnnxGraph g, String name) {
+        return g.proto().getInitializerList().stream().filter(t -> t.getName().equals(name)).findFirst().orElseThrow();
+    }
+
+    private static float initializerFloat(OnnxGraph g, String name) {
+        return initializer(g, name).getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat(0);
+    }
+
+    private static int initializerByte(OnnxGraph g, String name) { return initializer(g, name).getRawData().byteAt(0) & 0xff; }
 
     static List<String> ops(int opset, Function<OnnxGraph, String> body) {
         OnnxGraph g = new OnnxGraph("t", opset);
