@@ -121,7 +121,8 @@ public record TwinGeluOperand(int bits, float positiveStep, float negativeStep) 
      * {@code -2^(k-1)} is left out when GELU cannot reach it (its minimum, -0.16997, rounds to a
      * code above it, as with the default Δ_neg, which is that minimum over {@code 2^(k-1)}), so
      * that the export needs no clamp pass for them at all (it stores the codes shifted so that
-     * QuantizeLinear's saturation is the clamp at zero).
+     * QuantizeLinear's saturation is the clamp at zero; the integer form stores the negative range's
+     * magnitudes with the negated step, codes at most 2^(k-1), {@code QdqEmitter.mirroredCodes}).
      */
     @Override
     public List<String> toOnnxParts(QdqGraph g, String x, String scope, int axis, int rank) {
