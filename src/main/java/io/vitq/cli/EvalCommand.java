@@ -134,7 +134,12 @@ final class EvalCommand implements Callable<Integer> {
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (floatAttention && qp == null)
             throw new Main.UserException("--float-attention needs a quantized model (a quantized file or --plan FILE)");
-        if (floatAttention) qp = qp.withoutMatmuls();
+        if (floatAttention) {
+            QuantPlan reduced = qp.withoutMatmuls();
+            if (onDriver && reduced.ops().size() == qp.ops().size())
+                System.err.println("vitq: note: --float-attention: the plan quantizes no attention product; it runs as it is");
+            qp = reduced;
+        }
         if (qp != null) l = Plans.modelFor(l, qp);
         if (compareFp && qp == null) throw new Main.UserException("--compare-fp needs a quantized model (a quantized file or --plan FILE)");
         if (integer && qp == null) throw new Main.UserException("--integer needs a quantized model (a quantized file or --plan FILE)");

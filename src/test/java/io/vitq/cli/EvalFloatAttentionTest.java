@@ -90,6 +90,18 @@ class EvalFloatAttentionTest {
     }
 
     @Test
+    void saysSoWhenThePlanHasNoAttentionQuantizers(@TempDir Path tmp) throws Exception {
+        ModelLoader.Loaded l = ModelLoader.load(CliTest.MODEL, null);
+        Path linearsOnly = tmp.resolve("linears.json");
+        io.vitq.quant.QuantPlanJson.write(Plans.read(PLAN, l.model()).withoutMatmuls(), linearsOnly);
+        CliTest.Run r = run("eval", "--model", CliTest.MODEL, "--plan", linearsOnly.toString(), "--data",
+                TestData.demo("val/dataset.txt").toString(), "--limit", "2", "--float-attention");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("the plan quantizes no attention product"), r.err());
+        assertTrue(!eval(tmp.resolve("p.csv"), "--float-attention").err().contains("quantizes no attention"));
+    }
+
+    @Test
     void refusesAFloatModel() {
         assertUserError(run("eval", "--model", CliTest.MODEL, "--data", TestData.demo("val/dataset.txt").toString(),
                 "--float-attention"), 1, "--float-attention", "quantized model");
