@@ -103,8 +103,8 @@ final class ExportCommand implements Callable<Integer> {
             throw new Main.UserException("--float-attention: " + l.checkpoint() + " is a float model; give a quantized model or --plan");
         if (integerLinears && qp == null)
             throw new Main.UserException("--integer-linears: " + l.checkpoint() + " is a float model; give a quantized model or --plan");
+        if (floatAttention) qp = qp.withoutMatmuls();   // keeps the folds and options modelFor reads
         if (qp != null) l = Plans.modelFor(l, qp);
-        if (floatAttention) qp = qp.withoutMatmuls();
         var linears = integerLinears ? OnnxExporter.LinearForm.INTEGER : OnnxExporter.LinearForm.QDQ;
         int writtenOpset = opset != null ? opset : integerLinears ? OnnxExporter.integerLinearsOpset(qp) : OnnxExporter.DEFAULT_OPSET;
         var written = OnnxExporter.write(output, l.model(), qp, writtenOpset, codes, linears);
