@@ -30,7 +30,7 @@ for nd in mmi:
     sat = np.zeros_like(exact); nsat = 0
     for j in range(0, K - 1, 2):
         p = A[:, j:j+1] * B[j] + A[:, j+1:j+2] * B[j+1]
-        over = np.abs(p) > 32767
+        over = (p > 32767) | (p < -32768)
         nsat += int(over.sum()) if over.any() else 0
         sat += np.clip(p, -32768, 32767)
     if K % 2: sat += A[:, K-1:K] * B[K-1]

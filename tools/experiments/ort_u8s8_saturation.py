@@ -50,7 +50,7 @@ sat = ort.InferenceSession(m.SerializeToString(), so, providers=['CPUExecutionPr
 x = np.load(inputs); y = np.array([int(l) for l in open(labels).read().split()])[:len(x)]
 a, b = [], []
 for i in range(0, len(x), 4):
-    a.append(plain.run(None, {'images': x[i:i+4]})[0]); b.append(sat.run(None, {'images': x[i:i+4]})[0])
+    a.append(plain.run(None, {plain.get_inputs()[0].name: x[i:i+4]})[0]); b.append(sat.run(None, {sat.get_inputs()[0].name: x[i:i+4]})[0])
 a = np.concatenate(a); b = np.concatenate(b)
 print(f'images {len(x)}: top-1 exact {100*(a.argmax(1)==y).mean():.2f} %, saturated {100*(b.argmax(1)==y).mean():.2f} %, '
       f'top-1 agreement {(a.argmax(1)==b.argmax(1)).sum()}/{len(x)}, logits max |diff| {np.abs(a-b).max():.3f}, median {np.median(np.abs(a-b)):.4f}')

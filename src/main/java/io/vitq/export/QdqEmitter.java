@@ -46,7 +46,9 @@ import static io.vitq.export.OnnxGraph.attr;
  *       negative range's codes as uint8 with zero point 255, saturation being the clamp at zero,
  *       when GELU's minimum cannot reach the low bound (the default Δ_neg; else zero point
  *       {@code 2^(k-1)} and a Clip of the codes at zero), the positive range's as uint8 with zero
- *       point 0 and a Clip of the codes at {@code 2^(k-1) - 1}.</li>
+ *       point 0 and a Clip of the codes at {@code 2^(k-1) - 1}. The integer form ({@link #integerForms})
+ *       stores the negative range's magnitudes instead, with the negated step and zero point 0
+ *       ({@link #mirroredCodes}).</li>
  * </ul>
  * Each quantizer is therefore bit-identical to vitq's fake quantizer (or its integer form) on the same input (QuantizeLinear
  * divides by the scale, rounds half to even and saturates; DequantizeLinear multiplies by it, as
@@ -318,10 +320,12 @@ final class QdqEmitter implements QdqGraph {
      * saturation at 0 is the clamp at zero ({@code rint} is symmetric: the same codes), a reachable low
      * bound a {@code Clip} of the codes at {@code -min}. Stored as {@code q + 255} instead (zero point
      * 255, {@link #shiftedCodes}) every code lies at 127 or above, and ONNX Runtime's U8S8 GEMM on x86
-     * without VNNI (vpmaddubsw: two adjacent u8 x s8 products summed into a saturated int16) then
-     * saturates wherever two adjacent weights of a column have the same sign and magnitudes summing
-     * beyond 128; with codes at most 128 no pair can (128 x 256 = 32768). The values, the sums after
-     * the zero point and ONNX Runtime's logits are the same (docs/BENCHMARKS.md, "nineteenth session").
+     * without VNNI (vpmaddubsw: two adjacent u8 x s8 products summed into a saturated int16) can then
+     * saturate where two adjacent weights of a column have the same sign and magnitudes summing
+     * beyond 128; with codes at most 128 no pair can (at most 128 x 254 = 32512, at least 128 x -256 =
+     * -32768). The values, the sums after the zero point and ONNX Runtime's logits are the same
+     * (docs/BENCHMARKS.md, "nineteenth session"). A negative QuantizeLinear scale: ONNX Runtime takes
+     * it; other runtimes were not checked, so only this form (ONNX Runtime's) uses it.
      */
     private String mirroredCodes(String x, String scope, float s, long min, boolean lowReachable) {
         String scale = g.scalar(-s), z = g.uint8Scalar(0);
