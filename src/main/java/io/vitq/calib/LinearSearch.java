@@ -286,19 +286,10 @@ final class LinearSearch {
         int n = wCand[0].length;
         float[] w = op.weight();
         int[][] z = new int[wScales][n];
-        int[][] groupRows = new int[wScales][];
-        int[] size = new int[wScales];
-        for (int r = 0; r < out; r++) size[wGran.scaleIndexOfRow(r, out, wScales)]++;
-        for (int g = 0; g < wScales; g++) groupRows[g] = new int[size[g]];
-        java.util.Arrays.fill(size, 0);
-        for (int r = 0; r < out; r++) {
-            int g = wGran.scaleIndexOfRow(r, out, wScales);
-            groupRows[g][size[g]++] = r;
-        }
-        ThreadLocal<ZeroPointChoice> choice = ThreadLocal.withInitial(() -> new ZeroPointChoice(cfg.weightBits()));
         Parallel.forEach(wScales, g -> {
-            ZeroPointChoice c = choice.get();
-            for (int i = 0; i < n; i++) z[g][i] = c.best(w, groupRows[g], in, wCand[g][i]);
+            int[] groupRows = java.util.stream.IntStream.range(0, out).filter(r -> wGran.scaleIndexOfRow(r, out, wScales) == g).toArray();
+            ZeroPointChoice c = new ZeroPointChoice(cfg.weightBits());
+            for (int i = 0; i < n; i++) z[g][i] = c.best(w, groupRows, in, wCand[g][i]);
         });
         return z;
     }
