@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vitq.testutil.TestData;
 import io.vitq.eval.EvalResult;
-import io.vitq.eval.Prediction;
 import io.vitq.io.ModelLoader;
 import io.vitq.quant.QuantPlan;
 
@@ -16,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,16 +28,11 @@ class EvalFloatAttentionTest {
     private static final Path PLAN = Path.of("src/test/resources/quant/ptq4vit_w8a8_vit_tiny.json");
     private static final int IMAGES = 8;
 
-    /** Each image's top-5 classes and probabilities as {@code --predictions} writes them. */
-    private static List<String> rows(EvalResult r) {
-        List<String> out = new ArrayList<>();
-        for (Prediction p : r.predictions()) {
-            StringBuilder sb = new StringBuilder();
-            for (int c : p.top().classes()) sb.append(',').append(c);
-            for (float pr : p.top().probs()) sb.append(',').append(String.format(Locale.ROOT, "%.6g", pr));
-            out.add(sb.toString());
-        }
-        return out;
+    /** Each image's top-5 classes and probabilities as {@code --predictions} writes them (its own writer). */
+    private static List<String> rows(EvalResult r, Path tmp) throws Exception {
+        Path csv = Files.createTempFile(tmp, "expected", ".csv");
+        io.vitq.eval.Reports.writePredictions(csv, r);
+        return rows(csv);
     }
 
     /** The CSV's rows without the path and label columns. */
@@ -71,10 +64,10 @@ class EvalFloatAttentionTest {
         ModelLoader.Loaded l = ModelLoader.load(CliTest.MODEL, null);
         QuantPlan plan = Plans.read(PLAN, l.model());
         EvalResult expected = EvalCommand.evaluate(l, plan.withoutMatmuls(), false, TestData.demo("val/dataset.txt"), IMAGES, 4);
-        assertEquals(rows(expected), rows(reduced));
+        assertEquals(rows(expected, tmp), rows(reduced));
         // the attention quantizers move the probabilities: the flag changed the model
         assertNotEquals(rows(whole), rows(reduced));
-        assertEquals(rows(EvalCommand.evaluate(l, plan, false, TestData.demo("val/dataset.txt"), IMAGES, 4)), rows(whole));
+        assertEquals(rows(EvalCommand.evaluate(l, plan, false, TestData.demo("val/dataset.txt"), IMAGES, 4), tmp), rows(whole));
     }
 
     @Test
