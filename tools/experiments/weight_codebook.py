@@ -1,7 +1,7 @@
 """Non-uniform 4-bit weight levels against the uniform per-row grid, on the float model: every
 Linear weight of a safetensors checkpoint (blocks, head, patch embedding) replaced by its rounded
 value, everything else kept, written as a float checkpoint that `vitq eval` runs like any other
-(docs/LOWBIT.md, "Where W4A8 loses": non-uniform weight levels).
+(docs/LOWBIT.md section 5, "Non-uniform weight levels, measured and not adopted").
 
     python3 tools/experiments/weight_codebook.py IN.safetensors OUT.safetensors MODE [BITS]   (numpy)
     ./vitq eval --model vit_tiny_patch16_224 --checkpoint OUT.safetensors --data $VAL --predictions P.csv
