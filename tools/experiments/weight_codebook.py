@@ -31,6 +31,8 @@ import sys
 
 import numpy as np
 
+from random_vit_checkpoint import write_safetensors
+
 DTYPES = {'F32': np.float32, 'F16': np.float16}
 
 
@@ -102,7 +104,7 @@ def main(src, dst, mode, bits=4):
     raw = open(src, 'rb').read()
     n = struct.unpack('<Q', raw[:8])[0]
     header, body = json.loads(raw[8:8 + n]), raw[8 + n:]
-    out, chunks, offset, errors = {}, [], 0, []
+    tensors, errors = {}, []
     for name, meta in header.items():
         if name == '__metadata__':
             continue
@@ -113,17 +115,8 @@ def main(src, dst, mode, bits=4):
             q = rounding(w, bits)
             errors.append(((q - w) ** 2).sum() / (w ** 2).sum())
             t = q.reshape(t.shape).astype(np.float32)
-        data = t.tobytes()
-        out[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    h = json.dumps(out).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(dst, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for c in chunks:
-            f.write(c)
+        tensors[name] = t
+    write_safetensors(dst, tensors)
     print(f'{mode}, {bits} bits: {len(errors)} weights, mean relative squared error {np.mean(errors):.5f}')
 
 
