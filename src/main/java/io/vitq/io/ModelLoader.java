@@ -101,6 +101,9 @@ public final class ModelLoader {
             Path asPath = Path.of(modelArg);
             if (checkpoint == null && Files.exists(asPath)) {
                 file = asPath;
+            } else if (checkpoint == null && looksLikePath(modelArg) && !HubCache.has(HubCache.location(), modelArg)) {
+                // a mistyped path must not read as a Hub name that was never downloaded
+                throw new ModelException(modelArg + ": no such file or folder");
             } else if (checkpoint == null && HubCache.isRepoId(modelArg)) {
                 file = HubCache.snapshot(HubCache.location(), modelArg);
                 hubName = modelArg.substring(modelArg.indexOf('/') + 1);
@@ -215,6 +218,29 @@ public final class ModelLoader {
         return Optional.empty();
     }
 
+    /** File extensions a --model path has and a Hub repository name does not end with. */
+    private static final List<String> MODEL_FILE_SUFFIXES = List.of(".safetensors", ".pth", ".pt", ".bin", ".vitq", ".json");
+
+    /**
+     * True for a --model argument that can only mean a path: absolute, relative to {@code .}, {@code ..} or
+     * {@code ~}, ending in a separator, or ending in a model file's extension (a zoo or Hub name ends in
+     * neither).
+     */
+    static boolean looksLikePath(String arg) {
+        String lower = arg.toLowerCase(java.util.Locale.ROOT);
+        return arg.startsWith("/") || arg.startsWith("./") || arg.startsWith("../") || arg.startsWith("~")
+                || arg.endsWith("/") || arg.endsWith(java.io.File.separator) || isAbsolute(arg)
+                || MODEL_FILE_SUFFIXES.stream().anyMatch(lower::endsWith);
+    }
+
+    private static boolean isAbsolute(String arg) {
+        try {
+            return Path.of(arg).isAbsolute();
+        } catch (java.nio.file.InvalidPathException e) {   // not a path on this system: a name, then
+            return false;
+        }
+    }
+
     /**
      * The Hugging Face Hub cache, read only (vitq never downloads): where {@code huggingface_hub},
      * and so timm's {@code create_model(..., pretrained=True)} and transformers'
@@ -233,6 +259,11 @@ public final class ModelLoader {
      */
     public static final class HubCache {
         private HubCache() {}
+
+        /** True when {@code name} is a repository id with a folder in {@code cache}. */
+        static boolean has(Path cache, String name) {
+            return isRepoId(name) && Files.isDirectory(cache.resolve(folderName(name)));
+        }
 
         /** A repository found in the cache: its id, the snapshot vitq would load, or why none. */
         public record Repo(String id, Path folder, Path snapshot, String problem, String describe) {}

@@ -139,6 +139,21 @@ class CliTest {
     }
 
     @Test
+    void aMissingModelPathIsNamedAsAPath(@TempDir Path tmp) {
+        // a mistyped path, including one shaped like a Hub name ORG/NAME, is reported as a missing file
+        for (String arg : List.of(tmp.resolve("absent.vitq").toString(), "models/absent.safetensors", "absent.pth",
+                "./absent", tmp.resolve("absent-folder") + "/")) {
+            Run r = run("info", "--model", arg);
+            assertUserError(r, 1, arg + ": no such file or folder");
+            assertFalse(r.err().contains("Hugging Face cache"), r.err());
+        }
+        // the same where the model is a positional argument or another option's
+        String absent = tmp.resolve("absent.vitq").toString();
+        assertUserError(run("export", absent, "-o", tmp.resolve("x.onnx").toString()), 1, absent + ": no such file or folder");
+        assertFalse(Files.exists(tmp.resolve("x.onnx")));
+    }
+
+    @Test
     void notACheckpoint(@TempDir Path tmp) throws Exception {
         Path f = tmp.resolve("notes.safetensors");
         Files.writeString(f, "hello, not weights");
