@@ -101,7 +101,7 @@ public final class ModelLoader {
             Path asPath = Path.of(modelArg);
             if (checkpoint == null && Files.exists(asPath)) {
                 file = asPath;
-            } else if (checkpoint == null && looksLikePath(modelArg) && !HubCache.has(HubCache.location(), modelArg)) {
+            } else if (checkpoint == null && looksLikePath(modelArg, asPath) && !HubCache.has(HubCache.location(), modelArg)) {
                 // a mistyped path must not read as a Hub name that was never downloaded
                 throw new ModelException(modelArg + ": no such file or folder");
             } else if (checkpoint == null && HubCache.isRepoId(modelArg)) {
@@ -224,21 +224,14 @@ public final class ModelLoader {
     /**
      * True for a --model argument that can only mean a path: absolute, relative to {@code .}, {@code ..} or
      * {@code ~}, ending in a separator, or ending in a model file's extension (a zoo or Hub name ends in
-     * neither).
+     * neither). {@code asPath} is the argument as a Path, for the absolute test; only the string keeps a
+     * trailing separator.
      */
-    static boolean looksLikePath(String arg) {
+    static boolean looksLikePath(String arg, Path asPath) {
         String lower = arg.toLowerCase(java.util.Locale.ROOT);
-        return arg.startsWith("/") || arg.startsWith("./") || arg.startsWith("../") || arg.startsWith("~")
-                || arg.endsWith("/") || arg.endsWith(java.io.File.separator) || isAbsolute(arg)
+        return asPath.isAbsolute() || arg.startsWith("./") || arg.startsWith("../") || arg.startsWith("~")
+                || arg.endsWith("/") || arg.endsWith(java.io.File.separator)
                 || MODEL_FILE_SUFFIXES.stream().anyMatch(lower::endsWith);
-    }
-
-    private static boolean isAbsolute(String arg) {
-        try {
-            return Path.of(arg).isAbsolute();
-        } catch (java.nio.file.InvalidPathException e) {   // not a path on this system: a name, then
-            return false;
-        }
     }
 
     /**

@@ -362,8 +362,10 @@ class OnnxExporterTest {
                 () -> new AssertionError("no node " + name));
     }
 
-    static Onnx.TensorProto init(Onnx.ModelProto m, String name) {
-        return m.getGraph().getInitializerList().stream().filter(t -> t.getName().equals(name)).findFirst().orElseThrow(
+    static Onnx.TensorProto init(Onnx.ModelProto m, String name) { return init(m.getGraph(), name); }
+
+    static Onnx.TensorProto init(Onnx.GraphProtoOrBuilder g, String name) {
+        return g.getInitializerList().stream().filter(t -> t.getName().equals(name)).findFirst().orElseThrow(
                 () -> new AssertionError("no initializer " + name));
     }
 
