@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** Entry point: picocli subcommands; user mistakes become one-line errors with a non-zero exit code. */
@@ -44,6 +45,18 @@ public final class Main implements Callable<Integer> {
             return EXIT_ERROR;
         });
         cl.setParameterExceptionHandler(Main::usageError);
+        // picocli hands Exceptions to the handler above; an Error such as running out of heap passes through it
+        cl.setExecutionStrategy(parsed -> {
+            try {
+                return new CommandLine.RunLast().execute(parsed);
+            } catch (OutOfMemoryError e) {
+                List<CommandLine> chain = parsed.asCommandLineList();
+                CommandLine last = chain.get(chain.size() - 1);
+                last.getErr().println("vitq: error: " + outOfMemory(last.getCommandSpec()));
+                if (Boolean.getBoolean("vitq.debug")) e.printStackTrace(last.getErr());
+                return EXIT_ERROR;
+            }
+        });
         return cl.execute(args);
     }
 
@@ -79,10 +92,21 @@ public final class Main implements Callable<Integer> {
             if (ex instanceof java.nio.file.AccessDeniedException) m = m + ": permission denied";
             return m;
         }
-        if (ex instanceof OutOfMemoryError) {
-            return "out of memory: use a smaller --batch or raise the heap (VITQ_HEAP=-Xmx20g ./vitq ...)";
-        }
+        if (ex instanceof OutOfMemoryError) return outOfMemory(null);
         return ex + " (internal error; rerun with -Dvitq.debug=true for the stack trace)";
+    }
+
+    /**
+     * What to do when a command runs out of heap: the options of that command that make it hold less
+     * (the evaluation's batch, the calibration's images), then the heap; every option when the command
+     * is not known.
+     */
+    static String outOfMemory(CommandLine.Model.CommandSpec command) {
+        java.util.List<String> less = new java.util.ArrayList<>();
+        if (command == null || command.findOption("--batch") != null) less.add("a smaller --batch");
+        if (command == null || command.findOption("--calib-size") != null) less.add("fewer calibration images (--calib-size)");
+        return "out of memory: " + (less.isEmpty() ? "" : "use " + String.join(" or ", less) + ", or ")
+                + "raise the heap (VITQ_HEAP=-Xmx20g ./vitq ...)";
     }
 
     /** Exceptions that report a mistake in the input or the options: one line, their message. */

@@ -139,6 +139,30 @@ class CliTest {
     }
 
     @Test
+    void outOfMemoryNamesOnlyTheFailingCommandsOptions() {
+        java.util.function.Function<String, String> message = name ->
+                Main.outOfMemory(new picocli.CommandLine(new Main()).getSubcommands().get(name).getCommandSpec());
+        String quantize = message.apply("quantize"), eval = message.apply("eval"), export = message.apply("export");
+        assertTrue(quantize.contains("--calib-size") && !quantize.contains("--batch"), quantize);
+        assertTrue(eval.contains("--batch") && !eval.contains("--calib-size"), eval);
+        assertEquals("out of memory: raise the heap (VITQ_HEAP=-Xmx20g ./vitq ...)", export);
+        String unknown = Main.userMessage(new OutOfMemoryError("Java heap space"));
+        assertTrue(unknown.contains("--batch") && unknown.contains("--calib-size") && unknown.contains("VITQ_HEAP"), unknown);
+    }
+
+    /** Running out of heap is an Error, which picocli's exception handler never sees: one line, exit 1, no stack trace. */
+    @Test
+    void outOfMemoryIsOneLineNotAStackTrace() throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx32m",
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "eval", "--data", "demo/val/dataset.txt", "--limit", "2").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(1, p.waitFor(), out);
+        assertTrue(out.contains("vitq: error: out of memory: use a smaller --batch, or raise the heap"), out);
+        assertFalse(out.contains("Exception in thread") || out.contains("\tat "), out);
+    }
+
+    @Test
     void aMissingModelPathIsNamedAsAPath(@TempDir Path tmp) {
         // a mistyped path, including one shaped like a Hub name ORG/NAME, is reported as a missing file
         for (String arg : List.of(tmp.resolve("absent.vitq").toString(), "models/absent.safetensors", "absent.pth",
