@@ -49,10 +49,10 @@ public final class Main implements Callable<Integer> {
         cl.setExecutionStrategy(parsed -> {
             try {
                 return new CommandLine.RunLast().execute(parsed);
-            } catch (OutOfMemoryError e) {
+            } catch (Error e) {
                 List<CommandLine> chain = parsed.asCommandLineList();
                 CommandLine last = chain.get(chain.size() - 1);
-                last.getErr().println("vitq: error: " + outOfMemory(last.getCommandSpec()));
+                last.getErr().println("vitq: error: " + (e instanceof OutOfMemoryError ? outOfMemory(last.getCommandSpec()) : userMessage(e)));
                 if (Boolean.getBoolean("vitq.debug")) e.printStackTrace(last.getErr());
                 return EXIT_ERROR;
             }
