@@ -38,6 +38,23 @@ public final class ImageDecoder {
         throw new ImageLoadException(name, "not a JPEG or PNG image");
     }
 
+    /**
+     * What is wrong with a file as an image, judged by its first bytes only (null when it starts as a
+     * JPEG or a PNG does): the check a dataset's images get when it is opened, so that a stray file
+     * is refused before an evaluation rather than at its end.
+     */
+    public static String formatProblem(Path path) {
+        byte[] head = new byte[8];
+        int n;
+        try (java.io.InputStream in = Files.newInputStream(path)) {
+            n = in.readNBytes(head, 0, head.length);
+        } catch (IOException e) {
+            return "cannot read (" + ImageReaders.describe(e) + ")";
+        }
+        byte[] b = java.util.Arrays.copyOf(head, n);
+        return isJpeg(b) || isPng(b) ? null : "not a JPEG or PNG image";
+    }
+
     static boolean isJpeg(byte[] b) {
         return b.length >= 3 && (b[0] & 0xff) == 0xFF && (b[1] & 0xff) == 0xD8 && (b[2] & 0xff) == 0xFF;
     }

@@ -50,7 +50,17 @@ public final class ImageFolder {
             }
             if (entries.isEmpty()) {
                 throw new DatasetException(root + ": no .jpg, .jpeg or .png images found"
-                        + (classDirs.isEmpty() ? "" : " in its " + classDirs.size() + " class folders"));
+                        + (classDirs.isEmpty() ? "" : " in its " + classDirs.size() + (classDirs.size() == 1 ? " class folder" : " class folders")));
+            }
+            List<String> notImages = new ArrayList<>();
+            int notImageCount = 0;
+            for (ImageList.Entry e : entries) {
+                String problem = ImageDecoder.formatProblem(e.path());
+                if (problem != null && notImageCount++ < ListFile.MAX_MISSING_SHOWN) notImages.add(e.path() + ": " + problem);
+            }
+            if (notImageCount > 0) {
+                throw new DatasetException(notImageCount + " file(s) in " + root + " not JPEG or PNG images:\n  "
+                        + String.join("\n  ", notImages) + (notImageCount > notImages.size() ? "\n  ..." : ""));
             }
             return new ImageList(root.toString(), entries, classNames);
         } catch (IOException | UncheckedIOException e) {

@@ -26,11 +26,14 @@ import java.util.List;
  * images are reported with their line and path.
  */
 public final class ListFile {
-    private static final int MAX_MISSING_SHOWN = 5;
+    static final int MAX_MISSING_SHOWN = 5;
 
     private ListFile() {}
 
-    /** Reads the first {@code limit} entries of {@code listFile} and checks that those images exist. */
+    /**
+     * Reads the first {@code limit} entries of {@code listFile} and checks that those images exist and
+     * start as JPEG or PNG files do ({@link ImageDecoder#formatProblem}).
+     */
     public static ImageList read(Path listFile, int limit) {
         List<String> lines;
         try {
@@ -47,6 +50,8 @@ public final class ListFile {
         List<ImageList.Entry> entries = new ArrayList<>();
         List<String> missing = new ArrayList<>();
         int missingCount = 0;
+        List<String> notImages = new ArrayList<>();   // files that exist but do not start as an image does
+        int notImageCount = 0;
         Boolean labelled = null; // decided by the first image line
         for (int n = 0; n < lines.size() && entries.size() < limit; n++) {
             String line = lines.get(n);
@@ -58,12 +63,19 @@ public final class ListFile {
             ImageList.Entry entry = parseLine(line, labelled, folder, where);
             if (!Files.isRegularFile(entry.path())) {
                 if (missingCount++ < MAX_MISSING_SHOWN) missing.add(where + ": image not found: " + entry.path() + labelHint(line, folder));
+            } else if (missingCount == 0) {
+                String problem = ImageDecoder.formatProblem(entry.path());
+                if (problem != null && notImageCount++ < MAX_MISSING_SHOWN) notImages.add(where + ": " + entry.path() + ": " + problem);
             }
             entries.add(entry);
         }
         if (missingCount > 0) {
             throw new DatasetException(missingCount + " image(s) listed in " + listFile + " not found:\n  "
                     + String.join("\n  ", missing) + (missingCount > missing.size() ? "\n  ..." : ""));
+        }
+        if (notImageCount > 0) {
+            throw new DatasetException(notImageCount + " file(s) listed in " + listFile + " not JPEG or PNG images:\n  "
+                    + String.join("\n  ", notImages) + (notImageCount > notImages.size() ? "\n  ..." : ""));
         }
         if (entries.isEmpty()) throw new DatasetException(listFile + ": no images listed");
         return new ImageList(listFile.toString(), entries, List.of());

@@ -280,7 +280,7 @@ public final class Pipeline {
      */
     public static Dataset checkLabels(Path data, Dataset ds, int classes) {
         if (ds instanceof ImageList l && !l.classNames().isEmpty() && l.classNames().size() != classes) {
-            throw new DatasetException("--data " + data + ": " + l.classNames().size() + " class folders, but the model has "
+            throw new DatasetException("--data " + data + ": " + l.classNames().size() + (l.classNames().size() == 1 ? " class folder" : " class folders") + ", but the model has "
                     + classes + " classes; folder labels are the folders' sorted indices, so every class needs a folder "
                     + "(empty ones count). For a subset of the classes use a list file ('path label' per line)");
         }

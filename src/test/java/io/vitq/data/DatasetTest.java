@@ -18,10 +18,11 @@ import static io.vitq.testutil.TestData.sharedOrSkip;
 class DatasetTest {
     @TempDir Path dir;
 
+    /** A file that starts as a JPEG does (Dataset.open checks the first bytes, not the whole image). */
     private Path touch(String relative) throws IOException {
         Path p = dir.resolve(relative);
         Files.createDirectories(p.getParent());
-        Files.write(p, new byte[] {1});
+        Files.write(p, new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0});
         return p.toAbsolutePath().normalize();
     }
 
@@ -104,6 +105,28 @@ class DatasetTest {
                 e.getMessage());
         // With --limit 1 the missing second image is never needed.
         assertEquals(1, Dataset.open(l, 1).size());
+    }
+
+    @Test
+    void filesThatAreNotImagesAreRefusedWhenTheDatasetOpens() throws IOException {
+        touch("a.jpg");
+        Path png = dir.resolve("p.png");
+        Files.write(png, new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0});
+        Files.writeString(dir.resolve("b.JPEG"), "not an image\n");
+        Files.write(dir.resolve("empty.jpg"), new byte[0]);
+        Path l = list("list.txt", "a.jpg 0\np.png 1\nb.JPEG 2\nempty.jpg 3\n");
+        String m = assertThrows(DatasetException.class, () -> Dataset.open(l)).getMessage();
+        Path abs = dir.toAbsolutePath().normalize();
+        assertTrue(m.startsWith("2 file(s) listed in " + l + " not JPEG or PNG images:"), m);
+        assertTrue(m.contains(l + ":3: " + abs.resolve("b.JPEG") + ": not a JPEG or PNG image"), m);
+        assertTrue(m.contains(l + ":4: " + abs.resolve("empty.jpg") + ": not a JPEG or PNG image"), m);
+        assertEquals(2, Dataset.open(l, 2).size());   // only the images kept by --limit are read
+        // a folder of images is checked the same way
+        touch("f/n01/a.jpg");
+        Files.createDirectories(dir.resolve("f/n02"));
+        Files.writeString(dir.resolve("f/n02/notes.jpg"), "text");
+        String f = assertThrows(DatasetException.class, () -> Dataset.open(dir.resolve("f"))).getMessage();
+        assertTrue(f.contains(abs.resolve("f/n02/notes.jpg") + ": not a JPEG or PNG image"), f);
     }
 
     @Test
