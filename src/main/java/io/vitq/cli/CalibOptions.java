@@ -20,7 +20,7 @@ public final class CalibOptions {
             description = "Number of calibration images, the first N of --calib (default ${DEFAULT-VALUE}).")
     int calibSize;
 
-    @Option(names = "--metric", paramLabel = "hessian|cosine|mse",
+    @Option(names = "--metric", paramLabel = "hessian|cosine|mse|pearson",
             description = "Search metric (default: the method's; basePTQ cosine, ptq4vit and vitq hessian, vtptq pearson, adalog mse; vtptq takes only pearson, the others cosine, hessian or mse).")
     String metric;
 
@@ -82,7 +82,7 @@ public final class CalibOptions {
             description = "basePTQ, ptq4vit (always on in vitq, repq and adalog below 8 weight bits): weights below 8 bits with a "
                     + "zero point per scale (per output channel with --per-channel-weights), for each candidate step the one of "
                     + "least squared weight error, so a row's codes can sit off centre; the step is searched as before "
-                    + "(docs/LOWBIT.md section 1.1). Ops that --op-bits gives 8 weight bits stay symmetric.")
+                    + "(docs/LOWBIT.md section 1.1). Ops that quantize's --op-bits gives 8 weight bits stay symmetric.")
     boolean asymmetricWeights;
 
     @Option(names = "--symmetric-weights",

@@ -86,10 +86,10 @@ final class DemoCommand implements Callable<Integer> {
             Path model = q.save(tmp.resolve(stem + ".safetensors"));
             Path onnx = q.exportOnnx(tmp.resolve(stem + ".onnx"));
             String summary = summary(e, q, weights, model, onnx, calibSize, out, val, stem);
-            Files.writeString(tmp.resolve("summary.md"), summary);
+            Files.writeString(tmp.resolve("summary.md"), summary.stripLeading());
             Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
             done = true;
-            System.out.print(summary);
+            System.out.print(summary);   // its first empty line ends a progress bar drawn on the same terminal
             System.err.printf(Locale.ROOT, "vitq: demo finished in %.0f s%n", (System.nanoTime() - start) / 1e9);
             return 0;
         } finally {

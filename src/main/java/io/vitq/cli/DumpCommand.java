@@ -37,7 +37,8 @@ final class DumpCommand implements Callable<Integer> {
 
     @Mixin ModelOptions modelOptions;
 
-    @Option(names = "--plan", paramLabel = "FILE", description = "A plan JSON for a float --model (else --model is a quantized file).")
+    @Option(names = "--plan", paramLabel = "FILE", description = "A plan JSON for a float --model (else --model is a quantized file); without --model, the model "
+            + "the plan was made for.")
     Path plan;
 
     @ArgGroup(multiplicity = "1")

@@ -44,7 +44,8 @@ final class EvalCommand implements Callable<Integer> {
     Path predictions;
 
     @Option(names = "--plan", paramLabel = "FILE",
-            description = "Evaluate with fake quantization: a plan JSON written by 'vitq quantize --plan'.")
+            description = "Evaluate with fake quantization: a plan JSON written by 'vitq quantize --plan'. Without "
+                    + "--model, the model the plan was made for.")
     Path plan;
 
     @Option(names = "--integer", description = "Quantized model: run it in integers (int8 codes, int32 accumulation) instead of fake quantization.")

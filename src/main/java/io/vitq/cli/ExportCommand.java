@@ -48,8 +48,8 @@ final class ExportCommand implements Callable<Integer> {
             description = "How per-tensor activation codes of 8 bits and fewer are stored: int8 (the default, zero point 0) or "
                     + "uint8 (zero point 128: the same codes and values, for runtimes whose integer kernels want unsigned "
                     + "activations; ONNX Runtime 1.23 on AVX-512 VNNI ran both at the same speed in the QDQ form, docs/BENCHMARKS.md; "
-                    + "always uint8 with --integer-linears). Codes whose clamp int8 saturation does not give (below 8 bits, or the "
-                    + "twin GELU input's two ranges) are uint8 either way, shifted so that saturation is a bound of the clamp.")
+                    + "always uint8 with --integer-linears). Codes whose clamp is not int8's own range (below 8 bits, or the twin "
+                    + "GELU input's two ranges) are uint8 either way, shifted so that uint8's saturation is one end of the clamp.")
     String activationCodes;
 
     @Option(names = "--integer-linears",

@@ -12,8 +12,7 @@ public final class ModelOptions {
             description = "A zoo name (see 'vitq models'; weights from --checkpoint or the model search path), a Hugging Face "
                     + "model folder (config.json with model.safetensors or pytorch_model.bin, timm or transformers layout), "
                     + "or a checkpoint file (safetensors or PyTorch .pth with timm key names). "
-                    + "Default: " + ModelOptions.DEFAULT_MODEL + ", the embedded demo model (with --plan: the model "
-                    + "the plan was made for).")
+                    + "Default: " + ModelOptions.DEFAULT_MODEL + ", the embedded demo model.")
     String model;
 
     static final String DEFAULT_MODEL = "vit_tiny_patch16_224";

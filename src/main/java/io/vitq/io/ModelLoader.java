@@ -197,8 +197,24 @@ public final class ModelLoader {
     private static ModelException noWeights(String name) {
         return new ModelException("no weights found for '" + name + "': give a checkpoint file (--checkpoint FILE, a timm"
                 + " safetensors or .pth; Vitq.load(name, file) in Java), put " + name + ".safetensors in one of the folders"
-                + " searched, " + searchPath() + " ($VITQ_MODELS adds folders in front), or have timm/" + name + ".<tag> in the Hugging Face"
-                + " cache (" + HubCache.location() + "; vitq never downloads)");
+                + " searched (" + searchPath() + "; $VITQ_MODELS adds folders in front), or have timm/" + name + ".<tag> in the Hugging Face"
+                + " cache (" + HubCache.location() + "; vitq never downloads)" + modelsVariableProblems());
+    }
+
+    /** What is wrong with $VITQ_MODELS's entries, if anything: each names a folder to search. */
+    private static String modelsVariableProblems() {
+        String env = System.getenv("VITQ_MODELS");
+        if (env == null) return "";
+        StringBuilder b = new StringBuilder();
+        for (String s : env.split(java.io.File.pathSeparator)) {
+            if (s.isBlank()) continue;
+            Path p = Path.of(s);
+            if (Files.isRegularFile(p))
+                b.append("; $VITQ_MODELS names the file ").append(p).append(", but takes folders (this one's folder is ")
+                        .append(p.toAbsolutePath().getParent()).append("; or give the file as --checkpoint)");
+            else if (!Files.isDirectory(p)) b.append("; $VITQ_MODELS names ").append(p).append(", which does not exist");
+        }
+        return b.toString();
     }
 
     /** The first {@code <name>*.safetensors|.pth|.pt|.bin} in the {@link #searchPath()}, if any. */

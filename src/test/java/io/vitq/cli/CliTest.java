@@ -150,16 +150,35 @@ class CliTest {
         assertTrue(unknown.contains("--batch") && unknown.contains("--calib-size") && unknown.contains("VITQ_HEAP"), unknown);
     }
 
+    /** vitq in a child JVM with this heap and these environment variables: its exit code and its output. */
+    private static Run child(String heap, Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                heap, "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Run(p.waitFor(), out, out);
+    }
+
     /** Running out of heap is an Error, which picocli's exception handler never sees: one line, exit 1, no stack trace. */
     @Test
     void outOfMemoryIsOneLineNotAStackTrace() throws Exception {
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx32m",
-                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "eval", "--data", "demo/val/dataset.txt", "--limit", "2").redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(1, p.waitFor(), out);
-        assertTrue(out.contains("vitq: error: out of memory: use a smaller --batch, or raise the heap"), out);
-        assertFalse(out.contains("Exception in thread") || out.contains("\tat "), out);
+        Run r = child("-Xmx32m", Map.of(), "eval", "--data", "demo/val/dataset.txt", "--limit", "2");
+        assertEquals(1, r.exit(), r.out());
+        assertTrue(r.out().contains("vitq: error: out of memory: use a smaller --batch, or raise the heap"), r.out());
+        assertFalse(r.out().contains("Exception in thread") || r.out().contains("\tat "), r.out());
+    }
+
+    /** $VITQ_MODELS naming a file or nothing: the no-weights error says so. */
+    @Test
+    void aWrongModelsVariableIsNamed(@TempDir Path tmp) throws Exception {
+        Path file = Files.writeString(tmp.resolve("weights.safetensors"), "x"), gone = tmp.resolve("gone");
+        Run r = child("-Xmx256m", Map.of("VITQ_MODELS", file + java.io.File.pathSeparator + gone), "info", "--model", "deit_small_patch16_224");
+        assertEquals(1, r.exit(), r.out());
+        assertTrue(r.out().contains("$VITQ_MODELS names the file " + file + ", but takes folders"), r.out());
+        assertTrue(r.out().contains("$VITQ_MODELS names " + gone + ", which does not exist"), r.out());
     }
 
     @Test

@@ -27,9 +27,21 @@ class ProgressBarTest {
         }
         String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
         assertEquals(11, lines.length, String.join("\n", lines));
-        assertTrue(lines[0].startsWith("work 1/20 (0%) ") && !lines[0].contains("ETA"), "no estimate from the first item: " + lines[0]);
+        assertTrue(lines[0].startsWith("work 1/20 (5%) ") && !lines[0].contains("ETA"), "no estimate from the first item: " + lines[0]);
         assertTrue(lines[1].startsWith("work 2/20 (10%) ") && lines[1].contains(" ETA "), lines[1]);
         assertTrue(lines[10].startsWith("work 20/20 (100%) ") && !lines[10].contains("ETA"), lines[10]);
+    }
+
+    @Test
+    void aLineShowsItsExactShareNotTheTenthsLowerBound() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (ProgressBar bar = new ProgressBar("eval", 200, new PrintStream(buf, true, StandardCharsets.UTF_8), false)) {
+            bar.update(32);
+            bar.update(64);
+        }
+        String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
+        assertTrue(lines[0].startsWith("eval 32/200 (16%) "), lines[0]);
+        assertTrue(lines[1].startsWith("eval 64/200 (32%) "), lines[1]);
     }
 
     @Test
