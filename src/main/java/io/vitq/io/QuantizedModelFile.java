@@ -35,7 +35,9 @@ import java.util.function.UnaryOperator;
  * <ul>
  *   <li>{@code <id>.weight}, for every Linear op the plan quantizes: the weight's integer codes
  *       {@code clamp(rint(w / scale), -2^(k-1), 2^(k-1) - 1)} in the checkpoint's shape ({@code [out, in]},
- *       {@code [out, C, p, p]} for {@code patch_embed.proj}); I8 for k ≤ 8 bits, I16 up to 16.</li>
+ *       {@code [out, C, p, p]} for {@code patch_embed.proj}); I8 for 8 bits, I16 from 9 to 16; below 8 bits
+ *       packed ({@link CodePacking}): U8 {@code [out, ceil(cols k / 8)]}, each code minus its row's lowest
+ *       code in k bits, the weight's own shape in metadata {@code vitq.packed_codes} (version 4).</li>
  *   <li>{@code <id>.weight_scale}: F32 {@code [n]}, the op's n weight scales (1 per tensor, 1 per output
  *       channel, 1 per row block), the plan's own values.</li>
  *   <li>every other tensor the model uses (biases, LayerNorms, cls/pos embeddings, relative position
@@ -45,7 +47,9 @@ import java.util.function.UnaryOperator;
  *       transform and class names as {@link ModelSpecJson}), {@code vitq.plan} (the plan as
  *       {@link QuantPlanJson}). Version 1 files, which had no spec, load when their name is a zoo name.
  *       A model with rotated inputs ({@code ViTConfig.rotatedInputs}) is written as version 3, so that
- *       a vitq that cannot rotate refuses it instead of running it unrotated.</li>
+ *       a vitq that cannot rotate refuses it instead of running it unrotated; a file with packed codes
+ *       (weights below 8 bits, rotated or not) as version 4, which readers of versions 1 to 3 refuse.
+ *       Versions 1 to 3 store codes below 8 bits as I8 and still load.</li>
  * </ul>
  * Tensor names are current timm's, i.e. the op ids: a Swin checkpoint in timm 0.4.12 naming is
  * stored renamed. Buffers the models recompute ({@code relative_position_index}, {@code attn_mask})
@@ -61,6 +65,10 @@ public final class QuantizedModelFile {
     public static final int VERSION = 2;
     /** The version of a file whose model rotates its qkv and fc1 inputs. */
     public static final int ROTATED_VERSION = 3;
+    /** The version of a file that packs codes below 8 bits (its model rotated or not). */
+    public static final int PACKED_VERSION = 4;
+    /** Metadata of a version 4 file: each packed tensor's name and its weight's own shape, as a JSON object. */
+    public static final String META_PACKED = "vitq.packed_codes";
     public static final String META_FORMAT = "vitq.format", META_VERSION = "vitq.format_version",
             META_MODEL = "vitq.model", META_SPEC = "vitq.model_spec", META_PLAN = "vitq.plan";
     /** Suffix of a weight's scale tensor: {@code <id>.weight} → {@code <id>.weight_scale}. */
@@ -102,6 +110,7 @@ public final class QuantizedModelFile {
 
         Set<String> unused = new HashSet<>(source.unused());
         Map<String, SafeTensors.Entry> entries = new LinkedHashMap<>();
+        Map<String, int[]> packedShapes = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : source.asMap().entrySet()) {
             if (unused.contains(e.getKey()) || Weights.isRecomputedBuffer(e.getKey())) continue;
             String name = canonical.apply(e.getKey());
@@ -111,7 +120,12 @@ public final class QuantizedModelFile {
                 continue;
             }
             UniformOperand wq = plan.linear(op.id()).weight();
-            entries.put(name, codes(op, wq, e.getValue()));
+            if (CodePacking.packs(wq.bits())) {
+                entries.put(name, CodePacking.pack(op, wq, e.getValue()));
+                packedShapes.put(name, e.getValue().shape());
+            } else {
+                entries.put(name, codes(op, wq, e.getValue()));
+            }
             entries.put(name + SCALE_SUFFIX, SafeTensors.Entry.f32(wq.scales(), wq.scaleCount()));
         }
         if (!quantized.isEmpty()) {
@@ -120,7 +134,9 @@ public final class QuantizedModelFile {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
-        meta.put(META_VERSION, Integer.toString(spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
+        meta.put(META_VERSION, Integer.toString(!packedShapes.isEmpty() ? PACKED_VERSION
+                : spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
+        if (!packedShapes.isEmpty()) meta.put(META_PACKED, CodePacking.shapesJson(packedShapes));
         meta.put(META_MODEL, spec.name());
         meta.put(META_SPEC, ModelSpecJson.toJson(spec));
         meta.put(META_PLAN, QuantPlanJson.toJson(plan));
@@ -222,10 +238,12 @@ public final class QuantizedModelFile {
             throw new CheckpointException(file + ": metadata '" + META_FORMAT + "' is '" + format + "', expected '" + FORMAT + "'");
         }
         String version = meta.get(META_VERSION);
-        if (!"1".equals(version) && !Integer.toString(VERSION).equals(version) && !Integer.toString(ROTATED_VERSION).equals(version)) {
+        if (!java.util.List.of("1", Integer.toString(VERSION), Integer.toString(ROTATED_VERSION), Integer.toString(PACKED_VERSION))
+                .contains(version)) {
             throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads versions"
-                    + " 1 to " + ROTATED_VERSION);
+                    + " 1 to " + PACKED_VERSION);
         }
+        boolean packedVersion = Integer.toString(PACKED_VERSION).equals(version);
         String model = meta.get(META_MODEL);
         if (model == null || model.isBlank()) throw new CheckpointException(file + ": metadata '" + META_MODEL + "' missing");
         ModelSpec spec = null;
@@ -238,10 +256,14 @@ public final class QuantizedModelFile {
                         + "' names '" + spec.name() + "'");
             }
             boolean rotated = spec.architecture().rotatedInputs();
-            if (rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
+            if (!packedVersion && rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
                 throw new CheckpointException(file + ": format version " + version + (rotated ? " with" : " without")
                         + " rotated inputs in '" + META_SPEC + "' (version " + ROTATED_VERSION + " exactly when rotated)");
             }
+        }
+        if (meta.containsKey(META_PACKED) != packedVersion) {
+            throw new CheckpointException(file + ": format version " + version + (packedVersion ? " without" : " with")
+                    + " metadata '" + META_PACKED + "' (version " + PACKED_VERSION + " exactly when codes are packed)");
         }
         String json = meta.get(META_PLAN);
         if (json == null) throw new CheckpointException(file + ": metadata '" + META_PLAN + "' missing");
@@ -261,12 +283,21 @@ public final class QuantizedModelFile {
         for (String name : codeTensors.keySet()) {
             if (!st.has(name)) throw error(st, name, "missing: the integer codes of a weight the plan quantizes");
         }
+        String packedJson = st.metadata().get(META_PACKED);
+        Map<String, int[]> packed = packedJson == null ? Map.of()
+                : CodePacking.parseShapes(packedJson, st.path() + " (metadata '" + META_PACKED + "')");
+        for (Map.Entry<String, int[]> e : packed.entrySet()) {
+            UniformOperand wq = codeTensors.get(e.getKey());
+            if (wq == null) throw error(st, e.getKey(), "is listed in metadata '" + META_PACKED + "' but is not a weight the plan quantizes");
+            if (!CodePacking.packs(wq.bits()))
+                throw error(st, e.getKey(), "is listed as packed, but its plan gives it " + wq.bits() + " bits (only codes below 8 bits are packed)");
+        }
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (RawTensor t : st.tensors().values()) {
             String name = t.name();
             UniformOperand wq = codeTensors.get(name);
             if (wq != null) {
-                out.put(name, decode(st, t, wq));
+                out.put(name, decode(st, t, wq, packed.get(name)));
             } else if (name.endsWith(SCALE_SUFFIX) && codeTensors.containsKey(name.substring(0, name.length() - SCALE_SUFFIX.length()))) {
                 continue; // read with its codes
             } else if (t.dtype().isFloating()) {
@@ -279,15 +310,19 @@ public final class QuantizedModelFile {
         return out;
     }
 
-    /** {@code code × scale} row by row, the row's scale chosen by the granularity. */
-    private static Tensor decode(SafeTensors st, RawTensor codes, UniformOperand wq) {
+    /**
+     * {@code code × scale} row by row, the row's scale chosen by the granularity; {@code packedShape}
+     * is the weight's shape when its codes are packed ({@link CodePacking}), else null.
+     */
+    private static Tensor decode(SafeTensors st, RawTensor codes, UniformOperand wq, int[] packedShape) {
         String name = codes.name(), scaleName = name + SCALE_SUFFIX;
         int bits = wq.bits(), n = wq.scaleCount();
-        DType expected = codeType(bits);
+        DType expected = packedShape != null ? DType.U8 : codeType(bits);
         if (codes.dtype() != expected) {
-            throw error(st, name, "is " + codes.dtype() + ", expected " + expected + " codes of a " + bits + "-bit weight");
+            throw error(st, name, "is " + codes.dtype() + ", expected " + expected + (packedShape != null ? " packed" : "")
+                    + " codes of a " + bits + "-bit weight");
         }
-        int[] shape = codes.shape();
+        int[] shape = packedShape != null ? packedShape : codes.shape();
         if (shape.length < 2 || shape[0] == 0) {
             throw error(st, name, "has shape " + codes.shapeString() + ", expected weight codes [out, in] or [out, C, p, p]");
         }
@@ -302,14 +337,32 @@ public final class QuantizedModelFile {
         if (!Arrays.equals(scales, wq.scales())) {
             throw error(st, scaleName, "differs from the scales in metadata '" + META_PLAN + "'");
         }
-        int rows = shape[0], cols = codes.numel() / rows;
+        int rows = shape[0], cols = (int) (java.util.Arrays.stream(shape).asLongStream().reduce(1, (a, b) -> a * b) / rows);
+        if (packedShape != null && !java.util.Arrays.equals(codes.shape(), CodePacking.packedShape(rows, cols, bits))) {
+            throw error(st, name, "has shape " + codes.shapeString() + ", expected " + java.util.Arrays.toString(
+                    CodePacking.packedShape(rows, cols, bits)) + " (" + bits + "-bit codes of a " + java.util.Arrays.toString(shape)
+                    + " weight, packed by rows)");
+        }
         String opId = name.substring(0, name.length() - ".weight".length());
         try {
             wq.granularity().checkRows(opId, n, rows);
         } catch (IllegalArgumentException e) {
             throw error(st, name, "has " + rows + " rows that its scales do not fit (" + e.getMessage() + ")");
         }
-        float[] w = codes.toFloats(); // I8 and I16 values are exact in float; decoded in place
+        float[] w;
+        if (packedShape != null) {
+            w = new float[rows * cols];
+            java.nio.ByteBuffer buf = codes.bytes().duplicate();
+            byte[] bytes = new byte[buf.remaining()];
+            buf.get(bytes);
+            for (int r = 0; r < rows; r++) {
+                UniformQuantizer q = wq.quantizer(wq.granularity().scaleIndexOfRow(r, rows, n));
+                String bad = CodePacking.unpackRow(bytes, r, cols, bits, q.minCode(), w);
+                if (bad != null) throw error(st, name, "row " + r + ": " + bad);
+            }
+        } else {
+            w = codes.toFloats(); // I8 and I16 values are exact in float; decoded in place
+        }
         for (int r = 0; r < rows; r++) {
             int s = wq.granularity().scaleIndexOfRow(r, rows, n);
             float scale = scales[s];

@@ -308,12 +308,13 @@ class QuantizedModelFileTest {
     }
 
     /**
-     * Asymmetric 4-bit weights are stored as their codes relative to each row's zero point (I8,
-     * wider than 4 bits), read back as their fake quantization, and a code outside its row's range
-     * is refused naming the tensor.
+     * Asymmetric 4-bit weights are stored packed (version 4: two codes a byte, each row's codes from its
+     * lowest), read back as their fake quantization. A version 2 file of the same weights, whose codes are
+     * I8 relative to each row's zero point (as vitq wrote them before packing), loads to the same weights,
+     * and a code outside its row's range there is refused naming the tensor.
      */
     @Test
-    void asymmetricWeightsRoundTripAndOutOfRangeCodesAreRefused() throws IOException {
+    void asymmetricWeightsRoundTripPackedAndAsTheirOlderI8Codes() throws IOException {
         Weights source = RandomWeights.vit(MICRO, 5);
         Model model = spec("micro", MICRO).build(source);
         Map<String, LinearQuant> ops = new LinkedHashMap<>();
@@ -323,10 +324,12 @@ class QuantizedModelFileTest {
         Path file = tmp.resolve("asym.q.safetensors");
         QuantizedModelFile.write(file, model.spec(), source, plan);
         SafeTensors st = SafeTensors.read(file);
-        assertEquals(DType.I8, st.get("blocks.0.mlp.fc1.weight").dtype());
-        long[] fc1 = st.get("blocks.0.mlp.fc1.weight").toLongs();
-        assertTrue(Arrays.stream(fc1).anyMatch(c -> c > 7) || Arrays.stream(fc1).anyMatch(c -> c < -8),
-                "codes relative to the zero points leave the signed 4-bit range");
+        assertEquals("4", st.metadata().get(QuantizedModelFile.META_VERSION));
+        assertEquals(DType.U8, st.get("blocks.0.mlp.fc1.weight").dtype());
+        assertArrayEquals(new int[] {256, 32}, st.get("blocks.0.mlp.fc1.weight").shape(), "64 codes of 4 bits a row: 32 bytes");
+        assertArrayEquals(new int[] {64, 96}, st.get("patch_embed.proj.weight").shape(), "3 x 8 x 8 codes a row");
+        assertTrue(st.metadata().get(QuantizedModelFile.META_PACKED).contains("\"patch_embed.proj.weight\":[64,3,8,8]"),
+                st.metadata().get(QuantizedModelFile.META_PACKED));
         ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
         assertEquals(plan, loaded.plan());
         Weights fq = fakeQuantized(source, model, plan, UnaryOperator.identity());
@@ -334,18 +337,91 @@ class QuantizedModelFileTest {
         for (Linear l : model.linears())
             assertArrayEquals(fq.asMap().get(l.id() + ".weight").data(), got.get(l.id()).weight(), 0f, l.id());
 
+        // the same weights as a version 2 file: I8 codes relative to each row's zero point
+        Map<String, byte[]> i8 = new LinkedHashMap<>();
+        for (Linear l : model.linears())
+            i8.put(l.id(), ScaledRanges.codesRows(plan.linear(l.id()).weight(), l.id(), source.asMap().get(l.id() + ".weight").data(),
+                    l.out(), l.in()));
+        Consumer<Map<String, String>> v2 = m -> {
+            m.put(QuantizedModelFile.META_VERSION, "2");
+            m.remove(QuantizedModelFile.META_PACKED);
+        };
+        Path legacy = rewrite(file, tmp.resolve("asym.v2.safetensors"), t -> {
+            for (Linear l : model.linears())
+                t.put(l.id() + ".weight", SafeTensors.Entry.i8(i8.get(l.id()), source.asMap().get(l.id() + ".weight").shape()));
+        }, v2);
+        assertTrue(Arrays.stream(SafeTensors.read(legacy).get("blocks.0.mlp.fc1.weight").toLongs()).anyMatch(c -> c > 7 || c < -8),
+                "codes relative to the zero points leave the signed 4-bit range");
+        Map<String, Linear> old = linears(ModelLoader.load(legacy.toString(), null).model());
+        for (Linear l : model.linears()) assertArrayEquals(got.get(l.id()).weight(), old.get(l.id()).weight(), 0f, l.id());
+
         UniformOperand w = plan.linear("blocks.0.mlp.fc1").weight();
         int row = 0;
         while (w.zeroPoint(row) == 0) row++;   // a row whose lowest code is below zero
-        byte[] codes = new byte[fc1.length];
-        for (int i = 0; i < codes.length; i++) codes[i] = (byte) fc1[i];
+        byte[] codes = i8.get("blocks.0.mlp.fc1").clone();
         int index = row * 64, bad = -w.zeroPoint(row) - 1;
         codes[index] = (byte) bad;
-        Path range = rewrite(file, tmp.resolve("asymrange.safetensors"),
+        Path range = rewrite(legacy, tmp.resolve("asymrange.safetensors"),
                 t -> t.put("blocks.0.mlp.fc1.weight", SafeTensors.Entry.i8(codes, 256, 64)), m -> {});
         String m = loadError(range).getMessage();
         assertTrue(m.contains("'blocks.0.mlp.fc1.weight'") && m.contains("code " + bad + " at index " + index)
                 && m.contains("zero point"), m);
+
+        // damaged packed files
+        Path noShapes = rewrite(file, tmp.resolve("noshapes.safetensors"), t -> {}, meta -> meta.remove(QuantizedModelFile.META_PACKED));
+        assertTrue(loadError(noShapes).getMessage().contains("format version 4 without metadata 'vitq.packed_codes'"),
+                loadError(noShapes).getMessage());
+        Path packedV2 = rewrite(file, tmp.resolve("packedv2.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "2"));
+        assertTrue(loadError(packedV2).getMessage().contains("format version 2 with metadata 'vitq.packed_codes'"),
+                loadError(packedV2).getMessage());
+        Path future = rewrite(file, tmp.resolve("v5.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "5"));
+        assertTrue(loadError(future).getMessage().contains("version 5, this vitq reads versions 1 to 4"), loadError(future).getMessage());
+        Path asI8 = rewrite(file, tmp.resolve("asi8.safetensors"),
+                t -> t.put("blocks.0.mlp.fc1.weight", SafeTensors.Entry.i8(i8.get("blocks.0.mlp.fc1"), 256, 64)), meta -> {});
+        m = loadError(asI8).getMessage();
+        assertTrue(m.contains("'blocks.0.mlp.fc1.weight' is I8, expected U8 packed codes of a 4-bit weight"), m);
+        Path narrow = rewrite(file, tmp.resolve("narrow.safetensors"),
+                t -> t.put("blocks.0.mlp.fc1.weight", SafeTensors.Entry.u8(new byte[256 * 31], 256, 31)), meta -> {});
+        m = loadError(narrow).getMessage();
+        assertTrue(m.contains("'blocks.0.mlp.fc1.weight' has shape [256, 31], expected [256, 32]"), m);
+        String shapes = st.metadata().get(QuantizedModelFile.META_PACKED);
+        Path alien = rewrite(file, tmp.resolve("alien.safetensors"), t -> {},
+                meta -> meta.put(QuantizedModelFile.META_PACKED, shapes.replace("{", "{\"norm.weight\":[64,1],")));
+        assertTrue(loadError(alien).getMessage().contains("'norm.weight' is listed in metadata 'vitq.packed_codes' but is not a weight"),
+                loadError(alien).getMessage());
+        Path notJson = rewrite(file, tmp.resolve("notjson.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_PACKED, "{"));
+        assertTrue(loadError(notJson).getMessage().contains("metadata 'vitq.packed_codes'): not JSON"), loadError(notJson).getMessage());
+        Path badDim = rewrite(file, tmp.resolve("baddim.safetensors"), t -> {},
+                meta -> meta.put(QuantizedModelFile.META_PACKED, shapes.replace("[256,64]", "[256,-64]")));
+        assertTrue(loadError(badDim).getMessage().contains("has dimension -64, expected a positive integer"), loadError(badDim).getMessage());
+    }
+
+    /** Only codes below 8 bits are packed: an 8-bit weight listed as packed is refused. */
+    @Test
+    void anEightBitWeightListedAsPackedIsRefused() throws IOException {
+        Weights source = RandomWeights.vit(MICRO, 6);
+        Model model = spec("micro", MICRO).build(source);
+        Map<String, LinearQuant> ops = new LinkedHashMap<>();
+        for (Linear l : model.linears()) {
+            float max = ScaledRanges.maxAbsRows(l.id(), Granularity.PER_TENSOR, 1, l.weight(), l.out(), l.in())[0];
+            ops.put(l.id(), new LinearQuant(l.id().equals("head") ? UniformOperand.perTensor(8, ScaleGrid.initScale(l.id(), max, 8))
+                    : io.vitq.testutil.MinMaxPlans.asymmetricWeight(l, Granularity.PER_OUTPUT_CHANNEL, 6, 0.9f), null));
+        }
+        QuantPlan plan = new QuantPlan(new PlanInfo("micro", "minmax", 6, 8), ops);
+        Path file = tmp.resolve("w6.q.safetensors");
+        QuantizedModelFile.write(file, model.spec(), source, plan);
+        SafeTensors st = SafeTensors.read(file);
+        assertEquals(DType.I8, st.get("head.weight").dtype(), "8-bit codes fill their bytes: not packed");
+        assertArrayEquals(new int[] {256, 48}, st.get("blocks.0.mlp.fc1.weight").shape(), "64 codes of 6 bits: 48 bytes");
+        Weights fq = fakeQuantized(source, model, plan, UnaryOperator.identity());
+        Map<String, Linear> got = linears(ModelLoader.load(file.toString(), null).model());
+        for (Linear l : model.linears())
+            assertArrayEquals(fq.asMap().get(l.id() + ".weight").data(), got.get(l.id()).weight(), 0f, l.id());
+        String shapes = st.metadata().get(QuantizedModelFile.META_PACKED);
+        Path eight = rewrite(file, tmp.resolve("eight.safetensors"), t -> {},
+                meta -> meta.put(QuantizedModelFile.META_PACKED, shapes.replace("{", "{\"head.weight\":[10,64],")));
+        assertTrue(loadError(eight).getMessage().contains("'head.weight' is listed as packed, but its plan gives it 8 bits"),
+                loadError(eight).getMessage());
     }
 
     @Test
