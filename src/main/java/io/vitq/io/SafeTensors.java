@@ -88,7 +88,9 @@ public final class SafeTensors {
                 JsonNode off = v.path("data_offsets");
                 long begin = off.path(0).asLong(-1), end = off.path(1).asLong(-1);
                 if (begin < 0 || end < begin || end > dataLen) {
-                    throw new CheckpointException(where + ": data offsets [" + begin + ", " + end + ") outside the file");
+                    throw new CheckpointException(where + ": data offsets [" + begin + ", " + end + ") outside the file"
+                            + (begin >= 0 && end >= begin ? " (its data holds " + dataLen + " bytes: cut short, an incomplete "
+                            + "download or copy?)" : ""));
                 }
                 ByteBuffer slice = data.slice((int) begin, (int) (end - begin));
                 try {

@@ -61,6 +61,14 @@ class CheckpointsTest {
         long headerLen = ByteBuffer.wrap(whole).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
         assertEquals(cut + ": a safetensors file cut short (its header alone is " + headerLen + " bytes, the file 20);"
                 + " an incomplete download or copy?", message(cut));
+        // ... and one cut inside its data: the tensor that runs past the end
+        Path two = Files.write(tmp.resolve("two.safetensors"), safetensors(
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                1f, 2f));
+        byte[] both = Files.readAllBytes(two);
+        Path cutData = Files.write(tmp.resolve("cutdata.safetensors"), java.util.Arrays.copyOf(both, both.length - 2));
+        assertEquals(cutData + ": tensor 'b': data offsets [4, 8) outside the file (its data holds 6 bytes: cut short, an"
+                + " incomplete download or copy?)", message(cutData));
     }
 
     @Test
