@@ -102,7 +102,7 @@ public final class Main implements Callable<Integer> {
      * is not known.
      */
     static String outOfMemory(CommandLine.Model.CommandSpec command) {
-        java.util.List<String> less = new java.util.ArrayList<>();
+        List<String> less = new java.util.ArrayList<>();
         if (command == null || command.findOption("--batch") != null) less.add("a smaller --batch");
         if (command == null || command.findOption("--calib-size") != null) less.add("fewer calibration images (--calib-size)");
         return "out of memory: " + (less.isEmpty() ? "" : "use " + String.join(" or ", less) + ", or ")
