@@ -150,6 +150,14 @@ class CliTest {
         assertTrue(unknown.contains("--batch") && unknown.contains("--calib-size") && unknown.contains("VITQ_HEAP"), unknown);
     }
 
+    @Test
+    void demoAndQuantizeWordAnUnknownMethodAlike(@TempDir Path tmp) {
+        String expected = "--method: unknown method 'nope' (expected basePTQ, ptq4vit, vtptq, vitq, repq or adalog)";
+        assertUserError(run("demo", "--method", "nope", "-o", tmp.resolve("d").toString()), 1, expected);
+        assertUserError(run("quantize", "--method", "nope", "--plan", tmp.resolve("p.json").toString()), 1, expected);
+        assertFalse(Files.exists(tmp.resolve("d")) || Files.exists(tmp.resolve("p.json")));
+    }
+
     /** vitq in a child JVM with this heap and these environment variables: its exit code and its output. */
     private static Run child(String heap, Map<String, String> env, String... args) throws Exception {
         List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -58,7 +58,7 @@ class DemoCommandTest {
             assertUserError(run("demo", "--calib-size", "33", "-o", tmp.resolve("x").toString()), 1, "--calib-size", "32");
             assertUserError(run("demo", "--method", "ptq4vit", "--bits", "mp8", "-o", tmp.resolve("x").toString()), 1, "vtptq");
             assertUserError(run("demo", "--limit", "201", "-o", tmp.resolve("x").toString()), 1, "--limit 201", "200 images");
-            assertUserError(run("demo", "--method", "foo", "-o", tmp.resolve("x").toString()), 1, "--method foo", "vitq, repq, adalog");
+            assertUserError(run("demo", "--method", "foo", "-o", tmp.resolve("x").toString()), 1, "--method: unknown method 'foo'", "vitq, repq or adalog");
             assertTrue(!Files.exists(tmp.resolve("x")));
         } finally {
             if (home == null) System.clearProperty("vitq.home");
