@@ -256,8 +256,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             case "vitq" -> vitq(w, a);
             case "repq" -> repq(w, a);
             case "adalog" -> adalog(w, a);
-            default -> throw new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ, ptq4vit, vtptq, vitq, repq or adalog)");
+            default -> throw unknownMethod(method);
         };
+    }
+
+    /** The error for a method name that is none of the methods' command-line names. */
+    public static IllegalArgumentException unknownMethod(String method) {
+        return new IllegalArgumentException("unknown method '" + method + "' (expected basePTQ, ptq4vit, vtptq, vitq, repq or adalog)");
     }
 
     /**

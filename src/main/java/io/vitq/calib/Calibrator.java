@@ -103,7 +103,7 @@ public final class Calibrator {
         if (cfg.gptq() && run.roundedWeights().isEmpty()) // the plan's scales then give the weights
             options.put(CalibConfig.WEIGHT_ROUNDING, CalibConfig.NEAREST_ROUNDING);
         PlanInfo info = new PlanInfo(model.name(), cfg.method(), cfg.weightBits(), cfg.activationBits(),
-                cfg.isRepq() ? RepqRule.METRIC : cfg.metric().cliName(), calibration + " (" + samples + (samples == 1 ? " image)" : " images)"), Instant.now().toString(),
+                cfg.isRepq() ? RepqRule.METRIC : cfg.metric().cliName(), calibrationLabel(calibration, samples), Instant.now().toString(),
                 "vitq 0.1.0", options);
         Timing timing = new Timing((total - searchNanos[0] - searchNanos[1]) / 1e9, searchNanos[0] / 1e9,
                 searchNanos[1] / 1e9, searchNanos[2] / 1e9, searchNanos[3] / 1e9, total / 1e9, run.work().share());
@@ -190,5 +190,10 @@ public final class Calibrator {
             order.add(l.id());
         }
         return order;
+    }
+
+    /** The plan's record of its calibration images: {@code "LIST (32 images)"}. */
+    static String calibrationLabel(String calibration, int samples) {
+        return calibration + " (" + samples + (samples == 1 ? " image)" : " images)");
     }
 }

@@ -165,7 +165,7 @@ public final class MixedPrecisionCalibration {
         options.put("size_mb", String.format(java.util.Locale.ROOT, "%.2f", alloc.sizeMb()));
         options.put("budget_mb", String.format(java.util.Locale.ROOT, "%.2f", ModelSize.mb(budget)));
         PlanInfo info = new PlanInfo(model.name(), cfg.method(), base, base, cfg.metric().cliName(),
-                calibration + " (" + samples + (samples == 1 ? " image)" : " images)"), Instant.now().toString(), "vitq 0.1.0", options);
+                Calibrator.calibrationLabel(calibration, samples), Instant.now().toString(), "vitq 0.1.0", options);
         long[] sn = run.nanos();
         Calibrator.Timing timing = new Calibrator.Timing((recorded - t0 - sn[0] - sn[1] - normNanos[0]) / 1e9,
                 sn[0] / 1e9, sn[1] / 1e9, sn[2] / 1e9, 0, (end - t0) / 1e9, run.work().share());

@@ -152,10 +152,7 @@ final class DemoCommand implements Callable<Integer> {
 
     static Vitq.Method method(String name) {
         for (Vitq.Method m : Vitq.Method.values()) if (m.cliName().equalsIgnoreCase(name)) return m;
-        // worded as quantize words it (CalibConfig): "unknown method 'x' (expected a, b or c)"
-        String[] names = java.util.Arrays.stream(Vitq.Method.values()).map(Vitq.Method::cliName).toArray(String[]::new);
-        throw new Main.UserException("--method: unknown method '" + name + "' (expected "
-                + String.join(", ", java.util.Arrays.copyOf(names, names.length - 1)) + " or " + names[names.length - 1] + ")");
+        throw new Main.UserException("--method: " + io.vitq.calib.CalibConfig.unknownMethod(name).getMessage());   // as quantize says it
     }
 
     /** {@code -o DIR}: must not exist (nothing of the user's is overwritten); its parent must be a writable directory. */

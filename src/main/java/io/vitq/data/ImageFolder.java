@@ -52,16 +52,12 @@ public final class ImageFolder {
                 throw new DatasetException(root + ": no .jpg, .jpeg or .png images found"
                         + (classDirs.isEmpty() ? "" : " in its " + classDirs.size() + (classDirs.size() == 1 ? " class folder" : " class folders")));
             }
-            List<String> notImages = new ArrayList<>();
-            int notImageCount = 0;
+            FileProblems notImages = new FileProblems();
             for (ImageList.Entry e : entries) {
                 String problem = ImageDecoder.formatProblem(e.path());
-                if (problem != null && notImageCount++ < ListFile.MAX_MISSING_SHOWN) notImages.add(e.path() + ": " + problem);
+                if (problem != null) notImages.add(e.path() + ": " + problem);
             }
-            if (notImageCount > 0) {
-                throw new DatasetException(notImageCount + " file(s) in " + root + " not JPEG or PNG images:\n  "
-                        + String.join("\n  ", notImages) + (notImageCount > notImages.size() ? "\n  ..." : ""));
-            }
+            notImages.throwIfAny("file(s) in " + root + " not JPEG or PNG images");
             return new ImageList(root.toString(), entries, classNames);
         } catch (IOException | UncheckedIOException e) {
             throw new DatasetException(root + ": cannot list folder (" + FileErrors.reason(e) + ")", e);

@@ -26,8 +26,6 @@ import java.util.List;
  * images are reported with their line and path.
  */
 public final class ListFile {
-    static final int MAX_MISSING_SHOWN = 5;
-
     private ListFile() {}
 
     /**
@@ -48,10 +46,8 @@ public final class ListFile {
         }
         Path folder = listFile.toAbsolutePath().normalize().getParent();
         List<ImageList.Entry> entries = new ArrayList<>();
-        List<String> missing = new ArrayList<>();
-        int missingCount = 0;
-        List<String> notImages = new ArrayList<>();   // files that exist but do not start as an image does
-        int notImageCount = 0;
+        FileProblems missing = new FileProblems();
+        FileProblems notImages = new FileProblems();   // files that exist but do not start as an image does
         Boolean labelled = null; // decided by the first image line
         for (int n = 0; n < lines.size() && entries.size() < limit; n++) {
             String line = lines.get(n);
@@ -62,21 +58,15 @@ public final class ListFile {
             if (labelled == null) labelled = splitLabel(line, where) != null;
             ImageList.Entry entry = parseLine(line, labelled, folder, where);
             if (!Files.isRegularFile(entry.path())) {
-                if (missingCount++ < MAX_MISSING_SHOWN) missing.add(where + ": image not found: " + entry.path() + labelHint(line, folder));
-            } else if (missingCount == 0) {
+                missing.add(where + ": image not found: " + entry.path() + labelHint(line, folder));
+            } else if (missing.count() == 0) {
                 String problem = ImageDecoder.formatProblem(entry.path());
-                if (problem != null && notImageCount++ < MAX_MISSING_SHOWN) notImages.add(where + ": " + entry.path() + ": " + problem);
+                if (problem != null) notImages.add(where + ": " + entry.path() + ": " + problem);
             }
             entries.add(entry);
         }
-        if (missingCount > 0) {
-            throw new DatasetException(missingCount + " image(s) listed in " + listFile + " not found:\n  "
-                    + String.join("\n  ", missing) + (missingCount > missing.size() ? "\n  ..." : ""));
-        }
-        if (notImageCount > 0) {
-            throw new DatasetException(notImageCount + " file(s) listed in " + listFile + " not JPEG or PNG images:\n  "
-                    + String.join("\n  ", notImages) + (notImageCount > notImages.size() ? "\n  ..." : ""));
-        }
+        missing.throwIfAny("image(s) listed in " + listFile + " not found");
+        notImages.throwIfAny("file(s) listed in " + listFile + " not JPEG or PNG images");
         if (entries.isEmpty()) throw new DatasetException(listFile + ": no images listed");
         return new ImageList(listFile.toString(), entries, List.of());
     }

@@ -71,9 +71,7 @@ public final class ModelLoader {
 
     /** Directories searched for {@code <zoo-name>*.safetensors|.pth} when only a zoo name is given. */
     public static List<Path> searchPath() {
-        List<Path> dirs = new ArrayList<>();
-        String env = System.getenv("VITQ_MODELS");
-        if (env != null) for (String s : env.split(java.io.File.pathSeparator)) if (!s.isBlank()) dirs.add(Path.of(s));
+        List<Path> dirs = new ArrayList<>(modelsVariable());
         String home = System.getProperty("vitq.home");
         if (home != null) {
             dirs.add(Path.of(home, "models"));
@@ -201,14 +199,18 @@ public final class ModelLoader {
                 + " cache (" + HubCache.location() + "; vitq never downloads)" + modelsVariableProblems());
     }
 
+    /** The folders $VITQ_MODELS names, in order (none when it is not set). */
+    private static List<Path> modelsVariable() {
+        List<Path> dirs = new ArrayList<>();
+        String env = System.getenv("VITQ_MODELS");
+        if (env != null) for (String s : env.split(java.io.File.pathSeparator)) if (!s.isBlank()) dirs.add(Path.of(s));
+        return dirs;
+    }
+
     /** What is wrong with $VITQ_MODELS's entries, if anything: each names a folder to search. */
     private static String modelsVariableProblems() {
-        String env = System.getenv("VITQ_MODELS");
-        if (env == null) return "";
         StringBuilder b = new StringBuilder();
-        for (String s : env.split(java.io.File.pathSeparator)) {
-            if (s.isBlank()) continue;
-            Path p = Path.of(s);
+        for (Path p : modelsVariable()) {
             if (Files.isRegularFile(p))
                 b.append("; $VITQ_MODELS names the file ").append(p).append(", but takes folders (this one's folder is ")
                         .append(p.toAbsolutePath().getParent()).append("; or give the file as --checkpoint)");

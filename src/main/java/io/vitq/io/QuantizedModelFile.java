@@ -337,7 +337,7 @@ public final class QuantizedModelFile {
         if (!Arrays.equals(scales, wq.scales())) {
             throw error(st, scaleName, "differs from the scales in metadata '" + META_PLAN + "'");
         }
-        int rows = shape[0], cols = (int) (java.util.Arrays.stream(shape).asLongStream().reduce(1, (a, b) -> a * b) / rows);
+        int rows = shape[0], cols = (int) (RawTensor.numel(shape) / rows);
         if (packedShape != null && !java.util.Arrays.equals(codes.shape(), CodePacking.packedShape(rows, cols, bits))) {
             throw error(st, name, "has shape " + codes.shapeString() + ", expected " + java.util.Arrays.toString(
                     CodePacking.packedShape(rows, cols, bits)) + " (" + bits + "-bit codes of a " + java.util.Arrays.toString(shape)
