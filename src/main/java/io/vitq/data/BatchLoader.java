@@ -98,7 +98,7 @@ public final class BatchLoader implements Iterator<Batch>, AutoCloseable {
         submitAhead();
         PendingBatch p = pending.poll();
         try {
-            awaitAll(p);
+            awaitAll(p, dataset);
         } catch (RuntimeException | Error e) {
             close();
             throw e;
@@ -152,11 +152,11 @@ public final class BatchLoader implements Iterator<Batch>, AutoCloseable {
         }
     }
 
-    /** Waits for every image of the batch; the first failure in dataset order is rethrown. */
-    private static void awaitAll(PendingBatch p) {
-        for (CompletableFuture<Void> f : p.images) {
+    /** Waits for every image of the batch; the first failure in dataset order is rethrown, with its place in the dataset. */
+    private static void awaitAll(PendingBatch p, Dataset dataset) {
+        for (int i = 0; i < p.images.size(); i++) {
             try {
-                f.get();
+                p.images.get(i).get();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for batch " + p.index, e);
@@ -164,7 +164,8 @@ public final class BatchLoader implements Iterator<Batch>, AutoCloseable {
                 throw new IllegalStateException("batch " + p.index + " was cancelled", e);
             } catch (ExecutionException e) {
                 Throwable cause = e.getCause();
-                if (cause instanceof ImageLoadException ile) throw new ImageLoadException(ile);
+                if (cause instanceof ImageLoadException ile)
+                    throw new ImageLoadException(ile, "image " + (p.start + i + 1) + " of " + dataset.size() + ", " + dataset.describe());
                 if (cause instanceof Error err) throw err;
                 throw new IllegalStateException("loading batch " + p.index + " failed: " + cause, cause);
             }

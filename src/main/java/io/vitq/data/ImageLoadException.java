@@ -19,9 +19,13 @@ public class ImageLoadException extends RuntimeException {
         this.path = path;
     }
 
-    /** Re-throws on another thread (e.g. the consumer of a {@link BatchLoader}) keeping the message. */
-    ImageLoadException(ImageLoadException original) {
-        super(original.getMessage(), original);
+    /**
+     * Re-throws on another thread (the consumer of a {@link BatchLoader}), the message followed by
+     * {@code where}: the image's place in its dataset, so that a failure deep into a long evaluation
+     * says how far it got.
+     */
+    ImageLoadException(ImageLoadException original, String where) {
+        super(original.getMessage() + " (" + where + ")", original);
         this.path = original.path;
     }
 

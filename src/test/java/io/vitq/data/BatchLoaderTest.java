@@ -85,10 +85,12 @@ class BatchLoaderTest {
         Files.write(broken, "not an image".getBytes());
         List<Path> paths = new ArrayList<>(fixtures());
         paths.set(4, broken);
-        try (BatchLoader loader = new BatchLoader(new Recording(paths), transform, 3)) {
+        Recording data = new Recording(paths);
+        try (BatchLoader loader = new BatchLoader(data, transform, 3)) {
             assertEquals(3, loader.next().size()); // images 0..2 are fine
             ImageLoadException e = assertThrows(ImageLoadException.class, loader::next);
-            assertEquals(broken + ": not a JPEG or PNG image", e.getMessage());
+            // how far the run got: the image's place in the dataset
+            assertEquals(broken + ": not a JPEG or PNG image (image 5 of " + paths.size() + ", " + data.describe() + ")", e.getMessage());
             assertEquals(broken, e.path());
             assertFalse(loader.hasNext(), "the loader closes after a failure");
         }
