@@ -64,8 +64,8 @@ public final class Vitq {
          * vitq's low-bit recipe: PTQ4ViT with per-channel weights (asymmetric below 8 bits) and, below
          * 8 activation bits, RepQ-ViT's reparameterised post-LayerNorm inputs; below 6, on ViT and DeiT,
          * those inputs rotated instead (the model gets rotated qkv and fc1 inputs), and AdaLog's
-         * quantizers and metric; below 6 weight bits GPTQ rounding. {@link Vitq#save} keeps the rounded
-         * and rotated weights (docs/LOWBIT.md).
+         * quantizers and metric; below 6 weight bits GPTQ rounding, and at 8 activation bits every block
+         * Linear's input rotated. {@link Vitq#save} keeps the rounded and rotated weights (docs/LOWBIT.md).
          */
         VITQ("vitq"),
         /**

@@ -1,5 +1,6 @@
 package io.vitq.calib;
 
+import io.vitq.model.RotatedInputs;
 import io.vitq.quant.TwinSoftmaxQuantizer;
 
 import java.util.LinkedHashMap;
@@ -34,9 +35,10 @@ import java.util.Map;
  * @param asymmetricWeights    weights below 8 bits with a zero point per scale (per output channel with
  *                             {@code perChannelWeights}), for each candidate step the one of least squared weight
  *                             error, so the codes can sit off centre on a row (not for VT-PTQ)
- * @param rotateInputs         calibrate the equivalent ViT whose qkv and fc1 read their LayerNorm's output through
- *                             a randomized block Hadamard rotation ({@code model.InputRotation}, docs/LOWBIT.md
- *                             section 2.1), instead of folding those inputs (not with folds or VT-PTQ)
+ * @param rotation             calibrate the equivalent ViT whose Linears it names read their input through a
+ *                             randomized block Hadamard rotation ({@code model.InputRotation}, docs/LOWBIT.md
+ *                             section 2.1): qkv and fc1 instead of folding their inputs, and with
+ *                             {@code ALL} proj and fc2 too, fc2's input then uniform (not with folds or VT-PTQ)
  * @param chooseQuantizers     calibrate twice, as this config without the choice and as {@link #adaLogCandidate()},
  *                             and keep the plan whose logits on the calibration images are closer to the float
  *                             model's ({@code eval.Pipeline}; {@link #vitq} at 6 activation bits)
@@ -48,7 +50,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean trueLabels, java.util.List<OpBits> opBits, VtOptions vt, boolean sequential,
                           boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts,
-                          boolean logSoftmax, boolean adaLog, boolean asymmetricWeights, boolean rotateInputs,
+                          boolean logSoftmax, boolean adaLog, boolean asymmetricWeights, RotatedInputs rotation,
                           boolean chooseQuantizers) {
 
     /**
@@ -113,6 +115,8 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (adaLog && vt != null) throw new IllegalArgumentException(ADALOG_VT);
         if (adaLog && (logSoftmax || geluCodebook != null))
             throw new IllegalArgumentException("AdaLog's quantizers replace the log-sqrt2 probabilities and the GELU codebook");
+        if (rotation == null) throw new IllegalArgumentException("input rotation: RotatedInputs.NONE for none");
+        boolean rotateInputs = rotation != RotatedInputs.NONE;
         if (rotateInputs && vt != null) throw new IllegalArgumentException("input rotation: not for VT-PTQ (its mixed precision sizes "
                 + "the unrotated layers)");
         if (rotateInputs && reparamNorms)
@@ -127,7 +131,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false);
     }
 
     /**
@@ -137,7 +141,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false);
     }
 
     /**
@@ -148,7 +152,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false);
     }
 
     /**
@@ -180,11 +184,14 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vitq(int w, int a) {
         CalibConfig p = ptq4vit(w, a);
-        boolean adaLog = a < ADALOG_BELOW_BITS, rotate = a < ROTATE_BELOW_BITS;
+        boolean adaLog = a < ADALOG_BELOW_BITS;
+        RotatedInputs rotation = a < ROTATE_BELOW_BITS ? RotatedInputs.NORMED
+                : w < ROTATE_ALL_BELOW_WEIGHT_BITS && a >= ROTATE_ALL_FROM_ACTIVATION_BITS ? RotatedInputs.ALL : RotatedInputs.NONE;
+        boolean rotate = rotation != RotatedInputs.NONE;
         return new CalibConfig("vitq", w, a, adaLog ? Metric.MSE : p.metric, p.alpha, p.beta, p.candidates, p.rounds,
                 p.patchEmbedPerChannel, p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo,
                 p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS && !rotate, w < GPTQ_BELOW_BITS, null, false, null, false,
-                false, adaLog, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, rotate,
+                false, adaLog, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, rotation,
                 a >= ADALOG_BELOW_BITS && a < CHOOSE_BELOW_BITS);
     }
 
@@ -197,7 +204,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig repq(int w, int a) {
         return new CalibConfig("repq", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, true, false, null, false, null,
-                false, true, false, false, false, false);
+                false, true, false, false, RotatedInputs.NONE, false);
     }
 
     /**
@@ -214,7 +221,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig adalog(int w, int a) {
         return new CalibConfig("adalog", w, a, Metric.MSE, 0.01, 1.2, 100, 3, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, w == a, false, null, false, null,
-                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, false, false);
+                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, RotatedInputs.NONE, false);
     }
 
     /** RepQ-ViT's rule instead of a search ({@link #repq}). */
@@ -228,6 +235,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static final int ADALOG_BELOW_BITS = 6;
     /** {@link #vitq} rotates the inputs of qkv and fc1 (instead of folding them) below this many activation bits. */
     public static final int ROTATE_BELOW_BITS = 6;
+    /**
+     * {@link #vitq} rotates every block Linear's input ({@code RotatedInputs.ALL}) below this many weight
+     * bits, from {@link #ROTATE_ALL_FROM_ACTIVATION_BITS} activation bits on (W4A8): there the 4-bit
+     * weights carry the loss, and a uniform 8-bit code holds fc2's rotated input.
+     */
+    public static final int ROTATE_ALL_BELOW_WEIGHT_BITS = 6;
+    public static final int ROTATE_ALL_FROM_ACTIVATION_BITS = 8;
     /**
      * {@link #vitq} calibrates with the twins and with AdaLog's quantizers and keeps the closer to the
      * float model ({@link #chooseQuantizers}) from {@link #ADALOG_BELOW_BITS} to below this many activation bits.
@@ -273,7 +287,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights, rotateInputs, chooseQuantizers;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights, chooseQuantizers; RotatedInputs rotation;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -286,7 +300,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             logSoftmax = c.logSoftmax;
             adaLog = c.adaLog;
             asymmetricWeights = c.asymmetricWeights;
-            rotateInputs = c.rotateInputs;
+            rotation = c.rotation;
             chooseQuantizers = c.chooseQuantizers;
         }
 
@@ -294,7 +308,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
                     trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax, adaLog, asymmetricWeights,
-                    rotateInputs, chooseQuantizers);
+                    rotation, chooseQuantizers);
         }
     }
 
@@ -405,20 +419,26 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * activation bits before the rotation); another method that asks for it is refused.
      */
     public CalibConfig forArchitecture(io.vitq.model.Architecture a) {
-        if (!rotateInputs || a instanceof io.vitq.model.ViTConfig) return this;
+        if (!rotateInputs() || a instanceof io.vitq.model.ViTConfig) return this;
         if (!"vitq".equals(method))
             throw new IllegalArgumentException("input rotation: implemented for ViT and DeiT models, not " + a.family());
         return withRotateInputs(false);
     }
 
+    /** Whether some Linear inputs are rotated ({@link #rotation}). */
+    public boolean rotateInputs() { return rotation != RotatedInputs.NONE; }
+
+    /** {@link #withRotation}: qkv's and fc1's inputs rotated ({@code NORMED}), or none. */
+    public CalibConfig withRotateInputs(boolean on) { return withRotation(on ? RotatedInputs.NORMED : RotatedInputs.NONE); }
+
     /**
-     * Input rotation of qkv's and fc1's inputs on or off ({@link #rotateInputs}): on drops the folds;
-     * off gives {@link #vitq} its folds below 8 activation bits back.
+     * These Linear inputs rotated ({@link #rotation}): a rotation drops the folds; none gives
+     * {@link #vitq} its folds below 8 activation bits back.
      */
-    public CalibConfig withRotateInputs(boolean on) {
+    public CalibConfig withRotation(RotatedInputs r) {
         return with(c -> {
-            c.rotateInputs = on;
-            if (on) c.reparamNorms = false;
+            c.rotation = r;
+            if (r != RotatedInputs.NONE) c.reparamNorms = false;
             else if ("vitq".equals(method)) c.reparamNorms = activationBits < FOLD_BELOW_BITS;
         });
     }
@@ -501,7 +521,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + (geluCodebook != null ? ", geluCodebook=" + geluCodebook.cliName() : "")
                 + (biasCorrection ? ", biasCorrection=true" : "") + (integerProducts ? ", integerProducts=true" : "")
                 + (logSoftmax ? ", logSoftmax=true" : "") + (adaLog && !"adalog".equals(method) ? ", adaLog=true" : "")
-                + (asymmetricWeights ? ", asymmetricWeights=true" : "") + (rotateInputs ? ", rotateInputs=true" : "") + "]";
+                + (asymmetricWeights ? ", asymmetricWeights=true" : "") + (rotateInputs() ? ", rotation=" + rotation : "") + "]";
     }
 
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
@@ -538,8 +558,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         else if (isRepq() && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
             m.put("weight_zero_points", "asymmetric weights: a zero point per output channel, by RepQ-ViT's percentile rule");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
-        if (rotateInputs) m.put(io.vitq.quant.PlanInfo.INPUT_ROTATION, "qkv and fc1 inputs through a randomized block Hadamard "
-                + "(docs/LOWBIT.md 2.1); the model's weights there are W R^T");
+        if (rotateInputs()) m.put(io.vitq.quant.PlanInfo.INPUT_ROTATION, rotation.planOption());
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");

@@ -73,9 +73,12 @@ public final class Calibrator {
      */
     public static Result calibrateFolded(Model model, Tensor images, int[] labels, CalibConfig settings, String calibration,
                                          Progress progress, java.util.List<io.vitq.quant.NormFold> folds) {
-        if (settings.rotateInputs() != model.spec().architecture().rotatedInputs())
-            throw new IllegalArgumentException(settings.rotateInputs() ? "input rotation: calibrate the rotated model "
-                    + "(io.Reparameterization.rotated)" : model.name() + " rotates its inputs: the settings must say so (rotateInputs)");
+        io.vitq.model.RotatedInputs modelRotation = model.spec().architecture() instanceof io.vitq.model.ViTConfig c
+                ? c.rotation() : io.vitq.model.RotatedInputs.NONE;
+        if (settings.rotation() != modelRotation)
+            throw new IllegalArgumentException(settings.rotateInputs() ? "input rotation: calibrate the model whose "
+                    + settings.rotation().linears() + " inputs are rotated (io.Reparameterization.rotated)"
+                    : model.name() + " rotates its inputs: the settings must say so (rotation)");
         CalibConfig cfg = folds.isEmpty() ? settings : settings.withFixedInputs(NormFolds.inputs(folds));
         if (cfg.trueLabels() && labels == null)
             throw new IllegalArgumentException("true-label gradients need labelled calibration images");

@@ -128,10 +128,12 @@ final class LinearSearch {
         } else {
             boolean qkvBlocks = id.endsWith(".qkv") && (!cfg.isVt() || cfg.vt().qkvPerMatrix());
             wGran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL : qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
+            // a rotated fc2 input is no GELU output: uniform, whatever the post-GELU quantizer
+            boolean geluInput = id.endsWith("mlp.fc2") && !cfg.rotation().blockOutputs();
             inputKind = cfg.fixedInputs().containsKey(id) ? InputKind.FIXED
-                    : cfg.adaLog() && id.endsWith("mlp.fc2") ? InputKind.ADALOG
-                    : cfg.geluCodebook() != null && id.endsWith("mlp.fc2") ? InputKind.CODEBOOK
-                    : cfg.twinGelu() && id.endsWith("mlp.fc2") ? InputKind.TWIN_GELU : InputKind.UNIFORM;
+                    : cfg.adaLog() && geluInput ? InputKind.ADALOG
+                    : cfg.geluCodebook() != null && geluInput ? InputKind.CODEBOOK
+                    : cfg.twinGelu() && geluInput ? InputKind.TWIN_GELU : InputKind.UNIFORM;
         }
         fixedInput = cfg.fixedInputs().get(id);
         wScales = switch (wGran) {

@@ -96,14 +96,17 @@ public final class CalibOptions {
                     + "one scale and zero point per tensor remain (docs/LOWBIT.md).")
     boolean reparamNorms;
 
-    @Option(names = "--rotate-inputs",
-            description = "basePTQ, ptq4vit, vitq, adalog (ViT and DeiT): calibrate the equivalent model whose qkv and fc1 read "
-                    + "their LayerNorm's output through a randomized block Hadamard rotation (weights stored as W R^T), instead "
-                    + "of folding those inputs; vitq does it below 6 activation bits (docs/LOWBIT.md section 2.1).")
-    boolean rotateInputs;
+    @Option(names = "--rotate-inputs", arity = "0..1", fallbackValue = "normed", paramLabel = "WHICH",
+            description = "basePTQ, ptq4vit, vitq, adalog (ViT and DeiT): calibrate the equivalent model whose Linears read their "
+                    + "input through a randomized block Hadamard rotation (weights stored as W R^T): normed (the default) qkv and "
+                    + "fc1, instead of folding their LayerNorm's output; all every block Linear, proj and fc2 too, fc2's input "
+                    + "then uniform. vitq rotates normed below 6 activation bits and all at 8 activation bits below 6 weight bits "
+                    + "(docs/LOWBIT.md section 2.1).")
+    String rotateInputs;
 
     @Option(names = "--no-rotate-inputs",
-            description = "vitq below 6 activation bits: fold the post-LayerNorm inputs (RepQ-ViT) instead of rotating them.")
+            description = "vitq below 6 activation bits: fold the post-LayerNorm inputs (RepQ-ViT) instead of rotating them; "
+                    + "at W4A8 and the like: rotate nothing.")
     boolean noRotateInputs;
 
     @Option(names = "--gptq",
@@ -179,11 +182,21 @@ public final class CalibOptions {
         if (geluGrid != null) given.add("--gelu-grid");
         if (asymmetricWeights) given.add("--asymmetric-weights");
         if (symmetricWeights) given.add("--symmetric-weights");
-        if (rotateInputs) given.add("--rotate-inputs");
+        if (rotateInputs != null) given.add("--rotate-inputs");
         if (noRotateInputs) given.add("--no-rotate-inputs");
         if (!given.isEmpty())
             throw new Main.UserException(String.join(", ", given) + ": method repq searches nothing (RepQ-ViT's percentile rule "
                     + "sets every scale) and has its own quantizers; drop " + (given.size() == 1 ? "it" : "them"));
+    }
+
+    /** {@code --rotate-inputs}'s value: normed (qkv and fc1) or all (every block Linear). */
+    io.vitq.model.RotatedInputs rotation() {
+        return switch (rotateInputs.toLowerCase(Locale.ROOT)) {
+            case "normed" -> io.vitq.model.RotatedInputs.NORMED;
+            case "all" -> io.vitq.model.RotatedInputs.ALL;
+            default -> throw new Main.UserException("--rotate-inputs " + rotateInputs + ": expected normed (qkv and fc1) or all "
+                    + "(every block Linear)");
+        };
     }
 
     /** {@code --mp-msa-norm}, which must go with mixed-precision bits among {@code bits}. */
@@ -219,7 +232,7 @@ public final class CalibOptions {
         if (asymmetricWeights) label += " (asymmetric weights)";
         if (symmetricWeights) label += " (symmetric weights)";
         if (noGptq) label += " (no GPTQ)";
-        if (rotateInputs) label += " (rotated inputs)";
+        if (rotateInputs != null) label += rotation() == io.vitq.model.RotatedInputs.ALL ? " (all inputs rotated)" : " (rotated inputs)";
         if (noRotateInputs) label += " (no input rotation)";
         if (biasCorrection) label += " (bias correction)";
         if (integerSearch) label += " (integer search)";
@@ -305,15 +318,17 @@ public final class CalibOptions {
                         + " has symmetric weights already");
             c = c.withAsymmetricWeights(false);
         }
-        if (rotateInputs && noRotateInputs) throw new Main.UserException("--rotate-inputs and --no-rotate-inputs: give one");
-        if (rotateInputs) {
+        if (rotateInputs != null && noRotateInputs) throw new Main.UserException("--rotate-inputs and --no-rotate-inputs: give one");
+        if (rotateInputs != null) {
             if (c.isVt())
                 throw new Main.UserException("--rotate-inputs: VT-PTQ's mixed precision sizes the layers as the checkpoint has them; "
                         + "the option is for basePTQ, ptq4vit, vitq and adalog");
             if (reparamNorms) throw new Main.UserException("--rotate-inputs and --reparam-norms: the rotation replaces the folds; give one");
-            if (c.rotateInputs())
-                throw new Main.UserException("--rotate-inputs: method " + c.method() + " at " + bits.label() + " rotates them already");
-            c = c.withRotateInputs(true);
+            io.vitq.model.RotatedInputs r = rotation();
+            if (c.rotation() == r)
+                throw new Main.UserException("--rotate-inputs " + rotateInputs + ": method " + c.method() + " at " + bits.label()
+                        + " rotates them already");
+            c = c.withRotation(r);
         }
         if (noRotateInputs) {
             if (!c.rotateInputs())

@@ -140,7 +140,7 @@ public final class Pipeline {
         if (cfg.trueLabels() && labels == null)
             throw new DatasetException(calib + ": unlabelled images; the Hessian gradients from true labels (--labels) need labelled images");
         cfg = cfg.forArchitecture(l.model().spec().architecture());
-        if (cfg.rotateInputs()) l = io.vitq.io.Reparameterization.rotated(l); // the equivalent model the plan quantizes
+        if (cfg.rotateInputs()) l = io.vitq.io.Reparameterization.rotated(l, cfg.rotation()); // the equivalent model the plan quantizes
         Model model = l.model();
         String label = "calibrate " + cfg.method() + " " + (mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : cfg.bitsLabel())
                 + (cfg.sequential() ? " sequential" : "");

@@ -10,6 +10,7 @@ import io.vitq.model.Architecture;
 import io.vitq.model.ModelException;
 import io.vitq.model.ModelSpec;
 import io.vitq.model.SwinConfig;
+import io.vitq.model.RotatedInputs;
 import io.vitq.model.ViTConfig;
 
 import java.util.ArrayList;
@@ -39,7 +40,10 @@ public final class ModelSpecJson {
                         .put("prefix_tokens", c.prefixTokens()).put("eps", c.eps()).put("qkv_bias", c.qkvBias())
                         .put("pooling", c.pooling().name().toLowerCase(Locale.ROOT)).put("fc_norm", c.fcNorm())
                         .put("pos_embed_prefix", c.posEmbedPrefix()).put("layer_scale", c.layerScale());
-                if (c.rotatedInputs()) a.put("rotated_inputs", true); // absent: not rotated (every file before it)
+                // absent: not rotated (every file before it); true: qkv and fc1 (the first rotation, files of version 3
+                // and 4); "all": every block Linear (version 5, which older readers refuse)
+                if (c.rotation() == RotatedInputs.NORMED) a.put("rotated_inputs", true);
+                else if (c.rotation() == RotatedInputs.ALL) a.put("rotated_inputs", ROTATED_ALL);
             }
             case SwinConfig c -> {
                 a.put("img_size", c.imgSize()).put("patch_size", c.patch()).put("in_chans", c.inChans())
@@ -79,7 +83,7 @@ public final class ModelSpecJson {
                         integer(a, "prefix_tokens", where), (float) number(a, "eps", where), bool(a, "qkv_bias", where),
                         ViTConfig.Pooling.valueOf(text(a, "pooling", where).toUpperCase(Locale.ROOT)), bool(a, "fc_norm", where),
                         bool(a, "pos_embed_prefix", where), bool(a, "layer_scale", where),
-                        a.has("rotated_inputs") && bool(a, "rotated_inputs", where));
+                        rotation(a, where));
                 case "swin" -> new SwinConfig(integer(a, "img_size", where), integer(a, "patch_size", where),
                         integer(a, "in_chans", where), integer(a, "embed_dim", where), integers(a, "depths", where),
                         integers(a, "num_heads", where), integer(a, "window_size", where), number(a, "mlp_ratio", where),
@@ -127,6 +131,17 @@ public final class ModelSpecJson {
         JsonNode n = field(o, k, where);
         if (!n.isNumber()) throw new CheckpointException(where + ": '" + k + "' must be a number");
         return n.asDouble();
+    }
+
+    /** {@code "rotated_inputs"}'s value for {@link RotatedInputs#ALL}. */
+    static final String ROTATED_ALL = "all";
+
+    /** A ViT's {@code "rotated_inputs"}: absent or false, true (qkv and fc1), or "all". */
+    private static RotatedInputs rotation(JsonNode a, String where) {
+        JsonNode n = a.get("rotated_inputs");
+        if (n == null || n.isBoolean()) return n != null && n.asBoolean() ? RotatedInputs.NORMED : RotatedInputs.NONE;
+        if (n.isTextual() && ROTATED_ALL.equals(n.asText())) return RotatedInputs.ALL;
+        throw new CheckpointException(where + ": 'rotated_inputs' must be true, false or \"" + ROTATED_ALL + "\", got " + n);
     }
 
     private static boolean bool(JsonNode o, String k, String where) {

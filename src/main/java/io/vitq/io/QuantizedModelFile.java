@@ -49,7 +49,9 @@ import java.util.function.UnaryOperator;
  *       A model with rotated inputs ({@code ViTConfig.rotatedInputs}) is written as version 3, so that
  *       a vitq that cannot rotate refuses it instead of running it unrotated; a file with packed codes
  *       (weights below 8 bits, rotated or not) as version 4, which readers of versions 1 to 3 refuse.
- *       Versions 1 to 3 store codes below 8 bits as I8 and still load.</li>
+ *       Versions 1 to 3 store codes below 8 bits as I8 and still load. A model that rotates every block
+ *       Linear's input ({@code RotatedInputs.ALL}, spec {@code "rotated_inputs": "all"}) is version 5, its
+ *       codes packed or not (the packed shapes' metadata says), which readers of versions 1 to 4 refuse.</li>
  * </ul>
  * Tensor names are current timm's, i.e. the op ids: a Swin checkpoint in timm 0.4.12 naming is
  * stored renamed. Buffers the models recompute ({@code relative_position_index}, {@code attn_mask})
@@ -63,11 +65,13 @@ import java.util.function.UnaryOperator;
 public final class QuantizedModelFile {
     public static final String FORMAT = "quantized-model";
     public static final int VERSION = 2;
-    /** The version of a file whose model rotates its qkv and fc1 inputs. */
+    /** The version of a file whose model rotates its qkv and fc1 inputs (and packs no codes). */
     public static final int ROTATED_VERSION = 3;
     /** The version of a file that packs codes below 8 bits (its model rotated or not). */
     public static final int PACKED_VERSION = 4;
-    /** Metadata of a version 4 file: each packed tensor's name and its weight's own shape, as a JSON object. */
+    /** The version of a file whose model rotates every block Linear's input, its codes packed or not. */
+    public static final int ROTATED_ALL_VERSION = 5;
+    /** Metadata of a version 4 or 5 file with packed codes: each packed tensor's name and its weight's own shape, as a JSON object. */
     public static final String META_PACKED = "vitq.packed_codes";
     public static final String META_FORMAT = "vitq.format", META_VERSION = "vitq.format_version",
             META_MODEL = "vitq.model", META_SPEC = "vitq.model_spec", META_PLAN = "vitq.plan";
@@ -134,7 +138,7 @@ public final class QuantizedModelFile {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
-        meta.put(META_VERSION, Integer.toString(!packedShapes.isEmpty() ? PACKED_VERSION
+        meta.put(META_VERSION, Integer.toString(rotatesAll(spec) ? ROTATED_ALL_VERSION : !packedShapes.isEmpty() ? PACKED_VERSION
                 : spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
         if (!packedShapes.isEmpty()) meta.put(META_PACKED, CodePacking.shapesJson(packedShapes));
         meta.put(META_MODEL, spec.name());
@@ -238,12 +242,13 @@ public final class QuantizedModelFile {
             throw new CheckpointException(file + ": metadata '" + META_FORMAT + "' is '" + format + "', expected '" + FORMAT + "'");
         }
         String version = meta.get(META_VERSION);
-        if (!java.util.List.of("1", Integer.toString(VERSION), Integer.toString(ROTATED_VERSION), Integer.toString(PACKED_VERSION))
-                .contains(version)) {
+        if (!java.util.List.of("1", Integer.toString(VERSION), Integer.toString(ROTATED_VERSION), Integer.toString(PACKED_VERSION),
+                Integer.toString(ROTATED_ALL_VERSION)).contains(version)) {
             throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads versions"
-                    + " 1 to " + PACKED_VERSION);
+                    + " 1 to " + ROTATED_ALL_VERSION);
         }
         boolean packedVersion = Integer.toString(PACKED_VERSION).equals(version);
+        boolean allVersion = Integer.toString(ROTATED_ALL_VERSION).equals(version);
         String model = meta.get(META_MODEL);
         if (model == null || model.isBlank()) throw new CheckpointException(file + ": metadata '" + META_MODEL + "' missing");
         ModelSpec spec = null;
@@ -256,12 +261,16 @@ public final class QuantizedModelFile {
                         + "' names '" + spec.name() + "'");
             }
             boolean rotated = spec.architecture().rotatedInputs();
-            if (!packedVersion && rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
+            if (allVersion != rotatesAll(spec)) {
+                throw new CheckpointException(file + ": format version " + version + (allVersion ? " without" : " with")
+                        + " every block input rotated in '" + META_SPEC + "' (version " + ROTATED_ALL_VERSION + " exactly then)");
+            }
+            if (!packedVersion && !allVersion && rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
                 throw new CheckpointException(file + ": format version " + version + (rotated ? " with" : " without")
                         + " rotated inputs in '" + META_SPEC + "' (version " + ROTATED_VERSION + " exactly when rotated)");
             }
         }
-        if (meta.containsKey(META_PACKED) != packedVersion) {
+        if (!allVersion && meta.containsKey(META_PACKED) != packedVersion) {
             throw new CheckpointException(file + ": format version " + version + (packedVersion ? " without" : " with")
                     + " metadata '" + META_PACKED + "' (version " + PACKED_VERSION + " exactly when codes are packed)");
         }
@@ -308,6 +317,11 @@ public final class QuantizedModelFile {
             }
         }
         return out;
+    }
+
+    /** Whether the model rotates every block Linear's input (a version 5 file). */
+    private static boolean rotatesAll(ModelSpec spec) {
+        return spec.architecture() instanceof io.vitq.model.ViTConfig c && c.rotation() == io.vitq.model.RotatedInputs.ALL;
     }
 
     /**

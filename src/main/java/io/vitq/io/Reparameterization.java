@@ -4,7 +4,9 @@ import io.vitq.model.InputRotation;
 import io.vitq.model.Linear;
 import io.vitq.model.Model;
 import io.vitq.model.NormLinear;
+import io.vitq.model.RotatedInputs;
 import io.vitq.model.ViTConfig;
+import io.vitq.model.VisionTransformer;
 import io.vitq.model.Weights;
 import io.vitq.quant.NormFold;
 import io.vitq.quant.QuantPlan;
@@ -53,43 +55,59 @@ public final class Reparameterization {
             throw new IllegalArgumentException("the plan's LayerNorm folds are in a quantized model file's tensors, not in the plan ("
                     + FOLDED + ": " + folded + "), so on the float checkpoint " + l.checkpoint() + " it would quantize an unfolded "
                     + "model with the folded model's scales. Use that quantized file, or the plan 'vitq quantize --plan' writes");
-        boolean planRotates = plan.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION);
-        if (rotatesInputs(l.model()) && !planRotates)
-            throw new IllegalArgumentException(l.checkpoint() + ": the model rotates its qkv and fc1 inputs, but the plan was "
-                    + "calibrated without the rotation (no '" + io.vitq.quant.PlanInfo.INPUT_ROTATION + "' option)");
-        return apply(planRotates ? rotated(l) : l, plan.folds());
+        RotatedInputs planRotation = RotatedInputs.ofPlanOption(plan.info().options().get(io.vitq.quant.PlanInfo.INPUT_ROTATION));
+        RotatedInputs modelRotation = rotation(l.model());
+        if (modelRotation != RotatedInputs.NONE && modelRotation != planRotation)
+            throw new IllegalArgumentException(l.checkpoint() + ": the model rotates its " + modelRotation.linears() + " inputs, but the "
+                    + "plan was calibrated " + (planRotation == RotatedInputs.NONE ? "without the rotation (no '"
+                    + io.vitq.quant.PlanInfo.INPUT_ROTATION + "' option)" : "with its " + planRotation.linears() + " inputs rotated"));
+        return apply(planRotation != RotatedInputs.NONE ? rotated(l, planRotation) : l, plan.folds());
     }
 
-    /** Whether the model is a ViT whose qkv and fc1 read rotated inputs. */
+    /** Whether the model is a ViT that reads some Linear inputs rotated. */
     public static boolean rotatesInputs(Model model) {
         return model.spec().architecture().rotatedInputs();
     }
 
+    /** The Linear inputs the model rotates ({@link RotatedInputs#NONE} for a checkpoint's network and for Swin). */
+    public static RotatedInputs rotation(Model model) {
+        return model.spec().architecture() instanceof ViTConfig c ? c.rotation() : RotatedInputs.NONE;
+    }
+
+    /** {@link #rotated(ModelLoader.Loaded, RotatedInputs)} of qkv's and fc1's inputs (the W4A4 form). */
+    public static ModelLoader.Loaded rotated(ModelLoader.Loaded l) {
+        return rotated(l, RotatedInputs.NORMED);
+    }
+
     /**
-     * {@code l} as the equivalent ViT whose qkv and fc1 read their LayerNorm's output rotated
+     * {@code l} as the equivalent ViT whose Linears named by {@code r} read their inputs rotated
      * ({@link InputRotation}), their weights stored as {@code W R^T}; {@code l} itself when it is so
      * already. The float function is the same up to float rounding.
      *
-     * @throws IllegalArgumentException for a model other than a ViT, a quantized one or one with folds
+     * @throws IllegalArgumentException for a model other than a ViT, a quantized one, one with folds
+     *                                  or one rotated otherwise
      */
-    public static ModelLoader.Loaded rotated(ModelLoader.Loaded l) {
-        if (!(l.model().spec().architecture() instanceof ViTConfig c))
+    public static ModelLoader.Loaded rotated(ModelLoader.Loaded l, RotatedInputs r) {
+        if (r == RotatedInputs.NONE) throw new IllegalArgumentException("rotated: which inputs (NONE rotates nothing)");
+        if (!(l.model().spec().architecture() instanceof ViTConfig c) || !(l.model() instanceof VisionTransformer vit))
             throw new IllegalArgumentException(l.model().name() + ": input rotation is implemented for ViT and DeiT models only");
-        if (c.rotatedInputs()) return l;
+        if (c.rotation() == r) return l;
+        if (c.rotatedInputs())
+            throw new IllegalArgumentException(l.checkpoint() + ": the model rotates its " + c.rotation().linears() + " inputs, not its "
+                    + r.linears() + " inputs; rotate the float checkpoint");
         if (l.quantized()) throw new IllegalArgumentException(l.checkpoint() + " is a quantized model: rotate the float checkpoint");
         if (!l.folds().isEmpty()) throw new IllegalArgumentException(l.checkpoint() + ": LayerNorm folds applied; rotate before folding");
         Weights w = l.weights();
         Map<String, Tensor> t = new LinkedHashMap<>(w.asMap());
-        for (NormLinear p : l.model().normLinears()) {
-            Linear lin = p.linear();
+        for (Linear lin : vit.rotatedLinears(r)) {
             String name = lin.id() + ".weight";
             if (!w.has(name)) throw new IllegalArgumentException(lin.id() + ": the checkpoint has no tensor '" + name + "'");
-            float[] r = new float[lin.out() * lin.in()];
-            InputRotation.rotate(lin.weight(), lin.out(), lin.in(), r); // each row w_j becomes R w_j: W R^T
-            t.put(name, new Tensor(r, w.shape(name)));
+            float[] rotatedWeight = new float[lin.out() * lin.in()];
+            InputRotation.rotate(lin.weight(), lin.out(), lin.in(), rotatedWeight); // each row w_j becomes R w_j: W R^T
+            t.put(name, new Tensor(rotatedWeight, w.shape(name)));
         }
-        return rebuilt(l, l.model().spec().withArchitecture(c.withRotatedInputs(true)), t,
-                "qkv and fc1 inputs rotated (randomized block Hadamard, docs/LOWBIT.md 2.1)", l.folds());
+        return rebuilt(l, l.model().spec().withArchitecture(c.withRotation(r)), t,
+                r.linears() + " inputs rotated (randomized block Hadamard, docs/LOWBIT.md 2.1)", l.folds());
     }
 
     /** {@code l} with {@code folds} applied ({@code l} itself when there are none), without a plan. */

@@ -12,8 +12,8 @@ public sealed interface Architecture permits ViTConfig, SwinConfig {
     int numClasses();
 
     /**
-     * Whether the network reads its qkv and fc1 inputs through {@link InputRotation} (a ViT that
-     * vitq's calibration made so; no checkpoint has it).
+     * Whether the network reads some Linear inputs through {@link InputRotation} (a ViT that vitq's
+     * calibration made so, {@link ViTConfig#rotation()}; no checkpoint has it).
      */
     default boolean rotatedInputs() { return false; }
 

@@ -7,8 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The randomized block Hadamard rotation {@code R} that a ViT with rotated inputs
- * ({@link ViTConfig#rotatedInputs()}) applies to the LayerNorm outputs that qkv and fc1 read
- * (docs/LOWBIT.md section 2.1). For a width {@code n}, {@code b} is the largest power of two that
+ * ({@link ViTConfig#rotation()}) applies to the LayerNorm outputs that qkv and fc1 read, and with
+ * {@link RotatedInputs#ALL} to the inputs of proj and fc2 too (docs/LOWBIT.md sections 2.1, 2.2). For a width {@code n}, {@code b} is the largest power of two that
  * divides n, and
  * <pre>
  *   R = diag(H_b, ..., H_b) D / sqrt(b),   (H_b)_ij = (-1)^popcount(i &amp; j),   D = diag(sign_0, ..., sign_n-1)

@@ -59,7 +59,7 @@ public interface Ops<T> {
     /** {@code x * gamma}, per channel (timm's LayerScale). */
     T scale(T x, float[] gamma);
 
-    /** {@code R x} per token: the {@link InputRotation} of the row width (a ViT's rotated qkv and fc1 inputs). */
+    /** {@code R x} per token: the {@link InputRotation} of the row width (a ViT's rotated Linear inputs, {@link RotatedInputs}). */
     T rotate(T x);
 
     /** The multi-head attention core {@code softmax(q k^T * scale + bias) v} on a fused qkv value. */

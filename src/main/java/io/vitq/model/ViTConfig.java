@@ -16,13 +16,13 @@ import java.util.List;
  *                       {@code no_embed_class}, DeiT-3, where it is added to the patch tokens only)
  * @param layerScale     every block scales its two branches per channel ({@code ls1.gamma}, {@code ls2.gamma};
  *                       timm's {@code init_values}, DeiT-3)
- * @param rotatedInputs  qkv and fc1 read their LayerNorm's output through the orthogonal {@link InputRotation}
- *                       and store their weights as {@code W R^T}: no checkpoint has it, vitq's calibration makes
+ * @param rotation       which block Linears read their input through the orthogonal {@link InputRotation} and
+ *                       store their weights as {@code W R^T}: no checkpoint has it, vitq's calibration makes
  *                       it (docs/LOWBIT.md section 2.1)
  */
 public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth, int heads, int mlpHidden,
                         int numClasses, int prefixTokens, float eps, boolean qkvBias, Pooling pooling,
-                        boolean fcNorm, boolean posEmbedPrefix, boolean layerScale, boolean rotatedInputs)
+                        boolean fcNorm, boolean posEmbedPrefix, boolean layerScale, RotatedInputs rotation)
         implements Architecture {
 
     /** What the classifier reads from the final norm's tokens. */
@@ -51,6 +51,7 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
         if (pooling == Pooling.CLASS_TOKEN && prefixTokens == 0)
             throw new ModelException("class-token pooling needs a class token (class_token=False goes with global_pool='avg')");
         if (!(eps > 0)) throw new ModelException("LayerNorm eps must be positive, got " + eps);
+        if (rotation == null) throw new ModelException("ViT: the input rotation is required (NONE for a checkpoint's network)");
     }
 
     /** A checkpoint's architecture: inputs not rotated. */
@@ -58,7 +59,7 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
                      int prefixTokens, float eps, boolean qkvBias, Pooling pooling, boolean fcNorm, boolean posEmbedPrefix,
                      boolean layerScale) {
         this(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, false);
+                fcNorm, posEmbedPrefix, layerScale, RotatedInputs.NONE);
     }
 
     /** timm's layout: qkv bias, and a distillation head exactly when there is a distillation token. */
@@ -97,37 +98,40 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
 
     public ViTConfig withDistillation(boolean distilled) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, distilled ? 2 : 1, eps,
-                qkvBias, distilled ? Pooling.CLASS_AND_DISTILLATION : Pooling.CLASS_TOKEN, fcNorm, posEmbedPrefix, layerScale, rotatedInputs);
+                qkvBias, distilled ? Pooling.CLASS_AND_DISTILLATION : Pooling.CLASS_TOKEN, fcNorm, posEmbedPrefix, layerScale, rotation);
     }
 
     public ViTConfig withClasses(int classes) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, classes, prefixTokens, eps, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, rotatedInputs);
+                fcNorm, posEmbedPrefix, layerScale, rotation);
     }
 
     public ViTConfig withHeads(int h) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, h, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, rotatedInputs);
+                fcNorm, posEmbedPrefix, layerScale, rotation);
     }
 
     public ViTConfig withEps(float e) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, e, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, rotatedInputs);
+                fcNorm, posEmbedPrefix, layerScale, rotation);
     }
 
     /**
-     * The same network with qkv's and fc1's inputs rotated ({@link InputRotation}) or not; the
-     * weights that go with it are the caller's (a rotated model stores {@code W R^T}).
+     * The same network with these Linear inputs rotated ({@link InputRotation}); the weights that go
+     * with it are the caller's (a rotated Linear stores {@code W R^T}).
      */
-    public ViTConfig withRotatedInputs(boolean rotated) {
+    public ViTConfig withRotation(RotatedInputs r) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, rotated);
+                fcNorm, posEmbedPrefix, layerScale, r);
     }
+
+    @Override
+    public boolean rotatedInputs() { return rotation != RotatedInputs.NONE; }
 
     /** DeiT-3's and the GAP ViTs' options: timm's {@code init_values}, {@code no_embed_class}, {@code global_pool}, {@code fc_norm}. */
     public ViTConfig withVariant(int prefix, Pooling p, boolean fc, boolean posPrefix, boolean ls) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefix, eps, qkvBias, p,
-                fc, posPrefix, ls, rotatedInputs);
+                fc, posPrefix, ls, rotation);
     }
 
     /**

@@ -20,12 +20,13 @@ public final class VisionTransformer implements Model {
 
     /**
      * {@code blocks.i}: x = x + ls1(proj(attn(qkv(norm1(x))))); x = x + ls2(fc2(gelu(fc1(norm2(x))))),
-     * with {@code ls1}, {@code ls2} the LayerScale gammas (DeiT-3) or absent, and with
-     * {@code rotatedInputs} norm1's and norm2's outputs rotated ({@link InputRotation}) on their way
-     * into qkv and fc1.
+     * with {@code ls1}, {@code ls2} the LayerScale gammas (DeiT-3) or absent, and the inputs of the
+     * Linears that {@code rotation} names read through {@link InputRotation}: norm1's and norm2's
+     * outputs on their way into qkv and fc1, and with {@link RotatedInputs#ALL} the attention's
+     * output into proj and the GELU's into fc2.
      */
     public record Block(String name, LayerNorm norm1, Linear qkv, AttentionOp attn, Linear proj,
-                        LayerNorm norm2, Linear fc1, Linear fc2, float[] ls1, float[] ls2, boolean rotatedInputs)
+                        LayerNorm norm2, Linear fc1, Linear fc2, float[] ls1, float[] ls2, RotatedInputs rotation)
             implements Segment {
 
         static Block load(Weights w, int i, ViTConfig c) {
@@ -41,14 +42,14 @@ public final class VisionTransformer implements Model {
                     Linear.load(w, p + ".mlp.fc2", D, c.mlpHidden()),
                     c.layerScale() ? w.data(p + ".ls1.gamma", D) : null,
                     c.layerScale() ? w.data(p + ".ls2.gamma", D) : null,
-                    c.rotatedInputs());
+                    c.rotation());
         }
 
         @Override
         public <T> T forward(T x, Ops<T> ops) {
-            T a = ops.attention(attn, ops.linear(qkv, normed(norm1, x, ops), Activation.NONE));
+            T a = rotated(ops.attention(attn, ops.linear(qkv, normed(norm1, x, ops), Activation.NONE)), ops);
             x = ls1 == null ? ops.addLinear(x, proj, a) : ops.add(x, ops.scale(ops.linear(proj, a, Activation.NONE), ls1));
-            T h = ops.linear(fc1, normed(norm2, x, ops), Activation.GELU);
+            T h = rotated(ops.linear(fc1, normed(norm2, x, ops), Activation.GELU), ops);
             x = ls2 == null ? ops.addLinear(x, fc2, h) : ops.add(x, ops.scale(ops.linear(fc2, h, Activation.NONE), ls2));
             ops.observe(name, x);
             return x;
@@ -57,7 +58,12 @@ public final class VisionTransformer implements Model {
         /** A LayerNorm's output as qkv and fc1 read it: rotated when the inputs are. */
         private <T> T normed(LayerNorm norm, T x, Ops<T> ops) {
             T y = ops.layerNorm(norm, x);
-            return rotatedInputs ? ops.rotate(y) : y;
+            return rotation.normed() ? ops.rotate(y) : y;
+        }
+
+        /** The attention's or the GELU's output as proj and fc2 read it: rotated when every block input is. */
+        private <T> T rotated(T y, Ops<T> ops) {
+            return rotation.blockOutputs() ? ops.rotate(y) : y;
         }
     }
 
@@ -185,7 +191,7 @@ public final class VisionTransformer implements Model {
         List<String> variant = new ArrayList<>();
         if (!cfg.qkvBias()) variant.add("no qkv bias");
         if (cfg.layerScale()) variant.add("LayerScale");
-        if (cfg.rotatedInputs()) variant.add("qkv and fc1 inputs rotated");
+        if (cfg.rotatedInputs()) variant.add(cfg.rotation().linears() + " inputs rotated");
         if (!cfg.posEmbedPrefix()) variant.add("position embedding on the patch tokens only");
         if (cfg.pooling() == ViTConfig.Pooling.AVERAGE) {
             variant.add((cfg.prefixTokens() == 0 ? "no class token, " : "") + "average pooling, " + (cfg.fcNorm() ? "fc_norm" : "norm before pooling"));
@@ -204,6 +210,18 @@ public final class VisionTransformer implements Model {
         for (Block b : blocks) l.addAll(List.of(b.qkv, b.proj, b.fc1, b.fc2));
         l.add(head);
         if (headDist != null) l.add(headDist);
+        return l;
+    }
+
+    /** The Linears whose inputs {@code r} rotates, in forward order. */
+    public List<Linear> rotatedLinears(RotatedInputs r) {
+        List<Linear> l = new ArrayList<>();
+        for (Block b : blocks) {
+            if (r.normed()) l.add(b.qkv);
+            if (r.blockOutputs()) l.add(b.proj);
+            if (r.normed()) l.add(b.fc1);
+            if (r.blockOutputs()) l.add(b.fc2);
+        }
         return l;
     }
 

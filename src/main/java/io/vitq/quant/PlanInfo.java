@@ -21,9 +21,9 @@ public record PlanInfo(String model, String method, int weightBits, int activati
     }
 
     /**
-     * Option naming the input rotation of a plan calibrated on a ViT with rotated qkv and fc1 inputs
-     * ({@code ViTConfig.rotatedInputs}): its presence says the float checkpoint must be rotated
-     * before the plan applies.
+     * Option naming the input rotation of a plan calibrated on a ViT with rotated Linear inputs
+     * ({@code ViTConfig.rotation}, {@code model.RotatedInputs#planOption}): its presence says the
+     * float checkpoint must be rotated so before the plan applies.
      */
     public static final String INPUT_ROTATION = "input_rotation";
 

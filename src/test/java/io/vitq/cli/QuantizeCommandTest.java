@@ -225,7 +225,12 @@ class QuantizeCommandTest {
     @Test
     void vitqRotatesItsInputsBelowSixActivationBits(@TempDir Path tmp) throws Exception {
         assertTrue(CalibConfig.vitq(4, 5).rotateInputs() && !CalibConfig.vitq(4, 5).reparamNorms()
-                && !CalibConfig.vitq(4, 6).rotateInputs() && !CalibConfig.vitq(4, 8).rotateInputs(), "rotated below 6 activation bits");
+                && !CalibConfig.vitq(4, 6).rotateInputs(), "rotated below 6 activation bits");
+        assertEquals(io.vitq.model.RotatedInputs.NORMED, CalibConfig.vitq(4, 4).rotation());
+        assertEquals(io.vitq.model.RotatedInputs.ALL, CalibConfig.vitq(4, 8).rotation(), "every block input at W4A8");
+        assertEquals(io.vitq.model.RotatedInputs.ALL, CalibConfig.vitq(5, 8).rotation());
+        for (int[] wa : new int[][] {{6, 8}, {8, 8}, {6, 6}, {4, 6}})
+            assertEquals(io.vitq.model.RotatedInputs.NONE, CalibConfig.vitq(wa[0], wa[1]).rotation(), "W" + wa[0] + "A" + wa[1]);
         Path rotated = tmp.resolve("rotated.json"), folded = tmp.resolve("folded.json");
         CliTest.Run r = quickQuantize("--method", "vitq", "--bits", "w6a4", "--plan", rotated.toString());
         assertTrue(r.out().contains("input rotation: qkv and fc1 inputs"), "the summary names the rotation: " + r.out());
@@ -238,11 +243,27 @@ class QuantizeCommandTest {
         QuantPlan f = QuantPlanJson.read(folded);
         assertTrue(!f.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION) && f.folds().size() == 24,
                 "--no-rotate-inputs: the folds");
+        // W4A8: every block Linear's input rotated, fc2's uniform; the quantized file is version 5
+        Path all = tmp.resolve("all.safetensors"), none = tmp.resolve("none.json");
+        r = quickQuantize("--method", "vitq", "--bits", "w4a8", "-o", all.toString());
+        assertTrue(r.out().contains("input rotation: qkv, proj, fc1 and fc2 inputs"), "the summary names the rotation: " + r.out());
+        assertEquals(Integer.toString(QuantizedModelFile.ROTATED_ALL_VERSION),
+                io.vitq.io.SafeTensors.read(all).metadata().get(QuantizedModelFile.META_VERSION));
+        assertEquals("uniform", QuantizedModelFile.readHeader(all).plan().linear("blocks.0.mlp.fc2").input().quantizerName());
+        quickQuantize("--method", "vitq", "--bits", "w4a8", "--no-rotate-inputs", "--no-gptq", "--plan", none.toString());
+        QuantPlan n = QuantPlanJson.read(none);
+        assertTrue(!n.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION) && n.folds().isEmpty(),
+                "--no-rotate-inputs at W4A8: nothing rotated, nothing folded");
+        assertEquals("twin-gelu", n.linear("blocks.0.mlp.fc2").input().quantizerName());
         String x = tmp.resolve("x.json").toString();
         assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a4", "--rotate-inputs", "--plan", x),
                 1, "--rotate-inputs", "rotates them already");
-        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--no-rotate-inputs", "--plan", x),
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w8a8", "--no-rotate-inputs", "--plan", x),
                 1, "--no-rotate-inputs", "does not rotate");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--rotate-inputs=all", "--plan", x),
+                1, "--rotate-inputs all", "rotates them already");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a8", "--rotate-inputs=some", "--plan", x),
+                1, "--rotate-inputs some", "expected normed (qkv and fc1) or all");
         assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a4", "--rotate-inputs",
                 "--reparam-norms", "--plan", x), 1, "--reparam-norms", "give one");
         assertUserError(run("quantize", "--model", MODEL, "--method", "repq", "--bits", "w4a4", "--rotate-inputs", "--plan", x),

@@ -51,6 +51,32 @@ class RotatedPlanOnnxTest {
     }
 
     /**
+     * Every block input rotated (the recipe at W4A8: proj's and fc2's inputs too, fc2's uniform): the QDQ
+     * export and the deployment form ({@code --integer-linears}) in ONNX Runtime against vitq's fake quant
+     * and code products, with the bounds above.
+     */
+    @Test
+    void everyBlockInputRotatedRunsInOnnxRuntime() throws Exception {
+        ModelLoader.Loaded l = Reparameterization.rotated(new ModelLoader.Loaded(TinyModels.VIT, Path.of("test.safetensors"),
+                List.of(), TinyModels.VIT_WEIGHTS, List.of(), null), io.vitq.model.RotatedInputs.ALL);
+        Tensor calib = TinyModels.randomImages(8, 32, 5);
+        CalibConfig cfg = CalibConfig.vitq(4, 8).withSearch(8, 2);
+        assertEquals(io.vitq.model.RotatedInputs.ALL, cfg.rotation(), "the recipe's W4A8 rotates every block input");
+        Model m = l.model();
+        QuantPlan plan = Calibrator.calibrate(m, calib, null, cfg, "test", null).plan();
+        float[] fq = m.forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(plan, m)).data();
+        OnnxExporterTest.Diff d = OnnxExporterTest.diff(fq, OnnxExporterTest.ort(OnnxExporter.export(m, plan, 17),
+                OnnxExporterTest.IMAGES, true), 10);
+        System.out.println("tiny ViT, vitq W4A8 with every block input rotated, QDQ ONNX vs vitq fake quant: " + d);
+        assertTrue(d.imagesWithin() >= 48 && d.agree() >= 62 && d.max() <= 0.1, d.toString());
+        float[] codes = m.forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(plan, m, FakeQuantExecutor.Products.CODES)).data();
+        OnnxExporterTest.Diff dd = OnnxExporterTest.diff(codes, OnnxExporterTest.ort(OnnxExporter.exportForOnnxRuntime(m, plan,
+                OnnxExporter.integerLinearsOpset(plan)), OnnxExporterTest.IMAGES, true), 10);
+        System.out.println("the same, deployment form (float attention, integer Linears) vs vitq's code products: " + dd);
+        assertTrue(dd.agree() >= 56, dd.toString());
+    }
+
+    /**
      * A width that is not a power of two (48: three Hadamard blocks of 16) exports the rotation in
      * block form (signs, blocks, one [16, 16] product); ONNX Runtime's float logits match vitq's.
      */

@@ -374,8 +374,10 @@ class QuantizedModelFileTest {
         Path packedV2 = rewrite(file, tmp.resolve("packedv2.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "2"));
         assertTrue(loadError(packedV2).getMessage().contains("format version 2 with metadata 'vitq.packed_codes'"),
                 loadError(packedV2).getMessage());
-        Path future = rewrite(file, tmp.resolve("v5.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "5"));
-        assertTrue(loadError(future).getMessage().contains("version 5, this vitq reads versions 1 to 4"), loadError(future).getMessage());
+        Path future = rewrite(file, tmp.resolve("v6.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "6"));
+        assertTrue(loadError(future).getMessage().contains("version 6, this vitq reads versions 1 to 5"), loadError(future).getMessage());
+        Path v5 = rewrite(file, tmp.resolve("v5.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "5"));
+        assertTrue(loadError(v5).getMessage().contains("format version 5 without every block input rotated"), loadError(v5).getMessage());
         Path asI8 = rewrite(file, tmp.resolve("asi8.safetensors"),
                 t -> t.put("blocks.0.mlp.fc1.weight", SafeTensors.Entry.i8(i8.get("blocks.0.mlp.fc1"), 256, 64)), meta -> {});
         m = loadError(asI8).getMessage();
