@@ -129,7 +129,7 @@ final class LinearSearch {
             boolean qkvBlocks = id.endsWith(".qkv") && (!cfg.isVt() || cfg.vt().qkvPerMatrix());
             wGran = cfg.perChannelWeights() ? Granularity.PER_OUTPUT_CHANNEL : qkvBlocks ? Granularity.ROW_BLOCKS : Granularity.PER_TENSOR;
             // a rotated fc2 input is no GELU output: uniform, whatever the post-GELU quantizer
-            boolean geluInput = id.endsWith("mlp.fc2") && !cfg.rotation().blockOutputs();
+            boolean geluInput = id.endsWith("mlp.fc2") && !cfg.rotation().fc2();
             inputKind = cfg.fixedInputs().containsKey(id) ? InputKind.FIXED
                     : cfg.adaLog() && geluInput ? InputKind.ADALOG
                     : cfg.geluCodebook() != null && geluInput ? InputKind.CODEBOOK

@@ -101,7 +101,7 @@ public final class CalibOptions {
                     + "input through a randomized block Hadamard rotation (weights stored as W R^T): normed (the default) qkv and "
                     + "fc1, instead of folding their LayerNorm's output; all every block Linear, proj and fc2 too, fc2's input "
                     + "then uniform. vitq rotates normed below 6 activation bits and all at 8 activation bits below 6 weight bits "
-                    + "(docs/LOWBIT.md section 2.1).")
+                    + "(docs/LOWBIT.md sections 2.1, 2.2).")
     String rotateInputs;
 
     @Option(names = "--no-rotate-inputs",

@@ -43,7 +43,7 @@ public final class ModelSpecJson {
                 // absent: not rotated (every file before it); true: qkv and fc1 (the first rotation, files of version 3
                 // and 4); "all": every block Linear (version 5, which older readers refuse)
                 if (c.rotation() == RotatedInputs.NORMED) a.put("rotated_inputs", true);
-                else if (c.rotation() == RotatedInputs.ALL) a.put("rotated_inputs", ROTATED_ALL);
+                else if (c.rotation() == RotatedInputs.ALL) a.put("rotated_inputs", "all");
             }
             case SwinConfig c -> {
                 a.put("img_size", c.imgSize()).put("patch_size", c.patch()).put("in_chans", c.inChans())
@@ -133,15 +133,12 @@ public final class ModelSpecJson {
         return n.asDouble();
     }
 
-    /** {@code "rotated_inputs"}'s value for {@link RotatedInputs#ALL}. */
-    static final String ROTATED_ALL = "all";
-
-    /** A ViT's {@code "rotated_inputs"}: absent or false, true (qkv and fc1), or "all". */
+    /** A ViT's {@code "rotated_inputs"}: absent or false, true (qkv and fc1), or "all" (every block Linear). */
     private static RotatedInputs rotation(JsonNode a, String where) {
         JsonNode n = a.get("rotated_inputs");
         if (n == null || n.isBoolean()) return n != null && n.asBoolean() ? RotatedInputs.NORMED : RotatedInputs.NONE;
-        if (n.isTextual() && ROTATED_ALL.equals(n.asText())) return RotatedInputs.ALL;
-        throw new CheckpointException(where + ": 'rotated_inputs' must be true, false or \"" + ROTATED_ALL + "\", got " + n);
+        if (n.isTextual() && "all".equals(n.asText())) return RotatedInputs.ALL;
+        throw new CheckpointException(where + ": 'rotated_inputs' must be true, false or \"all\", got " + n);
     }
 
     private static boolean bool(JsonNode o, String k, String where) {

@@ -138,7 +138,7 @@ public final class QuantizedModelFile {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
-        meta.put(META_VERSION, Integer.toString(rotatesAll(spec) ? ROTATED_ALL_VERSION : !packedShapes.isEmpty() ? PACKED_VERSION
+        meta.put(META_VERSION, Integer.toString(rotatesBlockOutputs(spec) ? ROTATED_ALL_VERSION : !packedShapes.isEmpty() ? PACKED_VERSION
                 : spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
         if (!packedShapes.isEmpty()) meta.put(META_PACKED, CodePacking.shapesJson(packedShapes));
         meta.put(META_MODEL, spec.name());
@@ -261,7 +261,7 @@ public final class QuantizedModelFile {
                         + "' names '" + spec.name() + "'");
             }
             boolean rotated = spec.architecture().rotatedInputs();
-            if (allVersion != rotatesAll(spec)) {
+            if (allVersion != rotatesBlockOutputs(spec)) {
                 throw new CheckpointException(file + ": format version " + version + (allVersion ? " without" : " with")
                         + " every block input rotated in '" + META_SPEC + "' (version " + ROTATED_ALL_VERSION + " exactly then)");
             }
@@ -319,8 +319,8 @@ public final class QuantizedModelFile {
         return out;
     }
 
-    /** Whether the model rotates every block Linear's input (a version 5 file). */
-    private static boolean rotatesAll(ModelSpec spec) {
+    /** Whether the model rotates every block Linear's input, proj's and fc2's too (a version 5 file). */
+    private static boolean rotatesBlockOutputs(ModelSpec spec) {
         return spec.architecture() instanceof io.vitq.model.ViTConfig c && c.rotation() == io.vitq.model.RotatedInputs.ALL;
     }
 

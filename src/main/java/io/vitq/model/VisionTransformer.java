@@ -22,8 +22,7 @@ public final class VisionTransformer implements Model {
      * {@code blocks.i}: x = x + ls1(proj(attn(qkv(norm1(x))))); x = x + ls2(fc2(gelu(fc1(norm2(x))))),
      * with {@code ls1}, {@code ls2} the LayerScale gammas (DeiT-3) or absent, and the inputs of the
      * Linears that {@code rotation} names read through {@link InputRotation}: norm1's and norm2's
-     * outputs on their way into qkv and fc1, and with {@link RotatedInputs#ALL} the attention's
-     * output into proj and the GELU's into fc2.
+     * outputs on their way into qkv and fc1, the attention's output into proj and the GELU's into fc2.
      */
     public record Block(String name, LayerNorm norm1, Linear qkv, AttentionOp attn, Linear proj,
                         LayerNorm norm2, Linear fc1, Linear fc2, float[] ls1, float[] ls2, RotatedInputs rotation)
@@ -47,9 +46,11 @@ public final class VisionTransformer implements Model {
 
         @Override
         public <T> T forward(T x, Ops<T> ops) {
-            T a = rotated(ops.attention(attn, ops.linear(qkv, normed(norm1, x, ops), Activation.NONE)), ops);
+            T a = ops.attention(attn, ops.linear(qkv, normed(norm1, x, ops), Activation.NONE));
+            if (rotation.proj()) a = ops.rotate(a);
             x = ls1 == null ? ops.addLinear(x, proj, a) : ops.add(x, ops.scale(ops.linear(proj, a, Activation.NONE), ls1));
-            T h = rotated(ops.linear(fc1, normed(norm2, x, ops), Activation.GELU), ops);
+            T h = ops.linear(fc1, normed(norm2, x, ops), Activation.GELU);
+            if (rotation.fc2()) h = ops.rotate(h);
             x = ls2 == null ? ops.addLinear(x, fc2, h) : ops.add(x, ops.scale(ops.linear(fc2, h, Activation.NONE), ls2));
             ops.observe(name, x);
             return x;
@@ -59,11 +60,6 @@ public final class VisionTransformer implements Model {
         private <T> T normed(LayerNorm norm, T x, Ops<T> ops) {
             T y = ops.layerNorm(norm, x);
             return rotation.normed() ? ops.rotate(y) : y;
-        }
-
-        /** The attention's or the GELU's output as proj and fc2 read it: rotated when every block input is. */
-        private <T> T rotated(T y, Ops<T> ops) {
-            return rotation.blockOutputs() ? ops.rotate(y) : y;
         }
     }
 
@@ -218,9 +214,9 @@ public final class VisionTransformer implements Model {
         List<Linear> l = new ArrayList<>();
         for (Block b : blocks) {
             if (r.normed()) l.add(b.qkv);
-            if (r.blockOutputs()) l.add(b.proj);
+            if (r.proj()) l.add(b.proj);
             if (r.normed()) l.add(b.fc1);
-            if (r.blockOutputs()) l.add(b.fc2);
+            if (r.fc2()) l.add(b.fc2);
         }
         return l;
     }

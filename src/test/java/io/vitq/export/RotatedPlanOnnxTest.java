@@ -11,7 +11,6 @@ import io.vitq.model.ViTConfig;
 import io.vitq.model.VisionTransformer;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.QuantPlan;
-import io.vitq.tensor.Tensor;
 import io.vitq.testutil.TinyModels;
 import org.junit.jupiter.api.Test;
 
@@ -30,18 +29,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RotatedPlanOnnxTest {
     @Test
     void rotatedPlanRunsInOnnxRuntime() throws Exception {
-        ModelLoader.Loaded l = Reparameterization.rotated(new ModelLoader.Loaded(TinyModels.VIT, Path.of("test.safetensors"),
-                List.of(), TinyModels.VIT_WEIGHTS, List.of(), null));
-        Tensor calib = TinyModels.randomImages(8, 32, 5);
         // vitq at 5 bits rotates; with the GELU codebook instead of AdaLog's quantizers (the recipe with an integer form)
         CalibConfig cfg = CalibConfig.vitq(5, 5).withSearch(8, 2).withAdaLog(false).withGeluCodebook(CalibConfig.GeluLevels.FITTED);
-        Model m = l.model();
-        QuantPlan plan = Calibrator.calibrate(m, calib, null, cfg, "test", null).plan();
-        float[] fq = m.forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(plan, m)).data();
-        OnnxExporterTest.Diff d = OnnxExporterTest.diff(fq, OnnxExporterTest.ort(OnnxExporter.export(m, plan, 17),
-                OnnxExporterTest.IMAGES, true), 10);
-        System.out.println("tiny ViT, vitq W5A5 with rotated inputs and GELU codebooks, QDQ ONNX vs vitq fake quant: " + d);
-        assertTrue(d.imagesWithin() >= 48 && d.agree() >= 62 && d.max() <= 0.1, d.toString());
+        Model m = rotatedTinyVit(cfg.rotation());
+        QuantPlan plan = qdqMatchesFakeQuant(m, cfg, "vitq W5A5 with rotated inputs and GELU codebooks");
 
         float[] fp = TinyModels.VIT.forward(OnnxExporterTest.IMAGES).data();
         OnnxExporterTest.Diff f = OnnxExporterTest.diff(fp, OnnxExporterTest.ort(OnnxExporter.export(m, null, 17),
@@ -57,23 +48,32 @@ class RotatedPlanOnnxTest {
      */
     @Test
     void everyBlockInputRotatedRunsInOnnxRuntime() throws Exception {
-        ModelLoader.Loaded l = Reparameterization.rotated(new ModelLoader.Loaded(TinyModels.VIT, Path.of("test.safetensors"),
-                List.of(), TinyModels.VIT_WEIGHTS, List.of(), null), io.vitq.model.RotatedInputs.ALL);
-        Tensor calib = TinyModels.randomImages(8, 32, 5);
         CalibConfig cfg = CalibConfig.vitq(4, 8).withSearch(8, 2);
         assertEquals(io.vitq.model.RotatedInputs.ALL, cfg.rotation(), "the recipe's W4A8 rotates every block input");
-        Model m = l.model();
-        QuantPlan plan = Calibrator.calibrate(m, calib, null, cfg, "test", null).plan();
-        float[] fq = m.forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(plan, m)).data();
-        OnnxExporterTest.Diff d = OnnxExporterTest.diff(fq, OnnxExporterTest.ort(OnnxExporter.export(m, plan, 17),
-                OnnxExporterTest.IMAGES, true), 10);
-        System.out.println("tiny ViT, vitq W4A8 with every block input rotated, QDQ ONNX vs vitq fake quant: " + d);
-        assertTrue(d.imagesWithin() >= 48 && d.agree() >= 62 && d.max() <= 0.1, d.toString());
+        Model m = rotatedTinyVit(cfg.rotation());
+        QuantPlan plan = qdqMatchesFakeQuant(m, cfg, "vitq W4A8 with every block input rotated");
         float[] codes = m.forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(plan, m, FakeQuantExecutor.Products.CODES)).data();
         OnnxExporterTest.Diff dd = OnnxExporterTest.diff(codes, OnnxExporterTest.ort(OnnxExporter.exportForOnnxRuntime(m, plan,
                 OnnxExporter.integerLinearsOpset(plan)), OnnxExporterTest.IMAGES, true), 10);
         System.out.println("the same, deployment form (float attention, integer Linears) vs vitq's code products: " + dd);
         assertTrue(dd.agree() >= 56, dd.toString());
+    }
+
+    /** The tiny test ViT with these inputs rotated. */
+    private static Model rotatedTinyVit(io.vitq.model.RotatedInputs r) {
+        return Reparameterization.rotated(new ModelLoader.Loaded(TinyModels.VIT, Path.of("test.safetensors"),
+                List.of(), TinyModels.VIT_WEIGHTS, List.of(), null), r).model();
+    }
+
+    /** A plan calibrated on m by cfg whose QDQ export runs in ONNX Runtime within the quantized exports' bounds of vitq's fake quant. */
+    private static QuantPlan qdqMatchesFakeQuant(Model m, CalibConfig cfg, String what) throws Exception {
+        QuantPlan plan = Calibrator.calibrate(m, TinyModels.randomImages(8, 32, 5), null, cfg, "test", null).plan();
+        float[] fq = m.forward(OnnxExporterTest.IMAGES, new FakeQuantExecutor(plan, m)).data();
+        OnnxExporterTest.Diff d = OnnxExporterTest.diff(fq, OnnxExporterTest.ort(OnnxExporter.export(m, plan, 17),
+                OnnxExporterTest.IMAGES, true), 10);
+        System.out.println("tiny ViT, " + what + ", QDQ ONNX vs vitq fake quant: " + d);
+        assertTrue(d.imagesWithin() >= 48 && d.agree() >= 62 && d.max() <= 0.1, d.toString());
+        return plan;
     }
 
     /**

@@ -68,7 +68,7 @@ class RotatedInputsTest {
             String id = before.get(i).id();
             assertEquals(id, after.get(i).id());
             boolean rotated = id.endsWith(".attn.qkv") || id.endsWith(".mlp.fc1")
-                    || rotation == RotatedInputs.ALL && (id.endsWith(".attn.proj") || id.endsWith(".mlp.fc2"));
+                    || rotation.proj() && id.endsWith(".attn.proj") || rotation.fc2() && id.endsWith(".mlp.fc2");
             assertEquals(rotated, maxDiff(before.get(i).weight(), after.get(i).weight()) > 1e-3, id);
         }
     }
@@ -113,7 +113,7 @@ class RotatedInputsTest {
                 "the plan says it: " + plan.info().options());
         // PTQ4ViT's twin GELU quantizer reads fc2's input unless it is rotated: then it is no GELU output, and uniform
         String fc2Input = plan.linear("blocks.0.mlp.fc2").input().quantizerName();
-        assertEquals(rotation == RotatedInputs.ALL ? "uniform" : "twin-gelu", fc2Input);
+        assertEquals(rotation.fc2() ? "uniform" : "twin-gelu", fc2Input);
         Model rm = r.model();
         float[] fq = rm.forward(IMAGES, new FakeQuantExecutor(plan, rm)).data();
         float[] cp = rm.forward(IMAGES, new FakeQuantExecutor(plan, rm, FakeQuantExecutor.Products.CODES)).data();
@@ -138,7 +138,7 @@ class RotatedInputsTest {
         QuantizedModelFile.write(file, rm.spec(), r.weights(), plan);
         // a rotated model is version 3, or 4 when its codes are packed (these are 4-bit), and 5 when every block input is
         // rotated: readers of earlier versions refuse each
-        int version = rotation == RotatedInputs.ALL ? QuantizedModelFile.ROTATED_ALL_VERSION : QuantizedModelFile.PACKED_VERSION;
+        int version = rotation.proj() ? QuantizedModelFile.ROTATED_ALL_VERSION : QuantizedModelFile.PACKED_VERSION;
         assertEquals(Integer.toString(version), io.vitq.io.SafeTensors.read(file).metadata().get(QuantizedModelFile.META_VERSION),
                 "a 4-bit model with " + rotation.linears() + " rotated");
         ModelLoader.Loaded loaded = QuantizedModelFile.load(file);
@@ -147,19 +147,20 @@ class RotatedInputsTest {
                 "the quantized file's fake-quant logits");
 
         // the version says how the model rotates: an old reader refuses version 3 and 5, and the two never disagree
-        String earlier = Integer.toString(rotation == RotatedInputs.ALL ? QuantizedModelFile.PACKED_VERSION : QuantizedModelFile.VERSION);
+        String earlier = Integer.toString(rotation.proj() ? QuantizedModelFile.PACKED_VERSION : QuantizedModelFile.VERSION);
         Path wrong = QuantizedModelFileTest.rewrite(file, tmp.resolve("earlier.safetensors"), t -> {},
                 m -> m.put(QuantizedModelFile.META_VERSION, earlier));
         CheckpointException ce = assertThrows(CheckpointException.class, () -> QuantizedModelFile.load(wrong));
-        assertTrue(ce.getMessage().contains(rotation == RotatedInputs.ALL ? "every block input rotated" : "rotated inputs"), ce.getMessage());
-        if (rotation == RotatedInputs.ALL) {
+        assertTrue(ce.getMessage().contains(rotation.proj() ? "every block input rotated" : "rotated inputs"), ce.getMessage());
+        if (rotation.proj()) {
             // the spec's value is one vitq knows, and a version 5 file says every block input is rotated
+            String value = "\"rotated_inputs\":\"" + rotation.name().toLowerCase(java.util.Locale.ROOT) + "\"";
             Path odd = QuantizedModelFileTest.rewrite(file, tmp.resolve("odd.safetensors"), t -> {}, m -> m.put(QuantizedModelFile.META_SPEC,
-                    m.get(QuantizedModelFile.META_SPEC).replace("\"rotated_inputs\":\"all\"", "\"rotated_inputs\":\"some\"")));
+                    m.get(QuantizedModelFile.META_SPEC).replace(value, "\"rotated_inputs\":\"some\"")));
             ce = assertThrows(CheckpointException.class, () -> QuantizedModelFile.load(odd));
             assertTrue(ce.getMessage().contains("'rotated_inputs' must be true, false or \"all\", got \"some\""), ce.getMessage());
             Path normed = QuantizedModelFileTest.rewrite(file, tmp.resolve("normed.safetensors"), t -> {}, m -> m.put(QuantizedModelFile.META_SPEC,
-                    m.get(QuantizedModelFile.META_SPEC).replace("\"rotated_inputs\":\"all\"", "\"rotated_inputs\":true")));
+                    m.get(QuantizedModelFile.META_SPEC).replace(value, "\"rotated_inputs\":true")));
             ce = assertThrows(CheckpointException.class, () -> QuantizedModelFile.load(normed));
             assertTrue(ce.getMessage().contains("version 5 without every block input rotated"), ce.getMessage());
         }
