@@ -175,7 +175,11 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * on average. Below 6 activation bits the post-LayerNorm inputs are rotated instead of folded
      * ({@link #rotateInputs}; docs/LOWBIT.md section 2.1): ViT-Ti W4A4 74.69 / 75.31 / 75.92 % on
      * three calibration sets against 71.31 / 70.69 / 70.92 % with the folds, DeiT-Ti 77.69 % against
-     * 76.23 %; a Swin keeps the folds ({@link #forArchitecture}). At 6 activation bits it calibrates
+     * 76.23 %; a Swin keeps the folds ({@link #forArchitecture}). Below 6 weight bits from 8 activation
+     * bits on (W4A8) every block Linear's input is rotated, proj's and fc2's too, fc2's then uniform
+     * ({@link #ROTATE_ALL_BELOW_WEIGHT_BITS}; docs/LOWBIT.md section 2.2): ViT-Ti 80.69 / 81.46 / 80.54 %
+     * on the three calibration sets against 80.46 / 80.23 / 78.69 %, DeiT-Ti 80.85 / 80.31 / 80.15 %
+     * against 80.15 / 80.00 / 80.23 %. At 6 activation bits it calibrates
      * twice, with the twins and the Hessian metric and with AdaLog's quantizers and the squared-error
      * metric, and keeps the plan whose outputs on the calibration images are closer to the float
      * model's ({@link #chooseQuantizers}; docs/LOWBIT.md section 5): on three calibration sets that
