@@ -2,8 +2,8 @@ package io.vitq.model;
 
 /**
  * Which Linear inputs of a ViT block read their value through the {@link InputRotation} R, their
- * weights stored as {@code W R^T} (docs/LOWBIT.md section 2.1). No checkpoint has a rotation; vitq's
- * calibration makes one.
+ * weights stored as {@code W R^T} (docs/LOWBIT.md sections 2.1 and 2.2). No checkpoint has a
+ * rotation; vitq's calibration makes one.
  */
 public enum RotatedInputs {
     /** No rotation: the checkpoint's network. */
