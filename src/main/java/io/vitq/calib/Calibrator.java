@@ -73,9 +73,7 @@ public final class Calibrator {
      */
     public static Result calibrateFolded(Model model, Tensor images, int[] labels, CalibConfig settings, String calibration,
                                          Progress progress, java.util.List<io.vitq.quant.NormFold> folds) {
-        io.vitq.model.RotatedInputs modelRotation = model.spec().architecture() instanceof io.vitq.model.ViTConfig c
-                ? c.rotation() : io.vitq.model.RotatedInputs.NONE;
-        if (settings.rotation() != modelRotation)
+        if (settings.rotation() != model.spec().architecture().rotation())
             throw new IllegalArgumentException(settings.rotateInputs() ? "input rotation: calibrate the model whose "
                     + settings.rotation().linears() + " inputs are rotated (io.Reparameterization.rotated)"
                     : model.name() + " rotates its inputs: the settings must say so (rotation)");

@@ -321,7 +321,7 @@ public final class QuantizedModelFile {
 
     /** Whether the model rotates every block Linear's input, proj's and fc2's too (a version 5 file). */
     private static boolean rotatesBlockOutputs(ModelSpec spec) {
-        return spec.architecture() instanceof io.vitq.model.ViTConfig c && c.rotation() == io.vitq.model.RotatedInputs.ALL;
+        return spec.architecture().rotation() == io.vitq.model.RotatedInputs.ALL;
     }
 
     /**

@@ -56,7 +56,7 @@ public final class Reparameterization {
                     + FOLDED + ": " + folded + "), so on the float checkpoint " + l.checkpoint() + " it would quantize an unfolded "
                     + "model with the folded model's scales. Use that quantized file, or the plan 'vitq quantize --plan' writes");
         RotatedInputs planRotation = RotatedInputs.ofPlanOption(plan.info().options().get(io.vitq.quant.PlanInfo.INPUT_ROTATION));
-        RotatedInputs modelRotation = rotation(l.model());
+        RotatedInputs modelRotation = l.model().spec().architecture().rotation();
         if (modelRotation != RotatedInputs.NONE && modelRotation != planRotation)
             throw new IllegalArgumentException(l.checkpoint() + ": the model rotates its " + modelRotation.linears() + " inputs, but the "
                     + "plan was calibrated " + (planRotation == RotatedInputs.NONE ? "without the rotation (no '"
@@ -67,11 +67,6 @@ public final class Reparameterization {
     /** Whether the model is a ViT that reads some Linear inputs rotated. */
     public static boolean rotatesInputs(Model model) {
         return model.spec().architecture().rotatedInputs();
-    }
-
-    /** The Linear inputs the model rotates ({@link RotatedInputs#NONE} for a checkpoint's network and for Swin). */
-    public static RotatedInputs rotation(Model model) {
-        return model.spec().architecture() instanceof ViTConfig c ? c.rotation() : RotatedInputs.NONE;
     }
 
     /** {@link #rotated(ModelLoader.Loaded, RotatedInputs)} of qkv's and fc1's inputs (the W4A4 form). */

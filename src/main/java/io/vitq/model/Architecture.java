@@ -12,10 +12,13 @@ public sealed interface Architecture permits ViTConfig, SwinConfig {
     int numClasses();
 
     /**
-     * Whether the network reads some Linear inputs through {@link InputRotation} (a ViT that vitq's
-     * calibration made so, {@link ViTConfig#rotation()}; no checkpoint has it).
+     * Which Linear inputs the network reads through {@link InputRotation}: those of a ViT that vitq's
+     * calibration made so ({@link ViTConfig#rotation()}); none for a checkpoint's network and for Swin.
      */
-    default boolean rotatedInputs() { return false; }
+    default RotatedInputs rotation() { return RotatedInputs.NONE; }
+
+    /** Whether the network reads some Linear inputs rotated. */
+    default boolean rotatedInputs() { return rotation() != RotatedInputs.NONE; }
 
     /** FLOPs of one forward (2 per multiply-add). */
     double flopsPerImage();
