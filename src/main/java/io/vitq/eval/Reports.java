@@ -38,6 +38,11 @@ public final class Reports {
         sb.append("|---|" + runRule + "---|---:|---:|---:|---:|---:|\n");
         sb.append(String.format(Locale.ROOT, "| %s |%s %s | %d | %s | %s | %.1f | %.1f |%n", r.model(), runCell, r.data(), r.images(),
                 pct(r.top1()), pct(r.top5()), r.forwardImagesPerSecond(), r.wallImagesPerSecond()));
+        if (r.labelled() > 0) {
+            double[] ci = TopOneUncertainty.wilson(r.top1Correct(), r.labelled());
+            sb.append(String.format(Locale.ROOT, "%ntop-1 95 %% interval %.2f-%.2f %% (Wilson score, %d labelled images)%n",
+                    100 * ci[0], 100 * ci[1], r.labelled()));
+        }
         FpComparison c = r.comparison();
         if (c != null) {
             List<String> about = new ArrayList<>();
@@ -45,8 +50,24 @@ public final class Reports {
             if (r.labelled() > 0) about.add(String.format(Locale.ROOT, "its top-1 %.2f %%", 100.0 * c.referenceTop1Correct() / r.labelled()));
             sb.append(String.format(Locale.ROOT, "%nagreement with the float model%s: top-1 %d/%d (%.2f %%), mean KL(float || quantized) %.5f%n",
                     about.isEmpty() ? "" : " (" + String.join("; ", about) + ")", c.top1Agree(), c.images(), c.agreementPercent(), c.meanKl()));
+            int[] d = discordant(r);
+            if (d != null)
+                sb.append(String.format(Locale.ROOT, "images right at top-1 in float only: %d, in this model only: %d (McNemar's exact "
+                        + "test, two-sided p = %s)%n", d[0], d[1], pValue(TopOneUncertainty.mcnemarExact(d[0], d[1]))));
         }
         return sb.toString();
+    }
+
+    /** The discordant counts against the float model, or null without labels or its per-image predictions. */
+    private static int[] discordant(EvalResult r) {
+        FpComparison c = r.comparison();
+        if (c == null || r.labelled() == 0 || c.reference().isEmpty() || c.reference().size() != r.predictions().size()) return null;
+        return TopOneUncertainty.discordant(r.predictions(), c.reference());
+    }
+
+    /** Three decimals, or two significant digits in scientific notation below 0.001. */
+    static String pValue(double p) {
+        return String.format(Locale.ROOT, p >= 0.001 ? "%.3f" : "%.1e", p);
     }
 
     private static String pct(double v) {
@@ -69,6 +90,10 @@ public final class Reports {
         m.put("top5_correct", r.top5Correct());
         m.put("top1", Double.isNaN(r.top1()) ? null : r.top1());
         m.put("top5", Double.isNaN(r.top5()) ? null : r.top5());
+        if (r.labelled() > 0) {
+            double[] ci = TopOneUncertainty.wilson(r.top1Correct(), r.labelled());
+            m.put("top1_interval_95", List.of(100 * ci[0], 100 * ci[1]));
+        }
         m.put("forward_images_per_second", r.forwardImagesPerSecond());
         m.put("end_to_end_images_per_second", r.wallImagesPerSecond());
         m.put("forward_seconds", r.forwardSeconds());
@@ -79,6 +104,12 @@ public final class Reports {
             m.put("top1_agreement_with_float", r.comparison().agreementPercent());
             m.put("mean_kl_float_quantized", r.comparison().meanKl());
             m.put("float_top1", r.labelled() == 0 ? null : 100.0 * r.comparison().referenceTop1Correct() / r.labelled());
+            int[] d = discordant(r);
+            if (d != null) {
+                m.put("top1_correct_float_only", d[0]);
+                m.put("top1_correct_model_only", d[1]);
+                m.put("mcnemar_p", TopOneUncertainty.mcnemarExact(d[0], d[1]));
+            }
         }
         return m;
     }

@@ -74,6 +74,8 @@ class QuantizeCommandTest {
         assertEquals(0, eb.exit(), eb.err());
         assertEquals(Files.readString(b), Files.readString(a));
         assertTrue(ea.out().contains("agreement with the float model (the file's decoded weights; its top-1 "), ea.out());
+        assertTrue(ea.out().contains("% (Wilson score, 12 labelled images)") && ea.out().contains("images right at top-1 in float only: "),
+                ea.out());
         // --float-model: the file against the checkpoint it was made from = the plan on that checkpoint against it
         CliTest.Run ef = run("eval", "--model", q.toString(), "--data", VAL, "--limit", "12", "--batch", "6", "--compare-fp",
                 "--float-model", MODEL);

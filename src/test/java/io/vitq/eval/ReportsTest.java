@@ -61,12 +61,13 @@ class ReportsTest {
     void summaryHasEveryFieldAndNullForUnlabelledData() {
         Map<String, Object> m = Reports.summary(result(null));
         assertEquals(List.of("model", "data", "images", "labelled", "top1_correct", "top5_correct", "top1", "top5",
-                "forward_images_per_second", "end_to_end_images_per_second", "forward_seconds", "wall_seconds", "batch",
+                "top1_interval_95", "forward_images_per_second", "end_to_end_images_per_second", "forward_seconds", "wall_seconds", "batch",
                 "threads"), new ArrayList<>(m.keySet()));
         assertEquals(4, m.get("images"));
         assertEquals(3, m.get("labelled"));
         assertEquals(100.0 * 2 / 3, (double) m.get("top1"), 1e-12);
         assertEquals(100.0, (double) m.get("top5"), 1e-12);
+        assertEquals(List.of(100 * 0.2076596008020477, 100 * 0.9385080552796037), m.get("top1_interval_95"));
         assertEquals(2.0, m.get("forward_images_per_second"));
         assertEquals(1.0, m.get("end_to_end_images_per_second"));
         Map<String, Object> withC = Reports.summary(result(new FpComparison(4, 3, 0.0125)));
@@ -80,6 +81,22 @@ class ReportsTest {
         EvalResult unlabelled = new EvalResult("m", "d", 2, 0, 0, 0, 1, 1, 1, 1, List.of(), null);
         Map<String, Object> u = Reports.summary(unlabelled);
         assertTrue(u.containsKey("top1") && u.get("top1") == null && u.get("top5") == null, u.toString());
+        assertFalse(u.containsKey("top1_interval_95"), u.toString());
+        // with the float model's predictions per image: the images only one of the two gets right
+        Map<String, Object> paired = Reports.summary(result(pairedComparison()));
+        assertEquals(1, paired.get("top1_correct_float_only"));
+        assertEquals(1, paired.get("top1_correct_model_only"));
+        assertEquals(1.0, paired.get("mcnemar_p"));
+        assertFalse(withC.containsKey("mcnemar_p"), withC.toString());
+    }
+
+    /** The float model's top-5 per image: it gets a wrong and b and c right, the evaluated model a and b: one image on each side. */
+    private static FpComparison pairedComparison() {
+        List<TopK> ref = List.of(new TopK(new int[] {2, 1, 3, 4, 5}, new float[] {0.5f, 0.2f, 0.1f, 0.1f, 0.1f}),
+                new TopK(new int[] {7, 0, 1, 2, 3}, new float[] {0.5f, 0.2f, 0.1f, 0.1f, 0.1f}),
+                new TopK(new int[] {3, 9, 1, 2, 4}, new float[] {0.5f, 0.2f, 0.1f, 0.1f, 0.1f}),
+                new TopK(new int[] {0, 1, 2, 3, 4}, new float[] {0.5f, 0.2f, 0.1f, 0.1f, 0.1f}));
+        return new FpComparison(4, 2, 0.0125, 2, ref);
     }
 
     @Test
@@ -115,6 +132,15 @@ class ReportsTest {
         assertEquals("| model | data | images | top-1 % | top-5 % | images/s (forward) | images/s (end to end) |", lines[0]);
         assertEquals("| vit_tiny_patch16_224 | val.txt | 4 | 66.67 | 100.00 | 2.0 | 1.0 |", lines[2]);
         assertTrue(md.contains("agreement with the float model (its top-1 0.00 %): top-1 3/4 (75.00 %), mean KL(float || quantized) 0.01250"), md);
+        assertTrue(md.contains("\ntop-1 95 % interval 20.77-93.85 % (Wilson score, 3 labelled images)\n"), md);
+        assertFalse(md.contains("McNemar"), md);   // no per-image float predictions in this comparison
+        String paired = Reports.markdown(result(pairedComparison()));
+        assertTrue(paired.contains("\nimages right at top-1 in float only: 1, in this model only: 1 (McNemar's exact test, two-sided p = 1.000)\n"),
+                paired);
+        assertEquals("0.060", Reports.pValue(0.06016));
+        assertEquals("0.001", Reports.pValue(0.0010158));
+        assertEquals("3.5e-05", Reports.pValue(3.46e-5));
+        assertTrue(paired.contains("top-1 2/4"), paired);
         // what ran, and what the float model is
         String run = Reports.markdown(result(new FpComparison(4, 3, 0.0125, 2, List.of())), "ptq4vit W8A8, integer",
                 "the file's decoded weights");
@@ -126,6 +152,7 @@ class ReportsTest {
         String unlabelled = Reports.markdown(new EvalResult("m", "d", 2, 0, 0, 0, 1, 1, 1, 1, List.of(), null));
         assertTrue(unlabelled.contains("| m | d | 2 | n/a | n/a | 2.0 | 2.0 |"), unlabelled);
         assertFalse(unlabelled.contains("agreement"), unlabelled);
+        assertFalse(unlabelled.contains("interval"), unlabelled);
     }
 
     @Test
