@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
                 + "PTQ4ViT W8A8, evaluates float and quantized on 200 ImageNet images, writes the quantized model and its ONNX "
                 + "export to a new folder.",
         subcommands = {DemoCommand.class, EvalCommand.class, PredictCommand.class, QuantizeCommand.class, DumpCommand.class,
-                InspectCommand.class, ExportCommand.class, AblationCommand.class, SweepCommand.class, BenchCommand.class, InfoCommand.class,
+                InspectCommand.class, CompareCommand.class, ExportCommand.class, AblationCommand.class, SweepCommand.class, BenchCommand.class, InfoCommand.class,
                 ModelsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 

@@ -66,7 +66,7 @@ public final class Reports {
     }
 
     /** Three decimals, or two significant digits in scientific notation below 0.001. */
-    static String pValue(double p) {
+    public static String pValue(double p) {
         return String.format(Locale.ROOT, p >= 0.001 ? "%.3f" : "%.1e", p);
     }
 

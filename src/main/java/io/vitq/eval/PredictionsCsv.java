@@ -1,0 +1,93 @@
+package io.vitq.eval;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the predictions CSV that {@link Reports#writePredictions} writes ({@code vitq eval --predictions}):
+ * a header, then per image its path (quoted when it holds a comma, quote or line break), label, top-5
+ * classes and their probabilities. Anything else is refused with the file and line.
+ */
+public final class PredictionsCsv {
+    static final String HEADER = "path,label,top1,top2,top3,top4,top5,p1,p2,p3,p4,p5";
+    private static final int FIELDS = 12;
+
+    private PredictionsCsv() {}
+
+    /** A file that is not a predictions CSV, with the file and line in its message. */
+    public static final class FormatException extends IOException {
+        FormatException(String message) { super(message); }
+    }
+
+    public static List<Prediction> read(Path file) throws IOException {
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        List<Prediction> out = new ArrayList<>();
+        int pos = 0, line = 1;
+        boolean header = true;
+        while (pos < text.length()) {
+            int startLine = line;
+            List<String> fields = new ArrayList<>();
+            StringBuilder field = new StringBuilder();
+            boolean quoted = false, wasQuoted = false;
+            for (; ; pos++) {
+                if (pos == text.length()) {
+                    if (quoted) throw new FormatException(file + ": line " + startLine + ": a quoted path is not closed");
+                    break;
+                }
+                char ch = text.charAt(pos);
+                if (quoted) {
+                    if (ch == '"' && pos + 1 < text.length() && text.charAt(pos + 1) == '"') {
+                        field.append('"');
+                        pos++;
+                    } else if (ch == '"') {
+                        quoted = false;
+                    } else {
+                        if (ch == '\n') line++;
+                        field.append(ch);
+                    }
+                } else if (ch == '"' && field.isEmpty() && !wasQuoted) {
+                    quoted = wasQuoted = true;
+                } else if (ch == ',') {
+                    fields.add(field.toString());
+                    field.setLength(0);
+                    wasQuoted = false;
+                } else if (ch == '\n') {
+                    line++;
+                    pos++;
+                    break;
+                } else {
+                    field.append(ch);
+                }
+            }
+            fields.add(field.toString());
+            if (header) {
+                if (!String.join(",", fields).equals(HEADER))
+                    throw new FormatException(file + ": not a predictions CSV of 'vitq eval --predictions' (its first line should be '"
+                            + HEADER + "')");
+                header = false;
+                continue;
+            }
+            if (fields.size() != FIELDS)
+                throw new FormatException(file + ": line " + startLine + ": " + fields.size() + " fields, expected " + FIELDS);
+            try {
+                int[] classes = new int[5];
+                float[] probs = new float[5];
+                for (int i = 0; i < 5; i++) {
+                    classes[i] = Integer.parseInt(fields.get(2 + i));
+                    probs[i] = Float.parseFloat(fields.get(7 + i));
+                    if (classes[i] < 0 || !(probs[i] >= 0 && probs[i] <= 1))
+                        throw new NumberFormatException("class " + classes[i] + ", probability " + fields.get(7 + i));
+                }
+                out.add(new Prediction(fields.get(0), Integer.parseInt(fields.get(1)), new TopK(classes, probs)));
+            } catch (NumberFormatException e) {
+                throw new FormatException(file + ": line " + startLine + ": not a label, class or probability (" + e.getMessage() + ")");
+            }
+        }
+        if (header) throw new FormatException(file + ": empty (no header line)");
+        return out;
+    }
+}
