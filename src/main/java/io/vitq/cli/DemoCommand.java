@@ -106,6 +106,9 @@ final class DemoCommand implements Callable<Integer> {
                 + " ImageNet validation images%n%n", MODEL, name, calibSize, e.images()));
         sb.append("|  | float | ").append(name).append(" |\n|---|---:|---:|\n");
         sb.append(String.format(Locale.ROOT, "| top-1 (%d images) | %.2f %% | %.2f %% |%n", e.images(), e.floatTop1(), e.top1()));
+        // how far a top-1 on this few images can be read (eval.TopOneUncertainty)
+        sb.append(String.format(Locale.ROOT, "| its 95 %% interval (Wilson score) | %s | %s |%n", interval(e.floatTop1(), e.images()),
+                interval(e.top1(), e.images())));
         sb.append(String.format(Locale.ROOT, "| top-1 agreement with float | | %.2f %% (%d/%d) |%n", e.agreement(), agree, e.images()));
         sb.append(String.format(Locale.ROOT, "| file size | %.1f MB (safetensors) | %.1f MB (vitq), %.1f MB (ONNX) |%n",
                 Files.size(weights) / 1e6, Files.size(model) / 1e6, Files.size(onnx) / 1e6));
@@ -125,6 +128,12 @@ final class DemoCommand implements Callable<Integer> {
         sb.append("  " + vitq + " quantize --model timm/vit_small_patch16_224.augreg_in21k_ft_in1k --calib DIR -o q.safetensors"
                 + "   # your own weights (Hugging Face cache, folders, files: ./vitq models)\n");
         return sb.toString();
+    }
+
+    /** The 95 % Wilson interval of a top-1 given in percent of {@code images}, as "lo-hi %". */
+    private static String interval(double top1, int images) {
+        double[] ci = io.vitq.eval.TopOneUncertainty.wilson((int) Math.round(top1 * images / 100), images);
+        return String.format(Locale.ROOT, "%.1f-%.1f %%", 100 * ci[0], 100 * ci[1]);
     }
 
     /** The launcher as the user can type it from the current directory: ./vitq in the checkout. */

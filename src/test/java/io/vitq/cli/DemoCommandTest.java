@@ -34,6 +34,7 @@ class DemoCommandTest {
             assertTrue(r.out().contains("|  | float | BasePTQ W8A8 |"), r.out());
             assertTrue(r.out().contains("| top-1 (8 images) | "), r.out());
             assertTrue(r.out().contains("| top-1 agreement with float | | "), r.out());
+            assertTrue(r.out().contains("| its 95 % interval (Wilson score) | "), r.out());
             assertTrue(r.out().contains("| file size | 22.9 MB (safetensors) | 6.0 MB (vitq), "), r.out());
             assertTrue(r.out().contains("| calibration time | | "), r.out());
             assertTrue(r.out().contains("./vitq inspect " + out.resolve(stem + ".safetensors") + " --plot plan.png"), r.out());
