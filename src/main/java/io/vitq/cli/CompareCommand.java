@@ -37,7 +37,7 @@ final class CompareCommand implements Callable<Integer> {
         for (Path f : files) preds.add(read("FILE", f));
         List<PredictionComparison> rows = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) rows.add(compare(reference, ref, files.get(i), preds.get(i)));
-        PredictionComparison self = PredictionComparison.of(ref, ref);
+        PredictionComparison self = compare(reference, ref, reference, ref);   // the reference's own counts
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "reference: %s (%d images, %d labelled%s)%n%n", reference, self.images(), self.labelled(),
                 self.labelled() == 0 ? "" : String.format(Locale.ROOT, ", top-1 %.2f %%", self.top1())));

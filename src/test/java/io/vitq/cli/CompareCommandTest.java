@@ -67,6 +67,8 @@ class CompareCommandTest {
         assertUserError(run("compare", ref.toString(), other.toString()), 1, "other.csv", "img/e.jpg is not among the reference's images");
         Path relabelled = Files.writeString(tmp.resolve("relabelled.csv"), Files.readString(a).replace("img/d.jpg,4,", "img/d.jpg,7,"));
         assertUserError(run("compare", ref.toString(), relabelled.toString()), 1, "img/d.jpg: label 7 against the reference's 4");
+        Path twice = Files.writeString(tmp.resolve("twice.csv"), Files.readString(ref).replace("img/d.jpg", "img/a.jpg"));
+        assertUserError(run("compare", twice.toString(), a.toString()), 1, "twice.csv", "img/a.jpg twice");
         CliTest.Run noFile = run("compare", ref.toString());
         assertNotEquals(0, noFile.exit());
         assertTrue(noFile.err().contains("FILE"), noFile.err());
