@@ -69,6 +69,9 @@ class CompareCommandTest {
         assertUserError(run("compare", ref.toString(), relabelled.toString()), 1, "img/d.jpg: label 7 against the reference's 4");
         Path twice = Files.writeString(tmp.resolve("twice.csv"), Files.readString(ref).replace("img/d.jpg", "img/a.jpg"));
         assertUserError(run("compare", twice.toString(), a.toString()), 1, "twice.csv", "img/a.jpg twice");
+        CliTest.Run help = run("compare", "--help");
+        assertTrue(help.out().contains("(1e-4 where that class is outside its top-5"), help.out());
+        assertEquals(1e-4, io.vitq.eval.PredictionComparison.FLOOR);   // the help text's number
         CliTest.Run noFile = run("compare", ref.toString());
         assertNotEquals(0, noFile.exit());
         assertTrue(noFile.err().contains("FILE"), noFile.err());
