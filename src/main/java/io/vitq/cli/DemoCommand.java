@@ -132,8 +132,8 @@ final class DemoCommand implements Callable<Integer> {
 
     /** The 95 % Wilson interval of a top-1 given in percent of {@code images}, as "lo-hi %". */
     private static String interval(double top1, int images) {
-        double[] ci = io.vitq.eval.TopOneUncertainty.wilson((int) Math.round(top1 * images / 100), images);
-        return String.format(Locale.ROOT, "%.1f-%.1f %%", 100 * ci[0], 100 * ci[1]);
+        double[] ci = io.vitq.eval.TopOneUncertainty.wilsonPercent((int) Math.round(top1 * images / 100), images);
+        return String.format(Locale.ROOT, "%.1f-%.1f %%", ci[0], ci[1]);
     }
 
     /** The launcher as the user can type it from the current directory: ./vitq in the checkout. */

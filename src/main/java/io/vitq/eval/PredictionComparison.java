@@ -27,15 +27,17 @@ public record PredictionComparison(int images, int labelled, int top1Correct, in
         if (model.size() != reference.size())
             throw new IllegalArgumentException("it holds " + model.size() + (model.size() == 1 ? " image" : " images") + ", the reference "
                     + reference.size());
-        int labelled = 0, correct = 0, agree = 0, refOnly = 0, modelOnly = 0;
+        int labelled = 0, correct = 0, agree = 0;
         double nll = 0;
         java.util.Set<String> seen = new java.util.HashSet<>();
+        List<TopK> aligned = new java.util.ArrayList<>(model.size());   // the reference's top-5 in the model's order
         for (Prediction p : model) {
             Prediction r = ref.get(p.path());
             if (r == null) throw new IllegalArgumentException(p.path() + " is not among the reference's images");
             if (!seen.add(p.path())) throw new IllegalArgumentException("it holds " + p.path() + " twice");
             if (r.label() != p.label())
                 throw new IllegalArgumentException(p.path() + ": label " + p.label() + " against the reference's " + r.label());
+            aligned.add(r.top());
             int want = r.top().top1();
             if (p.top().top1() == want) agree++;
             double prob = FLOOR;
@@ -44,14 +46,12 @@ public record PredictionComparison(int images, int labelled, int top1Correct, in
             nll -= Math.log(prob);
             if (p.label() >= 0) {
                 labelled++;
-                boolean m = p.top().top1() == p.label(), f = want == p.label();
-                if (m) correct++;
-                if (f && !m) refOnly++;
-                if (m && !f) modelOnly++;
+                if (p.top().top1() == p.label()) correct++;
             }
         }
+        int[] d = TopOneUncertainty.discordant(model, aligned);
         return new PredictionComparison(model.size(), labelled, correct, agree, model.isEmpty() ? Double.NaN : nll / model.size(),
-                refOnly, modelOnly);
+                d[0], d[1]);
     }
 
     /** Top-1 in percent of the labelled images (NaN without labels). */
@@ -59,9 +59,7 @@ public record PredictionComparison(int images, int labelled, int top1Correct, in
 
     /** The 95 % Wilson interval of the top-1, in percent (null without labels). */
     public double[] interval() {
-        if (labelled == 0) return null;
-        double[] ci = TopOneUncertainty.wilson(top1Correct, labelled);
-        return new double[] {100 * ci[0], 100 * ci[1]};
+        return labelled == 0 ? null : TopOneUncertainty.wilsonPercent(top1Correct, labelled);
     }
 
     /** McNemar's exact two-sided p of {@link #referenceOnly} against {@link #modelOnly}. */

@@ -39,9 +39,9 @@ public final class Reports {
         sb.append(String.format(Locale.ROOT, "| %s |%s %s | %d | %s | %s | %.1f | %.1f |%n", r.model(), runCell, r.data(), r.images(),
                 pct(r.top1()), pct(r.top5()), r.forwardImagesPerSecond(), r.wallImagesPerSecond()));
         if (r.labelled() > 0) {
-            double[] ci = TopOneUncertainty.wilson(r.top1Correct(), r.labelled());
+            double[] ci = TopOneUncertainty.wilsonPercent(r.top1Correct(), r.labelled());
             sb.append(String.format(Locale.ROOT, "%ntop-1 95 %% interval %.2f-%.2f %% (Wilson score, %d labelled images)%n",
-                    100 * ci[0], 100 * ci[1], r.labelled()));
+                    ci[0], ci[1], r.labelled()));
         }
         FpComparison c = r.comparison();
         if (c != null) {
@@ -91,8 +91,8 @@ public final class Reports {
         m.put("top1", Double.isNaN(r.top1()) ? null : r.top1());
         m.put("top5", Double.isNaN(r.top5()) ? null : r.top5());
         if (r.labelled() > 0) {
-            double[] ci = TopOneUncertainty.wilson(r.top1Correct(), r.labelled());
-            m.put("top1_interval_95", List.of(100 * ci[0], 100 * ci[1]));
+            double[] ci = TopOneUncertainty.wilsonPercent(r.top1Correct(), r.labelled());
+            m.put("top1_interval_95", List.of(ci[0], ci[1]));
         }
         m.put("forward_images_per_second", r.forwardImagesPerSecond());
         m.put("end_to_end_images_per_second", r.wallImagesPerSecond());
@@ -121,7 +121,7 @@ public final class Reports {
     /** CSV: path, label, top-5 classes and their probabilities, one image per row. */
     public static void writePredictions(Path file, EvalResult r) throws IOException {
         writeAtomically(file, w -> {
-            w.write("path,label,top1,top2,top3,top4,top5,p1,p2,p3,p4,p5\n");
+            w.write(PredictionsCsv.HEADER + "\n");
             for (Prediction p : r.predictions()) {
                 StringBuilder sb = new StringBuilder(csv(p.path())).append(',').append(p.label());
                 for (int c : p.top().classes()) sb.append(',').append(c);

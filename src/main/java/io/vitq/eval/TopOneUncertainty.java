@@ -30,6 +30,12 @@ public final class TopOneUncertainty {
         return new double[] {correct == 0 ? 0 : Math.max(0, centre - half), correct == n ? 1 : Math.min(1, centre + half)};
     }
 
+    /** {@link #wilson} in percent: {@code {lo, hi}}. */
+    public static double[] wilsonPercent(int correct, int n) {
+        double[] ci = wilson(correct, n);
+        return new double[] {100 * ci[0], 100 * ci[1]};
+    }
+
     /**
      * McNemar's exact test: the two-sided p-value of {@code b} images right only in one model against
      * {@code c} right only in the other, {@code min(1, 2 P(X <= min(b, c)))} for X ~ Binomial(b + c, 1/2);

@@ -125,7 +125,6 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
                 fcNorm, posEmbedPrefix, layerScale, r);
     }
 
-
     /** DeiT-3's and the GAP ViTs' options: timm's {@code init_values}, {@code no_embed_class}, {@code global_pool}, {@code fc_norm}. */
     public ViTConfig withVariant(int prefix, Pooling p, boolean fc, boolean posPrefix, boolean ls) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefix, eps, qkvBias, p,
