@@ -42,6 +42,10 @@ import java.util.Map;
  * @param chooseQuantizers     calibrate twice, as this config without the choice and as {@link #adaLogCandidate()},
  *                             and keep the plan whose logits on the calibration images are closer to the float
  *                             model's ({@code eval.Pipeline}; {@link #vitq} at 6 activation bits)
+ * @param weightLevels         weights below 8 bits on a table of 2^k levels per Linear with a step per row
+ *                             ({@link WeightLevelFit}, docs/LOWBIT.md section 1.2) instead of the searched
+ *                             uniform grid; GPTQ, when on, rounds to the levels (not with asymmetric weights
+ *                             or VT-PTQ)
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
@@ -51,7 +55,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts,
                           boolean logSoftmax, boolean adaLog, boolean asymmetricWeights, RotatedInputs rotation,
-                          boolean chooseQuantizers) {
+                          boolean chooseQuantizers, boolean weightLevels) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -116,6 +120,9 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (adaLog && (logSoftmax || geluCodebook != null))
             throw new IllegalArgumentException("AdaLog's quantizers replace the log-sqrt2 probabilities and the GELU codebook");
         if (rotation == null) throw new IllegalArgumentException("input rotation: RotatedInputs.NONE for none");
+        if (weightLevels && vt != null) throw new IllegalArgumentException("weight levels: VT-PTQ searches one uniform scale per tensor");
+        if (weightLevels && biasCorrection)
+            throw new IllegalArgumentException("weight levels: the bias correction is computed on the searched uniform grid");
         boolean rotateInputs = rotation != RotatedInputs.NONE;
         if (rotateInputs && vt != null) throw new IllegalArgumentException("input rotation: not for VT-PTQ (its mixed precision sizes "
                 + "the unrotated layers)");
@@ -131,7 +138,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false, false);
     }
 
     /**
@@ -141,7 +148,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false, false);
     }
 
     /**
@@ -152,7 +159,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false, false);
     }
 
     /**
@@ -192,11 +199,12 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         RotatedInputs rotation = a < ROTATE_BELOW_BITS ? RotatedInputs.NORMED
                 : w < ROTATE_ALL_BELOW_WEIGHT_BITS && a >= ROTATE_ALL_FROM_ACTIVATION_BITS ? RotatedInputs.ALL : RotatedInputs.NONE;
         boolean rotate = rotation != RotatedInputs.NONE;
+        boolean levels = rotation == RotatedInputs.ALL;
         return new CalibConfig("vitq", w, a, adaLog ? Metric.MSE : p.metric, p.alpha, p.beta, p.candidates, p.rounds,
                 p.patchEmbedPerChannel, p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo,
                 p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS && !rotate, w < GPTQ_BELOW_BITS, null, false, null, false,
                 false, adaLog, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, rotation,
-                a >= ADALOG_BELOW_BITS && a < CHOOSE_BELOW_BITS);
+                a >= ADALOG_BELOW_BITS && a < CHOOSE_BELOW_BITS, levels);
     }
 
     /**
@@ -208,7 +216,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig repq(int w, int a) {
         return new CalibConfig("repq", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, true, false, null, false, null,
-                false, true, false, false, RotatedInputs.NONE, false);
+                false, true, false, false, RotatedInputs.NONE, false, false);
     }
 
     /**
@@ -225,7 +233,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig adalog(int w, int a) {
         return new CalibConfig("adalog", w, a, Metric.MSE, 0.01, 1.2, 100, 3, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, w == a, false, null, false, null,
-                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, RotatedInputs.NONE, false);
+                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, RotatedInputs.NONE, false, false);
     }
 
     /** RepQ-ViT's rule instead of a search ({@link #repq}). */
@@ -291,7 +299,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights, chooseQuantizers; RotatedInputs rotation;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights, chooseQuantizers, weightLevels; RotatedInputs rotation;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -306,13 +314,14 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             asymmetricWeights = c.asymmetricWeights;
             rotation = c.rotation;
             chooseQuantizers = c.chooseQuantizers;
+            weightLevels = c.weightLevels;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
                     trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax, adaLog, asymmetricWeights,
-                    rotation, chooseQuantizers);
+                    rotation, chooseQuantizers, weightLevels);
         }
     }
 
@@ -413,6 +422,12 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * calibration then returns the rounded weights beside the plan.
      */
     public CalibConfig withGptq(boolean on) { return with(c -> c.gptq = on); }
+
+    /** Weights below 8 bits on a fitted table of levels per Linear ({@code weightLevels}). */
+    public CalibConfig withWeightLevels(boolean on) { return with(c -> c.weightLevels = on); }
+
+    /** Whether the weights of an op at {@code bits} get a table of levels: below 8 bits when {@code weightLevels}. */
+    public boolean levelsAt(int bits) { return weightLevels && bits < 8; }
 
     /** Asymmetric weights below 8 bits ({@code asymmetricWeights}). */
     public CalibConfig withAsymmetricWeights(boolean on) { return with(c -> c.asymmetricWeights = on); }
@@ -531,6 +546,9 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
     public static final String WEIGHT_ROUNDING = "weight_rounding";
     /** Its value when GPTQ rounded some weights: the plan alone does not give them. */
+    public static final String WEIGHT_LEVELS = "weight_levels";
+    static final String WEIGHT_LEVELS_TEXT = "2^k levels per Linear on the 8-bit grid, a step per row, fitted by k-means to the weights "
+            + "(docs/LOWBIT.md 1.2); the uniform scales searched first set the input's scale";
     public static final String GPTQ_ROUNDING = "gptq (dampening cross-validated, blocks of 128; the quantized model file holds the weights)";
     /** Its value when the cross-validation chose rounding to nearest for every op: the scales give the weights. */
     public static final String NEAREST_ROUNDING = "nearest (GPTQ's cross-validation chose it for every op)";
@@ -563,6 +581,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             m.put("weight_zero_points", "asymmetric weights: a zero point per output channel, by RepQ-ViT's percentile rule");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
         if (rotateInputs()) m.put(io.vitq.quant.PlanInfo.INPUT_ROTATION, rotation.planOption());
+        if (weightLevels && weightBits < 8) m.put(WEIGHT_LEVELS, WEIGHT_LEVELS_TEXT);
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");

@@ -29,6 +29,9 @@ import java.util.List;
  *   <li>Columns in their natural order, the reference's default ({@code act_order} off; tried on ViT-Ti
  *       W4A8: 77.85 % against 78.23 % in natural order).</li>
  * </ul>
+ * Each column's codes are the row quantizer's ({@link io.vitq.quant.UniformQuantizer#roundCode}): the
+ * clamped rint in the row's code range, or the nearest level of a weight on a table of levels
+ * (docs/LOWBIT.md section 1.2).
  * Arithmetic in double; the result is the weight {@code q * s} (a float product, so rounding it
  * again at scale s gives q back).
  */
@@ -87,13 +90,11 @@ final class Gptq {
         float[] scales = quant.scales();
         Granularity g = quant.granularity();
         float[] rowScale = new float[out];
-        double[] rowMin = new double[out], rowMax = new double[out];   // each row's code range (an asymmetric row's own)
+        UniformQuantizer[] rowQuant = new UniformQuantizer[out];   // each row's codes (an asymmetric row's own range, or the levels)
         for (int j = 0; j < out; j++) {
             int s = g.scaleIndexOfRow(j, out, scales.length);
-            UniformQuantizer q = quant.quantizer(s);
+            rowQuant[j] = quant.quantizer(s);
             rowScale[j] = scales[s];
-            rowMin[j] = q.minCode();
-            rowMax[j] = q.maxCode();
         }
         // W transposed, wt[c][j]: a column of W is contiguous
         double[][] wt = new double[in][out];
@@ -109,7 +110,7 @@ final class Gptq {
                 double[] e = new double[out];
                 for (int j = 0; j < out; j++) {
                     double s = rowScale[j];
-                    double code = Math.min(Math.max(Math.rint(col[j] / s), rowMin[j]), rowMax[j]);
+                    double code = rowQuant[j].roundCode(col[j] / s);
                     result[j * in + c] = (int) code * rowScale[j];
                     e[j] = (col[j] - code * s) / d;
                 }

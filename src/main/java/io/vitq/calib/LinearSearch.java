@@ -249,6 +249,8 @@ final class LinearSearch {
         UniformOperand w = weightQuant(wScale);
         OperandQuant input = xq;
         if (biasCorrection && !cfg.isVt()) correctBias(wScale, xq);   // once, on the searched scales
+        // the uniform search above set the input's scale; the weight then takes its own table of levels
+        if (cfg.levelsAt(cfg.weightBits())) w = WeightLevelFit.fit(id, op.weight(), out, in, cfg.weightBits());
         float[] corrected = biasCorrection ? bias : null;
         if (cfg.gptq()) {
             long t0 = System.nanoTime();

@@ -90,6 +90,17 @@ public final class CalibOptions {
                     + "asymmetric ones.")
     boolean symmetricWeights;
 
+    @Option(names = "--weight-levels",
+            description = "basePTQ, ptq4vit, adalog (on in vitq at W4A8 and the like): weights below 8 bits on one table of 2^k "
+                    + "levels per Linear on the 8-bit grid with a step per row, fitted by k-means to the weights after the "
+                    + "uniform search has set the input's scale; GPTQ rounds to the levels. Files store a k-bit index per weight; "
+                    + "integers and ONNX run the levels as 8-bit codes (docs/LOWBIT.md section 1.2).")
+    boolean weightLevels;
+
+    @Option(names = "--no-weight-levels",
+            description = "vitq at W4A8 and the like: the searched uniform weight grid instead of the fitted levels.")
+    boolean noWeightLevels;
+
     @Option(names = "--reparam-norms",
             description = "basePTQ, ptq4vit: RepQ-ViT's scale reparameterisation: the inputs of qkv and fc1 (LayerNorm outputs) "
                     + "calibrated per channel with an asymmetric quantizer, then folded into the LayerNorm and the Linear so that "
@@ -182,6 +193,8 @@ public final class CalibOptions {
         if (geluGrid != null) given.add("--gelu-grid");
         if (asymmetricWeights) given.add("--asymmetric-weights");
         if (symmetricWeights) given.add("--symmetric-weights");
+        if (weightLevels) given.add("--weight-levels");
+        if (noWeightLevels) given.add("--no-weight-levels");
         if (rotateInputs != null) given.add("--rotate-inputs");
         if (noRotateInputs) given.add("--no-rotate-inputs");
         if (!given.isEmpty())
@@ -232,6 +245,8 @@ public final class CalibOptions {
         if (asymmetricWeights) label += " (asymmetric weights)";
         if (symmetricWeights) label += " (symmetric weights)";
         if (noGptq) label += " (no GPTQ)";
+        if (weightLevels) label += " (weight levels)";
+        if (noWeightLevels) label += " (uniform weights)";
         if (rotateInputs != null) label += rotation() == io.vitq.model.RotatedInputs.ALL ? " (all inputs rotated)" : " (rotated inputs)";
         if (noRotateInputs) label += " (no input rotation)";
         if (biasCorrection) label += " (bias correction)";
@@ -318,6 +333,26 @@ public final class CalibOptions {
                         + " has symmetric weights already");
             c = c.withAsymmetricWeights(false);
         }
+        if (weightLevels && noWeightLevels) throw new Main.UserException("--weight-levels and --no-weight-levels: give one");
+        if (weightLevels) {
+            if (c.isVt())
+                throw new Main.UserException("--weight-levels: VT-PTQ searches one uniform scale per tensor; the option is for "
+                        + "basePTQ, ptq4vit, vitq and adalog");
+            if (bits.weight() >= 8)
+                throw new Main.UserException("--weight-levels: " + bits.label() + " has " + bits.weight() + "-bit weights; a table "
+                        + "of levels is for weights below 8 bits (its levels are 8-bit codes)");
+            if (biasCorrection) throw new Main.UserException("--weight-levels and --bias-correction: the correction is computed on "
+                    + "the searched uniform grid; give one");
+            if (c.levelsAt(bits.weight()))
+                throw new Main.UserException("--weight-levels: method " + c.method() + " at " + bits.label() + " fits them already");
+            c = c.withWeightLevels(true);
+        }
+        if (noWeightLevels) {
+            if (!c.levelsAt(bits.weight()))
+                throw new Main.UserException("--no-weight-levels: method " + c.method() + " at " + bits.label()
+                        + " has uniform weights already");
+            c = c.withWeightLevels(false);
+        }
         if (rotateInputs != null && noRotateInputs) throw new Main.UserException("--rotate-inputs and --no-rotate-inputs: give one");
         if (rotateInputs != null) {
             if (c.isVt())
@@ -389,6 +424,9 @@ public final class CalibOptions {
                 throw new Main.UserException("--bias-correction: VT-PTQ corrects its biases already (--no-bias-correction turns "
                         + "it off); the option is for basePTQ and ptq4vit");
             if (gptq) throw new Main.UserException("--bias-correction is computed for round-to-nearest weights; drop --gptq");
+            if (c.levelsAt(bits.weight()))
+                throw new Main.UserException("--bias-correction is computed on the searched uniform grid; method " + c.method() + " at "
+                        + bits.label() + " fits weight levels: add --no-weight-levels");
             c = c.withBiasCorrection(true);
         }
         if (gptq) {

@@ -18,7 +18,8 @@ import java.util.Map;
  * row's codes, as their distance from the row's lowest code ({@code code - minCode}, 0 to 2^k - 1, so
  * symmetric and asymmetric rows pack alike), k bits each, the first code in the lowest bits of the
  * row's first byte; each row starts on a byte, and the bits after its last code are zero. A 4-bit
- * weight takes half the bytes of its I8 codes, a 6-bit one three quarters.
+ * weight takes half the bytes of its I8 codes, a 6-bit one three quarters. A weight with a table of
+ * levels ({@link UniformOperand#levels()}, format version 6) packs each code's index in the table instead.
  */
 public final class CodePacking {
     private CodePacking() {}
@@ -43,7 +44,7 @@ public final class CodePacking {
             int lowest = wq.quantizer(wq.granularity().scaleIndexOfRow(r, rows, n)).minCode();
             long bit = (long) r * shape[1] * 8;
             for (int c = 0; c < cols; c++, bit += bits) {
-                int u = codes[r * cols + c] - lowest;   // 0 .. 2^bits - 1
+                int u = wq.hasLevels() ? wq.levelIndex(codes[r * cols + c]) : codes[r * cols + c] - lowest;   // 0 .. 2^bits - 1
                 for (int b = 0; b < bits; b++)
                     if ((u >>> b & 1) != 0) packed[(int) ((bit + b) >>> 3)] |= (byte) (1 << ((bit + b) & 7));
             }
@@ -52,16 +53,19 @@ public final class CodePacking {
     }
 
     /**
-     * Row {@code r}'s codes ({@code unpacked + lowest}) into {@code out[r cols ..]} as floats; null,
-     * or what is wrong with the row's bytes (bits set after its last code).
+     * Row {@code r}'s codes ({@code unpacked + lowest}, or {@code levels[unpacked]} when {@code levels} is not
+     * null) into {@code out[r cols ..]} as floats; null, or what is wrong with the row's bytes (bits set after
+     * its last code, an index past the table of levels).
      */
-    static String unpackRow(byte[] packed, int r, int cols, int bits, int lowest, float[] out) {
+    static String unpackRow(byte[] packed, int r, int cols, int bits, int lowest, int[] levels, float[] out) {
         int rowBytes = packedShape(1, cols, bits)[1];
         long base = (long) r * rowBytes * 8, bit = base;
         for (int c = 0; c < cols; c++, bit += bits) {
             int u = 0;
             for (int b = 0; b < bits; b++) u |= ((packed[(int) ((bit + b) >>> 3)] >>> ((bit + b) & 7)) & 1) << b;
-            out[r * cols + c] = u + lowest;
+            if (levels != null && u >= levels.length)
+                return "index " + u + " at column " + c + " is past its " + levels.length + " levels (a damaged file)";
+            out[r * cols + c] = levels != null ? levels[u] : u + lowest;
         }
         for (long b = bit; b < base + rowBytes * 8L; b++)
             if (((packed[(int) (b >>> 3)] >>> (b & 7)) & 1) != 0)

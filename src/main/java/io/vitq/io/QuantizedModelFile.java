@@ -51,7 +51,9 @@ import java.util.function.UnaryOperator;
  *       (weights below 8 bits, rotated or not) as version 4, which readers of versions 1 to 3 refuse.
  *       Versions 1 to 3 store codes below 8 bits as I8 and still load. A model that rotates every block
  *       Linear's input ({@code RotatedInputs.ALL}, spec {@code "rotated_inputs": "all"}) is version 5, its
- *       codes packed or not (the packed shapes' metadata says), which readers of versions 1 to 4 refuse.</li>
+ *       codes packed or not (the packed shapes' metadata says), which readers of versions 1 to 4 refuse.
+ *       A file with a weight on a table of levels ({@link UniformOperand#levels()}, the table in the plan)
+ *       is version 6 whatever its rotation: the weight's packed bits are indices into the table.</li>
  * </ul>
  * Tensor names are current timm's, i.e. the op ids: a Swin checkpoint in timm 0.4.12 naming is
  * stored renamed. Buffers the models recompute ({@code relative_position_index}, {@code attn_mask})
@@ -71,6 +73,8 @@ public final class QuantizedModelFile {
     public static final int PACKED_VERSION = 4;
     /** The version of a file whose model rotates every block Linear's input, its codes packed or not. */
     public static final int ROTATED_ALL_VERSION = 5;
+    /** The version of a file with a weight on a table of levels (each code's packed index; its model rotated or not). */
+    public static final int LEVELS_VERSION = 6;
     /** Metadata of a version 4 or 5 file with packed codes: each packed tensor's name and its weight's own shape, as a JSON object. */
     public static final String META_PACKED = "vitq.packed_codes";
     public static final String META_FORMAT = "vitq.format", META_VERSION = "vitq.format_version",
@@ -138,8 +142,8 @@ public final class QuantizedModelFile {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
-        meta.put(META_VERSION, Integer.toString(rotatesBlockOutputs(spec) ? ROTATED_ALL_VERSION : !packedShapes.isEmpty() ? PACKED_VERSION
-                : spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
+        meta.put(META_VERSION, Integer.toString(hasLevels(plan) ? LEVELS_VERSION : rotatesBlockOutputs(spec) ? ROTATED_ALL_VERSION
+                : !packedShapes.isEmpty() ? PACKED_VERSION : spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
         if (!packedShapes.isEmpty()) meta.put(META_PACKED, CodePacking.shapesJson(packedShapes));
         meta.put(META_MODEL, spec.name());
         meta.put(META_SPEC, ModelSpecJson.toJson(spec));
@@ -243,10 +247,11 @@ public final class QuantizedModelFile {
         }
         String version = meta.get(META_VERSION);
         if (!java.util.List.of("1", Integer.toString(VERSION), Integer.toString(ROTATED_VERSION), Integer.toString(PACKED_VERSION),
-                Integer.toString(ROTATED_ALL_VERSION)).contains(version)) {
+                Integer.toString(ROTATED_ALL_VERSION), Integer.toString(LEVELS_VERSION)).contains(version)) {
             throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads versions"
-                    + " 1 to " + ROTATED_ALL_VERSION);
+                    + " 1 to " + LEVELS_VERSION);
         }
+        boolean levelsVersion = Integer.toString(LEVELS_VERSION).equals(version);
         boolean packedVersion = Integer.toString(PACKED_VERSION).equals(version);
         boolean allVersion = Integer.toString(ROTATED_ALL_VERSION).equals(version);
         String model = meta.get(META_MODEL);
@@ -261,26 +266,32 @@ public final class QuantizedModelFile {
                         + "' names '" + spec.name() + "'");
             }
             boolean rotated = spec.architecture().rotatedInputs();
-            if (allVersion != rotatesBlockOutputs(spec)) {
+            if (!levelsVersion && allVersion != rotatesBlockOutputs(spec)) {
                 throw new CheckpointException(file + ": format version " + version + (allVersion ? " without" : " with")
                         + " every block input rotated in '" + META_SPEC + "' (version " + ROTATED_ALL_VERSION + " exactly then)");
             }
-            if (!packedVersion && !allVersion && rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
+            if (!packedVersion && !allVersion && !levelsVersion && rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
                 throw new CheckpointException(file + ": format version " + version + (rotated ? " with" : " without")
                         + " rotated inputs in '" + META_SPEC + "' (version " + ROTATED_VERSION + " exactly when rotated)");
             }
         }
-        if (!allVersion && meta.containsKey(META_PACKED) != packedVersion) {
+        if (!allVersion && !levelsVersion && meta.containsKey(META_PACKED) != packedVersion) {
             throw new CheckpointException(file + ": format version " + version + (packedVersion ? " without" : " with")
                     + " metadata '" + META_PACKED + "' (version " + PACKED_VERSION + " exactly when codes are packed)");
         }
         String json = meta.get(META_PLAN);
         if (json == null) throw new CheckpointException(file + ": metadata '" + META_PLAN + "' missing");
+        QuantPlan plan;
         try {
-            return new Header(model, spec, QuantPlanJson.parse(json, file + " (metadata '" + META_PLAN + "')"));
+            plan = QuantPlanJson.parse(json, file + " (metadata '" + META_PLAN + "')");
         } catch (PlanFormatException e) {
             throw new CheckpointException(e.getMessage(), e);
         }
+        if (levelsVersion != hasLevels(plan)) {
+            throw new CheckpointException(file + ": format version " + version + (levelsVersion ? " without" : " with")
+                    + " a weight on a table of levels in metadata '" + META_PLAN + "' (version " + LEVELS_VERSION + " exactly then)");
+        }
+        return new Header(model, spec, plan);
     }
 
     /** All tensors as floats, in file order: the plan's weights decoded, scale tensors consumed with them. */
@@ -319,7 +330,12 @@ public final class QuantizedModelFile {
         return out;
     }
 
-    /** Whether the model rotates every block Linear's input, proj's and fc2's too (a version 5 file). */
+    /** Whether a weight of the plan has a table of levels (a version 6 file). */
+    private static boolean hasLevels(QuantPlan plan) {
+        return plan.ops().values().stream().anyMatch(op -> op instanceof LinearQuant l && l.weight().hasLevels());
+    }
+
+        /** Whether the model rotates every block Linear's input, proj's and fc2's too (a version 5 file). */
     private static boolean rotatesBlockOutputs(ModelSpec spec) {
         return spec.architecture().rotation() == io.vitq.model.RotatedInputs.ALL;
     }
@@ -331,6 +347,9 @@ public final class QuantizedModelFile {
     private static Tensor decode(SafeTensors st, RawTensor codes, UniformOperand wq, int[] packedShape) {
         String name = codes.name(), scaleName = name + SCALE_SUFFIX;
         int bits = wq.bits(), n = wq.scaleCount();
+        if (wq.hasLevels() && packedShape == null)
+            throw error(st, name, "has a table of levels in its plan but is not listed in metadata '" + META_PACKED
+                    + "' (its codes are stored as packed indices into the table)");
         DType expected = packedShape != null ? DType.U8 : codeType(bits);
         if (codes.dtype() != expected) {
             throw error(st, name, "is " + codes.dtype() + ", expected " + expected + (packedShape != null ? " packed" : "")
@@ -369,9 +388,10 @@ public final class QuantizedModelFile {
             java.nio.ByteBuffer buf = codes.bytes().duplicate();
             byte[] bytes = new byte[buf.remaining()];
             buf.get(bytes);
+            int[] levels = wq.levels();
             for (int r = 0; r < rows; r++) {
                 UniformQuantizer q = wq.quantizer(wq.granularity().scaleIndexOfRow(r, rows, n));
-                String bad = CodePacking.unpackRow(bytes, r, cols, bits, q.minCode(), w);
+                String bad = CodePacking.unpackRow(bytes, r, cols, bits, q.minCode(), levels, w);
                 if (bad != null) throw error(st, name, "row " + r + ": " + bad);
             }
         } else {
@@ -400,11 +420,16 @@ public final class QuantizedModelFile {
     /** The note for {@code vitq} commands: method, bits, how many weights were stored as codes. */
     static String describe(QuantPlan plan) {
         Map<Integer, Integer> bits = new TreeMap<>();
+        int[] levelled = {0};
         plan.ops().values().forEach(op -> {
-            if (op instanceof LinearQuant l) bits.merge(l.weight().bits(), 1, Integer::sum);
+            if (op instanceof LinearQuant l) {
+                bits.merge(l.weight().bits(), 1, Integer::sum);
+                if (l.weight().hasLevels()) levelled[0]++;
+            }
         });
         List<String> parts = new ArrayList<>();
         bits.forEach((b, count) -> parts.add(count + " at " + b + " bits"));
+        if (levelled[0] > 0) parts.add(levelled[0] + " of them indices into a table of levels");
         return "quantized model (" + plan.info().method() + ", " + plan.info().bitsLabel() + "): weights stored as"
                 + " integer codes (" + (parts.isEmpty() ? "none" : String.join(", ", parts)) + "), run with its plan"
                 + " (inputs and matmul operands quantized as calibrated too)";

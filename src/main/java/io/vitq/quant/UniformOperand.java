@@ -17,8 +17,14 @@ import java.util.Arrays;
  * {@code [-z, 2^k - 1 - z]}. vitq stores and multiplies those codes c: below 8 bits they fit a
  * signed byte, so the integer products, the model file and the ONNX export need no zero-point
  * correction (the range of c is wider than k bits, not the arithmetic).
+ *
+ * <p>A weight below 8 bits may instead restrict its codes to a table of at most 2^k levels on the signed
+ * 8-bit grid ({@code levels}, else null; docs/LOWBIT.md section 1.2): each weight is the level nearest
+ * {@code w / s} times its row's step s. The codes are those levels, so products, files and exports
+ * handle them as 8-bit codes; the model file stores each weight's k-bit index into the table.
  */
-public record UniformOperand(int bits, Granularity granularity, float[] scales, int[] zeroPoints) implements OperandQuant {
+public record UniformOperand(int bits, Granularity granularity, float[] scales, int[] zeroPoints, int[] levels)
+        implements OperandQuant {
     public static final String KIND = "uniform";
     /** Asymmetric weights only below this many bits: their codes c = q - z must fit a signed byte. */
     public static final int MAX_ASYMMETRIC_BITS = 7;
@@ -44,10 +50,41 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
                     throw new IllegalArgumentException("uniform operand: zero point " + z + " outside [0, " + ((1 << bits) - 1) + "]");
             zeroPoints = zeroPoints.clone();
         }
+        if (levels != null) {
+            String why = levelsRefused(bits, levels);
+            if (why != null) throw new IllegalArgumentException("uniform operand: " + why);
+            if (zeroPoints != null) throw new IllegalArgumentException("uniform operand: levels and zero points together");
+            if (!granularity.appliesToRows())
+                throw new IllegalArgumentException("uniform operand: levels are for weights, not " + granularity.jsonName() + " operands");
+            levels = levels.clone();
+        }
+    }
+
+    /** Why {@code levels} cannot be a k-bit weight's table, or null. */
+    private static String levelsRefused(int bits, int[] levels) {
+        if (bits >= 8) return "levels at " + bits + " bits (a table of levels is for weights below 8 bits)";
+        if (levels.length < 2 || levels.length > 1 << bits)
+            return levels.length + " levels for " + bits + "-bit indices (2 to " + (1 << bits) + ")";
+        for (int i = 0; i < levels.length; i++) {
+            if (levels[i] < -128 || levels[i] > 127) return "level " + levels[i] + " outside the 8-bit grid [-128, 127]";
+            if (i > 0 && levels[i] <= levels[i - 1]) return "levels " + Arrays.toString(levels) + " are not strictly ascending";
+        }
+        if (levels[0] > 0 || levels[levels.length - 1] < 0) return "levels " + Arrays.toString(levels) + " do not surround 0";
+        return null;
+    }
+
+    /** A uniform quantizer, symmetric or with zero points. */
+    public UniformOperand(int bits, Granularity granularity, float[] scales, int[] zeroPoints) {
+        this(bits, granularity, scales, zeroPoints, null);
     }
 
     /** The symmetric quantizer. */
-    public UniformOperand(int bits, Granularity granularity, float[] scales) { this(bits, granularity, scales, null); }
+    public UniformOperand(int bits, Granularity granularity, float[] scales) { this(bits, granularity, scales, null, null); }
+
+    /** A weight's k-bit levels on the 8-bit grid with a step per row (or per scale of {@code granularity}). */
+    public static UniformOperand withLevels(int bits, Granularity granularity, float[] scales, int[] levels) {
+        return new UniformOperand(bits, granularity, scales, null, java.util.Objects.requireNonNull(levels, "levels"));
+    }
 
     /** One per-tensor scale. */
     public static UniformOperand perTensor(int bits, float scale) {
@@ -63,6 +100,24 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
     /** True when the weight has zero points. */
     public boolean asymmetric() { return zeroPoints != null; }
 
+    /** A copy of the table of levels, or null (every code of the k-bit range). */
+    public int[] levels() { return levels == null ? null : levels.clone(); }
+
+    /** True when the codes are restricted to a table of levels. */
+    public boolean hasLevels() { return levels != null; }
+
+    /** The index of code {@code code} in the table of levels, or -1 when it is not a level. */
+    public int levelIndex(int code) {
+        int i = Arrays.binarySearch(levels, code);
+        return i >= 0 ? i : -1;
+    }
+
+    /** The code of level index {@code i} ({@code 0 <= i < levelCount()}). */
+    public int level(int i) { return levels[i]; }
+
+    /** The number of levels (0 without a table). */
+    public int levelCount() { return levels == null ? 0 : levels.length; }
+
     /** A copy of the zero points, or null (symmetric). */
     @Override
     public int[] zeroPoints() { return zeroPoints == null ? null : zeroPoints.clone(); }
@@ -75,11 +130,15 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
      * (whatever the zero points: a search scoring some of the rows must pick the form the whole op
      * gets).
      */
-    public long maxAbsCode() { return zeroPoints == null ? 1L << (bits - 1) : (1L << bits) - 1; }
+    public long maxAbsCode() {
+        if (levels != null) return Math.max(-levels[0], levels[levels.length - 1]);
+        return zeroPoints == null ? 1L << (bits - 1) : (1L << bits) - 1;
+    }
 
     @Override
     public String refuses(OperandRole role) {
         if (zeroPoints != null && role != OperandRole.WEIGHT) return "zero points are for weights, not a " + role;
+        if (levels != null && role != OperandRole.WEIGHT) return "levels are for weights, not a " + role;
         return switch (role) {
             case WEIGHT -> granularity.appliesToRows() ? null
                     : "weight granularity " + granularity.jsonName() + " does not apply to weight rows";
@@ -101,7 +160,8 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
 
     @Override
     public CodeForm codeForm(String opId, int scaleIndex, float pre, boolean layoutCodes) {
-        if (zeroPoints != null) throw new IllegalArgumentException(opId + ": asymmetric weight codes are not an activation's code form");
+        if (zeroPoints != null || levels != null)
+            throw new IllegalArgumentException(opId + ": " + (levels != null ? "levelled" : "asymmetric") + " weight codes are not an activation's code form");
         UniformQuantizer q = quantizer();
         float step = scaleOf(scaleIndex), lo = q.minCode(), hi = q.maxCode();
         boolean int8 = bits <= 8;
@@ -139,17 +199,21 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
 
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
-        if (zeroPoints != null) throw new IllegalArgumentException(scope + ": asymmetric weights are exported as codes, not as a QDQ pair");
+        if (zeroPoints != null || levels != null)
+            throw new IllegalArgumentException(scope + ": " + (levels != null ? "levelled" : "asymmetric") + " weights are exported as codes, not as a QDQ pair");
         long min = -(1L << (bits - 1)), max = (1L << (bits - 1)) - 1;
         return g.qdq(x, scope, scales, granularity == Granularity.PER_TENSOR ? -1 : axis, rank, bits, min, max, true, true);
     }
 
     @Override
-    public String summary() { return KIND + "/" + granularity.jsonName() + (zeroPoints != null ? "/asymmetric" : ""); }
+    public String summary() {
+        return KIND + "/" + granularity.jsonName() + (zeroPoints != null ? "/asymmetric" : "") + (levels != null ? "/levels" : "");
+    }
 
     @Override
     public java.util.List<String> inspectCells() {
-        return java.util.List.of(zeroPoints != null ? KIND + " (asymmetric)" : KIND, granularity.jsonName(),
+        return java.util.List.of(zeroPoints != null ? KIND + " (asymmetric)" : levels != null ? KIND + " (" + levels.length + " levels)" : KIND,
+                granularity.jsonName(),
                 String.valueOf(scales.length), Format.scales(scales));
     }
 
@@ -171,10 +235,15 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
             for (int z : zeroPoints) g.writeNumber(z);
             g.writeEndArray();
         }
+        if (levels != null) {
+            g.writeArrayFieldStart("levels");
+            for (int l : levels) g.writeNumber(l);
+            g.writeEndArray();
+        }
     }
 
     static UniformOperand fromJson(PlanFields f) {
-        f.only(OperandQuant.fields("granularity", "scales", "zero_points"));
+        f.only(OperandQuant.fields("granularity", "scales", "zero_points", "levels"));
         int bits = f.integer("bits");
         String name = f.string("granularity");
         Granularity g = Granularity.fromJsonName(name);
@@ -182,7 +251,8 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
                 + "\" (per-tensor, per-output-channel, row-blocks, per-head)");
         float[] scales = f.scales("scales");
         int[] zeroPoints = f.has("zero_points") ? f.integers("zero_points") : null;
-        return f.build(() -> new UniformOperand(bits, g, scales, zeroPoints));
+        int[] levels = f.has("levels") ? f.integers("levels") : null;
+        return f.build(() -> new UniformOperand(bits, g, scales, zeroPoints, levels));
     }
 
     /** A copy of the scales. */
@@ -196,12 +266,12 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
     /** The symmetric quantizer; an asymmetric weight has one per scale ({@link #quantizer(int)}). */
     public UniformQuantizer quantizer() {
         if (zeroPoints != null) throw new IllegalStateException("an asymmetric weight has a quantizer per scale");
-        return new UniformQuantizer(bits);
+        return levels != null ? new UniformQuantizer(bits, levels) : new UniformQuantizer(bits);
     }
 
     /** The quantizer of scale {@code i}: codes relative to its zero point, {@code [-z, 2^k - 1 - z]}. */
     public UniformQuantizer quantizer(int i) {
-        if (zeroPoints == null) return new UniformQuantizer(bits);
+        if (zeroPoints == null) return quantizer();
         return new UniformQuantizer(bits, -zeroPoints[i], (1 << bits) - 1 - zeroPoints[i]);
     }
 
@@ -218,24 +288,29 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
 
     /** Same scales at another bit width (a per-op precision override). */
     public UniformOperand withBits(int newBits) {
-        if (zeroPoints != null && newBits != bits)
-            throw new IllegalArgumentException("an asymmetric weight's zero points belong to its " + bits + " bits");
-        return new UniformOperand(newBits, granularity, scales, zeroPoints);
+        if ((zeroPoints != null || levels != null) && newBits != bits)
+            throw new IllegalArgumentException("a" + (levels != null ? " levelled weight's levels" : "n asymmetric weight's zero points")
+                    + " belong to its " + bits + " bits");
+        return new UniformOperand(newBits, granularity, scales, zeroPoints, levels);
     }
 
     @Override
     public boolean equals(Object o) {
         // Arrays.equals compares floats by their bits (floatToIntBits), which is what a plan round trip must keep
         return o instanceof UniformOperand u && u.bits == bits && u.granularity == granularity
-                && Arrays.equals(u.scales, scales) && Arrays.equals(u.zeroPoints, zeroPoints);
+                && Arrays.equals(u.scales, scales) && Arrays.equals(u.zeroPoints, zeroPoints) && Arrays.equals(u.levels, levels);
     }
 
     @Override
-    public int hashCode() { return ((bits * 31 + granularity.hashCode()) * 31 + Arrays.hashCode(scales)) * 31 + Arrays.hashCode(zeroPoints); }
+    public int hashCode() {
+        return (((bits * 31 + granularity.hashCode()) * 31 + Arrays.hashCode(scales)) * 31 + Arrays.hashCode(zeroPoints)) * 31
+                + Arrays.hashCode(levels);
+    }
 
     @Override
     public String toString() {
         return "uniform int" + bits + " " + granularity.jsonName() + " " + Arrays.toString(scales)
-                + (zeroPoints != null ? " zero points " + Arrays.toString(zeroPoints) : "");
+                + (zeroPoints != null ? " zero points " + Arrays.toString(zeroPoints) : "")
+                + (levels != null ? " levels " + Arrays.toString(levels) : "");
     }
 }

@@ -17,12 +17,17 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link IllegalArgumentException} naming the op (the check costs one multiply-add per element).
  * The quantizer is stateless apart from its bit width; the scale is an argument because one
  * tensor uses several scales (per channel, block or head) and the calibration tries many.
+ *
+ * <p>A weight's quantizer may restrict its codes to a table of levels ({@link UniformOperand#levels()},
+ * docs/LOWBIT.md section 1.2): the code of x is then the level nearest {@code x / scale} (a tie to the
+ * lower level), and a zero code is +0. Those paths are scalar: a weight is quantized once.
  */
 public final class UniformQuantizer {
     private static final VectorSpecies<Float> FS = Rounding.FS;
 
     private final int bits;
     private final float minCode, maxCode;
+    private final int[] levels;   // the allowed codes, ascending, or null (every code in range)
 
     /** @param bits 2..16 (2..8 for the published settings; more for mixed precision) */
     public UniformQuantizer(int bits) {
@@ -39,7 +44,41 @@ public final class UniformQuantizer {
             throw new IllegalArgumentException("code range [" + minCode + ", " + maxCode + "] must hold 0 and stay within 2^15");
         this.minCode = minCode;
         this.maxCode = maxCode;
+        this.levels = null;
     }
+
+    /** Codes restricted to {@code levels} (ascending, distinct, holding 0 between the first and the last; not copied). */
+    UniformQuantizer(int bits, int[] levels) {
+        this.bits = QuantChecks.bits(bits, "uniform quantizer");
+        if (levels.length < 2 || levels[0] > 0 || levels[levels.length - 1] < 0)
+            throw new IllegalArgumentException("levels " + java.util.Arrays.toString(levels) + " must be at least two around 0");
+        this.minCode = levels[0];
+        this.maxCode = levels[levels.length - 1];
+        this.levels = levels;
+    }
+
+    /** The level nearest {@code v} (a tie to the lower one). */
+    private static int nearestLevel(int[] levels, double v) {
+        int lo = 0, hi = levels.length - 1;
+        if (!(v > levels[lo])) return levels[lo];
+        if (v >= levels[hi]) return levels[hi];
+        while (hi - lo > 1) {   // levels[lo] < v < levels[hi]
+            int mid = (lo + hi) >>> 1;
+            if (levels[mid] <= v) lo = mid; else hi = mid;
+        }
+        return v - levels[lo] <= levels[hi] - v ? levels[lo] : levels[hi];
+    }
+
+    /**
+     * The code of a value already divided by its scale, in double ({@code clamp(rint(v))}, or the
+     * nearest level): GPTQ's rounding, which carries its error feedback in double.
+     */
+    public double roundCode(double v) {
+        return levels != null ? nearestLevel(levels, v) : Math.min(Math.max(Math.rint(v), minCode), maxCode);
+    }
+
+    /** Whether the codes are restricted to a table of levels. */
+    public boolean hasLevels() { return levels != null; }
 
     public int bits() { return bits; }
 
@@ -53,10 +92,17 @@ public final class UniformQuantizer {
     public static float checkScale(String opId, float scale) { return QuantChecks.scale(opId, scale); }
 
     /** The integer code of one finite value (scale is not checked here: hot path). */
-    public int code(float x, float scale) { return (int) Rounding.rintClamp(x / scale, minCode, maxCode); }
+    public int code(float x, float scale) {
+        return levels != null ? nearestLevel(levels, x / scale) : (int) Rounding.rintClamp(x / scale, minCode, maxCode);
+    }
+
+    /** The code as a float: {@code clamp(rint(x / scale))} with the sign of a zero kept, or the nearest level. */
+    private float codeValue(float x, float scale) {
+        return levels != null ? nearestLevel(levels, x / scale) : Rounding.rintClamp(x / scale, minCode, maxCode);
+    }
 
     /** Quantize-dequantize one finite value (scale is not checked here: hot path). */
-    public float fakeQuant(float x, float scale) { return Rounding.rintClamp(x / scale, minCode, maxCode) * scale; }
+    public float fakeQuant(float x, float scale) { return codeValue(x, scale) * scale; }
 
     /** The value a code stands for. */
     public float decode(int code, float scale) { return code * scale; }
@@ -75,7 +121,7 @@ public final class UniformQuantizer {
     }
 
     private void fakeQuantFinite(float scale, float[] src, int srcOff, float[] dst, int dstOff, int len) {
-        int i = 0, upper = FS.loopBound(len);
+        int i = 0, upper = levels != null ? 0 : FS.loopBound(len);
         for (; i < upper; i += FS.length()) {
             FloatVector x = FloatVector.fromArray(FS, src, srcOff + i);
             Rounding.rintClamp(x.div(scale), minCode, maxCode).mul(scale).intoArray(dst, dstOff + i);
@@ -96,12 +142,12 @@ public final class UniformQuantizer {
     }
 
     private void codeValuesFinite(float scale, float[] src, int srcOff, float[] dst, int dstOff, int len) {
-        int i = 0, upper = FS.loopBound(len);
+        int i = 0, upper = levels != null ? 0 : FS.loopBound(len);
         for (; i < upper; i += FS.length()) {
             FloatVector x = FloatVector.fromArray(FS, src, srcOff + i);
             Rounding.rintClamp(x.div(scale), minCode, maxCode).add(0f).intoArray(dst, dstOff + i);
         }
-        for (; i < len; i++) dst[dstOff + i] = Rounding.rintClamp(src[srcOff + i] / scale, minCode, maxCode) + 0f;
+        for (; i < len; i++) dst[dstOff + i] = codeValue(src[srcOff + i], scale) + 0f;
     }
 
     /** In-place form of {@link #fakeQuant(String, float, float[], int, float[], int, int)}. */
@@ -127,6 +173,14 @@ public final class UniformQuantizer {
         QuantChecks.scale(opId, scale);
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(dst, dstOff, len);
+        if (levels != null) {
+            for (int i = 0; i < len; i++) {
+                float x = src[srcOff + i];
+                if (!Float.isFinite(x)) throw QuantChecks.nonFinite(opId, src, srcOff, len);
+                dst[dstOff + i] = (byte) code(x, scale);
+            }
+            return;
+        }
         // the activations' vectorized encoder: the same rint(x / s) clamped (a weight quantized per
         // candidate during calibration made the scalar loop a fifth of the search's time)
         if (!ActivationCodes.uniform(src, srcOff, len, 1f, scale, minCode, maxCode, dst, dstOff))
@@ -154,5 +208,5 @@ public final class UniformQuantizer {
     }
 
     @Override
-    public String toString() { return "uniform int" + bits; }
+    public String toString() { return "uniform int" + bits + (levels != null ? " levels " + java.util.Arrays.toString(levels) : ""); }
 }

@@ -267,7 +267,7 @@ class GptqTest {
      */
     @Test
     void equalsTheObsFormWrittenOut() {
-        assertEqualsObsForm(null);
+        assertEqualsObsForm(null, null);
     }
 
     /**
@@ -277,17 +277,27 @@ class GptqTest {
      */
     @Test
     void asymmetricRowsRoundIntoTheirOwnCodeRange() {
-        assertEqualsObsForm(new int[] {8, 0, 15, 3, 11});
+        assertEqualsObsForm(new int[] {8, 0, 15, 3, 11}, null);
     }
 
-    private static void assertEqualsObsForm(int[] zeroPoints) {
+    /**
+     * Rows on a table of 16 levels of the 8-bit grid (docs/LOWBIT.md section 1.2): the same agreement with
+     * the slow form rounding each value to its nearest level, found by a scan of the table.
+     */
+    @Test
+    void levelledRowsRoundToTheirNearestLevel() {
+        assertEqualsObsForm(null, io.vitq.testutil.MinMaxPlans.LEVELS16);
+    }
+
+    private static void assertEqualsObsForm(int[] zeroPoints, int[] levels) {
         SplittableRandom r = new SplittableRandom(13);
         int in = 300, out = 5, rows = 700, bits = 4;
         float[] x = correlatedInputs(r, rows, in);
         float[] w = new float[out * in];
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
         float[] scales = {0.3f, 0.4f, 0.5f, 0.35f, 0.45f};
-        UniformOperand op = new UniformOperand(bits, Granularity.PER_OUTPUT_CHANNEL, scales, zeroPoints);
+        if (levels != null) for (int j = 0; j < out; j++) scales[j] /= 16;   // the 8-bit grid's steps
+        UniformOperand op = new UniformOperand(bits, Granularity.PER_OUTPUT_CHANNEL, scales, zeroPoints, levels);
         double[] h = Gptq.hessian(x, rows, in);
         float[] fast = Gptq.round("op", w, out, in, h, op);
 
@@ -305,8 +315,10 @@ class GptqTest {
             double codeLo = zeroPoints == null ? -8 : -zeroPoints[j], codeHi = zeroPoints == null ? 7 : 15 - zeroPoints[j];
             for (int c = 0; c < in; c++) {
                 double code = Math.rint(fast[j * in + c] / scales[j]);
-                assertTrue(code >= codeLo && code <= codeHi, "row " + j + " code " + code + " outside [" + codeLo + ", " + codeHi + "]");
-                double q = Math.min(Math.max(Math.rint(row[c] / scales[j]), codeLo), codeHi) * scales[j];
+                if (levels != null) assertTrue(java.util.Arrays.binarySearch(levels, (int) code) >= 0, "row " + j + " code " + code + " is no level");
+                else assertTrue(code >= codeLo && code <= codeHi, "row " + j + " code " + code + " outside [" + codeLo + ", " + codeHi + "]");
+                double q = (levels != null ? nearestLevelByScan(levels, row[c] / scales[j])
+                        : Math.min(Math.max(Math.rint(row[c] / scales[j]), codeLo), codeHi)) * scales[j];
                 double e = (row[c] - q) / hi[c][c];
                 for (int k = c + 1; k < in; k++) row[k] -= e * hi[c][k];
                 row[c] = q;
@@ -317,6 +329,12 @@ class GptqTest {
         }
         // a value within 1e-9 of a rounding boundary may go either way; none did here
         assertEquals(out * in, agree, "codes equal to the slow form's");
+    }
+
+    static int nearestLevelByScan(int[] levels, double v) {
+        int best = levels[0];
+        for (int l : levels) if (Math.abs(v - l) < Math.abs(v - best)) best = l;
+        return best;
     }
 
     static double[][] invert(double[][] a) {

@@ -224,6 +224,48 @@ class QuantizeCommandTest {
      * applied to. {@code --no-rotate-inputs} gives the folds back; the options are refused where they
      * would change nothing or conflict.
      */
+    /**
+     * vitq at W4A8 fits a table of 16 weight levels per Linear (docs/LOWBIT.md section 1.2): every Linear's
+     * weight in the file is levelled (version 6), {@code --no-weight-levels} keeps the uniform grid, and
+     * {@code --weight-levels} adds them to other methods below 8 bits; conflicting uses are refused.
+     */
+    @Test
+    void vitqFitsWeightLevelsAtW4A8(@TempDir Path tmp) throws Exception {
+        assertTrue(CalibConfig.vitq(4, 8).levelsAt(4) && !CalibConfig.vitq(4, 8).levelsAt(8) && !CalibConfig.vitq(4, 4).levelsAt(4)
+                && !CalibConfig.vitq(6, 6).levelsAt(6) && !CalibConfig.ptq4vit(4, 8).levelsAt(4), "levels at W4A8 in vitq only");
+        Path file = tmp.resolve("levels.safetensors");
+        CliTest.Run r = quickQuantize("--method", "vitq", "--bits", "w4a8", "-o", file.toString());
+        assertEquals(Integer.toString(QuantizedModelFile.LEVELS_VERSION),
+                io.vitq.io.SafeTensors.read(file).metadata().get(QuantizedModelFile.META_VERSION));
+        QuantPlan p = QuantizedModelFile.readHeader(file).plan();
+        for (var e : p.ops().entrySet())
+            if (e.getValue() instanceof io.vitq.quant.LinearQuant l) {
+                assertTrue(l.weight().hasLevels() && l.weight().levelCount() <= 16 && l.weight().bits() == 4, e.getKey() + ": " + l.weight());
+            }
+        assertTrue(p.info().options().containsKey(CalibConfig.WEIGHT_LEVELS), p.info().options().toString());
+        Path ptq = tmp.resolve("ptq.json");
+        quickQuantize("--method", "ptq4vit", "--bits", "w4a8", "--weight-levels", "--plan", ptq.toString());
+        assertTrue(QuantPlanJson.read(ptq).linear("blocks.0.attn.qkv").weight().hasLevels(), "--weight-levels on ptq4vit");
+        String x = tmp.resolve("x.json").toString();
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w8a8", "--weight-levels", "--plan", x),
+                1, "--weight-levels", "below 8 bits");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--weight-levels", "-o", x),
+                1, "--weight-levels", "fits them already");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w6a6", "--no-weight-levels", "--plan", x),
+                1, "--no-weight-levels", "uniform weights already");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a8", "--weight-levels",
+                "--no-weight-levels", "--plan", x), 1, "give one");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "w4a8", "--weight-levels", "--plan", x),
+                1, "--weight-levels", "VT-PTQ");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "repq", "--bits", "w4a8", "--weight-levels", "--plan", x),
+                1, "--weight-levels", "repq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--no-gptq", "--bias-correction",
+                "--plan", x), 1, "--bias-correction", "--no-weight-levels");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a8", "--weight-levels",
+                "--bias-correction", "--plan", x), 1, "--weight-levels and --bias-correction");
+        assertFalse(java.nio.file.Files.exists(Path.of(x)), "nothing written on a refusal");
+    }
+
     @Test
     void vitqRotatesItsInputsBelowSixActivationBits(@TempDir Path tmp) throws Exception {
         assertTrue(CalibConfig.vitq(4, 5).rotateInputs() && !CalibConfig.vitq(4, 5).reparamNorms()
@@ -245,9 +287,9 @@ class QuantizeCommandTest {
         QuantPlan f = QuantPlanJson.read(folded);
         assertTrue(!f.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION) && f.folds().size() == 24,
                 "--no-rotate-inputs: the folds");
-        // W4A8: every block Linear's input rotated, fc2's uniform; the quantized file is version 5
+        // W4A8: every block Linear's input rotated, fc2's uniform; the quantized file is version 5 (6 with the weight levels)
         Path all = tmp.resolve("all.safetensors"), none = tmp.resolve("none.json");
-        r = quickQuantize("--method", "vitq", "--bits", "w4a8", "-o", all.toString());
+        r = quickQuantize("--method", "vitq", "--bits", "w4a8", "--no-weight-levels", "-o", all.toString());
         assertTrue(r.out().contains("input rotation: qkv, proj, fc1 and fc2 inputs"), "the summary names the rotation: " + r.out());
         assertEquals(Integer.toString(QuantizedModelFile.ROTATED_ALL_VERSION),
                 io.vitq.io.SafeTensors.read(all).metadata().get(QuantizedModelFile.META_VERSION));

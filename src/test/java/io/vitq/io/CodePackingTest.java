@@ -37,7 +37,7 @@ class CodePackingTest {
                 byte[] packed = b.array();
                 float[] out = new float[rows * cols];
                 for (int r = 0; r < rows; r++)
-                    assertNull(CodePacking.unpackRow(packed, r, cols, bits, q.quantizer(r).minCode(), out), bits + " bits, row " + r);
+                    assertNull(CodePacking.unpackRow(packed, r, cols, bits, q.quantizer(r).minCode(), null, out), bits + " bits, row " + r);
                 for (int i = 0; i < codes.length; i++) assertEquals(codes[i], (int) out[i], bits + " bits x " + cols + ", code " + i);
             }
     }
@@ -46,7 +46,7 @@ class CodePackingTest {
     void aBitSetAfterARowsLastCodeIsRefused() {
         byte[] packed = new byte[2];     // five 3-bit codes: 15 bits of a row's 16
         packed[1] = (byte) 0x80;        // bit 15
-        String m = CodePacking.unpackRow(packed, 0, 5, 3, 0, new float[5]);
+        String m = CodePacking.unpackRow(packed, 0, 5, 3, 0, null, new float[5]);
         assertTrue(m != null && m.contains("bit 15 after its 5 codes is set"), m);
     }
 }

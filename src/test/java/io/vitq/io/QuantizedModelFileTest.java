@@ -374,8 +374,10 @@ class QuantizedModelFileTest {
         Path packedV2 = rewrite(file, tmp.resolve("packedv2.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "2"));
         assertTrue(loadError(packedV2).getMessage().contains("format version 2 with metadata 'vitq.packed_codes'"),
                 loadError(packedV2).getMessage());
-        Path future = rewrite(file, tmp.resolve("v6.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "6"));
-        assertTrue(loadError(future).getMessage().contains("version 6, this vitq reads versions 1 to 5"), loadError(future).getMessage());
+        Path future = rewrite(file, tmp.resolve("v7.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "7"));
+        assertTrue(loadError(future).getMessage().contains("version 7, this vitq reads versions 1 to 6"), loadError(future).getMessage());
+        Path v6 = rewrite(file, tmp.resolve("v6.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "6"));
+        assertTrue(loadError(v6).getMessage().contains("format version 6 without a weight on a table of levels"), loadError(v6).getMessage());
         Path v5 = rewrite(file, tmp.resolve("v5.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "5"));
         assertTrue(loadError(v5).getMessage().contains("format version 5 without every block input rotated"), loadError(v5).getMessage());
         Path asI8 = rewrite(file, tmp.resolve("asi8.safetensors"),
@@ -396,6 +398,55 @@ class QuantizedModelFileTest {
         Path badDim = rewrite(file, tmp.resolve("baddim.safetensors"), t -> {},
                 meta -> meta.put(QuantizedModelFile.META_PACKED, shapes.replace("[256,64]", "[256,-64]")));
         assertTrue(loadError(badDim).getMessage().contains("has dimension -64, expected a positive integer"), loadError(badDim).getMessage());
+    }
+
+    /**
+     * Weights on a table of levels (format version 6): each weight's 4-bit index packed, the table in the plan;
+     * read back as the fake-quantized weights, and every damaged case named.
+     */
+    @Test
+    void levelledWeightsRoundTripAsPackedIndices() throws IOException {
+        Weights source = RandomWeights.vit(MICRO, 7);
+        Model model = spec("micro", MICRO).build(source);
+        int[] twelve = Arrays.copyOfRange(io.vitq.testutil.MinMaxPlans.LEVELS16, 2, 14);   // fewer levels than 4 bits index
+        Map<String, LinearQuant> ops = new LinkedHashMap<>();
+        for (Linear l : model.linears())
+            ops.put(l.id(), new LinearQuant(io.vitq.testutil.MinMaxPlans.levelledWeight(l, 4,
+                    l.id().equals("blocks.0.mlp.fc1") ? twelve : io.vitq.testutil.MinMaxPlans.LEVELS16, 0.9f), null));
+        QuantPlan plan = new QuantPlan(new PlanInfo("micro", "minmax", 4, 8), ops);
+        Path file = tmp.resolve("levels.q.safetensors");
+        QuantizedModelFile.write(file, model.spec(), source, plan);
+        SafeTensors st = SafeTensors.read(file);
+        assertEquals("6", st.metadata().get(QuantizedModelFile.META_VERSION));
+        assertEquals(DType.U8, st.get("blocks.0.mlp.fc1.weight").dtype());
+        assertArrayEquals(new int[] {256, 32}, st.get("blocks.0.mlp.fc1.weight").shape(), "64 indices of 4 bits a row: 32 bytes");
+        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
+        assertEquals(plan, loaded.plan());
+        Weights fq = fakeQuantized(source, model, plan, UnaryOperator.identity());
+        Map<String, Linear> got = linears(loaded.model());
+        for (Linear l : model.linears()) {
+            float[] w = got.get(l.id()).weight();
+            assertArrayEquals(fq.asMap().get(l.id() + ".weight").data(), w, 0f, l.id());
+            UniformOperand wq = plan.linear(l.id()).weight();
+            for (int r = 0; r < l.out(); r++)
+                for (int c = 0; c < l.in(); c++)
+                    assertTrue(wq.levelIndex(Math.round(w[r * l.in() + c] / wq.scale(r))) >= 0, l.id() + " decodes to a level");
+        }
+
+        // damaged: an index past fc1's twelve levels, a version that does not say levels, the packing missing
+        byte[] packed = new byte[256 * 32];
+        st.get("blocks.0.mlp.fc1.weight").bytes().duplicate().get(packed);
+        packed[32] = (byte) ((packed[32] & 0xF0) | 13);   // row 1, column 0: index 13 of 12 levels
+        Path past = rewrite(file, tmp.resolve("past.safetensors"),
+                t -> t.put("blocks.0.mlp.fc1.weight", SafeTensors.Entry.u8(packed, 256, 32)), meta -> {});
+        String m = loadError(past).getMessage();
+        assertTrue(m.contains("'blocks.0.mlp.fc1.weight' row 1: index 13 at column 0 is past its 12 levels"), m);
+        Path v4 = rewrite(file, tmp.resolve("levelsv4.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "4"));
+        m = loadError(v4).getMessage();
+        assertTrue(m.contains("format version 4 with a weight on a table of levels in metadata 'vitq.plan' (version 6 exactly then)"), m);
+        Path unpacked = rewrite(file, tmp.resolve("unpacked.safetensors"), t -> {}, meta -> meta.remove(QuantizedModelFile.META_PACKED));
+        m = loadError(unpacked).getMessage();
+        assertTrue(m.contains("has a table of levels in its plan but is not listed in metadata 'vitq.packed_codes'"), m);
     }
 
     /** Only codes below 8 bits are packed: an 8-bit weight listed as packed is refused. */

@@ -456,6 +456,26 @@ class IntegerExecutorTest {
                 TinyModels.SWIN, 0.9f), IntegerExecutor.Options.DEFAULT, "asymmetric 4-bit weights");
     }
 
+    /**
+     * Weights on a table of 16 levels of the 8-bit grid (docs/LOWBIT.md section 1.2): the levels are the
+     * int8 weight codes, so the integer logits equal the code-product fake quant's bit for bit, ViT and
+     * Swin, op by op too.
+     */
+    @Test
+    void levelledWeightsAreTheirLevelsCodes() {
+        for (Spec sp : List.of(Spec.ptq4vit(true).withBits(8).perChannelWeights(), Spec.uniform().withBits(8))) {
+            QuantPlan plan = MinMaxPlans.withLevelledWeights(plan(TinyModels.VIT, sp), TinyModels.VIT, 4, MinMaxPlans.LEVELS16, 0.9f);
+            String label = "16 weight levels, " + (sp.ptq4vit() ? "ptq4vit" : "uniform") + " A8";
+            compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, label);
+            IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
+            FakeQuantExecutor cp = new FakeQuantExecutor(plan, TinyModels.VIT, FakeQuantExecutor.Products.CODES);
+            SplittableRandom r = new SplittableRandom(8);
+            for (Linear l : TinyModels.VIT.linears()) assertLinearEqualsCodeProducts(ie, cp, l, r, label + " " + l.id());
+        }
+        compare(TinyModels.SWIN, MinMaxPlans.withLevelledWeights(plan(TinyModels.SWIN, Spec.ptq4vit(true).withBits(8)),
+                TinyModels.SWIN, 4, MinMaxPlans.LEVELS16, 0.9f), IntegerExecutor.Options.DEFAULT, "16 weight levels, Swin");
+    }
+
     /** 6-bit codes use the int8 kernels (W6A6). */
     @Test
     void sixBitPlan() {

@@ -235,6 +235,33 @@ public final class MinMaxPlans {
         return new UniformOperand(bits, g, s, z);
     }
 
+    /**
+     * A weight on a table of levels (given on the 8-bit grid): per output row the step that puts the row's
+     * max |w| on the largest |level|, times {@code shrink}.
+     */
+    public static UniformOperand levelledWeight(Linear l, int bits, int[] levels, float shrink) {
+        int top = Math.max(-levels[0], levels[levels.length - 1]);
+        float[] s = new float[l.out()];
+        for (int r = 0; r < l.out(); r++) {
+            float m = 0;
+            for (int c = 0; c < l.in(); c++) m = Math.max(m, Math.abs(l.weight()[r * l.in() + c]));
+            s[r] = Math.max(m / top, 1e-8f) * shrink;
+        }
+        return UniformOperand.withLevels(bits, Granularity.PER_OUTPUT_CHANNEL, s, levels);
+    }
+
+    /** {@code plan} with every Linear weight replaced by {@link #levelledWeight} at {@code bits}. */
+    public static QuantPlan withLevelledWeights(QuantPlan plan, Model model, int bits, int[] levels, float shrink) {
+        Map<String, OpQuant> ops = new LinkedHashMap<>(plan.ops());
+        for (Linear l : model.linears())
+            if (plan.ops().get(l.id()) instanceof LinearQuant lq)
+                ops.put(l.id(), new LinearQuant(levelledWeight(l, bits, levels, shrink), lq.input(), lq.bias(), lq.info()));
+        return new QuantPlan(plan.info(), ops);
+    }
+
+    /** Sixteen levels of the 8-bit grid, denser near 0 (as k-means puts them on bell-shaped weights). */
+    public static final int[] LEVELS16 = {-127, -88, -61, -42, -28, -17, -9, -3, 3, 9, 17, 28, 42, 61, 88, 127};
+
     /** {@code plan} with every Linear weight replaced by {@link #asymmetricWeight} at its granularity and bits. */
     public static QuantPlan withAsymmetricWeights(QuantPlan plan, Model model, float shrink) {
         return withAsymmetricWeights(plan, model, 0, shrink);
