@@ -214,7 +214,7 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
     public java.util.List<String> inspectCells() {
         return java.util.List.of(zeroPoints != null ? KIND + " (asymmetric)" : levels != null ? KIND + " (" + levels.length + " levels)" : KIND,
                 granularity.jsonName(),
-                String.valueOf(scales.length), Format.scales(scales));
+                String.valueOf(scales.length), Format.scales(scales) + (levels != null ? "; levels " + Arrays.toString(levels) : ""));
     }
 
     @Override

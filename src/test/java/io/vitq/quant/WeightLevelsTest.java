@@ -99,6 +99,9 @@ class WeightLevelsTest {
         assertEquals(8, w.levelCount());
         assertEquals(-9, w.level(3));
         assertEquals(-1, w.levelIndex(1));
+        assertEquals("uniform (8 levels)", w.inspectCells().get(0));
+        assertTrue(w.inspectCells().get(3).endsWith("; levels [-120, -70, -33, -9, 0, 14, 52, 127]"), w.inspectCells().get(3));
+        assertEquals("uniform/per-output-channel/levels", w.summary());
     }
 
     @Test
