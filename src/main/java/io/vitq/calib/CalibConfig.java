@@ -44,8 +44,8 @@ import java.util.Map;
  *                             model's ({@code eval.Pipeline}; {@link #vitq} at 6 activation bits)
  * @param weightLevels         weights below 8 bits on a table of 2^k levels per Linear with a step per row
  *                             ({@link WeightLevelFit}, docs/LOWBIT.md section 1.2) instead of the searched
- *                             uniform grid; GPTQ, when on, rounds to the levels (not with asymmetric weights
- *                             or VT-PTQ)
+ *                             uniform grid, which (asymmetric or not) still sets the input's scale first; GPTQ,
+ *                             when on, rounds to the levels (not with VT-PTQ or the bias correction)
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
@@ -546,12 +546,13 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + (asymmetricWeights ? ", asymmetricWeights=true" : "") + (rotateInputs() ? ", rotation=" + rotation : "") + "]";
     }
 
-    /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
-    public static final String WEIGHT_ROUNDING = "weight_rounding";
-    /** Its value when GPTQ rounded some weights: the plan alone does not give them. */
+    /** Plan option saying the weights below 8 bits are on fitted tables of levels ({@code weightLevels}). */
     public static final String WEIGHT_LEVELS = "weight_levels";
     static final String WEIGHT_LEVELS_TEXT = "2^k levels per Linear on the 8-bit grid, a step per row, fitted by k-means to the weights "
             + "(docs/LOWBIT.md 1.2); the uniform scales searched first set the input's scale";
+    /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
+    public static final String WEIGHT_ROUNDING = "weight_rounding";
+    /** Its value when GPTQ rounded some weights: the plan alone does not give them. */
     public static final String GPTQ_ROUNDING = "gptq (dampening cross-validated, blocks of 128; the quantized model file holds the weights)";
     /** Its value when the cross-validation chose rounding to nearest for every op: the scales give the weights. */
     public static final String NEAREST_ROUNDING = "nearest (GPTQ's cross-validation chose it for every op)";
@@ -579,12 +580,14 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         m.put("patch_embed_weight", patchEmbedPerChannel || perChannelWeights ? "per-output-channel" : "per-tensor");
         if (perChannelWeights) m.put("linear_weights", "per-output-channel");
         if (asymmetricWeights && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
-            m.put("weight_zero_points", "asymmetric weights: a zero point per scale, the one of least squared weight error at the searched step");
+            m.put("weight_zero_points", levelsAt(weightBits)
+                    ? "asymmetric weights in the uniform search that sets the inputs' scales (the weights themselves take levels)"
+                    : "asymmetric weights: a zero point per scale, the one of least squared weight error at the searched step");
         else if (isRepq() && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
             m.put("weight_zero_points", "asymmetric weights: a zero point per output channel, by RepQ-ViT's percentile rule");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
         if (rotateInputs()) m.put(io.vitq.quant.PlanInfo.INPUT_ROTATION, rotation.planOption());
-        if (weightLevels && weightBits < 8) m.put(WEIGHT_LEVELS, WEIGHT_LEVELS_TEXT);
+        if (levelsAt(weightBits)) m.put(WEIGHT_LEVELS, WEIGHT_LEVELS_TEXT);
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");

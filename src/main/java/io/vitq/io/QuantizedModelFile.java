@@ -75,7 +75,7 @@ public final class QuantizedModelFile {
     public static final int ROTATED_ALL_VERSION = 5;
     /** The version of a file with a weight on a table of levels (each code's packed index; its model rotated or not). */
     public static final int LEVELS_VERSION = 6;
-    /** Metadata of a version 4 or 5 file with packed codes: each packed tensor's name and its weight's own shape, as a JSON object. */
+    /** Metadata of a version 4, 5 or 6 file with packed codes: each packed tensor's name and its weight's own shape, as a JSON object. */
     public static final String META_PACKED = "vitq.packed_codes";
     public static final String META_FORMAT = "vitq.format", META_VERSION = "vitq.format_version",
             META_MODEL = "vitq.model", META_SPEC = "vitq.model_spec", META_PLAN = "vitq.plan";
