@@ -447,10 +447,7 @@ class IntegerExecutorTest {
             String label = "asymmetric weights " + sp.bits() + " bit" + (sp.perChannel() ? " per channel" : "")
                     + (sp.ptq4vit() ? " ptq4vit" : " uniform") + ", zero points " + zeroPoints;
             compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, label);
-            IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
-            FakeQuantExecutor cp = new FakeQuantExecutor(plan, TinyModels.VIT, FakeQuantExecutor.Products.CODES);
-            SplittableRandom r = new SplittableRandom(7);
-            for (Linear l : TinyModels.VIT.linears()) assertLinearEqualsCodeProducts(ie, cp, l, r, label + " " + l.id());
+            assertEveryLinearEqualsCodeProducts(plan, 7, label);
         }
         compare(TinyModels.SWIN, MinMaxPlans.withAsymmetricWeights(plan(TinyModels.SWIN, Spec.ptq4vit(true).withBits(4)),
                 TinyModels.SWIN, 0.9f), IntegerExecutor.Options.DEFAULT, "asymmetric 4-bit weights");
@@ -467,13 +464,18 @@ class IntegerExecutorTest {
             QuantPlan plan = MinMaxPlans.withLevelledWeights(plan(TinyModels.VIT, sp), TinyModels.VIT, 4, MinMaxPlans.LEVELS16, 0.9f);
             String label = "16 weight levels, " + (sp.ptq4vit() ? "ptq4vit" : "uniform") + " A8";
             compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, label);
-            IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
-            FakeQuantExecutor cp = new FakeQuantExecutor(plan, TinyModels.VIT, FakeQuantExecutor.Products.CODES);
-            SplittableRandom r = new SplittableRandom(8);
-            for (Linear l : TinyModels.VIT.linears()) assertLinearEqualsCodeProducts(ie, cp, l, r, label + " " + l.id());
+            assertEveryLinearEqualsCodeProducts(plan, 8, label);
         }
         compare(TinyModels.SWIN, MinMaxPlans.withLevelledWeights(plan(TinyModels.SWIN, Spec.ptq4vit(true).withBits(8)),
                 TinyModels.SWIN, 4, MinMaxPlans.LEVELS16, 0.9f), IntegerExecutor.Options.DEFAULT, "16 weight levels, Swin");
+    }
+
+    /** Every Linear of the tiny ViT under {@code plan}, on random inputs from {@code seed}: integer output = code products, bit for bit. */
+    private static void assertEveryLinearEqualsCodeProducts(QuantPlan plan, long seed, String label) {
+        IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);
+        FakeQuantExecutor cp = new FakeQuantExecutor(plan, TinyModels.VIT, FakeQuantExecutor.Products.CODES);
+        SplittableRandom r = new SplittableRandom(seed);
+        for (Linear l : TinyModels.VIT.linears()) assertLinearEqualsCodeProducts(ie, cp, l, r, label + " " + l.id());
     }
 
     /** 6-bit codes use the int8 kernels (W6A6). */
