@@ -420,16 +420,15 @@ public final class QuantizedModelFile {
     /** The note for {@code vitq} commands: method, bits, how many weights were stored as codes. */
     static String describe(QuantPlan plan) {
         Map<Integer, Integer> bits = new TreeMap<>();
-        int[] levelled = {0};
-        plan.ops().values().forEach(op -> {
-            if (op instanceof LinearQuant l) {
-                bits.merge(l.weight().bits(), 1, Integer::sum);
-                if (l.weight().hasLevels()) levelled[0]++;
-            }
-        });
+        int levelled = 0;
+        for (var op : plan.ops().values()) {
+            if (!(op instanceof LinearQuant l)) continue;
+            bits.merge(l.weight().bits(), 1, Integer::sum);
+            if (l.weight().hasLevels()) levelled++;
+        }
         List<String> parts = new ArrayList<>();
         bits.forEach((b, count) -> parts.add(count + " at " + b + " bits"));
-        if (levelled[0] > 0) parts.add(levelled[0] + " of them indices into a table of levels");
+        if (levelled > 0) parts.add(levelled + " of them indices into a table of levels");
         return "quantized model (" + plan.info().method() + ", " + plan.info().bitsLabel() + "): weights stored as"
                 + " integer codes (" + (parts.isEmpty() ? "none" : String.join(", ", parts)) + "), run with its plan"
                 + " (inputs and matmul operands quantized as calibrated too)";

@@ -112,12 +112,6 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
         return i >= 0 ? i : -1;
     }
 
-    /** The code of level index {@code i} ({@code 0 <= i < levelCount()}). */
-    public int level(int i) { return levels[i]; }
-
-    /** The number of levels (0 without a table). */
-    public int levelCount() { return levels == null ? 0 : levels.length; }
-
     /** A copy of the zero points, or null (symmetric). */
     @Override
     public int[] zeroPoints() { return zeroPoints == null ? null : zeroPoints.clone(); }

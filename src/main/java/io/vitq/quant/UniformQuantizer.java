@@ -77,9 +77,6 @@ public final class UniformQuantizer {
         return levels != null ? nearestLevel(levels, v) : Math.min(Math.max(Math.rint(v), minCode), maxCode);
     }
 
-    /** Whether the codes are restricted to a table of levels. */
-    public boolean hasLevels() { return levels != null; }
-
     public int bits() { return bits; }
 
     /** {@code -2^(k-1)}. */
@@ -92,9 +89,7 @@ public final class UniformQuantizer {
     public static float checkScale(String opId, float scale) { return QuantChecks.scale(opId, scale); }
 
     /** The integer code of one finite value (scale is not checked here: hot path). */
-    public int code(float x, float scale) {
-        return levels != null ? nearestLevel(levels, x / scale) : (int) Rounding.rintClamp(x / scale, minCode, maxCode);
-    }
+    public int code(float x, float scale) { return (int) codeValue(x, scale); }
 
     /** The code as a float: {@code clamp(rint(x / scale))} with the sign of a zero kept, or the nearest level. */
     private float codeValue(float x, float scale) {

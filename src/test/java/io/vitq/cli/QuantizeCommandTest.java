@@ -240,7 +240,7 @@ class QuantizeCommandTest {
         QuantPlan p = QuantizedModelFile.readHeader(file).plan();
         for (var e : p.ops().entrySet())
             if (e.getValue() instanceof io.vitq.quant.LinearQuant l) {
-                assertTrue(l.weight().hasLevels() && l.weight().levelCount() <= 16 && l.weight().bits() == 4, e.getKey() + ": " + l.weight());
+                assertTrue(l.weight().hasLevels() && l.weight().levels().length <= 16 && l.weight().bits() == 4, e.getKey() + ": " + l.weight());
             }
         assertTrue(p.info().options().containsKey(CalibConfig.WEIGHT_LEVELS), p.info().options().toString());
         Path ptq = tmp.resolve("ptq.json");

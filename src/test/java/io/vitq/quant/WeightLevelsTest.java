@@ -96,8 +96,8 @@ class WeightLevelsTest {
                 assertTrue(w.levelIndex(codes[i]) >= 0);
             }
         assertEquals(127, w.maxAbsCode());
-        assertEquals(8, w.levelCount());
-        assertEquals(-9, w.level(3));
+        assertEquals(8, w.levels().length);
+        assertEquals(-9, w.levels()[3]);
         assertEquals(-1, w.levelIndex(1));
         assertEquals("uniform (8 levels)", w.inspectCells().get(0));
         assertTrue(w.inspectCells().get(3).endsWith("; levels [-120, -70, -33, -9, 0, 14, 52, 127]"), w.inspectCells().get(3));
