@@ -42,10 +42,11 @@ import java.util.Map;
  * @param chooseQuantizers     calibrate twice, as this config without the choice and as {@link #adaLogCandidate()},
  *                             and keep the plan whose logits on the calibration images are closer to the float
  *                             model's ({@code eval.Pipeline}; {@link #vitq} at 6 activation bits)
- * @param weightLevels         weights below 8 bits on a table of 2^k levels per Linear with a step per row
- *                             ({@link WeightLevelFit}, docs/LOWBIT.md section 1.2) instead of the searched
- *                             uniform grid, which (asymmetric or not) still sets the input's scale first; GPTQ,
- *                             when on, rounds to the levels (not with VT-PTQ or the bias correction)
+ * @param weightTable          weights below 8 bits on the searched uniform grid, or on a table per Linear with a
+ *                             step per row instead ({@link WeightTable}): 2^k levels ({@link WeightLevelFit},
+ *                             docs/LOWBIT.md section 1.2) or 2^(2k) pairs of codes ({@link WeightPairFit}, section
+ *                             1.3); the uniform search (asymmetric or not) still sets the input's scale first, and
+ *                             GPTQ, when on, rounds to the table (not with VT-PTQ or the bias correction)
  */
 public record CalibConfig(String method, int weightBits, int activationBits, Metric metric,
                           double alpha, double beta, int candidates, int rounds,
@@ -55,7 +56,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                           boolean perChannelWeights, boolean reparamNorms, boolean gptq, GeluLevels geluCodebook, boolean biasCorrection,
                           Map<String, io.vitq.quant.OperandQuant> fixedInputs, boolean integerProducts,
                           boolean logSoftmax, boolean adaLog, boolean asymmetricWeights, RotatedInputs rotation,
-                          boolean chooseQuantizers, boolean weightLevels) {
+                          boolean chooseQuantizers, WeightTable weightTable) {
 
     /**
      * VT-PTQ's settings (ALGORITHMS section 9; the unstated ones are the [INFERRED] defaults,
@@ -120,9 +121,11 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (adaLog && (logSoftmax || geluCodebook != null))
             throw new IllegalArgumentException("AdaLog's quantizers replace the log-sqrt2 probabilities and the GELU codebook");
         if (rotation == null) throw new IllegalArgumentException("input rotation: RotatedInputs.NONE for none");
-        if (weightLevels && vt != null) throw new IllegalArgumentException("weight levels: VT-PTQ searches one uniform scale per tensor");
-        if (weightLevels && biasCorrection)
-            throw new IllegalArgumentException("weight levels: the bias correction is computed on the searched uniform grid");
+        if (weightTable == null) throw new IllegalArgumentException("weight table: WeightTable.UNIFORM for none");
+        if (weightTable != WeightTable.UNIFORM && vt != null)
+            throw new IllegalArgumentException("weight " + weightTable.label + ": VT-PTQ searches one uniform scale per tensor");
+        if (weightTable != WeightTable.UNIFORM && biasCorrection)
+            throw new IllegalArgumentException("weight " + weightTable.label + ": the bias correction is computed on the searched uniform grid");
         boolean rotateInputs = rotation != RotatedInputs.NONE;
         if (rotateInputs && vt != null) throw new IllegalArgumentException("input rotation: not for VT-PTQ (its mixed precision sizes "
                 + "the unrotated layers)");
@@ -138,7 +141,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig basePtq(int w, int a) {
         return new CalibConfig("basePTQ", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false, WeightTable.UNIFORM);
     }
 
     /**
@@ -148,7 +151,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig ptq4vit(int w, int a) {
         return new CalibConfig("ptq4vit", w, a, Metric.HESSIAN, 0.01, 1.2, 100, 3, true, true,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, true, false, 15, false, null, null, false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false, WeightTable.UNIFORM);
     }
 
     /**
@@ -159,7 +162,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public static CalibConfig vtptq(int w, int a) {
         return new CalibConfig("vtptq", w, a, Metric.PEARSON, 0.5, 1.2, 100, 20, false, false,
-                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false, false);
+                TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, VtOptions.defaults(), false, false, false, false, null, false, null, false, false, false, false, RotatedInputs.NONE, false, WeightTable.UNIFORM);
     }
 
     /**
@@ -186,10 +189,12 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      * bits on (W4A8) every block Linear's input is rotated, proj's and fc2's too, fc2's then uniform
      * ({@link #ROTATE_ALL_BELOW_WEIGHT_BITS}; docs/LOWBIT.md section 2.2): ViT-Ti 80.69 / 81.46 / 80.54 %
      * on the three calibration sets against 80.46 / 80.23 / 78.69 %, DeiT-Ti 80.85 / 80.31 / 80.15 %
-     * against 80.15 / 80.00 / 80.23 %. With that rotation the weights take one table of 16 levels per Linear
-     * ({@link #weightLevels}, {@link WeightLevelFit}; docs/LOWBIT.md section 1.2): the -log p of the float
-     * model's top-1 fell in all ten runs of two models, three calibration sets and three sign draws; ViT-Ti
-     * 81.85 / 82.08 / 80.77 %, DeiT-Ti 79.54 / 80.23 / 79.38 %. At 6 activation bits it calibrates
+     * against 80.15 / 80.00 / 80.23 %. With that rotation the weights take one table of 256 code pairs per
+     * Linear ({@link #weightTable}, {@link WeightPairFit}; docs/LOWBIT.md sections 1.3 and 5): against 16 levels
+     * per Linear (section 1.2), the -log p of the float model's top-1 and the agreement with its top-1 improved
+     * in nine of ten runs of two models, three calibration sets and three sign draws; ViT-Ti 82.00 / 81.08 /
+     * 81.38 % (levels 81.85 / 82.08 / 80.77 %), DeiT-Ti 81.00 / 80.46 / 80.46 % (79.54 / 80.23 / 79.38 %). The
+     * levels had replaced the uniform grid the same way. At 6 activation bits it calibrates
      * twice, with the twins and the Hessian metric and with AdaLog's quantizers and the squared-error
      * metric, and keeps the plan whose outputs on the calibration images are closer to the float
      * model's ({@link #chooseQuantizers}; docs/LOWBIT.md section 5): on three calibration sets that
@@ -202,12 +207,12 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         RotatedInputs rotation = a < ROTATE_BELOW_BITS ? RotatedInputs.NORMED
                 : w < ROTATE_ALL_BELOW_WEIGHT_BITS && a >= ROTATE_ALL_FROM_ACTIVATION_BITS ? RotatedInputs.ALL : RotatedInputs.NONE;
         boolean rotate = rotation != RotatedInputs.NONE;
-        boolean levels = rotation == RotatedInputs.ALL;
+        WeightTable table = rotation == RotatedInputs.ALL ? WeightTable.PAIRS : WeightTable.UNIFORM;
         return new CalibConfig("vitq", w, a, adaLog ? Metric.MSE : p.metric, p.alpha, p.beta, p.candidates, p.rounds,
                 p.patchEmbedPerChannel, p.twinSoftmax, p.softmaxMode, p.softmaxSplits, p.twinGelu, p.geluPowerOfTwo,
                 p.geluMaxShift, false, null, null, false, true, a < FOLD_BELOW_BITS && !rotate, w < GPTQ_BELOW_BITS, null, false, null, false,
                 false, adaLog, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, rotation,
-                a >= ADALOG_BELOW_BITS && a < CHOOSE_BELOW_BITS, levels);
+                a >= ADALOG_BELOW_BITS && a < CHOOSE_BELOW_BITS, table);
     }
 
     /**
@@ -219,7 +224,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig repq(int w, int a) {
         return new CalibConfig("repq", w, a, Metric.COSINE, 0.5, 1.2, 100, 1, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, true, false, null, false, null,
-                false, true, false, false, RotatedInputs.NONE, false, false);
+                false, true, false, false, RotatedInputs.NONE, false, WeightTable.UNIFORM);
     }
 
     /**
@@ -236,7 +241,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     public static CalibConfig adalog(int w, int a) {
         return new CalibConfig("adalog", w, a, Metric.MSE, 0.01, 1.2, 100, 3, true, false,
                 TwinSoftmaxQuantizer.Mode.CLEAN, 20, false, false, 15, false, null, null, false, true, w == a, false, null, false, null,
-                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, RotatedInputs.NONE, false, false);
+                false, false, true, w <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS, RotatedInputs.NONE, false, WeightTable.UNIFORM);
     }
 
     /** RepQ-ViT's rule instead of a search ({@link #repq}). */
@@ -302,7 +307,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         String method; int weightBits, activationBits; Metric metric; double alpha, beta; int candidates, rounds;
         boolean patchEmbedPerChannel, twinSoftmax; TwinSoftmaxQuantizer.Mode softmaxMode; int softmaxSplits;
         boolean twinGelu, geluPowerOfTwo; int geluMaxShift; boolean trueLabels; java.util.List<OpBits> opBits;
-        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights, chooseQuantizers, weightLevels; RotatedInputs rotation;
+        VtOptions vt; boolean sequential, perChannelWeights, reparamNorms, gptq, biasCorrection; GeluLevels geluCodebook; Map<String, io.vitq.quant.OperandQuant> fixedInputs; boolean integerProducts, logSoftmax, adaLog, asymmetricWeights, chooseQuantizers; WeightTable weightTable; RotatedInputs rotation;
 
         Copy(CalibConfig c) {
             method = c.method; weightBits = c.weightBits; activationBits = c.activationBits; metric = c.metric;
@@ -317,14 +322,14 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
             asymmetricWeights = c.asymmetricWeights;
             rotation = c.rotation;
             chooseQuantizers = c.chooseQuantizers;
-            weightLevels = c.weightLevels;
+            weightTable = c.weightTable;
         }
 
         CalibConfig build() {
             return new CalibConfig(method, weightBits, activationBits, metric, alpha, beta, candidates, rounds,
                     patchEmbedPerChannel, twinSoftmax, softmaxMode, softmaxSplits, twinGelu, geluPowerOfTwo, geluMaxShift,
                     trueLabels, opBits, vt, sequential, perChannelWeights, reparamNorms, gptq, geluCodebook, biasCorrection, fixedInputs, integerProducts, logSoftmax, adaLog, asymmetricWeights,
-                    rotation, chooseQuantizers, weightLevels);
+                    rotation, chooseQuantizers, weightTable);
         }
     }
 
@@ -426,11 +431,32 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
      */
     public CalibConfig withGptq(boolean on) { return with(c -> c.gptq = on); }
 
-    /** Weights below 8 bits on a fitted table of levels per Linear ({@code weightLevels}). */
-    public CalibConfig withWeightLevels(boolean on) { return with(c -> c.weightLevels = on); }
+    /** Weights below 8 bits on the uniform grid or a fitted table per Linear ({@code weightTable}). */
+    public CalibConfig withWeightTable(WeightTable table) { return with(c -> c.weightTable = table); }
 
-    /** Whether the weights of an op at {@code bits} get a table of levels: below 8 bits when {@code weightLevels}. */
-    public boolean levelsAt(int bits) { return weightLevels && bits < 8; }
+    /** What the weights of an op at {@code bits} are coded on: {@code weightTable} below 8 bits, else the uniform grid. */
+    public WeightTable tableAt(int bits) { return bits < 8 ? weightTable : WeightTable.UNIFORM; }
+
+    /** What a weight below 8 bits is coded on, after the uniform search has set its input's scale. */
+    public enum WeightTable {
+        /** The searched uniform grid (symmetric or with zero points). */
+        UNIFORM("uniform", "the uniform grid"),
+        /** 2^k levels per Linear on the 8-bit grid, a step per row ({@link WeightLevelFit}). */
+        LEVELS("levels", "levels"),
+        /** 2^(2k) pairs of 8-bit codes per Linear for neighbouring columns, a step per row ({@link WeightPairFit}). */
+        PAIRS("pairs", "pairs");
+
+        private final String cliName;
+        final String label;
+
+        WeightTable(String cliName, String label) {
+            this.cliName = cliName;
+            this.label = label;
+        }
+
+        /** Its value of {@code --weight-table}. */
+        public String cliName() { return cliName; }
+    }
 
     /** Asymmetric weights below 8 bits ({@code asymmetricWeights}). */
     public CalibConfig withAsymmetricWeights(boolean on) { return with(c -> c.asymmetricWeights = on); }
@@ -546,10 +572,12 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
                 + (asymmetricWeights ? ", asymmetricWeights=true" : "") + (rotateInputs() ? ", rotation=" + rotation : "") + "]";
     }
 
-    /** Plan option saying the weights below 8 bits are on fitted tables of levels ({@code weightLevels}). */
-    public static final String WEIGHT_LEVELS = "weight_levels";
+    /** Plan option saying the weights below 8 bits are on fitted tables ({@code weightTable}), and which. */
+    public static final String WEIGHT_TABLE = "weight_table";
     static final String WEIGHT_LEVELS_TEXT = "2^k levels per Linear on the 8-bit grid, a step per row, fitted by k-means to the weights "
             + "(docs/LOWBIT.md 1.2); the uniform scales searched first set the input's scale";
+    static final String WEIGHT_PAIRS_TEXT = "2^(2k) pairs of 8-bit codes per Linear for neighbouring columns, a step per row, fitted by "
+            + "k-means to the weights (docs/LOWBIT.md 1.3); the uniform scales searched first set the input's scale";
     /** Plan option naming how the weights were rounded, when GPTQ was asked for. */
     public static final String WEIGHT_ROUNDING = "weight_rounding";
     /** Its value when GPTQ rounded some weights: the plan alone does not give them. */
@@ -580,14 +608,16 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         m.put("patch_embed_weight", patchEmbedPerChannel || perChannelWeights ? "per-output-channel" : "per-tensor");
         if (perChannelWeights) m.put("linear_weights", "per-output-channel");
         if (asymmetricWeights && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
-            m.put("weight_zero_points", levelsAt(weightBits)
-                    ? "asymmetric weights in the uniform search that sets the inputs' scales (the weights themselves take levels)"
+            m.put("weight_zero_points", tableAt(weightBits) != WeightTable.UNIFORM
+                    ? "asymmetric weights in the uniform search that sets the inputs' scales (the weights themselves take "
+                            + tableAt(weightBits).label + ")"
                     : "asymmetric weights: a zero point per scale, the one of least squared weight error at the searched step");
         else if (isRepq() && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
             m.put("weight_zero_points", "asymmetric weights: a zero point per output channel, by RepQ-ViT's percentile rule");
         if (reparamNorms) m.put("post_norm_inputs", "per-channel asymmetric, folded into the LayerNorm (RepQ-ViT)");
         if (rotateInputs()) m.put(io.vitq.quant.PlanInfo.INPUT_ROTATION, rotation.planOption());
-        if (levelsAt(weightBits)) m.put(WEIGHT_LEVELS, WEIGHT_LEVELS_TEXT);
+        if (tableAt(weightBits) != WeightTable.UNIFORM)
+            m.put(WEIGHT_TABLE, tableAt(weightBits) == WeightTable.LEVELS ? WEIGHT_LEVELS_TEXT : WEIGHT_PAIRS_TEXT);
         if (gptq) m.put(WEIGHT_ROUNDING, GPTQ_ROUNDING);
         if (biasCorrection) m.put("bias_correction", "once, after each Linear's search");
         if (integerProducts) m.put("search_products", "integer (int32 sums of the codes, as the integer runtime computes them)");

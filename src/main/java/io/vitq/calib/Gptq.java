@@ -1,5 +1,6 @@
 package io.vitq.calib;
 
+import io.vitq.quant.CodePairs;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.ScaledRanges;
 import io.vitq.quant.UniformOperand;
@@ -31,7 +32,11 @@ import java.util.List;
  * </ul>
  * Each column's codes are the row quantizer's ({@link io.vitq.quant.UniformQuantizer#roundCode}): the
  * clamped rint in the row's code range, or the nearest level of a weight on a table of levels
- * (docs/LOWBIT.md section 1.2).
+ * (docs/LOWBIT.md section 1.2). A weight on a table of pairs (section 1.3) is rounded two columns at a
+ * time, as GPTVQ does: at an even column c the pair nearest {@code (w_c / s, w_c+1 / s)} is chosen from
+ * the columns as the errors of the columns before c have updated them, column c takes its first code,
+ * and column c + 1, once c's error has reached it, its second; each column's error is then fed back
+ * as usual. {@link #BLOCK} is even, so no pair straddles two blocks.
  * Arithmetic in double; the result is the weight {@code q * s} (a float product, so rounding it
  * again at scale s gives q back).
  */
@@ -96,6 +101,9 @@ final class Gptq {
             rowQuant[j] = quant.quantizer(s);
             rowScale[j] = scales[s];
         }
+        CodePairs pairs = quant.pairs();
+        if (pairs != null && in % 2 != 0) throw new IllegalArgumentException("GPTQ: a table of pairs needs an even number of columns, got " + in);
+        int[] secondCode = pairs == null ? null : new int[out];   // the odd column's code of each row's pair
         // W transposed, wt[c][j]: a column of W is contiguous
         double[][] wt = new double[in][out];
         for (int j = 0; j < out; j++) for (int c = 0; c < in; c++) wt[c][j] = w[j * in + c];
@@ -110,7 +118,16 @@ final class Gptq {
                 double[] e = new double[out];
                 for (int j = 0; j < out; j++) {
                     double s = rowScale[j];
-                    double code = rowQuant[j].roundCode(col[j] / s);
+                    double code;
+                    if (pairs == null) {
+                        code = rowQuant[j].roundCode(col[j] / s);
+                    } else if ((c & 1) == 0) {
+                        int p = pairs.nearest(col[j] / s, wt[c + 1][j] / s);
+                        code = pairs.first(p);
+                        secondCode[j] = pairs.second(p);
+                    } else {
+                        code = secondCode[j];
+                    }
                     result[j * in + c] = (int) code * rowScale[j];
                     e[j] = (col[j] - code * s) / d;
                 }

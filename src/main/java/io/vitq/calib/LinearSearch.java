@@ -249,8 +249,14 @@ final class LinearSearch {
         UniformOperand w = weightQuant(wScale);
         OperandQuant input = xq;
         if (biasCorrection && !cfg.isVt()) correctBias(wScale, xq);   // once, on the searched scales
-        // the uniform search above set the input's scale; the weight then takes its own table of levels
-        if (cfg.levelsAt(cfg.weightBits())) w = WeightLevelFit.fit(id, op.weight(), out, in, cfg.weightBits());
+        // the uniform search above set the input's scale; the weight then takes its own table (pairs need
+        // an even row: a Linear with an odd number of inputs takes levels)
+        w = switch (cfg.tableAt(cfg.weightBits())) {
+            case UNIFORM -> w;
+            case LEVELS -> WeightLevelFit.fit(id, op.weight(), out, in, cfg.weightBits());
+            case PAIRS -> in % 2 == 0 ? WeightPairFit.fit(id, op.weight(), out, in, cfg.weightBits())
+                    : WeightLevelFit.fit(id, op.weight(), out, in, cfg.weightBits());
+        };
         float[] corrected = biasCorrection ? bias : null;
         if (cfg.gptq()) {
             long t0 = System.nanoTime();

@@ -90,16 +90,14 @@ public final class CalibOptions {
                     + "asymmetric ones.")
     boolean symmetricWeights;
 
-    @Option(names = "--weight-levels",
-            description = "basePTQ, ptq4vit, adalog (on in vitq at W4A8 and the like): weights below 8 bits on one table of 2^k "
-                    + "levels per Linear on the 8-bit grid with a step per row, fitted by k-means to the weights after the "
-                    + "uniform search has set the input's scale; GPTQ rounds to the levels. Files store a k-bit index per weight; "
-                    + "integers and ONNX run the levels as 8-bit codes (docs/LOWBIT.md section 1.2).")
-    boolean weightLevels;
-
-    @Option(names = "--no-weight-levels",
-            description = "vitq at W4A8 and the like: the searched uniform weight grid instead of the fitted levels.")
-    boolean noWeightLevels;
+    @Option(names = "--weight-table", paramLabel = "TABLE",
+            description = "basePTQ, ptq4vit, vitq, adalog: what weights below 8 bits are coded on, after the uniform search has set "
+                    + "each Linear's input scale: 'uniform' (the searched grid), 'levels' (one table of 2^k levels per Linear on "
+                    + "the 8-bit grid, a step per row, docs/LOWBIT.md section 1.2) or 'pairs' (one table of 2^(2k) pairs of 8-bit "
+                    + "codes per Linear for neighbouring columns, a step per row, section 1.3; the default of vitq at W4A8 and "
+                    + "the like, 'uniform' elsewhere). Tables are fitted by k-means to the weights and GPTQ rounds to them; "
+                    + "files store a k-bit index per weight (2k bits per pair); integers and ONNX run them as 8-bit codes.")
+    String weightTable;
 
     @Option(names = "--reparam-norms",
             description = "basePTQ, ptq4vit: RepQ-ViT's scale reparameterisation: the inputs of qkv and fc1 (LayerNorm outputs) "
@@ -193,8 +191,7 @@ public final class CalibOptions {
         if (geluGrid != null) given.add("--gelu-grid");
         if (asymmetricWeights) given.add("--asymmetric-weights");
         if (symmetricWeights) given.add("--symmetric-weights");
-        if (weightLevels) given.add("--weight-levels");
-        if (noWeightLevels) given.add("--no-weight-levels");
+        if (weightTable != null) given.add("--weight-table");
         if (rotateInputs != null) given.add("--rotate-inputs");
         if (noRotateInputs) given.add("--no-rotate-inputs");
         if (!given.isEmpty())
@@ -245,8 +242,7 @@ public final class CalibOptions {
         if (asymmetricWeights) label += " (asymmetric weights)";
         if (symmetricWeights) label += " (symmetric weights)";
         if (noGptq) label += " (no GPTQ)";
-        if (weightLevels) label += " (weight levels)";
-        if (noWeightLevels) label += " (uniform weights)";
+        if (weightTable != null) label += " (weight table " + weightTable + ")";
         if (rotateInputs != null) label += rotation() == io.vitq.model.RotatedInputs.ALL ? " (all inputs rotated)" : " (rotated inputs)";
         if (noRotateInputs) label += " (no input rotation)";
         if (biasCorrection) label += " (bias correction)";
@@ -333,25 +329,24 @@ public final class CalibOptions {
                         + " has symmetric weights already");
             c = c.withAsymmetricWeights(false);
         }
-        if (weightLevels && noWeightLevels) throw new Main.UserException("--weight-levels and --no-weight-levels: give one");
-        if (weightLevels) {
-            if (c.isVt())
-                throw new Main.UserException("--weight-levels: VT-PTQ searches one uniform scale per tensor; the option is for "
-                        + "basePTQ, ptq4vit, vitq and adalog");
-            if (bits.weight() >= 8)
-                throw new Main.UserException("--weight-levels: " + bits.label() + " has " + bits.weight() + "-bit weights; a table "
-                        + "of levels is for weights below 8 bits (its levels are 8-bit codes)");
-            if (biasCorrection) throw new Main.UserException("--weight-levels and --bias-correction: the correction is computed on "
-                    + "the searched uniform grid; give one");
-            if (c.levelsAt(bits.weight()))
-                throw new Main.UserException("--weight-levels: method " + c.method() + " at " + bits.label() + " fits them already");
-            c = c.withWeightLevels(true);
-        }
-        if (noWeightLevels) {
-            if (!c.levelsAt(bits.weight()))
-                throw new Main.UserException("--no-weight-levels: method " + c.method() + " at " + bits.label()
-                        + " has uniform weights already");
-            c = c.withWeightLevels(false);
+        if (weightTable != null) {
+            CalibConfig.WeightTable table = java.util.Arrays.stream(CalibConfig.WeightTable.values())
+                    .filter(t -> t.cliName().equals(weightTable)).findFirst()
+                    .orElseThrow(() -> new Main.UserException("--weight-table: expected uniform, levels or pairs, got '" + weightTable + "'"));
+            if (table != CalibConfig.WeightTable.UNIFORM) {
+                if (c.isVt())
+                    throw new Main.UserException("--weight-table " + weightTable + ": VT-PTQ searches one uniform scale per tensor; "
+                            + "the option is for basePTQ, ptq4vit, vitq and adalog");
+                if (bits.weight() >= 8)
+                    throw new Main.UserException("--weight-table " + weightTable + ": " + bits.label() + " has " + bits.weight()
+                            + "-bit weights; a table is for weights below 8 bits (its entries are 8-bit codes)");
+                if (biasCorrection) throw new Main.UserException("--weight-table " + weightTable + " and --bias-correction: the "
+                        + "correction is computed on the searched uniform grid; give one");
+            }
+            if (c.tableAt(bits.weight()) == table)
+                throw new Main.UserException("--weight-table " + weightTable + ": method " + c.method() + " at " + bits.label()
+                        + " has " + (table == CalibConfig.WeightTable.UNIFORM ? "uniform weights" : "them") + " already");
+            c = c.withWeightTable(table);
         }
         if (rotateInputs != null && noRotateInputs) throw new Main.UserException("--rotate-inputs and --no-rotate-inputs: give one");
         if (rotateInputs != null) {
@@ -424,9 +419,9 @@ public final class CalibOptions {
                 throw new Main.UserException("--bias-correction: VT-PTQ corrects its biases already (--no-bias-correction turns "
                         + "it off); the option is for basePTQ and ptq4vit");
             if (gptq) throw new Main.UserException("--bias-correction is computed for round-to-nearest weights; drop --gptq");
-            if (c.levelsAt(bits.weight()))
+            if (c.tableAt(bits.weight()) != CalibConfig.WeightTable.UNIFORM)
                 throw new Main.UserException("--bias-correction is computed on the searched uniform grid; method " + c.method() + " at "
-                        + bits.label() + " fits weight levels: add --no-weight-levels");
+                        + bits.label() + " fits a weight table: add --weight-table uniform");
             c = c.withBiasCorrection(true);
         }
         if (gptq) {

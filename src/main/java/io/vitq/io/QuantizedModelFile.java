@@ -53,7 +53,9 @@ import java.util.function.UnaryOperator;
  *       Linear's input ({@code RotatedInputs.ALL}, spec {@code "rotated_inputs": "all"}) is version 5, its
  *       codes packed or not (the packed shapes' metadata says), which readers of versions 1 to 4 refuse.
  *       A file with a weight on a table of levels ({@link UniformOperand#levels()}, the table in the plan)
- *       is version 6 whatever its rotation: the weight's packed bits are indices into the table.</li>
+ *       is version 6 whatever its rotation: the weight's packed bits are indices into the table. A file with a
+ *       weight on a table of code pairs ({@link UniformOperand#pairs()}) is version 7, each pair of columns
+ *       packed as one 2k-bit index into its table, which readers of versions 1 to 6 refuse.</li>
  * </ul>
  * Tensor names are current timm's, i.e. the op ids: a Swin checkpoint in timm 0.4.12 naming is
  * stored renamed. Buffers the models recompute ({@code relative_position_index}, {@code attn_mask})
@@ -75,7 +77,9 @@ public final class QuantizedModelFile {
     public static final int ROTATED_ALL_VERSION = 5;
     /** The version of a file with a weight on a table of levels (each code's packed index; its model rotated or not). */
     public static final int LEVELS_VERSION = 6;
-    /** Metadata of a version 4, 5 or 6 file with packed codes: each packed tensor's name and its weight's own shape, as a JSON object. */
+    /** The version of a file with a weight on a table of code pairs (a packed 2k-bit index per pair of columns; levels too or not). */
+    public static final int PAIRS_VERSION = 7;
+    /** Metadata of a version 4 to 7 file with packed codes: each packed tensor's name and its weight's own shape, as a JSON object. */
     public static final String META_PACKED = "vitq.packed_codes";
     public static final String META_FORMAT = "vitq.format", META_VERSION = "vitq.format_version",
             META_MODEL = "vitq.model", META_SPEC = "vitq.model_spec", META_PLAN = "vitq.plan";
@@ -142,7 +146,7 @@ public final class QuantizedModelFile {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
-        meta.put(META_VERSION, Integer.toString(hasLevels(plan) ? LEVELS_VERSION : rotatesBlockOutputs(spec) ? ROTATED_ALL_VERSION
+        meta.put(META_VERSION, Integer.toString(hasPairs(plan) ? PAIRS_VERSION : hasLevels(plan) ? LEVELS_VERSION : rotatesBlockOutputs(spec) ? ROTATED_ALL_VERSION
                 : !packedShapes.isEmpty() ? PACKED_VERSION : spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
         if (!packedShapes.isEmpty()) meta.put(META_PACKED, CodePacking.shapesJson(packedShapes));
         meta.put(META_MODEL, spec.name());
@@ -247,11 +251,13 @@ public final class QuantizedModelFile {
         }
         String version = meta.get(META_VERSION);
         if (!java.util.List.of("1", Integer.toString(VERSION), Integer.toString(ROTATED_VERSION), Integer.toString(PACKED_VERSION),
-                Integer.toString(ROTATED_ALL_VERSION), Integer.toString(LEVELS_VERSION)).contains(version)) {
+                Integer.toString(ROTATED_ALL_VERSION), Integer.toString(LEVELS_VERSION), Integer.toString(PAIRS_VERSION)).contains(version)) {
             throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads versions"
-                    + " 1 to " + LEVELS_VERSION);
+                    + " 1 to " + PAIRS_VERSION);
         }
-        boolean levelsVersion = Integer.toString(LEVELS_VERSION).equals(version);
+        boolean pairsVersion = Integer.toString(PAIRS_VERSION).equals(version);
+        // a version 7 file may have levels too: the checks that version 6 skips, it skips as well
+        boolean levelsVersion = Integer.toString(LEVELS_VERSION).equals(version) || pairsVersion;
         boolean packedVersion = Integer.toString(PACKED_VERSION).equals(version);
         boolean allVersion = Integer.toString(ROTATED_ALL_VERSION).equals(version);
         String model = meta.get(META_MODEL);
@@ -287,7 +293,11 @@ public final class QuantizedModelFile {
         } catch (PlanFormatException e) {
             throw new CheckpointException(e.getMessage(), e);
         }
-        if (levelsVersion != hasLevels(plan)) {
+        if (pairsVersion != hasPairs(plan)) {
+            throw new CheckpointException(file + ": format version " + version + (pairsVersion ? " without" : " with")
+                    + " a weight on a table of pairs in metadata '" + META_PLAN + "' (version " + PAIRS_VERSION + " exactly then)");
+        }
+        if (!pairsVersion && levelsVersion != hasLevels(plan)) {
             throw new CheckpointException(file + ": format version " + version + (levelsVersion ? " without" : " with")
                     + " a weight on a table of levels in metadata '" + META_PLAN + "' (version " + LEVELS_VERSION + " exactly then)");
         }
@@ -335,6 +345,11 @@ public final class QuantizedModelFile {
         return plan.ops().values().stream().anyMatch(op -> op instanceof LinearQuant l && l.weight().hasLevels());
     }
 
+    /** Whether a weight of the plan has a table of code pairs (a version 7 file). */
+    private static boolean hasPairs(QuantPlan plan) {
+        return plan.ops().values().stream().anyMatch(op -> op instanceof LinearQuant l && l.weight().hasPairs());
+    }
+
         /** Whether the model rotates every block Linear's input, proj's and fc2's too (a version 5 file). */
     private static boolean rotatesBlockOutputs(ModelSpec spec) {
         return spec.architecture().rotation() == io.vitq.model.RotatedInputs.ALL;
@@ -347,9 +362,9 @@ public final class QuantizedModelFile {
     private static Tensor decode(SafeTensors st, RawTensor codes, UniformOperand wq, int[] packedShape) {
         String name = codes.name(), scaleName = name + SCALE_SUFFIX;
         int bits = wq.bits(), n = wq.scaleCount();
-        if (wq.hasLevels() && packedShape == null)
-            throw error(st, name, "has a table of levels in its plan but is not listed in metadata '" + META_PACKED
-                    + "' (its codes are stored as packed indices into the table)");
+        if ((wq.hasLevels() || wq.hasPairs()) && packedShape == null)
+            throw error(st, name, "has a table of " + (wq.hasPairs() ? "pairs" : "levels") + " in its plan but is not listed in metadata '"
+                    + META_PACKED + "' (its codes are stored as packed indices into the table)");
         DType expected = packedShape != null ? DType.U8 : codeType(bits);
         if (codes.dtype() != expected) {
             throw error(st, name, "is " + codes.dtype() + ", expected " + expected + (packedShape != null ? " packed" : "")
@@ -376,6 +391,8 @@ public final class QuantizedModelFile {
                     CodePacking.packedShape(rows, cols, bits)) + " (" + bits + "-bit codes of a " + java.util.Arrays.toString(shape)
                     + " weight, packed by rows)");
         }
+        if (wq.hasPairs() && cols % 2 != 0)
+            throw error(st, name, "has " + cols + " columns, but its plan codes them in pairs (an even number)");
         String opId = name.substring(0, name.length() - ".weight".length());
         try {
             wq.granularity().checkRows(opId, n, rows);
@@ -391,7 +408,7 @@ public final class QuantizedModelFile {
             int[] levels = wq.levels();
             for (int r = 0; r < rows; r++) {
                 UniformQuantizer q = wq.quantizer(wq.granularity().scaleIndexOfRow(r, rows, n));
-                String bad = CodePacking.unpackRow(bytes, r, cols, bits, q.minCode(), levels, w);
+                String bad = CodePacking.unpackRow(bytes, r, cols, bits, q.minCode(), levels, wq.pairs(), w);
                 if (bad != null) throw error(st, name, "row " + r + ": " + bad);
             }
         } else {
@@ -420,15 +437,17 @@ public final class QuantizedModelFile {
     /** The note for {@code vitq} commands: method, bits, how many weights were stored as codes. */
     static String describe(QuantPlan plan) {
         Map<Integer, Integer> bits = new TreeMap<>();
-        int levelled = 0;
+        int levelled = 0, paired = 0;
         for (var op : plan.ops().values()) {
             if (!(op instanceof LinearQuant l)) continue;
             bits.merge(l.weight().bits(), 1, Integer::sum);
             if (l.weight().hasLevels()) levelled++;
+            if (l.weight().hasPairs()) paired++;
         }
         List<String> parts = new ArrayList<>();
         bits.forEach((b, count) -> parts.add(count + " at " + b + " bits"));
         if (levelled > 0) parts.add(levelled + " of them indices into a table of levels");
+        if (paired > 0) parts.add(paired + " of them indices into a table of code pairs");
         return "quantized model (" + plan.info().method() + ", " + plan.info().bitsLabel() + "): weights stored as"
                 + " integer codes (" + (parts.isEmpty() ? "none" : String.join(", ", parts)) + "), run with its plan"
                 + " (inputs and matmul operands quantized as calibrated too)";

@@ -22,8 +22,14 @@ import java.util.Arrays;
  * 8-bit grid ({@code levels}, else null; docs/LOWBIT.md section 1.2): each weight is the level nearest
  * {@code w / s} times its row's step s. The codes are those levels, so products, files and exports
  * handle them as 8-bit codes; the model file stores each weight's k-bit index into the table.
+ *
+ * <p>Or a weight below 8 bits may code its columns two at a time on a table of at most 2^(2k) pairs of
+ * 8-bit codes ({@code pairs}, else null; {@link CodePairs}, docs/LOWBIT.md section 1.3): columns 2m and
+ * 2m + 1 of a row are the pair nearest {@code (w_2m / s, w_2m+1 / s)} times the row's step. Its rows must
+ * have an even length; products, files and exports again see 8-bit codes, and the model file stores a
+ * 2k-bit index per pair.
  */
-public record UniformOperand(int bits, Granularity granularity, float[] scales, int[] zeroPoints, int[] levels)
+public record UniformOperand(int bits, Granularity granularity, float[] scales, int[] zeroPoints, int[] levels, CodePairs pairs)
         implements OperandQuant {
     public static final String KIND = "uniform";
     /** Asymmetric weights only below this many bits: their codes c = q - z must fit a signed byte. */
@@ -58,6 +64,14 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
                 throw new IllegalArgumentException("uniform operand: levels are for weights, not " + granularity.jsonName() + " operands");
             levels = levels.clone();
         }
+        if (pairs != null) {
+            if (pairs.bits() != bits)
+                throw new IllegalArgumentException("uniform operand: a table of pairs for " + pairs.bits() + "-bit weights at " + bits + " bits");
+            if (zeroPoints != null || levels != null)
+                throw new IllegalArgumentException("uniform operand: pairs with " + (levels != null ? "levels" : "zero points"));
+            if (!granularity.appliesToRows())
+                throw new IllegalArgumentException("uniform operand: pairs are for weights, not " + granularity.jsonName() + " operands");
+        }
     }
 
     /** Why {@code levels} cannot be a k-bit weight's table, or null. */
@@ -75,15 +89,20 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
 
     /** A uniform quantizer, symmetric or with zero points. */
     public UniformOperand(int bits, Granularity granularity, float[] scales, int[] zeroPoints) {
-        this(bits, granularity, scales, zeroPoints, null);
+        this(bits, granularity, scales, zeroPoints, null, null);
     }
 
     /** The symmetric quantizer. */
-    public UniformOperand(int bits, Granularity granularity, float[] scales) { this(bits, granularity, scales, null, null); }
+    public UniformOperand(int bits, Granularity granularity, float[] scales) { this(bits, granularity, scales, null, null, null); }
 
     /** A weight's k-bit levels on the 8-bit grid with a step per row (or per scale of {@code granularity}). */
     public static UniformOperand withLevels(int bits, Granularity granularity, float[] scales, int[] levels) {
-        return new UniformOperand(bits, granularity, scales, null, java.util.Objects.requireNonNull(levels, "levels"));
+        return new UniformOperand(bits, granularity, scales, null, java.util.Objects.requireNonNull(levels, "levels"), null);
+    }
+
+    /** A weight's columns coded two at a time on a table of {@code pairs} with a step per row (or per scale of {@code granularity}). */
+    public static UniformOperand withPairs(int bits, Granularity granularity, float[] scales, CodePairs pairs) {
+        return new UniformOperand(bits, granularity, scales, null, null, java.util.Objects.requireNonNull(pairs, "pairs"));
     }
 
     /** One per-tensor scale. */
@@ -106,6 +125,9 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
     /** True when the codes are restricted to a table of levels. */
     public boolean hasLevels() { return levels != null; }
 
+    /** True when the columns are coded two at a time on a table of pairs. */
+    public boolean hasPairs() { return pairs != null; }
+
     /** The index of code {@code code} in the table of levels, or -1 when it is not a level. */
     public int levelIndex(int code) {
         int i = Arrays.binarySearch(levels, code);
@@ -126,6 +148,7 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
      */
     public long maxAbsCode() {
         if (levels != null) return Math.max(-levels[0], levels[levels.length - 1]);
+        if (pairs != null) return Math.max(-pairs.minCode(), pairs.maxCode());
         return zeroPoints == null ? 1L << (bits - 1) : (1L << bits) - 1;
     }
 
@@ -133,6 +156,7 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
     public String refuses(OperandRole role) {
         if (zeroPoints != null && role != OperandRole.WEIGHT) return "zero points are for weights, not a " + role;
         if (levels != null && role != OperandRole.WEIGHT) return "levels are for weights, not a " + role;
+        if (pairs != null && role != OperandRole.WEIGHT) return "pairs are for weights, not a " + role;
         return switch (role) {
             case WEIGHT -> granularity.appliesToRows() ? null
                     : "weight granularity " + granularity.jsonName() + " does not apply to weight rows";
@@ -154,8 +178,8 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
 
     @Override
     public CodeForm codeForm(String opId, int scaleIndex, float pre, boolean layoutCodes) {
-        if (zeroPoints != null || levels != null)
-            throw new IllegalArgumentException(opId + ": " + (levels != null ? "levelled" : "asymmetric") + " weight codes are not an activation's code form");
+        if (zeroPoints != null || levels != null || pairs != null)
+            throw new IllegalArgumentException(opId + ": " + weightForm() + " weight codes are not an activation's code form");
         UniformQuantizer q = quantizer();
         float step = scaleOf(scaleIndex), lo = q.minCode(), hi = q.maxCode();
         boolean int8 = bits <= 8;
@@ -193,22 +217,28 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
 
     @Override
     public String toOnnx(QdqGraph g, String x, String scope, int axis, int rank) {
-        if (zeroPoints != null || levels != null)
-            throw new IllegalArgumentException(scope + ": " + (levels != null ? "levelled" : "asymmetric") + " weights are exported as codes, not as a QDQ pair");
+        if (zeroPoints != null || levels != null || pairs != null)
+            throw new IllegalArgumentException(scope + ": " + weightForm() + " weights are exported as codes, not as a QDQ pair");
         long min = -(1L << (bits - 1)), max = (1L << (bits - 1)) - 1;
         return g.qdq(x, scope, scales, granularity == Granularity.PER_TENSOR ? -1 : axis, rank, bits, min, max, true, true);
     }
 
+    /** "asymmetric", "levelled" or "paired": the weight forms that only their codes express. */
+    private String weightForm() { return levels != null ? "levelled" : pairs != null ? "paired" : "asymmetric"; }
+
     @Override
     public String summary() {
-        return KIND + "/" + granularity.jsonName() + (zeroPoints != null ? "/asymmetric" : "") + (levels != null ? "/levels" : "");
+        return KIND + "/" + granularity.jsonName() + (zeroPoints != null ? "/asymmetric" : "") + (levels != null ? "/levels" : "")
+                + (pairs != null ? "/pairs" : "");
     }
 
     @Override
     public java.util.List<String> inspectCells() {
-        return java.util.List.of(zeroPoints != null ? KIND + " (asymmetric)" : levels != null ? KIND + " (" + levels.length + " levels)" : KIND,
-                granularity.jsonName(),
-                String.valueOf(scales.length), Format.scales(scales) + (levels != null ? "; levels " + Arrays.toString(levels) : ""));
+        String kind = zeroPoints != null ? KIND + " (asymmetric)" : levels != null ? KIND + " (" + levels.length + " levels)"
+                : pairs != null ? KIND + " (" + pairs.size() + " pairs)" : KIND;
+        String table = levels != null ? "; levels " + Arrays.toString(levels)
+                : pairs != null ? "; pair codes " + pairs.minCode() + " to " + pairs.maxCode() : "";
+        return java.util.List.of(kind, granularity.jsonName(), String.valueOf(scales.length), Format.scales(scales) + table);
     }
 
     @Override
@@ -234,10 +264,15 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
             for (int l : levels) g.writeNumber(l);
             g.writeEndArray();
         }
+        if (pairs != null) {   // a_0, b_0, a_1, b_1, ...
+            g.writeArrayFieldStart("pairs");
+            for (int c : pairs.flat()) g.writeNumber(c);
+            g.writeEndArray();
+        }
     }
 
     static UniformOperand fromJson(PlanFields f) {
-        f.only(OperandQuant.fields("granularity", "scales", "zero_points", "levels"));
+        f.only(OperandQuant.fields("granularity", "scales", "zero_points", "levels", "pairs"));
         int bits = f.integer("bits");
         String name = f.string("granularity");
         Granularity g = Granularity.fromJsonName(name);
@@ -246,7 +281,8 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
         float[] scales = f.scales("scales");
         int[] zeroPoints = f.has("zero_points") ? f.integers("zero_points") : null;
         int[] levels = f.has("levels") ? f.integers("levels") : null;
-        return f.build(() -> new UniformOperand(bits, g, scales, zeroPoints, levels));
+        int[] pairs = f.has("pairs") ? f.integers("pairs") : null;
+        return f.build(() -> new UniformOperand(bits, g, scales, zeroPoints, levels, pairs == null ? null : new CodePairs(bits, pairs)));
     }
 
     /** A copy of the scales. */
@@ -260,7 +296,7 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
     /** The symmetric quantizer; an asymmetric weight has one per scale ({@link #quantizer(int)}). */
     public UniformQuantizer quantizer() {
         if (zeroPoints != null) throw new IllegalStateException("an asymmetric weight has a quantizer per scale");
-        return levels != null ? new UniformQuantizer(bits, levels) : new UniformQuantizer(bits);
+        return levels != null ? new UniformQuantizer(bits, levels) : pairs != null ? new UniformQuantizer(pairs) : new UniformQuantizer(bits);
     }
 
     /** The quantizer of scale {@code i}: codes relative to its zero point, {@code [-z, 2^k - 1 - z]}. */
@@ -282,29 +318,30 @@ public record UniformOperand(int bits, Granularity granularity, float[] scales, 
 
     /** Same scales at another bit width (a per-op precision override). */
     public UniformOperand withBits(int newBits) {
-        if ((zeroPoints != null || levels != null) && newBits != bits)
-            throw new IllegalArgumentException("a" + (levels != null ? " levelled weight's levels" : "n asymmetric weight's zero points")
-                    + " belong to its " + bits + " bits");
-        return new UniformOperand(newBits, granularity, scales, zeroPoints, levels);
+        if ((zeroPoints != null || levels != null || pairs != null) && newBits != bits)
+            throw new IllegalArgumentException("a" + (levels != null ? " levelled weight's levels" : pairs != null ? " paired weight's pairs"
+                    : "n asymmetric weight's zero points") + " belong to its " + bits + " bits");
+        return new UniformOperand(newBits, granularity, scales, zeroPoints, levels, pairs);
     }
 
     @Override
     public boolean equals(Object o) {
         // Arrays.equals compares floats by their bits (floatToIntBits), which is what a plan round trip must keep
         return o instanceof UniformOperand u && u.bits == bits && u.granularity == granularity
-                && Arrays.equals(u.scales, scales) && Arrays.equals(u.zeroPoints, zeroPoints) && Arrays.equals(u.levels, levels);
+                && Arrays.equals(u.scales, scales) && Arrays.equals(u.zeroPoints, zeroPoints) && Arrays.equals(u.levels, levels)
+                && java.util.Objects.equals(u.pairs, pairs);
     }
 
     @Override
     public int hashCode() {
         return (((bits * 31 + granularity.hashCode()) * 31 + Arrays.hashCode(scales)) * 31 + Arrays.hashCode(zeroPoints)) * 31
-                + Arrays.hashCode(levels);
+                + Arrays.hashCode(levels) + java.util.Objects.hashCode(pairs);
     }
 
     @Override
     public String toString() {
         return "uniform int" + bits + " " + granularity.jsonName() + " " + Arrays.toString(scales)
                 + (zeroPoints != null ? " zero points " + Arrays.toString(zeroPoints) : "")
-                + (levels != null ? " levels " + Arrays.toString(levels) : "");
+                + (levels != null ? " levels " + Arrays.toString(levels) : "") + (pairs != null ? " " + pairs : "");
     }
 }

@@ -21,6 +21,12 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>A weight's quantizer may restrict its codes to a table of levels ({@link UniformOperand#levels()},
  * docs/LOWBIT.md section 1.2): the code of x is then the level nearest {@code x / scale} (a tie to the
  * lower level), and a zero code is +0. Those paths are scalar: a weight is quantized once.
+ *
+ * <p>Or it may code values two at a time on a table of pairs ({@link CodePairs}, docs/LOWBIT.md section
+ * 1.3): the array methods then take ranges of an even length, values {@code 2m} and {@code 2m + 1} of
+ * the range coded as the pair nearest {@code (x_2m / scale, x_2m+1 / scale)}, both divisions in double.
+ * A single value has no code of its own there: {@link #code}, {@link #fakeQuant(float, float)} and
+ * {@link #roundCode} refuse.
  */
 public final class UniformQuantizer {
     private static final VectorSpecies<Float> FS = Rounding.FS;
@@ -28,6 +34,7 @@ public final class UniformQuantizer {
     private final int bits;
     private final float minCode, maxCode;
     private final int[] levels;   // the allowed codes, ascending, or null (every code in range)
+    private final CodePairs pairs;   // the allowed pairs of codes, or null (each value coded alone)
 
     /** @param bits 2..16 (2..8 for the published settings; more for mixed precision) */
     public UniformQuantizer(int bits) {
@@ -45,6 +52,7 @@ public final class UniformQuantizer {
         this.minCode = minCode;
         this.maxCode = maxCode;
         this.levels = null;
+        this.pairs = null;
     }
 
     /** Codes restricted to {@code levels} (ascending, distinct, holding 0 between the first and the last; not copied). */
@@ -55,7 +63,20 @@ public final class UniformQuantizer {
         this.minCode = levels[0];
         this.maxCode = levels[levels.length - 1];
         this.levels = levels;
+        this.pairs = null;
     }
+
+    /** Values coded two at a time on {@code pairs} (their codes' range is the table's). */
+    UniformQuantizer(CodePairs pairs) {
+        this.bits = pairs.bits();
+        this.minCode = Math.min(0, pairs.minCode());
+        this.maxCode = Math.max(0, pairs.maxCode());
+        this.levels = null;
+        this.pairs = pairs;
+    }
+
+    /** The table of pairs, or null when each value is coded alone. */
+    public CodePairs pairs() { return pairs; }
 
     /** The level nearest {@code v} (a tie to the lower one). */
     private static int nearestLevel(int[] levels, double v) {
@@ -74,6 +95,7 @@ public final class UniformQuantizer {
      * nearest level): GPTQ's rounding, which carries its error feedback in double.
      */
     public double roundCode(double v) {
+        requireSingle();
         return levels != null ? nearestLevel(levels, v) : Math.min(Math.max(Math.rint(v), minCode), maxCode);
     }
 
@@ -93,7 +115,29 @@ public final class UniformQuantizer {
 
     /** The code as a float: {@code clamp(rint(x / scale))} with the sign of a zero kept, or the nearest level. */
     private float codeValue(float x, float scale) {
+        requireSingle();
         return levels != null ? nearestLevel(levels, x / scale) : Rounding.rintClamp(x / scale, minCode, maxCode);
+    }
+
+    private void requireSingle() {
+        if (pairs != null) throw new IllegalStateException("a table of pairs codes values two at a time, not one");
+    }
+
+    /**
+     * The codes of {@code src[off .. off + len)} on the table of pairs, after the caller's scale and range
+     * checks: a range of an even length of finite values, else an error naming {@code opId}.
+     */
+    private int[] pairCodes(String opId, float scale, float[] src, int off, int len) {
+        if (len % 2 != 0)
+            throw new IllegalArgumentException(opId + ": a table of code pairs codes rows of an even length, got " + len + " values");
+        for (int i = 0; i < len; i++) if (!Float.isFinite(src[off + i])) throw QuantChecks.nonFinite(opId, src, off, len);
+        int[] c = new int[len];
+        for (int i = 0; i < len; i += 2) {
+            int p = pairs.nearest(src[off + i] / (double) scale, src[off + i + 1] / (double) scale);
+            c[i] = pairs.first(p);
+            c[i + 1] = pairs.second(p);
+        }
+        return c;
     }
 
     /** Quantize-dequantize one finite value (scale is not checked here: hot path). */
@@ -112,6 +156,11 @@ public final class UniformQuantizer {
         QuantChecks.scale(opId, scale);
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(dst, dstOff, len);
+        if (pairs != null) {
+            int[] c = pairCodes(opId, scale, src, srcOff, len);
+            for (int i = 0; i < len; i++) dst[dstOff + i] = c[i] * scale;
+            return;
+        }
         QuantChecks.finiteBlocks(opId, src, srcOff, len, (b, n) -> fakeQuantFinite(scale, src, srcOff + b, dst, dstOff + b, n));
     }
 
@@ -133,6 +182,11 @@ public final class UniformQuantizer {
         QuantChecks.scale(opId, scale);
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(dst, dstOff, len);
+        if (pairs != null) {
+            int[] c = pairCodes(opId, scale, src, srcOff, len);
+            for (int i = 0; i < len; i++) dst[dstOff + i] = c[i];
+            return;
+        }
         QuantChecks.finiteBlocks(opId, src, srcOff, len, (b, n) -> codeValuesFinite(scale, src, srcOff + b, dst, dstOff + b, n));
     }
 
@@ -168,6 +222,11 @@ public final class UniformQuantizer {
         QuantChecks.scale(opId, scale);
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(dst, dstOff, len);
+        if (pairs != null) {
+            int[] c = pairCodes(opId, scale, src, srcOff, len);
+            for (int i = 0; i < len; i++) dst[dstOff + i] = (byte) c[i];
+            return;
+        }
         if (levels != null) {
             for (int i = 0; i < len; i++) {
                 float x = src[srcOff + i];
@@ -187,6 +246,11 @@ public final class UniformQuantizer {
         QuantChecks.scale(opId, scale);
         QuantChecks.range(src, srcOff, len);
         QuantChecks.range(dst, dstOff, len);
+        if (pairs != null) {
+            int[] c = pairCodes(opId, scale, src, srcOff, len);
+            for (int i = 0; i < len; i++) dst[dstOff + i] = (short) c[i];
+            return;
+        }
         for (int i = 0; i < len; i++) {
             float x = src[srcOff + i];
             if (!Float.isFinite(x)) throw QuantChecks.nonFinite(opId, src, srcOff, len);
@@ -203,5 +267,7 @@ public final class UniformQuantizer {
     }
 
     @Override
-    public String toString() { return "uniform int" + bits + (levels != null ? " levels " + java.util.Arrays.toString(levels) : ""); }
+    public String toString() {
+        return "uniform int" + bits + (levels != null ? " levels " + java.util.Arrays.toString(levels) : "") + (pairs != null ? " " + pairs : "");
+    }
 }

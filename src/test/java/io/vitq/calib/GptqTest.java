@@ -267,7 +267,7 @@ class GptqTest {
      */
     @Test
     void equalsTheObsFormWrittenOut() {
-        assertEqualsObsForm(null, null);
+        assertEqualsObsForm(null, null, null);
     }
 
     /**
@@ -277,7 +277,7 @@ class GptqTest {
      */
     @Test
     void asymmetricRowsRoundIntoTheirOwnCodeRange() {
-        assertEqualsObsForm(new int[] {8, 0, 15, 3, 11}, null);
+        assertEqualsObsForm(new int[] {8, 0, 15, 3, 11}, null, null);
     }
 
     /**
@@ -286,18 +286,36 @@ class GptqTest {
      */
     @Test
     void levelledRowsRoundToTheirNearestLevel() {
-        assertEqualsObsForm(null, io.vitq.testutil.MinMaxPlans.LEVELS16);
+        assertEqualsObsForm(null, io.vitq.testutil.MinMaxPlans.LEVELS16, null);
     }
 
-    private static void assertEqualsObsForm(int[] zeroPoints, int[] levels) {
+    /**
+     * Rows on a table of 256 code pairs (docs/LOWBIT.md section 1.3): the same agreement with the slow form
+     * choosing, at each even column, the pair nearest the two columns' current values by a scan of the
+     * table, and rounding the odd column to that pair's second code after the even one's error reached it.
+     */
+    @Test
+    void pairedRowsRoundColumnPairsToTheirNearestPair() {
+        assertEqualsObsForm(null, null, io.vitq.testutil.MinMaxPlans.randomPairs(4, 256, 21));
+    }
+
+    /** The index of the pair nearest (v0, v1) by a scan (a tie to the lower index). */
+    static int nearestPairByScan(io.vitq.quant.CodePairs pairs, double v0, double v1) {
+        int best = 0;
+        for (int i = 1; i < pairs.size(); i++)
+            if (Math.hypot(v0 - pairs.first(i), v1 - pairs.second(i)) < Math.hypot(v0 - pairs.first(best), v1 - pairs.second(best))) best = i;
+        return best;
+    }
+
+    private static void assertEqualsObsForm(int[] zeroPoints, int[] levels, io.vitq.quant.CodePairs pairs) {
         SplittableRandom r = new SplittableRandom(13);
         int in = 300, out = 5, rows = 700, bits = 4;
         float[] x = correlatedInputs(r, rows, in);
         float[] w = new float[out * in];
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
         float[] scales = {0.3f, 0.4f, 0.5f, 0.35f, 0.45f};
-        if (levels != null) for (int j = 0; j < out; j++) scales[j] /= 16;   // the 8-bit grid's steps
-        UniformOperand op = new UniformOperand(bits, Granularity.PER_OUTPUT_CHANNEL, scales, zeroPoints, levels);
+        if (levels != null || pairs != null) for (int j = 0; j < out; j++) scales[j] /= 16;   // the 8-bit grid's steps
+        UniformOperand op = new UniformOperand(bits, Granularity.PER_OUTPUT_CHANNEL, scales, zeroPoints, levels, pairs);
         double[] h = Gptq.hessian(x, rows, in);
         float[] fast = Gptq.round("op", w, out, in, h, op);
 
@@ -313,11 +331,17 @@ class GptqTest {
             double[][] hi = new double[in][];
             for (int i = 0; i < in; i++) hi[i] = inv[i].clone();
             double codeLo = zeroPoints == null ? -8 : -zeroPoints[j], codeHi = zeroPoints == null ? 7 : 15 - zeroPoints[j];
+            int pair = -1;
             for (int c = 0; c < in; c++) {
                 double code = Math.rint(fast[j * in + c] / scales[j]);
                 if (levels != null) assertTrue(java.util.Arrays.binarySearch(levels, (int) code) >= 0, "row " + j + " code " + code + " is no level");
-                else assertTrue(code >= codeLo && code <= codeHi, "row " + j + " code " + code + " outside [" + codeLo + ", " + codeHi + "]");
+                else if (pairs != null && c % 2 == 1)
+                    assertTrue(pairs.indexOf((int) Math.rint(fast[j * in + c - 1] / scales[j]), (int) code) >= 0, "row " + j + " column " + c);
+                else if (pairs == null)
+                    assertTrue(code >= codeLo && code <= codeHi, "row " + j + " code " + code + " outside [" + codeLo + ", " + codeHi + "]");
+                if (pairs != null && c % 2 == 0) pair = nearestPairByScan(pairs, row[c] / scales[j], row[c + 1] / scales[j]);
                 double q = (levels != null ? nearestLevelByScan(levels, row[c] / scales[j])
+                        : pairs != null ? (c % 2 == 0 ? pairs.first(pair) : pairs.second(pair))
                         : Math.min(Math.max(Math.rint(row[c] / scales[j]), codeLo), codeHi)) * scales[j];
                 double e = (row[c] - q) / hi[c][c];
                 for (int k = c + 1; k < in; k++) row[k] -= e * hi[c][k];

@@ -225,44 +225,55 @@ class QuantizeCommandTest {
      * would change nothing or conflict.
      */
     /**
-     * vitq at W4A8 fits a table of 16 weight levels per Linear (docs/LOWBIT.md section 1.2): every Linear's
-     * weight in the file is levelled (version 6), {@code --no-weight-levels} keeps the uniform grid, and
-     * {@code --weight-levels} adds them to other methods below 8 bits; conflicting uses are refused.
+     * vitq at W4A8 fits a table of 256 code pairs per Linear (docs/LOWBIT.md section 1.3): every Linear's
+     * weight in the file is paired (version 7); {@code --weight-table levels} gives 16 levels per Linear
+     * (version 6), {@code --weight-table uniform} the uniform grid, and the tables can be added to other
+     * methods below 8 bits; conflicting uses are refused.
      */
     @Test
-    void vitqFitsWeightLevelsAtW4A8(@TempDir Path tmp) throws Exception {
-        assertTrue(CalibConfig.vitq(4, 8).levelsAt(4) && !CalibConfig.vitq(4, 8).levelsAt(8) && !CalibConfig.vitq(4, 4).levelsAt(4)
-                && !CalibConfig.vitq(6, 6).levelsAt(6) && !CalibConfig.ptq4vit(4, 8).levelsAt(4), "levels at W4A8 in vitq only");
-        Path file = tmp.resolve("levels.safetensors");
-        CliTest.Run r = quickQuantize("--method", "vitq", "--bits", "w4a8", "-o", file.toString());
-        assertEquals(Integer.toString(QuantizedModelFile.LEVELS_VERSION),
+    void vitqFitsWeightPairsAtW4A8(@TempDir Path tmp) throws Exception {
+        CalibConfig.WeightTable pairs = CalibConfig.WeightTable.PAIRS, uniform = CalibConfig.WeightTable.UNIFORM;
+        assertTrue(CalibConfig.vitq(4, 8).tableAt(4) == pairs && CalibConfig.vitq(4, 8).tableAt(8) == uniform
+                && CalibConfig.vitq(4, 4).tableAt(4) == uniform && CalibConfig.vitq(6, 6).tableAt(6) == uniform
+                && CalibConfig.ptq4vit(4, 8).tableAt(4) == uniform, "pairs at W4A8 in vitq only");
+        Path file = tmp.resolve("pairs.safetensors");
+        quickQuantize("--method", "vitq", "--bits", "w4a8", "-o", file.toString());
+        assertEquals(Integer.toString(QuantizedModelFile.PAIRS_VERSION),
                 io.vitq.io.SafeTensors.read(file).metadata().get(QuantizedModelFile.META_VERSION));
         QuantPlan p = QuantizedModelFile.readHeader(file).plan();
         for (var e : p.ops().entrySet())
             if (e.getValue() instanceof io.vitq.quant.LinearQuant l) {
-                assertTrue(l.weight().hasLevels() && l.weight().levels().length <= 16 && l.weight().bits() == 4, e.getKey() + ": " + l.weight());
+                assertTrue(l.weight().hasPairs() && l.weight().pairs().size() <= 256 && l.weight().bits() == 4, e.getKey() + ": " + l.weight());
             }
-        assertTrue(p.info().options().containsKey(CalibConfig.WEIGHT_LEVELS), p.info().options().toString());
+        assertTrue(p.info().options().get(CalibConfig.WEIGHT_TABLE).contains("pairs"), p.info().options().toString());
+        Path levels = tmp.resolve("levels.safetensors");
+        quickQuantize("--method", "vitq", "--bits", "w4a8", "--weight-table", "levels", "-o", levels.toString());
+        assertEquals(Integer.toString(QuantizedModelFile.LEVELS_VERSION),
+                io.vitq.io.SafeTensors.read(levels).metadata().get(QuantizedModelFile.META_VERSION));
+        QuantPlan lp = QuantizedModelFile.readHeader(levels).plan();
+        assertTrue(lp.linear("blocks.0.attn.qkv").weight().hasLevels() && lp.linear("blocks.0.attn.qkv").weight().levels().length <= 16,
+                lp.linear("blocks.0.attn.qkv").weight().toString());
+        assertTrue(lp.info().options().get(CalibConfig.WEIGHT_TABLE).contains("levels"), lp.info().options().toString());
         Path ptq = tmp.resolve("ptq.json");
-        quickQuantize("--method", "ptq4vit", "--bits", "w4a8", "--weight-levels", "--plan", ptq.toString());
-        assertTrue(QuantPlanJson.read(ptq).linear("blocks.0.attn.qkv").weight().hasLevels(), "--weight-levels on ptq4vit");
+        quickQuantize("--method", "ptq4vit", "--bits", "w4a8", "--weight-table", "pairs", "--plan", ptq.toString());
+        assertTrue(QuantPlanJson.read(ptq).linear("blocks.0.attn.qkv").weight().hasPairs(), "--weight-table pairs on ptq4vit");
         String x = tmp.resolve("x.json").toString();
-        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w8a8", "--weight-levels", "--plan", x),
-                1, "--weight-levels", "below 8 bits");
-        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--weight-levels", "-o", x),
-                1, "--weight-levels", "fits them already");
-        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w6a6", "--no-weight-levels", "--plan", x),
-                1, "--no-weight-levels", "uniform weights already");
-        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a8", "--weight-levels",
-                "--no-weight-levels", "--plan", x), 1, "give one");
-        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "w4a8", "--weight-levels", "--plan", x),
-                1, "--weight-levels", "VT-PTQ");
-        assertUserError(run("quantize", "--model", MODEL, "--method", "repq", "--bits", "w4a8", "--weight-levels", "--plan", x),
-                1, "--weight-levels", "repq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w8a8", "--weight-table", "levels", "--plan", x),
+                1, "--weight-table levels", "below 8 bits");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--weight-table", "pairs", "-o", x),
+                1, "--weight-table pairs", "has them already");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w6a6", "--weight-table", "uniform", "--plan", x),
+                1, "--weight-table uniform", "uniform weights already");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a8", "--weight-table", "triples",
+                "--plan", x), 1, "--weight-table", "expected uniform, levels or pairs", "triples");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "w4a8", "--weight-table", "levels", "--plan", x),
+                1, "--weight-table levels", "VT-PTQ");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "repq", "--bits", "w4a8", "--weight-table", "pairs", "--plan", x),
+                1, "--weight-table", "repq");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a8", "--no-gptq", "--bias-correction",
-                "--plan", x), 1, "--bias-correction", "--no-weight-levels");
-        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a8", "--weight-levels",
-                "--bias-correction", "--plan", x), 1, "--weight-levels and --bias-correction");
+                "--plan", x), 1, "--bias-correction", "--weight-table uniform");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "ptq4vit", "--bits", "w4a8", "--weight-table", "pairs",
+                "--bias-correction", "--plan", x), 1, "--weight-table pairs and --bias-correction");
         assertFalse(java.nio.file.Files.exists(Path.of(x)), "nothing written on a refusal");
     }
 
@@ -287,9 +298,9 @@ class QuantizeCommandTest {
         QuantPlan f = QuantPlanJson.read(folded);
         assertTrue(!f.info().options().containsKey(io.vitq.quant.PlanInfo.INPUT_ROTATION) && f.folds().size() == 24,
                 "--no-rotate-inputs: the folds");
-        // W4A8: every block Linear's input rotated, fc2's uniform; the quantized file is version 5 (6 with the weight levels)
+        // W4A8: every block Linear's input rotated, fc2's uniform; the quantized file is version 5 (7 with the weight pairs)
         Path all = tmp.resolve("all.safetensors"), none = tmp.resolve("none.json");
-        r = quickQuantize("--method", "vitq", "--bits", "w4a8", "--no-weight-levels", "-o", all.toString());
+        r = quickQuantize("--method", "vitq", "--bits", "w4a8", "--weight-table", "uniform", "-o", all.toString());
         assertTrue(r.out().contains("input rotation: qkv, proj, fc1 and fc2 inputs"), "the summary names the rotation: " + r.out());
         assertEquals(Integer.toString(QuantizedModelFile.ROTATED_ALL_VERSION),
                 io.vitq.io.SafeTensors.read(all).metadata().get(QuantizedModelFile.META_VERSION));

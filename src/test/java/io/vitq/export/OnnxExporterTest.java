@@ -128,6 +128,9 @@ class OnnxExporterTest {
                 new Case("PTQ4ViT-like W4A8, 16 weight levels per Linear", io.vitq.testutil.MinMaxPlans.withLevelledWeights(
                         io.vitq.testutil.MinMaxPlans.plan(VIT, MAX, io.vitq.testutil.MinMaxPlans.Spec.ptq4vit(true).perChannelWeights()),
                         VIT, 4, io.vitq.testutil.MinMaxPlans.LEVELS16, 0.9f), 17),
+                new Case("PTQ4ViT-like W4A8, 256 weight pairs per Linear", io.vitq.testutil.MinMaxPlans.withPairedWeights(
+                        io.vitq.testutil.MinMaxPlans.plan(VIT, MAX, io.vitq.testutil.MinMaxPlans.Spec.ptq4vit(true).perChannelWeights()),
+                        VIT, io.vitq.testutil.MinMaxPlans.PAIRS256, 0.9f), 17),
                 new Case("PTQ4ViT W4A6 calibrated, --per-channel-weights --asymmetric-weights", io.vitq.calib.Calibrator.calibrate(VIT,
                         TinyModels.IMAGES, null, io.vitq.calib.CalibConfig.ptq4vit(4, 6).withSearch(8, 1).withPerChannelWeights(true)
                                 .withAsymmetricWeights(true), "test", null).plan(), 17),

@@ -374,8 +374,8 @@ class QuantizedModelFileTest {
         Path packedV2 = rewrite(file, tmp.resolve("packedv2.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "2"));
         assertTrue(loadError(packedV2).getMessage().contains("format version 2 with metadata 'vitq.packed_codes'"),
                 loadError(packedV2).getMessage());
-        Path future = rewrite(file, tmp.resolve("v7.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "7"));
-        assertTrue(loadError(future).getMessage().contains("version 7, this vitq reads versions 1 to 6"), loadError(future).getMessage());
+        Path future = rewrite(file, tmp.resolve("v8.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "8"));
+        assertTrue(loadError(future).getMessage().contains("version 8, this vitq reads versions 1 to 7"), loadError(future).getMessage());
         Path v6 = rewrite(file, tmp.resolve("v6.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "6"));
         assertTrue(loadError(v6).getMessage().contains("format version 6 without a weight on a table of levels"), loadError(v6).getMessage());
         Path v5 = rewrite(file, tmp.resolve("v5.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "5"));
@@ -447,6 +447,59 @@ class QuantizedModelFileTest {
         Path unpacked = rewrite(file, tmp.resolve("unpacked.safetensors"), t -> {}, meta -> meta.remove(QuantizedModelFile.META_PACKED));
         m = loadError(unpacked).getMessage();
         assertTrue(m.contains("has a table of levels in its plan but is not listed in metadata 'vitq.packed_codes'"), m);
+    }
+
+    /**
+     * Weights on a table of code pairs (format version 7): each pair of columns' 8-bit index packed, the table
+     * in the plan; read back as the fake-quantized weights, and every damaged case named. One Linear keeps a
+     * table of levels beside them.
+     */
+    @Test
+    void pairedWeightsRoundTripAsPackedIndices() throws IOException {
+        Weights source = RandomWeights.vit(MICRO, 8);
+        Model model = spec("micro", MICRO).build(source);
+        int[] flat = Arrays.copyOf(io.vitq.testutil.MinMaxPlans.PAIRS256.flat(), 2 * 200);   // fewer pairs than 8 bits index
+        io.vitq.quant.CodePairs fewer = new io.vitq.quant.CodePairs(4, flat);
+        Map<String, LinearQuant> ops = new LinkedHashMap<>();
+        for (Linear l : model.linears())
+            ops.put(l.id(), new LinearQuant(l.id().equals("head") ? io.vitq.testutil.MinMaxPlans.levelledWeight(l, 4,
+                    io.vitq.testutil.MinMaxPlans.LEVELS16, 0.9f) : io.vitq.testutil.MinMaxPlans.pairedWeight(l,
+                    l.id().equals("blocks.0.mlp.fc1") ? fewer : io.vitq.testutil.MinMaxPlans.PAIRS256, 0.9f), null));
+        QuantPlan plan = new QuantPlan(new PlanInfo("micro", "minmax", 4, 8), ops);
+        Path file = tmp.resolve("pairs.q.safetensors");
+        QuantizedModelFile.write(file, model.spec(), source, plan);
+        SafeTensors st = SafeTensors.read(file);
+        assertEquals("7", st.metadata().get(QuantizedModelFile.META_VERSION));
+        assertEquals(DType.U8, st.get("blocks.0.mlp.fc1.weight").dtype());
+        assertArrayEquals(new int[] {256, 32}, st.get("blocks.0.mlp.fc1.weight").shape(), "32 indices of 8 bits a row: 32 bytes");
+        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
+        assertEquals(plan, loaded.plan());
+        Weights fq = fakeQuantized(source, model, plan, UnaryOperator.identity());
+        Map<String, Linear> got = linears(loaded.model());
+        for (Linear l : model.linears()) {
+            float[] w = got.get(l.id()).weight();
+            assertArrayEquals(fq.asMap().get(l.id() + ".weight").data(), w, 0f, l.id());
+            UniformOperand wq = plan.linear(l.id()).weight();
+            for (int r = 0; r < l.out() && wq.hasPairs(); r++)
+                for (int c = 0; c < l.in(); c += 2)
+                    assertTrue(wq.pairs().indexOf(Math.round(w[r * l.in() + c] / wq.scale(r)), Math.round(w[r * l.in() + c + 1] / wq.scale(r))) >= 0,
+                            l.id() + " decodes to pairs");
+        }
+
+        // damaged: an index past fc1's 200 pairs, versions that do not say pairs, the packing missing
+        byte[] packed = new byte[256 * 32];
+        st.get("blocks.0.mlp.fc1.weight").bytes().duplicate().get(packed);
+        packed[32 + 3] = (byte) 230;   // row 1, columns 6 and 7: index 230 of 200 pairs
+        Path past = rewrite(file, tmp.resolve("past.safetensors"),
+                t -> t.put("blocks.0.mlp.fc1.weight", SafeTensors.Entry.u8(packed, 256, 32)), meta -> {});
+        String m = loadError(past).getMessage();
+        assertTrue(m.contains("'blocks.0.mlp.fc1.weight' row 1: index 230 at columns 6 and 7 is past its 200 pairs"), m);
+        Path v6 = rewrite(file, tmp.resolve("pairsv6.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "6"));
+        m = loadError(v6).getMessage();
+        assertTrue(m.contains("format version 6 with a weight on a table of pairs in metadata 'vitq.plan' (version 7 exactly then)"), m);
+        Path unpacked = rewrite(file, tmp.resolve("unpacked.safetensors"), t -> {}, meta -> meta.remove(QuantizedModelFile.META_PACKED));
+        m = loadError(unpacked).getMessage();
+        assertTrue(m.contains("has a table of pairs in its plan but is not listed in metadata 'vitq.packed_codes'"), m);
     }
 
     /** Only codes below 8 bits are packed: an 8-bit weight listed as packed is refused. */

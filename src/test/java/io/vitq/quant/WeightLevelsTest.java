@@ -137,7 +137,7 @@ class WeightLevelsTest {
         assertRefused(() -> UniformOperand.withLevels(3, g, one, new int[] {-3, 200}), "level 200 outside the 8-bit grid");
         assertRefused(() -> UniformOperand.withLevels(3, g, one, new int[] {3, 1, 9}), "not strictly ascending");
         assertRefused(() -> UniformOperand.withLevels(3, g, one, new int[] {3, 9}), "do not surround 0");
-        assertRefused(() -> new UniformOperand(3, g, one, new int[] {4}, LEVELS), "levels and zero points together");
+        assertRefused(() -> new UniformOperand(3, g, one, new int[] {4}, LEVELS, null), "levels and zero points together");
         assertRefused(() -> UniformOperand.withLevels(3, Granularity.PER_HEAD, one, LEVELS), "levels are for weights");
         UniformOperand w = UniformOperand.withLevels(3, g, one, LEVELS);
         assertTrue(w.refuses(OperandRole.LINEAR_INPUT).contains("levels are for weights"));

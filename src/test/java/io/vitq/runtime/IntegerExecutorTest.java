@@ -470,6 +470,21 @@ class IntegerExecutorTest {
                 TinyModels.SWIN, 4, MinMaxPlans.LEVELS16, 0.9f), IntegerExecutor.Options.DEFAULT, "16 weight levels, Swin");
     }
 
+    /**
+     * Weights on a table of 256 code pairs (docs/LOWBIT.md section 1.3): each two columns' pair is two int8
+     * weight codes, so the integer logits equal the code-product fake quant's bit for bit, ViT and Swin, op
+     * by op too.
+     */
+    @Test
+    void pairedWeightsAreTheirPairsCodes() {
+        QuantPlan plan = MinMaxPlans.withPairedWeights(plan(TinyModels.VIT, Spec.ptq4vit(true).withBits(8).perChannelWeights()),
+                TinyModels.VIT, MinMaxPlans.PAIRS256, 0.9f);
+        compare(TinyModels.VIT, plan, IntegerExecutor.Options.DEFAULT, "256 weight pairs, ptq4vit A8");
+        assertEveryLinearEqualsCodeProducts(plan, 8, "256 weight pairs");
+        compare(TinyModels.SWIN, MinMaxPlans.withPairedWeights(plan(TinyModels.SWIN, Spec.ptq4vit(true).withBits(8)),
+                TinyModels.SWIN, MinMaxPlans.PAIRS256, 0.9f), IntegerExecutor.Options.DEFAULT, "256 weight pairs, Swin");
+    }
+
     /** Every Linear of the tiny ViT under {@code plan}, on random inputs from {@code seed}: integer output = code products, bit for bit. */
     private static void assertEveryLinearEqualsCodeProducts(QuantPlan plan, long seed, String label) {
         IntegerExecutor ie = new IntegerExecutor(plan, TinyModels.VIT);

@@ -262,6 +262,59 @@ public final class MinMaxPlans {
     /** Sixteen levels of the 8-bit grid, denser near 0 (as k-means puts them on bell-shaped weights). */
     public static final int[] LEVELS16 = {-127, -88, -61, -42, -28, -17, -9, -3, 3, 9, 17, 28, 42, 61, 88, 127};
 
+    /**
+     * 256 code pairs for 4-bit weights: {@link #LEVELS16} squared, the second code one lower after every odd
+     * first level, so the table is not a product of two sets of levels (down to -128).
+     */
+    public static final io.vitq.quant.CodePairs PAIRS256 = pairs256();
+
+    private static io.vitq.quant.CodePairs pairs256() {
+        int[] flat = new int[2 * 256];
+        for (int a = 0, i = 0; a < 16; a++)
+            for (int b = 0; b < 16; b++) {
+                flat[i++] = LEVELS16[a];
+                flat[i++] = LEVELS16[b] - a % 2;
+            }
+        return new io.vitq.quant.CodePairs(4, flat);
+    }
+
+    /** {@code n} distinct pairs of codes in [-127, 127], bell-shaped around 0. */
+    public static io.vitq.quant.CodePairs randomPairs(int bits, int n, long seed) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        java.util.Set<java.util.List<Integer>> seen = new java.util.LinkedHashSet<>();
+        while (seen.size() < n) {
+            int a = (int) Math.max(-127, Math.min(127, Math.rint(r.nextGaussian() * 40)));
+            int b = (int) Math.max(-127, Math.min(127, Math.rint(r.nextGaussian() * 40)));
+            seen.add(java.util.List.of(a, b));
+        }
+        int[] flat = seen.stream().flatMap(java.util.List::stream).mapToInt(Integer::intValue).toArray();
+        return new io.vitq.quant.CodePairs(bits, flat);
+    }
+
+    /**
+     * A weight on a table of code pairs: per output row the step that puts the row's max |w| on the largest
+     * |code|, times {@code shrink}.
+     */
+    public static UniformOperand pairedWeight(Linear l, io.vitq.quant.CodePairs pairs, float shrink) {
+        int top = Math.max(-pairs.minCode(), pairs.maxCode());
+        float[] s = new float[l.out()];
+        for (int r = 0; r < l.out(); r++) {
+            float m = 0;
+            for (int c = 0; c < l.in(); c++) m = Math.max(m, Math.abs(l.weight()[r * l.in() + c]));
+            s[r] = Math.max(m / top, 1e-8f) * shrink;
+        }
+        return UniformOperand.withPairs(pairs.bits(), Granularity.PER_OUTPUT_CHANNEL, s, pairs);
+    }
+
+    /** {@code plan} with every Linear weight replaced by {@link #pairedWeight}. */
+    public static QuantPlan withPairedWeights(QuantPlan plan, Model model, io.vitq.quant.CodePairs pairs, float shrink) {
+        Map<String, OpQuant> ops = new LinkedHashMap<>(plan.ops());
+        for (Linear l : model.linears())
+            if (plan.ops().get(l.id()) instanceof LinearQuant lq)
+                ops.put(l.id(), new LinearQuant(pairedWeight(l, pairs, shrink), lq.input(), lq.bias(), lq.info()));
+        return new QuantPlan(plan.info(), ops);
+    }
+
     /** {@code plan} with every Linear weight replaced by {@link #asymmetricWeight} at its granularity and bits. */
     public static QuantPlan withAsymmetricWeights(QuantPlan plan, Model model, float shrink) {
         return withAsymmetricWeights(plan, model, 0, shrink);
