@@ -2,6 +2,7 @@ package io.vitq.calib;
 
 import io.vitq.quant.Granularity;
 import io.vitq.quant.UniformOperand;
+import io.vitq.tensor.Parallel;
 
 import java.util.Arrays;
 
@@ -48,26 +49,33 @@ final class WeightLevelFit {
             int a = (int) pos, b = Math.min(a + 1, sorted.length - 1);
             level[j] = sorted[a] + (pos - a) * (sorted[b] - sorted[a]);
         }
+        int[] nearest = new int[u.length];
         for (int it = 0; it < ITERATIONS; it++) {
+            // the assignments in parallel, the sums in the values' order (so the result does not depend on the threads)
+            double[] lv = level;
+            Parallel.forRange(u.length, (from, to) -> {
+                for (int i = from; i < to; i++) nearest[i] = nearest(lv, u[i]);
+            });
             double[] sum = new double[k];
             int[] count = new int[k];
-            for (double v : u) {
-                int j = nearest(level, v);
-                sum[j] += v;
-                count[j]++;
+            for (int i = 0; i < u.length; i++) {
+                sum[nearest[i]] += u[i];
+                count[nearest[i]]++;
             }
             for (int j = 0; j < k; j++) if (count[j] > 0) level[j] = sum[j] / count[j];
             Arrays.sort(level);
-            for (int r = 0; r < out; r++) {
-                if (step[r] == 0) continue;
-                double wl = 0, ll = 0;
-                for (int c = 0; c < in; c++) {
-                    double l = level[nearest(level, w[r * in + c] / step[r])];
-                    wl += w[r * in + c] * l;
-                    ll += l * l;
+            Parallel.forRange(out, (from, to) -> {
+                for (int r = from; r < to; r++) {
+                    if (step[r] == 0) continue;
+                    double wl = 0, ll = 0;
+                    for (int c = 0; c < in; c++) {
+                        double l = lv[nearest(lv, w[r * in + c] / step[r])];
+                        wl += w[r * in + c] * l;
+                        ll += l * l;
+                    }
+                    if (wl > 0 && ll > 0) step[r] = wl / ll;
                 }
-                if (wl > 0 && ll > 0) step[r] = wl / ll;
-            }
+            });
             scaled(w, out, in, step, u);
         }
         double max = 0;

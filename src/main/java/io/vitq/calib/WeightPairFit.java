@@ -52,9 +52,12 @@ final class WeightPairFit {
                 u1[i] = w[r * in + c + 1] / (double) levelled.scale(r);
             }
         int[] nearest = new int[n];
+        java.util.Arrays.fill(nearest, -1);
         for (int it = 0; ; it++) {
             PairSearch centroids = new PairSearch(c0, c1);
-            Parallel.forEach(n, i -> nearest[i] = centroids.nearest(u0[i], u1[i]));
+            Parallel.forRange(n, (from, to) -> {
+                for (int i = from; i < to; i++) nearest[i] = centroids.nearest(u0[i], u1[i], nearest[i]);   // the last round's as the hint
+            });
             if (it == ITERATIONS) break;
             double[] s0 = new double[k], s1 = new double[k];
             int[] count = new int[k];

@@ -10,10 +10,13 @@ package io.vitq.quant;
 public final class PairSearch {
     private final double[] xs, ys;    // sorted by x, then by index
     private final int[] index;        // the points' own indices
+    private final double[] x, y;      // by their own indices
 
     public PairSearch(double[] x, double[] y) {
         int n = x.length;
         if (n == 0 || y.length != n) throw new IllegalArgumentException("pair search: " + n + " x and " + y.length + " y");
+        this.x = x.clone();
+        this.y = y.clone();
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) order[i] = i;
         java.util.Arrays.sort(order, (a, b) -> x[a] != x[b] ? Double.compare(x[a], x[b]) : Integer.compare(a, b));
@@ -28,32 +31,34 @@ public final class PairSearch {
     }
 
     /** The index of the point nearest {@code (v0, v1)} (a tie to the lower index). */
-    public int nearest(double v0, double v1) {
+    public int nearest(double v0, double v1) { return nearest(v0, v1, -1); }
+
+    /**
+     * The same, starting from point {@code hint}'s distance (-1: none) as the bound, which stops the walk
+     * sooner when the hint is near (k-means' assignment of the round before); the answer does not depend on it.
+     */
+    public int nearest(double v0, double v1, int hint) {
         int lo = 0, hi = xs.length;   // the first position with x >= v0
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
             if (xs[mid] < v0) lo = mid + 1; else hi = mid;
         }
-        int best = -1;
+        int best = hint;
         double bestDistance = Double.POSITIVE_INFINITY;
-        for (int k = lo; k < xs.length; k++) {
-            double a = v0 - xs[k], aa = a * a;
-            if (aa > bestDistance) break;
-            double b = v1 - ys[k], d = aa + b * b;
-            if (d < bestDistance || d == bestDistance && index[k] < best) {
-                bestDistance = d;
-                best = index[k];
-            }
+        if (hint >= 0) {
+            double a = v0 - x[hint], b = v1 - y[hint];
+            bestDistance = a * a + b * b;
         }
-        for (int k = lo - 1; k >= 0; k--) {
-            double a = v0 - xs[k], aa = a * a;
-            if (aa > bestDistance) break;
-            double b = v1 - ys[k], d = aa + b * b;
-            if (d < bestDistance || d == bestDistance && index[k] < best) {
-                bestDistance = d;
-                best = index[k];
+        for (int step = 1; step >= -1; step -= 2)   // rightwards from lo, then leftwards from lo - 1
+            for (int k = step > 0 ? lo : lo - 1; k >= 0 && k < xs.length; k += step) {
+                double a = v0 - xs[k], aa = a * a;
+                if (aa > bestDistance) break;   // the points further on differ more in x alone
+                double b = v1 - ys[k], d = aa + b * b;
+                if (d < bestDistance || d == bestDistance && index[k] < best) {
+                    bestDistance = d;
+                    best = index[k];
+                }
             }
-        }
         return Math.max(best, 0);   // (a NaN query is nearest nothing: the scan's answer, 0)
     }
 }

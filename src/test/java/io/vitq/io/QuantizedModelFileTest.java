@@ -415,18 +415,10 @@ class QuantizedModelFileTest {
                     l.id().equals("blocks.0.mlp.fc1") ? twelve : io.vitq.testutil.MinMaxPlans.LEVELS16, 0.9f), null));
         QuantPlan plan = new QuantPlan(new PlanInfo("micro", "minmax", 4, 8), ops);
         Path file = tmp.resolve("levels.q.safetensors");
-        QuantizedModelFile.write(file, model.spec(), source, plan);
+        Map<String, Linear> got = assertRoundTripOfFourBitTables(file, model, source, plan, "6");
         SafeTensors st = SafeTensors.read(file);
-        assertEquals("6", st.metadata().get(QuantizedModelFile.META_VERSION));
-        assertEquals(DType.U8, st.get("blocks.0.mlp.fc1.weight").dtype());
-        assertArrayEquals(new int[] {256, 32}, st.get("blocks.0.mlp.fc1.weight").shape(), "64 indices of 4 bits a row: 32 bytes");
-        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
-        assertEquals(plan, loaded.plan());
-        Weights fq = fakeQuantized(source, model, plan, UnaryOperator.identity());
-        Map<String, Linear> got = linears(loaded.model());
         for (Linear l : model.linears()) {
             float[] w = got.get(l.id()).weight();
-            assertArrayEquals(fq.asMap().get(l.id() + ".weight").data(), w, 0f, l.id());
             UniformOperand wq = plan.linear(l.id()).weight();
             for (int r = 0; r < l.out(); r++)
                 for (int c = 0; c < l.in(); c++)
@@ -467,18 +459,10 @@ class QuantizedModelFileTest {
                     l.id().equals("blocks.0.mlp.fc1") ? fewer : io.vitq.testutil.MinMaxPlans.PAIRS256, 0.9f), null));
         QuantPlan plan = new QuantPlan(new PlanInfo("micro", "minmax", 4, 8), ops);
         Path file = tmp.resolve("pairs.q.safetensors");
-        QuantizedModelFile.write(file, model.spec(), source, plan);
+        Map<String, Linear> got = assertRoundTripOfFourBitTables(file, model, source, plan, "7");   // 32 indices of 8 bits a row
         SafeTensors st = SafeTensors.read(file);
-        assertEquals("7", st.metadata().get(QuantizedModelFile.META_VERSION));
-        assertEquals(DType.U8, st.get("blocks.0.mlp.fc1.weight").dtype());
-        assertArrayEquals(new int[] {256, 32}, st.get("blocks.0.mlp.fc1.weight").shape(), "32 indices of 8 bits a row: 32 bytes");
-        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
-        assertEquals(plan, loaded.plan());
-        Weights fq = fakeQuantized(source, model, plan, UnaryOperator.identity());
-        Map<String, Linear> got = linears(loaded.model());
         for (Linear l : model.linears()) {
             float[] w = got.get(l.id()).weight();
-            assertArrayEquals(fq.asMap().get(l.id() + ".weight").data(), w, 0f, l.id());
             UniformOperand wq = plan.linear(l.id()).weight();
             for (int r = 0; r < l.out() && wq.hasPairs(); r++)
                 for (int c = 0; c < l.in(); c += 2)
@@ -500,6 +484,26 @@ class QuantizedModelFileTest {
         Path unpacked = rewrite(file, tmp.resolve("unpacked.safetensors"), t -> {}, meta -> meta.remove(QuantizedModelFile.META_PACKED));
         m = loadError(unpacked).getMessage();
         assertTrue(m.contains("has a table of pairs in its plan but is not listed in metadata 'vitq.packed_codes'"), m);
+    }
+
+    /**
+     * Writes {@code plan}'s 4-bit model to {@code file} and loads it back: the format version, fc1's packed
+     * U8 tensor (32 bytes a row of 64 weights), the plan, and every weight equal to its fake quant; returns
+     * the loaded Linears by id.
+     */
+    private static Map<String, Linear> assertRoundTripOfFourBitTables(Path file, Model model, Weights source, QuantPlan plan,
+                                                                    String version) throws IOException {
+        QuantizedModelFile.write(file, model.spec(), source, plan);
+        SafeTensors st = SafeTensors.read(file);
+        assertEquals(version, st.metadata().get(QuantizedModelFile.META_VERSION));
+        assertEquals(DType.U8, st.get("blocks.0.mlp.fc1.weight").dtype());
+        assertArrayEquals(new int[] {256, 32}, st.get("blocks.0.mlp.fc1.weight").shape(), "64 weights of 4 bits a row: 32 bytes");
+        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
+        assertEquals(plan, loaded.plan());
+        Weights fq = fakeQuantized(source, model, plan, UnaryOperator.identity());
+        Map<String, Linear> got = linears(loaded.model());
+        for (Linear l : model.linears()) assertArrayEquals(fq.asMap().get(l.id() + ".weight").data(), got.get(l.id()).weight(), 0f, l.id());
+        return got;
     }
 
     /** Only codes below 8 bits are packed: an 8-bit weight listed as packed is refused. */

@@ -6,7 +6,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** {@link PairSearch} against a scan of every point, on ties (exact and between duplicates) and on random points. */
+/** {@link PairSearch} against a scan of every point, on ties (exact and between duplicates) and on random points, with and without a hint. */
 class PairSearchTest {
     /** The definition: the lowest index of least {@code (v0 - x)^2 + (v1 - y)^2}. */
     static int scan(double[] x, double[] y, double v0, double v1) {
@@ -34,8 +34,11 @@ class PairSearchTest {
             }
             PairSearch s = new PairSearch(x, y);
             for (double v0 = -8; v0 <= 8; v0 += 0.5)
-                for (double v1 = -8; v1 <= 8; v1 += 0.5)
-                    assertEquals(scan(x, y, v0, v1), s.nearest(v0, v1), "table " + t + " at (" + v0 + ", " + v1 + ")");
+                for (double v1 = -8; v1 <= 8; v1 += 0.5) {
+                    int want = scan(x, y, v0, v1);
+                    assertEquals(want, s.nearest(v0, v1), "table " + t + " at (" + v0 + ", " + v1 + ")");
+                    assertEquals(want, s.nearest(v0, v1, r.nextInt(n)), "table " + t + " at (" + v0 + ", " + v1 + "), any hint");
+                }
         }
     }
 
@@ -50,7 +53,9 @@ class PairSearchTest {
         PairSearch s = new PairSearch(x, y);
         for (int q = 0; q < 100_000; q++) {
             double v0 = r.nextGaussian() * 60, v1 = r.nextGaussian() * 60;
-            assertEquals(scan(x, y, v0, v1), s.nearest(v0, v1), "(" + v0 + ", " + v1 + ")");
+            int want = scan(x, y, v0, v1);
+            assertEquals(want, s.nearest(v0, v1), "(" + v0 + ", " + v1 + ")");
+            assertEquals(want, s.nearest(v0, v1, q % 256), "(" + v0 + ", " + v1 + "), hint " + q % 256);
         }
         assertEquals(scan(x, y, 1e300, -1e300), s.nearest(1e300, -1e300));
         assertEquals(0, s.nearest(Double.NaN, 0), "a NaN query: the scan's 0");

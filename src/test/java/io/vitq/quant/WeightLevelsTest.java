@@ -46,17 +46,27 @@ class WeightLevelsTest {
         return x;
     }
 
+    /** What each array method of a quantizer gives for {@code x} at scale {@code s}. */
+    record ArrayPaths(float[] fakeQuant, float[] codeValues, byte[] byteCodes, short[] shortCodes) {
+        static ArrayPaths of(UniformQuantizer q, float s, float[] x) {
+            ArrayPaths p = new ArrayPaths(new float[x.length], new float[x.length], new byte[x.length], new short[x.length]);
+            q.fakeQuant("op", s, x, 0, p.fakeQuant, 0, x.length);
+            q.codeValues("op", s, x, 0, p.codeValues, 0, x.length);
+            q.codes("op", s, x, 0, p.byteCodes, 0, x.length);
+            q.codes("op", s, x, 0, p.shortCodes, 0, x.length);
+            return p;
+        }
+    }
+
     @Test
     void everyPathGivesTheNearestLevel() {
         for (float s : new float[] {0.0173f, 3e-5f, 1f}) {
             UniformQuantizer q = UniformOperand.withLevels(3, Granularity.PER_OUTPUT_CHANNEL, new float[] {s}, LEVELS).quantizer();
-            float[] x = inputs(s, 11), fq = new float[x.length], cv = new float[x.length];
-            byte[] b = new byte[x.length];
-            short[] sh = new short[x.length];
-            q.fakeQuant("op", s, x, 0, fq, 0, x.length);
-            q.codeValues("op", s, x, 0, cv, 0, x.length);
-            q.codes("op", s, x, 0, b, 0, x.length);
-            q.codes("op", s, x, 0, sh, 0, x.length);
+            float[] x = inputs(s, 11);
+            ArrayPaths out = ArrayPaths.of(q, s, x);
+            float[] fq = out.fakeQuant(), cv = out.codeValues();
+            byte[] b = out.byteCodes();
+            short[] sh = out.shortCodes();
             for (int i = 0; i < x.length; i++) {
                 int want = nearestByScan(LEVELS, x[i] / s);
                 String at = "x = " + x[i] + ", s = " + s;

@@ -61,14 +61,11 @@ class WeightPairsTest {
     @Test
     void everyPathGivesTheNearestPair() {
         for (float s : new float[] {0.0173f, 3e-5f, 1f}) {
-            UniformQuantizer q = paired(s).quantizer();
-            float[] x = inputs(s, 11), fq = new float[x.length], cv = new float[x.length];
-            byte[] b = new byte[x.length];
-            short[] sh = new short[x.length];
-            q.fakeQuant("op", s, x, 0, fq, 0, x.length);
-            q.codeValues("op", s, x, 0, cv, 0, x.length);
-            q.codes("op", s, x, 0, b, 0, x.length);
-            q.codes("op", s, x, 0, sh, 0, x.length);
+            float[] x = inputs(s, 11);
+            WeightLevelsTest.ArrayPaths out = WeightLevelsTest.ArrayPaths.of(paired(s).quantizer(), s, x);
+            float[] fq = out.fakeQuant(), cv = out.codeValues();
+            byte[] b = out.byteCodes();
+            short[] sh = out.shortCodes();
             for (int i = 0; i < x.length; i += 2) {
                 int p = nearestByScan(FLAT, x[i] / (double) s, x[i + 1] / (double) s);
                 for (int k = 0; k < 2; k++) {
