@@ -146,8 +146,9 @@ public final class QuantizedModelFile {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
-        meta.put(META_VERSION, Integer.toString(hasPairs(plan) ? PAIRS_VERSION : hasLevels(plan) ? LEVELS_VERSION : rotatesBlockOutputs(spec) ? ROTATED_ALL_VERSION
-                : !packedShapes.isEmpty() ? PACKED_VERSION : spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
+        meta.put(META_VERSION, Integer.toString(hasPairs(plan) ? PAIRS_VERSION : hasLevels(plan) ? LEVELS_VERSION
+                : rotatesBlockOutputs(spec) ? ROTATED_ALL_VERSION : !packedShapes.isEmpty() ? PACKED_VERSION
+                : spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
         if (!packedShapes.isEmpty()) meta.put(META_PACKED, CodePacking.shapesJson(packedShapes));
         meta.put(META_MODEL, spec.name());
         meta.put(META_SPEC, ModelSpecJson.toJson(spec));

@@ -33,7 +33,7 @@ public final class CodePairs {
             if (index.putIfAbsent(key(first[i], second[i]), i) != null)
                 throw new IllegalArgumentException("pair (" + first[i] + ", " + second[i] + ") is in the table twice");
         }
-        search = new PairSearch(java.util.Arrays.stream(first).asDoubleStream().toArray(), java.util.Arrays.stream(second).asDoubleStream().toArray());
+        search = new PairSearch(Arrays.stream(first).asDoubleStream().toArray(), Arrays.stream(second).asDoubleStream().toArray());
     }
 
     private static String refused(int bits, int[] flat) {
