@@ -123,9 +123,9 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (rotation == null) throw new IllegalArgumentException("input rotation: RotatedInputs.NONE for none");
         if (weightTable == null) throw new IllegalArgumentException("weight table: WeightTable.UNIFORM for none");
         if (weightTable != WeightTable.UNIFORM && vt != null)
-            throw new IllegalArgumentException("weight " + weightTable.label + ": VT-PTQ searches one uniform scale per tensor");
+            throw new IllegalArgumentException("weight " + weightTable.cliName() + ": VT-PTQ searches one uniform scale per tensor");
         if (weightTable != WeightTable.UNIFORM && biasCorrection)
-            throw new IllegalArgumentException("weight " + weightTable.label + ": the bias correction is computed on the searched uniform grid");
+            throw new IllegalArgumentException("weight " + weightTable.cliName() + ": the bias correction is computed on the searched uniform grid");
         boolean rotateInputs = rotation != RotatedInputs.NONE;
         if (rotateInputs && vt != null) throw new IllegalArgumentException("input rotation: not for VT-PTQ (its mixed precision sizes "
                 + "the unrotated layers)");
@@ -440,19 +440,15 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
     /** What a weight below 8 bits is coded on, after the uniform search has set its input's scale. */
     public enum WeightTable {
         /** The searched uniform grid (symmetric or with zero points). */
-        UNIFORM("uniform", "the uniform grid"),
+        UNIFORM("uniform"),
         /** 2^k levels per Linear on the 8-bit grid, a step per row ({@link WeightLevelFit}). */
-        LEVELS("levels", "levels"),
+        LEVELS("levels"),
         /** 2^(2k) pairs of 8-bit codes per Linear for neighbouring columns, a step per row ({@link WeightPairFit}). */
-        PAIRS("pairs", "pairs");
+        PAIRS("pairs");
 
         private final String cliName;
-        final String label;
 
-        WeightTable(String cliName, String label) {
-            this.cliName = cliName;
-            this.label = label;
-        }
+        WeightTable(String cliName) { this.cliName = cliName; }
 
         /** Its value of {@code --weight-table}. */
         public String cliName() { return cliName; }
@@ -610,7 +606,7 @@ public record CalibConfig(String method, int weightBits, int activationBits, Met
         if (asymmetricWeights && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
             m.put("weight_zero_points", tableAt(weightBits) != WeightTable.UNIFORM
                     ? "asymmetric weights in the uniform search that sets the inputs' scales (the weights themselves take "
-                            + tableAt(weightBits).label + ")"
+                            + tableAt(weightBits).cliName() + ")"
                     : "asymmetric weights: a zero point per scale, the one of least squared weight error at the searched step");
         else if (isRepq() && weightBits <= io.vitq.quant.UniformOperand.MAX_ASYMMETRIC_BITS)
             m.put("weight_zero_points", "asymmetric weights: a zero point per output channel, by RepQ-ViT's percentile rule");

@@ -52,9 +52,8 @@ final class WeightLevelFit {
         int[] nearest = new int[u.length];
         for (int it = 0; it < ITERATIONS; it++) {
             // the assignments in parallel, the sums in the values' order (so the result does not depend on the threads)
-            double[] lv = level;
             Parallel.forRange(u.length, (from, to) -> {
-                for (int i = from; i < to; i++) nearest[i] = nearest(lv, u[i]);
+                for (int i = from; i < to; i++) nearest[i] = nearest(level, u[i]);
             });
             double[] sum = new double[k];
             int[] count = new int[k];
@@ -69,7 +68,7 @@ final class WeightLevelFit {
                     if (step[r] == 0) continue;
                     double wl = 0, ll = 0;
                     for (int c = 0; c < in; c++) {
-                        double l = lv[nearest(lv, w[r * in + c] / step[r])];
+                        double l = level[nearest(level, w[r * in + c] / step[r])];
                         wl += w[r * in + c] * l;
                         ll += l * l;
                     }

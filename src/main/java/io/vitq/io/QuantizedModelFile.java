@@ -256,9 +256,9 @@ public final class QuantizedModelFile {
             throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads versions"
                     + " 1 to " + PAIRS_VERSION);
         }
+        boolean levelsVersion = Integer.toString(LEVELS_VERSION).equals(version);
         boolean pairsVersion = Integer.toString(PAIRS_VERSION).equals(version);
-        // a version 7 file may have levels too: the checks that version 6 skips, it skips as well
-        boolean levelsVersion = Integer.toString(LEVELS_VERSION).equals(version) || pairsVersion;
+        boolean tableVersion = levelsVersion || pairsVersion;   // indices into tables: rotated or not, packed shapes listed
         boolean packedVersion = Integer.toString(PACKED_VERSION).equals(version);
         boolean allVersion = Integer.toString(ROTATED_ALL_VERSION).equals(version);
         String model = meta.get(META_MODEL);
@@ -273,16 +273,16 @@ public final class QuantizedModelFile {
                         + "' names '" + spec.name() + "'");
             }
             boolean rotated = spec.architecture().rotatedInputs();
-            if (!levelsVersion && allVersion != rotatesBlockOutputs(spec)) {
+            if (!tableVersion && allVersion != rotatesBlockOutputs(spec)) {
                 throw new CheckpointException(file + ": format version " + version + (allVersion ? " without" : " with")
                         + " every block input rotated in '" + META_SPEC + "' (version " + ROTATED_ALL_VERSION + " exactly then)");
             }
-            if (!packedVersion && !allVersion && !levelsVersion && rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
+            if (!packedVersion && !allVersion && !tableVersion && rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
                 throw new CheckpointException(file + ": format version " + version + (rotated ? " with" : " without")
                         + " rotated inputs in '" + META_SPEC + "' (version " + ROTATED_VERSION + " exactly when rotated)");
             }
         }
-        if (!allVersion && !levelsVersion && meta.containsKey(META_PACKED) != packedVersion) {
+        if (!allVersion && !tableVersion && meta.containsKey(META_PACKED) != packedVersion) {
             throw new CheckpointException(file + ": format version " + version + (packedVersion ? " without" : " with")
                     + " metadata '" + META_PACKED + "' (version " + PACKED_VERSION + " exactly when codes are packed)");
         }

@@ -14,6 +14,7 @@ import java.util.Map;
 public final class CodePairs {
     private final int bits;
     private final int[] first, second;
+    private final int minCode, maxCode;   // over both codes of every pair
     private final Map<Integer, Integer> index = new HashMap<>();
     private final PairSearch search;
 
@@ -33,6 +34,8 @@ public final class CodePairs {
             if (index.putIfAbsent(key(first[i], second[i]), i) != null)
                 throw new IllegalArgumentException("pair (" + first[i] + ", " + second[i] + ") is in the table twice");
         }
+        minCode = Math.min(Arrays.stream(first).min().getAsInt(), Arrays.stream(second).min().getAsInt());
+        maxCode = Math.max(Arrays.stream(first).max().getAsInt(), Arrays.stream(second).max().getAsInt());
         search = new PairSearch(Arrays.stream(first).asDoubleStream().toArray(), Arrays.stream(second).asDoubleStream().toArray());
     }
 
@@ -69,10 +72,10 @@ public final class CodePairs {
     public int nearest(double v0, double v1) { return search.nearest(v0, v1); }
 
     /** The smallest code of any pair. */
-    public int minCode() { return Math.min(Arrays.stream(first).min().getAsInt(), Arrays.stream(second).min().getAsInt()); }
+    public int minCode() { return minCode; }
 
     /** The largest code of any pair. */
-    public int maxCode() { return Math.max(Arrays.stream(first).max().getAsInt(), Arrays.stream(second).max().getAsInt()); }
+    public int maxCode() { return maxCode; }
 
     /** {@code a_0, b_0, a_1, b_1, ...}: the plan file's form. */
     public int[] flat() {

@@ -88,16 +88,25 @@ class WeightLevelsTest {
         assertThrows(IllegalArgumentException.class, () -> q.fakeQuant("op", 1f, nan, 0, new float[2], 0, 2));
     }
 
+    /** Three rows of 40 Gaussian weights (sd 0.5) through {@code w}'s row paths: the values, their fake quant and codes. */
+    record WeightRows(float[] x, float[] fakeQuant, byte[] codes) {
+        static WeightRows of(UniformOperand w) {
+            SplittableRandom r = new SplittableRandom(5);
+            float[] x = new float[3 * 40];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian() * 0.5f;
+            float[] fq = new float[x.length];
+            ScaledRanges.fakeQuantRows(w, "op", x, 3, 40, fq);
+            return new WeightRows(x, fq, ScaledRanges.codesRows(w, "op", x, 3, 40));
+        }
+    }
+
     @Test
     void rowsTakeTheirOwnStepAndTheCodesAreTheLevels() {
         float[] scales = {0.01f, 0.02f, 0.005f};
         UniformOperand w = UniformOperand.withLevels(3, Granularity.PER_OUTPUT_CHANNEL, scales, LEVELS);
-        SplittableRandom r = new SplittableRandom(5);
-        float[] x = new float[3 * 40];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian() * 0.5f;
-        float[] fq = new float[x.length];
-        ScaledRanges.fakeQuantRows(w, "op", x, 3, 40, fq);
-        byte[] codes = ScaledRanges.codesRows(w, "op", x, 3, 40);
+        WeightRows rows = WeightRows.of(w);
+        float[] x = rows.x(), fq = rows.fakeQuant();
+        byte[] codes = rows.codes();
         for (int row = 0; row < 3; row++)
             for (int c = 0; c < 40; c++) {
                 int i = row * 40 + c;

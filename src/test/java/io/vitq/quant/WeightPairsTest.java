@@ -113,12 +113,9 @@ class WeightPairsTest {
     void rowsTakeTheirOwnStepAndTheCodesAreTheTablesPairs() {
         float[] scales = {0.01f, 0.02f, 0.005f};
         UniformOperand w = paired(scales);
-        SplittableRandom r = new SplittableRandom(5);
-        float[] x = new float[3 * 40];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian() * 0.5f;
-        float[] fq = new float[x.length];
-        ScaledRanges.fakeQuantRows(w, "op", x, 3, 40, fq);
-        byte[] codes = ScaledRanges.codesRows(w, "op", x, 3, 40);
+        WeightLevelsTest.WeightRows rows = WeightLevelsTest.WeightRows.of(w);
+        float[] x = rows.x(), fq = rows.fakeQuant();
+        byte[] codes = rows.codes();
         for (int row = 0; row < 3; row++)
             for (int c = 0; c < 40; c += 2) {
                 int i = row * 40 + c, p = nearestByScan(FLAT, x[i] / (double) scales[row], x[i + 1] / (double) scales[row]);
