@@ -282,8 +282,11 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         var s = op.spec();
         int T = s.tokens(), H = s.heads(), d = s.headDim(), D = s.dim();
         MatmulQuant m1 = matmulQuant(op.matmul1Id()), m2 = matmulQuant(op.matmul2Id());
-        String split = g.node("Reshape", scope + "/heads", List.of(qkv, g.longs(new long[] {-1, T, 3, H, d}, 5)));
-        String parts = g.node("Transpose", scope + "/qkv", split, attrInts("perm", 2, 0, 3, 1, 4)); // [3, G, H, T, d]
+        // [G, T, 3H, d] -> [G, 3H, T, d]: one axis moved, rows of d copied whole; ONNX Runtime 1.23 ran
+        // the 5-D permutation [G, T, 3, H, d] -> [3, G, H, T, d] 1.6-2.6x slower (docs/BENCHMARKS.md)
+        String split = g.node("Reshape", scope + "/heads", List.of(qkv, g.longs(new long[] {-1, T, 3 * H, d}, 4)));
+        String moved = g.node("Transpose", scope + "/qkv", split, attrInts("perm", 0, 2, 1, 3));
+        String parts = g.node("Reshape", scope + "/parts", List.of(moved, g.longs(new long[] {-1, 3, H, T, d}, 5))); // [G, 3, H, T, d]
         String q = part(parts, 0, scope + "/q"), k = part(parts, 1, scope + "/k"), v = part(parts, 2, scope + "/v");
         boolean scaleScores = true;
         if (m1 != null && m1.a() != null) {
@@ -320,7 +323,7 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
     }
 
     private String part(String parts, int index, String name) {
-        return g.node("Gather", name, List.of(parts, g.longs(new long[] {index})), attr("axis", 0L));
+        return g.node("Gather", name, List.of(parts, g.longs(new long[] {index})), attr("axis", 1L));
     }
 
     /** A q, k or v operand [G, H, T, d]: per head on axis 1, or per tensor. */
