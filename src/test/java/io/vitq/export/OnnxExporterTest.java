@@ -268,6 +268,11 @@ class OnnxExporterTest {
         // per-tensor weight: a scalar scale and no axis
         assertEquals(0, init.get("blocks.0.attn.proj.weight_scale").getDimsCount());
         assertEquals(0, node(m, "blocks.0.attn.proj.weight").getAttributeCount());
+        // the heads split by a Transpose that moves one axis of [N, T, 3H, d] (ONNX Runtime copies rows of
+        // d; the 5-D permutation [N, T, 3, H, d] -> [3, N, H, T, d] before it ran 1.7-2.6x slower there)
+        Onnx.NodeProto heads = node(m, "blocks.0.attn/qkv");
+        assertEquals("Transpose", heads.getOpType());
+        assertEquals(List.of(0L, 2L, 1L, 3L), heads.getAttribute(0).getIntsList());
         // per-head q: per-axis QuantizeLinear on axis 1 of [N, H, T, d]
         Onnx.NodeProto q = node(m, "blocks.0.attn.matmul1/a/quantize");
         assertEquals("axis", q.getAttribute(0).getName());
