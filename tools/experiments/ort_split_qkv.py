@@ -2,6 +2,7 @@
 # `export --integer-linears` file as three products (q, k, v), each reshaped and transposed to
 # [N, H, T, d], instead of one product, a Reshape, a 5-D Transpose and the Split ONNX Runtime makes
 # of the Gathers. python3 tools/experiments/ort_split_qkv.py IN.onnx OUT.onnx   (onnx, numpy)
+# Reads the exports of before 2026-12-07 (e4a3172), whose heads came from that 5-D Transpose.
 import onnx, numpy as np, sys
 from onnx import numpy_helper as nh, helper as oh
 m=onnx.load(sys.argv[1]); g=m.graph
