@@ -1,6 +1,7 @@
 """Two rewrites of a ViT-Ti ONNX export, measured against `vitq export`'s own form and not adopted
 (docs/BENCHMARKS.md, "2026-12-05, late night"). Both act on the graph `vitq export` writes (node
-names as OnnxTracer gives them); the head and the patch embedding are left alone.
+names as OnnxTracer gave them before 2026-12-07, e4a3172: `int-scores` reads the heads as [G, T, 3, H, d],
+which the 4-D head split since no longer writes); the head and the patch embedding are left alone.
 
     python3 tools/experiments/ort_export_variants.py qgemm FA.onnx OUT.onnx
         every block Linear `DQ(x) . DQ(W) + b` as `Gemm(DQ(x), DQ(W), DQ(b_int32))` on 2-D tokens
