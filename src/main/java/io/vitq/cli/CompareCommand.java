@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "compare", mixinStandardHelpOptions = true,
         description = {"Prediction files ('vitq eval --predictions') against a reference's, image by image: each file's top-1 "
-                + "with its 95 % Wilson interval, its top-1 agreement with the reference's top-1, the mean -log p it gives the "
+                + "with its 95 %% Wilson interval, its top-1 agreement with the reference's top-1, the mean -log p it gives the "
                 + "reference's top-1 class (1e-4 where that class is outside its top-5), and the "
                 + "labelled images only the reference or only the file gets right, with McNemar's exact test. With two files or "
                 + "more, each later file against the first too.",

@@ -255,6 +255,34 @@ class CliTest {
         assertUserError(run("predict", "--model", MODEL, "/nonexistent/cat.jpg"), 1, "/nonexistent/cat.jpg");
     }
 
+    /**
+     * Every command's --help as picocli renders it: a '%' in a description is a format conversion to
+     * picocli, so an unescaped one prints a WARN and the raw text ("%n" and all) instead of the help.
+     */
+    @Test
+    void everyHelpRendersWithoutFormatWarnings() {
+        List<List<String>> commands = new java.util.ArrayList<>(List.of(List.of()));
+        for (int i = 0; i < commands.size(); i++) {
+            picocli.CommandLine cmd = new picocli.CommandLine(new Main());
+            for (String name : commands.get(i)) cmd = cmd.getSubcommands().get(name);
+            for (String sub : cmd.getSubcommands().keySet()) {
+                List<String> path = new java.util.ArrayList<>(commands.get(i));
+                path.add(sub);
+                commands.add(path);
+            }
+        }
+        assertTrue(commands.size() > 10, "the commands found: " + commands);
+        for (List<String> path : commands) {
+            List<String> args = new java.util.ArrayList<>(path);
+            args.add("--help");
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(0, r.exit(), path + ": " + r.err());
+            assertEquals("", r.err(), path + " --help writes to stderr");
+            assertFalse(r.out().contains("%n") || r.out().contains("WARN"), path + " --help: " + r.out());
+            assertTrue(r.out().contains("Usage: vitq " + String.join(" ", path)), path + " --help: " + r.out());
+        }
+    }
+
     @Test
     void missingDataFolder() {
         assertUserError(run("eval", "--model", MODEL, "--data", "/nonexistent/val"), 1, "/nonexistent/val");
