@@ -6,6 +6,7 @@ import io.vitq.quant.PairSearch;
 import io.vitq.quant.UniformOperand;
 import io.vitq.tensor.Parallel;
 
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.Set;
 
@@ -52,7 +53,7 @@ final class WeightPairFit {
                 u1[i] = w[r * in + c + 1] / (double) levelled.scale(r);
             }
         int[] nearest = new int[n];
-        java.util.Arrays.fill(nearest, -1);
+        Arrays.fill(nearest, -1);
         for (int it = 0; ; it++) {
             PairSearch centroids = new PairSearch(c0, c1);
             Parallel.forRange(n, (from, to) -> {

@@ -284,8 +284,8 @@ final class OnnxTracer implements Ops<OnnxTracer.Value> {
         MatmulQuant m1 = matmulQuant(op.matmul1Id()), m2 = matmulQuant(op.matmul2Id());
         // [G, T, 3H, d] -> [G, 3H, T, d]: one axis moved, rows of d copied whole; ONNX Runtime 1.23 ran
         // the 5-D permutation [G, T, 3, H, d] -> [3, G, H, T, d] 1.7-2.6x slower (docs/BENCHMARKS.md)
-        String split = g.node("Reshape", scope + "/heads", List.of(qkv, g.longs(new long[] {-1, T, 3 * H, d}, 4)));
-        String moved = g.node("Transpose", scope + "/qkv", split, attrInts("perm", 0, 2, 1, 3));
+        String rows = g.node("Reshape", scope + "/heads", List.of(qkv, g.longs(new long[] {-1, T, 3 * H, d}, 4)));
+        String moved = g.node("Transpose", scope + "/qkv", rows, attrInts("perm", 0, 2, 1, 3));
         String parts = g.node("Reshape", scope + "/parts", List.of(moved, g.longs(new long[] {-1, 3, H, T, d}, 5))); // [G, 3, H, T, d]
         String q = part(parts, 0, scope + "/q"), k = part(parts, 1, scope + "/k"), v = part(parts, 2, scope + "/v");
         boolean scaleScores = true;
