@@ -103,6 +103,9 @@ final class ExportCommand implements Callable<Integer> {
             throw new Main.UserException("--float-attention: " + l.checkpoint() + " is a float model; give a quantized model or --plan");
         if (integerLinears && qp == null)
             throw new Main.UserException("--integer-linears: " + l.checkpoint() + " is a float model; give a quantized model or --plan");
+        if (activationCodes != null && qp == null)
+            throw new Main.UserException("--activation-codes: " + l.checkpoint() + " is a float model, with no activation codes; give a "
+                    + "quantized model or --plan");
         if (floatAttention) qp = qp.withoutMatmuls();   // keeps the folds and options modelFor reads
         if (qp != null) l = Plans.modelFor(l, qp);
         var linears = integerLinears ? OnnxExporter.LinearForm.INTEGER : OnnxExporter.LinearForm.QDQ;

@@ -95,6 +95,11 @@ final class QuantizeCommand implements Callable<Integer> {
     CalibConfig config() {
         BitsOption parsed = BitsOption.parse(bits);
         CalibConfig c = calibOptions.config(method, parsed);
+        // an ablation switch of a quantizer the method does not use would be ignored silently
+        if (noTwinSoftmax && !c.twinSoftmax())
+            throw new Main.UserException("--no-twin-softmax: method " + c.method() + " at " + parsed.label() + " has no twin softmax quantizer to turn off");
+        if (noTwinGelu && !c.twinGelu())
+            throw new Main.UserException("--no-twin-gelu: method " + c.method() + " at " + parsed.label() + " has no twin GELU quantizer to turn off");
         if (noTwinSoftmax || noTwinGelu) c = c.withTwins(c.twinSoftmax() && !noTwinSoftmax, c.twinGelu() && !noTwinGelu);
         if (noTwinSoftmax && calibOptions.softmaxMode != null)
             throw new Main.UserException("--softmax-mode: a twin softmax setting, but --no-twin-softmax turns the twin off");
@@ -113,6 +118,9 @@ final class QuantizeCommand implements Callable<Integer> {
             } catch (Main.UserException e) {
                 throw new Main.UserException("--op-bits " + o + ": " + e.getMessage().replaceFirst("^--bits \\S+: ", ""));
             }
+            if (b.mixed() != null)
+                throw new Main.UserException("--op-bits " + o + ": mixed precision (mp6, mp8) is for the whole model (--bits); an op "
+                        + "takes fixed bits, wXaY");
             list.add(new CalibConfig.OpBits(o.substring(0, eq), b.weight(), b.activation()));
         }
         return list.isEmpty() ? c : c.withOpBits(list);

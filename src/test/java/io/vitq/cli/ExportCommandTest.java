@@ -231,6 +231,9 @@ class ExportCommandTest {
         assertUserError(run("export", MODEL, "-o", tmp.resolve("f.onnx").toString(), "--integer-linears"), 1,
                 "--integer-linears", "float model");
         assertFalse(Files.exists(tmp.resolve("f.onnx")));
+        assertUserError(run("export", MODEL, "-o", tmp.resolve("f.onnx").toString(), "--activation-codes", "uint8"), 1,
+                "--activation-codes", "float model");
+        assertFalse(Files.exists(tmp.resolve("f.onnx")));
     }
 
     private static long quantizeNodes(Path onnx) throws Exception {

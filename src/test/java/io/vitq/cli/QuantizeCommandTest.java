@@ -697,6 +697,14 @@ class QuantizeCommandTest {
                 "--mp-msa-norm", "mp6 or mp8");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--theta", "Infinity", "--plan", out), 1, "--theta");
         assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=w99a8", "--plan", out), 1, "--op-bits head=w99a8");
+        assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=mp6", "--plan", out), 1, "--op-bits head=mp6", "wXaY");
+        // an ablation switch of a twin the method does not have
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--no-twin-gelu", "--plan", out), 1,
+                "--no-twin-gelu", "vtptq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "repq", "--bits", "w4a4", "--no-twin-gelu", "--plan", out), 1,
+                "--no-twin-gelu", "repq");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--no-twin-softmax", "--plan", out), 1,
+                "--no-twin-softmax", "basePTQ");
         // metric and method that do not fit together, and overrides that mixed precision would drop
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--metric", "cosine", "--plan", out), 1,
                 "--metric", "pearson");
