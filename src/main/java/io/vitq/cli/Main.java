@@ -39,6 +39,7 @@ public final class Main implements Callable<Integer> {
     public static int run(String... args) {
         if (args.length == 0) args = new String[] {"demo"};
         CommandLine cl = new CommandLine(new Main());
+        shareVersion(cl, cl.getCommandSpec().version());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("vitq: error: " + userMessage(ex));
             if (Boolean.getBoolean("vitq.debug")) ex.printStackTrace(cmd.getErr());
@@ -58,6 +59,14 @@ public final class Main implements Callable<Integer> {
             }
         });
         return cl.execute(args);
+    }
+
+    /** Every subcommand's -V prints the tool's version (picocli gives a subcommand none of its own). */
+    private static void shareVersion(CommandLine cmd, String[] version) {
+        for (CommandLine sub : cmd.getSubcommands().values()) {
+            sub.getCommandSpec().version(version);
+            shareVersion(sub, version);
+        }
     }
 
     /**

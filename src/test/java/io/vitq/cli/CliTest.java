@@ -257,10 +257,11 @@ class CliTest {
 
     /**
      * Every command's --help as picocli renders it: a '%' in a description is a format conversion to
-     * picocli, so an unescaped one prints a WARN and the raw text ("%n" and all) instead of the help.
+     * picocli, so an unescaped one prints a WARN and the raw text ("%n" and all) instead of the help;
+     * and -V, which every help lists, prints the version.
      */
     @Test
-    void everyHelpRendersWithoutFormatWarnings() {
+    void everyCommandRendersItsHelpAndVersion() {
         List<List<String>> commands = new java.util.ArrayList<>(List.of(List.of()));
         for (int i = 0; i < commands.size(); i++) {
             picocli.CommandLine cmd = new picocli.CommandLine(new Main());
@@ -280,6 +281,9 @@ class CliTest {
             assertEquals("", r.err(), path + " --help writes to stderr");
             assertFalse(r.out().contains("%n") || r.out().contains("WARN"), path + " --help: " + r.out());
             assertTrue(r.out().contains("Usage: vitq " + String.join(" ", path)), path + " --help: " + r.out());
+            args.set(args.size() - 1, "-V");
+            Run v = run(args.toArray(String[]::new));
+            if (!path.equals(List.of("help"))) assertEquals("vitq 0.1.0", v.out().strip(), path + " -V: " + v.out() + v.err());
         }
     }
 
