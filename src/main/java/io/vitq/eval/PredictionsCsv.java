@@ -24,7 +24,12 @@ public final class PredictionsCsv {
     }
 
     public static List<Prediction> read(Path file) throws IOException {
-        String text = Files.readString(file, StandardCharsets.UTF_8);
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new FormatException(file + ": not a predictions CSV of 'vitq eval --predictions' (binary data, not text)");
+        }
         List<Prediction> out = new ArrayList<>();
         int pos = 0, line = 1;
         boolean header = true;
@@ -73,21 +78,43 @@ public final class PredictionsCsv {
             }
             if (fields.size() != FIELDS)
                 throw new FormatException(file + ": line " + startLine + ": " + fields.size() + " fields, expected " + FIELDS);
-            try {
-                int[] classes = new int[5];
-                float[] probs = new float[5];
-                for (int i = 0; i < 5; i++) {
-                    classes[i] = Integer.parseInt(fields.get(2 + i));
-                    probs[i] = Float.parseFloat(fields.get(7 + i));
-                    if (classes[i] < 0 || !(probs[i] >= 0 && probs[i] <= 1))
-                        throw new NumberFormatException("class " + classes[i] + ", probability " + fields.get(7 + i));
-                }
-                out.add(new Prediction(fields.get(0), Integer.parseInt(fields.get(1)), new TopK(classes, probs)));
-            } catch (NumberFormatException e) {
-                throw new FormatException(file + ": line " + startLine + ": not a label, class or probability (" + e.getMessage() + ")");
+            String at = file + ": line " + startLine + ": ";
+            int[] classes = new int[5];
+            float[] probs = new float[5];
+            int label = integer(fields, 1, -1, at);
+            for (int i = 0; i < 5; i++) {
+                classes[i] = integer(fields, 2 + i, 0, at);
+                probs[i] = probability(fields, 7 + i, at);
             }
+            out.add(new Prediction(fields.get(0), label, new TopK(classes, probs)));
         }
         if (header) throw new FormatException(file + ": empty (no header line)");
         return out;
     }
+
+    /** Field {@code i}, an integer of at least {@code min} (a label of -1 is an unlabelled image). */
+    private static int integer(List<String> fields, int i, int min, String at) throws FormatException {
+        String v = fields.get(i);
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= min) return n;
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        throw new FormatException(at + column(i) + " '" + v + "' is not " + (min < 0 ? "a label (a class index, or -1)" : "a class index"));
+    }
+
+    /** Field {@code i}, a probability in [0, 1]. */
+    private static float probability(List<String> fields, int i, String at) throws FormatException {
+        String v = fields.get(i);
+        try {
+            float p = Float.parseFloat(v);
+            if (p >= 0 && p <= 1) return p;
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        throw new FormatException(at + column(i) + " '" + v + "' is not a probability in [0, 1]");
+    }
+
+    private static String column(int i) { return HEADER.split(",")[i]; }
 }

@@ -55,10 +55,15 @@ class PredictionsCsvTest {
         refused(h + good + "b.jpg,1,1,2,3,4,5,0.5,0.2,0.1,0.1\n", "line 3", "11 fields");
         refused(h + good + "b.jpg,1,1,2,3,4,5,0.5,0.2,0.1,0.1,0.1,7\n", "line 3", "13 fields");
         refused(h + "\"b.jpg,1,1,2,3,4,5,0.5,0.2,0.1,0.1,0.1\n", "line 2", "not closed");
-        refused(h + "b.jpg,one,1,2,3,4,5,0.5,0.2,0.1,0.1,0.1\n", "line 2", "one");
-        refused(h + "b.jpg,1,1,2,3,4,5,1.5,0.2,0.1,0.1,0.1\n", "line 2", "1.5");
-        refused(h + "b.jpg,1,-3,2,3,4,5,0.5,0.2,0.1,0.1,0.1\n", "line 2", "-3");
-        refused(h + "b.jpg,1,1,2,3,4,5,NaN,0.2,0.1,0.1,0.1\n", "line 2", "NaN");
+        refused(h + "b.jpg,one,1,2,3,4,5,0.5,0.2,0.1,0.1,0.1\n", "line 2", "label 'one' is not a label");
+        refused(h + "b.jpg,-2,1,2,3,4,5,0.5,0.2,0.1,0.1,0.1\n", "line 2", "label '-2'");
+        refused(h + "b.jpg,1,1,2,3,4,5,1.5,0.2,0.1,0.1,0.1\n", "line 2", "p1 '1.5' is not a probability");
+        refused(h + "b.jpg,1,1,2,3,4,5,0.5,abc,0.1,0.1,0.1\n", "line 2", "p2 'abc' is not a probability");
+        refused(h + "b.jpg,1,-3,2,3,4,5,0.5,0.2,0.1,0.1,0.1\n", "line 2", "top1 '-3' is not a class index");
+        refused(h + "b.jpg,1,1,2,3,4,5,NaN,0.2,0.1,0.1,0.1\n", "line 2", "p1 'NaN'");
+        Path binary = Files.write(tmp.resolve("x.npy"), new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', (byte) 0xff, 0});
+        PredictionsCsv.FormatException e = assertThrows(PredictionsCsv.FormatException.class, () -> PredictionsCsv.read(binary));
+        assertTrue(e.getMessage().startsWith(binary + ": ") && e.getMessage().contains("binary data"), e.getMessage());
         // a quoted path with a line break counts its lines: the bad row after it is line 4
         refused(h + "\"x\ny.jpg\",1,1,2,3,4,5,0.5,0.2,0.1,0.1,0.1\nb.jpg,1,1\n", "line 4", "3 fields");
         assertEquals(0, PredictionsCsv.read(Files.writeString(tmp.resolve("only-header.csv"), h)).size());
