@@ -71,8 +71,8 @@ final class DemoCommand implements Callable<Integer> {
         Path weights = demo.resolve(WEIGHTS), calib = demo.resolve("calib/calib32.txt"), val = demo.resolve("val/dataset.txt");
         Path out = output != null ? checkNew(output) : freshFolder(Path.of("vitq-demo"));
         String stem = MODEL + "_" + m.cliName().toLowerCase(Locale.ROOT) + "_" + b.label().toLowerCase(Locale.ROOT);
-        // everything goes to a hidden sibling first, renamed to the final name when complete
-        Path tmp = tempSibling(out);
+        Path tmp = null;
+        Thread cleanUp = null;   // removes the hidden folder when the run is interrupted (Ctrl-C, kill) while writing it
         boolean done = false;
         try (ProgressBars bars = new ProgressBars()) {
             System.err.println("vitq: demo: " + MODEL + " (" + weights + "), " + m.cliName() + " " + b.label() + " on "
@@ -83,6 +83,10 @@ final class DemoCommand implements Callable<Integer> {
             bars.close();
             Vitq.Evaluation e = limit == null ? q.evaluate(val) : q.evaluate(val, limit);
             bars.close();
+            // everything goes to a hidden sibling first, renamed to the final name when complete
+            Path staging = tmp = tempSibling(out);
+            cleanUp = new Thread(() -> deleteTree(staging));
+            Runtime.getRuntime().addShutdownHook(cleanUp);
             Path model = q.save(tmp.resolve(stem + ".safetensors"));
             Path onnx = q.exportOnnx(tmp.resolve(stem + ".onnx"));
             String summary = summary(e, q, weights, model, onnx, calibSize, out, val, stem);
@@ -93,7 +97,14 @@ final class DemoCommand implements Callable<Integer> {
             System.err.printf(Locale.ROOT, "vitq: demo finished in %.0f s%n", (System.nanoTime() - start) / 1e9);
             return 0;
         } finally {
-            if (!done) deleteTree(tmp);
+            if (!done && tmp != null) deleteTree(tmp);
+            if (cleanUp != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(cleanUp);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running or about to: it deletes the folder
+                }
+            }
         }
     }
 
@@ -170,7 +181,8 @@ final class DemoCommand implements Callable<Integer> {
             throw new Main.UserException("--output " + dir + ": exists; the demo writes a new folder (give a name that does not exist)");
         Path parent = dir.toAbsolutePath().getParent();
         if (parent == null || !Files.isDirectory(parent))
-            throw new Main.UserException("--output " + dir + ": directory " + parent + " does not exist");
+            throw new Main.UserException("--output " + dir + ": directory " + parent
+                    + (parent != null && Files.exists(parent) ? " is not a directory" : " does not exist"));
         if (!Files.isWritable(parent)) throw new Main.UserException("--output " + dir + ": permission denied (cannot create it in " + parent + ")");
         return dir;
     }

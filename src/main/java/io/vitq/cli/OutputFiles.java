@@ -45,6 +45,7 @@ final class OutputFiles {
         for (var e : outputs.entrySet()) {
             String option = e.getKey();
             Path file = e.getValue();
+            if (file.toString().isEmpty()) throw new Main.UserException(option + ": empty path");
             Path dir = file.toAbsolutePath().getParent();
             if (dir != null && !Files.isDirectory(dir)) {
                 throw new Main.UserException(option + " " + file + ": directory " + dir

@@ -308,6 +308,8 @@ class CliTest {
         assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(),
                 "--json", out.toString()), 1, "does not exist");
         assertFalse(Files.exists(out));
+        assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--json", ""), 1,
+                "--json: empty path");
     }
 
     @Test

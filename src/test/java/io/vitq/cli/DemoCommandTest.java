@@ -56,6 +56,7 @@ class DemoCommandTest {
             long before = Files.getLastModifiedTime(out.resolve(stem + ".onnx")).toMillis();
             assertUserError(run("demo", "-o", out.toString()), 1, "--output", "exists");
             assertEquals(before, Files.getLastModifiedTime(out.resolve(stem + ".onnx")).toMillis());
+            assertUserError(run("demo", "-o", out.resolve("summary.md").resolve("sub").toString()), 1, "summary.md is not a directory");
             assertUserError(run("demo", "--calib-size", "33", "-o", tmp.resolve("x").toString()), 1, "--calib-size", "32");
             assertUserError(run("demo", "--method", "ptq4vit", "--bits", "mp8", "-o", tmp.resolve("x").toString()), 1, "vtptq");
             assertUserError(run("demo", "--limit", "201", "-o", tmp.resolve("x").toString()), 1, "--limit 201", "200 images");
