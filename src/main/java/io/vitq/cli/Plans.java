@@ -19,7 +19,7 @@ final class Plans {
         if (!l.quantized() && io.vitq.calib.CalibConfig.GPTQ_ROUNDING.equals(plan.info().options().get(io.vitq.calib.CalibConfig.WEIGHT_ROUNDING)))
             throw new Main.UserException("--plan: its weights were rounded by GPTQ (" + plan.info().options().get(
                     io.vitq.calib.CalibConfig.WEIGHT_ROUNDING) + "); the plan holds the scales only. Use the quantized model "
-                    + "file that 'vitq quantize --gptq -o FILE' writes");
+                    + "file that 'vitq quantize -o FILE' wrote beside it");
         try {
             return io.vitq.io.Reparameterization.apply(l, plan);
         } catch (IllegalArgumentException e) {

@@ -151,7 +151,7 @@ public record ModelOverrides(Integer heads, Integer imgSize, Integer patchSize, 
             if (!transform.isEmpty()) unknown.add("its preprocessing");
             throw new ModelException(file + ": a checkpoint file alone does not say " + String.join(" or ", unknown)
                     + "; pass " + String.join(", ", missing) + ". Or name its architecture: --model ZOO_NAME --checkpoint "
-                    + file.getFileName() + " ('vitq models'), or load a Hugging Face model folder (config.json beside the"
+                    + file + " ('vitq models'), or load a Hugging Face model folder (config.json beside the"
                     + " weights, timm or transformers layout)");
         }
         Architecture a = vit ? checkedVit(w) : SwinTransformer.inferConfig(w, imgSize);

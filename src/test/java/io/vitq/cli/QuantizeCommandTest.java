@@ -629,7 +629,7 @@ class QuantizeCommandTest {
                 new String[] {"--model", q.toString(), "--products", "codes", "--predictions", c.toString()});
         assertEquals(Files.readString(c), Files.readString(i), "integers = code products");
         assertUserError(run("eval", "--model", MODEL, "--plan", plan.toString(), "--data", VAL, "--limit", "2"), 1,
-                "--plan", "GPTQ", "quantized model file");
+                "--plan", "GPTQ", "quantized model file that 'vitq quantize -o FILE' wrote");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--gptq", "--plan",
                 tmp.resolve("x.json").toString()), 1, "--gptq", "basePTQ and ptq4vit");
         assertUserError(run("quantize", "--model", MODEL, "--gptq", "--sequential", "-o",

@@ -61,7 +61,7 @@ class StrictLoadingTest {
         Path f = save("my_deit.safetensors", RandomWeights.vit(HEAD_DIM_32, 1), m -> {});
         ModelException e = assertThrows(ModelException.class, () -> ModelLoader.load(f.toString(), null));
         String m = e.getMessage();
-        for (String s : new String[] {"--heads", "--mean", "--std", "--crop-pct", "--interpolation", "--model ZOO_NAME",
+        for (String s : new String[] {"--heads", "--mean", "--std", "--crop-pct", "--interpolation", "--model ZOO_NAME --checkpoint " + f,
                 "Hugging Face model folder", "its head count or its preprocessing"}) {
             assertTrue(m.contains(s), s + " in: " + m);
         }
