@@ -27,7 +27,8 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
 
     @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|LIST",
-            description = "ImageNet-style folder (root/<wnid>/*.JPEG) or a list file ('path label' per line, or './data/<file>, <label>').")
+            description = "ImageNet-style folder (root/<wnid>/*.JPEG) or a list file ('path label' per line, or './data/<file>, <label>'); "
+                    + "a folder of images without class subfolders is evaluated unlabelled (no top-1).")
     Path data;
 
     @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N images.")
@@ -98,6 +99,9 @@ final class EvalCommand implements Callable<Integer> {
                 : evaluate(l, qp, p.executor(), compareFp, p.reference(), data, limit, null, batch,
                         ProgressBar.counting("images"));
         Inputs.noteShortData(data, limit, r.images());
+        if (r.labelled() == 0 && r.images() > 0)
+            System.err.println("vitq: note: " + data + ": no labels (a folder without class subfolders, or a list without them), so"
+                    + " no top-1 or top-5; predictions, agreement with float (--compare-fp) and speed are measured");
         String run = qp == null ? "float" : qp.info().method() + " " + InspectCommand.planBits(qp) + ", "
                 + (integer ? "integer" : "codes".equals(products) ? "fake quant (code products)" : "fake quant")
                 + (floatAttention ? ", attention float" : "");

@@ -287,6 +287,18 @@ class CliTest {
         }
     }
 
+    /** A flat folder of images is unlabelled: evaluated, with a note that says why there is no top-1. */
+    @Test
+    void flatImageFolderIsEvaluatedUnlabelledWithANote(@TempDir Path tmp) throws Exception {
+        for (String name : List.of("ILSVRC2012_val_00000347.JPEG", "ILSVRC2012_val_00000355.JPEG"))
+            Files.copy(TestData.demo("val/data/" + name), tmp.resolve(name));
+        Run r = run("eval", "--model", MODEL, "--data", tmp.toString(), "--batch", "2");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("no labels") && r.err().contains(tmp.toString()), r.err());
+        Run labelled = run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--limit", "2");
+        assertFalse(labelled.err().contains("no labels"), labelled.err());
+    }
+
     @Test
     void missingDataFolder() {
         assertUserError(run("eval", "--model", MODEL, "--data", "/nonexistent/val"), 1, "/nonexistent/val");
