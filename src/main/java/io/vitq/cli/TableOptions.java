@@ -22,7 +22,7 @@ public final class TableOptions {
     int batch;
 
     @Option(names = "--results", paramLabel = "FILE",
-            description = "Finished cells, read on start and updated after each cell (default: <command>-results.json).")
+            description = "Finished cells, read on start and updated after each cell (default: ${COMMAND-NAME}-results.json).")
     Path results;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write the table as JSON.")
