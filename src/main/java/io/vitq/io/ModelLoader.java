@@ -219,21 +219,30 @@ public final class ModelLoader {
         return b.toString();
     }
 
-    /** The first {@code <name>*.safetensors|.pth|.pt|.bin} in the {@link #searchPath()}, if any. */
+    /** The first {@code <name>.*} or {@code <name>-*} checkpoint file ({@link #isCheckpointOf}) in the {@link #searchPath()}, if any. */
     public static Optional<Path> findCheckpoint(String name) {
         for (Path dir : searchPath()) {
             if (!Files.isDirectory(dir)) continue;
             try (Stream<Path> s = Files.list(dir)) {
-                var hit = s.filter(p -> {
-                    String f = p.getFileName().toString();
-                    return f.startsWith(name) && isCheckpointName(f);
-                }).sorted().findFirst();
+                var hit = s.filter(p -> isCheckpointOf(name, p.getFileName().toString())).sorted().findFirst();
                 if (hit.isPresent()) return hit;
             } catch (IOException ignored) {
                 // unreadable directory: keep searching
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * True for a checkpoint file of zoo model {@code name} on the search path: the name, then a tag,
+     * a hash or the extension ({@code vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors},
+     * {@code deit_tiny_patch16_224-a1311bcf.pth}). A name followed by '_' is another model
+     * ({@code vit_base_patch16_224_miil}) or vitq's own output ({@code vit_tiny_patch16_224_ptq4vit_w8a8.safetensors}).
+     */
+    static boolean isCheckpointOf(String name, String fileName) {
+        if (!fileName.startsWith(name) || fileName.length() == name.length() || !isCheckpointName(fileName)) return false;
+        char next = fileName.charAt(name.length());
+        return next == '.' || next == '-';
     }
 
     /** File extensions a --model path has and a Hub repository name does not end with. */

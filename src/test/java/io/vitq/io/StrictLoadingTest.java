@@ -56,6 +56,17 @@ class StrictLoadingTest {
                 o.interpolation());
     }
 
+    /** A zoo name finds its own checkpoints on the search path, not another model's or vitq's outputs named after it. */
+    @Test
+    void searchPathFilesAreTheZooNameThenATagAHashOrTheExtension() {
+        String n = "vit_tiny_patch16_224";
+        for (String f : new String[] {n + ".safetensors", n + ".augreg_in21k_ft_in1k.safetensors", n + "-a1311bcf.pth", n + ".bin"})
+            assertTrue(ModelLoader.isCheckpointOf(n, f), f);
+        for (String f : new String[] {n + "_ptq4vit_w8a8.safetensors", n + ".vitq", n + ".json", n, "x" + n + ".safetensors"})
+            assertFalse(ModelLoader.isCheckpointOf(n, f), f);
+        assertFalse(ModelLoader.isCheckpointOf("vit_base_patch16_224", "vit_base_patch16_224_miil.pth"));
+    }
+
     @Test
     void bareCheckpointWithoutHeadsOrPreprocessingIsRefused() throws IOException {
         Path f = save("my_deit.safetensors", RandomWeights.vit(HEAD_DIM_32, 1), m -> {});
