@@ -88,6 +88,10 @@ public final class Main implements Callable<Integer> {
         if (!(ex instanceof CommandLine.UnmatchedArgumentException) && !unknown.isEmpty())
             err.println("vitq: also not understood: " + String.join(" ", unknown));
         CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+        // export and inspect take the model as their first argument, where the other commands have --model
+        if (unknown.contains("--model") && cmd.getCommandSpec().findOption("--model") == null
+                && cmd.getCommandSpec().positionalParameters().stream().anyMatch(p -> List.of("MODEL", "QUANTIZED").contains(p.paramLabel())))
+            err.println("vitq: '" + cmd.getCommandSpec().qualifiedName() + "' takes the model as its first argument, without --model");
         err.println("Run '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
         return cmd.getCommandSpec().exitCodeOnInvalidInput();
     }

@@ -316,6 +316,9 @@ class CliTest {
         // the error, the unknown option and where the options are: not the whole usage
         assertTrue(bogus.err().contains("--bogus") && bogus.err().contains("vitq eval --help"), bogus.err());
         assertTrue(bogus.err().lines().count() <= 4, bogus.err());
+        Run export = run("export", "--model", MODEL, "-o", "x.onnx");
+        assertEquals(2, export.exit());
+        assertTrue(export.err().contains("takes the model as its first argument, without --model"), export.err());
         Path out = tmp.resolve("no/such/dir/out.json");
         assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(),
                 "--json", out.toString()), 1, "does not exist");
