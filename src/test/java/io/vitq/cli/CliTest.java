@@ -325,6 +325,11 @@ class CliTest {
         assertFalse(Files.exists(out));
         assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--json", ""), 1,
                 "--json: empty path");
+        if (Files.isDirectory(Path.of("/proc"))) {   // a directory that refuses new files (even to root): refused before the evaluation
+            Run proc = run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--json", "/proc/x.json");
+            assertUserError(proc, 1, "--json /proc/x.json");
+            assertEquals("", proc.out(), "no evaluation ran");
+        }
     }
 
     @Test
