@@ -137,7 +137,7 @@ final class DemoCommand implements Callable<Integer> {
         sb.append("  " + vitq + " sweep --methods basePTQ,ptq4vit --bits w8a8,w6a6 --data ").append(data)
                 .append(" --plot sweep.png   # methods x bits\n");
         sb.append("  " + vitq + " quantize --model timm/vit_small_patch16_224.augreg_in21k_ft_in1k --calib DIR -o q.safetensors"
-                + "   # your own weights (Hugging Face cache, folders, files: ./vitq models)\n");
+                + "   # your own weights (Hugging Face cache, folders, files: " + vitq + " models)\n");
         return sb.toString();
     }
 
