@@ -174,18 +174,40 @@ final class EvalCommand implements Callable<Integer> {
      * that differ only in the op. Notes without an op stay as they are, in place.
      */
     static List<String> condensed(List<String> notes) {
-        Map<String, List<String>> byWhat = new LinkedHashMap<>(); // a note without an op: its own key, no ops
+        // a note without an op: its own key, no ops; an op's int32 bound (its own numbers) is kept for the first op only
+        Map<String, List<String>> byWhat = new LinkedHashMap<>();
+        Map<String, String> firstBound = new LinkedHashMap<>();
+        Map<String, Boolean> boundsAlike = new LinkedHashMap<>();
         for (String n : notes) {
             int colon = n.indexOf(": ");
-            if (colon < 0) byWhat.putIfAbsent(n, null);
-            else {
-                List<String> ops = byWhat.computeIfAbsent(n.substring(colon + 2), k -> new ArrayList<>());
-                if (ops != null) ops.add(n.substring(0, colon));
+            if (colon < 0) {
+                byWhat.putIfAbsent(n, null);
+                continue;
             }
+            String op = n.substring(0, colon), what = n.substring(colon + 2), bound = null;
+            int last = what.lastIndexOf(": ");
+            if (last >= 0 && what.endsWith(" 2^31 - 1")) {
+                bound = what.substring(last + 2);
+                what = what.substring(0, last);
+            }
+            List<String> ops = byWhat.computeIfAbsent(what, k -> new ArrayList<>());
+            if (ops == null) continue;
+            ops.add(op);
+            if (bound != null && firstBound.putIfAbsent(what, bound) != null && !firstBound.get(what).equals(bound))
+                boundsAlike.put(what, false);
         }
         List<String> out = new ArrayList<>();
-        byWhat.forEach((what, ops) -> out.add(ops == null ? what : (ops.size() <= 3 ? String.join(", ", ops)
-                : ops.get(0) + ", ..., " + ops.get(ops.size() - 1) + " (" + ops.size() + " ops)") + ": " + what));
+        byWhat.forEach((what, ops) -> {
+            if (ops == null) {
+                out.add(what);
+                return;
+            }
+            String line = (ops.size() <= 3 ? String.join(", ", ops) : ops.get(0) + ", ..., " + ops.get(ops.size() - 1) + " ("
+                    + ops.size() + " ops)") + ": " + what;
+            String bound = firstBound.get(what);
+            if (bound != null) line += ": " + bound + (boundsAlike.getOrDefault(what, true) ? "" : " (" + ops.get(0) + "; the others alike)");
+            out.add(line);
+        });
         return out;
     }
 

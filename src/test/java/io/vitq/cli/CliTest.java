@@ -87,6 +87,18 @@ class CliTest {
                         "a note without an op", "blocks.1.attn.matmul2: probabilities: split form",
                         "blocks.6.mlp.fc2: fc2 input: split form", "blocks.2.attn.matmul2: probabilities: split form",
                         "blocks.11.mlp.fc2: fc2 input: split form")));
+        // each op's own int32 bound: one line, the first op's numbers
+        assertEquals(List.of("blocks.0.mlp.fc2, ..., blocks.2.mlp.fc2 (4 ops): AdaLog input: shift form (m = 7), one int32 accumulation: "
+                        + "K 768 x 16204 x 63 <= 2^31 - 1 (blocks.0.mlp.fc2; the others alike)",
+                        "blocks.0.attn.matmul2, blocks.1.attn.matmul2: AdaLog probabilities: shift form (m = 7), one int32 accumulation: "
+                        + "K 197 x 16383 x 32 <= 2^31 - 1"),
+                EvalCommand.condensed(List.of(
+                        "blocks.0.mlp.fc2: AdaLog input: shift form (m = 7), one int32 accumulation: K 768 x 16204 x 63 <= 2^31 - 1",
+                        "blocks.0.attn.matmul2: AdaLog probabilities: shift form (m = 7), one int32 accumulation: K 197 x 16383 x 32 <= 2^31 - 1",
+                        "blocks.1.mlp.fc2: AdaLog input: shift form (m = 7), one int32 accumulation: K 768 x 16007 x 63 <= 2^31 - 1",
+                        "blocks.1.attn.matmul2: AdaLog probabilities: shift form (m = 7), one int32 accumulation: K 197 x 16383 x 32 <= 2^31 - 1",
+                        "blocks.5.mlp.fc2: AdaLog input: shift form (m = 7), one int32 accumulation: K 768 x 15879 x 63 <= 2^31 - 1",
+                        "blocks.2.mlp.fc2: AdaLog input: shift form (m = 7), one int32 accumulation: K 768 x 15803 x 63 <= 2^31 - 1")));
     }
 
     @Test
