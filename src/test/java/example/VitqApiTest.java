@@ -130,7 +130,26 @@ class VitqApiTest {
         Vitq.VitqException deploy = assertThrows(Vitq.VitqException.class, () -> fp.exportOnnxForOnnxRuntime(tmp.resolve("d.onnx")));
         assertTrue(deploy.getMessage().contains("float model"), deploy.getMessage());
         assertFalse(Files.exists(tmp.resolve("d.onnx")));
-        for (Vitq.VitqException e : List.of(unknown, bits, save, data, over, deploy)) assertEquals(1, e.getMessage().lines().count());
+        // an output that is a directory, or a link to one (the rename onto it would replace the link by the file)
+        Path dir = tmp.resolve("out"), link = tmp.resolve("link");
+        try {
+            Files.createDirectory(dir);
+            Files.createSymbolicLink(link, dir);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Vitq.VitqException toDir = assertThrows(Vitq.VitqException.class, () -> fp.exportOnnx(dir));
+        Vitq.VitqException toLink = assertThrows(Vitq.VitqException.class, () -> fp.exportOnnx(link));
+        assertTrue(toDir.getMessage().contains("is a directory") && toLink.getMessage().contains("is a directory"), toLink.getMessage());
+        assertTrue(Files.isSymbolicLink(link), "the link is left as it was");
+        for (Vitq.VitqException e : List.of(unknown, bits, save, data, over, deploy, toDir, toLink))
+            assertEquals(1, e.getMessage().lines().count());
+        // a null argument names its parameter
+        NullPointerException nullBits = assertThrows(NullPointerException.class, () -> fp.quantize(Vitq.Method.PTQ4VIT, null, CALIB, 2));
+        assertEquals("bits", nullBits.getMessage());
+        assertEquals("zooName", assertThrows(NullPointerException.class, () -> Vitq.load((String) null, WEIGHTS)).getMessage());
+        assertEquals("images", assertThrows(NullPointerException.class, () -> fp.predict((Path[]) null)).getMessage());
+        assertEquals("images[0]", assertThrows(NullPointerException.class, () -> fp.predict((Path) null)).getMessage());
     }
 
     /** A checkpoint under a name of its own says neither its head count nor its transform: LoadOptions give them. */

@@ -48,7 +48,9 @@ import java.util.Objects;
  * as it was. Weights are never downloaded. The JVM needs {@code --add-modules jdk.incubator.vector}
  * (the float and integer kernels use the Vector API). Every failure the caller can fix (a missing
  * file, a malformed checkpoint, labels that do not fit the model, an unknown bit setting) is a
- * {@link VitqException} whose message names the file or value, in one line.
+ * {@link VitqException} whose message names the file or value (a list of images that are not
+ * images names each, a line apiece); a null argument is a {@link NullPointerException} naming the
+ * parameter.
  */
 public final class Vitq {
 
@@ -224,8 +226,8 @@ public final class Vitq {
 
     /**
      * Loads a model: a zoo name ({@code vit_tiny_patch16_224}; the weights are looked for in
-     * {@code $VITQ_MODELS}, {@code ./models}, {@code ~/.cache/vitq/models} and the Hugging Face
-     * cache), a Hugging Face name ({@code timm/vit_small_patch16_224.augreg_in21k_ft_in1k}, from the
+     * {@code $VITQ_MODELS}, the vitq folder's {@code models} and {@code demo/models}, {@code ./models},
+     * {@code ./demo/models}, {@code ~/.cache/vitq/models} and the Hugging Face cache), a Hugging Face name ({@code timm/vit_small_patch16_224.augreg_in21k_ft_in1k}, from the
      * Hugging Face cache), a model folder (config.json beside the weights), a timm checkpoint file
      * named after a zoo entry, or a quantized model file written by {@link #save}.
      *
@@ -265,6 +267,7 @@ public final class Vitq {
      * @return the float model
      */
     public static Vitq load(String zooName, Path checkpoint) {
+        Objects.requireNonNull(zooName, "zooName");
         Objects.requireNonNull(checkpoint, "checkpoint");
         return call(() -> new Vitq(ModelLoader.load(zooName, checkpoint), null, Double.NaN, null));
     }
@@ -327,6 +330,7 @@ public final class Vitq {
      */
     public Vitq quantize(Method method, String bits, Path calibrationImages, int calibrationSize) {
         Objects.requireNonNull(method, "method");
+        Objects.requireNonNull(bits, "bits");
         Objects.requireNonNull(calibrationImages, "calibrationImages");
         return call(() -> {
             if (isQuantized()) throw new IllegalArgumentException(name() + " is already quantized: quantize the float model");
@@ -379,6 +383,8 @@ public final class Vitq {
      * @return the top-5 classes of each image, in the order given
      */
     public List<Prediction> predict(Path... images) {
+        Objects.requireNonNull(images, "images");
+        for (int i = 0; i < images.length; i++) Objects.requireNonNull(images[i], "images[" + i + "]");
         List<Path> list = List.of(images);
         return call(() -> {
             if (list.isEmpty()) return List.of();
@@ -416,7 +422,7 @@ public final class Vitq {
             if (plan() == null) throw new IllegalArgumentException(file + ": " + name() + " is a float model; quantize it first");
             if (loaded.quantized()) throw new IllegalArgumentException(file + ": " + name()
                     + " was loaded from a quantized file already (" + loaded.checkpoint() + ")");
-            checkNotAnInput(file);
+            checkOutput(file);
             QuantizedModelFile.write(file, loaded.model().spec(), loaded.weights(), io.vitq.io.Reparameterization.storedPlan(plan));
             return file;
         });
@@ -432,7 +438,7 @@ public final class Vitq {
     public Path exportOnnx(Path file) {
         Objects.requireNonNull(file, "file");
         return call(() -> {
-            checkNotAnInput(file);
+            checkOutput(file);
             OnnxExporter.write(file, loaded.model(), plan(), OnnxExporter.DEFAULT_OPSET);
             return file;
         });
@@ -455,7 +461,7 @@ public final class Vitq {
         Objects.requireNonNull(file, "file");
         return call(() -> {
             if (plan() == null) throw new IllegalArgumentException(file + ": " + name() + " is a float model; quantize it first");
-            checkNotAnInput(file);
+            checkOutput(file);
             OnnxExporter.writeForOnnxRuntime(file, loaded.model(), plan(), OnnxExporter.integerLinearsOpset(plan()));
             return file;
         });
@@ -468,9 +474,12 @@ public final class Vitq {
 
     // ---------------------------------------------------------------- internals
 
-    private void checkNotAnInput(Path file) throws IOException {
+    /** The file an output goes to: in a directory, not a directory itself (a link to one is replaced by the rename), not an input. */
+    private void checkOutput(Path file) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
-        if (dir != null && !Files.isDirectory(dir)) throw new IllegalArgumentException(file + ": directory " + dir + " does not exist");
+        if (dir != null && !Files.isDirectory(dir))
+            throw new IllegalArgumentException(file + ": directory " + dir + (Files.exists(dir) ? " is not a directory" : " does not exist"));
+        if (Files.isDirectory(file)) throw new IllegalArgumentException(file + ": is a directory; give a file name");
         if (!Files.exists(file)) return;
         Path real = file.toRealPath();
         for (Path in : loaded.files()) {
