@@ -27,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -291,9 +290,7 @@ public final class Vitq {
     /** @return {@code FP32}, or the quantization's bits: {@code W8A8}, {@code W6A6}, {@code MP8} ... */
     public String bits() {
         QuantPlan p = plan();
-        if (p == null) return "FP32";
-        String mp = p.info().options().get("mixed_precision");
-        return mp != null ? mp.split(",")[0].toUpperCase(Locale.ROOT) : p.info().bitsLabel();
+        return p == null ? "FP32" : p.info().bitsLabel();
     }
 
     /** @return the quantization method's name ({@code ptq4vit} ...), or null for a float model */

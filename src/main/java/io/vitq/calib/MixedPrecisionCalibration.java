@@ -156,7 +156,7 @@ public final class MixedPrecisionCalibration {
         Map<String, OpQuant> ops = new LinkedHashMap<>();
         for (String id : Calibrator.forwardOrder(model)) ops.put(id, run.results().get(id).get(opBits.get(id)));
         Map<String, String> options = new LinkedHashMap<>(cfg.options());
-        options.put("mixed_precision", target.cliName() + ", units from " + java.util.Arrays.toString(cands)
+        options.put(io.vitq.quant.PlanInfo.MIXED_PRECISION, target.cliName() + ", units from " + java.util.Arrays.toString(cands)
                 + " bits, attention unit's nuclear norm of the " + msaNorm.description());
         StringBuilder bits = new StringBuilder();
         for (int i = 0; i < units.units().size(); i++)

@@ -126,7 +126,7 @@ final class DumpCommand implements Callable<Integer> {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", m.name());
-        meta.put("plan", qp.info().method() + " " + InspectCommand.planBits(qp));
+        meta.put("plan", qp.info().method() + " " + qp.info().bitsLabel());
         meta.put("gelu_negative_clamp", "layout");
         meta.put("image_paths", new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(files.stream().map(Path::toString).toList()));
         try {

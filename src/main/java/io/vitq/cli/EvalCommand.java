@@ -102,7 +102,7 @@ final class EvalCommand implements Callable<Integer> {
         if (r.labelled() == 0 && r.images() > 0)
             System.err.println("vitq: note: " + data + ": no labels (a folder without class subfolders, or a list without them), so"
                     + " no top-1 or top-5; predictions, agreement with float (--compare-fp) and speed are measured");
-        String run = qp == null ? "float" : qp.info().method() + " " + InspectCommand.planBits(qp) + ", "
+        String run = qp == null ? "float" : qp.info().method() + " " + qp.info().bitsLabel() + ", "
                 + (integer ? "integer" : "codes".equals(products) ? "fake quant (code products)" : "fake quant")
                 + (floatAttention ? ", attention float" : "");
         String floatNote = p.floatModel() != null ? p.floatModel().model().name() + " from " + p.floatModel().checkpoint()
@@ -111,7 +111,7 @@ final class EvalCommand implements Callable<Integer> {
         if (json != null) Reports.writeJson(json, Reports.summary(r, run));
         if (predictions != null) Reports.writePredictions(predictions, r);
         if (plot != null) {
-            io.vitq.eval.charts.Charts.agreement(plot, l.model().name() + ", " + qp.info().method() + " " + InspectCommand.planBits(qp)
+            io.vitq.eval.charts.Charts.agreement(plot, l.model().name() + ", " + qp.info().method() + " " + qp.info().bitsLabel()
                     + (integer ? " (integer)" : "") + (floatAttention ? ", attention float" : "") + " against float: where they differ",
                     p.floatModel() != null ? "float (" + p.floatModel().model().name() + ")"
                             : l.quantized() ? "float (decoded weights)" : "float", r);

@@ -27,12 +27,6 @@ final class InspectCommand implements Callable<Integer> {
                     + "unit's nuclear norm and chosen bits.")
     Path plot;
 
-    /** W8A8, or MP8 (5.72 MB) for mixed precision. */
-    static String planBits(io.vitq.quant.QuantPlan p) {
-        String mp = p.info().options().get("mixed_precision");
-        return mp != null ? mp.split(",")[0].toUpperCase(Locale.ROOT) : p.info().bitsLabel();
-    }
-
     @Override
     public Integer call() throws IOException {
         // reads only the header: no tensor is decoded, so inspecting a large model is instant
@@ -40,7 +34,7 @@ final class InspectCommand implements Callable<Integer> {
         new OutputFiles().output("--plot", plot).input("QUANTIZED", file).check();
         QuantizedModelFile.Header h = QuantizedModelFile.readHeader(file);
         if (plot != null) {
-            io.vitq.eval.charts.Charts.plan(plot, h.model() + ", " + h.plan().info().method() + " " + planBits(h.plan())
+            io.vitq.eval.charts.Charts.plan(plot, h.model() + ", " + h.plan().info().method() + " " + h.plan().info().bitsLabel()
                     + ": bits and scales per op", h.plan());
             System.err.println("vitq: chart written to " + plot);
         }

@@ -38,6 +38,15 @@ public record PlanInfo(String model, String method, int weightBits, int activati
         return new PlanInfo(model, method, weightBits, activationBits, metric, calibration, created, vitqVersion, o);
     }
 
-    /** "W8A8"-style label of the default bit widths. */
-    public String bitsLabel() { return "W" + weightBits + "A" + activationBits; }
+    /** Option of a mixed-precision plan: its target first ("mp8, units from ..."), {@code calib.MixedPrecisionCalibration}. */
+    public static final String MIXED_PRECISION = "mixed_precision";
+
+    /**
+     * "W8A8"-style label of the default bit widths, or a mixed-precision plan's target ("MP8"): its
+     * ops' bits vary around the defaults, which alone would misname it.
+     */
+    public String bitsLabel() {
+        String mp = options.get(MIXED_PRECISION);
+        return mp != null ? mp.split(",")[0].strip().toUpperCase(java.util.Locale.ROOT) : "W" + weightBits + "A" + activationBits;
+    }
 }

@@ -137,6 +137,7 @@ class QuantizeCommandTest {
         CliTest.Run r = quickQuantize("--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "output", "--plan", plan.toString());
         assertTrue(r.out().contains("nuclear norms (SVD)") && r.out().contains("unit errors"), r.out());
         assertTrue(r.out().contains("of which bias correction"), r.out());
+        assertTrue(r.out().contains("plan: vit_tiny_patch16_224, vtptq, MP8,"), "its bits vary by unit: not named W8A8: " + r.out());
         assertTrue(Files.readString(plan).contains("nuclear norm of the output feature"), "the plan names the norm");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--mp-msa-norm", "svd",
                 "--plan", tmp.resolve("x.json").toString()), 1, "--mp-msa-norm", "svd", "scores, softmax or output");
@@ -144,6 +145,7 @@ class QuantizeCommandTest {
                 "--plan", tmp.resolve("x.json").toString()), 1, "--no-mixed-precision", "mp6 or mp8");
         Path fixed = tmp.resolve("fixed.json");
         CliTest.Run f = quickQuantize("--method", "vtptq", "--bits", "mp8", "--no-mixed-precision", "--plan", fixed.toString());
+        assertTrue(f.out().contains("plan: vit_tiny_patch16_224, vtptq, W8A8,"), f.out());
         assertTrue(!f.out().contains("nuclear norms") && Files.readString(fixed).contains("\"weightBits\": 8")
                 && !Files.readString(fixed).contains("mixed_precision"), f.out());
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--bits", "mp8", "--sequential",
