@@ -212,7 +212,7 @@ public final class Charts {
         YIntervalSeriesCollection scales = new YIntervalSeriesCollection();
         scales.addSeries(wScale);
         scales.addSeries(aScale);
-        scales.addSeries(twin);
+        if (twin.getItemCount() > 0) scales.addSeries(twin);   // no legend entry for a quantizer the plan does not use
         LogAxis scaleAxis = new LogAxis("scale (step size), log");
         scaleAxis.setSmallestValue(1e-12);
         scaleAxis.setNumberFormatOverride(new java.text.DecimalFormat("0.#E0"));

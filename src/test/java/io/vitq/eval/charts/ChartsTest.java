@@ -20,6 +20,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The three charts drawn from made-up results, read back as images. */
@@ -55,7 +56,14 @@ class ChartsTest {
                 MinMaxPlans.Spec.ptq4vit(false));
         Path fixed = tmp.resolve("fixed.png");
         Charts.plan(fixed, "tiny: bits and scales", plan);
-        PngCheck.assertChart(fixed, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT);
+        BufferedImage withTwins = PngCheck.assertChart(fixed, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT);
+        // the twins' series (green) is drawn, and left out of the legend, only where the plan has twins
+        Path uniform = tmp.resolve("uniform.png");
+        Charts.plan(uniform, "tiny: uniform", MinMaxPlans.plan(TinyModels.VIT, MinMaxPlans.maxima(TinyModels.VIT, TinyModels.IMAGES),
+                MinMaxPlans.Spec.uniform()));
+        assertTrue(PngCheck.hasColour(withTwins, 0x2ca02c), "the twins' steps");
+        assertFalse(PngCheck.hasColour(PngCheck.assertChart(uniform, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT), 0x2ca02c),
+                "no twin quantizer in the plan, none in the legend");
         // every kind has a scale range to draw: codebook Linear inputs and log-sqrt2 probabilities too
         Path kinds = tmp.resolve("kinds.png");
         Charts.plan(kinds, "tiny: codebook and log-sqrt2", MinMaxPlans.withLogSoftmax(MinMaxPlans.withCodebookInputs(plan), 4, 0.5f));
