@@ -227,8 +227,9 @@ public final class Vitq {
      * Loads a model: a zoo name ({@code vit_tiny_patch16_224}; the weights are looked for in
      * {@code $VITQ_MODELS}, the vitq folder's {@code models} and {@code demo/models}, {@code ./models},
      * {@code ./demo/models}, {@code ~/.cache/vitq/models} and the Hugging Face cache), a Hugging
-     * Face name ({@code timm/vit_small_patch16_224.augreg_in21k_ft_in1k}, from the Hugging Face cache), a model folder (config.json beside the weights), a timm checkpoint file
-     * named after a zoo entry, or a quantized model file written by {@link #save}.
+     * Face name ({@code timm/vit_small_patch16_224.augreg_in21k_ft_in1k}, from the Hugging Face
+     * cache), a model folder (config.json beside the weights), a timm checkpoint file named after a
+     * zoo entry, or a quantized model file written by {@link #save}.
      *
      * @param model the name, folder or file
      * @return the loaded model (float, or quantized for a quantized file)
