@@ -29,7 +29,7 @@ final class ModelsCommand implements Callable<Integer> {
         }
         System.out.println();
         System.out.println("Checkpoint files in the model search path (VITQ_MODELS, then these folders; a zoo name loads the first"
-                + " <name>*.safetensors|.pth|.pt|.bin, sorted by file name):");
+                + " <name>.*, <name>.<tag>.* or <name>-<hash>.* (.safetensors|.pth|.pt|.bin), sorted by file name):");
         int files = 0;
         java.util.Set<Path> seen = new java.util.HashSet<>();
         for (Path dir : ModelLoader.searchPath()) {
@@ -38,8 +38,10 @@ final class ModelsCommand implements Callable<Integer> {
                 for (Path p : s.filter(ModelsCommand::isCheckpoint).sorted().toList()) {
                     if (!seen.add(p.toRealPath())) continue; // the same folder reached twice (./demo/models and $home/demo/models)
                     ModelZoo.Entry e = ModelZoo.matchFileName(p.getFileName().toString());
-                    System.out.printf("  %-80s %s%n", p, e != null ? e.name() : "(no zoo name: load with --model FILE and the"
-                            + " architecture options)");
+                    String f = p.getFileName().toString();
+                    System.out.printf("  %-80s %s%n", p, e == null ? "(no zoo name: load with --model FILE and the architecture options)"
+                            : ModelLoader.isCheckpointOf(e.name(), f) ? e.name()
+                            : "(not the bare name's: load with --model FILE, read as " + e.name() + ")");
                     files++;
                 }
             } catch (IOException ignored) {

@@ -239,7 +239,7 @@ public final class ModelLoader {
      * {@code deit_tiny_patch16_224-a1311bcf.pth}). A name followed by '_' is another model
      * ({@code vit_base_patch16_224_miil}) or vitq's own output ({@code vit_tiny_patch16_224_ptq4vit_w8a8.safetensors}).
      */
-    static boolean isCheckpointOf(String name, String fileName) {
+    public static boolean isCheckpointOf(String name, String fileName) {
         if (!fileName.startsWith(name) || fileName.length() == name.length() || !isCheckpointName(fileName)) return false;
         char next = fileName.charAt(name.length());
         return next == '.' || next == '-';

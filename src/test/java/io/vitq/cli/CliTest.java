@@ -311,6 +311,27 @@ class CliTest {
         assertFalse(labelled.err().contains("no labels"), labelled.err());
     }
 
+    /** {@code vitq models} says which zoo name finds each file: not the bare name's for {@code <name>_*}, which the loader skips. */
+    @Test
+    void modelsSaysWhichFilesABareNameFinds(@TempDir Path tmp) throws Exception {
+        Path models = Files.createDirectories(tmp.resolve("models"));
+        Path own = Files.writeString(models.resolve("vit_small_patch16_224.augreg_in1k.safetensors"), "");
+        Path output = Files.writeString(models.resolve("vit_small_patch16_224_ptq4vit_w8a8.safetensors"), "");
+        String home = System.getProperty("vitq.home");
+        System.setProperty("vitq.home", tmp.toString());
+        try {
+            Run r = run("models");
+            assertEquals(0, r.exit(), r.err());
+            String ownLine = r.out().lines().filter(l -> l.strip().startsWith(own.toString())).findFirst().orElseThrow();
+            String outputLine = r.out().lines().filter(l -> l.strip().startsWith(output.toString())).findFirst().orElseThrow();
+            assertTrue(ownLine.strip().endsWith(" vit_small_patch16_224"), ownLine);
+            assertTrue(outputLine.contains("not the bare name's"), outputLine);
+        } finally {
+            if (home == null) System.clearProperty("vitq.home");
+            else System.setProperty("vitq.home", home);
+        }
+    }
+
     @Test
     void missingDataFolder() {
         assertUserError(run("eval", "--model", MODEL, "--data", "/nonexistent/val"), 1, "/nonexistent/val");
