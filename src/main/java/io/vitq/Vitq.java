@@ -472,7 +472,7 @@ public final class Vitq {
 
     // ---------------------------------------------------------------- internals
 
-    /** The file an output goes to: in a directory, not a directory itself (a link to one is replaced by the rename), not an input. */
+    /** The file an output goes to: in a directory, not a directory itself (nor a link to one), not an input. */
     private void checkOutput(Path file) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         if (dir != null && !Files.isDirectory(dir))

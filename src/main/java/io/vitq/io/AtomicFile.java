@@ -19,7 +19,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * and two processes writing the same target do not share it. It gets the default permissions,
  * like any other output, not {@link Files#createTempFile}'s owner-only ones. A temporary is deleted
  * when its write fails, and by a shutdown hook when the JVM is stopped during it (Ctrl-C, SIGTERM:
- * the writing thread's {@code finally} does not run then).
+ * the writing thread's {@code finally} does not run then). A target that is a symbolic link is
+ * written through it: the file it names is replaced, the link stays.
  */
 public final class AtomicFile {
     /** Writes the whole content to {@code tmp}, an empty file that exists. */
@@ -46,7 +47,7 @@ public final class AtomicFile {
     }
 
     public static void write(Path target, Body body) throws IOException {
-        Path abs = target.toAbsolutePath();
+        Path abs = throughLinks(target.toAbsolutePath());
         Path tmp = createSibling(abs);
         IN_PROGRESS.add(tmp);
         Throwable failure = null;
@@ -66,6 +67,19 @@ public final class AtomicFile {
                 IN_PROGRESS.remove(tmp);
             }
         }
+    }
+
+    /**
+     * The file a symbolic link names, through every link in turn: the rename replaces that file, and
+     * leaves the link (a results file kept through a link would otherwise become a copy beside it).
+     */
+    private static Path throughLinks(Path abs) throws IOException {
+        Path p = abs;
+        for (int hops = 0; Files.isSymbolicLink(p); hops++) {
+            if (hops == 40) throw new IOException(abs + ": too many levels of symbolic links");
+            p = p.getParent().resolve(Files.readSymbolicLink(p)).normalize();
+        }
+        return p;
     }
 
     private static Path createSibling(Path abs) throws IOException {

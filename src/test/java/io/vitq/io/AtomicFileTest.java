@@ -41,6 +41,20 @@ public class AtomicFileTest {
         }
     }
 
+    /** A link to the output (a results file kept elsewhere): the file it names is written, the link stays a link. */
+    @Test
+    void aTargetThatIsALinkIsWrittenThroughIt() throws IOException {
+        Path real = Files.writeString(Files.createDirectories(dir.resolve("kept")).resolve("results.json"), "old");
+        Path link = Files.createSymbolicLink(dir.resolve("results.json"), Path.of("kept", "results.json"));
+        Path second = Files.createSymbolicLink(dir.resolve("again.json"), Path.of("results.json"));   // a link to the link
+        AtomicFile.write(second, tmp -> Files.writeString(tmp, "new"));
+        assertTrue(Files.isSymbolicLink(link) && Files.isSymbolicLink(second));
+        assertEquals("new", Files.readString(real));
+        try (var files = Files.list(real.getParent())) {
+            assertEquals(List.of(real), files.toList(), "no temporary left beside the real file");
+        }
+    }
+
     @Test
     void aUserFileNamedLikeTheOldTemporaryIsLeftAlone() throws IOException {
         Path f = dir.resolve("eval.json");
