@@ -50,7 +50,17 @@ public final class TableOptions {
         // the calibration images too, before the float model's evaluation (and any cell's calibration)
         Inputs.checkPositive("--calib-size", calib.calibSize);
         io.vitq.data.CalibrationSet.open(calib.calibPath(), calib.calibSize);
-        return new TableRunner(calib, data, images, limit, batch, CellStore.open(results));
+        return new TableRunner(calib, data, images, coversAll(images, limit) ? null : limit, batch, CellStore.open(results));
+    }
+
+    /**
+     * True when a --limit takes every image of the data: the cells are then stored as measured on all
+     * of it, as a run without --limit stores them, so neither run measures the other's cells again.
+     */
+    private boolean coversAll(io.vitq.data.Dataset images, Integer limit) {
+        if (limit == null) return false;
+        if (images.size() < limit) return true;
+        return limit < Integer.MAX_VALUE && io.vitq.eval.Pipeline.dataset(data, limit + 1).size() == limit;
     }
 
     /** What a table's cells were measured on: "{@code N} images of DATA; calibration: M images of CALIB". */

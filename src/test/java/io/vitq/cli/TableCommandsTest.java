@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static io.vitq.cli.CliTest.MODEL;
 import static io.vitq.cli.CliTest.assertUserError;
@@ -92,6 +93,22 @@ class TableCommandsTest {
         CliTest.Run same = run(sweepWith("8", "3", results));
         assertEquals(0, count(same.err(), "measured with other settings"), same.err());
         assertEquals(table(fewer.out()), table(same.out()));
+    }
+
+    /** A --limit that takes every image is the whole data: runs with it, with a larger one and without one share their cells. */
+    @Test
+    void aLimitCoveringTheDataIsNoLimit(@TempDir Path tmp) throws Exception {
+        List<String> lines = Files.readAllLines(Path.of(VAL)).subList(0, 3);
+        Path data = Path.of(VAL).toAbsolutePath().getParent();
+        Path list = Files.write(tmp.resolve("three.txt"), lines.stream().map(l -> data.resolve(l.split(",")[0].strip()).normalize()
+                + " " + l.split(",")[1].strip()).toList());
+        String results = tmp.resolve("cells.json").toString();
+        for (String[] limit : new String[][] {{"--limit", "3"}, {"--limit", "50"}, {}}) {
+            CliTest.Run r = run(concat(new String[] {"sweep", "--models", MODEL, "--methods", "basePTQ", "--bits", "w8a8", "--data",
+                    list.toString(), "--calib-size", "2", "--candidates", "4", "--rounds", "1", "--batch", "3", "--results", results}, limit));
+            assertEquals(0, r.exit(), r.err());
+            assertEquals(0, count(r.err(), "measured with other settings"), String.join(" ", limit) + ": " + r.err());
+        }
     }
 
     /** Another checkpoint under the same model name (and path) is measured again: its content is part of the key. */
