@@ -45,6 +45,14 @@ final class AblationCommand implements Callable<Integer> {
         if (!vt) calibOptions.checkMsaNorm(List.of()); // only VT-PTQ's table has mixed-precision rows
         for (BitsOption b : bitOptions)
             if (b.mixed() != null) throw new Main.UserException("--bits " + b.label() + ": give fixed bits; the M rows use mp6/mp8");
+        // the switches the rows turn on and off: an option setting one would be overridden row by row
+        if (!vt && calibOptions.metric != null)
+            throw new Main.UserException("--metric " + calibOptions.metric + ": the H column sets the metric (hessian, else cosine); drop it");
+        if (vt && (calibOptions.noRanking || calibOptions.noBiasCorrection))
+            throw new Main.UserException((calibOptions.noRanking ? "--no-ranking" : "--no-bias-correction") + ": the R and B columns "
+                    + "turn ranking and bias correction on and off; drop it");
+        // every other option is checked before any work (the float model's evaluation included)
+        for (BitsOption b : bitOptions) calibOptions.config(vt ? "vtptq" : "ptq4vit", b);
         ModelLoader.Loaded l = modelOptions.load();
         TableRunner runner = table.open(calibOptions, "ablation", l.checkpoint());
         CellStore.Cell fp = runner.cell(l, "float", "FP32", null);

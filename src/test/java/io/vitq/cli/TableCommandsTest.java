@@ -149,6 +149,15 @@ class TableCommandsTest {
         assertUserError(run("sweep", "--models", MODEL, "--methods", "ptq4vit", "--bits", "mp8", "--data", VAL,
                 "--results", res), 1, "mp6/mp8", "vtptq");
         assertUserError(run("ablation", "--model", MODEL, "--method", "magic", "--data", VAL, "--results", res), 1, "--method");
+        // a switch the rows set, or an option of another method: refused before the float model is evaluated
+        CliTest.Run metric = run("ablation", "--model", MODEL, "--data", VAL, "--metric", "mse", "--results", res);
+        assertUserError(metric, 1, "--metric mse", "H column");
+        assertUserError(run("ablation", "--model", MODEL, "--method", "vtptq", "--no-ranking", "--data", VAL, "--results", res), 1,
+                "--no-ranking", "R and B columns");
+        CliTest.Run badMode = run("ablation", "--model", MODEL, "--data", VAL, "--limit", "4", "--softmax-mode", "magic", "--results", res);
+        assertUserError(badMode, 1, "--softmax-mode magic");
+        assertFalse(badMode.out().contains("float") || badMode.err().contains("float FP32"), "refused before any evaluation: " + badMode.err());
+        assertFalse(Files.exists(Path.of(res)), "no results file written");
         assertUserError(run("sweep", "--models", MODEL, "--bits", "w8", "--data", VAL, "--results", res), 1, "--bits");
         assertUserError(run("quantize", "--model", MODEL, "--bits", "mp8", "--plan", res), 1, "vtptq");
         assertUserError(run("quantize", "--model", MODEL, "--size-mb", "3", "--plan", res), 1, "--size-mb");
