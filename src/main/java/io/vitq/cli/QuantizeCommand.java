@@ -52,7 +52,9 @@ final class QuantizeCommand implements Callable<Integer> {
             description = "vtptq with --bits mp6/mp8: every op at the target's 6 or 8 bits instead (VT-PTQ's Table 3 ablation).")
     boolean noMixedPrecision;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the quantized model: a safetensors file (integer weight codes, float biases, the plan) under any name, e.g. model.vitq.")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Write the quantized model: a safetensors file (integer weight codes, float biases, the plan) under any "
+                    + "name, e.g. model.vitq.")
     Path output;
 
     @Option(names = "--plan", paramLabel = "FILE", description = "Write the quantization plan as JSON.")
