@@ -72,6 +72,8 @@ final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<BitsOption> bitOptions = table.bitOptions();
+        TableOptions.refuseRepeats("--models", models, false);
+        TableOptions.refuseRepeats("--methods", methods, true);
         calibOptions.checkMsaNorm(bitOptions);
         spark.check();
         for (String m : methods) {

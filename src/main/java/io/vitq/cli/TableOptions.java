@@ -76,6 +76,15 @@ public final class TableOptions {
     List<BitsOption> bitOptions() {
         List<BitsOption> l = new ArrayList<>();
         for (String b : bits) l.add(BitsOption.parse(b));
+        refuseRepeats("--bits", l.stream().map(BitsOption::label).toList(), true);
         return l;
+    }
+
+    /** A value given twice would be measured once and printed twice: a slip, said as such (names compared ignoring case). */
+    static void refuseRepeats(String option, List<String> values, boolean ignoreCase) {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String v : values)
+            if (!seen.add(ignoreCase ? v.toLowerCase(java.util.Locale.ROOT) : v))
+                throw new Main.UserException(option + ": " + v + " is given twice");
     }
 }

@@ -159,6 +159,11 @@ class TableCommandsTest {
         assertFalse(badMode.out().contains("float") || badMode.err().contains("float FP32"), "refused before any evaluation: " + badMode.err());
         assertFalse(Files.exists(Path.of(res)), "no results file written");
         assertUserError(run("sweep", "--models", MODEL, "--bits", "w8", "--data", VAL, "--results", res), 1, "--bits");
+        assertUserError(run("sweep", "--models", MODEL + "," + MODEL, "--data", VAL, "--results", res), 1, "--models", "given twice");
+        assertUserError(run("sweep", "--models", MODEL, "--methods", "basePTQ,baseptq", "--data", VAL, "--results", res), 1,
+                "--methods: baseptq is given twice");
+        assertUserError(run("sweep", "--models", MODEL, "--bits", "w8a8,W8A8", "--data", VAL, "--results", res), 1,
+                "--bits: W8A8 is given twice");
         assertUserError(run("quantize", "--model", MODEL, "--bits", "mp8", "--plan", res), 1, "vtptq");
         assertUserError(run("quantize", "--model", MODEL, "--size-mb", "3", "--plan", res), 1, "--size-mb");
         // unlabelled images: refused before any calibration, nothing written
