@@ -41,11 +41,22 @@ final class SweepCommand implements Callable<Integer> {
 
     private static int runnerImages(TableRunner r) { return r.imageCount(); }
 
+    /** A model of --models; a bare checkpoint is told what sweep, which has no per-model options, takes instead. */
+    private static ModelLoader.Loaded load(String name) {
+        try {
+            return ModelLoader.load(name, null);
+        } catch (io.vitq.io.ModelOverrides.BareCheckpointException e) {
+            throw new Main.UserException("--models " + name + ": a checkpoint file alone does not say " + e.unknown() + ", and sweep "
+                    + "takes no per-model options; name the file after its zoo entry (e.g. vit_small_patch16_224.mine.safetensors; "
+                    + "'vitq models' lists them) or give a Hugging Face model folder (config.json beside the weights)");
+        }
+    }
+
     /** The cells the results file lacks, measured on Spark; the table below then reads them all from the file. */
     private void measureOnSpark(TableRunner runner, List<BitsOption> bitOptions) throws java.io.IOException {
         List<SparkSweep.Job> jobs = new ArrayList<>();
         for (String name : models) {
-            ModelLoader.Loaded l = ModelLoader.load(name, null);
+            ModelLoader.Loaded l = load(name);
             String model = WorkerArgs.model(name);
             String identity = runner.identity(l);
             addIfMissing(jobs, runner.pending(l, "float", "FP32", null, null), runner, model, identity, null, null);
@@ -112,7 +123,7 @@ final class SweepCommand implements Callable<Integer> {
         md.append('\n').append(sep).append('\n');
         List<Map<String, Object>> rows = new ArrayList<>();
         for (String name : models) {
-            ModelLoader.Loaded l = ModelLoader.load(name, null);
+            ModelLoader.Loaded l = load(name);
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("model", l.model().name());
             CellStore.Cell fp = runner.cell(l, "float", "FP32", null);

@@ -160,6 +160,10 @@ class TableCommandsTest {
         assertFalse(Files.exists(Path.of(res)), "no results file written");
         assertUserError(run("sweep", "--models", MODEL, "--bits", "w8", "--data", VAL, "--results", res), 1, "--bits");
         assertUserError(run("sweep", "--models", MODEL + "," + MODEL, "--data", VAL, "--results", res), 1, "--models", "given twice");
+        Path bare = Files.copy(Path.of(MODEL), tmp.resolve("mine.safetensors"));
+        CliTest.Run bareRun = run("sweep", "--models", bare.toString(), "--data", VAL, "--results", res);
+        assertUserError(bareRun, 1, "--models " + bare, "its head count", "sweep takes no per-model options", "Hugging Face model folder");
+        assertFalse(bareRun.err().contains("--heads"), "no option sweep lacks: " + bareRun.err());
         assertUserError(run("sweep", "--models", MODEL, "--methods", "basePTQ,baseptq", "--data", VAL, "--results", res), 1,
                 "--methods: baseptq is given twice");
         assertUserError(run("sweep", "--models", MODEL, "--bits", "w8a8,W8A8", "--data", VAL, "--results", res), 1,
