@@ -106,6 +106,9 @@ public final class Main implements Callable<Integer> {
             return m;
         }
         if (ex instanceof OutOfMemoryError) return outOfMemory(null);
+        if (ex instanceof NoClassDefFoundError && String.valueOf(ex.getMessage()).startsWith("org/apache/spark/"))
+            return "--spark: Spark's jars are not on the class path (the ./vitq launcher adds target/spark/jars/* with --spark;"
+                    + " run through it, or add them to -cp with the flags of pom.xml's spark.jvm.args)";
         return ex + " (internal error; rerun with -Dvitq.debug=true for the stack trace)";
     }
 

@@ -83,7 +83,7 @@ final class SparkEngine implements AutoCloseable {
             JavaSparkContext sc = new JavaSparkContext(conf);
             System.err.println("vitq: Spark " + sc.version() + " on " + sc.master() + " (application " + sc.sc().applicationId() + ")");
             return new SparkEngine(sc);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {   // a SparkException too, which Scala throws unchecked
             throw new Main.UserException("--spark " + o.master + ": Spark did not start (" + e.getMessage() + ")");
         }
     }

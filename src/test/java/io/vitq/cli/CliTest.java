@@ -162,6 +162,14 @@ class CliTest {
         assertTrue(unknown.contains("--batch") && unknown.contains("--calib-size") && unknown.contains("VITQ_HEAP"), unknown);
     }
 
+    /** Spark's classes missing (java -jar without the launcher's --spark class path): said as such, not as an internal error. */
+    @Test
+    void sparkMissingFromTheClassPathIsNamed() {
+        String m = Main.userMessage(new NoClassDefFoundError("org/apache/spark/scheduler/SparkListenerInterface"));
+        assertTrue(m.startsWith("--spark: Spark's jars are not on the class path") && !m.contains("internal error"), m);
+        assertTrue(Main.userMessage(new NoClassDefFoundError("com/example/Other")).contains("internal error"));
+    }
+
     @Test
     void demoAndQuantizeWordAnUnknownMethodAlike(@TempDir Path tmp) {
         String expected = "--method: unknown method 'nope' (expected basePTQ, ptq4vit, vtptq, vitq, repq or adalog)";

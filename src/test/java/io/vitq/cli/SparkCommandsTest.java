@@ -135,6 +135,9 @@ class SparkCommandsTest {
         assertUserError(run("sweep", "--models", MODEL, "--data", VAL, "--results", res, "--spark", "--spark-conf", "memory"),
                 1, "--spark-conf memory", "KEY=VALUE");
         assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--spark", "--shard-images", "0"), 1, "--shard-images");
+        // a master Spark cannot parse: its SparkException, which Scala throws unchecked, named as the option's
+        assertUserError(run("eval", "--model", MODEL, "--data", VAL, "--limit", "2", "--spark", "bogus://nowhere"), 1,
+                "--spark bogus://nowhere: Spark did not start", "Master URL");
         assertUserError(run("sweep", "--models", MODEL, "--data", VAL, "--results", res, "--spark", "--gptq",
                 "--methods", "ptq4vit"), 1, "--gptq", "--spark");
         assertUserError(run("sweep", "--models", MODEL, "--data", VAL, "--results", res, "--spark", "--methods", "vitq",
