@@ -80,7 +80,7 @@ public final class TableOptions {
         return l;
     }
 
-    /** A value given twice would be measured once and printed twice: a slip, said as such (names compared ignoring case). */
+    /** A value given twice would be measured once and printed twice: a slip, said as such ({@code ignoreCase}: as the option's values are read). */
     static void refuseRepeats(String option, List<String> values, boolean ignoreCase) {
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (String v : values)

@@ -150,7 +150,7 @@ public record ModelOverrides(Integer heads, Integer imgSize, Integer patchSize, 
             if (swin && imgSize == null) unknown.add("its input size");
             if (!transform.isEmpty()) unknown.add("its preprocessing");
             String what = String.join(" or ", unknown);
-            throw new BareCheckpointException(file, what, file + ": a checkpoint file alone does not say " + what
+            throw new BareCheckpointException(what, file + ": a checkpoint file alone does not say " + what
                     + "; pass " + String.join(", ", missing) + ". Or name its architecture: --model ZOO_NAME --checkpoint "
                     + file + " ('vitq models'), or load a Hugging Face model folder (config.json beside the"
                     + " weights, timm or transformers layout)");
@@ -213,17 +213,12 @@ public record ModelOverrides(Integer heads, Integer imgSize, Integer patchSize, 
      * its message names the command line's options, which a caller without them can replace.
      */
     public static final class BareCheckpointException extends ModelException {
-        private final Path file;
         private final String unknown;
 
-        BareCheckpointException(Path file, String unknown, String message) {
+        BareCheckpointException(String unknown, String message) {
             super(message);
-            this.file = file;
             this.unknown = unknown;
         }
-
-        /** The checkpoint file. */
-        public Path file() { return file; }
 
         /** What it does not say, e.g. "its head count or its preprocessing". */
         public String unknown() { return unknown; }
