@@ -58,6 +58,8 @@ public final class Main implements Callable<Integer> {
                 return EXIT_ERROR;
             }
         });
+        // 'vitq table --help': picocli would print the top-level help for the --help and drop the unknown command
+        if (!args[0].startsWith("-") && !cl.getSubcommands().containsKey(args[0])) return cl.execute(args[0]);
         return cl.execute(args);
     }
 

@@ -357,6 +357,9 @@ class CliTest {
         // the error, the unknown option and where the options are: not the whole usage
         assertTrue(bogus.err().contains("--bogus") && bogus.err().contains("vitq eval --help"), bogus.err());
         assertTrue(bogus.err().lines().count() <= 4, bogus.err());
+        Run unknownCommand = run("table", "--help");   // not the top-level help for the --help, exit 0
+        assertEquals(2, unknownCommand.exit());
+        assertTrue(unknownCommand.err().contains("'table'") && unknownCommand.out().isEmpty(), unknownCommand.err());
         Run export = run("export", "--model", MODEL, "-o", "x.onnx");
         assertEquals(2, export.exit());
         assertTrue(export.err().contains("takes the model as its first argument, without --model"), export.err());
