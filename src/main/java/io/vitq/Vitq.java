@@ -474,10 +474,7 @@ public final class Vitq {
 
     /** The file an output goes to: in a directory, not a directory itself (nor a link to one), not an input. */
     private void checkOutput(Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        if (dir != null && !Files.isDirectory(dir))
-            throw new IllegalArgumentException(file + ": directory " + dir + (Files.exists(dir) ? " is not a directory" : " does not exist"));
-        if (Files.isDirectory(file)) throw new IllegalArgumentException(file + ": is a directory; give a file name");
+        io.vitq.io.AtomicFile.checkTarget(file);   // every output is written through it
         if (!Files.exists(file)) return;
         Path real = file.toRealPath();
         for (Path in : loaded.files()) {

@@ -46,36 +46,17 @@ final class OutputFiles {
             String option = e.getKey();
             Path file = e.getValue();
             if (file.toString().isEmpty()) throw new Main.UserException(option + ": empty path");
-            Path dir = file.toAbsolutePath().getParent();
-            if (dir != null && !Files.isDirectory(dir)) {
-                throw new Main.UserException(option + " " + file + ": directory " + dir
-                        + (Files.exists(dir) ? " is not a directory" : " does not exist"));
+            try {
+                io.vitq.io.AtomicFile.checkTarget(file);   // every output is written through it
+            } catch (IOException refused) {
+                throw new Main.UserException(option + " " + refused.getMessage());
             }
-            if (Files.isDirectory(file)) throw new Main.UserException(option + " " + file + ": is a directory");
-            // every output is written beside the target and renamed onto it (io.AtomicFile): the directory must be writable
-            if (dir != null && !Files.isWritable(dir))
-                throw new Main.UserException(option + " " + file + ": permission denied (cannot create files in " + dir + ")");
-            if (dir != null) probe(option, file, dir);
             if (Files.exists(file) && !Files.isWritable(file)) throw new Main.UserException(option + " " + file + ": permission denied");
             String clash = seen.putIfAbsent(canonical(file), option);
             if (clash != null) {
                 throw new Main.UserException(option + " " + file + ": is also the " + clash
                         + (clash.startsWith("input") ? "; refusing to overwrite it" : "; give each output its own file"));
             }
-        }
-    }
-
-    /**
-     * Creates and deletes a file in {@code dir}: a directory that says it is writable can still refuse
-     * new files (a pseudo file system such as /proc, some network mounts), which would otherwise be
-     * found only when the output is written, after the work.
-     */
-    private static void probe(String option, Path file, Path dir) {
-        try {
-            Files.delete(Files.createTempFile(dir, ".vitq-probe-", ".tmp"));
-        } catch (IOException | UnsupportedOperationException e) {
-            throw new Main.UserException(option + " " + file + ": cannot create files in " + dir + " ("
-                    + io.vitq.data.FileErrors.reason(e) + ")");
         }
     }
 

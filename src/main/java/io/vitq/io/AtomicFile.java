@@ -82,10 +82,40 @@ public final class AtomicFile {
         return p;
     }
 
+    /**
+     * Before any work, what {@link #write} will need of {@code target}: its directory exists, it is
+     * not a directory itself (nor a link to one), and the temporary beside it can be created, which
+     * is checked by creating and deleting one. A directory can say it is writable and still refuse new
+     * files (a pseudo file system such as /proc), and a name can fit where the temporary's longer one
+     * does not; either would otherwise be found only when the output is written, after the work.
+     *
+     * @throws IOException whose message starts with {@code target} and says what is wrong
+     */
+    public static void checkTarget(Path target) throws IOException {
+        Path abs = throughLinks(target.toAbsolutePath());
+        Path dir = abs.getParent();
+        if (dir != null && !Files.isDirectory(dir))
+            throw new IOException(target + ": directory " + dir + (Files.exists(dir) ? " is not a directory" : " does not exist"));
+        if (Files.isDirectory(abs)) throw new IOException(target + ": is a directory");
+        Path probe = abs.resolveSibling(siblingName(abs));
+        try {
+            Files.delete(Files.createFile(probe));
+        } catch (AccessDeniedException e) {
+            throw new IOException(target + ": permission denied (cannot create files in " + dir + ")", e);
+        } catch (IOException e) {
+            throw new IOException(target + ": cannot create files in " + dir + " (" + io.vitq.data.FileErrors.reason(e) + ")", e);
+        }
+    }
+
+    /** A fresh hidden name beside {@code abs}: {@code .NAME.PID-RANDOM.tmp}. */
+    private static String siblingName(Path abs) {
+        return "." + abs.getFileName() + "." + ProcessHandle.current().pid() + "-" + Integer.toHexString(ThreadLocalRandom.current().nextInt())
+                + ".tmp";
+    }
+
     private static Path createSibling(Path abs) throws IOException {
-        String prefix = "." + abs.getFileName() + "." + ProcessHandle.current().pid() + "-";
         for (int attempt = 0; ; attempt++) {
-            Path tmp = abs.resolveSibling(prefix + Integer.toHexString(ThreadLocalRandom.current().nextInt()) + ".tmp");
+            Path tmp = abs.resolveSibling(siblingName(abs));
             try {
                 return Files.createFile(tmp);
             } catch (FileAlreadyExistsException e) {

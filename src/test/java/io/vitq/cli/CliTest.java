@@ -369,11 +369,11 @@ class CliTest {
         assertFalse(Files.exists(out));
         assertUserError(run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--json", ""), 1,
                 "--json: empty path");
-        if (Files.isDirectory(Path.of("/proc"))) {   // a directory that refuses new files (even to root): refused before the evaluation
-            Run proc = run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--json", "/proc/x.json");
-            assertUserError(proc, 1, "--json /proc/x.json");
-            assertEquals("", proc.out(), "no evaluation ran");
-        }
+        // a name that fits where the temporary written beside it (".NAME.PID-RANDOM.tmp") does not: refused before the evaluation
+        Path longName = tmp.resolve("x".repeat(250) + ".json");
+        Run tooLong = run("eval", "--model", MODEL, "--data", TestData.demo("val/dataset.txt").toString(), "--json", longName.toString());
+        assertUserError(tooLong, 1, "--json " + longName, "cannot create files in " + tmp);
+        assertEquals("", tooLong.out(), "no evaluation ran");
     }
 
     @Test
