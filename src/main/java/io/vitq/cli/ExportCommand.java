@@ -72,7 +72,7 @@ final class ExportCommand implements Callable<Integer> {
                     + "Linears quantized as planned: with --integer-linears the deployment form for ONNX Runtime, which runs "
                     + "the attention products in float either way and spends a fifth of ViT-Ti's time in the twin softmax "
                     + "quantizer alone (docs/BENCHMARKS.md). A slightly different model from the plan's (its attention "
-                    + "unquantized): the README's 'Export to ONNX' has its accuracy on VAL1300.")
+                    + "unquantized): docs/ONNX.md has its accuracy on VAL1300.")
     boolean floatAttention;
 
     @Option(names = "--plan", paramLabel = "FILE",

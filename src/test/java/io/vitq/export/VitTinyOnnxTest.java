@@ -180,7 +180,7 @@ class VitTinyOnnxTest {
         System.out.printf(Locale.ROOT, "against the code-product fake quant: |top-1 difference| %.2f point (%s)%n",
                 Math.abs(c.top1Ort() - c.top1Vitq()), Math.abs(c.top1Ort() - c.top1Vitq()) <= 0.3 ? "met" : "not met");
         assertTrue(disagree <= 1.5 * noise + 5, "vitq and ONNX Runtime disagree more than ONNX Runtime with itself: " + a + " / " + self);
-        // what the README claims: top-1 within 0.3 point (at most 3 of 1300 images' difference in the correct
+        // what docs/ONNX.md claims: top-1 within 0.3 point (at most 3 of 1300 images' difference in the correct
         // count) of the fake quant that sums codes, as ONNX Runtime's integer MatMul does; against the default
         // dequantized fake quant the gap is rounding-flip noise (measured 0.31 point for PTQ4ViT W8A8), held to
         // two standard deviations of it

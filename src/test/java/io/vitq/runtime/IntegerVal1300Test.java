@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>By default (whenever the shared data is present) this runs on the two committed PTQ4ViT W8A8
  * plans in {@code src/test/resources/quant/} (linear and power-of-two GELU grid; the resource
  * README says how they were made), so no calibration is needed (about a minute). With plan files,
- * {@code -Dvitq.intplans=P.json[,Q.json]} also measures the README's table for them:
+ * {@code -Dvitq.intplans=P.json[,Q.json]} also measures the table of docs/INTEGER.md for them:
  * <pre>
  * ./vitq quantize --method ptq4vit --bits w8a8 --gelu-grid power-of-two --plan /tmp/pow2.json
  * ./run-tests -Dtest=IntegerVal1300Test -Dvitq.intplans=/tmp/pow2.json[,more.json]
