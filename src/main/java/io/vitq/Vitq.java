@@ -449,7 +449,7 @@ public final class Vitq {
      * opset 17, or 21 where fc2's inputs are AdaLog's, whose codes are then looked up from fc1's
      * output. Faster in ONNX Runtime than {@link #exportOnnx}, and a slightly different model (its
      * attention unquantized; AdaLog's fc2 codes looked up, docs/LOWBIT.md 3.3): docs/ONNX.md
-     * has its accuracy and speed.
+     * has its accuracy, docs/INTEGER.md its speed.
      *
      * @param file the file to write
      * @return {@code file}

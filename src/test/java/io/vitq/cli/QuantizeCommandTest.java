@@ -27,8 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code vitq quantize} end to end on the shipped ViT-Ti with a few calibration images and a
- * short search (the full settings are measured in the README's runs, not here): the files it
- * writes, the round trip of the quantized model file, and its one-line errors.
+ * short search (the full settings are measured in docs/RESULTS.md and docs/CALIBRATION_TIME.md, not
+ * here): the files it writes, the round trip of the quantized model file, and its one-line errors.
  */
 class QuantizeCommandTest {
     static final String CALIB = TestData.demo("calib/calib32.txt").toString();

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The second real model, a DeiT-Ti (../shared/data/deit_tiny_patch16_224.pipevit_lnq8, see its
  * SOURCE.md): its file name gives it the zoo's DeiT-Ti architecture and timm's DeiT eval transform
  * (bicubic, crop_pct 0.9, ImageNet mean/std), and its float accuracy on VAL1300 is the 81.54 %
- * (1060/1300, top-5 1228) that SOURCE.md and the README's tables take as its baseline.
+ * (1060/1300, top-5 1228) that SOURCE.md and the tables of docs/RESULTS.md take as its baseline.
  */
 class DeitTinyVal1300Test {
     static final String FILE = "data/deit_tiny_patch16_224.pipevit_lnq8/deit_tiny_patch16_224.pipevit_lnq8.safetensors";
