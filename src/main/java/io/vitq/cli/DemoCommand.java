@@ -1,19 +1,17 @@
 package io.vitq.cli;
 
 import io.vitq.Vitq;
+import io.vitq.io.AtomicFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 /**
  * The main job on the embedded model and images, what {@code ./vitq} runs without arguments:
@@ -71,9 +69,6 @@ final class DemoCommand implements Callable<Integer> {
         Path weights = demo.resolve(WEIGHTS), calib = demo.resolve("calib/calib32.txt"), val = demo.resolve("val/dataset.txt");
         Path out = output != null ? checkNew(output) : freshFolder(Path.of("vitq-demo"));
         String stem = MODEL + "_" + m.cliName().toLowerCase(Locale.ROOT) + "_" + b.label().toLowerCase(Locale.ROOT);
-        Path tmp = null;
-        Thread cleanUp = null;   // removes the hidden folder when the run is interrupted (Ctrl-C, kill) while writing it
-        boolean done = false;
         try (ProgressBars bars = new ProgressBars()) {
             System.err.println("vitq: demo: " + MODEL + " (" + weights + "), " + m.cliName() + " " + b.label() + " on "
                     + calibSize + " images of " + calib + ", evaluation on " + (limit == null ? "" : "the first " + limit + " of ")
@@ -83,28 +78,17 @@ final class DemoCommand implements Callable<Integer> {
             bars.close();
             Vitq.Evaluation e = limit == null ? q.evaluate(val) : q.evaluate(val, limit);
             bars.close();
-            // everything goes to a hidden sibling first, renamed to the final name when complete
-            Path staging = tmp = tempSibling(out);
-            cleanUp = new Thread(() -> deleteTree(staging));
-            Runtime.getRuntime().addShutdownHook(cleanUp);
-            Path model = q.save(tmp.resolve(stem + ".safetensors"));
-            Path onnx = q.exportOnnx(tmp.resolve(stem + ".onnx"));
-            String summary = summary(e, q, weights, model, onnx, calibSize, out, val, stem);
-            Files.writeString(tmp.resolve("summary.md"), summary.stripLeading());
-            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-            done = true;
-            System.out.print(summary);   // its first empty line ends a progress bar drawn on the same terminal
+            // everything goes to a hidden folder first, renamed to the final name when complete
+            String[] summary = new String[1];
+            AtomicFile.writeFolder(out, dir -> {
+                Path model = q.save(dir.resolve(stem + ".safetensors"));
+                Path onnx = q.exportOnnx(dir.resolve(stem + ".onnx"));
+                summary[0] = summary(e, q, weights, model, onnx, calibSize, out, val, stem);
+                Files.writeString(dir.resolve("summary.md"), summary[0].stripLeading());
+            });
+            System.out.print(summary[0]);   // its first empty line ends a progress bar drawn on the same terminal
             System.err.printf(Locale.ROOT, "vitq: demo finished in %.0f s%n", (System.nanoTime() - start) / 1e9);
             return 0;
-        } finally {
-            if (!done && tmp != null) deleteTree(tmp);
-            if (cleanUp != null) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(cleanUp);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook is running or about to: it deletes the folder
-                }
-            }
         }
     }
 
@@ -197,27 +181,6 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** A new hidden folder beside {@code out} (default permissions, unlike a temporary directory's owner-only ones). */
-    static Path tempSibling(Path out) throws IOException {
-        Path parent = out.toAbsolutePath().getParent();
-        for (int i = 0; ; i++) {
-            Path t = parent.resolve("." + out.getFileName() + ".tmp-" + ProcessHandle.current().pid() + (i == 0 ? "" : "-" + i));
-            try {
-                return Files.createDirectory(t);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                if (i > 100) throw e;
-            }
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort: a leftover hidden .tmp folder is harmless
-        }
-    }
-
     /** Progress bars for the API's steps: a new bar whenever the step changes. */
     static final class ProgressBars implements Vitq.Progress, AutoCloseable {
         private String step;

@@ -4,12 +4,15 @@ import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 
 /**
  * Every output file vitq writes goes through here: the content is written to a new hidden sibling
@@ -20,7 +23,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * like any other output, not {@link Files#createTempFile}'s owner-only ones. A temporary is deleted
  * when its write fails, and by a shutdown hook when the JVM is stopped during it (Ctrl-C, SIGTERM:
  * the writing thread's {@code finally} does not run then). A target that is a symbolic link is
- * written through it: the file it names is replaced, the link stays.
+ * written through it: the file it names is replaced, the link stays. A folder of outputs (the
+ * demo's) is written the same way, whole, by {@link #writeFolder}.
  */
 public final class AtomicFile {
     /** Writes the whole content to {@code tmp}, an empty file that exists. */
@@ -31,14 +35,14 @@ public final class AtomicFile {
 
     private AtomicFile() {}
 
-    /** Temporaries being written, for the shutdown hook. */
+    /** Temporaries being written (files, and the folders of {@link #writeFolder}), for the shutdown hook. */
     private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             for (Path p : IN_PROGRESS) {
                 try {
-                    Files.deleteIfExists(p);
+                    deleteTree(p);
                 } catch (IOException ignored) {
                     // the JVM is going down: nothing left to report to
                 }
@@ -66,6 +70,47 @@ public final class AtomicFile {
             } finally {
                 IN_PROGRESS.remove(tmp);
             }
+        }
+    }
+
+    /**
+     * A folder written as a whole: {@code body} fills a new hidden sibling folder
+     * ({@code .NAME.PID-RANDOM.tmp}), which is then renamed to {@code target}, so an interrupted or
+     * failed run leaves no folder under the target's name and no hidden one either (the shutdown
+     * hook removes it as it removes a temporary file). {@code target} must not exist: the rename does
+     * not replace a folder.
+     */
+    public static void writeFolder(Path target, Body body) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Path tmp = createSibling(abs, true);
+        IN_PROGRESS.add(tmp);
+        Throwable failure = null;
+        try {
+            body.writeTo(tmp);
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
+        } finally {
+            try {
+                deleteTree(tmp);
+            } catch (IOException e) {
+                if (failure != null) failure.addSuppressed(e);
+                else throw e;
+            } finally {
+                IN_PROGRESS.remove(tmp);
+            }
+        }
+    }
+
+    /** Deletes a file, or a folder and everything in it; nothing when {@code p} does not exist. */
+    private static void deleteTree(Path p) throws IOException {
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> s = Files.walk(p)) {
+                for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+            }
+        } else {
+            Files.deleteIfExists(p);
         }
     }
 
@@ -113,11 +158,14 @@ public final class AtomicFile {
                 + ".tmp";
     }
 
-    private static Path createSibling(Path abs) throws IOException {
+    private static Path createSibling(Path abs) throws IOException { return createSibling(abs, false); }
+
+    /** A new hidden sibling of {@code abs}, an empty file or an empty folder. */
+    private static Path createSibling(Path abs, boolean folder) throws IOException {
         for (int attempt = 0; ; attempt++) {
             Path tmp = abs.resolveSibling(siblingName(abs));
             try {
-                return Files.createFile(tmp);
+                return folder ? Files.createDirectory(tmp) : Files.createFile(tmp);
             } catch (FileAlreadyExistsException e) {
                 if (attempt == 100) throw e;
             } catch (NoSuchFileException e) {   // name the file asked for, not the hidden temporary

@@ -1,6 +1,8 @@
 package io.vitq.io;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -104,12 +106,16 @@ public class AtomicFileTest {
         assertTrue(Files.notExists(dir.resolve("no")));
     }
 
-    /** A child JVM stopped by SIGTERM in the middle of a write: its shutdown hook removes the temporary. */
-    @Test
-    void aStoppedJvmLeavesNoTemporary() throws Exception {
+    /**
+     * A child JVM stopped by SIGTERM in the middle of a write, of a file or of a folder
+     * ({@link AtomicFile#writeFolder}): its shutdown hook removes the temporary.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "folder"})
+    void aStoppedJvmLeavesNoTemporary(String kind) throws Exception {
         Path target = dir.resolve("model.onnx"), started = dir.resolve("started");
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("java.class.path"), SlowWriter.class.getName(), target.toString(), started.toString())
+                System.getProperty("java.class.path"), SlowWriter.class.getName(), target.toString(), started.toString(), kind)
                 .redirectErrorStream(true).start();
         try {
             long deadline = System.nanoTime() + 60_000_000_000L;
@@ -130,18 +136,53 @@ public class AtomicFileTest {
         assertTrue(Files.notExists(target));
     }
 
-    /** Writes half a file, says so, and waits to be stopped. */
+    /** Writes half a file (or a folder holding one), says so, and waits to be stopped. */
     public static final class SlowWriter {
         public static void main(String[] args) throws IOException {
-            AtomicFile.write(Path.of(args[0]), tmp -> {
-                Files.writeString(tmp, "half");
+            AtomicFile.Body half = tmp -> {
+                Files.writeString(args[2].equals("folder") ? tmp.resolve("part.bin") : tmp, "half");
                 Files.writeString(Path.of(args[1]), "started");
                 try {
                     Thread.sleep(120_000);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-            });
+            };
+            if (args[2].equals("folder")) AtomicFile.writeFolder(Path.of(args[0]), half);
+            else AtomicFile.write(Path.of(args[0]), half);
+        }
+    }
+
+    @Test
+    void aFolderAppearsWholeUnderItsNameOnly() throws IOException {
+        Path out = dir.resolve("vitq-demo");
+        AtomicFile.writeFolder(out, tmp -> {
+            assertEquals(dir, tmp.getParent(), "the hidden folder is a sibling (the rename is atomic)");
+            assertTrue(tmp.getFileName().toString().startsWith(".vitq-demo.") && Files.isDirectory(tmp), tmp.toString());
+            assertTrue(Files.notExists(out), "nothing under the target's name while it is written");
+            Files.writeString(tmp.resolve("model.onnx"), "m");
+            Files.writeString(Files.createDirectory(tmp.resolve("sub")).resolve("summary.md"), "s");
+        });
+        assertEquals("m", Files.readString(out.resolve("model.onnx")));
+        assertEquals("s", Files.readString(out.resolve("sub/summary.md")));
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(List.of(out), s.toList());
+        }
+    }
+
+    @Test
+    void aFailedFolderLeavesNothing() throws IOException {
+        Path out = dir.resolve("vitq-demo");
+        IOException e = assertThrows(IOException.class, () -> AtomicFile.writeFolder(out, tmp -> {
+            Files.writeString(Files.createDirectory(tmp.resolve("sub")).resolve("half.onnx"), "half");
+            throw new IOException("disk full");
+        }));
+        assertEquals("disk full", e.getMessage());
+        assertThrows(IllegalStateException.class, () -> AtomicFile.writeFolder(out, tmp -> {
+            throw new IllegalStateException("bug");
+        }));
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(List.of(), s.toList(), "neither the target nor the hidden folder");
         }
     }
 
