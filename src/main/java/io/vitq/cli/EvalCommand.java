@@ -174,41 +174,49 @@ final class EvalCommand implements Callable<Integer> {
      * that differ only in the op. Notes without an op stay as they are, in place.
      */
     static List<String> condensed(List<String> notes) {
-        // a note without an op: its own key, no ops; an op's int32 bound (its own numbers) is kept for the first op only
-        Map<String, List<String>> byWhat = new LinkedHashMap<>();
-        Map<String, String> firstBound = new LinkedHashMap<>();
-        Map<String, Boolean> boundsAlike = new LinkedHashMap<>();
+        Map<String, NoteGroup> byWhat = new LinkedHashMap<>();
         for (String n : notes) {
             int colon = n.indexOf(": ");
-            if (colon < 0) {
-                byWhat.putIfAbsent(n, null);
+            if (colon < 0) {   // a note without an op: its own group, printed as it is
+                byWhat.putIfAbsent(n, new NoteGroup(null));
                 continue;
             }
             String op = n.substring(0, colon), what = n.substring(colon + 2), bound = null;
             int last = what.lastIndexOf(": ");
-            if (last >= 0 && what.endsWith(" 2^31 - 1")) {
+            if (last >= 0 && what.endsWith(" 2^31 - 1")) {   // an op's int32 bound: its own numbers
                 bound = what.substring(last + 2);
                 what = what.substring(0, last);
             }
-            List<String> ops = byWhat.computeIfAbsent(what, k -> new ArrayList<>());
-            if (ops == null) continue;
-            ops.add(op);
-            if (bound != null && firstBound.putIfAbsent(what, bound) != null && !firstBound.get(what).equals(bound))
-                boundsAlike.put(what, false);
+            NoteGroup g = byWhat.computeIfAbsent(what, k -> new NoteGroup(new ArrayList<>()));
+            if (g.ops != null) g.add(op, bound);
         }
         List<String> out = new ArrayList<>();
-        byWhat.forEach((what, ops) -> {
-            if (ops == null) {
-                out.add(what);
-                return;
-            }
+        byWhat.forEach((what, g) -> out.add(g.line(what)));
+        return out;
+    }
+
+    /** The ops that share one note, and the first op's int32 bound (kept for it alone) with whether the others' are alike. */
+    private static final class NoteGroup {
+        final List<String> ops;   // null: a note without an op
+        String firstBound;
+        boolean boundsAlike = true;
+
+        NoteGroup(List<String> ops) { this.ops = ops; }
+
+        void add(String op, String bound) {
+            ops.add(op);
+            if (bound == null) return;
+            if (firstBound == null) firstBound = bound;
+            else if (!firstBound.equals(bound)) boundsAlike = false;
+        }
+
+        String line(String what) {
+            if (ops == null) return what;
             String line = (ops.size() <= 3 ? String.join(", ", ops) : ops.get(0) + ", ..., " + ops.get(ops.size() - 1) + " ("
                     + ops.size() + " ops)") + ": " + what;
-            String bound = firstBound.get(what);
-            if (bound != null) line += ": " + bound + (boundsAlike.getOrDefault(what, true) ? "" : " (" + ops.get(0) + "; the others alike)");
-            out.add(line);
-        });
-        return out;
+            if (firstBound != null) line += ": " + firstBound + (boundsAlike ? "" : " (" + ops.get(0) + "; the others alike)");
+            return line;
+        }
     }
 
     /**
