@@ -180,7 +180,6 @@ final class DemoCommand implements Callable<Integer> {
         throw new Main.UserException(base + ": no free name (" + base + "-2 ... taken); give --output DIR");
     }
 
-    /** A new hidden folder beside {@code out} (default permissions, unlike a temporary directory's owner-only ones). */
     /** Progress bars for the API's steps: a new bar whenever the step changes. */
     static final class ProgressBars implements Vitq.Progress, AutoCloseable {
         private String step;

@@ -27,7 +27,7 @@ import java.util.stream.Stream;
  * demo's) is written the same way, whole, by {@link #writeFolder}.
  */
 public final class AtomicFile {
-    /** Writes the whole content to {@code tmp}, an empty file that exists. */
+    /** Writes the whole content to {@code tmp}, an empty file that exists ({@link #writeFolder}: an empty folder). */
     @FunctionalInterface
     public interface Body {
         void writeTo(Path tmp) throws IOException;
