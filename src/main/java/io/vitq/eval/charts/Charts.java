@@ -115,7 +115,7 @@ public final class Charts {
         JFreeChart c = Png.styled(ChartFactory.createXYLineChart(title, "model size (MB, all parameters x bits / 8)", "top-1 %",
                 data, PlotOrientation.VERTICAL, true, false, false));
         XYPlot plot = c.getXYPlot();
-        XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
+        SweepLabels.BitsRenderer r = new SweepLabels.BitsRenderer();
         List<String> keys = new ArrayList<>(series.keySet());
         for (int i = 0; i < keys.size(); i++) {
             r.setSeriesPaint(i, COLORS[i % COLORS.length]);
@@ -123,21 +123,23 @@ public final class Charts {
         }
         r.setDefaultItemLabelGenerator((d, s, item) -> labels.get(keys.get(s)).getOrDefault(item, ""));
         r.setDefaultItemLabelsVisible(true);
-        r.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        r.setDefaultItemLabelFont(SweepLabels.BITS_FONT);
         plot.setRenderer(r);
         double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
         for (SweepPoint p : points) {
             lo = Math.min(lo, p.top1());
             hi = Math.max(hi, p.top1());
         }
+        List<ValueMarker> floatLines = new ArrayList<>();
         for (FloatPoint f : floats) {
             ValueMarker m = new ValueMarker(f.top1(), Color.DARK_GRAY, new BasicStroke(1.5f, BasicStroke.CAP_BUTT,
                     BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
             m.setLabel(String.format(Locale.ROOT, "%sfloat %.2f %% (%.1f MB)", manyModels ? f.model() + " " : "", f.top1(), f.sizeMb()));
-            m.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+            m.setLabelFont(SweepLabels.CAPTION_FONT);
             m.setLabelAnchor(RectangleAnchor.TOP_LEFT);
             m.setLabelTextAnchor(TextAnchor.BOTTOM_LEFT);
             plot.addRangeMarker(m);
+            floatLines.add(m);
             lo = Math.min(lo, f.top1());
             hi = Math.max(hi, f.top1());
         }
@@ -154,6 +156,12 @@ public final class Charts {
             double pad = Math.max(0.5, 0.1 * xLo);
             x.setRange(Math.max(0, xLo - pad), xHi + pad);
         }
+        SweepLabels.place(c, SWEEP_WIDTH, SWEEP_HEIGHT, r, s -> {
+            Map<Integer, String> l = labels.get(keys.get(s));
+            String[] a = new String[series.get(keys.get(s)).getItemCount()];
+            for (int i = 0; i < a.length; i++) a[i] = l.getOrDefault(i, "");
+            return a;
+        }, floatLines);
         return c;
     }
 

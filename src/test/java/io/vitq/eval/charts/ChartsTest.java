@@ -39,6 +39,51 @@ class ChartsTest {
         assertTrue(PngCheck.hasColour(img, 0x1f77b4) && PngCheck.hasColour(img, 0xd62728), "both methods' colours drawn");
     }
 
+    /** The README's sweep: PTQ4ViT W8A8 half a point under float, where a label above the point sat across the float line. */
+    @Test
+    void aBitsLabelThatTheFloatLineWouldCrossMovesOffIt() throws Exception {
+        List<Charts.SweepPoint> points = List.of(
+                new Charts.SweepPoint("m", "basePTQ", "W8A8", 5.72, 80.5), new Charts.SweepPoint("m", "basePTQ", "W6A6", 4.29, 57.5),
+                new Charts.SweepPoint("m", "ptq4vit", "W8A8", 5.72, 82.0), new Charts.SweepPoint("m", "ptq4vit", "W6A6", 4.29, 78.5));
+        var chart = Charts.sweepChart("sweep", points, List.of(new Charts.FloatPoint("m", 22.87, 82.5)));
+        var r = (SweepLabels.BitsRenderer) chart.getXYPlot().getRenderer();
+        // series in the points' order (basePTQ, ptq4vit), items by size (W6A6, W8A8)
+        assertTrue(r.side(1, 1) != SweepLabels.Side.ABOVE, "ptq4vit W8A8's label off the float line: " + r.side(1, 1));
+        for (int[] si : new int[][] {{0, 0}, {0, 1}, {1, 0}})
+            assertEquals(SweepLabels.Side.ABOVE, r.side(si[0], si[1]), "nothing in the way of the others' labels");
+        var marker = (org.jfree.chart.plot.ValueMarker) chart.getXYPlot().getRangeMarkers(org.jfree.chart.ui.Layer.FOREGROUND).iterator().next();
+        assertEquals(SweepLabels.Place.ABOVE_LEFT, SweepLabels.Place.of(marker), "nothing near the line's left end");
+        PngCheck.assertChart(writeSweep(points, 82.5), Charts.SWEEP_WIDTH, Charts.SWEEP_HEIGHT);
+    }
+
+    /** A low-bit point just above the float line at its left end (quantized scoring above float): the caption moves off it. */
+    @Test
+    void theFloatCaptionLeavesAPointAtTheLinesEnd() {
+        List<Charts.SweepPoint> points = List.of(new Charts.SweepPoint("m", "vitq", "W4A8", 2.9, 82.8),
+                new Charts.SweepPoint("m", "vitq", "W8A8", 5.72, 70.0));
+        var chart = Charts.sweepChart("sweep", points, List.of(new Charts.FloatPoint("m", 22.87, 82.5)));
+        var marker = (org.jfree.chart.plot.ValueMarker) chart.getXYPlot().getRangeMarkers(org.jfree.chart.ui.Layer.FOREGROUND).iterator().next();
+        assertEquals(SweepLabels.Place.BELOW_LEFT, SweepLabels.Place.of(marker), "above the left end is where W4A8 and its label are");
+    }
+
+    /** Two W8A8 points a few pixels apart at one size, both under the float line: their labels on two sides. */
+    @Test
+    void labelsOfPointsTogetherTakeDifferentSides() {
+        List<Charts.SweepPoint> points = List.of(new Charts.SweepPoint("m", "vitq", "W4A8", 2.9, 82.8),
+                new Charts.SweepPoint("m", "vitq", "W8A8", 5.72, 82.4), new Charts.SweepPoint("m", "ptq4vit", "W6A6", 4.29, 78.1),
+                new Charts.SweepPoint("m", "ptq4vit", "W8A8", 5.72, 82.46));
+        var r = (SweepLabels.BitsRenderer) Charts.sweepChart("sweep", points, List.of(new Charts.FloatPoint("m", 22.87, 82.62)))
+                .getXYPlot().getRenderer();
+        assertTrue(r.side(0, 1) != SweepLabels.Side.ABOVE && r.side(1, 1) != SweepLabels.Side.ABOVE, "neither across the float line");
+        assertTrue(r.side(0, 1) != r.side(1, 1), "not on the same side: " + r.side(0, 1));
+    }
+
+    private Path writeSweep(List<Charts.SweepPoint> points, double floatTop1) throws Exception {
+        Path png = tmp.resolve("sweep-labels.png");
+        Charts.sweep(png, "labels", points, List.of(new Charts.FloatPoint("m", 22.87, floatTop1)));
+        return png;
+    }
+
     @Test
     void sweepOfOneBitSettingHasASizeAxisOfPositiveWidth() throws Exception {
         List<Charts.SweepPoint> one = List.of(new Charts.SweepPoint("m", "basePTQ", "W8A8", 5.72, 80.5));
