@@ -177,7 +177,7 @@ final class EvalCommand implements Callable<Integer> {
         Map<String, NoteGroup> byWhat = new LinkedHashMap<>();
         for (String n : notes) {
             int colon = n.indexOf(": ");
-            if (colon < 0) {   // a note without an op: its own group, printed as it is
+            if (colon < 0) {   // a note without an op: its own group, printed as it is unless an op's note says the same
                 byWhat.putIfAbsent(n, new NoteGroup(null));
                 continue;
             }
@@ -187,8 +187,9 @@ final class EvalCommand implements Callable<Integer> {
                 bound = what.substring(last + 2);
                 what = what.substring(0, last);
             }
-            NoteGroup g = byWhat.computeIfAbsent(what, k -> new NoteGroup(new ArrayList<>()));
-            if (g.ops != null) g.add(op, bound);
+            NoteGroup g = byWhat.get(what);
+            if (g == null || g.ops == null) byWhat.put(what, g = new NoteGroup(new ArrayList<>()));   // in the plain note's place
+            g.add(op, bound);
         }
         List<String> out = new ArrayList<>();
         byWhat.forEach((what, g) -> out.add(g.line(what)));

@@ -42,8 +42,11 @@ public final class AtomicFile {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             for (Path p : IN_PROGRESS) {
                 try {
-                    deleteTree(p);
-                } catch (IOException ignored) {
+                    // a folder is first renamed out of the writer's way: a rename onto the target that
+                    // runs meanwhile then fails, instead of moving a half-deleted folder there
+                    Path gone = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? Files.move(p, p.resolveSibling(siblingName(p))) : p;
+                    deleteTree(gone);
+                } catch (IOException | RuntimeException ignored) {
                     // the JVM is going down: nothing left to report to
                 }
             }
@@ -77,17 +80,26 @@ public final class AtomicFile {
      * A folder written as a whole: {@code body} fills a new hidden sibling folder
      * ({@code .NAME.PID-RANDOM.tmp}), which is then renamed to {@code target}, so an interrupted or
      * failed run leaves no folder under the target's name and no hidden one either (the shutdown
-     * hook removes it as it removes a temporary file). {@code target} must not exist: the rename does
-     * not replace a folder.
+     * hook removes it as it removes a temporary file).
+     *
+     * @throws FileAlreadyExistsException when {@code target} exists, before the body runs or (made
+     *         meanwhile by another process) at the rename; nothing of it is replaced
      */
     public static void writeFolder(Path target, Body body) throws IOException {
         Path abs = target.toAbsolutePath();
+        if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
         Path tmp = createSibling(abs, true);
         IN_PROGRESS.add(tmp);
         Throwable failure = null;
         try {
             body.writeTo(tmp);
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            // a rename replaces an empty folder on Linux: check once more, just before it
+            if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
+            try {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                throw new FileAlreadyExistsException(target + ": exists");
+            }
         } catch (IOException | RuntimeException | Error e) {
             failure = e;
             throw e;
@@ -108,6 +120,8 @@ public final class AtomicFile {
         if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
             try (Stream<Path> s = Files.walk(p)) {
                 for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+            } catch (java.io.UncheckedIOException e) {   // the walk's own failures come unchecked
+                throw e.getCause();
             }
         } else {
             Files.deleteIfExists(p);

@@ -101,6 +101,13 @@ class CliTest {
                         "blocks.2.mlp.fc2: AdaLog input: shift form (m = 7), one int32 accumulation: K 768 x 15803 x 63 <= 2^31 - 1")));
     }
 
+    /** A plain note that an op's note repeats gives way to it, as before the notes were grouped. */
+    @Test
+    void aPlainNoteThatAnOpRepeatsGivesWay() {
+        assertEquals(List.of("blocks.0.mlp.fc2: split form", "other"),
+                EvalCommand.condensed(List.of("split form", "other", "blocks.0.mlp.fc2: split form")));
+    }
+
     @Test
     void predictPrintsClassNames() {
         Run r = run("predict", "--model", MODEL, TestData.demo("val/data/ILSVRC2012_val_00000347.JPEG").toString());

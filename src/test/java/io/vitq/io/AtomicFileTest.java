@@ -186,6 +186,45 @@ public class AtomicFileTest {
         }
     }
 
+    /** A folder is never written over anything: an existing target is refused before the body, or at the rename when it appeared meanwhile. */
+    @Test
+    void aFolderIsNotWrittenOverAnExistingTarget() throws IOException {
+        Path file = Files.writeString(dir.resolve("a-file"), "mine"), empty = Files.createDirectory(dir.resolve("empty")),
+                full = Files.createDirectory(dir.resolve("full"));
+        Files.writeString(full.resolve("x"), "mine");
+        for (Path target : List.of(file, empty, full)) {
+            IOException e = assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> AtomicFile.writeFolder(target, tmp -> {
+                throw new AssertionError("the body ran");
+            }));
+            assertEquals(target + ": exists", e.getMessage());
+        }
+        // made by someone else while the body runs (an empty folder, which a plain rename would replace)
+        Path late = dir.resolve("late");
+        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> AtomicFile.writeFolder(late, tmp -> {
+            Files.writeString(tmp.resolve("model.onnx"), "m");
+            Files.createDirectory(late);
+        }));
+        assertTrue(Files.isDirectory(late));
+        try (Stream<Path> s = Files.list(late)) {
+            assertEquals(0, s.count(), "the other's folder as it was");
+        }
+        assertEquals("mine", Files.readString(file));
+        assertEquals("mine", Files.readString(full.resolve("x")));
+        assertNoTemporaryFiles(dir);
+    }
+
+    @Test
+    void anErrorInTheFolderBodyLeavesNothing() throws IOException {
+        Path out = dir.resolve("vitq-demo");
+        assertThrows(OutOfMemoryError.class, () -> AtomicFile.writeFolder(out, tmp -> {
+            Files.writeString(tmp.resolve("half.onnx"), "half");
+            throw new OutOfMemoryError("test");
+        }));
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(List.of(), s.toList());
+        }
+    }
+
     /** The write's own error is reported even when the temporary cannot be deleted after it. */
     @Test
     void aFailedCleanUpDoesNotHideTheWritesError() {

@@ -28,9 +28,10 @@ import java.util.function.IntFunction;
  * A point's bits label stands above the point unless that costs more than below, right or left of
  * it: a float line through the label (a W8A8 point half a point under float) or leaving the plot
  * cost most, then the area it shares with other points and labels; each label moves to its
- * cheapest side given the others' until none moves. Each float line's caption takes the first of
- * four places, above or below the line at its left or right end, that holds no point, bits label or
- * earlier caption. Measured in pixels on the laid-out chart: one rendering pass gives the data area.
+ * cheapest side given the others', for at most four rounds. Each float line's caption takes the
+ * first of four places, above or below the line at its left or right end, that no other float line
+ * crosses and that holds no point, bits label or earlier caption. The series' own line segments are
+ * not obstacles: a label beside its point can lie on one. Measured in pixels on the laid-out chart: one rendering pass gives the data area.
  */
 final class SweepLabels {
     /** The bits labels' font, and the float captions'. */
@@ -129,11 +130,12 @@ final class SweepLabels {
             for (int i = 0; i < data.getItemCount(s); i++) {
                 double px = plot.getDomainAxis().valueToJava2D(data.getXValue(s, i), area, plot.getDomainAxisEdge());
                 double py = plot.getRangeAxis().valueToJava2D(data.getYValue(s, i), area, plot.getRangeAxisEdge());
+                if (!Double.isFinite(px) || !Double.isFinite(py)) continue;   // not drawn: its label stays above
                 taken.add(new Rectangle2D.Double(px - MARKER, py - MARKER, 2 * MARKER, 2 * MARKER));
                 at.add(new Point(s, i, px, py, bitsMetrics.stringWidth(labels[i])));
             }
         }
-        double[] lines = floats.stream().mapToDouble(m -> lineY(plot, area, m)).toArray();
+        double[] lines = floats.stream().mapToDouble(m -> lineY(plot, area, m)).filter(Double::isFinite).toArray();
         // each label on its cheapest side given the others' (all above at first), a few rounds until none moves
         Side[] side = new Side[at.size()];
         Arrays.fill(side, Side.ABOVE);
@@ -165,6 +167,7 @@ final class SweepLabels {
         double captionHeight = captionMetrics.getAscent() + captionMetrics.getDescent();
         for (ValueMarker m : floats) {
             double y = lineY(plot, area, m), w = captionMetrics.stringWidth(m.getLabel());
+            if (!Double.isFinite(y)) continue;
             Place best = null;
             Rectangle2D bestBox = null;
             double bestOverlap = Double.POSITIVE_INFINITY;
@@ -172,8 +175,9 @@ final class SweepLabels {
                 double x = p.left() ? area.getMinX() + CAPTION_GAP : area.getMaxX() - CAPTION_GAP - w;
                 Rectangle2D box = new Rectangle2D.Double(x, p.above() ? y - CAPTION_GAP - captionHeight : y + CAPTION_GAP, w, captionHeight);
                 double overlap = area.contains(box) ? 0 : CLIPPED;
+                for (double other : lines) if (other != y && crosses(box, other)) overlap += CROSSED;
                 for (Rectangle2D t : taken) overlap += area(box.createIntersection(t));
-                if (overlap < bestOverlap) {
+                if (best == null || overlap < bestOverlap) {
                     best = p;
                     bestBox = box;
                     bestOverlap = overlap;

@@ -78,6 +78,30 @@ class ChartsTest {
         assertTrue(r.side(0, 1) != r.side(1, 1), "not on the same side: " + r.side(0, 1));
     }
 
+    /** Two models' float lines a few pixels apart: neither caption lies across the other line. */
+    @Test
+    void aFloatCaptionDoesNotCrossAnotherFloatLine() {
+        List<Charts.SweepPoint> points = List.of(new Charts.SweepPoint("a", "ptq4vit", "W8A8", 5.72, 70.0),
+                new Charts.SweepPoint("b", "ptq4vit", "W8A8", 5.72, 60.0), new Charts.SweepPoint("a", "ptq4vit", "W6A6", 4.29, 50.0));
+        var chart = Charts.sweepChart("sweep", points, List.of(new Charts.FloatPoint("a", 22.87, 82.5), new Charts.FloatPoint("b", 22.1, 82.9)));
+        var markers = new ArrayList<org.jfree.chart.plot.ValueMarker>();
+        for (Object m : chart.getXYPlot().getRangeMarkers(org.jfree.chart.ui.Layer.FOREGROUND)) markers.add((org.jfree.chart.plot.ValueMarker) m);
+        assertEquals(SweepLabels.Place.BELOW_LEFT, SweepLabels.Place.of(markers.get(0)), "82.5's caption under its line: 82.9's runs above it");
+        assertEquals(SweepLabels.Place.ABOVE_LEFT, SweepLabels.Place.of(markers.get(1)));
+    }
+
+    /** Not a number (a cell that failed) and no float line: drawn, nothing placed for what is not drawn. */
+    @Test
+    void aSweepWithANanCellOrNoFloatLineStillDraws() throws Exception {
+        List<Charts.SweepPoint> points = List.of(new Charts.SweepPoint("m", "vitq", "W4A4", 2.9, Double.NaN),
+                new Charts.SweepPoint("m", "vitq", "W8A8", 5.72, 82.0));
+        Charts.sweepChart("nan", points, List.of(new Charts.FloatPoint("m", 22.87, Double.NaN)));
+        Charts.sweepChart("no float", points, List.of());
+        Path png = tmp.resolve("nan.png");
+        Charts.sweep(png, "nan", points, List.of());
+        PngCheck.assertChart(png, Charts.SWEEP_WIDTH, Charts.SWEEP_HEIGHT);
+    }
+
     private Path writeSweep(List<Charts.SweepPoint> points, double floatTop1) throws Exception {
         Path png = tmp.resolve("sweep-labels.png");
         Charts.sweep(png, "labels", points, List.of(new Charts.FloatPoint("m", 22.87, floatTop1)));
