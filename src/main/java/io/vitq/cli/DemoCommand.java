@@ -47,6 +47,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Evaluate on the first N of the 200 embedded images only.")
     Integer limit;
 
+    /** The demo's folder when --output is not given, or the first free {@code vitq-demo-N}. */
+    static final Path DEFAULT_FOLDER = Path.of("vitq-demo");
+
     static Path demoDir() {
         String home = System.getProperty("vitq.home");
         Path d = home != null ? Path.of(home, "demo") : Path.of("demo");
@@ -67,7 +70,8 @@ final class DemoCommand implements Callable<Integer> {
         if (limit != null && limit > 200) throw new Main.UserException("--limit " + limit + ": the embedded validation set has 200 images");
         Path demo = demoDir();
         Path weights = demo.resolve(WEIGHTS), calib = demo.resolve("calib/calib32.txt"), val = demo.resolve("val/dataset.txt");
-        Path out = output != null ? checkNew(output) : freshFolder(Path.of("vitq-demo"));
+        if (output != null) checkNew(output);   // before the work; the name is taken when the folder is written
+        else freshFolder(DEFAULT_FOLDER);
         String stem = MODEL + "_" + m.cliName().toLowerCase(Locale.ROOT) + "_" + b.label().toLowerCase(Locale.ROOT);
         try (ProgressBars bars = new ProgressBars()) {
             System.err.println("vitq: demo: " + MODEL + " (" + weights + "), " + m.cliName() + " " + b.label() + " on "
@@ -80,10 +84,10 @@ final class DemoCommand implements Callable<Integer> {
             bars.close();
             // everything goes to a hidden folder first, renamed to the final name when complete
             String[] summary = new String[1];
-            AtomicFile.writeFolder(out, dir -> {
+            writeNewFolder(output, DEFAULT_FOLDER, (dir, name) -> {
                 Path model = q.save(dir.resolve(stem + ".safetensors"));
                 Path onnx = q.exportOnnx(dir.resolve(stem + ".onnx"));
-                summary[0] = summary(e, q, weights, model, onnx, calibSize, out, val, stem);
+                summary[0] = summary(e, q, weights, model, onnx, calibSize, name, val, stem);
                 Files.writeString(dir.resolve("summary.md"), summary[0].stripLeading());
             });
             System.out.print(summary[0]);   // its first empty line ends a progress bar drawn on the same terminal
@@ -169,6 +173,32 @@ final class DemoCommand implements Callable<Integer> {
                     + (parent != null && Files.exists(parent) ? " is not a directory" : " does not exist"));
         if (!Files.isWritable(parent)) throw new Main.UserException("--output " + dir + ": permission denied (cannot create it in " + parent + ")");
         return dir;
+    }
+
+    /** What goes into the demo's folder: written into {@code dir}, which becomes {@code name} when complete. */
+    @FunctionalInterface
+    interface FolderBody {
+        void writeTo(Path dir, Path name) throws IOException;
+    }
+
+    /**
+     * Writes the demo's folder whole ({@link AtomicFile#writeFolder}): at {@code given} (--output), or
+     * else at the first free name of {@link #freshFolder}{@code (base)}, the next one when another run
+     * takes that name while the folder is written (two demos started in one folder). A given name
+     * that appears meanwhile is refused.
+     *
+     * @return the folder written
+     */
+    static Path writeNewFolder(Path given, Path base, FolderBody body) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path name = given != null ? given : freshFolder(base);
+            try {
+                AtomicFile.writeFolder(name, dir -> body.writeTo(dir, name));
+                return name;
+            } catch (java.nio.file.FileAlreadyExistsException taken) {
+                if (given != null || attempt == 100) throw taken;
+            }
+        }
     }
 
     /** {@code base}, or {@code base-2}, {@code base-3} ... the first that does not exist. */

@@ -14,6 +14,7 @@ import static io.vitq.cli.CliTest.assertUserError;
 import static io.vitq.cli.CliTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -76,5 +77,27 @@ class DemoCommandTest {
         assertEquals(tmp.resolve("vitq-demo-2"), DemoCommand.freshFolder(base));
         Files.writeString(tmp.resolve("vitq-demo-2"), "a user's file");
         assertEquals(tmp.resolve("vitq-demo-3"), DemoCommand.freshFolder(base));
+    }
+
+    /** Two demos in one folder: the one that finds its name taken when it renames goes to the next free name. */
+    @Test
+    void aNameTakenWhileTheDemoRunsMovesItToTheNextFreeOne(@TempDir Path tmp) throws Exception {
+        Path base = tmp.resolve("vitq-demo");
+        List<Path> names = new java.util.ArrayList<>();
+        Path written = DemoCommand.writeNewFolder(null, base, (dir, name) -> {
+            names.add(name);
+            Files.writeString(dir.resolve("summary.md"), "written as " + name.getFileName());
+            if (names.size() == 1) Files.createDirectory(name);   // another run takes the name meanwhile
+        });
+        assertEquals(List.of(base, tmp.resolve("vitq-demo-2")), names);
+        assertEquals(tmp.resolve("vitq-demo-2"), written);
+        assertEquals("written as vitq-demo-2", Files.readString(written.resolve("summary.md")));
+        try (var s = Files.list(base)) {
+            assertEquals(0, s.count(), "the other run's folder untouched");
+        }
+        // a name given with --output is the user's choice: refused, not replaced by another
+        Path given = tmp.resolve("mine");
+        assertThrows(java.nio.file.FileAlreadyExistsException.class,
+                () -> DemoCommand.writeNewFolder(given, base, (dir, name) -> Files.createDirectory(name)));
     }
 }
