@@ -25,13 +25,13 @@ import java.util.function.IntFunction;
 
 /**
  * Where the sweep chart's texts go, so that none is drawn across a float line or over another text.
- * A point's bits label stands above the point unless that costs more than below, right or left of
- * it: a float line through the label (a W8A8 point half a point under float) or leaving the plot
- * cost most, then the area it shares with other points and labels; each label moves to its
- * cheapest side given the others', for at most four rounds. Each float line's caption takes the
- * first of four places, above or below the line at its left or right end, that no other float line
- * crosses and that holds no point, bits label or earlier caption. The series' own line segments are
- * not obstacles: a label beside its point can lie on one. Measured in pixels on the laid-out chart: one rendering pass gives the data area.
+ * A point's bits label stands above the point unless another side (below, right, left) costs less:
+ * a float line through the label (a W8A8 point half a point under float) or leaving the plot cost
+ * most, then a series' line through it, then the area it shares with other points and labels. Each
+ * label moves to its cheapest side given the others', for at most four rounds. Each float line's
+ * caption takes the first of four places, above or below the line at its left or right end, that no
+ * other float line crosses and that holds no point, bits label or earlier caption. Measured in pixels
+ * on the laid-out chart: one rendering pass gives the data area.
  */
 final class SweepLabels {
     /** The bits labels' font, and the float captions'. */
@@ -40,6 +40,8 @@ final class SweepLabels {
     private static final double LABEL_GAP = 4, MARKER = 4, CAPTION_GAP = 3;
     /** What a label pays for a float line through it, or for leaving the plot: more than any overlap of boxes. */
     private static final double CROSSED = 1e6, CLIPPED = 1e7;
+    /** What a label pays for a series' line through it: as much as 100 square pixels of another label. */
+    private static final double SEGMENT = 100;
 
     private SweepLabels() {}
 
@@ -135,8 +137,13 @@ final class SweepLabels {
                 at.add(new Point(s, i, px, py, bitsMetrics.stringWidth(labels[i])));
             }
         }
+        List<double[]> segments = new ArrayList<>();   // each series' line, point to point, in pixels
+        for (int p = 1; p < at.size(); p++) {
+            Point u = at.get(p - 1), v = at.get(p);
+            if (u.series == v.series) segments.add(new double[] {u.px, u.py, v.px, v.py});
+        }
         double[] lines = floats.stream().mapToDouble(m -> lineY(plot, area, m)).filter(Double::isFinite).toArray();
-        // each label on its cheapest side given the others' (all above at first), a few rounds until none moves
+        // each label on its cheapest side given the others' (all above at first), rounds until none moves (at most four)
         Side[] side = new Side[at.size()];
         Arrays.fill(side, Side.ABOVE);
         for (int round = 0, moved = 1; round < 4 && moved > 0; round++) {
@@ -149,6 +156,7 @@ final class SweepLabels {
                     double cost = area.contains(box) ? 0 : CLIPPED;
                     for (double y : lines) if (crosses(box, y)) cost += CROSSED;
                     for (Rectangle2D m : taken) cost += area(box.createIntersection(m));
+                    for (double[] g : segments) if (box.intersectsLine(g[0], g[1], g[2], g[3])) cost += SEGMENT;
                     for (int o = 0; o < at.size(); o++)
                         if (o != p) cost += area(box.createIntersection(at.get(o).label(side[o], labelHeight)));
                     if (cost < bestCost) {
