@@ -55,18 +55,33 @@ public final class AtomicFile {
 
     public static void write(Path target, Body body) throws IOException {
         Path abs = throughLinks(target.toAbsolutePath());
-        Path tmp = createSibling(abs);
+        fillThenMove(createSibling(abs), body,
+                tmp -> Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE), Files::deleteIfExists);
+    }
+
+    /** A step on a temporary that may fail. */
+    @FunctionalInterface
+    private interface Step {
+        void on(Path tmp) throws IOException;
+    }
+
+    /**
+     * {@code body} fills {@code tmp} (just created, watched by the shutdown hook meanwhile), {@code move}
+     * puts it in place, and {@code remove} deletes whatever is left of it, in every case. The body's or
+     * the move's error is the one reported, a failed removal riding along with it.
+     */
+    private static void fillThenMove(Path tmp, Body body, Step move, Step remove) throws IOException {
         IN_PROGRESS.add(tmp);
         Throwable failure = null;
         try {
             body.writeTo(tmp);
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            move.on(tmp);
         } catch (IOException | RuntimeException | Error e) {
             failure = e;
             throw e;
         } finally {
             try {
-                Files.deleteIfExists(tmp);
+                remove.on(tmp);
             } catch (IOException e) {
                 if (failure != null) failure.addSuppressed(e);   // the write's own error is the one to report
                 else throw e;
@@ -88,11 +103,7 @@ public final class AtomicFile {
     public static void writeFolder(Path target, Body body) throws IOException {
         Path abs = target.toAbsolutePath();
         if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
-        Path tmp = createSibling(abs, true);
-        IN_PROGRESS.add(tmp);
-        Throwable failure = null;
-        try {
-            body.writeTo(tmp);
+        fillThenMove(createSibling(abs, true), body, tmp -> {
             // a rename replaces an empty folder on Linux: check once more, just before it
             if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
             try {
@@ -100,19 +111,7 @@ public final class AtomicFile {
             } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
                 throw new FileAlreadyExistsException(target + ": exists");
             }
-        } catch (IOException | RuntimeException | Error e) {
-            failure = e;
-            throw e;
-        } finally {
-            try {
-                deleteTree(tmp);
-            } catch (IOException e) {
-                if (failure != null) failure.addSuppressed(e);
-                else throw e;
-            } finally {
-                IN_PROGRESS.remove(tmp);
-            }
-        }
+        }, AtomicFile::deleteTree);
     }
 
     /** Deletes a file, or a folder and everything in it; nothing when {@code p} does not exist. */
