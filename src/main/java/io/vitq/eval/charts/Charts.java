@@ -92,7 +92,7 @@ public final class Charts {
     static JFreeChart sweepChart(String title, List<SweepPoint> points, List<FloatPoint> floats) {
         boolean manyModels = floats.size() > 1 || points.stream().map(SweepPoint::model).distinct().count() > 1;
         Map<String, XYSeries> series = new LinkedHashMap<>();
-        Map<String, Map<Integer, String>> labels = new LinkedHashMap<>();
+        Map<String, String[]> labels = new LinkedHashMap<>();   // per series, the bits of each item
         for (SweepPoint p : points) {
             String key = manyModels ? p.model() + " · " + p.method() : p.method();
             XYSeries s = series.computeIfAbsent(key, k -> new XYSeries(k, true, true));
@@ -100,12 +100,13 @@ public final class Charts {
         }
         // item labels (the bits) in each series' sorted order
         for (var e : series.entrySet()) {
-            Map<Integer, String> l = new LinkedHashMap<>();
-            for (int i = 0; i < e.getValue().getItemCount(); i++) {
+            String[] l = new String[e.getValue().getItemCount()];
+            Arrays.fill(l, "");
+            for (int i = 0; i < l.length; i++) {
                 double x = e.getValue().getX(i).doubleValue(), y = e.getValue().getY(i).doubleValue();
                 for (SweepPoint p : points) {
                     String key = manyModels ? p.model() + " · " + p.method() : p.method();
-                    if (key.equals(e.getKey()) && p.sizeMb() == x && p.top1() == y) l.put(i, p.bits());
+                    if (key.equals(e.getKey()) && p.sizeMb() == x && p.top1() == y) l[i] = p.bits();
                 }
             }
             labels.put(e.getKey(), l);
@@ -121,7 +122,7 @@ public final class Charts {
             r.setSeriesPaint(i, COLORS[i % COLORS.length]);
             r.setSeriesStroke(i, new BasicStroke(2f));
         }
-        r.setDefaultItemLabelGenerator((d, s, item) -> labels.get(keys.get(s)).getOrDefault(item, ""));
+        r.setDefaultItemLabelGenerator((d, s, item) -> labels.get(keys.get(s))[item]);
         r.setDefaultItemLabelsVisible(true);
         r.setDefaultItemLabelFont(SweepLabels.BITS_FONT);
         plot.setRenderer(r);
@@ -156,12 +157,7 @@ public final class Charts {
             double pad = Math.max(0.5, 0.1 * xLo);
             x.setRange(Math.max(0, xLo - pad), xHi + pad);
         }
-        SweepLabels.place(c, SWEEP_WIDTH, SWEEP_HEIGHT, r, s -> {
-            Map<Integer, String> l = labels.get(keys.get(s));
-            String[] a = new String[series.get(keys.get(s)).getItemCount()];
-            for (int i = 0; i < a.length; i++) a[i] = l.getOrDefault(i, "");
-            return a;
-        }, floatLines);
+        SweepLabels.place(c, SWEEP_WIDTH, SWEEP_HEIGHT, r, s -> labels.get(keys.get(s)), floatLines);
         return c;
     }
 

@@ -153,9 +153,7 @@ final class SweepLabels {
                 double bestCost = Double.POSITIVE_INFINITY;
                 for (Side sd : Side.values()) {
                     Rectangle2D box = at.get(p).label(sd, labelHeight);
-                    double cost = area.contains(box) ? 0 : CLIPPED;
-                    for (double y : lines) if (crosses(box, y)) cost += CROSSED;
-                    for (Rectangle2D m : taken) cost += area(box.createIntersection(m));
+                    double cost = cost(box, area, lines, Double.NaN, taken);
                     for (double[] g : segments) if (box.intersectsLine(g[0], g[1], g[2], g[3])) cost += SEGMENT;
                     for (int o = 0; o < at.size(); o++)
                         if (o != p) cost += area(box.createIntersection(at.get(o).label(side[o], labelHeight)));
@@ -182,9 +180,7 @@ final class SweepLabels {
             for (Place p : Place.values()) {   // the first free place, else the one least covered
                 double x = p.left() ? area.getMinX() + CAPTION_GAP : area.getMaxX() - CAPTION_GAP - w;
                 Rectangle2D box = new Rectangle2D.Double(x, p.above() ? y - CAPTION_GAP - captionHeight : y + CAPTION_GAP, w, captionHeight);
-                double overlap = area.contains(box) ? 0 : CLIPPED;
-                for (double other : lines) if (other != y && crosses(box, other)) overlap += CROSSED;
-                for (Rectangle2D t : taken) overlap += area(box.createIntersection(t));
+                double overlap = cost(box, area, lines, y, taken);
                 if (best == null || overlap < bestOverlap) {
                     best = p;
                     bestBox = box;
@@ -201,6 +197,18 @@ final class SweepLabels {
     /** A point in pixels, and its bits label's width. */
     private record Point(int series, int item, double px, double py, double width) {
         Rectangle2D label(Side s, double height) { return s.box(px, py, width, height); }
+    }
+
+    /**
+     * What a text's box costs where it stands: leaving the plot {@code area}, each float line at a pixel
+     * row of {@code lines} but its own ({@code own}; NaN for a bits label) running through it, and the
+     * area it shares with the boxes {@code taken}.
+     */
+    private static double cost(Rectangle2D box, Rectangle2D area, double[] lines, double own, List<Rectangle2D> taken) {
+        double cost = area.contains(box) ? 0 : CLIPPED;
+        for (double y : lines) if (y != own && crosses(box, y)) cost += CROSSED;
+        for (Rectangle2D t : taken) cost += area(box.createIntersection(t));
+        return cost;
     }
 
     private static double lineY(XYPlot plot, Rectangle2D area, ValueMarker m) {
