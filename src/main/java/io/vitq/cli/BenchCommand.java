@@ -9,10 +9,12 @@ import io.vitq.export.OnnxExporter;
 import io.vitq.export.Ort;
 import io.vitq.io.ModelLoader;
 import io.vitq.io.QuantizedModelFile;
+import io.vitq.model.Architecture;
 import io.vitq.model.FloatExecutor;
 import io.vitq.model.Model;
 import io.vitq.model.ModelZoo;
 import io.vitq.model.RandomWeights;
+import io.vitq.model.SwinConfig;
 import io.vitq.model.ViTConfig;
 import io.vitq.model.Backward;
 import io.vitq.model.Weights;
@@ -50,7 +52,7 @@ final class BenchCommand implements Callable<Integer> {
     static final int PLAN_IMAGES = 8, PLAN_CANDIDATES = 20, PLAN_ROUNDS = 1;
 
     @Option(names = "--models", split = ",", paramLabel = "M,...", defaultValue = "vit_tiny_patch16_224,vit_small_patch16_224",
-            description = "ViT/DeiT zoo names (the bench makes a PTQ4ViT W8A8 plan for each) or quantized ViT/DeiT model "
+            description = "Zoo names, ViT, DeiT or Swin (the bench makes a PTQ4ViT W8A8 plan for each) or quantized model "
                     + "files from 'vitq quantize -o' (their own plan; the vitq float row runs the file's decoded weights) "
                     + "(default ${DEFAULT-VALUE}).")
     List<String> models;
@@ -153,8 +155,8 @@ final class BenchCommand implements Callable<Integer> {
         if (integerSearch && !calibration) throw new Main.UserException("--integer-search times a calibration: add --calibration");
         new OutputFiles().output("--json", json).input("--calib", calib).check();
         for (String m : models) {
-            if (ModelZoo.vitShape(m) == null && !Files.isRegularFile(Path.of(m)))
-                throw new Main.UserException("--models " + m + ": the bench runs ViT/DeiT zoo names (see 'vitq models') or quantized model files");
+            if (ModelZoo.get(m) == null && !Files.isRegularFile(Path.of(m)))
+                throw new Main.UserException("--models " + m + ": the bench runs zoo names (ViT, DeiT, Swin; see 'vitq models') or quantized model files");
         }
         boolean ort = !noOrt && Ort.available();
         if (!noOrt && !ort)
@@ -170,9 +172,9 @@ final class BenchCommand implements Callable<Integer> {
             for (String name : models) {
                 Loaded l = load(name);
                 rows.addAll(benchModel(l, images, ort, tmp));
-                ViTConfig c = (ViTConfig) l.model().spec().architecture();
+                int[] mkn = fc1Gemm(l.model().spec().architecture(), batch);
                 System.err.printf(Locale.ROOT, "vitq: %s: the fc1 GEMM, float and int8 ...%n", l.label());
-                gemms.add(GemmRates.measure(l.label(), batch * c.tokens(), c.dim(), c.mlpHidden(), Math.min(seconds, GEMM_SECONDS)));
+                gemms.add(GemmRates.measure(l.label(), mkn[0], mkn[1], mkn[2], Math.min(seconds, GEMM_SECONDS)));
             }
         } finally {
             try (var s = Files.list(tmp)) {
@@ -373,19 +375,17 @@ final class BenchCommand implements Callable<Integer> {
      * is the user's error (a bench that silently measured random weights would hide it).
      */
     private static Loaded load(String name) {
-        if (ModelZoo.vitShape(name) == null) { // a file (call() checked that it exists)
+        ModelZoo.Entry zoo = ModelZoo.get(name);
+        if (zoo == null) { // a file (call() checked that it exists)
             ModelLoader.Loaded l = ModelLoader.load(name, null);
             if (!l.quantized())
                 throw new Main.UserException("--models " + name + ": not a quantized model file; give a float model by its zoo name "
                         + "(the bench makes its plan)");
-            if (!(l.model().spec().architecture() instanceof ViTConfig))
-                throw new Main.UserException("--models " + name + ": the bench runs ViT/DeiT models, this file holds " + l.model().name());
             return new Loaded(l.model(), l.weights(), false, Path.of(name), l.plan());
         }
         if (ModelLoader.findCheckpoint(name).isEmpty()) {
-            ViTConfig shape = ModelZoo.vitShape(name);
-            Weights w = RandomWeights.vit(shape, 1);
-            return new Loaded(ModelZoo.get(name).build(w), w, true, null, null);
+            Weights w = RandomWeights.of(zoo.architecture(), 1);
+            return new Loaded(zoo.build(w), w, true, null, null);
         }
         ModelLoader.Loaded l = ModelLoader.load(name, null);
         if (l.quantized()) throw new Main.UserException(name + ": found a quantized file; the bench needs the float model");
@@ -417,6 +417,21 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Seconds for each GEMM rate and each peak probe (or --seconds when shorter). */
     static final double GEMM_SECONDS = 2;
+
+    /**
+     * The fc1 GEMM {M, K, N} of a batch: a ViT's, every block's; a Swin's, that of the stage with the
+     * most blocks (the third of Swin-T/S/B: most of the model's work).
+     */
+    static int[] fc1Gemm(Architecture a, int batch) {
+        return switch (a) {
+            case ViTConfig c -> new int[] {batch * c.tokens(), c.dim(), c.mlpHidden()};
+            case SwinConfig c -> {
+                int s = 0;
+                for (int i = 1; i < c.stages(); i++) if (c.depth(i) >= c.depth(s)) s = i;
+                yield new int[] {batch * c.tokens(s), c.dim(s), c.mlpHidden(s)};
+            }
+        };
+    }
 
     static String gemmMarkdown(List<GemmRates.Shape> shapes, GemmRates.Peaks peaks, int batch) {
         StringBuilder md = new StringBuilder("| model | fc1 GEMM (M x K x N, batch " + batch + ") | float GFLOP/s | int8 GOPS | int8 kernel | int8 / float |\n"

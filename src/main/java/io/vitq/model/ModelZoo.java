@@ -118,12 +118,6 @@ public final class ModelZoo {
         return Collections.unmodifiableList(new ArrayList<>(ENTRIES.values()));
     }
 
-    /** The architecture of a ViT/DeiT zoo entry, or null for other names and families. */
-    public static synchronized ViTConfig vitShape(String name) {
-        Entry e = ENTRIES.get(name);
-        return e != null && e.architecture() instanceof ViTConfig c ? c : null;
-    }
-
     /** The longest zoo name that starts {@code fileName} (e.g. "vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"). */
     public static synchronized Entry matchFileName(String fileName) {
         Entry best = null;

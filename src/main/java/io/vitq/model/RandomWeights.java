@@ -10,6 +10,14 @@ import java.util.SplittableRandom;
 public final class RandomWeights {
     private RandomWeights() {}
 
+    /** Random weights of any zoo architecture: {@link #vit} or {@link SwinCheckpoint#random} (timm's current names). */
+    public static Weights of(Architecture a, long seed) {
+        return switch (a) {
+            case ViTConfig c -> vit(c, seed);
+            case SwinConfig c -> SwinCheckpoint.random(c, seed, false);
+        };
+    }
+
     public static Weights vit(ViTConfig c, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, Tensor> m = new LinkedHashMap<>();

@@ -37,7 +37,7 @@ public final class ForwardLoop {
         String name = args[0], mode = args[1];
         double seconds = Double.parseDouble(args[2]);
         Model model = ModelLoader.findCheckpoint(name).isPresent() ? ModelLoader.load(name, null).model()
-                : ModelZoo.get(name).build(RandomWeights.vit(ModelZoo.vitShape(name), 1));
+                : ModelZoo.get(name).build(RandomWeights.of(ModelZoo.get(name).architecture(), 1));
         Path list = Path.of(System.getProperty("vitq.home", "."), "demo/calib/calib32.txt");
         Tensor images = CalibrationSet.load(list, 32, model.preprocessing()).images();
         int per = images.size() / 32;

@@ -10,6 +10,7 @@ import java.util.List;
 
 import static io.vitq.cli.CliTest.assertUserError;
 import static io.vitq.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -163,9 +164,40 @@ class BenchCommandTest {
         return new BenchCommand.Row(model, engine, imagesPerSecond, 1000 * 32 / imagesPerSecond, 1, 32, 32, rounds);
     }
 
+    /**
+     * A Swin runs through every engine, the ONNX Runtime exports included: here a micro Swin in
+     * transformers' layout, quantized with PTQ4ViT W8A8, with its own plan. Its fc1 GEMM row is that of
+     * the stage with the most blocks (ties: the later stage): 2 images x 16 tokens, 32 -> 128.
+     */
+    @Test
+    void aSwinRunsThroughEveryEngine(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("swin.safetensors");
+        CliTest.Run qr = run("quantize", "--model", ModelFolderCliTest.folder("hf_swin"), "--calib", QuantizeCommandTest.CALIB,
+                "--calib-size", "2", "--method", "ptq4vit", "--bits", "w8a8", "--candidates", "4", "--rounds", "1", "-o", q.toString());
+        assertEquals(0, qr.exit(), qr.err());
+        CliTest.Run r = run("bench", "--models", q.toString(), "--batch", "2", "--seconds", "0.01", "--rounds", "1");
+        assertEquals(0, r.exit(), r.err());
+        String label = "| hf_swin (swin.safetensors) | ";
+        List<String> rows = r.out().lines().takeWhile(l -> !l.isBlank()).filter(l -> l.startsWith(label)).toList();
+        assertEquals(7, rows.size(), r.out());
+        assertEquals("ONNX Runtime deployment (export --float-attention --integer-linears)", rows.get(6).split("\\|")[2].trim());
+        for (String row : rows) assertTrue(Double.parseDouble(row.split("\\|")[3].trim()) > 0, row);
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith(label + "32 x 32 x 128 |")), r.out());
+    }
+
+    /** The fc1 GEMM the bench times: every block's in a ViT, the deepest stage's in a Swin. */
+    @Test
+    void fc1GemmShapes() {
+        assertArrayEquals(new int[] {32 * 197, 192, 768},
+                BenchCommand.fc1Gemm(io.vitq.model.ModelZoo.get("vit_tiny_patch16_224").architecture(), 32));
+        // Swin-T: depths 2, 2, 6, 2; the third stage has 14 x 14 tokens of width 4 x 96
+        assertArrayEquals(new int[] {32 * 196, 384, 1536},
+                BenchCommand.fc1Gemm(io.vitq.model.ModelZoo.get("swin_tiny_patch4_window7_224").architecture(), 32));
+    }
+
     @Test
     void benchErrors() {
-        assertUserError(run("bench", "--models", "swin_tiny_patch4_window7_224"), 1, "--models", "ViT/DeiT");
+        assertUserError(run("bench", "--models", "swin_tinny_patch4_window7_224"), 1, "--models", "swin_tinny_patch4_window7_224", "zoo names");
         assertUserError(run("bench", "--seconds", "0"), 1, "--seconds");
         assertUserError(run("bench", "--batch", "0"), 1, "--batch");
         assertUserError(run("bench", "--rounds", "0"), 1, "--rounds");
