@@ -13,10 +13,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
@@ -67,6 +70,8 @@ public final class SafeTensors {
             MappedByteBuffer data = ch.map(FileChannel.MapMode.READ_ONLY, dataStart, dataLen);
             Map<String, RawTensor> tensors = new LinkedHashMap<>();
             Map<String, String> meta = new LinkedHashMap<>();
+            TreeMap<Long, long[]> ranges = new TreeMap<>(); // begin -> {end, the tensor's index}
+            List<String> names = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 String name = e.getKey();
@@ -91,6 +96,17 @@ public final class SafeTensors {
                     throw new CheckpointException(where + ": data offsets [" + begin + ", " + end + ") outside the file"
                             + (begin >= 0 && end >= begin ? " (its data holds " + dataLen + " bytes: cut short, an incomplete "
                             + "download or copy?)" : ""));
+                }
+                if (end > begin) { // the format forbids overlapping tensors: one tensor's bytes read as another's
+                    var below = ranges.floorEntry(begin);
+                    var above = ranges.higherEntry(begin);
+                    var other = below != null && below.getValue()[0] > begin ? below : above != null && above.getKey() < end ? above : null;
+                    if (other != null)
+                        throw new CheckpointException(where + ": data offsets [" + begin + ", " + end + ") overlap those of tensor '"
+                                + names.get((int) other.getValue()[1]) + "' [" + other.getKey() + ", " + other.getValue()[0]
+                                + "): not a valid safetensors file");
+                    ranges.put(begin, new long[] {end, names.size()});
+                    names.add(name);
                 }
                 ByteBuffer slice = data.slice((int) begin, (int) (end - begin));
                 try {

@@ -1,10 +1,14 @@
 package io.vitq.bench;
 
+import io.vitq.calib.CalibConfig;
+import io.vitq.calib.Calibrator;
 import io.vitq.model.AttentionOp;
 import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
 import io.vitq.data.Preprocessing;
 import io.vitq.model.Linear;
+import io.vitq.quant.QuantPlan;
+import io.vitq.runtime.IntegerExecutor;
 import io.vitq.model.SwinCheckpoint;
 import io.vitq.model.SwinConfig;
 import io.vitq.model.SwinTransformer;
@@ -65,9 +69,12 @@ public class SwinForwardBench {
         return model.forward(images, FloatExecutor.INSTANCE);
     }
 
-    /** Float execution that adds up the wall time of each kind of op (single caller thread). */
+    /** An executor (float or integer) that adds up the wall time of each kind of op (single caller thread). */
     static final class TimingExecutor implements Executor {
         final TreeMap<String, Long> nanos = new TreeMap<>();
+        final Executor of;
+
+        TimingExecutor(Executor of) { this.of = of; }
 
         void add(String k, long t0) { nanos.merge(k, System.nanoTime() - t0, Long::sum); }
 
@@ -79,30 +86,42 @@ public class SwinForwardBench {
         @Override
         public void linear(Linear op, float[] x, int m, float[] y, Activation act, boolean accumulate) {
             long t0 = System.nanoTime();
-            FloatExecutor.INSTANCE.linear(op, x, m, y, act, accumulate);
+            of.linear(op, x, m, y, act, accumulate);
             add(kind(op.id()), t0);
         }
 
         @Override
         public void attention(AttentionOp op, float[] qkv, int groups, float[] out) {
             long t0 = System.nanoTime();
-            FloatExecutor.INSTANCE.attention(op, qkv, groups, out);
+            of.attention(op, qkv, groups, out);
             add(kind(op.prefix() + ".attention"), t0);
         }
     }
 
+    /**
+     * Arguments: repetitions (default 5), then {@code integer} to run vitq's integer executor on a
+     * PTQ4ViT W8A8 plan (power-of-two GELU, the search shortened as {@code vitq bench} shortens it:
+     * scale values do not change the speed) instead of float.
+     */
     public static void main(String[] args) {
         SwinForwardBench b = new SwinForwardBench();
         b.setup();
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        Executor ex = FloatExecutor.INSTANCE;
+        if (args.length > 1 && args[1].equals("integer")) {
+            Tensor eight = new Tensor(java.util.Arrays.copyOf(b.images.data(), 8 * 3 * 224 * 224), 8, 3, 224, 224);
+            QuantPlan plan = Calibrator.calibrate(b.model, eight, null,
+                    CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(20, 1), "random", null).plan();
+            ex = new IntegerExecutor(plan, b.model);
+        }
         double gflop = BATCH * SWIN_T.flopsPerImage() / 1e9;
         for (int i = 0; i < reps; i++) {
             long t0 = System.nanoTime();
-            b.forward();
+            b.model.forward(b.images, ex);
             double s = (System.nanoTime() - t0) / 1e9;
             System.out.printf(Locale.ROOT, "forward %.3f s: %.1f images/s, %.1f GFLOP/s%n", s, BATCH / s, gflop / s);
         }
-        TimingExecutor te = new TimingExecutor();
+        TimingExecutor te = new TimingExecutor(ex);
         long t0 = System.nanoTime();
         b.model.forward(b.images, te);
         double total = (System.nanoTime() - t0) / 1e9, ops = 0;

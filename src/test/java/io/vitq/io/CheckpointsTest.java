@@ -69,6 +69,22 @@ class CheckpointsTest {
         Path cutData = Files.write(tmp.resolve("cutdata.safetensors"), java.util.Arrays.copyOf(both, both.length - 2));
         assertEquals(cutData + ": tensor 'b': data offsets [4, 8) outside the file (its data holds 6 bytes: cut short, an"
                 + " incomplete download or copy?)", message(cutData));
+        // tensors whose bytes overlap (the format forbids it): refused whichever comes first in the header
+        Path overlap = Files.write(tmp.resolve("overlap.safetensors"), safetensors(
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                1f, 2f));
+        assertEquals(overlap + ": tensor 'b': data offsets [4, 8) overlap those of tensor 'a' [0, 8): not a valid safetensors file",
+                message(overlap));
+        Path before = Files.write(tmp.resolve("before.safetensors"), safetensors(
+                "{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                1f, 2f));
+        assertEquals(before + ": tensor 'a': data offsets [0, 8) overlap those of tensor 'b' [4, 8): not a valid safetensors file",
+                message(before));
+        // the same bytes in any order, and an empty tensor anywhere, are fine
+        Path swapped = Files.write(tmp.resolve("swapped.safetensors"), safetensors(
+                "{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},\"e\":{\"dtype\":\"F32\",\"shape\":[0],"
+                        + "\"data_offsets\":[4,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 1f, 2f));
+        assertEquals(2f, SafeTensors.read(swapped).get("b").toFloats()[0]);
     }
 
     @Test
