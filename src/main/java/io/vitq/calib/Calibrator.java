@@ -82,10 +82,20 @@ public final class Calibrator {
             throw new IllegalArgumentException("true-label gradients need labelled calibration images");
         int samples = images.dim(0);
         List<String> order = forwardOrder(model);
-        for (CalibConfig.OpBits o : cfg.opBits())
+        java.util.Set<String> linearIds = new java.util.HashSet<>();
+        for (Linear l : model.linears()) linearIds.add(l.id());
+        for (CalibConfig.OpBits o : cfg.opBits()) {
             if (order.stream().noneMatch(o::matches))
                 throw new IllegalArgumentException("--op-bits " + o.pattern() + ": matches no op of " + model.name()
                         + " (op ids: 'vitq info --model ... --ops')");
+            // an attention product has two activation operands and no weight: a weight width there would be ignored
+            if (o.weightBits() != cfg.weightBits() && linearIds.stream().noneMatch(o::matches))
+                throw new IllegalArgumentException("--op-bits " + o.pattern() + "=w" + o.weightBits() + "a" + o.activationBits()
+                        + ": matches attention products only (" + order.stream().filter(o::matches).findFirst().orElseThrow()
+                        + (order.stream().filter(o::matches).count() > 1 ? ", ..." : "") + "), which have no weights; write w"
+                        + cfg.weightBits() + "a" + o.activationBits() + " (the model's weight bits) for their operands' "
+                        + o.activationBits() + " bits");
+        }
         long t0 = System.nanoTime();
         Searches run = cfg.sequential() ? SequentialCalibration.search(model, images, labels, cfg, progress)
                 : search(model, images, labels, cfg, id -> List.of(cfg.forOp(id)), null, progress);

@@ -102,6 +102,19 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new Main.UserException("--no-twin-softmax: method " + c.method() + " at " + parsed.label() + " has no twin softmax quantizer to turn off");
         if (noTwinGelu && !c.twinGelu())
             throw new Main.UserException("--no-twin-gelu: method " + c.method() + " at " + parsed.label() + " has no twin GELU quantizer to turn off");
+        // ... and so would one of a twin that another quantizer replaces, or that the W6A6 choice may discard
+        String adaLogSource = calibOptions.adaLogQuantizers ? "--adalog-quantizers" : "method " + c.method() + " at " + parsed.label();
+        if (noTwinGelu && (c.geluCodebook() != null || c.adaLog()))
+            throw new Main.UserException("--no-twin-gelu: " + (c.adaLog() ? adaLogSource + " quantizes fc2's input with AdaLog's "
+                    + "quantizer" : "--gelu-codebook quantizes fc2's input with a codebook") + ", not the twin GELU quantizer; drop one of them");
+        if (noTwinSoftmax && (c.logSoftmax() || c.adaLog()))
+            throw new Main.UserException("--no-twin-softmax: " + (c.adaLog() ? adaLogSource + " quantizes the softmax probabilities with "
+                    + "AdaLog's quantizer" : "--log-softmax quantizes the softmax probabilities with log-sqrt2") + ", not the twin "
+                    + "softmax quantizer; drop one of them");
+        if ((noTwinSoftmax || noTwinGelu) && c.chooseQuantizers())
+            throw new Main.UserException((noTwinSoftmax ? "--no-twin-softmax" : "--no-twin-gelu") + ": method " + c.method() + " at "
+                    + parsed.label() + " chooses between the twins and AdaLog's quantizers, and may keep AdaLog's; add --metric hessian "
+                    + "to calibrate the twins alone");
         if (noTwinSoftmax || noTwinGelu) c = c.withTwins(c.twinSoftmax() && !noTwinSoftmax, c.twinGelu() && !noTwinGelu);
         if (noTwinSoftmax && calibOptions.softmaxMode != null)
             throw new Main.UserException("--softmax-mode: a twin softmax setting, but --no-twin-softmax turns the twin off");
@@ -123,7 +136,12 @@ final class QuantizeCommand implements Callable<Integer> {
             if (b.mixed() != null)
                 throw new Main.UserException("--op-bits " + o + ": mixed precision (mp6, mp8) is for the whole model (--bits); an op "
                         + "takes fixed bits, wXaY");
-            list.add(new CalibConfig.OpBits(o.substring(0, eq), b.weight(), b.activation()));
+            String pattern = o.substring(0, eq);
+            for (CalibConfig.OpBits earlier : list)
+                if (earlier.pattern().equals(pattern))
+                    throw new Main.UserException("--op-bits " + o + ": " + pattern + " is given twice (also =w" + earlier.weightBits()
+                            + "a" + earlier.activationBits() + "); give each pattern once");
+            list.add(new CalibConfig.OpBits(pattern, b.weight(), b.activation()));
         }
         return list.isEmpty() ? c : c.withOpBits(list);
     }

@@ -700,6 +700,14 @@ class QuantizeCommandTest {
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--theta", "Infinity", "--plan", out), 1, "--theta");
         assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=w99a8", "--plan", out), 1, "--op-bits head=w99a8");
         assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=mp6", "--plan", out), 1, "--op-bits head=mp6", "wXaY");
+        // a pattern given twice (the last one won before), one that matches nothing, and a weight width for attention products
+        // only (ignored before, while the plan's options recorded it)
+        assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=w8a8", "--op-bits", "head=w4a4", "--plan", out), 1,
+                "--op-bits head=w4a4", "given twice");
+        assertUserError(run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--op-bits", "nohead=w8a8",
+                "--plan", out), 1, "--op-bits nohead", "matches no op");
+        assertUserError(run("quantize", "--model", MODEL, "--calib", CALIB, "--calib-size", "2", "--op-bits",
+                "blocks.0.attn.matmul*=w4a6", "--plan", out), 1, "blocks.0.attn.matmul1, ...", "no weights", "write w8a6");
         // an ablation switch of a twin the method does not have
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--no-twin-gelu", "--plan", out), 1,
                 "--no-twin-gelu", "vtptq");
@@ -707,6 +715,17 @@ class QuantizeCommandTest {
                 "--no-twin-gelu", "repq");
         assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--no-twin-softmax", "--plan", out), 1,
                 "--no-twin-softmax", "basePTQ");
+        // ... or of a twin that another quantizer replaces, or that vitq's W6A6 choice may discard (all accepted, and ignored, before)
+        assertUserError(run("quantize", "--model", MODEL, "--gelu-codebook", "--no-twin-gelu", "--plan", out), 1,
+                "--no-twin-gelu", "--gelu-codebook");
+        assertUserError(run("quantize", "--model", MODEL, "--adalog-quantizers", "--no-twin-gelu", "--plan", out), 1,
+                "--no-twin-gelu", "--adalog-quantizers");
+        assertUserError(run("quantize", "--model", MODEL, "--log-softmax", "--no-twin-softmax", "--plan", out), 1,
+                "--no-twin-softmax", "--log-softmax");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w4a4", "--no-twin-softmax", "--plan", out), 1,
+                "--no-twin-softmax", "method vitq at W4A4", "AdaLog");
+        assertUserError(run("quantize", "--model", MODEL, "--method", "vitq", "--bits", "w6a6", "--no-twin-gelu", "--plan", out), 1,
+                "--no-twin-gelu", "chooses", "--metric hessian");
         // metric and method that do not fit together, and overrides that mixed precision would drop
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--metric", "cosine", "--plan", out), 1,
                 "--metric", "pearson");
