@@ -82,13 +82,21 @@ final class QuantizeCommand implements Callable<Integer> {
         calibOptions.checkMsaNorm(java.util.List.of(b));
         Pipeline.Calibration r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);
         System.out.println(r.plan().summary());
+        boolean planIsNew = planFile != null && !java.nio.file.Files.exists(planFile);
         if (planFile != null) {
             QuantPlanJson.write(r.plan(), planFile);
             System.out.println("plan written to " + planFile + (cfg.gptq()
                     ? " (scales only: the GPTQ-rounded weights are in the quantized model file)" : ""));
         }
         if (output != null) {
-            QuantizedOutput.write(output, r.model(), r.plan());
+            try {
+                QuantizedOutput.write(output, r.model(), r.plan());
+            } catch (java.io.IOException | RuntimeException e) {
+                // the two outputs are one result: a plan written just now goes with the model that failed
+                if (planIsNew && java.nio.file.Files.deleteIfExists(planFile))
+                    System.err.println("vitq: " + planFile + " removed: the quantized model it belongs to was not written");
+                throw e;
+            }
             System.out.println("quantized model written to " + output);
         }
         return 0;

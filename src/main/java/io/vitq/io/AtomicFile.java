@@ -55,8 +55,24 @@ public final class AtomicFile {
 
     public static void write(Path target, Body body) throws IOException {
         Path abs = throughLinks(target.toAbsolutePath());
-        fillThenMove(createSibling(abs), body,
-                tmp -> Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE), Files::deleteIfExists);
+        try {
+            fillThenMove(createSibling(abs), body,
+                    tmp -> Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE), Files::deleteIfExists);
+        } catch (IOException e) {
+            throw naming(target, e);
+        }
+    }
+
+    /**
+     * {@code e} with the target named when its message does not name it: a full disk says only "No
+     * space left on device", and a temporary's error names the hidden temporary, not the output.
+     */
+    private static IOException naming(Path target, IOException e) {
+        String m = e.getMessage();
+        if (m != null && m.contains(String.valueOf(target.getFileName())) && !m.contains(".tmp")) return e;
+        IOException named = new IOException(target + ": cannot write (" + io.vitq.data.FileErrors.reason(e) + ")", e);
+        for (Throwable s : e.getSuppressed()) named.addSuppressed(s);   // the clean-up's failure rides along still
+        return named;
     }
 
     /** A step on a temporary that may fail. */

@@ -76,7 +76,8 @@ public class AtomicFileTest {
             Files.writeString(tmp, "half");
             throw new IOException("disk full");
         }));
-        assertEquals("disk full", e.getMessage());
+        // the output named: a full disk's own message names no file
+        assertEquals(f + ": cannot write (disk full)", e.getMessage());
         assertThrows(IllegalStateException.class, () -> AtomicFile.write(f, tmp -> {
             throw new IllegalStateException("bug");
         }));
@@ -235,7 +236,7 @@ public class AtomicFileTest {
             Files.writeString(tmp.resolve("x"), "x");
             throw new IOException("disk full");
         }));
-        assertEquals("disk full", e.getMessage());
+        assertEquals(f + ": cannot write (disk full)", e.getMessage());
         assertEquals(1, e.getSuppressed().length, "the clean-up's failure rides along");
     }
 }
