@@ -10,12 +10,15 @@ import java.util.Locale;
  * and {@code activation} are then the target's base bits).
  */
 record BitsOption(int weight, int activation, MpTarget mixed) {
-    static BitsOption parse(String s) {
+    static BitsOption parse(String s) { return parse("--bits " + s, s); }
+
+    /** {@code s} parsed, an error starting with {@code what} (the option and its whole value). */
+    static BitsOption parse(String what, String s) {
         io.vitq.eval.Pipeline.Bits b;
         try {
             b = io.vitq.eval.Pipeline.Bits.parse(s);
         } catch (IllegalArgumentException e) {
-            throw new Main.UserException("--bits " + s + ": " + e.getMessage());
+            throw new Main.UserException(what + ": " + e.getMessage());
         }
         return new BitsOption(b.weight(), b.activation(), b.mixed());
     }

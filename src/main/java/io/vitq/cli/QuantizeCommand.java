@@ -135,12 +135,7 @@ final class QuantizeCommand implements Callable<Integer> {
         for (String o : opBits) {
             int eq = o.lastIndexOf('=');
             if (eq <= 0) throw new Main.UserException("--op-bits " + o + ": expected PATTERN=wXaY, e.g. head=w8a8");
-            BitsOption b;
-            try {
-                b = BitsOption.parse(o.substring(eq + 1));
-            } catch (Main.UserException e) {
-                throw new Main.UserException("--op-bits " + o + ": " + e.getMessage().replaceFirst("^--bits \\S+: ", ""));
-            }
+            BitsOption b = BitsOption.parse("--op-bits " + o, o.substring(eq + 1));
             if (b.mixed() != null)
                 throw new Main.UserException("--op-bits " + o + ": mixed precision (mp6, mp8) is for the whole model (--bits); an op "
                         + "takes fixed bits, wXaY");

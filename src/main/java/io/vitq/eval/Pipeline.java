@@ -139,6 +139,11 @@ public final class Pipeline {
         int[] labels = cfg.trueLabels() ? set.labelsOrNull() : null;
         if (cfg.trueLabels() && labels == null)
             throw new DatasetException(calib + ": unlabelled images; the Hessian gradients from true labels (--labels) need labelled images");
+        int classes = l.model().numClasses();
+        for (int i = 0; labels != null && i < labels.length; i++)
+            if (labels[i] >= classes)
+                throw new DatasetException(calib + ": calibration image " + (i + 1) + " has label " + labels[i] + ", outside the model's "
+                        + classes + " classes (0-" + (classes - 1) + "); --labels takes the gradients from true labels");
         cfg = cfg.forArchitecture(l.model().spec().architecture());
         if (cfg.rotateInputs()) l = io.vitq.io.Reparameterization.rotated(l, cfg.rotation()); // the equivalent model the plan quantizes
         Model model = l.model();

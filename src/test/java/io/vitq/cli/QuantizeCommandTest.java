@@ -695,11 +695,23 @@ class QuantizeCommandTest {
         assertUserError(run("quantize", "--model", MODEL, "--no-twin-gelu", "--gelu-grid", "power-of-two", "--plan", out),
                 1, "--gelu-grid", "--no-twin-gelu");
         assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--labels", "--plan", out), 1, "--labels", "cosine");
+        // a label outside the model's classes, named with its list (before: "target 1000 of image 0 is not in [0, 1000)")
+        Path image = TestData.demo("calib").resolve("images/n01440764_tench.JPEG").toAbsolutePath();
+        try {
+            Path list = Files.writeString(tmp.resolve("labels.txt"), image + "\t1000\n");
+            assertUserError(run("quantize", "--model", MODEL, "--calib", list.toString(), "--calib-size", "1", "--labels", "--plan", out),
+                    1, list + ": calibration image 1 has label 1000, outside the model's 1000 classes");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--mp-msa-norm", "output", "--plan", out), 1,
                 "--mp-msa-norm", "mp6 or mp8");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--theta", "Infinity", "--plan", out), 1, "--theta");
         assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=w99a8", "--plan", out), 1, "--op-bits head=w99a8");
         assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=mp6", "--plan", out), 1, "--op-bits head=mp6", "wXaY");
+        CliTest.Run emptyBits = run("quantize", "--model", MODEL, "--op-bits", "head=", "--plan", out);
+        assertUserError(emptyBits, 1, "vitq: error: --op-bits head=: ");
+        assertFalse(emptyBits.err().contains("--bits"), emptyBits.err()); // the option given, not --bits
         // a pattern given twice (the last one won before), one that matches nothing, and a weight width for attention products
         // only (ignored before, while the plan's options recorded it)
         assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=w8a8", "--op-bits", "head=w4a4", "--plan", out), 1,
