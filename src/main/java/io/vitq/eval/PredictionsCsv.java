@@ -60,6 +60,8 @@ public final class PredictionsCsv {
                     fields.add(field.toString());
                     field.setLength(0);
                     wasQuoted = false;
+                } else if (ch == '\r' && pos + 1 < text.length() && text.charAt(pos + 1) == '\n') {
+                    // a Windows line end: the '\n' ends the line
                 } else if (ch == '\n') {
                     line++;
                     pos++;

@@ -39,6 +39,30 @@ class PredictionsCsvTest {
         }
     }
 
+    /**
+     * The same file with Windows line ends (a CSV opened and saved on Windows) reads the same; a line
+     * break inside a quoted path is kept as the path had it.
+     */
+    @Test
+    void windowsLineEndsReadTheSame() throws IOException {
+        List<Prediction> written = List.of(
+                new Prediction("a.jpg", 1, new TopK(new int[] {1, 2, 3, 4, 5}, new float[] {0.5f, 0.25f, 0.125f, 0.0625f, 0.03125f})),
+                new Prediction("line\nbreak.png", 3, new TopK(new int[] {3, 2, 1, 0, 4}, new float[] {0.2f, 0.2f, 0.2f, 0.2f, 0.2f})));
+        Path f = tmp.resolve("p.csv");
+        Reports.writePredictions(f, new EvalResult("m", "d", written.size(), 4, 2, 3, 1, 1, 1, 1, written, null));
+        String text = Files.readString(f);
+        // every line end outside the quoted path becomes \r\n
+        String crlf = text.replace("line\nbreak", "line\u0000break").replace("\n", "\r\n").replace("line\u0000break", "line\nbreak");
+        Path w = Files.writeString(tmp.resolve("windows.csv"), crlf);
+        List<Prediction> a = PredictionsCsv.read(f), b = PredictionsCsv.read(w);
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(a.get(i).path(), b.get(i).path());
+            assertEquals(a.get(i).label(), b.get(i).label());
+            assertArrayEquals(a.get(i).top().probs(), b.get(i).top().probs());
+        }
+    }
+
     private void refused(String content, String... mentions) throws IOException {
         Path f = Files.writeString(tmp.resolve("bad.csv"), content);
         PredictionsCsv.FormatException e = assertThrows(PredictionsCsv.FormatException.class, () -> PredictionsCsv.read(f));
