@@ -39,7 +39,12 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -Pbench test-compile exec:exec -Djmh.args="SwinForwardBench -f 1 -wi 2 -i 3"
  * </pre>
- * {@link #main} (run from the test classpath) prints images/s and a per-op time breakdown instead.
+ * {@link #main} (run from the test classpath) prints images/s and a per-op time breakdown instead, of
+ * float execution or, with the argument {@code integer}, of vitq's integer executor on a PTQ4ViT W8A8 plan:
+ * <pre>
+ * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+ *     -cp target/classes:target/test-classes:$(cat cp.txt) io.vitq.bench.SwinForwardBench 6 integer
+ * </pre>
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
