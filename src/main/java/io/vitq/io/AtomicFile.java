@@ -119,15 +119,21 @@ public final class AtomicFile {
     public static void writeFolder(Path target, Body body) throws IOException {
         Path abs = target.toAbsolutePath();
         if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
-        fillThenMove(createSibling(abs, true), body, tmp -> {
-            // a rename replaces an empty folder on Linux: check once more, just before it
-            if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-                throw new FileAlreadyExistsException(target + ": exists");
-            }
-        }, AtomicFile::deleteTree);
+        try {
+            fillThenMove(createSibling(abs, true), body, tmp -> {
+                // a rename replaces an empty folder on Linux: check once more, just before it
+                if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
+                try {
+                    Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+                } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                    throw new FileAlreadyExistsException(target + ": exists");
+                }
+            }, AtomicFile::deleteTree);
+        } catch (FileAlreadyExistsException e) {
+            throw e;   // the caller may take another name
+        } catch (IOException e) {
+            throw naming(target, e);
+        }
     }
 
     /** Deletes a file, or a folder and everything in it; nothing when {@code p} does not exist. */

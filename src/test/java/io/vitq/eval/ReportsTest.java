@@ -162,7 +162,7 @@ class ReportsTest {
             w.write("half a report");
             throw new IOException("disk full");
         }));
-        assertEquals("disk full", e.getMessage());
+        assertEquals(f + ": cannot write (disk full)", e.getMessage());   // the report named: a full disk names no file
         assertEquals("old report\n", Files.readString(f));
         AtomicFileTest.assertNoTemporaryFiles(tmp);
         assertThrows(IllegalStateException.class, () -> Reports.writeAtomically(f, w -> {

@@ -178,7 +178,7 @@ public class AtomicFileTest {
             Files.writeString(Files.createDirectory(tmp.resolve("sub")).resolve("half.onnx"), "half");
             throw new IOException("disk full");
         }));
-        assertEquals("disk full", e.getMessage());
+        assertEquals(out + ": cannot write (disk full)", e.getMessage());
         assertThrows(IllegalStateException.class, () -> AtomicFile.writeFolder(out, tmp -> {
             throw new IllegalStateException("bug");
         }));
