@@ -671,7 +671,7 @@ class QuantizeCommandTest {
     }
 
     @Test
-    void badOptionsAreOneLineErrors(@TempDir Path tmp) {
+    void badOptionsAreOneLineErrors(@TempDir Path tmp) throws java.io.IOException {
         String out = tmp.resolve("q.safetensors").toString();
         assertUserError(run("quantize", "--model", MODEL, "--bits", "w9"), 1, "--bits", "wXaY");
         assertUserError(run("quantize", "--model", MODEL, "--method", "magic", "--plan", out), 1, "--method", "magic");
@@ -697,13 +697,9 @@ class QuantizeCommandTest {
         assertUserError(run("quantize", "--model", MODEL, "--method", "basePTQ", "--labels", "--plan", out), 1, "--labels", "cosine");
         // a label outside the model's classes, named with its list (before: "target 1000 of image 0 is not in [0, 1000)")
         Path image = TestData.demo("calib").resolve("images/n01440764_tench.JPEG").toAbsolutePath();
-        try {
-            Path list = Files.writeString(tmp.resolve("labels.txt"), image + "\t1000\n");
-            assertUserError(run("quantize", "--model", MODEL, "--calib", list.toString(), "--calib-size", "1", "--labels", "--plan", out),
-                    1, list + ": calibration image 1 has label 1000, outside the model's 1000 classes");
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        Path list = Files.writeString(tmp.resolve("labels.txt"), image + "\t1000\n");
+        assertUserError(run("quantize", "--model", MODEL, "--calib", list.toString(), "--calib-size", "1", "--labels", "--plan", out),
+                1, list + ": calibration image 1 has label 1000, outside the model's 1000 classes");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--mp-msa-norm", "output", "--plan", out), 1,
                 "--mp-msa-norm", "mp6 or mp8");
         assertUserError(run("quantize", "--model", MODEL, "--method", "vtptq", "--theta", "Infinity", "--plan", out), 1, "--theta");
