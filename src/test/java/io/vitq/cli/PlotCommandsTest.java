@@ -53,6 +53,10 @@ class PlotCommandsTest {
                 "--plot", "--compare-fp");
         assertUserError(run("inspect", q.toString(), "--plot", tmp.resolve("plan.jpg").toString()), 1, "--plot", "PNG");
         assertUserError(run("inspect", q.toString(), "--plot", tmp.resolve("no/dir/p.png").toString()), 1, "--plot", "does not exist");
+        // a folder, even one named *.png, is said to be a folder (before: "name the file *.png")
+        Path folder = Files.createDirectory(tmp.resolve("charts.png"));
+        assertUserError(run("inspect", q.toString(), "--plot", folder.toString()), 1, "--plot " + folder, "is a directory");
+        assertUserError(run("inspect", q.toString(), "--plot", tmp.toString()), 1, "--plot " + tmp, "is a directory");
         assertFalse(Files.exists(none) || Files.exists(tmp.resolve("plan.jpg")));
     }
 
