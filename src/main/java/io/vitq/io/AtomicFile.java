@@ -55,24 +55,20 @@ public final class AtomicFile {
 
     public static void write(Path target, Body body) throws IOException {
         Path abs = throughLinks(target.toAbsolutePath());
-        try {
-            fillThenMove(createSibling(abs), body,
-                    tmp -> Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE), Files::deleteIfExists);
-        } catch (IOException e) {
-            throw naming(target, e);
-        }
+        fillThenMove(target, createSibling(abs), body,
+                tmp -> Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE), Files::deleteIfExists);
     }
 
     /**
      * {@code e} with the target named when its message does not name it: a full disk says only "No
-     * space left on device", and a temporary's error names the hidden temporary, not the output.
+     * space left on device", and a temporary's error names the hidden temporary, not the output. A
+     * target that exists is reported as it is, for a caller that then takes another name.
      */
     private static IOException naming(Path target, IOException e) {
         String m = e.getMessage();
-        if (m != null && m.contains(String.valueOf(target.getFileName())) && !m.contains(".tmp")) return e;
-        IOException named = new IOException(target + ": cannot write (" + io.vitq.data.FileErrors.reason(e) + ")", e);
-        for (Throwable s : e.getSuppressed()) named.addSuppressed(s);   // the clean-up's failure rides along still
-        return named;
+        if (e instanceof FileAlreadyExistsException || m != null && m.contains(String.valueOf(target.getFileName())) && !m.contains(".tmp"))
+            return e;
+        return new IOException(target + ": cannot write (" + io.vitq.data.FileErrors.reason(e) + ")", e);
     }
 
     /** A step on a temporary that may fail. */
@@ -83,16 +79,21 @@ public final class AtomicFile {
 
     /**
      * {@code body} fills {@code tmp} (just created, watched by the shutdown hook meanwhile), {@code move}
-     * puts it in place, and {@code remove} deletes whatever is left of it, in every case. The body's or
-     * the move's error is the one reported, a failed removal riding along with it.
+     * puts it in place as {@code target}, and {@code remove} deletes whatever is left of it, in every
+     * case. The body's or the move's error is the one reported ({@link #naming} the target), a failed
+     * removal riding along with it.
      */
-    private static void fillThenMove(Path tmp, Body body, Step move, Step remove) throws IOException {
+    private static void fillThenMove(Path target, Path tmp, Body body, Step move, Step remove) throws IOException {
         IN_PROGRESS.add(tmp);
         Throwable failure = null;
         try {
             body.writeTo(tmp);
             move.on(tmp);
-        } catch (IOException | RuntimeException | Error e) {
+        } catch (IOException e) {
+            IOException named = naming(target, e);
+            failure = named;
+            throw named;
+        } catch (RuntimeException | Error e) {
             failure = e;
             throw e;
         } finally {
@@ -119,21 +120,15 @@ public final class AtomicFile {
     public static void writeFolder(Path target, Body body) throws IOException {
         Path abs = target.toAbsolutePath();
         if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
-        try {
-            fillThenMove(createSibling(abs, true), body, tmp -> {
-                // a rename replaces an empty folder on Linux: check once more, just before it
-                if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
-                try {
-                    Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-                } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-                    throw new FileAlreadyExistsException(target + ": exists");
-                }
-            }, AtomicFile::deleteTree);
-        } catch (FileAlreadyExistsException e) {
-            throw e;   // the caller may take another name
-        } catch (IOException e) {
-            throw naming(target, e);
-        }
+        fillThenMove(target, createSibling(abs, true), body, tmp -> {
+            // a rename replaces an empty folder on Linux: check once more, just before it
+            if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(target + ": exists");
+            try {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                throw new FileAlreadyExistsException(target + ": exists");
+            }
+        }, AtomicFile::deleteTree);
     }
 
     /** Deletes a file, or a folder and everything in it; nothing when {@code p} does not exist. */
@@ -207,6 +202,8 @@ public final class AtomicFile {
                 throw new IOException(abs + ": directory " + abs.getParent() + " does not exist", e);
             } catch (AccessDeniedException e) {
                 throw new IOException(abs + ": permission denied (cannot create files in " + abs.getParent() + ")", e);
+            } catch (IOException e) {   // a read-only or full file system, say: named as a write's error is
+                throw naming(abs, e);
             }
         }
     }
