@@ -85,16 +85,16 @@ public final class Calibrator {
         java.util.Set<String> linearIds = new java.util.HashSet<>();
         for (Linear l : model.linears()) linearIds.add(l.id());
         for (CalibConfig.OpBits o : cfg.opBits()) {
-            if (order.stream().noneMatch(o::matches))
+            List<String> matched = order.stream().filter(o::matches).toList();
+            if (matched.isEmpty())
                 throw new IllegalArgumentException("--op-bits " + o.pattern() + ": matches no op of " + model.name()
                         + " (op ids: 'vitq info --model ... --ops')");
             // an attention product has two activation operands and no weight: a weight width there would be ignored
-            if (o.weightBits() != cfg.weightBits() && linearIds.stream().noneMatch(o::matches))
+            if (o.weightBits() != cfg.weightBits() && matched.stream().noneMatch(linearIds::contains))
                 throw new IllegalArgumentException("--op-bits " + o.pattern() + "=w" + o.weightBits() + "a" + o.activationBits()
-                        + ": matches attention products only (" + order.stream().filter(o::matches).findFirst().orElseThrow()
-                        + (order.stream().filter(o::matches).count() > 1 ? ", ..." : "") + "), which have no weights; write w"
-                        + cfg.weightBits() + "a" + o.activationBits() + " (the model's weight bits) for their operands' "
-                        + o.activationBits() + " bits");
+                        + ": matches attention products only (" + matched.get(0) + (matched.size() > 1 ? ", ..." : "")
+                        + "), which have no weights; write w" + cfg.weightBits() + "a" + o.activationBits()
+                        + " (the model's weight bits) for their operands' " + o.activationBits() + " bits");
         }
         long t0 = System.nanoTime();
         Searches run = cfg.sequential() ? SequentialCalibration.search(model, images, labels, cfg, progress)
