@@ -274,6 +274,7 @@ public final class IntegerExecutor implements Executor {
         byte[] b1 = new byte[0], b2 = new byte[0], b3 = new byte[0];
         int[] i1 = new int[0], i2 = new int[0], acc1 = new int[0], acc2 = new int[0];
         long[] w1 = new long[0], w2 = new long[0];
+        byte[] qkvCodes = new byte[0];
         float[] f = new float[0], c0 = new float[0], c1 = new float[0];
         final PackedInt8 kT = PackedInt8.buffer(), v = PackedInt8.buffer();
         final PackedB kTf = PackedB.buffer(), vf = PackedB.buffer();
@@ -297,6 +298,8 @@ public final class IntegerExecutor implements Executor {
         long[] w2(int n) { return w2.length >= n ? w2 : (w2 = new long[n]); }
 
         float[] f(int n) { return f.length >= n ? f : (f = new float[n]); }
+
+        byte[] qkvCodes(int n) { return qkvCodes.length >= n ? qkvCodes : (qkvCodes = new byte[n]); }
 
         /** Slot {@code slot} (0 or 1) holding n copies of c: the column scales of a scalar dequantization. */
         float[] constants(int slot, float c, int n) {
@@ -633,6 +636,8 @@ public final class IntegerExecutor implements Executor {
         final AttentionOp op;
         final Matmul1 m1;
         final Matmul2 m2;
+        /** q and k (matmul1), v (matmul2) enter as int8 codes, encoded for a whole group at once (see {@link #groupCodes}). */
+        final boolean qkBytes, vBytes;
         String note;
         /** What a {@link CodeRecorder} is told of the two matmuls (null when not recording, or for a float matmul). */
         CodeRecorder.Matmul view1, view2;
@@ -670,6 +675,8 @@ public final class IntegerExecutor implements Executor {
             } else {
                 m2 = null;
             }
+            qkBytes = m1 != null && !m1.wide;
+            vBytes = m2 != null && !m2.wide();
             if (recording) {
                 int d = a.spec().headDim();
                 if (m1 != null)
@@ -713,7 +720,41 @@ public final class IntegerExecutor implements Executor {
             throw new IndexOutOfBoundsException(op.prefix() + ": " + groups + " groups do not fit the buffers");
         CodeRecorder rec = recorder;
         if (rec != null) rec.attentionStarts(ap.view1, ap.view2, groups);
-        Parallel.forEach(groups * H, task -> head(ap, rec, qkv, task / H, task % H, out));
+        if (groups >= Parallel.threads() && (ap.qkBytes || ap.vBytes)) {
+            // one task per group: its q, k and v codes in one pass over its rows (see groupCodes)
+            Parallel.forEach(groups, g -> {
+                byte[] codes = groupCodes(ap, qkv, g);
+                for (int h = 0; h < H; h++) head(ap, rec, qkv, codes, g, h, out);
+            });
+        } else {
+            Parallel.forEach(groups * H, task -> head(ap, rec, qkv, null, task / H, task % H, out));
+        }
+    }
+
+    /**
+     * The int8 codes of group g's q and k (when matmul1 takes bytes) and v (when matmul2 does), in
+     * qkv's layout ({@code T x 3D}, unused parts left as they are), encoded row after row. A head's q,
+     * k or v is a column block of 32 or 64 floats in rows of 3D: encoding it head by head walked the
+     * float rows with a stride and ran at a third to a fifth of the speed of the sequential pass
+     * (Swin-T's stage 1 and ViT-S, data beyond the caches), slower than the float path's repacking.
+     */
+    private static byte[] groupCodes(AttentionPlan ap, float[] qkv, int g) {
+        AttentionOp op = ap.op;
+        AttentionKernel.Spec s = op.spec();
+        final int T = s.tokens(), d = s.headDim(), D = s.dim(), H = s.heads(), ld = 3 * D;
+        byte[] codes = SCRATCH.get().qkvCodes(T * ld);
+        for (int t = 0; t < T; t++) {
+            int row = g * T * ld + t * ld, c = t * ld;
+            for (int part = ap.qkBytes ? 0 : 2; part < (ap.vBytes ? 3 : 2); part++) {
+                CodeForm[] forms = part == 0 ? ap.m1.q : part == 1 ? ap.m1.k : ap.m2.v;
+                for (int h = 0; h < H; h++) {
+                    int at = part * D + h * d;
+                    if (!forms[h].encode(qkv, row + at, d, codes, null, c + at))
+                        throw nonFinite(part < 2 ? op.matmul1Id() : op.matmul2Id(), qkv, row + at, d);
+                }
+            }
+        }
+        return codes;
     }
 
     /** The codes of T rows of d values at {@code off + t * ld} (recording: encoded again, as ints). */
@@ -723,8 +764,12 @@ public final class IntegerExecutor implements Executor {
         return c;
     }
 
-    /** One (group, head): scores, softmax, probabilities times v (told to rec when not null). */
-    private static void head(AttentionPlan ap, CodeRecorder rec, float[] qkv, int g, int h, float[] out) {
+    /**
+     * One (group, head): scores, softmax, probabilities times v (told to rec when not null). The int8
+     * codes of q, k and v come from the group's codes when given ({@link #groupCodes}), else this head's
+     * are encoded here.
+     */
+    private static void head(AttentionPlan ap, CodeRecorder rec, float[] qkv, byte[] groupCodes, int g, int h, float[] out) {
         AttentionOp op = ap.op;
         AttentionKernel.Spec s = op.spec();
         final int T = s.tokens(), d = s.headDim(), D = s.dim(), ld = 3 * D, rowBase = g * T * ld;
@@ -744,15 +789,25 @@ public final class IntegerExecutor implements Executor {
             CodeForm qf = m1.q[h], kf = m1.k[h];
             float unit = qf.unit(0) * kf.unit(0);
             if (!m1.wide) {
-                byte[] q = sc.b1(T * d), k = sc.b2(T * d);
-                for (int t = 0; t < T; t++) {
-                    if (!qf.encode(qkv, qCol + t * ld, d, q, null, t * d)) throw nonFinite(id1, qkv, qCol + t * ld, d);
-                    if (!kf.encode(qkv, kCol + t * ld, d, k, null, t * d)) throw nonFinite(id1, qkv, kCol + t * ld, d);
+                byte[] q, k;
+                int qOff = 0, kOff = 0, ldc = d;
+                if (groupCodes != null) {
+                    q = k = groupCodes;
+                    qOff = h * d;
+                    kOff = D + h * d;
+                    ldc = ld;
+                } else {
+                    q = sc.b1(T * d);
+                    k = sc.b2(T * d);
+                    for (int t = 0; t < T; t++) {
+                        if (!qf.encode(qkv, qCol + t * ld, d, q, null, t * d)) throw nonFinite(id1, qkv, qCol + t * ld, d);
+                        if (!kf.encode(qkv, kCol + t * ld, d, k, null, t * d)) throw nonFinite(id1, qkv, kCol + t * ld, d);
+                    }
                 }
-                sc.kT.repackTransposed(k, 0, d, T, d);
+                sc.kT.repackTransposed(k, kOff, ldc, T, d);
                 int ldS = sc.kT.paddedN();
                 int[] acc = sc.acc1(T * ldS);
-                Int8Gemm.rows(q, 0, d, T, sc.kT, acc, 0, ldS);
+                Int8Gemm.rows(q, qOff, ldc, T, sc.kT, acc, 0, ldS);
                 epilogue(acc, sc.constants(0, unit, T), null, null, ldS, T, T, null, S, 0, T, false, false); // S = unit * acc
                 if (rec != null)
                     rec.matmul1(id1, g, h, rowCodes(qf, id1, qkv, qCol, ld, T, d), rowCodes(kf, id1, qkv, kCol, ld, T, d),
@@ -806,11 +861,15 @@ public final class IntegerExecutor implements Executor {
                         a2 == null ? null : Arrays.copyOf(a2, T * d), headOut(out, oOff, D, T, d));
             return;
         }
-        byte[] v = sc.b1(T * d);
-        for (int t = 0; t < T; t++)
-            if (!vf.encode(qkv, vCol + t * ld, d, v, null, t * d)) throw nonFinite(id2, qkv, vCol + t * ld, d);
         PackedInt8 vp = sc.v;
-        vp.repack(v, 0, d, T, d);
+        if (groupCodes != null) {
+            vp.repack(groupCodes, 2 * D + h * d, ld, T, d);
+        } else {
+            byte[] v = sc.b1(T * d);
+            for (int t = 0; t < T; t++)
+                if (!vf.encode(qkv, vCol + t * ld, d, v, null, t * d)) throw nonFinite(id2, qkv, vCol + t * ld, d);
+            vp.repack(v, 0, d, T, d);
+        }
         final int ldO = vp.paddedN();
         int[] acc1 = sc.acc1(T * ldO), acc2 = null;
         float c1 = pf.unit(0) * vStep, c2 = 0f;

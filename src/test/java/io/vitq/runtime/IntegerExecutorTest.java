@@ -113,13 +113,16 @@ class IntegerExecutorTest {
                 assertArrayEquals(yi, yc, l.id() + " accumulate");
             }
             for (AttentionOp a : model.attentionOps()) {
-                int groups = 7, T = a.spec().tokens(), D = a.spec().dim();
-                float[] qkv = new float[groups * T * 3 * D];
-                for (int i = 0; i < qkv.length; i++) qkv[i] = (float) (r.nextGaussian() * 2);
-                float[] oi = new float[groups * T * D], oc = new float[groups * T * D];
-                ie.attention(a, qkv, groups, oi);
-                cp.attention(a, qkv, groups, oc);
-                assertArrayEquals(oi, oc, a.prefix());
+                // 7 groups: a group's q, k and v encoded at once; 1 group (fewer than the threads): head by head
+                for (int groups : new int[] {7, 1}) {
+                    int T = a.spec().tokens(), D = a.spec().dim();
+                    float[] qkv = new float[groups * T * 3 * D];
+                    for (int i = 0; i < qkv.length; i++) qkv[i] = (float) (r.nextGaussian() * 2);
+                    float[] oi = new float[groups * T * D], oc = new float[groups * T * D];
+                    ie.attention(a, qkv, groups, oi);
+                    cp.attention(a, qkv, groups, oc);
+                    assertArrayEquals(oi, oc, a.prefix() + ", " + groups + " groups");
+                }
             }
         }
     }
@@ -530,6 +533,17 @@ class IntegerExecutorTest {
             var e = assertThrows(IllegalArgumentException.class, () -> ie.linear(l, x, 3, new float[3 * l.out()], Activation.NONE, false));
             assertTrue(e.getMessage().contains(l.id()) && e.getMessage().contains("NaN"), e.getMessage());
         }
+        // in an attention's q (matmul1's operand) or v (matmul2's), with groups encoded at once and head by head
+        AttentionOp a = TinyModels.VIT.attentionOps().getFirst();
+        int T = a.spec().tokens(), D = a.spec().dim();
+        for (int groups : new int[] {3, 1})
+            for (int part : new int[] {0, 2}) {
+                float[] qkv = new float[groups * T * 3 * D];
+                qkv[(groups - 1) * T * 3 * D + 4 * 3 * D + part * D + 1] = Float.POSITIVE_INFINITY;
+                var e = assertThrows(IllegalArgumentException.class, () -> ie.attention(a, qkv, groups, new float[groups * T * D]));
+                String id = part == 0 ? a.matmul1Id() : a.matmul2Id();
+                assertTrue(e.getMessage().contains(id) && e.getMessage().contains("Infinity"), e.getMessage());
+            }
     }
 
     @Test
