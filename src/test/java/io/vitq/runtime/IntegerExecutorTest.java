@@ -113,7 +113,7 @@ class IntegerExecutorTest {
                 assertArrayEquals(yi, yc, l.id() + " accumulate");
             }
             for (AttentionOp a : model.attentionOps()) {
-                // 7 groups: a group's q, k and v encoded at once; 1 group (fewer than the threads): head by head
+                // 7 groups: a group's q, k and v encoded at once; 1 group: head by head (with two or more threads)
                 for (int groups : new int[] {7, 1}) {
                     int T = a.spec().tokens(), D = a.spec().dim();
                     float[] qkv = new float[groups * T * 3 * D];
