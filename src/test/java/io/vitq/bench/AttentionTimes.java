@@ -21,13 +21,13 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The attention ops' share of a forward, float against vitq's integer executor: a Swin-T- or
- * ViT-S-shaped model with random weights, a batch of 32 Gaussian images, a PTQ4ViT W8A8 plan
+ * The attention ops' share of a forward, float against vitq's integer executor: a Swin-T-, ViT-S- or
+ * ViT-Ti-shaped model with random weights, a batch of 32 Gaussian images, a PTQ4ViT W8A8 plan
  * (power-of-two GELU, the search shortened as {@code vitq bench} shortens it). Prints, per executor,
  * the least of N forwards' summed attention time and the least whole forward.
  * <pre>
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
- *     -cp target/classes:target/test-classes:$(cat cp.txt) io.vitq.bench.AttentionTimes 15 swin|vit
+ *     -cp target/classes:target/test-classes:$(cat cp.txt) io.vitq.bench.AttentionTimes 15 swin|vit|vit_tiny
  * </pre>
  */
 public final class AttentionTimes {
@@ -35,19 +35,22 @@ public final class AttentionTimes {
 
     public static void main(String[] args) {
         int reps = Integer.parseInt(args[0]);
-        boolean swin = args[1].equals("swin");
+        String shape = args[1];
         SplittableRandom r = new SplittableRandom(2);
         float[] x = new float[32 * 3 * 224 * 224];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         Tensor images = new Tensor(x, 32, 3, 224, 224);
         Tensor eight = new Tensor(Arrays.copyOf(x, 8 * 3 * 224 * 224), 8, 3, 224, 224);
         Model m;
-        if (swin) {
+        if (shape.equals("swin")) {
             m = SwinTransformer.load("swin_tiny_random", SwinForwardBench.SWIN_T, Preprocessing.timm(224, false),
                     SwinCheckpoint.random(SwinForwardBench.SWIN_T, 1, false));
         } else {
-            ViTConfig cfg = ViTConfig.of(224, 16, 384, 12, 6);
-            m = VisionTransformer.load("vit_small_patch16_224", cfg, Preprocessing.timm(224, true), RandomWeights.vit(cfg, 1));
+            boolean tiny = shape.equals("vit_tiny");
+            if (!tiny && !shape.equals("vit")) throw new IllegalArgumentException("swin, vit or vit_tiny, not " + shape);
+            ViTConfig cfg = tiny ? ViTConfig.of(224, 16, 192, 12, 3) : ViTConfig.of(224, 16, 384, 12, 6);
+            m = VisionTransformer.load(tiny ? "vit_tiny_patch16_224" : "vit_small_patch16_224", cfg, Preprocessing.timm(224, true),
+                    RandomWeights.vit(cfg, 1));
         }
         QuantPlan plan = Calibrator.calibrate(m, eight, null,
                 CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(20, 1), "random", null).plan();

@@ -1,5 +1,6 @@
 package io.vitq.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -123,6 +124,25 @@ class AttentionKernelTest {
     void hookSeesEveryProbabilityRowOnce() {
         run(new Case(17, 2, 32, 3, 0.18f, 0, 1), 7, true);
         run(new Case(49, 2, 16, 4, 0.25f, 2, 1), 8, true);
+    }
+
+    /**
+     * Several groups (one task per group, its rows copied first) give the bits that each group
+     * alone gives (one task per head, reading qkv in place, with two or more threads).
+     */
+    @Test
+    void groupCopyGivesTheBitsOfHeadByHead() {
+        int T = 49, H = 3, d = 32, D = H * d, G = 4;
+        SplittableRandom r = new SplittableRandom(9);
+        float[] qkv = gaussian(r, G * T * 3 * D, 1), bias = gaussian(r, H * T * T, 1);
+        AttentionKernel.Spec spec = new AttentionKernel.Spec(T, H, d, 0.2f);
+        float[] out = new float[G * T * D];
+        AttentionKernel.forward(spec, qkv, G, out, bias, 1, null);
+        for (int g = 0; g < G; g++) {
+            float[] one = new float[T * D];
+            AttentionKernel.forward(spec, java.util.Arrays.copyOfRange(qkv, g * T * 3 * D, (g + 1) * T * 3 * D), 1, one, bias, 1, null);
+            assertArrayEquals(one, java.util.Arrays.copyOfRange(out, g * T * D, (g + 1) * T * D), "group " + g);
+        }
     }
 
     @Test
