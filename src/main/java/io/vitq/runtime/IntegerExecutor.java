@@ -61,6 +61,8 @@ import java.util.Map;
  * <p><b>Attention.</b> Per (group, head): q and k codes (per-head or per-tensor scales; Swin's q
  * is multiplied by the scale before it is quantized, as timm does) give int32 scores dequantized
  * by {@code Δq Δk}; the softmax stays float; the probabilities become codes and multiply v's codes.
+ * With at least as many groups as threads, a group's int8 q, k and v codes are encoded in one pass
+ * over its rows before its heads run ({@code groupCodes}).
  * Twin softmax probabilities (clean mode): shift form {@code x < s ? r1 : r2 << m} in units of
  * Δ_R1 when {@code T * 127 * 2^m * 128 <= 2^31 - 1} (T = tokens, the GEMM's K; m can be 19, e.g.
  * T = 197 allows m <= 9), else the split form with two int8 accumulations
