@@ -1,7 +1,5 @@
 package io.vitq.bench;
 
-import io.vitq.calib.CalibConfig;
-import io.vitq.calib.Calibrator;
 import io.vitq.data.Preprocessing;
 import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
@@ -11,11 +9,9 @@ import io.vitq.model.SwinCheckpoint;
 import io.vitq.model.SwinTransformer;
 import io.vitq.model.ViTConfig;
 import io.vitq.model.VisionTransformer;
-import io.vitq.quant.QuantPlan;
 import io.vitq.runtime.IntegerExecutor;
 import io.vitq.tensor.Tensor;
 
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -40,7 +36,6 @@ public final class AttentionTimes {
         float[] x = new float[32 * 3 * 224 * 224];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         Tensor images = new Tensor(x, 32, 3, 224, 224);
-        Tensor eight = new Tensor(Arrays.copyOf(x, 8 * 3 * 224 * 224), 8, 3, 224, 224);
         Model m;
         if (shape.equals("swin")) {
             m = SwinTransformer.load("swin_tiny_random", SwinForwardBench.SWIN_T, Preprocessing.timm(224, false),
@@ -52,9 +47,7 @@ public final class AttentionTimes {
             m = VisionTransformer.load(tiny ? "vit_tiny_patch16_224" : "vit_small_patch16_224", cfg, Preprocessing.timm(224, true),
                     RandomWeights.vit(cfg, 1));
         }
-        QuantPlan plan = Calibrator.calibrate(m, eight, null,
-                CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(20, 1), "random", null).plan();
-        Executor[] executors = {FloatExecutor.INSTANCE, new IntegerExecutor(plan, m)};
+        Executor[] executors = {FloatExecutor.INSTANCE, new IntegerExecutor(ForwardLoop.speedPlan(m, images, "random"), m)};
         String[] names = {"float", "integer"};
         for (int e = 0; e < executors.length; e++) {
             double attention = Double.MAX_VALUE, forward = Double.MAX_VALUE;

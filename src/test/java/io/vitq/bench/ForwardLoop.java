@@ -32,6 +32,18 @@ import java.util.Arrays;
 public final class ForwardLoop {
     private ForwardLoop() {}
 
+    /**
+     * The plan {@code vitq bench} times: PTQ4ViT W8A8 with the power-of-two GELU, calibrated on the first
+     * 8 of {@code images} with the search shortened to 20 candidates and 1 round (scale values do not
+     * change the speed). Kept here, in a file that also runs alone, for the other benches of this package.
+     */
+    static QuantPlan speedPlan(Model model, Tensor images, String source) {
+        int per = images.size() / images.dim(0);
+        Tensor eight = new Tensor(Arrays.copyOf(images.data(), 8 * per), 8, images.dim(1), images.dim(2), images.dim(3));
+        return Calibrator.calibrate(model, eight, null, CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(20, 1),
+                source, null).plan();
+    }
+
     /** Arguments: zoo model name (random weights without a checkpoint), {@code float} or {@code integer}, seconds. */
     public static void main(String[] args) throws Exception {
         String name = args[0], mode = args[1];
@@ -40,10 +52,7 @@ public final class ForwardLoop {
                 : ModelZoo.get(name).build(RandomWeights.of(ModelZoo.get(name).architecture(), 1));
         Path list = Path.of(System.getProperty("vitq.home", "."), "demo/calib/calib32.txt");
         Tensor images = CalibrationSet.load(list, 32, model.preprocessing()).images();
-        int per = images.size() / 32;
-        Tensor eight = new Tensor(Arrays.copyOf(images.data(), 8 * per), 8, images.dim(1), images.dim(2), images.dim(3));
-        QuantPlan plan = Calibrator.calibrate(model, eight, null,
-                CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(20, 1), list.toString(), null).plan();
+        QuantPlan plan = speedPlan(model, images, list.toString());
         Executor ex = switch (mode) {
             case "float" -> FloatExecutor.INSTANCE;
             case "integer" -> new IntegerExecutor(plan, model);

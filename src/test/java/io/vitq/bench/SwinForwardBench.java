@@ -1,13 +1,10 @@
 package io.vitq.bench;
 
-import io.vitq.calib.CalibConfig;
-import io.vitq.calib.Calibrator;
 import io.vitq.model.AttentionOp;
 import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
 import io.vitq.data.Preprocessing;
 import io.vitq.model.Linear;
-import io.vitq.quant.QuantPlan;
 import io.vitq.runtime.IntegerExecutor;
 import io.vitq.model.SwinCheckpoint;
 import io.vitq.model.SwinConfig;
@@ -114,10 +111,7 @@ public class SwinForwardBench {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         Executor ex = FloatExecutor.INSTANCE;
         if (args.length > 1 && args[1].equals("integer")) {
-            Tensor eight = new Tensor(java.util.Arrays.copyOf(b.images.data(), 8 * 3 * 224 * 224), 8, 3, 224, 224);
-            QuantPlan plan = Calibrator.calibrate(b.model, eight, null,
-                    CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withSearch(20, 1), "random", null).plan();
-            ex = new IntegerExecutor(plan, b.model);
+            ex = new IntegerExecutor(ForwardLoop.speedPlan(b.model, b.images, "random"), b.model);
         }
         double gflop = BATCH * SWIN_T.flopsPerImage() / 1e9;
         for (int i = 0; i < reps; i++) {
