@@ -38,11 +38,25 @@ public final class ModelZoo {
     private static final Map<String, Entry> ENTRIES = new LinkedHashMap<>();
 
     static {
+        // ViT: AugReg, and the original release for ViT-L/32 @384 (the same transform: crop 0.9, 1.0 at 384; mean = std = 0.5)
         vit("vit_tiny_patch16_224", 224, 16, 192, 12, 3, true, "ViT-Ti/16 (AugReg)");
+        vit("vit_tiny_patch16_384", 384, 16, 192, 12, 3, true, "ViT-Ti/16 @384 (AugReg)");
         vit("vit_small_patch32_224", 224, 32, 384, 12, 6, true, "ViT-S/32 (AugReg)");
+        vit("vit_small_patch32_384", 384, 32, 384, 12, 6, true, "ViT-S/32 @384 (AugReg)");
         vit("vit_small_patch16_224", 224, 16, 384, 12, 6, true, "ViT-S/16 (AugReg)");
+        vit("vit_small_patch16_384", 384, 16, 384, 12, 6, true, "ViT-S/16 @384 (AugReg)");
+        vit("vit_base_patch32_224", 224, 32, 768, 12, 12, true, "ViT-B/32 (AugReg)");
+        vit("vit_base_patch32_384", 384, 32, 768, 12, 12, true, "ViT-B/32 @384 (AugReg)");
         vit("vit_base_patch16_224", 224, 16, 768, 12, 12, true, "ViT-B/16 (AugReg)");
         vit("vit_base_patch16_384", 384, 16, 768, 12, 12, true, "ViT-B/16 @384 (AugReg)");
+        vit("vit_base_patch8_224", 224, 8, 768, 12, 12, true, "ViT-B/8 (AugReg)");
+        vit("vit_large_patch32_384", 384, 32, 1024, 24, 16, true, "ViT-L/32 @384 (original release)");
+        vit("vit_large_patch16_224", 224, 16, 1024, 24, 16, true, "ViT-L/16 (AugReg)");
+        vit("vit_large_patch16_384", 384, 16, 1024, 24, 16, true, "ViT-L/16 @384 (AugReg)");
+        // Alibaba MIIL's ViT-B/16: no qkv bias, inputs in [0, 1] (mean 0, std 1), crop 0.875, bilinear
+        register(new Entry("vit_base_patch16_224_miil", "ViT-B/16 (MIIL, in21k -> in1k)",
+                new ViTConfig(224, 16, 3, 768, 12, 12, 3072, 1000, 1, 1e-6f, false, ViTConfig.Pooling.CLASS_TOKEN, false, true, false),
+                new Preprocessing(224, 0.875, io.vitq.data.Interpolation.BILINEAR, new float[] {0, 0, 0}, new float[] {1, 1, 1})));
         vit("deit_tiny_patch16_224", 224, 16, 192, 12, 3, false, "DeiT-Ti");
         vit("deit_small_patch16_224", 224, 16, 384, 12, 6, false, "DeiT-S");
         vit("deit_base_patch16_224", 224, 16, 768, 12, 12, false, "DeiT-B");
@@ -51,23 +65,33 @@ public final class ModelZoo {
         vit("deit_small_distilled_patch16_224", 224, 16, 384, 12, 6, false, "DeiT-S distilled");
         vit("deit_base_distilled_patch16_224", 224, 16, 768, 12, 12, false, "DeiT-B distilled");
         vit("deit_base_distilled_patch16_384", 384, 16, 768, 12, 12, false, "DeiT-B distilled @384");
-        // DeiT-3: LayerScale, the position embedding on the patch tokens only; the default tag (fb_in1k)
-        // crops 0.9, the in22k fine-tunes 1.0, so both tags are named
-        deit3("deit3_small_patch16_224", 384, 6, 0.9, "DeiT-3-S");
-        deit3("deit3_small_patch16_224.fb_in22k_ft_in1k", 384, 6, 1.0, "DeiT-3-S (in22k -> in1k)");
-        deit3("deit3_base_patch16_224", 768, 12, 0.9, "DeiT-3-B");
-        deit3("deit3_base_patch16_224.fb_in22k_ft_in1k", 768, 12, 1.0, "DeiT-3-B (in22k -> in1k)");
+        // DeiT-3: LayerScale, the position embedding on the patch tokens only; at 224 the default tag
+        // (fb_in1k) crops 0.9 and the in22k fine-tunes 1.0, so both tags are named; at 384 both crop 1.0
+        deit3("deit3_small_patch16_224", 224, 16, 384, 12, 6, 0.9, "DeiT-3-S");
+        deit3("deit3_small_patch16_224.fb_in22k_ft_in1k", 224, 16, 384, 12, 6, 1.0, "DeiT-3-S (in22k -> in1k)");
+        deit3("deit3_medium_patch16_224", 224, 16, 512, 12, 8, 0.9, "DeiT-3-M");
+        deit3("deit3_medium_patch16_224.fb_in22k_ft_in1k", 224, 16, 512, 12, 8, 1.0, "DeiT-3-M (in22k -> in1k)");
+        deit3("deit3_base_patch16_224", 224, 16, 768, 12, 12, 0.9, "DeiT-3-B");
+        deit3("deit3_base_patch16_224.fb_in22k_ft_in1k", 224, 16, 768, 12, 12, 1.0, "DeiT-3-B (in22k -> in1k)");
+        deit3("deit3_large_patch16_224", 224, 16, 1024, 24, 16, 0.9, "DeiT-3-L");
+        deit3("deit3_large_patch16_224.fb_in22k_ft_in1k", 224, 16, 1024, 24, 16, 1.0, "DeiT-3-L (in22k -> in1k)");
+        deit3("deit3_huge_patch14_224", 224, 14, 1280, 32, 16, 0.9, "DeiT-3-H/14");
+        deit3("deit3_huge_patch14_224.fb_in22k_ft_in1k", 224, 14, 1280, 32, 16, 1.0, "DeiT-3-H/14 (in22k -> in1k)");
+        deit3("deit3_small_patch16_384", 384, 16, 384, 12, 6, 1.0, "DeiT-3-S @384");
+        deit3("deit3_base_patch16_384", 384, 16, 768, 12, 12, 1.0, "DeiT-3-B @384");
+        deit3("deit3_large_patch16_384", 384, 16, 1024, 24, 16, 1.0, "DeiT-3-L @384");
         // global average pooling: no class token, the final norm before the mean (fc_norm=False), no
-        // qkv bias, LayerScale; timm's sw_in12k_ft_in1k eval transform (256, crop 0.95, mean = std = 0.5)
-        register(new Entry("vit_medium_patch16_gap_256", "ViT-M/16 GAP @256 (in12k -> in1k)",
-                new ViTConfig(256, 16, 3, 512, 12, 8, 2048, 1000, 0, 1e-6f, false, ViTConfig.Pooling.AVERAGE, false, true, true),
-                new Preprocessing(256, 0.95, io.vitq.data.Interpolation.BICUBIC, Preprocessing.INCEPTION_MEAN,
-                        Preprocessing.INCEPTION_STD)));
-        int[] d6 = {2, 2, 6, 2}, d18 = {2, 2, 18, 2}, hT = {3, 6, 12, 24}, hB = {4, 8, 16, 32};
+        // qkv bias, LayerScale; timm's sw_in12k_ft_in1k eval transforms (crop 0.95, mean = std = 0.5,
+        // and at 384 the squash resize: the whole image to 404 x 404, then the centre crop)
+        gap("vit_medium_patch16_gap_256", 256, "center", "ViT-M/16 GAP @256 (in12k -> in1k)");
+        gap("vit_medium_patch16_gap_384", 384, "squash", "ViT-M/16 GAP @384 (in12k -> in1k)");
+        int[] d6 = {2, 2, 6, 2}, d18 = {2, 2, 18, 2}, hT = {3, 6, 12, 24}, hB = {4, 8, 16, 32}, hL = {6, 12, 24, 48};
         swin("swin_tiny_patch4_window7_224", SwinConfig.of(224, 7, 96, d6, hT), "Swin-T");
         swin("swin_small_patch4_window7_224", SwinConfig.of(224, 7, 96, d18, hT), "Swin-S");
         swin("swin_base_patch4_window7_224", SwinConfig.of(224, 7, 128, d18, hB), "Swin-B (in22k -> in1k)");
         swin("swin_base_patch4_window12_384", SwinConfig.of(384, 12, 128, d18, hB), "Swin-B @384 (in22k -> in1k)");
+        swin("swin_large_patch4_window7_224", SwinConfig.of(224, 7, 192, d18, hL), "Swin-L (in22k -> in1k)");
+        swin("swin_large_patch4_window12_384", SwinConfig.of(384, 12, 192, d18, hL), "Swin-L @384 (in22k -> in1k)");
     }
 
     private ModelZoo() {}
@@ -77,10 +101,17 @@ public final class ModelZoo {
         register(new Entry(name, summary, c, Preprocessing.timm(img, augreg)));
     }
 
-    private static void deit3(String name, int dim, int heads, double cropPct, String summary) {
-        ViTConfig c = ViTConfig.of(224, 16, dim, 12, heads).withVariant(1, ViTConfig.Pooling.CLASS_TOKEN, false, false, true);
-        register(new Entry(name, summary, c, new Preprocessing(224, cropPct, io.vitq.data.Interpolation.BICUBIC,
+    private static void deit3(String name, int img, int patch, int dim, int depth, int heads, double cropPct, String summary) {
+        ViTConfig c = ViTConfig.of(img, patch, dim, depth, heads).withVariant(1, ViTConfig.Pooling.CLASS_TOKEN, false, false, true);
+        register(new Entry(name, summary, c, new Preprocessing(img, cropPct, io.vitq.data.Interpolation.BICUBIC,
                 Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD)));
+    }
+
+    private static void gap(String name, int img, String cropMode, String summary) {
+        register(new Entry(name, summary,
+                new ViTConfig(img, 16, 3, 512, 12, 8, 2048, 1000, 0, 1e-6f, false, ViTConfig.Pooling.AVERAGE, false, true, true),
+                Preprocessing.timm(img, 0.95, cropMode, io.vitq.data.Interpolation.BICUBIC, Preprocessing.INCEPTION_MEAN,
+                        Preprocessing.INCEPTION_STD)));
     }
 
     private static void swin(String name, SwinConfig c, String summary) {
