@@ -64,10 +64,9 @@ public final class SafeTensors {
             }
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
-            if (dataLen > Integer.MAX_VALUE) {
-                throw new CheckpointException(path + ": data section over 2 GiB is not supported yet");
-            }
-            MappedByteBuffer data = ch.map(FileChannel.MapMode.READ_ONLY, dataStart, dataLen);
+            // one mapping for the whole data section; a buffer holds at most 2 GiB, so a larger section
+            // (ViT-H, DeiT-3-H in float32) is mapped tensor by tensor instead
+            MappedByteBuffer data = dataLen <= Integer.MAX_VALUE ? ch.map(FileChannel.MapMode.READ_ONLY, dataStart, dataLen) : null;
             Map<String, RawTensor> tensors = new LinkedHashMap<>();
             Map<String, String> meta = new LinkedHashMap<>();
             TreeMap<Long, long[]> ranges = new TreeMap<>(); // begin -> {end, the tensor's index}
@@ -108,7 +107,10 @@ public final class SafeTensors {
                     ranges.put(begin, new long[] {end, names.size()});
                     names.add(name);
                 }
-                ByteBuffer slice = data.slice((int) begin, (int) (end - begin));
+                if (end - begin > Integer.MAX_VALUE)
+                    throw new CheckpointException(where + ": " + (end - begin) + " bytes, over the 2 GiB a tensor may hold here");
+                ByteBuffer slice = data != null ? data.slice((int) begin, (int) (end - begin))
+                        : ch.map(FileChannel.MapMode.READ_ONLY, dataStart + begin, end - begin);
                 try {
                     tensors.put(name, new RawTensor(name, dtype, shape, slice));
                 } catch (CheckpointException bad) {

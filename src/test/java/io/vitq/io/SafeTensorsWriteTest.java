@@ -44,6 +44,32 @@ class SafeTensorsWriteTest {
         AtomicFileTest.assertNoTemporaryFiles(tmp);
     }
 
+    /**
+     * A data section over 2 GiB (ViT-H and DeiT-3-H in float32) is read tensor by tensor: here a
+     * sparse file whose second tensor starts past 2 GiB, so the test writes a few bytes, not gigabytes.
+     */
+    @Test
+    void aDataSectionOverTwoGibibytesIsRead() throws IOException {
+        long far = (1L << 31) + 12;                     // past the reach of one int-indexed buffer
+        String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[" + far + "," + (far + 12) + "]}}";
+        byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        long dataStart = 8 + h.length;
+        Path f = tmp.resolve("big.safetensors");
+        try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.SPARSE)) {
+            ch.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, h.length), 0);
+            ch.write(ByteBuffer.wrap(h), 8);
+            ch.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 1.5f).putFloat(4, -2f), dataStart);
+            ch.write(ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 3f).putFloat(4, 0.25f).putFloat(8, -7f),
+                    dataStart + far);
+        }
+        assertEquals(dataStart + far + 12, Files.size(f));
+        SafeTensors st = SafeTensors.read(f);
+        assertArrayEquals(new float[] {1.5f, -2f}, st.get("a").toFloats());
+        assertArrayEquals(new float[] {3f, 0.25f, -7f}, st.get("b").toFloats());
+    }
+
     @Test
     void sizeMismatchIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> SafeTensors.Entry.i8(new byte[3], 2, 2));
