@@ -48,6 +48,14 @@ public final class Main implements Callable<Integer> {
         cl.setParameterExceptionHandler(Main::usageError);
         // picocli hands Exceptions to the handler above; an Error such as running out of heap passes through it
         cl.setExecutionStrategy(parsed -> {
+            String empty = emptyListItem(parsed);
+            if (empty != null) {
+                List<CommandLine> chain = parsed.asCommandLineList();
+                CommandLine last = chain.get(chain.size() - 1);
+                last.getErr().println("vitq: error: " + empty);
+                last.getErr().println("Run '" + last.getCommandSpec().qualifiedName() + " --help' for the options.");
+                return last.getCommandSpec().exitCodeOnInvalidInput();
+            }
             try {
                 return new CommandLine.RunLast().execute(parsed);
             } catch (Error e) {
@@ -61,6 +69,23 @@ public final class Main implements Callable<Integer> {
         // 'vitq table --help': picocli would print the top-level help for the --help and drop the unknown command
         if (!args[0].startsWith("-") && !cl.getSubcommands().containsKey(args[0])) return cl.execute(args[0]);
         return cl.execute(args);
+    }
+
+    /**
+     * An empty item in a comma-separated option ({@code --models a,,b}, a trailing comma, or an empty
+     * value), as typed: picocli drops trailing empty items and passes inner ones on as "", so a typo
+     * would either vanish or surface later as a confusing "no such model ''". Null when there is none.
+     */
+    static String emptyListItem(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult pr = parsed; pr != null; pr = pr.subcommand())
+            for (CommandLine.Model.OptionSpec o : pr.matchedOptions()) {
+                if (o.splitRegex().isEmpty()) continue;
+                for (String v : o.originalStringValues())
+                    for (String item : v.split(o.splitRegex(), -1))
+                        if (item.isBlank())
+                            return o.longestName() + " '" + v + "': an empty item in the comma-separated list";
+            }
+        return null;
     }
 
     /** Every subcommand's -V prints the tool's version (picocli gives a subcommand none of its own). */

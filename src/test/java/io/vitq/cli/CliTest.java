@@ -364,6 +364,14 @@ class CliTest {
         // the error, the unknown option and where the options are: not the whole usage
         assertTrue(bogus.err().contains("--bogus") && bogus.err().contains("vitq eval --help"), bogus.err());
         assertTrue(bogus.err().lines().count() <= 4, bogus.err());
+        // an empty item in a comma-separated list: refused as typed, before any work (picocli would drop a trailing one)
+        for (String models : List.of("vit_tiny_patch16_224,", "vit_tiny_patch16_224,,deit_tiny_patch16_224", ",vit_tiny_patch16_224", "",
+                "vit_tiny_patch16_224, "))
+            assertUserError(run("bench", "--models", models, "--seconds", "1"), 2,
+                    "--models '" + models + "': an empty item in the comma-separated list", "vitq bench --help");
+        assertUserError(run("dump", "--model", MODEL, "--images", "x.JPEG", "--ops", "blocks.0.*,", "-o", tmp.resolve("d.safetensors").toString()),
+                2, "--ops 'blocks.0.*,': an empty item");
+        assertFalse(Files.exists(tmp.resolve("d.safetensors")));
         Run unknownCommand = run("table", "--help");   // not the top-level help for the --help, exit 0
         assertEquals(2, unknownCommand.exit());
         assertTrue(unknownCommand.err().contains("'table'") && unknownCommand.out().isEmpty(), unknownCommand.err());
