@@ -270,6 +270,7 @@ public final class VisionTransformer implements Model {
             posPrefix = false;
         }
         int hidden = w.shape("blocks.0.mlp.fc1.weight")[0];
+        if (!w.has("head.weight")) throw noHead(w, "head.weight");
         int classes = w.shape("head.weight")[0];
         boolean fcNorm = w.has("fc_norm.weight");
         var pooling = prefix == 0 || fcNorm ? ViTConfig.Pooling.AVERAGE
@@ -277,5 +278,15 @@ public final class VisionTransformer implements Model {
                 : ViTConfig.Pooling.CLASS_TOKEN;
         return new ViTConfig(grid * p, p, C, D, depth, heads, hidden, classes, prefix, 1e-6f,
                 w.has("blocks.0.attn.qkv.bias"), pooling, fcNorm, posPrefix, w.has("blocks.0.ls1.gamma"));
+    }
+
+    /**
+     * The error for a checkpoint without its classifier: a feature extractor (timm's
+     * {@code num_classes=0}, such as the dino and mae weights) has no classes to predict, and vitq
+     * calibrates and evaluates classifiers.
+     */
+    static ModelException noHead(Weights w, String tensor) {
+        return new ModelException(w.source() + ": no classifier ('" + tensor + "' is missing): a feature extractor (timm's"
+                + " num_classes=0, such as the dino and mae weights) has no classes to predict; vitq quantizes classifiers");
     }
 }

@@ -115,6 +115,28 @@ class StrictLoadingTest {
         assertTrue(e.getMessage().contains("missing tensor 'blocks.5.attn.proj.bias'"), e.getMessage());
     }
 
+    /** A feature extractor (timm's num_classes=0: the dino and mae weights) is refused as having no classifier, ViT and Swin. */
+    @Test
+    void aCheckpointWithoutItsClassifierIsRefusedAsSuch() throws IOException {
+        Path vit = save("vit_tiny_patch16_224.dino.safetensors", ModelLoader.readWeights(TestData.VIT_TINY), m -> {
+            m.remove("head.weight");
+            m.remove("head.bias");
+        });
+        String e = assertThrows(ModelException.class, () -> ModelLoader.load(vit.toString(), null)).getMessage();
+        assertTrue(e.contains(vit + ": no classifier ('head.weight' is missing): a feature extractor"), e);
+        SwinConfig c = SwinConfig.of(56, 7, 16, new int[] {2, 2}, new int[] {1, 2}).withClasses(3);
+        for (boolean legacy : new boolean[] {false, true}) {
+            Path swin = save("swin" + legacy + ".safetensors", SwinCheckpoint.random(c, 5, legacy), m -> {
+                m.remove(legacy ? "head.weight" : "head.fc.weight");
+                m.remove(legacy ? "head.bias" : "head.fc.bias");
+            });
+            ModelOverrides opts = new ModelOverrides(null, 56, null, 7, Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD,
+                    0.9, Interpolation.BICUBIC);
+            String s = assertThrows(ModelException.class, () -> ModelLoader.load(swin.toString(), null, opts)).getMessage();
+            assertTrue(s.contains("no classifier ('head.fc.weight (or head.weight)' is missing)"), s);
+        }
+    }
+
     @Test
     void leftOverTensorsAreNamed() throws IOException {
         Weights w = RandomWeights.vit(HEAD_DIM_32, 2);
