@@ -7,6 +7,7 @@ Micro models made by the reference libraries, saved exactly as their users' fold
   timm_vit_gap/       vit_medium_patch16_gap_256 made micro: no class token, global_pool avg, fc_norm False,
                       no qkv bias, LayerScale
   timm_vit_avg_fc_norm/ vit_small_patch16_224 with model_args global_pool='avg' (so fc_norm, class token kept)
+  timm_vit_clip/      vit_base_patch16_clip_224 made micro: norm_pre (pre_norm), no patch-embedding bias, eps 1e-5
   hf_vit/             transformers ViTForImageClassification (squash resize, bilinear, mean = std = 0.5)
   hf_deit_teacher/    transformers DeiTForImageClassificationWithTeacher (resize 36x36, crop 32, bicubic)
   hf_deit/            transformers DeiTForImageClassification (distillation token, head on the class token)
@@ -142,6 +143,10 @@ def main():
                 mean=[0.5] * 3, std=[0.5] * 3)
     timm_folder(images, "timm_vit_avg_fc_norm", "vit_small_patch16_224", dict(MICRO, global_pool="avg"), seed=8,
                 interpolation="bicubic", crop_pct=0.9, mean=[0.5] * 3, std=[0.5] * 3)
+    # a CLIP fine-tune's layout (timm's pre_norm: norm_pre after the position embedding, no patch-embedding bias,
+    # LayerNorm eps 1e-5) made micro
+    timm_folder(images, "timm_vit_clip", "vit_base_patch16_clip_224", seed=9, interpolation="bicubic", crop_pct=0.95,
+                mean=[0.48145466, 0.4578275, 0.40821073], std=[0.26862954, 0.26130258, 0.27577711])
 
     names = {0: "tench", 1: "goldfish", 2: "shark", 3: "ray", 4: "hen"}
     common = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, image_size=32,

@@ -36,6 +36,11 @@ NAMES = [
     'deit3_small_patch16_384', 'deit3_base_patch16_384', 'deit3_large_patch16_384',
     # global average pooling
     'vit_medium_patch16_gap_256', 'vit_medium_patch16_gap_384',
+    # CLIP fine-tunes (pre_norm): the bare name and every ImageNet-1k tag, whose transforms differ
+    *[n for arch in ['vit_base_patch16_clip_224', 'vit_base_patch16_clip_384', 'vit_base_patch32_clip_224',
+                     'vit_base_patch32_clip_384', 'vit_base_patch32_clip_448', 'vit_large_patch14_clip_224',
+                     'vit_large_patch14_clip_336', 'vit_huge_patch14_clip_224', 'vit_huge_patch14_clip_336']
+      for n in [arch] + [t for t in _model_with_tags[arch] if get_pretrained_cfg(t).num_classes == 1000]],
     # Swin
     'swin_tiny_patch4_window7_224', 'swin_small_patch4_window7_224', 'swin_base_patch4_window7_224',
     'swin_base_patch4_window12_384', 'swin_large_patch4_window7_224', 'swin_large_patch4_window12_384',
@@ -59,7 +64,9 @@ def vit(m):
     b = m.blocks[0]
     assert type(b).__name__ == 'Block' and isinstance(b.attn.q_norm, nn.Identity) and type(b.mlp).__name__ == 'Mlp'
     assert isinstance(b.mlp.act, nn.GELU) and b.mlp.act.approximate == 'none'
-    assert isinstance(m.norm_pre, nn.Identity) and m.num_reg_tokens == 0 and getattr(m, 'attn_pool', None) is None
+    assert m.num_reg_tokens == 0 and getattr(m, 'attn_pool', None) is None
+    pre_norm = not isinstance(m.norm_pre, nn.Identity)
+    assert (m.patch_embed.proj.bias is None) == pre_norm, 'timm drops the patch bias exactly with pre_norm'
     distilled = type(m).__name__ == 'VisionTransformerDistilled'
     pooling = 'class_and_distillation' if distilled else m.global_pool
     return dict(family='vit', img_size=m.patch_embed.img_size[0], patch=m.patch_embed.patch_size[0],
@@ -67,7 +74,7 @@ def vit(m):
                 mlp_hidden=b.mlp.fc1.out_features, eps=b.norm1.eps, qkv_bias=b.attn.qkv.bias is not None,
                 prefix_tokens=m.num_prefix_tokens, pooling=pooling,
                 fc_norm=not isinstance(m.fc_norm, nn.Identity), pos_embed_prefix=not m.no_embed_class,
-                layer_scale=not isinstance(b.ls1, nn.Identity))
+                layer_scale=not isinstance(b.ls1, nn.Identity), pre_norm=pre_norm)
 
 
 def swin(m):

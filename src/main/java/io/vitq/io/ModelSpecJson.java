@@ -40,6 +40,7 @@ public final class ModelSpecJson {
                         .put("prefix_tokens", c.prefixTokens()).put("eps", c.eps()).put("qkv_bias", c.qkvBias())
                         .put("pooling", c.pooling().name().toLowerCase(Locale.ROOT)).put("fc_norm", c.fcNorm())
                         .put("pos_embed_prefix", c.posEmbedPrefix()).put("layer_scale", c.layerScale());
+                if (c.preNorm()) a.put("pre_norm", true); // absent: none (every file before it; version 8, which older readers refuse)
                 // absent: not rotated (every file before it); true: qkv and fc1 (the first rotation, files of version 3
                 // and 4); "all": every block Linear (version 5, which older readers refuse)
                 if (c.rotation() == RotatedInputs.NORMED) a.put("rotated_inputs", true);
@@ -83,7 +84,7 @@ public final class ModelSpecJson {
                         integer(a, "prefix_tokens", where), (float) number(a, "eps", where), bool(a, "qkv_bias", where),
                         ViTConfig.Pooling.valueOf(text(a, "pooling", where).toUpperCase(Locale.ROOT)), bool(a, "fc_norm", where),
                         bool(a, "pos_embed_prefix", where), bool(a, "layer_scale", where),
-                        rotation(a, where));
+                        a.has("pre_norm") && bool(a, "pre_norm", where), rotation(a, where));
                 case "swin" -> new SwinConfig(integer(a, "img_size", where), integer(a, "patch_size", where),
                         integer(a, "in_chans", where), integer(a, "embed_dim", where), integers(a, "depths", where),
                         integers(a, "num_heads", where), integer(a, "window_size", where), number(a, "mlp_ratio", where),

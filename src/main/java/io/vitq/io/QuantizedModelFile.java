@@ -55,7 +55,10 @@ import java.util.function.UnaryOperator;
  *       A file with a weight on a table of levels ({@link UniformOperand#levels()}, the table in the plan)
  *       is version 6 whatever its rotation: the weight's packed bits are indices into the table. A file with a
  *       weight on a table of code pairs ({@link UniformOperand#pairs()}) is version 7, each pair of columns
- *       packed as one 2k-bit index into its table, which readers of versions 1 to 6 refuse.</li>
+ *       packed as one 2k-bit index into its table, which readers of versions 1 to 6 refuse. A file whose ViT
+ *       has timm's {@code norm_pre} (spec {@code "pre_norm": true}, the CLIP fine-tunes) is version 8 whatever
+ *       else it holds (rotation, packed codes, tables), so that readers of versions 1 to 7 refuse it instead of
+ *       running the model without that LayerNorm.</li>
  * </ul>
  * Tensor names are current timm's, i.e. the op ids: a Swin checkpoint in timm 0.4.12 naming is
  * stored renamed. Buffers the models recompute ({@code relative_position_index}, {@code attn_mask})
@@ -79,6 +82,8 @@ public final class QuantizedModelFile {
     public static final int LEVELS_VERSION = 6;
     /** The version of a file with a weight on a table of code pairs (a packed 2k-bit index per pair of columns; levels too or not). */
     public static final int PAIRS_VERSION = 7;
+    /** The version of a file whose ViT has {@code norm_pre} (timm's pre_norm), whatever else it holds. */
+    public static final int PRE_NORM_VERSION = 8;
     /** Metadata of a version 4 to 7 file with packed codes: each packed tensor's name and its weight's own shape, as a JSON object. */
     public static final String META_PACKED = "vitq.packed_codes";
     public static final String META_FORMAT = "vitq.format", META_VERSION = "vitq.format_version",
@@ -146,7 +151,7 @@ public final class QuantizedModelFile {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(META_FORMAT, FORMAT);
-        meta.put(META_VERSION, Integer.toString(hasPairs(plan) ? PAIRS_VERSION : hasLevels(plan) ? LEVELS_VERSION
+        meta.put(META_VERSION, Integer.toString(preNorm(spec) ? PRE_NORM_VERSION : hasPairs(plan) ? PAIRS_VERSION : hasLevels(plan) ? LEVELS_VERSION
                 : rotatesBlockOutputs(spec) ? ROTATED_ALL_VERSION : !packedShapes.isEmpty() ? PACKED_VERSION
                 : spec.architecture().rotatedInputs() ? ROTATED_VERSION : VERSION));
         if (!packedShapes.isEmpty()) meta.put(META_PACKED, CodePacking.shapesJson(packedShapes));
@@ -252,13 +257,16 @@ public final class QuantizedModelFile {
         }
         String version = meta.get(META_VERSION);
         if (!java.util.List.of("1", Integer.toString(VERSION), Integer.toString(ROTATED_VERSION), Integer.toString(PACKED_VERSION),
-                Integer.toString(ROTATED_ALL_VERSION), Integer.toString(LEVELS_VERSION), Integer.toString(PAIRS_VERSION)).contains(version)) {
+                Integer.toString(ROTATED_ALL_VERSION), Integer.toString(LEVELS_VERSION), Integer.toString(PAIRS_VERSION),
+                Integer.toString(PRE_NORM_VERSION)).contains(version)) {
             throw new CheckpointException(file + ": quantized model format version " + version + ", this vitq reads versions"
-                    + " 1 to " + PAIRS_VERSION);
+                    + " 1 to " + PRE_NORM_VERSION);
         }
+        // version 8 says only that the model has norm_pre: its rotation, packing and tables are read as they are
+        boolean preNormVersion = Integer.toString(PRE_NORM_VERSION).equals(version);
         boolean levelsVersion = Integer.toString(LEVELS_VERSION).equals(version);
         boolean pairsVersion = Integer.toString(PAIRS_VERSION).equals(version);
-        boolean tableVersion = levelsVersion || pairsVersion;   // indices into tables: rotated or not, packed shapes listed
+        boolean tableVersion = levelsVersion || pairsVersion || preNormVersion; // rotated or not, packed shapes listed
         boolean packedVersion = Integer.toString(PACKED_VERSION).equals(version);
         boolean allVersion = Integer.toString(ROTATED_ALL_VERSION).equals(version);
         String model = meta.get(META_MODEL);
@@ -271,6 +279,10 @@ public final class QuantizedModelFile {
             if (!spec.name().equals(model)) {
                 throw new CheckpointException(file + ": metadata '" + META_MODEL + "' is '" + model + "' but '" + META_SPEC
                         + "' names '" + spec.name() + "'");
+            }
+            if (preNormVersion != preNorm(spec)) {
+                throw new CheckpointException(file + ": format version " + version + (preNormVersion ? " without" : " with")
+                        + " a ViT with norm_pre in '" + META_SPEC + "' (version " + PRE_NORM_VERSION + " exactly then)");
             }
             boolean rotated = spec.architecture().rotatedInputs();
             if (!tableVersion && allVersion != rotatesBlockOutputs(spec)) {
@@ -294,15 +306,20 @@ public final class QuantizedModelFile {
         } catch (PlanFormatException e) {
             throw new CheckpointException(e.getMessage(), e);
         }
-        if (pairsVersion != hasPairs(plan)) {
+        if (!preNormVersion && pairsVersion != hasPairs(plan)) {
             throw new CheckpointException(file + ": format version " + version + (pairsVersion ? " without" : " with")
                     + " a weight on a table of pairs in metadata '" + META_PLAN + "' (version " + PAIRS_VERSION + " exactly then)");
         }
-        if (!pairsVersion && levelsVersion != hasLevels(plan)) {
+        if (!preNormVersion && !pairsVersion && levelsVersion != hasLevels(plan)) {
             throw new CheckpointException(file + ": format version " + version + (levelsVersion ? " without" : " with")
                     + " a weight on a table of levels in metadata '" + META_PLAN + "' (version " + LEVELS_VERSION + " exactly then)");
         }
         return new Header(model, spec, plan);
+    }
+
+    /** Whether the model is a ViT with timm's norm_pre (the CLIP fine-tunes), which only version 8 files hold. */
+    private static boolean preNorm(ModelSpec spec) {
+        return spec.architecture() instanceof io.vitq.model.ViTConfig c && c.preNorm();
     }
 
     /** All tensors as floats, in file order: the plan's weights decoded, scale tensors consumed with them. */

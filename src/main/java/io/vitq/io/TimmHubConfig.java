@@ -108,7 +108,7 @@ final class TimmHubConfig {
         int classes = c.numClasses();
         double mlpRatio = (double) c.mlpHidden() / c.dim();
         boolean qkvBias = c.qkvBias(), classToken = c.prefixTokens() >= 1, posPrefix = c.posEmbedPrefix(), layerScale = c.layerScale();
-        boolean avg = c.pooling() == ViTConfig.Pooling.AVERAGE, fcNorm = c.fcNorm();
+        boolean avg = c.pooling() == ViTConfig.Pooling.AVERAGE, fcNorm = c.fcNorm(), preNorm = c.preNorm();
         Boolean fcNormArg = null;
         for (String k : args.keys()) {
             switch (k) {
@@ -130,7 +130,8 @@ final class TimmHubConfig {
                 case "fc_norm" -> fcNormArg = args.bool(k, false); // keys() leaves out nulls (timm's "decide by the pooling")
                 case "no_embed_class" -> posPrefix = !args.bool(k, !posPrefix);
                 case "init_values" -> layerScale = args.number(k, 0) != 0; // timm: LayerScale if init_values
-                case "pre_norm", "qk_norm", "dynamic_img_pad" -> require(args, k, args.bool(k, false), false, unknown);
+                case "pre_norm" -> preNorm = args.bool(k, preNorm); // norm_pre, and (as timm does) no patch-embedding bias
+                case "qk_norm", "dynamic_img_pad" -> require(args, k, args.bool(k, false), false, unknown);
                 case "proj_bias" -> require(args, k, args.bool(k, true), true, unknown);
                 case "reg_tokens" -> require(args, k, args.integer(k, 0), 0, unknown);
                 default -> { if (!EVAL_NO_OPS.contains(k)) unknown.add(k); }
@@ -144,7 +145,7 @@ final class TimmHubConfig {
         else if (c.pooling() != ViTConfig.Pooling.AVERAGE) fcNorm = avg; // timm's default; the GAP entries pin fc_norm=False
         ViTConfig.Pooling pooling = avg ? ViTConfig.Pooling.AVERAGE : c.pooling();
         return new ViTConfig(img, patch, chans, dim, depth, heads, (int) (dim * mlpRatio), classes,
-                c.distilled() ? 2 : classToken ? 1 : 0, c.eps(), qkvBias, pooling, fcNorm, posPrefix, layerScale);
+                c.distilled() ? 2 : classToken ? 1 : 0, c.eps(), qkvBias, pooling, fcNorm, posPrefix, layerScale).withPreNorm(preNorm);
     }
 
     private static SwinConfig swinArgs(SwinConfig c, ConfigJson args, List<String> unknown) {

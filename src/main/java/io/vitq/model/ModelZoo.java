@@ -37,6 +37,9 @@ public final class ModelZoo {
 
     private static final Map<String, Entry> ENTRIES = new LinkedHashMap<>();
 
+    /** OpenAI CLIP's normalisation (timm's {@code OPENAI_CLIP_MEAN / STD}). */
+    private static final float[] CLIP_MEAN = {0.48145466f, 0.4578275f, 0.40821073f}, CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
+
     static {
         // ViT: AugReg, and the original release for ViT-L/32 @384 (the same transform: crop 0.9, 1.0 at 384; mean = std = 0.5)
         vit("vit_tiny_patch16_224", 224, 16, 192, 12, 3, true, "ViT-Ti/16 (AugReg)");
@@ -85,6 +88,26 @@ public final class ModelZoo {
         // and at 384 the squash resize: the whole image to 404 x 404, then the centre crop)
         gap("vit_medium_patch16_gap_256", 256, "center", "ViT-M/16 GAP @256 (in12k -> in1k)");
         gap("vit_medium_patch16_gap_384", 384, "squash", "ViT-M/16 GAP @384 (in12k -> in1k)");
+        // CLIP fine-tunes: timm's pre_norm (norm_pre after the position embedding, no patch-embedding bias),
+        // LayerNorm eps 1e-5. Their tags differ in crop, resize and mean, so every ImageNet-1k tag is an entry
+        // ("tag crop resize mean"); the first is timm's default, which the bare name takes too.
+        clip("vit_base_patch16_clip_224", 224, 16, 768, 12, 12, "ViT-B/16 CLIP", "laion2b_ft_in12k_in1k 0.95 center openai",
+                "openai_ft_in12k_in1k 0.95 center openai", "laion2b_ft_in1k 1.0 center openai", "openai_ft_in1k 0.9 center openai");
+        clip("vit_base_patch16_clip_384", 384, 16, 768, 12, 12, "ViT-B/16 CLIP @384", "laion2b_ft_in12k_in1k 1.0 squash openai",
+                "openai_ft_in12k_in1k 0.95 squash openai", "laion2b_ft_in1k 1.0 squash openai", "openai_ft_in1k 1.0 squash openai");
+        clip("vit_base_patch32_clip_224", 224, 32, 768, 12, 12, "ViT-B/32 CLIP", "laion2b_ft_in12k_in1k 0.9 center openai",
+                "openai_ft_in12k_in1k 0.9 center openai", "laion2b_ft_in1k 0.9 center openai", "openai_ft_in1k 0.9 center openai");
+        clip("vit_base_patch32_clip_384", 384, 32, 768, 12, 12, "ViT-B/32 CLIP @384", "laion2b_ft_in12k_in1k 1.0 center openai",
+                "openai_ft_in12k_in1k 0.95 squash openai");
+        clip("vit_base_patch32_clip_448", 448, 32, 768, 12, 12, "ViT-B/32 CLIP @448", "laion2b_ft_in12k_in1k 1.0 center openai");
+        clip("vit_large_patch14_clip_224", 224, 14, 1024, 24, 16, "ViT-L/14 CLIP", "laion2b_ft_in12k_in1k 1.0 center inception",
+                "openai_ft_in12k_in1k 1.0 center openai", "laion2b_ft_in1k 1.0 center inception", "openai_ft_in1k 1.0 center openai");
+        clip("vit_large_patch14_clip_336", 336, 14, 1024, 24, 16, "ViT-L/14 CLIP @336", "laion2b_ft_in12k_in1k 1.0 squash inception",
+                "openai_ft_in12k_in1k 1.0 squash openai", "laion2b_ft_in1k 1.0 squash inception");
+        clip("vit_huge_patch14_clip_224", 224, 14, 1280, 32, 16, "ViT-H/14 CLIP", "laion2b_ft_in12k_in1k 1.0 center openai",
+                "laion2b_ft_in1k 1.0 center openai");
+        clip("vit_huge_patch14_clip_336", 336, 14, 1280, 32, 16, "ViT-H/14 CLIP @336", "laion2b_ft_in12k_in1k 1.0 squash openai",
+                "laion2b_ft_in1k 1.0 squash openai");
         int[] d6 = {2, 2, 6, 2}, d18 = {2, 2, 18, 2}, hT = {3, 6, 12, 24}, hB = {4, 8, 16, 32}, hL = {6, 12, 24, 48};
         swin("swin_tiny_patch4_window7_224", SwinConfig.of(224, 7, 96, d6, hT), "Swin-T");
         swin("swin_small_patch4_window7_224", SwinConfig.of(224, 7, 96, d18, hT), "Swin-S");
@@ -112,6 +135,19 @@ public final class ModelZoo {
                 new ViTConfig(img, 16, 3, 512, 12, 8, 2048, 1000, 0, 1e-6f, false, ViTConfig.Pooling.AVERAGE, false, true, true),
                 Preprocessing.timm(img, 0.95, cropMode, io.vitq.data.Interpolation.BICUBIC, Preprocessing.INCEPTION_MEAN,
                         Preprocessing.INCEPTION_STD)));
+    }
+
+    /** A CLIP fine-tune under its bare name (the first tag's transform) and under each "tag crop resize mean" of {@code tags}. */
+    private static void clip(String arch, int img, int patch, int dim, int depth, int heads, String summary, String... tags) {
+        ViTConfig c = ViTConfig.of(img, patch, dim, depth, heads).withEps(1e-5f).withPreNorm(true);
+        for (int i = 0; i < tags.length; i++) {
+            String[] t = tags[i].split(" ");
+            boolean openai = t[3].equals("openai");
+            Preprocessing p = Preprocessing.timm(img, Double.parseDouble(t[1]), t[2], io.vitq.data.Interpolation.BICUBIC,
+                    openai ? CLIP_MEAN : Preprocessing.INCEPTION_MEAN, openai ? CLIP_STD : Preprocessing.INCEPTION_STD);
+            if (i == 0) register(new Entry(arch, summary + " (" + t[0] + ")", c, p));
+            register(new Entry(arch + "." + t[0], summary + " (" + t[0] + ")", c, p));
+        }
     }
 
     private static void swin(String name, SwinConfig c, String summary) {

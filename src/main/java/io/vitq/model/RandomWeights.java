@@ -23,10 +23,11 @@ public final class RandomWeights {
         Map<String, Tensor> m = new LinkedHashMap<>();
         int D = c.dim(), p = c.patch();
         put(m, r, "patch_embed.proj.weight", 0.02f, D, c.inChans(), p, p);
-        put(m, r, "patch_embed.proj.bias", 0.02f, D);
+        if (!c.preNorm()) put(m, r, "patch_embed.proj.bias", 0.02f, D);
         put(m, r, "cls_token", 0.02f, 1, 1, D);
         if (c.distilled()) put(m, r, "dist_token", 0.02f, 1, 1, D);
         put(m, r, "pos_embed", 0.02f, 1, c.tokens(), D);
+        if (c.preNorm()) norm(m, "norm_pre", D);
         for (int i = 0; i < c.depth(); i++) {
             String b = "blocks." + i;
             norm(m, b + ".norm1", D);

@@ -16,13 +16,15 @@ import java.util.List;
  *                       {@code no_embed_class}, DeiT-3, where it is added to the patch tokens only)
  * @param layerScale     every block scales its two branches per channel ({@code ls1.gamma}, {@code ls2.gamma};
  *                       timm's {@code init_values}, DeiT-3)
+ * @param preNorm        timm's {@code pre_norm} (the CLIP fine-tunes): a LayerNorm {@code norm_pre} after the
+ *                       position embedding, and a patch embedding without bias (timm pairs the two)
  * @param rotation       which block Linears read their input through the orthogonal {@link InputRotation} and
  *                       store their weights as {@code W R^T}: no checkpoint has it, vitq's calibration makes
  *                       it (docs/LOWBIT.md section 2.1)
  */
 public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth, int heads, int mlpHidden,
                         int numClasses, int prefixTokens, float eps, boolean qkvBias, Pooling pooling,
-                        boolean fcNorm, boolean posEmbedPrefix, boolean layerScale, RotatedInputs rotation)
+                        boolean fcNorm, boolean posEmbedPrefix, boolean layerScale, boolean preNorm, RotatedInputs rotation)
         implements Architecture {
 
     /** What the classifier reads from the final norm's tokens. */
@@ -59,7 +61,7 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
                      int prefixTokens, float eps, boolean qkvBias, Pooling pooling, boolean fcNorm, boolean posEmbedPrefix,
                      boolean layerScale) {
         this(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, RotatedInputs.NONE);
+                fcNorm, posEmbedPrefix, layerScale, false, RotatedInputs.NONE);
     }
 
     /** timm's layout: qkv bias, and a distillation head exactly when there is a distillation token. */
@@ -98,22 +100,22 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
 
     public ViTConfig withDistillation(boolean distilled) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, distilled ? 2 : 1, eps,
-                qkvBias, distilled ? Pooling.CLASS_AND_DISTILLATION : Pooling.CLASS_TOKEN, fcNorm, posEmbedPrefix, layerScale, rotation);
+                qkvBias, distilled ? Pooling.CLASS_AND_DISTILLATION : Pooling.CLASS_TOKEN, fcNorm, posEmbedPrefix, layerScale, preNorm, rotation);
     }
 
     public ViTConfig withClasses(int classes) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, classes, prefixTokens, eps, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, rotation);
+                fcNorm, posEmbedPrefix, layerScale, preNorm, rotation);
     }
 
     public ViTConfig withHeads(int h) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, h, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, rotation);
+                fcNorm, posEmbedPrefix, layerScale, preNorm, rotation);
     }
 
     public ViTConfig withEps(float e) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, e, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, rotation);
+                fcNorm, posEmbedPrefix, layerScale, preNorm, rotation);
     }
 
     /**
@@ -122,13 +124,19 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
      */
     public ViTConfig withRotation(RotatedInputs r) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling,
-                fcNorm, posEmbedPrefix, layerScale, r);
+                fcNorm, posEmbedPrefix, layerScale, preNorm, r);
     }
 
     /** DeiT-3's and the GAP ViTs' options: timm's {@code init_values}, {@code no_embed_class}, {@code global_pool}, {@code fc_norm}. */
     public ViTConfig withVariant(int prefix, Pooling p, boolean fc, boolean posPrefix, boolean ls) {
         return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefix, eps, qkvBias, p,
-                fc, posPrefix, ls, rotation);
+                fc, posPrefix, ls, preNorm, rotation);
+    }
+
+    /** timm's {@code pre_norm} (see {@link #preNorm}): the CLIP fine-tunes' {@code norm_pre}, and no patch-embedding bias. */
+    public ViTConfig withPreNorm(boolean p) {
+        return new ViTConfig(imgSize, patch, inChans, dim, depth, heads, mlpHidden, numClasses, prefixTokens, eps, qkvBias, pooling,
+                fcNorm, posEmbedPrefix, layerScale, p, rotation);
     }
 
     /**
@@ -155,6 +163,8 @@ public record ViTConfig(int imgSize, int patch, int inChans, int dim, int depth,
                     + (posEmbedPrefix ? "with" : "without") + ")");
         if (found.layerScale != layerScale) d.add((found.layerScale ? "LayerScale" : "no LayerScale") + " (expected "
                 + (layerScale ? "LayerScale" : "none") + ")");
+        if (found.preNorm != preNorm) d.add((found.preNorm ? "norm_pre and no patch-embedding bias" : "no norm_pre") + " (expected "
+                + (preNorm ? "norm_pre, timm's pre_norm" : "none") + ")");
         return d;
     }
 

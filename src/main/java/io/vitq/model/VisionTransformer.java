@@ -68,6 +68,7 @@ public final class VisionTransformer implements Model {
     private final Linear patchEmbed;      // patch_embed.proj as [D, C*p*p] over im2col patches
     private final List<float[]> prefixTokens;
     private final float[] posEmbed;
+    private final LayerNorm normPre;      // norm_pre (timm's pre_norm, the CLIP fine-tunes), or null
     private final Block[] blocks;
     private final LayerNorm norm;         // norm, or fc_norm when the config says so
     private final Linear head, headDist;
@@ -79,12 +80,14 @@ public final class VisionTransformer implements Model {
         this.cfg = (ViTConfig) spec.architecture();
         int D = cfg.dim(), p = cfg.patch(), C = cfg.inChans();
         float[] pw = w.data("patch_embed.proj.weight", D, C, p, p);
-        patchEmbed = new Linear("patch_embed.proj", pw, w.data("patch_embed.proj.bias", D), D, C * p * p);
+        // timm's pre_norm drops the patch embedding's bias (CLIP)
+        patchEmbed = new Linear("patch_embed.proj", pw, cfg.preNorm() ? null : w.data("patch_embed.proj.bias", D), D, C * p * p);
         List<float[]> tokens = new ArrayList<>();
         if (cfg.prefixTokens() >= 1) tokens.add(w.data("cls_token", 1, 1, D));
         if (cfg.prefixTokens() == 2) tokens.add(w.data("dist_token", 1, 1, D));
         prefixTokens = List.copyOf(tokens);
         posEmbed = w.data("pos_embed", 1, cfg.posEmbedPrefix() ? cfg.tokens() : cfg.numPatches(), D);
+        normPre = cfg.preNorm() ? LayerNorm.load(w, "norm_pre", D, cfg.eps()) : null;
         blocks = new Block[cfg.depth()];
         for (int i = 0; i < blocks.length; i++) blocks[i] = Block.load(w, i, cfg);
         norm = LayerNorm.load(w, cfg.fcNorm() ? "fc_norm" : "norm", D, cfg.eps());
@@ -109,7 +112,8 @@ public final class VisionTransformer implements Model {
 
     /**
      * {@code embed}: patch embedding, then timm's {@code _pos_embed}: the prefix tokens are prepended
-     * and the position embedding added, or (DeiT-3, {@code no_embed_class}) added to the patch tokens first.
+     * and the position embedding added, or (DeiT-3, {@code no_embed_class}) added to the patch tokens first;
+     * then {@code norm_pre} when the model has one (timm's {@code pre_norm}, the CLIP fine-tunes).
      */
     private final class Embed implements Segment {
         @Override public String name() { return "embed"; }
@@ -119,6 +123,7 @@ public final class VisionTransformer implements Model {
             T x = ops.patchEmbed(patchEmbed, images, cfg.inChans(), cfg.imgSize(), cfg.patch());
             x = cfg.posEmbedPrefix() ? ops.addPosition(ops.prependTokens(x, prefixTokens), posEmbed)
                     : ops.prependTokens(ops.addPosition(x, posEmbed), prefixTokens);
+            if (normPre != null) x = ops.layerNorm(normPre, x);
             ops.observe("embed", x);
             return x;
         }
@@ -170,7 +175,7 @@ public final class VisionTransformer implements Model {
 
     @Override
     public long parameterCount() {
-        long n = patchEmbed.parameterCount() + posEmbed.length + 2L * cfg.dim();
+        long n = patchEmbed.parameterCount() + posEmbed.length + 2L * cfg.dim() + (normPre == null ? 0 : 2L * cfg.dim());
         for (float[] t : prefixTokens) n += t.length;
         for (Block b : blocks) {
             n += 4L * cfg.dim() + b.qkv.parameterCount() + b.proj.parameterCount()
@@ -239,7 +244,7 @@ public final class VisionTransformer implements Model {
     /**
      * The architecture that timm-named tensors determine: everything but the head count, which no
      * tensor stores, so the caller gives it (from a zoo name, a config or {@code --heads}). LayerNorm
-     * eps is timm's 1e-6. qkv bias, LayerScale, the distillation head and whether the position
+     * eps is timm's 1e-6, or 1e-5 with {@code norm_pre} (pre_norm: timm's CLIP models, all at 1e-5). qkv bias, LayerScale, the distillation head and whether the position
      * embedding covers the prefix tokens are read from the tensors present; the pooling is timm's
      * default for them: average without a class token or with {@code fc_norm}, else the class token
      * (a checkpoint does not say when a model with a class token and {@code norm} pools by average:
@@ -270,6 +275,7 @@ public final class VisionTransformer implements Model {
             posPrefix = false;
         }
         int hidden = w.shape("blocks.0.mlp.fc1.weight")[0];
+        boolean preNorm = w.has("norm_pre.weight");
         if (!w.has("head.weight")) throw noHead(w, "head.weight");
         int classes = w.shape("head.weight")[0];
         boolean fcNorm = w.has("fc_norm.weight");
@@ -277,7 +283,8 @@ public final class VisionTransformer implements Model {
                 : prefix == 2 && w.has("head_dist.weight") ? ViTConfig.Pooling.CLASS_AND_DISTILLATION
                 : ViTConfig.Pooling.CLASS_TOKEN;
         return new ViTConfig(grid * p, p, C, D, depth, heads, hidden, classes, prefix, 1e-6f,
-                w.has("blocks.0.attn.qkv.bias"), pooling, fcNorm, posPrefix, w.has("blocks.0.ls1.gamma"));
+                w.has("blocks.0.attn.qkv.bias"), pooling, fcNorm, posPrefix, w.has("blocks.0.ls1.gamma"))
+                .withPreNorm(preNorm).withEps(preNorm ? 1e-5f : 1e-6f); // timm's pre_norm ViTs (CLIP) all use eps 1e-5
     }
 
     /**

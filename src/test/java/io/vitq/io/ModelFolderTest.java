@@ -59,7 +59,7 @@ class ModelFolderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"timm_vit_hd32", "timm_deit3", "timm_vit_gap", "timm_vit_avg_fc_norm", "hf_vit", "hf_deit_teacher",
+    @ValueSource(strings = {"timm_vit_hd32", "timm_deit3", "timm_vit_gap", "timm_vit_avg_fc_norm", "timm_vit_clip", "hf_vit", "hf_deit_teacher",
             "hf_deit", "hf_swin"})
     void matchesTheLibrary(String name) {
         ModelLoader.Loaded l = ModelLoader.load(folder(name).toString(), null);
@@ -111,6 +111,8 @@ class ModelFolderTest {
         assertTrue(a.fcNorm() && a.prefixTokens() == 1 && !a.layerScale() && a.posEmbedPrefix(), a.toString());
         assertEquals(ViTConfig.Pooling.AVERAGE, a.pooling());
         assertEquals(0.95, 32.0 / ModelLoader.load(folder("timm_vit_gap").toString(), null).model().preprocessing().resizeSize(), 0.02);
+        ViTConfig clip = (ViTConfig) ModelLoader.load(folder("timm_vit_clip").toString(), null).model().spec().architecture();
+        assertTrue(clip.preNorm() && clip.eps() == 1e-5f && clip.prefixTokens() == 1 && !clip.layerScale(), clip.toString());
     }
 
     @Test

@@ -213,6 +213,36 @@ class QuantizedModelFileTest {
         assertSameLogits(loaded.model(), spec("micro", MICRO).build(fq), randomImages(2, 32, 4));
     }
 
+    /**
+     * A ViT with timm's norm_pre (the CLIP fine-tunes: no patch-embedding bias either) is written as
+     * version 8, so that a reader of versions 1 to 7 refuses it instead of running it without that
+     * LayerNorm; it round-trips, and a version that does not say it is refused.
+     */
+    @Test
+    void aPreNormVitIsVersionEightAndRoundTrips() throws IOException {
+        ViTConfig clip = MICRO.withEps(1e-5f).withPreNorm(true);
+        Weights source = RandomWeights.vit(clip, 5);
+        assertTrue(source.has("norm_pre.weight") && !source.has("patch_embed.proj.bias"));
+        Model model = spec("micro_clip", clip).build(source);
+        QuantPlan plan = minMaxPlan("micro_clip", model);
+        Path file = tmp.resolve("clip.q.safetensors");
+        QuantizedModelFile.write(file, model.spec(), source, plan);
+        SafeTensors st = SafeTensors.read(file);
+        assertEquals(Integer.toString(QuantizedModelFile.PRE_NORM_VERSION), st.metadata().get("vitq.format_version"));
+        assertTrue(st.metadata().get("vitq.model_spec").contains("\"pre_norm\":true"), st.metadata().get("vitq.model_spec"));
+        ModelLoader.Loaded loaded = ModelLoader.load(file.toString(), null);
+        assertEquals(model.spec(), loaded.model().spec());
+        assertSameLogits(loaded.model(), spec("micro_clip", clip).build(fakeQuantized(source, model, plan, UnaryOperator.identity())),
+                randomImages(2, 32, 6));
+        // labelled as any earlier version (what a reader of those could be given): refused, naming the version and why
+        for (int v : new int[] {QuantizedModelFile.VERSION, QuantizedModelFile.PAIRS_VERSION}) {
+            Path older = rewrite(file, tmp.resolve("clip" + v + ".q.safetensors"), t -> {},
+                    m -> m.put(QuantizedModelFile.META_VERSION, Integer.toString(v)));
+            assertTrue(loadError(older).getMessage().contains("format version " + v + " with a ViT with norm_pre"),
+                    loadError(older).getMessage());
+        }
+    }
+
     @Test
     void eightBitFileIsUnderAQuarterOfFloat32() throws IOException {
         // dim 128: the Linear weights are ~97 % of the parameters, as in every published ViT
@@ -374,8 +404,10 @@ class QuantizedModelFileTest {
         Path packedV2 = rewrite(file, tmp.resolve("packedv2.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "2"));
         assertTrue(loadError(packedV2).getMessage().contains("format version 2 with metadata 'vitq.packed_codes'"),
                 loadError(packedV2).getMessage());
-        Path future = rewrite(file, tmp.resolve("v8.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "8"));
-        assertTrue(loadError(future).getMessage().contains("version 8, this vitq reads versions 1 to 7"), loadError(future).getMessage());
+        Path future = rewrite(file, tmp.resolve("v9.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "9"));
+        assertTrue(loadError(future).getMessage().contains("version 9, this vitq reads versions 1 to 8"), loadError(future).getMessage());
+        Path v8 = rewrite(file, tmp.resolve("v8.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "8"));
+        assertTrue(loadError(v8).getMessage().contains("format version 8 without a ViT with norm_pre"), loadError(v8).getMessage());
         Path v6 = rewrite(file, tmp.resolve("v6.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "6"));
         assertTrue(loadError(v6).getMessage().contains("format version 6 without a weight on a table of levels"), loadError(v6).getMessage());
         Path v5 = rewrite(file, tmp.resolve("v5.safetensors"), t -> {}, meta -> meta.put(QuantizedModelFile.META_VERSION, "5"));

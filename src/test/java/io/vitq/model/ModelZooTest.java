@@ -83,6 +83,7 @@ class ModelZooTest {
         check(d, "fc_norm", a.get("fc_norm").asBoolean(), c.fcNorm());
         check(d, "pos_embed_prefix", a.get("pos_embed_prefix").asBoolean(), c.posEmbedPrefix());
         check(d, "layer_scale", a.get("layer_scale").asBoolean(), c.layerScale());
+        check(d, "pre_norm", a.get("pre_norm").asBoolean(), c.preNorm());
         check(d, "rotation", RotatedInputs.NONE, c.rotation());
         return d;
     }

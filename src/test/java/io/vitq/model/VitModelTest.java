@@ -24,6 +24,28 @@ class VitModelTest {
         return x;
     }
 
+    /**
+     * timm's pre_norm (CLIP): norm_pre read from the tensors with eps 1e-5 and no patch-embedding bias, and it
+     * runs after the position embedding (norm_pre's shift shows up in the "embed" output).
+     */
+    @Test
+    void preNormIsReadFromTheTensorsAndRunsAfterThePositionEmbedding() {
+        ViTConfig c = new ViTConfig(32, 8, 3, 64, 2, 2, 128, 10, 1, 1e-5f).withPreNorm(true);
+        Weights w = RandomWeights.vit(c, 3);
+        assertEquals(c, VisionTransformer.inferConfig(w, 2));
+        assertEquals(new ViTConfig(32, 8, 3, 64, 2, 2, 128, 10, 1, 1e-6f), VisionTransformer.inferConfig(RandomWeights.vit(c.withPreNorm(false), 3), 2));
+        float[] shift = w.asMap().get("norm_pre.bias").data();
+        java.util.Arrays.fill(shift, 7f);
+        VisionTransformer m = VisionTransformer.load("clip_micro", c, Preprocessing.timm(32, false), w);
+        float[][] embed = new float[1][];
+        m.forward(randomImages(1, 32, 2), FloatExecutor.INSTANCE, (name, data, shape) -> {
+            if (name.equals("embed")) embed[0] = data.clone();
+        });
+        double mean = 0;
+        for (float v : embed[0]) mean += v;
+        assertEquals(7.0, mean / embed[0].length, 1e-3, "a LayerNorm with weight 1 and bias 7 gives rows of mean 7");
+    }
+
     /** DeiT distilled: the logits are the mean of head(cls) and head_dist(dist). */
     @Test
     void distilledAveragesTheTwoHeads() {
