@@ -11,7 +11,7 @@ import java.util.Locale;
 
 /**
  * timm's {@code VisionTransformer} (ViT, DeiT, DeiT distilled, DeiT-3's LayerScale, average-pooled
- * ViTs), read top to bottom like the Python: patch embedding, class (and distillation) token and
+ * ViTs, the CLIP fine-tunes' norm_pre), read top to bottom like the Python: patch embedding, class (and distillation) token and
  * position embedding, pre-norm blocks, final norm, pooling and head. Field and op names are the
  * checkpoint keys. The forward is written once, against {@link Ops}, as segments: {@code embed},
  * {@code blocks.0} ... {@code blocks.N-1}, {@code head}.
@@ -192,6 +192,7 @@ public final class VisionTransformer implements Model {
         List<String> variant = new ArrayList<>();
         if (!cfg.qkvBias()) variant.add("no qkv bias");
         if (cfg.layerScale()) variant.add("LayerScale");
+        if (cfg.preNorm()) variant.add("norm_pre after the position embedding, no patch-embedding bias (CLIP)");
         if (cfg.rotatedInputs()) variant.add(cfg.rotation().linears() + " inputs rotated");
         if (!cfg.posEmbedPrefix()) variant.add("position embedding on the patch tokens only");
         if (cfg.pooling() == ViTConfig.Pooling.AVERAGE) {
