@@ -11,8 +11,8 @@ import java.util.Locale;
 
 /**
  * timm's {@code VisionTransformer} (ViT, DeiT, DeiT distilled, DeiT-3's LayerScale, average-pooled
- * ViTs, the CLIP fine-tunes' norm_pre), read top to bottom like the Python: patch embedding, class (and distillation) token and
- * position embedding, pre-norm blocks, final norm, pooling and head. Field and op names are the
+ * ViTs, the CLIP fine-tunes' norm_pre), read top to bottom like the Python: patch embedding, class
+ * (and distillation) token and position embedding, pre-norm blocks, final norm, pooling and head. Field and op names are the
  * checkpoint keys. The forward is written once, against {@link Ops}, as segments: {@code embed},
  * {@code blocks.0} ... {@code blocks.N-1}, {@code head}.
  */
