@@ -4,6 +4,7 @@ import io.vitq.io.ModelLoader;
 import io.vitq.model.ModelException;
 import io.vitq.model.ModelZoo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,13 +18,26 @@ import java.util.stream.Stream;
         description = "List the model zoo names, the weights vitq finds for them and where (the model search path and the "
                 + "Hugging Face cache), and every model in the Hugging Face cache. Nothing is downloaded.")
 final class ModelsCommand implements Callable<Integer> {
+    @Parameters(arity = "0..1", paramLabel = "PATTERN", description = "Only the zoo names that match (* matches any characters;"
+            + " e.g. '*clip*', 'deit3_*' or 'swin_*'). Default: every name.")
+    String pattern;
+
     @Override
     public Integer call() {
         Path hub = ModelLoader.HubCache.location();
-        int w = ModelZoo.entries().stream().mapToInt(e -> e.name().length()).max().orElse(0);
-        String row = "%-" + w + "s %-28s %s%n";
+        List<ModelZoo.Entry> entries = ModelZoo.entries();
+        if (pattern != null) {
+            if (pattern.isBlank()) throw new Main.UserException("models: empty PATTERN");
+            java.util.regex.Pattern p = io.vitq.model.OpPattern.compile(pattern);
+            entries = entries.stream().filter(e -> p.matcher(e.name()).matches()).toList();
+            if (entries.isEmpty())
+                throw new Main.UserException("models " + pattern + ": matches no zoo name ('*' matches any characters; 'vitq models' lists them all)");
+        }
+        int w = entries.stream().mapToInt(e -> e.name().length()).max().orElse(0);
+        int m = Math.max(5, entries.stream().mapToInt(e -> e.summary().length()).max().orElse(0));
+        String row = "%-" + w + "s %-" + m + "s %s%n";
         System.out.printf(row, "name", "model", "weights for the bare name (- : none found)");
-        for (ModelZoo.Entry e : ModelZoo.entries()) {
+        for (ModelZoo.Entry e : entries) {
             System.out.printf(row, e.name(), e.summary(), weightsFor(e.name(), hub));
             System.out.printf("%-" + w + "s preprocessing: %s%n", "", e.input().describe());
         }

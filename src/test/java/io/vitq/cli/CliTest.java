@@ -347,6 +347,26 @@ class CliTest {
         }
     }
 
+    /** {@code vitq models PATTERN} lists only the zoo names that match, and a pattern that matches none is an error. */
+    @Test
+    void modelsTakesANamePattern() {
+        Run clip = run("models", "*clip_224*");
+        assertEquals(0, clip.exit(), clip.err());
+        List<String> names = clip.out().lines().takeWhile(l -> !l.isBlank()).skip(1)
+                .filter(l -> !l.startsWith(" ")).map(l -> l.split(" ")[0]).toList();
+        assertEquals(List.of("vit_base_patch16_clip_224", "vit_base_patch16_clip_224.laion2b_ft_in12k_in1k",
+                "vit_base_patch16_clip_224.openai_ft_in12k_in1k", "vit_base_patch16_clip_224.laion2b_ft_in1k",
+                "vit_base_patch16_clip_224.openai_ft_in1k", "vit_base_patch32_clip_224",
+                "vit_base_patch32_clip_224.laion2b_ft_in12k_in1k", "vit_base_patch32_clip_224.openai_ft_in12k_in1k",
+                "vit_base_patch32_clip_224.laion2b_ft_in1k", "vit_base_patch32_clip_224.openai_ft_in1k",
+                "vit_large_patch14_clip_224", "vit_large_patch14_clip_224.laion2b_ft_in12k_in1k",
+                "vit_large_patch14_clip_224.openai_ft_in12k_in1k", "vit_large_patch14_clip_224.laion2b_ft_in1k",
+                "vit_large_patch14_clip_224.openai_ft_in1k", "vit_huge_patch14_clip_224",
+                "vit_huge_patch14_clip_224.laion2b_ft_in12k_in1k", "vit_huge_patch14_clip_224.laion2b_ft_in1k"), names);
+        assertTrue(clip.out().contains("preprocessing: resize shorter side to 248"), clip.out()); // openai_ft_in1k: crop 0.9
+        assertUserError(run("models", "resnet*"), 1, "models resnet*: matches no zoo name");
+    }
+
     @Test
     void missingDataFolder() {
         assertUserError(run("eval", "--model", MODEL, "--data", "/nonexistent/val"), 1, "/nonexistent/val");
