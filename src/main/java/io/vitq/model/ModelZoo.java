@@ -70,19 +70,14 @@ public final class ModelZoo {
         vit("deit_base_distilled_patch16_384", 384, 16, 768, 12, 12, false, "DeiT-B distilled @384");
         // DeiT-3: LayerScale, the position embedding on the patch tokens only; at 224 the default tag
         // (fb_in1k) crops 0.9 and the in22k fine-tunes 1.0, so both tags are named; at 384 both crop 1.0
-        deit3("deit3_small_patch16_224", 224, 16, 384, 12, 6, 0.9, "DeiT-3-S");
-        deit3("deit3_small_patch16_224.fb_in22k_ft_in1k", 224, 16, 384, 12, 6, 1.0, "DeiT-3-S (in22k -> in1k)");
-        deit3("deit3_medium_patch16_224", 224, 16, 512, 12, 8, 0.9, "DeiT-3-M");
-        deit3("deit3_medium_patch16_224.fb_in22k_ft_in1k", 224, 16, 512, 12, 8, 1.0, "DeiT-3-M (in22k -> in1k)");
-        deit3("deit3_base_patch16_224", 224, 16, 768, 12, 12, 0.9, "DeiT-3-B");
-        deit3("deit3_base_patch16_224.fb_in22k_ft_in1k", 224, 16, 768, 12, 12, 1.0, "DeiT-3-B (in22k -> in1k)");
-        deit3("deit3_large_patch16_224", 224, 16, 1024, 24, 16, 0.9, "DeiT-3-L");
-        deit3("deit3_large_patch16_224.fb_in22k_ft_in1k", 224, 16, 1024, 24, 16, 1.0, "DeiT-3-L (in22k -> in1k)");
-        deit3("deit3_huge_patch14_224", 224, 14, 1280, 32, 16, 0.9, "DeiT-3-H/14");
-        deit3("deit3_huge_patch14_224.fb_in22k_ft_in1k", 224, 14, 1280, 32, 16, 1.0, "DeiT-3-H/14 (in22k -> in1k)");
-        deit3("deit3_small_patch16_384", 384, 16, 384, 12, 6, 1.0, "DeiT-3-S @384");
-        deit3("deit3_base_patch16_384", 384, 16, 768, 12, 12, 1.0, "DeiT-3-B @384");
-        deit3("deit3_large_patch16_384", 384, 16, 1024, 24, 16, 1.0, "DeiT-3-L @384");
+        deit3("deit3_small_patch16_224", 224, 16, 384, 12, 6, "DeiT-3-S");
+        deit3("deit3_medium_patch16_224", 224, 16, 512, 12, 8, "DeiT-3-M");
+        deit3("deit3_base_patch16_224", 224, 16, 768, 12, 12, "DeiT-3-B");
+        deit3("deit3_large_patch16_224", 224, 16, 1024, 24, 16, "DeiT-3-L");
+        deit3("deit3_huge_patch14_224", 224, 14, 1280, 32, 16, "DeiT-3-H/14");
+        deit3("deit3_small_patch16_384", 384, 16, 384, 12, 6, "DeiT-3-S @384");
+        deit3("deit3_base_patch16_384", 384, 16, 768, 12, 12, "DeiT-3-B @384");
+        deit3("deit3_large_patch16_384", 384, 16, 1024, 24, 16, "DeiT-3-L @384");
         // global average pooling: no class token, the final norm before the mean (fc_norm=False), no
         // qkv bias, LayerScale; timm's sw_in12k_ft_in1k eval transforms (crop 0.95, mean = std = 0.5,
         // and at 384 the squash resize: the whole image to 404 x 404, then the centre crop)
@@ -124,10 +119,18 @@ public final class ModelZoo {
         register(new Entry(name, summary, c, Preprocessing.timm(img, augreg)));
     }
 
-    private static void deit3(String name, int img, int patch, int dim, int depth, int heads, double cropPct, String summary) {
+    /**
+     * A DeiT-3 (timm's default tag fb_in1k); at 224 also its {@code .fb_in22k_ft_in1k} tag, which crops 1.0
+     * where the default crops 0.9 (at 384 both crop 1.0, so the bare name serves both).
+     */
+    private static void deit3(String name, int img, int patch, int dim, int depth, int heads, String summary) {
         ViTConfig c = ViTConfig.of(img, patch, dim, depth, heads).withVariant(1, ViTConfig.Pooling.CLASS_TOKEN, false, false, true);
-        register(new Entry(name, summary, c, new Preprocessing(img, cropPct, io.vitq.data.Interpolation.BICUBIC,
-                Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD)));
+        register(new Entry(name, summary, c, deit3Transform(img, img < 384 ? 0.9 : 1.0)));
+        if (img < 384) register(new Entry(name + ".fb_in22k_ft_in1k", summary + " (in22k -> in1k)", c, deit3Transform(img, 1.0)));
+    }
+
+    private static Preprocessing deit3Transform(int img, double cropPct) {
+        return new Preprocessing(img, cropPct, io.vitq.data.Interpolation.BICUBIC, Preprocessing.IMAGENET_MEAN, Preprocessing.IMAGENET_STD);
     }
 
     private static void gap(String name, int img, String cropMode, String summary) {
