@@ -266,7 +266,8 @@ public final class QuantizedModelFile {
         boolean preNormVersion = Integer.toString(PRE_NORM_VERSION).equals(version);
         boolean levelsVersion = Integer.toString(LEVELS_VERSION).equals(version);
         boolean pairsVersion = Integer.toString(PAIRS_VERSION).equals(version);
-        boolean tableVersion = levelsVersion || pairsVersion || preNormVersion; // rotated or not, packed shapes listed
+        // versions 6 to 8 say what the file holds beyond rotation and packing: those two are read as the spec and metadata say
+        boolean rotationAndPackingAsRead = levelsVersion || pairsVersion || preNormVersion;
         boolean packedVersion = Integer.toString(PACKED_VERSION).equals(version);
         boolean allVersion = Integer.toString(ROTATED_ALL_VERSION).equals(version);
         String model = meta.get(META_MODEL);
@@ -285,16 +286,16 @@ public final class QuantizedModelFile {
                         + " a ViT with norm_pre in '" + META_SPEC + "' (version " + PRE_NORM_VERSION + " exactly then)");
             }
             boolean rotated = spec.architecture().rotatedInputs();
-            if (!tableVersion && allVersion != rotatesBlockOutputs(spec)) {
+            if (!rotationAndPackingAsRead && allVersion != rotatesBlockOutputs(spec)) {
                 throw new CheckpointException(file + ": format version " + version + (allVersion ? " without" : " with")
                         + " every block input rotated in '" + META_SPEC + "' (version " + ROTATED_ALL_VERSION + " exactly then)");
             }
-            if (!packedVersion && !allVersion && !tableVersion && rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
+            if (!packedVersion && !allVersion && !rotationAndPackingAsRead && rotated != Integer.toString(ROTATED_VERSION).equals(version)) {
                 throw new CheckpointException(file + ": format version " + version + (rotated ? " with" : " without")
                         + " rotated inputs in '" + META_SPEC + "' (version " + ROTATED_VERSION + " exactly when rotated)");
             }
         }
-        if (!allVersion && !tableVersion && meta.containsKey(META_PACKED) != packedVersion) {
+        if (!allVersion && !rotationAndPackingAsRead && meta.containsKey(META_PACKED) != packedVersion) {
             throw new CheckpointException(file + ": format version " + version + (packedVersion ? " without" : " with")
                     + " metadata '" + META_PACKED + "' (version " + PACKED_VERSION + " exactly when codes are packed)");
         }

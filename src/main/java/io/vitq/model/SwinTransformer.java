@@ -324,7 +324,7 @@ public final class SwinTransformer implements Model {
         }
         int window = (side + 1) / 2, stages = depths.size();
         double mlpRatio = (double) w.shape("layers.0.blocks.0.mlp.fc1.weight")[0] / D0;
-        if (!w.has("head.fc.weight")) throw VisionTransformer.noHead(weights, "head.fc.weight (or head.weight)");
+        if (!w.has("head.fc.weight")) throw ModelException.noClassifier(weights, "head.fc.weight (or head.weight)");
         int classes = w.shape("head.fc.weight")[0];
         int img = imgSize != null ? imgSize : window * p * (1 << (stages - 1));
         return new SwinConfig(img, p, C, D0, depths.stream().mapToInt(Integer::intValue).toArray(),

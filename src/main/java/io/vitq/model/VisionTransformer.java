@@ -277,7 +277,7 @@ public final class VisionTransformer implements Model {
         }
         int hidden = w.shape("blocks.0.mlp.fc1.weight")[0];
         boolean preNorm = w.has("norm_pre.weight");
-        if (!w.has("head.weight")) throw noHead(w, "head.weight");
+        if (!w.has("head.weight")) throw ModelException.noClassifier(w, "head.weight");
         int classes = w.shape("head.weight")[0];
         boolean fcNorm = w.has("fc_norm.weight");
         var pooling = prefix == 0 || fcNorm ? ViTConfig.Pooling.AVERAGE
@@ -286,15 +286,5 @@ public final class VisionTransformer implements Model {
         return new ViTConfig(grid * p, p, C, D, depth, heads, hidden, classes, prefix, 1e-6f,
                 w.has("blocks.0.attn.qkv.bias"), pooling, fcNorm, posPrefix, w.has("blocks.0.ls1.gamma"))
                 .withPreNorm(preNorm).withEps(preNorm ? 1e-5f : 1e-6f); // timm's pre_norm ViTs (CLIP) all use eps 1e-5
-    }
-
-    /**
-     * The error for a checkpoint without its classifier: a feature extractor (timm's
-     * {@code num_classes=0}, such as the dino and mae weights) has no classes to predict, and vitq
-     * calibrates and evaluates classifiers.
-     */
-    static ModelException noHead(Weights w, String tensor) {
-        return new ModelException(w.source() + ": no classifier ('" + tensor + "' is missing): a feature extractor (timm's"
-                + " num_classes=0, such as the dino and mae weights) has no classes to predict; vitq quantizes classifiers");
     }
 }
