@@ -24,9 +24,9 @@ public final class RandomWeights {
         int D = c.dim(), p = c.patch();
         put(m, r, "patch_embed.proj.weight", 0.02f, D, c.inChans(), p, p);
         if (!c.preNorm()) put(m, r, "patch_embed.proj.bias", 0.02f, D);
-        put(m, r, "cls_token", 0.02f, 1, 1, D);
+        if (c.prefixTokens() >= 1) put(m, r, "cls_token", 0.02f, 1, 1, D);
         if (c.distilled()) put(m, r, "dist_token", 0.02f, 1, 1, D);
-        put(m, r, "pos_embed", 0.02f, 1, c.tokens(), D);
+        put(m, r, "pos_embed", 0.02f, 1, c.posEmbedPrefix() ? c.tokens() : c.numPatches(), D);
         if (c.preNorm()) norm(m, "norm_pre", D);
         for (int i = 0; i < c.depth(); i++) {
             String b = "blocks." + i;
@@ -40,8 +40,12 @@ public final class RandomWeights {
             put(m, r, b + ".mlp.fc1.bias", 0.02f, c.mlpHidden());
             put(m, r, b + ".mlp.fc2.weight", 0.02f, D, c.mlpHidden());
             put(m, r, b + ".mlp.fc2.bias", 0.02f, D);
+            if (c.layerScale()) { // about the size of trained DeiT-3 gammas, both signs
+                put(m, r, b + ".ls1.gamma", 0.1f, D);
+                put(m, r, b + ".ls2.gamma", 0.1f, D);
+            }
         }
-        norm(m, "norm", D);
+        norm(m, c.fcNorm() ? "fc_norm" : "norm", D);
         put(m, r, "head.weight", 0.02f, c.numClasses(), D);
         put(m, r, "head.bias", 0.02f, c.numClasses());
         if (c.distillationHead()) {

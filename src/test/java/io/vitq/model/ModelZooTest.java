@@ -60,6 +60,39 @@ class ModelZooTest {
         assertEquals(List.of(), differences);
     }
 
+    /**
+     * {@code vitq bench} measures a zoo name without its checkpoint on {@link RandomWeights}: those must be
+     * a strict checkpoint of every variant the zoo holds (LayerScale, no class token, fc_norm, norm_pre, ...).
+     * One block (Swin: one per stage) keeps the huge models small; the names do not depend on the depth.
+     */
+    @Test
+    void randomWeightsBuildEveryZooArchitecture() {
+        List<String> failures = new ArrayList<>();
+        Set<Architecture> built = new java.util.HashSet<>(); // the tags of one architecture share their weights
+        for (ModelZoo.Entry e : ModelZoo.entries()) {
+            Architecture shallow = switch (e.architecture()) {
+                case ViTConfig c -> new ViTConfig(c.imgSize(), c.patch(), c.inChans(), c.dim(), 1, c.heads(), c.mlpHidden(),
+                        c.numClasses(), c.prefixTokens(), c.eps(), c.qkvBias(), c.pooling(), c.fcNorm(), c.posEmbedPrefix(),
+                        c.layerScale(), c.preNorm(), c.rotation());
+                case SwinConfig c -> new SwinConfig(c.imgSize(), c.patch(), c.inChans(), c.embedDim(),
+                        ones(c.depths().length), c.heads(), c.window(), c.mlpRatio(), c.numClasses(), c.eps(), c.qkvBias());
+            };
+            if (!built.add(shallow)) continue;
+            try {
+                new ModelSpec(e.name(), shallow, e.input()).build(RandomWeights.of(shallow, 1));
+            } catch (RuntimeException ex) {
+                failures.add(e.name() + ": " + ex.getMessage());
+            }
+        }
+        assertEquals(List.of(), failures);
+    }
+
+    private static int[] ones(int n) {
+        int[] a = new int[n];
+        java.util.Arrays.fill(a, 1);
+        return a;
+    }
+
     private static List<String> vitDifferences(ViTConfig c, JsonNode a) {
         List<String> d = new ArrayList<>();
         check(d, "family", "vit", a.get("family").asText());
