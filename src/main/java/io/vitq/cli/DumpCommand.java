@@ -80,7 +80,6 @@ final class DumpCommand implements Callable<Integer> {
                 .input("--data", images.data);
         if (images.files != null) for (Path p : images.files) paths.input("--images", p);
         paths.check();
-        if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, m);
         if (qp == null) throw new Main.UserException("--model " + modelOptions.model + " is not quantized: give a quantized file or --plan FILE");
         l = Plans.modelFor(l, qp);

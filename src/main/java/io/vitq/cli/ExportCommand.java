@@ -95,9 +95,9 @@ final class ExportCommand implements Callable<Integer> {
             default -> throw new Main.UserException("--activation-codes " + activationCodes + ": expected uint8 or int8");
         };
         ModelLoader.Loaded l = ModelLoader.load(model, checkpoint, architecture.overrides());
-        for (String note : l.notes()) System.err.println("vitq: note: " + note);
+        ModelOptions.refusePlanOnQuantized(plan, l);
+        ModelOptions.printNotes(l);
         new OutputFiles().output("--output", output).model("MODEL", l).input("--plan", plan).check();
-        if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (floatAttention && qp == null)
             throw new Main.UserException("--float-attention: " + l.checkpoint() + " is a float model; give a quantized model or --plan");

@@ -45,7 +45,25 @@ public final class ModelOptions {
         if (name == null) name = DEFAULT_MODEL;
         model = name;
         ModelLoader.Loaded l = ModelLoader.load(name, checkpoint, architecture.overrides());
-        if (notes) for (String note : l.notes()) System.err.println("vitq: note: " + note);
+        refusePlanOnQuantized(plan, l);
+        if (notes) printNotes(l);
         return l;
+    }
+
+    /** The float model to calibrate: a quantized file is refused before its note ("run with its plan") is printed. */
+    ModelLoader.Loaded loadFloat() {
+        ModelLoader.Loaded l = ModelLoader.load(model == null ? DEFAULT_MODEL : model, checkpoint, architecture.overrides());
+        if (l.quantized()) throw new Main.UserException(l.checkpoint() + " is already quantized: quantize the float checkpoint");
+        printNotes(l);
+        return l;
+    }
+
+    /** A quantized file carries its own plan: {@code --plan} goes with a float model only. */
+    static void refusePlanOnQuantized(Path plan, ModelLoader.Loaded l) {
+        if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
+    }
+
+    static void printNotes(ModelLoader.Loaded l) {
+        for (String note : l.notes()) System.err.println("vitq: note: " + note);
     }
 }

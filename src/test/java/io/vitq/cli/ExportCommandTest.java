@@ -303,6 +303,15 @@ class ExportCommandTest {
         QuantPlanJson.write(ModelLoader.load(q.toString(), null).plan(), tmp.resolve("plan.json"));
         assertUserError(run("export", q.toString(), "--plan", tmp.resolve("plan.json").toString(), "-o", tmp.resolve("m.onnx").toString()),
                 1, "already a quantized model");
+        // a quantized file where a float model is needed: refused before the loader's note ("run with its plan") is printed
+        for (String[] args : List.of(
+                new String[] {"quantize", "--model", q.toString(), "--calib-size", "2", "-o", tmp.resolve("y.safetensors").toString()},
+                new String[] {"eval", "--model", q.toString(), "--plan", tmp.resolve("plan.json").toString(), "--data", CALIB.toString()},
+                new String[] {"export", q.toString(), "--plan", tmp.resolve("plan.json").toString(), "-o", tmp.resolve("m.onnx").toString()})) {
+            CliTest.Run refused = run(args);
+            assertUserError(refused, 1, "already");
+            assertEquals(1, refused.err().strip().lines().count(), refused.err());
+        }
         CliTest.Run r = run("export", MODEL, "-o", tmp.resolve("m.onnx").toString(), "--opset", "99");
         assertEquals(1, r.err().strip().lines().count(), r.err());
         try (var files = Files.list(tmp)) {
