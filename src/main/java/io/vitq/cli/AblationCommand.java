@@ -5,6 +5,8 @@ import io.vitq.calib.Metric;
 import io.vitq.io.ModelLoader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -28,6 +30,18 @@ final class AblationCommand implements Callable<Integer> {
     String method;
 
     @Mixin TableOptions table;
+
+    /** Options the table's columns set: refused when given (call() says why), so left out of the help. */
+    static final List<String> COLUMN_OPTIONS = List.of("--metric", "--no-ranking", "--no-bias-correction");
+
+    /** Hides {@link #COLUMN_OPTIONS} from {@code spec}'s help; they still parse, so the refusal can explain itself. */
+    static void hideColumnOptions(CommandSpec spec) {
+        for (String name : COLUMN_OPTIONS) {
+            OptionSpec o = spec.findOption(name);
+            spec.remove(o);
+            spec.addOption(OptionSpec.builder(o).hidden(true).build());
+        }
+    }
 
     /** The paper's rows: Hessian, softmax twin, GELU twin. */
     static final boolean[][] ROWS = {
@@ -53,7 +67,7 @@ final class AblationCommand implements Callable<Integer> {
                     + "turn ranking and bias correction on and off; drop it");
         // every other option is checked before any work (the float model's evaluation included)
         for (BitsOption b : bitOptions) calibOptions.config(vt ? "vtptq" : "ptq4vit", b);
-        ModelLoader.Loaded l = modelOptions.load();
+        ModelLoader.Loaded l = modelOptions.loadFloat();
         TableRunner runner = table.open(calibOptions, "ablation", l.checkpoint());
         CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
 

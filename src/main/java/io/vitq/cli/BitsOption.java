@@ -23,5 +23,13 @@ record BitsOption(int weight, int activation, MpTarget mixed) {
         return new BitsOption(b.weight(), b.activation(), b.mixed());
     }
 
+    /** Fixed bits only, wXaY (an op's {@code --op-bits}: mixed precision is for the whole model). */
+    static BitsOption parseFixed(String what, String s) {
+        if (s.toLowerCase(Locale.ROOT).startsWith("mp"))
+            throw new Main.UserException(what + ": mixed precision (mp6, mp8) is for the whole model (--bits); an op takes fixed bits, wXaY");
+        if (!s.toLowerCase(Locale.ROOT).matches("w\\d+a\\d+")) throw new Main.UserException(what + ": expected wXaY, e.g. w8a8 or w4a8");
+        return parse(what, s);
+    }
+
     String label() { return mixed != null ? mixed.cliName().toUpperCase(Locale.ROOT) : "W" + weight + "A" + activation; }
 }

@@ -24,7 +24,8 @@ public final class CalibOptions {
             description = "Search metric (default: the method's; basePTQ cosine, ptq4vit and vitq hessian, vtptq pearson, adalog mse; vtptq takes only pearson, the others cosine, hessian or mse).")
     String metric;
 
-    @Option(names = "--rounds", paramLabel = "R", description = "Search rounds (default: the method's; basePTQ 1, ptq4vit 3, vtptq at most 20 while the objective improves).")
+    @Option(names = "--rounds", paramLabel = "R", description = "Search rounds (default: the method's; basePTQ 1, ptq4vit, vitq and adalog 3, vtptq at most 20 while the "
+            + "objective improves; repq has no search).")
     Integer rounds;
 
     /** Bounds far above any useful setting (100 candidates and 1-20 rounds are the methods' own), below the arrays' limits. */

@@ -22,7 +22,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Top-1/top-5 accuracy and throughput of a model on a labelled image set.")
+        description = "Top-1/top-5 accuracy and throughput of a model on an image set (unlabelled images: predictions and "
+                + "throughput only).")
 final class EvalCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
 
@@ -129,13 +130,13 @@ final class EvalCommand implements Callable<Integer> {
     Prepared prepare(boolean onDriver) {
         Inputs.checkPositive("--batch", batch);
         if (limit != null) Inputs.checkPositive("--limit", limit);
+        Inputs.listData(data, limit);
         ModelLoader.Loaded l = modelOptions.load(plan, onDriver);
         Plots.checkPng("--plot", plot);
         if (plot != null && !compareFp) throw new Main.UserException("--plot draws the comparison with the float model; add --compare-fp");
         OutputFiles files = new OutputFiles().model("--model", l).input("--data", data).input("--plan", plan);
         if (onDriver) files.output("--json", json).output("--predictions", predictions).output("--plot", plot);
         files.check();
-        if (plan != null && l.quantized()) throw new Main.UserException("--plan: " + l.checkpoint() + " is already a quantized model");
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (floatAttention && qp == null)
             throw new Main.UserException("--float-attention needs a quantized model (a quantized file or --plan FILE)");

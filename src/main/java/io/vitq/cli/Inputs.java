@@ -1,6 +1,7 @@
 package io.vitq.cli;
 
 import io.vitq.data.Dataset;
+import io.vitq.data.DatasetException;
 import io.vitq.data.Preprocessing;
 import io.vitq.tensor.Tensor;
 
@@ -16,11 +17,38 @@ final class Inputs {
         return io.vitq.eval.Pipeline.checkLabels(data, ds, classes);
     }
 
-    /** See {@link io.vitq.eval.Pipeline#dataset}; notes a {@code --limit} beyond the data. */
+    /** See {@link io.vitq.eval.Pipeline#dataset}; notes a {@code --limit} beyond the data; errors name {@code --data}. */
     static Dataset dataset(Path data, Integer limit) {
-        Dataset ds = io.vitq.eval.Pipeline.dataset(data, limit);
+        Dataset ds = listData(data, limit);
         noteShortData(data, limit, ds.size());
         return ds;
+    }
+
+    /** The images of {@code --data}, listed but not decoded (a command checks them before loading its model). */
+    static Dataset listData(Path data, Integer limit) {
+        try {
+            return io.vitq.eval.Pipeline.dataset(data, limit);
+        } catch (DatasetException e) {
+            throw named("--data", e);
+        }
+    }
+
+    /**
+     * The first {@code size} calibration images, listed but not decoded, so that a missing file or too
+     * few images fail before the model loads; errors name {@code --calib}.
+     */
+    static Dataset calibration(Path calib, int size) {
+        checkPositive("--calib-size", size);
+        try {
+            return io.vitq.data.CalibrationSet.open(calib, size);
+        } catch (DatasetException e) {
+            throw named("--calib", e);
+        }
+    }
+
+    /** The option the data came from, before the library's message (which names the file and line). */
+    private static DatasetException named(String option, DatasetException e) {
+        return new DatasetException(option + ": " + e.getMessage(), e);
     }
 
     /** A {@code --limit} larger than the data means all of it: say so, as the user asked for more. */

@@ -40,6 +40,7 @@ public final class Main implements Callable<Integer> {
         if (args.length == 0) args = new String[] {"demo"};
         CommandLine cl = new CommandLine(new Main());
         shareVersion(cl, cl.getCommandSpec().version());
+        AblationCommand.hideColumnOptions(cl.getSubcommands().get("ablation").getCommandSpec());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("vitq: error: " + userMessage(ex));
             if (Boolean.getBoolean("vitq.debug")) ex.printStackTrace(cmd.getErr());

@@ -22,7 +22,7 @@ final class QuantizeCommand implements Callable<Integer> {
     @Mixin CalibOptions calibOptions;
 
     @Option(names = "--method", paramLabel = "basePTQ|ptq4vit|vtptq|vitq|repq|adalog", defaultValue = "ptq4vit",
-            description = "Calibration method (default ${DEFAULT-VALUE}); vitq: the project's recipe for 3-8 bits (below 6 weight "
+            description = "Calibration method (default ${DEFAULT-VALUE}); vitq: the project's recipe, measured at 3 to 8 bits (below 6 weight "
                     + "bits its GPTQ-rounded weights need -o); repq: RepQ-ViT's percentile rule, no search; adalog: AdaLog's "
                     + "logarithmic quantizers (docs/LOWBIT.md).")
     String method;
@@ -76,7 +76,8 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new Main.UserException((calibOptions.gptq ? "--gptq" : "method " + cfg.method() + " at " + b.label()
                     + " rounds the weights with GPTQ") + ": the rounded weights are kept only in the quantized model file; add -o FILE"
                     + (calibOptions.gptq ? "" : " (or --no-gptq for a plan of round-to-nearest weights)"));
-        ModelLoader.Loaded l = modelOptions.load();
+        Inputs.calibration(calibOptions.calibPath(), calibOptions.calibSize);
+        ModelLoader.Loaded l = modelOptions.loadFloat();
         new OutputFiles().output("--output", output).output("--plan", planFile)
                 .model("--model", l).input("--calib", calibOptions.calibPath()).check();
         calibOptions.checkMsaNorm(java.util.List.of(b));
@@ -135,10 +136,7 @@ final class QuantizeCommand implements Callable<Integer> {
         for (String o : opBits) {
             int eq = o.lastIndexOf('=');
             if (eq <= 0) throw new Main.UserException("--op-bits " + o + ": expected PATTERN=wXaY, e.g. head=w8a8");
-            BitsOption b = BitsOption.parse("--op-bits " + o, o.substring(eq + 1));
-            if (b.mixed() != null)
-                throw new Main.UserException("--op-bits " + o + ": mixed precision (mp6, mp8) is for the whole model (--bits); an op "
-                        + "takes fixed bits, wXaY");
+            BitsOption b = BitsOption.parseFixed("--op-bits " + o, o.substring(eq + 1));
             String pattern = o.substring(0, eq);
             for (CalibConfig.OpBits earlier : list)
                 if (earlier.pattern().equals(pattern))

@@ -48,8 +48,7 @@ public final class TableOptions {
             throw new Main.UserException("--data " + data + ": images without labels; " + command
                     + " measures top-1 and needs labelled images (a list file 'path label' or an ImageNet class folder)");
         // the calibration images too, before the float model's evaluation (and any cell's calibration)
-        Inputs.checkPositive("--calib-size", calib.calibSize);
-        io.vitq.data.CalibrationSet.open(calib.calibPath(), calib.calibSize);
+        Inputs.calibration(calib.calibPath(), calib.calibSize);
         return new TableRunner(calib, data, images, coversAll(images, limit) ? null : limit, batch, CellStore.open(results));
     }
 

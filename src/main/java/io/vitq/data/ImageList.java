@@ -26,6 +26,6 @@ public record ImageList(String source, List<Entry> entries, List<String> classNa
 
     @Override
     public String describe() {
-        return source + " (" + size() + " images, " + (hasLabels() ? "labelled" : "not all labelled") + ")";
+        return source + " (" + size() + (size() == 1 ? " image, " : " images, ") + (hasLabels() ? "labelled" : "not all labelled") + ")";
     }
 }

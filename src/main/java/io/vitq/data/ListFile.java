@@ -46,6 +46,7 @@ public final class ListFile {
         }
         Path folder = listFile.toAbsolutePath().normalize().getParent();
         List<ImageList.Entry> entries = new ArrayList<>();
+        FileProblems badLabels = new FileProblems(); // a path that exists, then a token meant as its label
         FileProblems missing = new FileProblems();
         FileProblems notImages = new FileProblems();   // files that exist but do not start as an image does
         Boolean labelled = null; // decided by the first image line
@@ -57,14 +58,18 @@ public final class ListFile {
             String where = listFile + ":" + (n + 1);
             if (labelled == null) labelled = splitLabel(line, where) != null;
             ImageList.Entry entry = parseLine(line, labelled, folder, where);
-            if (!Files.isRegularFile(entry.path())) {
-                missing.add(where + ": image not found: " + entry.path() + labelHint(line, folder));
+            String notALabel = Files.isRegularFile(entry.path()) ? null : notALabel(line, folder);
+            if (notALabel != null) {
+                badLabels.add(where + ": '" + notALabel + "' is not a label (labels are integers >= 0), in '" + line + "'");
+            } else if (!Files.isRegularFile(entry.path())) {
+                missing.add(where + ": image not found: " + entry.path());
             } else if (missing.count() == 0) {
                 String problem = ImageDecoder.formatProblem(entry.path());
                 if (problem != null) notImages.add(where + ": " + entry.path() + ": " + problem);
             }
             entries.add(entry);
         }
+        badLabels.throwIfAny("line(s) of " + listFile + " with a bad label");
         missing.throwIfAny("image(s) listed in " + listFile + " not found");
         notImages.throwIfAny("file(s) listed in " + listFile + " not JPEG or PNG images");
         if (entries.isEmpty()) throw new DatasetException(listFile + ": no images listed");
@@ -72,16 +77,16 @@ public final class ListFile {
     }
 
     /**
-     * For a whole-line path that does not exist: if the line without its last token names an
-     * image, that token was meant as a label but is not one (labels are integers >= 0).
+     * For a whole-line path that does not exist: the last token, when the line without it names an
+     * image (that token was meant as a label but is not one); else null.
      */
-    private static String labelHint(String line, Path folder) {
+    private static String notALabel(String line, Path folder) {
         int sep = Math.max(line.lastIndexOf(' '), Math.max(line.lastIndexOf('\t'), line.lastIndexOf(',')));
-        if (sep <= 0) return "";
+        if (sep <= 0) return null;
         String path = line.substring(0, sep).strip();
         if (path.endsWith(",")) path = path.substring(0, path.length() - 1).strip();
-        if (path.isEmpty() || !Files.isRegularFile(folder.resolve(path))) return "";
-        return " (the line's '" + line.substring(sep + 1).strip() + "' is not a label: labels are integers >= 0)";
+        if (path.isEmpty() || !Files.isRegularFile(folder.resolve(path))) return null;
+        return line.substring(sep + 1).strip();
     }
 
     /** One non-blank, non-comment, stripped line to an entry; {@code labelled}: the file's convention. */

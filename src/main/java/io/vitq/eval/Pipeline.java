@@ -271,8 +271,8 @@ public final class Pipeline {
 
     /** The images of {@code data} (the first {@code limit} when given); an empty path or no images is an error. */
     public static Dataset dataset(Path data, Integer limit) {
-        if (data.toString().isBlank()) throw new DatasetException("--data: empty path");
-        if (!Files.exists(data)) throw new DatasetException(data + ": no such file or folder (--data)");
+        if (data.toString().isBlank()) throw new DatasetException("empty path");
+        if (!Files.exists(data)) throw new DatasetException(data + ": no such file or folder");
         Dataset ds = limit == null ? Dataset.open(data) : Dataset.open(data, limit);
         if (ds.size() == 0) throw new DatasetException(data + ": no images found");
         return ds;

@@ -115,7 +115,7 @@ public final class Reports {
     }
 
     public static void writeJson(Path file, Map<String, Object> summary) throws IOException {
-        writeAtomically(file, w -> JSON.writeValue(w, summary));
+        writeAtomically(file, w -> w.write(JSON.writeValueAsString(summary) + "\n")); // a text file ends its last line
     }
 
     /** CSV: path, label, top-5 classes and their probabilities, one image per row. */

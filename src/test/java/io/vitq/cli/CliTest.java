@@ -216,6 +216,21 @@ class CliTest {
         assertTrue(r.out().contains("$VITQ_MODELS names " + gone + ", which does not exist"), r.out());
     }
 
+    /** Image sets that cannot be read: the error names the option, then the library's reason with the file. */
+    @Test
+    void dataProblemsNameTheirOption(@TempDir Path tmp) throws Exception {
+        Path empty = Files.createDirectory(tmp.resolve("empty")), gone = tmp.resolve("gone.txt");
+        assertUserError(run("eval", "--model", MODEL, "--data", empty.toString()), 1, "--data: " + empty + ": no .jpg");
+        assertUserError(run("eval", "--model", MODEL, "--data", gone.toString()), 1, "--data: " + gone + ": no such file or folder");
+        // the calibration images are listed before the model loads: nothing else is printed
+        Run calib = run("quantize", "--model", MODEL, "--calib", gone.toString(), "--plan", tmp.resolve("p.json").toString());
+        assertUserError(calib, 1, "--calib: " + gone + ": no such file or folder");
+        assertEquals(1, calib.err().strip().lines().count(), calib.err());
+        assertUserError(run("quantize", "--model", MODEL, "--calib", TestData.demo("val/dataset.txt").toString(), "--calib-size", "1000",
+                "--plan", tmp.resolve("p.json").toString()), 1, "--calib: ", "fewer than the 1000 requested");
+        assertFalse(Files.exists(tmp.resolve("p.json")));
+    }
+
     @Test
     void aMissingModelPathIsNamedAsAPath(@TempDir Path tmp) {
         // a mistyped path, including one shaped like a Hub name ORG/NAME, is reported as a missing file

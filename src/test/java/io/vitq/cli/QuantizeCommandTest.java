@@ -708,6 +708,9 @@ class QuantizeCommandTest {
         CliTest.Run emptyBits = run("quantize", "--model", MODEL, "--op-bits", "head=", "--plan", out);
         assertUserError(emptyBits, 1, "vitq: error: --op-bits head=: ");
         assertFalse(emptyBits.err().contains("--bits"), emptyBits.err()); // the option given, not --bits
+        CliTest.Run noActivation = run("quantize", "--model", MODEL, "--op-bits", "head=w9", "--plan", out);
+        assertUserError(noActivation, 1, "--op-bits head=w9: expected wXaY");
+        assertFalse(noActivation.err().contains("mp6"), noActivation.err()); // an op cannot take what --bits can
         // a pattern given twice (the last one won before), one that matches nothing, and a weight width for attention products
         // only (ignored before, while the plan's options recorded it)
         assertUserError(run("quantize", "--model", MODEL, "--op-bits", "head=w8a8", "--op-bits", "head=w4a4", "--plan", out), 1,

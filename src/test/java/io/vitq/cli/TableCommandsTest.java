@@ -154,6 +154,9 @@ class TableCommandsTest {
         assertUserError(metric, 1, "--metric mse", "H column");
         assertUserError(run("ablation", "--model", MODEL, "--method", "vtptq", "--no-ranking", "--data", VAL, "--results", res), 1,
                 "--no-ranking", "R and B columns");
+        String help = run("ablation", "--help").out(); // so they are not in its help, which would offer them
+        for (String o : AblationCommand.COLUMN_OPTIONS) assertFalse(help.contains(o), o + " in: " + help);
+        assertTrue(help.contains("--softmax-mode") && run("quantize", "--help").out().contains("--no-ranking"), help);
         CliTest.Run badMode = run("ablation", "--model", MODEL, "--data", VAL, "--limit", "4", "--softmax-mode", "magic", "--results", res);
         assertUserError(badMode, 1, "--softmax-mode magic");
         assertFalse(badMode.out().contains("float") || badMode.err().contains("float FP32"), "refused before any evaluation: " + badMode.err());

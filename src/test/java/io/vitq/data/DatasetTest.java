@@ -89,7 +89,7 @@ class DatasetTest {
         // a first line whose label is not one: the whole line is taken as a path, and the error says why
         Path minus = list("minus.txt", "a.jpg -3\n");
         String mm = assertThrows(DatasetException.class, () -> Dataset.open(minus)).getMessage();
-        assertTrue(mm.contains("'-3' is not a label"), mm);
+        assertTrue(mm.contains("'-3' is not a label") && mm.contains("bad label") && !mm.contains("not found"), mm); // the image exists
         // an image given where a list is expected (a natural slip): named, with the command that takes one image
         Path jpeg = Files.write(dir.resolve("cat.JPEG"), new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0});
         String m = assertThrows(DatasetException.class, () -> Dataset.open(jpeg)).getMessage();
