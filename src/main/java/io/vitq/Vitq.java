@@ -378,7 +378,8 @@ public final class Vitq {
 
     /**
      * @param images JPEG or PNG files
-     * @return the top-5 classes of each image, in the order given
+     * @return the top-5 classes of each image, in the order given (none given: an empty list, as a loop over them
+     *         would give; the command line's {@code predict} asks for one at least, since there it is a slip)
      */
     public List<Prediction> predict(Path... images) {
         Objects.requireNonNull(images, "images");
