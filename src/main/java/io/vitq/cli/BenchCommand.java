@@ -276,7 +276,11 @@ final class BenchCommand implements Callable<Integer> {
             String search = integerSearch ? "integer products" : "float products";
             System.err.printf(Locale.ROOT, "vitq: %s%s: calibrating PTQ4ViT W8A8 (power-of-two GELU) on %d images, %s ...%n",
                     model.name(), l.random() ? " (random weights)" : "", CALIBRATION_IMAGES, search);
-            Calibrator.Result r = Calibrator.calibrate(model, batchOf(loaded, CALIBRATION_IMAGES), null, cfg, imageList.toString(), null);
+            Calibrator.Result r;
+            try (ProgressBar bar = new ProgressBar("calibrate " + model.name() + " (ops)", Calibrator.forwardOrder(model).size())) {
+                r = Calibrator.calibrate(model, batchOf(loaded, CALIBRATION_IMAGES), null, cfg, imageList.toString(),
+                        (id, done, total) -> bar.update(done));
+            }
             calibrations.add(new CalibrationRow(model.name(), search, CALIBRATION_IMAGES, r.timing()));
             System.err.printf(Locale.ROOT, "vitq: %s: calibration %.1f s%n", model.name(), r.timing().total());
             plan = r.plan();
