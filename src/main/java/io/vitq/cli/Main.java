@@ -41,6 +41,7 @@ public final class Main implements Callable<Integer> {
         CommandLine cl = new CommandLine(new Main());
         shareVersion(cl, cl.getCommandSpec().version());
         AblationCommand.hideColumnOptions(cl.getSubcommands().get("ablation").getCommandSpec());
+        cl.setUsageHelpAutoWidth(true); // a wide terminal gets wide help (fewer paths and keys broken at a dot); else 80 columns
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("vitq: error: " + userMessage(ex));
             if (Boolean.getBoolean("vitq.debug")) ex.printStackTrace(cmd.getErr());
