@@ -25,7 +25,9 @@ import java.util.Map;
  * @param geluCodebook         fc2's input through a codebook quantizer with these levels (overrides twinGelu), or null
  * @param integerProducts      score a Linear's candidates on the integer runtime's outputs (int8 or uint8 codes,
  *                             int32 sums, the native VNNI kernel where it loads) instead of float products of
- *                             fake-quantized values; ops without byte codes (float input, over 8 bits) stay float
+ *                             fake-quantized values; ops without byte codes (float input, over 8 bits) stay float;
+ *                             an attention product's candidates too where both operands are uniform int8 codes
+ *                             (q and k; not the twin softmax's probabilities)
  * @param logSoftmax           matmul2's probabilities through RepQ-ViT's log√2 quantizer, δ by its percentile rule
  *                             (overrides twinSoftmax; not for VT-PTQ)
  * @param perChannelWeights    every Linear's weight with one scale per output channel, each searched on its

@@ -1,6 +1,7 @@
 package io.vitq.calib;
 
 import io.vitq.quant.AdaLogOperand;
+import io.vitq.quant.CodeForm;
 import io.vitq.quant.Granularity;
 import io.vitq.quant.LogSqrt2Operand;
 import io.vitq.quant.MatmulQuant;
@@ -10,6 +11,8 @@ import io.vitq.quant.TwinSoftmaxOperand;
 import io.vitq.quant.TwinSoftmaxQuantizer;
 import io.vitq.quant.UniformOperand;
 import io.vitq.quant.UniformQuantizer;
+import io.vitq.runtime.Int8Gemm;
+import io.vitq.runtime.PackedInt8;
 import io.vitq.tensor.Activation;
 import io.vitq.tensor.Gemm;
 import io.vitq.tensor.PackedB;
@@ -46,10 +49,15 @@ final class MatmulSearch {
     private int roundsRun;
     /** (candidate, group, head) products the per-head searches computed, and what scoring everything takes. */
     private long samplesScored, samplesExhaustive;
+    /** (group, head) products computed as int32 sums of codes ({@link #integerProduct}). */
+    private final java.util.concurrent.atomic.LongAdder integerTasks = new java.util.concurrent.atomic.LongAdder();
 
     private static final class Scratch {
         float[] a = new float[0], b = new float[0], o = new float[0];
         final PackedB pb = PackedB.buffer();
+        byte[] aCodes = new byte[0], bCodes = new byte[0];
+        int[] acc = new int[0];
+        final PackedInt8 pbCodes = PackedInt8.buffer();
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -92,6 +100,9 @@ final class MatmulSearch {
 
     /** (candidate, group, head) products the same searches compute without branch and bound. */
     long samplesExhaustive() { return samplesExhaustive; }
+
+    /** (group, head) products computed on integer codes. */
+    long integerTasks() { return integerTasks.sum(); }
 
     MatmulQuant run() {
         if (cfg.isRepq()) {
@@ -382,7 +393,25 @@ final class MatmulSearch {
     }
 
     private SliceQuant uniform(UniformQuantizer q, float[] scales) {
-        return (h, src, off, dst, len) -> q.fakeQuant(id, scales[h], src, off, dst, 0, len);
+        return new UniformSlices(id, q, scales, cfg.integerProducts() ? new UniformOperand(q.bits(), Granularity.PER_HEAD, scales) : null);
+    }
+
+    /**
+     * A uniform quantizer with one scale per head; with integer products on, also its code forms, so
+     * that a product of two such operands is an int32 sum of their int8 codes ({@link #integerProduct}).
+     */
+    private record UniformSlices(String id, UniformQuantizer q, float[] scales, UniformOperand codes) implements SliceQuant {
+        @Override
+        public void apply(int head, float[] src, int off, float[] dst, int len) {
+            q.fakeQuant(id, scales[head], src, off, dst, 0, len);
+        }
+
+        /** Head h's int8 code form, or null without integer products or for codes wider than a byte. */
+        CodeForm form(int h) {
+            if (codes == null) return null;
+            CodeForm f = codes.codeForm(id, h, 1f, false);
+            return f.int8() && f.zeroPoint() == 0 ? f : null;
+        }
     }
 
     /**
@@ -425,6 +454,10 @@ final class MatmulSearch {
     /** One (group, head) task's output {@code â · b̂} ({@code m x n}, in the calling thread's scratch). */
     private float[] product(SliceQuant aq, SliceQuant bq, int task) {
         int h = task % heads;
+        if (aq instanceof UniformSlices ua && bq instanceof UniformSlices ub) {
+            CodeForm af = ua.form(h), bf = ub.form(h);
+            if (af != null && bf != null) return integerProduct(af, bf, task);
+        }
         Scratch sc = SCRATCH.get();
         if (sc.a.length < m * k) sc.a = new float[m * k];
         if (sc.b.length < k * n) sc.b = new float[k * n];
@@ -437,6 +470,28 @@ final class MatmulSearch {
             sc.pb.repack(b, task * k * n, n, k, n);
         }
         Gemm.gemm(sc.a, 0, k, m, sc.pb, sc.o, 0, n, null, Activation.NONE, false, false);
+        return sc.o;
+    }
+
+    /**
+     * {@link #product} on integer products ({@link CalibConfig#integerProducts()}): the int32 sums of the
+     * operands' int8 codes times the product of their steps, {@code S = unit * acc} as the integer
+     * runtime forms matmul1's scores; the same values as the float product of the fake-quantized
+     * operands up to the float product's rounding.
+     */
+    private float[] integerProduct(CodeForm af, CodeForm bf, int task) {
+        Scratch sc = SCRATCH.get();
+        if (sc.aCodes.length < m * k) sc.aCodes = new byte[m * k];
+        if (sc.bCodes.length < k * n) sc.bCodes = new byte[k * n];
+        if (sc.acc.length < m * n) sc.acc = new int[m * n];
+        if (sc.o.length < m * n) sc.o = new float[m * n];
+        if (!af.encode(a, task * m * k, m * k, sc.aCodes, null, 0) || !bf.encode(b, task * k * n, k * n, sc.bCodes, null, 0))
+            throw new IllegalArgumentException(id + ": a recorded operand holds NaN or infinity");
+        sc.pbCodes.repack(sc.bCodes, 0, n, k, n);
+        Int8Gemm.multiply(sc.aCodes, 0, k, m, sc.pbCodes, sc.acc, 0, n, false);
+        integerTasks.increment();
+        float unit = af.unit(0) * bf.unit(0);
+        for (int i = 0; i < m * n; i++) sc.o[i] = unit * sc.acc[i];
         return sc.o;
     }
 }

@@ -86,7 +86,8 @@ final class BenchCommand implements Callable<Integer> {
     boolean calibration;
 
     @Option(names = "--integer-search",
-            description = "With --calibration: score the Linear candidates on integer products (as 'vitq quantize --integer-search').")
+            description = "With --calibration: score the candidates on integer products where their operands are int8 codes "
+                    + "(as 'vitq quantize --integer-search').")
     boolean integerSearch;
 
     /** Images of the --calibration run (the papers' and vitq's calibration set size). */

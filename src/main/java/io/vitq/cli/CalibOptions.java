@@ -138,7 +138,8 @@ public final class CalibOptions {
     @Option(names = "--integer-search",
             description = "Score each Linear's candidate scales on integer products (int32 sums of int8/uint8 codes, as 'eval "
                     + "--integer' computes them; the native VNNI kernel where it loads) instead of float products of "
-                    + "fake-quantized values: several times faster, the same scores up to float rounding (docs/BENCHMARKS.md).")
+                    + "fake-quantized values, and the attention's q . k^T where both are uniform int8 codes: several times "
+                    + "faster, the same scores up to float rounding (docs/CALIBRATION_TIME.md).")
     boolean integerSearch;
 
     @Option(names = "--gelu-codebook", arity = "0..1", fallbackValue = "fitted", paramLabel = "LEVELS",

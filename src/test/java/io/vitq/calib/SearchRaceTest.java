@@ -103,6 +103,40 @@ class SearchRaceTest {
         matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.ptq4vit(8, 8), true);
         // AdaLog's base, one for all heads (the heads' summed objective), then v per head
         matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.adalog(4, 4).withSearch(20, 2), false);
+        // integer products (q and k as int8 codes); matmul2's twin probabilities stay float products
+        matmul("blocks.0.attn.matmul1", q, kt, o1, g1, heads, m, k, n, CalibConfig.ptq4vit(8, 8).withIntegerProducts(true), false);
+        matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.ptq4vit(8, 8).withIntegerProducts(true), true);
+    }
+
+    /**
+     * Integer products in the matmul search: q and k as int8 codes, the int32 sums times both steps.
+     * Their scores equal the float products' up to rounding, so the searches pick the same scales here,
+     * at 8 and 6 bits; the probabilities of matmul2's twin quantizer are not one uniform code and keep
+     * the float product, while v's uniform codes meet them there.
+     */
+    @Test
+    void matmulSearchesOnIntegerProductsPickWhatFloatProductsPick() {
+        SplittableRandom r = new SplittableRandom(12);
+        int heads = 3, m = 10, k = 8, n = 10;
+        float[] q = rand(r, SAMPLES * heads * m * k, 1), kt = rand(r, SAMPLES * heads * k * n, 1);
+        float[] o1 = bmm(q, kt, heads, m, k, n), g1 = rand(r, o1.length, 1);
+        for (int bits : new int[] {8, 6}) {
+            CalibConfig floats = CalibConfig.ptq4vit(bits, bits);
+            MatmulSearch onFloats = new MatmulSearch("blocks.0.attn.matmul1", q, kt, o1, g1, SAMPLES, heads, m, k, n, floats, false);
+            MatmulSearch onCodes = new MatmulSearch("blocks.0.attn.matmul1", q, kt, o1, g1, SAMPLES, heads, m, k, n,
+                    floats.withIntegerProducts(true), false);
+            MatmulQuant want = onFloats.run(), got = onCodes.run();
+            assertEquals(want.a(), got.a(), bits + " bits: q's scales");
+            assertEquals(want.b(), got.b(), bits + " bits: k's scales");
+            assertEquals(0, onFloats.integerTasks());
+            assertEquals(onCodes.samplesScored(), onCodes.integerTasks(), bits + " bits: every product on codes");
+        }
+        float[] p = softmaxRows(rand(r, SAMPLES * heads * m * n, 3), n), v = rand(r, SAMPLES * heads * n * k, 1);
+        float[] o2 = bmm(p, v, heads, m, n, k), g2 = rand(r, o2.length, 1);
+        MatmulSearch twin = new MatmulSearch("blocks.0.attn.matmul2", p, v, o2, g2, SAMPLES, heads, m, n, k,
+                CalibConfig.ptq4vit(8, 8).withIntegerProducts(true), true);
+        twin.run();
+        assertEquals(0, twin.integerTasks(), "twin probabilities: float products");
     }
 
     private static LinearSearch check(String id, int in, int out, CalibConfig cfg, long seed) {
