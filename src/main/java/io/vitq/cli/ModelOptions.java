@@ -52,7 +52,8 @@ public final class ModelOptions {
 
     /** The float model to calibrate: a quantized file is refused before its note ("run with its plan") is printed. */
     ModelLoader.Loaded loadFloat() {
-        ModelLoader.Loaded l = ModelLoader.load(model == null ? DEFAULT_MODEL : model, checkpoint, architecture.overrides());
+        if (model == null) model = DEFAULT_MODEL;
+        ModelLoader.Loaded l = ModelLoader.load(model, checkpoint, architecture.overrides());
         if (l.quantized()) throw new Main.UserException(l.checkpoint() + " is already quantized: quantize the float checkpoint");
         printNotes(l);
         return l;
