@@ -393,24 +393,30 @@ final class MatmulSearch {
     }
 
     private SliceQuant uniform(UniformQuantizer q, float[] scales) {
-        return new UniformSlices(id, q, scales, cfg.integerProducts() ? new UniformOperand(q.bits(), Granularity.PER_HEAD, scales) : null);
+        return new UniformSlices(id, q, scales, cfg.integerProducts() ? int8Forms(q.bits(), scales) : null);
+    }
+
+    /** Each head's int8 code form (a candidate's, built once for all its products), or null for codes wider than a byte. */
+    private CodeForm[] int8Forms(int bits, float[] scales) {
+        UniformOperand op = new UniformOperand(bits, Granularity.PER_HEAD, scales);
+        CodeForm[] forms = new CodeForm[scales.length];
+        for (int h = 0; h < forms.length; h++) {
+            CodeForm f = op.codeForm(id, h, 1f, false);
+            if (!f.int8()) return null;
+            forms[h] = f;
+        }
+        return forms;
     }
 
     /**
-     * A uniform quantizer with one scale per head; with integer products on, also its code forms, so
-     * that a product of two such operands is an int32 sum of their int8 codes ({@link #integerProduct}).
+     * A uniform quantizer with one scale per head; with integer products on, also its int8 code forms
+     * ({@code null} otherwise), so that a product of two such operands is an int32 sum of their codes
+     * ({@link #integerProduct}).
      */
-    private record UniformSlices(String id, UniformQuantizer q, float[] scales, UniformOperand codes) implements SliceQuant {
+    private record UniformSlices(String id, UniformQuantizer q, float[] scales, CodeForm[] forms) implements SliceQuant {
         @Override
         public void apply(int head, float[] src, int off, float[] dst, int len) {
             q.fakeQuant(id, scales[head], src, off, dst, 0, len);
-        }
-
-        /** Head h's int8 code form, or null without integer products or for codes wider than a byte. */
-        CodeForm form(int h) {
-            if (codes == null) return null;
-            CodeForm f = codes.codeForm(id, h, 1f, false);
-            return f.int8() && f.zeroPoint() == 0 ? f : null;
         }
     }
 
@@ -454,10 +460,8 @@ final class MatmulSearch {
     /** One (group, head) task's output {@code â · b̂} ({@code m x n}, in the calling thread's scratch). */
     private float[] product(SliceQuant aq, SliceQuant bq, int task) {
         int h = task % heads;
-        if (aq instanceof UniformSlices ua && bq instanceof UniformSlices ub) {
-            CodeForm af = ua.form(h), bf = ub.form(h);
-            if (af != null && bf != null) return integerProduct(af, bf, task);
-        }
+        if (aq instanceof UniformSlices ua && ua.forms() != null && bq instanceof UniformSlices ub && ub.forms() != null)
+            return integerProduct(ua.forms()[h], ub.forms()[h], task);
         Scratch sc = SCRATCH.get();
         if (sc.a.length < m * k) sc.a = new float[m * k];
         if (sc.b.length < k * n) sc.b = new float[k * n];
