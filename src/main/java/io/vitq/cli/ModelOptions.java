@@ -36,6 +36,22 @@ public final class ModelOptions {
 
     /** @param notes print the loader's notes (a Spark worker, which loads the model per shard, does not) */
     ModelLoader.Loaded load(java.nio.file.Path plan, boolean notes) {
+        ModelLoader.Loaded l = read(plan, notes);
+        refusePlanOnQuantized(plan, l);
+        if (notes) printNotes(l);
+        return l;
+    }
+
+    /** The float model to calibrate: a quantized file is refused before its note ("run with its plan") is printed. */
+    ModelLoader.Loaded loadFloat() {
+        ModelLoader.Loaded l = read(null, true);
+        if (l.quantized()) throw new Main.UserException(l.checkpoint() + " is already quantized: quantize the float checkpoint");
+        printNotes(l);
+        return l;
+    }
+
+    /** The model of --model, else of the plan, else the default (recorded in {@link #model}); its notes not yet printed. */
+    private ModelLoader.Loaded read(java.nio.file.Path plan, boolean notes) {
         String name = model;
         if (name == null && plan != null) {
             name = Plans.modelName(plan);
@@ -44,19 +60,7 @@ public final class ModelOptions {
         }
         if (name == null) name = DEFAULT_MODEL;
         model = name;
-        ModelLoader.Loaded l = ModelLoader.load(name, checkpoint, architecture.overrides());
-        refusePlanOnQuantized(plan, l);
-        if (notes) printNotes(l);
-        return l;
-    }
-
-    /** The float model to calibrate: a quantized file is refused before its note ("run with its plan") is printed. */
-    ModelLoader.Loaded loadFloat() {
-        if (model == null) model = DEFAULT_MODEL;
-        ModelLoader.Loaded l = ModelLoader.load(model, checkpoint, architecture.overrides());
-        if (l.quantized()) throw new Main.UserException(l.checkpoint() + " is already quantized: quantize the float checkpoint");
-        printNotes(l);
-        return l;
+        return ModelLoader.load(name, checkpoint, architecture.overrides());
     }
 
     /** A quantized file carries its own plan: {@code --plan} goes with a float model only. */
