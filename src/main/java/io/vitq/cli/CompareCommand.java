@@ -8,7 +8,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,8 +74,7 @@ final class CompareCommand implements Callable<Integer> {
     }
 
     private static List<Prediction> read(String what, Path file) {
-        if (!Files.isRegularFile(file))
-            throw new Main.UserException(what + " " + file + ": " + (Files.isDirectory(file) ? "is a directory" : "no such file"));
+        Inputs.requireFile(what, file, "");
         try {
             List<Prediction> p = PredictionsCsv.read(file);
             if (p.isEmpty()) throw new Main.UserException(what + " " + file + ": holds no image");

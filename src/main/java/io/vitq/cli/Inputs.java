@@ -63,6 +63,16 @@ final class Inputs {
         return io.vitq.eval.Pipeline.preprocess(images, pre);
     }
 
+    /**
+     * {@code file} is a regular file, else "{@code what file}: is a directory" ({@code directoryHint}
+     * after it, e.g. where a folder goes instead) or "no such file".
+     */
+    static void requireFile(String what, Path file, String directoryHint) {
+        if (!java.nio.file.Files.isRegularFile(file))
+            throw new Main.UserException(what + " " + file + ": "
+                    + (java.nio.file.Files.isDirectory(file) ? "is a directory" + directoryHint : "no such file"));
+    }
+
     static void checkPositive(String option, int value) {
         if (value <= 0) throw new Main.UserException(option + " must be a positive number, got " + value);
     }

@@ -38,8 +38,7 @@ final class Plans {
     }
 
     static QuantPlan read(Path file, Model model) {
-        if (!Files.isRegularFile(file))
-            throw new Main.UserException("--plan " + file + ": " + (Files.isDirectory(file) ? "is a directory" : "no such file"));
+        Inputs.requireFile("--plan", file, "");
         QuantPlan p;
         try {
             p = QuantPlanJson.read(file);

@@ -35,9 +35,7 @@ final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         for (Path image : images) // before the model loads (a note about it would precede the error)
-            if (!java.nio.file.Files.isRegularFile(image))
-                throw new Main.UserException(image + ": " + (java.nio.file.Files.isDirectory(image)
-                        ? "a folder; predict takes image files (for a folder use 'vitq eval --data')" : "no such file"));
+            Inputs.requireFile("IMAGE", image, "; predict takes image files (for a folder use 'vitq eval --data')");
         ModelLoader.Loaded l = modelOptions.load();
         OutputFiles files = new OutputFiles().model("--model", l).output("--logits", logitsFile).output("--inputs", inputsFile);
         for (Path image : images) files.input("IMAGE", image);
