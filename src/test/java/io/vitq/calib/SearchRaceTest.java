@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * with fewer samples scored. The ViT-sized data is random, with outsized tokens as ViTs have.
  */
 class SearchRaceTest {
-    static final int SAMPLES = 32, TOKENS = 12;
+    static final int SAMPLES = 32, TOKENS = 12, HEADS = 3;
 
     @Test
     void linearSearchesPickWhatExhaustiveSearchesPick() {
@@ -90,22 +90,39 @@ class SearchRaceTest {
                         what + ": row " + i + ", column " + cols[j]);
     }
 
+    /** Random recorded operands of both attention products ({@link #HEADS} heads, m = n = 10 tokens, k = 8) with gradients. */
+    private record Attention(float[] q, float[] kt, float[] o1, float[] g1, float[] p, float[] v, float[] o2, float[] g2) {
+        static final int M = 10, K = 8, N = 10;
+
+        static Attention random(long seed) {
+            SplittableRandom r = new SplittableRandom(seed);
+            float[] q = rand(r, SAMPLES * HEADS * M * K, 1), kt = rand(r, SAMPLES * HEADS * K * N, 1);
+            float[] o1 = bmm(q, kt, HEADS, M, K, N), g1 = rand(r, o1.length, 1);
+            float[] p = softmaxRows(rand(r, SAMPLES * HEADS * M * N, 3), N), v = rand(r, SAMPLES * HEADS * N * K, 1);
+            float[] o2 = bmm(p, v, HEADS, M, N, K), g2 = rand(r, o2.length, 1);
+            return new Attention(q, kt, o1, g1, p, v, o2, g2);
+        }
+
+        MatmulSearch scores(CalibConfig cfg) {
+            return new MatmulSearch("blocks.0.attn.matmul1", q, kt, o1, g1, SAMPLES, HEADS, M, K, N, cfg, false);
+        }
+
+        MatmulSearch probabilities(CalibConfig cfg, boolean twin) {
+            return new MatmulSearch("blocks.0.attn.matmul2", p, v, o2, g2, SAMPLES, HEADS, M, N, K, cfg, twin);
+        }
+    }
+
     @Test
     void matmulSearchesPickWhatExhaustiveSearchesPick() {
-        SplittableRandom r = new SplittableRandom(11);
-        int heads = 3, m = 10, k = 8, n = 10;
-        float[] q = rand(r, SAMPLES * heads * m * k, 1), kt = rand(r, SAMPLES * heads * k * n, 1);
-        float[] o1 = bmm(q, kt, heads, m, k, n), g1 = rand(r, o1.length, 1);
-        matmul("blocks.0.attn.matmul1", q, kt, o1, g1, heads, m, k, n, CalibConfig.ptq4vit(8, 8), false);
-        matmul("blocks.0.attn.matmul1", q, kt, o1, g1, heads, m, k, n, CalibConfig.ptq4vit(4, 4).withMetric(Metric.MSE), false);
-        float[] p = softmaxRows(rand(r, SAMPLES * heads * m * n, 3), n), v = rand(r, SAMPLES * heads * n * k, 1);
-        float[] o2 = bmm(p, v, heads, m, n, k), g2 = rand(r, o2.length, 1);
-        matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.ptq4vit(8, 8), true);
+        Attention at = Attention.random(11);
+        matmul("matmul1 W8A8", () -> at.scores(CalibConfig.ptq4vit(8, 8)));
+        matmul("matmul1 W4A4 mse", () -> at.scores(CalibConfig.ptq4vit(4, 4).withMetric(Metric.MSE)));
+        matmul("matmul2 twin", () -> at.probabilities(CalibConfig.ptq4vit(8, 8), true));
         // AdaLog's base, one for all heads (the heads' summed objective), then v per head
-        matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.adalog(4, 4).withSearch(20, 2), false);
+        matmul("matmul2 adalog", () -> at.probabilities(CalibConfig.adalog(4, 4).withSearch(20, 2), false));
         // integer products (q and k as int8 codes); matmul2's twin probabilities stay float products
-        matmul("blocks.0.attn.matmul1", q, kt, o1, g1, heads, m, k, n, CalibConfig.ptq4vit(8, 8).withIntegerProducts(true), false);
-        matmul("blocks.0.attn.matmul2", p, v, o2, g2, heads, m, n, k, CalibConfig.ptq4vit(8, 8).withIntegerProducts(true), true);
+        matmul("matmul1 integer products", () -> at.scores(CalibConfig.ptq4vit(8, 8).withIntegerProducts(true)));
+        matmul("matmul2 twin, integer products", () -> at.probabilities(CalibConfig.ptq4vit(8, 8).withIntegerProducts(true), true));
     }
 
     /**
@@ -116,25 +133,17 @@ class SearchRaceTest {
      */
     @Test
     void matmulSearchesOnIntegerProductsPickWhatFloatProductsPick() {
-        SplittableRandom r = new SplittableRandom(12);
-        int heads = 3, m = 10, k = 8, n = 10;
-        float[] q = rand(r, SAMPLES * heads * m * k, 1), kt = rand(r, SAMPLES * heads * k * n, 1);
-        float[] o1 = bmm(q, kt, heads, m, k, n), g1 = rand(r, o1.length, 1);
+        Attention at = Attention.random(12);
         for (int bits : new int[] {8, 6}) {
             CalibConfig floats = CalibConfig.ptq4vit(bits, bits);
-            MatmulSearch onFloats = new MatmulSearch("blocks.0.attn.matmul1", q, kt, o1, g1, SAMPLES, heads, m, k, n, floats, false);
-            MatmulSearch onCodes = new MatmulSearch("blocks.0.attn.matmul1", q, kt, o1, g1, SAMPLES, heads, m, k, n,
-                    floats.withIntegerProducts(true), false);
+            MatmulSearch onFloats = at.scores(floats), onCodes = at.scores(floats.withIntegerProducts(true));
             MatmulQuant want = onFloats.run(), got = onCodes.run();
             assertEquals(want.a(), got.a(), bits + " bits: q's scales");
             assertEquals(want.b(), got.b(), bits + " bits: k's scales");
             assertEquals(0, onFloats.integerTasks());
             assertEquals(onCodes.samplesScored(), onCodes.integerTasks(), bits + " bits: every product on codes");
         }
-        float[] p = softmaxRows(rand(r, SAMPLES * heads * m * n, 3), n), v = rand(r, SAMPLES * heads * n * k, 1);
-        float[] o2 = bmm(p, v, heads, m, n, k), g2 = rand(r, o2.length, 1);
-        MatmulSearch twin = new MatmulSearch("blocks.0.attn.matmul2", p, v, o2, g2, SAMPLES, heads, m, n, k,
-                CalibConfig.ptq4vit(8, 8).withIntegerProducts(true), true);
+        MatmulSearch twin = at.probabilities(CalibConfig.ptq4vit(8, 8).withIntegerProducts(true), true);
         twin.run();
         assertEquals(0, twin.integerTasks(), "twin probabilities: float products");
     }
@@ -159,10 +168,9 @@ class SearchRaceTest {
         return raced;
     }
 
-    private static void matmul(String id, float[] a, float[] b, float[] o, float[] g, int heads, int m, int k, int n,
-                               CalibConfig cfg, boolean twin) {
-        MatmulSearch raced = new MatmulSearch(id, a, b, o, g, SAMPLES, heads, m, k, n, cfg, twin);
-        MatmulSearch full = new MatmulSearch(id, a, b, o, g, SAMPLES, heads, m, k, n, cfg, twin);
+    /** The search {@code search} makes, raced and exhaustive ({@code id} names it in the messages). */
+    private static void matmul(String id, java.util.function.Supplier<MatmulSearch> search) {
+        MatmulSearch raced = search.get(), full = search.get();
         full.exhaustive = true;
         MatmulQuant got = raced.run(), want = full.run();
         assertEquals(want.a(), got.a(), id + " operand a");
