@@ -27,7 +27,7 @@ record BitsOption(int weight, int activation, MpTarget mixed) {
     static BitsOption parseFixed(String what, String s) {
         if (s.toLowerCase(Locale.ROOT).startsWith("mp"))
             throw new Main.UserException(what + ": mixed precision (mp6, mp8) is for the whole model (--bits); an op takes fixed bits, wXaY");
-        if (!s.toLowerCase(Locale.ROOT).matches("w\\d+a\\d+")) throw new Main.UserException(what + ": expected wXaY, e.g. w8a8 or w4a8");
+        if (!io.vitq.eval.Pipeline.Bits.fixedForm(s)) throw new Main.UserException(what + ": expected wXaY, e.g. w8a8 or w4a8");
         return parse(what, s);
     }
 

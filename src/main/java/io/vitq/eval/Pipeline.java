@@ -60,6 +60,9 @@ public final class Pipeline {
     public record Bits(int weight, int activation, MpTarget mixed) {
         private static final java.util.regex.Pattern FORM = java.util.regex.Pattern.compile("w(\\d+)a(\\d+)");
 
+        /** True when {@code s} has the fixed form wXaY (any widths; {@link #parse} checks them). */
+        public static boolean fixedForm(String s) { return FORM.matcher(s.toLowerCase(Locale.ROOT)).matches(); }
+
         /** @throws IllegalArgumentException saying what is expected (without naming an option) */
         public static Bits parse(String s) {
             String l = s.toLowerCase(Locale.ROOT);
