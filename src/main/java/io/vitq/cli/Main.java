@@ -51,12 +51,9 @@ public final class Main implements Callable<Integer> {
         // picocli hands Exceptions to the handler above; an Error such as running out of heap passes through it
         cl.setExecutionStrategy(parsed -> {
             String empty = emptyListItem(parsed);
-            if (empty != null) {
+            if (empty != null) { // a usage error like picocli's own: usageError reports it
                 List<CommandLine> chain = parsed.asCommandLineList();
-                CommandLine last = chain.get(chain.size() - 1);
-                last.getErr().println("vitq: error: " + empty);
-                last.getErr().println("Run '" + last.getCommandSpec().qualifiedName() + " --help' for the options.");
-                return last.getCommandSpec().exitCodeOnInvalidInput();
+                throw new CommandLine.ParameterException(chain.get(chain.size() - 1), empty);
             }
             try {
                 return new CommandLine.RunLast().execute(parsed);
