@@ -315,6 +315,8 @@ public final class Charts {
         p.setRangeAxis(1, bitsAxis);
         p.mapDatasetToRangeAxis(1, 1);
         p.setRenderer(1, lr);
+        // JFreeChart draws the last dataset first by default, which put the bits line under the taller bars
+        p.setDatasetRenderingOrder(org.jfree.chart.plot.DatasetRenderingOrder.FORWARD);
         JFreeChart c = Png.styled(new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 14), p, true));
         c.getTitle().setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
         bars.setSeriesPaint(0, new Color(0x9ecae1));

@@ -154,6 +154,8 @@ class ChartsTest {
         Charts.plan(mixed, "tiny MP8", mp);
         BufferedImage img = PngCheck.assertChart(mixed, Charts.PLAN_WIDTH, Charts.PLAN_OPS_HEIGHT + Charts.PLAN_UNITS_HEIGHT);
         assertTrue(PngCheck.hasColour(img, 0x9ecae1), "the nuclear-norm bars are drawn");
+        // blocks.1.attn's 10 bits sit below the top of its bar (the tallest): the bits line is drawn over the bars
+        assertTrue(PngCheck.drawnOver(img, 0xd62728, 0x9ecae1, 12), "the chosen bits drawn over the bars, not hidden by them");
         assertEquals(Map.of("a", "1", "b.c", "2.5e+03"), Charts.keyValues("a=1, b.c=2.5e+03"));
     }
 

@@ -47,11 +47,35 @@ public final class PngCheck {
     public static boolean hasColour(BufferedImage img, int rgb) {
         for (int y = 0; y < img.getHeight(); y++) {
             for (int x = 0; x < img.getWidth(); x++) {
-                int c = img.getRGB(x, y) & 0xffffff;
-                if (Math.abs((c >> 16) - (rgb >> 16)) < 8 && Math.abs(((c >> 8) & 0xff) - ((rgb >> 8) & 0xff)) < 8
-                        && Math.abs((c & 0xff) - (rgb & 0xff)) < 8) return true;
+                if (near(img.getRGB(x, y), rgb)) return true;
             }
         }
         return false;
+    }
+
+    /**
+     * True when some pixel of colour {@code top} has colour {@code under} within {@code reach} pixels on both
+     * its left and its right in the same row: {@code top} was drawn over an area of {@code under} (a line
+     * over a bar), not under it.
+     */
+    public static boolean drawnOver(BufferedImage img, int top, int under, int reach) {
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = reach; x < img.getWidth() - reach; x++) {
+                if (!near(img.getRGB(x, y), top)) continue;
+                boolean left = false, right = false;
+                for (int d = 1; d <= reach; d++) {
+                    left |= near(img.getRGB(x - d, y), under);
+                    right |= near(img.getRGB(x + d, y), under);
+                }
+                if (left && right) return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean near(int argb, int rgb) {
+        int c = argb & 0xffffff;
+        return Math.abs((c >> 16) - (rgb >> 16)) < 8 && Math.abs(((c >> 8) & 0xff) - ((rgb >> 8) & 0xff)) < 8
+                && Math.abs((c & 0xff) - (rgb & 0xff)) < 8;
     }
 }
