@@ -34,9 +34,15 @@ final class AblationCommand implements Callable<Integer> {
     /** Options the table's columns set: refused when given (call() says why), so left out of the help. */
     static final List<String> COLUMN_OPTIONS = List.of("--metric", "--no-ranking", "--no-bias-correction");
 
-    /** Hides {@link #COLUMN_OPTIONS} from {@code spec}'s help; they still parse, so the refusal can explain itself. */
-    static void hideColumnOptions(CommandSpec spec) {
-        for (String name : COLUMN_OPTIONS) {
+    /** Options of methods the ablation does not run (vitq, adalog): refused when given, so left out of the help. */
+    static final List<String> OTHER_METHODS_OPTIONS = List.of("--symmetric-weights", "--no-rotate-inputs", "--no-gptq");
+
+    /**
+     * Hides {@link #COLUMN_OPTIONS} and {@link #OTHER_METHODS_OPTIONS} from {@code spec}'s help; they still parse, so
+     * the refusal can explain itself.
+     */
+    static void hideRefusedOptions(CommandSpec spec) {
+        for (String name : java.util.stream.Stream.concat(COLUMN_OPTIONS.stream(), OTHER_METHODS_OPTIONS.stream()).toList()) {
             OptionSpec o = spec.findOption(name);
             spec.remove(o);
             spec.addOption(OptionSpec.builder(o).hidden(true).build());
@@ -57,8 +63,12 @@ final class AblationCommand implements Callable<Integer> {
             default -> throw new Main.UserException("--method " + method + ": expected ptq4vit or vtptq");
         };
         if (!vt) calibOptions.checkMsaNorm(List.of()); // only VT-PTQ's table has mixed-precision rows
-        for (BitsOption b : bitOptions)
+        for (BitsOption b : bitOptions) {
             if (b.mixed() != null) throw new Main.UserException("--bits " + b.label() + ": give fixed bits; the M rows use mp6/mp8");
+            if (vt && !(b.weight() == b.activation() && (b.weight() == 8 || b.weight() == 6)))
+                throw new Main.UserException("--bits " + b.label() + ": VT-PTQ's table pairs each setting with a mixed-precision "
+                        + "row (M), mp8 beside w8a8 and mp6 beside w6a6; give w8a8, w6a6 or both");
+        }
         // the switches the rows turn on and off: an option setting one would be overridden row by row
         if (!vt && calibOptions.metric != null)
             throw new Main.UserException("--metric " + calibOptions.metric + ": the H column sets the metric (hessian, else cosine); drop it");
@@ -115,10 +125,10 @@ final class AblationCommand implements Callable<Integer> {
                 CalibConfig.VtOptions v = c.vt();
                 c = c.withVt(new CalibConfig.VtOptions(r[0], v.gamma(), v.theta(), v.normalizeRanking(), r[1], v.qkvPerMatrix()));
                 io.vitq.calib.mp.MpTarget mp = !r[2] ? null
-                        : b.weight() >= 8 ? io.vitq.calib.mp.MpTarget.MP8 : io.vitq.calib.mp.MpTarget.MP6;
+                        : b.weight() == 8 ? io.vitq.calib.mp.MpTarget.MP8 : io.vitq.calib.mp.MpTarget.MP6;
                 String label = calibOptions.bitsLabel(mp == null ? b : new BitsOption(b.weight(), b.activation(), mp));
                 CellStore.Cell cell = runner.cell(l, setting, label, c, mp);
-                line.append(String.format(java.util.Locale.ROOT, " %s (%.1f MB) |", TableRunner.pct(cell), cell.sizeMb()));
+                line.append(' ').append(TableRunner.pct(cell)).append(' ').append(TableRunner.mb(cell)).append(" |");
                 row.put(b.label(), cell.top1());
                 row.put(b.label() + " MB", cell.sizeMb());
             }

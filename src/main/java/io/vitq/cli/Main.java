@@ -40,7 +40,7 @@ public final class Main implements Callable<Integer> {
         if (args.length == 0) args = new String[] {"demo"};
         CommandLine cl = new CommandLine(new Main());
         shareVersion(cl, cl.getCommandSpec().version());
-        AblationCommand.hideColumnOptions(cl.getSubcommands().get("ablation").getCommandSpec());
+        AblationCommand.hideRefusedOptions(cl.getSubcommands().get("ablation").getCommandSpec());
         cl.setUsageHelpAutoWidth(true); // a wide terminal gets wide help (fewer paths and keys broken at a dot); else 80 columns
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("vitq: error: " + userMessage(ex));

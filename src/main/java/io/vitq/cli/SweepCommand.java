@@ -52,6 +52,29 @@ final class SweepCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Every --models entry loaded and checked before any cell is measured, so that a mistake in the
+     * last entry does not surface after hours of the first ones: a float model (not a quantized file,
+     * whose evaluation would otherwise be stored as a float cell), a model name no other entry loads
+     * under (the table's rows and the results file's cells are named by it), and evaluation labels
+     * that fit its classes. The models are loaded again when their turn comes.
+     */
+    private void checkModels(TableRunner runner) {
+        Map<String, String> entryOf = new LinkedHashMap<>();
+        for (String name : models) {
+            ModelLoader.Loaded l = load(name);
+            if (l.quantized())
+                throw new Main.UserException("--models " + name + ": already quantized; sweep calibrates float models "
+                        + "(zoo names, checkpoints, model folders)");
+            String other = entryOf.putIfAbsent(l.model().name(), name);
+            if (other != null)
+                throw new Main.UserException("--models " + other + " and " + name + " both load as " + l.model().name()
+                        + ", and the table's rows and the results file's cells are named by the model; sweep them in "
+                        + "separate runs, each with its own --results file");
+            runner.pending(l, "float", "FP32", null, null); // checks the evaluation labels against its classes
+        }
+    }
+
     /** The cells the results file lacks, measured on Spark; the table below then reads them all from the file. */
     private void measureOnSpark(TableRunner runner, List<BitsOption> bitOptions) throws java.io.IOException {
         List<SparkSweep.Job> jobs = new ArrayList<>();
@@ -110,6 +133,7 @@ final class SweepCommand implements Callable<Integer> {
             throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");
         Plots.checkPng("--plot", plot);
         TableRunner runner = table.openWithPlot(calibOptions, "sweep", plot, models.stream().map(Path::of).toArray(Path[]::new));
+        checkModels(runner);
         if (spark.enabled()) measureOnSpark(runner, bitOptions);
         List<io.vitq.eval.charts.Charts.SweepPoint> points = new ArrayList<>();
         List<io.vitq.eval.charts.Charts.FloatPoint> floats = new ArrayList<>();
@@ -129,8 +153,7 @@ final class SweepCommand implements Callable<Integer> {
             CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
             row.put("float", fp.top1());
             floats.add(new io.vitq.eval.charts.Charts.FloatPoint(l.model().name(), fp.sizeMb(), fp.top1()));
-            StringBuilder line = new StringBuilder("| " + l.model().name() + " | " + TableRunner.pct(fp)
-                    + String.format(java.util.Locale.ROOT, " (%.1f MB) |", fp.sizeMb()));
+            StringBuilder line = new StringBuilder("| " + l.model().name() + " | " + TableRunner.pct(fp) + " " + TableRunner.mb(fp) + " |");
             for (String m : methods) for (BitsOption b : bitOptions) {
                 if (b.mixed() != null && !m.equalsIgnoreCase("vtptq")) {
                     line.append(" – |"); // mixed precision is VT-PTQ's
@@ -140,7 +163,7 @@ final class SweepCommand implements Callable<Integer> {
                 CellStore.Cell c = runner.cell(l, m, bits, calibOptions.config(m, b), b.mixed());
                 line.append(' ').append(TableRunner.pct(c));
                 if (b.mixed() != null || bitOptions.stream().anyMatch(o -> o.mixed() != null))
-                    line.append(String.format(java.util.Locale.ROOT, " (%.1f MB)", c.sizeMb()));
+                    line.append(' ').append(TableRunner.mb(c));
                 line.append(" |");
                 row.put(m + " " + bits, c.top1());
                 points.add(new io.vitq.eval.charts.Charts.SweepPoint(l.model().name(), m, bits, c.sizeMb(), c.top1()));

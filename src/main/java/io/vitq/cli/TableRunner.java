@@ -169,4 +169,11 @@ final class TableRunner {
     }
 
     static String pct(CellStore.Cell c) { return String.format(Locale.ROOT, "%.2f", c.top1()); }
+
+    /** A cell's size as the tables print it, "(22.9 MB)": three significant digits, so a micro model's settings differ too. */
+    static String mb(CellStore.Cell c) {
+        double v = c.sizeMb();
+        String f = v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : v >= 1 ? "%.2f" : "%.3f";
+        return "(" + String.format(Locale.ROOT, f, v) + " MB)";
+    }
 }

@@ -131,6 +131,29 @@ class TableCommandsTest {
         assertTrue(other.err().contains("checkpoint sha256 "), other.err());
     }
 
+    /**
+     * Every --models entry is loaded and checked before the first cell: a quantized file (whose evaluation
+     * was once stored as the float cell), two entries under one model name (whose cells would overwrite
+     * each other's), an unknown name at the end of the list. Nothing is measured, no results file written.
+     */
+    @Test
+    void sweepChecksEveryModelBeforeTheFirstCell(@TempDir Path tmp) throws Exception {
+        Path res = tmp.resolve("r.json");
+        Path q = ExportCommandTest.quantizedFile(tmp);
+        Path copy = Files.copy(Path.of(MODEL), tmp.resolve("vit_tiny_patch16_224.mine.safetensors"));
+        String[][] cases = {
+                {MODEL + "," + q, "--models " + q + ": already quantized"},
+                {MODEL + "," + copy, "--models " + MODEL + " and " + copy + " both load as vit_tiny_patch16_224", "its own --results"},
+                {MODEL + ",vit_nosuch_patch16_224", "vit_nosuch_patch16_224"}};
+        for (String[] c : cases) {
+            CliTest.Run r = run(args(new String[] {"sweep", "--models", c[0], "--methods", "basePTQ", "--bits", "w8a8",
+                    "--data", VAL}, "--results", res.toString()));
+            assertUserError(r, 1, java.util.Arrays.copyOfRange(c, 1, c.length));
+            assertFalse(r.err().contains("float FP32") || r.err().contains("calibration"), "before any cell: " + r.err());
+            assertFalse(Files.exists(res), c[0] + ": no results file");
+        }
+    }
+
     private static String[] sweepWith(String candidates, String limit, String results) {
         return new String[] {"sweep", "--models", MODEL, "--methods", "basePTQ", "--bits", "w8a8", "--data", VAL,
                 "--calib-size", "2", "--candidates", candidates, "--rounds", "1", "--limit", limit, "--batch", "6",
@@ -156,6 +179,13 @@ class TableCommandsTest {
                 "--no-ranking", "R and B columns");
         String help = run("ablation", "--help").out(); // so they are not in its help, which would offer them
         for (String o : AblationCommand.COLUMN_OPTIONS) assertFalse(help.contains(o), o + " in: " + help);
+        for (String o : AblationCommand.OTHER_METHODS_OPTIONS) {
+            assertFalse(help.contains(o), o + " in: " + help);
+            assertUserError(run("ablation", "--model", MODEL, "--data", VAL, o, "--results", res), 1, o);
+        }
+        // VT-PTQ's mixed-precision rows run at mp8 beside w8a8 and mp6 beside w6a6: other bits would mislabel them
+        assertUserError(run("ablation", "--model", MODEL, "--method", "vtptq", "--bits", "w8a8,w4a4", "--data", VAL,
+                "--results", res), 1, "--bits W4A4", "mp8 beside w8a8");
         assertTrue(help.contains("--softmax-mode") && run("quantize", "--help").out().contains("--no-ranking"), help);
         CliTest.Run badMode = run("ablation", "--model", MODEL, "--data", VAL, "--limit", "4", "--softmax-mode", "magic", "--results", res);
         assertUserError(badMode, 1, "--softmax-mode magic");
