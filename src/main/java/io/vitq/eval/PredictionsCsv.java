@@ -71,6 +71,7 @@ public final class PredictionsCsv {
                 }
             }
             fields.add(field.toString());
+            if (!header && fields.size() == 1 && !wasQuoted && fields.get(0).isBlank()) continue; // a blank line, e.g. at the end
             if (header) {
                 if (!String.join(",", fields).equals(HEADER))
                     throw new FormatException(file + ": not a predictions CSV of 'vitq eval --predictions' (its first line should be '"
@@ -79,7 +80,7 @@ public final class PredictionsCsv {
                 continue;
             }
             if (fields.size() != FIELDS)
-                throw new FormatException(file + ": line " + startLine + ": " + fields.size() + " fields, expected " + FIELDS);
+                throw new FormatException(file + ": line " + startLine + ": " + fields.size() + (fields.size() == 1 ? " field" : " fields") + ", expected " + FIELDS);
             String at = file + ": line " + startLine + ": ";
             int[] classes = new int[5];
             float[] probs = new float[5];

@@ -91,5 +91,9 @@ class PredictionsCsvTest {
         // a quoted path with a line break counts its lines: the bad row after it is line 4
         refused(h + "\"x\ny.jpg\",1,1,2,3,4,5,0.5,0.2,0.1,0.1,0.1\nb.jpg,1,1\n", "line 4", "3 fields");
         assertEquals(0, PredictionsCsv.read(Files.writeString(tmp.resolve("only-header.csv"), h)).size());
+        refused(h + good + "b.jpg\n", "line 3", "1 field, expected 12");
+        // blank lines (one left at the end by an editor, or by cat-ing files together) are not rows; a quoted empty path is
+        assertEquals(2, PredictionsCsv.read(Files.writeString(tmp.resolve("blank.csv"), h + good + "\n" + good + "\r\n  \n")).size());
+        refused(h + good + "\"\"\n", "line 3", "1 field");
     }
 }
