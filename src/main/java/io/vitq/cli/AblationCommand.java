@@ -77,8 +77,10 @@ final class AblationCommand implements Callable<Integer> {
                     + "turn ranking and bias correction on and off; drop it");
         // every other option is checked before any work (the float model's evaluation included)
         for (BitsOption b : bitOptions) calibOptions.config(vt ? "vtptq" : "ptq4vit", b);
+        // the outputs, images and labels before the model loads; then the outputs against the files it loaded from
+        TableRunner runner = table.open(calibOptions, "ablation", modelOptions.givenPaths());
         ModelLoader.Loaded l = modelOptions.loadFloat();
-        TableRunner runner = table.open(calibOptions, "ablation", l.checkpoint());
+        table.checkOutputsAgainst(l);
         CellStore.Cell fp = runner.cell(l, "float", "FP32", null);
 
         if (vt) return vtTable(l, runner, fp, bitOptions);

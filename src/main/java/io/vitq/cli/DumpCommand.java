@@ -30,8 +30,8 @@ import java.util.function.Predicate;
                         + "clamps at -2^(k-1) as fake quant does), so every code is a layout code."})
 final class DumpCommand implements Callable<Integer> {
     /**
-     * Refuse dumps above this, before allocating (they are held in memory until the file is
-     * written, and safetensors files over 2 GiB are not read back here).
+     * Refuse dumps whose file would pass this, before allocating (safetensors files over 2 GiB are
+     * not read back here; the tensors are held in memory until written, 8-bit codes as ints).
      */
     static final long MAX_BYTES = (1L << 31) - (1L << 24);
 
@@ -74,12 +74,13 @@ final class DumpCommand implements Callable<Integer> {
         if (limit != null && images.data == null) throw new Main.UserException("--limit applies to --data");
         EnumSet<IntegerDump.Part> parts = parts(leaveOut);
         Predicate<String> ops = matcher(opPatterns);
+        OutputFiles paths = new OutputFiles().output("--output", output).input("--plan", plan).input("--data", images.data);
+        for (Path p : modelOptions.givenPaths()) paths.input("--model", p);
+        if (images.files != null) for (Path p : images.files) paths.input("--images", p);
+        paths.check(); // before the model loads; then against the files it loaded from
         ModelLoader.Loaded l = modelOptions.load(plan);
         Model m = l.model();
-        OutputFiles paths = new OutputFiles().output("--output", output).model("--model", l).input("--plan", plan)
-                .input("--data", images.data);
-        if (images.files != null) for (Path p : images.files) paths.input("--images", p);
-        paths.check();
+        paths.model("--model", l).check();
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, m);
         if (qp == null) throw new Main.UserException("--model " + modelOptions.model + " is not quantized: give a quantized file or --plan FILE");
         l = Plans.modelFor(l, qp);

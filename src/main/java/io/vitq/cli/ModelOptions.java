@@ -25,6 +25,12 @@ public final class ModelOptions {
 
     ModelLoader.Loaded load() { return load(null); }
 
+    /** --model and --checkpoint as given (the model's files before it loads: outputs checked against them early). */
+    Path[] givenPaths() {
+        return java.util.stream.Stream.of(model == null ? null : Path.of(model), checkpoint)
+                .filter(java.util.Objects::nonNull).toArray(Path[]::new);
+    }
+
     /**
      * The model; without --model but with a plan file, the model that plan was made for (a DeiT plan
      * is not applied to the default ViT-Ti by accident). A plan that cannot be read leaves the

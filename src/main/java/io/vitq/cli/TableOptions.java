@@ -52,6 +52,11 @@ public final class TableOptions {
         return new TableRunner(calib, data, images, coversAll(images, limit) ? null : limit, batch, CellStore.open(results));
     }
 
+    /** The outputs against the files a model loaded from (a zoo name or folder names its files only once loaded). */
+    void checkOutputsAgainst(io.vitq.io.ModelLoader.Loaded l) {
+        new OutputFiles().output("--results", results).output("--json", json).model("--model", l).check();
+    }
+
     /**
      * True when a --limit takes every image of the data: the cells are then stored as measured on all
      * of it, as a run without --limit stores them, so neither run measures the other's cells again.

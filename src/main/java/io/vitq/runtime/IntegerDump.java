@@ -64,21 +64,33 @@ public final class IntegerDump implements CodeRecorder {
     /** Op ids recorded so far, in forward order. */
     public Set<String> opIds() { return java.util.Collections.unmodifiableSet(dumps.keySet()); }
 
-    /** Bytes of the per-image tensors held (for all images announced: they are allocated whole on first use). */
+    /**
+     * Bytes the ops' tensors take in the file: the per-image ones for all images announced (they are
+     * allocated whole on first use) and each op's steps, weights and bias; the logits are not counted.
+     */
     public long bytes() { return allocated; }
 
     /** A slab for all images, counted against the limit before it is allocated. */
     private Slab slab(String id, DType dtype, int... shape) {
         long n = images;
         for (int d : shape) n *= d;
-        count(id, n * (dtype == DType.I64 ? 8 : 4));
+        count(id, n * fileBytes(dtype));
         return new Slab(dtype, images, shape);
     }
 
-    /** Counts bytes about to be held against the limit (which also keeps every tensor, and the file, under 2 GiB). */
+    /** Bytes per value in the file: codes of 8 bits and fewer take one (held as ints until written). */
+    private static int fileBytes(DType dtype) {
+        return switch (dtype) {
+            case I64 -> 8;
+            case I8, U8 -> 1;
+            default -> 4;
+        };
+    }
+
+    /** Counts the file bytes of a slab about to be allocated against the limit (which keeps the file under 2 GiB). */
     private void count(String id, long bytes) {
         if (allocated + bytes > maxBytes)
-            throw new TooLargeException(String.format(java.util.Locale.ROOT, "%s: the dump of %d image%s would take more than "
+            throw new TooLargeException(String.format(java.util.Locale.ROOT, "%s: the dump of %d image%s would write more than "
                     + "%.1f GiB: dump fewer images, fewer ops or leave out parts", id, images, images == 1 ? "" : "s",
                     maxBytes / (double) (1L << 30)));
         allocated += bytes;
@@ -288,6 +300,7 @@ public final class IntegerDump implements CodeRecorder {
             }
             fixed.put("a_step", SafeTensors.Entry.f32(aStep, H, ca));
             fixed.put("b_step", SafeTensors.Entry.f32(bStep, H));
+            for (SafeTensors.Entry e : fixed.values()) count(op.id(), e.byteSize());
             perImage = (long) groups * H * T * outCols;
         }
 

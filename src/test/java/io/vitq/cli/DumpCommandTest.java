@@ -87,6 +87,17 @@ class DumpCommandTest {
                 1, "--output", "does not exist");
         assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "-o", out.toString()), 2, "--images", "--data");
         assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "-o", IMAGE), 1, "refusing to overwrite");
+        assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "-o", MODEL), 1, "refusing to overwrite");
         assertFalse(Files.exists(out), "nothing written");
+    }
+
+    /** The output is checked before the model loads: no loader note ahead of the refusal. */
+    @Test
+    void outputCheckedBeforeTheModelLoads() throws Exception {
+        Path q = ExportCommandTest.quantizedFile(tmp);
+        CliTest.Run r = run("dump", "--model", q.toString(), "--images", IMAGE, "-o", tmp.resolve("no/x.safetensors").toString());
+        assertUserError(r, 1, "--output", "does not exist");
+        assertFalse(r.err().contains("note:"), r.err());
+        assertUserError(run("dump", "--model", q.toString(), "--images", IMAGE, "-o", q.toString()), 1, "refusing to overwrite");
     }
 }

@@ -191,6 +191,13 @@ class TableCommandsTest {
         assertUserError(badMode, 1, "--softmax-mode magic");
         assertFalse(badMode.out().contains("float") || badMode.err().contains("float FP32"), "refused before any evaluation: " + badMode.err());
         assertFalse(Files.exists(Path.of(res)), "no results file written");
+        // outputs before the model loads (no loader note ahead of the refusal), then against the files it loaded from
+        CliTest.Run noDir = run("ablation", "--model", ModelFolderCliTest.folder("timm_vit_hd32"), "--data", VAL, "--results",
+                tmp.resolve("no/r.json").toString());
+        assertUserError(noDir, 1, "--results", "does not exist");
+        assertFalse(noDir.err().contains("note:"), noDir.err());
+        // the default model's file, known once the zoo name has loaded
+        assertUserError(run("ablation", "--data", VAL, "--results", res, "--json", MODEL), 1, "--json", "refusing to overwrite");
         assertUserError(run("sweep", "--models", MODEL, "--bits", "w8", "--data", VAL, "--results", res), 1, "--bits");
         assertUserError(run("sweep", "--models", MODEL + "," + MODEL, "--data", VAL, "--results", res), 1, "--models", "given twice");
         Path bare = Files.copy(Path.of(MODEL), tmp.resolve("mine.safetensors"));

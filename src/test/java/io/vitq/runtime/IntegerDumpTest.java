@@ -187,6 +187,32 @@ class IntegerDumpTest {
         assertTrue(d.bytes() <= 1 << 20);
     }
 
+    /**
+     * The limit counts the bytes the file will hold: 8-bit codes one byte each (they were counted at the
+     * four of the ints that hold them until written, refusing dumps far under 2 GiB).
+     */
+    @Test
+    void itsByteCountIsTheFilesPerImageTensors() throws Exception {
+        Model model = TinyModels.VIT;
+        QuantPlan plan = plan(model, Spec.ptq4vit(true));
+        IntegerDump d = new IntegerDump(1, id -> true, EnumSet.allOf(IntegerDump.Part.class), 1L << 30);
+        IntegerExecutor ex = new IntegerExecutor(plan, model, LAYOUT, d);
+        d.nextImage();
+        float[] logits = model.forward(image(0), ex).data();
+        Path f = tmp.resolve("count.safetensors");
+        d.write(f, logits, model.numClasses(), Map.of("model", model.name()));
+        SafeTensors st = SafeTensors.read(f);
+        long ops = 0, codes = 0;
+        for (String k : st.tensors().keySet()) {
+            if (k.equals("logits")) continue;
+            long n = st.get(k).bytes().remaining();
+            ops += n;
+            if (k.endsWith(".input") || k.endsWith(".a") || k.endsWith(".b")) codes += n;
+        }
+        assertTrue(codes > 0, "8-bit codes in the dump");
+        assertEquals(ops, d.bytes(), "the file's tensors but the logits");
+    }
+
     @Test
     void oneCallPerOpAndImage() {
         Model model = TinyModels.VIT;
