@@ -19,7 +19,6 @@ import io.vitq.model.Model;
 import io.vitq.model.ModelException;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.QuantPlan;
-import io.vitq.tensor.Tensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -376,8 +375,11 @@ public final class Vitq {
         });
     }
 
+    /** Images per forward in {@link #predict}: the memory of one batch, however many images are given. */
+    private static final int PREDICT_BATCH = 32;
+
     /**
-     * @param images JPEG or PNG files
+     * @param images JPEG or PNG files (run 32 at a time)
      * @return the top-5 classes of each image, in the order given (none given: an empty list, as a loop over them
      *         would give; the command line's {@code predict} asks for one at least, since there it is a slip)
      */
@@ -389,19 +391,21 @@ public final class Vitq {
             if (list.isEmpty()) return List.of();
             Model m = loaded.model();
             QuantPlan p = plan();
-            Tensor logits = m.forward(Pipeline.preprocess(list, m.preprocessing()),
-                    p == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(p, m));
-            int nc = logits.dim(1);
+            Executor ex = p == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(p, m);
+            int nc = m.numClasses();
             List<Prediction> out = new ArrayList<>();
-            for (int i = 0; i < list.size(); i++) {
-                TopK top = TopK.of(logits.data(), i * nc, nc, 5);
-                List<ClassScore> scores = new ArrayList<>();
-                for (int j = 0; j < top.classes().length; j++) {
-                    int c = top.classes()[j];
-                    List<String> names = m.spec().classNames();
-                    scores.add(new ClassScore(c, ClassNames.name(names, c, nc), top.probs()[j]));
+            for (int b0 = 0; b0 < list.size(); b0 += PREDICT_BATCH) { // memory of one batch, however many images
+                List<Path> part = list.subList(b0, Math.min(list.size(), b0 + PREDICT_BATCH));
+                float[] logits = m.forward(Pipeline.preprocess(part, m.preprocessing()), ex).data();
+                for (int i = 0; i < part.size(); i++) {
+                    TopK top = TopK.of(logits, i * nc, nc, 5);
+                    List<ClassScore> scores = new ArrayList<>();
+                    for (int j = 0; j < top.classes().length; j++) {
+                        int c = top.classes()[j];
+                        scores.add(new ClassScore(c, ClassNames.name(m.spec().classNames(), c, nc), top.probs()[j]));
+                    }
+                    out.add(new Prediction(part.get(i), scores));
                 }
-                out.add(new Prediction(list.get(i), scores));
             }
             return out;
         });

@@ -77,6 +77,16 @@ class ModelFolderCliTest {
         float[] x = npy(tmp.resolve("x.npy"), "(4, 3, 32, 32)"), logits = npy(tmp.resolve("logits.npy"), "(4, 5)");
         org.junit.jupiter.api.Assertions.assertArrayEquals(expected.get("pixel_values").toFloats(), x);   // PIL's resize, bit for bit
         org.junit.jupiter.api.Assertions.assertArrayEquals(expected.get("logits").toFloats(), logits, 1e-4f);
+        // in batches of 3 (3 + 1 images): the same classes printed, the same arrays written
+        all.set(4, tmp.resolve("x3.npy").toString());
+        all.set(6, tmp.resolve("logits3.npy").toString());
+        all.addAll(3, java.util.List.of("--batch", "3"));
+        CliTest.Run batched = run(all.toArray(String[]::new));
+        assertEquals(0, batched.exit(), batched.err());
+        assertEquals(r.out(), batched.out());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(x, npy(tmp.resolve("x3.npy"), "(4, 3, 32, 32)"));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(logits, npy(tmp.resolve("logits3.npy"), "(4, 5)"));
+        assertTrue(batched.err().contains("predict (images) 3/4") || batched.err().contains("predict (images) 4/4"), batched.err());
         assertUserError(run("predict", "--model", folder("hf_vit"), "--logits", tmp.resolve("no/such/dir/l.npy").toString(),
                 TestData.resource("hf/images/" + IMAGES[0]).toString()), 1, "--logits", "does not exist");
         // a file inside the model folder is an input too, never overwritten (on a copy: the fixture stays safe if it were)
