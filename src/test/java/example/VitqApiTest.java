@@ -142,7 +142,12 @@ class VitqApiTest {
         Vitq.VitqException toLink = assertThrows(Vitq.VitqException.class, () -> fp.exportOnnx(link));
         assertTrue(toDir.getMessage().contains("is a directory") && toLink.getMessage().contains("is a directory"), toLink.getMessage());
         assertTrue(Files.isSymbolicLink(link), "the link is left as it was");
-        for (Vitq.VitqException e : List.of(unknown, bits, save, data, over, deploy, toDir, toLink))
+        // a name with another format's extension is a slip: refused, nothing written
+        Vitq.VitqException misnamed = assertThrows(Vitq.VitqException.class, () -> fp.exportOnnx(tmp.resolve("m.safetensors")));
+        assertTrue(misnamed.getMessage().contains("named as a safetensors file") && misnamed.getMessage().contains("*.onnx"),
+                misnamed.getMessage());
+        assertFalse(Files.exists(tmp.resolve("m.safetensors")));
+        for (Vitq.VitqException e : List.of(unknown, bits, save, data, over, deploy, toDir, toLink, misnamed))
             assertEquals(1, e.getMessage().lines().count());
         // a null argument names its parameter
         NullPointerException nullBits = assertThrows(NullPointerException.class, () -> fp.quantize(Vitq.Method.PTQ4VIT, null, CALIB, 2));

@@ -425,7 +425,7 @@ public final class Vitq {
             if (plan() == null) throw new IllegalArgumentException(file + ": " + name() + " is a float model; quantize it first");
             if (loaded.quantized()) throw new IllegalArgumentException(file + ": " + name()
                     + " was loaded from a quantized file already (" + loaded.checkpoint() + ")");
-            checkOutput(file);
+            checkOutput(file, io.vitq.io.OutputKind.SAFETENSORS);
             QuantizedModelFile.write(file, loaded.model().spec(), loaded.weights(), io.vitq.io.Reparameterization.storedPlan(plan));
             return file;
         });
@@ -441,7 +441,7 @@ public final class Vitq {
     public Path exportOnnx(Path file) {
         Objects.requireNonNull(file, "file");
         return call(() -> {
-            checkOutput(file);
+            checkOutput(file, io.vitq.io.OutputKind.ONNX);
             OnnxExporter.write(file, loaded.model(), plan(), OnnxExporter.DEFAULT_OPSET);
             return file;
         });
@@ -464,7 +464,7 @@ public final class Vitq {
         Objects.requireNonNull(file, "file");
         return call(() -> {
             if (plan() == null) throw new IllegalArgumentException(file + ": " + name() + " is a float model; quantize it first");
-            checkOutput(file);
+            checkOutput(file, io.vitq.io.OutputKind.ONNX);
             OnnxExporter.writeForOnnxRuntime(file, loaded.model(), plan(), OnnxExporter.integerLinearsOpset(plan()));
             return file;
         });
@@ -477,15 +477,21 @@ public final class Vitq {
 
     // ---------------------------------------------------------------- internals
 
-    /** The file an output goes to: in a directory, not a directory itself (nor a link to one), not an input. */
-    private void checkOutput(Path file) throws IOException {
+    /**
+     * The file an output goes to: in a directory, not a directory itself (nor a link to one), not an input,
+     * not named as another format's file ({@link io.vitq.io.OutputKind}).
+     */
+    private void checkOutput(Path file, io.vitq.io.OutputKind kind) throws IOException {
         io.vitq.io.AtomicFile.checkTarget(file);   // every output is written through it
-        if (!Files.exists(file)) return;
-        Path real = file.toRealPath();
-        for (Path in : loaded.files()) {
-            if (Files.exists(in) && in.toRealPath().equals(real))
-                throw new IllegalArgumentException(file + ": is the model's own input file; refusing to overwrite it");
+        if (Files.exists(file)) {
+            Path real = file.toRealPath();
+            for (Path in : loaded.files()) {
+                if (Files.exists(in) && in.toRealPath().equals(real))
+                    throw new IllegalArgumentException(file + ": is the model's own input file; refusing to overwrite it");
+            }
         }
+        String misnamed = kind.mismatch(file);
+        if (misnamed != null) throw new IllegalArgumentException(misnamed);
     }
 
     private Pipeline.Progresses progresses() {

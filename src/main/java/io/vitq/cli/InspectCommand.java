@@ -31,7 +31,7 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         // reads only the header: no tensor is decoded, so inspecting a large model is instant
         Plots.checkPng("--plot", plot);
-        new OutputFiles().output("--plot", plot).input("QUANTIZED", file).check();
+        new OutputFiles().output("--plot", plot, io.vitq.io.OutputKind.PNG).input("QUANTIZED", file).check();
         QuantizedModelFile.Header h = QuantizedModelFile.readHeader(file);
         if (plot != null) {
             io.vitq.eval.charts.Charts.plan(plot, h.model() + ", " + h.plan().info().method() + " " + h.plan().info().bitsLabel()

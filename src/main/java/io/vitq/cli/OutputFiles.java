@@ -12,17 +12,26 @@ import java.util.Map;
  * The files a command will write, checked before any work: each one's directory exists and can be
  * written, none is a directory, no two outputs are the same file, and no output is one of the
  * command's inputs (a quantized model written over its float checkpoint, predictions over the
- * image list). Paths are compared after resolving symbolic links.
+ * image list), and none is named with another format's extension. Paths are compared after
+ * resolving symbolic links.
  */
 final class OutputFiles {
     private final Map<String, Path> outputs = new LinkedHashMap<>();
     /** Inputs with their options; an option can name several (a folder's files, the images). */
     private final List<Map.Entry<String, Path>> inputs = new ArrayList<>();
 
+    private final Map<String, io.vitq.io.OutputKind> kinds = new LinkedHashMap<>();
+
     /** An output file of option {@code option}; null (not asked for) is skipped. */
     OutputFiles output(String option, Path file) {
         if (file != null) outputs.put(option, file);
         return this;
+    }
+
+    /** An output file of format {@code kind}: a name with another format's extension is refused ({@link io.vitq.io.OutputKind}). */
+    OutputFiles output(String option, Path file, io.vitq.io.OutputKind kind) {
+        if (file != null) kinds.put(option, kind);
+        return output(option, file);
     }
 
     /** An input of option {@code option}; null or a file that does not exist is skipped. */
@@ -57,6 +66,11 @@ final class OutputFiles {
                 throw new Main.UserException(option + " " + file + ": is also the " + clash
                         + (clash.startsWith("input") ? "; refusing to overwrite it" : "; give each output its own file"));
             }
+        }
+        // names last: two outputs on one file, or an output over an input, is the graver mistake to report
+        for (var e : outputs.entrySet()) {
+            String misnamed = kinds.containsKey(e.getKey()) ? kinds.get(e.getKey()).mismatch(e.getValue()) : null;
+            if (misnamed != null) throw new Main.UserException(e.getKey() + " " + misnamed);
         }
     }
 

@@ -42,7 +42,7 @@ final class PredictCommand implements Callable<Integer> {
         for (Path image : images) // before the model loads (a note about it would precede the error)
             Inputs.requireFile("IMAGE", image, "; predict takes image files (for a folder use 'vitq eval --data')");
         ModelLoader.Loaded l = modelOptions.load();
-        OutputFiles files = new OutputFiles().model("--model", l).output("--logits", logitsFile).output("--inputs", inputsFile);
+        OutputFiles files = new OutputFiles().model("--model", l).output("--logits", logitsFile, io.vitq.io.OutputKind.NPY).output("--inputs", inputsFile, io.vitq.io.OutputKind.NPY);
         for (Path image : images) files.input("IMAGE", image);
         files.check();
         Model m = l.model();

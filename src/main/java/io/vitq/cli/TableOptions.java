@@ -36,7 +36,7 @@ public final class TableOptions {
     /** @param plot the chart's PNG file ({@code --plot}), or null */
     TableRunner openWithPlot(CalibOptions calib, String command, Path plot, Path... modelFiles) {
         if (results == null) results = Path.of(command + "-results.json");
-        OutputFiles files = new OutputFiles().output("--results", results).output("--json", json).output("--plot", plot)
+        OutputFiles files = new OutputFiles().output("--results", results, io.vitq.io.OutputKind.JSON).output("--json", json, io.vitq.io.OutputKind.JSON).output("--plot", plot, io.vitq.io.OutputKind.PNG)
                 .input("--data", data).input("--calib", calib.calib);
         for (Path m : modelFiles) files.input("--models", m);
         files.check();

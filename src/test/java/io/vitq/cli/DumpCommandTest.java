@@ -88,6 +88,12 @@ class DumpCommandTest {
         assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "-o", out.toString()), 2, "--images", "--data");
         assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "-o", IMAGE), 1, "refusing to overwrite");
         assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "-o", MODEL), 1, "refusing to overwrite");
+        assertUserError(run("dump", "--model", MODEL, "--plan", PLAN, "--images", IMAGE, "-o", tmp.resolve("x.npy").toString()), 1,
+                "--output", "x.npy: named as a NumPy .npy file", "*.safetensors");
+        assertUserError(run("predict", "--model", MODEL, IMAGE, "--logits", tmp.resolve("l.csv").toString()), 1,
+                "--logits", "named as a CSV file", "*.npy");
+        assertUserError(run("quantize", "--model", MODEL, "-o", tmp.resolve("q.onnx").toString()), 1, "--output", "*.safetensors");
+        assertFalse(Files.exists(tmp.resolve("x.npy")) || Files.exists(tmp.resolve("l.csv")) || Files.exists(tmp.resolve("q.onnx")));
         assertFalse(Files.exists(out), "nothing written");
     }
 
