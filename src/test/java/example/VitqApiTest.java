@@ -176,9 +176,18 @@ class VitqApiTest {
 
         Vitq.VitqException filter = assertThrows(Vitq.VitqException.class,
                 () -> Vitq.load(bare.toString(), transform.heads(3).mean(0.5f, 0.5f, 0.5f).interpolation("lanczos")));
-        assertTrue(filter.getMessage().contains("lanczos"), filter.getMessage());
-        assertThrows(Vitq.VitqException.class, () -> Vitq.LoadOptions.none().mean(0.5f, 0.5f));
-        for (Vitq.VitqException e : List.of(missing, noMean, filter)) assertEquals(1, e.getMessage().lines().count());
+        assertTrue(filter.getMessage().contains("--interpolation lanczos"), filter.getMessage());
+        Vitq.VitqException two = assertThrows(Vitq.VitqException.class, () -> Vitq.LoadOptions.none().mean(0.5f, 0.5f));
+        assertTrue(two.getMessage().startsWith("--mean: "), two.getMessage());
+        // values no model could take are named by their options, as the class's javadoc says (and as the command line does)
+        Vitq.LoadOptions all = transform.heads(3).mean(0.5f, 0.5f, 0.5f);
+        Vitq.VitqException crop = assertThrows(Vitq.VitqException.class, () -> Vitq.load(bare.toString(), all.cropPct(-1)));
+        Vitq.VitqException std = assertThrows(Vitq.VitqException.class, () -> Vitq.load(bare.toString(), all.std(0f, 0f, 0f)));
+        Vitq.VitqException heads = assertThrows(Vitq.VitqException.class, () -> Vitq.load(bare.toString(), all.heads(0)));
+        assertTrue(crop.getMessage().startsWith("--crop-pct must be in (0, 4]"), crop.getMessage());
+        assertTrue(std.getMessage().startsWith("--std 0.0,0.0,0.0: must be positive"), std.getMessage());
+        assertEquals("--heads must be a positive number, got 0", heads.getMessage());
+        for (Vitq.VitqException e : List.of(missing, noMean, filter, two, crop, std, heads)) assertEquals(1, e.getMessage().lines().count());
     }
 
     /** The MatMulInteger nodes of an ONNX file. */

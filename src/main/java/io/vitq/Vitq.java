@@ -197,13 +197,20 @@ public final class Vitq {
         }
 
         private static float[] channels(String what, float[] rgb) {
-            if (rgb == null || rgb.length != 3) throw new VitqException(what + ": three values (R, G, B) expected", null);
+            if (rgb == null || rgb.length != 3) throw new VitqException("--" + what + ": three values (R, G, B) expected", null);
             return rgb.clone();
         }
 
         io.vitq.io.ModelOverrides overrides() {
-            return new io.vitq.io.ModelOverrides(heads, imageSize, null, null, mean, std, cropPct,
-                    interpolation == null ? null : io.vitq.data.Interpolation.parse(interpolation));
+            io.vitq.data.Interpolation i = null;
+            if (interpolation != null) {
+                try {
+                    i = io.vitq.data.Interpolation.parse(interpolation);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--interpolation " + interpolation + ": expected bicubic, bilinear or nearest");
+                }
+            }
+            return new io.vitq.io.ModelOverrides(heads, imageSize, null, null, mean, std, cropPct, i);
         }
     }
 

@@ -36,15 +36,9 @@ public final class ArchitectureOptions {
 
     ModelOverrides overrides() {
         try {
-            if (heads != null) Inputs.checkPositive("--heads", heads);
-            if (imgSize != null) Inputs.checkPositive("--img-size", imgSize);
-            if (patchSize != null) Inputs.checkPositive("--patch-size", patchSize);
-            if (windowSize != null) Inputs.checkPositive("--window-size", windowSize);
-            if (cropPct != null && !(cropPct > 0 && cropPct <= 4))
-                throw new Main.UserException("--crop-pct must be in (0, 4], got " + cropPct);
+            // the values' ranges are ModelOverrides' own checks (the Java API's too)
             float[] m = mean == null ? null : ModelOverrides.parseChannels("--mean", mean);
             float[] s = std == null ? null : ModelOverrides.parseChannels("--std", std);
-            if (s != null) for (float v : s) if (!(v > 0)) throw new Main.UserException("--std " + std + ": must be positive");
             Interpolation i = null;
             if (interpolation != null) {
                 try {

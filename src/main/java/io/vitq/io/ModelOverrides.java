@@ -28,9 +28,23 @@ public record ModelOverrides(Integer heads, Integer imgSize, Integer patchSize, 
 
     public static final ModelOverrides NONE = new ModelOverrides(null, null, null, null, null, null, null, null);
 
+    /** Values no model could take are refused here, for the command line and the Java API alike, by their options' names. */
     public ModelOverrides {
+        positive("--heads", heads);
+        positive("--img-size", imgSize);
+        positive("--patch-size", patchSize);
+        positive("--window-size", windowSize);
+        if (cropPct != null && !(cropPct > 0 && cropPct <= 4))
+            throw new IllegalArgumentException("--crop-pct must be in (0, 4], got " + cropPct);
+        if (mean != null) for (float v : mean) if (!Float.isFinite(v)) throw new IllegalArgumentException("--mean " + list(mean) + ": must be finite");
+        if (std != null)
+            for (float v : std) if (!(v > 0 && Float.isFinite(v))) throw new IllegalArgumentException("--std " + list(std) + ": must be positive");
         mean = mean == null ? null : mean.clone();
         std = std == null ? null : std.clone();
+    }
+
+    private static void positive(String option, Integer value) {
+        if (value != null && value <= 0) throw new IllegalArgumentException(option + " must be a positive number, got " + value);
     }
 
     public boolean isEmpty() { return equals(NONE); }
