@@ -21,6 +21,12 @@ public interface Model {
     /** Human-readable architecture lines for {@code vitq info}. */
     List<String> describe();
 
+    /** {@link #describe}'s cost line: "1.26 GFLOPs per image", in MFLOPs below a tenth of a GFLOP (tiny test models). */
+    static String flopsLine(double flops) {
+        return (flops >= 1e8 ? String.format(java.util.Locale.ROOT, "%.2f GFLOPs", flops / 1e9)
+                : String.format(java.util.Locale.ROOT, "%.2f MFLOPs", flops / 1e6)) + " per image (2 per multiply-add)";
+    }
+
     /** Every Linear layer (quantizable weight) in forward order, with its op id. */
     List<Linear> linears();
 

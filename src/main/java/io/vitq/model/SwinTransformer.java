@@ -210,11 +210,11 @@ public final class SwinTransformer implements Model {
                 cfg.window(), cfg.mlpRatio(), cfg.numClasses(), cfg.eps()));
         for (int s = 0; s < stages.length; s++) {
             int ws = cfg.windowAt(s), nw = cfg.resolution(s) / ws;
-            l.add(String.format(Locale.ROOT, "  layers.%d: %s%dx%d tokens, dim %d, %d blocks, %d heads, window %d (%d windows), %s",
+            l.add(String.format(Locale.ROOT, "  layers.%d: %s%dx%d tokens, dim %d, %d blocks, %d heads, window %d (%d window%s), %s",
                     s, s > 0 ? "patch merging, " : "", cfg.resolution(s), cfg.resolution(s), cfg.dim(s), cfg.depth(s),
-                    cfg.heads(s), ws, nw * nw, cfg.shiftAt(s) > 0 ? "shift " + cfg.shiftAt(s) + " on odd blocks" : "no shift"));
+                    cfg.heads(s), ws, nw * nw, nw == 1 ? "" : "s", cfg.shiftAt(s) > 0 ? "shift " + cfg.shiftAt(s) + " on odd blocks" : "no shift"));
         }
-        l.add(String.format(Locale.ROOT, "%.2f GFLOPs per image (2 per multiply-add)", cfg.flopsPerImage() / 1e9));
+        l.add(Model.flopsLine(cfg.flopsPerImage()));
         return l;
     }
 

@@ -201,7 +201,7 @@ public final class VisionTransformer implements Model {
         l.add(String.format(Locale.ROOT, "VisionTransformer%s: patch %d, image %d, embed dim %d, depth %d, heads %d (head dim %d), MLP %d, tokens %d, classes %d, LayerNorm eps %.0e%s",
                 kind, cfg.patch(), cfg.imgSize(), cfg.dim(), cfg.depth(), cfg.heads(), cfg.headDim(), cfg.mlpHidden(),
                 cfg.tokens(), cfg.numClasses(), cfg.eps(), variant.isEmpty() ? "" : ", " + String.join(", ", variant)));
-        l.add(String.format(Locale.ROOT, "%.2f GFLOPs per image (2 per multiply-add)", cfg.flopsPerImage() / 1e9));
+        l.add(Model.flopsLine(cfg.flopsPerImage()));
         return l;
     }
 

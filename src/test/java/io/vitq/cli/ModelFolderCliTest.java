@@ -123,6 +123,10 @@ class ModelFolderCliTest {
                 r.out());
         assertTrue(r.out().contains("rescale x 1/255 (transformers)"), r.out());
         assertTrue(r.out().contains("class names:   5 from the model's config (tench, goldfish, ...)"), r.out());
+        // a micro model's cost in MFLOPs (it read "0.00 GFLOPs"), and one window as one
+        assertTrue(r.out().matches("(?s).*\\d+\\.\\d\\d MFLOPs per image.*"), r.out());
+        assertTrue(r.out().contains("(1 window)") && !r.out().contains("(1 windows)"), r.out());
+        assertTrue(run("info").out().contains("GFLOPs per image"), "ViT-Ti's 2.5 GFLOPs stay in GFLOPs");
     }
 
     @Test
