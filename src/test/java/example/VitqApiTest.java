@@ -61,6 +61,10 @@ class VitqApiTest {
         assertTrue(qe.meanKl() >= 0);
 
         Path file = q.save(tmp.resolve("q.safetensors"));
+        Vitq.VitqException asOnnx = assertThrows(Vitq.VitqException.class, () -> q.save(tmp.resolve("q2.onnx")));
+        assertTrue(asOnnx.getMessage().contains("named as an ONNX file (.onnx)") && asOnnx.getMessage().endsWith("*.safetensors"),
+                asOnnx.getMessage());
+        assertFalse(Files.exists(tmp.resolve("q2.onnx")), "a slip of the name writes nothing");
         Path onnx = q.exportOnnx(tmp.resolve("q.onnx"));
         assertTrue(onnxSize(onnx) > 1_000_000);
         Path deploy = q.exportOnnxForOnnxRuntime(tmp.resolve("deploy.onnx"));

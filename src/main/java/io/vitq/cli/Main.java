@@ -111,9 +111,13 @@ public final class Main implements Callable<Integer> {
                 message = message.replace(o.shortestName() + "=" + o.paramLabel(), o.longestName() + "=" + o.paramLabel());
         err.println("vitq: error: " + message);
         java.util.List<String> unknown = cmd.getUnmatchedArguments();
-        if (!(ex instanceof CommandLine.UnmatchedArgumentException) && !unknown.isEmpty())
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException) && !unknown.isEmpty()) {
             err.println("vitq: also not understood: " + String.join(" ", unknown));
-        CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+            // a misspelt option behind another error (--dat for a required --data): its close matches too
+            CommandLine.UnmatchedArgumentException.printSuggestions(new CommandLine.UnmatchedArgumentException(cmd, unknown), err);
+        } else {
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+        }
         // export and inspect take the model as their first argument, where the other commands have --model
         if (unknown.contains("--model") && cmd.getCommandSpec().findOption("--model") == null
                 && cmd.getCommandSpec().positionalParameters().stream().anyMatch(p -> List.of("MODEL", "QUANTIZED").contains(p.paramLabel())))

@@ -11,13 +11,13 @@ import java.util.Locale;
  * ({@code q.vitq}, {@code cells.txt}), is written as asked.
  */
 public enum OutputKind {
-    SAFETENSORS("safetensors", ".safetensors"),
-    ONNX("ONNX", ".onnx"),
-    NPY("NumPy .npy", ".npy"),
-    JSON("JSON", ".json"),
-    CSV("CSV", ".csv"),
-    PNG("PNG", ".png"),
-    MARKDOWN("Markdown", ".md");
+    SAFETENSORS("a safetensors file", ".safetensors"),
+    ONNX("an ONNX file", ".onnx"),
+    NPY("a NumPy .npy file", ".npy"),
+    JSON("a JSON file", ".json"),
+    CSV("a CSV file", ".csv"),
+    PNG("a PNG image", ".png"),
+    MARKDOWN("a Markdown file", ".md");
 
     private final String format;
     private final String extension;
@@ -33,15 +33,15 @@ public enum OutputKind {
     /** Extensions of formats vitq reads or writes but never writes under this kind (PyTorch's among them). */
     private static final List<String> PYTORCH = List.of(".pth", ".pt", ".bin", ".ckpt");
 
-    /** Null when {@code file}'s name suits this kind, else why not (one clause: "x.npy: named as a NumPy .npy file, ..."). */
+    /** Null when {@code file}'s name suits this kind, else why not: "x.npy: named as a NumPy .npy file (.npy), but this writes ...". */
     public String mismatch(Path file) {
         Path name = file.getFileName();
         if (name == null) return null;
         String n = name.toString().toLowerCase(Locale.ROOT);
         String other = null;
-        for (OutputKind k : values()) if (k != this && n.endsWith(k.extension)) other = k.format + " file (" + k.extension + ")";
-        for (String e : PYTORCH) if (n.endsWith(e)) other = "PyTorch checkpoint (" + e + ")";
+        for (OutputKind k : values()) if (k != this && n.endsWith(k.extension)) other = k.format + " (" + k.extension + ")";
+        for (String e : PYTORCH) if (n.endsWith(e)) other = "a PyTorch checkpoint (" + e + ")";
         if (other == null) return null;
-        return file + ": named as a " + other + ", but this writes " + format + "; name it *" + extension;
+        return file + ": named as " + other + ", but this writes " + format + "; name it *" + extension;
     }
 }

@@ -204,6 +204,9 @@ class CliTest {
         assertEquals(1, r.exit(), r.out());
         assertTrue(r.out().contains("vitq: error: out of memory: use a smaller --batch, or raise the heap"), r.out());
         assertFalse(r.out().contains("Exception in thread") || r.out().contains("\tat "), r.out());
+        // one line: the error line holds the whole message, and no other line comes from vitq or the JVM's handler
+        assertEquals(1, r.out().lines().filter(l -> l.contains("out of memory") || l.contains("OutOfMemory")).count(), r.out());
+        assertTrue(r.out().lines().filter(l -> l.startsWith("vitq: error: out of memory")).allMatch(l -> l.endsWith("./vitq ...)")), r.out());
     }
 
     /** $VITQ_MODELS naming a file or nothing: the no-weights error says so. */
@@ -235,7 +238,8 @@ class CliTest {
     void aMissingModelPathIsNamedAsAPath(@TempDir Path tmp) {
         // a mistyped path, including one shaped like a Hub name ORG/NAME, is reported as a missing file
         for (String arg : List.of(tmp.resolve("absent.vitq").toString(), "models/absent.safetensors", "absent.pth",
-                "./absent", tmp.resolve("absent-folder") + "/")) {
+                "./absent", tmp.resolve("absent-folder") + "/", "../absent", "~/absent", "absent.pt", "absent.bin",
+                "absent.json")) {
             Run r = run("info", "--model", arg);
             assertUserError(r, 1, arg + ": no such file or folder");
             assertFalse(r.err().contains("Hugging Face cache"), r.err());
@@ -399,6 +403,21 @@ class CliTest {
         // the error, the unknown option and where the options are: not the whole usage
         assertTrue(bogus.err().contains("--bogus") && bogus.err().contains("vitq eval --help"), bogus.err());
         assertTrue(bogus.err().lines().count() <= 4, bogus.err());
+        // a misspelt option: close matches offered
+        Run typo = run("eval", "--dat", "x");
+        assertEquals(2, typo.exit());
+        assertTrue(typo.err().contains("Possible solutions: --data"), typo.err());
+        // -Dvitq.debug=true shows the stack trace that a user error otherwise hides
+        Run quiet = run("info", "--model", tmp.resolve("absent.vitq").toString());
+        assertUserError(quiet, 1, "no such file or folder");
+        System.setProperty("vitq.debug", "true");
+        try {
+            Run debug = run("info", "--model", tmp.resolve("absent.vitq").toString());
+            assertEquals(1, debug.exit());
+            assertTrue(debug.err().contains("\tat "), "a stack trace: " + debug.err());
+        } finally {
+            System.clearProperty("vitq.debug");
+        }
         // an empty item in a comma-separated list: refused as typed, before any work (picocli would drop a trailing one)
         for (String models : List.of("vit_tiny_patch16_224,", "vit_tiny_patch16_224,,deit_tiny_patch16_224", ",vit_tiny_patch16_224", "",
                 "vit_tiny_patch16_224, "))

@@ -144,7 +144,9 @@ class TableCommandsTest {
         String[][] cases = {
                 {MODEL + "," + q, "--models " + q + ": already quantized"},
                 {MODEL + "," + copy, "--models " + MODEL + " and " + copy + " both load as vit_tiny_patch16_224", "its own --results"},
-                {MODEL + ",vit_nosuch_patch16_224", "vit_nosuch_patch16_224"}};
+                {MODEL + ",vit_nosuch_patch16_224", "vit_nosuch_patch16_224"},
+                // ImageNet labels against a 10-class model, last in the list
+                {MODEL + "," + ModelFolderCliTest.folder("timm_vit_hd32"), "--data", "10 classes"}};
         for (String[] c : cases) {
             CliTest.Run r = run(args(new String[] {"sweep", "--models", c[0], "--methods", "basePTQ", "--bits", "w8a8",
                     "--data", VAL}, "--results", res.toString()));
@@ -196,8 +198,10 @@ class TableCommandsTest {
                 tmp.resolve("no/r.json").toString());
         assertUserError(noDir, 1, "--results", "does not exist");
         assertFalse(noDir.err().contains("note:"), noDir.err());
-        // the default model's file, known once the zoo name has loaded
-        assertUserError(run("ablation", "--data", VAL, "--results", res, "--json", MODEL), 1, "--json", "refusing to overwrite");
+        // a file the model loads from, known once it has loaded: its folder's config.json
+        String folder = ModelFolderCliTest.folder("timm_vit_hd32");
+        assertUserError(run("ablation", "--model", folder, "--data", VAL, "--results", res, "--json",
+                Path.of(folder, "config.json").toString()), 1, "--json", "refusing to overwrite");
         assertUserError(run("sweep", "--models", MODEL, "--bits", "w8", "--data", VAL, "--results", res), 1, "--bits");
         assertUserError(run("sweep", "--models", MODEL + "," + MODEL, "--data", VAL, "--results", res), 1, "--models", "given twice");
         Path bare = Files.copy(Path.of(MODEL), tmp.resolve("mine.safetensors"));

@@ -12,10 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class OutputKindTest {
     @Test
     void anotherFormatsExtensionIsRefused() {
-        assertEquals("out/x.npy: named as a NumPy .npy file (.npy), but this writes safetensors; name it *.safetensors",
+        assertEquals("out/x.npy: named as a NumPy .npy file (.npy), but this writes a safetensors file; name it *.safetensors",
                 OutputKind.SAFETENSORS.mismatch(Path.of("out/x.npy")));
-        assertTrue(OutputKind.NPY.mismatch(Path.of("l.CSV")).contains("CSV file (.csv)"));
-        assertTrue(OutputKind.ONNX.mismatch(Path.of("m.pth")).contains("PyTorch checkpoint (.pth)"));
+        assertTrue(OutputKind.NPY.mismatch(Path.of("l.CSV")).contains("a CSV file (.csv)"));
+        assertTrue(OutputKind.ONNX.mismatch(Path.of("m.pth")).contains("a PyTorch checkpoint (.pth)"));
         assertTrue(OutputKind.SAFETENSORS.mismatch(Path.of("q.onnx")).endsWith("name it *.safetensors"));
         assertTrue(OutputKind.JSON.mismatch(Path.of("plan.md")).contains("Markdown"));
     }
