@@ -42,6 +42,16 @@ class CliTest {
     /** A user error: non-zero exit, the message names what is wrong, no stack trace, nothing on stdout. */
     static void assertUserError(Run r, int exit, String... mentions) {
         assertEquals(exit, r.exit(), r.err());
+        // one error line, not continued on the next (what follows it: another vitq line, close matches, the help pointer)
+        List<String> lines = r.err().lines().toList();
+        assertEquals(1, lines.stream().filter(l -> l.startsWith("vitq: error: ")).count(), "one error line: " + r.err());
+        int at = 0;
+        while (!lines.get(at).startsWith("vitq: error: ")) at++;
+        if (at + 1 < lines.size()) {
+            String next = lines.get(at + 1);
+            assertTrue(next.startsWith("vitq: ") || next.startsWith("Run 'vitq") || next.startsWith("Possible solutions"),
+                    "the error continues on a second line: " + r.err());
+        }
         for (String m : mentions) assertTrue(r.err().contains(m), "stderr should mention '" + m + "': " + r.err());
         assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
         assertFalse(r.err().contains("Exception"), "no exception class names: " + r.err());
