@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.io.OutputKind;
 import io.vitq.calib.CalibConfig;
 import io.vitq.calib.Calibrator;
 import io.vitq.data.CalibrationSet;
@@ -154,7 +155,7 @@ final class BenchCommand implements Callable<Integer> {
         Inputs.checkPositive("--rounds", rounds);
         if (!(seconds > 0)) throw new Main.UserException("--seconds must be positive, got " + seconds);
         if (integerSearch && !calibration) throw new Main.UserException("--integer-search times a calibration: add --calibration");
-        new OutputFiles().output("--json", json, io.vitq.io.OutputKind.JSON).input("--calib", calib).check();
+        new OutputFiles().output("--json", json, OutputKind.JSON).input("--calib", calib).check();
         for (String m : models) {
             if (ModelZoo.get(m) == null && !Files.isRegularFile(Path.of(m)))
                 throw new Main.UserException("--models " + m + ": the bench runs zoo names (ViT, DeiT, Swin; see 'vitq models') or quantized model files");

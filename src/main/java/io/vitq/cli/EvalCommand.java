@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.io.OutputKind;
 import io.vitq.eval.EvalResult;
 import io.vitq.eval.Pipeline;
 import io.vitq.eval.Reports;
@@ -135,7 +136,9 @@ final class EvalCommand implements Callable<Integer> {
         Plots.checkPng("--plot", plot);
         if (plot != null && !compareFp) throw new Main.UserException("--plot draws the comparison with the float model; add --compare-fp");
         OutputFiles files = new OutputFiles().model("--model", l).input("--data", data).input("--plan", plan);
-        if (onDriver) files.output("--json", json, io.vitq.io.OutputKind.JSON).output("--predictions", predictions, io.vitq.io.OutputKind.CSV).output("--plot", plot, io.vitq.io.OutputKind.PNG);
+        if (onDriver)
+            files.output("--json", json, OutputKind.JSON).output("--predictions", predictions, OutputKind.CSV)
+                    .output("--plot", plot, OutputKind.PNG);
         files.check();
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (floatAttention && qp == null)

@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.io.OutputKind;
 import io.vitq.export.OnnxExporter;
 import io.vitq.io.ModelLoader;
 import io.vitq.quant.LinearQuant;
@@ -97,7 +98,7 @@ final class ExportCommand implements Callable<Integer> {
         ModelLoader.Loaded l = ModelLoader.load(model, checkpoint, architecture.overrides());
         ModelOptions.refusePlanOnQuantized(plan, l);
         ModelOptions.printNotes(l);
-        new OutputFiles().output("--output", output, io.vitq.io.OutputKind.ONNX).model("MODEL", l).input("--plan", plan).check();
+        new OutputFiles().output("--output", output, OutputKind.ONNX).model("MODEL", l).input("--plan", plan).check();
         QuantPlan qp = plan == null ? l.plan() : Plans.read(plan, l.model());
         if (floatAttention && qp == null)
             throw new Main.UserException("--float-attention: " + l.checkpoint() + " is a float model; give a quantized model or --plan");

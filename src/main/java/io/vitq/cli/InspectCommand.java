@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.io.OutputKind;
 import io.vitq.io.QuantizedModelFile;
 import io.vitq.quant.QuantPlanJson;
 import picocli.CommandLine.Command;
@@ -31,7 +32,7 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         // reads only the header: no tensor is decoded, so inspecting a large model is instant
         Plots.checkPng("--plot", plot);
-        new OutputFiles().output("--plot", plot, io.vitq.io.OutputKind.PNG).input("QUANTIZED", file).check();
+        new OutputFiles().output("--plot", plot, OutputKind.PNG).input("QUANTIZED", file).check();
         QuantizedModelFile.Header h = QuantizedModelFile.readHeader(file);
         if (plot != null) {
             io.vitq.eval.charts.Charts.plan(plot, h.model() + ", " + h.plan().info().method() + " " + h.plan().info().bitsLabel()

@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.io.OutputKind;
 import io.vitq.eval.ClassNames;
 import io.vitq.eval.TopK;
 import io.vitq.io.ModelLoader;
@@ -42,7 +43,8 @@ final class PredictCommand implements Callable<Integer> {
         for (Path image : images) // before the model loads (a note about it would precede the error)
             Inputs.requireFile("IMAGE", image, "; predict takes image files (for a folder use 'vitq eval --data')");
         ModelLoader.Loaded l = modelOptions.load();
-        OutputFiles files = new OutputFiles().model("--model", l).output("--logits", logitsFile, io.vitq.io.OutputKind.NPY).output("--inputs", inputsFile, io.vitq.io.OutputKind.NPY);
+        OutputFiles files = new OutputFiles().model("--model", l).output("--logits", logitsFile, OutputKind.NPY)
+                .output("--inputs", inputsFile, OutputKind.NPY);
         for (Path image : images) files.input("IMAGE", image);
         files.check();
         Model m = l.model();

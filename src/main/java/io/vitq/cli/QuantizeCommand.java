@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.io.OutputKind;
 import io.vitq.calib.CalibConfig;
 import io.vitq.calib.Calibrator;
 import io.vitq.calib.mp.MpTarget;
@@ -78,7 +79,7 @@ final class QuantizeCommand implements Callable<Integer> {
                     + (calibOptions.gptq ? "" : " (or --no-gptq for a plan of round-to-nearest weights)"));
         Inputs.calibration(calibOptions.calibPath(), calibOptions.calibSize);
         ModelLoader.Loaded l = modelOptions.loadFloat();
-        new OutputFiles().output("--output", output, io.vitq.io.OutputKind.SAFETENSORS).output("--plan", planFile, io.vitq.io.OutputKind.JSON)
+        new OutputFiles().output("--output", output, OutputKind.SAFETENSORS).output("--plan", planFile, OutputKind.JSON)
                 .model("--model", l).input("--calib", calibOptions.calibPath()).check();
         calibOptions.checkMsaNorm(java.util.List.of(b));
         Pipeline.Calibration r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);

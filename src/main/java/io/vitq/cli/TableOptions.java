@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.io.OutputKind;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -36,7 +37,8 @@ public final class TableOptions {
     /** @param plot the chart's PNG file ({@code --plot}), or null */
     TableRunner openWithPlot(CalibOptions calib, String command, Path plot, Path... modelFiles) {
         if (results == null) results = Path.of(command + "-results.json");
-        OutputFiles files = new OutputFiles().output("--results", results, io.vitq.io.OutputKind.JSON).output("--json", json, io.vitq.io.OutputKind.JSON).output("--plot", plot, io.vitq.io.OutputKind.PNG)
+        OutputFiles files = new OutputFiles().output("--results", results, OutputKind.JSON).output("--json", json, OutputKind.JSON)
+                .output("--plot", plot, OutputKind.PNG)
                 .input("--data", data).input("--calib", calib.calib);
         for (Path m : modelFiles) files.input("--models", m);
         files.check();
