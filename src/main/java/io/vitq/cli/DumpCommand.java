@@ -75,7 +75,8 @@ final class DumpCommand implements Callable<Integer> {
         if (limit != null && images.data == null) throw new Main.UserException("--limit applies to --data");
         EnumSet<IntegerDump.Part> parts = parts(leaveOut);
         Predicate<String> ops = matcher(opPatterns);
-        OutputFiles paths = new OutputFiles().output("--output", output, OutputKind.SAFETENSORS).input("--plan", plan).input("--data", images.data);
+        OutputFiles paths = new OutputFiles().output("--output", output, OutputKind.SAFETENSORS).input("--plan", plan)
+                .input("--data", images.data);
         for (Path p : modelOptions.givenPaths()) paths.input("--model", p);
         if (images.files != null) for (Path p : images.files) paths.input("--images", p);
         paths.check(); // before the model loads; then against the files it loaded from

@@ -80,7 +80,8 @@ public final class PredictionsCsv {
                 continue;
             }
             if (fields.size() != FIELDS)
-                throw new FormatException(file + ": line " + startLine + ": " + fields.size() + (fields.size() == 1 ? " field" : " fields") + ", expected " + FIELDS);
+                throw new FormatException(file + ": line " + startLine + ": " + fields.size()
+                        + (fields.size() == 1 ? " field" : " fields") + ", expected " + FIELDS);
             String at = file + ": line " + startLine + ": ";
             int[] classes = new int[5];
             float[] probs = new float[5];

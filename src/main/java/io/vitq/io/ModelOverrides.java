@@ -36,9 +36,11 @@ public record ModelOverrides(Integer heads, Integer imgSize, Integer patchSize, 
         positive("--window-size", windowSize);
         if (cropPct != null && !(cropPct > 0 && cropPct <= 4))
             throw new IllegalArgumentException("--crop-pct must be in (0, 4], got " + cropPct);
-        if (mean != null) for (float v : mean) if (!Float.isFinite(v)) throw new IllegalArgumentException("--mean " + list(mean) + ": must be finite");
+        if (mean != null)
+            for (float v : mean) if (!Float.isFinite(v)) throw new IllegalArgumentException("--mean " + list(mean) + ": must be finite");
         if (std != null)
-            for (float v : std) if (!(v > 0 && Float.isFinite(v))) throw new IllegalArgumentException("--std " + list(std) + ": must be positive");
+            for (float v : std)
+                if (!(v > 0 && Float.isFinite(v))) throw new IllegalArgumentException("--std " + list(std) + ": must be positive");
         mean = mean == null ? null : mean.clone();
         std = std == null ? null : std.clone();
     }
