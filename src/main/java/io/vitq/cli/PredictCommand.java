@@ -57,7 +57,12 @@ final class PredictCommand implements Callable<Integer> {
         try (ProgressBar bar = n > batch ? new ProgressBar("predict (images)", n) : null) {
             for (int b0 = 0; b0 < n; b0 += batch) {
                 List<Path> part = images.subList(b0, Math.min(n, b0 + batch));
-                Tensor x = Inputs.preprocess(part, m.preprocessing());
+                Tensor x;
+                try {
+                    x = Inputs.preprocess(part, m.preprocessing());
+                } catch (io.vitq.data.ImageLoadException e) { // named as the other IMAGE errors are
+                    throw new Main.UserException("IMAGE " + e.getMessage());
+                }
                 float[] y = m.forward(x, l.executor()).data();
                 if (logits != null) System.arraycopy(y, 0, logits, b0 * nc, y.length);
                 if (inputsFile != null) {

@@ -303,12 +303,12 @@ class CliTest {
     void notAnImage(@TempDir Path tmp) throws Exception {
         Path f = tmp.resolve("cat.jpg");
         Files.writeString(f, "this is text");
-        assertUserError(run("predict", "--model", MODEL, f.toString()), 1, f.toString());
+        assertUserError(run("predict", "--model", MODEL, f.toString()), 1, "IMAGE " + f + ": not a JPEG or PNG image");
     }
 
     @Test
     void missingImage() {
-        assertUserError(run("predict", "--model", MODEL, "/nonexistent/cat.jpg"), 1, "/nonexistent/cat.jpg");
+        assertUserError(run("predict", "--model", MODEL, "/nonexistent/cat.jpg"), 1, "IMAGE /nonexistent/cat.jpg: no such file");
     }
 
     /**
