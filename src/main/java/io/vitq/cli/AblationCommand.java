@@ -79,6 +79,7 @@ final class AblationCommand implements Callable<Integer> {
         for (BitsOption b : bitOptions) calibOptions.config(vt ? "vtptq" : "ptq4vit", b);
         // the outputs, images and labels before the model loads; then the outputs against the files it loaded from
         TableRunner runner = table.open(calibOptions, "ablation", modelOptions.givenPaths());
+        calibOptions.noteIntegerSearchKernel();
         ModelLoader.Loaded l = modelOptions.loadFloat();
         table.checkOutputsAgainst(l);
         CellStore.Cell fp = runner.cell(l, "float", "FP32", null);

@@ -276,6 +276,7 @@ final class BenchCommand implements Callable<Integer> {
         } else if (calibration) {
             CalibConfig cfg = CalibConfig.ptq4vit(8, 8).withGeluPowerOfTwo(true).withIntegerProducts(integerSearch);
             String search = integerSearch ? "integer products" : "float products";
+            if (integerSearch) CalibOptions.noteIntegerSearchKernel(System.err);
             System.err.printf(Locale.ROOT, "vitq: %s%s: calibrating PTQ4ViT W8A8 (power-of-two GELU) on %d images, %s ...%n",
                     model.name(), l.random() ? " (random weights)" : "", CALIBRATION_IMAGES, search);
             Calibrator.Result r;

@@ -255,6 +255,22 @@ public final class CalibOptions {
         return perChannelWeights ? label + " (per-channel weights)" : label;
     }
 
+    /**
+     * With --integer-search but without the native int8 kernel, a note that the search then runs slower
+     * than on float products (the Java kernel multiplies int8 codes at a fraction of the native rate),
+     * printed once before the calibration; nothing otherwise.
+     */
+    void noteIntegerSearchKernel() {
+        if (integerSearch) noteIntegerSearchKernel(System.err);
+    }
+
+    /** {@link #noteIntegerSearchKernel()} for a search that scores on integer products, to {@code err}. */
+    static void noteIntegerSearchKernel(java.io.PrintStream err) {
+        if (io.vitq.runtime.Int8Gemm.DEFAULT_KERNEL == io.vitq.runtime.Int8Gemm.Int8Kernel.NATIVE_VNNI) return;
+        err.println("vitq: note: --integer-search on the " + io.vitq.runtime.Int8Gemm.kernelReason() + ": slower than the "
+                + "search on float products, which this machine should use instead (docs/CALIBRATION_TIME.md)");
+    }
+
     /** The method's settings with the options applied; twin switches are the caller's. */
     CalibConfig config(String method, BitsOption bits) {
         Inputs.checkPositive("--calib-size", calibSize);

@@ -82,6 +82,7 @@ final class QuantizeCommand implements Callable<Integer> {
         new OutputFiles().output("--output", output, OutputKind.SAFETENSORS).output("--plan", planFile, OutputKind.JSON)
                 .model("--model", l).input("--calib", calibOptions.calibPath()).check();
         calibOptions.checkMsaNorm(java.util.List.of(b));
+        calibOptions.noteIntegerSearchKernel();
         Pipeline.Calibration r = calibrate(l, calibOptions, cfg, b.mixed(), sizeMb);
         System.out.println(r.plan().summary());
         boolean planIsNew = planFile != null && !java.nio.file.Files.exists(planFile);

@@ -133,6 +133,7 @@ final class SweepCommand implements Callable<Integer> {
             throw new Main.UserException("--bits mp6/mp8: mixed precision is VT-PTQ's; add vtptq to --methods");
         Plots.checkPng("--plot", plot);
         TableRunner runner = table.openWithPlot(calibOptions, "sweep", plot, models.stream().map(Path::of).toArray(Path[]::new));
+        calibOptions.noteIntegerSearchKernel();
         checkModels(runner);
         if (spark.enabled()) measureOnSpark(runner, bitOptions);
         List<io.vitq.eval.charts.Charts.SweepPoint> points = new ArrayList<>();

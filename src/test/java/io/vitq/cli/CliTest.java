@@ -207,6 +207,16 @@ class CliTest {
         return new Run(p.waitFor(), out, out);
     }
 
+    /** --integer-search on the Java int8 kernel (no native kernel) says that float products are faster there. */
+    @Test
+    void integerSearchOnTheJavaKernelSaysSo(@TempDir Path tmp) throws Exception {
+        Run r = child("-Dvitq.int8.kernel=java", Map.of(), "quantize", "--model", ModelFolderCliTest.folder("timm_vit_hd32"),
+                "--calib-size", "2", "--candidates", "4", "--rounds", "1", "--integer-search", "--plan", tmp.resolve("p.json").toString());
+        assertEquals(0, r.exit(), r.out());
+        assertEquals(1, r.out().lines().filter(l -> l.startsWith("vitq: note: --integer-search on the Java Vector API kernel")
+                && l.contains("slower than the search on float products")).count(), r.out());
+    }
+
     /** Running out of heap is an Error, which picocli's exception handler never sees: one line, exit 1, no stack trace. */
     @Test
     void outOfMemoryIsOneLineNotAStackTrace() throws Exception {
