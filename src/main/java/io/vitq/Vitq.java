@@ -202,15 +202,8 @@ public final class Vitq {
         }
 
         io.vitq.io.ModelOverrides overrides() {
-            io.vitq.data.Interpolation i = null;
-            if (interpolation != null) {
-                try {
-                    i = io.vitq.data.Interpolation.parse(interpolation);
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("--interpolation " + interpolation + ": expected bicubic, bilinear or nearest");
-                }
-            }
-            return new io.vitq.io.ModelOverrides(heads, imageSize, null, null, mean, std, cropPct, i);
+            return new io.vitq.io.ModelOverrides(heads, imageSize, null, null, mean, std, cropPct,
+                    io.vitq.io.ModelOverrides.parseInterpolation(interpolation));
         }
     }
 
@@ -382,7 +375,7 @@ public final class Vitq {
         });
     }
 
-    /** Images per forward in {@link #predict}: the memory of one batch, however many images are given. */
+    /** Images per forward in {@link #predict} ({@link Pipeline#forward}: the memory of a few batches, however many images). */
     private static final int PREDICT_BATCH = 32;
 
     /**
@@ -401,19 +394,17 @@ public final class Vitq {
             Executor ex = p == null ? FloatExecutor.INSTANCE : new FakeQuantExecutor(p, m);
             int nc = m.numClasses();
             List<Prediction> out = new ArrayList<>();
-            for (int b0 = 0; b0 < list.size(); b0 += PREDICT_BATCH) { // memory of one batch, however many images
-                List<Path> part = list.subList(b0, Math.min(list.size(), b0 + PREDICT_BATCH));
-                float[] logits = m.forward(Pipeline.preprocess(part, m.preprocessing()), ex).data();
-                for (int i = 0; i < part.size(); i++) {
+            Pipeline.forward(m, ex, list, PREDICT_BATCH, (start, inputs, logits) -> {
+                for (int i = 0; i < inputs.dim(0); i++) {
                     TopK top = TopK.of(logits, i * nc, nc, 5);
                     List<ClassScore> scores = new ArrayList<>();
                     for (int j = 0; j < top.classes().length; j++) {
                         int c = top.classes()[j];
                         scores.add(new ClassScore(c, ClassNames.name(m.spec().classNames(), c, nc), top.probs()[j]));
                     }
-                    out.add(new Prediction(part.get(i), scores));
+                    out.add(new Prediction(list.get(start + i), scores));
                 }
-            }
+            });
             return out;
         });
     }

@@ -1,12 +1,11 @@
 package io.vitq.cli;
 
-import io.vitq.io.OutputKind;
 import io.vitq.eval.ClassNames;
 import io.vitq.eval.TopK;
 import io.vitq.io.ModelLoader;
 import io.vitq.io.Npy;
+import io.vitq.io.OutputKind;
 import io.vitq.model.Model;
-import io.vitq.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -49,33 +48,16 @@ final class PredictCommand implements Callable<Integer> {
         files.check();
         Model m = l.model();
         int n = images.size(), nc = m.numClasses();
-        // batch by batch, so memory stays that of one batch (all 1300 images at once took 6.7 GB); the .npy files,
-        // written at the end, hold every image's
+        // batch by batch (Pipeline.forward), printed as each finishes; the .npy files, written at the end, hold every image's
+        int size = m.preprocessing().inputSize(), per = 3 * size * size;
         float[] logits = logitsFile == null ? null : new float[Math.multiplyExact(n, nc)];
-        float[] inputs = null;
-        int[] inputShape = null;
+        float[] inputs = inputsFile == null ? null : new float[Math.multiplyExact(n, per)];
         try (ProgressBar bar = n > batch ? new ProgressBar("predict (images)", n) : null) {
-            for (int b0 = 0; b0 < n; b0 += batch) {
-                List<Path> part = images.subList(b0, Math.min(n, b0 + batch));
-                Tensor x;
-                try {
-                    x = Inputs.preprocess(part, m.preprocessing());
-                } catch (io.vitq.data.ImageLoadException e) { // named as the other IMAGE errors are
-                    throw new Main.UserException("IMAGE " + e.getMessage());
-                }
-                float[] y = m.forward(x, l.executor()).data();
-                if (logits != null) System.arraycopy(y, 0, logits, b0 * nc, y.length);
-                if (inputsFile != null) {
-                    int per = x.data().length / part.size();
-                    if (inputs == null) {
-                        inputs = new float[Math.multiplyExact(n, per)];
-                        inputShape = x.shape().clone();
-                        inputShape[0] = n;
-                    }
-                    System.arraycopy(x.data(), 0, inputs, b0 * per, x.data().length);
-                }
-                for (int i = 0; i < part.size(); i++) {
-                    System.out.println(part.get(i));
+            io.vitq.eval.Pipeline.forward(m, l.executor(), images, batch, (start, x, y) -> {
+                if (logits != null) System.arraycopy(y, 0, logits, start * nc, y.length);
+                if (inputs != null) System.arraycopy(x.data(), 0, inputs, start * per, x.data().length);
+                for (int i = 0; i < x.dim(0); i++) {
+                    System.out.println(images.get(start + i));
                     TopK top = TopK.of(y, i * nc, nc, 5);
                     for (int j = 0; j < top.classes().length; j++) {
                         System.out.printf(Locale.ROOT, "  %5.1f%%  %4d  %s%n", 100 * top.probs()[j], top.classes()[j],
@@ -83,10 +65,12 @@ final class PredictCommand implements Callable<Integer> {
                     }
                 }
                 System.out.flush();
-                if (bar != null) bar.update(b0 + part.size());
-            }
+                if (bar != null) bar.update(start + x.dim(0));
+            });
+        } catch (io.vitq.data.ImageLoadException e) { // named as the other IMAGE errors are
+            throw new Main.UserException("IMAGE " + e.getMessage());
         }
-        if (inputsFile != null) Npy.write(inputsFile, inputs, inputShape);
+        if (inputsFile != null) Npy.write(inputsFile, inputs, n, 3, size, size);
         if (logitsFile != null) Npy.write(logitsFile, logits, n, nc);
         return 0;
     }

@@ -263,6 +263,30 @@ public final class Pipeline {
         }
     }
 
+    /** One batch of {@link #forward}: images {@code start ..} of the list, their preprocessed inputs and logits [n, classes]. */
+    @FunctionalInterface
+    public interface Forwarded {
+        void accept(int start, io.vitq.tensor.Tensor inputs, float[] logits) throws java.io.IOException;
+    }
+
+    /**
+     * The images' logits, {@code batch} at a time and in order, decoded in the background by {@link BatchLoader}
+     * (the memory of a few batches however many images; {@code vitq predict}, {@link io.vitq.Vitq#predict}).
+     *
+     * @throws io.vitq.data.ImageLoadException naming an image that cannot be decoded, when its batch is reached
+     */
+    public static void forward(Model model, Executor ex, List<Path> images, int batch, Forwarded each) throws java.io.IOException {
+        List<ImageList.Entry> entries = new java.util.ArrayList<>();
+        for (Path p : images) entries.add(new ImageList.Entry(p.toAbsolutePath().normalize(), Dataset.NO_LABEL));
+        Dataset ds = new ImageList("the images given", entries, List.of());
+        try (BatchLoader loader = new BatchLoader(ds, new EvalTransform(model.preprocessing()), batch)) {
+            while (loader.hasNext()) {
+                io.vitq.data.Batch b = loader.next();
+                each.accept(b.start(), b.images(), model.forward(b.images(), ex).data());
+            }
+        }
+    }
+
     /** Decodes and preprocesses the given image files into one batch [N, 3, S, S]. */
     public static io.vitq.tensor.Tensor preprocess(List<Path> images, io.vitq.data.Preprocessing pre) {
         EvalTransform t = new EvalTransform(pre);
