@@ -1,6 +1,5 @@
 package io.vitq.cli;
 
-import io.vitq.data.Interpolation;
 import io.vitq.io.ModelOverrides;
 import picocli.CommandLine.Option;
 
@@ -39,15 +38,8 @@ public final class ArchitectureOptions {
             // the values' ranges are ModelOverrides' own checks (the Java API's too)
             float[] m = mean == null ? null : ModelOverrides.parseChannels("--mean", mean);
             float[] s = std == null ? null : ModelOverrides.parseChannels("--std", std);
-            Interpolation i = null;
-            if (interpolation != null) {
-                try {
-                    i = Interpolation.parse(interpolation);
-                } catch (IllegalArgumentException e) {
-                    throw new Main.UserException("--interpolation " + interpolation + ": expected bicubic, bilinear or nearest");
-                }
-            }
-            return new ModelOverrides(heads, imgSize, patchSize, windowSize, m, s, cropPct, i);
+            return new ModelOverrides(heads, imgSize, patchSize, windowSize, m, s, cropPct,
+                    ModelOverrides.parseInterpolation(interpolation));
         } catch (IllegalArgumentException e) {
             throw new Main.UserException(e.getMessage());
         }

@@ -29,6 +29,9 @@ public final class TableOptions {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the table as JSON.")
     Path json;
 
+    /** The outputs and inputs {@link #openWithPlot} checked. */
+    private OutputFiles files;
+
     /** Checks the options before any work and opens the runner on the results file. */
     TableRunner open(CalibOptions calib, String command, Path... modelFiles) {
         return openWithPlot(calib, command, null, modelFiles);
@@ -37,7 +40,7 @@ public final class TableOptions {
     /** @param plot the chart's PNG file ({@code --plot}), or null */
     TableRunner openWithPlot(CalibOptions calib, String command, Path plot, Path... modelFiles) {
         if (results == null) results = Path.of(command + "-results.json");
-        OutputFiles files = new OutputFiles().output("--results", results, OutputKind.JSON).output("--json", json, OutputKind.JSON)
+        files = new OutputFiles().output("--results", results, OutputKind.JSON).output("--json", json, OutputKind.JSON)
                 .output("--plot", plot, OutputKind.PNG)
                 .input("--data", data).input("--calib", calib.calib);
         for (Path m : modelFiles) files.input("--models", m);
@@ -54,9 +57,9 @@ public final class TableOptions {
         return new TableRunner(calib, data, images, coversAll(images, limit) ? null : limit, batch, CellStore.open(results));
     }
 
-    /** The outputs against the files a model loaded from (a zoo name or folder names its files only once loaded). */
+    /** The outputs checked by {@link #openWithPlot} again, against the files a model loaded from (a zoo name or folder names them only once loaded). */
     void checkOutputsAgainst(io.vitq.io.ModelLoader.Loaded l) {
-        new OutputFiles().output("--results", results).output("--json", json).model("--model", l).check();
+        files.model("--model", l).check();
     }
 
     /**

@@ -205,6 +205,16 @@ public record ModelOverrides(Integer heads, Integer imgSize, Integer patchSize, 
         return VisionTransformer.inferConfig(w, heads);
     }
 
+    /** Parses {@code --interpolation}; null for null. */
+    public static Interpolation parseInterpolation(String value) {
+        if (value == null) return null;
+        try {
+            return Interpolation.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--interpolation " + value + ": expected bicubic, bilinear or nearest");
+        }
+    }
+
     /** Parses {@code --mean} / {@code --std}: three comma-separated numbers, or one for all channels. */
     public static float[] parseChannels(String option, String value) {
         String[] parts = value.split(",");
