@@ -1,6 +1,5 @@
 package io.vitq.cli;
 
-import io.vitq.io.OutputKind;
 import io.vitq.calib.CalibConfig;
 import io.vitq.calib.Calibrator;
 import io.vitq.data.CalibrationSet;
@@ -9,15 +8,16 @@ import io.vitq.eval.Throughput;
 import io.vitq.export.OnnxExporter;
 import io.vitq.export.Ort;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputKind;
 import io.vitq.io.QuantizedModelFile;
 import io.vitq.model.Architecture;
+import io.vitq.model.Backward;
 import io.vitq.model.FloatExecutor;
 import io.vitq.model.Model;
 import io.vitq.model.ModelZoo;
 import io.vitq.model.RandomWeights;
 import io.vitq.model.SwinConfig;
 import io.vitq.model.ViTConfig;
-import io.vitq.model.Backward;
 import io.vitq.model.Weights;
 import io.vitq.quant.FakeQuantExecutor;
 import io.vitq.quant.QuantPlan;

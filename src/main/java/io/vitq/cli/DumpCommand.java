@@ -1,8 +1,8 @@
 package io.vitq.cli;
 
-import io.vitq.io.OutputKind;
 import io.vitq.data.Dataset;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputKind;
 import io.vitq.model.Model;
 import io.vitq.quant.QuantPlan;
 import io.vitq.runtime.IntegerDump;

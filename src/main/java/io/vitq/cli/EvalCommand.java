@@ -1,10 +1,10 @@
 package io.vitq.cli;
 
-import io.vitq.io.OutputKind;
 import io.vitq.eval.EvalResult;
 import io.vitq.eval.Pipeline;
 import io.vitq.eval.Reports;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputKind;
 import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;
 import io.vitq.quant.FakeQuantExecutor;

@@ -1,8 +1,8 @@
 package io.vitq.cli;
 
-import io.vitq.io.OutputKind;
 import io.vitq.export.OnnxExporter;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputKind;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.MatmulQuant;
 import io.vitq.quant.OpQuant;

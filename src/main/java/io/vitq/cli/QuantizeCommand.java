@@ -1,11 +1,11 @@
 package io.vitq.cli;
 
-import io.vitq.io.OutputKind;
 import io.vitq.calib.CalibConfig;
 import io.vitq.calib.Calibrator;
 import io.vitq.calib.mp.MpTarget;
 import io.vitq.eval.Pipeline;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputKind;
 import io.vitq.quant.QuantPlanJson;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
