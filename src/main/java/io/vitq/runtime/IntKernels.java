@@ -75,7 +75,7 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
         }
         if (k2 < k) { // odd last step
@@ -84,10 +84,10 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
     }
 
     static void b2x1(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -101,11 +101,11 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
         }
         if (k2 < k) { // odd last step
@@ -114,15 +114,15 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
     }
 
     static void b3x1(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -137,15 +137,15 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 2 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
             }
         }
         if (k2 < k) { // odd last step
@@ -154,20 +154,20 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
-        c2_0l.intoArray(c, cOff + 2 * ldc + 0); c2_0h.intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c2_0l).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_0h).intoArray(c, cOff + 2 * ldc + 16);
     }
 
     static void b4x1(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -183,19 +183,19 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 2 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 3 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
             }
         }
         if (k2 < k) { // odd last step
@@ -204,25 +204,25 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
-        c2_0l.intoArray(c, cOff + 2 * ldc + 0); c2_0h.intoArray(c, cOff + 2 * ldc + 16);
-        c3_0l.intoArray(c, cOff + 3 * ldc + 0); c3_0h.intoArray(c, cOff + 3 * ldc + 16);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c2_0l).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_0h).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c3_0l).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_0h).intoArray(c, cOff + 3 * ldc + 16);
     }
 
     static void b5x1(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -239,23 +239,23 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 2 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 3 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 4 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 4 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c4_0l = c4_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c4_0h = c4_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c4_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c4_0l); c4_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c4_0h);
             }
         }
         if (k2 < k) { // odd last step
@@ -264,30 +264,30 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 4 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c4_0l = c4_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c4_0h = c4_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c4_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c4_0l); c4_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c4_0h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
-        c2_0l.intoArray(c, cOff + 2 * ldc + 0); c2_0h.intoArray(c, cOff + 2 * ldc + 16);
-        c3_0l.intoArray(c, cOff + 3 * ldc + 0); c3_0h.intoArray(c, cOff + 3 * ldc + 16);
-        c4_0l.intoArray(c, cOff + 4 * ldc + 0); c4_0h.intoArray(c, cOff + 4 * ldc + 16);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c2_0l).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_0h).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c3_0l).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_0h).intoArray(c, cOff + 3 * ldc + 16);
+        IntVector.zero(IS).add(c4_0l).intoArray(c, cOff + 4 * ldc + 0); IntVector.zero(IS).add(c4_0h).intoArray(c, cOff + 4 * ldc + 16);
     }
 
     static void b6x1(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -305,27 +305,27 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 2 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 3 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 4 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 4 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c4_0l = c4_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c4_0h = c4_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c4_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c4_0l); c4_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c4_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 5 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 5 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c5_0l = c5_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c5_0h = c5_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c5_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c5_0l); c5_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c5_0h);
             }
         }
         if (k2 < k) { // odd last step
@@ -334,35 +334,35 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 4 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c4_0l = c4_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c4_0h = c4_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c4_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c4_0l); c4_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c4_0h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 5 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c5_0l = c5_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c5_0h = c5_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c5_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c5_0l); c5_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c5_0h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
-        c2_0l.intoArray(c, cOff + 2 * ldc + 0); c2_0h.intoArray(c, cOff + 2 * ldc + 16);
-        c3_0l.intoArray(c, cOff + 3 * ldc + 0); c3_0h.intoArray(c, cOff + 3 * ldc + 16);
-        c4_0l.intoArray(c, cOff + 4 * ldc + 0); c4_0h.intoArray(c, cOff + 4 * ldc + 16);
-        c5_0l.intoArray(c, cOff + 5 * ldc + 0); c5_0h.intoArray(c, cOff + 5 * ldc + 16);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c2_0l).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_0h).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c3_0l).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_0h).intoArray(c, cOff + 3 * ldc + 16);
+        IntVector.zero(IS).add(c4_0l).intoArray(c, cOff + 4 * ldc + 0); IntVector.zero(IS).add(c4_0h).intoArray(c, cOff + 4 * ldc + 16);
+        IntVector.zero(IS).add(c5_0l).intoArray(c, cOff + 5 * ldc + 0); IntVector.zero(IS).add(c5_0h).intoArray(c, cOff + 5 * ldc + 16);
     }
 
     static void b1x2(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -378,9 +378,9 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
         }
         if (k2 < k) { // odd last step
@@ -390,13 +390,13 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c0_1l.intoArray(c, cOff + 32); c0_1h.intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c0_1l).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_1h).intoArray(c, cOff + 48);
     }
 
     static void b2x2(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -414,15 +414,15 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
         }
         if (k2 < k) { // odd last step
@@ -432,21 +432,21 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c0_1l.intoArray(c, cOff + 32); c0_1h.intoArray(c, cOff + 48);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
-        c1_1l.intoArray(c, cOff + 1 * ldc + 32); c1_1h.intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c0_1l).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_1h).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c1_1l).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_1h).intoArray(c, cOff + 1 * ldc + 48);
     }
 
     static void b3x2(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -466,21 +466,21 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 2 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c2_1l = c2_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c2_1h = c2_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c2_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c2_1l); c2_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c2_1h);
             }
         }
         if (k2 < k) { // odd last step
@@ -490,29 +490,29 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c2_1l = c2_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c2_1h = c2_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c2_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c2_1l); c2_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c2_1h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c0_1l.intoArray(c, cOff + 32); c0_1h.intoArray(c, cOff + 48);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
-        c1_1l.intoArray(c, cOff + 1 * ldc + 32); c1_1h.intoArray(c, cOff + 1 * ldc + 48);
-        c2_0l.intoArray(c, cOff + 2 * ldc + 0); c2_0h.intoArray(c, cOff + 2 * ldc + 16);
-        c2_1l.intoArray(c, cOff + 2 * ldc + 32); c2_1h.intoArray(c, cOff + 2 * ldc + 48);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c0_1l).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_1h).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c1_1l).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_1h).intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c2_0l).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_0h).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c2_1l).intoArray(c, cOff + 2 * ldc + 32); IntVector.zero(IS).add(c2_1h).intoArray(c, cOff + 2 * ldc + 48);
     }
 
     static void b4x2(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -534,27 +534,27 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 2 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c2_1l = c2_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c2_1h = c2_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c2_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c2_1l); c2_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c2_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 3 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c3_1l = c3_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c3_1h = c3_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c3_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c3_1l); c3_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c3_1h);
             }
         }
         if (k2 < k) { // odd last step
@@ -564,37 +564,37 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c2_1l = c2_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c2_1h = c2_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c2_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c2_1l); c2_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c2_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c3_1l = c3_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c3_1h = c3_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c3_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c3_1l); c3_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c3_1h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c0_1l.intoArray(c, cOff + 32); c0_1h.intoArray(c, cOff + 48);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
-        c1_1l.intoArray(c, cOff + 1 * ldc + 32); c1_1h.intoArray(c, cOff + 1 * ldc + 48);
-        c2_0l.intoArray(c, cOff + 2 * ldc + 0); c2_0h.intoArray(c, cOff + 2 * ldc + 16);
-        c2_1l.intoArray(c, cOff + 2 * ldc + 32); c2_1h.intoArray(c, cOff + 2 * ldc + 48);
-        c3_0l.intoArray(c, cOff + 3 * ldc + 0); c3_0h.intoArray(c, cOff + 3 * ldc + 16);
-        c3_1l.intoArray(c, cOff + 3 * ldc + 32); c3_1h.intoArray(c, cOff + 3 * ldc + 48);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c0_1l).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_1h).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c1_1l).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_1h).intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c2_0l).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_0h).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c2_1l).intoArray(c, cOff + 2 * ldc + 32); IntVector.zero(IS).add(c2_1h).intoArray(c, cOff + 2 * ldc + 48);
+        IntVector.zero(IS).add(c3_0l).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_0h).intoArray(c, cOff + 3 * ldc + 16);
+        IntVector.zero(IS).add(c3_1l).intoArray(c, cOff + 3 * ldc + 32); IntVector.zero(IS).add(c3_1h).intoArray(c, cOff + 3 * ldc + 48);
     }
 
     static void b5x2(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -618,33 +618,33 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 2 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c2_1l = c2_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c2_1h = c2_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c2_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c2_1l); c2_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c2_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 3 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c3_1l = c3_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c3_1h = c3_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c3_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c3_1l); c3_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c3_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 4 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 4 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c4_0l = c4_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c4_0h = c4_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c4_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c4_0l); c4_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c4_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c4_1l = c4_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c4_1h = c4_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c4_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c4_1l); c4_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c4_1h);
             }
         }
         if (k2 < k) { // odd last step
@@ -654,45 +654,45 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c2_1l = c2_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c2_1h = c2_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c2_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c2_1l); c2_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c2_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c3_1l = c3_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c3_1h = c3_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c3_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c3_1l); c3_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c3_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 4 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c4_0l = c4_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c4_0h = c4_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c4_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c4_0l); c4_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c4_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c4_1l = c4_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c4_1h = c4_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c4_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c4_1l); c4_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c4_1h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c0_1l.intoArray(c, cOff + 32); c0_1h.intoArray(c, cOff + 48);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
-        c1_1l.intoArray(c, cOff + 1 * ldc + 32); c1_1h.intoArray(c, cOff + 1 * ldc + 48);
-        c2_0l.intoArray(c, cOff + 2 * ldc + 0); c2_0h.intoArray(c, cOff + 2 * ldc + 16);
-        c2_1l.intoArray(c, cOff + 2 * ldc + 32); c2_1h.intoArray(c, cOff + 2 * ldc + 48);
-        c3_0l.intoArray(c, cOff + 3 * ldc + 0); c3_0h.intoArray(c, cOff + 3 * ldc + 16);
-        c3_1l.intoArray(c, cOff + 3 * ldc + 32); c3_1h.intoArray(c, cOff + 3 * ldc + 48);
-        c4_0l.intoArray(c, cOff + 4 * ldc + 0); c4_0h.intoArray(c, cOff + 4 * ldc + 16);
-        c4_1l.intoArray(c, cOff + 4 * ldc + 32); c4_1h.intoArray(c, cOff + 4 * ldc + 48);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c0_1l).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_1h).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c1_1l).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_1h).intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c2_0l).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_0h).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c2_1l).intoArray(c, cOff + 2 * ldc + 32); IntVector.zero(IS).add(c2_1h).intoArray(c, cOff + 2 * ldc + 48);
+        IntVector.zero(IS).add(c3_0l).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_0h).intoArray(c, cOff + 3 * ldc + 16);
+        IntVector.zero(IS).add(c3_1l).intoArray(c, cOff + 3 * ldc + 32); IntVector.zero(IS).add(c3_1h).intoArray(c, cOff + 3 * ldc + 48);
+        IntVector.zero(IS).add(c4_0l).intoArray(c, cOff + 4 * ldc + 0); IntVector.zero(IS).add(c4_0h).intoArray(c, cOff + 4 * ldc + 16);
+        IntVector.zero(IS).add(c4_1l).intoArray(c, cOff + 4 * ldc + 32); IntVector.zero(IS).add(c4_1h).intoArray(c, cOff + 4 * ldc + 48);
     }
 
     static void b6x2(byte[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -718,39 +718,39 @@ final class IntKernels {
             final int ak = aOff + kk;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]), xo = ShortVector.broadcast(SS, (short) a[ak + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 1 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 2 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c2_1l = c2_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c2_1h = c2_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c2_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c2_1l); c2_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c2_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 3 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c3_1l = c3_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c3_1h = c3_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c3_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c3_1l); c3_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c3_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 4 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 4 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c4_0l = c4_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c4_0h = c4_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c4_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c4_0l); c4_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c4_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c4_1l = c4_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c4_1h = c4_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c4_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c4_1l); c4_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c4_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 5 * lda]), xo = ShortVector.broadcast(SS, (short) a[ak + 5 * lda + 1]);
               final ShortVector p0 = xe.mul(b0e).add(xo.mul(b0o));
-              c5_0l = c5_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c5_0h = c5_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c5_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c5_0l); c5_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c5_0h);
               final ShortVector p1 = xe.mul(b1e).add(xo.mul(b1o));
-              c5_1l = c5_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c5_1h = c5_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c5_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c5_1l); c5_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c5_1h);
             }
         }
         if (k2 < k) { // odd last step
@@ -760,53 +760,53 @@ final class IntKernels {
             final int ak = aOff + k2;
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak]);
               final ShortVector p0 = xe.mul(b0e);
-              c0_0l = c0_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c0_0h = c0_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c0_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c0_0l); c0_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c0_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c0_1l = c0_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c0_1h = c0_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c0_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c0_1l); c0_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c0_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 1 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c1_0l = c1_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c1_0h = c1_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c1_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c1_0l); c1_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c1_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c1_1l = c1_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c1_1h = c1_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c1_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c1_1l); c1_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c1_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 2 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c2_0l = c2_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c2_0h = c2_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c2_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c2_0l); c2_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c2_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c2_1l = c2_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c2_1h = c2_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c2_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c2_1l); c2_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c2_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 3 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c3_0l = c3_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c3_0h = c3_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c3_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c3_0l); c3_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c3_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c3_1l = c3_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c3_1h = c3_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c3_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c3_1l); c3_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c3_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 4 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c4_0l = c4_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c4_0h = c4_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c4_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c4_0l); c4_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c4_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c4_1l = c4_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c4_1h = c4_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c4_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c4_1l); c4_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c4_1h);
             }
             { final ShortVector xe = ShortVector.broadcast(SS, (short) a[ak + 5 * lda]);
               final ShortVector p0 = xe.mul(b0e);
-              c5_0l = c5_0l.add(p0.convertShape(VectorOperators.S2I, IS, 0)); c5_0h = c5_0h.add(p0.convertShape(VectorOperators.S2I, IS, 1));
+              c5_0l = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 0)).add(c5_0l); c5_0h = IntVector.zero(IS).add(p0.convertShape(VectorOperators.S2I, IS, 1)).add(c5_0h);
               final ShortVector p1 = xe.mul(b1e);
-              c5_1l = c5_1l.add(p1.convertShape(VectorOperators.S2I, IS, 0)); c5_1h = c5_1h.add(p1.convertShape(VectorOperators.S2I, IS, 1));
+              c5_1l = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 0)).add(c5_1l); c5_1h = IntVector.zero(IS).add(p1.convertShape(VectorOperators.S2I, IS, 1)).add(c5_1h);
             }
         }
-        c0_0l.intoArray(c, cOff + 0); c0_0h.intoArray(c, cOff + 16);
-        c0_1l.intoArray(c, cOff + 32); c0_1h.intoArray(c, cOff + 48);
-        c1_0l.intoArray(c, cOff + 1 * ldc + 0); c1_0h.intoArray(c, cOff + 1 * ldc + 16);
-        c1_1l.intoArray(c, cOff + 1 * ldc + 32); c1_1h.intoArray(c, cOff + 1 * ldc + 48);
-        c2_0l.intoArray(c, cOff + 2 * ldc + 0); c2_0h.intoArray(c, cOff + 2 * ldc + 16);
-        c2_1l.intoArray(c, cOff + 2 * ldc + 32); c2_1h.intoArray(c, cOff + 2 * ldc + 48);
-        c3_0l.intoArray(c, cOff + 3 * ldc + 0); c3_0h.intoArray(c, cOff + 3 * ldc + 16);
-        c3_1l.intoArray(c, cOff + 3 * ldc + 32); c3_1h.intoArray(c, cOff + 3 * ldc + 48);
-        c4_0l.intoArray(c, cOff + 4 * ldc + 0); c4_0h.intoArray(c, cOff + 4 * ldc + 16);
-        c4_1l.intoArray(c, cOff + 4 * ldc + 32); c4_1h.intoArray(c, cOff + 4 * ldc + 48);
-        c5_0l.intoArray(c, cOff + 5 * ldc + 0); c5_0h.intoArray(c, cOff + 5 * ldc + 16);
-        c5_1l.intoArray(c, cOff + 5 * ldc + 32); c5_1h.intoArray(c, cOff + 5 * ldc + 48);
+        IntVector.zero(IS).add(c0_0l).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_0h).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c0_1l).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_1h).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0l).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_0h).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c1_1l).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_1h).intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c2_0l).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_0h).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c2_1l).intoArray(c, cOff + 2 * ldc + 32); IntVector.zero(IS).add(c2_1h).intoArray(c, cOff + 2 * ldc + 48);
+        IntVector.zero(IS).add(c3_0l).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_0h).intoArray(c, cOff + 3 * ldc + 16);
+        IntVector.zero(IS).add(c3_1l).intoArray(c, cOff + 3 * ldc + 32); IntVector.zero(IS).add(c3_1h).intoArray(c, cOff + 3 * ldc + 48);
+        IntVector.zero(IS).add(c4_0l).intoArray(c, cOff + 4 * ldc + 0); IntVector.zero(IS).add(c4_0h).intoArray(c, cOff + 4 * ldc + 16);
+        IntVector.zero(IS).add(c4_1l).intoArray(c, cOff + 4 * ldc + 32); IntVector.zero(IS).add(c4_1h).intoArray(c, cOff + 4 * ldc + 48);
+        IntVector.zero(IS).add(c5_0l).intoArray(c, cOff + 5 * ldc + 0); IntVector.zero(IS).add(c5_0h).intoArray(c, cOff + 5 * ldc + 16);
+        IntVector.zero(IS).add(c5_1l).intoArray(c, cOff + 5 * ldc + 32); IntVector.zero(IS).add(c5_1h).intoArray(c, cOff + 5 * ldc + 48);
     }
 
     static void i1x1(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -816,9 +816,9 @@ final class IntKernels {
             final IntVector b0 = (IntVector) ByteVector.fromArray(B128, b, bo + 0).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b1 = (IntVector) ByteVector.fromArray(B128, b, bo + 16).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16);
     }
 
     static void i2x1(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -829,11 +829,11 @@ final class IntKernels {
             final IntVector b0 = (IntVector) ByteVector.fromArray(B128, b, bo + 0).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b1 = (IntVector) ByteVector.fromArray(B128, b, bo + 16).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16);
     }
 
     static void i3x1(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -845,13 +845,13 @@ final class IntKernels {
             final IntVector b0 = (IntVector) ByteVector.fromArray(B128, b, bo + 0).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b1 = (IntVector) ByteVector.fromArray(B128, b, bo + 16).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = c2_0.add(x.mul(b0)); c2_1 = c2_1.add(x.mul(b1)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = x.mul(b0).add(c2_0); c2_1 = x.mul(b1).add(c2_1); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16);
-        c2_0.intoArray(c, cOff + 2 * ldc + 0); c2_1.intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c2_0).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_1).intoArray(c, cOff + 2 * ldc + 16);
     }
 
     static void i4x1(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -864,15 +864,15 @@ final class IntKernels {
             final IntVector b0 = (IntVector) ByteVector.fromArray(B128, b, bo + 0).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b1 = (IntVector) ByteVector.fromArray(B128, b, bo + 16).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = c2_0.add(x.mul(b0)); c2_1 = c2_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = c3_0.add(x.mul(b0)); c3_1 = c3_1.add(x.mul(b1)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = x.mul(b0).add(c2_0); c2_1 = x.mul(b1).add(c2_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = x.mul(b0).add(c3_0); c3_1 = x.mul(b1).add(c3_1); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16);
-        c2_0.intoArray(c, cOff + 2 * ldc + 0); c2_1.intoArray(c, cOff + 2 * ldc + 16);
-        c3_0.intoArray(c, cOff + 3 * ldc + 0); c3_1.intoArray(c, cOff + 3 * ldc + 16);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c2_0).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_1).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c3_0).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_1).intoArray(c, cOff + 3 * ldc + 16);
     }
 
     static void i5x1(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -886,17 +886,17 @@ final class IntKernels {
             final IntVector b0 = (IntVector) ByteVector.fromArray(B128, b, bo + 0).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b1 = (IntVector) ByteVector.fromArray(B128, b, bo + 16).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = c2_0.add(x.mul(b0)); c2_1 = c2_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = c3_0.add(x.mul(b0)); c3_1 = c3_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 4 * lda]); c4_0 = c4_0.add(x.mul(b0)); c4_1 = c4_1.add(x.mul(b1)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = x.mul(b0).add(c2_0); c2_1 = x.mul(b1).add(c2_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = x.mul(b0).add(c3_0); c3_1 = x.mul(b1).add(c3_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 4 * lda]); c4_0 = x.mul(b0).add(c4_0); c4_1 = x.mul(b1).add(c4_1); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16);
-        c2_0.intoArray(c, cOff + 2 * ldc + 0); c2_1.intoArray(c, cOff + 2 * ldc + 16);
-        c3_0.intoArray(c, cOff + 3 * ldc + 0); c3_1.intoArray(c, cOff + 3 * ldc + 16);
-        c4_0.intoArray(c, cOff + 4 * ldc + 0); c4_1.intoArray(c, cOff + 4 * ldc + 16);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c2_0).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_1).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c3_0).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_1).intoArray(c, cOff + 3 * ldc + 16);
+        IntVector.zero(IS).add(c4_0).intoArray(c, cOff + 4 * ldc + 0); IntVector.zero(IS).add(c4_1).intoArray(c, cOff + 4 * ldc + 16);
     }
 
     static void i6x1(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -911,19 +911,19 @@ final class IntKernels {
             final IntVector b0 = (IntVector) ByteVector.fromArray(B128, b, bo + 0).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b1 = (IntVector) ByteVector.fromArray(B128, b, bo + 16).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = c2_0.add(x.mul(b0)); c2_1 = c2_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = c3_0.add(x.mul(b0)); c3_1 = c3_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 4 * lda]); c4_0 = c4_0.add(x.mul(b0)); c4_1 = c4_1.add(x.mul(b1)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 5 * lda]); c5_0 = c5_0.add(x.mul(b0)); c5_1 = c5_1.add(x.mul(b1)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = x.mul(b0).add(c2_0); c2_1 = x.mul(b1).add(c2_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = x.mul(b0).add(c3_0); c3_1 = x.mul(b1).add(c3_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 4 * lda]); c4_0 = x.mul(b0).add(c4_0); c4_1 = x.mul(b1).add(c4_1); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 5 * lda]); c5_0 = x.mul(b0).add(c5_0); c5_1 = x.mul(b1).add(c5_1); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16);
-        c2_0.intoArray(c, cOff + 2 * ldc + 0); c2_1.intoArray(c, cOff + 2 * ldc + 16);
-        c3_0.intoArray(c, cOff + 3 * ldc + 0); c3_1.intoArray(c, cOff + 3 * ldc + 16);
-        c4_0.intoArray(c, cOff + 4 * ldc + 0); c4_1.intoArray(c, cOff + 4 * ldc + 16);
-        c5_0.intoArray(c, cOff + 5 * ldc + 0); c5_1.intoArray(c, cOff + 5 * ldc + 16);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16);
+        IntVector.zero(IS).add(c2_0).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_1).intoArray(c, cOff + 2 * ldc + 16);
+        IntVector.zero(IS).add(c3_0).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_1).intoArray(c, cOff + 3 * ldc + 16);
+        IntVector.zero(IS).add(c4_0).intoArray(c, cOff + 4 * ldc + 0); IntVector.zero(IS).add(c4_1).intoArray(c, cOff + 4 * ldc + 16);
+        IntVector.zero(IS).add(c5_0).intoArray(c, cOff + 5 * ldc + 0); IntVector.zero(IS).add(c5_1).intoArray(c, cOff + 5 * ldc + 16);
     }
 
     static void i1x2(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -935,9 +935,9 @@ final class IntKernels {
             final IntVector b2 = (IntVector) ByteVector.fromArray(B128, b, bo + 32).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b3 = (IntVector) ByteVector.fromArray(B128, b, bo + 48).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); c0_2 = c0_2.add(x.mul(b2)); c0_3 = c0_3.add(x.mul(b3)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); c0_2 = x.mul(b2).add(c0_2); c0_3 = x.mul(b3).add(c0_3); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16); c0_2.intoArray(c, cOff + 32); c0_3.intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16); IntVector.zero(IS).add(c0_2).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_3).intoArray(c, cOff + 48);
     }
 
     static void i2x2(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -950,11 +950,11 @@ final class IntKernels {
             final IntVector b2 = (IntVector) ByteVector.fromArray(B128, b, bo + 32).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b3 = (IntVector) ByteVector.fromArray(B128, b, bo + 48).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); c0_2 = c0_2.add(x.mul(b2)); c0_3 = c0_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); c1_2 = c1_2.add(x.mul(b2)); c1_3 = c1_3.add(x.mul(b3)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); c0_2 = x.mul(b2).add(c0_2); c0_3 = x.mul(b3).add(c0_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); c1_2 = x.mul(b2).add(c1_2); c1_3 = x.mul(b3).add(c1_3); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16); c0_2.intoArray(c, cOff + 32); c0_3.intoArray(c, cOff + 48);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16); c1_2.intoArray(c, cOff + 1 * ldc + 32); c1_3.intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16); IntVector.zero(IS).add(c0_2).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_3).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16); IntVector.zero(IS).add(c1_2).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_3).intoArray(c, cOff + 1 * ldc + 48);
     }
 
     static void i3x2(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -968,13 +968,13 @@ final class IntKernels {
             final IntVector b2 = (IntVector) ByteVector.fromArray(B128, b, bo + 32).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b3 = (IntVector) ByteVector.fromArray(B128, b, bo + 48).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); c0_2 = c0_2.add(x.mul(b2)); c0_3 = c0_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); c1_2 = c1_2.add(x.mul(b2)); c1_3 = c1_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = c2_0.add(x.mul(b0)); c2_1 = c2_1.add(x.mul(b1)); c2_2 = c2_2.add(x.mul(b2)); c2_3 = c2_3.add(x.mul(b3)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); c0_2 = x.mul(b2).add(c0_2); c0_3 = x.mul(b3).add(c0_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); c1_2 = x.mul(b2).add(c1_2); c1_3 = x.mul(b3).add(c1_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = x.mul(b0).add(c2_0); c2_1 = x.mul(b1).add(c2_1); c2_2 = x.mul(b2).add(c2_2); c2_3 = x.mul(b3).add(c2_3); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16); c0_2.intoArray(c, cOff + 32); c0_3.intoArray(c, cOff + 48);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16); c1_2.intoArray(c, cOff + 1 * ldc + 32); c1_3.intoArray(c, cOff + 1 * ldc + 48);
-        c2_0.intoArray(c, cOff + 2 * ldc + 0); c2_1.intoArray(c, cOff + 2 * ldc + 16); c2_2.intoArray(c, cOff + 2 * ldc + 32); c2_3.intoArray(c, cOff + 2 * ldc + 48);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16); IntVector.zero(IS).add(c0_2).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_3).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16); IntVector.zero(IS).add(c1_2).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_3).intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c2_0).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_1).intoArray(c, cOff + 2 * ldc + 16); IntVector.zero(IS).add(c2_2).intoArray(c, cOff + 2 * ldc + 32); IntVector.zero(IS).add(c2_3).intoArray(c, cOff + 2 * ldc + 48);
     }
 
     static void i4x2(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -989,15 +989,15 @@ final class IntKernels {
             final IntVector b2 = (IntVector) ByteVector.fromArray(B128, b, bo + 32).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b3 = (IntVector) ByteVector.fromArray(B128, b, bo + 48).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); c0_2 = c0_2.add(x.mul(b2)); c0_3 = c0_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); c1_2 = c1_2.add(x.mul(b2)); c1_3 = c1_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = c2_0.add(x.mul(b0)); c2_1 = c2_1.add(x.mul(b1)); c2_2 = c2_2.add(x.mul(b2)); c2_3 = c2_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = c3_0.add(x.mul(b0)); c3_1 = c3_1.add(x.mul(b1)); c3_2 = c3_2.add(x.mul(b2)); c3_3 = c3_3.add(x.mul(b3)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); c0_2 = x.mul(b2).add(c0_2); c0_3 = x.mul(b3).add(c0_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); c1_2 = x.mul(b2).add(c1_2); c1_3 = x.mul(b3).add(c1_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = x.mul(b0).add(c2_0); c2_1 = x.mul(b1).add(c2_1); c2_2 = x.mul(b2).add(c2_2); c2_3 = x.mul(b3).add(c2_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = x.mul(b0).add(c3_0); c3_1 = x.mul(b1).add(c3_1); c3_2 = x.mul(b2).add(c3_2); c3_3 = x.mul(b3).add(c3_3); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16); c0_2.intoArray(c, cOff + 32); c0_3.intoArray(c, cOff + 48);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16); c1_2.intoArray(c, cOff + 1 * ldc + 32); c1_3.intoArray(c, cOff + 1 * ldc + 48);
-        c2_0.intoArray(c, cOff + 2 * ldc + 0); c2_1.intoArray(c, cOff + 2 * ldc + 16); c2_2.intoArray(c, cOff + 2 * ldc + 32); c2_3.intoArray(c, cOff + 2 * ldc + 48);
-        c3_0.intoArray(c, cOff + 3 * ldc + 0); c3_1.intoArray(c, cOff + 3 * ldc + 16); c3_2.intoArray(c, cOff + 3 * ldc + 32); c3_3.intoArray(c, cOff + 3 * ldc + 48);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16); IntVector.zero(IS).add(c0_2).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_3).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16); IntVector.zero(IS).add(c1_2).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_3).intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c2_0).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_1).intoArray(c, cOff + 2 * ldc + 16); IntVector.zero(IS).add(c2_2).intoArray(c, cOff + 2 * ldc + 32); IntVector.zero(IS).add(c2_3).intoArray(c, cOff + 2 * ldc + 48);
+        IntVector.zero(IS).add(c3_0).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_1).intoArray(c, cOff + 3 * ldc + 16); IntVector.zero(IS).add(c3_2).intoArray(c, cOff + 3 * ldc + 32); IntVector.zero(IS).add(c3_3).intoArray(c, cOff + 3 * ldc + 48);
     }
 
     static void i5x2(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -1013,17 +1013,17 @@ final class IntKernels {
             final IntVector b2 = (IntVector) ByteVector.fromArray(B128, b, bo + 32).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b3 = (IntVector) ByteVector.fromArray(B128, b, bo + 48).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); c0_2 = c0_2.add(x.mul(b2)); c0_3 = c0_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); c1_2 = c1_2.add(x.mul(b2)); c1_3 = c1_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = c2_0.add(x.mul(b0)); c2_1 = c2_1.add(x.mul(b1)); c2_2 = c2_2.add(x.mul(b2)); c2_3 = c2_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = c3_0.add(x.mul(b0)); c3_1 = c3_1.add(x.mul(b1)); c3_2 = c3_2.add(x.mul(b2)); c3_3 = c3_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 4 * lda]); c4_0 = c4_0.add(x.mul(b0)); c4_1 = c4_1.add(x.mul(b1)); c4_2 = c4_2.add(x.mul(b2)); c4_3 = c4_3.add(x.mul(b3)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); c0_2 = x.mul(b2).add(c0_2); c0_3 = x.mul(b3).add(c0_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); c1_2 = x.mul(b2).add(c1_2); c1_3 = x.mul(b3).add(c1_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = x.mul(b0).add(c2_0); c2_1 = x.mul(b1).add(c2_1); c2_2 = x.mul(b2).add(c2_2); c2_3 = x.mul(b3).add(c2_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = x.mul(b0).add(c3_0); c3_1 = x.mul(b1).add(c3_1); c3_2 = x.mul(b2).add(c3_2); c3_3 = x.mul(b3).add(c3_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 4 * lda]); c4_0 = x.mul(b0).add(c4_0); c4_1 = x.mul(b1).add(c4_1); c4_2 = x.mul(b2).add(c4_2); c4_3 = x.mul(b3).add(c4_3); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16); c0_2.intoArray(c, cOff + 32); c0_3.intoArray(c, cOff + 48);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16); c1_2.intoArray(c, cOff + 1 * ldc + 32); c1_3.intoArray(c, cOff + 1 * ldc + 48);
-        c2_0.intoArray(c, cOff + 2 * ldc + 0); c2_1.intoArray(c, cOff + 2 * ldc + 16); c2_2.intoArray(c, cOff + 2 * ldc + 32); c2_3.intoArray(c, cOff + 2 * ldc + 48);
-        c3_0.intoArray(c, cOff + 3 * ldc + 0); c3_1.intoArray(c, cOff + 3 * ldc + 16); c3_2.intoArray(c, cOff + 3 * ldc + 32); c3_3.intoArray(c, cOff + 3 * ldc + 48);
-        c4_0.intoArray(c, cOff + 4 * ldc + 0); c4_1.intoArray(c, cOff + 4 * ldc + 16); c4_2.intoArray(c, cOff + 4 * ldc + 32); c4_3.intoArray(c, cOff + 4 * ldc + 48);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16); IntVector.zero(IS).add(c0_2).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_3).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16); IntVector.zero(IS).add(c1_2).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_3).intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c2_0).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_1).intoArray(c, cOff + 2 * ldc + 16); IntVector.zero(IS).add(c2_2).intoArray(c, cOff + 2 * ldc + 32); IntVector.zero(IS).add(c2_3).intoArray(c, cOff + 2 * ldc + 48);
+        IntVector.zero(IS).add(c3_0).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_1).intoArray(c, cOff + 3 * ldc + 16); IntVector.zero(IS).add(c3_2).intoArray(c, cOff + 3 * ldc + 32); IntVector.zero(IS).add(c3_3).intoArray(c, cOff + 3 * ldc + 48);
+        IntVector.zero(IS).add(c4_0).intoArray(c, cOff + 4 * ldc + 0); IntVector.zero(IS).add(c4_1).intoArray(c, cOff + 4 * ldc + 16); IntVector.zero(IS).add(c4_2).intoArray(c, cOff + 4 * ldc + 32); IntVector.zero(IS).add(c4_3).intoArray(c, cOff + 4 * ldc + 48);
     }
 
     static void i6x2(int[] a, int aOff, int lda, byte[] b, int bOff, int[] c, int cOff, int ldc, int k) {
@@ -1040,18 +1040,18 @@ final class IntKernels {
             final IntVector b2 = (IntVector) ByteVector.fromArray(B128, b, bo + 32).convertShape(VectorOperators.B2I, IS, 0);
             final IntVector b3 = (IntVector) ByteVector.fromArray(B128, b, bo + 48).convertShape(VectorOperators.B2I, IS, 0);
             final int ak = aOff + kk;
-            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = c0_0.add(x.mul(b0)); c0_1 = c0_1.add(x.mul(b1)); c0_2 = c0_2.add(x.mul(b2)); c0_3 = c0_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = c1_0.add(x.mul(b0)); c1_1 = c1_1.add(x.mul(b1)); c1_2 = c1_2.add(x.mul(b2)); c1_3 = c1_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = c2_0.add(x.mul(b0)); c2_1 = c2_1.add(x.mul(b1)); c2_2 = c2_2.add(x.mul(b2)); c2_3 = c2_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = c3_0.add(x.mul(b0)); c3_1 = c3_1.add(x.mul(b1)); c3_2 = c3_2.add(x.mul(b2)); c3_3 = c3_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 4 * lda]); c4_0 = c4_0.add(x.mul(b0)); c4_1 = c4_1.add(x.mul(b1)); c4_2 = c4_2.add(x.mul(b2)); c4_3 = c4_3.add(x.mul(b3)); }
-            { final IntVector x = IntVector.broadcast(IS, a[ak + 5 * lda]); c5_0 = c5_0.add(x.mul(b0)); c5_1 = c5_1.add(x.mul(b1)); c5_2 = c5_2.add(x.mul(b2)); c5_3 = c5_3.add(x.mul(b3)); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak]); c0_0 = x.mul(b0).add(c0_0); c0_1 = x.mul(b1).add(c0_1); c0_2 = x.mul(b2).add(c0_2); c0_3 = x.mul(b3).add(c0_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 1 * lda]); c1_0 = x.mul(b0).add(c1_0); c1_1 = x.mul(b1).add(c1_1); c1_2 = x.mul(b2).add(c1_2); c1_3 = x.mul(b3).add(c1_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 2 * lda]); c2_0 = x.mul(b0).add(c2_0); c2_1 = x.mul(b1).add(c2_1); c2_2 = x.mul(b2).add(c2_2); c2_3 = x.mul(b3).add(c2_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 3 * lda]); c3_0 = x.mul(b0).add(c3_0); c3_1 = x.mul(b1).add(c3_1); c3_2 = x.mul(b2).add(c3_2); c3_3 = x.mul(b3).add(c3_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 4 * lda]); c4_0 = x.mul(b0).add(c4_0); c4_1 = x.mul(b1).add(c4_1); c4_2 = x.mul(b2).add(c4_2); c4_3 = x.mul(b3).add(c4_3); }
+            { final IntVector x = IntVector.broadcast(IS, a[ak + 5 * lda]); c5_0 = x.mul(b0).add(c5_0); c5_1 = x.mul(b1).add(c5_1); c5_2 = x.mul(b2).add(c5_2); c5_3 = x.mul(b3).add(c5_3); }
         }
-        c0_0.intoArray(c, cOff + 0); c0_1.intoArray(c, cOff + 16); c0_2.intoArray(c, cOff + 32); c0_3.intoArray(c, cOff + 48);
-        c1_0.intoArray(c, cOff + 1 * ldc + 0); c1_1.intoArray(c, cOff + 1 * ldc + 16); c1_2.intoArray(c, cOff + 1 * ldc + 32); c1_3.intoArray(c, cOff + 1 * ldc + 48);
-        c2_0.intoArray(c, cOff + 2 * ldc + 0); c2_1.intoArray(c, cOff + 2 * ldc + 16); c2_2.intoArray(c, cOff + 2 * ldc + 32); c2_3.intoArray(c, cOff + 2 * ldc + 48);
-        c3_0.intoArray(c, cOff + 3 * ldc + 0); c3_1.intoArray(c, cOff + 3 * ldc + 16); c3_2.intoArray(c, cOff + 3 * ldc + 32); c3_3.intoArray(c, cOff + 3 * ldc + 48);
-        c4_0.intoArray(c, cOff + 4 * ldc + 0); c4_1.intoArray(c, cOff + 4 * ldc + 16); c4_2.intoArray(c, cOff + 4 * ldc + 32); c4_3.intoArray(c, cOff + 4 * ldc + 48);
-        c5_0.intoArray(c, cOff + 5 * ldc + 0); c5_1.intoArray(c, cOff + 5 * ldc + 16); c5_2.intoArray(c, cOff + 5 * ldc + 32); c5_3.intoArray(c, cOff + 5 * ldc + 48);
+        IntVector.zero(IS).add(c0_0).intoArray(c, cOff + 0); IntVector.zero(IS).add(c0_1).intoArray(c, cOff + 16); IntVector.zero(IS).add(c0_2).intoArray(c, cOff + 32); IntVector.zero(IS).add(c0_3).intoArray(c, cOff + 48);
+        IntVector.zero(IS).add(c1_0).intoArray(c, cOff + 1 * ldc + 0); IntVector.zero(IS).add(c1_1).intoArray(c, cOff + 1 * ldc + 16); IntVector.zero(IS).add(c1_2).intoArray(c, cOff + 1 * ldc + 32); IntVector.zero(IS).add(c1_3).intoArray(c, cOff + 1 * ldc + 48);
+        IntVector.zero(IS).add(c2_0).intoArray(c, cOff + 2 * ldc + 0); IntVector.zero(IS).add(c2_1).intoArray(c, cOff + 2 * ldc + 16); IntVector.zero(IS).add(c2_2).intoArray(c, cOff + 2 * ldc + 32); IntVector.zero(IS).add(c2_3).intoArray(c, cOff + 2 * ldc + 48);
+        IntVector.zero(IS).add(c3_0).intoArray(c, cOff + 3 * ldc + 0); IntVector.zero(IS).add(c3_1).intoArray(c, cOff + 3 * ldc + 16); IntVector.zero(IS).add(c3_2).intoArray(c, cOff + 3 * ldc + 32); IntVector.zero(IS).add(c3_3).intoArray(c, cOff + 3 * ldc + 48);
+        IntVector.zero(IS).add(c4_0).intoArray(c, cOff + 4 * ldc + 0); IntVector.zero(IS).add(c4_1).intoArray(c, cOff + 4 * ldc + 16); IntVector.zero(IS).add(c4_2).intoArray(c, cOff + 4 * ldc + 32); IntVector.zero(IS).add(c4_3).intoArray(c, cOff + 4 * ldc + 48);
+        IntVector.zero(IS).add(c5_0).intoArray(c, cOff + 5 * ldc + 0); IntVector.zero(IS).add(c5_1).intoArray(c, cOff + 5 * ldc + 16); IntVector.zero(IS).add(c5_2).intoArray(c, cOff + 5 * ldc + 32); IntVector.zero(IS).add(c5_3).intoArray(c, cOff + 5 * ldc + 48);
     }
 }
