@@ -24,7 +24,7 @@ public class ImageLoadException extends RuntimeException {
      * {@code where}: the image's place in its dataset, so that a failure deep into a long evaluation
      * says how far it got.
      */
-    ImageLoadException(ImageLoadException original, String where) {
+    public ImageLoadException(ImageLoadException original, String where) {
         super(original.getMessage() + " (" + where + ")", original);
         this.path = original.path;
     }

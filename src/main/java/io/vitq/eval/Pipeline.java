@@ -284,7 +284,21 @@ public final class Pipeline {
                 io.vitq.data.Batch b = loader.next();
                 each.accept(b.start(), b.images(), model.forward(b.images(), ex).data());
             }
+        } catch (io.vitq.data.ImageLoadException e) {
+            throw placedInList(e, entries);
         }
+    }
+
+    /**
+     * The loader's failure placed among the images given: "(image 2 of 3)", nothing for one image (the
+     * loader names a dataset, which a list of files does not have).
+     */
+    private static io.vitq.data.ImageLoadException placedInList(io.vitq.data.ImageLoadException e, List<ImageList.Entry> entries) {
+        if (!(e.getCause() instanceof io.vitq.data.ImageLoadException first)) return e;
+        if (entries.size() == 1) return first;
+        int i = 0;
+        while (i < entries.size() && !entries.get(i).path().equals(first.path())) i++;
+        return i == entries.size() ? e : new io.vitq.data.ImageLoadException(first, "image " + (i + 1) + " of " + entries.size());
     }
 
     /** Decodes and preprocesses the given image files into one batch [N, 3, S, S]. */

@@ -313,7 +313,14 @@ class CliTest {
     void notAnImage(@TempDir Path tmp) throws Exception {
         Path f = tmp.resolve("cat.jpg");
         Files.writeString(f, "this is text");
-        assertUserError(run("predict", "--model", MODEL, f.toString()), 1, "IMAGE " + f + ": not a JPEG or PNG image");
+        Run one = run("predict", "--model", MODEL, f.toString());
+        assertUserError(one, 1, "IMAGE " + f + ": not a JPEG or PNG image");
+        assertTrue(one.err().lines().anyMatch(l -> l.equals("vitq: error: IMAGE " + f + ": not a JPEG or PNG image")), one.err());
+        // among several images its number, not the loader's name for the list
+        Path jpeg = Path.of("demo/val/data/ILSVRC2012_val_00000347.JPEG").toAbsolutePath();
+        Run two = run("predict", "--model", MODEL, jpeg.toString(), f.toString());
+        assertUserError(two, 1, "IMAGE " + f + ": not a JPEG or PNG image (image 2 of 2)");
+        assertFalse(two.err().contains("the images given"), two.err());
     }
 
     @Test
