@@ -476,20 +476,11 @@ public final class Vitq {
     // ---------------------------------------------------------------- internals
 
     /**
-     * The file an output goes to: in a directory, not a directory itself (nor a link to one), not an input,
-     * not named as another format's file ({@link io.vitq.io.OutputKind}).
+     * The file an output goes to: in a directory that exists, not a directory itself (nor a link to one),
+     * not one of the model's files, not named as another format's file ({@link io.vitq.io.OutputFiles}).
      */
-    private void checkOutput(Path file, io.vitq.io.OutputKind kind) throws IOException {
-        io.vitq.io.AtomicFile.checkTarget(file);   // every output is written through it
-        if (Files.exists(file)) {
-            Path real = file.toRealPath();
-            for (Path in : loaded.files()) {
-                if (Files.exists(in) && in.toRealPath().equals(real))
-                    throw new IllegalArgumentException(file + ": is the model's own input file; refusing to overwrite it");
-            }
-        }
-        String misnamed = kind.mismatch(file);
-        if (misnamed != null) throw new IllegalArgumentException(misnamed);
+    private void checkOutput(Path file, io.vitq.io.OutputKind kind) {
+        new io.vitq.io.OutputFiles().output("", file, kind).model("model", loaded).check();
     }
 
     private Pipeline.Progresses progresses() {

@@ -8,6 +8,7 @@ import io.vitq.eval.Throughput;
 import io.vitq.export.OnnxExporter;
 import io.vitq.export.Ort;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputFiles;
 import io.vitq.io.OutputKind;
 import io.vitq.io.QuantizedModelFile;
 import io.vitq.model.Architecture;

@@ -2,6 +2,7 @@ package io.vitq.cli;
 
 import io.vitq.data.Dataset;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputFiles;
 import io.vitq.io.OutputKind;
 import io.vitq.model.Model;
 import io.vitq.quant.QuantPlan;

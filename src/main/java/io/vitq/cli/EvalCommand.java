@@ -4,6 +4,7 @@ import io.vitq.eval.EvalResult;
 import io.vitq.eval.Pipeline;
 import io.vitq.eval.Reports;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputFiles;
 import io.vitq.io.OutputKind;
 import io.vitq.model.Executor;
 import io.vitq.model.FloatExecutor;

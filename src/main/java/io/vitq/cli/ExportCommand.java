@@ -2,6 +2,7 @@ package io.vitq.cli;
 
 import io.vitq.export.OnnxExporter;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputFiles;
 import io.vitq.io.OutputKind;
 import io.vitq.quant.LinearQuant;
 import io.vitq.quant.MatmulQuant;

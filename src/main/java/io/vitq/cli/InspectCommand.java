@@ -1,5 +1,6 @@
 package io.vitq.cli;
 
+import io.vitq.io.OutputFiles;
 import io.vitq.io.OutputKind;
 import io.vitq.io.QuantizedModelFile;
 import io.vitq.quant.QuantPlanJson;

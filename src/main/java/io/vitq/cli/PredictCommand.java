@@ -4,6 +4,7 @@ import io.vitq.eval.ClassNames;
 import io.vitq.eval.TopK;
 import io.vitq.io.ModelLoader;
 import io.vitq.io.Npy;
+import io.vitq.io.OutputFiles;
 import io.vitq.io.OutputKind;
 import io.vitq.model.Model;
 import picocli.CommandLine.Command;

@@ -5,6 +5,7 @@ import io.vitq.calib.Calibrator;
 import io.vitq.calib.mp.MpTarget;
 import io.vitq.eval.Pipeline;
 import io.vitq.io.ModelLoader;
+import io.vitq.io.OutputFiles;
 import io.vitq.io.OutputKind;
 import io.vitq.quant.QuantPlanJson;
 import picocli.CommandLine.Command;
