@@ -21,6 +21,7 @@ def randomize(m):
     with torch.no_grad():
         for p in m.parameters(): p.add_(torch.randn_like(p) * 0.02)
     return m.eval()
+torch.manual_seed(0)  # before the models are built: their initial weights too are the seed's
 cases = {
  # google/vit-large-patch16-224's config, 2 layers
  'vit_large_16_224': (ViTForImageClassification(ViTConfig(hidden_size=1024, num_hidden_layers=2, num_attention_heads=16, intermediate_size=4096, image_size=224, patch_size=16, id2label=names)),
@@ -37,8 +38,19 @@ cases = {
  # microsoft/swin-base-patch4-window7-224
  'swin_base_w7_224': (SwinForImageClassification(SwinConfig(image_size=224, patch_size=4, embed_dim=128, depths=[2, 2, 2, 2], num_heads=[4, 8, 16, 32], window_size=7, id2label=names)),
                       ViTImageProcessorPil(size={'height': 224, 'width': 224}, resample=3, image_mean=IM, image_std=IS)),
+ # facebook/deit-small-patch16-224 (a ViT class with DeiT's processor: resize 256, crop 224)
+ 'deit_small_224': (ViTForImageClassification(ViTConfig(hidden_size=384, num_hidden_layers=2, num_attention_heads=6, intermediate_size=1536, image_size=224, patch_size=16, id2label=names)),
+                      DeiTImageProcessorPil(size={'height': 256, 'width': 256}, crop_size={'height': 224, 'width': 224}, resample=3, image_mean=IM, image_std=IS)),
+ # facebook/deit-tiny-distilled-patch16-224
+ 'deit_tiny_dist_224': (DeiTForImageClassificationWithTeacher(DeiTConfig(hidden_size=192, num_hidden_layers=2, num_attention_heads=3, intermediate_size=768, image_size=224, patch_size=16, id2label=names)),
+                      DeiTImageProcessorPil(size={'height': 256, 'width': 256}, crop_size={'height': 224, 'width': 224}, resample=3, image_mean=IM, image_std=IS)),
+ # google/vit-base-patch16-384
+ 'vit_base_16_384': (ViTForImageClassification(ViTConfig(hidden_size=768, num_hidden_layers=2, num_attention_heads=12, intermediate_size=3072, image_size=384, patch_size=16, id2label=names)),
+                      ViTImageProcessorPil(size={'height': 384, 'width': 384}, resample=2, image_mean=[0.5]*3, image_std=[0.5]*3)),
+ # microsoft/swin-tiny-patch4-window7-224
+ 'swin_tiny_w7_224': (SwinForImageClassification(SwinConfig(image_size=224, patch_size=4, embed_dim=96, depths=[2, 2, 2, 2], num_heads=[3, 6, 12, 24], window_size=7, id2label=names)),
+                      ViTImageProcessorPil(size={'height': 224, 'width': 224}, resample=3, image_mean=IM, image_std=IS)),
 }
-torch.manual_seed(0)
 pil = Image.open(IMG).convert('RGB')
 for name, (model, proc) in cases.items():
     randomize(model)
