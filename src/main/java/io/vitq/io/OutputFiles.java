@@ -55,7 +55,7 @@ public final class OutputFiles {
         for (var e : outputs.entrySet()) {
             String named = named(e.getKey());
             Path file = e.getValue();
-            if (file.toString().isEmpty()) throw new IllegalArgumentException((e.getKey().isEmpty() ? "" : e.getKey() + ": ") + "empty path");
+            if (file.toString().isEmpty()) throw new IllegalArgumentException((e.getKey().isEmpty() ? "output" : e.getKey()) + ": empty path");
             try {
                 AtomicFile.checkTarget(file);   // every output is written through it
             } catch (IOException refused) {
