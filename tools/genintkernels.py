@@ -38,6 +38,12 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                    "src/main/java/io/vitq/runtime/IntKernels.java")
 
 
+def widened_add(r, j):
+    """Row r's 16-bit sums p{j}, widened to int (two halves), added to its accumulators (a species-typed zero as the receiver)."""
+    return (f"              c{r}_{j}l = IntVector.zero(IS).add(p{j}.convertShape(VectorOperators.S2I, IS, 0)).add(c{r}_{j}l); "
+            f"c{r}_{j}h = IntVector.zero(IS).add(p{j}.convertShape(VectorOperators.S2I, IS, 1)).add(c{r}_{j}h);")
+
+
 def byte_kernel(m, v):
     w = v * 32
     L = []
@@ -60,8 +66,7 @@ def byte_kernel(m, v):
                  f"xo = ShortVector.broadcast(SS, (short) a[{idx} + 1]);")
         for j in range(v):
             L.append(f"              final ShortVector p{j} = xe.mul(b{j}e).add(xo.mul(b{j}o));")
-            L.append(f"              c{r}_{j}l = IntVector.zero(IS).add(p{j}.convertShape(VectorOperators.S2I, IS, 0)).add(c{r}_{j}l); "
-                     f"c{r}_{j}h = IntVector.zero(IS).add(p{j}.convertShape(VectorOperators.S2I, IS, 1)).add(c{r}_{j}h);")
+            L.append(widened_add(r, j))
         L.append("            }")
     L.append("        }")
     L.append("        if (k2 < k) { // odd last step")
@@ -75,8 +80,7 @@ def byte_kernel(m, v):
         L.append(f"            {{ final ShortVector xe = ShortVector.broadcast(SS, (short) a[{idx}]);")
         for j in range(v):
             L.append(f"              final ShortVector p{j} = xe.mul(b{j}e);")
-            L.append(f"              c{r}_{j}l = IntVector.zero(IS).add(p{j}.convertShape(VectorOperators.S2I, IS, 0)).add(c{r}_{j}l); "
-                     f"c{r}_{j}h = IntVector.zero(IS).add(p{j}.convertShape(VectorOperators.S2I, IS, 1)).add(c{r}_{j}h);")
+            L.append(widened_add(r, j))
         L.append("            }")
     L.append("        }")
     for r in range(m):

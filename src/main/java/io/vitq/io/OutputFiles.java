@@ -53,16 +53,16 @@ public final class OutputFiles {
         Map<Path, String> seen = new LinkedHashMap<>();
         for (var e : inputs) seen.putIfAbsent(canonical(e.getValue()), "input " + e.getKey());
         for (var e : outputs.entrySet()) {
-            String named = named(e.getKey());
+            String named = named(e.getKey()), label = e.getKey().isEmpty() ? "output" : e.getKey();
             Path file = e.getValue();
-            if (file.toString().isEmpty()) throw new IllegalArgumentException((e.getKey().isEmpty() ? "output" : e.getKey()) + ": empty path");
+            if (file.toString().isEmpty()) throw new IllegalArgumentException(label + ": empty path");
             try {
                 AtomicFile.checkTarget(file);   // every output is written through it
             } catch (IOException refused) {
                 throw new IllegalArgumentException(named + refused.getMessage());
             }
             if (Files.exists(file) && !Files.isWritable(file)) throw new IllegalArgumentException(named + file + ": permission denied");
-            String clash = seen.putIfAbsent(canonical(file), e.getKey().isEmpty() ? "output" : e.getKey());
+            String clash = seen.putIfAbsent(canonical(file), label);
             if (clash != null) {
                 throw new IllegalArgumentException(named + file + ": is also the " + clash
                         + (clash.startsWith("input") ? "; refusing to overwrite it" : "; give each output its own file"));
